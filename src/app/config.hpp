@@ -1,0 +1,36 @@
+#pragma once
+// The gateway's configuration: the TOML schema (documented in docs/configuration.md), the built-in default
+// and the command-line overlay. Parsing happens once at start-up, so errors carry full, dynamic messages.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/cidr.hpp"
+#include "net/endpoint.hpp"
+
+namespace sg::app {
+
+struct GatewayConfig {
+    std::vector<net::HostPort> socks_listeners;
+    std::vector<net::Cidr> allow;  // empty: loopback clients only
+    std::chrono::seconds handshake_timeout{10};
+    std::chrono::seconds connect_timeout{10};
+    std::chrono::seconds idle_timeout{300};
+    std::chrono::seconds drain_timeout{5};
+    std::string log_level = "info";
+};
+
+// The TOML text compiled into the binary.
+std::string_view default_config_text();
+
+// Parses a configuration. Unknown keys are errors: a misspelt option must not silently fall back to a
+// default. `source` names the text in error messages (a file path or "built-in default").
+std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::string_view source,
+                                          std::string& error);
+
+std::optional<GatewayConfig> load_config_file(const std::string& path, std::string& error);
+
+}  // namespace sg::app

@@ -1,0 +1,95 @@
+// streamgate: one binary, one subcommand per tool.
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/config.hpp"
+#include "app/gateway_command.hpp"
+
+namespace {
+
+// Builds the gateway configuration: a config file (or the built-in default) with command-line listeners on
+// top.
+std::optional<sg::app::GatewayConfig> gateway_config(const std::string& config_file,
+                                                     const std::vector<std::string>& socks,
+                                                     const std::vector<std::string>& allow) {
+    std::string error;
+    auto config = config_file.empty()
+                      ? sg::app::parse_config(sg::app::default_config_text(), "built-in default", error)
+                      : sg::app::load_config_file(config_file, error);
+    if (!config) {
+        std::cerr << "streamgate: " << error << '\n';
+        return std::nullopt;
+    }
+    // Without a config file, --socks replaces the default loopback listeners instead of adding to them, so
+    // "--socks 127.0.0.1:1080" does not collide with the default's identical listener.
+    if (config_file.empty() && !socks.empty()) config->socks_listeners.clear();
+    for (const auto& text : socks) {
+        const auto hp = sg::net::parse_host_port(text);
+        if (!hp) {
+            std::cerr << "streamgate: --socks " << text << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config->socks_listeners.push_back(*hp);
+    }
+    for (const auto& text : allow) {
+        const auto cidr = sg::net::Cidr::parse(text);
+        if (!cidr) {
+            std::cerr << "streamgate: --allow " << text << ": " << cidr.error() << '\n';
+            return std::nullopt;
+        }
+        config->allow.push_back(*cidr);
+    }
+    return config;
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{"streamgate: a streaming-media gateway across IPv4 and IPv6 (SOCKS5, RTSP, RTP)",
+                 "streamgate"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("streamgate ") + STREAMGATE_VERSION);
+
+    auto* gateway = app.add_subcommand("gateway", "Run the SOCKS5 gateway (loopback only unless configured)");
+    std::string config_file;
+    std::vector<std::string> socks;
+    std::vector<std::string> allow;
+    std::string log_level;
+    bool print_config = false;
+    gateway->add_option("--config", config_file, "TOML configuration file (default: the built-in one)")
+        ->check(CLI::ExistingFile);
+    gateway->add_option("--socks", socks, "SOCKS5 listener HOST:PORT or [IPV6]:PORT (repeatable)");
+    gateway->add_option("--allow", allow,
+                        "Admit clients from this network, CIDR (repeatable; default: loopback)");
+    gateway->add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    gateway->add_flag("--print-config", print_config, "Print the built-in default configuration and exit");
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (gateway->parsed()) {
+        if (print_config) {
+            std::cout << sg::app::default_config_text();
+            return 0;
+        }
+        auto config = gateway_config(config_file, socks, allow);
+        if (!config) return 2;
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+        spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
+        return sg::app::run_gateway(*config);
+    }
+    return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Start-up code (CLI11, toml++, std::filesystem) reports some failures by throwing; the data plane does
+    // not. Whatever escapes becomes a message and an exit status, never std::terminate.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "streamgate: " << e.what() << '\n';
+        return 1;
+    }
+}

@@ -1,0 +1,26 @@
+#pragma once
+// The accept loop every TCP listener runs.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+namespace sg::net {
+
+struct AcceptCounters {
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> resource_errors{0};  // EMFILE, ENFILE, ENOBUFS, ENOMEM
+};
+
+using AcceptHandler = std::function<void(asio::ip::tcp::socket)>;
+
+// Accepts until the acceptor is closed or the coroutine is cancelled, passing each socket to `on_accept`
+// (which spawns the session). When descriptors or kernel memory run out, accept() fails at once while the
+// pending connection stays queued, so a naive loop would spin at 100% CPU: we back off instead (10 ms
+// doubling to 1 s) and resume at full speed as soon as an accept succeeds.
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, AcceptHandler on_accept,
+                                  AcceptCounters& counters);
+
+}  // namespace sg::net

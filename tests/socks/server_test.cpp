@@ -1,0 +1,207 @@
+// The SOCKS5 server on loopback, driven by a blocking client built from our own codec.
+#include "socks/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/connect.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <thread>
+
+#include "socks/socks5.hpp"
+
+namespace sg::socks {
+namespace {
+
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// A server on its own io_context thread, on an ephemeral loopback port.
+class ServerFixture : public ::testing::Test {
+protected:
+    void start(ServerOptions options = {}) {
+        server_ = std::make_unique<Server>(io_, std::move(options));
+        std::string error;
+        const auto bound = server_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
+        ASSERT_TRUE(bound.ok()) << error;
+        endpoint_ = *bound;
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    void TearDown() override {
+        asio::post(io_, [this] {
+            server_->stop_accepting();
+            server_->close_sessions();
+        });
+        work_.reset();
+        io_.stop();
+        if (thread_.joinable()) thread_.join();
+        server_.reset();
+    }
+
+    tcp::socket connect_client() {
+        tcp::socket s(client_io_);
+        s.connect(endpoint_);
+        return s;
+    }
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+    asio::io_context client_io_;
+    std::unique_ptr<Server> server_;
+    tcp::endpoint endpoint_;
+    std::thread thread_;
+};
+
+std::vector<std::uint8_t> read_some(tcp::socket& s, std::size_t n) {
+    std::vector<std::uint8_t> buf(n);
+    asio::read(s, asio::buffer(buf));
+    return buf;
+}
+
+// Greeting + request in one write (pipelined, as many clients do); returns the parsed reply.
+ReplyMessage request(tcp::socket& s, Command cmd, const Address& target) {
+    std::vector<std::uint8_t> out;
+    const Method methods[] = {Method::no_auth};
+    EXPECT_TRUE(build_method_request(out, methods));
+    EXPECT_TRUE(build_request(out, cmd, target));
+    asio::write(s, asio::buffer(out));
+    const auto selection = read_some(s, 2);
+    EXPECT_EQ(selection[1], 0x00);
+    std::vector<std::uint8_t> in;
+    for (;;) {
+        std::uint8_t byte = 0;
+        asio::read(s, asio::buffer(&byte, 1));
+        in.push_back(byte);
+        const auto reply = parse_reply(in);
+        if (reply.done()) return reply.value;
+        EXPECT_FALSE(reply.failed());
+        if (reply.failed()) return {};
+    }
+}
+
+Address loopback(std::uint16_t port) {
+    return Address::from_ipv4({127, 0, 0, 1}, port);
+}
+
+bool closed_by_peer(tcp::socket& s) {
+    std::uint8_t byte = 0;
+    asio::error_code ec;
+    s.read_some(asio::buffer(&byte, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+TEST_F(ServerFixture, ConnectRelaysBothWaysIncludingPipelinedBytes) {
+    start();
+    tcp::acceptor echo_acceptor(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto client = connect_client();
+    std::vector<std::uint8_t> out;
+    const Method methods[] = {Method::no_auth};
+    ASSERT_TRUE(build_method_request(out, methods));
+    ASSERT_TRUE(build_request(out, Command::connect, loopback(echo_acceptor.local_endpoint().port())));
+    const std::string early = "sent before the reply";
+    out.insert(out.end(), early.begin(), early.end());
+    asio::write(client, asio::buffer(out));
+
+    tcp::socket target = echo_acceptor.accept();
+    std::string got(early.size(), '\0');
+    asio::read(target, asio::buffer(got));
+    EXPECT_EQ(got, early);
+
+    EXPECT_EQ(read_some(client, 2)[1], 0x00);
+    const auto reply = read_some(client, 10);  // IPv4 BND
+    EXPECT_EQ(reply[1], static_cast<std::uint8_t>(Reply::succeeded));
+
+    const std::string back = "from the target";
+    asio::write(target, asio::buffer(back));
+    std::string echoed(back.size(), '\0');
+    asio::read(client, asio::buffer(echoed));
+    EXPECT_EQ(echoed, back);
+
+    target.shutdown(tcp::socket::shutdown_send);  // a half-close travels through
+    EXPECT_TRUE(closed_by_peer(client));
+}
+
+TEST_F(ServerFixture, RefusedTargetGetsRep05) {
+    start();
+    tcp::acceptor closed(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = closed.local_endpoint().port();
+    closed.close();
+    auto client = connect_client();
+    EXPECT_EQ(request(client, Command::connect, loopback(port)).reply, Reply::connection_refused);
+    EXPECT_TRUE(closed_by_peer(client));
+}
+
+TEST_F(ServerFixture, UnknownCommandAndAddressTypeGetTheirReps) {
+    start();
+    {
+        auto client = connect_client();
+        const std::uint8_t bytes[] = {5, 1, 0, 5, 9, 0, 1, 127, 0, 0, 1, 0, 80};
+        asio::write(client, asio::buffer(bytes));
+        const auto in = read_some(client, 2 + 10);
+        EXPECT_EQ(in[3], static_cast<std::uint8_t>(Reply::command_not_supported));
+    }
+    {
+        auto client = connect_client();
+        const std::uint8_t bytes[] = {5, 1, 0, 5, 1, 0, 7, 1, 2, 3, 4};
+        asio::write(client, asio::buffer(bytes));
+        const auto in = read_some(client, 2 + 10);
+        EXPECT_EQ(in[3], static_cast<std::uint8_t>(Reply::address_type_not_supported));
+    }
+}
+
+TEST_F(ServerFixture, ClientOutsideTheAllowListGetsRep02) {
+    ServerOptions options;
+    options.allow.push_back(*net::Cidr::parse("198.18.0.0/15"));  // loopback not included
+    start(options);
+    auto client = connect_client();
+    EXPECT_EQ(request(client, Command::connect, loopback(9)).reply, Reply::not_allowed);
+}
+
+TEST_F(ServerFixture, NoAcceptableMethodIsRefused) {
+    start();
+    auto client = connect_client();
+    const std::uint8_t greeting[] = {5, 1, 2};  // username/password only
+    asio::write(client, asio::buffer(greeting));
+    const auto in = read_some(client, 2);
+    EXPECT_EQ(in[1], 0xff);
+    EXPECT_TRUE(closed_by_peer(client));
+}
+
+TEST_F(ServerFixture, SilentClientIsClosedAtTheHandshakeDeadline) {
+    ServerOptions options;
+    options.handshake_timeout = 200ms;
+    start(options);
+    auto client = connect_client();
+    const std::uint8_t partial[] = {5, 2};  // promises two methods, never sends them
+    asio::write(client, asio::buffer(partial));
+    EXPECT_TRUE(closed_by_peer(client));
+}
+
+TEST_F(ServerFixture, GarbageEndsOnlyItsOwnSession) {
+    start();
+    tcp::acceptor echo_acceptor(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto good = connect_client();
+    EXPECT_EQ(request(good, Command::connect, loopback(echo_acceptor.local_endpoint().port())).reply,
+              Reply::succeeded);
+    tcp::socket target = echo_acceptor.accept();
+
+    for (const std::vector<std::uint8_t>& garbage :
+         std::vector<std::vector<std::uint8_t>>{{4, 1, 0, 80, 127, 0, 0, 1, 0},  // SOCKS4
+                                                {'G', 'E', 'T', ' ', '/'},       // HTTP
+                                                {5, 0},                          // no methods
+                                                std::vector<std::uint8_t>(600, 0xff)}) {
+        auto bad = connect_client();
+        asio::error_code ec;
+        asio::write(bad, asio::buffer(garbage), ec);
+        EXPECT_TRUE(closed_by_peer(bad));
+    }
+
+    const std::string payload = "still alive";
+    asio::write(good, asio::buffer(payload));
+    std::string got(payload.size(), '\0');
+    asio::read(target, asio::buffer(got));
+    EXPECT_EQ(got, payload);
+}
+
+}  // namespace
+}  // namespace sg::socks
