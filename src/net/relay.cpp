@@ -8,6 +8,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "common/units.hpp"
+
 namespace sg::net {
 namespace {
 

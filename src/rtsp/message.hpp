@@ -17,6 +17,7 @@
 
 #include "common/byte_io.hpp"
 #include "common/parse.hpp"
+#include "common/units.hpp"
 
 namespace sg::rtsp {
 
@@ -98,11 +99,11 @@ using Item = std::variant<Request, Response, InterleavedFrame>;
 // Bounds on what the parser will buffer before giving up; each is checked as soon as it is exceeded,
 // so a peer cannot make the caller accumulate an endless message.
 struct Limits {
-    std::size_t max_blank_prefix = 8 * 1024;   // keep-alive CR/LF bytes before an item
-    std::size_t max_start_line = 8 * 1024;     // request or status line, without its line ending
-    std::size_t max_header_bytes = 64 * 1024;  // all header lines plus the empty line, with line endings
-    std::size_t max_headers = 128;             // header fields (a folded field counts once)
-    std::size_t max_body = 4 * 1024 * 1024;    // Content-Length
+    std::size_t max_blank_prefix = 8 * k_kib;   // keep-alive CR/LF bytes before an item
+    std::size_t max_start_line = 8 * k_kib;     // request or status line, without its line ending
+    std::size_t max_header_bytes = 64 * k_kib;  // all header lines plus the empty line, with line endings
+    std::size_t max_headers = 128;              // header fields (a folded field counts once)
+    std::size_t max_body = 4 * k_mib;           // Content-Length
 };
 
 // Parses the next item at the start of `input` (the unconsumed bytes of the stream). Returns need_more

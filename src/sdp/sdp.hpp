@@ -27,14 +27,15 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/units.hpp"
 
 namespace sg::sdp {
 
-inline constexpr std::size_t k_max_size = 64 * 1024;  // bytes of SDP text
-inline constexpr std::size_t k_max_lines = 4096;      // non-empty lines
-inline constexpr std::size_t k_max_media = 64;        // m= sections
-inline constexpr std::size_t k_max_attributes = 512;  // a= lines per section (WebRTC offers use ~150)
-inline constexpr std::size_t k_max_formats = 256;     // formats on one m= line
+inline constexpr std::size_t k_max_size = 64 * k_kib;  // bytes of SDP text
+inline constexpr std::size_t k_max_lines = 4096;       // non-empty lines
+inline constexpr std::size_t k_max_media = 64;         // m= sections
+inline constexpr std::size_t k_max_attributes = 512;   // a= lines per section (WebRTC offers use ~150)
+inline constexpr std::size_t k_max_formats = 256;      // formats on one m= line
 
 // a=<name>[:<value>] (§5.13); property attributes (a=recvonly) have no value.
 struct Attribute {

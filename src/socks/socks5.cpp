@@ -135,7 +135,7 @@ void append_ipv6(std::string& out, const std::array<std::uint8_t, 16>& ip) {
             i += best_len;
             continue;
         }
-        if (i != 0 && !(best_len != 0 && i == best_start + best_len)) out.push_back(':');
+        if (i != 0 && (best_len == 0 || i != best_start + best_len)) out.push_back(':');
         const unsigned g = groups[i];
         bool started = false;
         for (int shift = 12; shift >= 0; shift -= 4) {

@@ -1,0 +1,49 @@
+#include <asio/ip/tcp.hpp>
+
+#include "net/relay.hpp"
+#include "socks/commands.hpp"
+#include "socks/connector.hpp"
+#include "socks/session_io.hpp"
+
+namespace sg::socks {
+
+asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
+    using asio::ip::tcp;
+    const ServerOptions& options = ctx.shared.options;
+    SessionRecord& record = ctx.record;
+
+    auto outcome = co_await connect_to(request.destination, options.connect_timeout);
+    record.resolved = outcome.resolved.empty() ? "-" : outcome.resolved;
+    if (outcome.reply != Reply::succeeded) {
+        record.end = outcome.error;
+        co_await send_reply(ctx.client, record, outcome.reply, Address{});
+        co_return;
+    }
+    tcp::socket& target = outcome.socket;
+    ctx.live.target = &target;
+
+    asio::error_code ec;
+    ctx.client.set_option(tcp::no_delay(true), ec);
+    co_await send_reply(ctx.client, record, Reply::succeeded, to_socks_address(target.local_endpoint(ec)));
+    if (!record.replied) {
+        record.end = "client closed before reply";
+        co_return;
+    }
+    // Bytes the client pipelined behind its request belong to the target.
+    if (!ctx.pending.empty()) {
+        if (!co_await send_all(target, ctx.pending)) {
+            record.end = "target closed";
+            co_return;
+        }
+        record.up += ctx.pending.size();
+        ctx.pending.clear();
+    }
+
+    const auto result = co_await net::relay(ctx.client, target, options.idle_timeout);
+    record.up += result.bytes_a_to_b;
+    record.down += result.bytes_b_to_a;
+    record.end = result.end_reason;
+    ctx.live.target = nullptr;
+}
+
+}  // namespace sg::socks
