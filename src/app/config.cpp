@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -31,51 +32,178 @@ bool read_seconds(const toml::table& table, std::string_view key, std::chrono::s
     return true;
 }
 
+bool read_count(const toml::table& table, std::string_view key, std::uint32_t& out, std::string& error) {
+    const auto* node = table.get(key);
+    if (node == nullptr) return true;
+    const auto value = node->value<std::int64_t>();
+    if (!value || *value < 0 || *value > std::numeric_limits<std::uint32_t>::max()) {
+        error =
+            fmt::format("{}: must be a number from 0 to {}", key, std::numeric_limits<std::uint32_t>::max());
+        return false;
+    }
+    out = static_cast<std::uint32_t>(*value);
+    return true;
+}
+
+// Reads an array of strings, turning each into a T through `parse` (which returns an sg::Result).
+template <class T, class Parse>
+bool read_list(const toml::node* node, std::string_view where, Parse parse, std::vector<T>& out,
+               std::string& error) {
+    if (node == nullptr) return true;
+    const auto* list = node->as_array();
+    if (list == nullptr) {
+        error = fmt::format("{}: must be an array of strings", where);
+        return false;
+    }
+    for (const auto& item : *list) {
+        const auto text = item.value<std::string>();
+        if (!text) {
+            error = fmt::format("{}: must be an array of strings", where);
+            return false;
+        }
+        auto value = parse(*text);
+        if (!value) {
+            error = fmt::format("{}: '{}': {}", where, *text, value.error());
+            return false;
+        }
+        out.push_back(std::move(*value));
+    }
+    return true;
+}
+
+sg::Result<std::string> any_text(std::string_view text) {
+    return std::string(text);
+}
+
+// `to = [...]` mixes networks and domain suffixes: whatever parses as CIDR is a network.
+bool read_rule_targets(const toml::node* node, socks::Rule& rule, std::string& error) {
+    std::vector<std::string> targets;
+    if (!read_list(node, "[[rule]] to", any_text, targets, error)) return false;
+    for (const auto& target : targets) {
+        if (auto cidr = net::Cidr::parse(target)) {
+            rule.to_networks.push_back(*cidr);
+        } else if (auto domain = socks::parse_domain_pattern(target)) {
+            rule.to_domains.push_back(*domain);
+        } else {
+            error = fmt::format("[[rule]] to: '{}' is neither a CIDR network nor a domain suffix", target);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool read_rule(const toml::table& table, socks::Rule& rule, std::string& error) {
+    static const std::set<std::string_view> known{"name", "action", "clients", "commands",
+                                                  "to",   "ports",  "users"};
+    if (auto key = unknown_key(table, known)) {
+        error = fmt::format("[[rule]]: unknown key '{}'", *key);
+        return false;
+    }
+    const auto name = table["name"].value<std::string>();
+    const auto action_text = table["action"].value<std::string>();
+    if (!name || !action_text) {
+        error = "[[rule]]: needs name = \"...\" and action = \"allow\" or \"deny\"";
+        return false;
+    }
+    rule.name = *name;
+    const auto action = socks::parse_action(*action_text);
+    if (!action) {
+        error = fmt::format("[[rule]] '{}' action: {}", *name, action.error());
+        return false;
+    }
+    rule.action = *action;
+    return read_list(table.get("clients"), "[[rule]] clients", net::Cidr::parse, rule.clients, error) &&
+           read_list(table.get("commands"), "[[rule]] commands", socks::parse_command, rule.commands,
+                     error) &&
+           read_rule_targets(table.get("to"), rule, error) &&
+           read_list(table.get("ports"), "[[rule]] ports", socks::parse_port_range, rule.to_ports, error) &&
+           read_list(table.get("users"), "[[rule]] users", any_text, rule.users, error);
+}
+
+bool read_rules(const toml::node* node, GatewayConfig& config, std::string& error) {
+    if (node == nullptr) return true;
+    const auto* tables = node->as_array();
+    if (tables == nullptr || !tables->is_array_of_tables()) {
+        error = "rule: must be written as [[rule]] tables";
+        return false;
+    }
+    for (const auto& item : *tables) {
+        socks::Rule rule;
+        if (!read_rule(*item.as_table(), rule, error)) return false;
+        config.rules.push_back(std::move(rule));
+    }
+    // Validates names (unique, printable), ranges and patterns the same way the server will.
+    const auto checked = socks::RuleSet::create(config.rules);
+    if (!checked) {
+        error = fmt::format("[[rule]]: {}", checked.error());
+        return false;
+    }
+    return true;
+}
+
 bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& error) {
-    static const std::set<std::string_view> known{
-        "socks", "allow", "handshake_timeout_s", "connect_timeout_s", "idle_timeout_s", "drain_timeout_s"};
+    static const std::set<std::string_view> known{"socks",
+                                                  "allow",
+                                                  "admin",
+                                                  "users",
+                                                  "family_policy",
+                                                  "handshake_timeout_s",
+                                                  "connect_timeout_s",
+                                                  "idle_timeout_s",
+                                                  "drain_timeout_s",
+                                                  "max_sessions",
+                                                  "max_sessions_per_client"};
     if (auto key = unknown_key(gw, known)) {
         error = fmt::format("[gateway]: unknown key '{}'", *key);
         return false;
     }
-    if (const auto* socks = gw.get("socks")) {
-        const auto* list = socks->as_array();
-        if (list == nullptr) {
-            error = "[gateway] socks: must be an array of \"HOST:PORT\" strings";
+    if (!read_list(gw.get("socks"), "[gateway] socks", net::parse_host_port, config.socks_listeners, error)) {
+        return false;
+    }
+    if (const auto* admin = gw.get("admin")) {
+        const auto text = admin->value<std::string>();
+        if (!text) {
+            error = "[gateway] admin: must be a \"HOST:PORT\" string (\"\" to turn it off)";
             return false;
         }
-        for (const auto& item : *list) {
-            const auto text = item.value<std::string>();
-            const auto hp =
-                text ? net::parse_host_port(*text) : sg::Result<net::HostPort>(sg::fail("not a string"));
+        if (text->empty()) {
+            config.admin.reset();
+        } else {
+            const auto hp = net::parse_host_port(*text);
             if (!hp) {
-                error = fmt::format("[gateway] socks: '{}': {}", text.value_or("?"), hp.error());
+                error = fmt::format("[gateway] admin: '{}': {}", *text, hp.error());
                 return false;
             }
-            config.socks_listeners.push_back(*hp);
+            config.admin = *hp;
         }
     }
-    if (const auto* allow = gw.get("allow")) {
-        const auto* list = allow->as_array();
-        if (list == nullptr) {
-            error = "[gateway] allow: must be an array of CIDR strings";
+    if (const auto* policy = gw.get("family_policy")) {
+        const auto text = policy->value<std::string>();
+        const auto parsed =
+            text ? socks::parse_family_policy(*text) : sg::Result<socks::FamilyPolicy>(sg::fail(""));
+        if (!parsed) {
+            error =
+                "[gateway] family_policy: must be \"any\", \"ipv4-only\", \"ipv6-only\" or \"prefer-ipv4\"";
             return false;
         }
-        for (const auto& item : *list) {
-            const auto text = item.value<std::string>();
-            const auto cidr =
-                text ? net::Cidr::parse(*text) : sg::Result<net::Cidr>(sg::fail("not a string"));
-            if (!cidr) {
-                error = fmt::format("[gateway] allow: '{}': {}", text.value_or("?"), cidr.error());
-                return false;
-            }
-            config.allow.push_back(*cidr);
+        config.family_policy = *parsed;
+    }
+    std::vector<std::string> users;
+    if (!read_list(gw.get("users"), "[gateway] users", any_text, users, error)) return false;
+    for (const auto& spec : users) {
+        if (const auto added = config.users.add_spec(spec); !added) {
+            // Never echo the spec: it holds a password.
+            error = fmt::format("[gateway] users: an entry is invalid: {}", added.error());
+            return false;
         }
     }
+    if (!read_list(gw.get("allow"), "[gateway] allow", net::Cidr::parse, config.allow, error)) return false;
     return read_seconds(gw, "handshake_timeout_s", config.handshake_timeout, error) &&
            read_seconds(gw, "connect_timeout_s", config.connect_timeout, error) &&
            read_seconds(gw, "idle_timeout_s", config.idle_timeout, error) &&
-           read_seconds(gw, "drain_timeout_s", config.drain_timeout, error);
+           read_seconds(gw, "drain_timeout_s", config.drain_timeout, error) &&
+           read_count(gw, "max_sessions", config.max_sessions, error) &&
+           read_count(gw, "max_sessions_per_client", config.max_sessions_per_client, error);
 }
 
 bool read_log(const toml::table& log, GatewayConfig& config, std::string& error) {
@@ -110,13 +238,17 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
         return std::nullopt;
     }
     GatewayConfig config;
-    if (auto key = unknown_key(root, {"gateway", "log"})) {
+    if (auto key = unknown_key(root, {"gateway", "log", "rule"})) {
         error = fmt::format("{}: unknown section '{}'", source, *key);
         return std::nullopt;
     }
     const auto section = [&](std::string_view name) -> const toml::table* { return root[name].as_table(); };
     std::string detail;
     if (const auto* gw = section("gateway"); gw != nullptr && !read_gateway(*gw, config, detail)) {
+        error = fmt::format("{}: {}", source, detail);
+        return std::nullopt;
+    }
+    if (!read_rules(root.get("rule"), config, detail)) {
         error = fmt::format("{}: {}", source, detail);
         return std::nullopt;
     }

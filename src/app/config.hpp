@@ -3,6 +3,7 @@
 // and the command-line overlay. Parsing happens once at start-up, so errors carry full, dynamic messages.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,16 +11,25 @@
 
 #include "net/cidr.hpp"
 #include "net/endpoint.hpp"
+#include "socks/connector.hpp"
+#include "socks/credentials.hpp"
+#include "socks/rules.hpp"
 
 namespace sg::app {
 
 struct GatewayConfig {
     std::vector<net::HostPort> socks_listeners;
     std::vector<net::Cidr> allow;  // empty: loopback clients only
+    socks::FamilyPolicy family_policy = socks::FamilyPolicy::any;
+    std::optional<net::HostPort> admin;  // Prometheus /metrics; none: off
+    socks::Credentials users;            // RFC 1929 accounts; any: "no authentication" is refused
+    std::vector<socks::Rule> rules;      // [[rule]] tables in order; none: the allow-list decides
     std::chrono::seconds handshake_timeout{10};
     std::chrono::seconds connect_timeout{10};
     std::chrono::seconds idle_timeout{300};
     std::chrono::seconds drain_timeout{5};
+    std::uint32_t max_sessions = 65536;
+    std::uint32_t max_sessions_per_client = 0;
     std::string log_level = "info";
 };
 

@@ -2,24 +2,88 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
 
+#include "metrics/admin_server.hpp"
+#include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "socks/server.hpp"
 
 namespace sg::app {
 
-int run_gateway(const GatewayConfig& config) {
-    asio::io_context io(1);
+namespace {
+
+// A proxy needs two descriptors per relayed connection; the usual soft limit of 1024 would cap it near 500
+// sessions, so take what the hard limit allows and say so.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        const auto before = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+        spdlog::info("descriptor limit raised from {} to {}", before, limit.rlim_cur);
+    }
+    if (limit.rlim_cur < 4096) {
+        spdlog::warn("descriptor limit is {}: at most about {} concurrent sessions (raise it with ulimit -n)",
+                     limit.rlim_cur, limit.rlim_cur / 2);
+    }
+}
+
+socks::ServerOptions server_options(const GatewayConfig& config) {
     socks::ServerOptions options;
     options.handshake_timeout = config.handshake_timeout;
     options.connect_timeout = config.connect_timeout;
     options.idle_timeout = config.idle_timeout;
+    options.family_policy = config.family_policy;
     options.allow = config.allow;
-    socks::Server server(io, options);
+    options.max_sessions = config.max_sessions;
+    options.max_sessions_per_client = config.max_sessions_per_client;
+    if (!config.users.empty()) options.users = std::make_shared<const socks::Credentials>(config.users);
+    if (!config.rules.empty()) {
+        // parse_config already validated the rules, so create() cannot fail here.
+        if (auto rules = socks::RuleSet::create(config.rules)) {
+            options.rules = std::make_shared<const socks::RuleSet>(std::move(*rules));
+        }
+    }
+    return options;
+}
+
+void log_admission(const GatewayConfig& config) {
+    if (config.allow.empty()) {
+        spdlog::info("admitting loopback clients only");
+    } else {
+        for (const auto& cidr : config.allow)
+            spdlog::info("admitting clients from {}", cidr.to_string());
+    }
+}
+
+void open_admin(metrics::AdminServer& admin, const net::HostPort& where) {
+    const auto endpoint = net::to_tcp_endpoint(where);
+    if (!endpoint) {
+        spdlog::error("admin listener {}: {}", net::to_string(where), endpoint.error());
+        return;
+    }
+    std::string error;
+    const auto bound = admin.listen(*endpoint, error);
+    // AdminServer logs where it listens.
+    if (!bound) spdlog::error("admin listener {}: {}", net::to_string(where), error);
+}
+
+}  // namespace
+
+int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
+    raise_descriptor_limit();
+    asio::io_context io(1);
+    metrics::Registry registry(metrics::Registry::OnError::record);
+    socks::Server server(io, server_options(config), &registry);
+    metrics::AdminServer admin(io, registry);
+    // Metrics are an aid, not the service: without the admin port the gateway still serves (error logged).
+    if (config.admin) open_admin(admin, *config.admin);
 
     std::size_t listening = 0;
     for (const auto& hp : config.socks_listeners) {
@@ -42,12 +106,26 @@ int run_gateway(const GatewayConfig& config) {
         spdlog::error("no SOCKS listener could be opened");
         return 1;
     }
-    if (config.allow.empty()) {
-        spdlog::info("admitting loopback clients only");
-    } else {
-        for (const auto& cidr : config.allow)
-            spdlog::info("admitting clients from {}", cidr.to_string());
-    }
+    log_admission(config);
+
+    // SIGHUP: reload what can change without dropping sessions. Listeners stay as they are.
+    asio::signal_set hangups(io, SIGHUP);
+    std::function<void(const asio::error_code&, int)> on_hangup = [&](const asio::error_code& ec, int) {
+        if (ec) return;
+        if (auto fresh = reload()) {
+            if (fresh->socks_listeners != config.socks_listeners || fresh->admin != config.admin) {
+                spdlog::warn("SIGHUP: listener changes need a restart; keeping the current listeners");
+            }
+            server.update_options(server_options(*fresh));
+            spdlog::set_level(spdlog::level::from_str(fresh->log_level));
+            spdlog::info("SIGHUP: configuration reloaded ({} sessions running)", server.active_sessions());
+            log_admission(*fresh);
+        } else {
+            spdlog::error("SIGHUP: configuration not reloaded; keeping the running one");
+        }
+        hangups.async_wait(on_hangup);
+    };
+    hangups.async_wait(on_hangup);
 
     // First signal: stop accepting and drain; second signal or the drain deadline: close what is left.
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -65,6 +143,7 @@ int run_gateway(const GatewayConfig& config) {
         spdlog::info("signal {}: stopped accepting; draining {} sessions (up to {}s)", signo,
                      server.active_sessions(), config.drain_timeout.count());
         server.stop_accepting();
+        admin.stop();
         signals.async_wait(on_signal);
         drain_timer.expires_after(config.drain_timeout);
         drain_timer.async_wait([&](const asio::error_code& timer_ec) {

@@ -12,9 +12,20 @@ namespace {
 
 // Builds the gateway configuration: a config file (or the built-in default) with command-line listeners on
 // top.
-std::optional<sg::app::GatewayConfig> gateway_config(const std::string& config_file,
-                                                     const std::vector<std::string>& socks,
-                                                     const std::vector<std::string>& allow) {
+struct GatewayFlags {
+    std::string config_file;
+    std::vector<std::string> socks;
+    std::vector<std::string> allow;
+    std::vector<std::string> users;
+    std::string admin;
+    std::string family_policy;
+    std::string log_level;
+};
+
+std::optional<sg::app::GatewayConfig> gateway_config(const GatewayFlags& flags) {
+    const auto& config_file = flags.config_file;
+    const auto& socks = flags.socks;
+    const auto& allow = flags.allow;
     std::string error;
     auto config = config_file.empty()
                       ? sg::app::parse_config(sg::app::default_config_text(), "built-in default", error)
@@ -42,6 +53,31 @@ std::optional<sg::app::GatewayConfig> gateway_config(const std::string& config_f
         }
         config->allow.push_back(*cidr);
     }
+    for (const auto& spec : flags.users) {
+        if (const auto added = config->users.add_spec(spec); !added) {
+            std::cerr << "streamgate: --user: " << added.error() << '\n';  // never echo the password
+            return std::nullopt;
+        }
+    }
+    if (flags.admin == "off") {
+        config->admin.reset();
+    } else if (!flags.admin.empty()) {
+        const auto hp = sg::net::parse_host_port(flags.admin);
+        if (!hp) {
+            std::cerr << "streamgate: --admin " << flags.admin << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config->admin = *hp;
+    }
+    if (!flags.family_policy.empty()) {
+        const auto policy = sg::socks::parse_family_policy(flags.family_policy);
+        if (!policy) {
+            std::cerr << "streamgate: --family-policy: " << policy.error() << '\n';
+            return std::nullopt;
+        }
+        config->family_policy = *policy;
+    }
+    if (!flags.log_level.empty()) config->log_level = flags.log_level;
     return config;
 }
 
@@ -52,17 +88,19 @@ int run(int argc, char** argv) {
     app.set_version_flag("--version", std::string("streamgate ") + STREAMGATE_VERSION);
 
     auto* gateway = app.add_subcommand("gateway", "Run the SOCKS5 gateway (loopback only unless configured)");
-    std::string config_file;
-    std::vector<std::string> socks;
-    std::vector<std::string> allow;
-    std::string log_level;
+    GatewayFlags flags;
     bool print_config = false;
-    gateway->add_option("--config", config_file, "TOML configuration file (default: the built-in one)")
+    gateway->add_option("--config", flags.config_file, "TOML configuration file (default: the built-in one)")
         ->check(CLI::ExistingFile);
-    gateway->add_option("--socks", socks, "SOCKS5 listener HOST:PORT or [IPV6]:PORT (repeatable)");
-    gateway->add_option("--allow", allow,
+    gateway->add_option("--socks", flags.socks, "SOCKS5 listener HOST:PORT or [IPV6]:PORT (repeatable)");
+    gateway->add_option("--allow", flags.allow,
                         "Admit clients from this network, CIDR (repeatable; default: loopback)");
-    gateway->add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+    gateway->add_option("--user", flags.users,
+                        "RFC 1929 account NAME:PASSWORD (repeatable); then no-authentication is refused");
+    gateway->add_option("--family-policy", flags.family_policy,
+                        "Target address families: any|prefer-ipv4|ipv4-only|ipv6-only (default: any)");
+    gateway->add_option("--admin", flags.admin, "Admin listener for Prometheus /metrics, HOST:PORT or 'off'");
+    gateway->add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     gateway->add_flag("--print-config", print_config, "Print the built-in default configuration and exit");
 
@@ -73,11 +111,13 @@ int run(int argc, char** argv) {
             std::cout << sg::app::default_config_text();
             return 0;
         }
-        auto config = gateway_config(config_file, socks, allow);
+        // The same recipe at start-up and on SIGHUP: the file (re-read) plus the command line.
+        const auto load = [&flags] { return gateway_config(flags); };
+        auto config = load();
         if (!config) return 2;
         spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-        spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
-        return sg::app::run_gateway(*config);
+        spdlog::set_level(spdlog::level::from_str(config->log_level));
+        return sg::app::run_gateway(*config, load);
     }
     return 0;
 }

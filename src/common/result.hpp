@@ -27,7 +27,6 @@ public:
     explicit operator bool() const noexcept { return ok(); }
 
     // Like std::optional's operator*, access is unchecked: callers test ok() first.
-    // NOLINTBEGIN(bugprone-unchecked-optional-access)
     T& value() & { return *value_; }
     const T& value() const& { return *value_; }
     T&& value() && { return std::move(*value_); }
@@ -35,7 +34,6 @@ public:
     const T& operator*() const& { return *value_; }
     T* operator->() { return &*value_; }
     const T* operator->() const { return &*value_; }
-    // NOLINTEND(bugprone-unchecked-optional-access)
 
     std::string_view error() const noexcept { return error_; }
 

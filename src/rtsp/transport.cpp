@@ -159,7 +159,15 @@ Result<bool> parse_transport_id(std::string_view id, TransportSpec& spec) {
     return true;
 }
 
-// Tracks which single-valued parameters were seen, to reject duplicates.
+// One "name[=value]" parameter, trimmed.
+struct ParamText {
+    std::string_view name;
+    std::string_view arg;
+    bool has_value = false;
+};
+
+// Tracks the list-valued and flag parameters already seen, to reject duplicates (the optional fields
+// track themselves).
 struct Seen {
     bool append = false;
     bool mode = false;
@@ -168,101 +176,179 @@ struct Seen {
     bool src_addr = false;
 };
 
-Result<bool> apply_param(TransportSpec& spec, Seen& seen, std::string_view param) {
-    const auto eq = param.find('=');
-    const std::string_view name = trim(param.substr(0, eq));
-    const bool has_value = eq != std::string_view::npos;
-    const std::string_view arg = has_value ? trim(param.substr(eq + 1)) : std::string_view{};
-    if (!is_token(name)) return fail("Transport: bad parameter name");
-    if (has_forbidden_control(arg)) return fail("Transport: control character in parameter");
-    const auto flag_param = [&]() -> Result<bool> {
-        if (has_value) return fail("Transport: unexpected parameter value");
-        return true;
-    };
-    const auto need_value = [&]() -> Result<bool> {
-        if (arg.empty()) return fail("Transport: missing parameter value");
-        return true;
-    };
+// One small handler per known parameter keeps each function's control flow simple (clang-tidy's
+// optional-access dataflow analysis is exponential in the branches of a single function).
+using ParamHandler = Result<bool> (*)(TransportSpec&, Seen&, const ParamText&);
 
-    if (iequals(name, "unicast") || iequals(name, "multicast")) {
-        if (auto r = flag_param(); !r) return r;
-        if (spec.delivery != Delivery::unspecified) return fail("Transport: duplicate unicast/multicast");
-        spec.delivery = iequals(name, "unicast") ? Delivery::unicast : Delivery::multicast;
-    } else if (iequals(name, "destination")) {
-        if (spec.destination) return fail("Transport: duplicate destination");
-        if (has_value && !is_host_text(arg)) return fail("Transport: bad destination");
-        spec.destination = std::string(arg);
-    } else if (iequals(name, "source")) {
-        if (spec.source) return fail("Transport: duplicate source");
-        if (!is_host_text(arg)) return fail("Transport: bad source");
-        spec.source = std::string(arg);
-    } else if (iequals(name, "interleaved")) {
-        if (spec.interleaved) return fail("Transport: duplicate interleaved");
-        spec.interleaved = parse_channel_range(arg);
-        if (!spec.interleaved) return fail("Transport: bad interleaved channels");
-    } else if (iequals(name, "append")) {
-        if (auto r = flag_param(); !r) return r;
-        if (seen.append) return fail("Transport: duplicate append");
-        seen.append = spec.append = true;
-    } else if (iequals(name, "ttl")) {
-        if (spec.ttl) return fail("Transport: duplicate ttl");
-        spec.ttl = parse_uint<std::uint8_t>(arg);
-        if (!spec.ttl) return fail("Transport: bad ttl");
-    } else if (iequals(name, "layers")) {
-        if (spec.layers) return fail("Transport: duplicate layers");
-        spec.layers = parse_uint<std::uint32_t>(arg);
-        if (!spec.layers) return fail("Transport: bad layers");
-    } else if (iequals(name, "port") || iequals(name, "client_port") || iequals(name, "server_port")) {
-        auto& field = iequals(name, "port")          ? spec.port
-                      : iequals(name, "client_port") ? spec.client_port
-                                                     : spec.server_port;
-        if (field) return fail("Transport: duplicate port parameter");
-        field = parse_port_range(arg);
-        if (!field) return fail("Transport: bad port range");
-    } else if (iequals(name, "ssrc")) {
-        if (seen.ssrc) return fail("Transport: duplicate ssrc");
-        seen.ssrc = true;
-        auto ssrcs = parse_ssrc_list(arg);
-        if (!ssrcs) return fail(ssrcs.error());
-        spec.ssrc = ssrcs->front();
-        spec.more_ssrcs.assign(ssrcs->begin() + 1, ssrcs->end());
-    } else if (iequals(name, "mode")) {
-        if (seen.mode) return fail("Transport: duplicate mode");
-        seen.mode = true;
-        auto modes = parse_modes(arg, spec.mode_quoted);
-        if (!modes) return fail(modes.error());
-        spec.modes = std::move(*modes);
-    } else if (iequals(name, "dest_addr") || iequals(name, "src_addr")) {
-        const bool dest = iequals(name, "dest_addr");
-        bool& seen_flag = dest ? seen.dest_addr : seen.src_addr;
-        if (seen_flag) return fail("Transport: duplicate address list");
-        seen_flag = true;
-        auto list = parse_address_list(arg);
-        if (!list) return fail(list.error());
-        (dest ? spec.dest_addr : spec.src_addr) = std::move(*list);
-    } else {
-        if (has_value) {
-            if (auto r = need_value(); !r) return r;
-            spec.extensions.push_back(TransportParam{std::string(name), std::string(arg)});
-        } else {
-            spec.extensions.push_back(TransportParam{std::string(name), std::nullopt});
-        }
-    }
+Result<bool> set_delivery(TransportSpec& spec, Seen& /*seen*/, const ParamText& p) {
+    if (p.has_value) return fail("Transport: unexpected parameter value");
+    if (spec.delivery != Delivery::unspecified) return fail("Transport: duplicate unicast/multicast");
+    spec.delivery = iequals(p.name, "unicast") ? Delivery::unicast : Delivery::multicast;
     return true;
 }
 
-void append_range(std::string& out, unsigned first, unsigned last) {
-    out += std::to_string(first);
-    if (last != first) {
-        out.push_back('-');
-        out += std::to_string(last);
+Result<bool> set_host(std::optional<std::string>& field, const ParamText& p, bool value_optional) {
+    if (field.has_value()) return fail("Transport: duplicate address parameter");
+    if ((p.has_value || !value_optional) && !is_host_text(p.arg)) return fail("Transport: bad address");
+    field = std::string(p.arg);
+    return true;
+}
+
+template <class T, class Parse>
+Result<bool> set_once(std::optional<T>& field, std::string_view arg, Parse parse) {
+    if (field.has_value()) return fail("Transport: duplicate parameter");
+    const std::optional<T> parsed = parse(arg);
+    if (!parsed.has_value()) return fail("Transport: bad parameter value");
+    field = parsed;
+    return true;
+}
+
+Result<bool> set_append(TransportSpec& spec, Seen& seen, const ParamText& p) {
+    if (p.has_value) return fail("Transport: unexpected parameter value");
+    if (seen.append) return fail("Transport: duplicate append");
+    seen.append = spec.append = true;
+    return true;
+}
+
+Result<bool> set_ssrc(TransportSpec& spec, Seen& seen, const ParamText& p) {
+    if (seen.ssrc) return fail("Transport: duplicate ssrc");
+    seen.ssrc = true;
+    auto ssrcs = parse_ssrc_list(p.arg);
+    if (!ssrcs) return fail(ssrcs.error());
+    spec.ssrc = ssrcs->front();
+    spec.more_ssrcs.assign(ssrcs->begin() + 1, ssrcs->end());
+    return true;
+}
+
+Result<bool> set_mode(TransportSpec& spec, Seen& seen, const ParamText& p) {
+    if (seen.mode) return fail("Transport: duplicate mode");
+    seen.mode = true;
+    auto modes = parse_modes(p.arg, spec.mode_quoted);
+    if (!modes) return fail(modes.error());
+    spec.modes = std::move(*modes);
+    return true;
+}
+
+Result<bool> set_addresses(std::vector<TransportAddress>& field, bool& seen, const ParamText& p) {
+    if (seen) return fail("Transport: duplicate address list");
+    seen = true;
+    auto list = parse_address_list(p.arg);
+    if (!list) return fail(list.error());
+    field = std::move(*list);
+    return true;
+}
+
+struct KnownParam {
+    std::string_view name;
+    ParamHandler handler;
+};
+
+constexpr KnownParam k_known_params[] = {
+    {"unicast", set_delivery},
+    {"multicast", set_delivery},
+    {"destination",
+     [](TransportSpec& s, Seen&, const ParamText& p) { return set_host(s.destination, p, true); }},
+    {"source", [](TransportSpec& s, Seen&, const ParamText& p) { return set_host(s.source, p, false); }},
+    {"interleaved", [](TransportSpec& s, Seen&,
+                       const ParamText& p) { return set_once(s.interleaved, p.arg, parse_channel_range); }},
+    {"append", set_append},
+    {"ttl", [](TransportSpec& s, Seen&,
+               const ParamText& p) { return set_once(s.ttl, p.arg, parse_uint<std::uint8_t>); }},
+    {"layers", [](TransportSpec& s, Seen&,
+                  const ParamText& p) { return set_once(s.layers, p.arg, parse_uint<std::uint32_t>); }},
+    {"port",
+     [](TransportSpec& s, Seen&, const ParamText& p) { return set_once(s.port, p.arg, parse_port_range); }},
+    {"client_port", [](TransportSpec& s, Seen&,
+                       const ParamText& p) { return set_once(s.client_port, p.arg, parse_port_range); }},
+    {"server_port", [](TransportSpec& s, Seen&,
+                       const ParamText& p) { return set_once(s.server_port, p.arg, parse_port_range); }},
+    {"ssrc", set_ssrc},
+    {"mode", set_mode},
+    {"dest_addr", [](TransportSpec& s, Seen& seen,
+                     const ParamText& p) { return set_addresses(s.dest_addr, seen.dest_addr, p); }},
+    {"src_addr", [](TransportSpec& s, Seen& seen,
+                    const ParamText& p) { return set_addresses(s.src_addr, seen.src_addr, p); }},
+};
+
+Result<bool> apply_param(TransportSpec& spec, Seen& seen, std::string_view param) {
+    const auto eq = param.find('=');
+    ParamText p;
+    p.name = trim(param.substr(0, eq));
+    p.has_value = eq != std::string_view::npos;
+    p.arg = p.has_value ? trim(param.substr(eq + 1)) : std::string_view{};
+    if (!is_token(p.name)) return fail("Transport: bad parameter name");
+    if (has_forbidden_control(p.arg)) return fail("Transport: control character in parameter");
+    for (const auto& known : k_known_params) {
+        if (iequals(p.name, known.name)) return known.handler(spec, seen, p);
     }
+    if (p.has_value && p.arg.empty()) return fail("Transport: missing parameter value");
+    std::optional<std::string> value;
+    if (p.has_value) value = std::string(p.arg);
+    spec.extensions.push_back(TransportParam{std::string(p.name), std::move(value)});
+    return true;
+}
+
+void append_name(std::string& out, std::string_view name) {
+    out.push_back(';');
+    out += name;
+}
+
+// A single port or channel formats as one number.
+template <class Range>
+void append_range(std::string& out, std::string_view name, const std::optional<Range>& range) {
+    if (!range.has_value()) return;
+    append_name(out, name);
+    out.push_back('=');
+    out += std::to_string(range->first);
+    if (range->last != range->first) {
+        out.push_back('-');
+        out += std::to_string(range->last);
+    }
+}
+
+template <class T>
+void append_number(std::string& out, std::string_view name, const std::optional<T>& value) {
+    if (!value.has_value()) return;
+    append_name(out, name);
+    out.push_back('=');
+    out += std::to_string(*value);
+}
+
+// A bare "destination" is stored as an empty string.
+void append_host(std::string& out, std::string_view name, const std::optional<std::string>& host) {
+    if (!host.has_value()) return;
+    append_name(out, name);
+    if (host->empty()) return;
+    out.push_back('=');
+    out += *host;
 }
 
 void append_hex8(std::string& out, std::uint32_t v) {
     static constexpr char k_digits[] = "0123456789ABCDEF";
     for (int shift = 28; shift >= 0; shift -= 4)
         out.push_back(k_digits[(v >> shift) & 0xf]);
+}
+
+void append_ssrcs(std::string& out, const std::optional<std::uint32_t>& first,
+                  const std::vector<std::uint32_t>& more) {
+    if (!first.has_value()) return;
+    out += ";ssrc=";
+    append_hex8(out, *first);
+    for (const auto ssrc : more) {
+        out.push_back('/');
+        append_hex8(out, ssrc);
+    }
+}
+
+void append_modes(std::string& out, const std::vector<std::string>& modes, bool quoted) {
+    if (modes.empty()) return;
+    out += ";mode=";
+    std::string list;
+    for (const auto& mode : modes) {
+        if (!list.empty()) list.push_back(',');
+        list += mode;
+    }
+    out += (quoted || modes.size() > 1) ? quote(list) : list;
 }
 
 void append_address_list(std::string& out, std::string_view name, const std::vector<TransportAddress>& list) {
@@ -280,7 +366,7 @@ void append_address_list(std::string& out, std::string_view name, const std::vec
         } else {
             text = addr.host;
         }
-        if (addr.port) {
+        if (addr.port.has_value()) {
             text.push_back(':');
             text += std::to_string(*addr.port);
         }
@@ -351,63 +437,23 @@ std::string to_header_value(const TransportSpec& spec) {
     }
     if (spec.delivery == Delivery::unicast) out += ";unicast";
     if (spec.delivery == Delivery::multicast) out += ";multicast";
-    if (spec.destination) {
-        out += ";destination";
-        if (!spec.destination->empty()) {
-            out.push_back('=');
-            out += *spec.destination;
-        }
-    }
-    if (spec.source) {
-        out += ";source=";
-        out += *spec.source;
-    }
-    if (spec.interleaved) {
-        out += ";interleaved=";
-        append_range(out, spec.interleaved->first, spec.interleaved->last);
-    }
+    append_host(out, "destination", spec.destination);
+    append_host(out, "source", spec.source);
+    append_range(out, "interleaved", spec.interleaved);
     if (spec.append) out += ";append";
-    if (spec.ttl) {
-        out += ";ttl=";
-        out += std::to_string(*spec.ttl);
-    }
-    if (spec.layers) {
-        out += ";layers=";
-        out += std::to_string(*spec.layers);
-    }
-    const auto put_ports = [&out](std::string_view name, const std::optional<PortRange>& range) {
-        if (!range) return;
-        out.push_back(';');
-        out += name;
-        out.push_back('=');
-        append_range(out, range->first, range->last);
-    };
-    put_ports("port", spec.port);
-    put_ports("client_port", spec.client_port);
-    put_ports("server_port", spec.server_port);
-    if (spec.ssrc) {
-        out += ";ssrc=";
-        append_hex8(out, *spec.ssrc);
-        for (const auto ssrc : spec.more_ssrcs) {
-            out.push_back('/');
-            append_hex8(out, ssrc);
-        }
-    }
-    if (!spec.modes.empty()) {
-        out += ";mode=";
-        std::string list;
-        for (const auto& mode : spec.modes) {
-            if (!list.empty()) list.push_back(',');
-            list += mode;
-        }
-        out += (spec.mode_quoted || spec.modes.size() > 1) ? quote(list) : list;
-    }
+    append_number(out, "ttl", spec.ttl);
+    append_number(out, "layers", spec.layers);
+    append_range(out, "port", spec.port);
+    append_range(out, "client_port", spec.client_port);
+    append_range(out, "server_port", spec.server_port);
+    append_ssrcs(out, spec.ssrc, spec.more_ssrcs);
+    append_modes(out, spec.modes, spec.mode_quoted);
     append_address_list(out, "dest_addr", spec.dest_addr);
     append_address_list(out, "src_addr", spec.src_addr);
     for (const auto& p : spec.extensions) {
         out.push_back(';');
         out += p.name;
-        if (p.value) {
+        if (p.value.has_value()) {
             out.push_back('=');
             out += *p.value;
         }

@@ -7,8 +7,9 @@
 //
 // The parameters a gateway reads or rewrites are typed; every other parameter (setup=, connection=,
 // RTCP-mux, MIKEY=, vendor extensions...) is kept verbatim and in order in `extensions`, so a parsed spec
-// formats back to an equivalent header. Known parameters are written in a fixed order (transport-id,
-// delivery, addresses, channels, ports, ssrc, mode), then the extensions. Parameter names are matched
+// formats back to an equivalent header. Known parameters are written in a fixed order (delivery,
+// destination, source, interleaved, append, ttl, layers, port, client_port, server_port, ssrc, mode,
+// dest_addr, src_addr), then the extensions in their original order. Parameter names are matched
 // case-insensitively; duplicated known parameters are rejected, so what the gateway rewrites is exactly
 // what the peer would have used.
 

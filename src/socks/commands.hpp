@@ -9,5 +9,7 @@
 namespace sg::socks {
 
 asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request);
+asio::awaitable<void> run_bind(SessionContext& ctx, const Request& request);
+asio::awaitable<void> run_udp_associate(SessionContext& ctx, const Request& request);
 
 }  // namespace sg::socks

@@ -12,7 +12,7 @@ asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
     const ServerOptions& options = ctx.shared.options;
     SessionRecord& record = ctx.record;
 
-    auto outcome = co_await connect_to(request.destination, options.connect_timeout);
+    auto outcome = co_await connect_to(request.destination, options.connect_timeout, options.family_policy);
     record.resolved = outcome.resolved.empty() ? "-" : outcome.resolved;
     if (outcome.reply != Reply::succeeded) {
         record.end = outcome.error;

@@ -13,6 +13,13 @@
 #include "common/result.hpp"
 #include "net/accept_loop.hpp"
 #include "net/cidr.hpp"
+#include "socks/connector.hpp"
+#include "socks/credentials.hpp"
+#include "socks/rules.hpp"
+
+namespace sg::metrics {
+class Registry;
+}
 
 namespace sg::socks {
 
@@ -22,11 +29,22 @@ struct ServerOptions {
     std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds{10};
     std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds{10};
     std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds{300};
+    FamilyPolicy family_policy = FamilyPolicy::any;  // which address families CONNECT may use
+    // Sessions beyond these limits are closed right after accept (0 = no limit). Every session holds at least
+    // two descriptors, so the process's RLIMIT_NOFILE is the other, harder limit.
+    std::uint32_t max_sessions = 65536;
+    std::uint32_t max_sessions_per_client = 0;
+    // RFC 1929 accounts; when there are any, method 0x00 (no authentication) is refused.
+    std::shared_ptr<const Credentials> users;
+    // Access rules checked after the allow-list (first match wins, default deny); none: the allow-list
+    // decides.
+    std::shared_ptr<const RuleSet> rules;
 };
 
 struct ServerStats {
     std::atomic<std::uint64_t> sessions_started{0};
-    std::atomic<std::uint64_t> sessions_refused{0};  // client not admitted by `allow`
+    std::atomic<std::uint64_t> sessions_refused{0};     // client not admitted by `allow`
+    std::atomic<std::uint64_t> sessions_over_limit{0};  // closed at accept: max_sessions(_per_client)
     std::atomic<std::uint64_t> bytes_client_to_target{0};
     std::atomic<std::uint64_t> bytes_target_to_client{0};
     std::atomic<std::uint64_t> active{0};
@@ -34,13 +52,18 @@ struct ServerStats {
 
 class Server {
 public:
-    Server(asio::io_context& io, ServerOptions options);
+    // With a registry, the server exports its counters (sessions by command and REP, bytes, refusals).
+    Server(asio::io_context& io, ServerOptions options, metrics::Registry* registry = nullptr);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
     // Binds and starts accepting; returns the bound endpoint (useful with port 0).
     sg::Result<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint, std::string& error);
+
+    // Replaces the options (allow-list, rules, users, timeouts, limits) for new sessions and the later steps
+    // of running ones; listeners and established relays are untouched (SIGHUP reload).
+    void update_options(ServerOptions options);
 
     // Stops accepting; running sessions continue (drain).
     void stop_accepting();
@@ -55,6 +78,8 @@ public:
     struct Shared;
 
 private:
+    void admit(asio::ip::tcp::socket socket);
+
     asio::io_context& io_;
     std::shared_ptr<Shared> shared_;
     std::list<asio::ip::tcp::acceptor> acceptors_;  // std::list: accept loops hold references

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "socks/commands.hpp"
 #include "socks/session_context.hpp"
@@ -18,6 +19,15 @@ namespace {
 
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+
+void count_session(metrics::Registry* registry, const SessionRecord& r) {
+    if (registry == nullptr) return;
+    registry
+        ->counter("streamgate_socks_sessions_total", "SOCKS sessions ended, by command and the REP sent",
+                  {{"command", std::string(r.command)},
+                   {"rep", std::string(r.replied ? to_string(r.reply) : "none")}})
+        .inc();
+}
 
 void log_session_end(const SessionRecord& r, Clock::time_point started) {
     const std::chrono::duration<double> duration = Clock::now() - started;
@@ -38,6 +48,50 @@ bool admitted(const ServerOptions& options, const asio::ip::address& client) {
 
 // Greeting and request (RFC 1928 sections 3-4). Returns the request to carry out, or nothing when the session
 // is over (already answered where the protocol has an answer).
+// Usernames are arbitrary octets: never let one forge a log line.
+std::string log_safe(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x21 && byte < 0x7f && c != '"' && c != '\\') {
+            out += c;
+        } else {
+            out += fmt::format("\\x{:02x}", byte);
+        }
+    }
+    return out;
+}
+
+// RFC 1929 sub-negotiation. Returns the authenticated user name, or nothing (session over).
+asio::awaitable<std::optional<std::string>> authenticate(tcp::socket& client,
+                                                         std::vector<std::uint8_t>& buffer,
+                                                         const Credentials& users, SessionRecord& record) {
+    const auto auth = co_await read_message<Parsed<AuthRequest>>(client, buffer, parse_auth_request,
+                                                                 k_max_auth_request_size);
+    if (!auth.done()) {
+        record.end = auth.failed() ? std::string("bad authentication request: ") + std::string(auth.error)
+                                   : "client closed during authentication";
+        co_return std::nullopt;
+    }
+    record.user = log_safe(auth.value.username);
+    const bool ok = users.verify(auth.value.username, auth.value.password);
+    std::vector<std::uint8_t> out;
+    build_auth_reply(out, ok);
+    const bool sent = co_await send_all(client, out);
+    if (!ok) {
+        record.end = "authentication failed";
+        co_return std::nullopt;
+    }
+    if (!sent) {
+        record.end = "client closed during authentication";
+        co_return std::nullopt;
+    }
+    co_return auth.value.username;
+}
+
+// Greeting, authentication and request (RFC 1928 sections 3-4, RFC 1929), then admission: the allow-list and
+// the rules. Returns the request to carry out, or nothing when the session is over (already answered where
+// the protocol has an answer).
 asio::awaitable<std::optional<Request>> negotiate(tcp::socket& client, std::vector<std::uint8_t>& buffer,
                                                   const ServerOptions& options, SessionRecord& record) {
     const auto greeting = co_await read_message<Parsed<MethodRequest>>(client, buffer, parse_method_request,
@@ -47,17 +101,28 @@ asio::awaitable<std::optional<Request>> negotiate(tcp::socket& client, std::vect
                                        : "client closed during greeting";
         co_return std::nullopt;
     }
+    // Hold the account list and rules for the whole handshake: a SIGHUP reload may replace them meanwhile.
+    const auto users = options.users;
+    const auto rules = options.rules;
+    const bool need_auth = users && !users->empty();
+    const Method method = need_auth ? Method::username_password : Method::no_auth;
     std::vector<std::uint8_t> out;
-    if (!greeting.value.offers(Method::no_auth)) {
+    if (!greeting.value.offers(method)) {
         build_method_selection(out, Method::no_acceptable);
         co_await send_all(client, out);
-        record.end = "no acceptable authentication method";
+        record.end = need_auth ? "client does not offer username/password authentication"
+                               : "no acceptable authentication method";
         co_return std::nullopt;
     }
-    build_method_selection(out, Method::no_auth);
+    build_method_selection(out, method);
     if (!co_await send_all(client, out)) {
         record.end = "client closed during greeting";
         co_return std::nullopt;
+    }
+    std::optional<std::string> user;
+    if (need_auth) {
+        user = co_await authenticate(client, buffer, *users, record);
+        if (!user) co_return std::nullopt;
     }
 
     const auto request =
@@ -79,6 +144,19 @@ asio::awaitable<std::optional<Request>> negotiate(tcp::socket& client, std::vect
         record.end = "client not in allow list";
         co_await send_reply(client, record, Reply::not_allowed, Address{});
         co_return std::nullopt;
+    }
+    if (rules && !rules->empty()) {
+        RequestFacts facts;
+        facts.client = net::unmap(peer.address());
+        if (user) facts.user = *user;
+        facts.command = request.value.command;
+        facts.destination = request.value.destination;
+        const auto decision = rules->evaluate(facts);
+        if (!decision.allowed) {
+            record.end = fmt::format("denied by rule '{}'", decision.rule_name);
+            co_await send_reply(client, record, Reply::not_allowed, Address{});
+            co_return std::nullopt;
+        }
     }
     co_return request.value;
 }
@@ -109,8 +187,11 @@ asio::awaitable<void> dispatch(SessionContext& ctx, const Request& request) {
             co_await run_connect(ctx, request);
             co_return;
         case Command::bind:
+            co_await run_bind(ctx, request);
+            co_return;
         case Command::udp_associate:
-            break;
+            co_await run_udp_associate(ctx, request);
+            co_return;
     }
     ctx.record.end = "command not supported";
     co_await send_reply(ctx.client, ctx.record, Reply::command_not_supported, Address{});
@@ -118,7 +199,24 @@ asio::awaitable<void> dispatch(SessionContext& ctx, const Request& request) {
 
 }  // namespace
 
-asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Shared> shared) {
+ClientSlot::ClientSlot(std::shared_ptr<Server::Shared> shared, asio::ip::address client)
+    : shared_(std::move(shared)), client_(client) {
+    ++shared_->sessions_per_client[client_];
+}
+
+ClientSlot::ClientSlot(ClientSlot&& other) noexcept
+    : shared_(std::move(other.shared_)), client_(other.client_) {}
+
+ClientSlot::~ClientSlot() {
+    if (!shared_) return;  // moved from
+    const auto it = shared_->sessions_per_client.find(client_);
+    if (it != shared_->sessions_per_client.end() && --it->second == 0) shared_->sessions_per_client.erase(it);
+}
+
+// `slot` is never touched: the coroutine frame owns it, so the client's slot is held exactly as long as the
+// session.
+asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Shared> shared,
+                                  [[maybe_unused]] ClientSlot slot) {
     using namespace asio::experimental::awaitable_operators;
     const auto started = Clock::now();
     LiveSession live{&client, nullptr};
@@ -139,6 +237,7 @@ asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Sh
         shared->stats.bytes_client_to_target.fetch_add(record.up);
         shared->stats.bytes_target_to_client.fetch_add(record.down);
     }
+    count_session(shared->registry, record);
     log_session_end(record, started);
 }
 

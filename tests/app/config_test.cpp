@@ -30,8 +30,26 @@ handshake_timeout_s = 3
 connect_timeout_s = 4
 idle_timeout_s = 5
 drain_timeout_s = 6
+max_sessions = 100
+max_sessions_per_client = 7
+admin = "[::1]:9131"
+family_policy = "prefer-ipv4"
+users = ["alice:wonder land", "bob:x:y"]
 [log]
 level = "debug"
+
+[[rule]]
+name = "cameras"
+action = "allow"
+clients = ["2001:2::/48"]
+commands = ["connect", "udp_associate"]
+to = ["198.18.3.0/24", "cameras.example", "2001:2:0:4::/64"]
+ports = ["554", "8000-8999"]
+users = ["alice"]
+
+[[rule]]
+name = "nothing else"
+action = "deny"
 )",
                               error);
     ASSERT_TRUE(config) << error;
@@ -44,7 +62,34 @@ level = "debug"
     EXPECT_EQ(config->connect_timeout.count(), 4);
     EXPECT_EQ(config->idle_timeout.count(), 5);
     EXPECT_EQ(config->drain_timeout.count(), 6);
+    EXPECT_EQ(config->max_sessions, 100u);
+    EXPECT_EQ(config->max_sessions_per_client, 7u);
     EXPECT_EQ(config->log_level, "debug");
+    EXPECT_EQ(config->family_policy, socks::FamilyPolicy::prefer_ipv4);
+    ASSERT_TRUE(config->admin.has_value());
+    EXPECT_EQ(net::to_string(*config->admin), "[::1]:9131");
+    EXPECT_EQ(config->users.size(), 2u);
+    EXPECT_TRUE(config->users.verify("alice", "wonder land"));
+    EXPECT_TRUE(config->users.verify("bob", "x:y"));  // the password may contain ':'
+    ASSERT_EQ(config->rules.size(), 2u);
+    const auto& rule = config->rules[0];
+    EXPECT_EQ(rule.name, "cameras");
+    EXPECT_EQ(rule.action, socks::Action::allow);
+    EXPECT_EQ(rule.clients.size(), 1u);
+    EXPECT_EQ(rule.commands.size(), 2u);
+    EXPECT_EQ(rule.to_networks.size(), 2u);
+    ASSERT_EQ(rule.to_domains.size(), 1u);
+    EXPECT_EQ(rule.to_domains[0], "cameras.example");
+    ASSERT_EQ(rule.to_ports.size(), 2u);
+    EXPECT_EQ(rule.to_ports[1].last, 8999);
+    EXPECT_EQ(config->rules[1].action, socks::Action::deny);
+}
+
+TEST(Config, AdminCanBeTurnedOff) {
+    std::string error;
+    const auto config = parse("[gateway]\nadmin = \"\"\n", error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_FALSE(config->admin.has_value());
 }
 
 struct BadCase {
@@ -61,6 +106,17 @@ TEST(Config, RejectsMistakesWithAMessageNamingThem) {
         {"[gateway]\nallow = [\"10.0.0.1/8\"]\n", "beyond the prefix"},
         {"[gateway]\nidle_timeout_s = -1\n", "positive"},
         {"[log]\nlevel = \"loud\"\n", "'loud'"},
+        {"[gateway]\nmax_sessions = -1\n", "max_sessions: must be a number"},
+        {"[gateway]\nusers = [\"nopassword\"]\n", "users: an entry is invalid"},
+        {"[[rule]]\nname = \"a\"\naction = \"maybe\"\n", "action"},
+        {"[[rule]]\naction = \"allow\"\n", "needs name"},
+        {"[[rule]]\nname = \"a\"\naction = \"allow\"\nports = [\"90-80\"]\n", "ports"},
+        {"[[rule]]\nname = \"a\"\naction = \"allow\"\nto = [\"not a target!\"]\n", "neither"},
+        {"[[rule]]\nname = \"a\"\naction = \"allow\"\ncolour = 1\n", "unknown key 'colour'"},
+        {"[[rule]]\nname = \"a\"\naction = \"allow\"\n[[rule]]\nname = \"a\"\naction = \"deny\"\n",
+         "same name"},
+        {"rule = 3\n", "[[rule]] tables"},
+        {"[gateway]\nfamily_policy = \"ipv5\"\n", "family_policy"},
         {"[gateway\n", "test:1:"},
     };
     for (const auto& c : cases) {

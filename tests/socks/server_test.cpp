@@ -6,6 +6,7 @@
 #include <asio/connect.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
+#include <future>
 #include <thread>
 
 #include "socks/socks5.hpp"
@@ -200,6 +201,154 @@ TEST_F(ServerFixture, GarbageEndsOnlyItsOwnSession) {
     asio::write(good, asio::buffer(payload));
     std::string got(payload.size(), '\0');
     asio::read(target, asio::buffer(got));
+    EXPECT_EQ(got, payload);
+}
+
+// Holds a session open in the handshake (greeting sent, request pending), so it counts against the limits.
+tcp::socket open_session(tcp::socket s) {
+    const std::uint8_t greeting[] = {5, 1, 0};
+    asio::write(s, asio::buffer(greeting));
+    read_some(s, 2);
+    return s;
+}
+
+TEST_F(ServerFixture, PerClientLimitClosesExtraSessionsAndFreesSlots) {
+    ServerOptions options;
+    options.max_sessions_per_client = 2;
+    start(options);
+    auto first = open_session(connect_client());
+    auto second = open_session(connect_client());
+    auto third = connect_client();
+    EXPECT_TRUE(closed_by_peer(third)) << "a third session from the same client was admitted";
+
+    first.close();
+    // The slot frees when the server notices the close; retry briefly rather than sleep a fixed time.
+    bool admitted = false;
+    for (int attempt = 0; attempt < 50 && !admitted; ++attempt) {
+        auto again = connect_client();
+        const std::uint8_t greeting[] = {5, 1, 0};
+        asio::error_code ec;
+        asio::write(again, asio::buffer(greeting), ec);
+        std::uint8_t reply[2] = {};
+        asio::read(again, asio::buffer(reply), ec);
+        admitted = !ec && reply[0] == 5;
+        if (!admitted) std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(admitted);
+}
+
+TEST_F(ServerFixture, OverallLimitClosesExtraSessions) {
+    ServerOptions options;
+    options.max_sessions = 1;
+    start(options);
+    auto first = open_session(connect_client());
+    auto second = connect_client();
+    EXPECT_TRUE(closed_by_peer(second));
+    EXPECT_EQ(server_->stats().sessions_over_limit.load(), 1u);
+}
+
+std::shared_ptr<const Credentials> one_account(std::string_view user, std::string_view password) {
+    auto users = std::make_shared<Credentials>();
+    EXPECT_TRUE(users->add(user, password).ok());
+    return users;
+}
+
+// Greeting offering username/password, then the RFC 1929 request; returns the auth status byte.
+std::uint8_t login(tcp::socket& s, std::string_view user, std::string_view password) {
+    std::vector<std::uint8_t> out;
+    const Method methods[] = {Method::no_auth, Method::username_password};
+    EXPECT_TRUE(build_method_request(out, methods));
+    EXPECT_TRUE(build_auth_request(out, user, password));
+    asio::write(s, asio::buffer(out));
+    const auto selection = read_some(s, 2);
+    EXPECT_EQ(selection[1], static_cast<std::uint8_t>(Method::username_password));
+    return read_some(s, 2)[1];
+}
+
+TEST_F(ServerFixture, UsernamePasswordAuthenticationAdmitsTheRightPassword) {
+    ServerOptions options;
+    options.users = one_account("alice", "wonder land");
+    start(options);
+    tcp::acceptor target(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto client = connect_client();
+    ASSERT_EQ(login(client, "alice", "wonder land"), 0x00);
+    std::vector<std::uint8_t> out;
+    ASSERT_TRUE(build_request(out, Command::connect, loopback(target.local_endpoint().port())));
+    asio::write(client, asio::buffer(out));
+    EXPECT_EQ(read_some(client, 10)[1], static_cast<std::uint8_t>(Reply::succeeded));
+}
+
+TEST_F(ServerFixture, WrongPasswordIsRefusedAndClosed) {
+    ServerOptions options;
+    options.users = one_account("alice", "wonder land");
+    start(options);
+    auto client = connect_client();
+    EXPECT_NE(login(client, "alice", "wonderland"), 0x00);
+    EXPECT_TRUE(closed_by_peer(client));
+}
+
+TEST_F(ServerFixture, NoAuthenticationIsRefusedWhenAccountsExist) {
+    ServerOptions options;
+    options.users = one_account("alice", "x");
+    start(options);
+    auto client = connect_client();
+    const std::uint8_t greeting[] = {5, 1, 0};
+    asio::write(client, asio::buffer(greeting));
+    EXPECT_EQ(read_some(client, 2)[1], 0xff);
+    EXPECT_TRUE(closed_by_peer(client));
+}
+
+TEST_F(ServerFixture, RulesDenyWithRep02AndAllowWhatTheyAllow) {
+    Rule deny_smtp;
+    deny_smtp.name = "no-smtp";
+    deny_smtp.action = Action::deny;
+    deny_smtp.to_ports.push_back(PortRange{25, 25});
+    Rule allow_loopback;
+    allow_loopback.name = "loopback";
+    allow_loopback.action = Action::allow;
+    allow_loopback.to_networks.push_back(*net::Cidr::parse("127.0.0.0/8"));
+    auto rules = RuleSet::create({deny_smtp, allow_loopback});
+    ASSERT_TRUE(rules.ok());
+    ServerOptions options;
+    options.rules = std::make_shared<const RuleSet>(std::move(*rules));
+    start(options);
+
+    auto smtp = connect_client();
+    EXPECT_EQ(request(smtp, Command::connect, loopback(25)).reply, Reply::not_allowed);
+    auto by_name = connect_client();  // a name matches no network rule: default deny
+    EXPECT_EQ(request(by_name, Command::connect, *Address::from_domain("localhost", 80)).reply,
+              Reply::not_allowed);
+    tcp::acceptor target(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto allowed = connect_client();
+    EXPECT_EQ(request(allowed, Command::connect, loopback(target.local_endpoint().port())).reply,
+              Reply::succeeded);
+}
+
+TEST_F(ServerFixture, UpdatedOptionsApplyToNewSessions) {
+    start();
+    tcp::acceptor target(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto before = connect_client();
+    EXPECT_EQ(request(before, Command::connect, loopback(target.local_endpoint().port())).reply,
+              Reply::succeeded);
+
+    ServerOptions stricter;
+    stricter.allow.push_back(*net::Cidr::parse("198.18.0.0/15"));
+    std::promise<void> applied;
+    asio::post(io_, [&] {
+        server_->update_options(stricter);
+        applied.set_value();
+    });
+    applied.get_future().wait();
+    auto after = connect_client();
+    EXPECT_EQ(request(after, Command::connect, loopback(target.local_endpoint().port())).reply,
+              Reply::not_allowed);
+
+    // The session established before the change keeps relaying.
+    tcp::socket peer = target.accept();
+    const std::string payload = "still relayed";
+    asio::write(before, asio::buffer(payload));
+    std::string got(payload.size(), '\0');
+    asio::read(peer, asio::buffer(got));
     EXPECT_EQ(got, payload);
 }
 

@@ -1,0 +1,34 @@
+#pragma once
+// The two client workloads of the SOCKS5 gateway benchmark (bench/socks/run.sh), each on one Asio thread:
+//   rate: `concurrency` workers open, prove (one-byte echo) and tear down tunnels back to back for
+//         `duration`; reports completed tunnels per second and the open latency.
+//   hold: opens `count` tunnels (`concurrency` at a time), reports how many are up, then keeps them idle
+//         until SIGINT/SIGTERM or `hold` so the caller can read the proxy's memory.
+// Results are one JSON object on stdout.
+
+#include <chrono>
+#include <cstddef>
+
+#include "tunnel.hpp"
+
+namespace sg::bench {
+
+struct RateOptions {
+    TunnelPlan plan;
+    std::size_t concurrency = 50;
+    std::chrono::milliseconds duration{5000};
+    std::chrono::milliseconds op_timeout{5000};  // one tunnel, open to teardown
+};
+
+struct HoldOptions {
+    TunnelPlan plan;
+    std::size_t count = 10000;
+    std::size_t concurrency = 100;
+    std::chrono::seconds hold{120};
+    std::chrono::milliseconds op_timeout{10000};  // opening one tunnel
+};
+
+int run_rate(const RateOptions& options);
+int run_hold(const HoldOptions& options);
+
+}  // namespace sg::bench

@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# bench/socks/run.sh: the SOCKS5 gateway benchmark. In one run on this machine, on 127.0.0.1 only, it measures
+# streamgate next to Dante (danted) and microsocks, and direct loopback as the ceiling:
+#   - bulk TCP throughput: iperf3 -t SECONDS, -P 1 and -P 4, through each proxy with proxychains4;
+#   - SOCKS5 tunnels per second: socks_load rate (C concurrent clients, greeting and request pipelined,
+#     a one-byte echo through each tunnel, graceful teardown) against socks_load's echo sink;
+#   - memory per idle relayed connection: socks_load hold opens N tunnels and keeps them idle; the proxy's
+#     memory (all its processes: VmRSS, and PSS which counts shared pages once) is read before and after.
+# Prints a markdown table and writes a JSON file. Takes 3-5 minutes; needs root the first time (apt-get).
+#
+# usage: bench/socks/run.sh [--build-dir DIR] [--out FILE] [--seconds N] [--rate-seconds N]
+#                           [--concurrency C] [--idle N] [--only direct,streamgate,danted,microsocks]
+#                           [--keep] [--no-build]
+#   --build-dir  release tree with streamgate and socks_load (default build/release; configured and built
+#                when missing, like scripts/build release)
+#   --out        JSON result file (default BUILD_DIR/bench/socks-YYYYmmddTHHMMSSZ.json)
+#   --keep       keep the raw outputs and every peer's log (they are kept anyway when the run fails)
+#   --no-build   run the binaries already in the build tree as they are
+# Environment: SG_BENCH_STREAMGATE_ARGS adds gateway options (e.g. "--log-level warn"); SG_BUILD_JOBS.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+here="$repo/bench/socks"
+build_dir="$repo/build/release"
+out=""
+seconds=10
+rate_seconds=5
+concurrency=50
+idle=10000
+only="direct,streamgate,danted,microsocks"
+keep=0
+build=1
+max_total_seconds=900
+
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --rate-seconds) rate_seconds=$2; shift 2 ;;
+    --concurrency) concurrency=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+wants() { [[ ",$only," == *",$1,"* ]]; }
+
+# --- packages (idempotent: only dpkg-query when everything is there) -----------------------------------
+packages=(dante-server microsocks iperf3 proxychains4 python3 iproute2 procps)
+missing=()
+for p in "${packages[@]}"; do
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- build (only the two targets the benchmark runs) ----------------------------------------------------
+if ((build)); then
+  if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+    log "configuring a release tree in $build_dir"
+    cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_WERROR=ON >/dev/null
+  fi
+  log "building streamgate and socks_load in $build_dir"
+  cmake --build "$build_dir" -j "${SG_BUILD_JOBS:-$(nproc)}" --target streamgate socks_load >/dev/null
+fi
+streamgate="$build_dir/src/app/streamgate"
+socks_load="$build_dir/bench/socks/socks_load"
+[[ -x $streamgate && -x $socks_load ]] || die "streamgate or socks_load missing in $build_dir"
+[[ -n $out ]] || out="$build_dir/bench/socks-$(date -u +%Y%m%dT%H%M%SZ).json"
+mkdir -p "$(dirname "$out")"
+
+# --- processes and cleanup -------------------------------------------------------------------------------
+work=$(mktemp -d /tmp/sg-socks-bench.XXXXXX)
+pids=()   # every background process we start leads its own session (setsid), so its children die with it
+last_pid=""
+
+start_bg() {  # start_bg LOGFILE CMD...: runs CMD in its own session; its pid (= session id) in last_pid
+  local logfile=$1
+  shift
+  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+stop_bg() {  # stop_bg PID: SIGTERM to the session's process group, SIGKILL after 3 s, then reap
+  local pid=$1 i
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for ((i = 0; i < 30; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  pkill -KILL -s "$pid" 2>/dev/null || true  # children that left the group but not the session
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM HUP
+  for pid in "${pids[@]}"; do stop_bg "$pid"; done
+  if [[ -n ${watchdog:-} ]]; then
+    kill -- "-$watchdog" 2>/dev/null || true
+    wait "$watchdog" 2>/dev/null || true
+  fi
+  if ((status != 0)); then
+    log "failed; logs kept in $work"
+  elif ((keep)); then
+    log "logs kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# The whole run is bounded: a stuck peer must not keep the machine busy.
+# shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments
+setsid bash -c 'sleep "$1" && echo "run.sh: time limit of $1 s reached" >&2 && kill -TERM "$2"' _ \
+  "$max_total_seconds" "$$" </dev/null &
+watchdog=$!
+
+# 10,000 tunnels are 20,000 descriptors in the proxy and 10,000 each in socks_load and the sink.
+# Raising the hard limit needs CAP_SYS_RESOURCE; without it, open as many tunnels as the limit allows.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)"
+idle_requested=$idle
+if (($(ulimit -n) < 2 * idle + 100)); then
+  idle=$((($(ulimit -n) - 100) / 2 / 100 * 100))
+  log "ulimit -n is $(ulimit -n) (hard limit): measuring $idle idle tunnels instead of $idle_requested"
+fi
+
+free_port() {  # a TCP port nobody listens on, from a range clear of the ephemeral ports
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 10000))
+    [[ -z $(ss -Htln "sport = :$port") ]] && { echo "$port"; return; }
+  done
+}
+
+wait_port() {  # wait_port PORT PID: until something listens on 127.0.0.1:PORT (10 s)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+established() {  # connections the proxy on PORT still holds with clients
+  ss -Htn state established "sport = :$1" | wc -l
+}
+
+proc_mem() {  # proc_mem SID: "RSS_KIB PSS_KIB PROCESSES" summed over every process of the session
+  local rss=0 pss=0 n=0 pid v
+  for pid in $(pgrep -s "$1"); do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
+    [[ -n $v ]] || continue
+    rss=$((rss + v))
+    v=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+    pss=$((pss + ${v:-0}))
+    n=$((n + 1))
+  done
+  echo "$rss $pss $n"
+}
+
+# --- shared peers: the iperf3 server and the echo sink -------------------------------------------------
+iperf_port=$(free_port)
+sink_port=$(free_port)
+start_bg "$work/iperf3-server.log" iperf3 -s -B 127.0.0.1 -p "$iperf_port"
+iperf_pid=$last_pid
+start_bg "$work/sink.log" "$socks_load" sink --listen "127.0.0.1:$sink_port" --max-seconds "$max_total_seconds"
+sink_pid=$last_pid
+wait_port "$iperf_port" "$iperf_pid" || die "iperf3 server did not start"
+wait_port "$sink_port" "$sink_pid" || die "echo sink did not start"
+
+# --- the measurements --------------------------------------------------------------------------------------
+throughput() {  # throughput NAME PROXY_PORT|"": iperf3 with 1 and 4 streams
+  local name=$1 port=$2 streams wrap=()
+  if [[ -n $port ]]; then
+    printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nsocks5 127.0.0.1 %s\n' \
+      "$port" >"$work/proxychains-$name.conf"
+    wrap=(proxychains4 -q -f "$work/proxychains-$name.conf")
+  fi
+  for streams in 1 4; do
+    log "$name: iperf3 -P $streams for ${seconds}s"
+    timeout $((seconds + 30)) "${wrap[@]}" iperf3 -c 127.0.0.1 -p "$iperf_port" -t "$seconds" -P "$streams" -J \
+      >"$work/iperf-$name-P$streams.json" 2>"$work/iperf-$name-P$streams.err" ||
+      log "warning: $name iperf3 -P $streams failed (see $work/iperf-$name-P$streams.err)"
+    sleep 1
+  done
+}
+
+rate() {  # rate NAME PROXY_PORT|"" [--no-pipeline]
+  local name=$1 port=$2 suffix="" proxy=()
+  shift 2
+  [[ -n $port ]] && proxy=(--proxy "127.0.0.1:$port")
+  [[ ${1:-} == --no-pipeline ]] && suffix="-nopipe"
+  log "$name: $concurrency concurrent tunnels for ${rate_seconds}s${suffix:+ (not pipelined)}"
+  timeout $((rate_seconds + 30)) "$socks_load" rate "${proxy[@]}" --target "127.0.0.1:$sink_port" \
+    --concurrency "$concurrency" --seconds "$rate_seconds" "$@" >"$work/rate-$name$suffix.json" ||
+    log "warning: $name: no tunnel completed"
+  sleep 1
+}
+
+idle_memory() {  # idle_memory NAME PORT SID
+  local name=$1 port=$2 sid=$3 before after i hold_pid
+  # Warm up first (allocator arenas, lazily created workers), so the difference is per-connection state.
+  timeout 20 "$socks_load" rate --proxy "127.0.0.1:$port" --target "127.0.0.1:$sink_port" --concurrency 4 \
+    --seconds 1 >/dev/null || true
+  sleep 1
+  before=$(proc_mem "$sid")
+  log "$name: opening $idle idle tunnels"
+  start_bg "$work/hold-$name.log" "$socks_load" hold --proxy "127.0.0.1:$port" --target "127.0.0.1:$sink_port" \
+    --count "$idle" --concurrency 100 --hold-seconds 300 --no-pipeline
+  hold_pid=$last_pid
+  # socks_load writes its result line once every tunnel is up (or has failed).
+  for ((i = 0; i < 1200; i++)); do
+    grep -q '"mode":"hold"' "$work/hold-$name.log" 2>/dev/null && break
+    kill -0 "$hold_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 2  # let the proxy finish what it does after its reply (thread start-up, child bookkeeping)
+  after=$(proc_mem "$sid")
+  grep '"mode":"hold"' "$work/hold-$name.log" >"$work/hold-$name.json" || echo '{}' >"$work/hold-$name.json"
+  read -r rb pb nb <<<"$before"
+  read -r ra pa na <<<"$after"
+  printf '{"rss_before_kib":%s,"rss_after_kib":%s,"pss_before_kib":%s,"pss_after_kib":%s,"processes_before":%s,"processes_after":%s}\n' \
+    "$rb" "$ra" "$pb" "$pa" "$nb" "$na" >"$work/mem-$name.json"
+  log "$name: RSS ${rb} -> ${ra} KiB, PSS ${pb} -> ${pa} KiB, processes $nb -> $na"
+  stop_bg "$hold_pid"
+  for ((i = 0; i < 300; i++)); do  # the proxy lets go of the closed tunnels (30 s at most)
+    (($(established "$port") == 0)) && break
+    sleep 0.1
+  done
+}
+
+start_proxy() {  # start_proxy NAME PORT: sets last_pid
+  local name=$1 port=$2
+  case $name in
+    streamgate)
+      # The default configuration otherwise, per-session log lines included. The admin listener's fixed port
+      # (9131) would collide with any other gateway on this machine, and it has no part in relaying.
+      # shellcheck disable=SC2086  # word splitting of the extra options is wanted
+      start_bg "$work/streamgate.log" "$streamgate" gateway --socks "127.0.0.1:$port" --admin off \
+        ${SG_BENCH_STREAMGATE_ARGS:-}
+      ;;
+    danted)
+      cat >"$work/danted.conf" <<EOF
+logoutput: $work/danted-internal.log
+internal: 127.0.0.1 port = $port
+external: 127.0.0.1
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+    from: 127.0.0.0/8 to: 0.0.0.0/0
+}
+socks pass {
+    from: 127.0.0.0/8 to: 0.0.0.0/0
+}
+EOF
+      start_bg "$work/danted.log" danted -f "$work/danted.conf" -N 1
+      ;;
+    microsocks) start_bg "$work/microsocks.log" microsocks -i 127.0.0.1 -p "$port" ;;
+  esac
+}
+
+read -r load_before _ < /proc/loadavg
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+if wants direct; then
+  throughput direct ""
+  rate direct ""
+fi
+for name in streamgate danted microsocks; do
+  wants "$name" || continue
+  port=$(free_port)
+  start_proxy "$name" "$port"
+  pid=$last_pid
+  wait_port "$port" "$pid" || die "$name did not start: $(tail -n 3 "$work/$name.log")"
+  echo "$port" >"$work/port-$name"
+  idle_memory "$name" "$port" "$pid"
+  throughput "$name" "$port"
+  rate "$name" "$port"
+  rate "$name" "$port" --no-pipeline
+  stop_bg "$pid"
+done
+read -r load_after _ < /proc/loadavg
+
+# --- report ----------------------------------------------------------------------------------------------
+cat >"$work/run.json" <<EOF
+{"started": "$started_at", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+ "nproc": $(nproc), "kernel": "$(uname -r)", "cpu": "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)",
+ "load_before": $load_before, "load_after": $load_after,
+ "params": {"iperf_seconds": $seconds, "rate_seconds": $rate_seconds, "concurrency": $concurrency, "idle": $idle,
+            "idle_requested": $idle_requested, "nofile_limit": $(ulimit -n)},
+ "versions": {"dante": "$(danted -v 2>&1 | awk '{sub(/\.$/, "", $2); print $2; exit}')",
+              "dante_package": "$(dpkg-query -W -f='${Version}' dante-server)",
+              "microsocks_package": "$(dpkg-query -W -f='${Version}' microsocks)",
+              "iperf3_package": "$(dpkg-query -W -f='${Version}' iperf3)",
+              "proxychains4_package": "$(dpkg-query -W -f='${Version}' proxychains4)",
+              "streamgate": "$("$streamgate" --version 2>/dev/null | awk '{print $2}')",
+              "streamgate_args": "${SG_BENCH_STREAMGATE_ARGS:-}"}}
+EOF
+python3 "$here/report.py" "$work" "$out"
+log "results written to $out"

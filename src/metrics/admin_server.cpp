@@ -1,0 +1,295 @@
+#include "metrics/admin_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <list>
+#include <set>
+#include <vector>
+
+#include "common/units.hpp"
+#include "metrics/http_request.hpp"
+#include "net/accept_loop.hpp"
+#include "net/asio_endpoint.hpp"
+
+namespace sg::metrics {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct AdminServer::Shared {
+    AdminOptions options;
+    Registry* registry = nullptr;        // cleared when the AdminServer goes away
+    std::list<tcp::acceptor> acceptors;  // std::list: accept loops hold references
+    std::list<net::AcceptCounters> accept_counters;
+    std::set<tcp::socket*> open;  // for stop()
+    std::atomic<std::size_t> active{0};
+    std::atomic<std::uint64_t> rejected{0};
+    // Rejections are peer-triggered: logged at most once per interval, with the count in between.
+    Clock::time_point last_reject_log{};
+    std::uint64_t rejected_at_last_log = 0;
+};
+
+namespace {
+
+constexpr auto k_use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::string_view k_metrics_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view k_text_type = "text/plain; charset=utf-8";
+constexpr std::string_view k_index =
+    "streamgate admin\n"
+    "\n"
+    "/metrics  Prometheus metrics (text format 0.0.4)\n";
+constexpr auto k_reject_log_interval = std::chrono::seconds{10};
+constexpr auto k_linger = std::chrono::seconds{1};
+
+// RFC 9110 section 5.6.7 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". Written by hand because
+// strftime's %a and %b follow the locale.
+std::string http_date(std::time_t now) {
+    static constexpr std::array<const char*, 7> days = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    if (gmtime_r(&now, &tm) == nullptr) return {};
+    std::array<char, 40> buffer{};
+    const int n = std::snprintf(buffer.data(), buffer.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                                days.at(static_cast<std::size_t>(tm.tm_wday % 7)), tm.tm_mday,
+                                months.at(static_cast<std::size_t>(tm.tm_mon % 12)), tm.tm_year + 1900,
+                                tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n <= 0 || static_cast<std::size_t>(n) >= buffer.size()) return {};
+    return std::string(buffer.data(), static_cast<std::size_t>(n));
+}
+
+// Builds the full response (or only its head, for HEAD) with a Date field (RFC 9110 section 6.6.1).
+std::string reply(bool head_only, int status, std::string_view content_type, std::string_view body,
+                  std::vector<http::Header> extra = {}) {
+    const std::string date = http_date(std::time(nullptr));
+    if (!date.empty()) extra.push_back(http::Header{"Date", date});
+    if (head_only) return http::response_head(status, content_type, body.size(), extra);
+    return http::response(status, content_type, body, extra);
+}
+
+std::string error_body(int status, std::string_view detail = {}) {
+    std::string body(http::reason_phrase(status));
+    if (!detail.empty()) {
+        body += ": ";
+        body += detail;
+    }
+    body.push_back('\n');
+    return body;
+}
+
+// The answer to one complete, valid request head.
+std::string route(const http::Request& request, const AdminServer::Shared& shared, int& status) {
+    const bool head_only = request.method == "HEAD";
+    if (request.method != "GET" && !head_only) {
+        status = 405;
+        return reply(false, status, k_text_type, error_body(status), {http::Header{"Allow", "GET, HEAD"}});
+    }
+    const auto path = http::target_path(request.target);
+    if (path == "/metrics") {
+        if (shared.registry == nullptr) {
+            status = 503;
+            return reply(head_only, status, k_text_type, error_body(status));
+        }
+        status = 200;
+        const std::string body = shared.registry->expose();
+        return reply(head_only, status, k_metrics_type, body);
+    }
+    if (path == "/") {
+        status = 200;
+        return reply(head_only, status, k_text_type, k_index);
+    }
+    status = 404;
+    return reply(head_only, status, k_text_type, error_body(status));
+}
+
+// Reads until the head is complete, invalid, or the peer goes away (need_more). The parser never asks
+// for more beyond its head limit, so the buffer stays bounded.
+asio::awaitable<http::ParsedRequest> read_head(tcp::socket& socket, std::vector<std::uint8_t>& buffer) {
+    std::array<std::uint8_t, 1024> chunk;
+    for (;;) {
+        http::ParsedRequest parsed = http::parse_request(Bytes(buffer));
+        if (!parsed.need_more()) co_return parsed;
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), k_use_tuple);
+        if (ec) co_return parsed;
+        buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+}
+
+asio::awaitable<void> write_all(tcp::socket& socket, const std::string& bytes) {
+    co_await asio::async_write(socket, asio::buffer(bytes), k_use_tuple);
+}
+
+// RFC 9112 section 9.6: after answering, read (and drop) what the client still sends until it closes, for a
+// bounded time and amount. Closing with unread input would make the kernel send a reset, which can destroy
+// the response before the client has read it (a 413 or 431 answered while the request is still arriving).
+asio::awaitable<void> drain(tcp::socket& socket) {
+    constexpr std::size_t k_max_drain = 64 * k_kib;
+    std::array<std::uint8_t, 1024> chunk;
+    std::size_t total = 0;
+    while (total < k_max_drain) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), k_use_tuple);
+        if (ec) co_return;
+        total += n;
+    }
+}
+
+asio::awaitable<void> sleep_until(Clock::time_point deadline) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    co_await timer.async_wait(k_use_tuple);
+}
+
+// Keeps the open-connection registry and count right however the connection ends.
+class OpenGuard {
+public:
+    OpenGuard(AdminServer::Shared& shared, tcp::socket& socket) : shared_(shared), socket_(socket) {
+        shared_.open.insert(&socket_);
+        shared_.active.fetch_add(1);
+    }
+    ~OpenGuard() {
+        shared_.open.erase(&socket_);
+        shared_.active.fetch_sub(1);
+    }
+    OpenGuard(const OpenGuard&) = delete;
+    OpenGuard& operator=(const OpenGuard&) = delete;
+
+private:
+    AdminServer::Shared& shared_;
+    tcp::socket& socket_;
+};
+
+asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<AdminServer::Shared> shared) {
+    using namespace asio::experimental::awaitable_operators;
+    const auto started = Clock::now();
+    OpenGuard guard(*shared, socket);
+    asio::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    const std::string client = ec ? "?" : net::to_string(peer);
+
+    std::vector<std::uint8_t> buffer;
+    auto read = co_await (read_head(socket, buffer) || sleep_until(started + shared->options.head_timeout));
+    if (read.index() == 1) {
+        spdlog::debug("admin {}: request head timeout", client);
+        socket.close(ec);
+        co_return;
+    }
+    const http::ParsedRequest parsed = std::get<0>(std::move(read));
+    if (parsed.need_more()) {
+        socket.close(ec);
+        co_return;
+    }
+    int status = 0;
+    std::string answer;
+    if (parsed.failed()) {
+        status = parsed.error_status;
+        answer = reply(false, status, k_text_type, error_body(status, parsed.error));
+        spdlog::debug("admin {}: bad request ({}) -> {}", client, parsed.error, status);
+    } else {
+        answer = route(parsed.value, *shared, status);
+        spdlog::debug("admin {}: {} {} -> {}", client, parsed.value.method, parsed.value.target, status);
+    }
+    const auto write_deadline = Clock::now() + shared->options.write_timeout;
+    auto written = co_await (write_all(socket, answer) || sleep_until(write_deadline));
+    if (written.index() == 0) {
+        socket.shutdown(tcp::socket::shutdown_send, ec);
+        const auto linger_deadline = Clock::now() + k_linger;
+        co_await (drain(socket) || sleep_until(linger_deadline));
+    }
+    socket.close(ec);
+}
+
+void log_rejection(AdminServer::Shared& shared) {
+    const auto now = Clock::now();
+    if (shared.last_reject_log != Clock::time_point{} && now - shared.last_reject_log < k_reject_log_interval)
+        return;
+    const auto total = shared.rejected.load();
+    spdlog::warn("admin: {} connection(s) closed at once since the last report: limit of {} open connections",
+                 total - shared.rejected_at_last_log, shared.options.max_connections);
+    shared.last_reject_log = now;
+    shared.rejected_at_last_log = total;
+}
+
+}  // namespace
+
+AdminServer::AdminServer(asio::io_context& io, Registry& registry, AdminOptions options)
+    : io_(io), shared_(std::make_shared<Shared>()) {
+    shared_->options = options;
+    shared_->registry = &registry;
+}
+
+AdminServer::~AdminServer() {
+    stop();
+    shared_->registry = nullptr;
+}
+
+std::size_t AdminServer::active_connections() const noexcept {
+    return shared_->active.load();
+}
+
+std::uint64_t AdminServer::rejected_connections() const noexcept {
+    return shared_->rejected.load();
+}
+
+sg::Result<tcp::endpoint> AdminServer::listen(const tcp::endpoint& endpoint, std::string& error) {
+    tcp::acceptor acceptor(io_);
+    asio::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        error = ec.message();
+        return sg::fail("cannot listen");
+    }
+    const auto bound = acceptor.local_endpoint();
+    auto& acc = shared_->acceptors.emplace_back(std::move(acceptor));
+    auto& counters = shared_->accept_counters.emplace_back();
+    auto shared = shared_;
+    auto on_accept = [shared](tcp::socket socket) {
+        if (shared->active.load() >= shared->options.max_connections) {
+            asio::error_code ignored;
+            socket.close(ignored);
+            shared->rejected.fetch_add(1);
+            log_rejection(*shared);
+            return;
+        }
+        const auto executor = socket.get_executor();
+        asio::co_spawn(executor, serve_connection(std::move(socket), shared),
+                       [](const std::exception_ptr& e) {
+                           // Connections handle their own errors; an escaping exception is a bug, but it must
+                           // end only that connection, never the server.
+                           if (!e) return;
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::exception& ex) {
+                               spdlog::error("admin connection aborted by exception: {}", ex.what());
+                           }
+                       });
+    };
+    asio::co_spawn(io_, net::accept_loop(acc, std::move(on_accept), counters), asio::detached);
+    spdlog::info("admin listening on {}", net::to_string(bound));
+    return bound;
+}
+
+void AdminServer::stop() {
+    asio::error_code ignored;
+    for (auto& acceptor : shared_->acceptors)
+        acceptor.close(ignored);
+    for (tcp::socket* socket : shared_->open)
+        socket->close(ignored);
+}
+
+}  // namespace sg::metrics

@@ -1,0 +1,61 @@
+#pragma once
+// The admin HTTP listener: serves the metrics registry to Prometheus (and curl) over HTTP/1.1.
+//   GET|HEAD /metrics -> 200, text exposition format 0.0.4 (Content-Type text/plain; version=0.0.4)
+//   GET|HEAD /        -> 200, a short text index
+//   other paths 404, other methods 405 (with Allow), malformed heads 400/413/431/501/505.
+// One request per connection (`Connection: close`), one coroutine per connection on the io_context, a
+// deadline for the request head and for writing the response, and a cap on concurrent connections:
+// connections over the cap are closed at once, so a flood of idle clients cannot exhaust descriptors.
+// After answering, the server half-closes and drains the client's leftovers for at most 1 s (RFC 9112
+// section 9.6), so an early 413/431 is not lost to a reset. A head timeout closes without an answer.
+// The io_context must be run by one thread (like every server in the tree).
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "metrics/registry.hpp"
+
+namespace sg::metrics {
+
+struct AdminOptions {
+    std::chrono::steady_clock::duration head_timeout = std::chrono::seconds{5};    // from accept
+    std::chrono::steady_clock::duration write_timeout = std::chrono::seconds{10};  // for the response
+    std::size_t max_connections = 64;
+};
+
+class AdminServer {
+public:
+    // `registry` must outlive the AdminServer.
+    AdminServer(asio::io_context& io, Registry& registry, AdminOptions options = {});
+    ~AdminServer();
+    AdminServer(const AdminServer&) = delete;
+    AdminServer& operator=(const AdminServer&) = delete;
+
+    // Binds and starts accepting; returns the bound endpoint (useful with port 0). On failure `error` says
+    // why (the socket error's message).
+    sg::Result<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint, std::string& error);
+
+    // Stops accepting and closes every open admin connection. Call it on the io_context's thread (or while
+    // the io_context is not running).
+    void stop();
+
+    std::size_t active_connections() const noexcept;
+    std::uint64_t rejected_connections() const noexcept;  // closed at once: over max_connections
+
+    // Options, listeners, counters and the open connections, shared with the accept loops and connection
+    // coroutines so that a frame destroyed after the server (at io_context teardown) still finds valid
+    // state.
+    struct Shared;
+
+private:
+    asio::io_context& io_;
+    std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace sg::metrics

@@ -1,0 +1,193 @@
+#include "net/udp_batch.hpp"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <cerrno>
+
+namespace sg::net {
+namespace {
+
+using asio::ip::udp;
+constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Process-wide: a kernel that lacks the calls lacks them for every socket.
+std::atomic<bool> g_batch_syscalls{true};
+
+// Errors that say the socket itself is unusable; anything else concerns one datagram (receiving: an ICMP
+// error queued by an earlier send; sending: this destination or this size).
+bool socket_unusable(int err) noexcept {
+    return err == EBADF || err == ENOTSOCK || err == EFAULT || err == ENOSYS;
+}
+
+asio::error_code to_error(int err) noexcept {
+    return {err, asio::error::get_system_category()};
+}
+
+}  // namespace
+
+bool batch_syscalls_enabled() noexcept {
+    return g_batch_syscalls.load(std::memory_order_relaxed);
+}
+
+void set_batch_syscalls_enabled(bool enabled) noexcept {
+    g_batch_syscalls.store(enabled, std::memory_order_relaxed);
+}
+
+// --- receive ----------------------------------------------------------------------------------------------
+
+UdpReceiveBatch::UdpReceiveBatch(std::size_t capacity, std::size_t slot_size)
+    : slot_size_(std::max<std::size_t>(slot_size, 1)),
+      buffer_(new std::uint8_t[std::max<std::size_t>(capacity, 1) * slot_size_]),
+      slots_(std::max<std::size_t>(capacity, 1)),
+      iovecs_(slots_.size()),
+      headers_(slots_.size()) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        iovecs_[i].iov_base = buffer_.get() + i * slot_size_;
+        iovecs_[i].iov_len = slot_size_;
+        ::msghdr& h = headers_[i].msg_hdr;
+        h = ::msghdr{};
+        h.msg_name = slots_[i].source.data();
+        h.msg_iov = &iovecs_[i];
+        h.msg_iovlen = 1;
+    }
+}
+
+Bytes UdpReceiveBatch::data(std::size_t i) const noexcept {
+    return {buffer_.get() + i * slot_size_, slots_[i].length};
+}
+
+int UdpReceiveBatch::try_receive(int fd, bool batched) {
+    const std::size_t n = batched ? slots_.size() : 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        headers_[i].msg_hdr.msg_namelen = static_cast<::socklen_t>(slots_[i].source.capacity());
+        headers_[i].msg_hdr.msg_flags = 0;
+        headers_[i].msg_len = 0;
+    }
+    int got = 0;
+    if (batched) {
+        got = ::recvmmsg(fd, headers_.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+    } else {
+        const ::ssize_t r = ::recvmsg(fd, &headers_[0].msg_hdr, MSG_DONTWAIT);
+        if (r >= 0) headers_[0].msg_len = static_cast<unsigned>(r);
+        got = r < 0 ? -1 : 1;
+    }
+    if (got < 0) return -errno;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+        Slot& slot = slots_[i];
+        const ::msghdr& h = headers_[i].msg_hdr;
+        slot.length = std::min<std::size_t>(headers_[i].msg_len, slot_size_);
+        slot.truncated = (h.msg_flags & MSG_TRUNC) != 0;
+        const auto family = slot.source.data()->sa_family;
+        slot.bad_source = h.msg_namelen < sizeof(::sockaddr_in) || h.msg_namelen > slot.source.capacity() ||
+                          (family != AF_INET && family != AF_INET6);
+        // Only a size the endpoint can hold reaches resize(), which would throw otherwise.
+        if (!slot.bad_source) slot.source.resize(h.msg_namelen);
+    }
+    return got;
+}
+
+asio::awaitable<asio::error_code> receive_batch(udp::socket& socket, UdpReceiveBatch& batch) {
+    batch.count_ = 0;
+    for (;;) {
+        if (!socket.is_open()) co_return asio::error::bad_descriptor;
+        const bool batched = batch_syscalls_enabled();
+        const int got = batch.try_receive(socket.native_handle(), batched);
+        if (got > 0) {
+            batch.count_ = static_cast<std::size_t>(got);
+            co_return asio::error_code{};
+        }
+        const int err = got == 0 ? EAGAIN : -got;
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            auto [ec] = co_await socket.async_wait(udp::socket::wait_read, k_use);
+            if (ec) co_return ec;
+        } else if (err == ENOSYS && batched) {
+            set_batch_syscalls_enabled(false);
+        } else if (socket_unusable(err) || err == EINVAL || err == ENOMEM) {
+            co_return to_error(err);  // would fail the same way again: retrying would spin
+        }
+        // EINTR and per-datagram errors (an ICMP error consumed by this call): try again.
+    }
+}
+
+// --- send -------------------------------------------------------------------------------------------------
+
+void UdpSendBatch::add(const udp::endpoint& destination, Bytes head, Bytes body) {
+    entries_.push_back(Entry{destination, head, body});
+}
+
+void UdpSendBatch::prepare() {
+    iovecs_.resize(entries_.size() * 2);
+    headers_.resize(entries_.size());
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        Entry& e = entries_[i];
+        // The kernel only reads through these pointers; iovec and msghdr simply have no const versions.
+        iovecs_[2 * i] = ::iovec{const_cast<std::uint8_t*>(e.head.data()), e.head.size()};
+        iovecs_[2 * i + 1] = ::iovec{const_cast<std::uint8_t*>(e.body.data()), e.body.size()};
+        ::msghdr& h = headers_[i].msg_hdr;
+        h = ::msghdr{};
+        h.msg_name = e.destination.data();
+        h.msg_namelen = static_cast<::socklen_t>(e.destination.size());
+        h.msg_iov = &iovecs_[2 * i];
+        h.msg_iovlen = 2;
+        headers_[i].msg_len = 0;
+    }
+}
+
+int UdpSendBatch::try_send(int fd, std::size_t first, bool batched) {
+    if (batched) {
+        // The kernel caps one call at UIO_MAXIOV messages; the caller loops for the rest.
+        const auto n = static_cast<unsigned>(std::min<std::size_t>(entries_.size() - first, UIO_MAXIOV));
+        const int sent = ::sendmmsg(fd, headers_.data() + first, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return sent < 0 ? -errno : sent;
+    }
+    const ::ssize_t r = ::sendmsg(fd, &headers_[first].msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return r < 0 ? -errno : 1;
+}
+
+asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& batch) {
+    UdpSendResult result;
+    batch.prepare();
+    std::size_t next = 0;
+    while (next < batch.entries_.size()) {
+        if (!socket.is_open()) {
+            result.error = asio::error::bad_descriptor;
+            break;
+        }
+        const bool batched = batch_syscalls_enabled();
+        const int sent = batch.try_send(socket.native_handle(), next, batched);
+        if (sent > 0) {
+            for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i)
+                result.body_bytes += batch.entries_[i].body.size();
+            result.sent += static_cast<std::size_t>(sent);
+            next += static_cast<std::size_t>(sent);
+            continue;
+        }
+        const int err = sent == 0 ? EAGAIN : -sent;
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            auto [ec] = co_await socket.async_wait(udp::socket::wait_write, k_use);
+            if (ec) {
+                result.error = ec;
+                break;
+            }
+        } else if (err == EINTR) {
+            continue;
+        } else if (err == ENOSYS && batched) {
+            set_batch_syscalls_enabled(false);
+        } else if (socket_unusable(err)) {
+            result.error = to_error(err);
+            break;
+        } else {
+            // This datagram only (too big, no route, not permitted, ...): the following ones may still go.
+            ++result.failed;
+            result.last_failure = to_error(err);
+            ++next;
+        }
+    }
+    co_return result;
+}
+
+}  // namespace sg::net

@@ -1,0 +1,110 @@
+#pragma once
+// Batched UDP I/O: recvmmsg(2)/sendmmsg(2) on an Asio UDP socket, one system call for many datagrams.
+// The calls are made non-blocking on the socket's native handle; when the socket has nothing to read (or no
+// room to write) the coroutine waits for readiness with async_wait, so the event loop never blocks. On a
+// kernel without the batch calls (ENOSYS) both fall back, for the whole process, to recvmsg/sendmsg with
+// one datagram per call; behaviour is otherwise the same.
+
+#include <sys/socket.h>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/udp.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/byte_io.hpp"
+
+namespace sg::net {
+
+// Receive slots for up to `capacity()` datagrams, refilled by each receive_batch().
+class UdpReceiveBatch {
+public:
+    // `slot_size` 65536 holds any UDP datagram (the IPv6 maximum payload is 65527 bytes). The buffer is left
+    // uninitialised, so the kernel commits pages only as datagrams fill them: a slot that only ever sees
+    // small datagrams costs one page, not 64 KiB.
+    UdpReceiveBatch(std::size_t capacity, std::size_t slot_size);
+
+    std::size_t capacity() const noexcept { return slots_.size(); }
+    std::size_t slot_size() const noexcept { return slot_size_; }
+    // Datagrams held after the last receive_batch(), in arrival order.
+    std::size_t size() const noexcept { return count_; }
+
+    Bytes data(std::size_t i) const noexcept;
+    const asio::ip::udp::endpoint& source(std::size_t i) const noexcept { return slots_[i].source; }
+    // The datagram was longer than the slot: data() is its first slot_size() bytes only.
+    bool truncated(std::size_t i) const noexcept { return slots_[i].truncated; }
+    // The kernel gave a source address we cannot represent (not IPv4/IPv6): ignore the datagram.
+    bool bad_source(std::size_t i) const noexcept { return slots_[i].bad_source; }
+
+private:
+    friend asio::awaitable<asio::error_code> receive_batch(asio::ip::udp::socket& socket,
+                                                           UdpReceiveBatch& batch);
+    struct Slot {
+        asio::ip::udp::endpoint source;
+        std::size_t length = 0;
+        bool truncated = false;
+        bool bad_source = false;
+    };
+    // One non-blocking attempt: datagrams received, or -errno.
+    int try_receive(int fd, bool batched);
+
+    std::size_t slot_size_;
+    std::unique_ptr<std::uint8_t[]> buffer_;
+    std::vector<Slot> slots_;
+    std::vector<::iovec> iovecs_;
+    std::vector<::mmsghdr> headers_;
+    std::size_t count_ = 0;
+};
+
+// Waits until at least one datagram is there and receives up to batch.capacity() of them. Returns an error
+// only when the socket is unusable (closed, cancelled): transient errors such as an ICMP error queued on the
+// socket are skipped.
+asio::awaitable<asio::error_code> receive_batch(asio::ip::udp::socket& socket, UdpReceiveBatch& batch);
+
+struct UdpSendResult {
+    std::size_t sent = 0;
+    std::size_t failed = 0;         // refused one by one (EMSGSIZE, ENETUNREACH, ...); the rest still went
+    asio::error_code last_failure;  // why the last refused datagram was refused
+    asio::error_code error;         // the socket is unusable (closed, cancelled): sending stopped there
+    std::uint64_t body_bytes = 0;   // bodies of the datagrams sent (heads not counted)
+};
+
+// Datagrams to send, each made of a head and a body sent as one datagram without copying them together
+// (e.g. a SOCKS UDP header in front of a payload still sitting in a receive slot). The bytes are views: they
+// must stay valid until send_batch() returns.
+class UdpSendBatch {
+public:
+    void clear() noexcept { entries_.clear(); }
+    void add(const asio::ip::udp::endpoint& destination, Bytes head, Bytes body);
+    std::size_t size() const noexcept { return entries_.size(); }
+    bool empty() const noexcept { return entries_.empty(); }
+
+private:
+    friend asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
+    struct Entry {
+        asio::ip::udp::endpoint destination;
+        Bytes head;
+        Bytes body;
+    };
+    // Points the kernel's message headers at the entries (once they no longer move).
+    void prepare();
+    // One non-blocking attempt from entry `first`: datagrams sent, or -errno.
+    int try_send(int fd, std::size_t first, bool batched);
+
+    std::vector<Entry> entries_;
+    std::vector<::iovec> iovecs_;
+    std::vector<::mmsghdr> headers_;
+};
+
+// Sends every datagram of `batch`, waiting for room in the socket buffer when it is full (so a fast sender
+// is throttled instead of dropping locally). A datagram the kernel refuses is counted and skipped.
+asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
+
+// Whether recvmmsg/sendmmsg are used (true until a call fails with ENOSYS). Tests turn them off to cover the
+// one-datagram-per-call fallback.
+bool batch_syscalls_enabled() noexcept;
+void set_batch_syscalls_enabled(bool enabled) noexcept;
+
+}  // namespace sg::net

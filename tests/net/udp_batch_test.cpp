@@ -1,0 +1,235 @@
+// recvmmsg/sendmmsg wrappers on loopback, with the batch calls and with the one-per-call fallback.
+#include "net/udp_batch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sg::net {
+namespace {
+
+using asio::ip::udp;
+using namespace std::chrono_literals;
+
+Bytes as_bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string as_string(Bytes b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// Runs `coro` to completion on `io` (bounded in time) and returns its value.
+template <class T>
+std::optional<T> run(asio::io_context& io, asio::awaitable<T> coro,
+                     std::chrono::milliseconds limit = 2000ms) {
+    std::optional<T> out;
+    asio::co_spawn(io, std::move(coro), [&](std::exception_ptr e, T value) {
+        if (!e) out = std::move(value);
+    });
+    io.restart();
+    io.run_for(limit);
+    return out;
+}
+
+// Both modes: the batch system calls, and the fallback a kernel without them gets.
+class UdpBatchTest : public ::testing::TestWithParam<bool> {
+protected:
+    void SetUp() override { set_batch_syscalls_enabled(GetParam()); }
+    void TearDown() override { set_batch_syscalls_enabled(true); }
+
+    udp::socket open_socket(const char* address = "127.0.0.1") {
+        return udp::socket(io_, udp::endpoint(asio::ip::make_address(address), 0));
+    }
+
+    asio::io_context io_;
+};
+
+TEST_P(UdpBatchTest, ReceivesQueuedDatagramsWithTheirSources) {
+    auto receiver = open_socket();
+    auto a = open_socket();
+    auto b = open_socket();
+    const std::vector<std::string> payloads = {"one", "two", "", "four", std::string(1000, 'x')};
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        (i % 2 == 0 ? a : b).send_to(asio::buffer(payloads[i]), receiver.local_endpoint());
+    }
+    UdpReceiveBatch batch(8, 2048);
+    std::vector<std::string> got;
+    std::vector<udp::endpoint> sources;
+    while (got.size() < payloads.size()) {
+        const auto ec = run(io_, receive_batch(receiver, batch));
+        ASSERT_TRUE(ec.has_value());
+        ASSERT_FALSE(*ec) << ec->message();
+        ASSERT_GE(batch.size(), 1u);
+        // One call takes everything queued with the batch call; one datagram per call without it.
+        if (!GetParam()) {
+            EXPECT_EQ(batch.size(), 1u);
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            EXPECT_FALSE(batch.truncated(i));
+            EXPECT_FALSE(batch.bad_source(i));
+            got.push_back(as_string(batch.data(i)));
+            sources.push_back(batch.source(i));
+        }
+    }
+    EXPECT_EQ(got, payloads);
+    for (std::size_t i = 0; i < sources.size(); ++i)
+        EXPECT_EQ(sources[i], (i % 2 == 0 ? a : b).local_endpoint()) << i;
+}
+
+TEST(UdpBatch, OneCallTakesEverythingQueued) {
+    asio::io_context io;
+    set_batch_syscalls_enabled(true);
+    udp::socket receiver(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    udp::socket sender(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    for (int i = 0; i < 5; ++i)
+        sender.send_to(asio::buffer(std::to_string(i)), receiver.local_endpoint());
+    UdpReceiveBatch batch(16, 64);
+    const auto ec = run(io, receive_batch(receiver, batch));
+    ASSERT_TRUE(ec.has_value());
+    EXPECT_EQ(batch.size(), 5u);  // loopback delivers synchronously: all five are queued already
+}
+
+TEST_P(UdpBatchTest, WaitsForADatagramThatArrivesLater) {
+    auto receiver = open_socket();
+    auto sender = open_socket();
+    asio::steady_timer later(io_, 50ms);
+    later.async_wait([&](const asio::error_code&) {
+        sender.send_to(asio::buffer(std::string("late")), receiver.local_endpoint());
+    });
+    UdpReceiveBatch batch(4, 512);
+    const auto ec = run(io_, receive_batch(receiver, batch));
+    ASSERT_TRUE(ec.has_value());
+    ASSERT_EQ(batch.size(), 1u);
+    EXPECT_EQ(as_string(batch.data(0)), "late");
+}
+
+TEST_P(UdpBatchTest, FlagsADatagramLongerThanItsSlot) {
+    auto receiver = open_socket();
+    auto sender = open_socket();
+    sender.send_to(asio::buffer(std::string(100, 'z')), receiver.local_endpoint());
+    UdpReceiveBatch batch(2, 40);
+    const auto ec = run(io_, receive_batch(receiver, batch));
+    ASSERT_TRUE(ec.has_value());
+    ASSERT_EQ(batch.size(), 1u);
+    EXPECT_TRUE(batch.truncated(0));
+    EXPECT_EQ(batch.data(0).size(), 40u);
+}
+
+TEST_P(UdpBatchTest, ReceiveEndsWithAnErrorWhenTheSocketIsClosed) {
+    auto receiver = open_socket();
+    asio::steady_timer later(io_, 30ms);
+    later.async_wait([&](const asio::error_code&) { receiver.close(); });
+    UdpReceiveBatch batch(4, 512);
+    const auto ec = run(io_, receive_batch(receiver, batch));
+    ASSERT_TRUE(ec.has_value());
+    EXPECT_TRUE(*ec);
+    EXPECT_EQ(batch.size(), 0u);
+}
+
+TEST_P(UdpBatchTest, SendsHeadAndBodyAsOneDatagramEach) {
+    auto sender = open_socket();
+    auto r1 = open_socket();
+    auto r2 = open_socket();
+    const std::string h1 = "HEAD1:", b1 = "body one", h2, b2 = "body two, no head", h3 = "only a head";
+    UdpSendBatch out;
+    out.add(r1.local_endpoint(), as_bytes(h1), as_bytes(b1));
+    out.add(r2.local_endpoint(), as_bytes(h2), as_bytes(b2));
+    out.add(r1.local_endpoint(), as_bytes(h3), Bytes{});
+    const auto result = run(io_, send_batch(sender, out));
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->sent, 3u);
+    EXPECT_EQ(result->failed, 0u);
+    EXPECT_FALSE(result->error);
+    EXPECT_EQ(result->body_bytes, b1.size() + b2.size());
+
+    std::array<char, 256> buf;
+    udp::endpoint from;
+    std::size_t n = r1.receive_from(asio::buffer(buf), from);
+    EXPECT_EQ(std::string(buf.data(), n), h1 + b1);
+    EXPECT_EQ(from, sender.local_endpoint());
+    n = r1.receive_from(asio::buffer(buf), from);
+    EXPECT_EQ(std::string(buf.data(), n), h3);
+    n = r2.receive_from(asio::buffer(buf), from);
+    EXPECT_EQ(std::string(buf.data(), n), b2);
+}
+
+TEST_P(UdpBatchTest, ARefusedDatagramIsCountedAndTheRestStillGo) {
+    auto sender = open_socket();
+    auto receiver = open_socket();
+    const std::string too_big(70000, 'b');  // larger than any IPv4 datagram: EMSGSIZE
+    const std::string ok1 = "before", ok2 = "after";
+    UdpSendBatch out;
+    out.add(receiver.local_endpoint(), Bytes{}, as_bytes(ok1));
+    out.add(receiver.local_endpoint(), Bytes{}, as_bytes(too_big));
+    out.add(udp::endpoint(asio::ip::make_address("::1"), 9), Bytes{}, as_bytes(ok1));  // wrong family
+    out.add(receiver.local_endpoint(), Bytes{}, as_bytes(ok2));
+    const auto result = run(io_, send_batch(sender, out));
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->sent, 2u);
+    EXPECT_EQ(result->failed, 2u);
+    EXPECT_TRUE(result->last_failure);
+    EXPECT_FALSE(result->error);
+    std::array<char, 64> buf;
+    EXPECT_EQ(std::string(buf.data(), receiver.receive(asio::buffer(buf))), ok1);
+    EXPECT_EQ(std::string(buf.data(), receiver.receive(asio::buffer(buf))), ok2);
+}
+
+TEST_P(UdpBatchTest, SendOnAClosedSocketReportsTheError) {
+    auto sender = open_socket();
+    const auto to = sender.local_endpoint();
+    sender.close();
+    const std::string payload = "x";
+    UdpSendBatch out;
+    out.add(to, Bytes{}, as_bytes(payload));
+    const auto result = run(io_, send_batch(sender, out));
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->sent, 0u);
+    EXPECT_TRUE(result->error);
+}
+
+TEST_P(UdpBatchTest, ManyDatagramsOverIpv6) {
+    udp::socket receiver(io_);
+    asio::error_code ec;
+    receiver.open(udp::v6(), ec);
+    if (!ec) receiver.bind(udp::endpoint(asio::ip::make_address("::1"), 0), ec);
+    if (ec) GTEST_SKIP() << "no IPv6 loopback: " << ec.message();
+    auto sender = open_socket("::1");
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 40; ++i)
+        payloads.push_back("datagram " + std::to_string(i));
+    UdpSendBatch out;
+    for (const auto& p : payloads)
+        out.add(receiver.local_endpoint(), Bytes{}, as_bytes(p));
+    const auto sent = run(io_, send_batch(sender, out));
+    ASSERT_TRUE(sent.has_value());
+    EXPECT_EQ(sent->sent, payloads.size());
+
+    UdpReceiveBatch batch(16, 128);
+    std::vector<std::string> got;
+    while (got.size() < payloads.size()) {
+        const auto rec = run(io_, receive_batch(receiver, batch));
+        ASSERT_TRUE(rec.has_value());
+        ASSERT_FALSE(*rec);
+        EXPECT_LE(batch.size(), 16u);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            got.push_back(as_string(batch.data(i)));
+            EXPECT_EQ(batch.source(i), sender.local_endpoint());
+        }
+    }
+    EXPECT_EQ(got, payloads);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, UdpBatchTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                             return param_info.param ? std::string("mmsg") : std::string("fallback");
+                         });
+
+}  // namespace
+}  // namespace sg::net
