@@ -6,10 +6,12 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
+#include <asio/read.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -158,11 +160,24 @@ struct HoldState {
     std::size_t running = 0;
 };
 
+// Sends `payload` bytes through the tunnel and reads the echo back.
+asio::awaitable<std::string_view> exchange(tcp::socket& socket, std::size_t payload) {
+    if (payload == 0) co_return std::string_view{};
+    const std::vector<std::uint8_t> sent(payload, k_keep_open);
+    std::vector<std::uint8_t> echoed(payload);
+    auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(sent), k_use);
+    if (write_ec) co_return "payload send failed";
+    auto [read_ec, read] = co_await asio::async_read(socket, asio::buffer(echoed), k_use);
+    if (read_ec || echoed != sent) co_return "payload not echoed";
+    co_return std::string_view{};
+}
+
 asio::awaitable<void> hold_worker(HoldState& state, Slot& slot) {
     while (state.next < state.sockets.size()) {
         tcp::socket& socket = state.sockets[state.next++];
         slot = Slot{&socket, Clock::now(), false};
-        const std::string_view error = co_await open_tunnel(socket, state.options.plan, k_keep_open);
+        std::string_view error = co_await open_tunnel(socket, state.options.plan, k_keep_open);
+        if (error.empty()) error = co_await exchange(socket, state.options.payload);
         if (error.empty()) {
             ++state.tally.ok;
         } else {
@@ -260,10 +275,11 @@ int run_hold(const HoldOptions& options) {
         opened = true;
         const double open_seconds = std::chrono::duration<double>(Clock::now() - started).count();
         std::printf(
-            "{\"mode\":\"hold\",\"proxy\":\"%s\",\"pipeline\":%s,\"requested\":%zu,\"established\":%llu,"
+            "{\"mode\":\"hold\",\"proxy\":\"%s\",\"pipeline\":%s,\"payload\":%zu,\"requested\":%zu,"
+            "\"established\":%llu,"
             "\"failed\":%llu,\"open_seconds\":%.3f,\"errors\":%s}\n",
-            endpoint_text(options.plan).c_str(), options.plan.pipeline ? "true" : "false", options.count,
-            static_cast<unsigned long long>(state.tally.ok),
+            endpoint_text(options.plan).c_str(), options.plan.pipeline ? "true" : "false", options.payload,
+            options.count, static_cast<unsigned long long>(state.tally.ok),
             static_cast<unsigned long long>(state.tally.failed), open_seconds,
             errors_json(state.tally).c_str());
         std::fflush(stdout);

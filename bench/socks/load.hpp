@@ -2,8 +2,9 @@
 // The two client workloads of the SOCKS5 gateway benchmark (bench/socks/run.sh), each on one Asio thread:
 //   rate: `concurrency` workers open, prove (one-byte echo) and tear down tunnels back to back for
 //         `duration`; reports completed tunnels per second and the open latency.
-//   hold: opens `count` tunnels (`concurrency` at a time), reports how many are up, then keeps them idle
-//         until SIGINT/SIGTERM or `hold` so the caller can read the proxy's memory.
+//   hold: opens `count` tunnels (`concurrency` at a time), echoes `payload` bytes through each, reports how
+//         many are up, then keeps them idle until SIGINT/SIGTERM or `hold` so the caller can read the proxy's
+//         memory. With a payload, the proxy's relay buffers have been used before the tunnel goes idle.
 // Results are one JSON object on stdout.
 
 #include <chrono>
@@ -25,6 +26,7 @@ struct HoldOptions {
     std::size_t count = 10000;
     std::size_t concurrency = 100;
     std::chrono::seconds hold{120};
+    std::size_t payload = 0;                      // bytes echoed through each tunnel before it idles
     std::chrono::milliseconds op_timeout{10000};  // opening one tunnel
 };
 

@@ -48,9 +48,9 @@ def throughput(work: Path, name: str, streams: int, proxy_port: int | None):
     }
 
 
-def memory(work: Path, name: str):
-    mem = load(work / f"mem-{name}.json")
-    hold = load(work / f"hold-{name}.json")
+def memory(work: Path, label: str):
+    mem = load(work / f"mem-{label}.json")
+    hold = load(work / f"hold-{label}.json")
     if not mem or not hold or not hold.get("established"):
         return None
     n = hold["established"]
@@ -63,6 +63,7 @@ def memory(work: Path, name: str):
         **mem,
         "rss_kib_per_conn": round((mem["rss_after_kib"] - mem["rss_before_kib"]) / n, 2),
         "pss_kib_per_conn": round((mem["pss_after_kib"] - mem["pss_before_kib"]) / n, 2),
+        "fds_per_conn": round((mem.get("fds_after", 0) - mem.get("fds_before", 0)) / n, 2),
     }
 
 
@@ -87,6 +88,7 @@ def main() -> int:
             "rate": load(work / f"rate-{name}.json"),
             "rate_not_pipelined": load(work / f"rate-{name}-nopipe.json"),
             "idle_memory": memory(work, name) if name != "direct" else None,
+            "idle_memory_after_traffic": memory(work, f"{name}-traffic") if name != "direct" else None,
         }
 
     def gbit(name, key):
@@ -101,10 +103,11 @@ def main() -> int:
                                                       "met": ratio >= TARGET_VS_DANTED}
         if sg is not None and direct:
             targets[f"throughput_{key}_vs_direct"] = {"ratio": round(sg / direct, 2)}
-    sg_mem = (results.get("streamgate") or {}).get("idle_memory")
-    if sg_mem:
-        targets["idle_kib_per_conn"] = {"value": sg_mem["rss_kib_per_conn"], "target": TARGET_KIB_PER_CONN,
-                                        "met": sg_mem["rss_kib_per_conn"] < TARGET_KIB_PER_CONN}
+    for key in ("idle_memory", "idle_memory_after_traffic"):
+        sg_mem = (results.get("streamgate") or {}).get(key)
+        if sg_mem:
+            targets[f"{key}_kib_per_conn"] = {"value": sg_mem["rss_kib_per_conn"], "target": TARGET_KIB_PER_CONN,
+                                              "met": sg_mem["rss_kib_per_conn"] < TARGET_KIB_PER_CONN}
 
     doc = {"run": run, "results": results, "targets": targets}
     out.write_text(json.dumps(doc, indent=2) + "\n")
@@ -115,8 +118,9 @@ def main() -> int:
     idle = params.get("idle", "N")
     lines = [
         f"| | TCP, 1 stream | TCP, 4 streams | tunnels/s, C={conc}, pipelined (open p50 / p99) "
-        f"| tunnels/s, not pipelined (open p50 / p99) | idle memory per tunnel, {idle} tunnels: RSS (PSS) |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| tunnels/s, not pipelined (open p50 / p99) | per idle tunnel ({idle}): RSS (PSS), descriptors "
+        f"| same, after 64 KiB each way |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
 
     def rate_cell(rate):
@@ -135,12 +139,14 @@ def main() -> int:
             cells.append(fmt(t.get("gbit_s"), 2, " Gbit/s") if "gbit_s" in t else t.get("error", "n/a"))
         cells.append(rate_cell(r["rate"]) if r["rate"] is not None else "n/a")
         cells.append(rate_cell(r["rate_not_pipelined"]))
-        m = r["idle_memory"]
-        if m:
-            partial = "" if m["established"] == m["requested"] else f" (only {m['established']} opened)"
-            cells.append(f"{m['rss_kib_per_conn']:.1f} KiB ({m['pss_kib_per_conn']:.1f} KiB){partial}")
-        else:
-            cells.append("-")
+        for key in ("idle_memory", "idle_memory_after_traffic"):
+            m = r[key]
+            if m:
+                partial = "" if m["established"] == m["requested"] else f", only {m['established']} opened"
+                cells.append(f"{m['rss_kib_per_conn']:.1f} KiB ({m['pss_kib_per_conn']:.1f} KiB), "
+                             f"{m['fds_per_conn']:.1f}{partial}")
+            else:
+                cells.append("-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
     print()

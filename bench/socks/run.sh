@@ -166,17 +166,19 @@ established() {  # connections the proxy on PORT still holds with clients
   ss -Htn state established "sport = :$1" | wc -l
 }
 
-proc_mem() {  # proc_mem SID: "RSS_KIB PSS_KIB PROCESSES" summed over every process of the session
-  local rss=0 pss=0 n=0 pid v
+proc_mem() {  # proc_mem SID: "RSS_KIB PSS_KIB PROCESSES FDS" summed over every process of the session
+  local rss=0 pss=0 n=0 fds=0 pid v
   for pid in $(pgrep -s "$1"); do
     v=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
     [[ -n $v ]] || continue
     rss=$((rss + v))
     v=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
     pss=$((pss + ${v:-0}))
+    v=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    fds=$((fds + v))
     n=$((n + 1))
   done
-  echo "$rss $pss $n"
+  echo "$rss $pss $n $fds"
 }
 
 # --- shared peers: the iperf3 server and the echo sink -------------------------------------------------
@@ -218,31 +220,35 @@ rate() {  # rate NAME PROXY_PORT|"" [--no-pipeline]
   sleep 1
 }
 
-idle_memory() {  # idle_memory NAME PORT SID
-  local name=$1 port=$2 sid=$3 before after i hold_pid
+# idle_memory NAME PORT SID PAYLOAD LABEL: with a payload, every tunnel first echoes that many bytes, so the
+# relay has used whatever it uses for traffic (buffers, pipes) before it goes idle.
+idle_memory() {
+  local name=$1 port=$2 sid=$3 payload=$4 label=$5 before after i hold_pid payload_args=()
+  ((payload == 0)) || payload_args=(--payload "$payload")
   # Warm up first (allocator arenas, lazily created workers), so the difference is per-connection state.
   timeout 20 "$socks_load" rate --proxy "127.0.0.1:$port" --target "127.0.0.1:$sink_port" --concurrency 4 \
     --seconds 1 >/dev/null || true
   sleep 1
   before=$(proc_mem "$sid")
-  log "$name: opening $idle idle tunnels"
-  start_bg "$work/hold-$name.log" "$socks_load" hold --proxy "127.0.0.1:$port" --target "127.0.0.1:$sink_port" \
-    --count "$idle" --concurrency 100 --hold-seconds 300 --no-pipeline
+  log "$name: opening $idle idle tunnels${payload_args:+ after $payload bytes each way}"
+  start_bg "$work/hold-$label.log" "$socks_load" hold --proxy "127.0.0.1:$port" --target "127.0.0.1:$sink_port" \
+    --count "$idle" --concurrency 100 --hold-seconds 300 --no-pipeline "${payload_args[@]}"
   hold_pid=$last_pid
   # socks_load writes its result line once every tunnel is up (or has failed).
   for ((i = 0; i < 1200; i++)); do
-    grep -q '"mode":"hold"' "$work/hold-$name.log" 2>/dev/null && break
+    grep -q '"mode":"hold"' "$work/hold-$label.log" 2>/dev/null && break
     kill -0 "$hold_pid" 2>/dev/null || break
     sleep 0.1
   done
   sleep 2  # let the proxy finish what it does after its reply (thread start-up, child bookkeeping)
   after=$(proc_mem "$sid")
-  grep '"mode":"hold"' "$work/hold-$name.log" >"$work/hold-$name.json" || echo '{}' >"$work/hold-$name.json"
-  read -r rb pb nb <<<"$before"
-  read -r ra pa na <<<"$after"
-  printf '{"rss_before_kib":%s,"rss_after_kib":%s,"pss_before_kib":%s,"pss_after_kib":%s,"processes_before":%s,"processes_after":%s}\n' \
-    "$rb" "$ra" "$pb" "$pa" "$nb" "$na" >"$work/mem-$name.json"
-  log "$name: RSS ${rb} -> ${ra} KiB, PSS ${pb} -> ${pa} KiB, processes $nb -> $na"
+  grep '"mode":"hold"' "$work/hold-$label.log" >"$work/hold-$label.json" || echo '{}' >"$work/hold-$label.json"
+  local rb pb nb fb ra pa na fa
+  read -r rb pb nb fb <<<"$before"
+  read -r ra pa na fa <<<"$after"
+  printf '{"payload":%s,"rss_before_kib":%s,"rss_after_kib":%s,"pss_before_kib":%s,"pss_after_kib":%s,"processes_before":%s,"processes_after":%s,"fds_before":%s,"fds_after":%s}\n' \
+    "$payload" "$rb" "$ra" "$pb" "$pa" "$nb" "$na" "$fb" "$fa" >"$work/mem-$label.json"
+  log "$name: RSS ${rb} -> ${ra} KiB, PSS ${pb} -> ${pa} KiB, processes $nb -> $na, descriptors $fb -> $fa"
   stop_bg "$hold_pid"
   for ((i = 0; i < 300; i++)); do  # the proxy lets go of the closed tunnels (30 s at most)
     (($(established "$port") == 0)) && break
@@ -250,14 +256,14 @@ idle_memory() {  # idle_memory NAME PORT SID
   done
 }
 
-start_proxy() {  # start_proxy NAME PORT: sets last_pid
-  local name=$1 port=$2
+start_proxy() {  # start_proxy NAME PORT LOGFILE: sets last_pid
+  local name=$1 port=$2 logfile=$3
   case $name in
     streamgate)
       # The default configuration otherwise, per-session log lines included. The admin listener's fixed port
       # (9131) would collide with any other gateway on this machine, and it has no part in relaying.
       # shellcheck disable=SC2086  # word splitting of the extra options is wanted
-      start_bg "$work/streamgate.log" "$streamgate" gateway --socks "127.0.0.1:$port" --admin off \
+      start_bg "$logfile" "$streamgate" gateway --socks "127.0.0.1:$port" --admin off \
         ${SG_BENCH_STREAMGATE_ARGS:-}
       ;;
     danted)
@@ -276,9 +282,9 @@ socks pass {
     from: 127.0.0.0/8 to: 0.0.0.0/0
 }
 EOF
-      start_bg "$work/danted.log" danted -f "$work/danted.conf" -N 1
+      start_bg "$logfile" danted -f "$work/danted.conf" -N 1
       ;;
-    microsocks) start_bg "$work/microsocks.log" microsocks -i 127.0.0.1 -p "$port" ;;
+    microsocks) start_bg "$logfile" microsocks -i 127.0.0.1 -p "$port" ;;
   esac
 }
 
@@ -290,12 +296,18 @@ if wants direct; then
 fi
 for name in streamgate danted microsocks; do
   wants "$name" || continue
-  port=$(free_port)
-  start_proxy "$name" "$port"
-  pid=$last_pid
-  wait_port "$port" "$pid" || die "$name did not start: $(tail -n 3 "$work/$name.log")"
+  # Each memory measurement gets a fresh proxy: memory freed by earlier tunnels would hide the cost of new ones.
+  for payload in 0 65536; do
+    port=$(free_port)
+    start_proxy "$name" "$port" "$work/$name-$payload.log"
+    pid=$last_pid
+    wait_port "$port" "$pid" || die "$name did not start: $(tail -n 3 "$work/$name-$payload.log")"
+    label=$name
+    ((payload == 0)) || label=$name-traffic
+    idle_memory "$name" "$port" "$pid" "$payload" "$label"
+    if ((payload == 0)); then stop_bg "$pid"; fi
+  done
   echo "$port" >"$work/port-$name"
-  idle_memory "$name" "$port" "$pid"
   throughput "$name" "$port"
   rate "$name" "$port"
   rate "$name" "$port" --no-pipeline

@@ -152,7 +152,8 @@ bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& err
                                                   "idle_timeout_s",
                                                   "drain_timeout_s",
                                                   "max_sessions",
-                                                  "max_sessions_per_client"};
+                                                  "max_sessions_per_client",
+                                                  "max_udp_associations"};
     if (auto key = unknown_key(gw, known)) {
         error = fmt::format("[gateway]: unknown key '{}'", *key);
         return false;
@@ -203,7 +204,8 @@ bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& err
            read_seconds(gw, "idle_timeout_s", config.idle_timeout, error) &&
            read_seconds(gw, "drain_timeout_s", config.drain_timeout, error) &&
            read_count(gw, "max_sessions", config.max_sessions, error) &&
-           read_count(gw, "max_sessions_per_client", config.max_sessions_per_client, error);
+           read_count(gw, "max_sessions_per_client", config.max_sessions_per_client, error) &&
+           read_count(gw, "max_udp_associations", config.max_udp_associations, error);
 }
 
 bool read_log(const toml::table& log, GatewayConfig& config, std::string& error) {

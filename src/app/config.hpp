@@ -30,6 +30,7 @@ struct GatewayConfig {
     std::chrono::seconds drain_timeout{5};
     std::uint32_t max_sessions = 65536;
     std::uint32_t max_sessions_per_client = 0;
+    std::uint32_t max_udp_associations = 4096;
     std::string log_level = "info";
 };
 

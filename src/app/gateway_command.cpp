@@ -43,6 +43,7 @@ socks::ServerOptions server_options(const GatewayConfig& config) {
     options.allow = config.allow;
     options.max_sessions = config.max_sessions;
     options.max_sessions_per_client = config.max_sessions_per_client;
+    options.max_udp_associations = config.max_udp_associations;
     if (!config.users.empty()) options.users = std::make_shared<const socks::Credentials>(config.users);
     if (!config.rules.empty()) {
         // parse_config already validated the rules, so create() cannot fail here.

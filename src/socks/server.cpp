@@ -9,6 +9,7 @@
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "socks/session.hpp"
+#include "socks/udp_relay.hpp"
 
 namespace sg::socks {
 
@@ -33,6 +34,25 @@ Server::Server(asio::io_context& io, ServerOptions options, metrics::Registry* r
     registry->counter_callback("streamgate_socks_bytes_total",
                                "Bytes relayed between SOCKS clients and targets",
                                read(stats.bytes_target_to_client), {{"direction", "target_to_client"}});
+    const UdpRelayStats& udp = udp_relay_stats();
+    registry->gauge_callback("streamgate_socks_udp_associations_active", "UDP associations existing now",
+                             read(udp.live));
+    registry->counter_callback("streamgate_socks_udp_datagrams_total", "UDP datagrams relayed",
+                               read(udp.datagrams_up), {{"direction", "client_to_target"}});
+    registry->counter_callback("streamgate_socks_udp_datagrams_total", "UDP datagrams relayed",
+                               read(udp.datagrams_down), {{"direction", "target_to_client"}});
+    const std::pair<const char*, const std::atomic<std::uint64_t>*> drops[] = {
+        {"source", &udp.dropped_source},
+        {"fragment", &udp.dropped_fragment},
+        {"bad_header", &udp.dropped_bad_header},
+        {"unresolved", &udp.dropped_unresolved},
+        {"unknown_peer", &udp.dropped_unknown_peer},
+        {"send_failed", &udp.dropped_send_failed},
+        {"oversize", &udp.dropped_oversize}};
+    for (const auto& [reason, counter] : drops) {
+        registry->counter_callback("streamgate_socks_udp_dropped_total", "UDP datagrams dropped, by reason",
+                                   read(*counter), {{"reason", reason}});
+    }
     registry->counter_callback("streamgate_socks_connections_rejected_total",
                                "Connections closed at accept because a session limit was reached",
                                read(stats.sessions_over_limit), {{"reason", "limit"}});

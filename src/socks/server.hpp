@@ -34,6 +34,8 @@ struct ServerOptions {
     // two descriptors, so the process's RLIMIT_NOFILE is the other, harder limit.
     std::uint32_t max_sessions = 65536;
     std::uint32_t max_sessions_per_client = 0;
+    // UDP ASSOCIATE requests beyond this many live associations get REP 0x01 (0 = no limit).
+    std::uint32_t max_udp_associations = 4096;
     // RFC 1929 accounts; when there are any, method 0x00 (no authentication) is refused.
     std::shared_ptr<const Credentials> users;
     // Access rules checked after the allow-list (first match wins, default deny); none: the allow-list

@@ -17,8 +17,15 @@ namespace sg::socks {
 
 asio::awaitable<void> run_udp_associate(SessionContext& ctx, const Request& request) {
     using asio::ip::udp;
-    UdpAssociationCount counted;
     SessionRecord& record = ctx.record;
+    // The limit check and the count that follows it are not separated by a co_await, so they agree.
+    const auto limit = ctx.shared.options.max_udp_associations;
+    if (limit != 0 && live_udp_associations() >= limit) {
+        record.end = "max_udp_associations reached";
+        co_await send_reply(ctx.client, record, Reply::general_failure, Address{});
+        co_return;
+    }
+    UdpAssociationCount counted;
 
     asio::error_code local_ec;
     asio::error_code peer_ec;

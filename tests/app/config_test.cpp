@@ -32,6 +32,7 @@ idle_timeout_s = 5
 drain_timeout_s = 6
 max_sessions = 100
 max_sessions_per_client = 7
+max_udp_associations = 9
 admin = "[::1]:9131"
 family_policy = "prefer-ipv4"
 users = ["alice:wonder land", "bob:x:y"]
@@ -64,6 +65,7 @@ action = "deny"
     EXPECT_EQ(config->drain_timeout.count(), 6);
     EXPECT_EQ(config->max_sessions, 100u);
     EXPECT_EQ(config->max_sessions_per_client, 7u);
+    EXPECT_EQ(config->max_udp_associations, 9u);
     EXPECT_EQ(config->log_level, "debug");
     EXPECT_EQ(config->family_policy, socks::FamilyPolicy::prefer_ipv4);
     ASSERT_TRUE(config->admin.has_value());

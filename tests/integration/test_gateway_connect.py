@@ -127,6 +127,57 @@ class GatewayConnect(unittest.TestCase):
         self.assertEqual(cp.returncode, 97, cp.stderr)
         self.assertIn("rep=connection_refused", self.session_lines(f"target={self.net.addr('origin4', 4)}:9")[-1])
 
+    def gateway_fds(self):
+        """Sockets the gateway holds. Pipes are left out: the splice pipe pool keeps spare ones open by design."""
+        fd_dir = f"/proc/{self.gateway.pid}/fd"
+        count = 0
+        for fd in os.listdir(fd_dir):
+            try:
+                count += os.readlink(f"{fd_dir}/{fd}").startswith("socket:")
+            except FileNotFoundError:
+                pass  # closed while we looked
+        return count
+
+    def test_bad_handshakes_get_closed_without_leaks_while_a_good_session_runs(self):
+        # A slow, valid download runs through the gateway while garbage arrives on other connections.
+        out = self.net.tmpdir / "during-garbage.out"
+        good = self.net.popen("client6", ["curl", "-sS", "--max-time", "30", "--limit-rate", "4M", "-o", str(out),
+                                          "--socks5-hostname", f"[{self.gw6}]:{SOCKS_PORT}",
+                                          f"http://origin4.test:{HTTP_PORT}/big.bin"])
+        time.sleep(0.3)
+        baseline = self.gateway_fds()
+        garbage = [
+            b"\x05",                                   # truncated greeting (then close)
+            b"\x05\x01\x00\x05\x01\x00\x03",          # truncated request
+            b"\x05\x01\x00\x05\x01\x00\x03\x00\x00\x50",  # empty domain name
+            b"\x05\x01\x00\x05\x01\x00\x09" + b"\x00" * 6,  # unknown ATYP -> REP 0x08
+            b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00",    # SOCKS4
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",          # not SOCKS at all
+            bytes(range(256)) * 16,                     # oversized random bytes
+        ]
+        script = (
+            "import socket, sys\n"
+            "for payload in [bytes.fromhex(h) for h in sys.argv[3:]]:\n"
+            "    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+            "    try:\n"
+            "        s.sendall(payload)\n"
+            "        s.shutdown(socket.SHUT_WR)\n"
+            "        while s.recv(4096):\n"
+            "            pass\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "    s.close()\n"
+        )
+        self.net.run("client6", [PYTHON, "-c", script, self.gw6, str(SOCKS_PORT), *[g.hex() for g in garbage]],
+                     timeout=30)
+        self.assertEqual(good.wait(timeout=40), 0, "the valid session was disturbed")
+        self.assertEqual(out.stat().st_size, BIG_SIZE)
+        deadline = time.monotonic() + 5
+        while self.gateway_fds() > baseline - 2 and time.monotonic() < deadline:  # the download's 2 fds close too
+            time.sleep(0.1)
+        self.assertLessEqual(self.gateway_fds(), baseline - 2, "descriptors leaked after bad handshakes")
+        self.assertIsNone(self.gateway.proc.poll())
+
     def test_default_config_refuses_non_loopback_clients(self):
         # A second gateway listening on the client-facing address, but with the default (loopback-only) ACL.
         port = SOCKS_PORT + 1

@@ -352,5 +352,15 @@ TEST_F(ServerFixture, UpdatedOptionsApplyToNewSessions) {
     EXPECT_EQ(got, payload);
 }
 
+TEST_F(ServerFixture, UdpAssociationsBeyondTheLimitGetRep01) {
+    ServerOptions options;
+    options.max_udp_associations = 1;
+    start(options);
+    auto first = connect_client();
+    EXPECT_EQ(request(first, Command::udp_associate, loopback(0)).reply, Reply::succeeded);
+    auto second = connect_client();
+    EXPECT_EQ(request(second, Command::udp_associate, loopback(0)).reply, Reply::general_failure);
+}
+
 }  // namespace
 }  // namespace sg::socks
