@@ -28,6 +28,8 @@ Server::Server(asio::io_context& io, ServerOptions options, metrics::Registry* r
     const ServerStats& stats = shared_->stats;
     registry->gauge_callback("streamgate_socks_sessions_active", "SOCKS sessions running now",
                              read(stats.active));
+    registry->counter_callback("streamgate_socks_sessions_started_total", "SOCKS sessions admitted at accept",
+                               read(stats.sessions_started));
     registry->counter_callback("streamgate_socks_bytes_total",
                                "Bytes relayed between SOCKS clients and targets",
                                read(stats.bytes_client_to_target), {{"direction", "client_to_target"}});

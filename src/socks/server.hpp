@@ -45,7 +45,6 @@ struct ServerOptions {
 
 struct ServerStats {
     std::atomic<std::uint64_t> sessions_started{0};
-    std::atomic<std::uint64_t> sessions_refused{0};     // client not admitted by `allow`
     std::atomic<std::uint64_t> sessions_over_limit{0};  // closed at accept: max_sessions(_per_client)
     std::atomic<std::uint64_t> bytes_client_to_target{0};
     std::atomic<std::uint64_t> bytes_target_to_client{0};
