@@ -200,12 +200,12 @@ asio::awaitable<void> dispatch(SessionContext& ctx, const Request& request) {
 }  // namespace
 
 ClientSlot::ClientSlot(std::shared_ptr<Server::Shared> shared, asio::ip::address client)
-    : shared_(std::move(shared)), client_(client) {
+    : shared_(std::move(shared)), client_(std::move(client)) {
     ++shared_->sessions_per_client[client_];
 }
 
 ClientSlot::ClientSlot(ClientSlot&& other) noexcept
-    : shared_(std::move(other.shared_)), client_(other.client_) {}
+    : shared_(std::move(other.shared_)), client_(std::move(other.client_)) {}
 
 ClientSlot::~ClientSlot() {
     if (!shared_) return;  // moved from
