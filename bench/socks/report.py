@@ -89,6 +89,7 @@ def main() -> int:
             "rate_not_pipelined": load(work / f"rate-{name}-nopipe.json"),
             "idle_memory": memory(work, name) if name != "direct" else None,
             "idle_memory_after_traffic": memory(work, f"{name}-traffic") if name != "direct" else None,
+            "died": (work / f"died-{name}").read_text().splitlines() if (work / f"died-{name}").exists() else [],
         }
 
     def gbit(name, key):
@@ -136,7 +137,7 @@ def main() -> int:
         cells = []
         for key in ("P1", "P4"):
             t = r["throughput"][key]
-            cells.append(fmt(t.get("gbit_s"), 2, " Gbit/s") if "gbit_s" in t else t.get("error", "n/a"))
+            cells.append(fmt(t.get("gbit_s"), 2, " Gbit/s") if "gbit_s" in t else f"failed: {t.get('error')}")
         cells.append(rate_cell(r["rate"]) if r["rate"] is not None else "n/a")
         cells.append(rate_cell(r["rate_not_pipelined"]))
         for key in ("idle_memory", "idle_memory_after_traffic"):
@@ -150,6 +151,9 @@ def main() -> int:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
     print()
+    for name, r in results.items():
+        for event in r["died"]:
+            print(f"- {name} DIED during {event} (restarted for the rest)")
     for key, t in targets.items():
         if "met" in t:
             value = t.get("ratio", t.get("value"))

@@ -192,6 +192,25 @@ wait_port "$iperf_port" "$iperf_pid" || die "iperf3 server did not start"
 wait_port "$sink_port" "$sink_pid" || die "echo sink did not start"
 
 # --- the measurements --------------------------------------------------------------------------------------
+proxy_pid=""  # the proxy under test; empty for direct
+
+survived() {  # survived NAME TEST PORT: a proxy that died during TEST is recorded and started again on PORT
+  local name=$1 test=$2 port=$3 status=0
+  [[ -n $proxy_pid ]] || return 0
+  kill -0 "$proxy_pid" 2>/dev/null && return 0
+  wait "$proxy_pid" || status=$?
+  if ((status > 128)); then
+    status="signal $((status - 128)) ($(kill -l $((status - 128))))"
+  else
+    status="exit status $status"
+  fi
+  log "error: $name died during $test: $status; starting it again"
+  printf '%s: %s\n' "$test" "$status" >>"$work/died-$name"
+  start_proxy "$name" "$port" "$work/$name-restarted.log"
+  proxy_pid=$last_pid
+  wait_port "$port" "$proxy_pid" || die "$name did not start again: $(tail -n 3 "$work/$name-restarted.log")"
+}
+
 throughput() {  # throughput NAME PROXY_PORT|"": iperf3 with 1 and 4 streams
   local name=$1 port=$2 streams wrap=()
   if [[ -n $port ]]; then
@@ -205,6 +224,7 @@ throughput() {  # throughput NAME PROXY_PORT|"": iperf3 with 1 and 4 streams
       >"$work/iperf-$name-P$streams.json" 2>"$work/iperf-$name-P$streams.err" ||
       log "warning: $name iperf3 -P $streams failed (see $work/iperf-$name-P$streams.err)"
     sleep 1
+    survived "$name" "iperf3 -P $streams" "$port"
   done
 }
 
@@ -218,6 +238,7 @@ rate() {  # rate NAME PROXY_PORT|"" [--no-pipeline]
     --concurrency "$concurrency" --seconds "$rate_seconds" "$@" >"$work/rate-$name$suffix.json" ||
     log "warning: $name: no tunnel completed"
   sleep 1
+  survived "$name" "tunnels/s${suffix:+ (not pipelined)}" "$port"
 }
 
 # idle_memory NAME PORT SID PAYLOAD LABEL: with a payload, every tunnel first echoes that many bytes, so the
@@ -300,18 +321,20 @@ for name in streamgate danted microsocks; do
   for payload in 0 65536; do
     port=$(free_port)
     start_proxy "$name" "$port" "$work/$name-$payload.log"
-    pid=$last_pid
-    wait_port "$port" "$pid" || die "$name did not start: $(tail -n 3 "$work/$name-$payload.log")"
+    proxy_pid=$last_pid
+    wait_port "$port" "$proxy_pid" || die "$name did not start: $(tail -n 3 "$work/$name-$payload.log")"
     label=$name
     ((payload == 0)) || label=$name-traffic
-    idle_memory "$name" "$port" "$pid" "$payload" "$label"
-    if ((payload == 0)); then stop_bg "$pid"; fi
+    idle_memory "$name" "$port" "$proxy_pid" "$payload" "$label"
+    survived "$name" "idle memory" "$port"
+    if ((payload == 0)); then stop_bg "$proxy_pid"; fi
   done
   echo "$port" >"$work/port-$name"
   throughput "$name" "$port"
   rate "$name" "$port"
   rate "$name" "$port" --no-pipeline
-  stop_bg "$pid"
+  stop_bg "$proxy_pid"
+  proxy_pid=""
 done
 read -r load_after _ < /proc/loadavg
 

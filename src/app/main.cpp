@@ -7,6 +7,7 @@
 
 #include "app/config.hpp"
 #include "app/gateway_command.hpp"
+#include "net/relay.hpp"
 
 namespace {
 
@@ -115,6 +116,7 @@ int run(int argc, char** argv) {
         const auto load = [&flags] { return gateway_config(flags); };
         auto config = load();
         if (!config) return 2;
+        sg::net::ignore_sigpipe();  // a peer vanishing mid-splice must cost one session, not the process
         spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
         spdlog::set_level(spdlog::level::from_str(config->log_level));
         return sg::app::run_gateway(*config, load);

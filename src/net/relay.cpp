@@ -1,5 +1,7 @@
 #include "net/relay.hpp"
 
+#include <csignal>
+
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
@@ -19,6 +21,14 @@
 #include "net/splice_pipe.hpp"
 
 namespace sg::net {
+
+void ignore_sigpipe() noexcept {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, nullptr);
+}
+
 namespace {
 
 using asio::ip::tcp;
@@ -213,6 +223,7 @@ RelayOptions default_relay_options() {
 
 asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::duration idle_timeout,
                                    RelayOptions options) {
+    ignore_sigpipe();
     // splice(2) honours the sockets' O_NONBLOCK, and the buffered copy's synchronous reads must report
     // "would block" instead of waiting: Asio's user-level non-blocking mode gives both. Restored at the end
     // for callers that go on using the sockets.

@@ -23,8 +23,9 @@
 // that burst is copied through a buffer and the next one tries a pipe again. The relay keeps working in both.
 //
 // Requirements: the sockets' io_context runs on one thread, as the gateway's does (the two directions and the
-// idle watchdog share plain state). SIGPIPE is ignored by Asio's io_context, so a splice(2) into a reset
-// socket fails with EPIPE instead of killing the process.
+// idle watchdog share plain state). splice(2) cannot pass MSG_NOSIGNAL, and Asio ignores SIGPIPE only on a
+// few non-Linux systems, so relay() ignores SIGPIPE process-wide (see ignore_sigpipe): a splice into a reset
+// socket then fails with EPIPE instead of killing the process and every session in it.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -36,6 +37,10 @@
 #include "common/units.hpp"
 
 namespace sg::net {
+
+// Sets SIGPIPE to SIG_IGN for the whole process (idempotent). Every program that relays with splice(2) needs
+// it; relay() calls it, and so does the gateway at start-up.
+void ignore_sigpipe() noexcept;
 
 struct RelayOptions {
     bool splice = true;  // false: always the buffered copy

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <asio/co_spawn.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -666,6 +668,38 @@ TEST(RelayOptions, EnvironmentCanTurnSpliceOff) {
         EXPECT_EQ(default_relay_options().splice, c.splice) << (c.value ? c.value : "(unset)");
     }
     unsetenv("SG_RELAY_SPLICE");
+}
+
+// splice(2) cannot suppress SIGPIPE per call: after a relay has run, a write into a reset socket must come
+// back as EPIPE, never kill the process.
+TEST(RelaySignals, RelayLeavesSigpipeIgnored) {
+    struct sigaction restore {};
+    sigaction(SIGPIPE, nullptr, &restore);
+    struct sigaction dflt {};
+    dflt.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dflt, nullptr);
+
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket a(io);
+    a.connect(acceptor.local_endpoint());
+    tcp::socket a_peer = acceptor.accept();
+    tcp::socket b(io);
+    b.connect(acceptor.local_endpoint());
+    tcp::socket b_peer = acceptor.accept();
+    bool done = false;
+    asio::co_spawn(io, relay(a, b, std::chrono::seconds(5)),
+                   [&](std::exception_ptr, RelayResult) { done = true; });
+    io.run_for(std::chrono::milliseconds(20));
+    a_peer.close();
+    b_peer.close();
+    io.run_for(std::chrono::milliseconds(500));
+    EXPECT_TRUE(done);
+
+    struct sigaction now {};
+    sigaction(SIGPIPE, nullptr, &now);
+    EXPECT_EQ(now.sa_handler, SIG_IGN);
+    sigaction(SIGPIPE, &restore, nullptr);
 }
 
 }  // namespace
