@@ -1,5 +1,9 @@
 #include "net/relay.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <csignal>
 
 #include <cerrno>
@@ -73,6 +77,16 @@ void abort_both(Shared& shared, tcp::socket& x, tcp::socket& y) {
     asio::error_code ignored;
     x.cancel(ignored);
     y.cancel(ignored);
+}
+
+// A read of 0 means EOF, except after a reset whose error (ECONNRESET) the other direction's write on the same
+// socket has already taken: the kernel reports each socket error once. A socket we have not shut down for
+// sending can only be CLOSED by a reset; after a FIN it is in CLOSE_WAIT.
+bool closed_by_reset(tcp::socket& socket) {
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return false;
+    return info.tcpi_state == TCP_CLOSE;
 }
 
 // Moves source -> pipe -> destination until the source has nothing more to read with the pipe empty, the
@@ -168,8 +182,8 @@ asio::awaitable<Burst> copy_burst(tcp::socket& from, tcp::socket& to, std::size_
 // One direction, spawned as its own coroutine. Returns when the source reaches EOF (after passing the
 // half-close on) or on an error. It is stopped from outside (idle timeout, caller's cancellation, the other
 // direction failing) by abort_both(): the flag, checked after every suspension, and cancel() on the sockets.
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Direction& dir, Shared& shared,
-                           RelayOptions options, PipePool& pool) {
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Direction& dir, const Direction& other,
+                           Shared& shared, RelayOptions options, PipePool& pool) {
     bool splice_enabled = options.splice;
     // At the start the source may already hold bytes (pipelined behind a request): look before waiting.
     bool wait_first = false;
@@ -198,6 +212,8 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Direction& dir, S
         if (burst == Burst::no_splice)
             burst = co_await copy_burst(from, to, options.buffer_size, dir, shared);
         if (burst == Burst::drained) continue;
+        // While the other direction still sends into `from`, its CLOSED state can only come from a reset.
+        if (burst == Burst::eof && !other.eof && closed_by_reset(from)) break;
         if (burst == Burst::eof) {
             dir.eof = true;
             asio::error_code ignored;
@@ -254,8 +270,8 @@ asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::durati
         ++finished;
         wake.cancel();
     };
-    asio::co_spawn(executor, pump(a, b, ab, shared, options, pool), on_finished);
-    asio::co_spawn(executor, pump(b, a, ba, shared, options, pool), on_finished);
+    asio::co_spawn(executor, pump(a, b, ab, ba, shared, options, pool), on_finished);
+    asio::co_spawn(executor, pump(b, a, ba, ab, shared, options, pool), on_finished);
     bool idle = false;
     while (finished < 2) {
         // After an abort only the directions' ends are awaited.

@@ -354,6 +354,21 @@ TEST_P(RelayTest, ResetOnEitherSideEndsTheRelayPromptly) {
     }
 }
 
+// The client half-closes after its request, then the target resets instead of answering: the log must tell
+// the clean half-close from the reset that ended the relay.
+TEST_P(RelayTest, ResetAfterAHalfCloseIsNamedSo) {
+    Rig rig;
+    Link& link = rig.connect();
+    rig.start(link, 30s, options());
+    ASSERT_TRUE(send_text(link.a.get(), "request"));
+    ::shutdown(link.a.get(), SHUT_WR);
+    EXPECT_EQ(recv_text(link.b.get()), "request");
+    close_with_reset(link.b);
+    const auto result = wait_end(link, 5s);
+    ASSERT_TRUE(result.has_value()) << "relay still running after a reset";
+    EXPECT_EQ(result->end_reason, "reset after half-close");
+}
+
 // The target resets while the client is pushing a bulk transfer: the write side fails (EPIPE/ECONNRESET,
 // never SIGPIPE) and the relay ends at once instead of waiting for the sender.
 TEST_P(RelayTest, ResetDuringBulkTransferEndsTheRelay) {
