@@ -1,86 +1,12 @@
 // streamgate: one binary, one subcommand per tool.
 
-#include <spdlog/spdlog.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <vector>
 
-#include "app/config.hpp"
-#include "app/gateway_command.hpp"
-#include "net/relay.hpp"
+#include "app/subcommand.hpp"
 
 namespace {
-
-// Builds the gateway configuration: a config file (or the built-in default) with command-line listeners on
-// top.
-struct GatewayFlags {
-    std::string config_file;
-    std::vector<std::string> socks;
-    std::vector<std::string> allow;
-    std::vector<std::string> users;
-    std::string admin;
-    std::string family_policy;
-    std::string log_level;
-};
-
-std::optional<sg::app::GatewayConfig> gateway_config(const GatewayFlags& flags) {
-    const auto& config_file = flags.config_file;
-    const auto& socks = flags.socks;
-    const auto& allow = flags.allow;
-    std::string error;
-    auto config = config_file.empty()
-                      ? sg::app::parse_config(sg::app::default_config_text(), "built-in default", error)
-                      : sg::app::load_config_file(config_file, error);
-    if (!config) {
-        std::cerr << "streamgate: " << error << '\n';
-        return std::nullopt;
-    }
-    // Without a config file, --socks replaces the default loopback listeners instead of adding to them, so
-    // "--socks 127.0.0.1:1080" does not collide with the default's identical listener.
-    if (config_file.empty() && !socks.empty()) config->socks_listeners.clear();
-    for (const auto& text : socks) {
-        const auto hp = sg::net::parse_host_port(text);
-        if (!hp) {
-            std::cerr << "streamgate: --socks " << text << ": " << hp.error() << '\n';
-            return std::nullopt;
-        }
-        config->socks_listeners.push_back(*hp);
-    }
-    for (const auto& text : allow) {
-        const auto cidr = sg::net::Cidr::parse(text);
-        if (!cidr) {
-            std::cerr << "streamgate: --allow " << text << ": " << cidr.error() << '\n';
-            return std::nullopt;
-        }
-        config->allow.push_back(*cidr);
-    }
-    for (const auto& spec : flags.users) {
-        if (const auto added = config->users.add_spec(spec); !added) {
-            std::cerr << "streamgate: --user: " << added.error() << '\n';  // never echo the password
-            return std::nullopt;
-        }
-    }
-    if (flags.admin == "off") {
-        config->admin.reset();
-    } else if (!flags.admin.empty()) {
-        const auto hp = sg::net::parse_host_port(flags.admin);
-        if (!hp) {
-            std::cerr << "streamgate: --admin " << flags.admin << ": " << hp.error() << '\n';
-            return std::nullopt;
-        }
-        config->admin = *hp;
-    }
-    if (!flags.family_policy.empty()) {
-        const auto policy = sg::socks::parse_family_policy(flags.family_policy);
-        if (!policy) {
-            std::cerr << "streamgate: --family-policy: " << policy.error() << '\n';
-            return std::nullopt;
-        }
-        config->family_policy = *policy;
-    }
-    if (!flags.log_level.empty()) config->log_level = flags.log_level;
-    return config;
-}
 
 int run(int argc, char** argv) {
     CLI::App app{"streamgate: a streaming-media gateway across IPv4 and IPv6 (SOCKS5, RTSP, RTP)",
@@ -88,41 +14,16 @@ int run(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("streamgate ") + STREAMGATE_VERSION);
 
-    auto* gateway = app.add_subcommand("gateway", "Run the SOCKS5 gateway (loopback only unless configured)");
-    GatewayFlags flags;
-    bool print_config = false;
-    gateway->add_option("--config", flags.config_file, "TOML configuration file (default: the built-in one)")
-        ->check(CLI::ExistingFile);
-    gateway->add_option("--socks", flags.socks, "SOCKS5 listener HOST:PORT or [IPV6]:PORT (repeatable)");
-    gateway->add_option("--allow", flags.allow,
-                        "Admit clients from this network, CIDR (repeatable; default: loopback)");
-    gateway->add_option("--user", flags.users,
-                        "RFC 1929 account NAME:PASSWORD (repeatable); then no-authentication is refused");
-    gateway->add_option("--family-policy", flags.family_policy,
-                        "Target address families: any|prefer-ipv4|ipv4-only|ipv6-only (default: any)");
-    gateway->add_option("--admin", flags.admin, "Admin listener for Prometheus /metrics, HOST:PORT or 'off'");
-    gateway->add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-    gateway->add_flag("--print-config", print_config, "Print the built-in default configuration and exit");
+    const std::vector<sg::app::Subcommand> subcommands{
+        sg::app::add_gateway_command(app),
+    };
 
     CLI11_PARSE(app, argc, argv);
-
-    if (gateway->parsed()) {
-        if (print_config) {
-            std::cout << sg::app::default_config_text();
-            return 0;
-        }
-        // The same recipe at start-up and on SIGHUP: the file (re-read) plus the command line.
-        const auto load = [&flags] { return gateway_config(flags); };
-        auto config = load();
-        if (!config) return 2;
-        sg::net::ignore_sigpipe();  // a peer vanishing mid-splice must cost one session, not the process
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-        spdlog::set_level(spdlog::level::from_str(config->log_level));
-        return sg::app::run_gateway(*config, load);
-    }
+    for (const auto& subcommand : subcommands)
+        if (subcommand.cli->parsed()) return subcommand.run();
     return 0;
 }
+
 }  // namespace
 
 int main(int argc, char** argv) {

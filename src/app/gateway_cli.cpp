@@ -1,0 +1,125 @@
+// `streamgate gateway`: the command line, on top of the configuration file or the built-in default.
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app/config.hpp"
+#include "app/gateway_command.hpp"
+#include "app/subcommand.hpp"
+#include "net/relay.hpp"
+
+namespace sg::app {
+namespace {
+
+// Builds the gateway configuration: a config file (or the built-in default) with command-line listeners on
+// top.
+struct GatewayFlags {
+    std::string config_file;
+    std::vector<std::string> socks;
+    std::vector<std::string> allow;
+    std::vector<std::string> users;
+    std::string admin;
+    std::string family_policy;
+    std::string log_level;
+};
+
+std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
+    const auto& config_file = flags.config_file;
+    const auto& socks = flags.socks;
+    const auto& allow = flags.allow;
+    std::string error;
+    auto config = config_file.empty() ? parse_config(default_config_text(), "built-in default", error)
+                                      : load_config_file(config_file, error);
+    if (!config) {
+        std::cerr << "streamgate: " << error << '\n';
+        return std::nullopt;
+    }
+    // Without a config file, --socks replaces the default loopback listeners instead of adding to them, so
+    // "--socks 127.0.0.1:1080" does not collide with the default's identical listener.
+    if (config_file.empty() && !socks.empty()) config->socks_listeners.clear();
+    for (const auto& text : socks) {
+        const auto hp = sg::net::parse_host_port(text);
+        if (!hp) {
+            std::cerr << "streamgate: --socks " << text << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config->socks_listeners.push_back(*hp);
+    }
+    for (const auto& text : allow) {
+        const auto cidr = sg::net::Cidr::parse(text);
+        if (!cidr) {
+            std::cerr << "streamgate: --allow " << text << ": " << cidr.error() << '\n';
+            return std::nullopt;
+        }
+        config->allow.push_back(*cidr);
+    }
+    for (const auto& spec : flags.users) {
+        if (const auto added = config->users.add_spec(spec); !added) {
+            std::cerr << "streamgate: --user: " << added.error() << '\n';  // never echo the password
+            return std::nullopt;
+        }
+    }
+    if (flags.admin == "off") {
+        config->admin.reset();
+    } else if (!flags.admin.empty()) {
+        const auto hp = sg::net::parse_host_port(flags.admin);
+        if (!hp) {
+            std::cerr << "streamgate: --admin " << flags.admin << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config->admin = *hp;
+    }
+    if (!flags.family_policy.empty()) {
+        const auto policy = sg::socks::parse_family_policy(flags.family_policy);
+        if (!policy) {
+            std::cerr << "streamgate: --family-policy: " << policy.error() << '\n';
+            return std::nullopt;
+        }
+        config->family_policy = *policy;
+    }
+    if (!flags.log_level.empty()) config->log_level = flags.log_level;
+    return config;
+}
+
+}  // namespace
+
+Subcommand add_gateway_command(CLI::App& app) {
+    auto* gateway = app.add_subcommand("gateway", "Run the SOCKS5 gateway (loopback only unless configured)");
+    // Owned by the runner, which outlives parsing.
+    auto flags = std::make_shared<GatewayFlags>();
+    auto print_config = std::make_shared<bool>(false);
+    gateway->add_option("--config", flags->config_file, "TOML configuration file (default: the built-in one)")
+        ->check(CLI::ExistingFile);
+    gateway->add_option("--socks", flags->socks, "SOCKS5 listener HOST:PORT or [IPV6]:PORT (repeatable)");
+    gateway->add_option("--allow", flags->allow,
+                        "Admit clients from this network, CIDR (repeatable; default: loopback)");
+    gateway->add_option("--user", flags->users,
+                        "RFC 1929 account NAME:PASSWORD (repeatable); then no-authentication is refused");
+    gateway->add_option("--family-policy", flags->family_policy,
+                        "Target address families: any|prefer-ipv4|ipv4-only|ipv6-only (default: any)");
+    gateway->add_option("--admin", flags->admin,
+                        "Admin listener for Prometheus /metrics, HOST:PORT or 'off'");
+    gateway->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    gateway->add_flag("--print-config", *print_config, "Print the built-in default configuration and exit");
+
+    const auto run = [flags, print_config]() -> int {
+        if (*print_config) {
+            std::cout << default_config_text();
+            return 0;
+        }
+        // The same recipe at start-up and on SIGHUP: the file (re-read) plus the command line.
+        const auto load = [flags] { return gateway_config(*flags); };
+        auto config = load();
+        if (!config) return 2;
+        net::ignore_sigpipe();  // a peer vanishing mid-splice must cost one session, not the process
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+        spdlog::set_level(spdlog::level::from_str(config->log_level));
+        return run_gateway(*config, load);
+    };
+    return {gateway, run};
+}
+
+}  // namespace sg::app
