@@ -79,9 +79,9 @@ void abort_both(Shared& shared, tcp::socket& x, tcp::socket& y) {
     y.cancel(ignored);
 }
 
-// A read of 0 means EOF, except after a reset whose error (ECONNRESET) the other direction's write on the same
-// socket has already taken: the kernel reports each socket error once. A socket we have not shut down for
-// sending can only be CLOSED by a reset; after a FIN it is in CLOSE_WAIT.
+// A read of 0 means EOF, except after a reset whose error (ECONNRESET) the other direction's write on the
+// same socket has already taken: the kernel reports each socket error once. A socket we have not shut down
+// for sending can only be CLOSED by a reset; after a FIN it is in CLOSE_WAIT.
 bool closed_by_reset(tcp::socket& socket) {
     tcp_info info{};
     socklen_t length = sizeof info;
