@@ -50,15 +50,16 @@ void install_stop_handlers() {
 std::string summary_line(const detect::Detector& d, double elapsed_s) {
     const auto& c = d.counters();
     char line[320];
-    std::snprintf(line, sizeof line,
-                  "%llu frames (%.0f/s), %zu streams (heuristic %llu, rtsp %llu, interleaved %llu, sip %llu), "
-                  "%llu RTP, %llu RTCP, %zu flows tracked",
-                  static_cast<unsigned long long>(c.frames),
-                  elapsed_s > 0 ? static_cast<double>(c.frames) / elapsed_s : 0.0, d.streams().size(),
-                  static_cast<unsigned long long>(c.streams_heuristic), static_cast<unsigned long long>(c.streams_rtsp),
-                  static_cast<unsigned long long>(c.streams_rtsp_interleaved),
-                  static_cast<unsigned long long>(c.streams_sip), static_cast<unsigned long long>(c.rtp_packets),
-                  static_cast<unsigned long long>(c.rtcp_packets), d.tracked_flows());
+    std::snprintf(
+        line, sizeof line,
+        "%llu frames (%.0f/s), %zu streams (heuristic %llu, rtsp %llu, interleaved %llu, sip %llu), "
+        "%llu RTP, %llu RTCP, %zu flows tracked",
+        static_cast<unsigned long long>(c.frames),
+        elapsed_s > 0 ? static_cast<double>(c.frames) / elapsed_s : 0.0, d.streams().size(),
+        static_cast<unsigned long long>(c.streams_heuristic), static_cast<unsigned long long>(c.streams_rtsp),
+        static_cast<unsigned long long>(c.streams_rtsp_interleaved),
+        static_cast<unsigned long long>(c.streams_sip), static_cast<unsigned long long>(c.rtp_packets),
+        static_cast<unsigned long long>(c.rtcp_packets), d.tracked_flows());
     return line;
 }
 
@@ -119,8 +120,10 @@ int run_detect(const DetectFlags& flags) {
                 const double elapsed = std::chrono::duration<double>(now - started).count();
                 std::string line = summary_line(detector, elapsed);
                 if (const auto fp = source->file_progress())
-                    line += ", " + std::to_string(fp->first * 100 / std::max<std::uint64_t>(fp->second, 1)) + "% read";
-                if (const auto drops = source->kernel_drops()) line += ", " + std::to_string(*drops) + " dropped";
+                    line += ", " + std::to_string(fp->first * 100 / std::max<std::uint64_t>(fp->second, 1)) +
+                            "% read";
+                if (const auto drops = source->kernel_drops())
+                    line += ", " + std::to_string(*drops) + " dropped";
                 std::cerr << "streamgate detect: " << line << '\n';
             }
         }
@@ -154,23 +157,29 @@ int run_detect(const DetectFlags& flags) {
 
 Subcommand add_detect_command(CLI::App& app) {
     auto* detect = app.add_subcommand(
-        "detect", "Find RTP streams in a capture file or on an interface (RTSP/SIP signalling and a heuristic)");
+        "detect",
+        "Find RTP streams in a capture file or on an interface (RTSP/SIP signalling and a heuristic)");
     auto flags = std::make_shared<DetectFlags>();
     auto* file = detect->add_option("-r,--read", flags->file, "Capture file (pcap or pcapng)")
                      ->check(CLI::ExistingFile);
-    auto* interface = detect->add_option("-i,--interface", flags->interface, "Capture live on this interface");
+    auto* interface =
+        detect->add_option("-i,--interface", flags->interface, "Capture live on this interface");
     file->excludes(interface);
     interface->excludes(file);
     detect->add_option("--filter", flags->filter, "BPF filter for live capture")->needs(interface);
-    detect->add_option("--json", flags->json, "Write the streams and counters as JSON to this file ('-': stdout)");
-    detect->add_option("--min-packets", flags->min_packets,
-                       "Consecutive RTP-like packets before a UDP flow counts as a stream (heuristic)")
+    detect->add_option("--json", flags->json,
+                       "Write the streams and counters as JSON to this file ('-': stdout)");
+    detect
+        ->add_option("--min-packets", flags->min_packets,
+                     "Consecutive RTP-like packets before a UDP flow counts as a stream (heuristic)")
         ->check(CLI::Range(1u, detect::k_max_min_packets));
     detect->add_option("--max-flows", flags->max_flows, "Most UDP flows and TCP connections tracked at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
     detect->add_option("--max-streams", flags->max_streams, "Most streams reported")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
-    detect->add_option("--flow-timeout", flags->flow_timeout_s, "Seconds (capture time) before an idle flow is dropped")
+    detect
+        ->add_option("--flow-timeout", flags->flow_timeout_s,
+                     "Seconds (capture time) before an idle flow is dropped")
         ->check(CLI::Range(0.001, 86400.0));
     detect->add_flag("-q,--quiet", flags->quiet, "No progress or summary on stderr");
     const auto run = [flags, file, interface]() -> int {

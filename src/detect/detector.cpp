@@ -52,15 +52,18 @@ struct FlowKey {
 
 struct FlowKeyHash {
     std::size_t operator()(const FlowKey& k) const noexcept {
-        const std::uint64_t h = hash_address(k.src, hash_address(k.dst, (std::uint64_t{k.src_port} << 16) | k.dst_port));
+        const std::uint64_t h =
+            hash_address(k.src, hash_address(k.dst, (std::uint64_t{k.src_port} << 16) | k.dst_port));
         return static_cast<std::size_t>(h);
     }
 };
 
 struct StreamKeyHash {
     std::size_t operator()(const StreamKey& k) const noexcept {
-        const std::uint64_t ports = (std::uint64_t{k.src_port} << 48) | (std::uint64_t{k.dst_port} << 32) | k.ssrc;
-        return static_cast<std::size_t>(hash_address(k.src, hash_address(k.dst, mix(ports) + (k.tcp ? 1 : 0))));
+        const std::uint64_t ports =
+            (std::uint64_t{k.src_port} << 48) | (std::uint64_t{k.dst_port} << 32) | k.ssrc;
+        return static_cast<std::size_t>(
+            hash_address(k.src, hash_address(k.dst, mix(ports) + (k.tcp ? 1 : 0))));
     }
 };
 
@@ -97,8 +100,9 @@ struct Candidate {
     std::uint16_t last_sequence = 0;  // highest in the run
     std::uint32_t last_timestamp = 0;
     unsigned run = 0;  // consecutive in-order packets that passed
-    std::size_t held_count = 0;
-    std::array<HeldPacket, k_max_held_packets> held{};
+    // Packets of the run so far, counted into the stream once it is confirmed. A vector rather than an
+    // inline array: most flows (noise) never get past their first packet, and flow entries stay small.
+    std::vector<HeldPacket> held;
 };
 
 struct UdpFlow {
@@ -126,15 +130,15 @@ struct TcpConnection {
     FlowKey forward;  // direction 0: as first seen
     std::int64_t last_seen_ns = 0;
     std::array<TcpDirection, 2> dirs;
-    int client_dir = -1;  // the direction that sent a request
+    int client_dir = -1;                                     // the direction that sent a request
     std::unordered_map<std::uint32_t, PendingSetup> setups;  // by CSeq
     std::shared_ptr<const CodecMap> codecs;
     std::vector<std::uint8_t> rtcp_channels;
 };
 
 constexpr std::array<std::string_view, 13> k_rtsp_starts{
-    "RTSP/1.",  "OPTIONS ",  "DESCRIBE ", "SETUP ",         "PLAY ",          "PAUSE ",   "TEARDOWN ",
-    "ANNOUNCE ", "RECORD ", "REDIRECT ", "GET_PARAMETER ", "SET_PARAMETER ", "RTSP/2."};
+    "RTSP/1.",   "OPTIONS ", "DESCRIBE ", "SETUP ",         "PLAY ",          "PAUSE ", "TEARDOWN ",
+    "ANNOUNCE ", "RECORD ",  "REDIRECT ", "GET_PARAMETER ", "SET_PARAMETER ", "RTSP/2."};
 
 bool starts_like_rtsp(std::string_view data) noexcept {
     return std::any_of(k_rtsp_starts.begin(), k_rtsp_starts.end(),
@@ -258,7 +262,8 @@ struct Detector::State {
         info.found_by = found_by;
         info.payload_type = payload_type;
         const Codec* codec = nullptr;
-        if (codecs != nullptr && codecs->by_payload_type[payload_type]) codec = &*codecs->by_payload_type[payload_type];
+        if (codecs != nullptr && codecs->by_payload_type[payload_type])
+            codec = &*codecs->by_payload_type[payload_type];
         std::optional<Codec> fallback;
         if (codec == nullptr) {
             static const sdp::MediaDescription no_rtpmaps;  // find_rtpmap then answers from RFC 3551's table
@@ -295,8 +300,8 @@ struct Detector::State {
     }
 
     void count_rtp(StreamInfo& stream, const rtp::RtpView& rtp, std::int64_t time_ns) {
-        stream.stats.on_packet(rtp.sequence(), rtp.timestamp(), time_ns, static_cast<std::uint32_t>(rtp.data().size()),
-                               stream.clock_rate);
+        stream.stats.on_packet(rtp.sequence(), rtp.timestamp(), time_ns,
+                               static_cast<std::uint32_t>(rtp.data().size()), stream.clock_rate);
         ++self.counters_.rtp_packets;
     }
 
@@ -374,8 +379,8 @@ struct Detector::State {
         ++self.counters_.sdp_bodies;
         for (const auto& media : sd.media) {
             const sdp::Connection* c = !media.connections.empty() ? &media.connections.front()
-                                       : sd.connection ? &*sd.connection
-                                                       : nullptr;
+                                       : sd.connection            ? &*sd.connection
+                                                                  : nullptr;
             if (c == nullptr || media.port == 0) continue;
             const auto address = parse_ip(c->address);
             if (!address) continue;
@@ -430,7 +435,8 @@ struct Detector::State {
         if (flow.hint) {
             const StreamKey skey{p.src, p.dst, p.src_port, p.dst_port, ssrc, false};
             std::uint32_t index = 0;
-            StreamInfo* stream = stream_for(skey, flow.hint->found_by, rtp->payload_type(), flow.hint->codecs.get(), &index);
+            StreamInfo* stream =
+                stream_for(skey, flow.hint->found_by, rtp->payload_type(), flow.hint->codecs.get(), &index);
             if (stream == nullptr) {
                 ++self.counters_.streams_over_cap;
                 return;
@@ -443,8 +449,8 @@ struct Detector::State {
     }
 
     void reset_candidate(Candidate& c) {
-        if (c.held_count != 0) ++self.counters_.heuristic_rejects;
-        c.held_count = 0;
+        if (!c.held.empty()) ++self.counters_.heuristic_rejects;
+        c.held.clear();
         c.run = 0;
     }
 
@@ -455,34 +461,35 @@ struct Detector::State {
         c.last_sequence = rtp.sequence();
         c.last_timestamp = rtp.timestamp();
         c.run = 1;
-        c.held[0] = HeldPacket{rtp.sequence(), rtp.timestamp(), now_ns, static_cast<std::uint32_t>(rtp.data().size())};
-        c.held_count = 1;
+        c.held.push_back(HeldPacket{rtp.sequence(), rtp.timestamp(), now_ns,
+                                    static_cast<std::uint32_t>(rtp.data().size())});
     }
 
     void on_heuristic(UdpFlow& flow, const DecodedPacket& p, const rtp::RtpView& rtp, std::int64_t now_ns) {
         Candidate& c = flow.candidate;
-        if (c.held_count == 0 || rtp.ssrc() != c.ssrc || rtp.payload_type() != c.payload_type) {
+        if (c.held.empty() || rtp.ssrc() != c.ssrc || rtp.payload_type() != c.payload_type) {
             start_candidate(c, rtp, now_ns);
         } else {
             const auto seq_step = static_cast<std::uint16_t>(rtp.sequence() - c.last_sequence);
             const auto back_step = static_cast<std::uint16_t>(c.last_sequence - rtp.sequence());
-            const HeldPacket held{rtp.sequence(), rtp.timestamp(), now_ns, static_cast<std::uint32_t>(rtp.data().size())};
+            const HeldPacket held{rtp.sequence(), rtp.timestamp(), now_ns,
+                                  static_cast<std::uint32_t>(rtp.data().size())};
             if (seq_step >= 1 && seq_step <= k_max_heuristic_seq_step) {
                 const std::uint32_t ts_step = rtp.timestamp() - c.last_timestamp;
                 if (ts_step > std::uint32_t{seq_step} * k_max_heuristic_ts_step) {
                     start_candidate(c, rtp, now_ns);  // timestamps went back or leapt: not this run
-                } else if (c.held_count == c.held.size()) {
+                } else if (c.held.size() == k_max_held_packets) {
                     start_candidate(c, rtp, now_ns);
                 } else {
-                    c.held[c.held_count++] = held;
+                    c.held.push_back(held);
                     c.last_sequence = rtp.sequence();
                     c.last_timestamp = rtp.timestamp();
                     ++c.run;
                 }
-            } else if (back_step <= k_max_heuristic_seq_step && c.held_count < c.held.size()) {
+            } else if (back_step <= k_max_heuristic_seq_step && c.held.size() < k_max_held_packets) {
                 // A duplicate or a late packet of the same source: kept (it will count), but it does not
                 // extend the run of consecutive packets.
-                c.held[c.held_count++] = held;
+                c.held.push_back(held);
             } else {
                 start_candidate(c, rtp, now_ns);
             }
@@ -492,18 +499,18 @@ struct Detector::State {
         std::uint32_t index = 0;
         StreamInfo* stream = stream_for(skey, FoundBy::heuristic, c.payload_type, nullptr, &index);
         if (stream == nullptr) {
-            self.counters_.streams_over_cap += c.held_count;
-            c.held_count = 0;
+            self.counters_.streams_over_cap += c.held.size();
+            c.held.clear();
             c.run = 0;
             return;
         }
         flow.streams.emplace_back(c.ssrc, index);
-        for (std::size_t i = 0; i < c.held_count; ++i) {
-            const auto& h = c.held[i];
+        for (const auto& h : c.held) {
             stream->stats.on_packet(h.sequence, h.timestamp, h.time_ns, h.size, stream->clock_rate);
             ++self.counters_.rtp_packets;
         }
-        c.held_count = 0;
+        c.held.clear();
+        c.held.shrink_to_fit();  // a confirmed flow does not need the trial buffer any more
         c.run = 0;
     }
 
@@ -534,7 +541,8 @@ struct Detector::State {
             dir = 1;
         }
         if (it == tcp.end()) {
-            if (p.payload.empty() && (p.tcp_flags & k_tcp_syn) == 0) return;  // a lone ACK of an unknown connection
+            if (p.payload.empty() && (p.tcp_flags & k_tcp_syn) == 0)
+                return;  // a lone ACK of an unknown connection
             if (udp.size() + tcp.size() >= self.config_.max_flows) {
                 ++self.counters_.flows_over_cap;
                 return;
@@ -681,15 +689,16 @@ struct Detector::State {
         conn.setups.erase(setup);
         if (response.status < 200 || response.status >= 300) return;
         const auto* reply_transport = response.headers.get("Transport");
-        const auto specs = rtsp::parse_transport(reply_transport != nullptr ? *reply_transport : request_transport);
+        const auto specs =
+            rtsp::parse_transport(reply_transport != nullptr ? *reply_transport : request_transport);
         if (!specs || specs->empty()) return;
         // The replying side is the server; the connection's addresses stand in for absent destination/source.
         const FlowKey server_to_client = dir_key;
         learn_from_transport(conn, specs->front(), server_to_client, now_ns);
     }
 
-    void learn_from_transport(TcpConnection& conn, const rtsp::TransportSpec& spec, const FlowKey& server_to_client,
-                              std::int64_t now_ns) {
+    void learn_from_transport(TcpConnection& conn, const rtsp::TransportSpec& spec,
+                              const FlowKey& server_to_client, std::int64_t now_ns) {
         ++self.counters_.rtsp_setups;
         if (spec.is_tcp()) {
             if (spec.interleaved && spec.interleaved->last != spec.interleaved->first &&
@@ -711,7 +720,8 @@ struct Detector::State {
         if (spec.server_port) learn_range(server, *spec.server_port, FoundBy::rtsp, conn.codecs, now_ns);
     }
 
-    void on_rtsp_body(TcpConnection& conn, const rtsp::Headers& headers, const std::string& body, std::int64_t now_ns) {
+    void on_rtsp_body(TcpConnection& conn, const rtsp::Headers& headers, const std::string& body,
+                      std::int64_t now_ns) {
         if (body.empty()) return;
         const auto* type = headers.get("Content-Type");
         if (type == nullptr || !istarts_with(trim(*type), "application/sdp")) return;
@@ -724,8 +734,8 @@ struct Detector::State {
 
     void on_interleaved(TcpConnection& conn, const FlowKey& dir_key, const rtsp::InterleavedFrame& frame,
                         std::int64_t now_ns) {
-        const bool rtcp_channel = std::find(conn.rtcp_channels.begin(), conn.rtcp_channels.end(), frame.channel) !=
-                                  conn.rtcp_channels.end();
+        const bool rtcp_channel = std::find(conn.rtcp_channels.begin(), conn.rtcp_channels.end(),
+                                            frame.channel) != conn.rtcp_channels.end();
         if (rtcp_channel || rtp::looks_like_rtcp(frame.payload)) {
             on_rtcp(frame.payload, true);
             return;
@@ -733,7 +743,8 @@ struct Detector::State {
         const auto rtp = rtp::parse_rtp(frame.payload);
         if (!rtp) return;
         const StreamKey key{dir_key.src, dir_key.dst, dir_key.src_port, dir_key.dst_port, rtp->ssrc(), true};
-        StreamInfo* stream = stream_for(key, FoundBy::rtsp_interleaved, rtp->payload_type(), conn.codecs.get(), nullptr);
+        StreamInfo* stream =
+            stream_for(key, FoundBy::rtsp_interleaved, rtp->payload_type(), conn.codecs.get(), nullptr);
         if (stream == nullptr) {
             ++self.counters_.streams_over_cap;
             return;

@@ -54,8 +54,8 @@ struct StreamKey {
 };
 
 struct RtcpFigures {
-    std::uint64_t packets = 0;          // RTCP compounds that mention this stream's SSRC
-    std::uint64_t sender_reports = 0;   // SRs from this stream's source
+    std::uint64_t packets = 0;         // RTCP compounds that mention this stream's SSRC
+    std::uint64_t sender_reports = 0;  // SRs from this stream's source
     std::optional<rtp::SenderInfo> last_sender_info;
     std::uint64_t receiver_reports = 0;  // report blocks about this source (in SRs or RRs)
     std::optional<rtp::ReportBlock> last_report_block;
@@ -72,10 +72,10 @@ struct StreamInfo {
 };
 
 struct DetectorConfig {
-    unsigned min_packets = 4;  // consecutive packets before the heuristic calls a UDP flow RTP (1..32)
-    std::size_t max_flows = 200000;          // UDP flows and TCP connections tracked at once
-    std::size_t max_streams = 100000;        // streams reported
-    std::size_t max_learned = 100000;        // media endpoints learned from signalling
+    unsigned min_packets = 4;        // consecutive packets before the heuristic calls a UDP flow RTP (1..32)
+    std::size_t max_flows = 200000;  // UDP flows and TCP connections tracked at once
+    std::size_t max_streams = 100000;               // streams reported
+    std::size_t max_learned = 100000;               // media endpoints learned from signalling
     std::int64_t flow_timeout_ns = 60'000'000'000;  // idle time (capture clock) before a flow is dropped
 };
 

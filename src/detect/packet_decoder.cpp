@@ -100,8 +100,8 @@ DecodeStatus decode_ipv6(Bytes data, DecodedPacket& out) noexcept {
     Bytes rest = r.rest().first(payload_length);
     for (int i = 0; i < k_max_ipv6_extensions; ++i) {
         switch (next) {
-            case 0:    // hop-by-hop options
-            case 43:   // routing
+            case 0:     // hop-by-hop options
+            case 43:    // routing
             case 60: {  // destination options
                 if (rest.size() < 8) return DecodeStatus::truncated;
                 const std::size_t length = (rest[1] + 1u) * 8u;
@@ -155,8 +155,8 @@ DecodeStatus decode_ethernet(Bytes frame, DecodedPacket& out) noexcept {
     ByteReader r(frame);
     std::uint16_t ethertype = 0;
     if (!r.skip(12) || !r.read_u16(ethertype)) return DecodeStatus::truncated;
-    for (int tags = 0; ethertype == k_ethertype_vlan || ethertype == k_ethertype_qinq ||
-                       ethertype == k_ethertype_qinq_old;
+    for (int tags = 0;
+         ethertype == k_ethertype_vlan || ethertype == k_ethertype_qinq || ethertype == k_ethertype_qinq_old;
          ++tags) {
         if (tags == k_max_vlan_tags) return DecodeStatus::malformed;
         if (!r.skip(2) || !r.read_u16(ethertype)) return DecodeStatus::truncated;

@@ -17,9 +17,9 @@ namespace sg::detect {
 // Link types as libpcap's pcap_datalink() reports them (DLT_*), plus the LINKTYPE_* numbers that a few
 // of them have in files, so frames can be fed straight from a pcap or pcapng file.
 namespace dlt {
-inline constexpr int null = 0;         // BSD loopback, host-order address family
-inline constexpr int en10mb = 1;       // Ethernet
-inline constexpr int raw = 12;         // raw IPv4/IPv6 (Linux, most BSDs)
+inline constexpr int null = 0;    // BSD loopback, host-order address family
+inline constexpr int en10mb = 1;  // Ethernet
+inline constexpr int raw = 12;    // raw IPv4/IPv6 (Linux, most BSDs)
 inline constexpr int raw_openbsd = 14;
 inline constexpr int linktype_raw = 101;
 inline constexpr int loop = 108;  // OpenBSD loopback, network-order address family

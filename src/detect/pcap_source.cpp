@@ -1,6 +1,7 @@
 #include "detect/pcap_source.hpp"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -67,7 +68,15 @@ std::unique_ptr<PcapSource> PcapSource::open_live(const std::string& interface, 
             return nullptr;
         }
     }
-    return std::unique_ptr<PcapSource>(new PcapSource(std::move(handle)));
+    // Non-blocking reads plus our own poll(): libpcap's read timeout does not fire on an idle interface with
+    // TPACKET_V3, and the live loop must wake up to refresh its summary and notice SIGINT.
+    if (pcap_setnonblock(p, 1, errbuf) != 0) {
+        error = errbuf;
+        return nullptr;
+    }
+    auto source = std::unique_ptr<PcapSource>(new PcapSource(std::move(handle)));
+    source->live_fd_ = pcap_get_selectable_fd(p);
+    return source;
 }
 
 std::string PcapSource::link_type_name() const {
@@ -80,12 +89,19 @@ PcapSource::Next PcapSource::next(std::int64_t& time_ns, Bytes& frame) {
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(handle_->pcap, &header, &data);
     if (rc == 1) {
-        const std::int64_t fraction = nanoseconds_ ? header->ts.tv_usec : std::int64_t{header->ts.tv_usec} * 1000;
+        const std::int64_t fraction =
+            nanoseconds_ ? header->ts.tv_usec : std::int64_t{header->ts.tv_usec} * 1000;
         time_ns = std::int64_t{header->ts.tv_sec} * 1'000'000'000 + fraction;
         frame = Bytes(data, header->caplen);
         return Next::frame;
     }
-    if (rc == 0) return Next::timeout;
+    if (rc == 0) {
+        if (live_fd_ >= 0) {
+            pollfd fd{live_fd_, POLLIN, 0};
+            ::poll(&fd, 1, 100);  // EINTR (SIGINT) simply returns early
+        }
+        return Next::timeout;
+    }
     if (rc == PCAP_ERROR_BREAK) return Next::end;
     return Next::error;
 }

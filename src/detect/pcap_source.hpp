@@ -40,6 +40,7 @@ private:
     int link_type_ = 0;
     bool nanoseconds_ = false;
     std::uint64_t file_size_ = 0;
+    int live_fd_ = -1;  // live captures: the descriptor to poll while no frame is ready
 };
 
 }  // namespace sg::detect

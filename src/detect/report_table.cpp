@@ -37,10 +37,16 @@ bool has_problem(const StreamInfo& stream) noexcept {
 std::string format_table(const std::vector<StreamInfo>& streams, std::int64_t base_time_ns) {
     std::string out;
     char line[512];
+    // Address columns as wide as the longest address (IPv4-only tables stay narrow).
+    int width = 15;
+    for (const auto& s : streams)
+        width = std::max({width, static_cast<int>(to_string(s.key.src).size()),
+                          static_cast<int>(to_string(s.key.dst).size())});
     out += "========================= RTP Streams ========================\n";
-    std::snprintf(line, sizeof line, "%13s %13s %39s %5s %39s %5s %10s %14s %8s %16s %14s %15s %15s %9s %s\n",
-                  "Start time", "End time", "Src IP addr", "Port", "Dest IP addr", "Port", "SSRC", "Payload", "Pkts",
-                  "Lost", "Max Delta(ms)", "Max Jitter(ms)", "Mean Jitter(ms)", "Problems?", "Found by");
+    std::snprintf(line, sizeof line, "%13s %13s %*s %5s %*s %5s %10s %14s %8s %16s %14s %15s %15s %9s %s\n",
+                  "Start time", "End time", width, "Src IP addr", "Port", width, "Dest IP addr", "Port",
+                  "SSRC", "Payload", "Pkts", "Lost", "Max Delta(ms)", "Max Jitter(ms)", "Mean Jitter(ms)",
+                  "Problems?", "Found by");
     out += line;
     for (const auto i : table_order(streams)) {
         const auto& s = streams[i];
@@ -48,15 +54,17 @@ std::string format_table(const std::vector<StreamInfo>& streams, std::int64_t ba
         const double start = static_cast<double>(st.first_time_ns() - base_time_ns) / 1e9;
         const double end = static_cast<double>(st.last_time_ns() - base_time_ns) / 1e9;
         const auto expected = st.expected();
-        const double lost_pct = expected > 0 ? 100.0 * static_cast<double>(st.lost()) / static_cast<double>(expected) : 0.0;
+        const double lost_pct =
+            expected > 0 ? 100.0 * static_cast<double>(st.lost()) / static_cast<double>(expected) : 0.0;
         char lost[40];
         std::snprintf(lost, sizeof lost, "%lld (%.1f%%)", static_cast<long long>(st.lost()), lost_pct);
         std::snprintf(line, sizeof line,
-                      "%13.6f %13.6f %39s %5u %39s %5u %10s %14s %8llu %16s %14.3f %15.3f %15.3f %9s %s\n", start, end,
-                      to_string(s.key.src).c_str(), s.key.src_port, to_string(s.key.dst).c_str(), s.key.dst_port,
-                      ssrc_label(s.key.ssrc).c_str(), payload_label(s).c_str(),
-                      static_cast<unsigned long long>(st.packets()), lost, st.max_delta_ms(), st.max_jitter_ms(),
-                      st.mean_jitter_ms(), has_problem(s) ? "X" : "", to_string(s.found_by));
+                      "%13.6f %13.6f %*s %5u %*s %5u %10s %14s %8llu %16s %14.3f %15.3f %15.3f %9s %s\n",
+                      start, end, width, to_string(s.key.src).c_str(), s.key.src_port, width,
+                      to_string(s.key.dst).c_str(), s.key.dst_port, ssrc_label(s.key.ssrc).c_str(),
+                      payload_label(s).c_str(), static_cast<unsigned long long>(st.packets()), lost,
+                      st.max_delta_ms(), st.max_jitter_ms(), st.mean_jitter_ms(), has_problem(s) ? "X" : "",
+                      to_string(s.found_by));
         out += line;
     }
     out += "==============================================================\n";

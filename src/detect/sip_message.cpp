@@ -7,9 +7,9 @@
 namespace sg::detect {
 namespace {
 
-constexpr std::array<std::string_view, 14> k_methods{"INVITE",    "ACK",    "BYE",     "CANCEL", "OPTIONS",
-                                                     "REGISTER",  "PRACK",  "UPDATE",  "INFO",   "SUBSCRIBE",
-                                                     "NOTIFY",    "REFER",  "MESSAGE", "PUBLISH"};
+constexpr std::array<std::string_view, 14> k_methods{"INVITE",   "ACK",   "BYE",     "CANCEL", "OPTIONS",
+                                                     "REGISTER", "PRACK", "UPDATE",  "INFO",   "SUBSCRIBE",
+                                                     "NOTIFY",   "REFER", "MESSAGE", "PUBLISH"};
 
 std::string_view next_line(std::string_view& rest) noexcept {
     const auto end = rest.find('\n');

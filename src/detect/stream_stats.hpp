@@ -24,7 +24,9 @@ public:
     std::int64_t last_time_ns() const noexcept { return last_ns_; }
     std::uint64_t first_sequence() const noexcept { return base_; }
     std::uint64_t extended_max_sequence() const noexcept { return max_ext_; }
-    std::uint32_t wraps() const noexcept { return static_cast<std::uint32_t>((max_ext_ >> 16) - (base_ >> 16)); }
+    std::uint32_t wraps() const noexcept {
+        return static_cast<std::uint32_t>((max_ext_ >> 16) - (base_ >> 16));
+    }
     std::int64_t expected() const noexcept {
         return packets_ == 0 ? 0 : static_cast<std::int64_t>(max_ext_ - base_ + 1);
     }

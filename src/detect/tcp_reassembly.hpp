@@ -45,7 +45,7 @@ private:
     bool started_ = false;
     std::uint32_t next_seq_ = 0;
     std::string buffer_;
-      std::map<std::uint32_t, std::string> held_;  // early segments by sequence number
+    std::map<std::uint32_t, std::string> held_;  // early segments by sequence number
     std::size_t held_bytes_ = 0;
     bool gap_ = false;
     std::uint64_t skipped_ = 0;

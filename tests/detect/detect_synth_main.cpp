@@ -12,10 +12,11 @@
 namespace {
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: detect_synth --out FILE [--truth FILE] [--streams N] [--packets N] [--noise N] [--dns N]\n"
-                 "                    [--loss P] [--duplicate P] [--reorder P] [--jitter-ms MS] [--seed N]\n"
-                 "                    [--duration-s S] [--no-rtcp]\n");
+    std::fprintf(
+        stderr,
+        "usage: detect_synth --out FILE [--truth FILE] [--streams N] [--packets N] [--noise N] [--dns N]\n"
+        "                    [--loss P] [--duplicate P] [--reorder P] [--jitter-ms MS] [--seed N]\n"
+        "                    [--duration-s S] [--no-rtcp]\n");
     return 2;
 }
 
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
         ++frames;
     }
     std::fprintf(stderr, "detect_synth: %llu frames (%llu RTP/RTCP, %llu noise and DNS) in %s\n",
-                 static_cast<unsigned long long>(frames), static_cast<unsigned long long>(generator.rtp_frames()),
+                 static_cast<unsigned long long>(frames),
+                 static_cast<unsigned long long>(generator.rtp_frames()),
                  static_cast<unsigned long long>(generator.noise_frames()), out.c_str());
     if (truth_path.empty()) return 0;
     std::FILE* f = std::fopen(truth_path.c_str(), "w");
@@ -93,10 +95,11 @@ int main(int argc, char** argv) {
                      "\"payload_type\": %u, \"packets\": %llu, \"expected\": %lld, \"lost\": %lld, "
                      "\"dropped\": %llu, \"duplicates\": %llu, \"reordered\": %llu}%s\n",
                      to_string(t.src).c_str(), t.src_port, to_string(t.dst).c_str(), t.dst_port, t.ssrc,
-                     t.payload_type, static_cast<unsigned long long>(t.packets), static_cast<long long>(t.expected),
-                     static_cast<long long>(t.lost), static_cast<unsigned long long>(t.dropped),
-                     static_cast<unsigned long long>(t.duplicates), static_cast<unsigned long long>(t.reordered),
-                     i + 1 < truth.size() ? "," : "");
+                     t.payload_type, static_cast<unsigned long long>(t.packets),
+                     static_cast<long long>(t.expected), static_cast<long long>(t.lost),
+                     static_cast<unsigned long long>(t.dropped),
+                     static_cast<unsigned long long>(t.duplicates),
+                     static_cast<unsigned long long>(t.reordered), i + 1 < truth.size() ? "," : "");
     }
     std::fprintf(f, "]}\n");
     std::fclose(f);

@@ -48,14 +48,17 @@ struct Conversation {
         auto& seq = from_client ? client_seq : server_seq;
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
         if (from_client)
-            synth::build_tcp_frame(frame, client(), server(), k_client_port, 554, seq, flags, Bytes(bytes, data.size()));
+            synth::build_tcp_frame(frame, client(), server(), k_client_port, 554, seq, flags,
+                                   Bytes(bytes, data.size()));
         else
-            synth::build_tcp_frame(frame, server(), client(), 554, k_client_port, seq, flags, Bytes(bytes, data.size()));
+            synth::build_tcp_frame(frame, server(), client(), 554, k_client_port, seq, flags,
+                                   Bytes(bytes, data.size()));
         detector.on_frame(dlt::en10mb, now, frame);
         seq += static_cast<std::uint32_t>(data.size()) + ((flags & k_tcp_syn) != 0 ? 1 : 0);
         now += k_ms;
     }
-    void udp(const IpAddress& src, std::uint16_t sport, const IpAddress& dst, std::uint16_t dport, Bytes payload) {
+    void udp(const IpAddress& src, std::uint16_t sport, const IpAddress& dst, std::uint16_t dport,
+             Bytes payload) {
         synth::build_udp_frame(frame, src, dst, sport, dport, payload);
         detector.on_frame(dlt::en10mb, now, frame);
         now += 10 * k_ms;
@@ -81,10 +84,12 @@ TEST(DetectorSignalling, RtspSetupTeachesUdpPorts) {
         c.open();
         c.tcp(true, "DESCRIBE rtsp://10.0.0.2/test RTSP/1.0\r\nCSeq: 2\r\n\r\n");
         c.tcp(false, describe_reply());
-        c.tcp(true, "SETUP rtsp://10.0.0.2/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n"
-                    "Transport: RTP/AVP;unicast;client_port=50000-50001\r\n\r\n");
-        c.tcp(false, "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: 1\r\n"
-                     "Transport: RTP/AVP;unicast;client_port=50000-50001;server_port=7000-7001\r\n\r\n");
+        c.tcp(true,
+              "SETUP rtsp://10.0.0.2/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n"
+              "Transport: RTP/AVP;unicast;client_port=50000-50001\r\n\r\n");
+        c.tcp(false,
+              "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: 1\r\n"
+              "Transport: RTP/AVP;unicast;client_port=50000-50001;server_port=7000-7001\r\n\r\n");
         EXPECT_EQ(c.detector.counters().rtsp_setups, 1u);
         EXPECT_EQ(c.detector.learned_endpoint_count(), 4u);
         // Two packets: far below the heuristic's four, but the signalling vouches for the flow.
@@ -108,9 +113,12 @@ TEST(DetectorSignalling, InterleavedFramesAcrossSegments) {
     c.open();
     c.tcp(true, "DESCRIBE rtsp://10.0.0.2/test RTSP/1.0\r\nCSeq: 2\r\n\r\n");
     c.tcp(false, describe_reply());
-    c.tcp(true, "SETUP rtsp://10.0.0.2/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n"
-                "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
-    c.tcp(false, "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
+    c.tcp(true,
+          "SETUP rtsp://10.0.0.2/test/stream=0 RTSP/1.0\r\nCSeq: 3\r\n"
+          "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
+    c.tcp(
+        false,
+        "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
     c.tcp(true, "PLAY rtsp://10.0.0.2/test RTSP/1.0\r\nCSeq: 4\r\nSession: 1\r\n\r\n");
     std::vector<std::uint8_t> wire;
     const std::string play_reply = "RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 1\r\n\r\n";
@@ -168,8 +176,9 @@ const std::string k_sip_sdp =
 
 TEST(DetectorSignalling, SipOverUdpTeachesCallMedia) {
     Conversation c;
-    const std::string invite = "INVITE sip:bob@10.0.0.9 SIP/2.0\r\nContent-Type: application/sdp\r\nContent-Length: " +
-                               std::to_string(k_sip_sdp.size()) + "\r\n\r\n" + k_sip_sdp;
+    const std::string invite =
+        "INVITE sip:bob@10.0.0.9 SIP/2.0\r\nContent-Type: application/sdp\r\nContent-Length: " +
+        std::to_string(k_sip_sdp.size()) + "\r\n\r\n" + k_sip_sdp;
     c.udp(k_client, 5060, synth::ipv4(10, 0, 0, 9), 5060,
           Bytes(reinterpret_cast<const std::uint8_t*>(invite.data()), invite.size()));
     EXPECT_EQ(c.detector.counters().sip_messages, 1u);
@@ -182,8 +191,9 @@ TEST(DetectorSignalling, SipOverUdpTeachesCallMedia) {
 
 TEST(DetectorSignalling, SipOverTcpTeachesCallMedia) {
     Conversation c;
-    const std::string invite = "INVITE sip:bob@10.0.0.9 SIP/2.0\r\nContent-Type: application/sdp\r\nContent-Length: " +
-                               std::to_string(k_sip_sdp.size()) + "\r\n\r\n" + k_sip_sdp;
+    const std::string invite =
+        "INVITE sip:bob@10.0.0.9 SIP/2.0\r\nContent-Type: application/sdp\r\nContent-Length: " +
+        std::to_string(k_sip_sdp.size()) + "\r\n\r\n" + k_sip_sdp;
     // Two segments, the split inside the body.
     const auto send = [&](std::uint32_t seq, const std::string& data) {
         synth::build_tcp_frame(c.frame, k_client, synth::ipv4(10, 0, 0, 9), 41000, 5060, seq, 0,

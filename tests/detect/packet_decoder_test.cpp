@@ -28,7 +28,8 @@ void expect_udp(const DecodedPacket& p, std::uint8_t family) {
 }
 
 // The same IP packet behind another link layer: `header` replaces the 14-octet Ethernet header.
-std::vector<std::uint8_t> relink(const std::vector<std::uint8_t>& ethernet, const std::vector<std::uint8_t>& header) {
+std::vector<std::uint8_t> relink(const std::vector<std::uint8_t>& ethernet,
+                                 const std::vector<std::uint8_t>& header) {
     std::vector<std::uint8_t> out = header;
     out.insert(out.end(), ethernet.begin() + 14, ethernet.end());
     return out;
@@ -143,7 +144,8 @@ TEST(PacketDecoder, EveryTruncationIsReportedNeverOverread) {
         const auto frame = udp_frame(v6);
         for (std::size_t n = 0; n < frame.size(); ++n) {
             // A heap copy of exactly n octets, so AddressSanitizer sees any read past the end.
-            const std::vector<std::uint8_t> cut(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
+            const std::vector<std::uint8_t> cut(frame.begin(),
+                                                frame.begin() + static_cast<std::ptrdiff_t>(n));
             DecodedPacket p;
             const auto status = decode_frame(dlt::en10mb, cut, p);
             EXPECT_NE(status, DecodeStatus::ok) << n;
@@ -169,8 +171,8 @@ TEST(PacketDecoder, MalformedHeaders) {
 TEST(PacketDecoder, TcpSegment) {
     std::vector<std::uint8_t> frame;
     const std::vector<std::uint8_t> data{'O', 'K'};
-    synth::build_tcp_frame(frame, synth::ipv4(10, 0, 0, 1), synth::ipv4(10, 0, 0, 2), 40000, 554, 1234, k_tcp_syn,
-                           data);
+    synth::build_tcp_frame(frame, synth::ipv4(10, 0, 0, 1), synth::ipv4(10, 0, 0, 2), 40000, 554, 1234,
+                           k_tcp_syn, data);
     DecodedPacket p;
     ASSERT_EQ(decode_frame(dlt::en10mb, frame, p), DecodeStatus::ok);
     EXPECT_EQ(p.protocol, k_ip_proto_tcp);

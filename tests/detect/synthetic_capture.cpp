@@ -154,7 +154,9 @@ struct Generator::StreamSource final : Source {
     std::uint32_t sent_packets = 0;
     std::uint32_t sent_octets = 0;
 
-    std::int64_t nominal(std::size_t i) const { return start_ns + static_cast<std::int64_t>(i) * interval_ns; }
+    std::int64_t nominal(std::size_t i) const {
+        return start_ns + static_cast<std::int64_t>(i) * interval_ns;
+    }
 
     void plan(std::mt19937_64& rng) {
         // Decide what happens to sequence index `index` (and maybe index+1), queueing the frames.
@@ -218,7 +220,8 @@ struct Generator::StreamSource final : Source {
                                        first_ts, sent_packets, sent_octets};
             (void)rtp::append_sender_report(packet, truth->ssrc, info);
             (void)rtp::append_sdes_cname(packet, truth->ssrc, "synth@example.invalid");
-            build_udp_frame(frame.bytes, truth->src, truth->dst, static_cast<std::uint16_t>(truth->src_port + 1),
+            build_udp_frame(frame.bytes, truth->src, truth->dst,
+                            static_cast<std::uint16_t>(truth->src_port + 1),
                             static_cast<std::uint16_t>(truth->dst_port + 1), packet, vlan);
             frame.time_ns = next_rtcp_ns;
             next_rtcp_ns += 1'000'000'000;
@@ -235,7 +238,8 @@ struct Generator::StreamSource final : Source {
             packet.clear();
             payload.assign(payload_size, static_cast<std::uint8_t>(i));
             (void)rtp::append_rtp(packet, header, payload);
-            build_udp_frame(frame.bytes, truth->src, truth->dst, truth->src_port, truth->dst_port, packet, vlan);
+            build_udp_frame(frame.bytes, truth->src, truth->dst, truth->src_port, truth->dst_port, packet,
+                            vlan);
             ++truth->packets;
             ++sent_packets;
             sent_octets += static_cast<std::uint32_t>(payload_size);
@@ -275,7 +279,8 @@ struct Generator::NoiseSource final : Source {
         payload.resize(size(rng));
         for (auto& b : payload)
             b = static_cast<std::uint8_t>(byte(rng));
-        if (byte(rng) < 128) payload[0] = static_cast<std::uint8_t>(0x80 | (payload[0] & 0x3f));  // "version 2"
+        if (byte(rng) < 128)
+            payload[0] = static_cast<std::uint8_t>(0x80 | (payload[0] & 0x3f));  // "version 2"
         build_udp_frame(frame.bytes, src, dst, sport, dport, payload);
         frame.time_ns = next_time;
         std::uniform_int_distribution<std::int64_t> gap(0, 2 * mean_gap_ns);
@@ -300,7 +305,8 @@ struct Generator::DnsSource final : Source {
         w.put_u16(answer ? 1 : 0);
         w.put_u16(0);
         w.put_u16(0);
-        const std::uint8_t qname[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+        const std::uint8_t qname[] = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
+                                      'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
         w.put_bytes(Bytes(qname, sizeof qname));
         w.put_u16(1);
         w.put_u16(1);
@@ -352,8 +358,10 @@ Generator::Generator(const Options& options) : impl_(std::make_unique<Impl>()) {
         StreamTruth& t = truth_[s];
         const bool v6 = s % 5 == 4;
         const auto n = static_cast<std::uint32_t>(s);
-        t.src = v6 ? ipv6(1, n + 1) : ipv4(10, 1, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n + 1));
-        t.dst = v6 ? ipv6(2, n + 1) : ipv4(10, 2, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n + 1));
+        t.src = v6 ? ipv6(1, n + 1)
+                   : ipv4(10, 1, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n + 1));
+        t.dst = v6 ? ipv6(2, n + 1)
+                   : ipv4(10, 2, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n + 1));
         t.src_port = static_cast<std::uint16_t>(16384 + 2 * (n % 8000));
         t.dst_port = static_cast<std::uint16_t>(40000 + 2 * (n % 8000));
         t.ssrc = u32(rng) | 1u;
@@ -362,7 +370,8 @@ Generator::Generator(const Options& options) : impl_(std::make_unique<Impl>()) {
         t.sequence_wraps = s % 3 == 1;
         // Streams that wrap start close enough to 65535 to cross it within their packets.
         t.first_sequence = t.sequence_wraps
-                               ? static_cast<std::uint16_t>(65536 - std::min<std::size_t>(options.packets_per_stream / 2, 30000))
+                               ? static_cast<std::uint16_t>(
+                                     65536 - std::min<std::size_t>(options.packets_per_stream / 2, 30000))
                                : static_cast<std::uint16_t>(u32(rng) % 30000);
         t.jittered = s % 2 == 1 && options.jitter_ns > 0;
         src->truth = &t;
@@ -386,7 +395,8 @@ Generator::Generator(const Options& options) : impl_(std::make_unique<Impl>()) {
     if (options.noise_packets > 0) {
         auto noise = std::make_unique<NoiseSource>();
         noise->remaining = options.noise_packets;
-        noise->mean_gap_ns = std::max<std::int64_t>(1, options.duration_ns / static_cast<std::int64_t>(options.noise_packets));
+        noise->mean_gap_ns =
+            std::max<std::int64_t>(1, options.duration_ns / static_cast<std::int64_t>(options.noise_packets));
         noise->next_time = base;
         impl_->heap.push(noise.get());
         impl_->sources.push_back(std::move(noise));
@@ -394,7 +404,8 @@ Generator::Generator(const Options& options) : impl_(std::make_unique<Impl>()) {
     if (options.dns_packets > 0) {
         auto dns = std::make_unique<DnsSource>();
         dns->remaining = options.dns_packets;
-        dns->mean_gap_ns = std::max<std::int64_t>(1, options.duration_ns / static_cast<std::int64_t>(options.dns_packets));
+        dns->mean_gap_ns =
+            std::max<std::int64_t>(1, options.duration_ns / static_cast<std::int64_t>(options.dns_packets));
         dns->next_time = base + 1000;
         impl_->heap.push(dns.get());
         impl_->sources.push_back(std::move(dns));

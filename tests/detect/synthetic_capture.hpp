@@ -26,9 +26,9 @@ struct Options {
     double loss = 0.01;                    // per packet probabilities, on packets after the first and
     double duplicate = 0.005;              // before the last `k_clean_edge` of a stream
     double reorder = 0.005;
-    std::int64_t jitter_ns = 2'000'000;  // uniform extra arrival delay, 0..jitter_ns
-    std::size_t noise_packets = 5000;    // random UDP datagrams (single-packet and short flows)
-    std::size_t dns_packets = 1000;      // DNS queries and answers
+    std::int64_t jitter_ns = 2'000'000;         // uniform extra arrival delay, 0..jitter_ns
+    std::size_t noise_packets = 5000;           // random UDP datagrams (single-packet and short flows)
+    std::size_t dns_packets = 1000;             // DNS queries and answers
     std::int64_t duration_ns = 10'000'000'000;  // noise and DNS spread over this time
     bool rtcp = true;                           // one SR + SDES compound per stream every second
 };

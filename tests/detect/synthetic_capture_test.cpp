@@ -42,7 +42,8 @@ void check_against_truth(const Detector& detector, const std::vector<synth::Stre
         const Key key{to_string(t.src), t.src_port, to_string(t.dst), t.dst_port, t.ssrc};
         const auto it = found.find(key);
         if (it == found.end()) {
-            ADD_FAILURE() << "stream not found: " << std::get<0>(key) << ":" << t.src_port << " ssrc " << t.ssrc;
+            ADD_FAILURE() << "stream not found: " << std::get<0>(key) << ":" << t.src_port << " ssrc "
+                          << t.ssrc;
             continue;
         }
         ++true_positives;
@@ -86,13 +87,12 @@ TEST(SyntheticCapture, InMemoryPrecisionAndRecall) {
             detector.on_frame(dlt::en10mb, frame.time_ns, frame.bytes);
         SCOPED_TRACE(seed);
         check_against_truth(detector, generator.truth());
-        EXPECT_EQ(detector.counters().rtp_packets,
-                  [&] {
-                      std::uint64_t n = 0;
-                      for (const auto& t : generator.truth())
-                          n += t.packets;
-                      return n;
-                  }());
+        EXPECT_EQ(detector.counters().rtp_packets, [&] {
+            std::uint64_t n = 0;
+            for (const auto& t : generator.truth())
+                n += t.packets;
+            return n;
+        }());
     }
 }
 
