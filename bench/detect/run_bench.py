@@ -72,6 +72,11 @@ def main() -> int:
 
     same = sum(1 for k in truth if k in ours and k in theirs and ours[k]["packets"] == theirs[k]["packets"]
                and ours[k]["lost"] == theirs[k]["lost"])
+    # Where the tables disagree on a true stream, show all three readings (truth, ours, tshark).
+    disagreements = [{"stream": list(k), "truth": {"packets": truth[k]["packets"], "lost": truth[k]["lost"]},
+                      "streamgate": ours.get(k), "tshark": theirs.get(k)}
+                     for k in truth if not (k in ours and k in theirs and ours[k]["packets"] == theirs[k]["packets"]
+                                            and ours[k]["lost"] == theirs[k]["lost"])]
     result = {
         "frames": frames,
         "truth_streams": len(truth),
@@ -79,10 +84,11 @@ def main() -> int:
         "tshark": {"seconds": round(t_elapsed, 3), "frames_per_second": round(frames / t_elapsed), **score(theirs)},
         "speedup": round(t_elapsed / best, 1),
         "true_streams_with_identical_counts": same,
+        "disagreements": disagreements[:10],
     }
     print(json.dumps(result, indent=2))
     ok = (result["streamgate"]["false_streams"] == 0 and result["streamgate"]["true_streams_found"] == len(truth)
-          and same == len(truth))
+          and result["streamgate"]["exact_packets_and_lost"] == len(truth))
     return 0 if ok else 1
 
 

@@ -17,7 +17,6 @@
 namespace sg::detect {
 namespace {
 
-constexpr std::int64_t k_sweep_interval_ns = 1'000'000'000;
 constexpr std::uint16_t k_max_heuristic_seq_step = 100;  // RFC 3550 A.1's MAX_MISORDER, as a forward step
 // Timestamp step allowed per sequence step: two seconds at 90 kHz covers slow video and any audio rate.
 constexpr std::uint32_t k_max_heuristic_ts_step = 180000;
@@ -244,9 +243,13 @@ struct Detector::State {
     std::unordered_map<Endpoint, MediaHint, EndpointHash> learned;
     std::uint64_t learned_generation = 1;
     std::int64_t last_sweep_ns = 0;
+    // A full pass over the tables every quarter timeout: flows live at most 1.25 timeouts, and the cost of
+    // a pass (all flows) is spread over many packets.
+    std::int64_t sweep_interval_ns = 1;
     bool swept_once = false;
 
-    explicit State(Detector& d) : self(d) {}
+    explicit State(Detector& d)
+        : self(d), sweep_interval_ns(std::max<std::int64_t>(d.config_.flow_timeout_ns / 4, 1'000'000)) {}
 
     // ----- streams -----
 
@@ -810,7 +813,7 @@ void Detector::on_packet(const DecodedPacket& packet, std::int64_t time_ns) {
     if (!s.swept_once) {
         s.swept_once = true;
         s.last_sweep_ns = time_ns;
-    } else if (time_ns - s.last_sweep_ns >= k_sweep_interval_ns) {
+    } else if (time_ns - s.last_sweep_ns >= s.sweep_interval_ns) {
         s.last_sweep_ns = time_ns;
         s.sweep(time_ns);
     }

@@ -13,30 +13,21 @@ constexpr std::uint64_t k_cycle = 1u << 16;
 }  // namespace
 
 bool StreamStats::history_test_and_set(std::uint64_t ext) noexcept {
-    // history_ bit i stands for extended sequence history_top_ - i.
+    // A ring of k_history_bits bits: bit (n mod k_history_bits) stands for extended sequence n, for n in
+    // (history_top_ - k_history_bits, history_top_]. Moving the top forward clears the bits it uncovers.
     if (ext > history_top_) {
-        const std::uint64_t shift = ext - history_top_;
-        if (shift >= k_history_bits) {
+        const std::uint64_t advance = ext - history_top_;
+        if (advance >= k_history_bits) {
             history_.fill(0);
         } else {
-            // Shift the whole bit array "down" by `shift` bits (towards higher indices).
-            const std::size_t words = static_cast<std::size_t>(shift / 64);
-            const unsigned bits = static_cast<unsigned>(shift % 64);
-            for (std::size_t i = history_.size(); i-- > 0;) {
-                std::uint64_t v = 0;
-                if (i >= words) {
-                    v = history_[i - words] << bits;
-                    if (bits != 0 && i >= words + 1) v |= history_[i - words - 1] >> (64 - bits);
-                }
-                history_[i] = v;
-            }
+            for (std::uint64_t n = history_top_ + 1; n <= ext; ++n)
+                history_[(n % k_history_bits) / 64] &= ~(std::uint64_t{1} << (n % 64));
         }
         history_top_ = ext;
     }
-    const std::uint64_t index = history_top_ - ext;
-    if (index >= k_history_bits) return false;  // too old to tell: counted as reordered
-    std::uint64_t& word = history_[index / 64];
-    const std::uint64_t bit = std::uint64_t{1} << (index % 64);
+    if (history_top_ - ext >= k_history_bits) return false;  // too old to tell: counted as reordered
+    std::uint64_t& word = history_[(ext % k_history_bits) / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (ext % 64);
     const bool seen = (word & bit) != 0;
     word |= bit;
     return seen;

@@ -66,7 +66,7 @@ private:
     double jitter_sum_ms_ = 0;
     std::uint64_t jitter_samples_ = 0;
     std::array<std::uint64_t, k_history_bits / 64> history_{};
-    std::uint64_t history_top_ = 0;  // extended sequence that the newest history bit stands for
+    std::uint64_t history_top_ = 0;  // highest extended sequence the history ring covers
 };
 
 }  // namespace sg::detect
