@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         now += std::int64_t{data[at + 2]} * 50'000'000;  // 0..12.75 s: exercises expiry
         at += 3;
         const std::size_t n = length < size - at ? length : size - at;
-        detector.on_frame(link_type, now, sg::detect::Bytes(data + at, n));
+        detector.on_frame(link_type, now, sg::Bytes(data + at, n));
         at += n;
     }
     // Reading every statistic must be safe too.
