@@ -20,7 +20,7 @@ namespace {
 constexpr std::uint16_t k_max_heuristic_seq_step = 100;  // RFC 3550 A.1's MAX_MISORDER, as a forward step
 // Timestamp step allowed per sequence step: two seconds at 90 kHz covers slow video and any audio rate.
 constexpr std::uint32_t k_max_heuristic_ts_step = 180000;
-constexpr std::size_t k_max_held_packets = 2 * k_max_min_packets;
+constexpr std::size_t k_max_held_packets = std::size_t{2} * k_max_min_packets;
 constexpr std::uint16_t k_sip_port = 5060;
 
 std::uint64_t mix(std::uint64_t h) noexcept {
@@ -479,9 +479,9 @@ struct Detector::State {
                                   static_cast<std::uint32_t>(rtp.data().size())};
             if (seq_step >= 1 && seq_step <= k_max_heuristic_seq_step) {
                 const std::uint32_t ts_step = rtp.timestamp() - c.last_timestamp;
-                if (ts_step > std::uint32_t{seq_step} * k_max_heuristic_ts_step) {
-                    start_candidate(c, rtp, now_ns);  // timestamps went back or leapt: not this run
-                } else if (c.held.size() == k_max_held_packets) {
+                // Timestamps that went back or leapt end the run, as does a trial buffer full of duplicates.
+                if (ts_step > std::uint32_t{seq_step} * k_max_heuristic_ts_step ||
+                    c.held.size() == k_max_held_packets) {
                     start_candidate(c, rtp, now_ns);
                 } else {
                     c.held.push_back(held);

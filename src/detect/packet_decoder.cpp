@@ -33,7 +33,7 @@ DecodeStatus decode_transport(std::uint8_t protocol, Bytes data, DecodedPacket& 
         if (!r.read_u16(out.src_port) || !r.read_u16(out.dst_port) || !r.read_u32(out.tcp_seq) ||
             !r.read_u32(ack) || !r.read_u8(offset) || !r.read_u8(out.tcp_flags))
             return DecodeStatus::truncated;
-        const std::size_t header = (offset >> 4) * 4u;
+        const std::size_t header = static_cast<std::size_t>(offset >> 4) * 4;
         if (header < 20) return DecodeStatus::malformed;
         if (header > data.size()) return DecodeStatus::truncated;
         out.payload = data.subspan(header);
@@ -59,7 +59,7 @@ DecodeStatus decode_ipv4(Bytes data, DecodedPacket& out) noexcept {
         !r.read_bytes(4, src) || !r.read_bytes(4, dst))
         return DecodeStatus::truncated;
     if ((version_ihl >> 4) != 4) return DecodeStatus::malformed;
-    const std::size_t header = (version_ihl & 0x0fu) * 4u;
+    const std::size_t header = static_cast<std::size_t>(version_ihl & 0x0f) * 4;
     if (header < 20 || total < header) return DecodeStatus::malformed;
     // Ethernet pads short frames, so the capture may hold more than `total`; less means snap length.
     if (total > data.size()) return DecodeStatus::truncated;
@@ -104,7 +104,7 @@ DecodeStatus decode_ipv6(Bytes data, DecodedPacket& out) noexcept {
             case 43:    // routing
             case 60: {  // destination options
                 if (rest.size() < 8) return DecodeStatus::truncated;
-                const std::size_t length = (rest[1] + 1u) * 8u;
+                const std::size_t length = (std::size_t{rest[1]} + 1) * 8;
                 if (length > rest.size()) return DecodeStatus::truncated;
                 next = rest[0];
                 rest = rest.subspan(length);
@@ -112,7 +112,7 @@ DecodeStatus decode_ipv6(Bytes data, DecodedPacket& out) noexcept {
             }
             case 51: {  // authentication header: length in 4-octet units, minus 2
                 if (rest.size() < 8) return DecodeStatus::truncated;
-                const std::size_t length = (rest[1] + 2u) * 4u;
+                const std::size_t length = (std::size_t{rest[1]} + 2) * 4;
                 if (length > rest.size()) return DecodeStatus::truncated;
                 next = rest[0];
                 rest = rest.subspan(length);

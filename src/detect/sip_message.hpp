@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/parse.hpp"
+#include "common/units.hpp"
 
 namespace sg::detect {
 
@@ -19,8 +20,8 @@ struct SipMessage {
     std::string body;
 };
 
-inline constexpr std::size_t k_max_sip_header_bytes = 16 * 1024;
-inline constexpr std::size_t k_max_sip_body = 64 * 1024;
+inline constexpr std::size_t k_max_sip_header_bytes = 16 * k_kib;
+inline constexpr std::size_t k_max_sip_body = 64 * k_kib;
 
 // True when `data` begins like a SIP message ("SIP/2.0 " or "<METHOD> sip:"/"sips:"/"tel:").
 bool looks_like_sip(std::string_view data) noexcept;

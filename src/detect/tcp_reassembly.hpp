@@ -12,14 +12,15 @@
 #include <string>
 
 #include "common/byte_io.hpp"
+#include "common/units.hpp"
 
 namespace sg::detect {
 
 class TcpReassembly {
 public:
     static constexpr std::size_t k_max_held_segments = 64;
-    static constexpr std::size_t k_max_held_bytes = 256 * 1024;
-    static constexpr std::size_t k_max_buffer = 8 * 1024 * 1024;  // in-order bytes the parser has not taken
+    static constexpr std::size_t k_max_held_bytes = 256 * k_kib;
+    static constexpr std::size_t k_max_buffer = 8 * k_mib;  // in-order bytes the parser has not taken
 
     // Feeds one segment (SYN flag and payload). Returns true when new in-order bytes were appended.
     bool on_segment(std::uint32_t seq, bool syn, Bytes payload);

@@ -59,35 +59,36 @@ TEST(PacketDecoder, EthernetPaddingBeyondIpLengthIsIgnored) {
     expect_udp(p, 4);
 }
 
+// Decodes `frame` (kept alive by the caller: the payload is a view into it) and checks the UDP packet.
+void expect_decodes(int link, const std::vector<std::uint8_t>& frame, std::uint8_t family) {
+    DecodedPacket p;
+    ASSERT_EQ(decode_frame(link, frame, p), DecodeStatus::ok) << link;
+    expect_udp(p, family);
+}
+
 TEST(PacketDecoder, OtherLinkLayers) {
     const auto v4 = udp_frame(false);
     const auto v6 = udp_frame(true);
-    DecodedPacket p;
     // Linux cooked v1: 16 octets, protocol last.
     std::vector<std::uint8_t> sll(16, 0);
     sll[14] = 0x08;
-    ASSERT_EQ(decode_frame(dlt::linux_sll, relink(v4, sll), p), DecodeStatus::ok);
-    expect_udp(p, 4);
+    expect_decodes(dlt::linux_sll, relink(v4, sll), 4);
     // Linux cooked v2: 20 octets, protocol first.
     std::vector<std::uint8_t> sll2(20, 0);
     sll2[0] = 0x86;
     sll2[1] = 0xdd;
-    ASSERT_EQ(decode_frame(dlt::linux_sll2, relink(v6, sll2), p), DecodeStatus::ok);
-    expect_udp(p, 6);
+    expect_decodes(dlt::linux_sll2, relink(v6, sll2), 6);
     // Raw IP, both families, under each raw number.
     for (const int link : {dlt::raw, dlt::linktype_raw, dlt::raw_openbsd}) {
-        ASSERT_EQ(decode_frame(link, relink(v4, {}), p), DecodeStatus::ok);
-        expect_udp(p, 4);
-        ASSERT_EQ(decode_frame(link, relink(v6, {}), p), DecodeStatus::ok);
-        expect_udp(p, 6);
+        expect_decodes(link, relink(v4, {}), 4);
+        expect_decodes(link, relink(v6, {}), 6);
     }
-    ASSERT_EQ(decode_frame(dlt::ipv4, relink(v4, {}), p), DecodeStatus::ok);
-    ASSERT_EQ(decode_frame(dlt::ipv6, relink(v6, {}), p), DecodeStatus::ok);
+    expect_decodes(dlt::ipv4, relink(v4, {}), 4);
+    expect_decodes(dlt::ipv6, relink(v6, {}), 6);
     // BSD loopback: host order (little-endian here) and network order.
-    ASSERT_EQ(decode_frame(dlt::null, relink(v4, {2, 0, 0, 0}), p), DecodeStatus::ok);
-    expect_udp(p, 4);
-    ASSERT_EQ(decode_frame(dlt::loop, relink(v6, {0, 0, 0, 30}), p), DecodeStatus::ok);
-    expect_udp(p, 6);
+    expect_decodes(dlt::null, relink(v4, {2, 0, 0, 0}), 4);
+    expect_decodes(dlt::loop, relink(v6, {0, 0, 0, 30}), 6);
+    DecodedPacket p;
     EXPECT_EQ(decode_frame(dlt::null, relink(v4, {7, 0, 0, 0}), p), DecodeStatus::not_ip);
     EXPECT_EQ(decode_frame(9999, v4, p), DecodeStatus::not_ip);
 }
