@@ -40,6 +40,7 @@ std::string base_url(const rtsp::Response& describe_reply, std::string_view requ
 }
 
 Result<Presentation> parse_presentation(std::string_view sdp_text, std::string_view base) {
+    if (!rtsp::parse_url(base)) return fail("base URL is not an RTSP URL");
     const auto sd = sdp::parse(sdp_text);
     if (!sd) return fail("SDP does not parse");
     Presentation out;

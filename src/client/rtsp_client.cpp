@@ -70,7 +70,8 @@ asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options)
     const std::uint16_t port = options.socks ? options.socks->port : url.effective_port();
 
     arm(deadline);
-    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, std::to_string(port), k_use);
+    const auto service = std::to_string(port);
+    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, service, k_use);
     if (resolve_error) {
         disarm();
         fail(timed_out_ ? "resolve timeout" : "resolve failed");
@@ -83,8 +84,10 @@ asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options)
         co_return false;
     }
     if (options.socks) {
-        auto reason =
-            co_await socks5_connect(socket_, url.host, url.effective_port(), options.socks_credentials);
+        // g++ 12 mishandles temporaries with destructors in a full-expression holding co_await: the
+        // coroutine (which copies its arguments) is created in one statement and awaited in the next.
+        auto handshake = socks5_connect(socket_, url.host, url.effective_port(), options.socks_credentials);
+        auto reason = co_await std::move(handshake);
         if (!reason.empty()) {
             disarm();
             fail(timed_out_ ? "socks timeout" : reason);

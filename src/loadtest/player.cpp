@@ -100,13 +100,17 @@ private:
 };
 
 asio::awaitable<PlayerResult> Player::run() {
-    if (!co_await client_.connect(config_.url, config_.connect)) co_return failed(client_.error());
+    // g++ 12 mishandles temporaries with destructors in a full-expression holding co_await: every
+    // coroutine taking arguments is created in one statement and awaited in the next.
+    auto connecting = client_.connect(config_.url, config_.connect);
+    if (!co_await std::move(connecting)) co_return failed(client_.error());
     client_.set_frame_handler([this](std::uint8_t channel, Bytes payload) { on_frame(channel, payload); });
 
     rtsp::Headers accept;
     accept.add("Accept", "application/sdp");
     const auto describe_sent = Clock::now();
-    auto describe = co_await client_.request("DESCRIBE", config_.url_text, accept);
+    auto describing = client_.request("DESCRIBE", config_.url_text, accept);
+    auto describe = co_await std::move(describing);
     if (!describe) co_return failed(exchange_failure("DESCRIBE"));
     result_.describe_ms = ms_between(describe_sent, Clock::now());
     if (describe->status != 200) co_return failed("DESCRIBE " + std::to_string(describe->status));
@@ -133,7 +137,8 @@ asio::awaitable<PlayerResult> Player::run() {
         finish_stats();
         co_return result_;
     }
-    auto teardown = co_await client_.request("TEARDOWN", presentation_.aggregate_url);
+    auto tearing_down = client_.request("TEARDOWN", presentation_.aggregate_url);
+    auto teardown = co_await std::move(tearing_down);
     stop();
     finish_stats();
     if (!teardown) co_return failed(exchange_failure("TEARDOWN"));
@@ -166,7 +171,8 @@ asio::awaitable<bool> Player::setup_tracks() {
         }
         rtsp::Headers headers;
         headers.add("Transport", transport);
-        auto reply = co_await client_.request("SETUP", track.track.control_url, headers);
+        auto setting_up = client_.request("SETUP", track.track.control_url, headers);
+        auto reply = co_await std::move(setting_up);
         if (!reply) {
             failed(exchange_failure("SETUP"));
             co_return false;
@@ -211,7 +217,8 @@ asio::awaitable<bool> Player::play() {
     rtsp::Headers headers;
     headers.add("Range", "npt=0.000-");
     play_sent_ = Clock::now();
-    auto reply = co_await client_.request("PLAY", presentation_.aggregate_url, headers);
+    auto playing = client_.request("PLAY", presentation_.aggregate_url, headers);
+    auto reply = co_await std::move(playing);
     if (!reply) {
         failed(exchange_failure("PLAY"));
         co_return false;
@@ -247,8 +254,9 @@ asio::awaitable<bool> Player::receive_until_end() {
             co_return true;
         if (now >= next_keepalive) {
             next_keepalive = now + keepalive_every;
-            auto reply = co_await client_.request(keepalive_with_options_ ? "OPTIONS" : "GET_PARAMETER",
-                                                  presentation_.aggregate_url);
+            auto keeping_alive = client_.request(keepalive_with_options_ ? "OPTIONS" : "GET_PARAMETER",
+                                                 presentation_.aggregate_url);
+            auto reply = co_await std::move(keeping_alive);
             if (!reply) {
                 failed(exchange_failure("keep-alive"));
                 co_return false;

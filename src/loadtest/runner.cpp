@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -23,6 +24,7 @@ struct RunState {
     std::vector<PlayerResult> results;
     std::size_t started = 0;
     std::size_t finished = 0;
+    asio::steady_timer* progress_timer = nullptr;  // cancelled when the last player ends
     Clock::time_point t0 = Clock::now();
 };
 
@@ -49,6 +51,8 @@ asio::awaitable<void> launch_players(RunState& state) {
                            }
                            state.results[i] = std::move(result);
                            ++state.finished;
+                           if (state.finished == state.config.players && state.progress_timer != nullptr)
+                               state.progress_timer->cancel();
                        });
     }
 }
@@ -71,15 +75,18 @@ void print_progress(RunState& state, std::FILE* out, std::uint64_t& last_bytes,
 
 asio::awaitable<void> report_progress(RunState& state, std::FILE* out) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    state.progress_timer = &timer;
     std::uint64_t last_bytes = 0;
     auto last_time = state.t0;
     auto next = state.t0;
     while (state.finished < state.config.players) {
         next += std::chrono::seconds(1);
         timer.expires_at(next);
-        co_await timer.async_wait(asio::use_awaitable);
+        auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec) break;  // the run is over
         if (out != nullptr) print_progress(state, out, last_bytes, last_time);
     }
+    state.progress_timer = nullptr;
 }
 
 std::optional<std::pair<long, long>> local_port_range() {
