@@ -20,6 +20,7 @@ struct TestplayerFlags {
     std::string url;
     std::size_t players = 1;
     double ramp = 0;
+    std::size_t threads = 1;
     std::string duration = "10";
     std::string transport = "udp";
     std::string socks;
@@ -73,6 +74,7 @@ std::optional<loadtest::RunConfig> run_config(const TestplayerFlags& flags) {
     player.first_rtp_timeout = std::chrono::milliseconds(static_cast<long>(flags.first_rtp_timeout_s * 1000));
     config.players = flags.players;
     config.ramp_per_s = flags.ramp;
+    config.threads = flags.threads;
     return config;
 }
 
@@ -131,6 +133,10 @@ Subcommand add_testplayer_command(CLI::App& app) {
     cmd->add_option("--first-rtp-timeout", flags->first_rtp_timeout_s,
                     "Seconds after PLAY before a player without RTP fails (default 5)")
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--threads", flags->threads,
+                    "Threads (one event loop each) the players are spread over (default 1; use the cores "
+                    "for thousands of players)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
     cmd->add_flag("-q,--quiet", flags->quiet, "No progress lines");
     return {cmd, [flags] { return run_testplayer(*flags); }};
 }

@@ -8,14 +8,15 @@
 #include <variant>
 
 #include "common/text.hpp"
+#include "common/units.hpp"
 
 namespace sg::client {
 namespace {
 
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t k_min_read_room = 16 * 1024;
+constexpr std::size_t k_min_read_room = 16 * k_kib;
 // Largest message the parser accepts (headers + 4 MiB body) plus a read's worth of slack.
-constexpr std::size_t k_max_buffer = 5 * 1024 * 1024;
+constexpr std::size_t k_max_buffer = 5 * k_mib;
 
 std::string connect_failure(const asio::error_code& ec) {
     if (ec == asio::error::connection_refused) return "connect refused";

@@ -214,10 +214,10 @@ asio::awaitable<bool> Player::setup_tracks() {
 
 asio::awaitable<bool> Player::play() {
     if (!config_.tcp) start_udp_receivers();
-    rtsp::Headers headers;
-    headers.add("Range", "npt=0.000-");
+    // No Range: on a shared live media GstRtspServer turns a Range into a seek, a flush that every other
+    // client of the media sees as lost packets. Without one, playback starts from the beginning or "now".
     play_sent_ = Clock::now();
-    auto playing = client_.request("PLAY", presentation_.aggregate_url, headers);
+    auto playing = client_.request("PLAY", presentation_.aggregate_url);
     auto reply = co_await std::move(playing);
     if (!reply) {
         failed(exchange_failure("PLAY"));
@@ -248,7 +248,7 @@ asio::awaitable<bool> Player::receive_until_end() {
             failed("no RTP within " + std::to_string(config_.first_rtp_timeout.count() / 1000) + " s");
             co_return false;
         }
-        if (now >= end) co_return true;
+        if (now >= end || live_.stop_requested.load(std::memory_order_relaxed)) co_return true;
         // Every track said goodbye (RFC 3550 §6.6): the presentation is over.
         if (std::all_of(tracks_.begin(), tracks_.end(), [](const TrackState& t) { return t.bye; }))
             co_return true;

@@ -35,6 +35,7 @@ struct LiveCounters {
     std::atomic<std::uint32_t> active{0};
     std::atomic<std::uint32_t> succeeded{0};
     std::atomic<std::uint32_t> failed{0};
+    std::atomic<bool> stop_requested{false};  // players end (with TEARDOWN) at their next wake-up
 };
 
 // Runs one player to its end. `live` must outlive the returned coroutine.

@@ -5,11 +5,17 @@
 #include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <csignal>
 #include <fstream>
+#include <memory>
+#include <thread>
 
 namespace sg::loadtest {
 namespace {
@@ -22,9 +28,11 @@ struct RunState {
     const RunConfig& config;
     LiveCounters live;
     std::vector<PlayerResult> results;
+    // Touched on the main io_context's thread only (worker threads post their results there).
     std::size_t started = 0;
     std::size_t finished = 0;
     asio::steady_timer* progress_timer = nullptr;  // cancelled when the last player ends
+    asio::signal_set* signals = nullptr;           // likewise
     Clock::time_point t0 = Clock::now();
 };
 
@@ -32,29 +40,57 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-asio::awaitable<void> launch_players(RunState& state) {
-    auto executor = co_await asio::this_coro::executor;
-    asio::steady_timer timer(executor);
+void on_player_done(RunState& state, std::size_t index, PlayerResult result) {
+    state.results[index] = std::move(result);
+    ++state.finished;
+    if (state.finished < state.config.players) return;
+    if (state.progress_timer != nullptr) state.progress_timer->cancel();
+    if (state.signals != nullptr) state.signals->cancel();
+}
+
+asio::awaitable<void> launch_players(RunState& state, std::vector<asio::any_io_executor> executors) {
+    auto main = co_await asio::this_coro::executor;
+    asio::steady_timer timer(main);
     const auto& config = state.config;
     for (std::size_t i = 0; i < config.players; ++i) {
         if (config.ramp_per_s > 0) {
             const auto offset = std::chrono::duration<double>(static_cast<double>(i) / config.ramp_per_s);
             timer.expires_at(state.t0 + std::chrono::duration_cast<Clock::duration>(offset));
-            co_await timer.async_wait(asio::use_awaitable);
+            co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        }
+        if (state.live.stop_requested.load(std::memory_order_relaxed)) {
+            PlayerResult never;
+            never.error = "interrupted before start";
+            on_player_done(state, i, std::move(never));
+            continue;
         }
         ++state.started;
+        const auto& executor = executors[i % executors.size()];
         asio::co_spawn(executor, run_player(config.player, state.live),
-                       [&state, i](const std::exception_ptr& error, PlayerResult result) {
+                       [&state, main, i](const std::exception_ptr& error, PlayerResult result) {
                            if (error) {
                                result = PlayerResult{};
                                result.error = "internal error";
                            }
-                           state.results[i] = std::move(result);
-                           ++state.finished;
-                           if (state.finished == state.config.players && state.progress_timer != nullptr)
-                               state.progress_timer->cancel();
+                           asio::post(main, [&state, i, moved = std::move(result)]() mutable {
+                               on_player_done(state, i, std::move(moved));
+                           });
                        });
     }
+}
+
+// Ctrl-C (or SIGTERM) ends the run early but cleanly: no new players, running ones TEARDOWN within a few
+// seconds, and the summary still gets printed.
+asio::awaitable<void> handle_signals(RunState& state, std::FILE* out) {
+    asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
+    state.signals = &signals;
+    while (state.finished < state.config.players) {
+        auto [ec, signal] = co_await signals.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec) break;
+        state.live.stop_requested.store(true, std::memory_order_relaxed);
+        if (out != nullptr) fmt::print(out, "testplayer: signal {}: stopping the players\n", signal);
+    }
+    state.signals = nullptr;
 }
 
 void print_progress(RunState& state, std::FILE* out, std::uint64_t& last_bytes,
@@ -101,11 +137,29 @@ std::optional<std::pair<long, long>> local_port_range() {
 
 RunOutcome run_load(const RunConfig& config, std::FILE* progress) {
     asio::io_context io(1);
+    // Players run on the main io_context, or spread over one io_context per worker thread.
+    std::vector<std::unique_ptr<asio::io_context>> workers;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    std::vector<asio::any_io_executor> executors;
+    if (config.threads <= 1) executors.push_back(io.get_executor());
+    for (std::size_t t = 0; config.threads > 1 && t < config.threads; ++t) {
+        workers.push_back(std::make_unique<asio::io_context>(1));
+        guards.push_back(asio::make_work_guard(*workers.back()));
+        executors.push_back(workers.back()->get_executor());
+    }
+    std::vector<std::thread> threads;
+    for (auto& worker : workers)
+        threads.emplace_back([&context = *worker] { context.run(); });
+
     RunState state(config);
     state.t0 = Clock::now();
-    asio::co_spawn(io, launch_players(state), asio::detached);
+    asio::co_spawn(io, launch_players(state, executors), asio::detached);
     asio::co_spawn(io, report_progress(state, progress), asio::detached);
+    asio::co_spawn(io, handle_signals(state, progress), asio::detached);
     io.run();
+    guards.clear();
+    for (auto& thread : threads)
+        thread.join();
     return RunOutcome{std::move(state.results), seconds_since(state.t0)};
 }
 
