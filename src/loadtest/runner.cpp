@@ -141,13 +141,18 @@ RunOutcome run_load(const RunConfig& config, std::FILE* progress) {
     std::vector<std::unique_ptr<asio::io_context>> workers;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     std::vector<asio::any_io_executor> executors;
-    if (config.threads <= 1) executors.push_back(io.get_executor());
-    for (std::size_t t = 0; config.threads > 1 && t < config.threads; ++t) {
-        workers.push_back(std::make_unique<asio::io_context>(1));
-        guards.push_back(asio::make_work_guard(*workers.back()));
-        executors.push_back(workers.back()->get_executor());
+    const std::size_t worker_count = config.threads > 1 ? config.threads : 0;
+    workers.reserve(worker_count);
+    guards.reserve(worker_count);
+    executors.reserve(worker_count + 1);
+    if (worker_count == 0) executors.emplace_back(io.get_executor());
+    for (std::size_t t = 0; t < worker_count; ++t) {
+        auto& worker = *workers.emplace_back(std::make_unique<asio::io_context>(1));
+        guards.emplace_back(worker.get_executor());
+        executors.emplace_back(worker.get_executor());
     }
     std::vector<std::thread> threads;
+    threads.reserve(worker_count);
     for (auto& worker : workers)
         threads.emplace_back([&context = *worker] { context.run(); });
 
