@@ -153,6 +153,23 @@ class Testplayer(unittest.TestCase):
         self.assert_clip_counts(report, 5)
         self.assertEqual(report["socks"], f"[{gw6}]:{SOCKS_PORT}")
 
+    def test_through_socks_gateway_with_username_and_password(self):
+        gw6 = self.net.addr("gw", 6, peer="client6")
+        port = SOCKS_PORT + 1
+        self.net.start_peer("gw", [self.bin, "gateway", "--socks", f"[{gw6}]:{port}", "--allow", "2001:2::/48",
+                                   "--user", "alice:pa55", "--admin", "off"], name="gateway-auth", ready=None)
+        self.net.wait_port("gw", gw6, port)
+        socks = ["--transport", "tcp", "--socks", f"[{gw6}]:{port}"]
+        report = self.run_testplayer("client6", self.clip_url("origin4", 4), "-n", "2", "--duration", "auto",
+                                     *socks, "--socks-user", "alice:pa55")
+        self.assert_clip_counts(report, 2)
+        report = self.run_testplayer("client6", self.clip_url("origin4", 4), "-n", "2", "--duration", "1",
+                                     *socks, "--socks-user", "alice:wrong", expect_rc=1)
+        self.assertEqual(report["errors"], {"socks auth refused": 2})
+        report = self.run_testplayer("client6", self.clip_url("origin4", 4), "-n", "2", "--duration", "1",
+                                     *socks, expect_rc=1)
+        self.assertEqual(report["errors"], {"socks method refused": 2})
+
     def test_wrong_path_fails_every_player(self):
         url = f"rtsp://{self.net.url_host('origin4', 4)}:{RTSP_PORT}/no-such-mount"
         report = self.run_testplayer("gw", url, "-n", "3", "--duration", "1", expect_rc=1)
