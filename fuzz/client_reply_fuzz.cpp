@@ -19,9 +19,11 @@ void check_presentation(const rtsp::Response& reply) {
     if (base.empty()) __builtin_trap();
     const auto p = client::parse_presentation(reply.body, base);
     if (!p.ok()) return;
-    if (p->tracks.empty() || p->tracks.size() > client::k_max_tracks || p->aggregate_url.empty()) __builtin_trap();
+    if (p->tracks.empty() || p->tracks.size() > client::k_max_tracks || p->aggregate_url.empty())
+        __builtin_trap();
     for (const auto& track : p->tracks) {
-        if (track.control_url.empty() || track.payload_types.empty() || track.clock_rate == 0) __builtin_trap();
+        if (track.control_url.empty() || track.payload_types.empty() || track.clock_rate == 0)
+            __builtin_trap();
     }
     if (p->duration_s && !(*p->duration_s > 0)) __builtin_trap();
 }
@@ -39,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (tcp ? !spec->interleaved : !spec->is_udp()) __builtin_trap();
         }
     }
-    if (const auto session = client::reply_session(*reply); session.ok() && session->id.empty()) __builtin_trap();
+    if (const auto session = client::reply_session(*reply); session.ok() && session->id.empty())
+        __builtin_trap();
     client::Authenticator auth("user", "password");
     if (auth.on_unauthorized(*reply)) {
         const auto value = auth.authorization("DESCRIBE", "rtsp://example.com/media");

@@ -81,7 +81,9 @@ asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options)
     auto [connect_error, peer] = co_await asio::async_connect(socket_, endpoints, k_use);
     if (connect_error) {
         disarm();
-        fail(timed_out_ ? "connect timeout" : connect_failure(connect_error));
+        // Through a proxy, say so: "connect refused" would otherwise read as the RTSP server refusing.
+        const std::string prefix = options.socks ? "socks proxy " : "";
+        fail(prefix + (timed_out_ ? "connect timeout" : connect_failure(connect_error)));
         co_return false;
     }
     if (options.socks) {
