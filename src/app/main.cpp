@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
     const std::vector<sg::app::Subcommand> subcommands{
         sg::app::add_gateway_command(app),
         sg::app::add_detect_command(app),
+        sg::app::add_testplayer_command(app),
     };
 
     CLI11_PARSE(app, argc, argv);

@@ -1,0 +1,250 @@
+#include "client/rtsp_client.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cstring>
+#include <variant>
+
+#include "common/text.hpp"
+#include "common/units.hpp"
+
+namespace sg::client {
+namespace {
+
+constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t k_min_read_room = 16 * k_kib;
+// Largest message the parser accepts (headers + 4 MiB body) plus a read's worth of slack.
+constexpr std::size_t k_max_buffer = 5 * k_mib;
+
+std::string connect_failure(const asio::error_code& ec) {
+    if (ec == asio::error::connection_refused) return "connect refused";
+    if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
+        return "connect unreachable";
+    if (ec == asio::error::no_descriptors) return "too many open files (raise ulimit -n)";
+    if (ec == asio::error::address_in_use || ec == std::errc::address_not_available)
+        return "no local port (widen net.ipv4.ip_local_port_range)";
+    return "connect failed: " + ec.message();
+}
+
+}  // namespace
+
+RtspClient::RtspClient(const asio::any_io_executor& executor)
+    : socket_(executor), resolver_(executor), timer_(executor) {}
+
+void RtspClient::arm(Clock::time_point deadline) {
+    const auto generation = ++timer_generation_;
+    timed_out_ = false;
+    timer_.expires_at(deadline);
+    // A plain handler (not a coroutine): it only has to stop whatever operation is pending when time is up.
+    timer_.async_wait([this, generation](const asio::error_code& ec) {
+        if (ec || generation != timer_generation_) return;
+        timed_out_ = true;
+        asio::error_code ignored;
+        socket_.cancel(ignored);
+        resolver_.cancel();
+    });
+}
+
+void RtspClient::disarm() {
+    ++timer_generation_;
+    timer_.cancel();
+}
+
+void RtspClient::fail(std::string reason) {
+    if (error_.empty()) error_ = std::move(reason);
+}
+
+void RtspClient::close() {
+    disarm();
+    asio::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+}
+
+asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options) {
+    timeout_ = options.timeout;
+    if (!url.user.empty()) auth_ = Authenticator(url.user, url.password);
+    const auto deadline = Clock::now() + timeout_;
+    const std::string host = options.socks ? options.socks->host : url.host;
+    const std::uint16_t port = options.socks ? options.socks->port : url.effective_port();
+
+    arm(deadline);
+    const auto service = std::to_string(port);
+    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, service, k_use);
+    if (resolve_error) {
+        disarm();
+        fail(timed_out_ ? "resolve timeout" : "resolve failed");
+        co_return false;
+    }
+    auto [connect_error, peer] = co_await asio::async_connect(socket_, endpoints, k_use);
+    if (connect_error) {
+        disarm();
+        // Through a proxy, say so: "connect refused" would otherwise read as the RTSP server refusing.
+        const std::string prefix = options.socks ? "socks proxy " : "";
+        fail(prefix + (timed_out_ ? "connect timeout" : connect_failure(connect_error)));
+        co_return false;
+    }
+    if (options.socks) {
+        // g++ 12 mishandles temporaries with destructors in a full-expression holding co_await: the
+        // coroutine (which copies its arguments) is created in one statement and awaited in the next.
+        auto handshake = socks5_connect(socket_, url.host, url.effective_port(), options.socks_credentials);
+        auto reason = co_await std::move(handshake);
+        if (!reason.empty()) {
+            disarm();
+            fail(timed_out_ ? "socks timeout" : reason);
+            co_return false;
+        }
+    }
+    disarm();
+    asio::error_code ec;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    local_ = socket_.local_endpoint(ec);
+    remote_ = socket_.remote_endpoint(ec);
+    if (ec) {
+        fail("connection closed");
+        co_return false;
+    }
+    co_return true;
+}
+
+std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cseq, bool& broken) {
+    while (in_begin_ < in_end_) {
+        auto parsed = rtsp::parse_item(Bytes(in_.data() + in_begin_, in_end_ - in_begin_));
+        if (parsed.need_more()) break;
+        if (parsed.failed()) {
+            broken = true;
+            return std::nullopt;
+        }
+        // Dispatch before consuming: a frame's payload points into the buffer.
+        std::optional<rtsp::Response> match;
+        if (auto* frame = std::get_if<rtsp::InterleavedFrame>(&parsed.value)) {
+            if (on_frame_) on_frame_(frame->channel, frame->payload);
+        } else if (auto* reply = std::get_if<rtsp::Response>(&parsed.value)) {
+            const auto* value = reply->headers.get("CSeq");
+            if (cseq && value != nullptr) {
+                // Not rtsp::parse_cseq: simple_headers.hpp and url.hpp cannot share a translation unit.
+                const auto reply_cseq = parse_uint<std::uint32_t>(trim(*value));
+                if (reply_cseq && *reply_cseq == *cseq) match = std::move(*reply);
+            }
+            // Any other reply is stale (an earlier request we gave up on): dropped.
+        } else if (auto* request = std::get_if<rtsp::Request>(&parsed.value)) {
+            // Server-to-client requests (RFC 2326 §10: ANNOUNCE, GET_PARAMETER...) are not supported by a
+            // test player, but each one gets its answer so the server does not wait for it.
+            rtsp::Response answer;
+            answer.status = 501;
+            if (const auto* request_cseq = request->headers.get("CSeq"))
+                answer.headers.add("CSeq", *request_cseq);
+            replies_to_send_.push_back(rtsp::to_string(answer));
+        }
+        in_begin_ += parsed.consumed;
+        if (match) return match;
+    }
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    return std::nullopt;
+}
+
+asio::awaitable<bool> RtspClient::write(std::string_view data, Clock::time_point deadline) {
+    arm(deadline);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), k_use);
+    disarm();
+    if (ec) {
+        fail(timed_out_ ? "timeout" : "connection closed");
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
+    while (!replies_to_send_.empty()) {
+        const auto answer = std::move(replies_to_send_.back());
+        replies_to_send_.pop_back();
+        if (!co_await write(answer, deadline)) co_return false;
+    }
+    if (in_.size() - in_end_ < k_min_read_room) {
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        }
+        if (in_.size() - in_end_ < k_min_read_room) {
+            if (in_.size() >= k_max_buffer) {
+                fail("RTSP message too long");
+                co_return false;
+            }
+            in_.resize(std::max<std::size_t>(in_.size() * 2, 4 * k_min_read_room));
+        }
+    }
+    arm(deadline);
+    auto [ec, n] =
+        co_await socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_), k_use);
+    disarm();
+    if (ec) {
+        // A timeout is the caller's to name: an expected end for pump_until(), a failure for a request.
+        if (!timed_out_) fail(ec == asio::error::eof ? "connection closed" : "connection reset");
+        co_return false;
+    }
+    in_end_ += n;
+    co_return true;
+}
+
+asio::awaitable<std::optional<rtsp::Response>> RtspClient::exchange(const rtsp::Request& request) {
+    const auto deadline = Clock::now() + timeout_;
+    const auto cseq = cseq_;
+    const auto text = rtsp::to_string(request);
+    if (!co_await write(text, deadline)) co_return std::nullopt;
+    for (;;) {
+        bool broken = false;
+        auto reply = drain(cseq, broken);
+        if (reply) co_return reply;
+        if (broken) {
+            fail("bad RTSP from server");
+            co_return std::nullopt;
+        }
+        if (!co_await read_more(deadline)) {
+            if (timed_out_) fail("timeout");
+            co_return std::nullopt;
+        }
+    }
+}
+
+asio::awaitable<std::optional<rtsp::Response>> RtspClient::request(std::string method, std::string uri,
+                                                                   rtsp::Headers extra) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto headers = extra;
+        if (auto authorization = auth_.authorization(method, uri))
+            headers.set("Authorization", *authorization);
+        const auto request = make_request(method, uri, ++cseq_, session_, headers);
+        auto reply = co_await exchange(request);
+        if (!reply) co_return reply;
+        if (reply->status == 401 && attempt == 0 && auth_.on_unauthorized(*reply)) continue;
+        if (session_.empty()) {
+            if (auto session = reply_session(*reply)) session_ = session->id;
+        }
+        co_return reply;
+    }
+    co_return std::nullopt;  // not reached: the second attempt always returns
+}
+
+asio::awaitable<bool> RtspClient::pump_until(Clock::time_point deadline) {
+    for (;;) {
+        bool broken = false;
+        (void)drain(std::nullopt, broken);
+        if (broken) {
+            fail("bad RTSP from server");
+            co_return false;
+        }
+        if (Clock::now() >= deadline) co_return true;
+        if (!co_await read_more(deadline)) co_return timed_out_;
+    }
+}
+
+asio::awaitable<bool> RtspClient::send_frame(std::uint8_t channel, Bytes payload) {
+    std::vector<std::uint8_t> frame;
+    if (!rtsp::append_interleaved(frame, channel, payload)) co_return false;
+    const std::string_view data(reinterpret_cast<const char*>(frame.data()), frame.size());
+    co_return co_await write(data, Clock::now() + timeout_);
+}
+
+}  // namespace sg::client

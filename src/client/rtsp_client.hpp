@@ -1,0 +1,99 @@
+#pragma once
+// One RTSP control connection, client side: connect (directly or through a SOCKS5 CONNECT), send requests
+// with increasing CSeq and the session id, wait for the reply with the same CSeq (answering one 401 with the
+// URL's credentials), and hand interleaved "$" frames (RFC 2326 §10.12) that arrive meanwhile to a
+// callback. Everything is sequential on the caller's coroutine: between requests, pump_until() keeps reading
+// frames, so a player never needs a second reader on the socket.
+//
+// Failures are reported as short, stable reasons ("connect refused", "timeout", "connection closed") meant
+// to be counted across many clients.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/exchange.hpp"
+#include "client/socks_connect.hpp"
+#include "common/byte_io.hpp"
+#include "net/endpoint.hpp"
+#include "rtsp/message.hpp"
+#include "rtsp/url.hpp"
+
+namespace sg::client {
+
+struct ConnectOptions {
+    std::optional<net::HostPort> socks;  // reach the server through this SOCKS5 proxy
+    SocksCredentials socks_credentials;
+    std::chrono::milliseconds timeout{10000};  // for connecting and for each request
+};
+
+class RtspClient {
+public:
+    using Clock = std::chrono::steady_clock;
+    using FrameHandler = std::function<void(std::uint8_t channel, Bytes payload)>;
+
+    explicit RtspClient(const asio::any_io_executor& executor);
+
+    // Connects to the URL's host and port. On failure error() says why.
+    asio::awaitable<bool> connect(rtsp::Url url, ConnectOptions options);
+
+    // Sends a request and returns the reply with its CSeq, whatever its status. A 401 is retried once with
+    // credentials when the URL had some. Nothing (and error()) when the exchange itself failed.
+    asio::awaitable<std::optional<rtsp::Response>> request(std::string method, std::string uri,
+                                                           rtsp::Headers extra = {});
+
+    // Reads and dispatches interleaved frames until `deadline`. False when the connection failed first.
+    asio::awaitable<bool> pump_until(Clock::time_point deadline);
+
+    // Sends one interleaved frame (RTCP receiver reports in TCP mode).
+    asio::awaitable<bool> send_frame(std::uint8_t channel, Bytes payload);
+
+    void set_frame_handler(FrameHandler handler) { on_frame_ = std::move(handler); }
+    void set_session(std::string id) { session_ = std::move(id); }
+    const std::string& session() const noexcept { return session_; }
+    const std::string& error() const noexcept { return error_; }
+    asio::ip::tcp::socket& socket() noexcept { return socket_; }
+    // The address the server sees us at / where it is (for UDP media, the same family).
+    const asio::ip::tcp::endpoint& local_endpoint() const noexcept { return local_; }
+    const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_; }
+    void close();
+
+private:
+    // Dispatches buffered items. Returns the reply with `cseq` when it is among them.
+    std::optional<rtsp::Response> drain(std::optional<std::uint32_t> cseq, bool& broken);
+    // Reads more bytes before `deadline`; false (with error_) on timeout or a failed connection.
+    asio::awaitable<bool> read_more(Clock::time_point deadline);
+    asio::awaitable<bool> write(std::string_view data, Clock::time_point deadline);
+    asio::awaitable<std::optional<rtsp::Response>> exchange(const rtsp::Request& request);
+    // Bounds the next operations by closing the socket at `deadline`.
+    void arm(Clock::time_point deadline);
+    void disarm();
+    void fail(std::string reason);
+
+    asio::ip::tcp::socket socket_;
+    asio::ip::tcp::resolver resolver_;
+    asio::steady_timer timer_;
+    std::uint64_t timer_generation_ = 0;
+    bool timed_out_ = false;
+    asio::ip::tcp::endpoint local_;
+    asio::ip::tcp::endpoint remote_;
+    std::chrono::milliseconds timeout_{10000};
+    std::vector<std::uint8_t> in_;
+    std::size_t in_begin_ = 0;
+    std::size_t in_end_ = 0;
+    std::vector<std::string> replies_to_send_;  // answers to server requests, written before the next read
+    std::uint32_t cseq_ = 0;
+    std::string session_;
+    std::string error_;
+    Authenticator auth_;
+    FrameHandler on_frame_;
+};
+
+}  // namespace sg::client
