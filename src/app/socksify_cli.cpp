@@ -135,8 +135,10 @@ Subcommand add_socksify_command(CLI::App& app) {
         "--proxy", flags->proxy,
         "SOCKS5 gateway HOST:PORT or [IPV6]:PORT (default: $STREAMGATE_PROXY, else 127.0.0.1:1080)");
     socksify->add_option("--user", flags->user, "RFC 1929 account NAME:PASSWORD for the gateway");
-    socksify->add_option("--direct", flags->direct,
-                         "Reach this network without the gateway, CIDR (repeatable; loopback always is)");
+    socksify
+        ->add_option("--direct", flags->direct,
+                     "Reach this network without the gateway, CIDR (repeatable; loopback always is)")
+        ->allow_extra_args(false);  // one CIDR per --direct, so the command after it is never swallowed
     socksify->add_option("--library", flags->library,
                          "Path of libstreamgate-socksify.so (default: beside streamgate)");
     socksify->add_option("command", flags->command, "The program and its arguments (after --)")->required();
