@@ -14,6 +14,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "app/subcommand.hpp"
@@ -37,6 +38,7 @@ struct SocksifyFlags {
 std::string find_library(const std::string& explicit_path) {
     namespace fs = std::filesystem;
     if (!explicit_path.empty()) return fs::absolute(explicit_path).string();
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the CLI is single-threaded
     if (const char* env = std::getenv("STREAMGATE_SOCKSIFY_LIBRARY"); env != nullptr && *env != '\0')
         return fs::absolute(env).string();
     std::error_code ec;
@@ -77,7 +79,7 @@ std::optional<std::string> proxy_literal(const std::string& text) {
 int run_socksify(const SocksifyFlags& flags) {
     std::string proxy = flags.proxy;
     if (proxy.empty()) {
-        const char* env = std::getenv("STREAMGATE_PROXY");
+        const char* env = std::getenv("STREAMGATE_PROXY");  // NOLINT(concurrency-mt-unsafe): single-threaded
         proxy = env != nullptr && *env != '\0' ? env : "127.0.0.1:1080";
     }
     const auto literal = proxy_literal(proxy);
@@ -101,6 +103,8 @@ int run_socksify(const SocksifyFlags& flags) {
         return 2;
     }
 
+    // The environment is changed right before exec, while this process has a single thread.
+    // NOLINTBEGIN(concurrency-mt-unsafe)
     std::string preload = library;
     if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0')
         preload = std::string(existing) + ":" + library;  // keep what the caller preloads; ours goes last
@@ -113,6 +117,7 @@ int run_socksify(const SocksifyFlags& flags) {
         if (existing != nullptr && *existing != '\0') direct = std::string(existing) + "," + direct;
         setenv("STREAMGATE_DIRECT", direct.c_str(), 1);
     }
+    // NOLINTEND(concurrency-mt-unsafe)
 
     std::vector<char*> argv;
     argv.reserve(flags.command.size() + 1);
@@ -121,7 +126,8 @@ int run_socksify(const SocksifyFlags& flags) {
     argv.push_back(nullptr);
     execvp(argv[0], argv.data());
     const int error = errno;
-    std::cerr << "streamgate socksify: " << flags.command.front() << ": " << std::strerror(error) << '\n';
+    std::cerr << "streamgate socksify: " << flags.command.front() << ": "
+              << std::generic_category().message(error) << '\n';
     return error == ENOENT ? 127 : 126;  // the shell's conventions
 }
 
