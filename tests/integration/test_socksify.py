@@ -183,6 +183,21 @@ class Socksify(unittest.TestCase):
                 finally:
                     self.net.stop(origin.proc)
 
+    def test_gstreamer_rtspsrc_over_tcp_by_name(self):
+        # GStreamer resolves in a GResolver thread and connects non-blocking through GSocketClient.
+        host = ORIGIN[4]
+        origin = self.net.start_peer(host, [PYTHON, str(PEERS / "gst_rtsp_origin.py"), "--address",
+                                            self.net.addr(host, 4), "--port", str(RTSP_PORT)], name="rtsp-gst")
+        try:
+            url = f"rtsp://{NAME[4]}:{RTSP_PORT}/test"
+            cp = self.socksify("client6", ["gst-launch-1.0", "rtspsrc", f"location={url}", "protocols=tcp", "!",
+                                           "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
+                               timeout=90)
+            self.assertIn("Got EOS", cp.stdout + cp.stderr)
+            self.wait_session(f"target={NAME[4]}:{RTSP_PORT}", "rep=succeeded")
+        finally:
+            self.net.stop(origin.proc)
+
     def test_rtsp_over_udp_through_the_alg(self):
         if not gateway_has_rtsp_alg(self.bin, self.net):
             self.skipTest("the gateway has no RTSP ALG yet (RTP over UDP needs it); enable after merging it")
@@ -195,9 +210,10 @@ class Socksify(unittest.TestCase):
                                            "-frames:v", "25", "-f", "null", "-", "-progress", "pipe:1"], timeout=90)
             frames = [int(m) for m in re.findall(r"^frame=(\d+)$", cp.stdout, re.M)]
             self.assertTrue(frames and frames[-1] >= 25, cp.stdout + cp.stderr)
-            cp = self.socksify("client6", ["gst-launch-1.0", "-q", "rtspsrc", f"location={url}", "protocols=udp",
-                                           "!", "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
+            cp = self.socksify("client6", ["gst-launch-1.0", "rtspsrc", f"location={url}", "protocols=udp", "!",
+                                           "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
                                timeout=90)
+            self.assertIn("Got EOS", cp.stdout + cp.stderr)
         finally:
             self.net.stop(origin.proc)
 
