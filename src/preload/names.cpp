@@ -187,8 +187,8 @@ using namespace sg::preload;
 SG_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** result) {
     const int family = hints != nullptr ? hints->ai_family : AF_UNSPEC;
     const int flags = hints != nullptr ? hints->ai_flags : 0;
-    // AI_PASSIVE asks for local addresses to bind: only the local resolver knows those.
-    if (resolved_locally(node) || (flags & (AI_NUMERICHOST | AI_PASSIVE)) != 0 ||
+    // AI_PASSIVE does not count: with a node name it is ignored (POSIX), and socat sets it for connects too.
+    if (resolved_locally(node) || (flags & AI_NUMERICHOST) != 0 ||
         (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) || result == nullptr)
         return real().getaddrinfo(node, service, hints, result);
     try {

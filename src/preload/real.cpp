@@ -28,6 +28,9 @@ void find(F& slot, const char* name) {
 }
 
 void resolve() {
+    find(g_real.socket, "socket");
+    find(g_real.accept, "accept");
+    find(g_real.accept4, "accept4");
     find(g_real.connect, "connect");
     find(g_real.close, "close");
     find(g_real.dup, "dup");

@@ -10,6 +10,9 @@
 namespace sg::preload {
 
 struct Real {
+    int (*socket)(int, int, int);
+    int (*accept)(int, sockaddr*, socklen_t*);
+    int (*accept4)(int, sockaddr*, socklen_t*, int);
     int (*connect)(int, const sockaddr*, socklen_t);
     int (*close)(int);
     int (*dup)(int);

@@ -90,17 +90,21 @@ int connect_stream(int fd, int app_family, const IpEndpoint& endpoint, const soc
     return 0;
 }
 
+// Records the default destination only: the association waits for the first datagram sent, so a socket
+// that is connected but only receives (RTP the RTSP ALG delivers) stays a plain socket.
 int connect_datagram(int fd, int app_family, const IpEndpoint& endpoint, const socks::Address& target) {
-    if (!ensure_association(fd, app_family)) return -1;
     Lock lock;
-    auto it = state().fds.find(fd);
-    if (it == state().fds.end()) {
-        errno = EBADF;
-        return -1;
+    auto [it, inserted] = state().fds.try_emplace(fd);
+    FdState& fd_state = it->second;
+    if (inserted) {
+        fd_state.type = SOCK_DGRAM;
+        fd_state.app_family = app_family;
+        fd_state.kernel_family = 0;  // not prepared for the relay yet (see ensure_association)
     }
-    it->second.has_peer = true;
-    it->second.peer = endpoint;
-    it->second.peer_target = target;
+    fd_state.has_peer = true;
+    fd_state.peer = endpoint;
+    fd_state.peer_target = target;
+    set_fd_flags(fd, k_flag_tracked | k_flag_udp);
     return 0;
 }
 
@@ -126,6 +130,20 @@ void copy_state(int from, int to) {
     set_fd_flags(to, fd_flags(from) & static_cast<std::uint8_t>(k_flag_tracked | k_flag_udp));
 }
 
+// A new descriptor from socket()/accept(): if the C library closed its number behind our back (fclose of
+// an fdopen()ed socket, close_range), what we knew about the old one must not stick to the new one.
+int fresh_descriptor(int fd) {
+    if (fd >= 0 && fd_flags(fd) != 0) {
+        int control = -1;
+        {
+            Lock lock;
+            control = forget_fd(fd);
+        }
+        close_control(control);
+    }
+    return fd;
+}
+
 // Before `fd`'s number is taken over (dup2/dup3 target): drop its state, move our control out of the way.
 int prepare_target(int fd) {
     if (fd_flags(fd) == 0) return -1;
@@ -138,6 +156,22 @@ int prepare_target(int fd) {
 }  // namespace sg::preload
 
 using namespace sg::preload;
+
+SG_EXPORT int socket(int domain, int type, int protocol) noexcept {
+    try {
+        return fresh_descriptor(real().socket(domain, type, protocol));
+    } catch (const std::bad_alloc&) {
+        return -1;  // unreachable in practice: forgetting allocates nothing
+    }
+}
+
+SG_EXPORT int accept(int fd, sockaddr* address, socklen_t* length) {
+    return fresh_descriptor(real().accept(fd, address, length));
+}
+
+SG_EXPORT int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
+    return fresh_descriptor(real().accept4(fd, address, length, flags));
+}
 
 SG_EXPORT int connect(int fd, const sockaddr* address, socklen_t length) {
     try {
@@ -186,7 +220,8 @@ SG_EXPORT int getsockname(int fd, sockaddr* address, socklen_t* length) noexcept
     if ((fd_flags(fd) & k_flag_tracked) != 0) {
         Lock lock;
         const auto it = state().fds.find(fd);
-        if (it != state().fds.end() && it->second.app_family != it->second.kernel_family)
+        if (it != state().fds.end() && it->second.kernel_family != 0 &&
+            it->second.app_family != it->second.kernel_family)
             app_family = it->second.app_family;
     }
     if (app_family == 0) return real().getsockname(fd, address, length);

@@ -33,7 +33,8 @@ struct UdpAssociation {
 
 struct FdState {
     int app_family = AF_INET;     // the family the program created the socket with
-    int kernel_family = AF_INET;  // differs when the socket was replaced by one in the proxy's family
+    int kernel_family = AF_INET;  // differs when the socket was replaced by one in the proxy's family; 0: a
+                                  // connected UDP socket not yet prepared for the relay
     int type = SOCK_STREAM;
     bool has_peer = false;  // connect() went through the proxy: getpeername reports `peer`
     IpEndpoint peer;

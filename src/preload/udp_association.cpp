@@ -57,12 +57,9 @@ int prepare_socket(int fd, int app_family, int proxy_family) {
         const int off = 0;  // the program may still send to direct IPv4 destinations (as mapped addresses)
         (void)setsockopt(replacement, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     }
-    sockaddr_storage any{};
-    const socklen_t len = to_sockaddr(IpEndpoint{IpAddress{proxy_family, {}}, local.port}, proxy_family, any);
     const int status_flags = fcntl(fd, F_GETFL);
     const int descriptor_flags = fcntl(fd, F_GETFD);
-    if (bind(replacement, reinterpret_cast<const sockaddr*>(&any), len) != 0 ||
-        (status_flags >= 0 && fcntl(replacement, F_SETFL, status_flags) != 0) ||
+    if ((status_flags >= 0 && fcntl(replacement, F_SETFL, status_flags) != 0) ||
         real().dup3(replacement, fd, (descriptor_flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0) < 0) {
         const int saved = errno;
         real().close(replacement);
@@ -70,6 +67,13 @@ int prepare_socket(int fd, int app_family, int proxy_family) {
         return 0;
     }
     real().close(replacement);
+    // Bound only now that the original socket is gone: a dual-stack IPv6 socket holds its port for IPv4 too.
+    // Should the port have been taken in between, any port will do (the program's sends still work).
+    sockaddr_storage any{};
+    socklen_t len = to_sockaddr(IpEndpoint{IpAddress{proxy_family, {}}, local.port}, proxy_family, any);
+    if (local.port != 0 && bind(fd, reinterpret_cast<const sockaddr*>(&any), len) == 0) return proxy_family;
+    len = to_sockaddr(IpEndpoint{IpAddress{proxy_family, {}}, 0}, proxy_family, any);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&any), len) != 0) return 0;
     return proxy_family;
 }
 
@@ -292,8 +296,9 @@ ssize_t receive_from_relay(int fd, msghdr& message, int flags, bool connected_on
             Lock lock;
             const auto it = state().fds.find(fd);
             if (it == state().fds.end() || !it->second.udp) {
-                keep = !connected_only;
+                // Not associated (yet): nothing comes from a relay, everything is as the kernel delivered it.
                 if (source) reported = *source;
+                if (it != state().fds.end()) app_family = it->second.app_family;
             } else {
                 const FdState& fd_state = it->second;
                 app_family = fd_state.app_family;

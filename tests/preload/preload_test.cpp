@@ -343,6 +343,23 @@ TEST_F(Preload, UdpDatagramsAreEncapsulatedAndRepliesShowTheFakeSource) {
               2);
 }
 
+TEST_F(Preload, ConnectedUdpSocketIsAssociatedOnlyWhenItSends) {
+    for (const char* family : {"4", "6"}) {
+        const auto r = run_probe(server.port(), {"udp-connected", "rtp.example", "5004", family});
+        ASSERT_EQ(r.status, 0) << dump(r);
+        const std::string fake = std::string(family) == "4" ? "240.0.0.1" : "64:ff9b:1::1";
+        EXPECT_TRUE(r.has("connect 0")) << dump(r);
+        EXPECT_TRUE(r.has("peer " + fake + " 5004")) << dump(r);
+        EXPECT_TRUE(r.has("received direct")) << dump(r);
+        EXPECT_TRUE(r.has("received via-relay")) << dump(r);
+    }
+    const auto requests = server.requests();
+    EXPECT_EQ(std::count(requests.begin(), requests.end(), "datagram rtp.example:5004"), 2);
+    EXPECT_EQ(std::count_if(requests.begin(), requests.end(),
+                            [](const std::string& s) { return s.rfind("udp_associate ", 0) == 0; }),
+              2);
+}
+
 TEST(PreloadWithoutProxy, ConnectionsAreRefusedWithOneMessage) {
     // A port nothing listens on: bind one, note it, close it.
     const int fd = socket(AF_INET, SOCK_STREAM, 0);

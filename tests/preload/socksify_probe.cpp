@@ -6,6 +6,8 @@
 //   socksify_probe fork NAME PORT               the child connects (state and lock survive fork)
 //   socksify_probe threads NAME PORT COUNT      COUNT threads each resolve NAME-<i> and echo
 //   socksify_probe udp NAME PORT FAMILY COUNT   sendto/recvfrom COUNT datagrams, prints their sources
+//   socksify_probe udp-connected NAME PORT FAMILY  connect(); a direct datagram arrives untouched; then
+//                                               send/recv through the relay
 //   socksify_probe refused NAME PORT            two connects, prints the errno names
 
 #include <arpa/inet.h>
@@ -199,6 +201,45 @@ int run_udp(char** argv) {
     return 0;
 }
 
+bool receive_line(int fd, const char* label) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) return false;
+    char buffer[512];
+    const auto n = recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0) return false;
+    std::printf("%s %s\n", label, std::string(buffer, static_cast<std::size_t>(n)).c_str());
+    return true;
+}
+
+int run_udp_connected(char** argv) {
+    const int family = family_of(argv[4]);
+    addrinfo* list = resolve(argv[2], argv[3], family, SOCK_DGRAM);
+    const int fd = socket(family, SOCK_DGRAM, 0);
+    sockaddr_storage local{};
+    local.ss_family = static_cast<sa_family_t>(family);
+    socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    bind(fd, reinterpret_cast<sockaddr*>(&local), len);
+    std::printf("connect %d\n", connect(fd, list->ai_addr, list->ai_addrlen));
+    freeaddrinfo(list);
+    print_peer(fd);
+    // Only receiving so far: a datagram from elsewhere (as the RTSP ALG delivers RTP) arrives as it came.
+    len = sizeof local;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    const int other = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = reinterpret_cast<sockaddr_in*>(&local)->sin_port;
+    sendto(other, "direct", 6, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    if (!receive_line(fd, "received")) std::printf("received nothing\n");
+    // The first send makes the association; the echo comes back through the relay.
+    if (send(fd, "via-relay", 9, 0) != 9) std::printf("send-error %s\n", std::strerror(errno));
+    if (!receive_line(fd, "received")) std::printf("received nothing\n");
+    close(other);
+    close(fd);
+    return 0;
+}
+
 int run_refused(char** argv) {
     for (int i = 0; i < 2; ++i) {
         addrinfo* list = resolve(argv[2], argv[3], AF_UNSPEC, SOCK_STREAM);
@@ -224,6 +265,7 @@ int main(int argc, char** argv) {
     if (mode == "fork" && argc == 4) return run_fork(argv);
     if (mode == "threads" && argc == 5) return run_threads(argv);
     if (mode == "udp" && argc == 6) return run_udp(argv);
+    if (mode == "udp-connected" && argc == 5) return run_udp_connected(argv);
     if (mode == "refused" && argc == 4) return run_refused(argv);
     std::fprintf(stderr, "usage: see the comment at the top of socksify_probe.cpp\n");
     return 64;
