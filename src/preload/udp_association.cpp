@@ -186,10 +186,14 @@ std::shared_ptr<UdpAssociation> ensure_association(int fd, int app_family) {
     }
 
     int stale_control = -1;
+    std::shared_ptr<UdpAssociation> winner;
     {
         Lock lock;
         auto& fd_state = s.fds[fd];
-        if (association) {
+        // Another thread associated the same socket meanwhile: keep its association, drop ours.
+        if (fd_state.udp && fd_state.udp != association && fd_state.udp->control_fd >= 0) {
+            winner = fd_state.udp;
+        } else if (association) {
             fresh->peers = association->peers;
             if (association->control_fd >= 0) {
                 stale_control = association->control_fd;
@@ -198,18 +202,24 @@ std::shared_ptr<UdpAssociation> ensure_association(int fd, int app_family) {
                 association->control_fd = -1;
             }
         }
-        fd_state.app_family = app_family;
-        fd_state.kernel_family = kernel_family;
-        fd_state.type = SOCK_DGRAM;
-        // Duplicates of the descriptor share the association: point them all at the new one.
-        for (auto& [other_fd, other] : s.fds)
-            if (association && other.udp == association) other.udp = fresh;
-        fd_state.udp = fresh;
-        s.controls[control] = fresh;
-        set_fd_flags(control, k_flag_control);
-        set_fd_flags(fd, k_flag_tracked | k_flag_udp);
+        if (!winner) {
+            fd_state.app_family = app_family;
+            fd_state.kernel_family = kernel_family;
+            fd_state.type = SOCK_DGRAM;
+            // Duplicates of the descriptor share the association: point them all at the new one.
+            for (auto& [other_fd, other] : s.fds)
+                if (association && other.udp == association) other.udp = fresh;
+            fd_state.udp = fresh;
+            s.controls[control] = fresh;
+            set_fd_flags(control, k_flag_control);
+            set_fd_flags(fd, k_flag_tracked | k_flag_udp);
+        }
     }
     if (stale_control >= 0) real().close(stale_control);
+    if (winner) {
+        real().close(control);
+        return winner;
+    }
     return fresh;
 }
 
@@ -316,7 +326,8 @@ ssize_t receive_from_relay(int fd, msghdr& message, int flags, bool connected_on
                         if (connected_only && fd_state.has_peer && !(reported == fd_state.peer)) keep = false;
                     }
                 } else {
-                    keep = !connected_only;  // a connected socket hears only its peer, through the relay
+                    // Not from the relay: delivered as it came, even on a connected socket, because the RTSP
+                    // ALG sends RTP straight to the ports a player announced (see the header).
                     if (source) reported = *source;
                 }
             }

@@ -25,7 +25,8 @@ ssize_t send_through_relay(int fd, const msghdr& message, int flags, const IpEnd
 
 // Receives one datagram on an associated socket into the program's msghdr; datagrams from the relay are
 // decapsulated and reported with their real source, others (e.g. RTP the RTSP ALG delivers) pass as they
-// came. `connected_only`: the program connect()ed the socket, so only datagrams from its peer count.
+// came. `connected_only`: the program connect()ed the socket, so relay datagrams from other peers are
+// dropped.
 ssize_t receive_from_relay(int fd, msghdr& message, int flags, bool connected_only);
 
 }  // namespace sg::preload
