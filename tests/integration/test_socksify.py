@@ -289,6 +289,28 @@ class Socksify(unittest.TestCase):
         finally:
             self.net.stop(server.proc)
 
+    def test_username_password_authentication(self):
+        port = SOCKS_PORT + 1
+        proxy = f"[{self.gw[6]}]:{port}"
+        gateway = self.net.start_peer("gw", [self.bin, "gateway", "--socks", proxy, "--allow", "2001:2::/48",
+                                             "--user", "alice:s3cret", "--admin", "off"],
+                                      name="streamgate-auth", ready=None)
+        try:
+            self.net.wait_port("gw", self.gw[6], port)
+            url = f"http://{NAME[4]}:{HTTP_PORT}/page.txt"
+            cp = self.socksify("client6", ["curl", "-sS", "--max-time", "20", url], proxy=proxy,
+                               extra=["--user", "alice:s3cret"])
+            self.assertEqual(cp.stdout, self.page)
+            cp = self.socksify("client6", ["curl", "-sS", "--max-time", "20", url], proxy=proxy, check=False)
+            self.assertNotEqual(cp.returncode, 0)
+            self.assertIn("requires authentication", cp.stderr)
+            cp = self.socksify("client6", ["curl", "-sS", "--max-time", "20", url], proxy=proxy, check=False,
+                               extra=["--user", "alice:wrong"])
+            self.assertNotEqual(cp.returncode, 0)
+            self.assertIn("refused the username or password", cp.stderr)
+        finally:
+            self.net.stop(gateway.proc)
+
     def test_unreachable_proxy_gives_econnrefused_and_one_message(self):
         cp = self.socksify("client6", [PYTHON, "-c", CONNECT_PROGRAM, NAME[4], str(HTTP_PORT)],
                            proxy=f"[{self.gw[6]}]:1999", timeout=60)
