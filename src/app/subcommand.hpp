@@ -15,5 +15,6 @@ struct Subcommand {
 Subcommand add_gateway_command(CLI::App& app);
 Subcommand add_detect_command(CLI::App& app);
 Subcommand add_testplayer_command(CLI::App& app);
+Subcommand add_socksify_command(CLI::App& app);
 
 }  // namespace sg::app
