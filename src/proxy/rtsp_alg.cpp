@@ -82,10 +82,7 @@ public:
         std::vector<std::uint8_t> origin_bytes;  // named: no temporaries across a co_await (g++ 12)
         co_await (pump(Side::client, std::move(client_bytes)) ||
                   pump(Side::origin, std::move(origin_bytes)) || watchdog());
-        for (auto& [cseq, pending] : pending_setups_)
-            pending.relay->stop("control connection closed");
-        for (auto& relay : relays_)
-            relay->stop("control connection closed");
+        stop_relays(end_.empty() ? "control connection closed" : end_);
         result_.end_reason = end_.empty() ? "closed" : std::string(end_);
         co_return result_;
     }
@@ -131,6 +128,9 @@ private:
                 // Pass the half-close on; the connection ends when the other side closes too.
                 asio::error_code ignored;
                 to.shutdown(tcp::socket::shutdown_send, ignored);
+                // A player that closes its control connection has left (it cannot TEARDOWN any more), and an
+                // origin that closes it has stopped serving: the media ports go now, not at the timeout.
+                stop_relays(side == Side::client ? "client closed" : "origin closed");
                 if (++eofs_ == 2) co_return;
                 co_await half_closed_.async_wait(k_use);  // until the other direction ends it all
                 co_return;
@@ -178,6 +178,14 @@ private:
         }
         buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(offset));
         return ok;
+    }
+
+    void stop_relays(std::string_view why) {
+        for (auto& [cseq, pending] : pending_setups_)
+            pending.relay->stop(why);
+        pending_setups_.clear();
+        for (auto& relay : relays_)
+            relay->stop(why);
     }
 
     void touch_relays() {
