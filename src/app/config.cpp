@@ -236,12 +236,13 @@ bool read_alg(const toml::table& alg, GatewayConfig& config, std::string& error)
         return false;
     }
     if (const auto* enabled = alg.get("enabled")) {
-        const auto value = enabled->value<bool>();
-        if (!value) {
+        // as_boolean(), not value<bool>(): toml++ would convert an integer.
+        const auto* value = enabled->as_boolean();
+        if (value == nullptr) {
             error = "[alg] enabled: must be true or false";
             return false;
         }
-        config.alg_enabled = *value;
+        config.alg_enabled = value->get();
     }
     if (const auto* ports = alg.get("ports")) {
         const auto text = ports->value<std::string>();

@@ -29,7 +29,7 @@ std::uint16_t channel_port(rtsp::PortRange ports, int channel) {
 
 }  // namespace
 
-MediaRelay::MediaRelay(PortPair origin_facing, PortPair client_facing, asio::ip::address client_ip,
+MediaRelay::MediaRelay(PortPair origin_facing, PortPair client_facing, const asio::ip::address& client_ip,
                        rtsp::PortRange client_ports, std::shared_ptr<AlgStats> stats,
                        Clock::duration session_timeout)
     : origin_facing_(std::move(origin_facing)),

@@ -45,7 +45,7 @@ class MediaRelay : public std::enable_shared_from_this<MediaRelay> {
 public:
     using Clock = std::chrono::steady_clock;
 
-    MediaRelay(PortPair origin_facing, PortPair client_facing, asio::ip::address client_ip,
+    MediaRelay(PortPair origin_facing, PortPair client_facing, const asio::ip::address& client_ip,
                rtsp::PortRange client_ports, std::shared_ptr<AlgStats> stats,
                Clock::duration session_timeout);
 
