@@ -191,7 +191,7 @@ class GatewayRtspAlg(unittest.TestCase):
 
     def test_interleaved_tcp_passes_through(self):
         relays_before = self.metric("streamgate_alg_media_relays_total")
-        for client, origin in (("client4", "origin6"), ("client6", "origin4")):  # noqa: B007
+        for client, origin in (("client4", "origin6"), ("client6", "origin4")):
             with self.subTest(client=client):
                 self.assert_plays(client, origin, "tcp")
         self.assertEqual(self.metric("streamgate_alg_media_relays_total"), relays_before)
