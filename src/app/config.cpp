@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/text.hpp"
+
 namespace sg::app {
 namespace {
 
@@ -227,7 +229,47 @@ bool read_log(const toml::table& log, GatewayConfig& config, std::string& error)
     return true;
 }
 
+bool read_alg(const toml::table& alg, GatewayConfig& config, std::string& error) {
+    static const std::set<std::string_view> known{"enabled", "ports", "session_timeout_s"};
+    if (auto key = unknown_key(alg, known)) {
+        error = fmt::format("[alg]: unknown key '{}'", *key);
+        return false;
+    }
+    if (const auto* enabled = alg.get("enabled")) {
+        // as_boolean(), not value<bool>(): toml++ would convert an integer.
+        const auto* value = enabled->as_boolean();
+        if (value == nullptr) {
+            error = "[alg] enabled: must be true or false";
+            return false;
+        }
+        config.alg_enabled = value->get();
+    }
+    if (const auto* ports = alg.get("ports")) {
+        const auto text = ports->value<std::string>();
+        const auto range = text ? parse_alg_ports(*text) : parse_alg_ports("");
+        if (!range) {
+            error = fmt::format("[alg] ports: must be a \"FIRST-LAST\" string: {}", range.error());
+            return false;
+        }
+        config.alg_port_first = range->first;
+        config.alg_port_last = range->second;
+    }
+    return read_seconds(alg, "session_timeout_s", config.alg_session_timeout, error);
+}
+
 }  // namespace
+
+sg::Result<std::pair<std::uint16_t, std::uint16_t>> parse_alg_ports(std::string_view text) {
+    const auto dash = text.find('-');
+    if (dash == std::string_view::npos) return sg::fail("expected FIRST-LAST");
+    const auto first = parse_uint<std::uint16_t>(text.substr(0, dash));
+    const auto last = parse_uint<std::uint16_t>(text.substr(dash + 1));
+    if (!first || !last || *first == 0) return sg::fail("ports must be numbers from 1 to 65535");
+    // At least one even RTP port with its odd RTCP port inside the range.
+    const std::uint32_t first_even = *first + (*first % 2U);
+    if (first_even + 1 > *last) return sg::fail("the range holds no even/odd RTP/RTCP port pair");
+    return std::pair<std::uint16_t, std::uint16_t>{*first, *last};
+}
 
 std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::string_view source,
                                           std::string& error) {
@@ -240,7 +282,7 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
         return std::nullopt;
     }
     GatewayConfig config;
-    if (auto key = unknown_key(root, {"gateway", "log", "rule"})) {
+    if (auto key = unknown_key(root, {"gateway", "log", "rule", "alg"})) {
         error = fmt::format("{}: unknown section '{}'", source, *key);
         return std::nullopt;
     }
@@ -255,6 +297,10 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
         return std::nullopt;
     }
     if (const auto* log = section("log"); log != nullptr && !read_log(*log, config, detail)) {
+        error = fmt::format("{}: {}", source, detail);
+        return std::nullopt;
+    }
+    if (const auto* alg = section("alg"); alg != nullptr && !read_alg(*alg, config, detail)) {
         error = fmt::format("{}: {}", source, detail);
         return std::nullopt;
     }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net/cidr.hpp"
@@ -32,7 +33,15 @@ struct GatewayConfig {
     std::uint32_t max_sessions_per_client = 0;
     std::uint32_t max_udp_associations = 4096;
     std::string log_level = "info";
+    // [alg]: the RTSP application-level gateway in the CONNECT path (proxy/rtsp_alg.hpp).
+    bool alg_enabled = true;
+    std::uint16_t alg_port_first = 30000;  // UDP ports of its media relays, [first, last]
+    std::uint16_t alg_port_last = 39999;
+    std::chrono::seconds alg_session_timeout{120};
 };
+
+// "A-B" with 1 <= A < B <= 65535 (at least one even/odd RTP/RTCP pair), for [alg] ports and --alg-ports.
+sg::Result<std::pair<std::uint16_t, std::uint16_t>> parse_alg_ports(std::string_view text);
 
 // The TOML text compiled into the binary.
 std::string_view default_config_text();

@@ -23,6 +23,7 @@ struct GatewayFlags {
     std::string admin;
     std::string family_policy;
     std::string log_level;
+    std::string alg_ports;
 };
 
 std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
@@ -80,6 +81,15 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
         config->family_policy = *policy;
     }
     if (!flags.log_level.empty()) config->log_level = flags.log_level;
+    if (!flags.alg_ports.empty()) {
+        const auto range = parse_alg_ports(flags.alg_ports);
+        if (!range) {
+            std::cerr << "streamgate: --alg-ports " << flags.alg_ports << ": " << range.error() << '\n';
+            return std::nullopt;
+        }
+        config->alg_port_first = range->first;
+        config->alg_port_last = range->second;
+    }
     return config;
 }
 
@@ -103,6 +113,8 @@ Subcommand add_gateway_command(CLI::App& app) {
                         "Admin listener for Prometheus /metrics, HOST:PORT or 'off'");
     gateway->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    gateway->add_option("--alg-ports", flags->alg_ports,
+                        "UDP ports FIRST-LAST for the RTSP ALG's media relays (default: 30000-39999)");
     gateway->add_flag("--print-config", *print_config, "Print the built-in default configuration and exit");
 
     const auto run = [flags, print_config]() -> int {

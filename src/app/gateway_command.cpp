@@ -11,6 +11,7 @@
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
+#include "proxy/rtsp_alg.hpp"
 #include "socks/server.hpp"
 
 namespace sg::app {
@@ -54,6 +55,22 @@ socks::ServerOptions server_options(const GatewayConfig& config) {
     return options;
 }
 
+// The RTSP ALG is created once (its port pool and counters live as long as the gateway); [alg] enabled
+// decides, at start and on each SIGHUP, whether new CONNECT sessions use it.
+std::shared_ptr<proxy::RtspAlg> make_rtsp_alg(const GatewayConfig& config, metrics::Registry& registry) {
+    proxy::AlgOptions options;
+    options.port_first = config.alg_port_first;
+    options.port_last = config.alg_port_last;
+    options.session_timeout = config.alg_session_timeout;
+    return std::make_shared<proxy::RtspAlg>(options, &registry);
+}
+
+socks::ServerOptions with_alg(socks::ServerOptions options, const GatewayConfig& config,
+                              const std::shared_ptr<proxy::RtspAlg>& alg) {
+    if (config.alg_enabled) options.rtsp_alg = alg;
+    return options;
+}
+
 void log_admission(const GatewayConfig& config) {
     if (config.allow.empty()) {
         spdlog::info("admitting loopback clients only");
@@ -81,7 +98,11 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
     raise_descriptor_limit();
     asio::io_context io(1);
     metrics::Registry registry(metrics::Registry::OnError::record);
-    socks::Server server(io, server_options(config), &registry);
+    const auto rtsp_alg = make_rtsp_alg(config, registry);
+    socks::Server server(io, with_alg(server_options(config), config, rtsp_alg), &registry);
+    if (config.alg_enabled) {
+        spdlog::info("rtsp alg on: udp media ports {}-{}", config.alg_port_first, config.alg_port_last);
+    }
     metrics::AdminServer admin(io, registry);
     // Metrics are an aid, not the service: without the admin port the gateway still serves (error logged).
     if (config.admin) open_admin(admin, *config.admin);
@@ -117,7 +138,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
             if (fresh->socks_listeners != config.socks_listeners || fresh->admin != config.admin) {
                 spdlog::warn("SIGHUP: listener changes need a restart; keeping the current listeners");
             }
-            server.update_options(server_options(*fresh));
+            server.update_options(with_alg(server_options(*fresh), *fresh, rtsp_alg));
             spdlog::set_level(spdlog::level::from_str(fresh->log_level));
             spdlog::info("SIGHUP: configuration reloaded ({} sessions running)", server.active_sessions());
             log_admission(*fresh);

@@ -1,6 +1,9 @@
+#include <fmt/format.h>
+
 #include <asio/ip/tcp.hpp>
 
 #include "net/relay.hpp"
+#include "proxy/rtsp_alg.hpp"
 #include "socks/commands.hpp"
 #include "socks/connector.hpp"
 #include "socks/session_io.hpp"
@@ -28,6 +31,24 @@ asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
     if (!record.replied) {
         record.end = "client closed before reply";
         co_return;
+    }
+    // RTSP (recognised by the client's first request line, never by port) goes through the application-level
+    // gateway, so that UDP media reaches the client; anything else is relayed untouched.
+    if (const auto alg = options.rtsp_alg) {
+        const auto verdict =
+            co_await proxy::sniff_client(ctx.client, target, ctx.pending, alg->options().sniff_timeout);
+        if (verdict == proxy::SniffVerdict::rtsp) {
+            auto bytes = std::move(ctx.pending);
+            ctx.pending.clear();
+            const auto result =
+                co_await proxy::run_rtsp_alg(ctx.client, target, std::move(bytes), alg, options.idle_timeout);
+            record.up += result.bytes_client_to_origin;
+            record.down += result.bytes_origin_to_client;
+            record.end = fmt::format("{} (rtsp alg: {} udp media relays{})", result.end_reason,
+                                     result.media_relays, result.fell_back ? ", parse fallback" : "");
+            ctx.live.target = nullptr;
+            co_return;
+        }
     }
     // Bytes the client pipelined behind its request belong to the target.
     if (!ctx.pending.empty()) {

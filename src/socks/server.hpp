@@ -20,6 +20,9 @@
 namespace sg::metrics {
 class Registry;
 }
+namespace sg::proxy {
+class RtspAlg;
+}
 
 namespace sg::socks {
 
@@ -41,6 +44,9 @@ struct ServerOptions {
     // Access rules checked after the allow-list (first match wins, default deny); none: the allow-list
     // decides.
     std::shared_ptr<const RuleSet> rules;
+    // The RTSP application-level gateway for CONNECT sessions that carry RTSP (proxy/rtsp_alg.hpp); none:
+    // every CONNECT is a plain relay.
+    std::shared_ptr<proxy::RtspAlg> rtsp_alg;
 };
 
 struct ServerStats {

@@ -120,12 +120,41 @@ TEST(Config, RejectsMistakesWithAMessageNamingThem) {
         {"rule = 3\n", "[[rule]] tables"},
         {"[gateway]\nfamily_policy = \"ipv5\"\n", "family_policy"},
         {"[gateway\n", "test:1:"},
+        {"[alg]\nenabled = 1\n", "[alg] enabled"},
+        {"[alg]\nports = \"30001-30001\"\n", "no even/odd"},
+        {"[alg]\nports = \"0-100\"\n", "[alg] ports"},
+        {"[alg]\nports = \"70000-70010\"\n", "[alg] ports"},
+        {"[alg]\nports = 3\n", "[alg] ports"},
+        {"[alg]\nsession_timeout_s = 0\n", "session_timeout_s"},
+        {"[alg]\nport = \"1-2\"\n", "unknown key 'port'"},
     };
     for (const auto& c : cases) {
         std::string error;
         EXPECT_FALSE(parse(c.text, error)) << c.text;
         EXPECT_NE(error.find(c.message_part), std::string::npos) << "error was: " << error;
     }
+}
+
+TEST(Config, AlgSection) {
+    std::string error;
+    const auto defaults = parse_config(default_config_text(), "built-in default", error);
+    ASSERT_TRUE(defaults) << error;
+    EXPECT_TRUE(defaults->alg_enabled);
+    EXPECT_EQ(defaults->alg_port_first, 30000);
+    EXPECT_EQ(defaults->alg_port_last, 39999);
+    EXPECT_EQ(defaults->alg_session_timeout, std::chrono::seconds{120});
+
+    const auto custom = parse_config(
+        "[alg]\nenabled = false\nports = \"40001-40010\"\nsession_timeout_s = 30\n", "test", error);
+    ASSERT_TRUE(custom) << error;
+    EXPECT_FALSE(custom->alg_enabled);
+    EXPECT_EQ(custom->alg_port_first, 40001);
+    EXPECT_EQ(custom->alg_port_last, 40010);
+    EXPECT_EQ(custom->alg_session_timeout, std::chrono::seconds{30});
+
+    EXPECT_TRUE(parse_alg_ports("30000-30001").ok());
+    EXPECT_FALSE(parse_alg_ports("30000").ok());
+    EXPECT_FALSE(parse_alg_ports("30002-30000").ok());
 }
 
 }  // namespace
