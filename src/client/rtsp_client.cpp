@@ -7,8 +7,8 @@
 #include <cstring>
 #include <variant>
 
-#include "common/text.hpp"
 #include "common/units.hpp"
+#include "rtsp/simple_headers.hpp"
 
 namespace sg::client {
 namespace {
@@ -124,8 +124,7 @@ std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cse
         } else if (auto* reply = std::get_if<rtsp::Response>(&parsed.value)) {
             const auto* value = reply->headers.get("CSeq");
             if (cseq && value != nullptr) {
-                // Not rtsp::parse_cseq: simple_headers.hpp and url.hpp cannot share a translation unit.
-                const auto reply_cseq = parse_uint<std::uint32_t>(trim(*value));
+                const auto reply_cseq = rtsp::parse_cseq(*value);
                 if (reply_cseq && *reply_cseq == *cseq) match = std::move(*reply);
             }
             // Any other reply is stale (an earlier request we gave up on): dropped.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "rtsp/url.hpp"  // k_max_url_length
 
 namespace sg::rtsp {
 
@@ -79,8 +80,6 @@ Result<std::uint32_t> parse_cseq(std::string_view value);
 std::string format_cseq(std::uint32_t cseq);
 
 // ---- Content-Base --------------------------------------------------------------------------------
-
-inline constexpr std::size_t k_max_url_length = 4096;
 
 // The trimmed URL text: non-empty, at most k_max_url_length, no spaces or control characters.
 // (Whether it is a valid RTSP URL is for rtsp/url.hpp to decide.)
