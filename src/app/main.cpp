@@ -16,6 +16,7 @@ int run(int argc, char** argv) {
 
     const std::vector<sg::app::Subcommand> subcommands{
         sg::app::add_gateway_command(app),
+        sg::app::add_serve_command(app),
     };
 
     CLI11_PARSE(app, argc, argv);

@@ -13,5 +13,6 @@ struct Subcommand {
 };
 
 Subcommand add_gateway_command(CLI::App& app);
+Subcommand add_serve_command(CLI::App& app);
 
 }  // namespace sg::app
