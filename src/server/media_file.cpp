@@ -121,6 +121,7 @@ ReadResult MediaFile::read(MediaPacket& out) {
     for (;;) {
         av_packet_unref(packet_);
         const int rc = av_read_frame(format_, packet_);
+        at_start_ = false;
         if (rc == AVERROR_EOF) return ReadResult::end_of_file;
         if (rc < 0) return ReadResult::error;
         if (packet_->stream_index < 0 ||
@@ -148,9 +149,21 @@ ReadResult MediaFile::read(MediaPacket& out) {
 
 bool MediaFile::seek(double seconds) {
     av_packet_unref(packet_);
+    if (seconds <= 0.0) {
+        if (at_start_) return true;  // the first PLAY's "npt=0-" must not move a fresh demuxer
+        // Timestamp seeks in MPEG-TS and raw streams search by PCR/PTS and can land after the first
+        // keyframe; the start of those is simply byte 0.
+        const std::string_view name = format_->iformat->name;
+        if (name.find("mpegts") != std::string_view::npos || name == "h264" || name == "aac") {
+            at_start_ = av_seek_frame(format_, -1, 0, AVSEEK_FLAG_BYTE) >= 0;
+            if (at_start_) return true;
+        }
+    }
     const auto target = start_time_ + static_cast<std::int64_t>(seconds * AV_TIME_BASE);
-    return avformat_seek_file(format_, -1, INT64_MIN, target, target, 0) >= 0 ||
-           av_seek_frame(format_, -1, target, AVSEEK_FLAG_BACKWARD) >= 0;
+    const bool ok = avformat_seek_file(format_, -1, INT64_MIN, target, target, 0) >= 0 ||
+                    av_seek_frame(format_, -1, target, AVSEEK_FLAG_BACKWARD) >= 0;
+    at_start_ = ok && seconds <= 0.0;
+    return ok;
 }
 
 }  // namespace sg::server

@@ -67,6 +67,7 @@ private:
     std::vector<int> track_of_stream_;  // container stream index -> track index or -1
     double duration_ = 0.0;
     std::int64_t start_time_ = 0;  // AV_TIME_BASE units
+    bool at_start_ = true;         // nothing read since opening or rewinding
 };
 
 }  // namespace sg::server

@@ -19,6 +19,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto k_report_interval = std::chrono::seconds(5);  // RFC 3550 §6.2 minimum for a sender
+constexpr auto k_bye_delay = std::chrono::milliseconds(300);
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 std::uint32_t random_u32() {
@@ -160,6 +161,11 @@ asio::awaitable<void> Session::stream(std::uint64_t generation) {
                 if (file_->seek(0.0)) continue;
             }
             if (r != ReadResult::packet) {
+                // The BYE goes out a moment after the last packet: over UDP it travels on the RTCP socket,
+                // and a receiver that handles it before the last RTP datagrams would drop them.
+                pace_timer_.expires_after(k_bye_delay);
+                co_await pace_timer_.async_wait(as_tuple_awaitable);
+                if (generation_ != generation) co_return;
                 end_of_stream_ = r == ReadResult::end_of_file ? "end of file" : "read error";
                 send_reports(/*bye=*/true);
                 position_ = session_now();
