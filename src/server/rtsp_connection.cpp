@@ -162,12 +162,14 @@ asio::awaitable<void> RtspConnection::check_timeouts() {
             if (now - it->second->last_activity() > timeout) {
                 it->second->stop("timeout");
                 it = sessions_.erase(it);
+                last_request_ = now;  // the client may still come back and learn its session is gone (454)
             } else {
                 ++it;
             }
         }
-        // A connection holding no session is only there to talk; one silent for a whole timeout is gone.
-        if (sessions_.empty() && now - last_request_ > timeout) close("idle");
+        // A connection holding no session is only there to talk; one silent for two timeouts is gone (the
+        // second one lets a client whose session expired still hear 454 rather than find the door shut).
+        if (sessions_.empty() && now - last_request_ > 2 * timeout) close("idle");
     }
 }
 

@@ -1,0 +1,53 @@
+"""Plays an RTSP URL with GStreamer's rtspsrc and counts decoded video frames and audio buffers.
+
+Usage: gst_rtsp_count.py URL udp|tcp TIMEOUT_S
+Prints one JSON line: {"video_frames": n, "audio_buffers": n, "eos": bool, "errors": [...]}; exits 0 when the
+pipeline reached EOS without an error message, 1 otherwise.
+"""
+
+import json
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+
+def main() -> int:
+    url, protocol, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    Gst.init(None)
+    pipeline = Gst.parse_launch(
+        f"rtspsrc location={url} protocols={protocol} name=src "
+        "src. ! application/x-rtp,media=video ! queue ! decodebin ! fakesink name=video sync=false "
+        "signal-handoffs=true "
+        "src. ! application/x-rtp,media=audio ! queue ! decodebin ! fakesink name=audio sync=false "
+        "signal-handoffs=true")
+    counts = {"video_frames": 0, "audio_buffers": 0}
+
+    def counter(key):
+        def on_handoff(_sink, _buffer, _pad):
+            counts[key] += 1
+        return on_handoff
+
+    pipeline.get_by_name("video").connect("handoff", counter("video_frames"))
+    pipeline.get_by_name("audio").connect("handoff", counter("audio_buffers"))
+    pipeline.set_state(Gst.State.PLAYING)
+    bus = pipeline.get_bus()
+    errors = []
+    eos = False
+    msg = bus.timed_pop_filtered(int(timeout * Gst.SECOND), Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    if msg is None:
+        errors.append("timeout")
+    elif msg.type == Gst.MessageType.ERROR:
+        err, debug = msg.parse_error()
+        errors.append(f"{err.message} ({debug})")
+    else:
+        eos = True
+    pipeline.set_state(Gst.State.NULL)
+    print(json.dumps({**counts, "eos": eos, "errors": errors}), flush=True)
+    return 0 if eos and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
