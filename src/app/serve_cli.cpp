@@ -21,6 +21,7 @@ struct ServeFlags {
     std::string rtp_ports = "20000-29999";
     unsigned session_timeout = 60;
     std::string log_level = "info";
+    std::string admin;
 };
 
 std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
@@ -49,6 +50,14 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
     }
     config.rtp_port_first = *first;
     config.rtp_port_last = *last;
+    if (!flags.admin.empty()) {
+        const auto hp = net::parse_host_port(flags.admin);
+        if (!hp) {
+            std::cerr << "streamgate: serve: --admin " << flags.admin << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config.admin = *hp;
+    }
     config.loop = flags.loop;
     config.session_timeout = std::chrono::seconds(flags.session_timeout);
     return config;
@@ -70,6 +79,7 @@ Subcommand add_serve_command(CLI::App& app) {
         ->add_option("--session-timeout", flags->session_timeout,
                      "Seconds without RTCP or requests before a session is dropped (default 60)")
         ->check(CLI::Range(1U, 3600U));
+    serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     const auto run = [flags]() -> int {

@@ -68,22 +68,31 @@ Result<H264Config> parse_avcc(Bytes extradata) {
     H264Config config;
     config.length_size = static_cast<std::size_t>(length_byte & 0x03) + 1;
     if (config.length_size == 3) return fail("avcC: 3-byte NAL lengths are not allowed");
-    const auto read_sets = [&reader](std::size_t count, std::vector<std::vector<std::uint8_t>>& sets) {
+    // Sets of another NAL type than the record claims are dropped: repeating them before IDR pictures
+    // could send a type a receiver would misread.
+    const auto read_sets = [&reader](std::size_t count, std::uint8_t type,
+                                     std::vector<std::vector<std::uint8_t>>& sets) {
         for (std::size_t i = 0; i < count; ++i) {
             std::uint16_t size = 0;
             Bytes set;
             if (!reader.read_u16(size) || !reader.read_bytes(size, set)) return false;
-            if (!set.empty()) sets.emplace_back(set.begin(), set.end());
+            if (!set.empty() && (set[0] & k_nal_type_mask) == type) sets.emplace_back(set.begin(), set.end());
         }
         return true;
     };
-    if (!read_sets(sps_count & 0x1fU, config.sps)) return fail("avcC: truncated SPS");
+    if (!read_sets(sps_count & 0x1fU, k_nal_sps, config.sps)) return fail("avcC: truncated SPS");
     std::uint8_t pps_count = 0;
-    if (!reader.read_u8(pps_count) || !read_sets(pps_count, config.pps)) return fail("avcC: truncated PPS");
+    if (!reader.read_u8(pps_count) || !read_sets(pps_count, k_nal_pps, config.pps))
+        return fail("avcC: truncated PPS");
     return config;
 }
 
 }  // namespace
+
+bool is_sendable_nal_type(std::uint8_t nal_header) noexcept {
+    const auto type = static_cast<std::uint8_t>(nal_header & k_nal_type_mask);
+    return type != 0 && type < k_stap_a;
+}
 
 Result<H264Config> parse_h264_extradata(Bytes extradata) {
     if (!extradata.empty() && extradata[0] == 1) return parse_avcc(extradata);
@@ -199,8 +208,9 @@ Result<std::size_t> H264Packetizer::packetize(Bytes access_unit, PayloadList& ou
         }
     }
     if (has_idr && !has_sps) emit_parameter_sets(out);
-    for (const Bytes nal : nals_)
-        emit_nal(nal, out);
+    for (const Bytes nal : nals_) {
+        if (is_sendable_nal_type(nal[0])) emit_nal(nal, out);
+    }
     out.set_last_marker(true);
     return out.size();
 }

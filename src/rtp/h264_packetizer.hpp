@@ -35,6 +35,10 @@ Result<H264Config> parse_h264_extradata(Bytes extradata);
 // runs past the end; empty NAL units are skipped. Views point into `access_unit`.
 bool split_nal_units(Bytes access_unit, std::size_t length_size, std::vector<Bytes>& out);
 
+// NAL unit types 0 and 24-31 are unspecified in H.264 and RFC 6184 gives 24-29 its own meaning (STAP, MTAP,
+// FU): a NAL unit of those types from a file would be misread by the receiver, so it is not sent.
+bool is_sendable_nal_type(std::uint8_t nal_header) noexcept;
+
 // profile-level-id for the SDP fmtp: the three octets after the NAL header of the first SPS, in hex
 // ("42c01e"); "" when there is no SPS.
 std::string h264_profile_level_id(const H264Config& config);
@@ -43,7 +47,8 @@ class H264Packetizer {
 public:
     explicit H264Packetizer(H264Config config, std::size_t max_payload = k_default_max_payload);
 
-    // Packetizes one access unit into `out` (cleared first); the last payload carries the marker.
+    // Packetizes one access unit into `out` (cleared first); the last payload carries the marker. NAL units
+    // that are not is_sendable_nal_type() are skipped.
     // Fails, producing nothing, on malformed input.
     Result<std::size_t> packetize(Bytes access_unit, PayloadList& out);
 

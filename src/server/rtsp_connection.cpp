@@ -80,6 +80,7 @@ RtspConnection::RtspConnection(asio::ip::tcp::socket socket, ServerContext& cont
 }
 
 void RtspConnection::start() {
+    ++context_.connections_open;
     auto self = shared_from_this();
     asio::co_spawn(
         socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
@@ -92,8 +93,9 @@ void RtspConnection::start() {
 void RtspConnection::close(std::string_view reason) {
     if (!open_) return;
     open_ = false;
+    --context_.connections_open;
     for (auto& [id, session] : sessions_)
-        session->stop(reason);
+        end_session(*session, reason);
     sessions_.clear();
     std::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -101,6 +103,15 @@ void RtspConnection::close(std::string_view reason) {
     wake_writer_.cancel();
     tick_.cancel();
     spdlog::debug("rtsp connection {} closed: {}", peer_, reason);
+}
+
+void RtspConnection::end_session(Session& session, std::string_view reason) {
+    session.stop(reason);
+    ++context_.sessions_ended;
+    if (reason == "timeout") ++context_.sessions_timed_out;
+    context_.rtp_packets += session.stats().packets;
+    context_.rtp_bytes += session.stats().octets;
+    context_.dropped += session.stats().dropped;
 }
 
 void RtspConnection::queue(std::vector<std::uint8_t> bytes) {
@@ -160,7 +171,7 @@ asio::awaitable<void> RtspConnection::check_timeouts() {
         const auto now = Clock::now();
         for (auto it = sessions_.begin(); it != sessions_.end();) {
             if (now - it->second->last_activity() > timeout) {
-                it->second->stop("timeout");
+                end_session(*it->second, "timeout");
                 it = sessions_.erase(it);
                 last_request_ = now;  // the client may still come back and learn its session is gone (454)
             } else {
@@ -190,6 +201,7 @@ asio::awaitable<void> RtspConnection::read_loop() {
             if (item.need_more()) break;
             if (item.failed()) {
                 spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
+                ++context_.bad_requests;
                 auto response = reply(400);
                 const auto text = rtsp::to_string(response);
                 queue(std::vector<std::uint8_t>(text.begin(), text.end()));
@@ -201,6 +213,7 @@ asio::awaitable<void> RtspConnection::read_loop() {
             if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
                 last_request_ = Clock::now();
                 auto response = handle(*request);
+                if (response.status == 400) ++context_.bad_requests;
                 if (const auto* cseq = request->headers.get("CSeq")) response.headers.set("CSeq", *cseq);
                 response.headers.set("Server", "streamgate");
                 const auto text = rtsp::to_string(response);
@@ -440,7 +453,7 @@ rtsp::Response RtspConnection::handle_session_request(const rtsp::Request& reque
         return response;
     }
     if (method == "TEARDOWN") {
-        session->stop("teardown");
+        end_session(*session, "teardown");
         sessions_.erase(session->id());
         return response;
     }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/units.hpp"
 #include "rtsp/message.hpp"
 #include "server/serve_config.hpp"
 #include "server/session.hpp"
@@ -25,7 +26,15 @@ namespace sg::server {
 struct ServerContext {
     ServeConfig config;
     UdpPortAllocator ports;
+    // Totals for the log and Prometheus (one event loop thread: plain integers).
     std::uint64_t sessions_started = 0;
+    std::uint64_t sessions_ended = 0;
+    std::uint64_t sessions_timed_out = 0;
+    std::uint64_t rtp_packets = 0;
+    std::uint64_t rtp_bytes = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t connections_open = 0;
+    std::uint64_t bad_requests = 0;  // answered 400 or closed as malformed
 };
 
 class RtspConnection : public InterleavedSink, public std::enable_shared_from_this<RtspConnection> {
@@ -36,7 +45,7 @@ public:
     bool send_interleaved(std::uint8_t channel, Bytes frame) override;
 
     // Limits of what one connection may hold back.
-    static constexpr std::size_t k_max_queued_bytes = 4 * 1024 * 1024;
+    static constexpr std::size_t k_max_queued_bytes = 4 * k_mib;
     static constexpr std::size_t k_max_sessions = 16;
 
 private:
@@ -44,6 +53,7 @@ private:
     asio::awaitable<void> write_loop();
     asio::awaitable<void> check_timeouts();
     void close(std::string_view reason);
+    void end_session(Session& session, std::string_view reason);
     void queue(std::vector<std::uint8_t> bytes);
 
     rtsp::Response handle(const rtsp::Request& request);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "net/endpoint.hpp"
@@ -14,6 +15,7 @@ namespace sg::server {
 struct ServeConfig {
     std::filesystem::path root;  // canonical
     std::vector<net::HostPort> listen;
+    std::optional<net::HostPort> admin;  // Prometheus /metrics listener
     bool loop = false;
     std::uint16_t rtp_port_first = 20000;
     std::uint16_t rtp_port_last = 29999;

@@ -79,6 +79,7 @@ double Session::session_now() const noexcept {
 }
 
 std::optional<PlayPosition> Session::play(std::optional<double> start) {
+    pause();  // PLAY while playing: settle the position, then restart from there (or from `start`)
     ++generation_;
     pace_timer_.cancel();
     if (start) {
@@ -120,7 +121,7 @@ void Session::stop(std::string_view reason) {
     const bool was_playing = state_ == SessionState::playing;
     ++generation_;
     pace_timer_.cancel();
-    if (was_playing || !end_of_stream_.empty()) send_reports(/*bye=*/true);
+    if (was_playing) send_reports(/*bye=*/true);  // after an end of file, its BYE went out already
     stopped_ = true;
     for (auto& track : tracks_) {
         if (track.transport && track.transport->udp) {

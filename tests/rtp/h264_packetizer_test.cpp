@@ -128,6 +128,15 @@ TEST(H264Packetizer, InBandParameterSetsAreNotRepeated) {
     EXPECT_EQ(depacketize(out, 1400), (std::vector<Nal>{sps, pps, idr}));
 }
 
+TEST(H264Packetizer, SkipsNalTypesRtpWouldMisread) {
+    const Nal slice = make_nal(0x41, 30);
+    H264Packetizer packetizer(H264Config{4, {}, {}});
+    PayloadList out;
+    ASSERT_TRUE(
+        packetizer.packetize(avcc({make_nal(0x1c, 10), slice, make_nal(0x00, 5), make_nal(0x18, 9)}), out));
+    EXPECT_EQ(depacketize(out, 1400), std::vector<Nal>{slice});
+}
+
 TEST(H264Packetizer, RejectsTruncatedLengthPrefix) {
     auto au = avcc({make_nal(0x41, 50)});
     au.pop_back();
