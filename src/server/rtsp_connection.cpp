@@ -26,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::string_view k_public =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-constexpr std::size_t k_read_chunk = 16 * 1024;
+constexpr std::size_t k_read_chunk = 16 * k_kib;
 
 std::string new_session_id() {
     static thread_local std::mt19937_64 generator{std::random_device{}()};

