@@ -17,7 +17,7 @@ import unittest
 from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 PORT = 8554
-IDLE_PORT = 8555  # a second server with a 2 s session timeout
+IDLE_PORT = 8555  # a second server: --loop and a 2 s session timeout
 ADMIN_PORT = 9100  # Prometheus /metrics of the IPv4 server
 CLIP_SECONDS = 3
 FPS = 25
@@ -80,7 +80,7 @@ class Serve(unittest.TestCase):
             net.wait_port(host, net.addr(host, family), PORT)
         cls.idle_server = net.start_peer(
             "origin4", [cls.bin, "serve", str(cls.media), "--listen", f"{net.addr('origin4', 4)}:{IDLE_PORT}",
-                        "--rtp-ports", "32000-32099", "--session-timeout", "2"], name="serve-idle", ready=None)
+                        "--rtp-ports", "32000-32099", "--session-timeout", "2", "--loop"], name="serve-idle", ready=None)
         net.wait_port("origin4", net.addr("origin4", 4), IDLE_PORT)
 
     def url(self, family: int, path: str, port: int = PORT) -> str:
@@ -213,6 +213,19 @@ class Serve(unittest.TestCase):
         self.assertTrue(r["session_header"].endswith(";timeout=2"), r["session_header"])
         self.assertEqual(r["after"], 454)
         self.assertIn("reason=timeout", self.idle_server.log_text())
+
+    def test_loop_plays_past_the_end_kept_alive_by_the_player(self):
+        # 6 s of a 3 s clip from the --loop server, whose 2 s session timeout only ffmpeg's keep-alives
+        # (GET_PARAMETER every timeout/2) and RTCP receiver reports can satisfy.
+        seconds = 2 * CLIP_SECONDS
+        timeouts_before = self.idle_server.log_text().count("reason=timeout")
+        cp = self.net.run("gw", ["ffmpeg", "-hide_banner", "-v", "error", "-rtsp_transport", "udp", "-i",
+                                 self.url(4, "clip.mp4", IDLE_PORT), "-map", "0:v", "-t", str(seconds),
+                                 "-f", "framecrc", "-"], timeout=60)
+        frames = [line for line in cp.stdout.splitlines() if line.startswith("0,")]
+        self.assertEqual(cp.stderr.strip(), "")
+        self.assertGreaterEqual(len(frames), seconds * FPS - 2)
+        self.assertEqual(self.idle_server.log_text().count("reason=timeout"), timeouts_before)
 
     def test_default_timeout_is_advertised(self):
         r = self.probe("idle", 6, "clip.mp4", 0)
