@@ -19,10 +19,12 @@ def main() -> int:
     Gst.init(None)
     pipeline = Gst.parse_launch(
         f"rtspsrc location={url} protocols={protocol} name=src "
-        "src. ! application/x-rtp,media=video ! queue ! decodebin ! fakesink name=video sync=false "
-        "signal-handoffs=true "
-        "src. ! application/x-rtp,media=audio ! queue ! decodebin ! fakesink name=audio sync=false "
-        "signal-handoffs=true")
+        # Explicit depayloaders and decoders, and sinks that do not wait for preroll: decodebin's dynamic
+        # autoplugging stalled the pipeline now and then on a loaded machine.
+        "src. ! application/x-rtp,media=video ! queue ! rtph264depay ! h264parse ! avdec_h264 ! "
+        "fakesink name=video sync=false async=false signal-handoffs=true "
+        "src. ! application/x-rtp,media=audio ! queue ! rtpmp4gdepay ! aacparse ! avdec_aac ! "
+        "fakesink name=audio sync=false async=false signal-handoffs=true")
     counts = {"video_frames": 0, "audio_buffers": 0, "audio_seconds": 0.0}
 
     def on_video(_sink, _buffer, _pad):
