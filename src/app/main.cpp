@@ -19,6 +19,7 @@ int run(int argc, char** argv) {
         sg::app::add_detect_command(app),
         sg::app::add_testplayer_command(app),
         sg::app::add_socksify_command(app),
+        sg::app::add_serve_command(app),
     };
 
     CLI11_PARSE(app, argc, argv);

@@ -1,0 +1,96 @@
+// `streamgate serve DIR`: the RTSP/RTP origin server's command line.
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "app/subcommand.hpp"
+#include "common/text.hpp"
+#include "net/relay.hpp"
+#include "server/server.hpp"
+
+namespace sg::app {
+namespace {
+
+struct ServeFlags {
+    std::string dir;
+    std::vector<std::string> listen;
+    bool loop = false;
+    std::string rtp_ports = "20000-29999";
+    unsigned session_timeout = 60;
+    std::string log_level = "info";
+    std::string admin;
+};
+
+std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
+    server::ServeConfig config;
+    std::error_code ec;
+    config.root = std::filesystem::canonical(flags.dir, ec);
+    if (ec || !std::filesystem::is_directory(config.root)) {
+        std::cerr << "streamgate: serve: " << flags.dir << ": not a directory\n";
+        return std::nullopt;
+    }
+    const auto listen = flags.listen.empty() ? std::vector<std::string>{"127.0.0.1:8554"} : flags.listen;
+    for (const auto& text : listen) {
+        const auto hp = net::parse_host_port(text);
+        if (!hp) {
+            std::cerr << "streamgate: serve: --listen " << text << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config.listen.push_back(*hp);
+    }
+    std::string_view ports = flags.rtp_ports;
+    const auto first = parse_uint<std::uint16_t>(pop_token(ports, '-'));
+    const auto last = parse_uint<std::uint16_t>(ports);
+    if (!first || !last || *first == 0 || *last < *first + 1) {
+        std::cerr << "streamgate: serve: --rtp-ports " << flags.rtp_ports << ": want FIRST-LAST, 2+ ports\n";
+        return std::nullopt;
+    }
+    config.rtp_port_first = *first;
+    config.rtp_port_last = *last;
+    if (!flags.admin.empty()) {
+        const auto hp = net::parse_host_port(flags.admin);
+        if (!hp) {
+            std::cerr << "streamgate: serve: --admin " << flags.admin << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config.admin = *hp;
+    }
+    config.loop = flags.loop;
+    config.session_timeout = std::chrono::seconds(flags.session_timeout);
+    return config;
+}
+
+}  // namespace
+
+Subcommand add_serve_command(CLI::App& app) {
+    auto* serve = app.add_subcommand("serve", "Serve every media file under DIR over RTSP/RTP");
+    auto flags = std::make_shared<ServeFlags>();
+    serve->add_option("DIR", flags->dir, "Directory of media files (MP4, MKV, MPEG-TS...)")->required();
+    serve->add_option("--listen", flags->listen,
+                      "RTSP listener HOST:PORT or [IPV6]:PORT (repeatable; "
+                      "default 127.0.0.1:8554)");
+    serve->add_flag("--loop", flags->loop, "Restart files seamlessly at their end (a live-like source)");
+    serve->add_option("--rtp-ports", flags->rtp_ports,
+                      "UDP port range for RTP/RTCP pairs (default 20000-29999)");
+    serve
+        ->add_option("--session-timeout", flags->session_timeout,
+                     "Seconds without RTCP or requests before a session is dropped (default 60)")
+        ->check(CLI::Range(1U, 3600U));
+    serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
+    serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    const auto run = [flags]() -> int {
+        const auto config = serve_config(*flags);
+        if (!config) return 2;
+        net::ignore_sigpipe();  // a viewer vanishing mid-write must cost one session, not the process
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+        spdlog::set_level(spdlog::level::from_str(flags->log_level));
+        return server::run_serve(*config);
+    };
+    return {serve, run};
+}
+
+}  // namespace sg::app

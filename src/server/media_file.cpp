@@ -1,0 +1,169 @@
+#include "server/media_file.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/log.h>
+}
+
+#include <array>
+#include <optional>
+
+namespace sg::server {
+namespace {
+
+constexpr std::uint32_t k_video_clock = 90000;
+constexpr std::uint32_t k_opus_clock = 48000;
+constexpr std::uint32_t k_g711_clock = 8000;
+
+std::string av_error_text(int code) {
+    std::array<char, AV_ERROR_MAX_STRING_SIZE> text{};
+    av_strerror(code, text.data(), text.size());
+    return text.data();
+}
+
+std::optional<TrackInfo> track_for(const AVStream& stream) {
+    const AVCodecParameters& par = *stream.codecpar;
+    TrackInfo info;
+    info.stream_index = stream.index;
+    info.channels = par.ch_layout.nb_channels;
+    info.sample_rate = par.sample_rate;
+    switch (par.codec_id) {
+        case AV_CODEC_ID_H264:
+            info.codec = Codec::h264;
+            info.clock_rate = k_video_clock;
+            break;
+        case AV_CODEC_ID_AAC:
+            if (par.sample_rate <= 0) return std::nullopt;
+            info.codec = Codec::aac;
+            info.clock_rate = static_cast<std::uint32_t>(par.sample_rate);
+            break;
+        case AV_CODEC_ID_OPUS:
+            info.codec = Codec::opus;
+            info.clock_rate = k_opus_clock;  // RFC 7587 §4.1: always 48000
+            break;
+        case AV_CODEC_ID_PCM_MULAW:
+        case AV_CODEC_ID_PCM_ALAW:
+            if (par.sample_rate != static_cast<int>(k_g711_clock) || info.channels < 1) return std::nullopt;
+            info.codec = par.codec_id == AV_CODEC_ID_PCM_MULAW ? Codec::pcmu : Codec::pcma;
+            info.clock_rate = k_g711_clock;
+            break;
+        default:
+            return std::nullopt;
+    }
+    if (par.extradata != nullptr && par.extradata_size > 0)
+        info.extradata.assign(par.extradata, par.extradata + par.extradata_size);
+    return info;
+}
+
+}  // namespace
+
+std::string_view codec_name(Codec codec) noexcept {
+    switch (codec) {
+        case Codec::h264:
+            return "H264";
+        case Codec::aac:
+            return "AAC";
+        case Codec::opus:
+            return "opus";
+        case Codec::pcmu:
+            return "PCMU";
+        case Codec::pcma:
+            return "PCMA";
+    }
+    return "?";
+}
+
+std::unique_ptr<MediaFile> MediaFile::open(const std::filesystem::path& path, std::string& error) {
+    av_log_set_level(AV_LOG_ERROR);  // the demuxer's chatter would drown the session log
+    std::unique_ptr<MediaFile> file(new MediaFile());
+    if (const int rc = avformat_open_input(&file->format_, path.c_str(), nullptr, nullptr); rc < 0) {
+        file->format_ = nullptr;
+        error = av_error_text(rc);
+        return nullptr;
+    }
+    if (const int rc = avformat_find_stream_info(file->format_, nullptr); rc < 0) {
+        error = av_error_text(rc);
+        return nullptr;
+    }
+    file->track_of_stream_.assign(file->format_->nb_streams, -1);
+    for (unsigned i = 0; i < file->format_->nb_streams; ++i) {
+        AVStream* stream = file->format_->streams[i];
+        if (auto info = track_for(*stream)) {
+            file->track_of_stream_[i] = static_cast<int>(file->tracks_.size());
+            file->tracks_.push_back(std::move(*info));
+        } else {
+            stream->discard = AVDISCARD_ALL;  // never read what we cannot send
+        }
+    }
+    if (file->tracks_.empty()) {
+        error = "no H.264, AAC, Opus or G.711 track";
+        return nullptr;
+    }
+    file->start_time_ = file->format_->start_time == AV_NOPTS_VALUE ? 0 : file->format_->start_time;
+    if (file->format_->duration > 0)
+        file->duration_ = static_cast<double>(file->format_->duration) / AV_TIME_BASE;
+    file->packet_ = av_packet_alloc();
+    if (file->packet_ == nullptr) {
+        error = "out of memory";
+        return nullptr;
+    }
+    return file;
+}
+
+MediaFile::~MediaFile() {
+    av_packet_free(&packet_);
+    if (format_ != nullptr) avformat_close_input(&format_);
+}
+
+ReadResult MediaFile::read(MediaPacket& out) {
+    for (;;) {
+        av_packet_unref(packet_);
+        const int rc = av_read_frame(format_, packet_);
+        at_start_ = false;
+        if (rc == AVERROR_EOF) return ReadResult::end_of_file;
+        if (rc < 0) return ReadResult::error;
+        if (packet_->stream_index < 0 ||
+            static_cast<std::size_t>(packet_->stream_index) >= track_of_stream_.size())
+            continue;
+        const int track = track_of_stream_[static_cast<std::size_t>(packet_->stream_index)];
+        if (track < 0 || packet_->size <= 0) continue;
+        const AVStream& stream = *format_->streams[packet_->stream_index];
+        const TrackInfo& info = tracks_[static_cast<std::size_t>(track)];
+        const std::int64_t start = av_rescale_q(start_time_, AV_TIME_BASE_Q, stream.time_base);
+        std::int64_t pts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+        std::int64_t dts = packet_->dts != AV_NOPTS_VALUE ? packet_->dts : pts;
+        if (pts == AV_NOPTS_VALUE) continue;  // no timing at all: cannot be paced
+        pts -= start;
+        dts -= start;
+        out.track = static_cast<std::size_t>(track);
+        out.pts_clock = av_rescale_q(pts, stream.time_base, AVRational{1, static_cast<int>(info.clock_rate)});
+        out.dts_seconds = static_cast<double>(dts) * av_q2d(stream.time_base);
+        out.end_seconds = static_cast<double>(pts + packet_->duration) * av_q2d(stream.time_base);
+        out.keyframe = (packet_->flags & AV_PKT_FLAG_KEY) != 0;
+        out.data = Bytes(packet_->data, static_cast<std::size_t>(packet_->size));
+        return ReadResult::packet;
+    }
+}
+
+bool MediaFile::seek(double seconds) {
+    av_packet_unref(packet_);
+    if (seconds <= 0.0) {
+        if (at_start_) return true;  // the first PLAY's "npt=0-" must not move a fresh demuxer
+        // Timestamp seeks in MPEG-TS and raw streams search by PCR/PTS and can land after the first
+        // keyframe; the start of those is simply byte 0.
+        const std::string_view name = format_->iformat->name;
+        if (name.find("mpegts") != std::string_view::npos || name == "h264" || name == "aac") {
+            at_start_ = av_seek_frame(format_, -1, 0, AVSEEK_FLAG_BYTE) >= 0;
+            if (at_start_) return true;
+        }
+    }
+    const auto target = start_time_ + static_cast<std::int64_t>(seconds * AV_TIME_BASE);
+    const bool ok = avformat_seek_file(format_, -1, INT64_MIN, target, target, 0) >= 0 ||
+                    av_seek_frame(format_, -1, target, AVSEEK_FLAG_BACKWARD) >= 0;
+    at_start_ = ok && seconds <= 0.0;
+    return ok;
+}
+
+}  // namespace sg::server

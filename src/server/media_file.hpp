@@ -1,0 +1,73 @@
+#pragma once
+// One media file opened with FFmpeg's libavformat: the tracks we can packetize and their packets in
+// decoding order, with timestamps converted for RTP. Each viewer opens its own MediaFile, so a file is read
+// once per viewer and never per packet; reads are ordinary blocking file reads of one packet.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/byte_io.hpp"
+
+struct AVFormatContext;
+struct AVPacket;
+
+namespace sg::server {
+
+enum class Codec : std::uint8_t { h264, aac, opus, pcmu, pcma };
+
+std::string_view codec_name(Codec codec) noexcept;
+
+struct TrackInfo {
+    int stream_index = 0;  // in the container
+    Codec codec = Codec::h264;
+    std::uint32_t clock_rate = 90000;  // RTP clock
+    int channels = 0;                  // audio
+    int sample_rate = 0;               // audio
+    std::vector<std::uint8_t> extradata;
+};
+
+struct MediaPacket {
+    std::size_t track = 0;       // index into MediaFile::tracks()
+    std::int64_t pts_clock = 0;  // presentation time in RTP clock units from the file's start
+    double dts_seconds = 0.0;    // decoding time in seconds from the file's start (for pacing)
+    double end_seconds = 0.0;    // presentation end (pts + duration) in seconds from the start
+    bool keyframe = false;
+    Bytes data;  // valid until the next read() or seek()
+};
+
+enum class ReadResult : std::uint8_t { packet, end_of_file, error };
+
+class MediaFile {
+public:
+    // Opens and probes the file; nullptr with `error` set when it cannot be read or has no track we can
+    // packetize. Streams of other codecs are ignored.
+    static std::unique_ptr<MediaFile> open(const std::filesystem::path& path, std::string& error);
+    ~MediaFile();
+    MediaFile(const MediaFile&) = delete;
+    MediaFile& operator=(const MediaFile&) = delete;
+
+    const std::vector<TrackInfo>& tracks() const noexcept { return tracks_; }
+    double duration_seconds() const noexcept { return duration_; }
+
+    ReadResult read(MediaPacket& out);
+    // Positions the demuxer at the last keyframe at or before `seconds` from the start.
+    bool seek(double seconds);
+
+private:
+    MediaFile() = default;
+
+    AVFormatContext* format_ = nullptr;
+    AVPacket* packet_ = nullptr;
+    std::vector<TrackInfo> tracks_;
+    std::vector<int> track_of_stream_;  // container stream index -> track index or -1
+    double duration_ = 0.0;
+    std::int64_t start_time_ = 0;  // AV_TIME_BASE units
+    bool at_start_ = true;         // nothing read since opening or rewinding
+};
+
+}  // namespace sg::server

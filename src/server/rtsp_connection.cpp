@@ -1,0 +1,465 @@
+#include "server/rtsp_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cstdio>
+#include <random>
+
+#include "net/asio_endpoint.hpp"
+#include "rtsp/range.hpp"
+#include "rtsp/rtp_info.hpp"
+#include "rtsp/session_header.hpp"
+#include "rtsp/simple_headers.hpp"
+#include "rtsp/transport.hpp"
+#include "server/media_path.hpp"
+
+namespace sg::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::string_view k_public =
+    "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+constexpr std::size_t k_read_chunk = 16 * k_kib;
+
+std::string new_session_id() {
+    static thread_local std::mt19937_64 generator{std::random_device{}()};
+    std::array<char, 17> text{};
+    std::snprintf(text.data(), text.size(), "%016llx",
+                  static_cast<unsigned long long>(generator()));  // NOLINT
+    return text.data();
+}
+
+rtsp::Response reply(int status) {
+    rtsp::Response response;
+    response.status = status;
+    return response;
+}
+
+std::string format_npt(double seconds) {
+    std::array<char, 32> text{};
+    std::snprintf(text.data(), text.size(), "%.3f", seconds);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+    return text.data();
+}
+
+// The aggregate URL clients resolve track controls against: the request URL with a trailing '/'.
+std::string content_base(std::string_view uri) {
+    std::string base(uri.substr(0, uri.find('?')));
+    if (base.empty() || base.back() != '/') base += '/';
+    return base;
+}
+
+// First offered transport we can serve: RTP/AVP unicast over UDP (with client ports) or interleaved TCP.
+const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpec>& specs) {
+    for (const auto& spec : specs) {
+        if (!spec.is_rtp() || spec.profile != "AVP" || spec.is_multicast()) continue;
+        if (spec.is_tcp()) return &spec;
+        if (spec.is_udp() && spec.client_port) return &spec;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+RtspConnection::RtspConnection(asio::ip::tcp::socket socket, ServerContext& context)
+    : socket_(std::move(socket)),
+      context_(context),
+      wake_writer_(socket_.get_executor()),
+      tick_(socket_.get_executor()) {
+    std::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : net::to_string(remote);
+    peer_address_ = net::unmap(remote.address());
+    local_address_ = socket_.local_endpoint(ec).address();
+}
+
+void RtspConnection::start() {
+    ++context_.connections_open;
+    auto self = shared_from_this();
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->check_timeouts(); }, asio::detached);
+}
+
+void RtspConnection::close(std::string_view reason) {
+    if (!open_) return;
+    open_ = false;
+    --context_.connections_open;
+    for (auto& [id, session] : sessions_)
+        end_session(*session, reason);
+    sessions_.clear();
+    std::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    wake_writer_.cancel();
+    tick_.cancel();
+    spdlog::debug("rtsp connection {} closed: {}", peer_, reason);
+}
+
+void RtspConnection::end_session(Session& session, std::string_view reason) {
+    session.stop(reason);
+    ++context_.sessions_ended;
+    if (reason == "timeout") ++context_.sessions_timed_out;
+    context_.rtp_packets += session.stats().packets;
+    context_.rtp_bytes += session.stats().octets;
+    context_.dropped += session.stats().dropped;
+}
+
+void RtspConnection::queue(std::vector<std::uint8_t> bytes) {
+    queued_bytes_ += bytes.size();
+    out_.push_back(std::move(bytes));
+    wake_writer_.cancel();
+}
+
+bool RtspConnection::send_interleaved(std::uint8_t channel, Bytes frame) {
+    if (!open_ || queued_bytes_ + frame.size() > k_max_queued_bytes) return false;
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(frame.size() + 4);
+    if (!rtsp::append_interleaved(bytes, channel, frame)) return false;
+    queue(std::move(bytes));
+    return true;
+}
+
+asio::awaitable<void> RtspConnection::write_loop() {
+    const auto self = shared_from_this();
+    std::vector<asio::const_buffer> batch;
+    std::vector<std::vector<std::uint8_t>> writing;
+    while (open_) {
+        if (out_.empty()) {
+            if (close_when_flushed_) {
+                close("malformed request");
+                co_return;
+            }
+            wake_writer_.expires_at(Clock::time_point::max());
+            co_await wake_writer_.async_wait(as_tuple_awaitable);
+            continue;
+        }
+        // Everything queued goes out in one gathered write.
+        writing.clear();
+        batch.clear();
+        while (!out_.empty() && writing.size() < 64) {
+            writing.push_back(std::move(out_.front()));
+            out_.pop_front();
+        }
+        for (const auto& bytes : writing)
+            batch.emplace_back(asio::buffer(bytes));
+        auto [ec, n] = co_await asio::async_write(socket_, batch, as_tuple_awaitable);
+        queued_bytes_ -= std::min(queued_bytes_, n);
+        if (ec) {
+            close("write failed: " + ec.message());
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> RtspConnection::check_timeouts() {
+    const auto self = shared_from_this();
+    const auto timeout = context_.config.session_timeout;
+    while (open_) {
+        tick_.expires_after(std::chrono::seconds(1));
+        co_await tick_.async_wait(as_tuple_awaitable);
+        if (!open_) co_return;
+        const auto now = Clock::now();
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+            if (now - it->second->last_activity() > timeout) {
+                end_session(*it->second, "timeout");
+                it = sessions_.erase(it);
+                last_request_ = now;  // the client may still come back and learn its session is gone (454)
+            } else {
+                ++it;
+            }
+        }
+        // A connection holding no session is only there to talk; one silent for two timeouts is gone (the
+        // second one lets a client whose session expired still hear 454 rather than find the door shut).
+        if (sessions_.empty() && now - last_request_ > 2 * timeout) close("idle");
+    }
+}
+
+asio::awaitable<void> RtspConnection::read_loop() {
+    const auto self = shared_from_this();
+    std::vector<std::uint8_t> in;
+    std::array<std::uint8_t, k_read_chunk> chunk{};
+    while (open_) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        if (ec) {
+            close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
+            co_return;
+        }
+        in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+        std::size_t used = 0;
+        while (open_ && used < in.size()) {
+            auto item = rtsp::parse_item(Bytes(in).subspan(used));
+            if (item.need_more()) break;
+            if (item.failed()) {
+                spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
+                ++context_.bad_requests;
+                auto response = reply(400);
+                const auto text = rtsp::to_string(response);
+                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
+                close_when_flushed_ = true;  // the writer sends the 400, then closes
+                wake_writer_.cancel();
+                co_return;
+            }
+            used += item.consumed;
+            if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
+                last_request_ = Clock::now();
+                auto response = handle(*request);
+                if (response.status == 400) ++context_.bad_requests;
+                if (const auto* cseq = request->headers.get("CSeq")) response.headers.set("CSeq", *cseq);
+                response.headers.set("Server", "streamgate");
+                const auto text = rtsp::to_string(response);
+                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
+            } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
+                // Interleaved RTCP receiver reports from a TCP viewer keep its sessions alive.
+                for (auto& [id, session] : sessions_)
+                    session->touch();
+            }
+            // Responses to us (a client answering a server request) are ignored: we send none.
+        }
+        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
+    }
+}
+
+std::shared_ptr<Session> RtspConnection::find_session(const rtsp::Request& request, int& status) {
+    const auto* header = request.headers.get("Session");
+    if (header == nullptr) {
+        status = 454;
+        return nullptr;
+    }
+    const auto parsed = rtsp::parse_session(*header);
+    const auto it = parsed ? sessions_.find(parsed->id) : sessions_.end();
+    if (it == sessions_.end()) {
+        status = 454;
+        return nullptr;
+    }
+    it->second->touch();
+    return it->second;
+}
+
+rtsp::Response RtspConnection::handle(const rtsp::Request& request) {
+    if (request.version.major != 1 || request.version.minor != 0) return reply(505);
+    const auto* cseq = request.headers.get("CSeq");
+    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) return reply(400);
+    if (const auto* require = request.headers.get("Require")) {
+        auto response = reply(551);  // we implement no option tags
+        response.headers.set("Unsupported", *require);
+        return response;
+    }
+    const std::string& method = request.method;
+    if (method == "OPTIONS") {
+        auto response = reply(200);
+        response.headers.set("Public", k_public);
+        if (request.headers.contains("Session")) {
+            int status = 200;
+            if (!find_session(request, status)) return reply(status);
+        }
+        return response;
+    }
+    if (method == "DESCRIBE") return handle_describe(request);
+    if (method == "SETUP") return handle_setup(request);
+    if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
+        method == "SET_PARAMETER")
+        return handle_session_request(request);
+    auto response = reply(501);
+    response.headers.set("Public", k_public);
+    return response;
+}
+
+rtsp::Response RtspConnection::handle_describe(const rtsp::Request& request) {
+    const auto path = request_uri_path(request.uri);
+    if (!path) return reply(400);
+    const auto target = resolve_media_path(context_.config.root, *path);
+    if (!target || target->track) return reply(404);
+    std::string error;
+    const auto file = MediaFile::open(target->file, error);
+    if (!file) {
+        spdlog::debug("DESCRIBE {}: {}", target->relative, error);
+        return reply(415);
+    }
+    const bool v6 = local_address_.is_v6() && !local_address_.to_v6().is_v4_mapped();
+    std::string sdp = "v=0\r\n";
+    sdp +=
+        std::string("o=- 0 0 IN ") + (v6 ? "IP6 " : "IP4 ") + net::unmap(local_address_).to_string() + "\r\n";
+    sdp += "s=" + target->relative + "\r\n";
+    sdp += std::string("c=IN ") + (v6 ? "IP6 ::" : "IP4 0.0.0.0") + "\r\n";
+    sdp += "t=0 0\r\n";
+    sdp += "a=tool:streamgate\r\n";
+    sdp += "a=control:*\r\n";
+    if (context_.config.loop || file->duration_seconds() <= 0.0) {
+        sdp += "a=range:npt=0-\r\n";
+    } else {
+        sdp += "a=range:npt=0-" + format_npt(file->duration_seconds()) + "\r\n";
+    }
+    for (std::size_t i = 0; i < file->tracks().size(); ++i) {
+        auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
+        if (!packetizer) return reply(415);
+        sdp += packetizer->sdp_media();
+    }
+    auto response = reply(200);
+    response.headers.set("Content-Base", content_base(request.uri));
+    response.headers.set("Content-Type", "application/sdp");
+    response.body = std::move(sdp);
+    return response;
+}
+
+rtsp::Response RtspConnection::handle_setup(const rtsp::Request& request) {
+    const auto path = request_uri_path(request.uri);
+    if (!path) return reply(400);
+    const auto target = resolve_media_path(context_.config.root, *path);
+    if (!target) return reply(404);
+    const auto* transport_header = request.headers.get("Transport");
+    if (transport_header == nullptr) return reply(400);
+    const auto specs = rtsp::parse_transport(*transport_header);
+    if (!specs) return reply(400);
+    const auto* spec = choose_transport(*specs);
+    if (spec == nullptr) return reply(461);
+
+    std::shared_ptr<Session> session;
+    if (request.headers.contains("Session")) {
+        int status = 200;
+        session = find_session(request, status);
+        if (!session) return reply(status);
+        if (session->path() != target->relative) return reply(459);  // one file per aggregate session
+        if (session->state() == SessionState::playing) return reply(455);
+    } else {
+        if (sessions_.size() >= k_max_sessions) return reply(453);
+        std::string error;
+        auto file = MediaFile::open(target->file, error);
+        if (!file) return reply(415);
+        std::vector<TrackPacketizer> packetizers;
+        for (std::size_t i = 0; i < file->tracks().size(); ++i) {
+            auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
+            if (!packetizer) return reply(415);
+            packetizers.push_back(std::move(*packetizer));
+        }
+        session = std::make_shared<Session>(socket_.get_executor(), new_session_id(), target->relative, peer_,
+                                            std::move(file), std::move(packetizers), context_.config.loop);
+        session->set_interleaved_sink(weak_from_this());
+    }
+    const std::size_t track = target->track.value_or(0);
+    if (track >= session->track_count() || (!target->track && session->track_count() != 1)) return reply(404);
+    if (session->is_set_up(track)) return reply(455);
+
+    rtsp::TransportSpec answer;
+    answer.delivery = rtsp::Delivery::unicast;
+    TrackTransport transport;
+    if (spec->is_tcp()) {
+        const auto channels = spec->interleaved.value_or(rtsp::ChannelRange{
+            static_cast<std::uint8_t>(2 * track), static_cast<std::uint8_t>(2 * track + 1)});
+        transport.tcp = true;
+        transport.rtp_channel = channels.first;
+        transport.rtcp_channel =
+            channels.last == channels.first ? static_cast<std::uint8_t>(channels.first + 1) : channels.last;
+        answer.lower = spec->lower;
+        answer.interleaved = rtsp::ChannelRange{transport.rtp_channel, transport.rtcp_channel};
+    } else {
+        // Media goes to the address the request came from, never to a `destination` the client names:
+        // otherwise the server could be aimed at a third party.
+        transport.udp = context_.ports.allocate(socket_.get_executor(), local_address_);
+        if (!transport.udp) return reply(453);
+        const auto client = *spec->client_port;
+        const auto rtcp_port =
+            client.is_single() ? static_cast<std::uint16_t>(client.first + 1) : client.last;
+        transport.client_rtp = {peer_address_, client.first};
+        transport.client_rtcp = {peer_address_, rtcp_port};
+        if (local_address_.is_v6() && local_address_.to_v6().is_v4_mapped()) {
+            transport.client_rtp = {asio::ip::make_address_v6(asio::ip::v4_mapped, peer_address_.to_v4()),
+                                    client.first};
+            transport.client_rtcp = {transport.client_rtp.address(), rtcp_port};
+        }
+        const auto server_rtp = transport.udp->rtp.local_endpoint().port();
+        answer.client_port = rtsp::PortRange{client.first, rtcp_port};
+        answer.server_port = rtsp::PortRange{server_rtp, static_cast<std::uint16_t>(server_rtp + 1)};
+    }
+    answer.ssrc = session->ssrc(track);
+    session->set_up(track, std::move(transport));
+    if (!sessions_.contains(session->id())) {
+        sessions_.emplace(session->id(), session);
+        ++context_.sessions_started;
+    }
+    auto response = reply(200);
+    response.headers.set("Transport", rtsp::to_header_value(answer));
+    response.headers.set(
+        "Session", rtsp::to_header_value(rtsp::SessionHeader{
+                       session->id(), static_cast<std::uint32_t>(context_.config.session_timeout.count())}));
+    return response;
+}
+
+rtsp::Response RtspConnection::handle_play(const rtsp::Request& request, Session& session) {
+    std::optional<double> start;
+    if (const auto* range_header = request.headers.get("Range")) {
+        const auto range = rtsp::parse_range(*range_header);
+        if (!range || range->npt() == nullptr) return reply(457);
+        const auto& npt = *range->npt();
+        if (npt.start && !npt.start->now) {
+            start = npt.start->seconds;
+            if (session.duration() > 0.0 && *start > session.duration() && !context_.config.loop)
+                return reply(457);
+        }
+    }
+    const auto position = session.play(start);
+    if (!position) return reply(457);
+    auto response = reply(200);
+    std::string range = "npt=" + format_npt(position->npt) + "-";
+    if (!context_.config.loop && session.duration() > 0.0) range += format_npt(session.duration());
+    response.headers.set("Range", range);
+    std::vector<rtsp::RtpInfoEntry> entries;
+    const std::string base = content_base(request.uri);
+    for (const auto& track : position->tracks) {
+        rtsp::RtpInfoEntry entry;
+        entry.url = base + track_control(track.index);
+        entry.seq = track.seq;
+        entry.rtptime = track.rtptime;
+        entries.push_back(std::move(entry));
+    }
+    response.headers.set("RTP-Info", rtsp::to_header_value(entries));
+    return response;
+}
+
+rtsp::Response RtspConnection::handle_session_request(const rtsp::Request& request) {
+    int status = 200;
+    const auto session = find_session(request, status);
+    const std::string& method = request.method;
+    if (!session) {
+        // Keep-alives without a session are harmless (RFC 2326 §10.8: GET_PARAMETER as a ping).
+        if ((method == "GET_PARAMETER" || method == "SET_PARAMETER") &&
+            !request.headers.contains("Session") && request.body.empty())
+            return reply(200);
+        return reply(status);
+    }
+    auto response = reply(200);
+    response.headers.set(
+        "Session", rtsp::to_header_value(rtsp::SessionHeader{
+                       session->id(), static_cast<std::uint32_t>(context_.config.session_timeout.count())}));
+    if (method == "PLAY") {
+        auto play = handle_play(request, *session);
+        if (play.status == 200) {
+            for (const auto& header : response.headers)
+                play.headers.set(header.name, header.value);
+        }
+        return play;
+    }
+    if (method == "PAUSE") {
+        session->pause();
+        return response;
+    }
+    if (method == "TEARDOWN") {
+        end_session(*session, "teardown");
+        sessions_.erase(session->id());
+        return response;
+    }
+    // GET_PARAMETER / SET_PARAMETER: we have no parameters; an empty one is a keep-alive.
+    if (!request.body.empty()) return reply(451);
+    return response;
+}
+
+}  // namespace sg::server

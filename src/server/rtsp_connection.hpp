@@ -1,0 +1,81 @@
+#pragma once
+// One RTSP control connection of `streamgate serve`: reads requests (and interleaved RTCP), answers them in
+// order, owns the sessions it created and carries their interleaved media. Its coroutines run on the
+// server's event loop: a reader, a writer draining a bounded queue (a slow TCP viewer loses media packets
+// instead of stalling anyone else) and a once-a-second check of session timeouts.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/units.hpp"
+#include "rtsp/message.hpp"
+#include "server/serve_config.hpp"
+#include "server/session.hpp"
+#include "server/udp_ports.hpp"
+
+namespace sg::server {
+
+struct ServerContext {
+    ServeConfig config;
+    UdpPortAllocator ports;
+    // Totals for the log and Prometheus (one event loop thread: plain integers).
+    std::uint64_t sessions_started = 0;
+    std::uint64_t sessions_ended = 0;
+    std::uint64_t sessions_timed_out = 0;
+    std::uint64_t rtp_packets = 0;
+    std::uint64_t rtp_bytes = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t connections_open = 0;
+    std::uint64_t bad_requests = 0;  // answered 400 or closed as malformed
+};
+
+class RtspConnection : public InterleavedSink, public std::enable_shared_from_this<RtspConnection> {
+public:
+    RtspConnection(asio::ip::tcp::socket socket, ServerContext& context);
+    void start();
+
+    bool send_interleaved(std::uint8_t channel, Bytes frame) override;
+
+    // Limits of what one connection may hold back.
+    static constexpr std::size_t k_max_queued_bytes = 4 * k_mib;
+    static constexpr std::size_t k_max_sessions = 16;
+
+private:
+    asio::awaitable<void> read_loop();
+    asio::awaitable<void> write_loop();
+    asio::awaitable<void> check_timeouts();
+    void close(std::string_view reason);
+    void end_session(Session& session, std::string_view reason);
+    void queue(std::vector<std::uint8_t> bytes);
+
+    rtsp::Response handle(const rtsp::Request& request);
+    rtsp::Response handle_describe(const rtsp::Request& request);
+    rtsp::Response handle_setup(const rtsp::Request& request);
+    rtsp::Response handle_play(const rtsp::Request& request, Session& session);
+    rtsp::Response handle_session_request(const rtsp::Request& request);
+    std::shared_ptr<Session> find_session(const rtsp::Request& request, int& status);
+
+    asio::ip::tcp::socket socket_;
+    ServerContext& context_;
+    std::string peer_;
+    asio::ip::address local_address_;
+    asio::ip::address peer_address_;
+    std::deque<std::vector<std::uint8_t>> out_;
+    std::size_t queued_bytes_ = 0;
+    asio::steady_timer wake_writer_;
+    asio::steady_timer tick_;
+    bool open_ = true;
+    bool close_when_flushed_ = false;
+    std::map<std::string, std::shared_ptr<Session>> sessions_;
+    std::chrono::steady_clock::time_point last_request_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace sg::server

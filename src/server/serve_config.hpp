@@ -1,0 +1,26 @@
+#pragma once
+// Settings of `streamgate serve`.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "net/endpoint.hpp"
+
+namespace sg::server {
+
+struct ServeConfig {
+    std::filesystem::path root;  // canonical
+    std::vector<net::HostPort> listen;
+    std::optional<net::HostPort> admin;  // Prometheus /metrics listener
+    bool loop = false;
+    std::uint16_t rtp_port_first = 20000;
+    std::uint16_t rtp_port_last = 29999;
+    std::chrono::seconds session_timeout{60};
+    std::size_t max_payload = 1400;
+};
+
+}  // namespace sg::server

@@ -1,0 +1,34 @@
+#pragma once
+// Server-side UDP port pairs for RTP/RTCP (RFC 3550 §11: RTP on an even port, RTCP on the next one),
+// taken from a configured range. Nothing is reserved in a table: a pair is in use exactly as long as its
+// sockets are bound, so a torn-down session frees its ports by closing them and nothing can leak.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/udp.hpp>
+#include <cstdint>
+#include <memory>
+
+namespace sg::server {
+
+struct UdpPair {
+    asio::ip::udp::socket rtp;
+    asio::ip::udp::socket rtcp;
+};
+
+class UdpPortAllocator {
+public:
+    UdpPortAllocator(std::uint16_t first, std::uint16_t last) noexcept;
+
+    // Binds the next free even/odd pair on `address`, round-robin through the range; nullptr when every
+    // pair is taken.
+    std::unique_ptr<UdpPair> allocate(const asio::any_io_executor& executor,
+                                      const asio::ip::address& address);
+
+private:
+    std::uint16_t first_;  // even
+    std::uint16_t last_;   // odd, >= first_ + 1 (or first_ - 1 for an empty range)
+    std::uint32_t next_;
+};
+
+}  // namespace sg::server

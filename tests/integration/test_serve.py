@@ -1,0 +1,237 @@
+"""`streamgate serve` played by third-party RTSP clients across the test network.
+
+Clips are made with ffmpeg at test time. Servers run on origin4 (IPv4) and origin6 (IPv6); players run on
+gw, which reaches both. ffprobe/ffmpeg (UDP and TCP) and GStreamer's rtspsrc must decode every video frame
+of the source; a hand-made client (peers/rtsp_probe.py) checks error codes, RTP/RTCP details, seeking, the
+session timeout and a client vanishing mid-stream, while another viewer keeps playing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
+
+PORT = 8554
+IDLE_PORT = 8555  # a second server: --loop and a 2 s session timeout
+ADMIN_PORT = 9100  # Prometheus /metrics of the IPv4 server
+CLIP_SECONDS = 3
+FPS = 25
+
+
+def count_packets(path: str) -> dict:
+    """{codec: packets} of a local file. Every packet must come out of the RTSP session as one decoded frame:
+    the file's own decoded-frame count can be lower (an MP4 edit list hides the AAC priming frame, which
+    RTSP has no way to express)."""
+    cp = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
+                         "stream=codec_name,nb_read_packets", "-of", "json", path],
+                        capture_output=True, text=True, timeout=60, check=True)
+    return {s["codec_name"]: int(s["nb_read_packets"]) for s in json.loads(cp.stdout)["streams"]}
+
+
+class Serve(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("ffmpeg", "ffprobe", "gst-launch-1.0", "curl")
+        cls.bin = streamgate_bin()
+        cls.net = TestNetwork().start()
+        try:
+            cls._make_clips()
+            cls._start_servers()
+        except BaseException:
+            cls.net.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.close()
+
+    @classmethod
+    def _make_clips(cls):
+        cls.media = cls.net.make_dir("media")
+        (cls.media / "sub").mkdir()
+        src = ["-f", "lavfi", "-i", f"testsrc=size=320x240:rate={FPS}:duration={CLIP_SECONDS}",
+               "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={CLIP_SECONDS}"]
+        h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p"]
+        for name, codecs in (("clip.mp4", [*h264, "-c:a", "aac"]), ("sub/clip.ts", [*h264, "-bf", "2", "-c:a", "aac"]),
+                             ("opus.mkv", [*h264, "-c:a", "libopus", "-ar", "48000"])):
+            subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *src, *codecs, "-shortest",
+                            str(cls.media / name)], check=True, timeout=120)
+        cls.expected = {name: count_packets(str(cls.media / name))
+                        for name in ("clip.mp4", "sub/clip.ts", "opus.mkv")}
+        # A file outside the served directory that no URL may reach, also through a symlink.
+        (cls.net.tmpdir / "secret.mp4").write_bytes((cls.media / "clip.mp4").read_bytes())
+        os.symlink(cls.net.tmpdir / "secret.mp4", cls.media / "escape.mp4")
+
+    @classmethod
+    def _start_servers(cls):
+        net = cls.net
+        cls.servers = {}
+        for host, family, ports in (("origin4", 4, "30000-30999"), ("origin6", 6, "31000-31999")):
+            addr = net.url_host(host, family)
+            admin = ["--admin", f"{addr}:{ADMIN_PORT}"] if family == 4 else []
+            cls.servers[family] = net.start_peer(
+                host, [cls.bin, "serve", str(cls.media), "--listen", f"{addr}:{PORT}", "--rtp-ports", ports,
+                       "--log-level", "debug", *admin], name=f"serve-{host}", ready=None)
+            net.wait_port(host, net.addr(host, family), PORT)
+        cls.idle_server = net.start_peer(
+            "origin4", [cls.bin, "serve", str(cls.media), "--listen", f"{net.addr('origin4', 4)}:{IDLE_PORT}",
+                        "--rtp-ports", "32000-32099", "--session-timeout", "2", "--loop"], name="serve-idle", ready=None)
+        net.wait_port("origin4", net.addr("origin4", 4), IDLE_PORT)
+
+    def url(self, family: int, path: str, port: int = PORT) -> str:
+        host = "origin4" if family == 4 else "origin6"
+        return f"rtsp://{self.net.url_host(host, family)}:{port}/{path}"
+
+    def ffprobe(self, family: int, path: str, transport: str) -> tuple[dict, str]:
+        cp = self.net.run("gw", ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-count_frames",
+                                 "-show_entries", "stream=codec_name,nb_read_frames", "-of", "json",
+                                 self.url(family, path)], timeout=60)
+        return {s["codec_name"]: int(s["nb_read_frames"]) for s in json.loads(cp.stdout)["streams"]}, cp.stderr
+
+    def probe(self, scenario: str, family: int, path: str, *args, port: int = PORT) -> dict:
+        host = "origin4" if family == 4 else "origin6"
+        cp = self.net.run("gw", [PYTHON, str(PEERS / "rtsp_probe.py"), scenario, self.net.addr(host, family),
+                                 str(port), path, *map(str, args)], timeout=60)
+        return json.loads(cp.stdout)
+
+    def open_fds(self, family: int) -> int:
+        return len(os.listdir(f"/proc/{self.servers[family].pid}/fd"))
+
+    def wait_fds(self, family: int, want: int, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while (n := self.open_fds(family)) != want and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return n
+
+    def metrics(self) -> dict:
+        cp = self.net.run("gw", ["curl", "-sf", f"http://{self.net.addr('origin4', 4)}:{ADMIN_PORT}/metrics"])
+        return {line.split()[0]: float(line.split()[1]) for line in cp.stdout.splitlines()
+                if line and not line.startswith("#")}
+
+    def test_ffprobe_decodes_every_frame_udp_tcp_ipv4_ipv6(self):
+        for family in (4, 6):
+            for transport in ("udp", "tcp"):
+                with self.subTest(family=family, transport=transport):
+                    counts, stderr = self.ffprobe(family, "clip.mp4", transport)
+                    self.assertEqual(counts, self.expected["clip.mp4"])
+                    self.assertEqual(stderr.strip(), "")
+
+    def test_ffmpeg_decodes_mpegts_and_opus_files(self):
+        for path, transport in (("sub/clip.ts", "tcp"), ("opus.mkv", "udp")):
+            with self.subTest(path=path):
+                counts, stderr = self.ffprobe(4, path, transport)
+                self.assertEqual(counts, self.expected[path])
+                self.assertEqual(stderr.strip(), "")
+        cp = self.net.run("gw", ["ffmpeg", "-hide_banner", "-v", "error", "-rtsp_transport", "udp", "-i",
+                                 self.url(6, "sub/clip.ts"), "-f", "null", "-"], timeout=60)
+        self.assertEqual(cp.stderr.strip(), "")
+
+    def test_gstreamer_rtspsrc_plays_udp_ipv4_and_tcp_ipv6(self):
+        want = self.expected["clip.mp4"]
+        for family, transport in ((4, "udp"), (6, "tcp")):
+            with self.subTest(family=family, transport=transport):
+                cp = self.net.run("gw", [PYTHON, str(PEERS / "gst_rtsp_count.py"), self.url(family, "clip.mp4"),
+                                         transport, "30"], timeout=60, check=False)
+                result = json.loads(cp.stdout)
+                self.assertEqual(cp.returncode, 0, result)
+                self.assertEqual(result["video_frames"], want["h264"])
+                # Audio is checked loosely here: rtspsrc's jitter buffer and decoder drop or merge a few
+                # buffers around start-up (the same count varies run to run over TCP, so it is not loss on
+                # the wire). ffprobe above checks audio frame for frame.
+                self.assertGreater(result["audio_buffers"], want["aac"] * 0.8, result)
+
+    def test_rtp_rtcp_and_pacing(self):
+        for family in (4, 6):
+            with self.subTest(family=family):
+                r = self.probe("udp_play", family, "clip.mp4")
+                self.assertEqual((r["setup"], r["play"], r["teardown"]), (200, 200, 200))
+                self.assertIn("server_port=", r["transport"])
+                self.assertEqual(r["range"], f"npt=0.000-{CLIP_SECONDS}.000")
+                self.assertEqual(r["seq_errors"], 0)
+                self.assertGreater(r["rtp_packets"], CLIP_SECONDS * FPS)
+                self.assertEqual(r["first_seq"], r["rtpinfo_seq"])
+                self.assertEqual(r["first_ts"], r["rtpinfo_rtptime"])  # the IDR at npt 0
+                self.assertGreaterEqual(r["sr"], 1)
+                self.assertTrue(r["sr_ssrc_ok"])
+                self.assertTrue(r["cname"].startswith("streamgate-"))
+                self.assertTrue(r["bye"])
+                # Paced in real time, not as fast as possible (a lower bound only: load makes it slower).
+                self.assertGreater(r["span_s"], CLIP_SECONDS - 0.5)
+
+    def test_play_range_seeks(self):
+        r = self.probe("udp_play", 4, "clip.mp4", 2.0)
+        self.assertEqual(r["range"], f"npt=2.000-{CLIP_SECONDS}.000")
+        self.assertEqual(r["first_ts"], r["rtpinfo_rtptime"])  # keyframe every second: one at 2.0
+        self.assertTrue(r["bye"])
+        self.assertLess(r["span_s"], 1.5)
+        self.assertGreater(r["span_s"], 0.5)
+
+    def test_bad_requests_and_vanishing_client_while_another_plays(self):
+        fds_before = self.open_fds(4)
+        viewer = self.net.popen("gw", ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-count_frames",
+                                       "-show_entries", "stream=codec_name,nb_read_frames", "-of", "json",
+                                       self.url(4, "clip.mp4")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        errors = self.probe("errors", 4, "clip.mp4")
+        self.assertEqual(errors, {
+            "no_cseq": 400, "options": 200, "unknown_method": 501, "describe_unknown": 404,
+            "describe_traversal": 404, "describe_encoded_traversal": 404, "describe_absolute": 404,
+            "play_unknown_session": 454, "play_without_session": 454, "setup_multicast_only": 461,
+            "setup_no_transport": 400, "setup_bad_track": 404, "setup": 200, "play_bad_range": 457, "play": 200,
+            "setup_after_play": 455, "keepalive": 200, "pause": 200, "teardown": 200, "after_teardown": 454,
+            "garbage": 400, "garbage_then": "closed"})
+        # A symlink leading out of the served directory is refused like a missing file.
+        self.assertEqual(self.probe("describe", 6, "escape.mp4")["status"], 404)
+        self.assertEqual(self.probe("describe", 6, "sub/clip.ts")["status"], 200)
+        vanish = self.probe("vanish", 4, "clip.mp4")
+        self.assertEqual((vanish["setup"], vanish["play"]), (200, 200))
+        self.assertGreater(vanish["received"], 0)
+        out, err = viewer.communicate(timeout=60)
+        self.assertEqual(viewer.returncode, 0, err)
+        counts = {s["codec_name"]: int(s["nb_read_frames"]) for s in json.loads(out)["streams"]}
+        self.assertEqual(counts, self.expected["clip.mp4"])
+        self.assertEqual(err.strip(), "")
+        # Every session's sockets (RTP/RTCP pairs, connections) are gone again.
+        self.assertEqual(self.wait_fds(4, fds_before), fds_before)
+        log = self.servers[4].log_text()
+        self.assertIn("reason=connection lost", log)
+        self.assertIn("reason=teardown", log)
+        metrics = self.metrics()
+        self.assertEqual(metrics["streamgate_serve_sessions"], 0)
+        self.assertEqual(metrics["streamgate_serve_connections"], 0)
+        self.assertGreaterEqual(metrics["streamgate_serve_bad_requests_total"], 3)  # no CSeq, no Transport, garbage
+        self.assertGreater(metrics["streamgate_serve_rtp_packets_total"], 0)
+
+    def test_session_timeout(self):
+        r = self.probe("idle", 4, "clip.mp4", 4.5, port=IDLE_PORT)
+        self.assertEqual((r["setup"], r["play"]), (200, 200))
+        self.assertTrue(r["session_header"].endswith(";timeout=2"), r["session_header"])
+        self.assertEqual(r["after"], 454)
+        self.assertIn("reason=timeout", self.idle_server.log_text())
+
+    def test_loop_plays_past_the_end_kept_alive_by_the_player(self):
+        # 6 s of a 3 s clip from the --loop server, whose 2 s session timeout only ffmpeg's keep-alives
+        # (GET_PARAMETER every timeout/2) and RTCP receiver reports can satisfy.
+        seconds = 2 * CLIP_SECONDS
+        timeouts_before = self.idle_server.log_text().count("reason=timeout")
+        cp = self.net.run("gw", ["ffmpeg", "-hide_banner", "-v", "error", "-rtsp_transport", "udp", "-i",
+                                 self.url(4, "clip.mp4", IDLE_PORT), "-map", "0:v", "-t", str(seconds),
+                                 "-f", "framecrc", "-"], timeout=60)
+        frames = [line for line in cp.stdout.splitlines() if line.startswith("0,")]
+        self.assertEqual(cp.stderr.strip(), "")
+        self.assertGreaterEqual(len(frames), seconds * FPS - 2)
+        self.assertEqual(self.idle_server.log_text().count("reason=timeout"), timeouts_before)
+
+    def test_default_timeout_is_advertised(self):
+        r = self.probe("idle", 6, "clip.mp4", 0)
+        self.assertTrue(r["session_header"].endswith(";timeout=60"), r["session_header"])
+        self.assertEqual(r["after"], 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
