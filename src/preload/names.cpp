@@ -3,6 +3,8 @@
 // with the proxy's family first; connect() turns them back into the name. Numeric hosts and local names
 // (localhost) go to the C library.
 
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -59,6 +61,28 @@ struct FakeEntry {
     sockaddr_storage address;
 };
 
+// AI_ADDRCONFIG as glibc defines it: a family counts only when some interface other than loopback has an
+// address in it (for IPv6, one that is not link-local). A program on an IPv6-only host that asks for
+// AF_UNSPEC with AI_ADDRCONFIG (GLib's resolver does) must not get an IPv4 fake address: it would open its
+// media sockets in a family the host cannot use (RFC 3089: the fake address is in the family asked for).
+bool host_has_family(int family) {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return true;  // unknown: keep the family, as without AI_ADDRCONFIG
+    bool found = false;
+    for (const ifaddrs* it = list; it != nullptr && !found; it = it->ifa_next) {
+        if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != family ||
+            (it->ifa_flags & IFF_LOOPBACK) != 0)
+            continue;
+        if (family == AF_INET6) {
+            const auto* v6 = reinterpret_cast<const sockaddr_in6*>(it->ifa_addr);
+            if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr)) continue;
+        }
+        found = true;
+    }
+    ::freeifaddrs(list);
+    return found;
+}
+
 void free_fake_list(addrinfo* list) {
     while (list != nullptr) {
         addrinfo* next = list->ai_next;
@@ -84,6 +108,12 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     if (family == AF_INET || family == AF_INET6) {
         families[0] = family;
         family_count = 1;
+    } else if ((flags & AI_ADDRCONFIG) != 0) {
+        std::size_t kept = 0;
+        for (const int candidate : {families[0], families[1]})
+            if (host_has_family(candidate)) families[kept++] = candidate;
+        // A host with neither (only loopback) keeps both rather than failing every lookup.
+        if (kept != 0) family_count = kept;
     }
     int socktypes[2] = {SOCK_STREAM, SOCK_DGRAM};
     std::size_t socktype_count = 2;
