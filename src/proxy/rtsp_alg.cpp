@@ -20,6 +20,7 @@
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "proxy/media_relay.hpp"
+#include "proxy/sdp_family_rewrite.hpp"
 #include "proxy/transport_rewrite.hpp"
 #include "rtsp/session_header.hpp"
 
@@ -260,8 +261,24 @@ private:
                     if (session.empty() || relay->session_id() == session) relay->stop("teardown");
                 }
             }
+        } else if (rewrite_description(response)) {
+            append(out, rtsp::to_string(response));
+            return;
         }
         append(out, raw);
+    }
+
+    // Across families, a DESCRIBE reply's c= lines name an address of the origin's family; players that take
+    // their RTP sockets' family from c= need the gateway's client-facing address there (sdp_family_rewrite).
+    bool rewrite_description(rtsp::Response& response) {
+        if (response.body.empty() || client_local_.is_v4() == origin_ip_.is_v4()) return false;
+        const std::string* type = response.headers.get("Content-Type");
+        if (type == nullptr || !iequals(trim(type->substr(0, type->find(';'))), "application/sdp"))
+            return false;
+        auto rewritten = rewrite_sdp_family(response.body, host_of(client_local_), client_local_.is_v6());
+        if (!rewritten) return false;
+        response.body = std::move(*rewritten);
+        return true;
     }
 
     bool finish_setup(rtsp::Response& response, PendingSetup& pending) {

@@ -208,9 +208,12 @@ class Socksify(unittest.TestCase):
             while not re.search(r"alg-media-end .* rtp_down=[1-9]\d* .* latched=yes", self.gateway.log_text()):
                 self.assertLess(time.monotonic(), deadline, self.gateway.log_text()[-3000:])
                 time.sleep(0.1)
-            # GStreamer's rtspsrc is not run here: it opens its RTP sockets in the family of the SDP's c= line
-            # (IPv4 from this origin), and the ALG keeps the SDP intact, so on an IPv6-only host it fails
-            # with "Invalid address family". Rewriting c= for cross-family sessions is the fix (docs/socksify.md).
+            # rtspsrc opens its RTP sockets in the family of the SDP's c= line: the ALG names its own IPv6
+            # address there for this IPv6-only player of an IPv4 origin (proxy/sdp_family_rewrite.hpp).
+            cp = self.socksify("client6", ["gst-launch-1.0", "rtspsrc", f"location={url}", "protocols=udp", "!",
+                                           "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
+                               timeout=90)
+            self.assertIn("Got EOS", cp.stdout + cp.stderr)
         finally:
             self.net.stop(origin.proc)
 
