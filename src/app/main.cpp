@@ -14,13 +14,13 @@ int run(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("streamgate ") + STREAMGATE_VERSION);
 
-    const std::vector<sg::app::Subcommand> subcommands{
-        sg::app::add_gateway_command(app),
-        sg::app::add_detect_command(app),
-        sg::app::add_testplayer_command(app),
-        sg::app::add_socksify_command(app),
-        sg::app::add_serve_command(app),
-    };
+    // In the order `streamgate --help` lists them.
+    std::vector<sg::app::Subcommand> subcommands;
+    subcommands.push_back(sg::app::add_gateway_command(app));
+    subcommands.push_back(sg::app::add_serve_command(app));
+    subcommands.push_back(sg::app::add_testplayer_command(app));
+    subcommands.push_back(sg::app::add_socksify_command(app));
+    subcommands.push_back(sg::app::add_detect_command(app));
 
     CLI11_PARSE(app, argc, argv);
     for (const auto& subcommand : subcommands)
