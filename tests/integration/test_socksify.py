@@ -194,24 +194,33 @@ class Socksify(unittest.TestCase):
             self.net.stop(origin.proc)
 
     def test_rtsp_over_udp_through_the_alg(self):
-        host = ORIGIN[4]
+        for family in (4, 6):  # IPv6-only player -> IPv4-only origin, and the reverse
+            with self.subTest(origin=ORIGIN[family]):
+                self.play_rtsp_over_udp(family)
+
+    def play_rtsp_over_udp(self, family: int):
+        host, client = ORIGIN[family], self.other(family)
         origin = self.net.start_peer(host, [PYTHON, str(PEERS / "gst_rtsp_origin.py"), "--address",
-                                            self.net.addr(host, 4), "--port", str(RTSP_PORT)], name="rtsp-udp")
+                                            self.net.addr(host, family), "--port", str(RTSP_PORT)],
+                                     name=f"rtsp-udp-{family}")
         try:
-            url = f"rtsp://{NAME[4]}:{RTSP_PORT}/test"
-            cp = self.socksify("client6", ["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "udp", "-i", url,
-                                           "-frames:v", "25", "-f", "null", "-", "-progress", "pipe:1"], timeout=90)
+            url = f"rtsp://{NAME[family]}:{RTSP_PORT}/test"
+            relays_before = len(re.findall(r"alg-media-end .* rtp_down=[1-9]\d* .* latched=yes",
+                                           self.gateway.log_text()))
+            cp = self.socksify(client, ["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "udp", "-i", url,
+                                        "-frames:v", "25", "-f", "null", "-", "-progress", "pipe:1"], timeout=90)
             frames = [int(m) for m in re.findall(r"^frame=(\d+)$", cp.stdout, re.M)]
             self.assertTrue(frames and frames[-1] >= 25, cp.stdout + cp.stderr)
             # The media came over UDP through the ALG's relay (latched on the player's address), not interleaved.
             deadline = time.monotonic() + 10
-            while not re.search(r"alg-media-end .* rtp_down=[1-9]\d* .* latched=yes", self.gateway.log_text()):
+            while len(re.findall(r"alg-media-end .* rtp_down=[1-9]\d* .* latched=yes",
+                                 self.gateway.log_text())) <= relays_before:
                 self.assertLess(time.monotonic(), deadline, self.gateway.log_text()[-3000:])
                 time.sleep(0.1)
-            # rtspsrc opens its RTP sockets in the family of the SDP's c= line: the ALG names its own IPv6
-            # address there for this IPv6-only player of an IPv4 origin (proxy/sdp_family_rewrite.hpp).
-            cp = self.socksify("client6", ["gst-launch-1.0", "rtspsrc", f"location={url}", "protocols=udp", "!",
-                                           "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
+            # rtspsrc opens its RTP sockets in the family of the SDP's c= line: across families the ALG names
+            # its own client-facing address there (proxy/sdp_family_rewrite.hpp).
+            cp = self.socksify(client, ["gst-launch-1.0", "rtspsrc", f"location={url}", "protocols=udp", "!",
+                                        "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
                                timeout=90)
             self.assertIn("Got EOS", cp.stdout + cp.stderr)
         finally:
