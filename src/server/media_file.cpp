@@ -34,6 +34,10 @@ std::optional<TrackInfo> track_for(const AVStream& stream) {
             info.codec = Codec::h264;
             info.clock_rate = k_video_clock;
             break;
+        case AV_CODEC_ID_HEVC:
+            info.codec = Codec::h265;
+            info.clock_rate = k_video_clock;
+            break;
         case AV_CODEC_ID_AAC:
             if (par.sample_rate <= 0) return std::nullopt;
             info.codec = Codec::aac;
@@ -71,6 +75,8 @@ std::string_view codec_name(Codec codec) noexcept {
             return "PCMU";
         case Codec::pcma:
             return "PCMA";
+        case Codec::h265:
+            return "H265";
     }
     return "?";
 }
@@ -154,7 +160,8 @@ bool MediaFile::seek(double seconds) {
         // Timestamp seeks in MPEG-TS and raw streams search by PCR/PTS and can land after the first
         // keyframe; the start of those is simply byte 0.
         const std::string_view name = format_->iformat->name;
-        if (name.find("mpegts") != std::string_view::npos || name == "h264" || name == "aac") {
+        if (name.find("mpegts") != std::string_view::npos || name == "h264" || name == "hevc" ||
+            name == "aac") {
             at_start_ = av_seek_frame(format_, -1, 0, AVSEEK_FLAG_BYTE) >= 0;
             if (at_start_) return true;
         }

@@ -18,7 +18,7 @@ struct AVPacket;
 
 namespace sg::server {
 
-enum class Codec : std::uint8_t { h264, aac, opus, pcmu, pcma };
+enum class Codec : std::uint8_t { h264, aac, opus, pcmu, pcma, h265 };
 
 std::string_view codec_name(Codec codec) noexcept;
 

@@ -40,6 +40,23 @@ std::string h264_fmtp(const rtp::H264Config& config) {
     return fmtp;
 }
 
+std::string base64_sets(const std::vector<std::vector<std::uint8_t>>& sets) {
+    std::string text;
+    for (const auto& set : sets) {
+        if (!text.empty()) text += ',';
+        text += rtsp::base64_encode(
+            std::string_view(reinterpret_cast<const char*>(set.data()), set.size()));  // NOLINT
+    }
+    return text;
+}
+
+// RFC 7798 §7.1: the parameter sets out of band, so a receiver can set up its decoder before the first AP.
+std::string h265_fmtp(const rtp::H265Config& config) {
+    if (config.vps.empty() || config.sps.empty() || config.pps.empty()) return {};
+    return "sprop-vps=" + base64_sets(config.vps) + ";sprop-sps=" + base64_sets(config.sps) +
+           ";sprop-pps=" + base64_sets(config.pps);
+}
+
 }  // namespace
 
 std::string track_control(std::size_t index) {
@@ -59,6 +76,13 @@ Result<TrackPacketizer> TrackPacketizer::create(const TrackInfo& track, std::siz
             if (!config) return fail(config.error());
             p.fmtp_ = h264_fmtp(*config);
             p.h264_.emplace(std::move(*config), max_payload);
+            break;
+        }
+        case Codec::h265: {
+            auto config = rtp::parse_h265_extradata(track.extradata);
+            if (!config) return fail(config.error());
+            p.fmtp_ = h265_fmtp(*config);
+            p.h265_.emplace(std::move(*config), max_payload);
             break;
         }
         case Codec::aac: {
@@ -93,6 +117,8 @@ Result<std::size_t> TrackPacketizer::packetize(Bytes frame, rtp::PayloadList& ou
     switch (track_.codec) {
         case Codec::h264:
             return h264_->packetize(frame, out);
+        case Codec::h265:
+            return h265_->packetize(frame, out);
         case Codec::aac:
             return aac_->packetize(frame, out);
         case Codec::opus:
@@ -105,13 +131,16 @@ Result<std::size_t> TrackPacketizer::packetize(Bytes frame, rtp::PayloadList& ou
 }
 
 std::string TrackPacketizer::sdp_media() const {
-    const bool video = track_.codec == Codec::h264;
+    const bool video = track_.codec == Codec::h264 || track_.codec == Codec::h265;
     const std::string pt = std::to_string(payload_type_);
     std::string media = (video ? "m=video 0 RTP/AVP " : "m=audio 0 RTP/AVP ") + pt + "\r\n";
     std::string rtpmap;
     switch (track_.codec) {
         case Codec::h264:
             rtpmap = "H264/90000";
+            break;
+        case Codec::h265:
+            rtpmap = "H265/90000";
             break;
         case Codec::aac:
             rtpmap = "mpeg4-generic/" + std::to_string(track_.clock_rate) + "/" +

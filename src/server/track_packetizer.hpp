@@ -11,6 +11,7 @@
 #include "common/result.hpp"
 #include "rtp/aac_packetizer.hpp"
 #include "rtp/h264_packetizer.hpp"
+#include "rtp/h265_packetizer.hpp"
 #include "rtp/payload_list.hpp"
 #include "server/media_file.hpp"
 
@@ -37,6 +38,7 @@ private:
     std::size_t max_payload_ = rtp::k_default_max_payload;
     std::uint8_t payload_type_ = 96;
     std::optional<rtp::H264Packetizer> h264_;
+    std::optional<rtp::H265Packetizer> h265_;
     std::optional<rtp::AacPacketizer> aac_;
     std::string fmtp_;
 };

@@ -131,6 +131,34 @@ class Serve(unittest.TestCase):
                                  self.url(6, "sub/clip.ts"), "-f", "null", "-"], timeout=60)
         self.assertEqual(cp.stderr.strip(), "")
 
+    def test_ffprobe_decodes_every_h265_frame_mp4_mkv_udp_tcp(self):
+        # RFC 7798: x265 writes VPS/SPS/PPS into the hvcC record only, so every IRAP picture (one a second)
+        # must be preceded by an AP, and 320x240 I pictures are larger than one packet (FU).
+        for name in ("h265.mp4", "h265.mkv"):
+            subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                            f"testsrc=size=320x240:rate={FPS}", "-t", str(CLIP_SECONDS), "-c:v", "libx265",
+                            "-x265-params", f"log-level=error:keyint={FPS}", "-pix_fmt", "yuv420p",
+                            str(self.media / name)], check=True, timeout=120)
+            want = count_packets(str(self.media / name))
+            self.assertEqual(want, {"hevc": FPS * CLIP_SECONDS})
+            for transport in ("udp", "tcp"):
+                with self.subTest(path=name, transport=transport):
+                    counts, stderr = self.ffprobe(4, name, transport)
+                    self.assertEqual(counts, want)
+                    self.assertEqual(stderr.strip(), "")
+        # The SDP carries the parameter sets too (RFC 7798 §7.1), base64 in sprop-vps/sps/pps.
+        describe = ("import socket, sys\n"
+                    "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)\n"
+                    "s.sendall(f'DESCRIBE {sys.argv[3]} RTSP/1.0\\r\\nCSeq: 1\\r\\n\\r\\n'.encode())\n"
+                    "data = b''\n"
+                    "while b'a=control:trackID=0' not in data and (chunk := s.recv(4096)):\n"
+                    "    data += chunk\n"
+                    "print(data.decode())\n")
+        cp = self.net.run("gw", [PYTHON, "-c", describe, self.net.addr("origin4", 4), str(PORT),
+                                 self.url(4, "h265.mkv")], timeout=30)
+        self.assertRegex(cp.stdout, r"a=rtpmap:96 H265/90000\r?\na=fmtp:96 sprop-vps=[A-Za-z0-9+/=]+;"
+                                    r"sprop-sps=[A-Za-z0-9+/=]+;sprop-pps=[A-Za-z0-9+/=]+\r?\n")
+
     def test_gstreamer_rtspsrc_plays_udp_ipv4_and_tcp_ipv6(self):
         want = self.expected["clip.mp4"]
         for family, transport in ((4, "udp"), (6, "tcp")):
