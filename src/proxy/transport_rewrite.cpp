@@ -1,5 +1,6 @@
 #include "proxy/transport_rewrite.hpp"
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,15 @@ rtsp::PortRange pair_from(std::uint16_t rtp_port) noexcept {
 }
 
 // RFC 7826 dest_addr/src_addr: one address per port of the pair, in the order RTP, RTCP.
+// The rewrite adds parameters (source, server_port...), so a value near the parser's limits (parameters per
+// spec, length) can come out past them: such a value would be refused by whoever reads it next, so it is
+// refused here and the caller forwards the original.
+Result<std::string> checked_value(const std::vector<rtsp::TransportSpec>& specs) {
+    std::string value = rtsp::to_header_value(specs);
+    if (!rtsp::parse_transport(value)) return fail("rewritten Transport exceeds the parser's limits");
+    return value;
+}
+
 std::vector<rtsp::TransportAddress> addresses_for(std::string_view host, rtsp::PortRange ports) {
     std::vector<rtsp::TransportAddress> out;
     out.push_back(rtsp::TransportAddress{std::string(host), ports.first});
@@ -51,7 +61,7 @@ Result<std::string> rewrite_setup_request(std::string_view request_transport, st
         if (!spec.dest_addr.empty()) spec.dest_addr = addresses_for(gateway_host, ports);
     }
     if (!any) return fail("no unicast UDP transport");
-    return rtsp::to_header_value(*specs);
+    return checked_value(*specs);
 }
 
 Result<ReplyRewrite> rewrite_setup_reply(std::string_view reply_transport, rtsp::PortRange client_ports,
@@ -82,7 +92,9 @@ Result<ReplyRewrite> rewrite_setup_reply(std::string_view reply_transport, rtsp:
         if (spec.destination) spec.destination = std::string(client_host);
         if (!spec.src_addr.empty()) spec.src_addr = addresses_for(gateway_host, ports);
         if (!spec.dest_addr.empty()) spec.dest_addr = addresses_for(client_host, client_ports);
-        out.transport = rtsp::to_header_value(*specs);
+        auto value = checked_value(*specs);
+        if (!value) return fail(value.error());
+        out.transport = std::move(*value);
         return out;
     }
     return fail("no unicast UDP transport");

@@ -99,5 +99,21 @@ TEST(TransportRewrite, UnparsableValuesAreErrors) {
     EXPECT_FALSE(rewrite_setup_reply("RTP/AVP;server_port=\"", {5000, 5001}, 1, "a", "b").ok());
 }
 
+// Found by rtsp_alg_fuzz: a reply already holding as many parameters as the parser takes, to which the
+// rewrite adds client_port, server_port and source. Such a value would be refused by the client's parser, so
+// the rewrite must refuse it (and the gateway forwards the reply as it came).
+TEST(TransportRewrite, ARewriteThatWouldExceedTheParsersLimitsIsRefused) {
+    std::string reply = "RTP/AVP;unicast";
+    while (reply.size() < 200 && rtsp::parse_transport(reply + ";x").ok())
+        reply += ";x";
+    ASSERT_TRUE(rtsp::parse_transport(reply).ok());
+    const auto full = rewrite_setup_reply(reply, {5000, 5001}, 30000, "198.51.100.1", "198.51.100.2");
+    EXPECT_FALSE(full.ok());
+    // Room for the added parameters: rewritten, and the result parses.
+    const auto roomy = rewrite_setup_reply("RTP/AVP;unicast;x;x", {5000, 5001}, 30000, "198.51.100.1", "b");
+    ASSERT_TRUE(roomy.ok());
+    EXPECT_TRUE(rtsp::parse_transport(roomy->transport).ok());
+}
+
 }  // namespace
 }  // namespace sg::proxy
