@@ -24,7 +24,7 @@ from pathlib import Path
 TIDY = "clang-tidy-16"
 # Asio 1.22 enables co_await under clang only with libc++; clang-tidy parses libstdc++ 12's coroutines fine.
 EXTRA_ARGS = ["-extra-arg=-DASIO_HAS_CO_AWAIT=1", "-extra-arg=-DASIO_HAS_STD_COROUTINE=1"]
-BUDGET_SECONDS = 1500
+BUDGET_SECONDS = 2400
 FINDING = re.compile(r"^([^ :]+):\d+:\d+: (warning|error):", re.MULTILINE)
 
 
