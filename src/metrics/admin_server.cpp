@@ -243,13 +243,8 @@ std::uint64_t AdminServer::rejected_connections() const noexcept {
 }
 
 sg::Result<tcp::endpoint> AdminServer::listen(const tcp::endpoint& endpoint, std::string& error) {
-    tcp::acceptor acceptor(io_);
     asio::error_code ec;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    tcp::acceptor acceptor = net::open_listener(io_, endpoint, ec);
     if (ec) {
         error = ec.message();
         return sg::fail("cannot listen");

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -11,6 +12,22 @@
 #include "net/asio_endpoint.hpp"
 
 namespace sg::net {
+
+asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint,
+                                      asio::error_code& ec) {
+    asio::ip::tcp::acceptor acceptor(io);
+    ec.clear();
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        asio::error_code ignored;
+        acceptor.close(ignored);
+    }
+    return acceptor;
+}
 namespace {
 
 bool is_resource_exhaustion(const asio::error_code& ec) {

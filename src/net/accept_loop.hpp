@@ -2,6 +2,7 @@
 // The accept loop every TCP listener runs.
 
 #include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <atomic>
 #include <cstdint>
@@ -13,6 +14,11 @@ struct AcceptCounters {
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> resource_errors{0};  // EMFILE, ENFILE, ENOBUFS, ENOMEM
 };
+
+// A listening acceptor on `endpoint`: address reuse on, and an IPv6 listener serves IPv6 only, so "[::]:P"
+// and "0.0.0.0:P" can be configured side by side. On failure `ec` says why and the acceptor is not open.
+asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint,
+                                      asio::error_code& ec);
 
 using AcceptHandler = std::function<void(asio::ip::tcp::socket)>;
 

@@ -59,13 +59,8 @@ int run_serve(const ServeConfig& config) {
             spdlog::error("serve: listen {}: {}", net::to_string(hp), endpoint.error());
             return 2;
         }
-        auto& acceptor = acceptors.emplace_back(io);
         std::error_code ec;
-        acceptor.open(endpoint->protocol(), ec);
-        if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-        if (!ec && endpoint->address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-        if (!ec) acceptor.bind(*endpoint, ec);
-        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        auto& acceptor = acceptors.emplace_back(net::open_listener(io, *endpoint, ec));
         if (ec) {
             spdlog::error("serve: listen {}: {}", net::to_string(hp), ec.message());
             return 2;

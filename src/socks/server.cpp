@@ -7,6 +7,7 @@
 #include <asio/ip/v6_only.hpp>
 
 #include "metrics/registry.hpp"
+#include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 #include "socks/session.hpp"
 #include "socks/udp_relay.hpp"
@@ -73,14 +74,8 @@ const ServerStats& Server::stats() const noexcept {
 }
 
 sg::Result<tcp::endpoint> Server::listen(const tcp::endpoint& endpoint, std::string& error) {
-    tcp::acceptor acceptor(io_);
     asio::error_code ec;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    // An IPv6 listener serves IPv6 only, so "[::]:1080" and "0.0.0.0:1080" can be configured side by side.
-    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    tcp::acceptor acceptor = net::open_listener(io_, endpoint, ec);
     if (ec) {
         error = ec.message();
         return sg::fail("cannot listen");
