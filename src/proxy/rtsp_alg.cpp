@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_read_chunk = 16384;
 constexpr std::size_t k_max_pending_teardowns = 16;
+constexpr std::size_t k_max_pending_refusals = 16;
 
 enum class Side : std::uint8_t { client, origin };
 
@@ -201,9 +202,13 @@ private:
 
     void on_request(rtsp::Request& request, Bytes raw, std::vector<std::uint8_t>& out) {
         touch_relays();
-        if (request.method == "SETUP" && rewrite_setup(request)) {
-            append(out, rtsp::to_string(request));
-            return;
+        if (request.method == "SETUP") {
+            const SetupVerdict verdict = rewrite_setup(request);
+            if (verdict == SetupVerdict::refused) stand_in_for_refused(request);
+            if (verdict != SetupVerdict::untouched) {
+                append(out, rtsp::to_string(request));
+                return;
+            }
         }
         if (request.method == "TEARDOWN") {
             const std::string cseq = cseq_of(request.headers);
@@ -213,38 +218,82 @@ private:
         append(out, raw);
     }
 
-    // A SETUP for unicast UDP: open the two port pairs and point the origin at the gateway's.
-    bool rewrite_setup(rtsp::Request& request) {
+    enum class SetupVerdict : std::uint8_t { untouched, rewritten, refused };
+
+    // A SETUP for unicast UDP: open the two port pairs and point the origin at the gateway's. Refused when
+    // the gateway cannot relay it: forwarded untouched, the origin would send media to the gateway's address
+    // where nothing listens, and the player would wait for it in vain.
+    SetupVerdict rewrite_setup(rtsp::Request& request) {
         const std::string* transport = request.headers.get("Transport");
         const std::string cseq = cseq_of(request.headers);
-        if (transport == nullptr || cseq.empty()) return false;
+        if (transport == nullptr || cseq.empty()) return SetupVerdict::untouched;
         const auto client_ports = relayable_client_ports(*transport);
-        if (!client_ports) return false;
+        if (!client_ports || pending_setups_.contains(cseq) || refused_.contains(cseq))
+            return SetupVerdict::untouched;
         const AlgOptions& options = alg_->options();
-        if (live_relays() >= options.max_relays_per_session || pending_setups_.contains(cseq)) return false;
+        const std::string client = net::to_string(tcp::endpoint(client_ip_, 0));
+        if (live_relays() >= options.max_relays_per_session) {
+            spdlog::warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client,
+                         options.max_relays_per_session);
+            return refuse(cseq, 453);
+        }
         auto origin_pair = alg_->ports().open_pair(executor_, origin_local_);
         auto client_pair = origin_pair ? alg_->ports().open_pair(executor_, client_local_) : std::nullopt;
         if (!origin_pair || !client_pair) {
             alg_->stats()->port_exhausted.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP forwarded untouched",
-                         net::to_string(tcp::endpoint(client_ip_, 0)), options.port_first, options.port_last);
-            return false;
+            spdlog::warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client,
+                         options.port_first, options.port_last);
+            return refuse(cseq, 453);
         }
         const auto rewritten =
             rewrite_setup_request(*transport, origin_pair->rtp_port(), host_of(origin_local_));
-        if (!rewritten) return false;
+        if (!rewritten) return SetupVerdict::untouched;
         request.headers.set("Transport", *rewritten);
         auto relay =
             std::make_shared<MediaRelay>(std::move(*origin_pair), std::move(*client_pair), client_ip_,
                                          *client_ports, alg_->stats(), options.session_timeout);
         pending_setups_[cseq] = PendingSetup{std::move(relay), *client_ports};
-        return true;
+        return SetupVerdict::rewritten;
+    }
+
+    SetupVerdict refuse(const std::string& cseq, int status) {
+        if (refused_.size() >= k_max_pending_refusals) return SetupVerdict::untouched;
+        refused_[cseq] = status;
+        return SetupVerdict::refused;
+    }
+
+    // Only the client direction may write to the client, so a refused SETUP is not answered here: the origin
+    // gets an OPTIONS with the same CSeq in its place, and its reply is turned into the refusal. That keeps
+    // the replies in the order the player pipelined its requests, and the origin creates no session.
+    static void stand_in_for_refused(rtsp::Request& request) {
+        rtsp::Headers headers;
+        for (const std::string_view name : {"CSeq", "Session", "User-Agent", "Authorization"}) {
+            if (const std::string* value = request.headers.get(name)) headers.add(name, *value);
+        }
+        request.method = "OPTIONS";
+        request.headers = std::move(headers);
+        request.body.clear();
+    }
+
+    rtsp::Response refusal(int status, const std::string& cseq) {
+        rtsp::Response response;
+        response.status = status;
+        response.reason = std::string(rtsp::reason_phrase(status));
+        response.headers.add("CSeq", cseq);
+        ++result_.refused_setups;
+        return response;
     }
 
     void on_response(rtsp::Response& response, Bytes raw, std::vector<std::uint8_t>& out) {
         touch_relays();
         const std::string cseq = cseq_of(response.headers);
         const bool success = response.status >= 200 && response.status < 300;
+        if (auto refused = refused_.find(cseq); refused != refused_.end()) {
+            const int status = refused->second;
+            refused_.erase(refused);
+            append(out, rtsp::to_string(refusal(status, cseq)));
+            return;
+        }
         if (auto it = pending_setups_.find(cseq); it != pending_setups_.end()) {
             PendingSetup pending = std::move(it->second);
             pending_setups_.erase(it);
@@ -331,6 +380,7 @@ private:
     asio::ip::address client_ip_, client_local_, origin_ip_, origin_local_;
     std::map<std::string, PendingSetup> pending_setups_;  // by CSeq
     std::map<std::string, std::string> teardowns_;        // CSeq -> Session id ("" when none)
+    std::map<std::string, int> refused_;                  // CSeq of a refused SETUP -> status to answer
     std::list<std::shared_ptr<MediaRelay>> relays_;
     Clock::time_point last_activity_ = Clock::now();
     int eofs_ = 0;
@@ -358,7 +408,7 @@ RtspAlg::RtspAlg(AlgOptions options, metrics::Registry* registry)
             &AlgStats::parse_fallbacks);
     counter("streamgate_alg_media_relays_total", "UDP media SETUPs relayed by the RTSP ALG",
             &AlgStats::media_relays);
-    counter("streamgate_alg_port_exhausted_total", "SETUPs forwarded untouched for want of a free port pair",
+    counter("streamgate_alg_port_exhausted_total", "UDP SETUPs refused (453) for want of a free port pair",
             &AlgStats::port_exhausted);
     counter("streamgate_alg_media_packets_total", "RTP/RTCP packets relayed by the RTSP ALG",
             &AlgStats::packets_to_client, {{"direction", "to_client"}});

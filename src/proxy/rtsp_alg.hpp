@@ -45,7 +45,7 @@ struct AlgOptions {
     // How long a relayed connection may stay silent before the gateway stops waiting for an RTSP request
     // line and relays it plainly (a connection whose server speaks first is let go as soon as it does).
     std::chrono::steady_clock::duration sniff_timeout = std::chrono::seconds{2};
-    std::size_t max_relays_per_session = 16;  // SETUPs beyond it are forwarded untouched
+    std::size_t max_relays_per_session = 16;  // UDP SETUPs beyond it are refused (453)
     rtsp::Limits limits;
 };
 
@@ -75,8 +75,10 @@ struct AlgResult {
     std::uint64_t bytes_client_to_origin = 0;  // control bytes as received
     std::uint64_t bytes_origin_to_client = 0;
     std::uint64_t media_relays = 0;  // SETUPs relayed over UDP
-    bool fell_back = false;          // a direction stopped parsing
-    std::string end_reason;          // "closed", "reset", "idle timeout"
+    std::uint64_t refused_setups =
+        0;                   // UDP SETUPs answered 453: no free port pair, or too many in the session
+    bool fell_back = false;  // a direction stopped parsing
+    std::string end_reason;  // "closed", "reset", "idle timeout"
 };
 
 // Runs the gateway on a connected pair until the control connection ends; `client_bytes` are bytes already

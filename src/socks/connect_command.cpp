@@ -44,8 +44,11 @@ asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
                 co_await proxy::run_rtsp_alg(ctx.client, target, std::move(bytes), alg, options.idle_timeout);
             record.up += result.bytes_client_to_origin;
             record.down += result.bytes_origin_to_client;
-            record.end = fmt::format("{} (rtsp alg: {} udp media relays{})", result.end_reason,
-                                     result.media_relays, result.fell_back ? ", parse fallback" : "");
+            record.end = fmt::format(
+                "{} (rtsp alg: {} udp media relays{}{})", result.end_reason, result.media_relays,
+                result.refused_setups != 0 ? fmt::format(", {} setups refused", result.refused_setups)
+                                           : std::string(),
+                result.fell_back ? ", parse fallback" : "");
             ctx.live.target = nullptr;
             co_return;
         }

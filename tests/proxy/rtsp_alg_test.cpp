@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 namespace sg::proxy {
 namespace {
@@ -68,10 +70,12 @@ std::string match(const std::string& text, const std::string& pattern) {
 
 class RtspAlgTest : public ::testing::Test {
 protected:
+    // The gateway's UDP port range, [first, last].
+    virtual std::pair<std::uint16_t, std::uint16_t> port_range() const { return {k_first_port, k_last_port}; }
+
     void SetUp() override {
         AlgOptions options;
-        options.port_first = k_first_port;
-        options.port_last = k_last_port;
+        std::tie(options.port_first, options.port_last) = port_range();
         alg_ = std::make_shared<RtspAlg>(options, nullptr);
 
         const auto loopback = asio::ip::make_address("127.0.0.1");
@@ -238,6 +242,52 @@ TEST_F(RtspAlgTest, InterleavedAndUnparsableBytesPassUntouched) {
     }
     EXPECT_EQ(got, frame + garbage);
     EXPECT_EQ(alg_->stats()->parse_fallbacks.load(), 1u);
+}
+
+}  // namespace
+}  // namespace sg::proxy
+
+namespace sg::proxy {
+namespace {
+
+// One port pair, where a relayed SETUP needs two (one facing each side).
+class RtspAlgWithoutPortsTest : public RtspAlgTest {
+protected:
+    std::pair<std::uint16_t, std::uint16_t> port_range() const override { return {46100, 46101}; }
+};
+
+TEST_F(RtspAlgWithoutPortsTest, UdpSetupIsRefusedWhenNoPortPairIsFree) {
+    // Pipelined: the refusal must come back in its place, between the replies to its neighbours.
+    send(player_,
+         "OPTIONS rtsp://o/t RTSP/1.0\r\nCSeq: 1\r\n\r\n"
+         "SETUP rtsp://o/t RTSP/1.0\r\nCSeq: 2\r\nSession: s9\r\nTransport: "
+         "RTP/AVP;client_port=5000-5001\r\n\r\n"
+         "GET_PARAMETER rtsp://o/t RTSP/1.0\r\nCSeq: 3\r\n\r\n");
+    EXPECT_EQ(read_head(origin_, origin_buffer_), "OPTIONS rtsp://o/t RTSP/1.0\r\nCSeq: 1\r\n\r\n");
+    // The origin never sees the SETUP (it would allocate a session and send media nowhere), but an OPTIONS
+    // with its CSeq and Session.
+    const std::string stand_in = read_head(origin_, origin_buffer_);
+    EXPECT_EQ(stand_in.rfind("OPTIONS rtsp://o/t RTSP/1.0\r\n", 0), 0u) << stand_in;
+    EXPECT_NE(stand_in.find("CSeq: 2\r\n"), std::string::npos);
+    EXPECT_NE(stand_in.find("Session: s9\r\n"), std::string::npos);
+    EXPECT_EQ(stand_in.find("Transport"), std::string::npos);
+    EXPECT_NE(read_head(origin_, origin_buffer_).find("CSeq: 3"), std::string::npos);
+    EXPECT_EQ(pairs_in_use(), 0);
+
+    send(origin_,
+         "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\nRTSP/1.0 200 OK\r\nCSeq: 2\r\nPublic: OPTIONS\r\n\r\n"
+         "RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n");
+    EXPECT_EQ(read_head(player_, player_buffer_), "RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+    EXPECT_EQ(read_head(player_, player_buffer_), "RTSP/1.0 453 Not Enough Bandwidth\r\nCSeq: 2\r\n\r\n");
+    EXPECT_EQ(read_head(player_, player_buffer_), "RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n");
+
+    player_.shutdown(tcp::socket::shutdown_send);
+    origin_.shutdown(tcp::socket::shutdown_send);
+    ASSERT_EQ(result_.wait_for(20s), std::future_status::ready);
+    const auto result = result_.get();
+    EXPECT_EQ(result.refused_setups, 1u);
+    EXPECT_EQ(result.media_relays, 0u);
+    EXPECT_EQ(alg_->stats()->port_exhausted.load(), 1u);
 }
 
 }  // namespace
