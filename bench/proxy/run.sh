@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# bench/proxy/run.sh: the RTSP gateway under load (issue 5). One ~2 Mbit/s live stream (`streamgate serve
+# --loop` of a clip) is played by N `streamgate testplayer` players along four paths, in one run:
+#   direct  players -> serve                                   (the origin alone, N upstream sessions)
+#   mount   players -> streamgate gateway --rtsp mount -> serve (one upstream session, fanned out)
+#   gst     players -> GstRtspServer restreaming the origin (rtspsrc ! depay ! pay, shared) -> serve: a peer
+#           RTSP proxy doing the same fan-out
+#   socks   players --socks -> streamgate gateway (CONNECT + RTSP ALG; UDP media relayed per player) -> serve
+# For each path and transport, N steps up (--steps) until a run has a failed player or any RTP loss. For the
+# gateway's runs it also reports the gateway's CPU time per relayed Gbit (user+sys of the gateway process over
+# the run, /proc/PID/stat, divided by the RTP bits the players received): the CPU cores one relayed Gbit/s
+# costs. Everything shares the machine's cores, so compare paths and peers, not absolute capacities.
+#
+# usage: bench/proxy/run.sh [--build-dir DIR] [--steps "50 100 200 400"] [--seconds PLAY_S] [--ramp PER_S]
+#                           [--paths "direct mount gst socks"] [--transports "udp tcp"]
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir="$repo/build/release"
+steps="50 100 200 400"
+seconds=10
+ramp=100
+paths="direct mount gst socks"
+transports="udp tcp"
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --ramp) ramp=$2; shift 2 ;;
+    --paths) paths=$2; shift 2 ;;
+    --transports) transports=$2; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+bin="$build_dir/src/app/streamgate"
+[[ -x $bin ]] || { echo "build streamgate first (no $bin)" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)"
+work=$(mktemp -d /tmp/sg-bench-proxy.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+readonly origin_port=18554 mount_port=18555 gst_port=18556 socks_port=11080
+mkdir "$work/media"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=25:duration=10" \
+  -c:v libx264 -preset ultrafast -b:v 2M -maxrate 2M -bufsize 1M -g 25 -pix_fmt yuv420p "$work/media/clip.mkv"
+kbit=$(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$work/media/clip.mkv")
+echo "stream: $((kbit / 1000)) kbit/s H.264 (10 s clip looped by serve), each player plays ${seconds} s"
+
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+"$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" --rtp-ports 40000-49999 --log-level warn \
+  >"$work/serve.log" 2>&1 &
+pids+=($!)
+wait_port $origin_port
+origin="rtsp://127.0.0.1:$origin_port/clip.mkv"
+
+cat >"$work/gateway.toml" <<EOF
+[gateway]
+socks = ["127.0.0.1:$socks_port"]
+admin = ""
+
+[log]
+level = "warn"
+
+[alg]
+ports = "50000-59999"
+EOF
+if [[ " $paths " == *" mount "* ]]; then
+  cat >>"$work/gateway.toml" <<EOF
+
+[rtsp]
+listen = ["127.0.0.1:$mount_port"]
+
+[[rtsp.mount]]
+name = "clip"
+url = "$origin"
+transport = "udp"
+EOF
+fi
+"$bin" gateway --config "$work/gateway.toml" >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+pids+=($gateway_pid)
+wait_port $socks_port
+if [[ " $paths " == *" mount "* ]]; then wait_port $mount_port; fi
+
+# The peer proxy: one shared GstRtspServer pipeline playing the origin and re-payloading it for every viewer.
+/usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 --port $gst_port \
+  --mount "/clip=rtspsrc location=$origin protocols=udp latency=200 ! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1" \
+  >"$work/gst.log" 2>&1 &
+pids+=($!)
+wait_port $gst_port
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
+
+url_of() {
+  case $1 in
+    direct | socks) echo "$origin" ;;
+    mount) echo "rtsp://127.0.0.1:$mount_port/clip" ;;
+    gst) echo "rtsp://127.0.0.1:$gst_port/clip" ;;
+  esac
+}
+
+declare -A best
+for path in $paths; do
+  for transport in $transports; do
+    key="$path/$transport"
+    best[$key]=0
+    [[ $path == socks && $transport == tcp ]] && continue  # interleaved through SOCKS is a plain TCP relay
+    extra=()
+    [[ $path == socks ]] && extra=(--socks "127.0.0.1:$socks_port")
+    for n in $steps; do
+      report="$work/$path-$transport-$n.json"
+      before=$(cpu_ticks $gateway_pid)
+      set +e
+      timeout $((seconds + n / ramp + 60)) "$bin" testplayer "$(url_of "$path")" -n "$n" --ramp "$ramp" \
+        --duration "$seconds" --transport "$transport" "${extra[@]}" --json "$report" -q >/dev/null 2>"$work/err.txt"
+      set -e
+      after=$(cpu_ticks $gateway_pid)
+      line=$(/usr/bin/python3 - "$report" "$n" "$path" "$((after - before))" "$ticks_per_s" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    print("FAIL no report"); sys.exit()
+n, path, ticks, hz = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+ok = r["succeeded"] == n and r["rtp_lost"] == 0
+gbit = r["rtp_bytes"] * 8 / 1e9
+cpu = ""
+if path in ("mount", "socks") and gbit > 0:
+    cpu = f" gateway {ticks / hz:.2f} CPU-s for {gbit:.2f} Gbit = {ticks / hz / gbit:.2f} cores per Gbit/s"
+print(f"{'OK' if ok else 'FAIL'} succeeded {r['succeeded']}/{n} lost {r['rtp_lost']} "
+      f"{r['mbit_per_s']:.0f} Mbit/s setup p99 {r['setup_ms']['p99']:.0f} ms "
+      f"first_rtp p99 {r['first_rtp_ms']['p99']:.0f} ms{cpu} errors {r['errors']}")
+PY
+)
+      printf '%-6s %-3s n=%-5s %s\n' "$path" "$transport" "$n" "$line"
+      [[ $line == OK* ]] || break
+      best[$key]=$n
+    done
+  done
+done
+echo "largest N with zero loss (of steps: $steps):"
+for path in $paths; do
+  for transport in $transports; do
+    [[ $path == socks && $transport == tcp ]] && continue
+    echo "  $path/$transport ${best[$path/$transport]}"
+  done
+done
