@@ -15,7 +15,15 @@ asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
     const ServerOptions& options = ctx.shared.options;
     SessionRecord& record = ctx.record;
 
-    auto outcome = co_await connect_to(request.destination, options.connect_timeout, options.family_policy);
+    // A name may resolve into a network the rules deny: only admitted addresses are tried.
+    AddressFilter admit;
+    if (!ctx.policy.empty() && request.destination.is_domain()) {
+        admit = [&policy = ctx.policy, &destination = request.destination](const asio::ip::address& address) {
+            return policy.evaluate(destination, address).allowed;
+        };
+    }
+    auto outcome = co_await connect_to(request.destination, options.connect_timeout, options.family_policy,
+                                       std::move(admit));
     record.resolved = outcome.resolved.empty() ? "-" : outcome.resolved;
     if (outcome.reply != Reply::succeeded) {
         record.end = outcome.error;

@@ -62,6 +62,8 @@ Family family_of(const tcp::endpoint& endpoint) noexcept {
 // How far an attempt got, for choosing the REP when all of them failed (see connector.hpp).
 int informativeness(Reply reply) noexcept {
     switch (reply) {
+        case Reply::not_allowed:
+            return 4;  // the operator's rules refused every address there was: say so
         case Reply::connection_refused:
             return 3;
         case Reply::host_unreachable:
@@ -86,6 +88,7 @@ struct FamilyState {
     bool asked = false;
     bool answered = false;
     asio::error_code error;
+    bool denied = false;  // every address it answered was refused by the access rules
     std::deque<tcp::endpoint> untried;
     std::size_t accepted = 0;  // addresses taken from the answers, bounded by k_max_addresses_per_family
 };
@@ -126,6 +129,7 @@ struct State {
         FamilyState& fs = family(asked_for);
         fs.answered = true;
         fs.error = resolution.error;
+        fs.denied = resolution.denied;
         bool positive = false;
         for (const auto& raw : resolution.endpoints) {
             const auto endpoint = unmapped(raw);
@@ -223,17 +227,22 @@ void fill_failure(State& st, ConnectOutcome& out) {
     ErrorSummary summary;
     asio::error_code best;
     int best_rank = -1;
+    bool denied = false;  // the best error is the rules refusing every address
     for (const Family f : {st.preferred, other(st.preferred)}) {
         const FamilyState& fs = st.family(f);
         if (!fs.asked) continue;
         asio::error_code ec = fs.answered ? fs.error : asio::error::timed_out;
         if (!ec && fs.accepted == 0) ec = asio::error::host_not_found;
         if (!ec) continue;
-        summary.add(std::string("resolve ") + std::string(record_name(f)), ec);
+        summary.add(std::string("resolve ") + std::string(record_name(f)) +
+                        (fs.denied ? " (every address denied by the rules)" : ""),
+                    ec);
         // A resolution error decides only when there was nothing to connect to.
-        if (st.attempts.empty() && informativeness(reply_for(ec)) > best_rank) {
+        const Reply reply = fs.denied ? Reply::not_allowed : reply_for(ec);
+        if (st.attempts.empty() && informativeness(reply) > best_rank) {
             best = ec;
-            best_rank = informativeness(reply_for(ec));
+            best_rank = informativeness(reply);
+            denied = fs.denied;
         }
     }
     for (Attempt& attempt : st.attempts) {
@@ -252,7 +261,7 @@ void fill_failure(State& st, ConnectOutcome& out) {
         best = asio::error::timed_out;
         out.error = "timed out before the first attempt";
     }
-    out.reply = reply_for(best);
+    out.reply = denied ? Reply::not_allowed : reply_for(best);
 }
 
 asio::awaitable<Resolution> resolve_family(std::string host, std::uint16_t port, Family f) {
@@ -325,6 +334,33 @@ Dialer system_dialer(std::string host, std::uint16_t port) {
     };
 }
 
+namespace {
+
+asio::awaitable<Resolution> filtered_resolution(std::function<asio::awaitable<Resolution>(Family)> resolve,
+                                                AddressFilter admit, Family f) {
+    Resolution resolution = co_await resolve(f);
+    const auto refused =
+        std::remove_if(resolution.endpoints.begin(), resolution.endpoints.end(),
+                       [&](const tcp::endpoint& e) { return !admit(net::unmap(e.address())); });
+    const bool all_refused = refused == resolution.endpoints.begin() && !resolution.endpoints.empty();
+    resolution.endpoints.erase(refused, resolution.endpoints.end());
+    if (all_refused) {
+        resolution.error = asio::error::access_denied;  // for the log line: "Permission denied"
+        resolution.denied = true;
+    }
+    co_return resolution;
+}
+
+}  // namespace
+
+Dialer filter_addresses(Dialer dialer, AddressFilter admit) {
+    if (!admit) return dialer;
+    dialer.resolve = [resolve = std::move(dialer.resolve), admit = std::move(admit)](Family f) {
+        return filtered_resolution(resolve, admit, f);
+    };
+    return dialer;
+}
+
 asio::awaitable<ConnectOutcome> happy_eyeballs(Dialer dialer, FamilyPolicy policy, Clock::duration timeout,
                                                HappyEyeballsTiming timing) {
     const auto deadline = Clock::now() + timeout;
@@ -387,10 +423,11 @@ asio::awaitable<ConnectOutcome> happy_eyeballs(Dialer dialer, FamilyPolicy polic
 }
 
 asio::awaitable<ConnectOutcome> connect_to(const Address& target, Clock::duration timeout,
-                                           FamilyPolicy policy) {
+                                           FamilyPolicy policy, AddressFilter admit) {
     Dialer dialer;
     if (target.is_domain()) {
-        dialer = system_dialer(std::string(target.domain()), target.port());
+        dialer =
+            filter_addresses(system_dialer(std::string(target.domain()), target.port()), std::move(admit));
     } else {
         const asio::ip::address address = target.is_ipv4()
                                               ? asio::ip::address(asio::ip::address_v4(target.ipv4()))

@@ -57,9 +57,14 @@ struct ConnectOutcome {
     std::string error;     // on failure, every resolution and attempt error, for the session log
 };
 
-// Resolves `target` when it is a name and connects with Happy Eyeballs within `timeout` (see above).
+// Which resolved addresses of a name target may be connected to (the access rules, evaluated again with the
+// address); an empty function admits every address.
+using AddressFilter = std::function<bool(const asio::ip::address&)>;
+
+// Resolves `target` when it is a name and connects with Happy Eyeballs within `timeout` (see above). A name
+// whose every address `admit` refuses gets REP 0x02 (connection not allowed by ruleset).
 asio::awaitable<ConnectOutcome> connect_to(const Address& target, std::chrono::steady_clock::duration timeout,
-                                           FamilyPolicy policy = FamilyPolicy::any);
+                                           FamilyPolicy policy = FamilyPolicy::any, AddressFilter admit = {});
 
 // RFC 1928 section 6 reply for a failed connect(2) or resolution.
 Reply reply_for(const asio::error_code& ec) noexcept;
@@ -78,6 +83,7 @@ struct HappyEyeballsTiming {
 struct Resolution {
     asio::error_code error;
     std::vector<asio::ip::tcp::endpoint> endpoints;
+    bool denied = false;  // there were addresses, and the access rules refused every one (REP 0x02)
 };
 
 struct Dialer {
@@ -92,6 +98,10 @@ struct Dialer {
 
 // The real thing: getaddrinfo per family on Asio's resolver thread, and async_connect.
 Dialer system_dialer(std::string host, std::uint16_t port);
+
+// `dialer` whose answers keep only the addresses `admit` accepts; a family whose every address was refused
+// answers Resolution::denied, and when nothing else was tried the outcome is REP 0x02.
+Dialer filter_addresses(Dialer dialer, AddressFilter admit);
 
 // At most this many addresses per family are kept: a name with hundreds of records must not cost hundreds
 // of sockets.

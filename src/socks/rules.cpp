@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/text.hpp"
+#include "net/asio_endpoint.hpp"
 
 namespace sg::socks {
 namespace {
@@ -108,27 +109,42 @@ bool empty_or_any(const std::vector<T>& items, Pred pred) {
     return items.empty() || std::any_of(items.begin(), items.end(), pred);
 }
 
-bool destination_matches(const Rule& rule, const Target& target) {
-    if (rule.to_networks.empty() && rule.to_domains.empty()) return true;
-    if (target.ip) {
-        return std::any_of(rule.to_networks.begin(), rule.to_networks.end(),
-                           [&](const net::Cidr& n) { return n.contains(*target.ip); });
-    }
-    return std::any_of(rule.to_domains.begin(), rule.to_domains.end(),
-                       [&](const std::string& d) { return domain_matches(d, target.name); });
+enum class Match : std::uint8_t { no, yes, unknown };
+
+bool in_networks(const Rule& rule, const asio::ip::address& ip) {
+    return std::any_of(rule.to_networks.begin(), rule.to_networks.end(),
+                       [&](const net::Cidr& n) { return n.contains(ip); });
 }
 
-bool matches(const Rule& rule, const RequestFacts& facts, const Target& target) {
-    if (!empty_or_any(rule.clients, [&](const net::Cidr& n) { return n.contains(facts.client); }))
-        return false;
-    if (!rule.users.empty()) {
-        if (!facts.user) return false;
-        if (std::find(rule.users.begin(), rule.users.end(), *facts.user) == rule.users.end()) return false;
+Match destination_matches(const Rule& rule, const Target& target, const RequestFacts& facts) {
+    if (rule.to_networks.empty() && rule.to_domains.empty()) return Match::yes;
+    if (target.ip) return in_networks(rule, *target.ip) ? Match::yes : Match::no;
+    if (std::any_of(rule.to_domains.begin(), rule.to_domains.end(),
+                    [&](const std::string& d) { return domain_matches(d, target.name); })) {
+        return Match::yes;
     }
-    if (!empty_or_any(rule.commands, [&](Command c) { return c == facts.command; })) return false;
+    if (rule.to_networks.empty()) return Match::no;
+    if (!facts.resolved) return Match::unknown;
+    return in_networks(rule, net::unmap(*facts.resolved)) ? Match::yes : Match::no;
+}
+
+Match matches(const Rule& rule, const RequestFacts& facts, const Target& target) {
+    if (!empty_or_any(rule.clients, [&](const net::Cidr& n) { return n.contains(facts.client); }))
+        return Match::no;
+    if (!rule.users.empty()) {
+        if (!facts.user) return Match::no;
+        if (std::find(rule.users.begin(), rule.users.end(), *facts.user) == rule.users.end())
+            return Match::no;
+    }
+    if (!empty_or_any(rule.commands, [&](Command c) { return c == facts.command; })) return Match::no;
+    if (facts.destination_pending) {
+        const bool unconditional =
+            rule.to_ports.empty() && rule.to_networks.empty() && rule.to_domains.empty();
+        return unconditional ? Match::yes : Match::unknown;
+    }
     if (!empty_or_any(rule.to_ports, [&](const PortRange& r) { return r.contains(target.port); }))
-        return false;
-    return destination_matches(rule, target);
+        return Match::no;
+    return destination_matches(rule, target, facts);
 }
 
 bool valid_rule_name(std::string_view name) {
@@ -187,10 +203,45 @@ Result<RuleSet> RuleSet::create(std::vector<Rule> rules) {
 
 Decision RuleSet::evaluate(const RequestFacts& facts) const {
     const Target target = classify(facts.destination);
+    // Rules that may or may not match (their answer depends on what is not known yet) are passed over,
+    // remembering their actions: when every possible outcome agrees, the decision is final anyway.
+    bool may_allow = false;
+    bool may_deny = false;
+    const Rule* first_unknown = nullptr;
+    Decision decided;
     for (const auto& rule : rules_) {
-        if (matches(rule, facts, target)) return Decision{rule.action == Action::allow, rule.name, &rule};
+        const Match m = matches(rule, facts, target);
+        if (m == Match::no) continue;
+        (rule.action == Action::allow ? may_allow : may_deny) = true;
+        if (m == Match::unknown && first_unknown == nullptr) first_unknown = &rule;
+        if (m == Match::yes) {
+            decided = Decision{rule.action == Action::allow, rule.name, &rule};
+            break;
+        }
     }
-    return Decision{};
+    if (decided.rule == nullptr) may_deny = true;  // default deny is one of the outcomes
+    if (may_allow && may_deny) {
+        decided = Decision{true, first_unknown->name, first_unknown, true};  // provisional
+    }
+    return decided;
+}
+
+SessionPolicy::SessionPolicy(std::shared_ptr<const RuleSet> rules, asio::ip::address client,
+                             std::optional<std::string> user, Command command)
+    : rules_(std::move(rules)), client_(std::move(client)), user_(std::move(user)), command_(command) {}
+
+Decision SessionPolicy::evaluate_request(const Address& destination) const {
+    if (empty()) return Decision{true, "no rules", nullptr, false};
+    RequestFacts facts{client_,     user_view(),  command_,
+                       destination, std::nullopt, command_ == Command::udp_associate};
+    return rules_->evaluate(facts);
+}
+
+Decision SessionPolicy::evaluate(const Address& destination,
+                                 std::optional<asio::ip::address> resolved) const {
+    if (empty()) return Decision{true, "no rules", nullptr, false};
+    RequestFacts facts{client_, user_view(), command_, destination, std::move(resolved), false};
+    return rules_->evaluate(facts);
 }
 
 Result<PortRange> parse_port_range(std::string_view text) {

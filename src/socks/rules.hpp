@@ -11,17 +11,23 @@
 //     numeric address ("10.0.0.1", "10.1", "0x7f.1", "::1") counts as that IP, because getaddrinfo turns it
 //     into the address without any lookup; otherwise a client could step around a network rule by sending
 //     an IP as a name;
-//   - a rule that lists only networks never matches a name, and one that lists only domains never matches
-//     an IP: the name is not resolved when rules are checked (a lookup there would be slow, and its answer
-//     could differ from the one the connector gets). Consequently a network rule alone does NOT stop a name
-//     that resolves into that network; callers that need this evaluate again with the resolved address;
+//   - a rule that lists only domains never matches an IP;
+//   - a name is matched against `to_networks` through the address it resolved to (RequestFacts::resolved),
+//     the way Dante matches names against address rules. The rules are first evaluated before any lookup
+//     (the lookup is slow, and only the connector's own answer counts): a network rule then neither matches
+//     nor fails, and when the evaluation reaches one before any rule decides, the decision is provisional
+//     (Decision::needs_address): the caller resolves and evaluates again for every address, connecting only
+//     to admitted ones. So a name that resolves into a denied network is denied like the address itself;
 //   - a rule with neither matches every target.
-// For UDP ASSOCIATE the request's destination is the address the client will send from (often 0.0.0.0:0);
-// each datagram's destination is a separate request to evaluate.
+// For UDP ASSOCIATE the request's destination is the address the client will send from (often 0.0.0.0:0),
+// so the request itself is evaluated with its destination pending (RequestFacts::destination_pending): a
+// rule with `to`/`ports` conditions is reached provisionally, and each datagram's destination (and a name's
+// resolved address) is then a separate request to evaluate.
 
 #include <asio/ip/address.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +70,8 @@ struct RequestFacts {
     std::optional<std::string_view> user;  // set once RFC 1929 authentication succeeded
     Command command = Command::connect;
     Address destination;
+    std::optional<asio::ip::address> resolved;  // for a name destination: an address it resolved to
+    bool destination_pending = false;           // UDP ASSOCIATE request: destinations come with each datagram
 };
 
 inline constexpr std::string_view k_default_deny = "default deny";
@@ -73,6 +81,9 @@ struct Decision {
     // The deciding rule's name, or k_default_deny. Both views stay valid while the RuleSet lives unchanged.
     std::string_view rule_name = k_default_deny;
     const Rule* rule = nullptr;  // nullptr when no rule matched
+    // The decision depends on what is not known yet (a name's address, a UDP ASSOCIATE's datagram
+    // destinations): `allowed` is provisional, and each address or datagram must be evaluated again.
+    bool needs_address = false;
 };
 
 class RuleSet {
@@ -94,6 +105,32 @@ public:
 
 private:
     std::vector<Rule> rules_;
+};
+
+// The rules as one admitted session applies them again after its handshake: to each address a name target
+// resolves to (CONNECT), and to each UDP datagram's destination (UDP ASSOCIATE). Holds the rule set the
+// handshake saw, so a SIGHUP reload does not change the rules of a running session.
+class SessionPolicy {
+public:
+    SessionPolicy() = default;  // no rules: everything the allow-list admitted is admitted
+    SessionPolicy(std::shared_ptr<const RuleSet> rules, asio::ip::address client,
+                  std::optional<std::string> user, Command command);
+
+    bool empty() const noexcept { return !rules_ || rules_->empty(); }
+    // The request itself (the handshake's check): provisional where the answer depends on addresses.
+    Decision evaluate_request(const Address& destination) const;
+    // Whether `destination` (resolved to `resolved`, when it is a name) is allowed for this session.
+    Decision evaluate(const Address& destination, std::optional<asio::ip::address> resolved = {}) const;
+
+private:
+    std::shared_ptr<const RuleSet> rules_;
+    asio::ip::address client_;
+    std::optional<std::string> user_;
+    Command command_ = Command::connect;
+
+    std::optional<std::string_view> user_view() const {
+        return user_ ? std::optional<std::string_view>(*user_) : std::nullopt;
+    }
 };
 
 // --- Textual forms used by the configuration -----------------------------------------------------------

@@ -45,13 +45,10 @@ Server::Server(asio::io_context& io, ServerOptions options, metrics::Registry* r
     registry->counter_callback("streamgate_socks_udp_datagrams_total", "UDP datagrams relayed",
                                read(udp.datagrams_down), {{"direction", "target_to_client"}});
     const std::pair<const char*, const std::atomic<std::uint64_t>*> drops[] = {
-        {"source", &udp.dropped_source},
-        {"fragment", &udp.dropped_fragment},
-        {"bad_header", &udp.dropped_bad_header},
-        {"unresolved", &udp.dropped_unresolved},
-        {"unknown_peer", &udp.dropped_unknown_peer},
-        {"send_failed", &udp.dropped_send_failed},
-        {"oversize", &udp.dropped_oversize}};
+        {"source", &udp.dropped_source},           {"fragment", &udp.dropped_fragment},
+        {"bad_header", &udp.dropped_bad_header},   {"unresolved", &udp.dropped_unresolved},
+        {"denied", &udp.dropped_denied},           {"unknown_peer", &udp.dropped_unknown_peer},
+        {"send_failed", &udp.dropped_send_failed}, {"oversize", &udp.dropped_oversize}};
     for (const auto& [reason, counter] : drops) {
         registry->counter_callback("streamgate_socks_udp_dropped_total", "UDP datagrams dropped, by reason",
                                    read(*counter), {{"reason", reason}});

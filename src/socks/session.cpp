@@ -92,8 +92,8 @@ asio::awaitable<std::optional<std::string>> authenticate(tcp::socket& client,
 // Greeting, authentication and request (RFC 1928 sections 3-4, RFC 1929), then admission: the allow-list and
 // the rules. Returns the request to carry out, or nothing when the session is over (already answered where
 // the protocol has an answer).
-asio::awaitable<std::optional<Request>> negotiate(tcp::socket& client, std::vector<std::uint8_t>& buffer,
-                                                  const ServerOptions& options, SessionRecord& record) {
+asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vector<std::uint8_t>& buffer,
+                                                   const ServerOptions& options, SessionRecord& record) {
     const auto greeting = co_await read_message<Parsed<MethodRequest>>(client, buffer, parse_method_request,
                                                                        k_max_method_request_size);
     if (!greeting.done()) {
@@ -145,20 +145,17 @@ asio::awaitable<std::optional<Request>> negotiate(tcp::socket& client, std::vect
         co_await send_reply(client, record, Reply::not_allowed, Address{});
         co_return std::nullopt;
     }
+    Admitted admitted{request.value, {}};
     if (rules && !rules->empty()) {
-        RequestFacts facts;
-        facts.client = net::unmap(peer.address());
-        if (user) facts.user = *user;
-        facts.command = request.value.command;
-        facts.destination = request.value.destination;
-        const auto decision = rules->evaluate(facts);
+        admitted.policy = SessionPolicy(rules, net::unmap(peer.address()), user, request.value.command);
+        const auto decision = admitted.policy.evaluate_request(request.value.destination);
         if (!decision.allowed) {
             record.end = fmt::format("denied by rule '{}'", decision.rule_name);
             co_await send_reply(client, record, Reply::not_allowed, Address{});
             co_return std::nullopt;
         }
     }
-    co_return request.value;
+    co_return admitted;
 }
 
 // Registers the session for close_sessions() and keeps the active count right however the session ends.
@@ -231,9 +228,9 @@ asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Sh
                                 sleep_until(started + shared->options.handshake_timeout));
     if (negotiated.index() == 1) {
         record.end = "handshake timeout";
-    } else if (const auto request = std::get<0>(std::move(negotiated))) {
-        SessionContext ctx{client, buffer, *shared, record, live};
-        co_await dispatch(ctx, *request);
+    } else if (const auto admitted = std::get<0>(std::move(negotiated))) {
+        SessionContext ctx{client, buffer, *shared, record, live, admitted->policy};
+        co_await dispatch(ctx, admitted->request);
         shared->stats.bytes_client_to_target.fetch_add(record.up);
         shared->stats.bytes_target_to_client.fetch_add(record.down);
     }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "socks/rules.hpp"
 #include "socks/session.hpp"
 #include "socks/socks5.hpp"
 
@@ -33,6 +34,13 @@ struct SessionContext {
     Server::Shared& shared;
     SessionRecord& record;
     LiveSession& live;
+    const SessionPolicy& policy;  // the rules again, for resolved addresses and UDP datagrams
+};
+
+// A request that passed the allow-list and the rules, with the rules it must keep passing.
+struct Admitted {
+    Request request;
+    SessionPolicy policy;
 };
 
 }  // namespace sg::socks

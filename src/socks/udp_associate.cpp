@@ -67,6 +67,11 @@ asio::awaitable<void> run_udp_associate(SessionContext& ctx, const Request& requ
     const ClientSourceFilter client(peer.address(), request.destination.port());
     UdpRelayOptions options;
     options.idle_timeout = ctx.shared.options.idle_timeout;
+    if (!ctx.policy.empty()) {
+        options.admit = [&policy = ctx.policy](const Address& destination, const asio::ip::address& address) {
+            return policy.evaluate(destination, address).allowed;
+        };
+    }
     const auto result = co_await run_udp_relay(ctx.client, relay, client, options);
 
     record.up += result.counters.bytes_up;

@@ -276,6 +276,10 @@ private:
                                                  : &UdpRelayStats::dropped_bad_header);
                     continue;
                 }
+                if (options_.admit && !options_.admit(destination, target->address())) {
+                    drop(&UdpRelayStats::dropped_denied);
+                    continue;
+                }
                 const int family = family_index(*target);
                 if (!open_target(family)) {
                     drop(&UdpRelayStats::dropped_send_failed);

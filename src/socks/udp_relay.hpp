@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -42,6 +43,7 @@ struct UdpRelayStats {
     std::atomic<std::uint64_t> dropped_fragment{0};      // FRAG != 0
     std::atomic<std::uint64_t> dropped_bad_header{0};    // malformed header, port 0, unspecified address
     std::atomic<std::uint64_t> dropped_unresolved{0};    // DOMAINNAME that does not resolve
+    std::atomic<std::uint64_t> dropped_denied{0};        // destination (or a name's address) denied by a rule
     std::atomic<std::uint64_t> dropped_unknown_peer{0};  // reply from an endpoint the client never sent to
     std::atomic<std::uint64_t> dropped_send_failed{0};   // refused by the kernel (too big, no route, ...)
     std::atomic<std::uint64_t> dropped_oversize{0};      // longer than a receive slot (cannot happen on IP)
@@ -123,6 +125,9 @@ struct UdpCounters {
 
 struct UdpRelayOptions {
     std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds{300};
+    // Whether a datagram may go to `destination` (as the client named it) at `address` (where it resolved
+    // to); empty: everywhere. The access rules apply per datagram, not only to the ASSOCIATE request.
+    std::function<bool(const Address& destination, const asio::ip::address& address)> admit;
 };
 
 struct UdpRelayResult {

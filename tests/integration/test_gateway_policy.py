@@ -118,6 +118,42 @@ class GatewayPolicy(unittest.TestCase):
         self.assertEqual(cp.stdout, PAGE)
         self.assertIsNone(self.gateway.proc.poll(), "the gateway must keep running across SIGHUP")
 
+    def test_5_names_meet_network_rules_through_their_addresses(self):
+        # No rule names origin6.test: only networks. The gateway resolves the name and checks its address.
+        by_network = """
+[gateway]
+socks = ["{gw4}:{port}"]
+allow = ["198.18.0.0/15"]
+admin = ""
+
+[[rule]]
+name = "{name}"
+action = "{action}"
+to = ["2001:2:0:4::/64"]
+
+[[rule]]
+name = "{last}"
+action = "{last_action}"
+"""
+        url = f"http://origin6.test:{HTTP_PORT}/page.txt"
+        self.config.write_text(by_network.format(gw4=self.gw4, port=SOCKS_PORT, name="no-origins6", action="deny",
+                                                 last="rest", last_action="allow"))
+        os.kill(self.gateway.pid, signal.SIGHUP)
+        self.wait_for_log("SIGHUP: configuration reloaded")
+        cp = self.curl(url)
+        self.assertEqual(cp.returncode, 97, cp.stderr)
+        self.assertRegex(cp.stderr, r"\(2\)")  # REP 0x02: the name resolves into the denied network
+        self.wait_for_log("every address denied by the rules")
+
+        self.config.write_text(by_network.format(gw4=self.gw4, port=SOCKS_PORT, name="origins6", action="allow",
+                                                 last="nothing-else", last_action="deny"))
+        os.kill(self.gateway.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while self.gateway.log_text().count("SIGHUP: configuration reloaded") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cp = self.curl(url, check=True)  # allowed by the network its address is in
+        self.assertEqual(cp.stdout, PAGE)
+
 
 if __name__ == "__main__":
     unittest.main()

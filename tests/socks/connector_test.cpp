@@ -58,6 +58,7 @@ struct FakeNet {
     asio::io_context io;  // declared before any outcome in a test, so it outlives the outcome's socket
     std::map<Family, Answer> answers;
     std::map<tcp::endpoint, Behaviour> behaviours;
+    AddressFilter filter;  // the access rules on resolved addresses; empty: none
 
     Clock::time_point t0 = Clock::now();
     std::vector<Family> asked;
@@ -66,9 +67,11 @@ struct FakeNet {
     std::vector<tcp::endpoint> closed_when_cancelled;
 
     Dialer dialer() {
-        return Dialer{
-            [this](Family f) { return resolve(this, f); },
-            [this](tcp::socket& socket, tcp::endpoint endpoint) { return connect(this, socket, endpoint); }};
+        return filter_addresses(Dialer{[this](Family f) { return resolve(this, f); },
+                                       [this](tcp::socket& socket, tcp::endpoint endpoint) {
+                                           return connect(this, socket, endpoint);
+                                       }},
+                                filter);
     }
 
     std::vector<tcp::endpoint> order() const {
@@ -363,6 +366,30 @@ TEST(HappyEyeballsTest, AddressesOnlyOfAnExcludedFamilyCountAsNoAddress) {
     EXPECT_EQ(run.outcome.reply, Reply::host_unreachable);
     EXPECT_TRUE(net.started.empty());
     EXPECT_EQ(net.asked, std::vector<Family>{Family::ipv6});
+}
+
+TEST(HappyEyeballsTest, AddressesTheRulesRefuseAreNeverDialled) {
+    FakeNet net;
+    net.answers[Family::ipv6] = {0ms, {}, {ep("2001:db8::1"), ep("fd00::1")}};
+    net.answers[Family::ipv4] = {0ms, {}, {ep("10.0.0.1"), ep("192.0.2.1")}};
+    net.behaviours[ep("2001:db8::1")] = fails(asio::error::connection_refused);
+    net.behaviours[ep("192.0.2.1")] = after(0ms);
+    net.filter = [](const asio::ip::address& a) {
+        return a.to_string() != "fd00::1" && a.to_string() != "10.0.0.1";
+    };
+    const auto run = run_happy_eyeballs(net, FamilyPolicy::any, 10s, timing(50ms, 200ms));
+    EXPECT_EQ(run.outcome.reply, Reply::succeeded);
+    EXPECT_EQ(net.order(), (std::vector<tcp::endpoint>{ep("2001:db8::1"), ep("192.0.2.1")}));
+}
+
+TEST(HappyEyeballsTest, NameWhoseEveryAddressTheRulesRefuseGetsRep02) {
+    FakeNet net;
+    net.answers[Family::ipv6] = {0ms, asio::error::host_not_found, {}};
+    net.answers[Family::ipv4] = {0ms, {}, {ep("10.0.0.1"), ep("10.0.0.2")}};
+    net.filter = [](const asio::ip::address& a) { return !a.is_v4(); };
+    const auto run = run_happy_eyeballs(net, FamilyPolicy::any, 10s, timing(50ms, 200ms));
+    EXPECT_EQ(run.outcome.reply, Reply::not_allowed);
+    EXPECT_TRUE(net.started.empty());
 }
 
 // --- deadline and the REP for total failure -----------------------------------------------------------

@@ -41,7 +41,7 @@ Address name_target(std::string_view name, std::uint16_t port) {
 
 RequestFacts facts(std::string_view client, Command command, Address destination,
                    std::optional<std::string_view> user = std::nullopt) {
-    return RequestFacts{ip(client), user, command, std::move(destination)};
+    return RequestFacts{ip(client), user, command, std::move(destination), std::nullopt, false};
 }
 
 RuleSet make_set(std::vector<Rule> rules) {
@@ -360,8 +360,8 @@ TEST(RuleSetEvaluate, FirstMatchWins) {
         {ip_target("2001:db8::1", 443), true, "web"},
         {ip_target("192.0.2.1", 22), false, "no-ssh"},
         {ip_target("192.0.2.1", 8080), true, "rest"},
-        {name_target("example.com", 22), false, "no-ssh"},  // block-private has no domains: skipped for names
-        {name_target("example.com", 8080), true, "rest"},
+        // Wherever example.com resolves, port 22 is denied (by block-private or by no-ssh): decided at once.
+        {name_target("example.com", 22), false, "no-ssh"},
     };
     for (const auto& c : cases) {
         const auto d = set.evaluate(facts("127.0.0.1", Command::connect, c.destination));
@@ -518,6 +518,11 @@ TEST(RuleMatch, Destinations) {
     const auto nets = with_destinations({"198.18.0.0/15", "2001:db8::/32"}, {});
     const auto names = with_destinations({}, {"example.com", ".sub.test"});
     const auto both = with_destinations({"198.18.0.0/15"}, {"example.com"});
+    const auto resolved_to = [&](Address a, std::string_view address) {
+        RequestFacts f = to(std::move(a));
+        f.resolved = ip(address);
+        return f;
+    };
     run_match_cases({
         {"neither: ip", with_destinations({}, {}), to(ip_target("203.0.113.1", 80)), true},
         {"neither: name", with_destinations({}, {}), to(name_target("anything.invalid", 80)), true},
@@ -526,11 +531,8 @@ TEST(RuleMatch, Destinations) {
         {"nets: v6 inside", nets, to(ip_target("2001:db8:ffff::1", 80)), true},
         {"nets: v6 outside", nets, to(ip_target("2001:db9::1", 80)), false},
         {"nets: v4-mapped v6 target", nets, to(ip_target("::ffff:198.18.0.1", 80)), true},
-        // Names are not resolved when rules are checked, so a networks-only rule never matches one.
-        {"nets: name", nets, to(name_target("origin4.test", 80)), false},
-        {"nets: localhost name", with_destinations({"127.0.0.0/8"}, {}), to(name_target("localhost", 80)),
-         false},
-        // ...unless the resolver itself would read the name as an address.
+        // A name meets a networks-only rule through its resolved address (RuleSetEvaluate.NamesAndNetworks),
+        // unless the resolver itself would read the name as an address.
         {"nets: numeric name", nets, to(name_target("198.18.0.1", 80)), true},
         {"nets: short numeric name", nets, to(name_target("198.18.1", 80)), true},
         {"nets: hex numeric name", nets, to(name_target("0xc6.0x12.0.1", 80)), true},
@@ -549,7 +551,9 @@ TEST(RuleMatch, Destinations) {
         {"both: ip", both, to(ip_target("198.18.0.9", 80)), true},
         {"both: name", both, to(name_target("a.example.com", 80)), true},
         {"both: ip outside", both, to(ip_target("192.0.2.1", 80)), false},
-        {"both: name outside", both, to(name_target("example.net", 80)), false},
+        {"both: name outside", both, resolved_to(name_target("example.net", 80), "203.0.113.1"), false},
+        {"both: name resolving inside", both, resolved_to(name_target("example.net", 80), "198.18.0.9"),
+         true},
     });
 }
 
@@ -627,6 +631,96 @@ TEST(RuleSetEvaluate, OddNamesNeverMatchDomainsWrongly) {
     const std::string longest = std::string(243, 'a') + ".example.com";
     ASSERT_EQ(longest.size(), 255u);
     EXPECT_TRUE(set.evaluate(facts("127.0.0.1", k_connect, name_target(longest, 80))).allowed);
+}
+
+}  // namespace
+}  // namespace sg::socks
+
+namespace sg::socks {
+namespace {
+
+asio::ip::address resolved(std::string_view text) {
+    return asio::ip::make_address(text);
+}
+
+TEST(RuleSetEvaluate, NamesMeetNetworkRulesThroughTheirResolvedAddress) {
+    Rule block = deny("no-internal");
+    block.to_networks = {cidr("10.0.0.0/8")};
+    const RuleSet set = make_set({block, allow("rest")});
+    RequestFacts f = facts("127.0.0.1", k_connect, name_target("intranet.example", 80));
+
+    // Before the lookup the answer depends on the address: provisionally allowed, to be asked again.
+    const auto before = set.evaluate(f);
+    EXPECT_TRUE(before.allowed);
+    EXPECT_TRUE(before.needs_address);
+    EXPECT_EQ(before.rule_name, "no-internal");
+
+    f.resolved = resolved("10.1.2.3");  // the name resolves into the denied network: denied like the address
+    const auto inside = set.evaluate(f);
+    EXPECT_FALSE(inside.allowed);
+    EXPECT_FALSE(inside.needs_address);
+    EXPECT_EQ(inside.rule_name, "no-internal");
+    f.resolved = resolved("::ffff:10.1.2.3");
+    EXPECT_FALSE(set.evaluate(f).allowed);
+    f.resolved = resolved("192.0.2.7");
+    const auto outside = set.evaluate(f);
+    EXPECT_TRUE(outside.allowed);
+    EXPECT_EQ(outside.rule_name, "rest");
+}
+
+TEST(RuleSetEvaluate, AnAllowedDomainIsNotAskedAgain) {
+    Rule names = allow("cameras");
+    names.to_domains = {"cameras.example"};
+    Rule block = deny("no-internal");
+    block.to_networks = {cidr("10.0.0.0/8")};
+    const RuleSet set = make_set({names, block, allow("rest")});
+    RequestFacts f = facts("127.0.0.1", k_connect, name_target("cam1.cameras.example", 554));
+    const auto d = set.evaluate(f);
+    EXPECT_TRUE(d.allowed);
+    EXPECT_FALSE(d.needs_address);  // the domain rule came first and decided
+    f.resolved = resolved("10.9.9.9");
+    EXPECT_TRUE(set.evaluate(f).allowed);
+}
+
+TEST(RuleSetEvaluate, AnAllowedNetworkAdmitsNamesResolvingIntoIt) {
+    Rule lab = allow("lab");
+    lab.to_networks = {cidr("198.18.3.0/24")};
+    const RuleSet set = make_set({lab});
+    RequestFacts f = facts("127.0.0.1", k_connect, name_target("origin4.test", 554));
+    EXPECT_TRUE(set.evaluate(f).needs_address);
+    f.resolved = resolved("198.18.3.2");
+    EXPECT_TRUE(set.evaluate(f).allowed);
+    f.resolved = resolved("203.0.113.1");
+    const auto d = set.evaluate(f);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.rule_name, k_default_deny);
+}
+
+TEST(SessionPolicy, UdpAssociateRequestsArePendingUntilTheirDatagrams) {
+    Rule cameras = allow("cameras");
+    cameras.commands = {Command::udp_associate};
+    cameras.to_networks = {cidr("198.18.3.0/24")};
+    cameras.to_ports = {{554, 554}};
+    const auto set = std::make_shared<const RuleSet>(make_set({cameras}));
+    const SessionPolicy policy(set, ip("198.18.1.2"), std::nullopt, Command::udp_associate);
+    // The request names where the client sends from (0.0.0.0:0), not a destination: not held against it.
+    const auto request = policy.evaluate_request(ip_target("0.0.0.0", 0));
+    EXPECT_TRUE(request.allowed);
+    EXPECT_TRUE(request.needs_address);
+    // Each datagram's destination decides.
+    EXPECT_TRUE(policy.evaluate(ip_target("198.18.3.2", 554)).allowed);
+    EXPECT_FALSE(policy.evaluate(ip_target("198.18.3.2", 555)).allowed);
+    EXPECT_FALSE(policy.evaluate(ip_target("203.0.113.1", 554)).allowed);
+    EXPECT_TRUE(policy.evaluate(name_target("origin4.test", 554), resolved("198.18.3.2")).allowed);
+    EXPECT_FALSE(policy.evaluate(name_target("origin4.test", 554), resolved("203.0.113.1")).allowed);
+    // Another client is not covered by the rule at all, so its request is refused at once.
+    Rule only_lab = cameras;
+    only_lab.clients = {cidr("198.18.1.0/24")};
+    const SessionPolicy stranger(std::make_shared<const RuleSet>(make_set({only_lab})), ip("203.0.113.9"),
+                                 std::nullopt, Command::udp_associate);
+    EXPECT_FALSE(stranger.evaluate_request(ip_target("0.0.0.0", 0)).allowed);
+    // No rules: the allow-list alone decides.
+    EXPECT_TRUE(SessionPolicy().evaluate(ip_target("203.0.113.1", 9)).allowed);
 }
 
 }  // namespace

@@ -315,13 +315,38 @@ TEST_F(ServerFixture, RulesDenyWithRep02AndAllowWhatTheyAllow) {
 
     auto smtp = connect_client();
     EXPECT_EQ(request(smtp, Command::connect, loopback(25)).reply, Reply::not_allowed);
-    auto by_name = connect_client();  // a name matches no network rule: default deny
-    EXPECT_EQ(request(by_name, Command::connect, *Address::from_domain("localhost", 80)).reply,
-              Reply::not_allowed);
     tcp::acceptor target(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const std::uint16_t port = target.local_endpoint().port();
     auto allowed = connect_client();
-    EXPECT_EQ(request(allowed, Command::connect, loopback(target.local_endpoint().port())).reply,
+    EXPECT_EQ(request(allowed, Command::connect, loopback(port)).reply, Reply::succeeded);
+    auto by_name = connect_client();  // a name that resolves into the allowed network
+    EXPECT_EQ(request(by_name, Command::connect, *Address::from_domain("localhost", port)).reply,
               Reply::succeeded);
+}
+
+TEST_F(ServerFixture, ANameThatResolvesIntoADeniedNetworkIsDenied) {
+    Rule deny_loopback;
+    deny_loopback.name = "no-loopback";
+    deny_loopback.action = Action::deny;
+    deny_loopback.to_networks.push_back(*net::Cidr::parse("127.0.0.0/8"));
+    deny_loopback.to_networks.push_back(*net::Cidr::parse("::1/128"));
+    Rule rest;
+    rest.name = "rest";
+    rest.action = Action::allow;
+    auto rules = RuleSet::create({deny_loopback, rest});
+    ASSERT_TRUE(rules.ok());
+    ServerOptions options;
+    options.rules = std::make_shared<const RuleSet>(std::move(*rules));
+    start(options);
+
+    tcp::acceptor target(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const std::uint16_t port = target.local_endpoint().port();
+    auto literal = connect_client();
+    EXPECT_EQ(request(literal, Command::connect, loopback(port)).reply, Reply::not_allowed);
+    // The same target by a name: without resolving it for the rules, this is how a client steps around them.
+    auto by_name = connect_client();
+    EXPECT_EQ(request(by_name, Command::connect, *Address::from_domain("localhost", port)).reply,
+              Reply::not_allowed);
 }
 
 TEST_F(ServerFixture, UpdatedOptionsApplyToNewSessions) {

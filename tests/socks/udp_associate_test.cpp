@@ -365,6 +365,30 @@ TEST_P(UdpAssociateTest, AnotherSourceAddressIsDropped) {
     relay_to(client, relay, target, "the client");  // and it did not latch the port either
 }
 
+TEST_P(UdpAssociateTest, RulesApplyToEveryDatagramsDestination) {
+    auto target = open_udp();
+    auto denied = open_udp();
+    // Allowed: UDP to the target's port only. The ASSOCIATE request names no destination (0.0.0.0:0 or
+    // the client's own address), so it passes provisionally, and each datagram is checked.
+    Rule to_target;
+    to_target.name = "to-target";
+    to_target.action = Action::allow;
+    to_target.commands = {Command::udp_associate};
+    to_target.to_ports = {PortRange{target.local_endpoint().port(), target.local_endpoint().port()}};
+    auto rules = RuleSet::create({to_target});
+    ASSERT_TRUE(rules.ok());
+    ServerOptions options;
+    options.rules = std::make_shared<const RuleSet>(std::move(*rules));
+    start(options);
+    auto [control, relay] = associate();
+    auto client = open_udp();
+    const auto before = dropped(&UdpRelayStats::dropped_denied);
+    client.send_to(asio::buffer(encapsulate(to_address(denied.local_endpoint()), "not allowed")), relay);
+    relay_to(client, relay, target, "allowed");  // relayed, and the denied one before it was not
+    EXPECT_FALSE(receive(denied, 200ms));
+    EXPECT_EQ(dropped(&UdpRelayStats::dropped_denied) - before, 1u);
+}
+
 TEST_P(UdpAssociateTest, RepliesOnlyFromEndpointsTheClientSentTo) {
     start();
     auto [control, relay] = associate();
