@@ -31,6 +31,27 @@ constexpr bool is_space_or_tab(char c) noexcept {
     return c == ' ' || c == '\t';
 }
 
+// C0 controls and DEL (RFC 5234 CTL).
+constexpr bool is_ctl(char c) noexcept {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+// A token character: visible ASCII except the separators. RFC 9110 section 5.6.2 (tchar) for HTTP and RFC
+// 2326 section 15 (which borrows RFC 2616's token) for RTSP define the same set.
+constexpr bool is_token_char(char c) noexcept {
+    constexpr std::string_view k_separators = "()<>@,;:\\\"/[]?={}";
+    return c > 0x20 && c < 0x7f && k_separators.find(c) == std::string_view::npos;
+}
+
+constexpr bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (const char c : s) {
+        if (!is_token_char(c)) return false;
+    }
+    return true;
+}
+
 // Trims spaces and horizontal tabs (RFC 2326 LWS inside a header line) from both ends.
 constexpr std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && is_space_or_tab(s.front()))

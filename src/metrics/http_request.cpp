@@ -20,23 +20,6 @@ const std::string* Request::header(std::string_view name) const noexcept {
 
 namespace {
 
-constexpr bool is_ctl(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-}
-
-// RFC 9110 section 5.6.2 tchar.
-constexpr bool is_token_char(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80 || is_ctl(c)) return false;
-    constexpr std::string_view delimiters = "\"(),/:;<=>?@[\\]{} \t";
-    return delimiters.find(c) == std::string_view::npos;
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-    return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char);
-}
-
 // A request-target is visible ASCII only (RFC 9112 section 3.2: no whitespace, no obs-text).
 constexpr bool is_target(std::string_view s) noexcept {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {

@@ -7,12 +7,6 @@
 namespace sg::proxy {
 namespace {
 
-// RFC 2616 tchar: visible ASCII except separators (an RTSP method is a token).
-bool is_token_char(char c) noexcept {
-    constexpr std::string_view k_separators = "()<>@,;:\\\"/[]?={}";
-    return c > 0x20 && c < 0x7f && k_separators.find(c) == std::string_view::npos;
-}
-
 // Visible ASCII: what a Request-URI may hold.
 bool is_uri_char(char c) noexcept {
     return c > 0x20 && c < 0x7f;

@@ -64,27 +64,6 @@ namespace {
 constexpr std::string_view k_content_length = "Content-Length";
 constexpr std::size_t k_interleaved_header = 4;  // '$', channel, 16-bit length
 
-constexpr bool is_ctl(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-}
-
-// RFC 2616 token: any CHAR except CTLs and separators (RFC 2326 section 15 borrows this definition).
-constexpr bool is_token_char(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80 || is_ctl(c)) return false;
-    constexpr std::string_view separators = "()<>@,;:\\\"/[]?={} \t";
-    return separators.find(c) == std::string_view::npos;
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (const char c : s) {
-        if (!is_token_char(c)) return false;
-    }
-    return true;
-}
-
 enum class LineStatus : std::uint8_t { found, need_more, too_long };
 
 struct Line {

@@ -19,25 +19,15 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/text.hpp"
 #include "rtsp/url.hpp"  // k_max_url_length
 
 namespace sg::rtsp {
 
 // ---- header-value syntax -------------------------------------------------------------------------
 
-// RFC 2616 tchar: visible ASCII except separators.
-constexpr bool is_token_char(char c) noexcept {
-    constexpr std::string_view k_separators = "()<>@,;:\\\"/[]?={}";
-    return c > 0x20 && c < 0x7f && k_separators.find(c) == std::string_view::npos;
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (const char c : s) {
-        if (!is_token_char(c)) return false;
-    }
-    return true;
-}
+using sg::is_token;  // common/text.hpp: RFC 2616 tokens, as RFC 2326 section 15 defines them
+using sg::is_token_char;
 
 // True for C0 controls other than horizontal tab, and DEL: characters no header value may carry.
 constexpr bool is_forbidden_control(char c) noexcept {
