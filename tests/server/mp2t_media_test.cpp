@@ -278,6 +278,7 @@ TEST_F(Mp2tMediaFile, ForcedForAFileWeCouldPacketize) {
             packet->duration = 160;
             packet->stream_index = 0;
             ASSERT_GE(av_write_frame(muxer, packet), 0);
+            av_packet_unref(packet);  // av_write_frame does not take it
         }
         av_packet_free(&packet);
         ASSERT_GE(av_write_trailer(muxer), 0);
