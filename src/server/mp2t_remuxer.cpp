@@ -2,6 +2,7 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/dict.h>
@@ -42,6 +43,27 @@ std::string av_error_text(int code) {
     return text.data();
 }
 
+// Codecs whose decoder configuration MP4/MKV keep out of band (extradata) but a transport stream must carry
+// in band: the "dump_extra" filter puts it before every keyframe. (H.264/H.265 get the same from the
+// muxer's own automatic annexb filters.)
+bool needs_in_band_config(const AVStream& stream) {
+    const auto id = stream.codecpar->codec_id;
+    return stream.codecpar->extradata_size > 0 &&
+           (id == AV_CODEC_ID_MPEG4 || id == AV_CODEC_ID_MPEG1VIDEO || id == AV_CODEC_ID_MPEG2VIDEO);
+}
+
+AVBSFContext* dump_extra_filter(const AVStream& stream) {
+    const AVBitStreamFilter* filter = av_bsf_get_by_name("dump_extra");
+    AVBSFContext* bsf = nullptr;
+    if (filter == nullptr || av_bsf_alloc(filter, &bsf) < 0) return nullptr;
+    if (avcodec_parameters_copy(bsf->par_in, stream.codecpar) < 0 || av_bsf_init(bsf) < 0) {
+        av_bsf_free(&bsf);
+        return nullptr;
+    }
+    bsf->time_base_in = stream.time_base;
+    return bsf;
+}
+
 bool remuxable(const AVStream& stream) {
     const auto type = stream.codecpar->codec_type;
     return (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO) &&
@@ -62,12 +84,19 @@ std::unique_ptr<Mp2tRemuxer> Mp2tRemuxer::create(AVFormatContext& input, std::st
         error = "no audio or video stream";
         return nullptr;
     }
+    remuxer->in_band_.assign(input.nb_streams, nullptr);
+    for (unsigned i = 0; i < input.nb_streams; ++i) {
+        if (remuxer->output_of_input_[i] >= 0 && needs_in_band_config(*input.streams[i]))
+            remuxer->in_band_[i] = dump_extra_filter(*input.streams[i]);
+    }
     if (!remuxer->open_muxer(/*discontinuity=*/false, error)) return nullptr;
     return remuxer;
 }
 
 Mp2tRemuxer::~Mp2tRemuxer() {
     close_muxer();
+    for (auto*& bsf : in_band_)
+        av_bsf_free(&bsf);
 }
 
 bool Mp2tRemuxer::carries(int stream_index) const noexcept {
@@ -148,8 +177,16 @@ std::int64_t Mp2tRemuxer::start_90khz() const noexcept {
 
 bool Mp2tRemuxer::write(AVPacket& packet) {
     if (output_ == nullptr || !carries(packet.stream_index)) return false;
-    const auto out =
-        static_cast<std::size_t>(output_of_input_[static_cast<std::size_t>(packet.stream_index)]);
+    const auto in = static_cast<std::size_t>(packet.stream_index);
+    const auto out = static_cast<std::size_t>(output_of_input_[in]);
+    if (AVBSFContext* bsf = in_band_[in]; bsf != nullptr) {
+        // One packet in, the same packet (extradata prepended to a keyframe) out.
+        if (av_bsf_send_packet(bsf, &packet) < 0 || av_bsf_receive_packet(bsf, &packet) < 0) {
+            ++dropped_;
+            return false;
+        }
+        packet.stream_index = static_cast<int>(in);
+    }
     av_packet_rescale_ts(&packet, input_->streams[packet.stream_index]->time_base, k_90khz);
     std::int64_t pts = packet.pts != AV_NOPTS_VALUE ? packet.pts : packet.dts;
     std::int64_t dts = packet.dts;

@@ -17,6 +17,7 @@
 
 #include "common/byte_io.hpp"
 
+struct AVBSFContext;
 struct AVFormatContext;
 struct AVIOContext;
 struct AVPacket;
@@ -64,6 +65,7 @@ private:
     AVFormatContext* output_ = nullptr;
     AVIOContext* io_ = nullptr;
     std::vector<int> output_of_input_;         // input stream index -> output stream index or -1
+    std::vector<AVBSFContext*> in_band_;       // per input stream: "dump_extra" filter, or nullptr
     std::vector<std::int64_t> first_dts_;      // per output stream, this pass, 90 kHz, before the offset
     std::vector<std::int64_t> last_dts_;       // per output stream, as muxed (offset included)
     std::vector<std::int64_t> reorder_delay_;  // per output stream, pts - dts of the last packet with both

@@ -61,6 +61,8 @@ class ServeMp2t(unittest.TestCase):
         src = ["-f", "lavfi", "-i", f"testsrc=size=320x240:rate={FPS}:duration={CLIP_SECONDS}",
                "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={CLIP_SECONDS}"]
         clips = (("mpeg2.mkv", ["-c:v", "mpeg2video", "-g", str(FPS), "-c:a", "mp2"]),
+                 # MPEG-4 Part 2 keeps its VOL header in the MKV's extradata only: it must be put in band.
+                 ("mpeg4_ac3.mkv", ["-c:v", "mpeg4", "-g", str(FPS), "-c:a", "ac3"]),
                  ("h264.mp4", ["-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p",
                                "-c:a", "aac"]))
         for name, codecs in clips:
@@ -140,6 +142,13 @@ class ServeMp2t(unittest.TestCase):
                     counts, stderr = self.ffprobe(self.url(family, "mpeg2.mkv"), transport)
                     self.assertEqual(counts, want)
                     self.assertEqual(stderr.strip(), "")
+
+    def test_mpeg4_part2_and_ac3_decode_every_frame(self):
+        want = self.expected["mpeg4_ac3.mkv"]
+        self.assertEqual(want["mpeg4"], CLIP_SECONDS * FPS)
+        counts, stderr = self.ffprobe(self.url(6, "mpeg4_ac3.mkv"), "tcp")
+        self.assertEqual(counts, want)
+        self.assertEqual(stderr.strip(), "")
 
     def test_forced_mp2t_h264_file_decodes_every_frame(self):
         want = self.expected["h264.mp4"]
