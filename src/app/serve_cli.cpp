@@ -22,6 +22,7 @@ struct ServeFlags {
     unsigned session_timeout = 60;
     std::string log_level = "info";
     std::string admin;
+    bool mp2t = false;
 };
 
 std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
@@ -59,6 +60,7 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
         config.admin = *hp;
     }
     config.loop = flags.loop;
+    config.mp2t = flags.mp2t;
     config.session_timeout = std::chrono::seconds(flags.session_timeout);
     return config;
 }
@@ -73,6 +75,8 @@ Subcommand add_serve_command(CLI::App& app) {
                       "RTSP listener HOST:PORT or [IPV6]:PORT (repeatable; "
                       "default 127.0.0.1:8554)");
     serve->add_flag("--loop", flags->loop, "Restart files seamlessly at their end (a live-like source)");
+    serve->add_flag("--mp2t", flags->mp2t,
+                    "Send every file as one MPEG-TS track (RFC 2250), even when its codecs have RTP formats");
     serve->add_option("--rtp-ports", flags->rtp_ports,
                       "UDP port range for RTP/RTCP pairs (default 20000-29999)");
     serve

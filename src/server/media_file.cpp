@@ -7,8 +7,11 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include <algorithm>
 #include <array>
 #include <optional>
+
+#include "server/mp2t_remuxer.hpp"
 
 namespace sg::server {
 namespace {
@@ -21,6 +24,13 @@ std::string av_error_text(int code) {
     std::array<char, AV_ERROR_MAX_STRING_SIZE> text{};
     av_strerror(code, text.data(), text.size());
     return text.data();
+}
+
+// An audio or video stream a viewer would miss if we left it out (cover art is not one).
+bool is_media_stream(const AVStream& stream) {
+    const auto type = stream.codecpar->codec_type;
+    return (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO) &&
+           (stream.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0;
 }
 
 std::optional<TrackInfo> track_for(const AVStream& stream) {
@@ -77,11 +87,14 @@ std::string_view codec_name(Codec codec) noexcept {
             return "PCMA";
         case Codec::h265:
             return "H265";
+        case Codec::mp2t:
+            return "MP2T";
     }
     return "?";
 }
 
-std::unique_ptr<MediaFile> MediaFile::open(const std::filesystem::path& path, std::string& error) {
+std::unique_ptr<MediaFile> MediaFile::open(const std::filesystem::path& path, std::string& error,
+                                           bool force_mp2t) {
     av_log_set_level(AV_LOG_ERROR);  // the demuxer's chatter would drown the session log
     std::unique_ptr<MediaFile> file(new MediaFile());
     if (const int rc = avformat_open_input(&file->format_, path.c_str(), nullptr, nullptr); rc < 0) {
@@ -94,15 +107,18 @@ std::unique_ptr<MediaFile> MediaFile::open(const std::filesystem::path& path, st
         return nullptr;
     }
     file->track_of_stream_.assign(file->format_->nb_streams, -1);
+    bool unsupported = false;  // an audio or video stream we cannot packetize
     for (unsigned i = 0; i < file->format_->nb_streams; ++i) {
         AVStream* stream = file->format_->streams[i];
         if (auto info = track_for(*stream)) {
             file->track_of_stream_[i] = static_cast<int>(file->tracks_.size());
             file->tracks_.push_back(std::move(*info));
         } else {
+            unsupported = unsupported || is_media_stream(*stream);
             stream->discard = AVDISCARD_ALL;  // never read what we cannot send
         }
     }
+    if ((unsupported || force_mp2t) && !file->start_mp2t(error)) return nullptr;
     if (file->tracks_.empty()) {
         error = "no H.264, AAC, Opus or G.711 track";
         return nullptr;
@@ -124,6 +140,7 @@ MediaFile::~MediaFile() {
 }
 
 ReadResult MediaFile::read(MediaPacket& out) {
+    if (remux_) return read_mp2t(out);
     for (;;) {
         av_packet_unref(packet_);
         const int rc = av_read_frame(format_, packet_);
@@ -153,7 +170,88 @@ ReadResult MediaFile::read(MediaPacket& out) {
     }
 }
 
+bool MediaFile::start_mp2t(std::string& error) {
+    remux_ = Mp2tRemuxer::create(*format_, error);
+    if (!remux_) return false;
+    tracks_.assign(1, TrackInfo{});
+    tracks_[0].stream_index = -1;
+    tracks_[0].codec = Codec::mp2t;
+    tracks_[0].clock_rate = k_video_clock;  // RFC 2250 §2: 90 kHz
+    for (unsigned i = 0; i < format_->nb_streams; ++i) {
+        const bool carried = remux_->carries(static_cast<int>(i));
+        track_of_stream_[i] = carried ? 0 : -1;
+        format_->streams[i]->discard = carried ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+    }
+    return true;
+}
+
+ReadResult MediaFile::read_mp2t(MediaPacket& out) {
+    for (;;) {
+        if (mp2t_flushed_) return ReadResult::end_of_file;
+        av_packet_unref(packet_);
+        const int rc = av_read_frame(format_, packet_);
+        at_start_ = false;
+        if (rc == AVERROR_EOF) {
+            // What the muxer held back (audio filling a PES packet) goes out with the last packet's time.
+            mp2t_flushed_ = true;
+            if (!remux_->flush()) return ReadResult::error;
+            out = mp2t_last_;
+            out.data = remux_->take();
+            return out.data.empty() ? ReadResult::end_of_file : ReadResult::packet;
+        }
+        if (rc < 0) return ReadResult::error;
+        if (!remux_->carries(packet_->stream_index) || packet_->size <= 0) continue;
+        const AVStream& stream = *format_->streams[packet_->stream_index];
+        const std::int64_t start = av_rescale_q(start_time_, AV_TIME_BASE_Q, stream.time_base);
+        const std::int64_t pts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+        const std::int64_t dts = packet_->dts != AV_NOPTS_VALUE ? packet_->dts : pts;
+        if (dts == AV_NOPTS_VALUE) continue;  // no timing at all: cannot be paced
+        // The RTP timestamp is the packet's sending time at 90 kHz (RFC 2250 §2), its decoding time here.
+        const std::int64_t dts_clock =
+            av_rescale_q(dts - start, stream.time_base, AVRational{1, static_cast<int>(k_video_clock)});
+        const double dts_seconds = static_cast<double>(dts - start) * av_q2d(stream.time_base);
+        const double end_seconds =
+            static_cast<double>(pts - start + std::max<std::int64_t>(packet_->duration, 0)) *
+            av_q2d(stream.time_base);
+        const bool keyframe =
+            (packet_->flags & AV_PKT_FLAG_KEY) != 0 &&
+            format_->streams[packet_->stream_index]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+        remux_->write(*packet_);  // a packet the muxer refuses is lost alone (counted by the remuxer)
+        mp2t_last_.track = 0;
+        mp2t_last_.pts_clock = std::max(mp2t_last_.pts_clock, dts_clock);
+        mp2t_last_.dts_seconds = std::max(mp2t_last_.dts_seconds, dts_seconds);
+        mp2t_last_.end_seconds = std::max(mp2t_last_.end_seconds, end_seconds);
+        const Bytes bytes = remux_->take();
+        if (bytes.empty()) continue;  // held back by the muxer: goes out with a later packet
+        out = mp2t_last_;
+        out.keyframe = keyframe;
+        out.data = bytes;
+        return ReadResult::packet;
+    }
+}
+
+bool MediaFile::rewind_for_loop() {
+    if (!seek_demuxer(0.0)) return false;
+    if (remux_) {
+        remux_->continue_timeline();
+        mp2t_flushed_ = false;
+        mp2t_last_ = MediaPacket{};
+    }
+    return true;
+}
+
 bool MediaFile::seek(double seconds) {
+    if (!seek_demuxer(seconds)) return false;
+    if (remux_) {
+        std::string error;
+        if (!remux_->restart(error)) return false;
+        mp2t_flushed_ = false;
+        mp2t_last_ = MediaPacket{};
+    }
+    return true;
+}
+
+bool MediaFile::seek_demuxer(double seconds) {
     av_packet_unref(packet_);
     if (seconds <= 0.0) {
         if (at_start_) return true;  // the first PLAY's "npt=0-" must not move a fresh demuxer

@@ -18,12 +18,13 @@ struct AVPacket;
 
 namespace sg::server {
 
-enum class Codec : std::uint8_t { h264, aac, opus, pcmu, pcma, h265 };
+// mp2t: the whole file remuxed to an MPEG-2 transport stream, one track (RFC 2250; see Mp2tRemuxer).
+enum class Codec : std::uint8_t { h264, aac, opus, pcmu, pcma, h265, mp2t };
 
 std::string_view codec_name(Codec codec) noexcept;
 
 struct TrackInfo {
-    int stream_index = 0;  // in the container
+    int stream_index = 0;  // in the container; -1 for mp2t (all of them)
     Codec codec = Codec::h264;
     std::uint32_t clock_rate = 90000;  // RTP clock
     int channels = 0;                  // audio
@@ -42,11 +43,15 @@ struct MediaPacket {
 
 enum class ReadResult : std::uint8_t { packet, end_of_file, error };
 
+class Mp2tRemuxer;
+
 class MediaFile {
 public:
     // Opens and probes the file; nullptr with `error` set when it cannot be read or has no track we can
-    // packetize. Streams of other codecs are ignored.
-    static std::unique_ptr<MediaFile> open(const std::filesystem::path& path, std::string& error);
+    // send. When an audio or video stream has a codec we cannot packetize (or `force_mp2t`), the whole
+    // file becomes one mp2t track: read() then returns transport stream bytes remuxed from all of them.
+    static std::unique_ptr<MediaFile> open(const std::filesystem::path& path, std::string& error,
+                                           bool force_mp2t = false);
     ~MediaFile();
     MediaFile(const MediaFile&) = delete;
     MediaFile& operator=(const MediaFile&) = delete;
@@ -57,9 +62,14 @@ public:
     ReadResult read(MediaPacket& out);
     // Positions the demuxer at the last keyframe at or before `seconds` from the start.
     bool seek(double seconds);
+    // Back to the start for --loop's next pass: like seek(0), but an mp2t stream's timeline runs on.
+    bool rewind_for_loop();
 
 private:
     MediaFile() = default;
+    bool seek_demuxer(double seconds);
+    bool start_mp2t(std::string& error);
+    ReadResult read_mp2t(MediaPacket& out);
 
     AVFormatContext* format_ = nullptr;
     AVPacket* packet_ = nullptr;
@@ -68,6 +78,11 @@ private:
     double duration_ = 0.0;
     std::int64_t start_time_ = 0;  // AV_TIME_BASE units
     bool at_start_ = true;         // nothing read since opening or rewinding
+    // mp2t: the remuxer, whether the end of the file was flushed out, and the times of the last packet
+    // sent (kept monotonic: the stream's bytes go out in order whatever the streams' interleaving).
+    std::unique_ptr<Mp2tRemuxer> remux_;
+    bool mp2t_flushed_ = false;
+    MediaPacket mp2t_last_;
 };
 
 }  // namespace sg::server

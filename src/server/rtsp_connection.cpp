@@ -280,7 +280,7 @@ rtsp::Response RtspConnection::handle_describe(const rtsp::Request& request) {
     const auto target = resolve_media_path(context_.config.root, *path);
     if (!target || target->track) return reply(404);
     std::string error;
-    const auto file = MediaFile::open(target->file, error);
+    const auto file = MediaFile::open(target->file, error, context_.config.mp2t);
     if (!file) {
         spdlog::debug("DESCRIBE {}: {}", target->relative, error);
         return reply(415);
@@ -333,7 +333,7 @@ rtsp::Response RtspConnection::handle_setup(const rtsp::Request& request) {
     } else {
         if (sessions_.size() >= k_max_sessions) return reply(453);
         std::string error;
-        auto file = MediaFile::open(target->file, error);
+        auto file = MediaFile::open(target->file, error, context_.config.mp2t);
         if (!file) return reply(415);
         std::vector<TrackPacketizer> packetizers;
         for (std::size_t i = 0; i < file->tracks().size(); ++i) {

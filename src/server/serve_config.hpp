@@ -21,6 +21,7 @@ struct ServeConfig {
     std::uint16_t rtp_port_last = 29999;
     std::chrono::seconds session_timeout{60};
     std::size_t max_payload = 1400;
+    bool mp2t = false;  // send every file as one MPEG-TS track (RFC 2250), not only those we cannot packetize
 };
 
 }  // namespace sg::server

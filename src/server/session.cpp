@@ -159,7 +159,7 @@ asio::awaitable<void> Session::stream(std::uint64_t generation) {
                 loop_offset_ += file_end_;
                 file_end_ = 0.0;
                 read_in_pass = false;
-                if (file_->seek(0.0)) continue;
+                if (file_->rewind_for_loop()) continue;
             }
             if (r != ReadResult::packet) {
                 // The BYE goes out a moment after the last packet: over UDP it travels on the RTCP socket,

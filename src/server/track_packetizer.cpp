@@ -109,6 +109,10 @@ Result<TrackPacketizer> TrackPacketizer::create(const TrackInfo& track, std::siz
         case Codec::pcma:
             p.payload_type_ = k_pt_pcma;
             break;
+        case Codec::mp2t:
+            p.payload_type_ = rtp::k_mp2t_payload_type;
+            p.mp2t_.emplace(max_payload);
+            break;
     }
     return p;
 }
@@ -126,12 +130,16 @@ Result<std::size_t> TrackPacketizer::packetize(Bytes frame, rtp::PayloadList& ou
         case Codec::pcmu:
         case Codec::pcma:
             return rtp::packetize_g711(frame, static_cast<std::size_t>(track_.channels), out);
+        case Codec::mp2t:
+            return mp2t_->packetize(frame, out);
     }
     return fail("unknown codec");
 }
 
 std::string TrackPacketizer::sdp_media() const {
-    const bool video = track_.codec == Codec::h264 || track_.codec == Codec::h265;
+    // An MP2T track carries video and audio alike; RFC 3551 lists it as a video encoding.
+    const bool video =
+        track_.codec == Codec::h264 || track_.codec == Codec::h265 || track_.codec == Codec::mp2t;
     const std::string pt = std::to_string(payload_type_);
     std::string media = (video ? "m=video 0 RTP/AVP " : "m=audio 0 RTP/AVP ") + pt + "\r\n";
     std::string rtpmap;
@@ -153,6 +161,9 @@ std::string TrackPacketizer::sdp_media() const {
         case Codec::pcma:
             rtpmap = std::string(codec_name(track_.codec)) + "/8000";
             if (track_.channels > 1) rtpmap += "/" + std::to_string(track_.channels);
+            break;
+        case Codec::mp2t:
+            rtpmap = "MP2T/90000";
             break;
     }
     media += "a=rtpmap:" + pt + " " + rtpmap + "\r\n";

@@ -12,6 +12,7 @@
 #include "rtp/aac_packetizer.hpp"
 #include "rtp/h264_packetizer.hpp"
 #include "rtp/h265_packetizer.hpp"
+#include "rtp/mp2t_packetizer.hpp"
 #include "rtp/payload_list.hpp"
 #include "server/media_file.hpp"
 
@@ -40,6 +41,7 @@ private:
     std::optional<rtp::H264Packetizer> h264_;
     std::optional<rtp::H265Packetizer> h265_;
     std::optional<rtp::AacPacketizer> aac_;
+    std::optional<rtp::Mp2tPacketizer> mp2t_;
     std::string fmtp_;
 };
 
