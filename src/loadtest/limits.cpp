@@ -157,8 +157,14 @@ LimitCheck prepare_limits(std::uint64_t players, bool tcp_transport) {
             limit_text(before.soft), limit_text(before.hard), limit_text(after.soft), limit_text(after.hard),
             players, needs.descriptors));
     }
-    if (auto problem = descriptor_problem(players, needs.descriptors, after, ceiling))
+    if (auto problem = descriptor_problem(players, needs.descriptors, after, ceiling)) {
+        // The estimate assumes audio and video; say so when a single-track stream would still fit.
+        const auto single = needs_for(players, tcp_transport, 1).descriptors;
+        if (single < needs.descriptors && single <= after.soft)
+            *problem += fmt::format(
+                " (that is with audio and video; a single-track stream needs {}, which fits)", single);
         check.problems.push_back(std::move(*problem));
+    }
     if (const auto text = read_proc("/proc/sys/net/ipv4/ip_local_port_range")) {
         if (const auto range = parse_port_range(*text)) {
             if (auto problem = port_problem(players, tcp_transport, *range))
