@@ -62,9 +62,9 @@ DescriptorLimit descriptor_target(std::uint64_t needed, DescriptorLimit current,
                                   bool may_raise_hard) {
     if (needed <= current.soft) return current;
     DescriptorLimit target = current;
-    // Up to the hard limit the whole of it is taken: descriptors cost nothing until used, and the estimate
-    // may fall short for a stream with more tracks than assumed.
-    // The kernel refuses more than fs.nr_open, even for an "unlimited" hard limit.
+    // All of the hard limit is taken (descriptors cost nothing until used, and the estimate may fall short
+    // for a stream with more tracks than assumed), but no more than fs.nr_open: the kernel refuses that
+    // even under an "unlimited" hard limit.
     target.soft = std::max(current.soft, std::min(current.hard, nr_open));
     if (needed > current.hard && may_raise_hard) {
         target.hard = std::max(current.hard, std::min(needed, nr_open));
