@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "app/subcommand.hpp"
+#include "loadtest/limits.hpp"
 #include "loadtest/report.hpp"
 #include "loadtest/runner.hpp"
 #include "net/endpoint.hpp"
@@ -83,9 +84,11 @@ int run_testplayer(const TestplayerFlags& flags) {
     if (!config) return 2;
     net::ignore_sigpipe();  // a server resetting one connection must cost one player, not the run
 
-    // Two tracks (audio and video) is the usual stream; the estimate only decides whether to warn.
-    const std::size_t udp_sockets = config->player.tcp ? 0 : 4;
-    for (const auto& problem : loadtest::check_limits(config->players, udp_sockets))
+    // Before the first player: a run that cannot fit should say why now, not as thousands of failures.
+    const auto limits = loadtest::prepare_limits(config->players, config->player.tcp);
+    for (const auto& note : limits.notes)
+        std::cerr << "streamgate testplayer: " << note << '\n';
+    for (const auto& problem : limits.problems)
         std::cerr << "streamgate testplayer: warning: " << problem << '\n';
 
     const auto outcome = loadtest::run_load(*config, flags.quiet ? nullptr : stderr);

@@ -14,7 +14,13 @@ namespace sg::client {
 namespace {
 
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t k_min_read_room = 16 * k_kib;
+// Thousands of mostly idle connections (a load test's UDP players read a reply every few seconds) must not
+// cost a large buffer each: it starts small, doubles when a message does not fit, and doubles up to
+// k_busy_buffer when reads keep filling it (interleaved media), so a busy connection still reads in
+// large pieces.
+constexpr std::size_t k_initial_buffer = 4 * k_kib;
+constexpr std::size_t k_min_read_room = 1 * k_kib;
+constexpr std::size_t k_busy_buffer = 64 * k_kib;
 // Largest message the parser accepts (headers + 4 MiB body) plus a read's worth of slack.
 constexpr std::size_t k_max_buffer = 5 * k_mib;
 
@@ -172,12 +178,12 @@ asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
                 fail("RTSP message too long");
                 co_return false;
             }
-            in_.resize(std::max<std::size_t>(in_.size() * 2, 4 * k_min_read_room));
+            in_.resize(std::max(in_.size() * 2, k_initial_buffer));
         }
     }
+    const std::size_t room = in_.size() - in_end_;
     arm(deadline);
-    auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_), k_use);
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + in_end_, room), k_use);
     disarm();
     if (ec) {
         // A timeout is the caller's to name: an expected end for pump_until(), a failure for a request.
@@ -185,6 +191,7 @@ asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
         co_return false;
     }
     in_end_ += n;
+    if (n == room && in_.size() < k_busy_buffer) in_.resize(std::min(in_.size() * 2, k_busy_buffer));
     co_return true;
 }
 

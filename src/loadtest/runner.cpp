@@ -1,7 +1,5 @@
 #include "loadtest/runner.hpp"
 
-#include <sys/resource.h>
-
 #include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -13,7 +11,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <csignal>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -125,14 +122,6 @@ asio::awaitable<void> report_progress(RunState& state, std::FILE* out) {
     state.progress_timer = nullptr;
 }
 
-std::optional<std::pair<long, long>> local_port_range() {
-    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
-    long low = 0;
-    long high = 0;
-    if (!(in >> low >> high) || high < low) return std::nullopt;
-    return std::pair{low, high};
-}
-
 }  // namespace
 
 RunOutcome run_load(const RunConfig& config, std::FILE* progress) {
@@ -166,37 +155,6 @@ RunOutcome run_load(const RunConfig& config, std::FILE* progress) {
     for (auto& thread : threads)
         thread.join();
     return RunOutcome{std::move(state.results), seconds_since(state.t0)};
-}
-
-std::vector<std::string> check_limits(std::size_t players, std::size_t udp_sockets_per_player) {
-    std::vector<std::string> problems;
-    ::rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        (void)::setrlimit(RLIMIT_NOFILE, &limit);
-        (void)::getrlimit(RLIMIT_NOFILE, &limit);
-    }
-    // One TCP connection per player, its UDP sockets, and a few for the process itself.
-    const std::size_t descriptors = players * (1 + udp_sockets_per_player) + 32;
-    if (limit.rlim_cur != RLIM_INFINITY && descriptors > limit.rlim_cur) {
-        problems.push_back(fmt::format(
-            "{} players need about {} file descriptors but the limit is {} (hard limit {}): raise it with "
-            "`ulimit -Hn {} && ulimit -n {}` as root, or LimitNOFILE= / /etc/security/limits.conf",
-            players, descriptors, limit.rlim_cur, limit.rlim_max, descriptors, descriptors));
-    }
-    if (const auto range = local_port_range()) {
-        const auto available = static_cast<std::size_t>(range->second - range->first + 1);
-        // Every connection to the one server needs its own local port, and so does every UDP socket.
-        const std::size_t ports = std::max(players, players * udp_sockets_per_player);
-        if (ports > available) {
-            problems.push_back(
-                fmt::format("{} players need about {} local ports but net.ipv4.ip_local_port_range ({}-{}) "
-                            "has {}: widen it "
-                            "with `sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"`",
-                            players, ports, range->first, range->second, available));
-        }
-    }
-    return problems;
 }
 
 }  // namespace sg::loadtest

@@ -26,9 +26,4 @@ struct RunOutcome {
 // `progress` gets one line per second (nullptr: silent).
 RunOutcome run_load(const RunConfig& config, std::FILE* progress);
 
-// Raises the soft descriptor limit to the hard one, then returns one message per system limit that is too
-// low for `players` (descriptors, local ports), each saying how to raise it. `udp_sockets_per_player` is
-// the estimate for UDP media (two per track).
-std::vector<std::string> check_limits(std::size_t players, std::size_t udp_sockets_per_player);
-
 }  // namespace sg::loadtest

@@ -286,5 +286,49 @@ TEST_F(RtspClientTest, PumpDeliversFramesUntilTheDeadlineAndNoticesAClose) {
     EXPECT_EQ(frames, (std::vector<std::string>{"0:rtp-1", "1:rtcp", "0:rtp-2"}));
 }
 
+// The read buffer starts small and grows: a body far larger than it, and a burst of frames that fills every
+// read, must arrive whole and in order.
+TEST_F(RtspClientTest, LargeRepliesAndFrameBurstsOutgrowTheReadBufferIntact) {
+    std::string body;
+    for (int i = 0; body.size() < 100'000; ++i)
+        body += "a=x-line:" + std::to_string(i) + "\r\n";
+    std::string burst;
+    for (int i = 0; i < 200; ++i)
+        burst += frame(static_cast<std::uint8_t>(i % 2), std::string(1400, static_cast<char>('a' + i % 26)));
+    FakeServer server(io_, [&](const rtsp::Request& r) {
+        return r.method == "DESCRIBE" ? reply(r, 200, "", body) : reply(r) + burst;
+    });
+    std::vector<std::string> frames;
+    run([&]() -> asio::awaitable<void> {
+        RtspClient client(io_.get_executor());
+        client.set_frame_handler([&](std::uint8_t channel, Bytes p) {
+            frames.push_back(std::to_string(channel) + ":" + std::string(p.begin(), p.end()));
+        });
+        auto connecting = client.connect(url(server.port()), {});
+        const bool connected = co_await std::move(connecting);
+        EXPECT_TRUE(connected) << client.error();
+        auto describing = client.request("DESCRIBE", "rtsp://127.0.0.1/a");
+        auto described = co_await std::move(describing);
+        EXPECT_TRUE(described.has_value()) << client.error();
+        if (described) {
+            EXPECT_EQ(described->body, body);
+        }
+        auto playing = client.request("PLAY", "rtsp://127.0.0.1/a");
+        auto played = co_await std::move(playing);
+        EXPECT_TRUE(played.has_value()) << client.error();
+        while (frames.size() < 200) {
+            const bool pumped = co_await client.pump_until(RtspClient::Clock::now() + 5s);
+            if (!pumped) break;
+        }
+        client.close();
+    });
+    ASSERT_EQ(frames.size(), 200u);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const std::string expected =
+            std::to_string(i % 2) + ":" + std::string(1400, static_cast<char>('a' + i % 26));
+        ASSERT_EQ(frames[i], expected) << "frame " << i;
+    }
+}
+
 }  // namespace
 }  // namespace sg::client
