@@ -42,17 +42,30 @@ struct MediaPacket {
 
 enum class ReadResult : std::uint8_t { packet, end_of_file, error };
 
+// What a full probe of a file found. Given to a later open() of the same unchanged file, it lets the open
+// skip avformat_find_stream_info (which reads and decodes frames) when the container's header alone shows
+// the same streams.
+struct ProbedLayout {
+    std::vector<TrackInfo> tracks;
+    double duration = 0.0;
+    std::int64_t start_time = 0;  // AV_TIME_BASE units
+};
+
 class MediaFile {
 public:
     // Opens and probes the file; nullptr with `error` set when it cannot be read or has no track we can
     // packetize. Streams of other codecs are ignored.
-    static std::unique_ptr<MediaFile> open(const std::filesystem::path& path, std::string& error);
+    // With `known`, the probe is skipped when the header matches it (see ProbedLayout).
+    static std::unique_ptr<MediaFile> open(const std::filesystem::path& path, std::string& error,
+                                           const ProbedLayout* known = nullptr);
     ~MediaFile();
     MediaFile(const MediaFile&) = delete;
     MediaFile& operator=(const MediaFile&) = delete;
 
     const std::vector<TrackInfo>& tracks() const noexcept { return tracks_; }
     double duration_seconds() const noexcept { return duration_; }
+    ProbedLayout layout() const { return {tracks_, duration_, start_time_}; }
+    bool probed() const noexcept { return probed_; }  // false: opened from a ProbedLayout
 
     ReadResult read(MediaPacket& out);
     // Positions the demuxer at the last keyframe at or before `seconds` from the start.
@@ -60,6 +73,7 @@ public:
 
 private:
     MediaFile() = default;
+    bool adopt(const ProbedLayout& known);
 
     AVFormatContext* format_ = nullptr;
     AVPacket* packet_ = nullptr;
@@ -68,6 +82,7 @@ private:
     double duration_ = 0.0;
     std::int64_t start_time_ = 0;  // AV_TIME_BASE units
     bool at_start_ = true;         // nothing read since opening or rewinding
+    bool probed_ = true;
 };
 
 }  // namespace sg::server

@@ -21,6 +21,7 @@ struct ServeConfig {
     std::uint16_t rtp_port_last = 29999;
     std::chrono::seconds session_timeout{60};
     std::size_t max_payload = 1400;
+    unsigned threads = 0;  // event loops; 0: one per core
 };
 
 }  // namespace sg::server
