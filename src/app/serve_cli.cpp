@@ -23,6 +23,7 @@ struct ServeFlags {
     std::string log_level = "info";
     std::string admin;
     bool mp2t = false;
+    unsigned threads = 0;
 };
 
 std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
@@ -61,6 +62,7 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
     }
     config.loop = flags.loop;
     config.mp2t = flags.mp2t;
+    config.threads = flags.threads;
     config.session_timeout = std::chrono::seconds(flags.session_timeout);
     return config;
 }
@@ -83,6 +85,10 @@ Subcommand add_serve_command(CLI::App& app) {
         ->add_option("--session-timeout", flags->session_timeout,
                      "Seconds without RTCP or requests before a session is dropped (default 60)")
         ->check(CLI::Range(1U, 3600U));
+    serve
+        ->add_option("--threads", flags->threads,
+                     "Event loops, one thread each; connections are spread over them (default: one per core)")
+        ->check(CLI::Range(0U, 256U));
     serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

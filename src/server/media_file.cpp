@@ -93,14 +93,50 @@ std::string_view codec_name(Codec codec) noexcept {
     return "?";
 }
 
+// The header's streams must be exactly what the probe found for every track (codec, parameters, extradata):
+// then reading without a probe packetizes the same way. MPEG-TS, for one, learns its parameters only from
+// frames, so it never matches and keeps the full probe.
+bool MediaFile::adopt(const ProbedLayout& known) {
+    if (known.tracks.empty()) return false;
+    std::vector<int> track_of_stream(format_->nb_streams, -1);
+    for (std::size_t t = 0; t < known.tracks.size(); ++t) {
+        const TrackInfo& want = known.tracks[t];
+        if (want.stream_index < 0 || static_cast<unsigned>(want.stream_index) >= format_->nb_streams)
+            return false;
+        const auto have = track_for(*format_->streams[want.stream_index]);
+        if (!have || have->codec != want.codec || have->clock_rate != want.clock_rate ||
+            have->channels != want.channels || have->sample_rate != want.sample_rate ||
+            have->extradata != want.extradata)
+            return false;
+        track_of_stream[static_cast<std::size_t>(want.stream_index)] = static_cast<int>(t);
+    }
+    for (unsigned i = 0; i < format_->nb_streams; ++i) {
+        if (track_of_stream[i] < 0) format_->streams[i]->discard = AVDISCARD_ALL;
+    }
+    tracks_ = known.tracks;
+    track_of_stream_ = std::move(track_of_stream);
+    duration_ = known.duration;
+    start_time_ = known.start_time;
+    probed_ = false;
+    return true;
+}
+
 std::unique_ptr<MediaFile> MediaFile::open(const std::filesystem::path& path, std::string& error,
-                                           bool force_mp2t) {
+                                           bool force_mp2t, const ProbedLayout* known) {
     av_log_set_level(AV_LOG_ERROR);  // the demuxer's chatter would drown the session log
     std::unique_ptr<MediaFile> file(new MediaFile());
     if (const int rc = avformat_open_input(&file->format_, path.c_str(), nullptr, nullptr); rc < 0) {
         file->format_ = nullptr;
         error = av_error_text(rc);
         return nullptr;
+    }
+    if (known != nullptr && !force_mp2t && file->adopt(*known)) {
+        file->packet_ = av_packet_alloc();
+        if (file->packet_ == nullptr) {
+            error = "out of memory";
+            return nullptr;
+        }
+        return file;
     }
     if (const int rc = avformat_find_stream_info(file->format_, nullptr); rc < 0) {
         error = av_error_text(rc);

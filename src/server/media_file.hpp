@@ -45,19 +45,31 @@ enum class ReadResult : std::uint8_t { packet, end_of_file, error };
 
 class Mp2tRemuxer;
 
+// What a full probe of a file found. Given to a later open() of the same unchanged file, it lets the open
+// skip avformat_find_stream_info (which reads and decodes frames) when the container's header alone shows
+// the same streams.
+struct ProbedLayout {
+    std::vector<TrackInfo> tracks;
+    double duration = 0.0;
+    std::int64_t start_time = 0;  // AV_TIME_BASE units
+};
+
 class MediaFile {
 public:
     // Opens and probes the file; nullptr with `error` set when it cannot be read or has no track we can
     // send. When an audio or video stream has a codec we cannot packetize (or `force_mp2t`), the whole
     // file becomes one mp2t track: read() then returns transport stream bytes remuxed from all of them.
+    // With `known`, the probe is skipped when the header matches it (see ProbedLayout).
     static std::unique_ptr<MediaFile> open(const std::filesystem::path& path, std::string& error,
-                                           bool force_mp2t = false);
+                                           bool force_mp2t = false, const ProbedLayout* known = nullptr);
     ~MediaFile();
     MediaFile(const MediaFile&) = delete;
     MediaFile& operator=(const MediaFile&) = delete;
 
     const std::vector<TrackInfo>& tracks() const noexcept { return tracks_; }
     double duration_seconds() const noexcept { return duration_; }
+    ProbedLayout layout() const { return {tracks_, duration_, start_time_}; }
+    bool probed() const noexcept { return probed_; }  // false: opened from a ProbedLayout
 
     ReadResult read(MediaPacket& out);
     // Positions the demuxer at the last keyframe at or before `seconds` from the start.
@@ -70,6 +82,7 @@ private:
     bool seek_demuxer(double seconds);
     bool start_mp2t(std::string& error);
     ReadResult read_mp2t(MediaPacket& out);
+    bool adopt(const ProbedLayout& known);
 
     AVFormatContext* format_ = nullptr;
     AVPacket* packet_ = nullptr;
@@ -83,6 +96,7 @@ private:
     std::unique_ptr<Mp2tRemuxer> remux_;
     bool mp2t_flushed_ = false;
     MediaPacket mp2t_last_;
+    bool probed_ = true;
 };
 
 }  // namespace sg::server

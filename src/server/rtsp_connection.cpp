@@ -17,6 +17,7 @@
 #include "rtsp/session_header.hpp"
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
+#include "server/blocking.hpp"
 #include "server/media_path.hpp"
 
 namespace sg::server {
@@ -64,6 +65,16 @@ const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpe
     }
     return nullptr;
 }
+
+// Results of the blocking pool's work (co_spawn wants default-constructible results).
+struct LookedUp {
+    std::shared_ptr<const Presentation> presentation;
+    std::string error;
+};
+struct Opened {
+    std::unique_ptr<MediaFile> file;
+    std::string error;
+};
 
 }  // namespace
 
@@ -212,7 +223,7 @@ asio::awaitable<void> RtspConnection::read_loop() {
             used += item.consumed;
             if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
                 last_request_ = Clock::now();
-                auto response = handle(*request);
+                auto response = co_await handle(*request);
                 if (response.status == 400) ++context_.bad_requests;
                 if (const auto* cseq = request->headers.get("CSeq")) response.headers.set("CSeq", *cseq);
                 response.headers.set("Server", "streamgate");
@@ -245,14 +256,14 @@ std::shared_ptr<Session> RtspConnection::find_session(const rtsp::Request& reque
     return it->second;
 }
 
-rtsp::Response RtspConnection::handle(const rtsp::Request& request) {
-    if (request.version.major != 1 || request.version.minor != 0) return reply(505);
+asio::awaitable<rtsp::Response> RtspConnection::handle(const rtsp::Request& request) {
+    if (request.version.major != 1 || request.version.minor != 0) co_return reply(505);
     const auto* cseq = request.headers.get("CSeq");
-    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) return reply(400);
+    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) co_return reply(400);
     if (const auto* require = request.headers.get("Require")) {
         auto response = reply(551);  // we implement no option tags
         response.headers.set("Unsupported", *require);
-        return response;
+        co_return response;
     }
     const std::string& method = request.method;
     if (method == "OPTIONS") {
@@ -260,30 +271,42 @@ rtsp::Response RtspConnection::handle(const rtsp::Request& request) {
         response.headers.set("Public", k_public);
         if (request.headers.contains("Session")) {
             int status = 200;
-            if (!find_session(request, status)) return reply(status);
+            if (!find_session(request, status)) co_return reply(status);
         }
-        return response;
+        co_return response;
     }
-    if (method == "DESCRIBE") return handle_describe(request);
-    if (method == "SETUP") return handle_setup(request);
+    if (method == "DESCRIBE") {
+        auto response = co_await handle_describe(request);
+        co_return response;
+    }
+    if (method == "SETUP") {
+        auto response = co_await handle_setup(request);
+        co_return response;
+    }
     if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
         method == "SET_PARAMETER")
-        return handle_session_request(request);
+        co_return handle_session_request(request);
     auto response = reply(501);
     response.headers.set("Public", k_public);
-    return response;
+    co_return response;
 }
 
-rtsp::Response RtspConnection::handle_describe(const rtsp::Request& request) {
+asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Request& request) {
     const auto path = request_uri_path(request.uri);
-    if (!path) return reply(400);
+    if (!path) co_return reply(400);
     const auto target = resolve_media_path(context_.config.root, *path);
-    if (!target || target->track) return reply(404);
-    std::string error;
-    const auto file = MediaFile::open(target->file, error, context_.config.mp2t);
-    if (!file) {
-        spdlog::debug("DESCRIBE {}: {}", target->relative, error);
-        return reply(415);
+    if (!target || target->track) co_return reply(404);
+    // A named lambda, not a temporary: g++ 12 destroys temporaries of a co_await's full-expression twice.
+    auto look_up = [&cache = context_.presentations, file = target->file] {
+        LookedUp result;
+        result.presentation = cache.get(file, result.error);
+        return result;
+    };
+    auto looked_up = co_await run_blocking(*context_.blocking, std::move(look_up));
+    const auto& presentation = looked_up.presentation;
+    if (!presentation) {
+        spdlog::debug("DESCRIBE {}: {}", target->relative, looked_up.error);
+        co_return reply(415);
     }
     const bool v6 = local_address_.is_v6() && !local_address_.to_v6().is_v4_mapped();
     std::string sdp = "v=0\r\n";
@@ -294,51 +317,63 @@ rtsp::Response RtspConnection::handle_describe(const rtsp::Request& request) {
     sdp += "t=0 0\r\n";
     sdp += "a=tool:streamgate\r\n";
     sdp += "a=control:*\r\n";
-    if (context_.config.loop || file->duration_seconds() <= 0.0) {
+    const double duration = presentation->layout.duration;
+    if (context_.config.loop || duration <= 0.0) {
         sdp += "a=range:npt=0-\r\n";
     } else {
-        sdp += "a=range:npt=0-" + format_npt(file->duration_seconds()) + "\r\n";
+        sdp += "a=range:npt=0-" + format_npt(duration) + "\r\n";
     }
-    for (std::size_t i = 0; i < file->tracks().size(); ++i) {
-        auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
-        if (!packetizer) return reply(415);
-        sdp += packetizer->sdp_media();
-    }
+    sdp += presentation->media_sdp;
     auto response = reply(200);
     response.headers.set("Content-Base", content_base(request.uri));
     response.headers.set("Content-Type", "application/sdp");
     response.body = std::move(sdp);
-    return response;
+    co_return response;
 }
 
-rtsp::Response RtspConnection::handle_setup(const rtsp::Request& request) {
+asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request& request) {
     const auto path = request_uri_path(request.uri);
-    if (!path) return reply(400);
+    if (!path) co_return reply(400);
     const auto target = resolve_media_path(context_.config.root, *path);
-    if (!target) return reply(404);
+    if (!target) co_return reply(404);
     const auto* transport_header = request.headers.get("Transport");
-    if (transport_header == nullptr) return reply(400);
+    if (transport_header == nullptr) co_return reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
-    if (!specs) return reply(400);
+    if (!specs) co_return reply(400);
     const auto* spec = choose_transport(*specs);
-    if (spec == nullptr) return reply(461);
+    if (spec == nullptr) co_return reply(461);
 
     std::shared_ptr<Session> session;
     if (request.headers.contains("Session")) {
         int status = 200;
         session = find_session(request, status);
-        if (!session) return reply(status);
-        if (session->path() != target->relative) return reply(459);  // one file per aggregate session
-        if (session->state() == SessionState::playing) return reply(455);
+        if (!session) co_return reply(status);
+        if (session->path() != target->relative) co_return reply(459);  // one file per aggregate session
+        if (session->state() == SessionState::playing) co_return reply(455);
     } else {
-        if (sessions_.size() >= k_max_sessions) return reply(453);
-        std::string error;
-        auto file = MediaFile::open(target->file, error, context_.config.mp2t);
-        if (!file) return reply(415);
+        if (sessions_.size() >= k_max_sessions) co_return reply(453);
+        // The cached probe lets the viewer's own demuxer open without probing the file again.
+        auto open_file = [&cache = context_.presentations, path = target->file,
+                          force_mp2t = context_.config.mp2t] {
+            Opened result;
+            const auto presentation = cache.get(path, result.error);
+            if (presentation)
+                result.file = MediaFile::open(path, result.error, force_mp2t, &presentation->layout);
+            return result;
+        };
+        auto opened = co_await run_blocking(*context_.blocking, std::move(open_file));
+        auto& file = opened.file;
+        if (!file) {
+            spdlog::debug("SETUP {}: {}", target->relative, opened.error);
+            co_return reply(415);
+        }
+        // The connection may have been closed or filled up while the file was opened.
+        if (!open_) co_return reply(503);
+        if (sessions_.size() >= k_max_sessions) co_return reply(453);
         std::vector<TrackPacketizer> packetizers;
         for (std::size_t i = 0; i < file->tracks().size(); ++i) {
             auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
-            if (!packetizer) return reply(415);
+            if (!packetizer) co_return reply(415);
             packetizers.push_back(std::move(*packetizer));
         }
         session = std::make_shared<Session>(socket_.get_executor(), new_session_id(), target->relative, peer_,
@@ -346,8 +381,9 @@ rtsp::Response RtspConnection::handle_setup(const rtsp::Request& request) {
         session->set_interleaved_sink(weak_from_this());
     }
     const std::size_t track = target->track.value_or(0);
-    if (track >= session->track_count() || (!target->track && session->track_count() != 1)) return reply(404);
-    if (session->is_set_up(track)) return reply(455);
+    if (track >= session->track_count() || (!target->track && session->track_count() != 1))
+        co_return reply(404);
+    if (session->is_set_up(track)) co_return reply(455);
 
     rtsp::TransportSpec answer;
     answer.delivery = rtsp::Delivery::unicast;
@@ -365,7 +401,7 @@ rtsp::Response RtspConnection::handle_setup(const rtsp::Request& request) {
         // Media goes to the address the request came from, never to a `destination` the client names:
         // otherwise the server could be aimed at a third party.
         transport.udp = context_.ports.allocate(socket_.get_executor(), local_address_);
-        if (!transport.udp) return reply(453);
+        if (!transport.udp) co_return reply(453);
         const auto client = *spec->client_port;
         const auto rtcp_port =
             client.is_single() ? static_cast<std::uint16_t>(client.first + 1) : client.last;
@@ -391,7 +427,7 @@ rtsp::Response RtspConnection::handle_setup(const rtsp::Request& request) {
     response.headers.set(
         "Session", rtsp::to_header_value(rtsp::SessionHeader{
                        session->id(), static_cast<std::uint32_t>(context_.config.session_timeout.count())}));
-    return response;
+    co_return response;
 }
 
 rtsp::Response RtspConnection::handle_play(const rtsp::Request& request, Session& session) {

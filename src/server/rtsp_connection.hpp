@@ -1,12 +1,16 @@
 #pragma once
 // One RTSP control connection of `streamgate serve`: reads requests (and interleaved RTCP), answers them in
-// order, owns the sessions it created and carries their interleaved media. Its coroutines run on the
-// server's event loop: a reader, a writer draining a bounded queue (a slow TCP viewer loses media packets
-// instead of stalling anyone else) and a once-a-second check of session timeouts.
+// order, owns the sessions it created and carries their interleaved media. Its coroutines run on one of the
+// server's event loops, the one that accepted it, and so do its sessions: a reader, a writer draining a
+// bounded queue (a slow TCP viewer loses media packets instead of stalling anyone else) and a once-a-second
+// check of session timeouts. DESCRIBE and SETUP wait for the presentation cache and the demuxer's open on
+// the blocking pool; the reader handles nothing else meanwhile, so answers stay in request order.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -17,24 +21,29 @@
 
 #include "common/units.hpp"
 #include "rtsp/message.hpp"
+#include "server/presentation_cache.hpp"
 #include "server/serve_config.hpp"
 #include "server/session.hpp"
 #include "server/udp_ports.hpp"
 
 namespace sg::server {
 
+// Shared by every event loop. Its counters change per request or session end, never per packet, so
+// atomics cost nothing that matters; the metrics scrape reads them from another loop.
 struct ServerContext {
     ServeConfig config;
     UdpPortAllocator ports;
-    // Totals for the log and Prometheus (one event loop thread: plain integers).
-    std::uint64_t sessions_started = 0;
-    std::uint64_t sessions_ended = 0;
-    std::uint64_t sessions_timed_out = 0;
-    std::uint64_t rtp_packets = 0;
-    std::uint64_t rtp_bytes = 0;
-    std::uint64_t dropped = 0;
-    std::uint64_t connections_open = 0;
-    std::uint64_t bad_requests = 0;  // answered 400 or closed as malformed
+    PresentationCache presentations;
+    asio::thread_pool* blocking = nullptr;  // opens and probes files off the event loops
+    // Totals for the log and Prometheus.
+    std::atomic<std::uint64_t> sessions_started{0};
+    std::atomic<std::uint64_t> sessions_ended{0};
+    std::atomic<std::uint64_t> sessions_timed_out{0};
+    std::atomic<std::uint64_t> rtp_packets{0};
+    std::atomic<std::uint64_t> rtp_bytes{0};
+    std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::uint64_t> connections_open{0};
+    std::atomic<std::uint64_t> bad_requests{0};  // answered 400 or closed as malformed
 };
 
 class RtspConnection : public InterleavedSink, public std::enable_shared_from_this<RtspConnection> {
@@ -56,9 +65,9 @@ private:
     void end_session(Session& session, std::string_view reason);
     void queue(std::vector<std::uint8_t> bytes);
 
-    rtsp::Response handle(const rtsp::Request& request);
-    rtsp::Response handle_describe(const rtsp::Request& request);
-    rtsp::Response handle_setup(const rtsp::Request& request);
+    asio::awaitable<rtsp::Response> handle(const rtsp::Request& request);
+    asio::awaitable<rtsp::Response> handle_describe(const rtsp::Request& request);
+    asio::awaitable<rtsp::Response> handle_setup(const rtsp::Request& request);
     rtsp::Response handle_play(const rtsp::Request& request, Session& session);
     rtsp::Response handle_session_request(const rtsp::Request& request);
     std::shared_ptr<Session> find_session(const rtsp::Request& request, int& status);

@@ -22,6 +22,7 @@ struct ServeConfig {
     std::chrono::seconds session_timeout{60};
     std::size_t max_payload = 1400;
     bool mp2t = false;  // send every file as one MPEG-TS track (RFC 2250), not only those we cannot packetize
+    unsigned threads = 0;  // event loops; 0: one per core
 };
 
 }  // namespace sg::server

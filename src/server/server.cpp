@@ -2,12 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 #include <list>
+#include <thread>
+#include <vector>
 
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
@@ -18,12 +25,16 @@
 namespace sg::server {
 namespace {
 
-// Everything is read at scrape time from the context, which the same event loop thread updates.
+// Threads that open and probe files. Probes are few (the cache); opens are short and mostly wait for the
+// disk.
+constexpr unsigned k_blocking_threads = 2;
+
+// Everything is read at scrape time from the context's atomics, which every event loop updates.
 void register_metrics(metrics::Registry& registry, const ServerContext& context,
                       const net::AcceptCounters& accepted) {
     const auto counter = [&registry](std::string_view name, std::string_view help,
-                                     const std::uint64_t& value) {
-        registry.counter_callback(name, help, [&value] { return static_cast<double>(value); });
+                                     const std::atomic<std::uint64_t>& value) {
+        registry.counter_callback(name, help, [&value] { return static_cast<double>(value.load()); });
     };
     counter("streamgate_serve_sessions_started_total", "RTSP sessions created by SETUP",
             context.sessions_started);
@@ -38,19 +49,65 @@ void register_metrics(metrics::Registry& registry, const ServerContext& context,
     counter("streamgate_serve_bad_requests_total", "Requests answered 400 or closed as malformed",
             context.bad_requests);
     registry.gauge_callback("streamgate_serve_connections", "Open RTSP connections",
-                            [&context] { return static_cast<double>(context.connections_open); });
+                            [&context] { return static_cast<double>(context.connections_open.load()); });
     registry.gauge_callback("streamgate_serve_sessions", "Live RTSP sessions", [&context] {
-        return static_cast<double>(context.sessions_started - context.sessions_ended);
+        return static_cast<double>(context.sessions_started.load() - context.sessions_ended.load());
     });
+    registry.counter_callback("streamgate_serve_probes_total",
+                              "Media files probed (presentation cache misses)",
+                              [&context] { return static_cast<double>(context.presentations.probes()); });
     registry.counter_callback("streamgate_serve_accepted_total", "RTSP connections accepted",
                               [&accepted] { return static_cast<double>(accepted.accepted.load()); });
+}
+
+// Moves an accepted socket to `loop` and starts its connection there; the connection never leaves it.
+void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, ServerContext& context) {
+    std::error_code ec;
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    if (&loop != &socket.get_executor().context()) {
+        const auto protocol = socket.local_endpoint(ec).protocol();
+        const int native = ec ? -1 : socket.release(ec);
+        if (ec) return;  // the socket closes with this scope
+        asio::ip::tcp::socket moved(loop);
+        moved.assign(protocol, native, ec);
+        if (ec) {
+            ::close(native);
+            return;
+        }
+        socket = std::move(moved);
+    }
+    asio::post(loop, [&context, socket = std::move(socket)]() mutable {
+        std::make_shared<RtspConnection>(std::move(socket), context)->start();
+    });
 }
 
 }  // namespace
 
 int run_serve(const ServeConfig& config) {
-    asio::io_context io;
-    ServerContext context{config, UdpPortAllocator(config.rtp_port_first, config.rtp_port_last)};
+    // Declared first, destroyed last: connections and sessions left in the loops refer to it.
+    ServerContext context{config, UdpPortAllocator(config.rtp_port_first, config.rtp_port_last),
+                          PresentationCache(config.max_payload, config.mp2t)};
+    // One event loop per thread. Loop 0 also runs the acceptors, the admin listener and the signals; each
+    // accepted connection is handed to the next loop round-robin and lives there with all its sessions.
+    // (One acceptor rather than one per loop with SO_REUSEPORT: the spread is even whatever the kernel's
+    // hash does with few client addresses, port 0 and several --listen addresses work unchanged, and no
+    // other process can join the port group.)
+    const unsigned thread_count =
+        config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<asio::io_context>> loops;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+    for (unsigned i = 0; i < thread_count; ++i) {
+        loops.push_back(std::make_unique<asio::io_context>());
+        keep_running.push_back(asio::make_work_guard(*loops.back()));
+        // A timer makes the loop create its reactor (epoll, eventfd, timerfd) now rather than with its first
+        // connection: the process's descriptors then change only with connections and sessions.
+        const asio::steady_timer create_reactor(*loops.back());
+    }
+    asio::io_context& io = *loops.front();
+    // Destroyed (joined) before the loops: its pending completions are bound to them.
+    asio::thread_pool blocking(k_blocking_threads);
+    context.blocking = &blocking;
+    std::size_t next_loop = 0;
     std::list<asio::ip::tcp::acceptor> acceptors;
     net::AcceptCounters counters;
     for (const auto& hp : config.listen) {
@@ -70,10 +127,9 @@ int run_serve(const ServeConfig& config) {
         asio::co_spawn(io,
                        net::accept_loop(
                            acceptor,
-                           [&context](asio::ip::tcp::socket socket) {
-                               std::error_code nodelay_ec;
-                               socket.set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-                               std::make_shared<RtspConnection>(std::move(socket), context)->start();
+                           [&context, &loops, &next_loop](asio::ip::tcp::socket socket) {
+                               start_connection(std::move(socket), *loops[next_loop++ % loops.size()],
+                                                context);
                            },
                            counters),
                        asio::detached);
@@ -92,11 +148,18 @@ int run_serve(const ServeConfig& config) {
     }
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const std::error_code&, int signal) {
-        spdlog::info("serve: signal {}, stopping after {} sessions", signal, context.sessions_started);
+        spdlog::info("serve: signal {}, stopping after {} sessions", signal, context.sessions_started.load());
         admin.stop();
-        io.stop();
+        for (auto& loop : loops)
+            loop->stop();
     });
+    spdlog::info("serve: {} event loops", loops.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops.size(); ++i)
+        threads.emplace_back([&loop = *loops[i]] { loop.run(); });
     io.run();
+    for (auto& thread : threads)
+        thread.join();
     return 0;
 }
 

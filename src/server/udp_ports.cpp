@@ -5,16 +5,15 @@
 namespace sg::server {
 
 UdpPortAllocator::UdpPortAllocator(std::uint16_t first, std::uint16_t last) noexcept
-    : first_(static_cast<std::uint16_t>((first + 1U) & ~1U)), last_(last), next_(first_) {}
+    : first_(static_cast<std::uint16_t>((first + 1U) & ~1U)), last_(last) {}
 
 std::unique_ptr<UdpPair> UdpPortAllocator::allocate(const asio::any_io_executor& executor,
                                                     const asio::ip::address& address) {
     if (first_ == 0 || std::uint32_t{last_} < std::uint32_t{first_} + 1) return nullptr;
     const std::uint32_t pairs = (std::uint32_t{last_} - first_ + 1) / 2;
     for (std::uint32_t attempt = 0; attempt < pairs; ++attempt) {
-        if (next_ + 1 > last_) next_ = first_;
-        const auto port = static_cast<std::uint16_t>(next_);
-        next_ += 2;
+        const auto port =
+            static_cast<std::uint16_t>(first_ + 2 * (next_.fetch_add(1, std::memory_order_relaxed) % pairs));
         auto pair = std::make_unique<UdpPair>(
             UdpPair{asio::ip::udp::socket(executor), asio::ip::udp::socket(executor)});
         std::error_code ec;

@@ -80,7 +80,9 @@ class Serve(unittest.TestCase):
             net.wait_port(host, net.addr(host, family), PORT)
         cls.idle_server = net.start_peer(
             "origin4", [cls.bin, "serve", str(cls.media), "--listen", f"{net.addr('origin4', 4)}:{IDLE_PORT}",
-                        "--rtp-ports", "32000-32099", "--session-timeout", "2", "--loop"], name="serve-idle", ready=None)
+                        "--rtp-ports", "32000-32099", "--session-timeout", "2", "--loop",
+                        "--threads", "3"],  # more event loops than cores: connections still spread and work
+            name="serve-idle", ready=None)
         net.wait_port("origin4", net.addr("origin4", 4), IDLE_PORT)
 
     def url(self, family: int, path: str, port: int = PORT) -> str:
@@ -234,6 +236,11 @@ class Serve(unittest.TestCase):
         self.assertEqual(metrics["streamgate_serve_connections"], 0)
         self.assertGreaterEqual(metrics["streamgate_serve_bad_requests_total"], 3)  # no CSeq, no Transport, garbage
         self.assertGreater(metrics["streamgate_serve_rtp_packets_total"], 0)
+        # The presentation cache: every DESCRIBE and SETUP so far probed each (unchanged) file at most once.
+        files = [p for p in self.media.rglob("*") if p.is_file() and not p.is_symlink()]
+        self.assertGreater(metrics["streamgate_serve_probes_total"], 0)
+        self.assertLessEqual(metrics["streamgate_serve_probes_total"], len(files))
+        self.assertGreater(metrics["streamgate_serve_sessions_started_total"], 0)
 
     def test_session_timeout(self):
         r = self.probe("idle", 4, "clip.mp4", 4.5, port=IDLE_PORT)
