@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sys/resource.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -11,29 +10,13 @@
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/descriptor_limit.hpp"
 #include "proxy/rtsp_alg.hpp"
 #include "socks/server.hpp"
 
 namespace sg::app {
 
 namespace {
-
-// A proxy needs two descriptors per relayed connection; the usual soft limit of 1024 would cap it near 500
-// sessions, so take what the hard limit allows and say so.
-void raise_descriptor_limit() {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    if (limit.rlim_cur < limit.rlim_max) {
-        const auto before = limit.rlim_cur;
-        limit.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-        spdlog::info("descriptor limit raised from {} to {}", before, limit.rlim_cur);
-    }
-    if (limit.rlim_cur < 4096) {
-        spdlog::warn("descriptor limit is {}: at most about {} concurrent sessions (raise it with ulimit -n)",
-                     limit.rlim_cur, limit.rlim_cur / 2);
-    }
-}
 
 socks::ServerOptions server_options(const GatewayConfig& config) {
     socks::ServerOptions options;
@@ -95,7 +78,7 @@ void open_admin(metrics::AdminServer& admin, const net::HostPort& where) {
 }  // namespace
 
 int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
-    raise_descriptor_limit();
+    net::raise_descriptor_limit("sessions", 2);  // a relayed connection holds two
     asio::io_context io(1);
     metrics::Registry registry(metrics::Registry::OnError::record);
     const auto rtsp_alg = make_rtsp_alg(config, registry);

@@ -20,6 +20,7 @@
 #include "metrics/registry.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/descriptor_limit.hpp"
 #include "server/rtsp_connection.hpp"
 
 namespace sg::server {
@@ -84,6 +85,8 @@ void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, Serv
 }  // namespace
 
 int run_serve(const ServeConfig& config) {
+    // A UDP viewer holds its connection, its file and two sockets per track.
+    net::raise_descriptor_limit("viewers", 4);
     // Declared first, destroyed last: connections and sessions left in the loops refer to it.
     ServerContext context{config, UdpPortAllocator(config.rtp_port_first, config.rtp_port_last),
                           PresentationCache(config.max_payload, config.mp2t)};
