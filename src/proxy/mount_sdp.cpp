@@ -4,6 +4,7 @@
 
 #include "common/text.hpp"
 #include "sdp/sdp.hpp"
+#include "sdp/sdp_attributes.hpp"
 #include "sdp/sdp_rewrite.hpp"
 
 namespace sg::proxy {
@@ -54,6 +55,19 @@ Result<std::string> mount_sdp(std::string_view upstream_sdp, std::string_view ad
         set_control(sd.media[i].attributes, mount_track_control(i));
     }
     return sdp::to_string(sd);
+}
+
+std::vector<std::string> mount_track_encodings(std::string_view upstream_sdp) {
+    std::vector<std::string> out;
+    const auto parsed = sdp::parse(upstream_sdp);
+    if (!parsed) return out;
+    for (const auto& media : parsed->media) {
+        if (!is_rtp(media)) continue;
+        const auto types = sdp::payload_types(media);
+        const auto map = types.empty() ? std::nullopt : sdp::find_rtpmap(media, types.front());
+        out.push_back(map ? map->encoding : std::string());
+    }
+    return out;
 }
 
 }  // namespace sg::proxy

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -20,5 +21,8 @@ std::string mount_track_control(std::size_t index);
 // Rewrites `upstream_sdp` for players; `address` is the gateway's literal address as the player reaches it.
 // Fails when the SDP does not parse or holds no RTP track.
 Result<std::string> mount_sdp(std::string_view upstream_sdp, std::string_view address, bool ipv6);
+
+// The rtpmap encoding name of each RTP track's first payload type, in track order ("" when not given).
+std::vector<std::string> mount_track_encodings(std::string_view upstream_sdp);
 
 }  // namespace sg::proxy

@@ -68,5 +68,13 @@ TEST(MountSdp, RefusesWhatIsNotUsable) {
     EXPECT_FALSE(mount_sdp(k_upstream, "bad address", false).ok());
 }
 
+TEST(MountSdp, TrackEncodingsInTrackOrder) {
+    const auto encodings = mount_track_encodings(k_upstream);
+    ASSERT_EQ(encodings.size(), 2U);
+    EXPECT_EQ(encodings[0], "H264");
+    EXPECT_EQ(encodings[1], "PCMU");  // static payload type 0 (RFC 3551), no rtpmap needed
+    EXPECT_TRUE(mount_track_encodings("garbage").empty());
+}
+
 }  // namespace
 }  // namespace sg::proxy
