@@ -51,6 +51,8 @@ void Mount::set_state(State state) {
 
 asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& why) {
     const auto self = shared_from_this();
+    // A player between DESCRIBE and PLAY holds the upstream for one linger period.
+    idle_since_ = Clock::now();
     if (state_ == State::playing && description_) co_return description_;
     if (state_ == State::idle || state_ == State::failed) start_upstream();
     // Bounded: at most the connect, DESCRIBE, SETUPs and PLAY of one attempt, plus a UDP-to-TCP rollover.
@@ -59,6 +61,7 @@ asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& wh
         state_changed_.expires_at(deadline);
         co_await state_changed_.async_wait(as_tuple_awaitable);
     }
+    idle_since_ = Clock::now();
     if (state_ == State::playing && description_) co_return description_;
     why = state_ == State::connecting ? "upstream timeout" : failure_;
     co_return std::nullopt;

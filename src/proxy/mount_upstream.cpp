@@ -92,8 +92,11 @@ asio::awaitable<void> Mount::run_upstream() {
                          outcome == Outcome::idle ? "no players" : failure_, seconds, players_.size());
         }
         if (outcome == Outcome::idle) break;
-        if (outcome == Outcome::no_media && config_.transport == UpstreamTransport::automatic && !tcp) {
-            spdlog::info("rtsp mount {}: no media over UDP, rolling over to TCP", config_.name);
+        // `auto`: no media over UDP, or an upstream that refuses UDP in SETUP (461), means TCP.
+        const bool udp_refused = outcome == Outcome::refused && failure_.starts_with("SETUP");
+        if ((outcome == Outcome::no_media || udp_refused) &&
+            config_.transport == UpstreamTransport::automatic && !tcp) {
+            spdlog::info("rtsp mount {}: {}, rolling over to TCP", config_.name, failure_);
             tcp = true;
             set_state(State::connecting);
             continue;
