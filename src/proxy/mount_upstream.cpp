@@ -72,6 +72,7 @@ asio::awaitable<void> Mount::run_upstream() {
     bool played = false;  // this run reached PLAY at least once
     std::optional<Clock::time_point> lost_since;
     auto backoff = std::chrono::milliseconds(250);
+    int busy_retries = 0;
     while (!stopping_) {
         auto attempt = std::make_shared<Attempt>(executor_);
         current_ = attempt;
@@ -99,6 +100,14 @@ asio::awaitable<void> Mount::run_upstream() {
             spdlog::info("rtsp mount {}: {}, rolling over to TCP", config_.name, failure_);
             tcp = true;
             set_state(State::connecting);
+            continue;
+        }
+        // 503 is "not now" (GstRtspServer answers it while a shared media is still being torn down after
+        // the refused UDP attempt): retry a few times before telling players the upstream is unavailable.
+        if (!played && failure_.ends_with(" 503") && ++busy_retries <= 3) {
+            asio::steady_timer wait(executor_);
+            wait.expires_after(std::chrono::milliseconds(300));
+            co_await wait.async_wait(as_tuple_awaitable);
             continue;
         }
         metrics_.upstream_failed->inc();

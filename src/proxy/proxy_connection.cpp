@@ -119,6 +119,7 @@ void ProxyConnection::close(std::string_view reason) {
     for (auto& [id, session] : sessions_)
         end_session(*session, reason);
     sessions_.clear();
+    retired_.clear();
     std::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -136,8 +137,10 @@ void ProxyConnection::close_after_flush(std::string reason) {
     close_reason_ = std::move(reason);
     close_when_flushed_ = true;
     // Sessions end now (their BYE is queued already); the writer closes once the queue is out.
-    for (auto& [id, session] : sessions_)
+    for (auto& [id, session] : sessions_) {
         end_session(*session, close_reason_);
+        retired_.push_back(session);
+    }
     sessions_.clear();
     wake_writer_.cancel();
 }

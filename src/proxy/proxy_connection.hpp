@@ -71,6 +71,9 @@ private:
     bool close_when_flushed_ = false;
     std::string close_reason_;
     std::map<std::string, std::shared_ptr<PlayerSession>> sessions_;
+    // Sessions ended by close_after_flush(), which may run inside their own deliver() or the mount's
+    // fan-out loop: they stay allocated until the connection closes.
+    std::vector<std::shared_ptr<PlayerSession>> retired_;
     std::chrono::steady_clock::time_point last_request_ = std::chrono::steady_clock::now();
 };
 
