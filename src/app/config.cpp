@@ -347,7 +347,7 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     if (!url || url->scheme != "rtsp") return sg::fail("url must be an rtsp:// URL");
     if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto")
         return sg::fail("transport must be \"udp\", \"tcp\" or \"auto\"");
-    if (mount.password.size() > 0 && mount.user.empty()) return sg::fail("password without user");
+    if (!mount.password.empty() && mount.user.empty()) return sg::fail("password without user");
     return mount;
 }
 
