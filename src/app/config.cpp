@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/text.hpp"
+#include "rtsp/url.hpp"
 
 namespace sg::app {
 namespace {
@@ -257,7 +258,107 @@ bool read_alg(const toml::table& alg, GatewayConfig& config, std::string& error)
     return read_seconds(alg, "session_timeout_s", config.alg_session_timeout, error);
 }
 
+bool read_mount(const toml::table& table, GatewayConfig& config, std::string& error) {
+    static const std::set<std::string_view> known{"name", "url",      "transport",
+                                                  "user", "password", "always_on"};
+    if (auto key = unknown_key(table, known)) {
+        error = fmt::format("[[rtsp.mount]]: unknown key '{}'", *key);
+        return false;
+    }
+    RtspMountConfig mount;
+    const auto name = table["name"].value<std::string>();
+    const auto url = table["url"].value<std::string>();
+    if (!name || !url) {
+        error = "[[rtsp.mount]]: needs name = \"...\" and url = \"rtsp://...\"";
+        return false;
+    }
+    mount.name = *name;
+    mount.url = *url;
+    for (const auto& [key, field] : {std::pair{"transport", &mount.transport}, std::pair{"user", &mount.user},
+                                     std::pair{"password", &mount.password}}) {
+        if (const auto* node = table.get(key)) {
+            const auto text = node->value<std::string>();
+            if (!text) {
+                error = fmt::format("[[rtsp.mount]] '{}' {}: must be a string", mount.name, key);
+                return false;
+            }
+            *field = *text;
+        }
+    }
+    if (const auto* always_on = table.get("always_on")) {
+        const auto* value = always_on->as_boolean();
+        if (value == nullptr) {
+            error = fmt::format("[[rtsp.mount]] '{}' always_on: must be true or false", mount.name);
+            return false;
+        }
+        mount.always_on = value->get();
+    }
+    auto checked = check_mount(std::move(mount));
+    if (!checked) {
+        error = fmt::format("[[rtsp.mount]] '{}': {}", *name, checked.error());
+        return false;
+    }
+    config.rtsp_mounts.push_back(std::move(*checked));
+    return true;
+}
+
+bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
+    static const std::set<std::string_view> known{"listen", "session_timeout", "mount"};
+    if (auto key = unknown_key(rtsp, known)) {
+        error = fmt::format("[rtsp]: unknown key '{}'", *key);
+        return false;
+    }
+    if (!read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, error) ||
+        !read_seconds(rtsp, "session_timeout", config.rtsp_session_timeout, error)) {
+        return false;
+    }
+    if (const auto* node = rtsp.get("mount")) {
+        const auto* tables = node->as_array();
+        if (tables == nullptr || !tables->is_array_of_tables()) {
+            error = "rtsp.mount: must be written as [[rtsp.mount]] tables";
+            return false;
+        }
+        for (const auto& item : *tables)
+            if (!read_mount(*item.as_table(), config, error)) return false;
+    }
+    std::set<std::string_view> names;
+    for (const auto& mount : config.rtsp_mounts) {
+        if (!names.insert(mount.name).second) {
+            error = fmt::format("[[rtsp.mount]]: the name '{}' is used twice", mount.name);
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
+
+sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
+    if (mount.name.empty() || mount.name.size() > 64)
+        return sg::fail("the name must have 1 to 64 characters");
+    for (const char c : mount.name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_' || c == '.';
+        if (!ok) return sg::fail("the name may hold letters, digits, '-', '_' and '.' only");
+    }
+    // Track URLs are NAME/trackN: a mount named like a track would be ambiguous.
+    if (mount.name.starts_with("track")) return sg::fail("the name must not start with 'track'");
+    const auto url = rtsp::parse_url(mount.url);
+    if (!url || url->scheme != "rtsp") return sg::fail("url must be an rtsp:// URL");
+    if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto")
+        return sg::fail("transport must be \"udp\", \"tcp\" or \"auto\"");
+    if (!mount.password.empty() && mount.user.empty()) return sg::fail("password without user");
+    return mount;
+}
+
+sg::Result<RtspMountConfig> parse_mount_spec(std::string_view text) {
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos) return sg::fail("expected NAME=URL");
+    RtspMountConfig mount;
+    mount.name = std::string(text.substr(0, equals));
+    mount.url = std::string(text.substr(equals + 1));
+    return check_mount(std::move(mount));
+}
 
 sg::Result<std::pair<std::uint16_t, std::uint16_t>> parse_alg_ports(std::string_view text) {
     const auto dash = text.find('-');
@@ -282,7 +383,7 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
         return std::nullopt;
     }
     GatewayConfig config;
-    if (auto key = unknown_key(root, {"gateway", "log", "rule", "alg"})) {
+    if (auto key = unknown_key(root, {"gateway", "log", "rule", "alg", "rtsp"})) {
         error = fmt::format("{}: unknown section '{}'", source, *key);
         return std::nullopt;
     }
@@ -301,6 +402,10 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
         return std::nullopt;
     }
     if (const auto* alg = section("alg"); alg != nullptr && !read_alg(*alg, config, detail)) {
+        error = fmt::format("{}: {}", source, detail);
+        return std::nullopt;
+    }
+    if (const auto* rtsp = section("rtsp"); rtsp != nullptr && !read_rtsp(*rtsp, config, detail)) {
         error = fmt::format("{}: {}", source, detail);
         return std::nullopt;
     }

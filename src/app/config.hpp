@@ -18,6 +18,17 @@
 
 namespace sg::app {
 
+// [[rtsp.mount]]: a stream the RTSP proxy listener serves as rtsp://GW:PORT/NAME.
+struct RtspMountConfig {
+    std::string name;
+    std::string url;                 // upstream rtsp:// URL; may carry user:password@
+    std::string transport = "auto";  // upstream lower transport: "udp", "tcp" or "auto" (UDP, then TCP)
+    std::string user;                // upstream credentials (override the URL's)
+    std::string password;
+    bool always_on = false;  // play the upstream from start-up instead of on the first DESCRIBE
+    bool operator==(const RtspMountConfig&) const = default;
+};
+
 struct GatewayConfig {
     std::vector<net::HostPort> socks_listeners;
     std::vector<net::Cidr> allow;  // empty: loopback clients only
@@ -38,7 +49,16 @@ struct GatewayConfig {
     std::uint16_t alg_port_first = 30000;  // UDP ports of its media relays, [first, last]
     std::uint16_t alg_port_last = 39999;
     std::chrono::seconds alg_session_timeout{120};
+    // [rtsp]: the RTSP proxy listener with mounts (proxy/rtsp_proxy.hpp); no listener: off.
+    std::vector<net::HostPort> rtsp_listeners;
+    std::chrono::seconds rtsp_session_timeout{60};
+    std::vector<RtspMountConfig> rtsp_mounts;
 };
+
+// "NAME=URL" of --mount: upstream transport auto, on demand, credentials from the URL.
+sg::Result<RtspMountConfig> parse_mount_spec(std::string_view text);
+// Checks a mount: name (letters, digits, '-', '_', '.'; not "track..."), rtsp:// URL, transport.
+sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount);
 
 // "A-B" with 1 <= A < B <= 65535 (at least one even/odd RTP/RTCP pair), for [alg] ports and --alg-ports.
 sg::Result<std::pair<std::uint16_t, std::uint16_t>> parse_alg_ports(std::string_view text);

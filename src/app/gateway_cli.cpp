@@ -24,7 +24,38 @@ struct GatewayFlags {
     std::string family_policy;
     std::string log_level;
     std::string alg_ports;
+    std::vector<std::string> rtsp;
+    std::vector<std::string> mounts;
 };
+
+// --rtsp and --mount add to what the configuration file says.
+bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config) {
+    for (const auto& text : flags.rtsp) {
+        const auto hp = sg::net::parse_host_port(text);
+        if (!hp) {
+            std::cerr << "streamgate: --rtsp " << text << ": " << hp.error() << '\n';
+            return false;
+        }
+        config.rtsp_listeners.push_back(*hp);
+    }
+    for (const auto& text : flags.mounts) {
+        auto mount = parse_mount_spec(text);
+        if (!mount) {
+            // The URL may hold a password: name the mount only.
+            std::cerr << "streamgate: --mount " << text.substr(0, text.find('=')) << ": " << mount.error()
+                      << '\n';
+            return false;
+        }
+        for (const auto& existing : config.rtsp_mounts) {
+            if (existing.name == mount->name) {
+                std::cerr << "streamgate: --mount " << mount->name << ": the name is used twice\n";
+                return false;
+            }
+        }
+        config.rtsp_mounts.push_back(std::move(*mount));
+    }
+    return true;
+}
 
 std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     const auto& config_file = flags.config_file;
@@ -90,6 +121,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
         config->alg_port_first = range->first;
         config->alg_port_last = range->second;
     }
+    if (!add_rtsp_flags(flags, *config)) return std::nullopt;
     return config;
 }
 
@@ -115,6 +147,11 @@ Subcommand add_gateway_command(CLI::App& app) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     gateway->add_option("--alg-ports", flags->alg_ports,
                         "UDP ports FIRST-LAST for the RTSP ALG's media relays (default: 30000-39999)");
+    gateway->add_option("--rtsp", flags->rtsp,
+                        "RTSP proxy listener HOST:PORT or [IPV6]:PORT for the mounts (repeatable)");
+    gateway->add_option("--mount", flags->mounts,
+                        "RTSP proxy mount NAME=rtsp://[user:password@]host[:port]/path (repeatable); "
+                        "players open rtsp://GW:PORT/NAME");
     gateway->add_flag("--print-config", *print_config, "Print the built-in default configuration and exit");
 
     const auto run = [flags, print_config]() -> int {

@@ -12,6 +12,8 @@
 #include "net/asio_endpoint.hpp"
 #include "net/descriptor_limit.hpp"
 #include "proxy/rtsp_alg.hpp"
+#include "proxy/rtsp_proxy.hpp"
+#include "rtsp/url.hpp"
 #include "socks/server.hpp"
 
 namespace sg::app {
@@ -63,6 +65,51 @@ void log_admission(const GatewayConfig& config) {
     }
 }
 
+proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
+    proxy::RtspProxyOptions options;
+    options.allow = config.allow;
+    options.session_timeout = config.rtsp_session_timeout;
+    for (const auto& mount : config.rtsp_mounts) {
+        proxy::MountConfig out;
+        out.name = mount.name;
+        // parse_config / parse_mount_spec checked the URL already.
+        if (auto url = rtsp::parse_url(mount.url)) out.url = std::move(*url);
+        if (!mount.user.empty()) {
+            out.url.user = mount.user;
+            out.url.password = mount.password;
+        }
+        out.transport = mount.transport == "udp"   ? proxy::UpstreamTransport::udp
+                        : mount.transport == "tcp" ? proxy::UpstreamTransport::tcp
+                                                   : proxy::UpstreamTransport::automatic;
+        out.always_on = mount.always_on;
+        options.mounts.push_back(std::move(out));
+    }
+    return options;
+}
+
+// Opens the RTSP proxy listeners; false when some were configured and none could be opened.
+bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config) {
+    std::size_t listening = 0;
+    for (const auto& hp : config.rtsp_listeners) {
+        const auto endpoint = net::to_tcp_endpoint(hp);
+        std::string error = endpoint ? "" : std::string(endpoint.error());
+        const auto bound = endpoint ? rtsp_proxy.listen(*endpoint, error) : std::nullopt;
+        if (!bound) {
+            spdlog::warn("rtsp listener {}: {}", net::to_string(hp), error);
+            continue;
+        }
+        spdlog::info("rtsp proxy listening on {} ({} mounts)", net::to_string(*bound),
+                     config.rtsp_mounts.size());
+        ++listening;
+    }
+    for (const auto& mount : config.rtsp_mounts)
+        spdlog::info("rtsp mount {} -> {} (upstream {}{})", mount.name,
+                     rtsp::parse_url(mount.url) ? rtsp::to_string(*rtsp::parse_url(mount.url)) : "?",
+                     mount.transport, mount.always_on ? ", always on" : "");
+    if (listening > 0) rtsp_proxy.start();
+    return listening > 0 || config.rtsp_listeners.empty();
+}
+
 void open_admin(metrics::AdminServer& admin, const net::HostPort& where) {
     const auto endpoint = net::to_tcp_endpoint(where);
     if (!endpoint) {
@@ -111,6 +158,11 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
         spdlog::error("no SOCKS listener could be opened");
         return 1;
     }
+    proxy::RtspProxy rtsp_proxy(io, rtsp_proxy_options(config), &registry);
+    if (!open_rtsp_proxy(rtsp_proxy, config)) {
+        spdlog::error("no RTSP listener could be opened");
+        return 1;
+    }
     log_admission(config);
 
     // SIGHUP: reload what can change without dropping sessions. Listeners stay as they are.
@@ -148,6 +200,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
         spdlog::info("signal {}: stopped accepting; draining {} sessions (up to {}s)", signo,
                      server.active_sessions(), config.drain_timeout.count());
         server.stop_accepting();
+        rtsp_proxy.shutdown();  // players get an RTCP BYE now: their upstreams cannot outlive the gateway
         admin.stop();
         signals.async_wait(on_signal);
         drain_timer.expires_after(config.drain_timeout);
@@ -175,6 +228,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
     idle_check.async_wait(check);
 
     io.run();
+    rtsp_proxy.shutdown();  // idempotent; ends what is left before the registry and loop go away
     spdlog::info("gateway stopped");
     return 0;
 }

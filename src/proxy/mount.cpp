@@ -1,0 +1,154 @@
+#include "proxy/mount.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "proxy/player_session.hpp"
+#include "rtp/rtp_packet.hpp"
+
+namespace sg::proxy {
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+}  // namespace
+
+MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string& mount) {
+    static metrics::Registry fallback(metrics::Registry::OnError::record);
+    auto& r = registry != nullptr ? *registry : fallback;
+    const metrics::Labels labels{{"mount", mount}};
+    MountMetrics m;
+    m.upstream_started = &r.counter("sg_rtsp_proxy_upstream_sessions_started_total",
+                                    "Upstream RTSP sessions that reached PLAY", labels);
+    m.upstream_failed = &r.counter("sg_rtsp_proxy_upstream_sessions_failed_total",
+                                   "Upstream RTSP sessions that could not be started or were lost", labels);
+    m.players_active = &r.gauge("sg_rtsp_proxy_players_active", "Player sessions on the mount", labels);
+    m.players_total = &r.counter("sg_rtsp_proxy_players_total", "Player sessions created", labels);
+    m.rtp_packets = &r.counter("sg_rtsp_proxy_rtp_packets_total", "RTP packets relayed to players", labels);
+    m.rtp_bytes = &r.counter("sg_rtsp_proxy_rtp_bytes_total", "RTP bytes relayed to players", labels);
+    m.dropped = &r.counter("sg_rtsp_proxy_dropped_packets_total",
+                           "RTP packets dropped because a player could not take them", labels);
+    return m;
+}
+
+Mount::Mount(asio::any_io_executor executor, MountConfig config, MountTiming timing, MountMetrics metrics)
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      timing_(timing),
+      metrics_(metrics),
+      state_changed_(executor_),
+      report_timer_(executor_) {}
+
+void Mount::set_state(State state) {
+    state_ = state;
+    state_changed_.cancel();  // wakes describe() waiters
+}
+
+asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& why) {
+    const auto self = shared_from_this();
+    // A player between DESCRIBE and PLAY holds the upstream for one linger period.
+    idle_since_ = Clock::now();
+    if (state_ == State::playing && description_) co_return description_;
+    if (state_ == State::idle || state_ == State::failed) start_upstream();
+    // Bounded: at most the connect, DESCRIBE, SETUPs and PLAY of one attempt, plus a UDP-to-TCP rollover.
+    const auto deadline = Clock::now() + 6 * timing_.request_timeout + timing_.first_media;
+    while (state_ == State::connecting && Clock::now() < deadline) {
+        state_changed_.expires_at(deadline);
+        co_await state_changed_.async_wait(as_tuple_awaitable);
+    }
+    idle_since_ = Clock::now();
+    if (state_ == State::playing && description_) co_return description_;
+    why = state_ == State::connecting ? "upstream timeout" : failure_;
+    co_return std::nullopt;
+}
+
+void Mount::subscribe(PlayerSession* player) {
+    if (std::find(players_.begin(), players_.end(), player) == players_.end()) players_.push_back(player);
+}
+
+void Mount::unsubscribe(PlayerSession* player) {
+    std::erase(players_, player);
+    if (players_.empty()) idle_since_ = Clock::now();
+}
+
+bool Mount::wanted(Clock::time_point now) const {
+    return config_.always_on || !players_.empty() || now - idle_since_ < timing_.linger;
+}
+
+std::optional<std::uint32_t> Mount::upstream_timestamp_now(std::size_t track, Clock::time_point now) const {
+    if (track >= tracks_.size() || !tracks_[track].last_timestamp) return std::nullopt;
+    const auto& t = tracks_[track];
+    const auto elapsed_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - t.last_arrival).count();
+    const auto ticks =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed_us, 0)) * t.clock_rate / 1000000U;
+    return *t.last_timestamp + static_cast<std::uint32_t>(ticks);
+}
+
+std::optional<rtp::SenderInfo> Mount::upstream_sender_report(std::size_t track) const {
+    if (track >= tracks_.size()) return std::nullopt;
+    return tracks_[track].last_sr;
+}
+
+void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now) {
+    if (track >= tracks_.size()) return;
+    const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
+    if (!view) return;
+    got_media_ = true;
+    tracks_[track].last_timestamp = view->timestamp();
+    tracks_[track].last_arrival = now;
+    // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy.
+    const auto players = players_;
+    for (auto* player : players)
+        player->deliver(track, packet, now);
+}
+
+void Mount::on_rtcp(std::size_t track, std::span<const std::uint8_t> packet) {
+    if (track >= tracks_.size()) return;
+    const auto compound = rtp::parse_compound(Bytes(packet.data(), packet.size()));
+    if (!compound) return;
+    for (const auto& part : *compound) {
+        if (part.type != rtp::RtcpType::sr) continue;
+        if (const auto sr = rtp::parse_sender_report(part)) tracks_[track].last_sr = sr->sender;
+    }
+}
+
+void Mount::end_players(std::string_view reason) {
+    const auto players = players_;
+    for (auto* player : players)
+        player->end_from_mount(reason);
+    players_.clear();
+    idle_since_ = Clock::now();
+}
+
+asio::awaitable<void> Mount::report_loop() {
+    const auto self = shared_from_this();
+    while (running_) {
+        report_timer_.expires_after(timing_.report_interval);
+        co_await report_timer_.async_wait(as_tuple_awaitable);
+        if (!running_) co_return;
+        for (auto* player : players_)
+            if (player->playing()) player->send_reports(false);
+        if (current_) send_upstream_reports(*current_);
+    }
+}
+
+void Mount::start_always_on() {
+    if (config_.always_on && state_ == State::idle) start_upstream();
+}
+
+void Mount::start_upstream() {
+    if (running_ || stopping_) return;
+    running_ = true;
+    failure_.clear();
+    set_state(State::connecting);
+    asio::co_spawn(executor_, run_upstream(), asio::detached);
+    asio::co_spawn(executor_, report_loop(), asio::detached);
+}
+
+}  // namespace sg::proxy

@@ -1,0 +1,145 @@
+#pragma once
+// One mount of the RTSP proxy listener (`--mount NAME=URL`): the upstream RTSP session it plays and the
+// players it fans that session out to. Players of one mount share one upstream session; the upstream is
+// started by the first DESCRIBE (or at start for always-on mounts), kept alive with GET_PARAMETER (OPTIONS
+// when refused), reconnected after a failure while players remain, rolled over from UDP to interleaved TCP
+// when `auto` gets no media, and torn down shortly after its last player left.
+//
+// Everything runs on the gateway's single event loop: the fan-out is a plain loop over the subscribed
+// players, and each player's send never blocks (non-blocking UDP sends, a bounded TCP write queue), so a
+// slow player loses its own packets and never stalls the others.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client/presentation.hpp"
+#include "metrics/registry.hpp"
+#include "rtp/rtcp.hpp"
+#include "rtsp/url.hpp"
+
+namespace sg::proxy {
+
+enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic };
+
+struct MountConfig {
+    std::string name;
+    rtsp::Url url;  // with the mount's credentials in user/password, if any
+    UpstreamTransport transport = UpstreamTransport::automatic;
+    bool always_on = false;
+};
+
+struct MountTiming {
+    std::chrono::milliseconds request_timeout{5000};  // connect and each upstream request
+    std::chrono::milliseconds first_media{3000};      // `auto`: no RTP this long after PLAY -> TCP
+    std::chrono::milliseconds linger{5000};           // on-demand upstream kept this long without players
+    std::chrono::milliseconds reconnect_window{
+        6000};  // a lost upstream is retried this long, then players end
+    std::chrono::milliseconds report_interval{5000};  // RTCP SRs to players, RRs upstream
+};
+
+// Prometheus series of one mount (label mount="NAME").
+struct MountMetrics {
+    metrics::Counter* upstream_started = nullptr;
+    metrics::Counter* upstream_failed = nullptr;
+    metrics::Gauge* players_active = nullptr;
+    metrics::Counter* players_total = nullptr;
+    metrics::Counter* rtp_packets = nullptr;
+    metrics::Counter* rtp_bytes = nullptr;
+    metrics::Counter* dropped = nullptr;
+    static MountMetrics create(metrics::Registry* registry, const std::string& mount);
+};
+
+class PlayerSession;
+
+// What players are told about the mount: the upstream SDP (rewritten per player by mount_sdp) and the
+// clock rate of each track.
+struct MountDescription {
+    std::string upstream_sdp;
+    std::vector<std::uint32_t> clock_rates;
+    std::vector<bool> wait_key_frame;  // per track: a new player starts at a key frame (key_frame.hpp)
+};
+
+class Mount : public std::enable_shared_from_this<Mount> {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Mount(asio::any_io_executor executor, MountConfig config, MountTiming timing, MountMetrics metrics);
+    Mount(const Mount&) = delete;
+    Mount& operator=(const Mount&) = delete;
+
+    const std::string& name() const noexcept { return config_.name; }
+    const MountMetrics& metrics() const noexcept { return metrics_; }
+
+    // Starts the upstream if needed and waits (bounded) until it plays. Nothing when it failed; `why` says
+    // so for the log.
+    asio::awaitable<std::optional<MountDescription>> describe(std::string& why);
+    // The description while the upstream plays.
+    const std::optional<MountDescription>& description() const noexcept { return description_; }
+
+    void subscribe(PlayerSession* player);
+    void unsubscribe(PlayerSession* player);
+
+    // The upstream's RTP timestamp of track `track` estimated for `now` (last packet's timestamp advanced by
+    // the time since it arrived), to start a player's tracks in sync; nothing before the first packet.
+    std::optional<std::uint32_t> upstream_timestamp_now(std::size_t track, Clock::time_point now) const;
+    // The upstream's last sender report of `track`, if any since the upstream (re)started.
+    std::optional<rtp::SenderInfo> upstream_sender_report(std::size_t track) const;
+
+    void start_always_on();
+    // Gateway shutdown: tears the upstream down and ends the players.
+    void shutdown();
+
+private:
+    struct UpstreamTrack {
+        std::uint32_t clock_rate = 90000;
+        std::optional<std::uint32_t> last_timestamp;
+        Clock::time_point last_arrival{};
+        std::optional<rtp::SenderInfo> last_sr;
+    };
+    struct Attempt;
+    enum class State : std::uint8_t { idle, connecting, playing, failed };
+    enum class Outcome : std::uint8_t { idle, no_media, lost, refused };
+
+    void start_upstream();
+    asio::awaitable<void> run_upstream();
+    asio::awaitable<Outcome> play_once(std::shared_ptr<Attempt> attempt, bool tcp);
+    asio::awaitable<bool> set_up_tracks(Attempt& attempt, bool tcp);
+    asio::awaitable<Outcome> stream(Attempt& attempt, bool tcp);
+    static asio::awaitable<void> receive_udp(std::shared_ptr<Mount> self, std::shared_ptr<Attempt> attempt,
+                                             std::size_t track, bool rtcp);
+    asio::awaitable<void> report_loop();
+    void send_upstream_reports(Attempt& attempt);
+    void set_state(State state);
+    void on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
+    void on_rtcp(std::size_t track, std::span<const std::uint8_t> packet);
+    void end_players(std::string_view reason);
+    bool wanted(Clock::time_point now) const;
+
+    asio::any_io_executor executor_;
+    MountConfig config_;
+    MountTiming timing_;
+    MountMetrics metrics_;
+    State state_ = State::idle;
+    bool running_ = false;  // the upstream coroutine exists
+    bool stopping_ = false;
+    std::string failure_;
+    std::shared_ptr<Attempt> current_;
+    asio::steady_timer state_changed_;
+    asio::steady_timer report_timer_;
+    std::optional<MountDescription> description_;
+    std::vector<UpstreamTrack> tracks_;
+    std::vector<PlayerSession*> players_;
+    Clock::time_point idle_since_ = Clock::now();
+    Attempt* attempt_for_media_ = nullptr;  // the attempt whose media is fanned out
+    bool got_media_ = false;
+};
+
+}  // namespace sg::proxy

@@ -1,0 +1,377 @@
+// The upstream half of a Mount: one RTSP client session at a time (connect, DESCRIBE, SETUP, PLAY,
+// keep-alive, TEARDOWN), its media receivers, the UDP-to-TCP rollover of `auto`, and reconnection while
+// players remain.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "client/exchange.hpp"
+#include "client/rtsp_client.hpp"
+#include "client/udp_port_pair.hpp"
+#include "net/asio_endpoint.hpp"
+#include "proxy/key_frame.hpp"
+#include "proxy/mount.hpp"
+#include "proxy/mount_sdp.hpp"
+#include "proxy/player_session.hpp"
+#include "rtsp/session_header.hpp"
+
+namespace sg::proxy {
+namespace {
+
+using asio::ip::udp;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::string_view k_cname = "streamgate-proxy";
+constexpr int k_receive_buffer = 1 << 20;  // key frames arrive as bursts
+constexpr std::size_t k_max_datagram = 65536;
+constexpr auto k_media_timeout = std::chrono::seconds(10);  // a playing upstream silent this long is lost
+
+std::string_view transport_name(bool tcp) {
+    return tcp ? "tcp" : "udp";
+}
+
+}  // namespace
+
+struct Mount::Attempt {
+    explicit Attempt(const asio::any_io_executor& executor) : client(executor) {}
+    struct Track {
+        std::optional<client::UdpPortPair> udp;
+        std::optional<udp::endpoint> server_rtcp;
+        std::uint8_t rtp_channel = 0;
+    };
+    client::RtspClient client;
+    client::Presentation presentation;
+    std::vector<Track> tracks;
+    std::uint32_t session_timeout_s = rtsp::k_default_session_timeout;
+    bool keepalive_with_options = false;
+    bool closed = false;
+    std::uint32_t ssrc = 0;
+
+    void close() {
+        if (closed) return;
+        closed = true;
+        client.close();
+        for (auto& track : tracks) {
+            if (!track.udp) continue;
+            asio::error_code ignored;
+            track.udp->rtp.close(ignored);
+            track.udp->rtcp.close(ignored);
+        }
+    }
+};
+
+asio::awaitable<void> Mount::run_upstream() {
+    const auto self = shared_from_this();
+    bool tcp = config_.transport == UpstreamTransport::tcp;
+    bool played = false;  // this run reached PLAY at least once
+    std::optional<Clock::time_point> lost_since;
+    auto backoff = std::chrono::milliseconds(250);
+    int busy_retries = 0;
+    while (!stopping_) {
+        auto attempt = std::make_shared<Attempt>(executor_);
+        current_ = attempt;
+        const auto started = Clock::now();
+        auto playing = play_once(attempt, tcp);
+        const Outcome outcome = co_await std::move(playing);
+        attempt->close();
+        current_.reset();
+        const bool reached_play = state_ == State::playing;
+        if (stopping_) break;
+        if (reached_play) {
+            played = true;
+            lost_since.reset();
+            backoff = std::chrono::milliseconds(250);
+            const auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
+            spdlog::info("rtsp mount {} upstream {} over {} ended: {} ({:.1f} s, {} players)", config_.name,
+                         rtsp::to_string(config_.url), transport_name(tcp),
+                         outcome == Outcome::idle ? "no players" : failure_, seconds, players_.size());
+        }
+        if (outcome == Outcome::idle) break;
+        // `auto`: no media over UDP, or an upstream that refuses UDP in SETUP (461), means TCP.
+        const bool udp_refused = outcome == Outcome::refused && failure_.starts_with("SETUP");
+        if ((outcome == Outcome::no_media || udp_refused) &&
+            config_.transport == UpstreamTransport::automatic && !tcp) {
+            spdlog::info("rtsp mount {}: {}, rolling over to TCP", config_.name, failure_);
+            tcp = true;
+            set_state(State::connecting);
+            continue;
+        }
+        // 503 is "not now" (GstRtspServer answers it while a shared media is still being torn down after
+        // the refused UDP attempt): retry a few times before telling players the upstream is unavailable.
+        if (!played && failure_.ends_with(" 503") && ++busy_retries <= 3) {
+            asio::steady_timer wait(executor_);
+            wait.expires_after(std::chrono::milliseconds(300));
+            co_await wait.async_wait(as_tuple_awaitable);
+            continue;
+        }
+        metrics_.upstream_failed->inc();
+        if (!played) {
+            spdlog::warn("rtsp mount {} upstream {} failed: {}", config_.name, rtsp::to_string(config_.url),
+                         failure_);
+            break;
+        }
+        // A live upstream went away: players wait (their numbers continue) while we retry for a while.
+        set_state(State::connecting);
+        const auto now = Clock::now();
+        if (!lost_since) lost_since = now;
+        if (now - *lost_since >= timing_.reconnect_window && !players_.empty()) {
+            end_players("upstream lost: " + failure_);
+        }
+        if (!wanted(now)) break;
+        asio::steady_timer wait(executor_);
+        wait.expires_after(backoff);
+        co_await wait.async_wait(as_tuple_awaitable);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        if (config_.transport == UpstreamTransport::automatic) tcp = false;
+    }
+    running_ = false;
+    description_.reset();
+    tracks_.clear();
+    report_timer_.cancel();
+    if (!players_.empty()) end_players(stopping_ ? "gateway shutdown" : "upstream ended: " + failure_);
+    set_state(played || failure_.empty() ? State::idle : State::failed);
+}
+
+asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attempt, bool tcp) {
+    auto& a = *attempt;
+    client::ConnectOptions options;
+    options.timeout = timing_.request_timeout;
+    auto connecting = a.client.connect(config_.url, options);
+    if (!co_await std::move(connecting)) {
+        failure_ = "connect: " + a.client.error();
+        co_return Outcome::refused;
+    }
+    const std::string url = rtsp::to_string(config_.url);
+    rtsp::Headers accept;
+    accept.add("Accept", "application/sdp");
+    auto describing = a.client.request("DESCRIBE", url, accept);
+    auto describe = co_await std::move(describing);
+    if (!describe) {
+        failure_ = "DESCRIBE: " + a.client.error();
+        co_return Outcome::refused;
+    }
+    if (describe->status != 200) {
+        failure_ = "DESCRIBE answered " + std::to_string(describe->status);
+        co_return Outcome::refused;
+    }
+    auto presentation = client::parse_presentation(describe->body, client::base_url(*describe, url));
+    if (!presentation) {
+        failure_ = "DESCRIBE: " + std::string(presentation.error());
+        co_return Outcome::refused;
+    }
+    if (!mount_sdp(describe->body, "0.0.0.0", false)) {
+        failure_ = "DESCRIBE: SDP not usable for players";
+        co_return Outcome::refused;
+    }
+    a.presentation = std::move(*presentation);
+    MountDescription description;
+    description.upstream_sdp = describe->body;
+    for (const auto& track : a.presentation.tracks)
+        description.clock_rates.push_back(track.clock_rate);
+    const auto encodings = mount_track_encodings(describe->body);
+    for (std::size_t i = 0; i < description.clock_rates.size(); ++i)
+        description.wait_key_frame.push_back(i < encodings.size() && waits_for_key_frame(encodings[i]));
+    // Players keep their sessions across a reconnect only if the tracks are the same.
+    if (description_ && description_->clock_rates != description.clock_rates) end_players("upstream changed");
+    tracks_.assign(description.clock_rates.size(), UpstreamTrack{});
+    for (std::size_t i = 0; i < tracks_.size(); ++i)
+        tracks_[i].clock_rate = description.clock_rates[i];
+
+    // A raw pointer: the handler lives inside the attempt's client, a shared_ptr would keep it alive forever.
+    a.client.set_frame_handler([this, raw = attempt.get()](std::uint8_t channel, Bytes payload) {
+        if (current_.get() != raw) return;
+        for (std::size_t i = 0; i < raw->tracks.size(); ++i) {
+            const auto rtp_channel = raw->tracks[i].rtp_channel;
+            if (channel == rtp_channel) on_rtp(i, payload, Clock::now());
+            if (channel == rtp_channel + 1) on_rtcp(i, payload);
+        }
+    });
+    auto setting_up = set_up_tracks(a, tcp);
+    if (!co_await std::move(setting_up)) co_return Outcome::refused;
+    if (!tcp) {
+        for (std::size_t i = 0; i < a.tracks.size(); ++i) {
+            asio::co_spawn(executor_, receive_udp(shared_from_this(), attempt, i, false), asio::detached);
+            asio::co_spawn(executor_, receive_udp(shared_from_this(), attempt, i, true), asio::detached);
+        }
+    }
+    auto playing = a.client.request("PLAY", a.presentation.aggregate_url);
+    auto play = co_await std::move(playing);
+    if (!play) {
+        failure_ = "PLAY: " + a.client.error();
+        co_return Outcome::refused;
+    }
+    if (play->status != 200) {
+        failure_ = "PLAY answered " + std::to_string(play->status);
+        co_return Outcome::refused;
+    }
+    const bool reconnected = description_.has_value();
+    description_ = std::move(description);
+    metrics_.upstream_started->inc();
+    for (auto* player : players_)
+        player->resync();
+    spdlog::info("rtsp mount {} upstream {} playing over {}{} ({} tracks)", config_.name, url,
+                 transport_name(tcp), reconnected ? " again" : "", tracks_.size());
+    got_media_ = false;
+    set_state(State::playing);
+    auto streaming = stream(a, tcp);
+    co_return co_await std::move(streaming);
+}
+
+asio::awaitable<bool> Mount::set_up_tracks(Attempt& a, bool tcp) {
+    const auto family = a.client.local_endpoint().address().is_v6() ? udp::v6() : udp::v4();
+    static thread_local std::uint32_t next_ssrc = 0x5347'0000;  // "SG"; our RRs' SSRC, distinct per attempt
+    a.ssrc = ++next_ssrc;
+    a.tracks.resize(a.presentation.tracks.size());
+    for (std::size_t i = 0; i < a.presentation.tracks.size(); ++i) {
+        auto& track = a.tracks[i];
+        std::string transport;
+        if (tcp) {
+            track.rtp_channel = static_cast<std::uint8_t>(2 * i);
+            transport = client::tcp_transport(track.rtp_channel);
+        } else {
+            std::string error;
+            track.udp = client::open_udp_port_pair(executor_, family, error);
+            if (!track.udp) {
+                failure_ = "SETUP: " + error;
+                co_return false;
+            }
+            asio::error_code ignored;
+            track.udp->rtp.set_option(asio::socket_base::receive_buffer_size(k_receive_buffer), ignored);
+            track.udp->rtcp.non_blocking(true);
+            transport = client::udp_transport(track.udp->rtp_port);
+        }
+        rtsp::Headers headers;
+        headers.add("Transport", transport);
+        auto setting_up = a.client.request("SETUP", a.presentation.tracks[i].control_url, headers);
+        auto reply = co_await std::move(setting_up);
+        if (!reply) {
+            failure_ = "SETUP: " + a.client.error();
+            co_return false;
+        }
+        if (reply->status != 200) {
+            failure_ = "SETUP answered " + std::to_string(reply->status);
+            co_return false;
+        }
+        auto accepted = client::accepted_transport(*reply, tcp);
+        if (!accepted) {
+            failure_ = "SETUP: " + std::string(accepted.error());
+            co_return false;
+        }
+        if (tcp) {
+            track.rtp_channel = accepted->interleaved->first;
+        } else if (accepted->server_port) {
+            track.server_rtcp =
+                udp::endpoint(a.client.remote_endpoint().address(), accepted->server_port->last);
+        }
+        if (i == 0) {
+            if (auto session = client::reply_session(*reply))
+                a.session_timeout_s = session->timeout_or_default();
+        }
+    }
+    if (a.client.session().empty()) {
+        failure_ = "SETUP reply without Session";
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<Mount::Outcome> Mount::stream(Attempt& a, bool tcp) {
+    const auto played = Clock::now();
+    const auto keepalive_every =
+        std::chrono::seconds(std::clamp<std::uint32_t>(a.session_timeout_s / 2, 1, 30));
+    auto next_keepalive = played + keepalive_every;
+    Clock::time_point last_media = played;
+    for (;;) {
+        const auto now = Clock::now();
+        if (stopping_ || a.closed) {
+            failure_ = "stopped";
+            co_return Outcome::lost;
+        }
+        if (got_media_) {
+            for (const auto& track : tracks_)
+                last_media = std::max(last_media, track.last_arrival);
+            if (now - last_media > k_media_timeout) {
+                failure_ = "no media for 10 s";
+                co_return Outcome::lost;
+            }
+        } else if (now - played > timing_.first_media) {
+            failure_ = "no media over " + std::string(transport_name(tcp));
+            co_return Outcome::no_media;
+        }
+        if (!wanted(now)) {
+            auto tearing_down = a.client.request("TEARDOWN", a.presentation.aggregate_url);
+            (void)co_await std::move(tearing_down);
+            co_return Outcome::idle;
+        }
+        if (now >= next_keepalive) {
+            next_keepalive = now + keepalive_every;
+            auto keeping_alive = a.client.request(a.keepalive_with_options ? "OPTIONS" : "GET_PARAMETER",
+                                                  a.presentation.aggregate_url);
+            auto reply = co_await std::move(keeping_alive);
+            if (!reply) {
+                failure_ = "keep-alive: " + a.client.error();
+                co_return Outcome::lost;
+            }
+            if (reply->status != 200) a.keepalive_with_options = true;
+            continue;
+        }
+        const auto wake = std::min(next_keepalive, now + std::chrono::milliseconds(500));
+        if (!co_await a.client.pump_until(wake)) {
+            failure_ = "connection: " + a.client.error();
+            co_return Outcome::lost;
+        }
+    }
+}
+
+asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::shared_ptr<Attempt> attempt,
+                                         std::size_t track, bool rtcp) {
+    std::vector<std::uint8_t> buffer(k_max_datagram);
+    const auto server = net::unmap(attempt->client.remote_endpoint().address());
+    for (;;) {
+        if (attempt->closed) co_return;
+        auto& pair = *attempt->tracks[track].udp;
+        auto& socket = rtcp ? pair.rtcp : pair.rtp;
+        udp::endpoint from;
+        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
+        if (attempt->closed || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+            co_return;
+        if (ec) continue;  // e.g. ICMP port unreachable for an RR we sent
+        // Media only from the upstream host: nobody else can inject packets into every player's stream.
+        if (net::unmap(from.address()) != server || self->current_ != attempt) continue;
+        const std::span<const std::uint8_t> data(buffer.data(), n);
+        if (rtcp) {
+            self->on_rtcp(track, data);
+        } else {
+            self->on_rtp(track, data, Clock::now());
+        }
+    }
+}
+
+void Mount::send_upstream_reports(Attempt& a) {
+    // Over TCP the control connection carries requests; the keep-alives suffice there.
+    std::vector<std::uint8_t> compound;
+    for (auto& track : a.tracks) {
+        if (!track.udp || !track.server_rtcp) continue;
+        compound.clear();
+        (void)rtp::append_receiver_report(compound, a.ssrc);
+        (void)rtp::append_sdes_cname(compound, a.ssrc, k_cname);
+        asio::error_code ignored;
+        track.udp->rtcp.send_to(asio::buffer(compound), *track.server_rtcp, 0, ignored);
+    }
+}
+
+void Mount::shutdown() {
+    stopping_ = true;
+    if (current_) current_->close();
+    end_players("gateway shutdown");
+    report_timer_.cancel();
+    state_changed_.cancel();
+}
+
+}  // namespace sg::proxy

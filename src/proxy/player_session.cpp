@@ -1,0 +1,214 @@
+#include "proxy/player_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <random>
+
+#include "proxy/key_frame.hpp"
+#include "proxy/mount.hpp"
+#include "rtp/rtcp.hpp"
+#include "rtp/rtp_packet.hpp"
+
+namespace sg::proxy {
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::string_view k_cname = "streamgate-proxy";
+
+std::uint64_t ntp_now() {
+    return rtp::to_ntp(std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+PlayerSession::PlayerSession(std::string id, std::shared_ptr<Mount> mount, std::string peer,
+                             std::size_t track_count, std::weak_ptr<PlayerSink> sink)
+    : id_(std::move(id)), mount_(std::move(mount)), peer_(std::move(peer)), sink_(std::move(sink)) {
+    tracks_.resize(track_count);
+    mount_->metrics().players_total->inc();
+    mount_->metrics().players_active->inc();
+}
+
+PlayerSession::~PlayerSession() {
+    stop("gone");
+}
+
+bool PlayerSession::any_set_up() const noexcept {
+    for (const auto& track : tracks_)
+        if (track.set_up) return true;
+    return false;
+}
+
+std::string PlayerSession::transport_name() const {
+    for (const auto& track : tracks_)
+        if (track.set_up) return track.tcp ? "tcp" : "udp";
+    return "none";
+}
+
+void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32_t clock_rate,
+                           bool wait_key_frame) {
+    auto& slot = tracks_[track];
+    slot = std::move(transport);
+    slot.set_up = true;
+    slot.waiting_for_key_frame = wait_key_frame;
+    if (slot.udp) {
+        // A player's receive buffer may be full: a send that would block is a dropped packet, not a stall.
+        slot.udp->rtp.non_blocking(true);
+        slot.udp->rtcp.non_blocking(true);
+        asio::co_spawn(slot.udp->rtcp.get_executor(), receive_rtcp(shared_from_this(), track),
+                       asio::detached);
+    }
+    static thread_local std::mt19937 random{std::random_device{}()};
+    PlayerStart start;
+    start.ssrc = static_cast<std::uint32_t>(random());
+    start.seq = static_cast<std::uint16_t>(random());
+    start.timestamp = static_cast<std::uint32_t>(random());
+    slot.rewriter.emplace(start, clock_rate);
+}
+
+void PlayerSession::play() {
+    if (stopped_) return;
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        auto& track = tracks_[i];
+        if (!track.rewriter) continue;
+        if (track.rewriter->started()) {
+            track.rewriter->resync();  // after a PAUSE: continue the numbers
+        } else if (const auto upstream_now = mount_->upstream_timestamp_now(i, now)) {
+            track.rewriter->anchor(*upstream_now);
+        }
+    }
+    playing_ = true;
+    if (!subscribed_) {
+        mount_->subscribe(this);
+        subscribed_ = true;
+    }
+}
+
+void PlayerSession::pause() {
+    playing_ = false;
+}
+
+void PlayerSession::resync() {
+    for (auto& track : tracks_)
+        if (track.rewriter) track.rewriter->resync();
+}
+
+void PlayerSession::send_to_player(PlayerTrack& track, bool rtcp, std::span<const std::uint8_t> data) {
+    if (track.tcp) {
+        const auto sink = sink_.lock();
+        const bool sent = sink && sink->send_interleaved(rtcp ? track.rtcp_channel : track.rtp_channel, data);
+        if (sent) {
+            consecutive_drops_ = 0;
+            return;
+        }
+        if (rtcp) return;
+        ++dropped_;
+        mount_->metrics().dropped->inc();
+        // A player that has not read for thousands of packets is not coming back in time: cut it off so it
+        // holds no memory and its counters say why.
+        if (++consecutive_drops_ == k_max_consecutive_drops && sink) sink->close_after_flush("too slow");
+        return;
+    }
+    if (!track.udp) return;
+    asio::error_code ec;
+    auto& socket = rtcp ? track.udp->rtcp : track.udp->rtp;
+    socket.send_to(asio::buffer(data.data(), data.size()), rtcp ? track.client_rtcp : track.client_rtp, 0,
+                   ec);
+    if (ec && !rtcp) {
+        ++dropped_;
+        mount_->metrics().dropped->inc();
+    }
+}
+
+void PlayerSession::deliver(std::size_t track_index, std::span<const std::uint8_t> packet,
+                            Clock::time_point now) {
+    if (!playing_ || track_index >= tracks_.size()) return;
+    auto& track = tracks_[track_index];
+    if (!track.set_up || !track.rewriter) return;
+    if (track.waiting_for_key_frame) {
+        const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
+        if (!view || !h264_starts_key_frame(view->payload())) return;
+        track.waiting_for_key_frame = false;
+    }
+    buffer_.assign(packet.begin(), packet.end());
+    if (!track.rewriter->rewrite(buffer_, now)) return;
+    const auto dropped_before = dropped_;
+    send_to_player(track, false, buffer_);
+    if (dropped_ != dropped_before) return;
+    ++packets_;
+    bytes_ += buffer_.size();
+    mount_->metrics().rtp_packets->inc();
+    mount_->metrics().rtp_bytes->inc(buffer_.size());
+}
+
+void PlayerSession::send_reports(bool bye) {
+    const auto now = Clock::now();
+    const auto ntp = ntp_now();
+    std::vector<std::uint8_t> compound;
+    for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        auto& track = tracks_[i];
+        if (!track.set_up || !track.rewriter) continue;
+        // Only a track that has sent media has a timestamp space worth reporting; a BYE always goes.
+        if (!bye && !track.rewriter->started()) continue;
+        compound.clear();
+        const auto info = track.rewriter->sender_info(mount_->upstream_sender_report(i), now, ntp);
+        (void)rtp::append_sender_report(compound, track.rewriter->ssrc(), info);
+        (void)rtp::append_sdes_cname(compound, track.rewriter->ssrc(), k_cname);
+        if (bye) {
+            const std::array<std::uint32_t, 1> sources{track.rewriter->ssrc()};
+            (void)rtp::append_bye(compound, sources);
+        }
+        send_to_player(track, true, compound);
+    }
+}
+
+asio::awaitable<void> PlayerSession::receive_rtcp(std::shared_ptr<PlayerSession> self, std::size_t track) {
+    std::array<std::uint8_t, 1500> buffer{};
+    for (;;) {
+        auto& slot = self->tracks_[track];
+        if (self->stopped_ || !slot.udp) co_return;
+        asio::ip::udp::endpoint from;
+        auto [ec, n] =
+            co_await slot.udp->rtcp.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
+        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+        if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
+        // Receiver reports from the player's address keep its session alive (RFC 2326 §12.37).
+        if (from.address() == slot.client_rtcp.address()) self->touch();
+    }
+}
+
+void PlayerSession::stop(std::string_view reason) {
+    if (stopped_) return;
+    stopped_ = true;
+    if (subscribed_) {
+        mount_->unsubscribe(this);
+        subscribed_ = false;
+    }
+    if (playing_) send_reports(true);
+    playing_ = false;
+    for (auto& track : tracks_) {
+        if (!track.udp) continue;
+        asio::error_code ignored;
+        track.udp->rtp.close(ignored);
+        track.udp->rtcp.close(ignored);
+    }
+    mount_->metrics().players_active->dec();
+    const auto seconds = std::chrono::duration<double>(Clock::now() - created_).count();
+    spdlog::info(
+        "rtsp player {} mount {} session {} transport {} ended: {} ({} packets, {} bytes, {} dropped, "
+        "{:.1f} s)",
+        peer_, mount_->name(), id_, transport_name(), reason, packets_, bytes_, dropped_, seconds);
+}
+
+void PlayerSession::end_from_mount(std::string_view reason) {
+    stop(reason);
+    if (const auto sink = sink_.lock()) sink->close_after_flush(std::string(reason));
+}
+
+}  // namespace sg::proxy

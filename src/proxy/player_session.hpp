@@ -1,0 +1,103 @@
+#pragma once
+// One player's RTSP session on a mount of the proxy listener: the tracks it set up (UDP to its client ports,
+// or interleaved on its RTSP connection), an RtpRewriter per track so it sees its own SSRC, sequence and
+// timestamps, and its counters for the session-end log line. The mount calls deliver() for every upstream
+// packet while the player plays; nothing here blocks or awaits on that path.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/udp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client/udp_port_pair.hpp"
+#include "proxy/rtp_rewriter.hpp"
+
+namespace sg::proxy {
+
+class Mount;
+
+// Where interleaved frames go (the player's RTSP connection). send_interleaved returns false when the
+// frame was dropped because the connection's queue is full.
+class PlayerSink {
+public:
+    virtual ~PlayerSink() = default;
+    virtual bool send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) = 0;
+    // The mount is gone or the player is too slow: flush what is queued (a BYE), then close.
+    virtual void close_after_flush(std::string reason) = 0;
+};
+
+struct PlayerTrack {
+    bool set_up = false;
+    bool tcp = false;
+    std::uint8_t rtp_channel = 0;
+    std::uint8_t rtcp_channel = 1;
+    std::optional<client::UdpPortPair> udp;
+    asio::ip::udp::endpoint client_rtp;
+    asio::ip::udp::endpoint client_rtcp;
+    std::optional<RtpRewriter> rewriter;
+    bool waiting_for_key_frame = false;  // a late joiner's video starts where it can be decoded
+};
+
+class PlayerSession : public std::enable_shared_from_this<PlayerSession> {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    PlayerSession(std::string id, std::shared_ptr<Mount> mount, std::string peer, std::size_t track_count,
+                  std::weak_ptr<PlayerSink> sink);
+    ~PlayerSession();
+    PlayerSession(const PlayerSession&) = delete;
+    PlayerSession& operator=(const PlayerSession&) = delete;
+
+    const std::string& id() const noexcept { return id_; }
+    Mount& mount() noexcept { return *mount_; }
+    bool playing() const noexcept { return playing_; }
+    std::vector<PlayerTrack>& tracks() noexcept { return tracks_; }
+    bool any_set_up() const noexcept;
+    std::string transport_name() const;
+
+    // Starts the UDP RTCP receivers (they keep the session alive) and the track's rewriter.
+    void set_up(std::size_t track, PlayerTrack transport, std::uint32_t clock_rate, bool wait_key_frame);
+    void play();
+    void pause();
+    // Fans one upstream packet out to this player (copy, rewrite, send). Never blocks.
+    void deliver(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
+    // The upstream restarted: every track continues its numbers from where it was.
+    void resync();
+    void send_reports(bool bye);
+    // Ends the session: RTCP BYE, sockets closed, unsubscribed, one log line. Idempotent.
+    void stop(std::string_view reason);
+    // Ends it from the mount's side and closes the player's connection once the BYE is out.
+    void end_from_mount(std::string_view reason);
+
+    void touch() noexcept { last_activity_ = Clock::now(); }
+    Clock::time_point last_activity() const noexcept { return last_activity_; }
+
+    static constexpr std::uint32_t k_max_consecutive_drops = 2000;  // then a TCP player is cut off
+
+private:
+    static asio::awaitable<void> receive_rtcp(std::shared_ptr<PlayerSession> self, std::size_t track);
+    void send_to_player(PlayerTrack& track, bool rtcp, std::span<const std::uint8_t> data);
+
+    std::string id_;
+    std::shared_ptr<Mount> mount_;
+    std::string peer_;
+    std::weak_ptr<PlayerSink> sink_;
+    std::vector<PlayerTrack> tracks_;
+    bool playing_ = false;
+    bool subscribed_ = false;
+    bool stopped_ = false;
+    std::vector<std::uint8_t> buffer_;
+    std::uint64_t packets_ = 0;
+    std::uint64_t bytes_ = 0;
+    std::uint64_t dropped_ = 0;
+    std::uint32_t consecutive_drops_ = 0;
+    Clock::time_point created_ = Clock::now();
+    Clock::time_point last_activity_ = created_;
+};
+
+}  // namespace sg::proxy

@@ -1,0 +1,472 @@
+#include "proxy/proxy_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cstdio>
+#include <random>
+
+#include "common/text.hpp"
+#include "net/asio_endpoint.hpp"
+#include "proxy/mount.hpp"
+#include "proxy/mount_sdp.hpp"
+#include "rtsp/rtp_info.hpp"
+#include "rtsp/session_header.hpp"
+#include "rtsp/simple_headers.hpp"
+#include "rtsp/transport.hpp"
+#include "rtsp/url.hpp"
+
+namespace sg::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::string_view k_public =
+    "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+constexpr std::size_t k_read_chunk = 16 * k_kib;
+constexpr std::size_t k_max_request_buffer = 64 * k_kib;
+
+std::string new_session_id() {
+    static thread_local std::mt19937_64 generator{std::random_device{}()};
+    std::array<char, 17> text{};
+    std::snprintf(text.data(), text.size(), "%016llx",  // NOLINT(cppcoreguidelines-pro-type-vararg)
+                  static_cast<unsigned long long>(generator()));
+    return text.data();
+}
+
+rtsp::Response reply(int status) {
+    rtsp::Response response;
+    response.status = status;
+    return response;
+}
+
+std::string content_base(std::string_view uri) {
+    std::string base(uri.substr(0, uri.find('?')));
+    if (base.empty() || base.back() != '/') base += '/';
+    return base;
+}
+
+// The mount name and track of a Request-URI: "rtsp://gw/NAME" is the aggregate, ".../NAME/trackN" a track.
+struct Target {
+    std::string mount;
+    std::optional<std::size_t> track;
+};
+
+std::optional<Target> parse_target(std::string_view uri) {
+    const auto url = rtsp::parse_url(uri);
+    if (!url) return std::nullopt;
+    std::string_view path = url->path;
+    path = path.substr(0, path.find('?'));
+    while (!path.empty() && path.front() == '/')
+        path.remove_prefix(1);
+    while (!path.empty() && path.back() == '/')
+        path.remove_suffix(1);
+    if (path.empty()) return std::nullopt;
+    Target target;
+    const auto slash = path.rfind('/');
+    if (slash != std::string_view::npos && path.substr(slash + 1).starts_with("track")) {
+        const auto index = parse_uint<std::size_t>(path.substr(slash + 1 + 5));
+        if (!index) return std::nullopt;
+        target.track = *index;
+        path = path.substr(0, slash);
+    }
+    target.mount = std::string(path);
+    return target;
+}
+
+const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpec>& specs) {
+    for (const auto& spec : specs) {
+        if (!spec.is_rtp() || spec.is_multicast()) continue;
+        if (spec.is_tcp()) return &spec;
+        if (spec.is_udp() && spec.client_port) return &spec;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+ProxyConnection::ProxyConnection(asio::ip::tcp::socket socket,
+                                 std::shared_ptr<const ProxyConnectionContext> context)
+    : socket_(std::move(socket)),
+      context_(std::move(context)),
+      wake_writer_(socket_.get_executor()),
+      tick_(socket_.get_executor()) {
+    std::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : net::to_string(remote);
+    peer_address_ = net::unmap(remote.address());
+    local_address_ = net::unmap(socket_.local_endpoint(ec).address());
+}
+
+void ProxyConnection::start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->check_timeouts(); }, asio::detached);
+}
+
+void ProxyConnection::close(std::string_view reason) {
+    if (!open_) return;
+    open_ = false;
+    for (auto& [id, session] : sessions_)
+        end_session(*session, reason);
+    sessions_.clear();
+    retired_.clear();
+    std::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    wake_writer_.cancel();
+    tick_.cancel();
+    spdlog::debug("rtsp proxy connection {} closed: {}", peer_, reason);
+}
+
+void ProxyConnection::end_session(PlayerSession& session, std::string_view reason) {
+    session.stop(reason);
+}
+
+void ProxyConnection::close_after_flush(std::string reason) {
+    if (!open_ || close_when_flushed_) return;
+    close_reason_ = std::move(reason);
+    close_when_flushed_ = true;
+    // Sessions end now (their BYE is queued already); the writer closes once the queue is out.
+    for (auto& [id, session] : sessions_) {
+        end_session(*session, close_reason_);
+        retired_.push_back(session);
+    }
+    sessions_.clear();
+    wake_writer_.cancel();
+}
+
+void ProxyConnection::queue(std::vector<std::uint8_t> bytes) {
+    queued_bytes_ += bytes.size();
+    out_.push_back(std::move(bytes));
+    wake_writer_.cancel();
+}
+
+bool ProxyConnection::send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) {
+    if (!open_ || close_when_flushed_ || queued_bytes_ + frame.size() > k_max_queued_bytes) return false;
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(frame.size() + 4);
+    if (!rtsp::append_interleaved(bytes, channel, Bytes(frame.data(), frame.size()))) return false;
+    queue(std::move(bytes));
+    return true;
+}
+
+asio::awaitable<void> ProxyConnection::write_loop() {
+    const auto self = shared_from_this();
+    std::vector<asio::const_buffer> batch;
+    std::vector<std::vector<std::uint8_t>> writing;
+    while (open_) {
+        if (out_.empty()) {
+            if (close_when_flushed_) {
+                close(close_reason_);
+                co_return;
+            }
+            wake_writer_.expires_at(Clock::time_point::max());
+            co_await wake_writer_.async_wait(as_tuple_awaitable);
+            continue;
+        }
+        writing.clear();
+        batch.clear();
+        while (!out_.empty() && writing.size() < 64) {
+            writing.push_back(std::move(out_.front()));
+            out_.pop_front();
+        }
+        for (const auto& bytes : writing)
+            batch.emplace_back(asio::buffer(bytes));
+        auto [ec, n] = co_await asio::async_write(socket_, batch, as_tuple_awaitable);
+        queued_bytes_ -= std::min(queued_bytes_, n);
+        if (ec) {
+            close("write failed: " + ec.message());
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> ProxyConnection::check_timeouts() {
+    const auto self = shared_from_this();
+    const auto timeout = context_->session_timeout;
+    while (open_) {
+        tick_.expires_after(std::chrono::seconds(1));
+        co_await tick_.async_wait(as_tuple_awaitable);
+        if (!open_) co_return;
+        const auto now = Clock::now();
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+            if (now - it->second->last_activity() > timeout) {
+                end_session(*it->second, "timeout");
+                it = sessions_.erase(it);
+                last_request_ = now;
+            } else {
+                ++it;
+            }
+        }
+        if (sessions_.empty() && now - last_request_ > 2 * timeout) close("idle");
+    }
+}
+
+asio::awaitable<void> ProxyConnection::read_loop() {
+    const auto self = shared_from_this();
+    std::vector<std::uint8_t> in;
+    std::array<std::uint8_t, k_read_chunk> chunk{};
+    while (open_) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        if (ec) {
+            close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
+            co_return;
+        }
+        in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+        std::size_t used = 0;
+        while (open_ && used < in.size()) {
+            auto item = rtsp::parse_item(Bytes(in).subspan(used));
+            if (item.need_more()) break;
+            if (item.failed()) {
+                spdlog::debug("rtsp proxy connection {}: bad message: {}", peer_, item.error);
+                const auto text = rtsp::to_string(reply(400));
+                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
+                close_after_flush("malformed request");
+                co_return;
+            }
+            used += item.consumed;
+            if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
+                last_request_ = Clock::now();
+                // One request at a time, in order: a DESCRIBE waiting for the upstream holds the next one.
+                const rtsp::Request copy = *request;
+                auto handling = handle(copy);
+                auto response = co_await std::move(handling);
+                if (!open_) co_return;
+                if (const auto* cseq = copy.headers.get("CSeq")) response.headers.set("CSeq", *cseq);
+                response.headers.set("Server", "streamgate");
+                const auto text = rtsp::to_string(response);
+                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
+            } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
+                for (auto& [id, session] : sessions_)
+                    session->touch();
+            }
+        }
+        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
+        if (in.size() > k_max_request_buffer) {
+            close("request too large");
+            co_return;
+        }
+    }
+}
+
+std::shared_ptr<PlayerSession> ProxyConnection::find_session(const rtsp::Request& request, int& status) {
+    const auto* header = request.headers.get("Session");
+    if (header == nullptr) {
+        status = 454;
+        return nullptr;
+    }
+    const auto parsed = rtsp::parse_session(*header);
+    const auto it = parsed ? sessions_.find(parsed->id) : sessions_.end();
+    if (it == sessions_.end()) {
+        status = 454;
+        return nullptr;
+    }
+    it->second->touch();
+    return it->second;
+}
+
+asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& request) {
+    if (request.version.major != 1 || request.version.minor != 0) co_return reply(505);
+    const auto* cseq = request.headers.get("CSeq");
+    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) co_return reply(400);
+    if (const auto* require = request.headers.get("Require")) {
+        auto response = reply(551);
+        response.headers.set("Unsupported", *require);
+        co_return response;
+    }
+    const std::string& method = request.method;
+    if (method == "OPTIONS") {
+        auto response = reply(200);
+        response.headers.set("Public", k_public);
+        co_return response;
+    }
+    if (method == "DESCRIBE") {
+        auto describing = handle_describe(request);
+        co_return co_await std::move(describing);
+    }
+    if (method == "SETUP") {
+        auto setting_up = handle_setup(request);
+        co_return co_await std::move(setting_up);
+    }
+    if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
+        method == "SET_PARAMETER")
+        co_return handle_session_request(request);
+    auto response = reply(501);
+    response.headers.set("Public", k_public);
+    co_return response;
+}
+
+asio::awaitable<rtsp::Response> ProxyConnection::handle_describe(const rtsp::Request& request) {
+    const auto target = parse_target(request.uri);
+    if (!target || target->track) co_return reply(404);
+    const auto mount = context_->find_mount(target->mount);
+    if (!mount) co_return reply(404);
+    std::string why;
+    auto describing = mount->describe(why);
+    const auto description = co_await std::move(describing);
+    if (!description) {
+        spdlog::info("rtsp player {} DESCRIBE {}: 502 ({})", peer_, target->mount, why);
+        co_return reply(502);
+    }
+    const bool v6 = local_address_.is_v6();
+    auto sdp = mount_sdp(description->upstream_sdp, local_address_.to_string(), v6);
+    if (!sdp) co_return reply(502);
+    auto response = reply(200);
+    response.headers.set("Content-Base", content_base(request.uri));
+    response.headers.set("Content-Type", "application/sdp");
+    response.body = std::move(*sdp);
+    co_return response;
+}
+
+asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Request& request) {
+    const auto target = parse_target(request.uri);
+    if (!target) co_return reply(404);
+    const auto mount = context_->find_mount(target->mount);
+    if (!mount) co_return reply(404);
+    const auto* transport_header = request.headers.get("Transport");
+    if (transport_header == nullptr) co_return reply(400);
+    const auto specs = rtsp::parse_transport(*transport_header);
+    if (!specs) co_return reply(400);
+    const auto* spec = choose_transport(*specs);
+    if (spec == nullptr) co_return reply(461);
+    const rtsp::TransportSpec chosen = *spec;
+
+    // A SETUP without DESCRIBE (players that cached the SDP) starts the upstream too.
+    std::string why;
+    auto describing = mount->describe(why);
+    const auto description = co_await std::move(describing);
+    if (!open_) co_return reply(503);
+    if (!description) co_return reply(502);
+    const std::size_t track_count = description->clock_rates.size();
+
+    const std::size_t track = target->track.value_or(0);
+    if (track >= track_count || (!target->track && track_count != 1)) co_return reply(404);
+    std::shared_ptr<PlayerSession> session;
+    if (request.headers.contains("Session")) {
+        int status = 200;
+        session = find_session(request, status);
+        if (!session) co_return reply(status);
+        if (&session->mount() != mount.get()) co_return reply(459);
+        if (session->playing()) co_return reply(455);
+    } else {
+        if (sessions_.size() >= k_max_sessions) co_return reply(453);
+        session =
+            std::make_shared<PlayerSession>(new_session_id(), mount, peer_, track_count, weak_from_this());
+    }
+    if (track >= session->tracks().size()) co_return reply(404);
+    if (session->tracks()[track].set_up) co_return reply(455);
+
+    rtsp::TransportSpec answer;
+    answer.delivery = rtsp::Delivery::unicast;
+    PlayerTrack transport;
+    if (chosen.is_tcp()) {
+        const auto channels = chosen.interleaved.value_or(rtsp::ChannelRange{
+            static_cast<std::uint8_t>(2 * track), static_cast<std::uint8_t>(2 * track + 1)});
+        transport.tcp = true;
+        transport.rtp_channel = channels.first;
+        transport.rtcp_channel =
+            channels.last == channels.first ? static_cast<std::uint8_t>(channels.first + 1) : channels.last;
+        answer.lower = chosen.lower;
+        answer.interleaved = rtsp::ChannelRange{transport.rtp_channel, transport.rtcp_channel};
+    } else {
+        std::string error;
+        auto pair = client::open_udp_port_pair(
+            socket_.get_executor(), local_address_.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
+            error);
+        if (!pair) {
+            spdlog::warn("rtsp player {} SETUP: {}", peer_, error);
+            co_return reply(453);
+        }
+        // Media goes to the address the request came from, never to a `destination` the player names.
+        const auto client = *chosen.client_port;
+        const auto rtcp_port =
+            client.is_single() ? static_cast<std::uint16_t>(client.first + 1) : client.last;
+        transport.client_rtp = {peer_address_, client.first};
+        transport.client_rtcp = {peer_address_, rtcp_port};
+        answer.client_port = rtsp::PortRange{client.first, rtcp_port};
+        answer.server_port = rtsp::PortRange{pair->rtp_port, static_cast<std::uint16_t>(pair->rtp_port + 1)};
+        transport.udp = std::move(pair);
+    }
+    session->set_up(track, std::move(transport), description->clock_rates[track],
+                    track < description->wait_key_frame.size() && description->wait_key_frame[track]);
+    answer.ssrc = session->tracks()[track].rewriter->ssrc();
+    sessions_.emplace(session->id(), session);
+    auto response = reply(200);
+    response.headers.set("Transport", rtsp::to_header_value(answer));
+    response.headers.set("Session",
+                         rtsp::to_header_value(rtsp::SessionHeader{
+                             session->id(), static_cast<std::uint32_t>(context_->session_timeout.count())}));
+    co_return response;
+}
+
+rtsp::Response ProxyConnection::handle_play(const rtsp::Request& request, PlayerSession& session) {
+    session.play();
+    auto response = reply(200);
+    response.headers.set("Range", "npt=now-");
+    std::vector<rtsp::RtpInfoEntry> entries;
+    const std::string base = content_base(request.uri);
+    const auto target = parse_target(request.uri);
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < session.tracks().size(); ++i) {
+        const auto& track = session.tracks()[i];
+        if (!track.set_up || !track.rewriter) continue;
+        // The first packet after this PLAY carries these numbers (see RtpRewriter).
+        rtsp::RtpInfoEntry entry;
+        entry.url = target && target->track ? std::string(request.uri) : base + mount_track_control(i);
+        if (track.rewriter->started()) {
+            entry.seq = static_cast<std::uint16_t>(track.rewriter->last_seq() + 1);
+            entry.rtptime = track.rewriter->sender_info(std::nullopt, now, 0).rtp_timestamp;
+        } else {
+            entry.seq = track.rewriter->start().seq;
+            entry.rtptime = track.rewriter->start().timestamp;
+        }
+        entries.push_back(std::move(entry));
+    }
+    response.headers.set("RTP-Info", rtsp::to_header_value(entries));
+    return response;
+}
+
+rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& request) {
+    int status = 200;
+    const auto session = find_session(request, status);
+    const std::string& method = request.method;
+    if (!session) {
+        if ((method == "GET_PARAMETER" || method == "SET_PARAMETER") &&
+            !request.headers.contains("Session") && request.body.empty())
+            return reply(200);
+        return reply(status);
+    }
+    const auto session_header = rtsp::to_header_value(
+        rtsp::SessionHeader{session->id(), static_cast<std::uint32_t>(context_->session_timeout.count())});
+    if (method == "PLAY") {
+        if (!session->any_set_up()) return reply(455);
+        auto play = handle_play(request, *session);
+        play.headers.set("Session", session_header);
+        return play;
+    }
+    auto response = reply(200);
+    response.headers.set("Session", session_header);
+    if (method == "PAUSE") {
+        session->pause();
+        return response;
+    }
+    if (method == "TEARDOWN") {
+        end_session(*session, "teardown");
+        sessions_.erase(session->id());
+        return response;
+    }
+    if (!request.body.empty()) return reply(451);
+    return response;
+}
+
+}  // namespace sg::proxy

@@ -1,0 +1,99 @@
+#include "proxy/rtsp_proxy.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+#include "net/asio_endpoint.hpp"
+
+namespace sg::proxy {
+
+RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Registry* registry)
+    : io_(io), options_(std::move(options)), context_(std::make_shared<ProxyConnectionContext>()) {
+    for (const auto& config : options_.mounts) {
+        auto mount = std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
+                                             MountMetrics::create(registry, config.name));
+        mounts_.emplace(config.name, std::move(mount));
+    }
+    context_->session_timeout = options_.session_timeout;
+    context_->find_mount = [this](std::string_view name) -> std::shared_ptr<Mount> {
+        const auto it = mounts_.find(name);
+        return it == mounts_.end() ? nullptr : it->second;
+    };
+    static metrics::Registry fallback(metrics::Registry::OnError::record);
+    auto& r = registry != nullptr ? *registry : fallback;
+    refused_ = &r.counter("sg_rtsp_proxy_connections_refused_total",
+                          "Player connections closed at accept: client not in the allow-list");
+    connections_total_ = &r.counter("sg_rtsp_proxy_connections_total", "Player RTSP connections accepted");
+}
+
+RtspProxy::~RtspProxy() {
+    stop_accepting();
+}
+
+std::optional<asio::ip::tcp::endpoint> RtspProxy::listen(const asio::ip::tcp::endpoint& endpoint,
+                                                         std::string& error) {
+    asio::error_code ec;
+    auto acceptor = net::open_listener(io_, endpoint, ec);
+    if (ec) {
+        error = ec.message();
+        return std::nullopt;
+    }
+    const auto bound = acceptor.local_endpoint();
+    auto& acc = acceptors_.emplace_back(std::move(acceptor));
+    auto& counters = accept_counters_.emplace_back();
+    asio::co_spawn(io_,
+                   net::accept_loop(
+                       acc, [this](asio::ip::tcp::socket socket) { admit(std::move(socket)); }, counters),
+                   asio::detached);
+    return bound;
+}
+
+void RtspProxy::start() {
+    for (auto& [name, mount] : mounts_)
+        mount->start_always_on();
+}
+
+bool RtspProxy::allowed(const asio::ip::address& address) const {
+    if (options_.allow.empty()) return address.is_loopback();
+    for (const auto& cidr : options_.allow)
+        if (cidr.contains(address)) return true;
+    return false;
+}
+
+void RtspProxy::admit(asio::ip::tcp::socket socket) {
+    asio::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return;
+    if (!allowed(net::unmap(peer.address()))) {
+        refused_->inc();
+        spdlog::info("rtsp player {} refused: not in the allow-list", net::to_string(peer));
+        socket.close(ec);
+        return;
+    }
+    connections_total_->inc();
+    // Forget connections that are gone, so the list stays as long as the live ones.
+    std::erase_if(connections_, [](const std::weak_ptr<ProxyConnection>& c) { return c.expired(); });
+    auto connection = std::make_shared<ProxyConnection>(std::move(socket), context_);
+    connections_.push_back(connection);
+    connection->start();
+}
+
+void RtspProxy::stop_accepting() {
+    for (auto& acceptor : acceptors_) {
+        asio::error_code ignored;
+        acceptor.close(ignored);
+    }
+}
+
+void RtspProxy::shutdown() {
+    stop_accepting();
+    for (auto& weak : connections_)
+        if (const auto connection = weak.lock()) connection->close("gateway shutdown");
+    connections_.clear();
+    for (auto& [name, mount] : mounts_)
+        mount->shutdown();
+}
+
+}  // namespace sg::proxy

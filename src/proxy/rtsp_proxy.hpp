@@ -1,0 +1,61 @@
+#pragma once
+// The RTSP proxy listener of `streamgate gateway --rtsp ADDR --mount NAME=URL`: players connect to
+// rtsp://GW:PORT/NAME and get the mount's upstream stream (see mount.hpp), in their own address family and
+// their choice of UDP or interleaved TCP. Admission follows the gateway's client allow-list.
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/registry.hpp"
+#include "net/accept_loop.hpp"
+#include "net/cidr.hpp"
+#include "proxy/mount.hpp"
+#include "proxy/proxy_connection.hpp"
+
+namespace sg::proxy {
+
+struct RtspProxyOptions {
+    std::vector<MountConfig> mounts;
+    std::vector<net::Cidr> allow;  // empty: loopback players only
+    std::chrono::seconds session_timeout{60};
+    MountTiming timing;
+};
+
+class RtspProxy {
+public:
+    RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Registry* registry);
+    ~RtspProxy();
+    RtspProxy(const RtspProxy&) = delete;
+    RtspProxy& operator=(const RtspProxy&) = delete;
+
+    // Opens a listener; the bound endpoint, or nothing with `error` set.
+    std::optional<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint,
+                                                  std::string& error);
+    // Starts the always-on mounts' upstreams.
+    void start();
+    void stop_accepting();
+    // Ends every player and upstream (gateway shutdown).
+    void shutdown();
+
+private:
+    void admit(asio::ip::tcp::socket socket);
+    bool allowed(const asio::ip::address& address) const;
+
+    asio::io_context& io_;
+    RtspProxyOptions options_;
+    std::map<std::string, std::shared_ptr<Mount>, std::less<>> mounts_;
+    std::shared_ptr<ProxyConnectionContext> context_;
+    std::list<asio::ip::tcp::acceptor> acceptors_;
+    std::list<net::AcceptCounters> accept_counters_;
+    std::vector<std::weak_ptr<ProxyConnection>> connections_;
+    metrics::Counter* refused_ = nullptr;
+    metrics::Counter* connections_total_ = nullptr;
+};
+
+}  // namespace sg::proxy

@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include "app/config.hpp"
+
+namespace sg::app {
+namespace {
+
+std::optional<GatewayConfig> parse(std::string_view text, std::string& error) {
+    return parse_config(text, "test", error);
+}
+
+TEST(RtspConfig, OffByDefault) {
+    std::string error;
+    const auto config = parse(default_config_text(), error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_TRUE(config->rtsp_listeners.empty());
+    EXPECT_TRUE(config->rtsp_mounts.empty());
+    EXPECT_EQ(config->rtsp_session_timeout, std::chrono::seconds(60));
+}
+
+TEST(RtspConfig, ReadsListenersTimeoutAndMounts) {
+    std::string error;
+    const auto config = parse(R"(
+[rtsp]
+listen = ["127.0.0.1:8554", "[::]:8554"]
+session_timeout = 30
+[[rtsp.mount]]
+name = "cam1"
+url = "rtsp://198.18.0.5:8554/live"
+transport = "tcp"
+user = "alice"
+password = "secret"
+always_on = true
+[[rtsp.mount]]
+name = "movie"
+url = "rtsp://bob:pw@[2001:2::5]/m.mp4"
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    ASSERT_EQ(config->rtsp_listeners.size(), 2U);
+    EXPECT_EQ(config->rtsp_listeners[0].host, "127.0.0.1");
+    EXPECT_EQ(config->rtsp_listeners[1].port, 8554);
+    EXPECT_EQ(config->rtsp_session_timeout, std::chrono::seconds(30));
+    ASSERT_EQ(config->rtsp_mounts.size(), 2U);
+    const auto& cam = config->rtsp_mounts[0];
+    EXPECT_EQ(cam.name, "cam1");
+    EXPECT_EQ(cam.url, "rtsp://198.18.0.5:8554/live");
+    EXPECT_EQ(cam.transport, "tcp");
+    EXPECT_EQ(cam.user, "alice");
+    EXPECT_EQ(cam.password, "secret");
+    EXPECT_TRUE(cam.always_on);
+    const auto& movie = config->rtsp_mounts[1];
+    EXPECT_EQ(movie.transport, "auto");
+    EXPECT_FALSE(movie.always_on);
+    EXPECT_TRUE(movie.user.empty());
+}
+
+TEST(RtspConfig, RefusesBadMounts) {
+    const char* bad[] = {
+        "[rtsp]\nlisten = [\"nonsense\"]\n",
+        "[rtsp]\nsession_timeout = 0\n",
+        "[rtsp]\nport = 1\n",
+        "[[rtsp.mount]]\nname = \"a\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"http://x/\"\n",
+        "[[rtsp.mount]]\nname = \"a/b\"\nurl = \"rtsp://x/\"\n",
+        "[[rtsp.mount]]\nname = \"track1\"\nurl = \"rtsp://x/\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\ntransport = \"quic\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\nalways_on = 1\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\nextra = 1\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\n[[rtsp.mount]]\nname = \"a\"\nurl = "
+        "\"rtsp://y/\"\n",
+    };
+    for (const char* text : bad) {
+        std::string error;
+        EXPECT_FALSE(parse(text, error)) << text;
+        EXPECT_FALSE(error.empty()) << text;
+    }
+}
+
+TEST(RtspConfig, MountSpecOfTheCommandLine) {
+    const auto mount = parse_mount_spec("cam=rtsp://u:p@192.0.2.1:554/stream?x=1");
+    ASSERT_TRUE(mount.ok()) << mount.error();
+    EXPECT_EQ(mount->name, "cam");
+    EXPECT_EQ(mount->url, "rtsp://u:p@192.0.2.1:554/stream?x=1");
+    EXPECT_EQ(mount->transport, "auto");
+    EXPECT_FALSE(mount->always_on);
+    EXPECT_FALSE(parse_mount_spec("cam").ok());
+    EXPECT_FALSE(parse_mount_spec("=rtsp://x/").ok());
+    EXPECT_FALSE(parse_mount_spec("cam=ftp://x/").ok());
+}
+
+}  // namespace
+}  // namespace sg::app

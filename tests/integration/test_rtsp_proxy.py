@@ -1,0 +1,335 @@
+"""The RTSP proxy listener of `streamgate gateway --rtsp ... --mount NAME=URL` (issue 5, second half).
+
+Players on the IPv6-only host play IPv4-only origins (GstRtspServer through peers/gst_rtsp_origin.py, and
+`streamgate serve`) through the gateway, whose forwarding is off: the only path is the proxy's own RTSP
+sessions. Each player uses the other lower transport than the mount's upstream (transport conversion both
+ways); an origin that only speaks TCP is reached through the `auto` rollover. Fan-out: ten concurrent players
+of one mount, one upstream session at the origin (counted with ss), all decode. TestPlayer: 200 sessions
+through the proxy, zero loss. Faults: wrong upstream password (502 to DESCRIBE, quickly), origin killed
+mid-stream (players end promptly, descriptors back to baseline), player vanishing (its ports freed), a player
+outside the allow-list (refused).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
+
+GW_PORT = 8554
+ADMIN = "127.0.0.1:9131"
+FRAMES = 50  # 2 s of the origins' 25 fps
+ORIGINS = {  # port: extra arguments of gst_rtsp_origin.py
+    8554: [],
+    8555: ["--auth", "viewer:secret", "--auth-method", "digest"],
+    8556: ["--protocols", "tcp"],
+    8557: [],  # fan-out: its connections are counted
+    8558: [],  # killed mid-stream
+}
+SERVE_PORT = 8560
+
+
+class RtspProxy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("ffmpeg", "curl", "gst-launch-1.0", "ss")
+        cls.bin = streamgate_bin()
+        cls.net = TestNetwork().start()
+        try:
+            cls._start()
+        except BaseException:
+            cls.net.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.close()
+
+    @classmethod
+    def _start(cls):
+        net = cls.net
+        cls.o4 = net.addr("origin4", 4)
+        cls.origins = {}
+        for port, extra in ORIGINS.items():
+            cls.origins[port] = net.start_peer(
+                "origin4", [PYTHON, str(PEERS / "gst_rtsp_origin.py"), "--address", cls.o4, "--port", str(port),
+                            *extra], name=f"origin-{port}", ready="READY", timeout=30)
+        clip_dir = net.tmpdir / "media"
+        clip_dir.mkdir()
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                        "testsrc=size=320x240:rate=25:duration=4", "-c:v", "libx264", "-g", "25", "-pix_fmt",
+                        "yuv420p", str(clip_dir / "clip.mp4")], check=True, timeout=60)
+        cls.serve = net.start_peer("origin4", [cls.bin, "serve", str(clip_dir), "--loop", "--listen",
+                                               f"{cls.o4}:{SERVE_PORT}"], name="serve", ready=None)
+        net.wait_port("origin4", cls.o4, SERVE_PORT)
+
+        cls.gw4 = net.addr("gw", 4, peer="client4")
+        cls.gw6 = net.addr("gw", 6, peer="client6")
+        o = cls.o4
+        config = net.tmpdir / "gateway.toml"
+        config.write_text(f"""
+[gateway]
+socks = ["127.0.0.1:1080"]
+admin = "{ADMIN}"
+allow = ["198.18.0.0/15", "2001:2::/48"]
+
+[rtsp]
+listen = ["{cls.gw4}:{GW_PORT}", "[{cls.gw6}]:{GW_PORT}", "127.0.0.1:{GW_PORT}"]
+session_timeout = 20
+
+[[rtsp.mount]]
+name = "live-udp"
+url = "rtsp://{o}:8554/test"
+transport = "udp"
+
+[[rtsp.mount]]
+name = "live-tcp"
+url = "rtsp://{o}:8554/test"
+transport = "tcp"
+
+[[rtsp.mount]]
+name = "auth-ok"
+url = "rtsp://{o}:8555/test"
+user = "viewer"
+password = "secret"
+
+[[rtsp.mount]]
+name = "auth-bad"
+url = "rtsp://viewer:wrong@{o}:8555/test"
+
+[[rtsp.mount]]
+name = "tcp-only"
+url = "rtsp://{o}:8556/test"
+transport = "auto"
+
+[[rtsp.mount]]
+name = "fan"
+url = "rtsp://{o}:8557/test"
+transport = "udp"
+
+[[rtsp.mount]]
+name = "doomed"
+url = "rtsp://{o}:8558/test"
+transport = "udp"
+
+[[rtsp.mount]]
+name = "served"
+url = "rtsp://{o}:{SERVE_PORT}/clip.mp4"
+transport = "udp"
+""")
+        cls.gateway = net.start_peer("gw", [cls.bin, "gateway", "--config", str(config)], name="streamgate",
+                                     ready=None)
+        for addr in (cls.gw4, cls.gw6, "127.0.0.1"):
+            net.wait_port("gw", addr, GW_PORT)
+        net.wait_port("gw", "127.0.0.1", int(ADMIN.rsplit(":", 1)[1]))
+
+    # ----- helpers -----
+
+    def url(self, mount, family=6):
+        host = f"[{self.gw6}]" if family == 6 else self.gw4
+        return f"rtsp://{host}:{GW_PORT}/{mount}"
+
+    def ffmpeg_argv(self, mount, transport, frames=FRAMES, family=6):
+        return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-rtsp_transport", transport,
+                "-timeout", "10000000", "-i", self.url(mount, family), "-map", "0:v", "-frames:v", str(frames),
+                "-f", "null", "-"]
+
+    def play(self, mount, transport, frames=FRAMES, client="client6", family=6, timeout=60):
+        """Returns (exit status, frames decoded, stderr)."""
+        cp = self.net.run(client, self.ffmpeg_argv(mount, transport, frames, family), timeout=timeout, check=False)
+        return cp.returncode, self.frames_in(cp.stderr), cp.stderr
+
+    @staticmethod
+    def frames_in(stderr):
+        counts = re.findall(r"frame=\s*(\d+)", stderr)
+        return int(counts[-1]) if counts else 0
+
+    def assert_decoded(self, result, frames=FRAMES):
+        rc, decoded, err = result
+        self.assertEqual(rc, 0, err[-3000:] + "\n" + self.net.peer_logs()[-3000:])
+        self.assertEqual(decoded, frames, err[-3000:])
+
+    def metrics(self):
+        text = self.net.run("gw", ["curl", "-sS", "--max-time", "5", f"http://{ADMIN}/metrics"]).stdout
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        return values
+
+    def metric(self, name, mount):
+        return self.metrics().get(f'{name}{{mount="{mount}"}}', 0.0)
+
+    def wait_for(self, predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.2)
+        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-3000:]}")
+
+    def gateway_fds(self):
+        return len(os.listdir(f"/proc/{self.gateway.pid}/fd"))
+
+    def udp_sockets(self):
+        """UDP sockets bound in gw (both families)."""
+        count = 0
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            count += len(self.net.run("gw", ["cat", table]).stdout.splitlines()) - 1
+        return count
+
+    def origin_connections(self, port):
+        out = self.net.run("origin4", ["ss", "-Htn", "state", "established", f"( sport = :{port} )"]).stdout
+        return len([line for line in out.splitlines() if line.strip()])
+
+    def describe_status(self, mount, family=6, client="client6"):
+        """The status of ffmpeg's DESCRIBE ("200" when it went on to play)."""
+        cp = self.net.run(client, ["ffmpeg", "-nostdin", "-hide_banner", "-timeout", "10000000", "-i",
+                                   self.url(mount, family), "-frames:v", "1", "-f", "null", "-"],
+                          check=False, timeout=60)
+        failed = re.search(r"method DESCRIBE failed: (\d+)", cp.stderr)
+        return (failed.group(1) if failed else "200" if cp.returncode == 0 else "?"), cp
+
+    def ffmpeg_decode_errors(self, stderr):
+        return [line for line in stderr.splitlines() if re.search(r"\[h264 @|error|Error", line)
+                and "frame=" not in line]
+
+    # ----- tests -----
+
+    def test_1_ffmpeg_players_convert_transport_both_ways(self):
+        # The IPv6-only player over UDP, the upstream over TCP, and the reverse.
+        for mount, transport in (("live-tcp", "udp"), ("live-udp", "tcp")):
+            with self.subTest(mount=mount, player=transport):
+                result = self.play(mount, transport)
+                self.assert_decoded(result)
+                self.assertEqual(self.ffmpeg_decode_errors(result[2]), [], result[2][-3000:])
+        log = self.gateway.log_text()
+        self.assertRegex(log, r"rtsp mount live-tcp upstream \S+ playing over tcp")
+        self.assertRegex(log, r"rtsp mount live-udp upstream \S+ playing over udp")
+        self.assertGreater(self.metric("sg_rtsp_proxy_rtp_packets_total", "live-tcp"), FRAMES)
+
+    def test_2_gstreamer_players(self):
+        for mount, protocol in (("live-tcp", "udp"), ("live-udp", "tcp")):
+            with self.subTest(mount=mount, player=protocol):
+                cp = self.net.run("client6", [
+                    "gst-launch-1.0", "-q", "rtspsrc", f"location={self.url(mount)}", f"protocols={protocol}",
+                    "!", "rtph264depay", "!", "h264parse", "!", "avdec_h264", "!", "identity",
+                    f"eos-after={FRAMES}", "!", "fakesink", "sync=false"], timeout=60, check=False)
+                self.assertEqual(cp.returncode, 0, cp.stdout[-2000:] + cp.stderr[-2000:])
+                self.assertNotRegex(cp.stderr, r"(?i)error")
+
+    def test_3_auto_rolls_over_to_tcp_and_serve_origin(self):
+        self.assert_decoded(self.play("tcp-only", "udp"))
+        self.assertRegex(self.gateway.log_text(), r"rtsp mount tcp-only: .*, rolling over to TCP")
+        self.assertRegex(self.gateway.log_text(), r"rtsp mount tcp-only upstream \S+ playing over tcp")
+        # `streamgate serve` as the origin, its upstream over UDP, the player over TCP.
+        self.assert_decoded(self.play("served", "tcp"))
+
+    def test_4_fan_out_ten_players_one_upstream_session(self):
+        players = [self.net.popen("client6", self.ffmpeg_argv("fan", "udp" if i % 2 else "tcp", frames=100),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for i in range(10)]
+        try:
+            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "fan") >= 10, 30, "ten players")
+            self.assertEqual(self.origin_connections(8557), 1)
+            results = []
+            for proc in players:
+                _, err = proc.communicate(timeout=60)
+                results.append((proc.returncode, self.frames_in(err), err))
+        finally:
+            for proc in players:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        for result in results:
+            self.assert_decoded(result, frames=100)
+        self.assertEqual(self.metric("sg_rtsp_proxy_upstream_sessions_started_total", "fan"), 1)
+        self.assertEqual(self.metric("sg_rtsp_proxy_players_total", "fan"), 10)
+
+    def test_5_upstream_refusing_auth_is_a_quick_502(self):
+        self.assert_decoded(self.play("auth-ok", "udp"))
+        started = time.monotonic()
+        status, cp = self.describe_status("auth-bad")
+        self.assertEqual(status, "502", cp.stderr)
+        self.assertLess(time.monotonic() - started, 20)
+        self.assertEqual(self.describe_status("no-such-mount")[0], "404")
+        self.assertGreaterEqual(self.metric("sg_rtsp_proxy_upstream_sessions_failed_total", "auth-bad"), 1)
+
+    def test_6_player_outside_the_allow_list_is_refused(self):
+        before = self.metrics().get("sg_rtsp_proxy_connections_refused_total", 0.0)
+        # curl's RTSP default request is OPTIONS: answered for an admitted client, nothing for loopback on gw
+        # (the allow-list names the test networks only).
+        admitted = self.net.run("client4", ["curl", "-sS", "-o", "/dev/null", "--max-time", "10",
+                                            f"rtsp://{self.gw4}:{GW_PORT}/live-udp"], check=False)
+        self.assertEqual(admitted.returncode, 0, admitted.stderr)
+        cp = self.net.run("gw", ["curl", "-sS", "-o", "/dev/null", "--max-time", "10",
+                                 f"rtsp://127.0.0.1:{GW_PORT}/live-udp"], check=False)
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertEqual(self.metrics().get("sg_rtsp_proxy_connections_refused_total", 0.0), before + 1)
+
+    def test_7_player_vanishing_frees_its_ports(self):
+        # Let the on-demand upstream of an earlier test linger out first, so only this player's ports differ.
+        self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "live-udp") == 0, 30, "no players")
+        udp_before = self.udp_sockets()
+        proc = self.net.popen("client6", self.ffmpeg_argv("live-tcp", "udp", frames=100000),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "live-tcp") == 1, 30, "the player")
+            self.assertGreaterEqual(self.udp_sockets(), udp_before + 2)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "live-tcp") == 0, 15,
+                          "the player's session to end")
+            self.wait_for(lambda: self.udp_sockets() <= udp_before, 15, "its UDP ports to be freed")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def test_8_origin_killed_mid_stream(self):
+        fds_before = self.gateway_fds()
+        players = [self.net.popen("client6", self.ffmpeg_argv("doomed", transport, frames=100000),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for transport in ("udp", "tcp")]
+        try:
+            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "doomed") == 2, 30, "two players")
+            time.sleep(1)
+            self.origins[8558].stop()
+            killed = time.monotonic()
+            for proc in players:
+                proc.communicate(timeout=40)
+            ended = time.monotonic() - killed
+            self.assertLess(ended, 40)
+            print(f"players ended {ended:.1f} s after the origin was killed", flush=True)
+        finally:
+            for proc in players:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "doomed") == 0, 15, "players ended")
+        self.assertRegex(self.gateway.log_text(), r"rtsp player \S+ mount doomed .* ended: upstream")
+        self.wait_for(lambda: self.gateway_fds() <= fds_before, 20, "descriptors back to baseline")
+
+    def test_9_testplayer_200_sessions_zero_loss(self):
+        report_path = self.net.tmpdir / "testplayer.json"
+        cp = self.net.run("client4", [self.bin, "testplayer", self.url("fan", 4), "-n", "200", "--ramp", "50",
+                                      "--duration", "8", "--transport", "udp", "--json", str(report_path), "-q"],
+                          check=False, timeout=120)
+        self.assertEqual(cp.returncode, 0, cp.stdout[-2000:] + cp.stderr[-2000:])
+        report = json.loads(report_path.read_text())
+        self.assertEqual(report["succeeded"], 200, report["errors"])
+        self.assertEqual(report["rtp_lost"], 0)
+        self.assertEqual(report["rtp_invalid"], 0)
+        print(f"testplayer through the proxy: {report['succeeded']} sessions, rtp_lost {report['rtp_lost']}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
