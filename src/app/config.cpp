@@ -303,13 +303,13 @@ bool read_mount(const toml::table& table, GatewayConfig& config, std::string& er
 }
 
 bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
-    static const std::set<std::string_view> known{"listen", "session_timeout", "mount"};
+    static const std::set<std::string_view> known{"listen", "session_timeout_s", "mount"};
     if (auto key = unknown_key(rtsp, known)) {
         error = fmt::format("[rtsp]: unknown key '{}'", *key);
         return false;
     }
     if (!read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, error) ||
-        !read_seconds(rtsp, "session_timeout", config.rtsp_session_timeout, error)) {
+        !read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, error)) {
         return false;
     }
     if (const auto* node = rtsp.get("mount")) {

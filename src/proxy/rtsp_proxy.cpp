@@ -23,9 +23,9 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
     };
     static metrics::Registry fallback(metrics::Registry::OnError::record);
     auto& r = registry != nullptr ? *registry : fallback;
-    refused_ = &r.counter("sg_rtsp_proxy_connections_refused_total",
+    refused_ = &r.counter("streamgate_rtsp_proxy_connections_refused_total",
                           "Player connections closed at accept: client not in the allow-list");
-    connections_total_ = &r.counter("sg_rtsp_proxy_connections_total", "Player RTSP connections accepted");
+    connections_total_ = &r.counter("streamgate_rtsp_proxy_connections_total", "Player RTSP connections accepted");
 }
 
 RtspProxy::~RtspProxy() {

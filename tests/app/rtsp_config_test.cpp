@@ -23,7 +23,7 @@ TEST(RtspConfig, ReadsListenersTimeoutAndMounts) {
     const auto config = parse(R"(
 [rtsp]
 listen = ["127.0.0.1:8554", "[::]:8554"]
-session_timeout = 30
+session_timeout_s = 30
 [[rtsp.mount]]
 name = "cam1"
 url = "rtsp://198.18.0.5:8554/live"
@@ -58,7 +58,7 @@ url = "rtsp://bob:pw@[2001:2::5]/m.mp4"
 TEST(RtspConfig, RefusesBadMounts) {
     const char* bad[] = {
         "[rtsp]\nlisten = [\"nonsense\"]\n",
-        "[rtsp]\nsession_timeout = 0\n",
+        "[rtsp]\nsession_timeout_s = 0\n",
         "[rtsp]\nport = 1\n",
         "[[rtsp.mount]]\nname = \"a\"\n",
         "[[rtsp.mount]]\nname = \"a\"\nurl = \"http://x/\"\n",

@@ -81,7 +81,7 @@ allow = ["198.18.0.0/15", "2001:2::/48"]
 
 [rtsp]
 listen = ["{cls.gw4}:{GW_PORT}", "[{cls.gw6}]:{GW_PORT}", "127.0.0.1:{GW_PORT}"]
-session_timeout = 20
+session_timeout_s = 20
 
 [[rtsp.mount]]
 name = "live-udp"
@@ -213,7 +213,7 @@ transport = "udp"
         log = self.gateway.log_text()
         self.assertRegex(log, r"rtsp mount live-tcp upstream \S+ playing over tcp")
         self.assertRegex(log, r"rtsp mount live-udp upstream \S+ playing over udp")
-        self.assertGreater(self.metric("sg_rtsp_proxy_rtp_packets_total", "live-tcp"), FRAMES)
+        self.assertGreater(self.metric("streamgate_rtsp_proxy_rtp_packets_total", "live-tcp"), FRAMES)
 
     def test_2_gstreamer_players(self):
         for mount, protocol in (("live-tcp", "udp"), ("live-udp", "tcp")):
@@ -237,7 +237,7 @@ transport = "udp"
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                    for i in range(10)]
         try:
-            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "fan") >= 10, 30, "ten players")
+            self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "fan") >= 10, 30, "ten players")
             self.assertEqual(self.origin_connections(8557), 1)
             results = []
             for proc in players:
@@ -250,8 +250,8 @@ transport = "udp"
                     proc.wait()
         for result in results:
             self.assert_decoded(result, frames=100)
-        self.assertEqual(self.metric("sg_rtsp_proxy_upstream_sessions_started_total", "fan"), 1)
-        self.assertEqual(self.metric("sg_rtsp_proxy_players_total", "fan"), 10)
+        self.assertEqual(self.metric("streamgate_rtsp_proxy_upstream_sessions_started_total", "fan"), 1)
+        self.assertEqual(self.metric("streamgate_rtsp_proxy_players_total", "fan"), 10)
 
     def test_5_upstream_refusing_auth_is_a_quick_502(self):
         self.assert_decoded(self.play("auth-ok", "udp"))
@@ -260,10 +260,10 @@ transport = "udp"
         self.assertEqual(status, "502", cp.stderr)
         self.assertLess(time.monotonic() - started, 20)
         self.assertEqual(self.describe_status("no-such-mount")[0], "404")
-        self.assertGreaterEqual(self.metric("sg_rtsp_proxy_upstream_sessions_failed_total", "auth-bad"), 1)
+        self.assertGreaterEqual(self.metric("streamgate_rtsp_proxy_upstream_sessions_failed_total", "auth-bad"), 1)
 
     def test_6_player_outside_the_allow_list_is_refused(self):
-        before = self.metrics().get("sg_rtsp_proxy_connections_refused_total", 0.0)
+        before = self.metrics().get("streamgate_rtsp_proxy_connections_refused_total", 0.0)
         # curl's RTSP default request is OPTIONS: answered for an admitted client, nothing for loopback on gw
         # (the allow-list names the test networks only).
         admitted = self.net.run("client4", ["curl", "-sS", "-o", "/dev/null", "--max-time", "10",
@@ -272,20 +272,20 @@ transport = "udp"
         cp = self.net.run("gw", ["curl", "-sS", "-o", "/dev/null", "--max-time", "10",
                                  f"rtsp://127.0.0.1:{GW_PORT}/live-udp"], check=False)
         self.assertNotEqual(cp.returncode, 0)
-        self.assertEqual(self.metrics().get("sg_rtsp_proxy_connections_refused_total", 0.0), before + 1)
+        self.assertEqual(self.metrics().get("streamgate_rtsp_proxy_connections_refused_total", 0.0), before + 1)
 
     def test_7_player_vanishing_frees_its_ports(self):
         # Let the on-demand upstream of an earlier test linger out first, so only this player's ports differ.
-        self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "live-udp") == 0, 30, "no players")
+        self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "live-udp") == 0, 30, "no players")
         udp_before = self.udp_sockets()
         proc = self.net.popen("client6", self.ffmpeg_argv("live-tcp", "udp", frames=100000),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "live-tcp") == 1, 30, "the player")
+            self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "live-tcp") == 1, 30, "the player")
             self.assertGreaterEqual(self.udp_sockets(), udp_before + 2)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "live-tcp") == 0, 15,
+            self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "live-tcp") == 0, 15,
                           "the player's session to end")
             self.wait_for(lambda: self.udp_sockets() <= udp_before, 15, "its UDP ports to be freed")
         finally:
@@ -299,7 +299,7 @@ transport = "udp"
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                    for transport in ("udp", "tcp")]
         try:
-            self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "doomed") == 2, 30, "two players")
+            self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "doomed") == 2, 30, "two players")
             time.sleep(1)
             self.origins[8558].stop()
             killed = time.monotonic()
@@ -313,7 +313,7 @@ transport = "udp"
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-        self.wait_for(lambda: self.metric("sg_rtsp_proxy_players_active", "doomed") == 0, 15, "players ended")
+        self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "doomed") == 0, 15, "players ended")
         self.assertRegex(self.gateway.log_text(), r"rtsp player \S+ mount doomed .* ended: upstream")
         self.wait_for(lambda: self.gateway_fds() <= fds_before, 20, "descriptors back to baseline")
 
