@@ -24,12 +24,8 @@
 namespace sg::proxy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::string_view k_public =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-constexpr std::size_t k_read_chunk = 16 * k_kib;
-constexpr std::size_t k_max_request_buffer = 64 * k_kib;
 
 std::string new_session_id() {
     static thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -92,171 +88,43 @@ const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpe
 
 ProxyConnection::ProxyConnection(asio::ip::tcp::socket socket,
                                  std::shared_ptr<const ProxyConnectionContext> context)
-    : socket_(std::move(socket)),
-      context_(std::move(context)),
-      wake_writer_(socket_.get_executor()),
-      tick_(socket_.get_executor()) {
-    std::error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    peer_ = ec ? "?" : net::to_string(remote);
-    peer_address_ = net::unmap(remote.address());
-    local_address_ = net::unmap(socket_.local_endpoint(ec).address());
-}
+    : RtspServerConnection(std::move(socket), k_max_queued_bytes, context->session_timeout),
+      context_(std::move(context)) {}
 
-void ProxyConnection::start() {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
-    asio::co_spawn(
-        socket_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
-    asio::co_spawn(
-        socket_.get_executor(), [self] { return self->check_timeouts(); }, asio::detached);
-}
-
-void ProxyConnection::close(std::string_view reason) {
-    if (!open_) return;
-    open_ = false;
+void ProxyConnection::on_close(std::string_view reason) {
     for (auto& [id, session] : sessions_)
-        end_session(*session, reason);
+        session->stop(reason);
     sessions_.clear();
     retired_.clear();
-    std::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    wake_writer_.cancel();
-    tick_.cancel();
-    spdlog::debug("rtsp proxy connection {} closed: {}", peer_, reason);
-}
-
-void ProxyConnection::end_session(PlayerSession& session, std::string_view reason) {
-    session.stop(reason);
 }
 
 void ProxyConnection::close_after_flush(std::string reason) {
-    if (!open_ || close_when_flushed_) return;
-    close_reason_ = std::move(reason);
-    close_when_flushed_ = true;
+    RtspServerConnection::close_after_flush(std::move(reason));
+}
+
+void ProxyConnection::on_closing(std::string_view reason) {
     // Sessions end now (their BYE is queued already); the writer closes once the queue is out.
     for (auto& [id, session] : sessions_) {
-        end_session(*session, close_reason_);
+        session->stop(reason);
         retired_.push_back(session);
     }
     sessions_.clear();
-    wake_writer_.cancel();
-}
-
-void ProxyConnection::queue(std::vector<std::uint8_t> bytes) {
-    queued_bytes_ += bytes.size();
-    out_.push_back(std::move(bytes));
-    wake_writer_.cancel();
 }
 
 bool ProxyConnection::send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) {
-    if (!open_ || close_when_flushed_ || queued_bytes_ + frame.size() > k_max_queued_bytes) return false;
-    std::vector<std::uint8_t> bytes;
-    bytes.reserve(frame.size() + 4);
-    if (!rtsp::append_interleaved(bytes, channel, Bytes(frame.data(), frame.size()))) return false;
-    queue(std::move(bytes));
-    return true;
+    return queue_interleaved(channel, Bytes(frame.data(), frame.size()));
 }
 
-asio::awaitable<void> ProxyConnection::write_loop() {
-    const auto self = shared_from_this();
-    std::vector<asio::const_buffer> batch;
-    std::vector<std::vector<std::uint8_t>> writing;
-    while (open_) {
-        if (out_.empty()) {
-            if (close_when_flushed_) {
-                close(close_reason_);
-                co_return;
-            }
-            wake_writer_.expires_at(Clock::time_point::max());
-            co_await wake_writer_.async_wait(as_tuple_awaitable);
-            continue;
-        }
-        writing.clear();
-        batch.clear();
-        while (!out_.empty() && writing.size() < 64) {
-            writing.push_back(std::move(out_.front()));
-            out_.pop_front();
-        }
-        for (const auto& bytes : writing)
-            batch.emplace_back(asio::buffer(bytes));
-        auto [ec, n] = co_await asio::async_write(socket_, batch, as_tuple_awaitable);
-        queued_bytes_ -= std::min(queued_bytes_, n);
-        if (ec) {
-            close("write failed: " + ec.message());
-            co_return;
-        }
-    }
+std::size_t ProxyConnection::expire_sessions(Clock::time_point now, Clock::duration timeout) {
+    return server::expire_idle_sessions(sessions_, now, timeout, [this](PlayerSession& session) {
+        session.stop("timeout");
+        note_activity();
+    });
 }
 
-asio::awaitable<void> ProxyConnection::check_timeouts() {
-    const auto self = shared_from_this();
-    const auto timeout = context_->session_timeout;
-    while (open_) {
-        tick_.expires_after(std::chrono::seconds(1));
-        co_await tick_.async_wait(as_tuple_awaitable);
-        if (!open_) co_return;
-        const auto now = Clock::now();
-        for (auto it = sessions_.begin(); it != sessions_.end();) {
-            if (now - it->second->last_activity() > timeout) {
-                end_session(*it->second, "timeout");
-                it = sessions_.erase(it);
-                last_request_ = now;
-            } else {
-                ++it;
-            }
-        }
-        if (sessions_.empty() && now - last_request_ > 2 * timeout) close("idle");
-    }
-}
-
-asio::awaitable<void> ProxyConnection::read_loop() {
-    const auto self = shared_from_this();
-    std::vector<std::uint8_t> in;
-    std::array<std::uint8_t, k_read_chunk> chunk{};
-    while (open_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
-        if (ec) {
-            close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
-            co_return;
-        }
-        in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-        std::size_t used = 0;
-        while (open_ && used < in.size()) {
-            auto item = rtsp::parse_item(Bytes(in).subspan(used));
-            if (item.need_more()) break;
-            if (item.failed()) {
-                spdlog::debug("rtsp proxy connection {}: bad message: {}", peer_, item.error);
-                const auto text = rtsp::to_string(reply(400));
-                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
-                close_after_flush("malformed request");
-                co_return;
-            }
-            used += item.consumed;
-            if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
-                last_request_ = Clock::now();
-                // One request at a time, in order: a DESCRIBE waiting for the upstream holds the next one.
-                const rtsp::Request copy = *request;
-                auto handling = handle(copy);
-                auto response = co_await std::move(handling);
-                if (!open_) co_return;
-                if (const auto* cseq = copy.headers.get("CSeq")) response.headers.set("CSeq", *cseq);
-                response.headers.set("Server", "streamgate");
-                const auto text = rtsp::to_string(response);
-                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
-            } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
-                for (auto& [id, session] : sessions_)
-                    session->touch();
-            }
-        }
-        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
-        if (in.size() > k_max_request_buffer) {
-            close("request too large");
-            co_return;
-        }
-    }
+void ProxyConnection::on_interleaved() {
+    for (auto& [id, session] : sessions_)
+        session->touch();
 }
 
 std::shared_ptr<PlayerSession> ProxyConnection::find_session(const rtsp::Request& request, int& status) {
@@ -315,11 +183,12 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_describe(const rtsp::Req
     auto describing = mount->describe(why);
     const auto description = co_await std::move(describing);
     if (!description) {
-        spdlog::info("rtsp player {} DESCRIBE {}: 502 ({})", peer_, target->mount, why);
+        spdlog::info("rtsp player {} DESCRIBE {}: 502 ({})", peer(), target->mount, why);
         co_return reply(502);
     }
-    const bool v6 = local_address_.is_v6();
-    auto sdp = mount_sdp(description->upstream_sdp, local_address_.to_string(), v6);
+    const auto local = net::unmap(local_address());
+    const bool v6 = local.is_v6();
+    auto sdp = mount_sdp(description->upstream_sdp, local.to_string(), v6);
     if (!sdp) co_return reply(502);
     auto response = reply(200);
     response.headers.set("Content-Base", content_base(request.uri));
@@ -345,7 +214,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     std::string why;
     auto describing = mount->describe(why);
     const auto description = co_await std::move(describing);
-    if (!open_) co_return reply(503);
+    if (!is_open()) co_return reply(503);
     if (!description) co_return reply(502);
     const std::size_t track_count = description->clock_rates.size();
 
@@ -360,8 +229,9 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
         if (session->playing()) co_return reply(455);
     } else {
         if (sessions_.size() >= k_max_sessions) co_return reply(453);
-        session =
-            std::make_shared<PlayerSession>(new_session_id(), mount, peer_, track_count, weak_from_this());
+        session = std::make_shared<PlayerSession>(
+            new_session_id(), mount, peer(), track_count,
+            std::weak_ptr<PlayerSink>(std::static_pointer_cast<ProxyConnection>(shared_from_this())));
     }
     if (track >= session->tracks().size()) co_return reply(404);
     if (session->tracks()[track].set_up) co_return reply(455);
@@ -381,18 +251,18 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     } else {
         std::string error;
         auto pair = client::open_udp_port_pair(
-            socket_.get_executor(), local_address_.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
+            executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
             error);
         if (!pair) {
-            spdlog::warn("rtsp player {} SETUP: {}", peer_, error);
+            spdlog::warn("rtsp player {} SETUP: {}", peer(), error);
             co_return reply(453);
         }
         // Media goes to the address the request came from, never to a `destination` the player names.
         const auto client = *chosen.client_port;
         const auto rtcp_port =
             client.is_single() ? static_cast<std::uint16_t>(client.first + 1) : client.last;
-        transport.client_rtp = {peer_address_, client.first};
-        transport.client_rtcp = {peer_address_, rtcp_port};
+        transport.client_rtp = {peer_address(), client.first};
+        transport.client_rtcp = {peer_address(), rtcp_port};
         answer.client_port = rtsp::PortRange{client.first, rtcp_port};
         answer.server_port = rtsp::PortRange{pair->rtp_port, static_cast<std::uint16_t>(pair->rtp_port + 1)};
         transport.udp = std::move(pair);
@@ -461,7 +331,7 @@ rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& requ
         return response;
     }
     if (method == "TEARDOWN") {
-        end_session(*session, "teardown");
+        session->stop("teardown");
         sessions_.erase(session->id());
         return response;
     }

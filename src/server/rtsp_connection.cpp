@@ -23,11 +23,8 @@
 namespace sg::server {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::string_view k_public =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-constexpr std::size_t k_read_chunk = 16 * k_kib;
 
 std::string new_session_id() {
     static thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -79,41 +76,16 @@ struct Opened {
 }  // namespace
 
 RtspConnection::RtspConnection(asio::ip::tcp::socket socket, ServerContext& context)
-    : socket_(std::move(socket)),
-      context_(context),
-      wake_writer_(socket_.get_executor()),
-      tick_(socket_.get_executor()) {
-    std::error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    peer_ = ec ? "?" : net::to_string(remote);
-    peer_address_ = net::unmap(remote.address());
-    local_address_ = socket_.local_endpoint(ec).address();
-}
-
-void RtspConnection::start() {
+    : RtspServerConnection(std::move(socket), k_max_queued_bytes, context.config.session_timeout),
+      context_(context) {
     ++context_.connections_open;
-    auto self = shared_from_this();
-    asio::co_spawn(
-        socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
-    asio::co_spawn(
-        socket_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
-    asio::co_spawn(
-        socket_.get_executor(), [self] { return self->check_timeouts(); }, asio::detached);
 }
 
-void RtspConnection::close(std::string_view reason) {
-    if (!open_) return;
-    open_ = false;
+void RtspConnection::on_close(std::string_view reason) {
     --context_.connections_open;
     for (auto& [id, session] : sessions_)
         end_session(*session, reason);
     sessions_.clear();
-    std::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    wake_writer_.cancel();
-    tick_.cancel();
-    spdlog::debug("rtsp connection {} closed: {}", peer_, reason);
 }
 
 void RtspConnection::end_session(Session& session, std::string_view reason) {
@@ -125,119 +97,21 @@ void RtspConnection::end_session(Session& session, std::string_view reason) {
     context_.dropped += session.stats().dropped;
 }
 
-void RtspConnection::queue(std::vector<std::uint8_t> bytes) {
-    queued_bytes_ += bytes.size();
-    out_.push_back(std::move(bytes));
-    wake_writer_.cancel();
-}
-
 bool RtspConnection::send_interleaved(std::uint8_t channel, Bytes frame) {
-    if (!open_ || queued_bytes_ + frame.size() > k_max_queued_bytes) return false;
-    std::vector<std::uint8_t> bytes;
-    bytes.reserve(frame.size() + 4);
-    if (!rtsp::append_interleaved(bytes, channel, frame)) return false;
-    queue(std::move(bytes));
-    return true;
+    return queue_interleaved(channel, frame);
 }
 
-asio::awaitable<void> RtspConnection::write_loop() {
-    const auto self = shared_from_this();
-    std::vector<asio::const_buffer> batch;
-    std::vector<std::vector<std::uint8_t>> writing;
-    while (open_) {
-        if (out_.empty()) {
-            if (close_when_flushed_) {
-                close("malformed request");
-                co_return;
-            }
-            wake_writer_.expires_at(Clock::time_point::max());
-            co_await wake_writer_.async_wait(as_tuple_awaitable);
-            continue;
-        }
-        // Everything queued goes out in one gathered write.
-        writing.clear();
-        batch.clear();
-        while (!out_.empty() && writing.size() < 64) {
-            writing.push_back(std::move(out_.front()));
-            out_.pop_front();
-        }
-        for (const auto& bytes : writing)
-            batch.emplace_back(asio::buffer(bytes));
-        auto [ec, n] = co_await asio::async_write(socket_, batch, as_tuple_awaitable);
-        queued_bytes_ -= std::min(queued_bytes_, n);
-        if (ec) {
-            close("write failed: " + ec.message());
-            co_return;
-        }
-    }
+std::size_t RtspConnection::expire_sessions(Clock::time_point now, Clock::duration timeout) {
+    return expire_idle_sessions(sessions_, now, timeout, [this](Session& session) {
+        end_session(session, "timeout");
+        note_activity();
+    });
 }
 
-asio::awaitable<void> RtspConnection::check_timeouts() {
-    const auto self = shared_from_this();
-    const auto timeout = context_.config.session_timeout;
-    while (open_) {
-        tick_.expires_after(std::chrono::seconds(1));
-        co_await tick_.async_wait(as_tuple_awaitable);
-        if (!open_) co_return;
-        const auto now = Clock::now();
-        for (auto it = sessions_.begin(); it != sessions_.end();) {
-            if (now - it->second->last_activity() > timeout) {
-                end_session(*it->second, "timeout");
-                it = sessions_.erase(it);
-                last_request_ = now;  // the client may still come back and learn its session is gone (454)
-            } else {
-                ++it;
-            }
-        }
-        // A connection holding no session is only there to talk; one silent for two timeouts is gone (the
-        // second one lets a client whose session expired still hear 454 rather than find the door shut).
-        if (sessions_.empty() && now - last_request_ > 2 * timeout) close("idle");
-    }
-}
-
-asio::awaitable<void> RtspConnection::read_loop() {
-    const auto self = shared_from_this();
-    std::vector<std::uint8_t> in;
-    std::array<std::uint8_t, k_read_chunk> chunk{};
-    while (open_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
-        if (ec) {
-            close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
-            co_return;
-        }
-        in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-        std::size_t used = 0;
-        while (open_ && used < in.size()) {
-            auto item = rtsp::parse_item(Bytes(in).subspan(used));
-            if (item.need_more()) break;
-            if (item.failed()) {
-                spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
-                ++context_.bad_requests;
-                auto response = reply(400);
-                const auto text = rtsp::to_string(response);
-                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
-                close_when_flushed_ = true;  // the writer sends the 400, then closes
-                wake_writer_.cancel();
-                co_return;
-            }
-            used += item.consumed;
-            if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
-                last_request_ = Clock::now();
-                auto response = co_await handle(*request);
-                if (response.status == 400) ++context_.bad_requests;
-                if (const auto* cseq = request->headers.get("CSeq")) response.headers.set("CSeq", *cseq);
-                response.headers.set("Server", "streamgate");
-                const auto text = rtsp::to_string(response);
-                queue(std::vector<std::uint8_t>(text.begin(), text.end()));
-            } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
-                // Interleaved RTCP receiver reports from a TCP viewer keep its sessions alive.
-                for (auto& [id, session] : sessions_)
-                    session->touch();
-            }
-            // Responses to us (a client answering a server request) are ignored: we send none.
-        }
-        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
-    }
+void RtspConnection::on_interleaved() {
+    // Interleaved RTCP receiver reports from a TCP viewer keep its sessions alive.
+    for (auto& [id, session] : sessions_)
+        session->touch();
 }
 
 std::shared_ptr<Session> RtspConnection::find_session(const rtsp::Request& request, int& status) {
@@ -308,10 +182,10 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Requ
         spdlog::debug("DESCRIBE {}: {}", target->relative, looked_up.error);
         co_return reply(415);
     }
-    const bool v6 = local_address_.is_v6() && !local_address_.to_v6().is_v4_mapped();
+    const bool v6 = local_address().is_v6() && !local_address().to_v6().is_v4_mapped();
     std::string sdp = "v=0\r\n";
-    sdp +=
-        std::string("o=- 0 0 IN ") + (v6 ? "IP6 " : "IP4 ") + net::unmap(local_address_).to_string() + "\r\n";
+    sdp += std::string("o=- 0 0 IN ") + (v6 ? "IP6 " : "IP4 ") + net::unmap(local_address()).to_string() +
+           "\r\n";
     sdp += "s=" + target->relative + "\r\n";
     sdp += std::string("c=IN ") + (v6 ? "IP6 ::" : "IP4 0.0.0.0") + "\r\n";
     sdp += "t=0 0\r\n";
@@ -368,7 +242,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
             co_return reply(415);
         }
         // The connection may have been closed or filled up while the file was opened.
-        if (!open_) co_return reply(503);
+        if (!is_open()) co_return reply(503);
         if (sessions_.size() >= k_max_sessions) co_return reply(453);
         std::vector<TrackPacketizer> packetizers;
         for (std::size_t i = 0; i < file->tracks().size(); ++i) {
@@ -376,9 +250,10 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
             if (!packetizer) co_return reply(415);
             packetizers.push_back(std::move(*packetizer));
         }
-        session = std::make_shared<Session>(socket_.get_executor(), new_session_id(), target->relative, peer_,
+        session = std::make_shared<Session>(executor(), new_session_id(), target->relative, peer(),
                                             std::move(file), std::move(packetizers), context_.config.loop);
-        session->set_interleaved_sink(weak_from_this());
+        session->set_interleaved_sink(
+            std::weak_ptr<InterleavedSink>(std::static_pointer_cast<RtspConnection>(shared_from_this())));
     }
     const std::size_t track = target->track.value_or(0);
     if (track >= session->track_count() || (!target->track && session->track_count() != 1))
@@ -400,15 +275,15 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
     } else {
         // Media goes to the address the request came from, never to a `destination` the client names:
         // otherwise the server could be aimed at a third party.
-        transport.udp = context_.ports.allocate(socket_.get_executor(), local_address_);
+        transport.udp = context_.ports.allocate(executor(), local_address());
         if (!transport.udp) co_return reply(453);
         const auto client = *spec->client_port;
         const auto rtcp_port =
             client.is_single() ? static_cast<std::uint16_t>(client.first + 1) : client.last;
-        transport.client_rtp = {peer_address_, client.first};
-        transport.client_rtcp = {peer_address_, rtcp_port};
-        if (local_address_.is_v6() && local_address_.to_v6().is_v4_mapped()) {
-            transport.client_rtp = {asio::ip::make_address_v6(asio::ip::v4_mapped, peer_address_.to_v4()),
+        transport.client_rtp = {peer_address(), client.first};
+        transport.client_rtcp = {peer_address(), rtcp_port};
+        if (local_address().is_v6() && local_address().to_v6().is_v4_mapped()) {
+            transport.client_rtp = {asio::ip::make_address_v6(asio::ip::v4_mapped, peer_address().to_v4()),
                                     client.first};
             transport.client_rtcp = {transport.client_rtp.address(), rtcp_port};
         }

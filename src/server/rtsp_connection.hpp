@@ -22,6 +22,7 @@
 #include "common/units.hpp"
 #include "rtsp/message.hpp"
 #include "server/presentation_cache.hpp"
+#include "server/rtsp_server_connection.hpp"
 #include "server/serve_config.hpp"
 #include "server/session.hpp"
 #include "server/udp_ports.hpp"
@@ -46,10 +47,9 @@ struct ServerContext {
     std::atomic<std::uint64_t> bad_requests{0};  // answered 400 or closed as malformed
 };
 
-class RtspConnection : public InterleavedSink, public std::enable_shared_from_this<RtspConnection> {
+class RtspConnection : public RtspServerConnection, public InterleavedSink {
 public:
     RtspConnection(asio::ip::tcp::socket socket, ServerContext& context);
-    void start();
 
     bool send_interleaved(std::uint8_t channel, Bytes frame) override;
 
@@ -58,33 +58,24 @@ public:
     static constexpr std::size_t k_max_sessions = 16;
 
 private:
-    asio::awaitable<void> read_loop();
-    asio::awaitable<void> write_loop();
-    asio::awaitable<void> check_timeouts();
-    void close(std::string_view reason);
-    void end_session(Session& session, std::string_view reason);
-    void queue(std::vector<std::uint8_t> bytes);
+    asio::awaitable<rtsp::Response> handle(const rtsp::Request& request) override;
+    std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) override;
+    void on_interleaved() override;
+    void on_bad_message() override { ++context_.bad_requests; }
+    void on_reply(const rtsp::Response& response) override {
+        if (response.status == 400) ++context_.bad_requests;
+    }
+    void on_close(std::string_view reason) override;
 
-    asio::awaitable<rtsp::Response> handle(const rtsp::Request& request);
+    void end_session(Session& session, std::string_view reason);
     asio::awaitable<rtsp::Response> handle_describe(const rtsp::Request& request);
     asio::awaitable<rtsp::Response> handle_setup(const rtsp::Request& request);
     rtsp::Response handle_play(const rtsp::Request& request, Session& session);
     rtsp::Response handle_session_request(const rtsp::Request& request);
     std::shared_ptr<Session> find_session(const rtsp::Request& request, int& status);
 
-    asio::ip::tcp::socket socket_;
     ServerContext& context_;
-    std::string peer_;
-    asio::ip::address local_address_;
-    asio::ip::address peer_address_;
-    std::deque<std::vector<std::uint8_t>> out_;
-    std::size_t queued_bytes_ = 0;
-    asio::steady_timer wake_writer_;
-    asio::steady_timer tick_;
-    bool open_ = true;
-    bool close_when_flushed_ = false;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
-    std::chrono::steady_clock::time_point last_request_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace sg::server

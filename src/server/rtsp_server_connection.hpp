@@ -1,0 +1,104 @@
+#pragma once
+// The I/O half of a server-side RTSP control connection, shared by `streamgate serve` (RtspConnection) and
+// the gateway's RTSP proxy listener (proxy::ProxyConnection): a reader coroutine that frames requests and
+// interleaved frames (RFC 2326 §10.12) and answers each request in order through handle(); a writer
+// draining a bounded queue in gathered writes (a slow TCP player loses its own media, never stalls anyone
+// else); and a once-a-second tick for session timeouts that also closes a connection idle for two timeouts.
+// Subclasses own their sessions and say what the requests mean.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/byte_io.hpp"
+#include "rtsp/message.hpp"
+
+namespace sg::server {
+
+class RtspServerConnection : public std::enable_shared_from_this<RtspServerConnection> {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    RtspServerConnection(asio::ip::tcp::socket socket, std::size_t max_queued_bytes,
+                         Clock::duration session_timeout);
+    virtual ~RtspServerConnection() = default;
+    RtspServerConnection(const RtspServerConnection&) = delete;
+    RtspServerConnection& operator=(const RtspServerConnection&) = delete;
+
+    void start();
+    // Ends the connection now: on_close(), then the socket goes. Idempotent.
+    void close(std::string_view reason);
+    // Ends it once what is queued has been written (a final reply, RTCP BYEs): on_closing() now.
+    void close_after_flush(std::string reason);
+    // Queues one interleaved frame; false (nothing queued) when closing or when the queue is full.
+    bool queue_interleaved(std::uint8_t channel, Bytes frame);
+
+protected:
+    // The reply to `request` (CSeq and Server are added here). Runs on the reader: the next request waits.
+    virtual asio::awaitable<rtsp::Response> handle(const rtsp::Request& request) = 0;
+    // Ends the sessions silent for longer than the session timeout; returns how many remain.
+    virtual std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) = 0;
+    virtual void on_interleaved() {}  // an interleaved frame (RTCP from a TCP player) arrived
+    virtual void on_bad_message() {}  // a malformed message: answered 400, then closed
+    virtual void on_reply(const rtsp::Response& /*response*/) {}  // each reply, as it is queued
+    virtual void on_closing(std::string_view /*reason*/) {}
+    virtual void on_close(std::string_view reason) = 0;
+
+    void queue_text(std::string_view text);
+    // A session that just expired: the client may still come back and hear 454 rather than find the door
+    // shut.
+    void note_activity() noexcept { last_request_ = Clock::now(); }
+    bool is_open() const noexcept { return open_ && !close_when_flushed_; }
+    const std::string& peer() const noexcept { return peer_; }
+    const asio::ip::address& peer_address() const noexcept { return peer_address_; }
+    const asio::ip::address& local_address() const noexcept { return local_address_; }  // as the socket says
+    asio::any_io_executor executor() { return socket_.get_executor(); }
+
+private:
+    asio::awaitable<void> read_loop();
+    asio::awaitable<void> write_loop();
+    asio::awaitable<void> tick_loop();
+    void queue(std::vector<std::uint8_t> bytes);
+
+    asio::ip::tcp::socket socket_;
+    std::size_t max_queued_bytes_;
+    Clock::duration session_timeout_;
+    std::string peer_;
+    asio::ip::address peer_address_;
+    asio::ip::address local_address_;
+    std::deque<std::vector<std::uint8_t>> out_;
+    std::size_t queued_bytes_ = 0;
+    asio::steady_timer wake_writer_;
+    asio::steady_timer tick_;
+    bool open_ = true;
+    bool close_when_flushed_ = false;
+    std::string close_reason_;
+    Clock::time_point last_request_ = Clock::now();
+};
+
+// Ends (through `end`) and removes the sessions of `sessions` (a map of id -> shared_ptr) silent for longer
+// than `timeout`; returns how many remain. For RtspServerConnection::expire_sessions().
+template <class Sessions, class End>
+std::size_t expire_idle_sessions(Sessions& sessions, RtspServerConnection::Clock::time_point now,
+                                 RtspServerConnection::Clock::duration timeout, End end) {
+    for (auto it = sessions.begin(); it != sessions.end();) {
+        if (now - it->second->last_activity() > timeout) {
+            end(*it->second);
+            it = sessions.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return sessions.size();
+}
+
+}  // namespace sg::server
