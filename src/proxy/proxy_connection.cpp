@@ -259,6 +259,31 @@ asio::awaitable<void> ProxyConnection::read_loop() {
     }
 }
 
+std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request& request) {
+    const auto& auth = *context_->auth;
+    const auto now = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count());
+    auto check = auth.verify(request.headers.get("Authorization"), request.method, request.uri, now);
+    // A connection that authenticated already goes on with correct credentials over an expired nonce:
+    // players reuse their nonce for hours of keep-alives, and a replay would need this very TCP
+    // connection. A new connection needs a fresh nonce.
+    if (check.verdict == rtsp::DigestVerdict::ok ||
+        (check.verdict == rtsp::DigestVerdict::stale && !user_.empty() && check.user == user_)) {
+        user_ = std::move(check.user);
+        return std::nullopt;
+    }
+    if (check.verdict == rtsp::DigestVerdict::refused) {
+        if (context_->auth_failures != nullptr) context_->auth_failures->inc();
+        // The claimed name is untrusted input: bounded in the log.
+        spdlog::info("rtsp player {} {} {}: 401, user '{}': {}", peer_, request.method, request.uri,
+                     check.user.substr(0, 64), check.reason);
+    }
+    auto response = reply(401);
+    response.headers.set("WWW-Authenticate",
+                         auth.challenge(now, check.verdict == rtsp::DigestVerdict::stale));
+    return response;
+}
+
 std::shared_ptr<PlayerSession> ProxyConnection::find_session(const rtsp::Request& request, int& status) {
     const auto* header = request.headers.get("Session");
     if (header == nullptr) {
@@ -289,6 +314,9 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
         auto response = reply(200);
         response.headers.set("Public", k_public);
         co_return response;
+    }
+    if (context_->auth) {
+        if (auto challenge = authenticate(request)) co_return std::move(*challenge);
     }
     if (method == "DESCRIBE") {
         auto describing = handle_describe(request);
@@ -362,6 +390,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
         if (sessions_.size() >= k_max_sessions) co_return reply(453);
         session =
             std::make_shared<PlayerSession>(new_session_id(), mount, peer_, track_count, weak_from_this());
+        if (!user_.empty()) session->set_user(user_);
     }
     if (track >= session->tracks().size()) co_return reply(404);
     if (session->tracks()[track].set_up) co_return reply(455);

@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "common/units.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/player_session.hpp"
+#include "rtsp/digest_server.hpp"
 #include "rtsp/message.hpp"
 
 namespace sg::proxy {
@@ -29,6 +31,9 @@ class Mount;
 struct ProxyConnectionContext {
     std::function<std::shared_ptr<Mount>(std::string_view name)> find_mount;
     std::chrono::seconds session_timeout{60};
+    // Digest auth of players; null: players are not authenticated (the allow-list only).
+    std::shared_ptr<const rtsp::DigestServer> auth;
+    metrics::Counter* auth_failures = nullptr;
 };
 
 class ProxyConnection : public PlayerSink, public std::enable_shared_from_this<ProxyConnection> {
@@ -57,6 +62,8 @@ private:
     rtsp::Response handle_play(const rtsp::Request& request, PlayerSession& session);
     rtsp::Response handle_session_request(const rtsp::Request& request);
     std::shared_ptr<PlayerSession> find_session(const rtsp::Request& request, int& status);
+    // With player auth on: nothing when the request may go on, else the 401 to send.
+    std::optional<rtsp::Response> authenticate(const rtsp::Request& request);
 
     asio::ip::tcp::socket socket_;
     std::shared_ptr<const ProxyConnectionContext> context_;
@@ -75,6 +82,7 @@ private:
     // fan-out loop: they stay allocated until the connection closes.
     std::vector<std::shared_ptr<PlayerSession>> retired_;
     std::chrono::steady_clock::time_point last_request_ = std::chrono::steady_clock::now();
+    std::string user_;  // the Digest user this connection last authenticated as
 };
 
 }  // namespace sg::proxy

@@ -139,7 +139,8 @@ DigestCheck DigestServer::verify(const std::string* authorization, std::string_v
     // An unknown user is checked against a placeholder so that the time taken does not tell which names
     // exist.
     const std::string* password = password_of(user);
-    const bool correct = verify_digest(*digest, password != nullptr ? *password : std::string_view("\x01"), method);
+    const bool correct =
+        verify_digest(*digest, password != nullptr ? *password : std::string_view("\x01"), method);
     if (password == nullptr) return refuse(std::move(user), "unknown user");
     if (!correct) return refuse(std::move(user), "wrong password");
     if (nonce == NonceState::stale) return DigestCheck{DigestVerdict::stale, std::move(user), "stale nonce"};

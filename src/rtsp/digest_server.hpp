@@ -42,7 +42,8 @@ struct DigestCheck {
 class DigestServer {
 public:
     // Fails on an empty account list, a name or password that is empty, or a name given twice.
-    static Result<DigestServer> create(std::string realm, std::vector<std::pair<std::string, std::string>> accounts,
+    static Result<DigestServer> create(std::string realm,
+                                       std::vector<std::pair<std::string, std::string>> accounts,
                                        const NonceSecret& secret, std::uint64_t nonce_lifetime_s);
 
     const std::string& realm() const noexcept { return realm_; }
@@ -56,8 +57,8 @@ public:
 
     // Checks an Authorization header value against the request it came with. The uri in the credentials
     // must equal the Request-URI.
-    DigestCheck verify(const std::string* authorization, std::string_view method, std::string_view request_uri,
-                       std::uint64_t now_s) const;
+    DigestCheck verify(const std::string* authorization, std::string_view method,
+                       std::string_view request_uri, std::uint64_t now_s) const;
 
 private:
     DigestServer() = default;

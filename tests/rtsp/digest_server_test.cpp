@@ -18,8 +18,8 @@ NonceSecret secret(std::uint8_t fill) {
 }
 
 DigestServer make_server(std::uint8_t fill = 7) {
-    auto server = DigestServer::create("streamgate", {{"alice", "wonder land"}, {"bob", "b:0b"}}, secret(fill),
-                                       k_lifetime);
+    auto server = DigestServer::create("streamgate", {{"alice", "wonder land"}, {"bob", "b:0b"}},
+                                       secret(fill), k_lifetime);
     EXPECT_TRUE(server) << server.error();
     return std::move(*server);
 }
@@ -73,17 +73,22 @@ TEST(DigestServer, RefusesWrongPasswordUserRealmUriMethod) {
     const auto refused = [&](const std::string& header, std::string_view method, std::string_view uri) {
         return server.verify(&header, method, uri, k_now).verdict == DigestVerdict::refused;
     };
-    EXPECT_TRUE(refused(answer(challenge, "alice", "wonder-land", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
-    EXPECT_TRUE(refused(answer(challenge, "alice", "wonder-land", "DESCRIBE", k_uri, false), "DESCRIBE", k_uri));
+    EXPECT_TRUE(
+        refused(answer(challenge, "alice", "wonder-land", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
+    EXPECT_TRUE(
+        refused(answer(challenge, "alice", "wonder-land", "DESCRIBE", k_uri, false), "DESCRIBE", k_uri));
     // bob's password for alice, and a user that does not exist.
     EXPECT_TRUE(refused(answer(challenge, "alice", "b:0b", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
-    EXPECT_TRUE(refused(answer(challenge, "carol", "wonder land", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
+    EXPECT_TRUE(
+        refused(answer(challenge, "carol", "wonder land", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
     // Correct password, other realm.
     auto other_realm = std::string(challenge);
     other_realm.replace(other_realm.find("streamgate"), 10, "elsewhere!");
-    EXPECT_TRUE(refused(answer(other_realm, "alice", "wonder land", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
+    EXPECT_TRUE(
+        refused(answer(other_realm, "alice", "wonder land", "DESCRIBE", k_uri, true), "DESCRIBE", k_uri));
     // Credentials computed for another URI or method than the request's.
-    const auto for_other = answer(challenge, "alice", "wonder land", "DESCRIBE", "rtsp://gw:8554/other", true);
+    const auto for_other =
+        answer(challenge, "alice", "wonder land", "DESCRIBE", "rtsp://gw:8554/other", true);
     EXPECT_TRUE(refused(for_other, "DESCRIBE", k_uri));
     EXPECT_TRUE(refused(for_other, "DESCRIBE", "rtsp://gw:8554/other") == false);
     EXPECT_TRUE(refused(answer(challenge, "alice", "wonder land", "DESCRIBE", k_uri, true), "PLAY", k_uri));
@@ -95,7 +100,8 @@ TEST(DigestServer, RefusesBasicAndGarbage) {
     const auto check = server.verify(&basic, "DESCRIBE", k_uri, k_now);
     EXPECT_EQ(check.verdict, DigestVerdict::refused);
     EXPECT_EQ(check.user, "alice");
-    for (const std::string text : {"", "Digest", "Digest username=", "Bearer abc", "Digest username=\"alice\""}) {
+    for (const std::string text :
+         {"", "Digest", "Digest username=", "Bearer abc", "Digest username=\"alice\""}) {
         EXPECT_EQ(server.verify(&text, "DESCRIBE", k_uri, k_now).verdict, DigestVerdict::refused) << text;
     }
 }
