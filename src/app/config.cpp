@@ -302,8 +302,31 @@ bool read_mount(const toml::table& table, GatewayConfig& config, std::string& er
     return true;
 }
 
+// [rtsp] users (Digest accounts of players, "name:password") and realm.
+bool read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
+    std::vector<std::string> users;
+    if (!read_list(rtsp.get("users"), "[rtsp] users", any_text, users, error)) return false;
+    for (const auto& spec : users) {
+        auto account = add_rtsp_user(spec, config.rtsp_users);
+        if (!account) {
+            // Never echo the spec: it holds a password.
+            error = fmt::format("[rtsp] users: an entry is invalid: {}", account.error());
+            return false;
+        }
+    }
+    if (const auto* realm = rtsp.get("realm")) {
+        const auto text = realm->value<std::string>();
+        if (!text || text->empty() || text->find_first_of("\"\\") != std::string::npos) {
+            error = "[rtsp] realm: must be a non-empty string without '\"' or '\\'";
+            return false;
+        }
+        config.rtsp_realm = *text;
+    }
+    return true;
+}
+
 bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
-    static const std::set<std::string_view> known{"listen", "session_timeout_s", "mount"};
+    static const std::set<std::string_view> known{"listen", "session_timeout_s", "mount", "users", "realm"};
     if (auto key = unknown_key(rtsp, known)) {
         error = fmt::format("[rtsp]: unknown key '{}'", *key);
         return false;
@@ -312,6 +335,7 @@ bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& erro
         !read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, error)) {
         return false;
     }
+    if (!read_rtsp_users(rtsp, config, error)) return false;
     if (const auto* node = rtsp.get("mount")) {
         const auto* tables = node->as_array();
         if (tables == nullptr || !tables->is_array_of_tables()) {
@@ -332,6 +356,16 @@ bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& erro
 }
 
 }  // namespace
+
+sg::Result<bool> add_rtsp_user(std::string_view spec,
+                               std::vector<std::pair<std::string, std::string>>& users) {
+    auto account = socks::parse_user_spec(spec);
+    if (!account) return sg::fail(account.error());
+    for (const auto& [name, password] : users)
+        if (name == account->first) return sg::fail("user '" + name + "' given twice");
+    users.push_back(std::move(*account));
+    return true;
+}
 
 sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     if (mount.name.empty() || mount.name.size() > 64)

@@ -53,12 +53,19 @@ struct GatewayConfig {
     std::vector<net::HostPort> rtsp_listeners;
     std::chrono::seconds rtsp_session_timeout{60};
     std::vector<RtspMountConfig> rtsp_mounts;
+    // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
+    std::vector<std::pair<std::string, std::string>> rtsp_users;
+    std::string rtsp_realm = "streamgate";
 };
 
 // "NAME=URL" of --mount: upstream transport auto, on demand, credentials from the URL.
 sg::Result<RtspMountConfig> parse_mount_spec(std::string_view text);
 // Checks a mount: name (letters, digits, '-', '_', '.'; not "track..."), rtsp:// URL, transport.
 sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount);
+
+// "NAME:PASSWORD" of [rtsp] users and --rtsp-user, appended to `users`; fails on a name given twice.
+sg::Result<bool> add_rtsp_user(std::string_view spec,
+                               std::vector<std::pair<std::string, std::string>>& users);
 
 // "A-B" with 1 <= A < B <= 65535 (at least one even/odd RTP/RTCP pair), for [alg] ports and --alg-ports.
 sg::Result<std::pair<std::uint16_t, std::uint16_t>> parse_alg_ports(std::string_view text);

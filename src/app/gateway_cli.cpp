@@ -26,6 +26,7 @@ struct GatewayFlags {
     std::string alg_ports;
     std::vector<std::string> rtsp;
     std::vector<std::string> mounts;
+    std::vector<std::string> rtsp_users;
 };
 
 // --rtsp and --mount add to what the configuration file says.
@@ -53,6 +54,12 @@ bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config) {
             }
         }
         config.rtsp_mounts.push_back(std::move(*mount));
+    }
+    for (const auto& spec : flags.rtsp_users) {
+        if (const auto added = add_rtsp_user(spec, config.rtsp_users); !added) {
+            std::cerr << "streamgate: --rtsp-user: " << added.error() << '\n';  // never echo the password
+            return false;
+        }
     }
     return true;
 }
@@ -152,6 +159,9 @@ Subcommand add_gateway_command(CLI::App& app) {
     gateway->add_option("--mount", flags->mounts,
                         "RTSP proxy mount NAME=rtsp://[user:password@]host[:port]/path (repeatable); "
                         "players open rtsp://GW:PORT/NAME");
+    gateway->add_option(
+        "--rtsp-user", flags->rtsp_users,
+        "RTSP proxy player account NAME:PASSWORD (repeatable); then players need Digest auth");
     gateway->add_flag("--print-config", *print_config, "Print the built-in default configuration and exit");
 
     const auto run = [flags, print_config]() -> int {

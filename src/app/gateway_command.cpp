@@ -69,6 +69,8 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     proxy::RtspProxyOptions options;
     options.allow = config.allow;
     options.session_timeout = config.rtsp_session_timeout;
+    options.users = config.rtsp_users;
+    options.realm = config.rtsp_realm;
     for (const auto& mount : config.rtsp_mounts) {
         proxy::MountConfig out;
         out.name = mount.name;
@@ -164,6 +166,9 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
         return 1;
     }
     log_admission(config);
+    if (!config.rtsp_users.empty() && !config.rtsp_listeners.empty())
+        spdlog::info("rtsp players need Digest auth ({} accounts, realm \"{}\")", config.rtsp_users.size(),
+                     config.rtsp_realm);
 
     // SIGHUP: reload what can change without dropping sessions. Listeners stay as they are.
     asio::signal_set hangups(io, SIGHUP);

@@ -102,6 +102,9 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     got_media_ = true;
     tracks_[track].last_timestamp = view->timestamp();
     tracks_[track].last_arrival = now;
+    auto& reception = tracks_[track].reception;
+    if (!reception) reception.emplace(tracks_[track].clock_rate, now);
+    reception->on_rtp(view->ssrc(), view->sequence(), view->timestamp(), now);
     // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy.
     const auto players = players_;
     for (auto* player : players)
@@ -114,7 +117,11 @@ void Mount::on_rtcp(std::size_t track, std::span<const std::uint8_t> packet) {
     if (!compound) return;
     for (const auto& part : *compound) {
         if (part.type != rtp::RtcpType::sr) continue;
-        if (const auto sr = rtp::parse_sender_report(part)) tracks_[track].last_sr = sr->sender;
+        const auto sr = rtp::parse_sender_report(part);
+        if (!sr) continue;
+        tracks_[track].last_sr = sr->sender;
+        if (auto& reception = tracks_[track].reception)
+            reception->on_sender_report(sr->ssrc, sr->sender.ntp_timestamp, Clock::now());
     }
 }
 

@@ -22,6 +22,7 @@
 
 #include "client/presentation.hpp"
 #include "metrics/registry.hpp"
+#include "proxy/upstream_reception.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtsp/url.hpp"
 
@@ -103,6 +104,7 @@ private:
         std::optional<std::uint32_t> last_timestamp;
         Clock::time_point last_arrival{};
         std::optional<rtp::SenderInfo> last_sr;
+        std::optional<UpstreamReception> reception;  // for the receiver reports sent upstream
     };
     struct Attempt;
     enum class State : std::uint8_t { idle, connecting, playing, failed };

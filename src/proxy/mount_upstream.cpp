@@ -355,12 +355,18 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
 
 void Mount::send_upstream_reports(Attempt& a) {
     // Over TCP the control connection carries requests; the keep-alives suffice there.
-    std::vector<std::uint8_t> compound;
-    for (auto& track : a.tracks) {
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < a.tracks.size(); ++i) {
+        auto& track = a.tracks[i];
         if (!track.udp || !track.server_rtcp) continue;
-        compound.clear();
-        (void)rtp::append_receiver_report(compound, a.ssrc);
-        (void)rtp::append_sdes_cname(compound, a.ssrc, k_cname);
+        // Real report blocks (loss, jitter, LSR/DLSR) once media flows on the track.
+        std::vector<std::uint8_t> compound;
+        if (i < tracks_.size() && tracks_[i].reception) {
+            compound = tracks_[i].reception->make_report(a.ssrc, k_cname, now);
+        } else {
+            (void)rtp::append_receiver_report(compound, a.ssrc);
+            (void)rtp::append_sdes_cname(compound, a.ssrc, k_cname);
+        }
         asio::error_code ignored;
         track.udp->rtcp.send_to(asio::buffer(compound), *track.server_rtcp, 0, ignored);
     }

@@ -200,10 +200,11 @@ void PlayerSession::stop(std::string_view reason) {
     }
     mount_->metrics().players_active->dec();
     const auto seconds = std::chrono::duration<double>(Clock::now() - created_).count();
+    const std::string who = user_.empty() ? peer_ : peer_ + " user " + user_;
     spdlog::info(
         "rtsp player {} mount {} session {} transport {} ended: {} ({} packets, {} bytes, {} dropped, "
         "{:.1f} s)",
-        peer_, mount_->name(), id_, transport_name(), reason, packets_, bytes_, dropped_, seconds);
+        who, mount_->name(), id_, transport_name(), reason, packets_, bytes_, dropped_, seconds);
 }
 
 void PlayerSession::end_from_mount(std::string_view reason) {

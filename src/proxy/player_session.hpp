@@ -75,6 +75,8 @@ public:
     void end_from_mount(std::string_view reason);
 
     void touch() noexcept { last_activity_ = Clock::now(); }
+    // The Digest user the player authenticated as (player auth on); named in the session-end log line.
+    void set_user(std::string user) { user_ = std::move(user); }
     Clock::time_point last_activity() const noexcept { return last_activity_; }
 
     static constexpr std::uint32_t k_max_consecutive_drops = 2000;  // then a TCP player is cut off
@@ -86,6 +88,7 @@ private:
     std::string id_;
     std::shared_ptr<Mount> mount_;
     std::string peer_;
+    std::string user_;
     std::weak_ptr<PlayerSink> sink_;
     std::vector<PlayerTrack> tracks_;
     bool playing_ = false;

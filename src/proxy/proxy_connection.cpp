@@ -127,6 +127,31 @@ void ProxyConnection::on_interleaved() {
         session->touch();
 }
 
+std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request& request) {
+    const auto& auth = *context_->auth;
+    const auto now = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count());
+    auto check = auth.verify(request.headers.get("Authorization"), request.method, request.uri, now);
+    // A connection that authenticated already goes on with correct credentials over an expired nonce:
+    // players reuse their nonce for hours of keep-alives, and a replay would need this very TCP
+    // connection. A new connection needs a fresh nonce.
+    if (check.verdict == rtsp::DigestVerdict::ok ||
+        (check.verdict == rtsp::DigestVerdict::stale && !user_.empty() && check.user == user_)) {
+        user_ = std::move(check.user);
+        return std::nullopt;
+    }
+    if (check.verdict == rtsp::DigestVerdict::refused) {
+        if (context_->auth_failures != nullptr) context_->auth_failures->inc();
+        // The claimed name is untrusted input: bounded in the log.
+        spdlog::info("rtsp player {} {} {}: 401, user '{}': {}", peer(), request.method, request.uri,
+                     check.user.substr(0, 64), check.reason);
+    }
+    auto response = reply(401);
+    response.headers.set("WWW-Authenticate",
+                         auth.challenge(now, check.verdict == rtsp::DigestVerdict::stale));
+    return response;
+}
+
 std::shared_ptr<PlayerSession> ProxyConnection::find_session(const rtsp::Request& request, int& status) {
     const auto* header = request.headers.get("Session");
     if (header == nullptr) {
@@ -157,6 +182,9 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
         auto response = reply(200);
         response.headers.set("Public", k_public);
         co_return response;
+    }
+    if (context_->auth) {
+        if (auto challenge = authenticate(request)) co_return std::move(*challenge);
     }
     if (method == "DESCRIBE") {
         auto describing = handle_describe(request);
@@ -232,6 +260,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
         session = std::make_shared<PlayerSession>(
             new_session_id(), mount, peer(), track_count,
             std::weak_ptr<PlayerSink>(std::static_pointer_cast<ProxyConnection>(shared_from_this())));
+        if (!user_.empty()) session->set_user(user_);
     }
     if (track >= session->tracks().size()) co_return reply(404);
     if (session->tracks()[track].set_up) co_return reply(455);

@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "common/units.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/player_session.hpp"
+#include "rtsp/digest_server.hpp"
 #include "rtsp/message.hpp"
 #include "server/rtsp_server_connection.hpp"
 
@@ -30,6 +32,9 @@ class Mount;
 struct ProxyConnectionContext {
     std::function<std::shared_ptr<Mount>(std::string_view name)> find_mount;
     std::chrono::seconds session_timeout{60};
+    // Digest auth of players; null: players are not authenticated (the allow-list only).
+    std::shared_ptr<const rtsp::DigestServer> auth;
+    metrics::Counter* auth_failures = nullptr;
 };
 
 class ProxyConnection : public server::RtspServerConnection, public PlayerSink {
@@ -54,12 +59,15 @@ private:
     rtsp::Response handle_play(const rtsp::Request& request, PlayerSession& session);
     rtsp::Response handle_session_request(const rtsp::Request& request);
     std::shared_ptr<PlayerSession> find_session(const rtsp::Request& request, int& status);
+    // With player auth on: nothing when the request may go on, else the 401 to send.
+    std::optional<rtsp::Response> authenticate(const rtsp::Request& request);
 
     std::shared_ptr<const ProxyConnectionContext> context_;
     std::map<std::string, std::shared_ptr<PlayerSession>> sessions_;
     // Sessions ended by close_after_flush(), which may run inside their own deliver() or the mount's
     // fan-out loop: they stay allocated until the connection closes.
     std::vector<std::shared_ptr<PlayerSession>> retired_;
+    std::string user_;  // the Digest user this connection last authenticated as
 };
 
 }  // namespace sg::proxy

@@ -4,10 +4,19 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <random>
+#include <stdexcept>
 
 #include "net/asio_endpoint.hpp"
 
 namespace sg::proxy {
+namespace {
+
+// How long a nonce is fresh. Short is fine: a connection that authenticated already keeps going on its
+// nonce (see ProxyConnection::authenticate), so this only bounds how long a challenge can be answered.
+constexpr std::uint64_t k_nonce_lifetime_s = 120;
+
+}  // namespace
 
 RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Registry* registry)
     : io_(io), options_(std::move(options)), context_(std::make_shared<ProxyConnectionContext>()) {
@@ -25,7 +34,22 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
     auto& r = registry != nullptr ? *registry : fallback;
     refused_ = &r.counter("streamgate_rtsp_proxy_connections_refused_total",
                           "Player connections closed at accept: client not in the allow-list");
-    connections_total_ = &r.counter("streamgate_rtsp_proxy_connections_total", "Player RTSP connections accepted");
+    connections_total_ =
+        &r.counter("streamgate_rtsp_proxy_connections_total", "Player RTSP connections accepted");
+    context_->auth_failures = &r.counter("streamgate_rtsp_proxy_auth_failures_total",
+                                         "Player requests refused with 401 for wrong Digest credentials");
+    if (!options_.users.empty()) {
+        // Per-process secret: nonces of an earlier run (or another gateway) never verify.
+        rtsp::NonceSecret secret{};
+        std::random_device random;
+        for (auto& byte : secret)
+            byte = static_cast<std::uint8_t>(random());
+        auto auth = rtsp::DigestServer::create(options_.realm, options_.users, secret, k_nonce_lifetime_s);
+        // The configuration was checked at start-up (app/config.cpp); going on without auth would leave
+        // the mounts open to anyone.
+        if (!auth) throw std::invalid_argument(std::string(auth.error()));
+        context_->auth = std::make_shared<const rtsp::DigestServer>(std::move(*auth));
+    }
 }
 
 RtspProxy::~RtspProxy() {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "metrics/registry.hpp"
@@ -25,6 +26,9 @@ struct RtspProxyOptions {
     std::vector<net::Cidr> allow;  // empty: loopback players only
     std::chrono::seconds session_timeout{60};
     MountTiming timing;
+    // Digest auth of players (name, password); empty: players are not authenticated.
+    std::vector<std::pair<std::string, std::string>> users;
+    std::string realm = "streamgate";
 };
 
 class RtspProxy {

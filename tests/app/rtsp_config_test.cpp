@@ -89,5 +89,44 @@ TEST(RtspConfig, MountSpecOfTheCommandLine) {
     EXPECT_FALSE(parse_mount_spec("cam=ftp://x/").ok());
 }
 
+TEST(RtspConfig, PlayerAccountsAndRealm) {
+    std::string error;
+    const auto off = parse(default_config_text(), error);
+    ASSERT_TRUE(off) << error;
+    EXPECT_TRUE(off->rtsp_users.empty());
+    EXPECT_EQ(off->rtsp_realm, "streamgate");
+
+    const auto config = parse(R"(
+[rtsp]
+users = ["alice:wonder:land", "bob:pw"]
+realm = "cameras"
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    ASSERT_EQ(config->rtsp_users.size(), 2U);
+    EXPECT_EQ(config->rtsp_users[0], (std::pair<std::string, std::string>{"alice", "wonder:land"}));
+    EXPECT_EQ(config->rtsp_users[1], (std::pair<std::string, std::string>{"bob", "pw"}));
+    EXPECT_EQ(config->rtsp_realm, "cameras");
+
+    for (const char* text :
+         {"[rtsp]\nusers = [\"alice\"]", "[rtsp]\nusers = [\"alice:\"]", "[rtsp]\nusers = [\":pw\"]",
+          "[rtsp]\nusers = [\"a:1\", \"a:2\"]", "[rtsp]\nusers = \"a:1\"", "[rtsp]\nrealm = \"\"",
+          "[rtsp]\nrealm = \"a\\\"b\"", "[rtsp]\nrealm = 3"}) {
+        EXPECT_FALSE(parse(text, error)) << text;
+    }
+    // The error names the entry's problem, never the password.
+    EXPECT_FALSE(parse("[rtsp]\nusers = [\"alice:secret\", \"alice:other-secret\"]", error));
+    EXPECT_EQ(error.find("secret"), std::string::npos) << error;
+}
+
+TEST(RtspConfig, RtspUserSpecOfTheCommandLine) {
+    std::vector<std::pair<std::string, std::string>> users;
+    EXPECT_TRUE(add_rtsp_user("carol:c", users).ok());
+    EXPECT_FALSE(add_rtsp_user("carol:d", users).ok());
+    EXPECT_FALSE(add_rtsp_user("nocolon", users).ok());
+    ASSERT_EQ(users.size(), 1U);
+    EXPECT_EQ(users[0].second, "c");
+}
+
 }  // namespace
 }  // namespace sg::app

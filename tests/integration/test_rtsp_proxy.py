@@ -330,6 +330,53 @@ transport = "udp"
         print(f"testplayer through the proxy: {report['succeeded']} sessions, rtp_lost {report['rtp_lost']}",
               flush=True)
 
+    def test_10_players_need_digest_auth(self):
+        # A second gateway with player accounts (auth is per listener process), on the origin of test 1.
+        port, admin = 8654, "127.0.0.1:9132"
+        gateway = self.net.start_peer(
+            "gw", [self.bin, "gateway", "--socks", "127.0.0.1:1081", "--admin", admin, "--alg-ports",
+                   "40000-40099", "--allow", "2001:2::/48", "--rtsp", f"[{self.gw6}]:{port}", "--mount",
+                   f"cam=rtsp://{self.o4}:8554/test", "--rtsp-user", "alice:s3cret", "--rtsp-user", "bob:pw"],
+            name="streamgate-auth", ready=None)
+        try:
+            self.net.wait_port("gw", self.gw6, port)
+            url = f"rtsp://{{}}[{self.gw6}]:{port}/cam"
+
+            def ffmpeg(credentials, transport):
+                cp = self.net.run("client6", ["ffmpeg", "-nostdin", "-hide_banner", "-rtsp_transport", transport,
+                                              "-timeout", "10000000", "-i", url.format(credentials), "-map",
+                                              "0:v", "-frames:v", "25", "-f", "null", "-"],
+                                  check=False, timeout=60)
+                return cp.returncode, self.frames_in(cp.stderr), cp.stderr
+
+            self.assert_decoded(ffmpeg("alice:s3cret@", "udp"), frames=25)
+            for credentials in ("", "alice:wrong@", "carol:s3cret@"):
+                with self.subTest(credentials=credentials):
+                    rc, decoded, err = ffmpeg(credentials, "tcp")
+                    self.assertNotEqual(rc, 0, err[-2000:])
+                    self.assertEqual(decoded, 0)
+                    self.assertRegex(err, r"401|Unauthorized")
+            # testplayer's client answers the challenge from the URL's credentials.
+            report_path = self.net.tmpdir / "testplayer-auth.json"
+            cp = self.net.run("client6", [self.bin, "testplayer", url.format("bob:pw@"), "-n", "3", "--duration",
+                                          "3", "--transport", "tcp", "--json", str(report_path), "-q"],
+                              check=False, timeout=60)
+            self.assertEqual(cp.returncode, 0, cp.stdout[-2000:] + cp.stderr[-2000:])
+            report = json.loads(report_path.read_text())
+            self.assertEqual(report["succeeded"], 3, report["errors"])
+            self.assertGreater(report["rtp_packets"], 0)
+
+            metrics = self.net.run("gw", ["curl", "-sS", "--max-time", "5", f"http://{admin}/metrics"]).stdout
+            failures = re.search(r"^streamgate_rtsp_proxy_auth_failures_total (\S+)$", metrics, re.M)
+            self.assertIsNotNone(failures, metrics[-2000:])
+            self.assertGreaterEqual(float(failures.group(1)), 2)  # wrong password, unknown user
+            log = gateway.log_text()
+            self.assertRegex(log, r"rtsp player \S+ user alice mount cam .* ended")
+            self.assertRegex(log, r"rtsp player \S+ user bob mount cam .* ended")
+            self.assertRegex(log, r"401, user 'carol': unknown user")
+        finally:
+            gateway.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
