@@ -27,9 +27,11 @@ MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string
                                     "Upstream RTSP sessions that reached PLAY", labels);
     m.upstream_failed = &r.counter("streamgate_rtsp_proxy_upstream_sessions_failed_total",
                                    "Upstream RTSP sessions that could not be started or were lost", labels);
-    m.players_active = &r.gauge("streamgate_rtsp_proxy_players_active", "Player sessions on the mount", labels);
+    m.players_active =
+        &r.gauge("streamgate_rtsp_proxy_players_active", "Player sessions on the mount", labels);
     m.players_total = &r.counter("streamgate_rtsp_proxy_players_total", "Player sessions created", labels);
-    m.rtp_packets = &r.counter("streamgate_rtsp_proxy_rtp_packets_total", "RTP packets relayed to players", labels);
+    m.rtp_packets =
+        &r.counter("streamgate_rtsp_proxy_rtp_packets_total", "RTP packets relayed to players", labels);
     m.rtp_bytes = &r.counter("streamgate_rtsp_proxy_rtp_bytes_total", "RTP bytes relayed to players", labels);
     m.dropped = &r.counter("streamgate_rtsp_proxy_dropped_packets_total",
                            "RTP packets dropped because a player could not take them", labels);
