@@ -24,6 +24,10 @@
 namespace sg::proxy {
 namespace {
 
+using server::check_request;
+using server::find_named_session;
+using server::status_reply;
+
 constexpr std::string_view k_public =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
@@ -33,12 +37,6 @@ std::string new_session_id() {
     std::snprintf(text.data(), text.size(), "%016llx",  // NOLINT(cppcoreguidelines-pro-type-vararg)
                   static_cast<unsigned long long>(generator()));
     return text.data();
-}
-
-rtsp::Response reply(int status) {
-    rtsp::Response response;
-    response.status = status;
-    return response;
 }
 
 std::string content_base(std::string_view uri) {
@@ -146,40 +144,21 @@ std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request&
         spdlog::info("rtsp player {} {} {}: 401, user '{}': {}", peer(), request.method, request.uri,
                      check.user.substr(0, 64), check.reason);
     }
-    auto response = reply(401);
+    auto response = status_reply(401);
     response.headers.set("WWW-Authenticate",
                          auth.challenge(now, check.verdict == rtsp::DigestVerdict::stale));
     return response;
 }
 
 std::shared_ptr<PlayerSession> ProxyConnection::find_session(const rtsp::Request& request, int& status) {
-    const auto* header = request.headers.get("Session");
-    if (header == nullptr) {
-        status = 454;
-        return nullptr;
-    }
-    const auto parsed = rtsp::parse_session(*header);
-    const auto it = parsed ? sessions_.find(parsed->id) : sessions_.end();
-    if (it == sessions_.end()) {
-        status = 454;
-        return nullptr;
-    }
-    it->second->touch();
-    return it->second;
+    return find_named_session(sessions_, request, status);
 }
 
 asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& request) {
-    if (request.version.major != 1 || request.version.minor != 0) co_return reply(505);
-    const auto* cseq = request.headers.get("CSeq");
-    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) co_return reply(400);
-    if (const auto* require = request.headers.get("Require")) {
-        auto response = reply(551);
-        response.headers.set("Unsupported", *require);
-        co_return response;
-    }
+    if (auto refused = check_request(request)) co_return std::move(*refused);
     const std::string& method = request.method;
     if (method == "OPTIONS") {
-        auto response = reply(200);
+        auto response = status_reply(200);
         response.headers.set("Public", k_public);
         co_return response;
     }
@@ -197,28 +176,28 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
     if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
         method == "SET_PARAMETER")
         co_return handle_session_request(request);
-    auto response = reply(501);
+    auto response = status_reply(501);
     response.headers.set("Public", k_public);
     co_return response;
 }
 
 asio::awaitable<rtsp::Response> ProxyConnection::handle_describe(const rtsp::Request& request) {
     const auto target = parse_target(request.uri);
-    if (!target || target->track) co_return reply(404);
+    if (!target || target->track) co_return status_reply(404);
     const auto mount = context_->find_mount(target->mount);
-    if (!mount) co_return reply(404);
+    if (!mount) co_return status_reply(404);
     std::string why;
     auto describing = mount->describe(why);
     const auto description = co_await std::move(describing);
     if (!description) {
         spdlog::info("rtsp player {} DESCRIBE {}: 502 ({})", peer(), target->mount, why);
-        co_return reply(502);
+        co_return status_reply(502);
     }
     const auto local = net::unmap(local_address());
     const bool v6 = local.is_v6();
     auto sdp = mount_sdp(description->upstream_sdp, local.to_string(), v6);
-    if (!sdp) co_return reply(502);
-    auto response = reply(200);
+    if (!sdp) co_return status_reply(502);
+    auto response = status_reply(200);
     response.headers.set("Content-Base", content_base(request.uri));
     response.headers.set("Content-Type", "application/sdp");
     response.body = std::move(*sdp);
@@ -227,43 +206,43 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_describe(const rtsp::Req
 
 asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Request& request) {
     const auto target = parse_target(request.uri);
-    if (!target) co_return reply(404);
+    if (!target) co_return status_reply(404);
     const auto mount = context_->find_mount(target->mount);
-    if (!mount) co_return reply(404);
+    if (!mount) co_return status_reply(404);
     const auto* transport_header = request.headers.get("Transport");
-    if (transport_header == nullptr) co_return reply(400);
+    if (transport_header == nullptr) co_return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
-    if (!specs) co_return reply(400);
+    if (!specs) co_return status_reply(400);
     const auto* spec = choose_transport(*specs);
-    if (spec == nullptr) co_return reply(461);
+    if (spec == nullptr) co_return status_reply(461);
     const rtsp::TransportSpec chosen = *spec;
 
     // A SETUP without DESCRIBE (players that cached the SDP) starts the upstream too.
     std::string why;
     auto describing = mount->describe(why);
     const auto description = co_await std::move(describing);
-    if (!is_open()) co_return reply(503);
-    if (!description) co_return reply(502);
+    if (!is_open()) co_return status_reply(503);
+    if (!description) co_return status_reply(502);
     const std::size_t track_count = description->clock_rates.size();
 
     const std::size_t track = target->track.value_or(0);
-    if (track >= track_count || (!target->track && track_count != 1)) co_return reply(404);
+    if (track >= track_count || (!target->track && track_count != 1)) co_return status_reply(404);
     std::shared_ptr<PlayerSession> session;
     if (request.headers.contains("Session")) {
         int status = 200;
         session = find_session(request, status);
-        if (!session) co_return reply(status);
-        if (&session->mount() != mount.get()) co_return reply(459);
-        if (session->playing()) co_return reply(455);
+        if (!session) co_return status_reply(status);
+        if (&session->mount() != mount.get()) co_return status_reply(459);
+        if (session->playing()) co_return status_reply(455);
     } else {
-        if (sessions_.size() >= k_max_sessions) co_return reply(453);
+        if (sessions_.size() >= k_max_sessions) co_return status_reply(453);
         session = std::make_shared<PlayerSession>(
             new_session_id(), mount, peer(), track_count,
             std::weak_ptr<PlayerSink>(std::static_pointer_cast<ProxyConnection>(shared_from_this())));
         if (!user_.empty()) session->set_user(user_);
     }
-    if (track >= session->tracks().size()) co_return reply(404);
-    if (session->tracks()[track].set_up) co_return reply(455);
+    if (track >= session->tracks().size()) co_return status_reply(404);
+    if (session->tracks()[track].set_up) co_return status_reply(455);
 
     rtsp::TransportSpec answer;
     answer.delivery = rtsp::Delivery::unicast;
@@ -284,7 +263,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
             error);
         if (!pair) {
             spdlog::warn("rtsp player {} SETUP: {}", peer(), error);
-            co_return reply(453);
+            co_return status_reply(453);
         }
         // Media goes to the address the request came from, never to a `destination` the player names.
         const auto client = *chosen.client_port;
@@ -300,7 +279,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
                     track < description->wait_key_frame.size() && description->wait_key_frame[track]);
     answer.ssrc = session->tracks()[track].rewriter->ssrc();
     sessions_.emplace(session->id(), session);
-    auto response = reply(200);
+    auto response = status_reply(200);
     response.headers.set("Transport", rtsp::to_header_value(answer));
     response.headers.set("Session",
                          rtsp::to_header_value(rtsp::SessionHeader{
@@ -310,7 +289,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
 
 rtsp::Response ProxyConnection::handle_play(const rtsp::Request& request, PlayerSession& session) {
     session.play();
-    auto response = reply(200);
+    auto response = status_reply(200);
     response.headers.set("Range", "npt=now-");
     std::vector<rtsp::RtpInfoEntry> entries;
     const std::string base = content_base(request.uri);
@@ -342,18 +321,18 @@ rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& requ
     if (!session) {
         if ((method == "GET_PARAMETER" || method == "SET_PARAMETER") &&
             !request.headers.contains("Session") && request.body.empty())
-            return reply(200);
-        return reply(status);
+            return status_reply(200);
+        return status_reply(status);
     }
     const auto session_header = rtsp::to_header_value(
         rtsp::SessionHeader{session->id(), static_cast<std::uint32_t>(context_->session_timeout.count())});
     if (method == "PLAY") {
-        if (!session->any_set_up()) return reply(455);
+        if (!session->any_set_up()) return status_reply(455);
         auto play = handle_play(request, *session);
         play.headers.set("Session", session_header);
         return play;
     }
-    auto response = reply(200);
+    auto response = status_reply(200);
     response.headers.set("Session", session_header);
     if (method == "PAUSE") {
         session->pause();
@@ -364,7 +343,7 @@ rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& requ
         sessions_.erase(session->id());
         return response;
     }
-    if (!request.body.empty()) return reply(451);
+    if (!request.body.empty()) return status_reply(451);
     return response;
 }
 

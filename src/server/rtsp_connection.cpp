@@ -34,12 +34,6 @@ std::string new_session_id() {
     return text.data();
 }
 
-rtsp::Response reply(int status) {
-    rtsp::Response response;
-    response.status = status;
-    return response;
-}
-
 std::string format_npt(double seconds) {
     std::array<char, 32> text{};
     std::snprintf(text.data(), text.size(), "%.3f", seconds);  // NOLINT(cppcoreguidelines-pro-type-vararg)
@@ -115,37 +109,18 @@ void RtspConnection::on_interleaved() {
 }
 
 std::shared_ptr<Session> RtspConnection::find_session(const rtsp::Request& request, int& status) {
-    const auto* header = request.headers.get("Session");
-    if (header == nullptr) {
-        status = 454;
-        return nullptr;
-    }
-    const auto parsed = rtsp::parse_session(*header);
-    const auto it = parsed ? sessions_.find(parsed->id) : sessions_.end();
-    if (it == sessions_.end()) {
-        status = 454;
-        return nullptr;
-    }
-    it->second->touch();
-    return it->second;
+    return find_named_session(sessions_, request, status);
 }
 
 asio::awaitable<rtsp::Response> RtspConnection::handle(const rtsp::Request& request) {
-    if (request.version.major != 1 || request.version.minor != 0) co_return reply(505);
-    const auto* cseq = request.headers.get("CSeq");
-    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) co_return reply(400);
-    if (const auto* require = request.headers.get("Require")) {
-        auto response = reply(551);  // we implement no option tags
-        response.headers.set("Unsupported", *require);
-        co_return response;
-    }
+    if (auto refused = check_request(request)) co_return std::move(*refused);
     const std::string& method = request.method;
     if (method == "OPTIONS") {
-        auto response = reply(200);
+        auto response = status_reply(200);
         response.headers.set("Public", k_public);
         if (request.headers.contains("Session")) {
             int status = 200;
-            if (!find_session(request, status)) co_return reply(status);
+            if (!find_session(request, status)) co_return status_reply(status);
         }
         co_return response;
     }
@@ -160,16 +135,16 @@ asio::awaitable<rtsp::Response> RtspConnection::handle(const rtsp::Request& requ
     if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
         method == "SET_PARAMETER")
         co_return handle_session_request(request);
-    auto response = reply(501);
+    auto response = status_reply(501);
     response.headers.set("Public", k_public);
     co_return response;
 }
 
 asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Request& request) {
     const auto path = request_uri_path(request.uri);
-    if (!path) co_return reply(400);
+    if (!path) co_return status_reply(400);
     const auto target = resolve_media_path(context_.config.root, *path);
-    if (!target || target->track) co_return reply(404);
+    if (!target || target->track) co_return status_reply(404);
     // A named lambda, not a temporary: g++ 12 destroys temporaries of a co_await's full-expression twice.
     auto look_up = [&cache = context_.presentations, file = target->file] {
         LookedUp result;
@@ -180,7 +155,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Requ
     const auto& presentation = looked_up.presentation;
     if (!presentation) {
         spdlog::debug("DESCRIBE {}: {}", target->relative, looked_up.error);
-        co_return reply(415);
+        co_return status_reply(415);
     }
     const bool v6 = local_address().is_v6() && !local_address().to_v6().is_v4_mapped();
     std::string sdp = "v=0\r\n";
@@ -198,7 +173,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Requ
         sdp += "a=range:npt=0-" + format_npt(duration) + "\r\n";
     }
     sdp += presentation->media_sdp;
-    auto response = reply(200);
+    auto response = status_reply(200);
     response.headers.set("Content-Base", content_base(request.uri));
     response.headers.set("Content-Type", "application/sdp");
     response.body = std::move(sdp);
@@ -207,25 +182,26 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Requ
 
 asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request& request) {
     const auto path = request_uri_path(request.uri);
-    if (!path) co_return reply(400);
+    if (!path) co_return status_reply(400);
     const auto target = resolve_media_path(context_.config.root, *path);
-    if (!target) co_return reply(404);
+    if (!target) co_return status_reply(404);
     const auto* transport_header = request.headers.get("Transport");
-    if (transport_header == nullptr) co_return reply(400);
+    if (transport_header == nullptr) co_return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
-    if (!specs) co_return reply(400);
+    if (!specs) co_return status_reply(400);
     const auto* spec = choose_transport(*specs);
-    if (spec == nullptr) co_return reply(461);
+    if (spec == nullptr) co_return status_reply(461);
 
     std::shared_ptr<Session> session;
     if (request.headers.contains("Session")) {
         int status = 200;
         session = find_session(request, status);
-        if (!session) co_return reply(status);
-        if (session->path() != target->relative) co_return reply(459);  // one file per aggregate session
-        if (session->state() == SessionState::playing) co_return reply(455);
+        if (!session) co_return status_reply(status);
+        if (session->path() != target->relative)
+            co_return status_reply(459);  // one file per aggregate session
+        if (session->state() == SessionState::playing) co_return status_reply(455);
     } else {
-        if (sessions_.size() >= k_max_sessions) co_return reply(453);
+        if (sessions_.size() >= k_max_sessions) co_return status_reply(453);
         // The cached probe lets the viewer's own demuxer open without probing the file again.
         auto open_file = [&cache = context_.presentations, path = target->file,
                           force_mp2t = context_.config.mp2t] {
@@ -239,15 +215,15 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
         auto& file = opened.file;
         if (!file) {
             spdlog::debug("SETUP {}: {}", target->relative, opened.error);
-            co_return reply(415);
+            co_return status_reply(415);
         }
         // The connection may have been closed or filled up while the file was opened.
-        if (!is_open()) co_return reply(503);
-        if (sessions_.size() >= k_max_sessions) co_return reply(453);
+        if (!is_open()) co_return status_reply(503);
+        if (sessions_.size() >= k_max_sessions) co_return status_reply(453);
         std::vector<TrackPacketizer> packetizers;
         for (std::size_t i = 0; i < file->tracks().size(); ++i) {
             auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
-            if (!packetizer) co_return reply(415);
+            if (!packetizer) co_return status_reply(415);
             packetizers.push_back(std::move(*packetizer));
         }
         session = std::make_shared<Session>(executor(), new_session_id(), target->relative, peer(),
@@ -257,8 +233,8 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
     }
     const std::size_t track = target->track.value_or(0);
     if (track >= session->track_count() || (!target->track && session->track_count() != 1))
-        co_return reply(404);
-    if (session->is_set_up(track)) co_return reply(455);
+        co_return status_reply(404);
+    if (session->is_set_up(track)) co_return status_reply(455);
 
     rtsp::TransportSpec answer;
     answer.delivery = rtsp::Delivery::unicast;
@@ -276,7 +252,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
         // Media goes to the address the request came from, never to a `destination` the client names:
         // otherwise the server could be aimed at a third party.
         transport.udp = context_.ports.allocate(executor(), local_address());
-        if (!transport.udp) co_return reply(453);
+        if (!transport.udp) co_return status_reply(453);
         const auto client = *spec->client_port;
         const auto rtcp_port =
             client.is_single() ? static_cast<std::uint16_t>(client.first + 1) : client.last;
@@ -297,7 +273,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
         sessions_.emplace(session->id(), session);
         ++context_.sessions_started;
     }
-    auto response = reply(200);
+    auto response = status_reply(200);
     response.headers.set("Transport", rtsp::to_header_value(answer));
     response.headers.set(
         "Session", rtsp::to_header_value(rtsp::SessionHeader{
@@ -309,17 +285,17 @@ rtsp::Response RtspConnection::handle_play(const rtsp::Request& request, Session
     std::optional<double> start;
     if (const auto* range_header = request.headers.get("Range")) {
         const auto range = rtsp::parse_range(*range_header);
-        if (!range || range->npt() == nullptr) return reply(457);
+        if (!range || range->npt() == nullptr) return status_reply(457);
         const auto& npt = *range->npt();
         if (npt.start && !npt.start->now) {
             start = npt.start->seconds;
             if (session.duration() > 0.0 && *start > session.duration() && !context_.config.loop)
-                return reply(457);
+                return status_reply(457);
         }
     }
     const auto position = session.play(start);
-    if (!position) return reply(457);
-    auto response = reply(200);
+    if (!position) return status_reply(457);
+    auto response = status_reply(200);
     std::string range = "npt=" + format_npt(position->npt) + "-";
     if (!context_.config.loop && session.duration() > 0.0) range += format_npt(session.duration());
     response.headers.set("Range", range);
@@ -344,10 +320,10 @@ rtsp::Response RtspConnection::handle_session_request(const rtsp::Request& reque
         // Keep-alives without a session are harmless (RFC 2326 §10.8: GET_PARAMETER as a ping).
         if ((method == "GET_PARAMETER" || method == "SET_PARAMETER") &&
             !request.headers.contains("Session") && request.body.empty())
-            return reply(200);
-        return reply(status);
+            return status_reply(200);
+        return status_reply(status);
     }
-    auto response = reply(200);
+    auto response = status_reply(200);
     response.headers.set(
         "Session", rtsp::to_header_value(rtsp::SessionHeader{
                        session->id(), static_cast<std::uint32_t>(context_.config.session_timeout.count())}));
@@ -369,7 +345,7 @@ rtsp::Response RtspConnection::handle_session_request(const rtsp::Request& reque
         return response;
     }
     // GET_PARAMETER / SET_PARAMETER: we have no parameters; an empty one is a keep-alive.
-    if (!request.body.empty()) return reply(451);
+    if (!request.body.empty()) return status_reply(451);
     return response;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/units.hpp"
 #include "net/asio_endpoint.hpp"
+#include "rtsp/simple_headers.hpp"
 
 namespace sg::server {
 namespace {
@@ -22,13 +23,19 @@ constexpr std::size_t k_read_chunk = 16 * k_kib;
 constexpr std::size_t k_max_request_buffer = 64 * k_kib;
 constexpr std::size_t k_max_gathered_writes = 64;
 
-rtsp::Response reply(int status) {
-    rtsp::Response response;
-    response.status = status;
-    return response;
-}
-
 }  // namespace
+
+std::optional<rtsp::Response> check_request(const rtsp::Request& request) {
+    if (request.version.major != 1 || request.version.minor != 0) return status_reply(505);
+    const auto* cseq = request.headers.get("CSeq");
+    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) return status_reply(400);
+    if (const auto* require = request.headers.get("Require")) {
+        auto response = status_reply(551);
+        response.headers.set("Unsupported", *require);
+        return response;
+    }
+    return std::nullopt;
+}
 
 RtspServerConnection::RtspServerConnection(asio::ip::tcp::socket socket, std::size_t max_queued_bytes,
                                            Clock::duration session_timeout)
@@ -157,7 +164,7 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
             if (item.failed()) {
                 spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
                 on_bad_message();
-                queue_text(rtsp::to_string(reply(400)));
+                queue_text(rtsp::to_string(status_reply(400)));
                 close_after_flush("malformed request");  // the writer sends the 400, then closes
                 co_return;
             }

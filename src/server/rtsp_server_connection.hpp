@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/byte_io.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp/session_header.hpp"
 
 namespace sg::server {
 
@@ -84,6 +86,34 @@ private:
     std::string close_reason_;
     Clock::time_point last_request_ = Clock::now();
 };
+
+// A reply with only a status (the reason phrase is filled in when it is written).
+inline rtsp::Response status_reply(int status) {
+    rtsp::Response response;
+    response.status = status;
+    return response;
+}
+
+// The checks every request passes first: RTSP/1.0 (else 505), a valid CSeq (400), no Require (551, we
+// implement no option tags). Nothing when the request may go on.
+std::optional<rtsp::Response> check_request(const rtsp::Request& request);
+
+// The session the request's Session header names, touched (requests keep a session alive, RFC 2326
+// §12.37); nullptr with `status` 454 when there is none. `sessions` maps ids to shared_ptrs.
+template <class Sessions>
+typename Sessions::mapped_type find_named_session(Sessions& sessions, const rtsp::Request& request,
+                                                  int& status) {
+    if (const auto* header = request.headers.get("Session")) {
+        if (const auto parsed = rtsp::parse_session(*header)) {
+            if (const auto it = sessions.find(parsed->id); it != sessions.end()) {
+                it->second->touch();
+                return it->second;
+            }
+        }
+    }
+    status = 454;
+    return nullptr;
+}
 
 // Ends (through `end`) and removes the sessions of `sessions` (a map of id -> shared_ptr) silent for longer
 // than `timeout`; returns how many remain. For RtspServerConnection::expire_sessions().
