@@ -75,7 +75,7 @@ public:
         : control_(control),
           client_facing_(client_facing),
           client_(std::move(client)),
-          options_(options),
+          options_(std::move(options)),
           executor_(executor),
           opened_{asio::steady_timer(executor, Clock::time_point::max()),
                   asio::steady_timer(executor, Clock::time_point::max())} {}
@@ -456,7 +456,7 @@ Address to_socks_address(const udp::endpoint& endpoint) {
 asio::awaitable<UdpRelayResult> run_udp_relay(tcp::socket& control, udp::socket& client_facing,
                                               ClientSourceFilter client, UdpRelayOptions options) {
     const auto executor = co_await asio::this_coro::executor;
-    Association association(control, client_facing, client, options, executor);
+    Association association(control, client_facing, client, std::move(options), executor);
     co_await association.run();
     co_return association.result();
 }
