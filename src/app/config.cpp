@@ -362,7 +362,7 @@ sg::Result<bool> add_rtsp_user(std::string_view spec,
     auto account = socks::parse_user_spec(spec);
     if (!account) return sg::fail(account.error());
     for (const auto& [name, password] : users)
-        if (name == account->first) return sg::fail("user '" + name + "' given twice");
+        if (name == account->first) return sg::fail("a user name is given twice");
     users.push_back(std::move(*account));
     return true;
 }

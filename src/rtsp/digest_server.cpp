@@ -68,7 +68,7 @@ Result<DigestServer> DigestServer::create(std::string realm,
     for (const auto& [user, password] : accounts) {
         if (user.empty() || password.empty()) return fail("digest: empty user name or password");
         if (user.find(':') != std::string::npos) return fail("digest: a user name must not contain ':'");
-        if (!names.insert(user).second) return fail("digest: user '" + user + "' given twice");
+        if (!names.insert(user).second) return fail("digest: a user name is given twice");
     }
     DigestServer server;
     server.realm_ = std::move(realm);
