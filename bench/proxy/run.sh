@@ -13,6 +13,7 @@
 #
 # usage: bench/proxy/run.sh [--build-dir DIR] [--steps "50 100 200 400"] [--seconds PLAY_S] [--ramp PER_S]
 #                           [--paths "direct mount gst socks"] [--transports "udp tcp"]
+# tools: ffmpeg ffprobe python3 timeout awk
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)

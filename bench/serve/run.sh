@@ -8,6 +8,7 @@
 # capacity figure for a dedicated host.
 #
 # usage: bench/serve/run.sh [--build-dir DIR] [--steps "50 100 200 400 800"] [--seconds CLIP_S] [--ramp PER_S]
+# tools: ffmpeg ffprobe python3 timeout
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)

@@ -17,6 +17,7 @@
 #   --keep       keep the raw outputs and every peer's log (they are kept anyway when the run fails)
 #   --no-build   run the binaries already in the build tree as they are
 # Environment: SG_BENCH_STREAMGATE_ARGS adds gateway options (e.g. "--log-level warn"); SG_BUILD_JOBS.
+# tools: danted microsocks iperf3 proxychains4 ss pgrep pkill setsid awk nproc python3 timeout
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,20 +53,8 @@ log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
-# --- packages (idempotent: only dpkg-query when everything is there) -----------------------------------
-packages=(dante-server microsocks iperf3 proxychains4 python3 iproute2 procps)
-missing=()
-for p in "${packages[@]}"; do
-  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing ${missing[*]}"
-  sudo=()
-  ((EUID == 0)) || sudo=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# --- packages: the benchmark peers (danted, microsocks, iperf3) come from the project's install script --
+"$repo/scripts/install-deps"
 
 # --- build (only the two targets the benchmark runs) ----------------------------------------------------
 if ((build)); then

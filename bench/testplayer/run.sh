@@ -6,6 +6,7 @@
 # bottleneck at a few hundred Mbit/s, so loss and latencies describe GstRtspServer under load.
 #
 # usage: bench/testplayer/run.sh [--build-dir DIR] [-n PLAYERS] [--ramp PER_S] [--duration S] [--transport udp|tcp]
+# tools: python3 awk
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 import unittest
 from pathlib import Path
 
-from testnet import PEERS, PYTHON, TestNetwork, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "detect"))
 from rtp_tables import parse_detect_json, parse_tshark  # noqa: E402
@@ -48,11 +47,10 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-@unittest.skipUnless(shutil.which("tcpdump") and shutil.which("tshark") and shutil.which("ffmpeg"),
-                     "needs tcpdump, tshark and ffmpeg")
 class Detect(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        require_tools("tcpdump", "tshark", "ffmpeg")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
         cls.addClassCleanup(cls.net.close)

@@ -10,13 +10,10 @@ only in gw's hosts file:
 client6 asks the gateway for these names with --socks5-hostname. With Happy Eyeballs the IPv4 attempt
 starts 250 ms after the hanging IPv6 one (or at once after the refused one) and wins, long before the
 connect timeout; without it the gateway would sit on the IPv6 address until the timeout.
-
-The family-policy tests need `--family-policy` on the gateway command line and skip until it exists.
 """
 
 from __future__ import annotations
 
-import subprocess
 import time
 import unittest
 
@@ -30,18 +27,11 @@ PAGE = "happy eyeballs page\n" * 32
 BLACKHOLE = "2001:2:0:99::/64"
 
 
-def _has_family_policy_flag(binary: str) -> bool:
-    cp = subprocess.run([binary, "gateway", "--help"], capture_output=True, text=True, timeout=10,
-                        stdin=subprocess.DEVNULL)
-    return "--family-policy" in cp.stdout + cp.stderr
-
-
 class GatewayHappyEyeballs(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_tools("curl")
         cls.bin = streamgate_bin()
-        cls.has_policy = _has_family_policy_flag(cls.bin)
         cls.net = TestNetwork().start()
         cls.addClassCleanup(cls.net.close)
         net = cls.net
@@ -127,11 +117,9 @@ class GatewayHappyEyeballs(unittest.TestCase):
         self.assertIn(f"[2001:2:0:99::2]:{CLOSED_PORT}", line)  # both failures are in the log line
         self.assertIn("timed out", line)
 
-    # ----- family policy (needs --family-policy) -----
+    # ----- family policy -----
 
     def _policy_gateway(self, policy: str, port: int):
-        if not self.has_policy:
-            self.skipTest("streamgate gateway has no --family-policy option yet")
         peer = self._start_gateway(port, f"streamgate-{policy}", "--family-policy", policy)
         self.addCleanup(peer.stop)
         return peer

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 import unittest
 
-from testnet import PEERS, PYTHON, TestNetwork, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 SOCKS_PORT = 1080
 ECHO_PORT = 7007
@@ -173,8 +172,7 @@ class GatewayUdp(unittest.TestCase):
     # ----- Dante's client library -----
 
     def test_dante_socksify_udp_exchange(self):
-        if shutil.which("socksify") is None:
-            self.skipTest("dante-client is not installed (socksify missing)")
+        require_tools("socksify")  # Dante's client
         conf = self.net.write_file("dante.conf", (
             "route {\n"
             f"  from: 0.0.0.0/0 to: 0.0.0.0/0 via: {self.gw4} port = {SOCKS_PORT}\n"

@@ -15,7 +15,7 @@ import re
 import time
 import unittest
 
-from testnet import PEERS, PYTHON, TestNetwork, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 SOCKS_PORT = 1080
 HTTP_PORT = 8080
@@ -58,6 +58,7 @@ for attempt in range(2):
 class Socksify(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        require_tools("curl", "ffmpeg", "gst-launch-1.0", "socat", "getent")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
         cls.addClassCleanup(cls.net.close)

@@ -823,6 +823,12 @@ def _local_matches(local: str, want, port: int) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # Helpers for test modules.
 
+def skips_fail() -> bool:
+    """True in CI (CI=true, or SG_NO_SKIP=1): there a skipped test hides a broken machine or a missing install
+    step, so run.py and this module's commands fail instead of reporting "Not Run"."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("SG_NO_SKIP") == "1"
+
+
 def require_tools(*tools: str) -> None:
     """Raises unittest.SkipTest naming the tools that are missing from PATH."""
     missing = [t for t in tools if shutil.which(t) is None and not Path(t).exists()]
@@ -857,11 +863,11 @@ def main(argv: Sequence[str]) -> int:
     if argv[1] == "check":
         reason = check_available()
         print("ok" if reason is None else f"unavailable: {reason}")
-        return 0 if reason is None else 77
+        return 0 if reason is None else (1 if skips_fail() else 77)
     if argv[1] == "cleanup":
         if os.geteuid() != 0:
             print("not root: nothing to clean up")
-            return 77
+            return 1 if skips_fail() else 77
         print("reaped:", " ".join(reap_stale()) or "nothing")
         return 0
     if argv[1] == "shell":
