@@ -40,51 +40,9 @@ ParsedRequest more() {
     return ParsedRequest{};
 }
 
-enum class LineStatus : std::uint8_t { found, need_more, too_long, control_char, bare_cr };
+using textproto::LineStatus;
 
-struct Line {
-    LineStatus status = LineStatus::need_more;
-    std::string_view text;  // without its line ending
-    std::size_t next = 0;   // offset just past the line ending
-};
-
-// Finds the line starting at `pos`; the head must end (LF included) before offset `limit`. A line ends at
-// CRLF or LF (RFC 9112 section 2.2 lets a recipient accept a bare LF); a CR not followed by LF is an error,
-// as is any control character but HT. Checking every byte as it arrives rejects binary garbage (a TLS
-// ClientHello, say) at once instead of after buffering a whole head.
-Line next_line(std::string_view in, std::size_t pos, std::size_t limit) noexcept {
-    Line line;
-    for (std::size_t i = pos; i < in.size(); ++i) {
-        if (i >= limit) {
-            line.status = LineStatus::too_long;
-            return line;
-        }
-        const char c = in[i];
-        if (c == '\n') {
-            line.status = LineStatus::found;
-            line.text = in.substr(pos, i - pos);
-            if (!line.text.empty() && line.text.back() == '\r') line.text.remove_suffix(1);
-            line.next = i + 1;
-            return line;
-        }
-        if (c == '\r') {
-            if (i + 1 < in.size() && in[i + 1] != '\n') {
-                line.status = LineStatus::bare_cr;
-                return line;
-            }
-            continue;
-        }
-        if (is_ctl(c) && c != '\t') {
-            line.status = LineStatus::control_char;
-            return line;
-        }
-    }
-    // Whatever arrives next would end the head at or past the limit.
-    if (in.size() >= limit) line.status = LineStatus::too_long;
-    return line;
-}
-
-// Maps a line that was not found to the parse result.
+// Maps a request line that was not found to the parse result.
 ParsedRequest line_result(LineStatus status) {
     switch (status) {
         case LineStatus::too_long:
@@ -177,9 +135,9 @@ ParsedRequest parse_request(Bytes input, const Limits& limits) {
 
     // RFC 9112 section 2.2: empty lines before the request line are ignored (they count toward the limit).
     std::size_t pos = 0;
-    Line line;
+    textproto::Line line;
     for (;;) {
-        line = next_line(in, pos, limit);
+        line = textproto::next_line(in, pos, limit, textproto::k_http.lone_cr);
         if (line.status != LineStatus::found) {
             // An incomplete request line is rejected early when its method already cannot be a token.
             if (line.status == LineStatus::need_more) {
@@ -199,20 +157,17 @@ ParsedRequest parse_request(Bytes input, const Limits& limits) {
     Request request;
     if (auto start = parse_request_line(line.text, request); start.failed()) return start;
 
-    for (;;) {
-        line = next_line(in, pos, limit);
-        if (line.status != LineStatus::found) return line_result(line.status);
-        pos = line.next;
-        if (line.text.empty()) break;
-        if (is_space_or_tab(line.text.front())) return fail("obsolete line folding", 400);
-        const auto colon = line.text.find(':');
-        if (colon == std::string_view::npos) return fail("header line without colon", 400);
-        const auto name = line.text.substr(0, colon);
-        // A space before the colon is not a token character, so "Host : x" fails here (section 5.1).
-        if (!is_token(name)) return fail("invalid header name", 400);
-        if (request.headers.size() >= limits.max_headers) return fail("too many header fields", 431);
-        request.headers.push_back(Header{std::string(name), std::string(trim(line.text.substr(colon + 1)))});
+    const auto fields =
+        textproto::parse_fields(in, pos, limit, limits.max_headers, textproto::k_http, request.headers);
+    if (fields.status == ParseStatus::need_more) return more();
+    if (fields.failed()) {
+        const bool too_big = fields.error == textproto::FieldsError::too_large ||
+                             fields.error == textproto::FieldsError::too_many;
+        return fail(fields.error == textproto::FieldsError::too_large ? "request head too large"
+                                                                      : textproto::describe(fields.error),
+                    too_big ? 431 : 400);
     }
+    pos = fields.end;
 
     if (auto checked = check_head(request); checked.failed()) return checked;
     ParsedRequest out;

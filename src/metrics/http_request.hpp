@@ -17,15 +17,11 @@
 #include "common/byte_io.hpp"
 #include "common/parse.hpp"
 #include "common/units.hpp"
+#include "textproto/head.hpp"
 
 namespace sg::http {
 
-struct Header {
-    std::string name;   // a token, spelling kept
-    std::string value;  // without leading and trailing whitespace
-
-    bool operator==(const Header&) const = default;
-};
+using Header = textproto::Field;
 
 struct Version {
     int major = 1;

@@ -64,35 +64,7 @@ namespace {
 constexpr std::string_view k_content_length = "Content-Length";
 constexpr std::size_t k_interleaved_header = 4;  // '$', channel, 16-bit length
 
-enum class LineStatus : std::uint8_t { found, need_more, too_long };
-
-struct Line {
-    LineStatus status = LineStatus::need_more;
-    std::string_view text;  // without the line ending
-    std::size_t next = 0;   // offset just past the line ending
-};
-
-// Finds the line starting at `pos` whose text may be at most `max_len` bytes. A line ends at CRLF, LF or
-// a lone CR; a CR that is the last byte available may still be followed by LF, so that is need_more.
-Line next_line(std::string_view in, std::size_t pos, std::size_t max_len) noexcept {
-    Line line;
-    for (std::size_t i = pos; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c != '\r' && c != '\n') {
-            if (i - pos >= max_len) {
-                line.status = LineStatus::too_long;
-                return line;
-            }
-            continue;
-        }
-        if (c == '\r' && i + 1 == in.size()) return line;  // need_more
-        line.status = LineStatus::found;
-        line.text = in.substr(pos, i - pos);
-        line.next = (c == '\r' && in[i + 1] == '\n') ? i + 2 : i + 1;
-        return line;
-    }
-    return line;
-}
+using textproto::LineStatus;
 
 // "RTSP/" 1*DIGIT "." 1*DIGIT; more than three digits per number is not a version anyone speaks.
 std::optional<Version> parse_version(std::string_view s) noexcept {
@@ -143,56 +115,6 @@ bool parse_request_line(std::string_view line, Request& out) {
     return true;
 }
 
-struct HeaderSection {
-    ParseStatus status = ParseStatus::need_more;
-    std::string_view error;
-    std::vector<Header> fields;
-    std::size_t end = 0;  // offset just past the empty line
-};
-
-HeaderSection parse_header_section(std::string_view in, std::size_t start, const Limits& limits) {
-    HeaderSection out;
-    auto fail = [&out](std::string_view why) {
-        out.status = ParseStatus::error;
-        out.error = why;
-        return std::move(out);
-    };
-    std::size_t pos = start;
-    while (true) {
-        const std::size_t used = pos - start;
-        if (used > limits.max_header_bytes) return fail("header section too large");
-        // A header line still needs at least its own line ending and the empty line after it.
-        const std::size_t budget = limits.max_header_bytes - used;
-        const Line line = next_line(in, pos, budget >= 2 ? budget - 2 : 0);
-        if (line.status == LineStatus::need_more) return out;
-        if (line.status == LineStatus::too_long) return fail("header section too large");
-        pos = line.next;
-        if (line.text.empty()) {
-            if (pos - start > limits.max_header_bytes) return fail("header section too large");
-            out.status = ParseStatus::done;
-            out.end = pos;
-            return out;
-        }
-        if (is_space_or_tab(line.text.front())) {
-            // Folded continuation (RFC 2616 section 2.2 LWS): joins the previous value with one space.
-            if (out.fields.empty()) return fail("continuation line before any header");
-            const auto more = trim(line.text);
-            auto& value = out.fields.back().value;
-            if (!more.empty()) {
-                if (!value.empty()) value.push_back(' ');
-                value.append(more);
-            }
-            continue;
-        }
-        const auto colon = line.text.find(':');
-        if (colon == std::string_view::npos) return fail("header line without colon");
-        const auto name = line.text.substr(0, colon);
-        if (!is_token(name)) return fail("invalid header name");
-        if (out.fields.size() >= limits.max_headers) return fail("too many headers");
-        out.fields.push_back(Header{std::string(name), std::string(trim(line.text.substr(colon + 1)))});
-    }
-}
-
 // Every Content-Length must be strict decimal; repeated fields must agree (RFC 7230 section 3.3.2 logic,
 // which closes the request-smuggling hole of conflicting lengths).
 struct BodyLength {
@@ -229,13 +151,14 @@ Parsed<Item> parse_interleaved(Bytes input, std::size_t pos) {
 Parsed<Item> parse_message(std::string_view in, std::size_t pos, const Limits& limits) {
     // Binary garbage is rejected at its first byte rather than after a whole start line was buffered.
     if (!is_token_char(in[pos])) return Parsed<Item>::fail("invalid start of message");
-    const Line start = next_line(in, pos, limits.max_start_line);
+    // The start line's text may be max_start_line bytes, plus a CRLF.
+    const auto start =
+        textproto::next_line(in, pos, pos + limits.max_start_line + 2, textproto::k_rtsp.lone_cr);
     if (start.status == LineStatus::too_long) return Parsed<Item>::fail("start line too long");
-    const auto seen = in.substr(pos, start.status == LineStatus::found ? start.text.size() : in.npos);
-    for (const char c : seen) {
-        if (is_ctl(c) && c != '\t' && c != '\r') return Parsed<Item>::fail("control character in start line");
-    }
+    if (start.status == LineStatus::control_char)
+        return Parsed<Item>::fail("control character in start line");
     if (start.status == LineStatus::need_more) return Parsed<Item>::more();
+    if (start.text.size() > limits.max_start_line) return Parsed<Item>::fail("start line too long");
 
     const bool is_response = start.text.substr(0, 5) == "RTSP/";
     Request request;
@@ -244,15 +167,17 @@ Parsed<Item> parse_message(std::string_view in, std::size_t pos, const Limits& l
         return Parsed<Item>::fail(is_response ? "invalid status line" : "invalid request line");
     }
 
-    HeaderSection section = parse_header_section(in, start.next, limits);
-    if (section.status == ParseStatus::error) return Parsed<Item>::fail(section.error);
-    if (section.status == ParseStatus::need_more) return Parsed<Item>::more();
-    const BodyLength body = body_length(section.fields, limits);
+    std::vector<Header> fields;
+    const auto section = textproto::parse_fields(in, start.next, start.next + limits.max_header_bytes,
+                                                 limits.max_headers, textproto::k_rtsp, fields);
+    if (section.failed()) return Parsed<Item>::fail(textproto::describe(section.error));
+    if (!section.done()) return Parsed<Item>::more();
+    const BodyLength body = body_length(fields, limits);
     if (!body.ok) return Parsed<Item>::fail(body.error);
     if (in.size() - section.end < body.length) return Parsed<Item>::more();
 
     const std::size_t consumed = section.end + body.length;
-    Headers headers(std::move(section.fields));
+    Headers headers(std::move(fields));
     std::string body_text(in.substr(section.end, body.length));
     if (is_response) {
         response.headers = std::move(headers);

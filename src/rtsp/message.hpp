@@ -18,15 +18,11 @@
 #include "common/byte_io.hpp"
 #include "common/parse.hpp"
 #include "common/units.hpp"
+#include "textproto/head.hpp"
 
 namespace sg::rtsp {
 
-struct Header {
-    std::string name;
-    std::string value;
-
-    bool operator==(const Header&) const = default;
-};
+using Header = textproto::Field;
 
 // Header fields in wire order. Lookups compare names case-insensitively; names keep their spelling.
 class Headers {
