@@ -11,14 +11,14 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/rtsp_sniff.hpp"
-#include "proxy/transport_rewrite.hpp"
+#include "alg/rtsp_sniff.hpp"
+#include "alg/transport_rewrite.hpp"
 #include "rtsp/simple_headers.hpp"
 
 namespace {
 
 using namespace sg;
-using namespace sg::proxy;
+using namespace sg::alg;
 
 void check(bool ok) {
     if (!ok) __builtin_trap();
