@@ -10,19 +10,17 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <list>
 #include <map>
 #include <optional>
 #include <string_view>
 #include <utility>
+#include <variant>
 
-#include "alg/sdp_family_rewrite.hpp"
-#include "alg/transport_rewrite.hpp"
+#include "alg/alg_machine.hpp"
 #include "alg_relay/media_relay.hpp"
 #include "common/text.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
-#include "rtsp/session_header.hpp"
 
 namespace sg::alg {
 namespace {
@@ -31,36 +29,14 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_read_chunk = 16384;
-constexpr std::size_t k_max_pending_teardowns = 16;
-constexpr std::size_t k_max_pending_refusals = 16;
-
-enum class Side : std::uint8_t { client, origin };
-
-void append(std::vector<std::uint8_t>& out, Bytes bytes) {
-    out.insert(out.end(), bytes.begin(), bytes.end());
-}
-
-void append(std::vector<std::uint8_t>& out, std::string_view text) {
-    out.insert(out.end(), text.begin(), text.end());
-}
-
-std::string cseq_of(const rtsp::Headers& headers) {
-    const std::string* value = headers.get("CSeq");
-    return value == nullptr ? std::string() : std::string(trim(*value));
-}
-
-std::string session_id_of(const rtsp::Headers& headers) {
-    const std::string* value = headers.get("Session");
-    if (value == nullptr) return {};
-    auto parsed = rtsp::parse_session(*value);
-    return parsed ? parsed->id : std::string();
-}
 
 // IPv6 literals go into Transport without brackets (the formatter adds what the syntax needs).
 std::string host_of(const asio::ip::address& address) {
     return net::unmap(address).to_string();
 }
 
+// The I/O half: reads both ends, feeds the bytes to the message state machine (alg/alg_machine.hpp),
+// carries out its actions on the media relays and writes what it hands back.
 class AlgSession {
 public:
     AlgSession(tcp::socket& client, tcp::socket& origin, std::shared_ptr<RtspAlg> alg,
@@ -70,53 +46,69 @@ public:
           alg_(std::move(alg)),
           idle_timeout_(idle_timeout),
           executor_(std::move(executor)),
-          half_closed_(executor_, Clock::time_point::max()) {
-        asio::error_code ec;
-        client_ip_ = net::unmap(client_.remote_endpoint(ec).address());
-        client_local_ = net::unmap(client_.local_endpoint(ec).address());
-        origin_ip_ = net::unmap(origin_.remote_endpoint(ec).address());
-        origin_local_ = net::unmap(origin_.local_endpoint(ec).address());
-    }
+          half_closed_(executor_, Clock::time_point::max()),
+          machine_(machine_config()) {}
 
     asio::awaitable<AlgResult> run(std::vector<std::uint8_t> client_bytes) {
         using namespace asio::experimental::awaitable_operators;
         alg_->stats()->sessions.fetch_add(1, std::memory_order_relaxed);
         std::vector<std::uint8_t> origin_bytes;  // named: no temporaries across a co_await (g++ 12)
-        co_await (pump(Side::client, std::move(client_bytes)) ||
-                  pump(Side::origin, std::move(origin_bytes)) || watchdog());
+        co_await (pump(Direction::client_to_origin, std::move(client_bytes)) ||
+                  pump(Direction::origin_to_client, std::move(origin_bytes)) || watchdog());
         stop_relays(end_.empty() ? "control connection closed" : end_);
+        result_.media_relays = machine_.media_relays();
+        result_.refused_setups = machine_.refused_setups();
+        result_.fell_back = machine_.fell_back();
         result_.end_reason = end_.empty() ? "closed" : std::string(end_);
         co_return result_;
     }
 
 private:
-    struct PendingSetup {
-        std::shared_ptr<MediaRelay> relay;
-        rtsp::PortRange client_ports;
-    };
+    // Reads the four addresses before the machine is built from them (members are initialised in order).
+    AlgMachineConfig machine_config() {
+        asio::error_code ec;
+        client_ip_ = net::unmap(client_.remote_endpoint(ec).address());
+        client_local_ = net::unmap(client_.local_endpoint(ec).address());
+        origin_ip_ = net::unmap(origin_.remote_endpoint(ec).address());
+        origin_local_ = net::unmap(origin_.local_endpoint(ec).address());
+        AlgMachineConfig config;
+        config.limits = alg_->options().limits;
+        config.max_relays = alg_->options().max_relays_per_session;
+        config.origin_facing_host = host_of(origin_local_);
+        config.client_facing_host = host_of(client_local_);
+        config.client_host = host_of(client_ip_);
+        config.rewrite_sdp_family = client_local_.is_v4() != origin_ip_.is_v4();
+        config.client_facing_ipv6 = client_local_.is_v6();
+        return config;
+    }
 
     void end(std::string_view why) {
         if (end_.empty()) end_ = why;
     }
 
-    // One direction: parse what `from` sends, forward it to the other side. Returns when the whole
-    // connection is over (an error on either side, or EOF from both).
-    asio::awaitable<void> pump(Side side, std::vector<std::uint8_t> buffer) {
-        tcp::socket& from = side == Side::client ? client_ : origin_;
-        tcp::socket& to = side == Side::client ? origin_ : client_;
+    // One direction: feed what `from` sends to the machine, forward what it hands back. Returns when the
+    // whole connection is over (an error on either side, or EOF from both).
+    asio::awaitable<void> pump(Direction direction, std::vector<std::uint8_t> bytes) {
+        const bool from_client = direction == Direction::client_to_origin;
+        tcp::socket& from = from_client ? client_ : origin_;
+        tcp::socket& to = from_client ? origin_ : client_;
         std::uint64_t& counted =
-            side == Side::client ? result_.bytes_client_to_origin : result_.bytes_origin_to_client;
-        counted += buffer.size();
+            from_client ? result_.bytes_client_to_origin : result_.bytes_origin_to_client;
+        counted += bytes.size();
         std::vector<std::uint8_t> chunk(k_read_chunk);
+        AlgStep step;
         std::vector<std::uint8_t> out;
-        bool parsing = true;
+        Bytes input = bytes;
         for (;;) {
+            forget_ended_relays();
             out.clear();
-            if (parsing) {
-                parsing = process(side, buffer, out);
-            } else {
-                out.swap(buffer);
-                buffer.clear();
+            for (;;) {
+                machine_.feed(direction, input, step);
+                input = {};
+                execute(step.actions, direction);
+                out.insert(out.end(), step.bytes.begin(), step.bytes.end());
+                if (!step.open) break;
+                open_relay(*step.open);
             }
             if (!out.empty()) {
                 auto [ec, n] = co_await asio::async_write(to, asio::buffer(out), k_use);
@@ -132,7 +124,7 @@ private:
                 to.shutdown(tcp::socket::shutdown_send, ignored);
                 // A player that closes its control connection has left (it cannot TEARDOWN any more), and an
                 // origin that closes it has stopped serving: the media ports go now, not at the timeout.
-                stop_relays(side == Side::client ? "client closed" : "origin closed");
+                stop_relays(from_client ? "client closed" : "origin closed");
                 if (++eofs_ == 2) co_return;
                 co_await half_closed_.async_wait(k_use);  // until the other direction ends it all
                 co_return;
@@ -143,221 +135,101 @@ private:
             }
             counted += n;
             last_activity_ = Clock::now();
-            buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+            input = Bytes(chunk).first(n);
         }
     }
 
-    // Moves every complete item of `buffer` to `out` (rewritten where needed); returns false when the stream
-    // stopped parsing (what is left was moved to `out` as it is).
-    bool process(Side side, std::vector<std::uint8_t>& buffer, std::vector<std::uint8_t>& out) {
-        std::size_t offset = 0;
-        bool ok = true;
-        while (offset < buffer.size()) {
-            const Bytes rest = Bytes(buffer).subspan(offset);
-            auto parsed = rtsp::parse_item(rest, alg_->options().limits);
-            if (parsed.need_more()) break;
-            if (parsed.failed()) {
-                spdlog::debug("rtsp alg {}: {} stream not parsable ({}): relaying it untouched",
-                              net::to_string(tcp::endpoint(client_ip_, 0)),
-                              side == Side::client ? "client" : "origin", parsed.error);
-                alg_->stats()->parse_fallbacks.fetch_add(1, std::memory_order_relaxed);
-                result_.fell_back = true;
-                append(out, rest);
-                offset = buffer.size();
-                ok = false;
-                break;
-            }
-            const Bytes raw = rest.first(parsed.consumed);
-            if (auto* request = std::get_if<rtsp::Request>(&parsed.value); request && side == Side::client) {
-                on_request(*request, raw, out);
-            } else if (auto* response = std::get_if<rtsp::Response>(&parsed.value);
-                       response && side == Side::origin) {
-                on_response(*response, raw, out);
-            } else {
-                append(out, raw);  // interleaved frames, and requests/replies of the server-to-client kind
-            }
-            offset += parsed.consumed;
-        }
-        buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(offset));
-        return ok;
-    }
-
-    void stop_relays(std::string_view why) {
-        for (auto& [cseq, pending] : pending_setups_)
-            pending.relay->stop(why);
-        pending_setups_.clear();
-        for (auto& relay : relays_)
-            relay->stop(why);
-    }
-
-    void touch_relays() {
-        for (auto& relay : relays_)
-            relay->touch();
-    }
-
-    std::size_t live_relays() {
-        relays_.remove_if([](const auto& relay) { return relay->stopped(); });
-        return relays_.size() + pending_setups_.size();
-    }
-
-    void on_request(rtsp::Request& request, Bytes raw, std::vector<std::uint8_t>& out) {
-        touch_relays();
-        if (request.method == "SETUP") {
-            const SetupVerdict verdict = rewrite_setup(request);
-            if (verdict == SetupVerdict::refused) stand_in_for_refused(request);
-            if (verdict != SetupVerdict::untouched) {
-                append(out, rtsp::to_string(request));
-                return;
-            }
-        }
-        if (request.method == "TEARDOWN") {
-            const std::string cseq = cseq_of(request.headers);
-            if (!cseq.empty() && teardowns_.size() < k_max_pending_teardowns)
-                teardowns_[cseq] = session_id_of(request.headers);
-        }
-        append(out, raw);
-    }
-
-    enum class SetupVerdict : std::uint8_t { untouched, rewritten, refused };
-
-    // A SETUP for unicast UDP: open the two port pairs and point the origin at the gateway's. Refused when
-    // the gateway cannot relay it: forwarded untouched, the origin would send media to the gateway's address
-    // where nothing listens, and the player would wait for it in vain.
-    SetupVerdict rewrite_setup(rtsp::Request& request) {
-        const std::string* transport = request.headers.get("Transport");
-        const std::string cseq = cseq_of(request.headers);
-        if (transport == nullptr || cseq.empty()) return SetupVerdict::untouched;
-        const auto client_ports = relayable_client_ports(*transport);
-        if (!client_ports || pending_setups_.contains(cseq) || refused_.contains(cseq))
-            return SetupVerdict::untouched;
-        const AlgOptions& options = alg_->options();
-        const std::string client = net::to_string(tcp::endpoint(client_ip_, 0));
-        if (live_relays() >= options.max_relays_per_session) {
-            spdlog::warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client,
-                         options.max_relays_per_session);
-            return refuse(cseq, 453);
-        }
+    // The machine's question: two port pairs, origin-facing then client-facing.
+    void open_relay(const OpenRelay& open) {
         auto origin_pair = alg_->ports().open_pair(executor_, origin_local_);
         auto client_pair = origin_pair ? alg_->ports().open_pair(executor_, client_local_) : std::nullopt;
         if (!origin_pair || !client_pair) {
-            alg_->stats()->port_exhausted.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client,
-                         options.port_first, options.port_last);
-            return refuse(cseq, 453);
+            machine_.relay_unavailable(open.id);
+            return;
         }
-        const auto rewritten =
-            rewrite_setup_request(*transport, origin_pair->rtp_port(), host_of(origin_local_));
-        if (!rewritten) return SetupVerdict::untouched;
-        request.headers.set("Transport", *rewritten);
-        auto relay =
+        const std::uint16_t origin_port = origin_pair->rtp_port();
+        const std::uint16_t client_port = client_pair->rtp_port();
+        relays_[open.id] =
             std::make_shared<MediaRelay>(std::move(*origin_pair), std::move(*client_pair), client_ip_,
-                                         *client_ports, alg_->stats(), options.session_timeout);
-        pending_setups_[cseq] = PendingSetup{std::move(relay), *client_ports};
-        return SetupVerdict::rewritten;
+                                         open.client_ports, alg_->stats(), alg_->options().session_timeout);
+        machine_.relay_opened(open.id, origin_port, client_port);
     }
 
-    SetupVerdict refuse(const std::string& cseq, int status) {
-        if (refused_.size() >= k_max_pending_refusals) return SetupVerdict::untouched;
-        refused_[cseq] = status;
-        return SetupVerdict::refused;
-    }
-
-    // Only the client direction may write to the client, so a refused SETUP is not answered here: the origin
-    // gets an OPTIONS with the same CSeq in its place, and its reply is turned into the refusal. That keeps
-    // the replies in the order the player pipelined its requests, and the origin creates no session.
-    static void stand_in_for_refused(rtsp::Request& request) {
-        rtsp::Headers headers;
-        for (const std::string_view name : {"CSeq", "Session", "User-Agent", "Authorization"}) {
-            if (const std::string* value = request.headers.get(name)) headers.add(name, *value);
-        }
-        request.method = "OPTIONS";
-        request.headers = std::move(headers);
-        request.body.clear();
-    }
-
-    rtsp::Response refusal(int status, const std::string& cseq) {
-        rtsp::Response response;
-        response.status = status;
-        response.reason = std::string(rtsp::reason_phrase(status));
-        response.headers.add("CSeq", cseq);
-        ++result_.refused_setups;
-        return response;
-    }
-
-    void on_response(rtsp::Response& response, Bytes raw, std::vector<std::uint8_t>& out) {
-        touch_relays();
-        const std::string cseq = cseq_of(response.headers);
-        const bool success = response.status >= 200 && response.status < 300;
-        if (auto refused = refused_.find(cseq); refused != refused_.end()) {
-            const int status = refused->second;
-            refused_.erase(refused);
-            append(out, rtsp::to_string(refusal(status, cseq)));
-            return;
-        }
-        if (auto it = pending_setups_.find(cseq); it != pending_setups_.end()) {
-            PendingSetup pending = std::move(it->second);
-            pending_setups_.erase(it);
-            if (success && finish_setup(response, pending)) {
-                append(out, rtsp::to_string(response));
-                return;
-            }
-            pending.relay->stop("setup refused");
-        } else if (auto teardown = teardowns_.find(cseq); teardown != teardowns_.end()) {
-            const std::string session = std::move(teardown->second);
-            teardowns_.erase(teardown);
-            if (success) {
-                for (auto& relay : relays_) {
-                    if (session.empty() || relay->session_id() == session) relay->stop("teardown");
+    void execute(const std::vector<AlgAction>& actions, Direction direction) {
+        for (const AlgAction& action : actions) {
+            if (const auto* start = std::get_if<StartRelay>(&action)) {
+                start_relay(*start);
+            } else if (const auto* stop = std::get_if<StopRelay>(&action)) {
+                if (auto it = relays_.find(stop->id); it != relays_.end()) {
+                    it->second->stop(stop->reason);
+                    relays_.erase(it);
                 }
+            } else if (std::holds_alternative<TouchRelays>(action)) {
+                for (auto& [id, relay] : relays_)
+                    relay->touch();
+            } else if (const auto* fallback = std::get_if<ParseFallback>(&action)) {
+                spdlog::debug("rtsp alg {}: {} stream not parsable ({}): relaying it untouched",
+                              client_label(), direction == Direction::client_to_origin ? "client" : "origin",
+                              fallback->reason);
+                alg_->stats()->parse_fallbacks.fetch_add(1, std::memory_order_relaxed);
+            } else if (const auto* refused = std::get_if<SetupRefused>(&action)) {
+                log_refusal(refused->cause);
             }
-        } else if (rewrite_description(response)) {
-            append(out, rtsp::to_string(response));
+        }
+    }
+
+    void log_refusal(RefusalCause cause) {
+        const AlgOptions& options = alg_->options();
+        if (cause == RefusalCause::too_many_relays) {
+            spdlog::warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client_label(),
+                         options.max_relays_per_session);
             return;
         }
-        append(out, raw);
+        alg_->stats()->port_exhausted.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client_label(),
+                     options.port_first, options.port_last);
     }
 
-    // Across families, a DESCRIBE reply's c= lines name an address of the origin's family; players that take
-    // their RTP sockets' family from c= need the gateway's client-facing address there (sdp_family_rewrite).
-    bool rewrite_description(rtsp::Response& response) {
-        if (response.body.empty() || client_local_.is_v4() == origin_ip_.is_v4()) return false;
-        const std::string* type = response.headers.get("Content-Type");
-        if (type == nullptr || !iequals(trim(type->substr(0, type->find(';'))), "application/sdp"))
-            return false;
-        auto rewritten = rewrite_sdp_family(response.body, host_of(client_local_), client_local_.is_v6());
-        if (!rewritten) return false;
-        response.body = std::move(*rewritten);
-        return true;
-    }
-
-    bool finish_setup(rtsp::Response& response, PendingSetup& pending) {
-        const std::string* transport = response.headers.get("Transport");
-        if (transport == nullptr) return false;
-        auto& relay = *pending.relay;
-        auto rewritten = rewrite_setup_reply(*transport, pending.client_ports, relay.client_facing_port(),
-                                             host_of(client_local_), host_of(client_ip_));
-        if (!rewritten) return false;
-        // The origin may send from another of its addresses (Transport source); only one of the
-        // origin-facing family can reach the origin-facing ports.
+    // The origin may send from another of its addresses (Transport source); only one of the origin-facing
+    // family can reach the origin-facing ports.
+    void start_relay(const StartRelay& start) {
+        auto it = relays_.find(start.id);
+        if (it == relays_.end()) return;
         asio::ip::address media_source = origin_ip_;
-        if (rewritten->origin.source) {
+        if (start.origin.source) {
             asio::error_code ec;
-            const auto named = asio::ip::make_address(*rewritten->origin.source, ec);
+            const auto named = asio::ip::make_address(*start.origin.source, ec);
             if (!ec && net::unmap(named).is_v4() == origin_ip_.is_v4()) media_source = net::unmap(named);
         }
-        response.headers.set("Transport", rewritten->transport);
-        relay.start(executor_, media_source, rewritten->origin, session_id_of(response.headers));
-        relays_.push_back(std::move(pending.relay));
-        ++result_.media_relays;
-        return true;
+        it->second->start(executor_, media_source, start.origin, start.session_id);
     }
+
+    // Relays that stopped on their own (session timeout) no longer count toward the session's maximum.
+    void forget_ended_relays() {
+        for (auto it = relays_.begin(); it != relays_.end();) {
+            if (it->second->stopped()) {
+                machine_.relay_ended(it->first);
+                it = relays_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    void stop_relays(std::string_view why) {
+        std::vector<AlgAction> actions;
+        machine_.stop_relays(why, actions);
+        execute(actions, Direction::client_to_origin);
+    }
+
+    std::string client_label() const { return net::to_string(tcp::endpoint(client_ip_, 0)); }
 
     // Ends the connection after `idle_timeout` without control traffic or media.
     asio::awaitable<void> watchdog() {
         asio::steady_timer timer(executor_);
         for (;;) {
             auto latest = last_activity_;
-            for (const auto& relay : relays_)
+            for (const auto& [id, relay] : relays_)
                 latest = std::max(latest, relay->last_activity());
             const auto deadline = latest + idle_timeout_;
             if (Clock::now() >= deadline) {
@@ -378,10 +250,8 @@ private:
     asio::any_io_executor executor_;
     asio::steady_timer half_closed_;
     asio::ip::address client_ip_, client_local_, origin_ip_, origin_local_;
-    std::map<std::string, PendingSetup> pending_setups_;  // by CSeq
-    std::map<std::string, std::string> teardowns_;        // CSeq -> Session id ("" when none)
-    std::map<std::string, int> refused_;                  // CSeq of a refused SETUP -> status to answer
-    std::list<std::shared_ptr<MediaRelay>> relays_;
+    AlgMachine machine_;
+    std::map<RelayId, std::shared_ptr<MediaRelay>> relays_;  // opened, pending or running
     Clock::time_point last_activity_ = Clock::now();
     int eofs_ = 0;
     std::string_view end_;

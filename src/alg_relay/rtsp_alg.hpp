@@ -10,7 +10,8 @@
 // across IPv4/IPv6 if need be. Everything else passes untouched: messages are forwarded as the exact bytes
 // received, except SETUP requests and replies whose Transport is rewritten (those are re-serialized with
 // CRLF line endings); interleaved "$" frames, SDP bodies and URLs are never changed, the client keeps
-// talking to the origin's own URLs.
+// talking to the origin's own URLs. Which messages are rewritten and which relays open and close is decided
+// by the pure state machine alg/alg_machine.hpp; this session moves the bytes and runs the relays.
 //
 // Parse errors: a direction whose bytes stop being RTSP (parser error or limit) falls back to relaying its
 // bytes untouched for the rest of the connection; media relays already set up keep running. Ports are
