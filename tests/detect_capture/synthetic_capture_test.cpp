@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "detect/detector.hpp"
-#include "detect/pcap_source.hpp"
+#include "detect_capture/pcap_source.hpp"
 #include "synthetic_capture.hpp"
 
 namespace sg::detect {

@@ -1,4 +1,4 @@
-#include "detect/pcap_source.hpp"
+#include "detect_capture/pcap_source.hpp"
 
 #include <pcap/pcap.h>
 #include <poll.h>

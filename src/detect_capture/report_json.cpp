@@ -1,4 +1,4 @@
-#include "detect/report_json.hpp"
+#include "detect_capture/report_json.hpp"
 
 #include <nlohmann/json.hpp>
 
