@@ -11,7 +11,7 @@
 #include "rtp/rtp_packet.hpp"
 #include "rtsp/message.hpp"
 #include "sdp/sdp.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "metrics/http_request.hpp"
+#include "http/http_request.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// libFuzzer target for the pure parts of the RTSP application-level gateway (proxy/rtsp_sniff,
-// proxy/transport_rewrite). The whole input is sniffed as a connection's first bytes and used as a SETUP
+// libFuzzer target for the pure parts of the RTSP application-level gateway (alg/rtsp_sniff,
+// alg/transport_rewrite). The whole input is sniffed as a connection's first bytes and used as a SETUP
 // Transport value. Properties checked (a violation traps):
 //   - the sniff is consistent: a verdict other than need_more on a prefix is the verdict on the whole input;
 //   - a rewritten request still parses, is relayable, and points at the gateway's pair;
@@ -11,14 +11,14 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/rtsp_sniff.hpp"
-#include "proxy/transport_rewrite.hpp"
+#include "alg/rtsp_sniff.hpp"
+#include "alg/transport_rewrite.hpp"
 #include "rtsp/simple_headers.hpp"
 
 namespace {
 
 using namespace sg;
-using namespace sg::proxy;
+using namespace sg::alg;
 
 void check(bool ok) {
     if (!ok) __builtin_trap();

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/key_frame.hpp"
-#include "proxy/mount_sdp.hpp"
-#include "proxy/rtp_rewriter.hpp"
+#include "restream/key_frame.hpp"
+#include "restream/mount_sdp.hpp"
+#include "restream/rtp_rewriter.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "sdp/sdp.hpp"
 

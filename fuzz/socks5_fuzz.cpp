@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace {
 

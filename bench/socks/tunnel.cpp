@@ -6,7 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::bench {
 namespace {

@@ -12,9 +12,9 @@
 
 #include "app/subcommand.hpp"
 #include "detect/detector.hpp"
-#include "detect/pcap_source.hpp"
-#include "detect/report_json.hpp"
 #include "detect/report_table.hpp"
+#include "detect_capture/pcap_source.hpp"
+#include "detect_capture/report_json.hpp"
 #include "net/relay.hpp"
 
 namespace sg::app {

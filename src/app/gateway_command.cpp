@@ -7,11 +7,11 @@
 #include <asio/steady_timer.hpp>
 #include <functional>
 
+#include "alg_relay/rtsp_alg.hpp"
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/descriptor_limit.hpp"
-#include "proxy/rtsp_alg.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "rtsp/url.hpp"
 #include "socks/server.hpp"
@@ -42,16 +42,16 @@ socks::ServerOptions server_options(const GatewayConfig& config) {
 
 // The RTSP ALG is created once (its port pool and counters live as long as the gateway); [alg] enabled
 // decides, at start and on each SIGHUP, whether new CONNECT sessions use it.
-std::shared_ptr<proxy::RtspAlg> make_rtsp_alg(const GatewayConfig& config, metrics::Registry& registry) {
-    proxy::AlgOptions options;
+std::shared_ptr<alg::RtspAlg> make_rtsp_alg(const GatewayConfig& config, metrics::Registry& registry) {
+    alg::AlgOptions options;
     options.port_first = config.alg_port_first;
     options.port_last = config.alg_port_last;
     options.session_timeout = config.alg_session_timeout;
-    return std::make_shared<proxy::RtspAlg>(options, &registry);
+    return std::make_shared<alg::RtspAlg>(options, &registry);
 }
 
 socks::ServerOptions with_alg(socks::ServerOptions options, const GatewayConfig& config,
-                              const std::shared_ptr<proxy::RtspAlg>& alg) {
+                              const std::shared_ptr<alg::RtspAlg>& alg) {
     if (config.alg_enabled) options.rtsp_alg = alg;
     return options;
 }

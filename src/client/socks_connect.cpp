@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::client {
 namespace {

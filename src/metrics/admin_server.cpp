@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/units.hpp"
-#include "metrics/http_request.hpp"
+#include "http/http_request.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 

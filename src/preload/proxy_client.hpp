@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "preload/config.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::preload {
 

@@ -16,7 +16,7 @@
 
 #include "preload/config.hpp"
 #include "preload/fake_names.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::preload {
 

@@ -22,7 +22,7 @@
 
 #include "client/presentation.hpp"
 #include "metrics/registry.hpp"
-#include "proxy/upstream_reception.hpp"
+#include "restream/upstream_reception.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtsp/url.hpp"
 

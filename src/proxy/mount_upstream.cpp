@@ -16,10 +16,10 @@
 #include "client/rtsp_client.hpp"
 #include "client/udp_port_pair.hpp"
 #include "net/asio_endpoint.hpp"
-#include "proxy/key_frame.hpp"
 #include "proxy/mount.hpp"
-#include "proxy/mount_sdp.hpp"
 #include "proxy/player_session.hpp"
+#include "restream/key_frame.hpp"
+#include "restream/mount_sdp.hpp"
 #include "rtsp/session_header.hpp"
 
 namespace sg::proxy {

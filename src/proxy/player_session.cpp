@@ -9,8 +9,8 @@
 #include <asio/use_awaitable.hpp>
 #include <random>
 
-#include "proxy/key_frame.hpp"
 #include "proxy/mount.hpp"
+#include "restream/key_frame.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
 

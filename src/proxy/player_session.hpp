@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "client/udp_port_pair.hpp"
-#include "proxy/rtp_rewriter.hpp"
+#include "restream/rtp_rewriter.hpp"
 
 namespace sg::proxy {
 

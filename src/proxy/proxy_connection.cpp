@@ -14,7 +14,7 @@
 #include "common/text.hpp"
 #include "net/asio_endpoint.hpp"
 #include "proxy/mount.hpp"
-#include "proxy/mount_sdp.hpp"
+#include "restream/mount_sdp.hpp"
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/session_header.hpp"
 #include "rtsp/simple_headers.hpp"

@@ -23,7 +23,7 @@
 #include "proxy/player_session.hpp"
 #include "rtsp/digest_server.hpp"
 #include "rtsp/message.hpp"
-#include "server/rtsp_server_connection.hpp"
+#include "rtsp_server/rtsp_server_connection.hpp"
 
 namespace sg::proxy {
 

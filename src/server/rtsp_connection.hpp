@@ -21,8 +21,8 @@
 
 #include "common/units.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp_server/rtsp_server_connection.hpp"
 #include "server/presentation_cache.hpp"
-#include "server/rtsp_server_connection.hpp"
 #include "server/serve_config.hpp"
 #include "server/session.hpp"
 #include "server/udp_ports.hpp"

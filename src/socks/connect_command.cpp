@@ -2,8 +2,8 @@
 
 #include <asio/ip/tcp.hpp>
 
+#include "alg_relay/rtsp_alg.hpp"
 #include "net/relay.hpp"
-#include "proxy/rtsp_alg.hpp"
 #include "socks/commands.hpp"
 #include "socks/connector.hpp"
 #include "socks/session_io.hpp"
@@ -44,12 +44,12 @@ asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
     // gateway, so that UDP media reaches the client; anything else is relayed untouched.
     if (const auto alg = options.rtsp_alg) {
         const auto verdict =
-            co_await proxy::sniff_client(ctx.client, target, ctx.pending, alg->options().sniff_timeout);
-        if (verdict == proxy::SniffVerdict::rtsp) {
+            co_await alg::sniff_client(ctx.client, target, ctx.pending, alg->options().sniff_timeout);
+        if (verdict == alg::SniffVerdict::rtsp) {
             auto bytes = std::move(ctx.pending);
             ctx.pending.clear();
             const auto result =
-                co_await proxy::run_rtsp_alg(ctx.client, target, std::move(bytes), alg, options.idle_timeout);
+                co_await alg::run_rtsp_alg(ctx.client, target, std::move(bytes), alg, options.idle_timeout);
             record.up += result.bytes_client_to_origin;
             record.down += result.bytes_origin_to_client;
             record.end = fmt::format(

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 

@@ -35,7 +35,7 @@
 
 #include "common/result.hpp"
 #include "net/cidr.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 

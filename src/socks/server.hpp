@@ -20,7 +20,7 @@
 namespace sg::metrics {
 class Registry;
 }
-namespace sg::proxy {
+namespace sg::alg {
 class RtspAlg;
 }
 
@@ -46,7 +46,7 @@ struct ServerOptions {
     std::shared_ptr<const RuleSet> rules;
     // The RTSP application-level gateway for CONNECT sessions that carry RTSP (proxy/rtsp_alg.hpp); none:
     // every CONNECT is a plain relay.
-    std::shared_ptr<proxy::RtspAlg> rtsp_alg;
+    std::shared_ptr<alg::RtspAlg> rtsp_alg;
 };
 
 struct ServerStats {

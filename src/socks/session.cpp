@@ -12,7 +12,7 @@
 #include "socks/commands.hpp"
 #include "socks/session_context.hpp"
 #include "socks/session_io.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "socks/rules.hpp"
 #include "socks/session.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 

@@ -12,7 +12,7 @@
 
 #include "common/parse.hpp"
 #include "socks/session_context.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 

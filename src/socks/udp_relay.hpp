@@ -29,7 +29,7 @@
 #include <string>
 #include <string_view>
 
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 

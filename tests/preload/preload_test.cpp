@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 extern char** environ;
 

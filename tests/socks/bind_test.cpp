@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "socks/server.hpp"
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 namespace {

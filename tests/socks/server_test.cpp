@@ -9,7 +9,7 @@
 #include <future>
 #include <thread>
 
-#include "socks/socks5.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 namespace {

@@ -15,8 +15,8 @@
 
 #include "net/udp_batch.hpp"
 #include "socks/server.hpp"
-#include "socks/socks5.hpp"
 #include "socks/udp_relay.hpp"
+#include "socks5/socks5.hpp"
 
 namespace sg::socks {
 namespace {

@@ -1,0 +1,228 @@
+#include "alg_relay/media_relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <utility>
+
+#include "net/asio_endpoint.hpp"
+#include "net/udp_batch.hpp"
+
+namespace sg::alg {
+namespace {
+
+using asio::ip::udp;
+constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t k_batch = 16;         // datagrams per system call
+constexpr std::size_t k_slot_size = 65536;  // any UDP datagram fits
+
+std::uint16_t channel_port(rtsp::PortRange ports, int channel) {
+    if (channel == 0) return ports.first;
+    return ports.is_single() ? static_cast<std::uint16_t>(ports.first + 1) : ports.last;
+}
+
+}  // namespace
+
+MediaRelay::MediaRelay(PortPair origin_facing, PortPair client_facing, const asio::ip::address& client_ip,
+                       rtsp::PortRange client_ports, std::shared_ptr<AlgStats> stats,
+                       Clock::duration session_timeout)
+    : origin_facing_(std::move(origin_facing)),
+      client_facing_(std::move(client_facing)),
+      client_ip_(net::unmap(client_ip)),
+      client_ports_(client_ports),
+      stats_(std::move(stats)),
+      session_timeout_(session_timeout) {}
+
+void MediaRelay::start(const asio::any_io_executor& executor, const asio::ip::address& origin_ip,
+                       const OriginMedia& origin, std::string session_id) {
+    if (stopped_ || running_) return;
+    origin_ip_ = net::unmap(origin_ip);
+    session_id_ = std::move(session_id);
+    if (origin.server_ports) {
+        for (int channel = 0; channel < 2; ++channel)
+            origin_endpoint_[channel] =
+                udp::endpoint(origin_ip_, channel_port(*origin.server_ports, channel));
+    }
+    origin_label_ = net::to_string(udp::endpoint(
+        origin_ip_, origin.server_ports ? origin.server_ports->first : static_cast<std::uint16_t>(0)));
+    stop_signal_.emplace(executor, Clock::time_point::max());
+    running_ = true;
+    started_ = Clock::now();
+    last_activity_ = started_;
+    stats_->media_relays.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(
+        executor, [self = shared_from_this()]() { return self->run(); }, asio::detached);
+}
+
+void MediaRelay::stop(std::string_view why) {
+    if (stopped_) return;
+    end(why);
+    if (running_) {
+        // run() notices, closes the ports and logs.
+        if (stop_signal_) stop_signal_->cancel();
+        return;
+    }
+    stopped_ = true;
+    origin_facing_.close();
+    client_facing_.close();
+}
+
+void MediaRelay::end(std::string_view why) {
+    if (end_reason_.empty()) end_reason_ = why;
+}
+
+void MediaRelay::drop() {
+    ++counters_.dropped;
+    stats_->packets_dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> MediaRelay::run() {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (to_client(0) || to_client(1) || to_origin(0) || to_origin(1) || watchdog());
+    stopped_ = true;
+    running_ = false;
+    origin_facing_.close();
+    client_facing_.close();
+    log_end();
+}
+
+void MediaRelay::log_end() const {
+    const std::chrono::duration<double> duration = Clock::now() - started_;
+    const auto client_rtp =
+        client_latched_[0] ? *client_latched_[0] : udp::endpoint(client_ip_, client_ports_.first);
+    spdlog::info(
+        "alg-media-end client={} origin={} session={} ports={}/{} rtp_down={} rtcp_down={} rtp_up={} "
+        "rtcp_up={} bytes_down={} bytes_up={} dropped={} latched={} duration={:.3f}s end=\"{}\"",
+        net::to_string(client_rtp), origin_label_, session_id_.empty() ? "-" : session_id_,
+        client_facing_port(), origin_facing_port(), counters_.packets_to_client[0],
+        counters_.packets_to_client[1], counters_.packets_to_origin[0], counters_.packets_to_origin[1],
+        counters_.bytes_to_client, counters_.bytes_to_origin, counters_.dropped,
+        client_latched_[0] ? "yes" : "no", duration.count(), end_reason_.empty() ? "closed" : end_reason_);
+}
+
+// The batch calls complete at once while datagrams keep coming: give the other sessions a turn per batch,
+// and learn whether the relay is ending.
+asio::awaitable<bool> MediaRelay::still_running() {
+    const auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return false;
+    const auto executor = co_await asio::this_coro::executor;
+    co_await asio::post(executor, asio::use_awaitable);
+    co_return true;
+}
+
+asio::awaitable<void> MediaRelay::to_client(int channel) {
+    udp::socket& in = origin_facing_.socket(channel);
+    udp::socket& out = client_facing_.socket(channel);
+    net::UdpReceiveBatch batch(k_batch, k_slot_size);
+    net::UdpSendBatch send;
+    for (;;) {
+        if (!co_await still_running()) co_return;
+        const auto ec = co_await net::receive_batch(in, batch);
+        if (ec) {
+            end("relay socket error");
+            co_return;
+        }
+        send.clear();
+        const udp::endpoint destination =
+            client_latched_[channel] ? *client_latched_[channel]
+                                     : udp::endpoint(client_ip_, channel_port(client_ports_, channel));
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch.bad_source(i) || batch.truncated(i) ||
+                net::unmap(batch.source(i).address()) != origin_ip_) {
+                drop();
+                continue;
+            }
+            // An origin that named no server_port: its own source port is where the client's packets go.
+            if (!origin_endpoint_[channel])
+                origin_endpoint_[channel] = udp::endpoint(origin_ip_, batch.source(i).port());
+            send.add(destination, {}, batch.data(i));
+        }
+        if (send.empty()) continue;
+        const auto sent = co_await net::send_batch(out, send);
+        counters_.packets_to_client[channel] += sent.sent;
+        counters_.bytes_to_client += sent.body_bytes;
+        stats_->packets_to_client.fetch_add(sent.sent, std::memory_order_relaxed);
+        stats_->bytes_to_client.fetch_add(sent.body_bytes, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < sent.failed; ++i)
+            drop();
+        if (sent.sent > 0) last_activity_ = Clock::now();
+        if (sent.error) {
+            end("relay socket error");
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> MediaRelay::to_origin(int channel) {
+    udp::socket& in = client_facing_.socket(channel);
+    udp::socket& out = origin_facing_.socket(channel);
+    net::UdpReceiveBatch batch(k_batch, k_slot_size);
+    net::UdpSendBatch send;
+    for (;;) {
+        if (!co_await still_running()) co_return;
+        const auto ec = co_await net::receive_batch(in, batch);
+        if (ec) {
+            end("relay socket error");
+            co_return;
+        }
+        send.clear();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch.bad_source(i) || batch.truncated(i)) {
+                drop();
+                continue;
+            }
+            const udp::endpoint source(net::unmap(batch.source(i).address()), batch.source(i).port());
+            if (source.address() != client_ip_) {
+                drop();
+                continue;
+            }
+            // Symmetric latching: the first packet fixes the client's endpoint for this channel.
+            if (!client_latched_[channel]) client_latched_[channel] = source;
+            // Only the latched endpoint speaks for the client from then on.
+            if (source != *client_latched_[channel]) {
+                drop();
+                continue;
+            }
+            last_activity_ = Clock::now();             // a punch or RTCP report is the client's sign of life
+            if (!origin_endpoint_[channel]) continue;  // nowhere to send yet: the origin named no port
+            send.add(*origin_endpoint_[channel], {}, batch.data(i));
+        }
+        if (send.empty()) continue;
+        const auto sent = co_await net::send_batch(out, send);
+        counters_.packets_to_origin[channel] += sent.sent;
+        counters_.bytes_to_origin += sent.body_bytes;
+        stats_->packets_to_origin.fetch_add(sent.sent, std::memory_order_relaxed);
+        stats_->bytes_to_origin.fetch_add(sent.body_bytes, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < sent.failed; ++i)
+            drop();
+        if (sent.error) {
+            end("relay socket error");
+            co_return;
+        }
+    }
+}
+
+// Ends the relay on stop() (the stop signal is cancelled) or after the session timeout.
+asio::awaitable<void> MediaRelay::watchdog() {
+    for (;;) {
+        if (!end_reason_.empty()) co_return;  // stop() came first
+        const auto deadline = last_activity_ + session_timeout_;
+        if (Clock::now() >= deadline) {
+            end("session timeout");
+            co_return;
+        }
+        stop_signal_->expires_at(deadline);
+        auto [ec] = co_await stop_signal_->async_wait(k_use);
+        if (ec && !end_reason_.empty()) co_return;
+        const auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) co_return;
+    }
+}
+
+}  // namespace sg::alg

@@ -1,0 +1,197 @@
+#include "rtsp_server/rtsp_server_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "common/units.hpp"
+#include "net/asio_endpoint.hpp"
+#include "rtsp/simple_headers.hpp"
+
+namespace sg::server {
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t k_read_chunk = 16 * k_kib;
+// Unparsed bytes a client may leave pending; the parser's own limits refuse a larger head long before.
+constexpr std::size_t k_max_request_buffer = 64 * k_kib;
+constexpr std::size_t k_max_gathered_writes = 64;
+
+}  // namespace
+
+std::optional<rtsp::Response> check_request(const rtsp::Request& request) {
+    if (request.version.major != 1 || request.version.minor != 0) return status_reply(505);
+    const auto* cseq = request.headers.get("CSeq");
+    if (cseq == nullptr || !rtsp::parse_cseq(*cseq)) return status_reply(400);
+    if (const auto* require = request.headers.get("Require")) {
+        auto response = status_reply(551);
+        response.headers.set("Unsupported", *require);
+        return response;
+    }
+    return std::nullopt;
+}
+
+RtspServerConnection::RtspServerConnection(asio::ip::tcp::socket socket, std::size_t max_queued_bytes,
+                                           Clock::duration session_timeout)
+    : socket_(std::move(socket)),
+      max_queued_bytes_(max_queued_bytes),
+      session_timeout_(session_timeout),
+      wake_writer_(socket_.get_executor()),
+      tick_(socket_.get_executor()) {
+    std::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : net::to_string(remote);
+    peer_address_ = net::unmap(remote.address());
+    local_address_ = socket_.local_endpoint(ec).address();
+}
+
+void RtspServerConnection::start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->tick_loop(); }, asio::detached);
+}
+
+void RtspServerConnection::close(std::string_view reason) {
+    if (!open_) return;
+    open_ = false;
+    on_close(reason);
+    std::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    wake_writer_.cancel();
+    tick_.cancel();
+    spdlog::debug("rtsp connection {} closed: {}", peer_, reason);
+}
+
+void RtspServerConnection::close_after_flush(std::string reason) {
+    if (!open_ || close_when_flushed_) return;
+    close_reason_ = std::move(reason);
+    close_when_flushed_ = true;
+    on_closing(close_reason_);
+    wake_writer_.cancel();
+}
+
+void RtspServerConnection::queue(std::vector<std::uint8_t> bytes) {
+    queued_bytes_ += bytes.size();
+    out_.push_back(std::move(bytes));
+    wake_writer_.cancel();
+}
+
+void RtspServerConnection::queue_text(std::string_view text) {
+    queue(std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+bool RtspServerConnection::queue_interleaved(std::uint8_t channel, Bytes frame) {
+    if (!is_open() || queued_bytes_ + frame.size() > max_queued_bytes_) return false;
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(frame.size() + 4);
+    if (!rtsp::append_interleaved(bytes, channel, frame)) return false;
+    queue(std::move(bytes));
+    return true;
+}
+
+asio::awaitable<void> RtspServerConnection::write_loop() {
+    const auto self = shared_from_this();
+    std::vector<asio::const_buffer> batch;
+    std::vector<std::vector<std::uint8_t>> writing;
+    while (open_) {
+        if (out_.empty()) {
+            if (close_when_flushed_) {
+                close(close_reason_);
+                co_return;
+            }
+            wake_writer_.expires_at(Clock::time_point::max());
+            co_await wake_writer_.async_wait(as_tuple_awaitable);
+            continue;
+        }
+        // Everything queued goes out in one gathered write.
+        writing.clear();
+        batch.clear();
+        while (!out_.empty() && writing.size() < k_max_gathered_writes) {
+            writing.push_back(std::move(out_.front()));
+            out_.pop_front();
+        }
+        for (const auto& bytes : writing)
+            batch.emplace_back(asio::buffer(bytes));
+        auto [ec, n] = co_await asio::async_write(socket_, batch, as_tuple_awaitable);
+        queued_bytes_ -= std::min(queued_bytes_, n);
+        if (ec) {
+            close("write failed: " + ec.message());
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> RtspServerConnection::tick_loop() {
+    const auto self = shared_from_this();
+    while (open_) {
+        tick_.expires_after(std::chrono::seconds(1));
+        co_await tick_.async_wait(as_tuple_awaitable);
+        if (!open_) co_return;
+        const auto now = Clock::now();
+        // A connection holding no session is only there to talk; one silent for two timeouts is gone (the
+        // second one lets a client whose session expired still hear 454).
+        if (expire_sessions(now, session_timeout_) == 0 && now - last_request_ > 2 * session_timeout_)
+            close("idle");
+    }
+}
+
+asio::awaitable<void> RtspServerConnection::read_loop() {
+    const auto self = shared_from_this();
+    std::vector<std::uint8_t> in;
+    std::array<std::uint8_t, k_read_chunk> chunk{};
+    while (open_) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        if (ec) {
+            close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
+            co_return;
+        }
+        in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+        std::size_t used = 0;
+        while (open_ && used < in.size()) {
+            auto item = rtsp::parse_item(Bytes(in).subspan(used));
+            if (item.need_more()) break;
+            if (item.failed()) {
+                spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
+                on_bad_message();
+                queue_text(rtsp::to_string(status_reply(400)));
+                close_after_flush("malformed request");  // the writer sends the 400, then closes
+                co_return;
+            }
+            used += item.consumed;
+            if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
+                last_request_ = Clock::now();
+                // One request at a time, in order: a reply that waits (a file being opened, an upstream
+                // being played) holds the next one. The request is copied out of `in`'s parse first.
+                const rtsp::Request copy = *request;
+                auto handling = handle(copy);
+                auto response = co_await std::move(handling);
+                if (!open_) co_return;
+                if (const auto* cseq = copy.headers.get("CSeq")) response.headers.set("CSeq", *cseq);
+                response.headers.set("Server", "streamgate");
+                on_reply(response);
+                queue_text(rtsp::to_string(response));
+            } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
+                on_interleaved();
+            }
+            // Responses to us (a client answering a server request) are ignored: we send none.
+        }
+        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
+        if (in.size() > k_max_request_buffer) {
+            close("request too large");
+            co_return;
+        }
+    }
+}
+
+}  // namespace sg::server
