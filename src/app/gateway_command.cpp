@@ -130,6 +130,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
     net::raise_descriptor_limit("sessions", 2);  // a relayed connection holds two
     asio::io_context io(1);
     metrics::Registry registry(metrics::Registry::OnError::record);
+    metrics::register_process_metrics(registry);
     const auto rtsp_alg = make_rtsp_alg(config, registry);
     socks::Server server(io, with_alg(server_options(config), config, rtsp_alg), &registry);
     if (config.alg_enabled) {

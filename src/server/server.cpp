@@ -59,6 +59,7 @@ void register_metrics(metrics::Registry& registry, const ServerContext& context,
                               [&context] { return static_cast<double>(context.presentations.probes()); });
     registry.counter_callback("streamgate_serve_accepted_total", "RTSP connections accepted",
                               [&accepted] { return static_cast<double>(accepted.accepted.load()); });
+    metrics::register_process_metrics(registry);
 }
 
 // Moves an accepted socket to `loop` and starts its connection there; the connection never leaves it.
