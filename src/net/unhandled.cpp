@@ -37,14 +37,14 @@ std::string_view to_string(Unhandled where) noexcept {
             return "socks_session";
         case Unhandled::socks_connector:
             return "socks_connector";
-        case Unhandled::rtsp_proxy_connection:
-            return "rtsp_proxy_connection";
+        case Unhandled::rtsp_connection:
+            return "rtsp_connection";
+        case Unhandled::rtsp_busy_reply:
+            return "rtsp_busy_reply";
         case Unhandled::mount_upstream:
             return "mount_upstream";
         case Unhandled::mount_report:
             return "mount_report";
-        case Unhandled::serve_connection:
-            return "serve_connection";
         case Unhandled::serve_session:
             return "serve_session";
         case Unhandled::admin_connection:

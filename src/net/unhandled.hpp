@@ -16,18 +16,18 @@ namespace sg::net {
 enum class Unhandled : std::uint8_t {
     socks_session,
     socks_connector,
-    rtsp_proxy_connection,
+    rtsp_connection,  // serve's and the RTSP proxy's control connections (RtspServerConnection)
+    rtsp_busy_reply,  // the 503 answer to connections over an RTSP listener's caps
     mount_upstream,
     mount_report,
-    serve_connection,
     serve_session,
     admin_connection,
     accept_loop,
 };
 inline constexpr std::array k_unhandled_sites = {
-    Unhandled::socks_session,  Unhandled::socks_connector,  Unhandled::rtsp_proxy_connection,
-    Unhandled::mount_upstream, Unhandled::mount_report,     Unhandled::serve_connection,
-    Unhandled::serve_session,  Unhandled::admin_connection, Unhandled::accept_loop,
+    Unhandled::socks_session,   Unhandled::socks_connector,  Unhandled::rtsp_connection,
+    Unhandled::rtsp_busy_reply, Unhandled::mount_upstream,   Unhandled::mount_report,
+    Unhandled::serve_session,   Unhandled::admin_connection, Unhandled::accept_loop,
 };
 
 // The label value ("mount_upstream").
