@@ -71,6 +71,7 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     options.session_timeout = config.rtsp_session_timeout;
     options.users = config.rtsp_users;
     options.realm = config.rtsp_realm;
+    options.caps = {config.rtsp_max_connections, config.rtsp_max_connections_per_client};
     for (const auto& mount : config.rtsp_mounts) {
         proxy::MountConfig out;
         out.name = mount.name;

@@ -19,6 +19,7 @@
 #include "common/text.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/rate_limited_log.hpp"
 #include "proxy/media_relay.hpp"
 #include "proxy/sdp_family_rewrite.hpp"
 #include "proxy/transport_rewrite.hpp"
@@ -233,16 +234,19 @@ private:
         const AlgOptions& options = alg_->options();
         const std::string client = net::to_string(tcp::endpoint(client_ip_, 0));
         if (live_relays() >= options.max_relays_per_session) {
-            spdlog::warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client,
-                         options.max_relays_per_session);
+            // Peer-triggered, like the line below: rate-limited across every session of the process.
+            static net::RateLimitedLog extra_setup_log("rtsp alg: SETUPs over max_relays_per_session");
+            extra_setup_log.warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client,
+                                 options.max_relays_per_session);
             return refuse(cseq, 453);
         }
         auto origin_pair = alg_->ports().open_pair(executor_, origin_local_);
         auto client_pair = origin_pair ? alg_->ports().open_pair(executor_, client_local_) : std::nullopt;
         if (!origin_pair || !client_pair) {
             alg_->stats()->port_exhausted.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client,
-                         options.port_first, options.port_last);
+            static net::RateLimitedLog port_starved_log("rtsp alg: SETUPs without a free port pair");
+            port_starved_log.warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client,
+                                  options.port_first, options.port_last);
             return refuse(cseq, 453);
         }
         const auto rewritten =
