@@ -45,6 +45,10 @@ std::string_view to_string(Unhandled where) noexcept {
             return "mount_upstream";
         case Unhandled::mount_report:
             return "mount_report";
+        case Unhandled::player_rtcp:
+            return "player_rtcp";
+        case Unhandled::media_relay:
+            return "media_relay";
         case Unhandled::serve_session:
             return "serve_session";
         case Unhandled::admin_connection:

@@ -20,14 +20,17 @@ enum class Unhandled : std::uint8_t {
     rtsp_busy_reply,  // the 503 answer to connections over an RTSP listener's caps
     mount_upstream,
     mount_report,
+    player_rtcp,  // the RTSP proxy's per-player RTCP receivers
+    media_relay,  // the RTSP ALG's UDP media relays
     serve_session,
     admin_connection,
     accept_loop,
 };
 inline constexpr std::array k_unhandled_sites = {
-    Unhandled::socks_session,   Unhandled::socks_connector,  Unhandled::rtsp_connection,
-    Unhandled::rtsp_busy_reply, Unhandled::mount_upstream,   Unhandled::mount_report,
-    Unhandled::serve_session,   Unhandled::admin_connection, Unhandled::accept_loop,
+    Unhandled::socks_session,    Unhandled::socks_connector, Unhandled::rtsp_connection,
+    Unhandled::rtsp_busy_reply,  Unhandled::mount_upstream,  Unhandled::mount_report,
+    Unhandled::player_rtcp,      Unhandled::media_relay,     Unhandled::serve_session,
+    Unhandled::admin_connection, Unhandled::accept_loop,
 };
 
 // The label value ("mount_upstream").
