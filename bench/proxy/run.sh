@@ -59,7 +59,9 @@ wait_port() {
   return 1
 }
 
+# Every player comes from 127.0.0.1: no connection caps, here nor on the proxy listener below.
 "$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" --rtp-ports 40000-49999 --log-level warn \
+  --max-connections 0 --max-connections-per-client 0 \
   >"$work/serve.log" 2>&1 &
 pids+=($!)
 wait_port $origin_port
@@ -81,6 +83,8 @@ if [[ " $paths " == *" mount "* ]]; then
 
 [rtsp]
 listen = ["127.0.0.1:$mount_port"]
+max_connections = 0
+max_connections_per_client = 0
 
 [[rtsp.mount]]
 name = "clip"

@@ -51,7 +51,9 @@ wait_ready() {  # log file -> port printed after READY (serve: wait for its port
   return 1
 }
 
+# Every viewer comes from 127.0.0.1: no connection caps.
 "$bin" serve "$work/media" --listen 127.0.0.1:18554 --rtp-ports 40000-59999 --log-level warn \
+  --max-connections 0 --max-connections-per-client 0 \
   >"$work/serve.log" 2>&1 &
 pids+=($!)
 /usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 --port 18555 --not-shared \

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
@@ -13,6 +12,7 @@
 
 #include "net/asio_endpoint.hpp"
 #include "net/udp_batch.hpp"
+#include "net/unhandled.hpp"
 
 namespace sg::alg {
 namespace {
@@ -57,7 +57,8 @@ void MediaRelay::start(const asio::any_io_executor& executor, const asio::ip::ad
     last_activity_ = started_;
     stats_->media_relays.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(
-        executor, [self = shared_from_this()]() { return self->run(); }, asio::detached);
+        executor, [self = shared_from_this()]() { return self->run(); },
+        net::log_unhandled(net::Unhandled::media_relay));
 }
 
 void MediaRelay::stop(std::string_view why) {

@@ -21,6 +21,7 @@
 #include "common/text.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/rate_limited_log.hpp"
 
 namespace sg::alg {
 namespace {
@@ -178,16 +179,19 @@ private:
         }
     }
 
+    // Peer-triggered: rate-limited across every session of the process.
     void log_refusal(RefusalCause cause) {
         const AlgOptions& options = alg_->options();
         if (cause == RefusalCause::too_many_relays) {
-            spdlog::warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client_label(),
-                         options.max_relays_per_session);
+            static net::RateLimitedLog extra_setup_log("rtsp alg: SETUPs over max_relays_per_session");
+            extra_setup_log.warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client_label(),
+                                 options.max_relays_per_session);
             return;
         }
         alg_->stats()->port_exhausted.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client_label(),
-                     options.port_first, options.port_last);
+        static net::RateLimitedLog port_starved_log("rtsp alg: SETUPs without a free port pair");
+        port_starved_log.warn("rtsp alg {}: no free UDP port pair in {}-{}: SETUP refused", client_label(),
+                              options.port_first, options.port_last);
     }
 
     // The origin may send from another of its addresses (Transport source); only one of the origin-facing

@@ -326,13 +326,17 @@ bool read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, std::string
 }
 
 bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
-    static const std::set<std::string_view> known{"listen", "session_timeout_s", "mount", "users", "realm"};
+    static const std::set<std::string_view> known{
+        "listen",          "session_timeout_s",         "mount", "users", "realm",
+        "max_connections", "max_connections_per_client"};
     if (auto key = unknown_key(rtsp, known)) {
         error = fmt::format("[rtsp]: unknown key '{}'", *key);
         return false;
     }
     if (!read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, error) ||
-        !read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, error)) {
+        !read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, error) ||
+        !read_count(rtsp, "max_connections", config.rtsp_max_connections, error) ||
+        !read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, error)) {
         return false;
     }
     if (!read_rtsp_users(rtsp, config, error)) return false;

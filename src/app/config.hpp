@@ -52,6 +52,9 @@ struct GatewayConfig {
     // [rtsp]: the RTSP proxy listener with mounts (proxy/rtsp_proxy.hpp); no listener: off.
     std::vector<net::HostPort> rtsp_listeners;
     std::chrono::seconds rtsp_session_timeout{60};
+    // Player connections over these are answered 503 and closed (0 = no limit).
+    std::uint32_t rtsp_max_connections = 1024;
+    std::uint32_t rtsp_max_connections_per_client = 64;
     std::vector<RtspMountConfig> rtsp_mounts;
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;

@@ -71,6 +71,7 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     options.session_timeout = config.rtsp_session_timeout;
     options.users = config.rtsp_users;
     options.realm = config.rtsp_realm;
+    options.caps = {config.rtsp_max_connections, config.rtsp_max_connections_per_client};
     for (const auto& mount : config.rtsp_mounts) {
         proxy::MountConfig out;
         out.name = mount.name;
@@ -130,6 +131,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
     net::raise_descriptor_limit("sessions", 2);  // a relayed connection holds two
     asio::io_context io(1);
     metrics::Registry registry(metrics::Registry::OnError::record);
+    metrics::register_process_metrics(registry);
     const auto rtsp_alg = make_rtsp_alg(config, registry);
     socks::Server server(io, with_alg(server_options(config), config, rtsp_alg), &registry);
     if (config.alg_enabled) {

@@ -24,6 +24,8 @@ struct ServeFlags {
     std::string admin;
     bool mp2t = false;
     unsigned threads = 0;
+    std::uint32_t max_connections = 1024;
+    std::uint32_t max_connections_per_client = 64;
 };
 
 std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
@@ -63,6 +65,8 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
     config.loop = flags.loop;
     config.mp2t = flags.mp2t;
     config.threads = flags.threads;
+    config.max_connections = flags.max_connections;
+    config.max_connections_per_client = flags.max_connections_per_client;
     config.session_timeout = std::chrono::seconds(flags.session_timeout);
     return config;
 }
@@ -89,6 +93,11 @@ Subcommand add_serve_command(CLI::App& app) {
         ->add_option("--threads", flags->threads,
                      "Event loops, one thread each; connections are spread over them (default: one per core)")
         ->check(CLI::Range(0U, 256U));
+    serve->add_option("--max-connections", flags->max_connections,
+                      "Open RTSP connections at most; more are answered 503 and closed (0: no limit; "
+                      "default 1024)");
+    serve->add_option("--max-connections-per-client", flags->max_connections_per_client,
+                      "Open RTSP connections from one client address at most (0: no limit; default 64)");
     serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

@@ -4,7 +4,6 @@
 
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/v6_only.hpp>
@@ -23,6 +22,8 @@
 #include "http/http_request.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/rate_limited_log.hpp"
+#include "net/unhandled.hpp"
 
 namespace sg::metrics {
 
@@ -37,9 +38,8 @@ struct AdminServer::Shared {
     std::set<tcp::socket*> open;  // for stop()
     std::atomic<std::size_t> active{0};
     std::atomic<std::uint64_t> rejected{0};
-    // Rejections are peer-triggered: logged at most once per interval, with the count in between.
-    Clock::time_point last_reject_log{};
-    std::uint64_t rejected_at_last_log = 0;
+    // Rejections are peer-triggered.
+    net::RateLimitedLog reject_log{"admin: connections over the limit"};
 };
 
 namespace {
@@ -51,7 +51,6 @@ constexpr std::string_view k_index =
     "streamgate admin\n"
     "\n"
     "/metrics  Prometheus metrics (text format 0.0.4)\n";
-constexpr auto k_reject_log_interval = std::chrono::seconds{10};
 constexpr auto k_linger = std::chrono::seconds{1};
 
 // RFC 9110 section 5.6.7 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". Written by hand because
@@ -210,17 +209,6 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Admin
     socket.close(ec);
 }
 
-void log_rejection(AdminServer::Shared& shared) {
-    const auto now = Clock::now();
-    if (shared.last_reject_log != Clock::time_point{} && now - shared.last_reject_log < k_reject_log_interval)
-        return;
-    const auto total = shared.rejected.load();
-    spdlog::warn("admin: {} connection(s) closed at once since the last report: limit of {} open connections",
-                 total - shared.rejected_at_last_log, shared.options.max_connections);
-    shared.last_reject_log = now;
-    shared.rejected_at_last_log = total;
-}
-
 }  // namespace
 
 AdminServer::AdminServer(asio::io_context& io, Registry& registry, AdminOptions options)
@@ -258,23 +246,19 @@ sg::Result<tcp::endpoint> AdminServer::listen(const tcp::endpoint& endpoint, std
             asio::error_code ignored;
             socket.close(ignored);
             shared->rejected.fetch_add(1);
-            log_rejection(*shared);
+            shared->reject_log.warn(
+                "admin: connection closed at once: limit of {} open connections ({} so far)",
+                shared->options.max_connections, shared->rejected.load());
             return;
         }
         const auto executor = socket.get_executor();
         asio::co_spawn(executor, serve_connection(std::move(socket), shared),
-                       [](const std::exception_ptr& e) {
-                           // Connections handle their own errors; an escaping exception is a bug, but it must
-                           // end only that connection, never the server.
-                           if (!e) return;
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                               spdlog::error("admin connection aborted by exception: {}", ex.what());
-                           }
-                       });
+                       // Connections handle their own errors; an escaping exception is a bug, but it must end
+                       // only that connection, never the server.
+                       net::log_unhandled(net::Unhandled::admin_connection));
     };
-    asio::co_spawn(io_, net::accept_loop(acc, std::move(on_accept), counters), asio::detached);
+    asio::co_spawn(io_, net::accept_loop(acc, std::move(on_accept), counters),
+                   net::log_unhandled(net::Unhandled::accept_loop));
     spdlog::info("admin listening on {}", net::to_string(bound));
     return bound;
 }
@@ -285,6 +269,18 @@ void AdminServer::stop() {
         acceptor.close(ignored);
     for (tcp::socket* socket : shared_->open)
         socket->close(ignored);
+}
+
+void register_process_metrics(Registry& registry) {
+    registry.counter_callback("streamgate_log_lines_suppressed_total",
+                              "Peer-triggered log lines held back by rate limiting",
+                              [] { return static_cast<double>(net::RateLimitedLog::suppressed_total()); });
+    for (const auto where : net::k_unhandled_sites) {
+        registry.counter_callback("streamgate_unhandled_exceptions_total",
+                                  "Exceptions that escaped a coroutine (bugs), by where",
+                                  [where] { return static_cast<double>(net::unhandled_count(where)); },
+                                  {{"where", std::string(net::to_string(where))}});
+    }
 }
 
 }  // namespace sg::metrics

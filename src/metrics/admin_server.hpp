@@ -58,4 +58,10 @@ private:
     std::shared_ptr<Shared> shared_;
 };
 
+// Process-wide series whose counts live in net (which cannot see the registry):
+// streamgate_log_lines_suppressed_total (net/rate_limited_log.hpp) and
+// streamgate_unhandled_exceptions_total{where} (net/unhandled.hpp). Each subcommand with an admin listener
+// registers them once.
+void register_process_metrics(Registry& registry);
+
 }  // namespace sg::metrics

@@ -63,4 +63,11 @@ std::string Cidr::to_string() const {
     return network_.to_string() + "/" + std::to_string(prefix_);
 }
 
+bool allow_listed(std::span<const Cidr> allow, const asio::ip::address& addr) noexcept {
+    if (allow.empty()) return unmap(addr).is_loopback();
+    for (const auto& cidr : allow)
+        if (cidr.contains(addr)) return true;
+    return false;
+}
+
 }  // namespace sg::net

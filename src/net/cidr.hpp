@@ -2,6 +2,7 @@
 // Address ranges for access control ("198.18.0.0/15", "2001:2::/48", or a single address).
 
 #include <asio/ip/address.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,9 @@ private:
     asio::ip::address network_;
     unsigned prefix_ = 0;
 };
+
+// The client allow-list of the gateway's listeners: `addr` is in one of the ranges, or, with no ranges at
+// all, a loopback address (a listener is never open to everyone by default).
+bool allow_listed(std::span<const Cidr> allow, const asio::ip::address& addr) noexcept;
 
 }  // namespace sg::net

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/unhandled.hpp"
 #include "proxy/player_session.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -156,8 +156,8 @@ void Mount::start_upstream() {
     running_ = true;
     failure_.clear();
     set_state(State::connecting);
-    asio::co_spawn(executor_, run_upstream(), asio::detached);
-    asio::co_spawn(executor_, report_loop(), asio::detached);
+    asio::co_spawn(executor_, run_upstream(), net::log_unhandled(net::Unhandled::mount_upstream));
+    asio::co_spawn(executor_, report_loop(), net::log_unhandled(net::Unhandled::mount_report));
 }
 
 }  // namespace sg::proxy

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/use_awaitable.hpp>
@@ -16,6 +15,7 @@
 #include "client/rtsp_client.hpp"
 #include "client/udp_port_pair.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/unhandled.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/player_session.hpp"
 #include "restream/key_frame.hpp"
@@ -196,8 +196,10 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     if (!co_await std::move(setting_up)) co_return Outcome::refused;
     if (!tcp) {
         for (std::size_t i = 0; i < a.tracks.size(); ++i) {
-            asio::co_spawn(executor_, receive_udp(shared_from_this(), attempt, i, false), asio::detached);
-            asio::co_spawn(executor_, receive_udp(shared_from_this(), attempt, i, true), asio::detached);
+            asio::co_spawn(executor_, receive_udp(shared_from_this(), attempt, i, false),
+                           net::log_unhandled(net::Unhandled::mount_upstream));
+            asio::co_spawn(executor_, receive_udp(shared_from_this(), attempt, i, true),
+                           net::log_unhandled(net::Unhandled::mount_upstream));
         }
     }
     auto playing = a.client.request("PLAY", a.presentation.aggregate_url);

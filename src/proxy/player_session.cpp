@@ -4,11 +4,11 @@
 
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <random>
 
+#include "net/unhandled.hpp"
 #include "proxy/mount.hpp"
 #include "restream/key_frame.hpp"
 #include "rtp/rtcp.hpp"
@@ -61,7 +61,7 @@ void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32
         slot.udp->rtp.non_blocking(true);
         slot.udp->rtcp.non_blocking(true);
         asio::co_spawn(slot.udp->rtcp.get_executor(), receive_rtcp(shared_from_this(), track),
-                       asio::detached);
+                       net::log_unhandled(net::Unhandled::player_rtcp));
     }
     static thread_local std::mt19937 random{std::random_device{}()};
     PlayerStart start;

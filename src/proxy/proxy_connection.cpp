@@ -13,6 +13,7 @@
 
 #include "common/text.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/rate_limited_log.hpp"
 #include "proxy/mount.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtsp/rtp_info.hpp"
@@ -140,9 +141,10 @@ std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request&
     }
     if (check.verdict == rtsp::DigestVerdict::refused) {
         if (context_->auth_failures != nullptr) context_->auth_failures->inc();
-        // The claimed name is untrusted input: bounded in the log.
-        spdlog::info("rtsp player {} {} {}: 401, user '{}': {}", peer(), request.method, request.uri,
-                     check.user.substr(0, 64), check.reason);
+        // Peer-triggered (password guessing): rate-limited. The claimed name is untrusted input: bounded.
+        static net::RateLimitedLog auth_failure_log("rtsp proxy: failed Digest authentications");
+        auth_failure_log.info("rtsp player {} {} {}: 401, user '{}': {}", peer(), request.method,
+                              request.uri.substr(0, 256), check.user.substr(0, 64), check.reason);
     }
     auto response = status_reply(401);
     response.headers.set("WWW-Authenticate",
@@ -190,7 +192,9 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_describe(const rtsp::Req
     auto describing = mount->describe(why);
     const auto description = co_await std::move(describing);
     if (!description) {
-        spdlog::info("rtsp player {} DESCRIBE {}: 502 ({})", peer(), target->mount, why);
+        // Every player asking while the upstream is down would repeat the line: rate-limited.
+        static net::RateLimitedLog describe_failure_log("rtsp proxy: DESCRIBEs answered 502");
+        describe_failure_log.info("rtsp player {} DESCRIBE {}: 502 ({})", peer(), target->mount, why);
         co_return status_reply(502);
     }
     const auto local = net::unmap(local_address());
@@ -262,7 +266,8 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
             executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
             error);
         if (!pair) {
-            spdlog::warn("rtsp player {} SETUP: {}", peer(), error);
+            static net::RateLimitedLog port_starved_log("rtsp proxy: SETUPs without a UDP port pair");
+            port_starved_log.warn("rtsp player {} SETUP: {}", peer(), error);
             co_return status_reply(453);
         }
         // Media goes to the address the request came from, never to a `destination` the player names.

@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <random>
 #include <stdexcept>
 
 #include "net/asio_endpoint.hpp"
+#include "net/unhandled.hpp"
 
 namespace sg::proxy {
 namespace {
@@ -19,7 +19,10 @@ constexpr std::uint64_t k_nonce_lifetime_s = 120;
 }  // namespace
 
 RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Registry* registry)
-    : io_(io), options_(std::move(options)), context_(std::make_shared<ProxyConnectionContext>()) {
+    : io_(io),
+      options_(std::move(options)),
+      context_(std::make_shared<ProxyConnectionContext>()),
+      caps_("rtsp proxy", options_.caps) {
     for (const auto& config : options_.mounts) {
         auto mount = std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
                                              MountMetrics::create(registry, config.name));
@@ -36,6 +39,12 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
                           "Player connections closed at accept: client not in the allow-list");
     connections_total_ =
         &r.counter("streamgate_rtsp_proxy_connections_total", "Player RTSP connections accepted");
+    if (registry != nullptr) {
+        registry->counter_callback(
+            "streamgate_rtsp_proxy_connections_busy_total",
+            "Player connections answered 503 and closed: over max_connections or max_connections_per_client",
+            [this] { return static_cast<double>(caps_.refused().load()); });
+    }
     context_->auth_failures = &r.counter("streamgate_rtsp_proxy_auth_failures_total",
                                          "Player requests refused with 401 for wrong Digest credentials");
     if (!options_.users.empty()) {
@@ -70,7 +79,7 @@ std::optional<asio::ip::tcp::endpoint> RtspProxy::listen(const asio::ip::tcp::en
     asio::co_spawn(io_,
                    net::accept_loop(
                        acc, [this](asio::ip::tcp::socket socket) { admit(std::move(socket)); }, counters),
-                   asio::detached);
+                   net::log_unhandled(net::Unhandled::accept_loop));
     return bound;
 }
 
@@ -79,28 +88,24 @@ void RtspProxy::start() {
         mount->start_always_on();
 }
 
-bool RtspProxy::allowed(const asio::ip::address& address) const {
-    if (options_.allow.empty()) return address.is_loopback();
-    for (const auto& cidr : options_.allow)
-        if (cidr.contains(address)) return true;
-    return false;
-}
-
 void RtspProxy::admit(asio::ip::tcp::socket socket) {
     asio::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return;
-    if (!allowed(net::unmap(peer.address()))) {
+    if (!net::allow_listed(options_.allow, peer.address())) {
         refused_->inc();
-        spdlog::info("rtsp player {} refused: not in the allow-list", net::to_string(peer));
+        refused_log_.info("rtsp player {} refused: not in the allow-list", net::to_string(peer));
         socket.close(ec);
         return;
     }
+    auto slot = caps_.admit(socket);
+    if (!slot) return;  // answered 503 (or already gone)
     connections_total_->inc();
     // Forget connections that are gone, so the list stays as long as the live ones.
     std::erase_if(connections_, [](const std::weak_ptr<ProxyConnection>& c) { return c.expired(); });
     auto connection = std::make_shared<ProxyConnection>(std::move(socket), context_);
     connections_.push_back(connection);
+    connection->hold(std::move(slot));
     connection->start();
 }
 

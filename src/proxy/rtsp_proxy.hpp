@@ -16,6 +16,7 @@
 #include "metrics/registry.hpp"
 #include "net/accept_loop.hpp"
 #include "net/cidr.hpp"
+#include "net/rate_limited_log.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/proxy_connection.hpp"
 
@@ -29,6 +30,8 @@ struct RtspProxyOptions {
     // Digest auth of players (name, password); empty: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> users;
     std::string realm = "streamgate";
+    // Player connections over these are answered 503 and closed (0 = no limit).
+    server::RtspConnectionCaps caps;
 };
 
 class RtspProxy {
@@ -49,7 +52,6 @@ public:
 
 private:
     void admit(asio::ip::tcp::socket socket);
-    bool allowed(const asio::ip::address& address) const;
 
     asio::io_context& io_;
     RtspProxyOptions options_;
@@ -60,6 +62,8 @@ private:
     std::vector<std::weak_ptr<ProxyConnection>> connections_;
     metrics::Counter* refused_ = nullptr;
     metrics::Counter* connections_total_ = nullptr;
+    net::RateLimitedLog refused_log_{"rtsp proxy: players not in the allow-list"};
+    server::RtspListenerCaps caps_;
 };
 
 }  // namespace sg::proxy

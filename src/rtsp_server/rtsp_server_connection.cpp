@@ -5,13 +5,15 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "common/units.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/unhandled.hpp"
 #include "rtsp/simple_headers.hpp"
 
 namespace sg::server {
@@ -53,12 +55,13 @@ RtspServerConnection::RtspServerConnection(asio::ip::tcp::socket socket, std::si
 
 void RtspServerConnection::start() {
     auto self = shared_from_this();
+    const auto on_exception = net::log_unhandled(net::Unhandled::rtsp_connection);
     asio::co_spawn(
-        socket_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+        socket_.get_executor(), [self] { return self->read_loop(); }, on_exception);
     asio::co_spawn(
-        socket_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+        socket_.get_executor(), [self] { return self->write_loop(); }, on_exception);
     asio::co_spawn(
-        socket_.get_executor(), [self] { return self->tick_loop(); }, asio::detached);
+        socket_.get_executor(), [self] { return self->tick_loop(); }, on_exception);
 }
 
 void RtspServerConnection::close(std::string_view reason) {
@@ -70,6 +73,7 @@ void RtspServerConnection::close(std::string_view reason) {
     socket_.close(ec);
     wake_writer_.cancel();
     tick_.cancel();
+    slot_ = net::Admission::Slot{};  // a closed connection no longer counts against the caps
     spdlog::debug("rtsp connection {} closed: {}", peer_, reason);
 }
 
@@ -192,6 +196,79 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
             co_return;
         }
     }
+}
+
+Parsed<std::string> busy_reply(std::string_view received, std::chrono::seconds retry_after) {
+    const auto item = rtsp::parse_item(received);
+    if (item.need_more()) return Parsed<std::string>::more();
+    if (item.failed() || !std::holds_alternative<rtsp::Request>(item.value))
+        return Parsed<std::string>::fail("not an RTSP request");
+    const auto& request = std::get<rtsp::Request>(item.value);
+    rtsp::Response response = status_reply(503);
+    if (const auto* cseq = request.headers.get("CSeq"); cseq != nullptr && rtsp::parse_cseq(*cseq))
+        response.headers.set("CSeq", *cseq);
+    response.headers.set("Retry-After", std::to_string(retry_after.count()));
+    return Parsed<std::string>::ok(rtsp::to_string(response), item.consumed);
+}
+
+namespace {
+
+// Reads the first request head (up to the wait), answers it 503 and closes.
+asio::awaitable<void> answer_busy(asio::ip::tcp::socket socket) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer deadline(socket.get_executor(), RtspListenerCaps::k_request_wait);
+    std::string received;
+    std::array<char, 2048> chunk{};
+    // A request head larger than this is not worth reading for a refusal.
+    constexpr std::size_t k_max_head = 16 * k_kib;
+    std::optional<std::string> reply;
+    while (!reply && received.size() < k_max_head) {
+        auto result = co_await (socket.async_read_some(asio::buffer(chunk), as_tuple_awaitable) ||
+                                deadline.async_wait(as_tuple_awaitable));
+        if (result.index() == 1) break;  // nothing (complete) within the wait: close without a word
+        const auto [ec, n] = std::get<0>(result);
+        if (ec) break;
+        received.append(chunk.data(), n);
+        const auto parsed = busy_reply(received, RtspListenerCaps::k_retry_after);
+        if (parsed.failed()) break;
+        if (parsed.done()) reply = parsed.value;
+    }
+    if (reply) {
+        auto written = co_await (asio::async_write(socket, asio::buffer(*reply), as_tuple_awaitable) ||
+                                 deadline.async_wait(as_tuple_awaitable));
+        (void)written;
+    }
+    std::error_code ec;
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+}
+
+}  // namespace
+
+RtspListenerCaps::RtspListenerCaps(std::string_view listener, RtspConnectionCaps caps)
+    : listener_(listener),
+      admission_({caps.max_connections, caps.max_connections_per_client}),
+      log_(std::string(listener) + ": connections over the caps") {}
+
+void RtspListenerCaps::set_caps(RtspConnectionCaps caps) {
+    admission_.set_limits({caps.max_connections, caps.max_connections_per_client});
+}
+
+net::Admission::Slot RtspListenerCaps::admit(asio::ip::tcp::socket& socket) {
+    std::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return {};  // already gone; the caller's socket closes with it
+    auto admitted = admission_.admit(net::unmap(peer.address()));
+    if (admitted.slot) return std::move(admitted.slot);
+    refused_.fetch_add(1);
+    const auto limits = admission_.limits();
+    log_.warn("{}: answering 503 to {}: {} (max_connections {}, max_connections_per_client {})", listener_,
+              net::to_string(peer), net::to_string(admitted.verdict), limits.max_total,
+              limits.max_per_client);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, answer_busy(std::move(socket)),
+                   net::log_unhandled(net::Unhandled::rtsp_busy_reply));
+    return {};
 }
 
 }  // namespace sg::server

@@ -10,6 +10,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "common/byte_io.hpp"
+#include "net/admission.hpp"
+#include "net/rate_limited_log.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/session_header.hpp"
 
@@ -37,6 +40,8 @@ public:
     RtspServerConnection& operator=(const RtspServerConnection&) = delete;
 
     void start();
+    // Keeps the connection's place under its listener's caps until the connection closes.
+    void hold(net::Admission::Slot slot) { slot_ = std::move(slot); }
     // Ends the connection now: on_close(), then the socket goes. Idempotent.
     void close(std::string_view reason);
     // Ends it once what is queued has been written (a final reply, RTCP BYEs): on_closing() now.
@@ -85,7 +90,48 @@ private:
     bool close_when_flushed_ = false;
     std::string close_reason_;
     Clock::time_point last_request_ = Clock::now();
+    net::Admission::Slot slot_;
 };
+
+// Connection caps of an RTSP listener (serve, the gateway's RTSP proxy); 0 = no limit.
+struct RtspConnectionCaps {
+    std::uint32_t max_connections = 1024;
+    std::uint32_t max_connections_per_client = 64;
+};
+
+// Applies the caps at accept. A connection over them is answered `RTSP/1.0 503 Service Unavailable` with
+// Retry-After and its first request's CSeq, then closed (closed without a word when no request arrives
+// within the wait), counted and logged rate-limited. Admitted connections hold a slot until they close
+// (RtspServerConnection::hold).
+class RtspListenerCaps {
+public:
+    // `listener` names the listener in log lines ("serve", "rtsp proxy").
+    RtspListenerCaps(std::string_view listener, RtspConnectionCaps caps);
+
+    // The slot of a newly accepted connection, or an empty slot when it is over the caps; the socket has
+    // then been taken by the coroutine that answers 503.
+    net::Admission::Slot admit(asio::ip::tcp::socket& socket);
+
+    void set_caps(RtspConnectionCaps caps);
+    const std::atomic<std::uint64_t>& refused() const noexcept { return refused_; }
+    std::uint64_t active() const { return admission_.active(); }
+
+    // How long an over-the-cap connection may take to send its first request head, and the Retry-After
+    // (seconds) of the 503.
+    static constexpr std::chrono::seconds k_request_wait{2};
+    static constexpr std::chrono::seconds k_retry_after{10};
+
+private:
+    std::string listener_;
+    net::Admission admission_;
+    std::atomic<std::uint64_t> refused_{0};
+    net::RateLimitedLog log_;
+};
+
+// The answer to a connection over the caps, from the bytes it sent so far: need_more while its first
+// request head is incomplete; done with the 503 (Retry-After, and the CSeq when the request has one);
+// error when the bytes are not an RTSP request (close without a word).
+Parsed<std::string> busy_reply(std::string_view received, std::chrono::seconds retry_after);
 
 // A reply with only a status (the reason phrase is filled in when it is written).
 inline rtsp::Response status_reply(int status) {

@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/v6_only.hpp>
@@ -21,6 +20,7 @@
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/descriptor_limit.hpp"
+#include "net/unhandled.hpp"
 #include "server/rtsp_connection.hpp"
 
 namespace sg::server {
@@ -32,7 +32,7 @@ constexpr unsigned k_blocking_threads = 2;
 
 // Everything is read at scrape time from the context's atomics, which every event loop updates.
 void register_metrics(metrics::Registry& registry, const ServerContext& context,
-                      const net::AcceptCounters& accepted) {
+                      const net::AcceptCounters& accepted, const RtspListenerCaps& caps) {
     const auto counter = [&registry](std::string_view name, std::string_view help,
                                      const std::atomic<std::uint64_t>& value) {
         registry.counter_callback(name, help, [&value] { return static_cast<double>(value.load()); });
@@ -59,10 +59,15 @@ void register_metrics(metrics::Registry& registry, const ServerContext& context,
                               [&context] { return static_cast<double>(context.presentations.probes()); });
     registry.counter_callback("streamgate_serve_accepted_total", "RTSP connections accepted",
                               [&accepted] { return static_cast<double>(accepted.accepted.load()); });
+    counter("streamgate_serve_connections_busy_total",
+            "Connections answered 503 and closed: over max_connections or max_connections_per_client",
+            caps.refused());
+    metrics::register_process_metrics(registry);
 }
 
 // Moves an accepted socket to `loop` and starts its connection there; the connection never leaves it.
-void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, ServerContext& context) {
+void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, ServerContext& context,
+                      net::Admission::Slot slot) {
     std::error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     if (&loop != &socket.get_executor().context()) {
@@ -77,8 +82,10 @@ void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, Serv
         }
         socket = std::move(moved);
     }
-    asio::post(loop, [&context, socket = std::move(socket)]() mutable {
-        std::make_shared<RtspConnection>(std::move(socket), context)->start();
+    asio::post(loop, [&context, socket = std::move(socket), slot = std::move(slot)]() mutable {
+        const auto connection = std::make_shared<RtspConnection>(std::move(socket), context);
+        connection->hold(std::move(slot));
+        connection->start();
     });
 }
 
@@ -113,6 +120,7 @@ int run_serve(const ServeConfig& config) {
     std::size_t next_loop = 0;
     std::list<asio::ip::tcp::acceptor> acceptors;
     net::AcceptCounters counters;
+    RtspListenerCaps caps("serve", {config.max_connections, config.max_connections_per_client});
     for (const auto& hp : config.listen) {
         const auto endpoint = net::to_tcp_endpoint(hp);
         if (!endpoint) {
@@ -130,15 +138,17 @@ int run_serve(const ServeConfig& config) {
         asio::co_spawn(io,
                        net::accept_loop(
                            acceptor,
-                           [&context, &loops, &next_loop](asio::ip::tcp::socket socket) {
+                           [&context, &loops, &next_loop, &caps](asio::ip::tcp::socket socket) {
+                               auto slot = caps.admit(socket);
+                               if (!slot) return;  // answered 503 (or already gone)
                                start_connection(std::move(socket), *loops[next_loop++ % loops.size()],
-                                                context);
+                                                context, std::move(slot));
                            },
                            counters),
-                       asio::detached);
+                       net::log_unhandled(net::Unhandled::accept_loop));
     }
     metrics::Registry registry;
-    register_metrics(registry, context, counters);
+    register_metrics(registry, context, counters, caps);
     metrics::AdminServer admin(io, registry);
     if (config.admin) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);

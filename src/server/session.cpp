@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cmath>
 #include <random>
 
+#include "net/unhandled.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -64,7 +64,7 @@ void Session::set_up(std::size_t track, TrackTransport transport) {
     if (tracks_[track].transport->udp) {
         asio::co_spawn(
             executor_, [self = shared_from_this(), track] { return self->receive_rtcp(track); },
-            asio::detached);
+            net::log_unhandled(net::Unhandled::serve_session));
     }
 }
 
@@ -103,7 +103,8 @@ std::optional<PlayPosition> Session::play(std::optional<double> start) {
         result.tracks.push_back({i, tracks_[i].next_seq, rtp_time(tracks_[i], position_)});
     }
     asio::co_spawn(
-        executor_, [self = shared_from_this(), g = generation_] { return self->stream(g); }, asio::detached);
+        executor_, [self = shared_from_this(), g = generation_] { return self->stream(g); },
+        net::log_unhandled(net::Unhandled::serve_session));
     return result;
 }
 

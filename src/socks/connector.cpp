@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/address.hpp>
@@ -17,6 +16,7 @@
 #include <utility>
 
 #include "net/asio_endpoint.hpp"
+#include "net/unhandled.hpp"
 
 namespace sg::socks {
 namespace {
@@ -200,7 +200,7 @@ asio::awaitable<void> run_attempt(std::shared_ptr<State> st, Attempt* attempt) {
 void start_attempt(const std::shared_ptr<State>& st, const asio::any_io_executor& executor) {
     Attempt& attempt = st->attempts.emplace_back(executor, st->next_endpoint());
     ++st->running;
-    asio::co_spawn(executor, run_attempt(st, &attempt), asio::detached);
+    asio::co_spawn(executor, run_attempt(st, &attempt), net::log_unhandled(net::Unhandled::socks_connector));
 }
 
 class ErrorSummary {
@@ -370,7 +370,7 @@ asio::awaitable<ConnectOutcome> happy_eyeballs(Dialer dialer, FamilyPolicy polic
     for (const Family f : {st->preferred, other(st->preferred)}) {
         if (!allows(policy, f)) continue;
         st->family(f).asked = true;
-        asio::co_spawn(executor, run_resolution(st, f), asio::detached);
+        asio::co_spawn(executor, run_resolution(st, f), net::log_unhandled(net::Unhandled::socks_connector));
     }
 
     for (;;) {

@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/ip/v6_only.hpp>
 
 #include "metrics/registry.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/unhandled.hpp"
 #include "socks/session.hpp"
 #include "socks/udp_relay.hpp"
 
@@ -16,9 +16,22 @@ namespace sg::socks {
 
 using asio::ip::tcp;
 
+namespace {
+
+constexpr const char* k_rejected_help =
+    "Connections closed at accept, by reason (limit: a session limit was reached; not_allowed: the client is "
+    "not in the allow-list)";
+
+net::AdmissionLimits admission_limits(const ServerOptions& options) {
+    return {options.max_sessions, options.max_sessions_per_client};
+}
+
+}  // namespace
+
 Server::Server(asio::io_context& io, ServerOptions options, metrics::Registry* registry)
     : io_(io), shared_(std::make_shared<Shared>()) {
     shared_->options = std::move(options);
+    shared_->admission.set_limits(admission_limits(shared_->options));
     shared_->registry = registry;
     if (registry == nullptr) return;
     // The counters live in ServerStats (atomics the sessions bump); the registry reads them at scrape time.
@@ -53,9 +66,13 @@ Server::Server(asio::io_context& io, ServerOptions options, metrics::Registry* r
         registry->counter_callback("streamgate_socks_udp_dropped_total", "UDP datagrams dropped, by reason",
                                    read(*counter), {{"reason", reason}});
     }
-    registry->counter_callback("streamgate_socks_connections_rejected_total",
-                               "Connections closed at accept because a session limit was reached",
+    registry->counter_callback("streamgate_socks_connections_rejected_total", k_rejected_help,
                                read(stats.sessions_over_limit), {{"reason", "limit"}});
+    registry->counter_callback("streamgate_socks_connections_rejected_total", k_rejected_help,
+                               read(stats.refused_not_allowed), {{"reason", "not_allowed"}});
+    registry->counter_callback("streamgate_socks_auth_attempts_total",
+                               "RFC 1929 username/password requests whose credentials were checked",
+                               read(stats.auth_attempts));
 }
 
 Server::~Server() {
@@ -83,7 +100,7 @@ sg::Result<tcp::endpoint> Server::listen(const tcp::endpoint& endpoint, std::str
     asio::co_spawn(io_,
                    net::accept_loop(
                        acc, [this](tcp::socket socket) { admit(std::move(socket)); }, counters),
-                   asio::detached);
+                   net::log_unhandled(net::Unhandled::accept_loop));
     return bound;
 }
 
@@ -92,41 +109,35 @@ void Server::admit(tcp::socket socket) {
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return;  // the client is already gone
     const auto client = net::unmap(peer.address());
-    const ServerOptions& options = shared_->options;
-    const auto per_client = shared_->sessions_per_client.find(client);
-    const bool over_total = options.max_sessions != 0 && shared_->stats.active.load() >= options.max_sessions;
-    const bool over_client = options.max_sessions_per_client != 0 &&
-                             per_client != shared_->sessions_per_client.end() &&
-                             per_client->second >= options.max_sessions_per_client;
-    if (over_total || over_client) {
-        shared_->stats.sessions_over_limit.fetch_add(1);
-        // At most one line a second: a client hammering the limit must not flood the log.
-        const auto now = std::chrono::steady_clock::now();
-        if (now - shared_->last_limit_log >= std::chrono::seconds{1}) {
-            shared_->last_limit_log = now;
-            spdlog::warn("session limit reached ({}): closing connection from {} ({} closed so far)",
-                         over_total ? "max_sessions" : "max_sessions_per_client", net::to_string(peer),
-                         shared_->stats.sessions_over_limit.load());
-        }
+    // The allow-list before a byte is read: a client outside it never gets to try a password (Dante's
+    // `client` rules work the same way).
+    if (!net::allow_listed(shared_->options.allow, client)) {
+        shared_->stats.refused_not_allowed.fetch_add(1);
+        shared_->not_allowed_log.info("socks: closing connection from {}: not in the allow-list",
+                                      net::to_string(peer));
         socket.close(ec);
         return;
     }
-    ClientSlot slot(shared_, client);
-    asio::co_spawn(io_, run_session(std::move(socket), shared_, std::move(slot)),
-                   [](const std::exception_ptr& e) {
-                       // Sessions handle their own errors; an escaping exception is a bug, but it must end
-                       // only that session, never the server.
-                       if (!e) return;
-                       try {
-                           std::rethrow_exception(e);
-                       } catch (const std::exception& ex) {
-                           spdlog::error("session aborted by exception: {}", ex.what());
-                       }
-                   });
+    auto admitted = shared_->admission.admit(client);
+    if (!admitted.slot) {
+        shared_->stats.sessions_over_limit.fetch_add(1);
+        shared_->limit_log.warn(
+            "socks: closing connection from {}: {} ({} closed so far)", net::to_string(peer),
+            admitted.verdict == net::Admission::Verdict::over_total ? "max_sessions reached"
+                                                                    : "max_sessions_per_client reached",
+            shared_->stats.sessions_over_limit.load());
+        socket.close(ec);
+        return;
+    }
+    // Sessions handle their own errors; an escaping exception is a bug, but it must end only that session,
+    // never the server.
+    asio::co_spawn(io_, run_session(std::move(socket), shared_, std::move(admitted.slot)),
+                   net::log_unhandled(net::Unhandled::socks_session));
 }
 
 void Server::update_options(ServerOptions options) {
     shared_->options = std::move(options);
+    shared_->admission.set_limits(admission_limits(shared_->options));
 }
 
 void Server::stop_accepting() {

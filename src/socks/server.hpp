@@ -27,7 +27,8 @@ class RtspAlg;
 namespace sg::socks {
 
 struct ServerOptions {
-    // Client networks admitted. Empty means loopback only: the server is never an open proxy by default.
+    // Client networks admitted, checked at accept before a byte is read. Empty means loopback only: the
+    // server is never an open proxy by default.
     std::vector<net::Cidr> allow;
     std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds{10};
     std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds{10};
@@ -41,8 +42,7 @@ struct ServerOptions {
     std::uint32_t max_udp_associations = 4096;
     // RFC 1929 accounts; when there are any, method 0x00 (no authentication) is refused.
     std::shared_ptr<const Credentials> users;
-    // Access rules checked after the allow-list (first match wins, default deny); none: the allow-list
-    // decides.
+    // Access rules checked on each request (first match wins, default deny); none: the allow-list decides.
     std::shared_ptr<const RuleSet> rules;
     // The RTSP application-level gateway for CONNECT sessions that carry RTSP (proxy/rtsp_alg.hpp); none:
     // every CONNECT is a plain relay.
@@ -52,6 +52,8 @@ struct ServerOptions {
 struct ServerStats {
     std::atomic<std::uint64_t> sessions_started{0};
     std::atomic<std::uint64_t> sessions_over_limit{0};  // closed at accept: max_sessions(_per_client)
+    std::atomic<std::uint64_t> refused_not_allowed{0};  // closed at accept: client not in the allow-list
+    std::atomic<std::uint64_t> auth_attempts{0};        // RFC 1929 requests whose credentials were checked
     std::atomic<std::uint64_t> bytes_client_to_target{0};
     std::atomic<std::uint64_t> bytes_target_to_client{0};
     std::atomic<std::uint64_t> active{0};

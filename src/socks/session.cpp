@@ -29,25 +29,25 @@ void count_session(metrics::Registry* registry, const SessionRecord& r) {
         .inc();
 }
 
-void log_session_end(const SessionRecord& r, Clock::time_point started) {
+std::string session_end_line(const SessionRecord& r, Clock::time_point started) {
     const std::chrono::duration<double> duration = Clock::now() - started;
-    spdlog::info(
+    return fmt::format(
         "session-end client={} user={} cmd={} target={} resolved={} rep={} up={} down={} duration={:.3f}s "
         "end=\"{}\"",
         r.client, r.user, r.command, r.target, r.resolved, r.replied ? to_string(r.reply) : "none", r.up,
         r.down, duration.count(), r.end);
 }
 
-bool admitted(const ServerOptions& options, const asio::ip::address& client) {
-    if (options.allow.empty()) return net::unmap(client).is_loopback();
-    for (const auto& cidr : options.allow) {
-        if (cidr.contains(client)) return true;
+// Real sessions' lines are never throttled; connections that never sent a valid greeting (scanners,
+// garbage) are peer-triggered noise and go through `garbage`.
+void log_session_end(const SessionRecord& r, Clock::time_point started, net::RateLimitedLog& garbage) {
+    if (r.greeted) {
+        spdlog::info("{}", session_end_line(r, started));
+    } else {
+        garbage.info("{}", session_end_line(r, started));
     }
-    return false;
 }
 
-// Greeting and request (RFC 1928 sections 3-4). Returns the request to carry out, or nothing when the session
-// is over (already answered where the protocol has an answer).
 // Usernames are arbitrary octets: never let one forge a log line.
 std::string log_safe(std::string_view text) {
     std::string out;
@@ -65,7 +65,8 @@ std::string log_safe(std::string_view text) {
 // RFC 1929 sub-negotiation. Returns the authenticated user name, or nothing (session over).
 asio::awaitable<std::optional<std::string>> authenticate(tcp::socket& client,
                                                          std::vector<std::uint8_t>& buffer,
-                                                         const Credentials& users, SessionRecord& record) {
+                                                         const Credentials& users, ServerStats& stats,
+                                                         SessionRecord& record) {
     const auto auth = co_await read_message<Parsed<AuthRequest>>(client, buffer, parse_auth_request,
                                                                  k_max_auth_request_size);
     if (!auth.done()) {
@@ -74,6 +75,7 @@ asio::awaitable<std::optional<std::string>> authenticate(tcp::socket& client,
         co_return std::nullopt;
     }
     record.user = log_safe(auth.value.username);
+    stats.auth_attempts.fetch_add(1);
     const bool ok = users.verify(auth.value.username, auth.value.password);
     std::vector<std::uint8_t> out;
     build_auth_reply(out, ok);
@@ -89,11 +91,12 @@ asio::awaitable<std::optional<std::string>> authenticate(tcp::socket& client,
     co_return auth.value.username;
 }
 
-// Greeting, authentication and request (RFC 1928 sections 3-4, RFC 1929), then admission: the allow-list and
-// the rules. Returns the request to carry out, or nothing when the session is over (already answered where
-// the protocol has an answer).
+// Greeting, authentication and request (RFC 1928 sections 3-4, RFC 1929), then the rules (the allow-list was
+// checked at accept). Returns the request to carry out, or nothing when the session is over (already
+// answered where the protocol has an answer).
 asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vector<std::uint8_t>& buffer,
-                                                   const ServerOptions& options, SessionRecord& record) {
+                                                   const ServerOptions& options, ServerStats& stats,
+                                                   SessionRecord& record) {
     const auto greeting = co_await read_message<Parsed<MethodRequest>>(client, buffer, parse_method_request,
                                                                        k_max_method_request_size);
     if (!greeting.done()) {
@@ -101,6 +104,7 @@ asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vec
                                        : "client closed during greeting";
         co_return std::nullopt;
     }
+    record.greeted = true;
     // Hold the account list and rules for the whole handshake: a SIGHUP reload may replace them meanwhile.
     const auto users = options.users;
     const auto rules = options.rules;
@@ -121,7 +125,7 @@ asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vec
     }
     std::optional<std::string> user;
     if (need_auth) {
-        user = co_await authenticate(client, buffer, *users, record);
+        user = co_await authenticate(client, buffer, *users, stats, record);
         if (!user) co_return std::nullopt;
     }
 
@@ -138,15 +142,14 @@ asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vec
     }
     record.command = to_string(request.value.command);
     record.target = request.value.destination.to_string();
-    asio::error_code ec;
-    const auto peer = client.remote_endpoint(ec);
-    if (ec || !admitted(options, peer.address())) {
-        record.end = "client not in allow list";
-        co_await send_reply(client, record, Reply::not_allowed, Address{});
-        co_return std::nullopt;
-    }
     Admitted admitted{request.value, {}};
     if (rules && !rules->empty()) {
+        asio::error_code ec;
+        const auto peer = client.remote_endpoint(ec);
+        if (ec) {
+            record.end = "client gone";
+            co_return std::nullopt;
+        }
         admitted.policy = SessionPolicy(rules, net::unmap(peer.address()), user, request.value.command);
         const auto decision = admitted.policy.evaluate_request(request.value.destination);
         if (!decision.allowed) {
@@ -196,24 +199,10 @@ asio::awaitable<void> dispatch(SessionContext& ctx, const Request& request) {
 
 }  // namespace
 
-ClientSlot::ClientSlot(std::shared_ptr<Server::Shared> shared, asio::ip::address client)
-    : shared_(std::move(shared)), client_(std::move(client)) {
-    ++shared_->sessions_per_client[client_];
-}
-
-ClientSlot::ClientSlot(ClientSlot&& other) noexcept
-    : shared_(std::move(other.shared_)), client_(std::move(other.client_)) {}
-
-ClientSlot::~ClientSlot() {
-    if (!shared_) return;  // moved from
-    const auto it = shared_->sessions_per_client.find(client_);
-    if (it != shared_->sessions_per_client.end() && --it->second == 0) shared_->sessions_per_client.erase(it);
-}
-
 // `slot` is never touched: the coroutine frame owns it, so the client's slot is held exactly as long as the
 // session.
 asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Shared> shared,
-                                  [[maybe_unused]] ClientSlot slot) {
+                                  [[maybe_unused]] net::Admission::Slot slot) {
     using namespace asio::experimental::awaitable_operators;
     const auto started = Clock::now();
     LiveSession live{&client, nullptr};
@@ -224,7 +213,7 @@ asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Sh
     record.client = ec ? "?" : net::to_string(peer);
 
     std::vector<std::uint8_t> buffer;
-    auto negotiated = co_await (negotiate(client, buffer, shared->options, record) ||
+    auto negotiated = co_await (negotiate(client, buffer, shared->options, shared->stats, record) ||
                                 sleep_until(started + shared->options.handshake_timeout));
     if (negotiated.index() == 1) {
         record.end = "handshake timeout";
@@ -235,7 +224,7 @@ asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Sh
         shared->stats.bytes_target_to_client.fetch_add(record.down);
     }
     count_session(shared->registry, record);
-    log_session_end(record, started);
+    log_session_end(record, started, shared->garbage_log);
 }
 
 }  // namespace sg::socks

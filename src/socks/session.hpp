@@ -4,10 +4,11 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <set>
 
+#include "net/admission.hpp"
+#include "net/rate_limited_log.hpp"
 #include "socks/server.hpp"
 
 namespace sg::socks {
@@ -24,26 +25,16 @@ struct Server::Shared {
     metrics::Registry* registry = nullptr;  // optional; outlives the server
     // Touched only from the io_context's thread:
     std::set<LiveSession*> live;
-    std::map<asio::ip::address, std::uint32_t> sessions_per_client;
-    std::chrono::steady_clock::time_point last_limit_log{};
-};
-
-// Holds one of a client's session slots (for max_sessions_per_client) from accept to the end of the session.
-class ClientSlot {
-public:
-    ClientSlot(std::shared_ptr<Server::Shared> shared, asio::ip::address client);
-    ClientSlot(ClientSlot&& other) noexcept;
-    ClientSlot& operator=(ClientSlot&&) = delete;
-    ClientSlot(const ClientSlot&) = delete;
-    ClientSlot& operator=(const ClientSlot&) = delete;
-    ~ClientSlot();
-
-private:
-    std::shared_ptr<Server::Shared> shared_;
-    asio::ip::address client_;
+    // max_sessions and max_sessions_per_client; a session holds its slot from accept to its end.
+    net::Admission admission;
+    // Peer-triggered lines: refusals at accept, and the session-end lines of connections that never sent a
+    // valid greeting (scanners, garbage). Real sessions' session-end lines are never throttled.
+    net::RateLimitedLog limit_log{"socks: connections over a session limit"};
+    net::RateLimitedLog not_allowed_log{"socks: connections from clients not in the allow-list"};
+    net::RateLimitedLog garbage_log{"socks: connections without a valid greeting"};
 };
 
 asio::awaitable<void> run_session(asio::ip::tcp::socket client, std::shared_ptr<Server::Shared> shared,
-                                  ClientSlot slot);
+                                  net::Admission::Slot slot);
 
 }  // namespace sg::socks

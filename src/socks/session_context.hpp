@@ -26,6 +26,7 @@ struct SessionRecord {
     std::uint64_t up = 0;    // client -> target
     std::uint64_t down = 0;  // target -> client
     std::string end = "-";
+    bool greeted = false;  // a valid greeting arrived: a SOCKS client, not a scanner or garbage
 };
 
 struct SessionContext {

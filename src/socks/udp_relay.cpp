@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/asio_endpoint.hpp"
+#include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
 
 namespace sg::socks {
@@ -34,7 +35,8 @@ constexpr std::size_t k_max_names = 64;
 constexpr std::size_t k_max_listed = 8;  // targets named in the session-end line
 constexpr auto k_resolved_ttl = 5min;    // getaddrinfo gives no TTL: re-resolve now and then
 constexpr auto k_unresolved_ttl = 10s;   // a failure may be transient; retry soon but not per datagram
-constexpr auto k_log_interval = 10s;     // at most one bad-datagram log line per association per interval
+// Bad datagrams are peer-triggered: one log line per association per interval, then a summary.
+constexpr net::LogBudget k_bad_datagram_log{1, 10s};
 
 UdpRelayStats g_stats;
 
@@ -48,25 +50,6 @@ std::string lower(std::string_view s) {
 udp::endpoint unmapped(const udp::endpoint& e) {
     return {net::unmap(e.address()), e.port()};
 }
-
-// Peer-triggered log lines: the first one at once, then one per interval saying how many were held back.
-class RateLimitedLog {
-public:
-    bool allow(Clock::time_point now, std::uint64_t& suppressed) {
-        if (now < next_) {
-            ++suppressed_;
-            return false;
-        }
-        next_ = now + k_log_interval;
-        suppressed = suppressed_;
-        suppressed_ = 0;
-        return true;
-    }
-
-private:
-    Clock::time_point next_{};
-    std::uint64_t suppressed_ = 0;
-};
 
 class Association {
 public:
@@ -111,10 +94,8 @@ private:
     }
 
     void log_bad_datagram(const udp::endpoint& from, std::string_view why) {
-        std::uint64_t suppressed = 0;
-        if (!bad_log_.allow(Clock::now(), suppressed)) return;
-        spdlog::debug("udp associate {}: dropped datagram from {}: {} ({} similar not logged)",
-                      net::to_string(client_facing_endpoint_), net::to_string(from), why, suppressed);
+        bad_log_.debug("udp associate {}: dropped datagram from {}: {}",
+                       net::to_string(client_facing_endpoint_), net::to_string(from), why);
     }
 
     void note_target(const udp::endpoint& target) {
@@ -367,7 +348,7 @@ private:
     NameCache names_{k_max_names};
     UdpCounters counters_;
     Clock::time_point last_activity_ = Clock::now();
-    RateLimitedLog bad_log_;
+    net::RateLimitedLog bad_log_{"udp associate: dropped datagrams", k_bad_datagram_log};
     std::string resolved_;
     std::size_t listed_ = 0;
     std::size_t unlisted_ = 0;

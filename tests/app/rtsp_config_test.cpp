@@ -16,6 +16,17 @@ TEST(RtspConfig, OffByDefault) {
     EXPECT_TRUE(config->rtsp_listeners.empty());
     EXPECT_TRUE(config->rtsp_mounts.empty());
     EXPECT_EQ(config->rtsp_session_timeout, std::chrono::seconds(60));
+    EXPECT_EQ(config->rtsp_max_connections, 1024U);
+    EXPECT_EQ(config->rtsp_max_connections_per_client, 64U);
+}
+
+TEST(RtspConfig, ReadsConnectionCaps) {
+    std::string error;
+    const auto config = parse("[rtsp]\nmax_connections = 10\nmax_connections_per_client = 0\n", error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_EQ(config->rtsp_max_connections, 10U);
+    EXPECT_EQ(config->rtsp_max_connections_per_client, 0U);
+    EXPECT_FALSE(parse("[rtsp]\nmax_connections = -1\n", error));
 }
 
 TEST(RtspConfig, ReadsListenersTimeoutAndMounts) {

@@ -186,10 +186,11 @@ class GatewayConnect(unittest.TestCase):
         self.net.wait_port("gw", self.gw6, port)
         cp = self.curl("client6", "--socks5", f"[{self.gw6}]:{port}",
                        f"http://{self.net.addr('origin4', 4)}:{HTTP_PORT}/page.txt", check=False)
+        # Closed at accept, before the greeting is read: curl gets no method selection at all (no REP).
         self.assertEqual(cp.returncode, 97, cp.stderr)
-        self.assertRegex(cp.stderr, r"\(2\)")  # curl 7.88 prints the REP code: 0x02 not allowed by ruleset
+        self.assertNotRegex(cp.stderr, r"\(2\)")
         self.assertEqual(self.net.stop(strict.proc), 0)  # SIGTERM: clean exit
-        self.assertIn("client not in allow list", strict.log_text())
+        self.assertIn("not in the allow-list", strict.log_text())
 
 
 if __name__ == "__main__":

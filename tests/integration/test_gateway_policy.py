@@ -1,7 +1,9 @@
-"""RFC 1929 authentication, access rules and SIGHUP reload of `streamgate gateway`, driven by curl.
+"""RFC 1929 authentication, access rules, the client allow-list and SIGHUP reload of `streamgate gateway`,
+driven by curl.
 
 An IPv4-only client reaches an IPv6-only origin through the gateway only with the right password and only
-where the rules allow; a reload (SIGHUP) changes the rules without restarting the gateway.
+where the rules allow; a reload (SIGHUP) changes the rules without restarting the gateway. A client outside
+the allow-list is closed at accept, before it can try a password.
 """
 
 from __future__ import annotations
@@ -153,6 +155,29 @@ action = "{last_action}"
             time.sleep(0.1)
         cp = self.curl(url, check=True)  # allowed by the network its address is in
         self.assertEqual(cp.stdout, PAGE)
+
+    def test_6_a_client_outside_the_allow_list_is_closed_before_it_can_try_a_password(self):
+        outside = """
+[gateway]
+socks = ["{gw4}:{port}"]
+allow = ["2001:2::/48"]
+admin = ""
+users = ["alice:wonder land"]
+"""
+        reloads = self.gateway.log_text().count("SIGHUP: configuration reloaded")
+        self.config.write_text(outside.format(gw4=self.gw4, port=SOCKS_PORT))
+        os.kill(self.gateway.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while (self.gateway.log_text().count("SIGHUP: configuration reloaded") <= reloads
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        sessions = self.gateway.log_text().count("session-end")
+        # The right password: the gateway closes at accept, before the greeting, so curl never gets an answer.
+        cp = self.curl(self.origin6_literal_url(), user="alice:wonder%20land")
+        self.assertEqual(cp.returncode, 97, cp.stderr)  # CURLE_PROXY
+        self.assertNotRegex(cp.stderr, r"(?i)auth")  # no method selection, no sub-negotiation
+        self.wait_for_log("not in the allow-list")
+        self.assertEqual(self.gateway.log_text().count("session-end"), sessions, "no session was started")
 
 
 if __name__ == "__main__":

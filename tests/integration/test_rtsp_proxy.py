@@ -7,7 +7,7 @@ ways); an origin that only speaks TCP is reached through the `auto` rollover. Fa
 of one mount, one upstream session at the origin (counted with ss), all decode. TestPlayer: 200 sessions
 through the proxy, zero loss. Faults: wrong upstream password (502 to DESCRIBE, quickly), origin killed
 mid-stream (players end promptly, descriptors back to baseline), player vanishing (its ports freed), a player
-outside the allow-list (refused).
+outside the allow-list (refused), a player over `max_connections_per_client` (503 with its CSeq, then a close).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ allow = ["198.18.0.0/15", "2001:2::/48"]
 [rtsp]
 listen = ["{cls.gw4}:{GW_PORT}", "[{cls.gw6}]:{GW_PORT}", "127.0.0.1:{GW_PORT}"]
 session_timeout_s = 20
+max_connections_per_client = 0   # test 9 plays 200 sessions from client4; test 11 sets its own cap
 
 [[rtsp.mount]]
 name = "live-udp"
@@ -374,6 +375,68 @@ transport = "udp"
             self.assertRegex(log, r"rtsp player \S+ user alice mount cam .* ended")
             self.assertRegex(log, r"rtsp player \S+ user bob mount cam .* ended")
             self.assertRegex(log, r"401, user 'carol': unknown user")
+        finally:
+            gateway.stop()
+
+    # Two connections from client6: the first is admitted and answered, the second gets 503 with its own CSeq,
+    # Retry-After and a close, while the first stays usable.
+    _TWO_PLAYERS = r"""
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def options(s, cseq):
+    s.sendall(f"OPTIONS rtsp://[{host}]:{port}/cam RTSP/1.0\r\nCSeq: {cseq}\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+first = socket.create_connection((host, port), timeout=10)
+print("FIRST", repr(options(first, 1)))
+second = socket.create_connection((host, port), timeout=10)
+print("SECOND", repr(options(second, 5)))
+print("SECOND_EOF", second.recv(1) == b"")
+print("FIRST_AGAIN", repr(options(first, 2)))
+"""
+
+    def test_11_player_over_the_per_client_cap_gets_503(self):
+        port, admin = 8655, "127.0.0.1:9133"
+        config = self.net.tmpdir / "gateway-capped.toml"
+        config.write_text(f"""
+[gateway]
+socks = ["127.0.0.1:1082"]
+admin = "{admin}"
+allow = ["2001:2::/48"]
+
+[alg]
+ports = "40100-40199"
+
+[rtsp]
+listen = ["[{self.gw6}]:{port}"]
+max_connections_per_client = 1
+
+[[rtsp.mount]]
+name = "cam"
+url = "rtsp://{self.o4}:8554/test"
+""")
+        gateway = self.net.start_peer("gw", [self.bin, "gateway", "--config", str(config)],
+                                      name="streamgate-capped", ready=None)
+        try:
+            self.net.wait_port("gw", self.gw6, port)
+            cp = self.net.run("client6", [PYTHON, "-c", self._TWO_PLAYERS, self.gw6, str(port)], timeout=30)
+            out = dict(line.split(" ", 1) for line in cp.stdout.splitlines())
+            self.assertIn("RTSP/1.0 200 OK", out["FIRST"], cp.stdout)
+            self.assertIn("RTSP/1.0 503 Service Unavailable", out["SECOND"], cp.stdout)
+            self.assertIn("CSeq: 5", out["SECOND"], cp.stdout)
+            self.assertIn("Retry-After: ", out["SECOND"], cp.stdout)
+            self.assertEqual(out["SECOND_EOF"], "True", cp.stdout)
+            self.assertIn("RTSP/1.0 200 OK", out["FIRST_AGAIN"], cp.stdout)
+            metrics = self.net.run("gw", ["curl", "-sS", "--max-time", "5", f"http://{admin}/metrics"]).stdout
+            busy = re.search(r"^streamgate_rtsp_proxy_connections_busy_total (\S+)$", metrics, re.M)
+            self.assertIsNotNone(busy, metrics[-2000:])
+            self.assertEqual(float(busy.group(1)), 1)
+            self.assertRegex(gateway.log_text(), r"rtsp proxy: answering 503 to \S+: over the per-client")
         finally:
             gateway.stop()
 

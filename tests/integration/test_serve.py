@@ -267,6 +267,47 @@ class Serve(unittest.TestCase):
         self.assertTrue(r["session_header"].endswith(";timeout=60"), r["session_header"])
         self.assertEqual(r["after"], 200)
 
+    # Two connections from gw: the first is admitted and answered, the second gets 503 with its own CSeq,
+    # Retry-After and a close, while the first stays usable.
+    _TWO_VIEWERS = r"""
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def options(s, cseq):
+    s.sendall(f"OPTIONS rtsp://[{host}]:{port}/clip.mp4 RTSP/1.0\r\nCSeq: {cseq}\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+first = socket.create_connection((host, port), timeout=10)
+print("FIRST", repr(options(first, 1)))
+second = socket.create_connection((host, port), timeout=10)
+print("SECOND", repr(options(second, 5)))
+print("SECOND_EOF", second.recv(1) == b"")
+print("FIRST_AGAIN", repr(options(first, 2)))
+"""
+
+    def test_a_viewer_over_the_per_client_cap_gets_503(self):
+        port, addr = PORT + 2, self.net.addr("origin6", 6)
+        capped = self.net.start_peer(
+            "origin6", [self.bin, "serve", str(self.media), "--listen", f"[{addr}]:{port}", "--rtp-ports",
+                        "33000-33099", "--max-connections-per-client", "1"], name="serve-capped", ready=None)
+        try:
+            self.net.wait_port("origin6", addr, port)
+            cp = self.net.run("gw", [PYTHON, "-c", self._TWO_VIEWERS, addr, str(port)], timeout=30)
+            out = dict(line.split(" ", 1) for line in cp.stdout.splitlines())
+            self.assertIn("RTSP/1.0 200 OK", out["FIRST"], cp.stdout)
+            self.assertIn("RTSP/1.0 503 Service Unavailable", out["SECOND"], cp.stdout)
+            self.assertIn("CSeq: 5", out["SECOND"], cp.stdout)
+            self.assertIn("Retry-After: ", out["SECOND"], cp.stdout)
+            self.assertEqual(out["SECOND_EOF"], "True", cp.stdout)
+            self.assertIn("RTSP/1.0 200 OK", out["FIRST_AGAIN"], cp.stdout)
+            self.assertRegex(capped.log_text(), r"serve: answering 503 to \S+: over the per-client")
+        finally:
+            capped.stop()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -58,8 +58,10 @@ class TestplayerSocks(unittest.TestCase):
     def _start_peers(cls):
         net = cls.net
         origin = net.addr("origin4", 4)
+        # All 200 players reach serve from the gateway's one address: no per-client cap.
         net.start_peer("origin4", [cls.bin, "serve", str(cls.media), "--listen", f"{origin}:{RTSP_PORT}",
-                                   "--admin", f"{origin}:{SERVE_ADMIN_PORT}"], name="serve", ready=None)
+                                   "--admin", f"{origin}:{SERVE_ADMIN_PORT}", "--max-connections-per-client", "0"],
+                       name="serve", ready=None)
         cls.gw6 = net.addr("gw", 6, peer="client6")
         net.start_peer("gw", [cls.bin, "gateway", "--socks", f"[{cls.gw6}]:{SOCKS_PORT}", "--allow", "2001:2::/48",
                               "--admin", GATEWAY_ADMIN], name="streamgate", ready=None)

@@ -14,9 +14,12 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "net/unhandled.hpp"
 
 namespace sg::metrics {
 namespace {
@@ -297,6 +300,18 @@ TEST_F(AdminFixture, PromtoolAcceptsTheExposition) {
         run_command("curl -sS --max-time 10 " + url + " | promtool check metrics 2>&1");
     EXPECT_EQ(status, 0) << out;
     EXPECT_EQ(out, "") << "promtool found problems";
+}
+
+TEST(ProcessMetrics, ExportSuppressedLogLinesAndUnhandledExceptions) {
+    Registry registry;
+    register_process_metrics(registry);
+    net::report_unhandled(net::Unhandled::mount_report, std::make_exception_ptr(std::runtime_error("x")));
+    const auto text = registry.expose();
+    EXPECT_NE(text.find("streamgate_log_lines_suppressed_total "), std::string::npos) << text;
+    const auto count = std::to_string(net::unhandled_count(net::Unhandled::mount_report));
+    EXPECT_NE(text.find("streamgate_unhandled_exceptions_total{where=\"mount_report\"} " + count + "\n"),
+              std::string::npos)
+        << text;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace sg::net {
 namespace {
 
@@ -39,6 +41,18 @@ TEST(Cidr, RejectsBadRanges) {
 TEST(Cidr, PrintsCanonically) {
     EXPECT_EQ(Cidr::parse("2001:2:0::/48")->to_string(), "2001:2::/48");
     EXPECT_EQ(Cidr::parse("127.0.0.1")->to_string(), "127.0.0.1/32");
+}
+
+TEST(AllowListed, EmptyMeansLoopbackOnlyAndRangesOtherwise) {
+    const auto v4 = asio::ip::make_address("198.18.1.2");
+    const auto mapped = asio::ip::make_address("::ffff:127.0.0.1");
+    EXPECT_TRUE(allow_listed({}, asio::ip::make_address("127.0.0.1")));
+    EXPECT_TRUE(allow_listed({}, asio::ip::make_address("::1")));
+    EXPECT_TRUE(allow_listed({}, mapped));
+    EXPECT_FALSE(allow_listed({}, v4));
+    const std::vector<Cidr> allow = {*Cidr::parse("198.18.0.0/15")};
+    EXPECT_TRUE(allow_listed(allow, v4));
+    EXPECT_FALSE(allow_listed(allow, asio::ip::make_address("127.0.0.1")));
 }
 
 }  // namespace

@@ -150,12 +150,50 @@ TEST_F(ServerFixture, UnknownCommandAndAddressTypeGetTheirReps) {
     }
 }
 
-TEST_F(ServerFixture, ClientOutsideTheAllowListGetsRep02) {
+// Bytes the server sent before closing; empty when it closed without answering.
+std::vector<std::uint8_t> read_until_closed(tcp::socket& s) {
+    std::vector<std::uint8_t> got;
+    for (;;) {
+        std::uint8_t chunk[64];
+        asio::error_code ec;
+        const auto n = s.read_some(asio::buffer(chunk), ec);
+        got.insert(got.end(), chunk, chunk + n);
+        if (ec) return got;
+    }
+}
+
+std::shared_ptr<const Credentials> one_account(std::string_view user, std::string_view password);
+
+// The allow-list is checked at accept: a client outside it is closed before the server reads its greeting,
+// so it never gets an answer nor a chance to try a password.
+TEST_F(ServerFixture, ClientOutsideTheAllowListIsClosedAtAcceptBeforeAnyCredentialCheck) {
     ServerOptions options;
     options.allow.push_back(*net::Cidr::parse("198.18.0.0/15"));  // loopback not included
+    options.users = one_account("alice", "secret");
     start(options);
     auto client = connect_client();
-    EXPECT_EQ(request(client, Command::connect, loopback(9)).reply, Reply::not_allowed);
+    // Greeting offering username/password and an RFC 1929 request with the right password, in one write.
+    const std::uint8_t attempt[] = {5, 1, 2, 1, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', 'e', 'c', 'r', 'e', 't'};
+    asio::error_code ec;
+    asio::write(client, asio::buffer(attempt), ec);  // may fail already: the server may have closed
+    EXPECT_TRUE(read_until_closed(client).empty()) << "the server answered a client outside the allow-list";
+    EXPECT_EQ(server_->stats().refused_not_allowed.load(), 1u);
+    EXPECT_EQ(server_->stats().auth_attempts.load(), 0u);
+    EXPECT_EQ(server_->stats().sessions_started.load(), 0u);
+}
+
+TEST_F(ServerFixture, ClientInTheAllowListGetsItsCredentialsChecked) {
+    ServerOptions options;
+    options.users = one_account("alice", "secret");
+    start(options);
+    auto client = connect_client();
+    const std::uint8_t attempt[] = {5, 1, 2, 1, 5, 'a', 'l', 'i', 'c', 'e', 5, 'w', 'r', 'o', 'n', 'g'};
+    asio::write(client, asio::buffer(attempt));
+    const auto got = read_until_closed(client);
+    ASSERT_EQ(got.size(), 4u);  // method selection, then the failed auth status
+    EXPECT_NE(got[3], 0x00);
+    EXPECT_EQ(server_->stats().auth_attempts.load(), 1u);
+    EXPECT_EQ(server_->stats().refused_not_allowed.load(), 0u);
 }
 
 TEST_F(ServerFixture, NoAcceptableMethodIsRefused) {
@@ -365,8 +403,7 @@ TEST_F(ServerFixture, UpdatedOptionsApplyToNewSessions) {
     });
     applied.get_future().wait();
     auto after = connect_client();
-    EXPECT_EQ(request(after, Command::connect, loopback(target.local_endpoint().port())).reply,
-              Reply::not_allowed);
+    EXPECT_TRUE(read_until_closed(after).empty()) << "closed at accept: no longer in the allow-list";
 
     // The session established before the change keeps relaying.
     tcp::socket peer = target.accept();
