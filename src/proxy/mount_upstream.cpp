@@ -396,9 +396,9 @@ void Mount::send_upstream_reports(Attempt& a) {
 
 void Mount::stop(std::string reason) {
     stopping_ = true;
-    stop_reason_ = reason;
+    stop_reason_ = std::move(reason);
     if (current_) current_->close();
-    end_players(reason);
+    end_players(stop_reason_);
     report_timer_.cancel();
     state_changed_.cancel();
 }
