@@ -194,7 +194,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
             spdlog::info("SIGHUP: configuration reloaded ({} sessions running)", server.active_sessions());
             log_admission(*fresh);
         } else {
-            // The loader has named the error (stderr).
+            // The loader has logged why.
             reloads("error").inc();
             spdlog::error("SIGHUP: configuration not reloaded; keeping the running one");
         }

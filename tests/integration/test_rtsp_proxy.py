@@ -562,7 +562,7 @@ listen = ["[{self.gw6}]:{port}"]
             config.write_text(head + mount("keep", "http://not-rtsp/") + mount("gone", f"rtsp://{o}:8557/test"))
             hangup(1, 1)
             self.assertIn("SIGHUP: configuration not reloaded", gateway.log_text())
-            self.assertRegex(gateway.log_text(), r"streamgate: .*reload\.toml.*rtsp")
+            self.assertRegex(gateway.log_text(), r"error SIGHUP: streamgate: .*reload\.toml.*rtsp")
             self.assertEqual(status("gone", "alice:s3cret@")[0], "404")
             self.assertEqual(status("added", "alice:s3cret@")[0], "200")
             self.assertEqual(status("keep")[0], "401")
