@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "app/config.hpp"
 #include "app/gateway_command.hpp"
@@ -30,11 +31,11 @@ struct GatewayFlags {
 };
 
 // --rtsp and --mount add to what the configuration file says.
-bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config) {
+bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config, std::ostream& errors) {
     for (const auto& text : flags.rtsp) {
         const auto hp = sg::net::parse_host_port(text);
         if (!hp) {
-            std::cerr << "streamgate: --rtsp " << text << ": " << hp.error() << '\n';
+            errors << "streamgate: --rtsp " << text << ": " << hp.error() << '\n';
             return false;
         }
         config.rtsp_listeners.push_back(*hp);
@@ -43,13 +44,13 @@ bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config) {
         auto mount = parse_mount_spec(text);
         if (!mount) {
             // The URL may hold a password: name the mount only.
-            std::cerr << "streamgate: --mount " << text.substr(0, text.find('=')) << ": " << mount.error()
-                      << '\n';
+            errors << "streamgate: --mount " << text.substr(0, text.find('=')) << ": " << mount.error()
+                   << '\n';
             return false;
         }
         for (const auto& existing : config.rtsp_mounts) {
             if (existing.name == mount->name) {
-                std::cerr << "streamgate: --mount " << mount->name << ": the name is used twice\n";
+                errors << "streamgate: --mount " << mount->name << ": the name is used twice\n";
                 return false;
             }
         }
@@ -57,14 +58,15 @@ bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config) {
     }
     for (const auto& spec : flags.rtsp_users) {
         if (const auto added = add_rtsp_user(spec, config.rtsp_users); !added) {
-            std::cerr << "streamgate: --rtsp-user: " << added.error() << '\n';  // never echo the password
+            errors << "streamgate: --rtsp-user: " << added.error() << '\n';  // never echo the password
             return false;
         }
     }
     return true;
 }
 
-std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
+// Says why on `errors` when the configuration is not valid.
+std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags, std::ostream& errors) {
     const auto& config_file = flags.config_file;
     const auto& socks = flags.socks;
     const auto& allow = flags.allow;
@@ -72,7 +74,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     auto config = config_file.empty() ? parse_config(default_config_text(), "built-in default", error)
                                       : load_config_file(config_file, error);
     if (!config) {
-        std::cerr << "streamgate: " << error << '\n';
+        errors << "streamgate: " << error << '\n';
         return std::nullopt;
     }
     // Without a config file, --socks replaces the default loopback listeners instead of adding to them, so
@@ -81,7 +83,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     for (const auto& text : socks) {
         const auto hp = sg::net::parse_host_port(text);
         if (!hp) {
-            std::cerr << "streamgate: --socks " << text << ": " << hp.error() << '\n';
+            errors << "streamgate: --socks " << text << ": " << hp.error() << '\n';
             return std::nullopt;
         }
         config->socks_listeners.push_back(*hp);
@@ -89,14 +91,14 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     for (const auto& text : allow) {
         const auto cidr = sg::net::Cidr::parse(text);
         if (!cidr) {
-            std::cerr << "streamgate: --allow " << text << ": " << cidr.error() << '\n';
+            errors << "streamgate: --allow " << text << ": " << cidr.error() << '\n';
             return std::nullopt;
         }
         config->allow.push_back(*cidr);
     }
     for (const auto& spec : flags.users) {
         if (const auto added = config->users.add_spec(spec); !added) {
-            std::cerr << "streamgate: --user: " << added.error() << '\n';  // never echo the password
+            errors << "streamgate: --user: " << added.error() << '\n';  // never echo the password
             return std::nullopt;
         }
     }
@@ -105,7 +107,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     } else if (!flags.admin.empty()) {
         const auto hp = sg::net::parse_host_port(flags.admin);
         if (!hp) {
-            std::cerr << "streamgate: --admin " << flags.admin << ": " << hp.error() << '\n';
+            errors << "streamgate: --admin " << flags.admin << ": " << hp.error() << '\n';
             return std::nullopt;
         }
         config->admin = *hp;
@@ -113,7 +115,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     if (!flags.family_policy.empty()) {
         const auto policy = sg::socks::parse_family_policy(flags.family_policy);
         if (!policy) {
-            std::cerr << "streamgate: --family-policy: " << policy.error() << '\n';
+            errors << "streamgate: --family-policy: " << policy.error() << '\n';
             return std::nullopt;
         }
         config->family_policy = *policy;
@@ -122,13 +124,13 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags) {
     if (!flags.alg_ports.empty()) {
         const auto range = parse_alg_ports(flags.alg_ports);
         if (!range) {
-            std::cerr << "streamgate: --alg-ports " << flags.alg_ports << ": " << range.error() << '\n';
+            errors << "streamgate: --alg-ports " << flags.alg_ports << ": " << range.error() << '\n';
             return std::nullopt;
         }
         config->alg_port_first = range->first;
         config->alg_port_last = range->second;
     }
-    if (!add_rtsp_flags(flags, *config)) return std::nullopt;
+    if (!add_rtsp_flags(flags, *config, errors)) return std::nullopt;
     return config;
 }
 
@@ -169,14 +171,25 @@ Subcommand add_gateway_command(CLI::App& app) {
             std::cout << default_config_text();
             return 0;
         }
-        // The same recipe at start-up and on SIGHUP: the file (re-read) plus the command line.
-        const auto load = [flags] { return gateway_config(*flags); };
-        auto config = load();
+        // The same recipe at start-up and on SIGHUP: the file (re-read) plus the command line. On SIGHUP
+        // the reason goes to the log, where whoever sent the signal looks for it.
+        const auto reload = [flags]() -> std::optional<GatewayConfig> {
+            std::ostringstream errors;
+            auto fresh = gateway_config(*flags, errors);
+            if (!fresh) {
+                auto why = errors.str();
+                while (!why.empty() && why.back() == '\n')
+                    why.pop_back();
+                spdlog::error("SIGHUP: {}", why);
+            }
+            return fresh;
+        };
+        auto config = gateway_config(*flags, std::cerr);
         if (!config) return 2;
         net::ignore_sigpipe();  // a peer vanishing mid-splice must cost one session, not the process
         spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
         spdlog::set_level(spdlog::level::from_str(config->log_level));
-        return run_gateway(*config, load);
+        return run_gateway(*config, reload);
     };
     return {gateway, run};
 }

@@ -173,18 +173,31 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
                      config.rtsp_realm);
 
     // SIGHUP: reload what can change without dropping sessions. Listeners stay as they are.
+    const auto reloads = [&](std::string_view result) -> metrics::Counter& {
+        return registry.counter(
+            "streamgate_config_reloads_total",
+            "SIGHUP reloads of the configuration, by result (error: the running one stays)",
+            {{"result", std::string(result)}});
+    };
+    reloads("ok");
+    reloads("error");
     asio::signal_set hangups(io, SIGHUP);
     std::function<void(const asio::error_code&, int)> on_hangup = [&](const asio::error_code& ec, int) {
         if (ec) return;
         if (auto fresh = reload()) {
-            if (fresh->socks_listeners != config.socks_listeners || fresh->admin != config.admin) {
+            if (fresh->socks_listeners != config.socks_listeners || fresh->admin != config.admin ||
+                fresh->rtsp_listeners != config.rtsp_listeners) {
                 spdlog::warn("SIGHUP: listener changes need a restart; keeping the current listeners");
             }
             server.update_options(with_alg(server_options(*fresh), *fresh, rtsp_alg));
+            rtsp_proxy.reload(rtsp_proxy_options(*fresh));
+            reloads("ok").inc();
             spdlog::set_level(spdlog::level::from_str(fresh->log_level));
             spdlog::info("SIGHUP: configuration reloaded ({} sessions running)", server.active_sessions());
             log_admission(*fresh);
         } else {
+            // The loader has logged why.
+            reloads("error").inc();
             spdlog::error("SIGHUP: configuration not reloaded; keeping the running one");
         }
         hangups.async_wait(on_hangup);

@@ -9,7 +9,7 @@
 namespace sg::app {
 
 // Builds the configuration again (file + command line) for SIGHUP; nullopt when it is invalid (the error has
-// been reported and the running configuration stays).
+// been logged and the running configuration stays).
 using ConfigLoader = std::function<std::optional<GatewayConfig>()>;
 
 // Returns the process exit status.

@@ -35,6 +35,12 @@ MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string
     m.rtp_bytes = &r.counter("streamgate_rtsp_proxy_rtp_bytes_total", "RTP bytes relayed to players", labels);
     m.dropped = &r.counter("streamgate_rtsp_proxy_dropped_packets_total",
                            "RTP packets dropped because a player could not take them", labels);
+    m.upstream_silent = &r.counter("streamgate_rtsp_proxy_upstream_lost_total",
+                                   "Playing upstream sessions given up and reconnected: silent or RTCP BYE",
+                                   {{"mount", mount}, {"reason", "silence"}});
+    m.upstream_bye = &r.counter("streamgate_rtsp_proxy_upstream_lost_total",
+                                "Playing upstream sessions given up and reconnected: silent or RTCP BYE",
+                                {{"mount", mount}, {"reason", "bye"}});
     return m;
 }
 
@@ -102,6 +108,7 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
     if (!view) return;
     got_media_ = true;
+    if (silence_) silence_->on_packet(now);
     tracks_[track].last_timestamp = view->timestamp();
     tracks_[track].last_arrival = now;
     auto& reception = tracks_[track].reception;
@@ -118,6 +125,7 @@ void Mount::on_rtcp(std::size_t track, std::span<const std::uint8_t> packet) {
     const auto compound = rtp::parse_compound(Bytes(packet.data(), packet.size()));
     if (!compound) return;
     for (const auto& part : *compound) {
+        if (part.type == rtp::RtcpType::bye) on_upstream_bye();
         if (part.type != rtp::RtcpType::sr) continue;
         const auto sr = rtp::parse_sender_report(part);
         if (!sr) continue;
@@ -149,6 +157,11 @@ asio::awaitable<void> Mount::report_loop() {
 
 void Mount::start_always_on() {
     if (config_.always_on && state_ == State::idle) start_upstream();
+}
+
+void Mount::set_always_on(bool always_on) {
+    // Turned off, the upstream keeps going while players remain and lingers out as an on-demand one.
+    config_.always_on = always_on;
 }
 
 void Mount::start_upstream() {

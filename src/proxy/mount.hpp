@@ -22,20 +22,13 @@
 
 #include "client/presentation.hpp"
 #include "metrics/registry.hpp"
+#include "proxy/mount_config.hpp"
 #include "restream/upstream_reception.hpp"
+#include "restream/upstream_silence.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtsp/url.hpp"
 
 namespace sg::proxy {
-
-enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic };
-
-struct MountConfig {
-    std::string name;
-    rtsp::Url url;  // with the mount's credentials in user/password, if any
-    UpstreamTransport transport = UpstreamTransport::automatic;
-    bool always_on = false;
-};
 
 struct MountTiming {
     std::chrono::milliseconds request_timeout{5000};  // connect and each upstream request
@@ -55,6 +48,8 @@ struct MountMetrics {
     metrics::Counter* rtp_packets = nullptr;
     metrics::Counter* rtp_bytes = nullptr;
     metrics::Counter* dropped = nullptr;
+    metrics::Counter* upstream_silent = nullptr;  // playing upstreams lost to silence
+    metrics::Counter* upstream_bye = nullptr;     // playing upstreams that said RTCP BYE
     static MountMetrics create(metrics::Registry* registry, const std::string& mount);
 };
 
@@ -95,8 +90,13 @@ public:
     std::optional<rtp::SenderInfo> upstream_sender_report(std::size_t track) const;
 
     void start_always_on();
+    // A reload changed only `always_on`: the running upstream stays (start_always_on() starts it).
+    void set_always_on(bool always_on);
     // Gateway shutdown: tears the upstream down and ends the players.
-    void shutdown();
+    void shutdown() { stop("gateway shutdown"); }
+    // Ends the mount for good (shutdown, or removed or changed by a reload): tears the upstream down and
+    // ends the players, each logged with `reason`.
+    void stop(std::string reason);
 
 private:
     struct UpstreamTrack {
@@ -122,6 +122,7 @@ private:
     void set_state(State state);
     void on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
     void on_rtcp(std::size_t track, std::span<const std::uint8_t> packet);
+    void on_upstream_bye();
     void end_players(std::string_view reason);
     bool wanted(Clock::time_point now) const;
 
@@ -142,6 +143,8 @@ private:
     Clock::time_point idle_since_ = Clock::now();
     Attempt* attempt_for_media_ = nullptr;  // the attempt whose media is fanned out
     bool got_media_ = false;
+    std::optional<UpstreamSilence> silence_;  // of the playing attempt
+    std::string stop_reason_;
 };
 
 }  // namespace sg::proxy

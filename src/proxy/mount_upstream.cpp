@@ -9,6 +9,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "client/exchange.hpp"
@@ -30,7 +31,9 @@ constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_await
 constexpr std::string_view k_cname = "streamgate-proxy";
 constexpr int k_receive_buffer = 1 << 20;  // key frames arrive as bursts
 constexpr std::size_t k_max_datagram = 65536;
-constexpr auto k_media_timeout = std::chrono::seconds(10);  // a playing upstream silent this long is lost
+// A playing upstream silent this long is lost whatever its packet rate; a fast stream much sooner
+// (upstream_silence.hpp).
+constexpr auto k_media_timeout = std::chrono::seconds(10);
 
 std::string_view transport_name(bool tcp) {
     return tcp ? "tcp" : "udp";
@@ -134,12 +137,13 @@ asio::awaitable<void> Mount::run_upstream() {
     description_.reset();
     tracks_.clear();
     report_timer_.cancel();
-    if (!players_.empty()) end_players(stopping_ ? "gateway shutdown" : "upstream ended: " + failure_);
+    if (!players_.empty()) end_players(stopping_ ? stop_reason_ : "upstream ended: " + failure_);
     set_state(played || failure_.empty() ? State::idle : State::failed);
 }
 
 asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attempt, bool tcp) {
     auto& a = *attempt;
+    silence_.reset();  // the last attempt's; a BYE before this one plays is not its end
     client::ConnectOptions options;
     options.timeout = timing_.request_timeout;
     auto connecting = a.client.connect(config_.url, options);
@@ -288,23 +292,28 @@ asio::awaitable<Mount::Outcome> Mount::stream(Attempt& a, bool tcp) {
     const auto keepalive_every =
         std::chrono::seconds(std::clamp<std::uint32_t>(a.session_timeout_s / 2, 1, 30));
     auto next_keepalive = played + keepalive_every;
-    Clock::time_point last_media = played;
+    SilenceOptions silence_options;
+    silence_options.ceiling = k_media_timeout;
+    silence_.emplace(played, silence_options);
     for (;;) {
         const auto now = Clock::now();
-        if (stopping_ || a.closed) {
+        if (stopping_) {
             failure_ = "stopped";
             co_return Outcome::lost;
         }
-        if (got_media_) {
-            for (const auto& track : tracks_)
-                last_media = std::max(last_media, track.last_arrival);
-            if (now - last_media > k_media_timeout) {
-                failure_ = "no media for 10 s";
+        if (got_media_ || silence_->bye()) {
+            if (const auto verdict = silence_->check(now)) {
+                failure_ = verdict->describe();
+                (verdict->bye ? metrics_.upstream_bye : metrics_.upstream_silent)->inc();
                 co_return Outcome::lost;
             }
         } else if (now - played > timing_.first_media) {
             failure_ = "no media over " + std::string(transport_name(tcp));
             co_return Outcome::no_media;
+        }
+        if (a.closed) {
+            failure_ = "stopped";
+            co_return Outcome::lost;
         }
         if (!wanted(now)) {
             auto tearing_down = a.client.request("TEARDOWN", a.presentation.aggregate_url);
@@ -317,18 +326,31 @@ asio::awaitable<Mount::Outcome> Mount::stream(Attempt& a, bool tcp) {
                                                   a.presentation.aggregate_url);
             auto reply = co_await std::move(keeping_alive);
             if (!reply) {
+                if (silence_->bye()) continue;  // closed by on_upstream_bye(): reported above
                 failure_ = "keep-alive: " + a.client.error();
                 co_return Outcome::lost;
             }
             if (reply->status != 200) a.keepalive_with_options = true;
             continue;
         }
-        const auto wake = std::min(next_keepalive, now + std::chrono::milliseconds(500));
+        // Wake at the silence deadline, so a fast stream's loss is noticed when due, not up to 500 ms late.
+        auto wake = std::min(next_keepalive, now + std::chrono::milliseconds(500));
+        if (got_media_) wake = std::min(wake, silence_->deadline());
         if (!co_await a.client.pump_until(wake)) {
+            if (silence_->bye()) continue;
             failure_ = "connection: " + a.client.error();
             co_return Outcome::lost;
         }
     }
+}
+
+void Mount::on_upstream_bye() {
+    if (!silence_ || !current_ || silence_->bye()) return;
+    silence_->on_bye();
+    // Wake the stream loop, which may sleep in pump_until() for up to 500 ms: the session is over anyway
+    // (no TEARDOWN for an upstream that said goodbye). Posted, because this may run inside that loop's own
+    // frame dispatch.
+    asio::post(executor_, [attempt = current_] { attempt->close(); });
 }
 
 asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::shared_ptr<Attempt> attempt,
@@ -374,10 +396,11 @@ void Mount::send_upstream_reports(Attempt& a) {
     }
 }
 
-void Mount::shutdown() {
+void Mount::stop(std::string reason) {
     stopping_ = true;
+    stop_reason_ = std::move(reason);
     if (current_) current_->close();
-    end_players("gateway shutdown");
+    end_players(stop_reason_);
     report_timer_.cancel();
     state_changed_.cancel();
 }

@@ -21,13 +21,11 @@ constexpr std::uint64_t k_nonce_lifetime_s = 120;
 RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Registry* registry)
     : io_(io),
       options_(std::move(options)),
+      registry_(registry),
       context_(std::make_shared<ProxyConnectionContext>()),
       caps_("rtsp proxy", options_.caps) {
-    for (const auto& config : options_.mounts) {
-        auto mount = std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
-                                             MountMetrics::create(registry, config.name));
-        mounts_.emplace(config.name, std::move(mount));
-    }
+    for (const auto& config : options_.mounts)
+        mounts_.emplace(config.name, make_mount(config));
     context_->session_timeout = options_.session_timeout;
     context_->find_mount = [this](std::string_view name) -> std::shared_ptr<Mount> {
         const auto it = mounts_.find(name);
@@ -47,18 +45,30 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
     }
     context_->auth_failures = &r.counter("streamgate_rtsp_proxy_auth_failures_total",
                                          "Player requests refused with 401 for wrong Digest credentials");
-    if (!options_.users.empty()) {
-        // Per-process secret: nonces of an earlier run (or another gateway) never verify.
-        rtsp::NonceSecret secret{};
-        std::random_device random;
-        for (auto& byte : secret)
-            byte = static_cast<std::uint8_t>(random());
-        auto auth = rtsp::DigestServer::create(options_.realm, options_.users, secret, k_nonce_lifetime_s);
-        // The configuration was checked at start-up (app/config.cpp); going on without auth would leave
-        // the mounts open to anyone.
-        if (!auth) throw std::invalid_argument(std::string(auth.error()));
-        context_->auth = std::make_shared<const rtsp::DigestServer>(std::move(*auth));
+    // Per-process secret: nonces of an earlier run (or another gateway) never verify.
+    std::random_device random;
+    for (auto& byte : nonce_secret_)
+        byte = static_cast<std::uint8_t>(random());
+    std::string error;
+    context_->auth = make_auth(error);
+    // The configuration was checked at start-up (app/config.cpp); going on without auth would leave the
+    // mounts open to anyone.
+    if (!error.empty()) throw std::invalid_argument(error);
+}
+
+std::shared_ptr<Mount> RtspProxy::make_mount(const MountConfig& config) {
+    return std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
+                                   MountMetrics::create(registry_, config.name));
+}
+
+std::shared_ptr<const rtsp::DigestServer> RtspProxy::make_auth(std::string& error) const {
+    if (options_.users.empty()) return nullptr;
+    auto auth = rtsp::DigestServer::create(options_.realm, options_.users, nonce_secret_, k_nonce_lifetime_s);
+    if (!auth) {
+        error = std::string(auth.error());
+        return nullptr;
     }
+    return std::make_shared<const rtsp::DigestServer>(std::move(*auth));
 }
 
 RtspProxy::~RtspProxy() {
@@ -84,6 +94,7 @@ std::optional<asio::ip::tcp::endpoint> RtspProxy::listen(const asio::ip::tcp::en
 }
 
 void RtspProxy::start() {
+    started_ = true;
     for (auto& [name, mount] : mounts_)
         mount->start_always_on();
 }

@@ -19,6 +19,7 @@
 #include "net/rate_limited_log.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/proxy_connection.hpp"
+#include "rtsp/digest_server.hpp"
 
 namespace sg::proxy {
 
@@ -46,15 +47,28 @@ public:
                                                   std::string& error);
     // Starts the always-on mounts' upstreams.
     void start();
+    // SIGHUP: applies a freshly loaded configuration on the proxy's executor (rtsp_proxy_reload.cpp). The
+    // allow-list, player accounts and session timeout apply to new connections and requests at once; new
+    // mounts serve, removed mounts end their players ("mount removed by reload"), mounts whose upstream
+    // changed end their players and start afresh. Listeners and the nonce secret stay.
+    void reload(RtspProxyOptions fresh);
     void stop_accepting();
     // Ends every player and upstream (gateway shutdown).
     void shutdown();
 
 private:
     void admit(asio::ip::tcp::socket socket);
+    void apply(RtspProxyOptions fresh);
+    std::shared_ptr<Mount> make_mount(const MountConfig& config);
+    // Player Digest auth from options_.users; null without users or when they do not make a server.
+    std::shared_ptr<const rtsp::DigestServer> make_auth(std::string& error) const;
+    bool allowed(const asio::ip::address& address) const;
 
     asio::io_context& io_;
     RtspProxyOptions options_;
+    metrics::Registry* registry_ = nullptr;
+    rtsp::NonceSecret nonce_secret_{};  // per process, kept across reloads: issued nonces stay good
+    bool started_ = false;
     std::map<std::string, std::shared_ptr<Mount>, std::less<>> mounts_;
     std::shared_ptr<ProxyConnectionContext> context_;
     std::list<asio::ip::tcp::acceptor> acceptors_;

@@ -33,6 +33,8 @@ ORIGINS = {  # port: extra arguments of gst_rtsp_origin.py
     8558: [],  # killed mid-stream
 }
 SERVE_PORT = 8560
+RESTART_PORT = 8561  # a `serve --loop` origin "rebooted" behind a firewall (test 11)
+ENDING_PORT = 8562   # a `serve` origin without --loop: RTCP BYE at the end of the clip (test 12)
 
 
 class RtspProxy(unittest.TestCase):
@@ -68,6 +70,9 @@ class RtspProxy(unittest.TestCase):
         cls.serve = net.start_peer("origin4", [cls.bin, "serve", str(clip_dir), "--loop", "--listen",
                                                f"{cls.o4}:{SERVE_PORT}"], name="serve", ready=None)
         net.wait_port("origin4", cls.o4, SERVE_PORT)
+        cls.clip_dir = clip_dir
+        cls.restarting = cls.start_serve(RESTART_PORT, loop=True)
+        cls.ending = cls.start_serve(ENDING_PORT, loop=False)
 
         cls.gw4 = net.addr("gw", 4, peer="client4")
         cls.gw6 = net.addr("gw", 6, peer="client6")
@@ -82,7 +87,7 @@ allow = ["198.18.0.0/15", "2001:2::/48"]
 [rtsp]
 listen = ["{cls.gw4}:{GW_PORT}", "[{cls.gw6}]:{GW_PORT}", "127.0.0.1:{GW_PORT}"]
 session_timeout_s = 20
-max_connections_per_client = 0   # test 9 plays 200 sessions from client4; test 11 sets its own cap
+max_connections_per_client = 0   # test 9 plays 200 sessions from client4; test 14 sets its own cap
 
 [[rtsp.mount]]
 name = "live-udp"
@@ -123,12 +128,29 @@ transport = "udp"
 name = "served"
 url = "rtsp://{o}:{SERVE_PORT}/clip.mp4"
 transport = "udp"
+
+[[rtsp.mount]]
+name = "restarting"
+url = "rtsp://{o}:{RESTART_PORT}/clip.mp4"
+transport = "udp"
+
+[[rtsp.mount]]
+name = "ending"
+url = "rtsp://{o}:{ENDING_PORT}/clip.mp4"
+transport = "udp"
 """)
         cls.gateway = net.start_peer("gw", [cls.bin, "gateway", "--config", str(config)], name="streamgate",
                                      ready=None)
         for addr in (cls.gw4, cls.gw6, "127.0.0.1"):
             net.wait_port("gw", addr, GW_PORT)
         net.wait_port("gw", "127.0.0.1", int(ADMIN.rsplit(":", 1)[1]))
+
+    @classmethod
+    def start_serve(cls, port, loop):
+        peer = cls.net.start_peer("origin4", [cls.bin, "serve", str(cls.clip_dir), *(["--loop"] if loop else []),
+                                              "--listen", f"{cls.o4}:{port}"], name=f"serve-{port}", ready=None)
+        cls.net.wait_port("origin4", cls.o4, port)
+        return peer
 
     # ----- helpers -----
 
@@ -378,6 +400,186 @@ transport = "udp"
         finally:
             gateway.stop()
 
+    # ----- an upstream that goes silent (issue 11) -----
+
+    def lost_count(self, mount, reason):
+        return self.metrics().get(f'streamgate_rtsp_proxy_upstream_lost_total{{mount="{mount}",reason="{reason}"}}',
+                                  0.0)
+
+    def packets(self, mount):
+        return self.metric("streamgate_rtsp_proxy_rtp_packets_total", mount)
+
+    def start_player(self, mount, url=None):
+        argv = self.ffmpeg_argv(mount, "tcp", frames=100000)
+        if url is not None:
+            argv[argv.index(self.url(mount))] = url
+        return self.net.popen("client6", argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def test_11_silent_upstream_is_noticed_from_its_packet_rate(self):
+        # A camera rebooting: the origin is killed and started again, but its old connection's FIN and RST
+        # never reach the gateway (a firewall in the origin's namespace drops that connection's packets), so
+        # only the missing media tells. The old fixed rule noticed after 10 s without media.
+        player = self.start_player("restarting")
+        try:
+            self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_players_active", "restarting") == 1, 30,
+                          "the player")
+            time.sleep(2)  # the mount learns the stream's packet rate
+            self.assertGreater(self.packets("restarting"), 0)
+            out = self.net.run("origin4", ["ss", "-Htn", "state", "established",
+                                           f"( sport = :{RESTART_PORT} )"]).stdout.split()
+            self.assertEqual(len(out), 4, out)  # Recv-Q Send-Q local peer: one upstream connection
+            gateway_port = out[3].rsplit(":", 1)[1]
+            self.net.run("origin4", ["nft", "add", "table", "inet", "sg_reboot"])
+            self.net.run("origin4", ["nft", "add", "chain", "inet", "sg_reboot", "out",
+                                     "{ type filter hook output priority 0 ; }"])
+            self.net.run("origin4", ["nft", "add", "rule", "inet", "sg_reboot", "out", "tcp", "sport",
+                                     str(RESTART_PORT), "tcp", "dport", gateway_port, "drop"])
+            try:
+                self.restarting.proc.kill()
+                self.restarting.proc.wait()
+                silenced = time.monotonic()
+                before = self.packets("restarting")
+                type(self).restarting = self.start_serve(RESTART_PORT, loop=True)
+                self.wait_for(lambda: self.packets("restarting") > before, 20, "media again")
+                back = time.monotonic() - silenced
+            finally:
+                self.net.run("origin4", ["nft", "delete", "table", "inet", "sg_reboot"])
+            print(f"players got media again {back:.1f} s after the origin went silent", flush=True)
+            self.assertLess(back, 5.0, self.gateway.log_text()[-3000:])
+            self.assertIsNone(player.poll(), "the player was re-attached, not ended")
+            log = self.gateway.log_text()
+            self.assertRegex(log, r"rtsp mount restarting upstream \S+ over udp ended: silent for \d+\.\d s, "
+                                  r"\d+ intervals")
+            self.assertRegex(log, r"rtsp mount restarting upstream \S+ playing over udp again")
+            self.assertGreaterEqual(self.lost_count("restarting", "silence"), 1)
+        finally:
+            player.kill()
+            player.wait()
+
+    def test_12_rtcp_bye_from_the_upstream_reconnects_at_once(self):
+        # `serve` without --loop sends an RTCP BYE at the end of its 4 s clip and keeps the session open.
+        player = self.start_player("ending")
+        try:
+            self.wait_for(lambda: self.packets("ending") > 0, 30, "media")
+            key = 'streamgate_rtsp_proxy_upstream_lost_total{mount="ending",reason="bye"}'
+            last_value, last_change, stall, bye_seen = 0.0, time.monotonic(), 0.0, None
+            deadline = time.monotonic() + 25
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                values, now = self.metrics(), time.monotonic()
+                value = values.get('streamgate_rtsp_proxy_rtp_packets_total{mount="ending"}', 0.0)
+                if value != last_value:
+                    stall = max(stall, now - last_change)
+                    last_value, last_change = value, now
+                if bye_seen is None and values.get(key, 0.0) >= 1:
+                    bye_seen = now
+                if bye_seen is not None and last_change > bye_seen:
+                    break  # media again after the BYE
+            stall = max(stall, time.monotonic() - last_change)
+            print(f"longest media stall across the upstream's BYE: {stall:.1f} s", flush=True)
+            self.assertGreaterEqual(self.lost_count("ending", "bye"), 1, self.gateway.log_text()[-3000:])
+            self.assertLess(stall, 5.0)
+            self.assertRegex(self.gateway.log_text(), r"rtsp mount ending upstream \S+ over udp ended: RTCP BYE")
+            self.assertIsNone(player.poll(), "the player was re-attached, not ended")
+        finally:
+            player.kill()
+            player.wait()
+
+    # ----- SIGHUP reload of the proxy (issue 11) -----
+
+    def test_13_sighup_reloads_mounts_allow_list_and_users(self):
+        # A gateway of its own: the test rewrites its configuration file.
+        port, admin = 8664, "127.0.0.1:9133"
+        o = self.o4
+        config = self.net.tmpdir / "reload.toml"
+        head = f"""
+[gateway]
+socks = ["127.0.0.1:1082"]
+admin = "{admin}"
+allow = ["2001:2::/48"]
+
+[alg]
+ports = "40100-40199"
+
+[rtsp]
+listen = ["[{self.gw6}]:{port}"]
+"""
+
+        def mount(name, url, transport="udp"):
+            return f'\n[[rtsp.mount]]\nname = "{name}"\nurl = "{url}"\ntransport = "{transport}"\n'
+
+        config.write_text(head + mount("keep", f"rtsp://{o}:8554/test") + mount("gone", f"rtsp://{o}:8557/test")
+                          + mount("moving", f"rtsp://{o}:8554/test"))
+        gateway = self.net.start_peer("gw", [self.bin, "gateway", "--config", str(config)],
+                                      name="streamgate-reload", ready=None)
+        url = f"rtsp://{{}}[{self.gw6}]:{port}/{{}}"
+
+        def status(name, credentials=""):
+            cp = self.net.run("client6", ["ffmpeg", "-nostdin", "-hide_banner", "-rtsp_transport", "tcp", "-timeout",
+                                          "10000000", "-i", url.format(credentials, name), "-map", "0:v",
+                                          "-frames:v", "10", "-f", "null", "-"], check=False, timeout=60)
+            failed = re.search(r"method DESCRIBE failed: (\d+)", cp.stderr)
+            return (failed.group(1) if failed else "200" if cp.returncode == 0 else "?"), cp.stderr
+
+        def reloads(result):
+            text = self.net.run("gw", ["curl", "-sS", "--max-time", "5", f"http://{admin}/metrics"]).stdout
+            found = re.search(rf'^streamgate_config_reloads_total{{result="{result}"}} (\S+)$', text, re.M)
+            return float(found.group(1)) if found else None
+
+        def hangup(expect_ok, expect_error):
+            gateway.proc.send_signal(signal.SIGHUP)
+            self.wait_for(lambda: reloads("ok") == expect_ok and reloads("error") == expect_error, 10,
+                          f"reload {expect_ok} ok, {expect_error} errors")
+
+        players = {}
+        try:
+            self.net.wait_port("gw", self.gw6, port)
+            self.assertEqual(status("keep")[0], "200")
+            players = {name: self.start_player(name, url.format("", name)) for name in ("gone", "moving")}
+            self.wait_for(lambda: "rtsp mount gone upstream" in gateway.log_text()
+                          and "rtsp mount moving upstream" in gateway.log_text(), 30, "both upstreams playing")
+            time.sleep(1)
+            for name, proc in players.items():
+                self.assertIsNone(proc.poll(), f"{name} plays")
+
+            # Remove one, change one's URL, add one, require player accounts.
+            config.write_text(head + 'users = ["alice:s3cret"]\n' + mount("keep", f"rtsp://{o}:8554/test")
+                              + mount("moving", f"rtsp://{o}:8557/test")
+                              + mount("added", f"rtsp://{o}:{SERVE_PORT}/clip.mp4"))
+            hangup(1, 0)
+            for name, proc in players.items():
+                proc.communicate(timeout=15)  # ended by the reload, not by the test
+            log = gateway.log_text()
+            self.assertRegex(log, r"rtsp player \S+ mount gone .* ended: mount removed by reload")
+            self.assertRegex(log, r"rtsp player \S+ mount moving .* ended: mount changed by reload")
+            self.assertEqual(status("gone", "alice:s3cret@")[0], "404")
+            self.assertEqual(status("added", "alice:s3cret@")[0], "200")
+            self.assertEqual(status("moving", "alice:s3cret@")[0], "200")
+            self.assertRegex(gateway.log_text(), rf"rtsp mount moving upstream rtsp://{re.escape(o)}:8557/test playing")
+            code, err = status("keep")
+            self.assertEqual(code, "401", err[-2000:])
+
+            # An invalid file changes nothing and says why.
+            config.write_text(head + mount("keep", "http://not-rtsp/") + mount("gone", f"rtsp://{o}:8557/test"))
+            hangup(1, 1)
+            self.assertIn("SIGHUP: configuration not reloaded", gateway.log_text())
+            self.assertRegex(gateway.log_text(), r"error SIGHUP: streamgate: .*reload\.toml.*rtsp")
+            self.assertEqual(status("gone", "alice:s3cret@")[0], "404")
+            self.assertEqual(status("added", "alice:s3cret@")[0], "200")
+            self.assertEqual(status("keep")[0], "401")
+
+            # Dropping the accounts and this client's network: new connections are refused at once.
+            config.write_text(head.replace("2001:2::/48", "198.18.0.0/15") + mount("keep", f"rtsp://{o}:8554/test"))
+            hangup(2, 1)
+            self.assertEqual(status("keep")[0], "?")
+            self.assertRegex(gateway.log_text(), r"rtsp player \S+ refused: not in the allow-list")
+        finally:
+            for proc in players.values():
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            gateway.stop()
+
     # Two connections from client6: the first is admitted and answered, the second gets 503 with its own CSeq,
     # Retry-After and a close, while the first stays usable.
     _TWO_PLAYERS = r"""
@@ -400,8 +602,8 @@ print("SECOND_EOF", second.recv(1) == b"")
 print("FIRST_AGAIN", repr(options(first, 2)))
 """
 
-    def test_11_player_over_the_per_client_cap_gets_503(self):
-        port, admin = 8655, "127.0.0.1:9133"
+    def test_14_player_over_the_per_client_cap_gets_503(self):
+        port, admin = 8655, "127.0.0.1:9134"
         config = self.net.tmpdir / "gateway-capped.toml"
         config.write_text(f"""
 [gateway]

@@ -1,0 +1,23 @@
+#pragma once
+// What configures one mount of the RTSP proxy listener (`--mount NAME=URL`, [[rtsp.mount]]): plain data,
+// shared by the running Mount and the pure reload diff (mount_table_diff.hpp).
+
+#include <cstdint>
+#include <string>
+
+#include "rtsp/url.hpp"
+
+namespace sg::proxy {
+
+enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic };
+
+struct MountConfig {
+    std::string name;
+    rtsp::Url url;  // with the mount's credentials in user/password, if any
+    UpstreamTransport transport = UpstreamTransport::automatic;
+    bool always_on = false;
+
+    bool operator==(const MountConfig&) const = default;
+};
+
+}  // namespace sg::proxy
