@@ -184,8 +184,8 @@ private:
         const AlgOptions& options = alg_->options();
         if (cause == RefusalCause::too_many_relays) {
             static net::RateLimitedLog extra_setup_log("rtsp alg: SETUPs over max_relays_per_session");
-            extra_setup_log.warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused", client_label(),
-                                 options.max_relays_per_session);
+            extra_setup_log.warn("rtsp alg {}: more than {} UDP SETUPs in one session: refused",
+                                 client_label(), options.max_relays_per_session);
             return;
         }
         alg_->stats()->port_exhausted.fetch_add(1, std::memory_order_relaxed);
