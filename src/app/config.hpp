@@ -53,8 +53,8 @@ struct GatewayConfig {
     std::vector<net::HostPort> rtsp_listeners;
     std::chrono::seconds rtsp_session_timeout{60};
     // Player connections over these are answered 503 and closed (0 = no limit).
-    std::uint32_t rtsp_max_connections = 1024;
-    std::uint32_t rtsp_max_connections_per_client = 64;
+    std::uint32_t rtsp_max_connections = 4096;
+    std::uint32_t rtsp_max_connections_per_client = 256;
     std::vector<RtspMountConfig> rtsp_mounts;
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;

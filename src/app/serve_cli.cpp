@@ -24,8 +24,8 @@ struct ServeFlags {
     std::string admin;
     bool mp2t = false;
     unsigned threads = 0;
-    std::uint32_t max_connections = 1024;
-    std::uint32_t max_connections_per_client = 64;
+    std::uint32_t max_connections = 4096;
+    std::uint32_t max_connections_per_client = 256;
 };
 
 std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
@@ -95,9 +95,9 @@ Subcommand add_serve_command(CLI::App& app) {
         ->check(CLI::Range(0U, 256U));
     serve->add_option("--max-connections", flags->max_connections,
                       "Open RTSP connections at most; more are answered 503 and closed (0: no limit; "
-                      "default 1024)");
+                      "default 4096)");
     serve->add_option("--max-connections-per-client", flags->max_connections_per_client,
-                      "Open RTSP connections from one client address at most (0: no limit; default 64)");
+                      "Open RTSP connections from one client address at most (0: no limit; default 256)");
     serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

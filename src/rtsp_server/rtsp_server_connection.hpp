@@ -95,8 +95,8 @@ private:
 
 // Connection caps of an RTSP listener (serve, the gateway's RTSP proxy); 0 = no limit.
 struct RtspConnectionCaps {
-    std::uint32_t max_connections = 1024;
-    std::uint32_t max_connections_per_client = 64;
+    std::uint32_t max_connections = 4096;
+    std::uint32_t max_connections_per_client = 256;
 };
 
 // Applies the caps at accept. A connection over them is answered `RTSP/1.0 503 Service Unavailable` with

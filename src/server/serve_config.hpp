@@ -24,8 +24,8 @@ struct ServeConfig {
     bool mp2t = false;  // send every file as one MPEG-TS track (RFC 2250), not only those we cannot packetize
     unsigned threads = 0;  // event loops; 0: one per core
     // Connections over these are answered 503 and closed (0 = no limit).
-    std::uint32_t max_connections = 1024;
-    std::uint32_t max_connections_per_client = 64;
+    std::uint32_t max_connections = 4096;
+    std::uint32_t max_connections_per_client = 256;
 };
 
 }  // namespace sg::server

@@ -16,8 +16,8 @@ TEST(RtspConfig, OffByDefault) {
     EXPECT_TRUE(config->rtsp_listeners.empty());
     EXPECT_TRUE(config->rtsp_mounts.empty());
     EXPECT_EQ(config->rtsp_session_timeout, std::chrono::seconds(60));
-    EXPECT_EQ(config->rtsp_max_connections, 1024U);
-    EXPECT_EQ(config->rtsp_max_connections_per_client, 64U);
+    EXPECT_EQ(config->rtsp_max_connections, 4096U);
+    EXPECT_EQ(config->rtsp_max_connections_per_client, 256U);
 }
 
 TEST(RtspConfig, ReadsConnectionCaps) {
