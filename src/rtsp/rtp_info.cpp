@@ -122,6 +122,10 @@ Result<std::vector<RtpInfoEntry>> parse_rtp_info(std::string_view value) {
         if (!parsed) return fail(parsed.error());
     }
     if (entries.empty()) return fail("RTP-Info: empty");
+    // RFC 7826's "ssrc=a:...;ssrc=b:..." shares one URL between sources, but each entry is written with its
+    // own URL: refuse what could not be written back within the limit it was read under (found by fuzzing).
+    if (to_header_value(entries).size() > k_max_rtp_info_length)
+        return fail("RTP-Info: too long written out");
     return entries;
 }
 

@@ -98,6 +98,14 @@ TEST(RtpInfo, BoundsEntries) {
         ssrcs += ";ssrc=" + std::to_string(i + 1);
     EXPECT_FALSE(parse_rtp_info(ssrcs).ok());
     EXPECT_FALSE(parse_rtp_info("url=rtsp://h/" + std::string(9000, 'a')).ok());
+
+    // One long URL shared by several sources fits the limit as read, but not as written, one URL per source
+    // (found by fuzzing: a value that parsed could not be parsed back).
+    std::string shared = "url=rtsp://h/" + std::string(1000, 'a');
+    for (int i = 1; i <= 8; ++i)
+        shared += ";ssrc=" + std::to_string(i) + ":seq=1";
+    ASSERT_LT(shared.size(), 8192u);
+    EXPECT_FALSE(parse_rtp_info(shared).ok());
 }
 
 TEST(RtpInfo, FormatsBothSyntaxes) {
