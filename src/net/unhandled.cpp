@@ -55,6 +55,10 @@ std::string_view to_string(Unhandled where) noexcept {
             return "admin_connection";
         case Unhandled::accept_loop:
             return "accept_loop";
+        case Unhandled::relay_media:
+            return "relay_media";
+        case Unhandled::relay_control:
+            return "relay_control";
     }
     return "unknown";
 }

@@ -1,0 +1,149 @@
+// `streamgate relay`: the media relay's command line. Option names are rtpengine's where they mean the same,
+// so an rtpengine command line (as Kamailio deployments have them) starts this relay unchanged.
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app/subcommand.hpp"
+#include "common/text.hpp"
+#include "net/relay.hpp"
+#include "relay/address.hpp"
+#include "relay_io/relay_server.hpp"
+
+namespace sg::app {
+namespace {
+
+struct RelayFlags {
+    std::vector<std::string> interfaces;
+    std::vector<std::string> listen_ng;
+    std::vector<std::string> listen_udp;
+    unsigned port_min = 30000;
+    unsigned port_max = 40000;
+    unsigned timeout = 60;
+    unsigned silent_timeout = 3600;
+    unsigned delete_delay = 30;
+    unsigned max_sessions = 100000;
+    std::string admin;
+    std::string log_level = "info";
+    int table = -1;  // rtpengine's kernel table: accepted for compatibility, this relay is userspace only
+    bool compatibility_flag = false;
+};
+
+// `[IP:]PORT` as rtpengine's --listen-* take it; a bare port listens on loopback (closed by default).
+std::optional<net::HostPort> parse_listen(const std::string& text) {
+    if (const auto port = parse_uint<std::uint16_t>(text)) return net::HostPort{"127.0.0.1", *port};
+    const auto hp = net::parse_host_port(text);
+    if (!hp) return std::nullopt;
+    return *hp;
+}
+
+// `ADDR` or `NAME/ADDR` (rtpengine's --interface; its `!ADVERTISED` form is not supported).
+std::optional<relay::Interface> parse_interface(std::string_view text) {
+    relay::Interface interface;
+    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+        interface.name = std::string(text.substr(0, slash));
+        text.remove_prefix(slash + 1);
+    }
+    const auto address = relay::parse_ip(text);
+    if (!address) return std::nullopt;
+    interface.address = *address;
+    return interface;
+}
+
+std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
+    relay_io::RelayConfig config;
+    const auto interfaces = flags.interfaces.empty() ? std::vector<std::string>{"127.0.0.1"} : flags.interfaces;
+    for (const auto& text : interfaces) {
+        const auto interface = parse_interface(text);
+        if (!interface) {
+            std::cerr << "streamgate: relay: --interface " << text << ": want ADDRESS or NAME/ADDRESS (an IP literal)\n";
+            return std::nullopt;
+        }
+        config.settings.interfaces.push_back(*interface);
+    }
+    const auto listen_ng = flags.listen_ng.empty() && flags.listen_udp.empty() ? std::vector<std::string>{"127.0.0.1:2223"}
+                                                                             : flags.listen_ng;
+    for (const auto& text : listen_ng) {
+        const auto hp = parse_listen(text);
+        if (!hp) {
+            std::cerr << "streamgate: relay: --listen-ng " << text << ": want [IP:]PORT\n";
+            return std::nullopt;
+        }
+        config.listen_ng.push_back(*hp);
+    }
+    for (const auto& text : flags.listen_udp) {
+        const auto hp = parse_listen(text);
+        if (!hp) {
+            std::cerr << "streamgate: relay: --listen-udp " << text << ": want [IP:]PORT\n";
+            return std::nullopt;
+        }
+        config.listen_rtpproxy.push_back(*hp);
+    }
+    if (flags.port_min < 1024 || flags.port_max > 65535 || flags.port_max < flags.port_min + 3) {
+        std::cerr << "streamgate: relay: --port-min/--port-max: want 1024 <= min, min + 3 <= max <= 65535\n";
+        return std::nullopt;
+    }
+    config.settings.port_min = static_cast<std::uint16_t>(flags.port_min);
+    config.settings.port_max = static_cast<std::uint16_t>(flags.port_max);
+    config.settings.timeout = std::chrono::seconds(flags.timeout);
+    config.settings.silent_timeout = std::chrono::seconds(flags.silent_timeout);
+    config.settings.delete_delay = std::chrono::seconds(flags.delete_delay);
+    config.settings.max_calls = flags.max_sessions;
+    if (!flags.admin.empty()) {
+        const auto hp = net::parse_host_port(flags.admin);
+        if (!hp) {
+            std::cerr << "streamgate: relay: --admin " << flags.admin << ": " << hp.error() << '\n';
+            return std::nullopt;
+        }
+        config.admin = *hp;
+    }
+    return config;
+}
+
+}  // namespace
+
+Subcommand add_relay_command(CLI::App& app) {
+    auto* relay = app.add_subcommand("relay",
+                                     "Media relay for SIP NAT traversal, controlled like rtpengine (ng protocol) "
+                                     "and rtpproxy");
+    auto flags = std::make_shared<RelayFlags>();
+    relay->add_option("--interface,-i", flags->interfaces,
+                      "Media address ADDR or NAME/ADDR, one per family and name (repeatable; default 127.0.0.1)");
+    relay->add_option("--listen-ng,-n", flags->listen_ng,
+                      "ng control protocol on UDP [IP:]PORT (repeatable; default 127.0.0.1:2223 unless "
+                      "--listen-udp is given)");
+    relay->add_option("--listen-udp,-u", flags->listen_udp, "rtpproxy control protocol on UDP [IP:]PORT (repeatable)");
+    relay->add_option("--port-min,-m", flags->port_min, "Lowest media port (default 30000)");
+    relay->add_option("--port-max,-M", flags->port_max, "Highest media port (default 40000)");
+    relay->add_option("--timeout,-T", flags->timeout, "Seconds without media before a call ends (default 60)")
+        ->check(CLI::Range(1U, 86400U));
+    relay
+        ->add_option("--silent-timeout,-s", flags->silent_timeout,
+                     "Seconds without media before a call on hold ends (default 3600)")
+        ->check(CLI::Range(1U, 86400U));
+    relay
+        ->add_option("--delete-delay,-d", flags->delete_delay,
+                     "Seconds a deleted call keeps its ports, for late queries (default 30; 0: at once)")
+        ->check(CLI::Range(0U, 3600U));
+    relay->add_option("--max-sessions", flags->max_sessions, "Calls held at most; more offers fail (default 100000)");
+    relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
+    relay->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    // rtpengine options that have no meaning here; accepted so its command lines work unchanged.
+    relay->add_option("--table,-t", flags->table, "rtpengine's kernel table; ignored (userspace relay)");
+    relay->add_flag("--foreground,-f", flags->compatibility_flag, "Ignored: the relay always runs in the foreground");
+    relay->add_flag("--log-stderr,-E", flags->compatibility_flag, "Ignored: the relay always logs to stderr");
+    const auto run = [flags]() -> int {
+        const auto config = relay_config(*flags);
+        if (!config) return 2;
+        net::ignore_sigpipe();
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+        spdlog::set_level(spdlog::level::from_str(flags->log_level));
+        return relay_io::run_relay(*config);
+    };
+    return {relay, run};
+}
+
+}  // namespace sg::app

@@ -1,0 +1,420 @@
+#include "relay/call_table.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "relay/address.hpp"
+#include "sdp/sdp.hpp"
+
+namespace sg::relay {
+
+struct CallTable::Component {
+    Latch latch;
+    std::uint32_t socket_id = 0;
+    Component* peer = nullptr;  // the same component of the other side
+    Side* side = nullptr;
+    StreamCounters received;
+    SteadyTime last_packet{};
+};
+
+struct CallTable::Side {
+    std::string media = "audio";
+    Address local;  // the relay's RTP address for this side (RTCP: port + 1)
+    bool open = false;
+    bool rtcp_mux = false;  // this side's UA sends RTCP on the RTP port
+    bool on_hold = false;   // its UA announced no address, or inactive/sendonly
+    Component rtp;
+    Component rtcp;
+};
+
+namespace {
+
+struct Stream {
+    unsigned index = 0;
+    std::array<CallTable::Side, 2> sides;
+};
+
+}  // namespace
+
+struct CallTable::Call {
+    std::string call_id;
+    std::array<std::string, 2> tags;  // [0] the first offerer, [1] the answerer
+    std::vector<std::string> direction;
+    std::vector<std::unique_ptr<Stream>> streams;
+    SteadyTime created{};
+    SteadyTime last_signal{};
+    std::int64_t created_unix = 0;
+    std::int64_t last_signal_unix = 0;
+    std::optional<SteadyTime> delete_at;
+};
+
+namespace {
+
+Stream& stream_at(CallTable::Call& call, unsigned index) {
+    for (auto& stream : call.streams)
+        if (stream->index == index) return *stream;
+    auto stream = std::make_unique<Stream>();
+    stream->index = index;
+    for (std::size_t s = 0; s < 2; ++s) {
+        auto& side = stream->sides[s];
+        auto& other = stream->sides[1 - s];
+        side.rtp.side = &side;
+        side.rtcp.side = &side;
+        side.rtp.peer = &other.rtp;
+        side.rtcp.peer = &other.rtcp;
+    }
+    call.streams.push_back(std::move(stream));
+    return *call.streams.back();
+}
+
+bool is_rtcp(Bytes packet) noexcept {
+    return packet.size() >= 2 && packet[1] >= 192 && packet[1] <= 223;
+}
+
+std::int64_t to_unix(SteadyTime when, SteadyTime now, std::int64_t wall_now) {
+    if (when == SteadyTime{}) return 0;
+    return wall_now - std::chrono::duration_cast<std::chrono::seconds>(now - when).count();
+}
+
+Outcome failure(std::string reason, int rtpproxy_error) {
+    Outcome outcome;
+    outcome.error = std::move(reason);
+    outcome.rtpproxy_error = rtpproxy_error;
+    return outcome;
+}
+
+}  // namespace
+
+CallTable::CallTable(RelaySettings settings, MediaSockets& sockets)
+    : settings_(std::move(settings)), sockets_(sockets), ports_(settings_.port_min, settings_.port_max) {}
+
+CallTable::~CallTable() {
+    for (auto& [id, call] : calls_)
+        for (auto& stream : call->streams)
+            for (auto& side : stream->sides) close_side(side);
+}
+
+const Interface* CallTable::pick_interface(Family family, const std::vector<std::string>& direction,
+                                           std::size_t leg) const {
+    if (leg < direction.size()) {
+        for (const auto& interface : settings_.interfaces)
+            if (interface.name == direction[leg] && interface.address.family == family) return &interface;
+    }
+    for (const auto& interface : settings_.interfaces)
+        if (interface.address.family == family) return &interface;
+    return nullptr;
+}
+
+bool CallTable::open_side(Side& side, Family family, const std::vector<std::string>& direction, std::size_t leg) {
+    const Interface* interface = pick_interface(family, direction, leg);
+    if (interface == nullptr) return false;
+    if (side.open && side.local.family == family && side.local.bytes == interface->address.bytes) return true;
+    close_side(side);
+    // A pair another program holds goes back to the end of the queue; try as many pairs as there are.
+    for (std::size_t attempt = 0; attempt < ports_.total_pairs(); ++attempt) {
+        const auto port = ports_.take();
+        if (!port) return false;
+        Address local = interface->address;
+        local.port = *port;
+        const auto pair = sockets_.open(local);
+        if (!pair) {
+            ports_.release(*port);
+            continue;
+        }
+        side.local = local;
+        side.open = true;
+        side.rtp.socket_id = pair->rtp;
+        side.rtcp.socket_id = pair->rtcp;
+        by_socket_[pair->rtp] = &side.rtp;
+        by_socket_[pair->rtcp] = &side.rtcp;
+        return true;
+    }
+    return false;
+}
+
+void CallTable::close_side(Side& side) {
+    if (!side.open) return;
+    for (Component* component : {&side.rtp, &side.rtcp}) {
+        by_socket_.erase(component->socket_id);
+        sockets_.close(component->socket_id);
+        component->socket_id = 0;
+    }
+    ports_.release(side.local.port);
+    side.open = false;
+}
+
+Outcome CallTable::handle(const Request& request, SteadyTime now, std::int64_t wall_now,
+                          std::vector<EndedCall>& ended) {
+    switch (request.op) {
+    case Op::ping:
+    case Op::version: return Outcome{};
+    case Op::version_feature: {
+        Outcome outcome;
+        outcome.feature_supported = true;  // the codec answers only for the dates it knows
+        return outcome;
+    }
+    case Op::offer:
+    case Op::answer: return offer_or_answer(request, now);
+    case Op::remove: return remove(request, now, wall_now, ended);
+    case Op::query: return query(request, now, wall_now);
+    case Op::list: {
+        Outcome outcome;
+        for (const auto& [id, call] : calls_) outcome.call_ids.push_back(id);
+        return outcome;
+    }
+    case Op::statistics: {
+        Outcome outcome;
+        outcome.statistics = statistics();
+        return outcome;
+    }
+    case Op::start_recording:
+    case Op::stop_recording:
+    case Op::play_media:
+    case Op::stop_media: break;
+    }
+    return failure("not implemented by this relay yet", 2);
+}
+
+Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
+    if (request.call_id.empty()) return failure("no call-id", 1);
+    if (request.speaker_tag.empty()) return failure("no tag", 1);
+    // The speaker's media: from its SDP (ng) or one stream named by the command (rtpproxy).
+    std::optional<sdp::SessionDescription> sd;
+    std::vector<OfferedMedia> offered;
+    if (!request.sdp.empty()) {
+        auto parsed = sdp::parse(request.sdp);
+        if (!parsed) return failure(std::string("bad SDP: ") + std::string(parsed.error()), 1);
+        auto media = describe_media(*parsed);
+        if (!media) return failure(std::string("bad SDP: ") + std::string(media.error()), 1);
+        sd = std::move(*parsed);
+        offered = std::move(*media);
+    } else if (request.media) {
+        OfferedMedia media;
+        media.index = request.media_index == 0 ? 1 : request.media_index;
+        media.rtp = request.media;
+        media.rtcp = request.media;
+        media.rtcp->port = static_cast<std::uint16_t>(request.media->port + 1U);
+        if (request.media->port == 0) media.rejected = true;
+        offered.push_back(std::move(media));
+    } else {
+        return failure("no SDP and no media address", 1);
+    }
+
+    auto it = calls_.find(request.call_id);
+    if (it == calls_.end()) {
+        if (request.op == Op::answer) return failure("unknown call-id", 8);
+        if (calls_.size() >= settings_.max_calls) return failure("too many calls", 7);
+        auto call = std::make_unique<Call>();
+        call->call_id = request.call_id;
+        call->created = now;
+        it = calls_.emplace(request.call_id, std::move(call)).first;
+        ++totals_.total_calls;
+    }
+    Call& call = *it->second;
+
+    // Which leg speaks: a known tag keeps its leg; a new tag takes the free leg, and an answer from an
+    // unknown tag (a fork) takes over the answerer's leg.
+    std::size_t s = 0;
+    if (call.tags[0] == request.speaker_tag) {
+        s = 0;
+    } else if (call.tags[1] == request.speaker_tag) {
+        s = 1;
+    } else if (call.tags[0].empty() && request.op == Op::offer) {
+        s = 0;
+    } else {
+        s = 1;
+    }
+    call.tags[s] = request.speaker_tag;
+    if (!request.peer_tag.empty()) call.tags[1 - s] = request.peer_tag;
+    const std::size_t o = 1 - s;
+    if (request.op == Op::offer && !request.options.direction.empty()) call.direction = request.options.direction;
+    call.last_signal = now;
+    call.delete_at.reset();
+
+    LatchPolicy policy;
+    policy.asymmetric = request.options.asymmetric;
+    policy.strict_source = request.options.strict_source;
+    if (request.options.sip_source_address && request.options.received_from) {
+        policy.expected_host = request.options.received_from;
+    } else if (!request.options.media_address.empty()) {
+        policy.expected_host = parse_ip(request.options.media_address);
+    }
+
+    Outcome outcome;
+    std::vector<std::optional<RelayPorts>> ports;
+    for (const auto& media : offered) {
+        if (media.rejected) {
+            ports.emplace_back();
+            continue;
+        }
+        Stream& stream = stream_at(call, media.index);
+        Side& speaker = stream.sides[s];
+        Side& other = stream.sides[o];
+        const Family speaker_family = media.rtp ? media.rtp->family
+                                      : speaker.open ? speaker.local.family
+                                      : request.options.family.value_or(Family::ip4);
+        const Family other_family =
+            request.options.family.value_or(other.open ? other.local.family : speaker_family);
+        if (!open_side(speaker, speaker_family, call.direction, s) || !open_side(other, other_family, call.direction, o))
+            return failure("no free media port on an interface of that address family", 7);
+
+        speaker.media = media.media.empty() ? speaker.media : media.media;
+        speaker.rtcp_mux = media.rtcp_mux;
+        speaker.on_hold = !media.rtp || is_unspecified_ip(*media.rtp) || media.direction == MediaDirection::inactive ||
+                          media.direction == MediaDirection::sendonly;
+        if (other.media.empty() || other.media == "audio") other.media = speaker.media;
+        speaker.rtp.latch.announce(media.rtp, policy);
+        speaker.rtcp.latch.announce(media.rtcp_mux ? media.rtp : media.rtcp, policy);
+        ports.push_back(RelayPorts{other.local, media.rtcp_mux && !request.options.rtcp_mux_demux});
+        if (!outcome.media) outcome.media = other.local;
+    }
+    if (sd) {
+        RewriteOptions rewrite;
+        rewrite.replace_origin = request.options.replace_origin;
+        auto rewritten = rewrite_for_relay(*sd, ports, rewrite);
+        if (!rewritten) return failure(std::string(rewritten.error()), 1);
+        outcome.sdp = sdp::to_string(*sd);
+    }
+    return outcome;
+}
+
+Outcome CallTable::remove(const Request& request, SteadyTime now, std::int64_t wall_now,
+                          std::vector<EndedCall>& ended) {
+    auto it = calls_.find(request.call_id);
+    if (it == calls_.end()) return failure("unknown call-id", 8);
+    if (settings_.delete_delay.count() > 0) {
+        it->second->delete_at = now + settings_.delete_delay;
+        return Outcome{};
+    }
+    end_call(request.call_id, "deleted", now, wall_now, ended);
+    return Outcome{};
+}
+
+Outcome CallTable::query(const Request& request, SteadyTime now, std::int64_t wall_now) const {
+    const auto it = calls_.find(request.call_id);
+    if (it == calls_.end()) return failure("unknown call-id", 8);
+    Outcome outcome;
+    outcome.call = report(*it->second, now, wall_now);
+    SteadyTime last = it->second->last_signal;
+    for (const auto& stream : it->second->streams)
+        for (const auto& side : stream->sides) last = std::max({last, side.rtp.last_packet, side.rtcp.last_packet});
+    outcome.ttl_seconds =
+        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(last + settings_.timeout - now).count());
+    return outcome;
+}
+
+CallReport CallTable::report(const Call& call, SteadyTime now, std::int64_t wall_now) const {
+    CallReport out;
+    out.call_id = call.call_id;
+    out.created_unix = to_unix(call.created, now, wall_now);
+    out.last_signal_unix = to_unix(call.last_signal, now, wall_now);
+    for (std::size_t leg = 0; leg < 2; ++leg) {
+        if (call.tags[leg].empty()) continue;
+        LegReport leg_report;
+        leg_report.tag = call.tags[leg];
+        for (const auto& stream : call.streams) {
+            const Side& side = stream->sides[leg];
+            if (!side.open) continue;
+            StreamReport sr;
+            sr.index = stream->index;
+            sr.media = side.media;
+            sr.local = side.local;
+            sr.announced = side.rtp.latch.announced();
+            sr.latched = side.rtp.latch.latched();
+            sr.received = side.rtp.received;
+            sr.received.packets += side.rtcp.received.packets;
+            sr.received.bytes += side.rtcp.received.bytes;
+            sr.received.errors += side.rtcp.received.errors;
+            sr.received.last_packet_unix = to_unix(std::max(side.rtp.last_packet, side.rtcp.last_packet), now, wall_now);
+            leg_report.streams.push_back(std::move(sr));
+        }
+        out.legs.push_back(std::move(leg_report));
+    }
+    return out;
+}
+
+void CallTable::end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
+                         std::vector<EndedCall>& ended) {
+    auto it = calls_.find(call_id);
+    if (it == calls_.end()) return;
+    Call& call = *it->second;
+    EndedCall end;
+    end.report = report(call, now, wall_now);
+    end.reason = std::string(reason);
+    end.duration = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.created);
+    for (auto& stream : call.streams)
+        for (auto& side : stream->sides) close_side(side);
+    calls_.erase(it);
+    ended.push_back(std::move(end));
+}
+
+std::optional<Forward> CallTable::on_packet(std::uint32_t socket_id, const Address& source, Bytes packet,
+                                            SteadyTime now) {
+    const auto it = by_socket_.find(socket_id);
+    if (it == by_socket_.end()) return std::nullopt;
+    Component& in = *it->second;
+    const LatchVerdict verdict = in.latch.on_packet(source, peek_stream_id(packet));
+    if (verdict == LatchVerdict::foreign) {
+        ++in.received.errors;
+        ++totals_.dropped_packets;
+        return std::nullopt;
+    }
+    ++in.received.packets;
+    in.received.bytes += packet.size();
+    in.last_packet = now;
+
+    // RTCP multiplexed on this side's RTP port goes to the other side's RTCP port unless that side muxes too.
+    Component* out = in.peer;
+    if (&in == &in.side->rtp && in.side->rtcp_mux && is_rtcp(packet) && !out->side->rtcp_mux)
+        out = &out->side->rtcp;
+    else if (&in == &in.side->rtcp && out->side->rtcp_mux)
+        out = &out->side->rtp;
+    const auto destination = out->latch.destination();
+    if (!destination || !out->side->open) {
+        ++totals_.dropped_packets;
+        return std::nullopt;
+    }
+    ++totals_.relayed_packets;
+    totals_.relayed_bytes += packet.size();
+    const std::uint32_t out_socket = out->socket_id;
+    return Forward{out_socket, *destination};
+}
+
+void CallTable::expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended) {
+    std::vector<std::pair<std::string, std::string_view>> due;
+    for (const auto& [id, call] : calls_) {
+        if (call->delete_at && now >= *call->delete_at) {
+            due.emplace_back(id, "deleted");
+            continue;
+        }
+        SteadyTime last = std::max(call->created, call->last_signal);
+        bool on_hold = false;
+        for (const auto& stream : call->streams)
+            for (const auto& side : stream->sides) {
+                last = std::max({last, side.rtp.last_packet, side.rtcp.last_packet});
+                on_hold = on_hold || side.on_hold;
+            }
+        const auto limit = on_hold ? settings_.silent_timeout : settings_.timeout;
+        if (now - last >= limit) due.emplace_back(id, on_hold ? "silent timeout" : "timeout");
+    }
+    for (const auto& [id, reason] : due) {
+        if (reason != "deleted") ++totals_.timed_out_calls;
+        end_call(id, reason, now, wall_now, ended);
+    }
+}
+
+void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended, std::string_view reason) {
+    std::vector<std::string> ids;
+    for (const auto& [id, call] : calls_) ids.push_back(id);
+    for (const auto& id : ids) end_call(id, reason, now, wall_now, ended);
+}
+
+GlobalStatistics CallTable::statistics() const {
+    GlobalStatistics out = totals_;
+    out.current_calls = calls_.size();
+    out.ports_free = ports_.free_pairs() * 2;
+    out.ports_in_use = (ports_.total_pairs() - ports_.free_pairs()) * 2;
+    return out;
+}
+
+}  // namespace sg::relay

@@ -1,0 +1,120 @@
+#pragma once
+// The media relay's calls: what offer/answer/delete/query do, where each packet goes, when a call times out.
+// Pure: sockets are opened and closed through the injected MediaSockets, time is passed in. The I/O side
+// (relay_io) feeds it control requests and packets and sends what it is told to.
+//
+// Model (rtpengine's): a call (Call-ID) has two legs, the offerer's tag and the answerer's; each media
+// section of the SDP is a stream with one Side per leg. A Side has the relay's local port pair that its UA
+// sends to, and latches (latch.hpp) for RTP and RTCP. A packet arriving on one side's port goes out of the
+// other side's port, to that side's latched (or announced) address: each UA sees the relay as one
+// symmetric peer. A forked answer from a second to-tag replaces the first (the call keeps one answerer).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/byte_io.hpp"
+#include "relay/latch.hpp"
+#include "relay/port_pool.hpp"
+#include "relay/relay_sdp.hpp"
+#include "relay/request.hpp"
+
+namespace sg::relay {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Opens and closes the relay's media sockets; the I/O side implements it, unit tests fake it.
+class MediaSockets {
+public:
+    virtual ~MediaSockets() = default;
+    struct Pair {
+        std::uint32_t rtp = 0;
+        std::uint32_t rtcp = 0;
+    };
+    // Binds `local` (RTP) and the next port (RTCP); ids are non-zero and unique while open. nullopt when a
+    // port cannot be bound (another program holds it).
+    virtual std::optional<Pair> open(const Address& local) = 0;
+    virtual void close(std::uint32_t socket_id) = 0;
+};
+
+// A relay address: an IPv4 and/or IPv6 address, optionally named (rtpengine's `--interface NAME/ADDR`) so the
+// ng `direction` key can pick it.
+struct Interface {
+    std::string name;  // empty: the default interface
+    Address address;   // port ignored
+};
+
+struct RelaySettings {
+    std::vector<Interface> interfaces;
+    std::uint16_t port_min = 30000;
+    std::uint16_t port_max = 40000;
+    std::chrono::seconds timeout{60};         // no media on an active call
+    std::chrono::seconds silent_timeout{3600};  // no media while every stream is on hold
+    std::chrono::seconds delete_delay{0};     // delete: keep the call (and its ports) this long
+    std::size_t max_calls = 100000;
+};
+
+// Where a packet goes: out of socket `socket_id` to `destination`.
+struct Forward {
+    std::uint32_t socket_id = 0;
+    Address destination;
+};
+
+struct EndedCall {
+    CallReport report;
+    std::string reason;  // "deleted", "timeout", "silent timeout"
+    std::chrono::milliseconds duration{0};
+};
+
+class CallTable {
+public:
+    CallTable(RelaySettings settings, MediaSockets& sockets);
+    ~CallTable();
+    CallTable(const CallTable&) = delete;
+    CallTable& operator=(const CallTable&) = delete;
+
+    // Acts on a control request (any protocol). `wall_now` is Unix seconds for reports. Ended calls (delete
+    // without delay) are appended to `ended` for the caller's log line.
+    Outcome handle(const Request& request, SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
+
+    // A packet arrived on one of the relay's sockets. nullopt: drop it (counted).
+    std::optional<Forward> on_packet(std::uint32_t socket_id, const Address& source, Bytes packet, SteadyTime now);
+
+    // Ends calls whose media stopped (timeout, silent timeout) and delayed deletes that are due.
+    void expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
+    // Ends every call (shutdown).
+    void clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended, std::string_view reason);
+
+    std::size_t calls() const noexcept { return calls_.size(); }
+    GlobalStatistics statistics() const;
+
+    struct Call;
+    struct Side;
+    struct Component;
+
+private:
+    Outcome offer_or_answer(const Request& request, SteadyTime now);
+    Outcome remove(const Request& request, SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
+    Outcome query(const Request& request, SteadyTime now, std::int64_t wall_now) const;
+    void end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
+                  std::vector<EndedCall>& ended);
+    CallReport report(const Call& call, SteadyTime now, std::int64_t wall_now) const;
+    bool open_side(Side& side, Family family, const std::vector<std::string>& direction, std::size_t leg);
+    void close_side(Side& side);
+    const Interface* pick_interface(Family family, const std::vector<std::string>& direction, std::size_t leg) const;
+
+    RelaySettings settings_;
+    MediaSockets& sockets_;
+    PortPool ports_;
+    std::map<std::string, std::unique_ptr<Call>> calls_;
+    std::unordered_map<std::uint32_t, Component*> by_socket_;
+    GlobalStatistics totals_;
+};
+
+}  // namespace sg::relay

@@ -1,0 +1,37 @@
+#include "relay/rtpproxy_control.hpp"
+
+#include "relay/rtpproxy_codec.hpp"
+
+namespace sg::relay {
+namespace {
+
+class RtpproxyProtocol final : public ControlProtocol {
+public:
+    std::string_view name() const noexcept override { return "rtpproxy"; }
+
+    Decoded decode(std::string_view message) const override {
+        RtpproxyDecoded rtpp = decode_rtpproxy(message, true);
+        Decoded out;
+        if (!rtpp.can_reply || rtpp.cookie.empty()) return out;
+        out.cookie = std::move(rtpp.cookie);
+        if (!rtpp.request) {
+            out.reply = encode_rtpproxy_error(out.cookie, rtpp.error_code);
+            return out;
+        }
+        out.unknown_flags = std::move(rtpp.ignored);
+        out.request = std::move(*rtpp.request);
+        return out;
+    }
+
+    std::string encode(std::string_view cookie, const Request& request, const Outcome& outcome) const override {
+        return encode_rtpproxy(cookie, request, outcome);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<ControlProtocol> make_rtpproxy_protocol() {
+    return std::make_unique<RtpproxyProtocol>();
+}
+
+}  // namespace sg::relay

@@ -1,0 +1,169 @@
+#include "relay_io/relay_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <memory>
+
+#include "metrics/admin_server.hpp"
+#include "metrics/registry.hpp"
+#include "net/asio_endpoint.hpp"
+#include "net/unhandled.hpp"
+#include "relay/address.hpp"
+#include "relay/ng_control.hpp"
+#include "relay/rtpproxy_control.hpp"
+#include "relay_io/media_sockets.hpp"
+#include "relay_io/relay_core.hpp"
+
+namespace sg::relay_io {
+namespace {
+
+// A control datagram: ng offers carry whole SDPs, so take anything UDP can carry.
+constexpr std::size_t k_max_control_datagram = 65536;
+
+asio::awaitable<void> control_loop(asio::ip::udp::socket& socket, const relay::ControlProtocol& protocol,
+                                   RelayCore& core) {
+    std::vector<char> buffer(k_max_control_datagram);
+    asio::ip::udp::endpoint from;
+    for (;;) {
+        std::error_code ec;
+        const std::size_t n = co_await socket.async_receive_from(asio::buffer(buffer), from,
+                                                                 asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
+        if (ec) continue;  // an ICMP error queued by an earlier reply: the next datagram is still good
+        const std::string reply = core.on_control(protocol, std::string_view(buffer.data(), n), net::to_string(from));
+        if (reply.empty()) continue;
+        co_await socket.async_send_to(asio::buffer(reply), from, asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+asio::awaitable<void> expire_loop(asio::steady_timer& timer, RelayCore& core) {
+    for (;;) {
+        timer.expires_after(std::chrono::seconds(1));
+        std::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        core.expire();
+    }
+}
+
+bool open_control(asio::io_context& io, const net::HostPort& where, std::vector<std::unique_ptr<asio::ip::udp::socket>>& out,
+                  std::string_view what) {
+    const auto tcp = net::to_tcp_endpoint(where);
+    if (!tcp) {
+        spdlog::error("relay: {} {}: {}", what, net::to_string(where), tcp.error());
+        return false;
+    }
+    const asio::ip::udp::endpoint endpoint(tcp->address(), tcp->port());
+    auto socket = std::make_unique<asio::ip::udp::socket>(io);
+    std::error_code ec;
+    socket->open(endpoint.protocol(), ec);
+    if (!ec) socket->bind(endpoint, ec);
+    if (ec) {
+        spdlog::error("relay: {} {}: {}", what, net::to_string(where), ec.message());
+        return false;
+    }
+    out.push_back(std::move(socket));
+    return true;
+}
+
+void register_metrics(metrics::Registry& registry, const relay::CallTable& table, const RelayCore& core,
+                      const UdpMediaSockets& sockets) {
+    registry.gauge_callback("streamgate_relay_calls", "Calls the media relay holds now",
+                            [&table] { return static_cast<double>(table.calls()); });
+    registry.counter_callback("streamgate_relay_calls_total", "Calls the media relay has set up",
+                              [&table] { return static_cast<double>(table.statistics().total_calls); });
+    registry.counter_callback("streamgate_relay_calls_ended_total", "Calls ended, by why",
+                              [&core] { return static_cast<double>(core.counters().calls_ended_deleted); },
+                              {{"reason", "deleted"}});
+    registry.counter_callback("streamgate_relay_calls_ended_total", "Calls ended, by why",
+                              [&core] { return static_cast<double>(core.counters().calls_ended_timeout); },
+                              {{"reason", "timeout"}});
+    registry.counter_callback("streamgate_relay_calls_ended_total", "Calls ended, by why",
+                              [&core] { return static_cast<double>(core.counters().calls_ended_other); },
+                              {{"reason", "other"}});
+    registry.counter_callback("streamgate_relay_packets_relayed_total", "Media packets relayed",
+                              [&table] { return static_cast<double>(table.statistics().relayed_packets); });
+    registry.counter_callback("streamgate_relay_bytes_relayed_total", "Media bytes relayed",
+                              [&table] { return static_cast<double>(table.statistics().relayed_bytes); });
+    registry.counter_callback(
+        "streamgate_relay_packets_dropped_total",
+        "Media packets dropped: from a source other than the latched one, or with nowhere to go",
+        [&table] { return static_cast<double>(table.statistics().dropped_packets); });
+    registry.counter_callback("streamgate_relay_send_failures_total", "Relayed datagrams the kernel refused",
+                              [&sockets] { return static_cast<double>(sockets.counters().send_failures); });
+    registry.gauge_callback("streamgate_relay_ports_in_use", "Media ports held by calls",
+                            [&table] { return static_cast<double>(table.statistics().ports_in_use); });
+    registry.counter_callback("streamgate_relay_control_requests_total", "Control requests acted on",
+                              [&core] { return static_cast<double>(core.counters().requests); });
+    registry.counter_callback("streamgate_relay_control_errors_total", "Control requests answered with an error",
+                              [&core] { return static_cast<double>(core.counters().errors); });
+    registry.counter_callback("streamgate_relay_control_retransmissions_total",
+                              "Retransmitted control requests answered from the reply cache",
+                              [&core] { return static_cast<double>(core.counters().retransmissions); });
+}
+
+}  // namespace
+
+int run_relay(const RelayConfig& config) {
+    asio::io_context io(1);
+    UdpMediaSockets sockets(io);
+    relay::CallTable table(config.settings, sockets);
+    sockets.attach(table);
+    RelayCore core(table);
+    const auto ng = relay::make_ng_protocol();
+    const auto rtpproxy = relay::make_rtpproxy_protocol();
+
+    std::vector<std::unique_ptr<asio::ip::udp::socket>> ng_sockets;
+    std::vector<std::unique_ptr<asio::ip::udp::socket>> rtpproxy_sockets;
+    for (const auto& where : config.listen_ng)
+        if (!open_control(io, where, ng_sockets, "--listen-ng")) return 2;
+    for (const auto& where : config.listen_rtpproxy)
+        if (!open_control(io, where, rtpproxy_sockets, "--listen-udp")) return 2;
+    for (auto& socket : ng_sockets)
+        asio::co_spawn(io, control_loop(*socket, *ng, core), net::log_unhandled(net::Unhandled::relay_control));
+    for (auto& socket : rtpproxy_sockets)
+        asio::co_spawn(io, control_loop(*socket, *rtpproxy, core), net::log_unhandled(net::Unhandled::relay_control));
+    asio::steady_timer expire_timer(io);
+    asio::co_spawn(io, expire_loop(expire_timer, core), net::log_unhandled(net::Unhandled::relay_control));
+
+    metrics::Registry registry;
+    register_metrics(registry, table, core, sockets);
+    metrics::AdminServer admin(io, registry);
+    if (config.admin) {
+        const auto endpoint = net::to_tcp_endpoint(*config.admin);
+        std::string error;
+        if (!endpoint || !admin.listen(*endpoint, error)) {
+            spdlog::error("relay: admin {}: {}", net::to_string(*config.admin), endpoint ? error : endpoint.error());
+            return 2;
+        }
+    }
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const std::error_code&, int signal) {
+        spdlog::info("relay: signal {}, ending {} calls", signal, table.calls());
+        core.shutdown();
+        expire_timer.cancel();
+        for (auto& socket : ng_sockets) socket->close();
+        for (auto& socket : rtpproxy_sockets) socket->close();
+        admin.stop();
+        io.stop();
+    });
+    std::string interfaces;
+    for (const auto& interface : config.settings.interfaces) {
+        if (!interfaces.empty()) interfaces += ", ";
+        if (!interface.name.empty()) interfaces += interface.name + "/";
+        interfaces += relay::ip_to_string(interface.address);
+    }
+    spdlog::info("relay: media on {} ports {}-{}; ng on {} socket(s), rtpproxy protocol on {}", interfaces,
+                 config.settings.port_min, config.settings.port_max, ng_sockets.size(), rtpproxy_sockets.size());
+    io.run();
+    return 0;
+}
+
+}  // namespace sg::relay_io

@@ -1,0 +1,23 @@
+#pragma once
+// `streamgate relay`: the media relay's event loop, its control listeners (rtpengine's ng protocol, rtpproxy's
+// protocol) and its media sockets.
+
+#include <optional>
+#include <vector>
+
+#include "net/endpoint.hpp"
+#include "relay/call_table.hpp"
+
+namespace sg::relay_io {
+
+struct RelayConfig {
+    relay::RelaySettings settings;
+    std::vector<net::HostPort> listen_ng;        // ng over UDP
+    std::vector<net::HostPort> listen_rtpproxy;  // rtpproxy protocol over UDP (rtpengine's --listen-udp)
+    std::optional<net::HostPort> admin;          // Prometheus /metrics
+};
+
+// Runs until SIGINT or SIGTERM; returns the process exit status.
+int run_relay(const RelayConfig& config);
+
+}  // namespace sg::relay_io
