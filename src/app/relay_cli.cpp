@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -26,6 +27,7 @@ struct RelayFlags {
     unsigned delete_delay = 30;
     unsigned max_sessions = 100000;
     std::string admin;
+    std::string recording_dir;
     std::string log_level = "info";
     int table = -1;  // rtpengine's kernel table: accepted for compatibility, this relay is userspace only
     bool compatibility_flag = false;
@@ -91,6 +93,14 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     config.settings.silent_timeout = std::chrono::seconds(flags.silent_timeout);
     config.settings.delete_delay = std::chrono::seconds(flags.delete_delay);
     config.settings.max_calls = flags.max_sessions;
+    if (!flags.recording_dir.empty()) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(flags.recording_dir, ec)) {
+            std::cerr << "streamgate: relay: --recording-dir " << flags.recording_dir << ": not a directory\n";
+            return std::nullopt;
+        }
+        config.recording_dir = flags.recording_dir;
+    }
     if (!flags.admin.empty()) {
         const auto hp = net::parse_host_port(flags.admin);
         if (!hp) {
@@ -128,6 +138,8 @@ Subcommand add_relay_command(CLI::App& app) {
                      "Seconds a deleted call keeps its ports, for late queries (default 30; 0: at once)")
         ->check(CLI::Range(0U, 3600U));
     relay->add_option("--max-sessions", flags->max_sessions, "Calls held at most; more offers fail (default 100000)");
+    relay->add_option("--recording-dir", flags->recording_dir,
+                      "Directory for call recordings (start recording, rtpproxy R): one pcap per call");
     relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     relay->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

@@ -18,6 +18,7 @@ struct CallTable::Component {
 };
 
 struct CallTable::Side {
+    Call* call = nullptr;
     std::string media = "audio";
     Address local;  // the relay's RTP address for this side (RTCP: port + 1)
     bool open = false;
@@ -46,6 +47,7 @@ struct CallTable::Call {
     std::int64_t created_unix = 0;
     std::int64_t last_signal_unix = 0;
     std::optional<SteadyTime> delete_at;
+    bool recording = false;
 };
 
 namespace {
@@ -58,6 +60,7 @@ Stream& stream_at(CallTable::Call& call, unsigned index) {
     for (std::size_t s = 0; s < 2; ++s) {
         auto& side = stream->sides[s];
         auto& other = stream->sides[1 - s];
+        side.call = &call;
         side.rtp.side = &side;
         side.rtcp.side = &side;
         side.rtp.peer = &other.rtp;
@@ -85,8 +88,8 @@ Outcome failure(std::string reason, int rtpproxy_error) {
 
 }  // namespace
 
-CallTable::CallTable(RelaySettings settings, MediaSockets& sockets)
-    : settings_(std::move(settings)), sockets_(sockets), ports_(settings_.port_min, settings_.port_max) {}
+CallTable::CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder)
+    : settings_(std::move(settings)), sockets_(sockets), recorder_(recorder), ports_(settings_.port_min, settings_.port_max) {}
 
 CallTable::~CallTable() {
     for (auto& [id, call] : calls_)
@@ -168,7 +171,7 @@ Outcome CallTable::handle(const Request& request, SteadyTime now, std::int64_t w
         return outcome;
     }
     case Op::start_recording:
-    case Op::stop_recording:
+    case Op::stop_recording: return recording(request, wall_now);
     case Op::play_media:
     case Op::stop_media: break;
     }
@@ -303,6 +306,21 @@ Outcome CallTable::query(const Request& request, SteadyTime now, std::int64_t wa
     return outcome;
 }
 
+Outcome CallTable::recording(const Request& request, std::int64_t wall_now) {
+    const auto it = calls_.find(request.call_id);
+    if (it == calls_.end()) return failure("unknown call-id", 8);
+    Call& call = *it->second;
+    if (request.op == Op::stop_recording) {
+        if (call.recording && recorder_ != nullptr) recorder_->stop(call.call_id);
+        call.recording = false;
+        return Outcome{};
+    }
+    if (recorder_ == nullptr) return failure("recording is not configured (--recording-dir)", 2);
+    if (!call.recording && !recorder_->start(call.call_id, wall_now)) return failure("cannot open the recording", 2);
+    call.recording = true;
+    return Outcome{};
+}
+
 CallReport CallTable::report(const Call& call, SteadyTime now, std::int64_t wall_now) const {
     CallReport out;
     out.call_id = call.call_id;
@@ -338,6 +356,7 @@ void CallTable::end_call(const std::string& call_id, std::string_view reason, St
     auto it = calls_.find(call_id);
     if (it == calls_.end()) return;
     Call& call = *it->second;
+    if (call.recording && recorder_ != nullptr) recorder_->stop(call.call_id);
     EndedCall end;
     end.report = report(call, now, wall_now);
     end.reason = std::string(reason);
@@ -362,6 +381,11 @@ std::optional<Forward> CallTable::on_packet(std::uint32_t socket_id, const Addre
     ++in.received.packets;
     in.received.bytes += packet.size();
     in.last_packet = now;
+    if (in.side->call->recording && recorder_ != nullptr) {
+        Address local = in.side->local;
+        if (&in == &in.side->rtcp) local.port = static_cast<std::uint16_t>(local.port + 1U);
+        recorder_->record(in.side->call->call_id, source, local, packet);
+    }
 
     // RTCP multiplexed on this side's RTP port goes to the other side's RTCP port unless that side muxes too.
     Component* out = in.peer;

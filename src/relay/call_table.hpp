@@ -43,6 +43,16 @@ public:
     virtual void close(std::uint32_t socket_id) = 0;
 };
 
+// Writes recordings (start recording / rtpproxy R): each packet a recorded call receives, as it arrived.
+class CallRecorder {
+public:
+    virtual ~CallRecorder() = default;
+    // False when the recording cannot be opened (the error is logged by the recorder).
+    virtual bool start(const std::string& call_id, std::int64_t wall_now) = 0;
+    virtual void record(const std::string& call_id, const Address& from, const Address& to, Bytes packet) = 0;
+    virtual void stop(const std::string& call_id) = 0;
+};
+
 // A relay address: an IPv4 and/or IPv6 address, optionally named (rtpengine's `--interface NAME/ADDR`) so the
 // ng `direction` key can pick it.
 struct Interface {
@@ -74,7 +84,8 @@ struct EndedCall {
 
 class CallTable {
 public:
-    CallTable(RelaySettings settings, MediaSockets& sockets);
+    // `recorder` may be null: start recording then fails with "recording is not configured".
+    CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder = nullptr);
     ~CallTable();
     CallTable(const CallTable&) = delete;
     CallTable& operator=(const CallTable&) = delete;
@@ -102,6 +113,7 @@ private:
     Outcome offer_or_answer(const Request& request, SteadyTime now);
     Outcome remove(const Request& request, SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
     Outcome query(const Request& request, SteadyTime now, std::int64_t wall_now) const;
+    Outcome recording(const Request& request, std::int64_t wall_now);
     void end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
                   std::vector<EndedCall>& ended);
     CallReport report(const Call& call, SteadyTime now, std::int64_t wall_now) const;
@@ -111,6 +123,7 @@ private:
 
     RelaySettings settings_;
     MediaSockets& sockets_;
+    CallRecorder* recorder_;
     PortPool ports_;
     std::map<std::string, std::unique_ptr<Call>> calls_;
     std::unordered_map<std::uint32_t, Component*> by_socket_;

@@ -46,8 +46,7 @@ std::string RelayCore::on_control(const relay::ControlProtocol& protocol, std::s
         bad_request_log_.warn("relay: {} message from {} without a cookie, not answered", protocol.name(), source);
         return "";
     }
-    std::string key = std::string(source) + ' ' + decoded.cookie;
-    if (const auto* cached = cache_.find(key, now)) {
+    if (const auto* cached = cache_.find(source, decoded.cookie, now)) {
         ++counters_.retransmissions;
         return *cached;
     }
@@ -72,7 +71,7 @@ std::string RelayCore::on_control(const relay::ControlProtocol& protocol, std::s
         log_ended(ended);
         reply = protocol.encode(decoded.cookie, *decoded.request, outcome);
     }
-    cache_.insert(std::move(key), reply, now);
+    cache_.insert(source, decoded.cookie, reply, now);
     return reply;
 }
 

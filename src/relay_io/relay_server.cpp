@@ -18,6 +18,7 @@
 #include "relay/ng_control.hpp"
 #include "relay/rtpproxy_control.hpp"
 #include "relay_io/media_sockets.hpp"
+#include "relay_io/pcap_recorder.hpp"
 #include "relay_io/relay_core.hpp"
 
 namespace sg::relay_io {
@@ -113,7 +114,9 @@ void register_metrics(metrics::Registry& registry, const relay::CallTable& table
 int run_relay(const RelayConfig& config) {
     asio::io_context io(1);
     UdpMediaSockets sockets(io);
-    relay::CallTable table(config.settings, sockets);
+    std::unique_ptr<PcapRecorder> recorder;
+    if (!config.recording_dir.empty()) recorder = std::make_unique<PcapRecorder>(config.recording_dir);
+    relay::CallTable table(config.settings, sockets, recorder.get());
     sockets.attach(table);
     RelayCore core(table);
     const auto ng = relay::make_ng_protocol();

@@ -2,6 +2,7 @@
 // `streamgate relay`: the media relay's event loop, its control listeners (rtpengine's ng protocol, rtpproxy's
 // protocol) and its media sockets.
 
+#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct RelayConfig {
     std::vector<net::HostPort> listen_ng;        // ng over UDP
     std::vector<net::HostPort> listen_rtpproxy;  // rtpproxy protocol over UDP (rtpengine's --listen-udp)
     std::optional<net::HostPort> admin;          // Prometheus /metrics
+    std::filesystem::path recording_dir;         // empty: start recording is refused
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit status.
