@@ -54,6 +54,9 @@ struct Options {
     bool ice_force = false;                // strip the peer's candidates and add the relay's own
     bool rtcp_mux_offer = false;           // rtcp-mux: "offer"/"require": answer with one port per media
     bool rtcp_mux_demux = false;           // rtcp-mux: "demux": separate RTCP again on the other side
+    bool rtcp_mux_require = false;         // rtcp-mux: "require": no separate RTCP port even in an offer
+    bool rtcp_mux_accept = false;          // rtcp-mux: "accept": accept it and offer it on if offered
+    bool rtcp_mux_reject = false;          // rtcp-mux: "reject": refuse rtcp-mux if offered
     std::optional<Family> family;          // "address family": the family of the SDP this command returns
     std::vector<std::string> direction;    // interface names, one per side, e.g. "external" "internal"
     std::string transport_protocol;        // e.g. "RTP/AVP"; empty keeps the offer's
