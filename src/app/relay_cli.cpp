@@ -20,6 +20,7 @@ struct RelayFlags {
     std::vector<std::string> interfaces;
     std::vector<std::string> listen_ng;
     std::vector<std::string> listen_udp;
+    std::vector<std::string> listen_unix;
     unsigned port_min = 30000;
     unsigned port_max = 40000;
     unsigned timeout = 60;
@@ -56,17 +57,22 @@ std::optional<relay::Interface> parse_interface(std::string_view text) {
 
 std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     relay_io::RelayConfig config;
-    const auto interfaces = flags.interfaces.empty() ? std::vector<std::string>{"127.0.0.1"} : flags.interfaces;
+    const auto interfaces =
+        flags.interfaces.empty() ? std::vector<std::string>{"127.0.0.1"} : flags.interfaces;
     for (const auto& text : interfaces) {
         const auto interface = parse_interface(text);
         if (!interface) {
-            std::cerr << "streamgate: relay: --interface " << text << ": want ADDRESS or NAME/ADDRESS (an IP literal)\n";
+            std::cerr << "streamgate: relay: --interface " << text
+                      << ": want ADDRESS or NAME/ADDRESS (an IP literal)\n";
             return std::nullopt;
         }
         config.settings.interfaces.push_back(*interface);
     }
-    const auto listen_ng = flags.listen_ng.empty() && flags.listen_udp.empty() ? std::vector<std::string>{"127.0.0.1:2223"}
-                                                                             : flags.listen_ng;
+    for (const auto& path : flags.listen_unix)
+        config.listen_unix.emplace_back(path);
+    const auto listen_ng = flags.listen_ng.empty() && flags.listen_udp.empty() && flags.listen_unix.empty()
+                               ? std::vector<std::string>{"127.0.0.1:2223"}
+                               : flags.listen_ng;
     for (const auto& text : listen_ng) {
         const auto hp = parse_listen(text);
         if (!hp) {
@@ -96,7 +102,8 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     if (!flags.recording_dir.empty()) {
         std::error_code ec;
         if (!std::filesystem::is_directory(flags.recording_dir, ec)) {
-            std::cerr << "streamgate: relay: --recording-dir " << flags.recording_dir << ": not a directory\n";
+            std::cerr << "streamgate: relay: --recording-dir " << flags.recording_dir
+                      << ": not a directory\n";
             return std::nullopt;
         }
         config.recording_dir = flags.recording_dir;
@@ -115,16 +122,23 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
 }  // namespace
 
 Subcommand add_relay_command(CLI::App& app) {
-    auto* relay = app.add_subcommand("relay",
-                                     "Media relay for SIP NAT traversal, controlled like rtpengine (ng protocol) "
-                                     "and rtpproxy");
+    auto* relay =
+        app.add_subcommand("relay",
+                           "Media relay for SIP NAT traversal, controlled like rtpengine (ng protocol) "
+                           "and rtpproxy");
     auto flags = std::make_shared<RelayFlags>();
-    relay->add_option("--interface,-i", flags->interfaces,
-                      "Media address ADDR or NAME/ADDR, one per family and name (repeatable; default 127.0.0.1)");
+    relay->add_option(
+        "--interface,-i", flags->interfaces,
+        "Media address ADDR or NAME/ADDR, one per family and name (repeatable; default 127.0.0.1)");
     relay->add_option("--listen-ng,-n", flags->listen_ng,
-                      "ng control protocol on UDP [IP:]PORT (repeatable; default 127.0.0.1:2223 unless "
-                      "--listen-udp is given)");
-    relay->add_option("--listen-udp,-u", flags->listen_udp, "rtpproxy control protocol on UDP [IP:]PORT (repeatable)");
+                      "ng control protocol on UDP [IP:]PORT (repeatable; default 127.0.0.1:2223 when no "
+                      "other control listener is given)");
+    relay->add_option("--listen-udp,-u", flags->listen_udp,
+                      "rtpproxy control protocol on UDP [IP:]PORT (repeatable)");
+    relay->add_option(
+        "--listen-unix", flags->listen_unix,
+        "rtpproxy control protocol on a unix stream socket PATH, as Kamailio's unix: sockets use "
+        "(repeatable)");
     relay->add_option("--port-min,-m", flags->port_min, "Lowest media port (default 30000)");
     relay->add_option("--port-max,-M", flags->port_max, "Highest media port (default 40000)");
     relay->add_option("--timeout,-T", flags->timeout, "Seconds without media before a call ends (default 60)")
@@ -137,7 +151,8 @@ Subcommand add_relay_command(CLI::App& app) {
         ->add_option("--delete-delay,-d", flags->delete_delay,
                      "Seconds a deleted call keeps its ports, for late queries (default 30; 0: at once)")
         ->check(CLI::Range(0U, 3600U));
-    relay->add_option("--max-sessions", flags->max_sessions, "Calls held at most; more offers fail (default 100000)");
+    relay->add_option("--max-sessions", flags->max_sessions,
+                      "Calls held at most; more offers fail (default 100000)");
     relay->add_option("--recording-dir", flags->recording_dir,
                       "Directory for call recordings (start recording, rtpproxy R): one pcap per call");
     relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
@@ -145,7 +160,8 @@ Subcommand add_relay_command(CLI::App& app) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     // rtpengine options that have no meaning here; accepted so its command lines work unchanged.
     relay->add_option("--table,-t", flags->table, "rtpengine's kernel table; ignored (userspace relay)");
-    relay->add_flag("--foreground,-f", flags->compatibility_flag, "Ignored: the relay always runs in the foreground");
+    relay->add_flag("--foreground,-f", flags->compatibility_flag,
+                    "Ignored: the relay always runs in the foreground");
     relay->add_flag("--log-stderr,-E", flags->compatibility_flag, "Ignored: the relay always logs to stderr");
     const auto run = [flags]() -> int {
         const auto config = relay_config(*flags);

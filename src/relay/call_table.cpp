@@ -4,6 +4,7 @@
 #include <array>
 
 #include "relay/address.hpp"
+#include "relay/rtpproxy_codec.hpp"
 #include "sdp/sdp.hpp"
 
 namespace sg::relay {
@@ -89,12 +90,16 @@ Outcome failure(std::string reason, int rtpproxy_error) {
 }  // namespace
 
 CallTable::CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder)
-    : settings_(std::move(settings)), sockets_(sockets), recorder_(recorder), ports_(settings_.port_min, settings_.port_max) {}
+    : settings_(std::move(settings)),
+      sockets_(sockets),
+      recorder_(recorder),
+      ports_(settings_.port_min, settings_.port_max) {}
 
 CallTable::~CallTable() {
     for (auto& [id, call] : calls_)
         for (auto& stream : call->streams)
-            for (auto& side : stream->sides) close_side(side);
+            for (auto& side : stream->sides)
+                close_side(side);
 }
 
 const Interface* CallTable::pick_interface(Family family, const std::vector<std::string>& direction,
@@ -108,7 +113,8 @@ const Interface* CallTable::pick_interface(Family family, const std::vector<std:
     return nullptr;
 }
 
-bool CallTable::open_side(Side& side, Family family, const std::vector<std::string>& direction, std::size_t leg) {
+bool CallTable::open_side(Side& side, Family family, const std::vector<std::string>& direction,
+                          std::size_t leg) {
     const Interface* interface = pick_interface(family, direction, leg);
     if (interface == nullptr) return false;
     if (side.open && side.local.family == family && side.local.bytes == interface->address.bytes) return true;
@@ -149,46 +155,55 @@ void CallTable::close_side(Side& side) {
 Outcome CallTable::handle(const Request& request, SteadyTime now, std::int64_t wall_now,
                           std::vector<EndedCall>& ended) {
     switch (request.op) {
-    case Op::ping:
-    case Op::version: return Outcome{};
-    case Op::version_feature: {
-        Outcome outcome;
-        outcome.feature_supported = true;  // the codec answers only for the dates it knows
-        return outcome;
+        case Op::ping:
+        case Op::version:
+            return Outcome{};
+        case Op::version_feature: {
+            Outcome outcome;
+            outcome.feature_supported = true;  // the codec answers only for the dates it knows
+            return outcome;
+        }
+        case Op::offer:
+        case Op::answer:
+            return offer_or_answer(request, now);
+        case Op::remove:
+            return remove(request, now, wall_now, ended);
+        case Op::query:
+            return query(request, now, wall_now);
+        case Op::list: {
+            Outcome outcome;
+            for (const auto& [id, call] : calls_)
+                outcome.call_ids.push_back(id);
+            return outcome;
+        }
+        case Op::statistics: {
+            Outcome outcome;
+            outcome.statistics = statistics();
+            return outcome;
+        }
+        case Op::start_recording:
+        case Op::stop_recording:
+            return recording(request, wall_now);
+        case Op::play_media:
+        case Op::stop_media:
+            break;
     }
-    case Op::offer:
-    case Op::answer: return offer_or_answer(request, now);
-    case Op::remove: return remove(request, now, wall_now, ended);
-    case Op::query: return query(request, now, wall_now);
-    case Op::list: {
-        Outcome outcome;
-        for (const auto& [id, call] : calls_) outcome.call_ids.push_back(id);
-        return outcome;
-    }
-    case Op::statistics: {
-        Outcome outcome;
-        outcome.statistics = statistics();
-        return outcome;
-    }
-    case Op::start_recording:
-    case Op::stop_recording: return recording(request, wall_now);
-    case Op::play_media:
-    case Op::stop_media: break;
-    }
-    return failure("not implemented by this relay yet", 2);
+    return failure("not implemented by this relay yet", k_rtpp_e_unknown_command);
 }
 
 Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
-    if (request.call_id.empty()) return failure("no call-id", 1);
-    if (request.speaker_tag.empty()) return failure("no tag", 1);
+    if (request.call_id.empty()) return failure("no call-id", k_rtpp_e_invalid_argument);
+    if (request.speaker_tag.empty()) return failure("no tag", k_rtpp_e_invalid_argument);
     // The speaker's media: from its SDP (ng) or one stream named by the command (rtpproxy).
     std::optional<sdp::SessionDescription> sd;
     std::vector<OfferedMedia> offered;
     if (!request.sdp.empty()) {
         auto parsed = sdp::parse(request.sdp);
-        if (!parsed) return failure(std::string("bad SDP: ") + std::string(parsed.error()), 1);
+        if (!parsed)
+            return failure(std::string("bad SDP: ") + std::string(parsed.error()), k_rtpp_e_invalid_argument);
         auto media = describe_media(*parsed);
-        if (!media) return failure(std::string("bad SDP: ") + std::string(media.error()), 1);
+        if (!media)
+            return failure(std::string("bad SDP: ") + std::string(media.error()), k_rtpp_e_invalid_argument);
         sd = std::move(*parsed);
         offered = std::move(*media);
     } else if (request.media) {
@@ -200,13 +215,13 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
         if (request.media->port == 0) media.rejected = true;
         offered.push_back(std::move(media));
     } else {
-        return failure("no SDP and no media address", 1);
+        return failure("no SDP and no media address", k_rtpp_e_invalid_argument);
     }
 
     auto it = calls_.find(request.call_id);
     if (it == calls_.end()) {
-        if (request.op == Op::answer) return failure("unknown call-id", 8);
-        if (calls_.size() >= settings_.max_calls) return failure("too many calls", 7);
+        if (request.op == Op::answer) return failure("unknown call-id", k_rtpp_e_session_not_found);
+        if (calls_.size() >= settings_.max_calls) return failure("too many calls", k_rtpp_e_overload);
         auto call = std::make_unique<Call>();
         call->call_id = request.call_id;
         call->created = now;
@@ -230,7 +245,8 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
     call.tags[s] = request.speaker_tag;
     if (!request.peer_tag.empty()) call.tags[1 - s] = request.peer_tag;
     const std::size_t o = 1 - s;
-    if (request.op == Op::offer && !request.options.direction.empty()) call.direction = request.options.direction;
+    if (request.op == Op::offer && !request.options.direction.empty())
+        call.direction = request.options.direction;
     call.last_signal = now;
     call.delete_at.reset();
 
@@ -253,17 +269,19 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
         Stream& stream = stream_at(call, media.index);
         Side& speaker = stream.sides[s];
         Side& other = stream.sides[o];
-        const Family speaker_family = media.rtp ? media.rtp->family
+        const Family speaker_family = media.rtp      ? media.rtp->family
                                       : speaker.open ? speaker.local.family
-                                      : request.options.family.value_or(Family::ip4);
+                                                     : request.options.family.value_or(Family::ip4);
         const Family other_family =
             request.options.family.value_or(other.open ? other.local.family : speaker_family);
-        if (!open_side(speaker, speaker_family, call.direction, s) || !open_side(other, other_family, call.direction, o))
-            return failure("no free media port on an interface of that address family", 7);
+        if (!open_side(speaker, speaker_family, call.direction, s) ||
+            !open_side(other, other_family, call.direction, o))
+            return failure("no free media port on an interface of that address family", k_rtpp_e_no_ports);
 
         speaker.media = media.media.empty() ? speaker.media : media.media;
         speaker.rtcp_mux = media.rtcp_mux;
-        speaker.on_hold = !media.rtp || is_unspecified_ip(*media.rtp) || media.direction == MediaDirection::inactive ||
+        speaker.on_hold = !media.rtp || is_unspecified_ip(*media.rtp) ||
+                          media.direction == MediaDirection::inactive ||
                           media.direction == MediaDirection::sendonly;
         if (other.media.empty() || other.media == "audio") other.media = speaker.media;
         speaker.rtp.latch.announce(media.rtp, policy);
@@ -275,7 +293,7 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
         RewriteOptions rewrite;
         rewrite.replace_origin = request.options.replace_origin;
         auto rewritten = rewrite_for_relay(*sd, ports, rewrite);
-        if (!rewritten) return failure(std::string(rewritten.error()), 1);
+        if (!rewritten) return failure(std::string(rewritten.error()), k_rtpp_e_invalid_argument);
         outcome.sdp = sdp::to_string(*sd);
     }
     return outcome;
@@ -284,7 +302,7 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
 Outcome CallTable::remove(const Request& request, SteadyTime now, std::int64_t wall_now,
                           std::vector<EndedCall>& ended) {
     auto it = calls_.find(request.call_id);
-    if (it == calls_.end()) return failure("unknown call-id", 8);
+    if (it == calls_.end()) return failure("unknown call-id", k_rtpp_e_session_not_found);
     if (settings_.delete_delay.count() > 0) {
         it->second->delete_at = now + settings_.delete_delay;
         return Outcome{};
@@ -295,28 +313,31 @@ Outcome CallTable::remove(const Request& request, SteadyTime now, std::int64_t w
 
 Outcome CallTable::query(const Request& request, SteadyTime now, std::int64_t wall_now) const {
     const auto it = calls_.find(request.call_id);
-    if (it == calls_.end()) return failure("unknown call-id", 8);
+    if (it == calls_.end()) return failure("unknown call-id", k_rtpp_e_session_not_found);
     Outcome outcome;
     outcome.call = report(*it->second, now, wall_now);
     SteadyTime last = it->second->last_signal;
     for (const auto& stream : it->second->streams)
-        for (const auto& side : stream->sides) last = std::max({last, side.rtp.last_packet, side.rtcp.last_packet});
-    outcome.ttl_seconds =
-        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(last + settings_.timeout - now).count());
+        for (const auto& side : stream->sides)
+            last = std::max({last, side.rtp.last_packet, side.rtcp.last_packet});
+    outcome.ttl_seconds = std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::seconds>(last + settings_.timeout - now).count());
     return outcome;
 }
 
 Outcome CallTable::recording(const Request& request, std::int64_t wall_now) {
     const auto it = calls_.find(request.call_id);
-    if (it == calls_.end()) return failure("unknown call-id", 8);
+    if (it == calls_.end()) return failure("unknown call-id", k_rtpp_e_session_not_found);
     Call& call = *it->second;
     if (request.op == Op::stop_recording) {
         if (call.recording && recorder_ != nullptr) recorder_->stop(call.call_id);
         call.recording = false;
         return Outcome{};
     }
-    if (recorder_ == nullptr) return failure("recording is not configured (--recording-dir)", 2);
-    if (!call.recording && !recorder_->start(call.call_id, wall_now)) return failure("cannot open the recording", 2);
+    if (recorder_ == nullptr)
+        return failure("recording is not configured (--recording-dir)", k_rtpp_e_invalid_argument);
+    if (!call.recording && !recorder_->start(call.call_id, wall_now))
+        return failure("cannot open the recording", k_rtpp_e_no_memory);
     call.recording = true;
     return Outcome{};
 }
@@ -343,7 +364,8 @@ CallReport CallTable::report(const Call& call, SteadyTime now, std::int64_t wall
             sr.received.packets += side.rtcp.received.packets;
             sr.received.bytes += side.rtcp.received.bytes;
             sr.received.errors += side.rtcp.received.errors;
-            sr.received.last_packet_unix = to_unix(std::max(side.rtp.last_packet, side.rtcp.last_packet), now, wall_now);
+            sr.received.last_packet_unix =
+                to_unix(std::max(side.rtp.last_packet, side.rtcp.last_packet), now, wall_now);
             leg_report.streams.push_back(std::move(sr));
         }
         out.legs.push_back(std::move(leg_report));
@@ -351,8 +373,8 @@ CallReport CallTable::report(const Call& call, SteadyTime now, std::int64_t wall
     return out;
 }
 
-void CallTable::end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
-                         std::vector<EndedCall>& ended) {
+void CallTable::end_call(const std::string& call_id, std::string_view reason, SteadyTime now,
+                         std::int64_t wall_now, std::vector<EndedCall>& ended) {
     auto it = calls_.find(call_id);
     if (it == calls_.end()) return;
     Call& call = *it->second;
@@ -362,7 +384,8 @@ void CallTable::end_call(const std::string& call_id, std::string_view reason, St
     end.reason = std::string(reason);
     end.duration = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.created);
     for (auto& stream : call.streams)
-        for (auto& side : stream->sides) close_side(side);
+        for (auto& side : stream->sides)
+            close_side(side);
     calls_.erase(it);
     ended.push_back(std::move(end));
 }
@@ -427,10 +450,13 @@ void CallTable::expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedC
     }
 }
 
-void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended, std::string_view reason) {
+void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended,
+                      std::string_view reason) {
     std::vector<std::string> ids;
-    for (const auto& [id, call] : calls_) ids.push_back(id);
-    for (const auto& id : ids) end_call(id, reason, now, wall_now, ended);
+    for (const auto& [id, call] : calls_)
+        ids.push_back(id);
+    for (const auto& id : ids)
+        end_call(id, reason, now, wall_now, ended);
 }
 
 GlobalStatistics CallTable::statistics() const {

@@ -64,9 +64,9 @@ struct RelaySettings {
     std::vector<Interface> interfaces;
     std::uint16_t port_min = 30000;
     std::uint16_t port_max = 40000;
-    std::chrono::seconds timeout{60};         // no media on an active call
+    std::chrono::seconds timeout{60};           // no media on an active call
     std::chrono::seconds silent_timeout{3600};  // no media while every stream is on hold
-    std::chrono::seconds delete_delay{0};     // delete: keep the call (and its ports) this long
+    std::chrono::seconds delete_delay{0};       // delete: keep the call (and its ports) this long
     std::size_t max_calls = 100000;
 };
 
@@ -92,10 +92,12 @@ public:
 
     // Acts on a control request (any protocol). `wall_now` is Unix seconds for reports. Ended calls (delete
     // without delay) are appended to `ended` for the caller's log line.
-    Outcome handle(const Request& request, SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
+    Outcome handle(const Request& request, SteadyTime now, std::int64_t wall_now,
+                   std::vector<EndedCall>& ended);
 
     // A packet arrived on one of the relay's sockets. nullopt: drop it (counted).
-    std::optional<Forward> on_packet(std::uint32_t socket_id, const Address& source, Bytes packet, SteadyTime now);
+    std::optional<Forward> on_packet(std::uint32_t socket_id, const Address& source, Bytes packet,
+                                     SteadyTime now);
 
     // Ends calls whose media stopped (timeout, silent timeout) and delayed deletes that are due.
     void expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
@@ -111,7 +113,8 @@ public:
 
 private:
     Outcome offer_or_answer(const Request& request, SteadyTime now);
-    Outcome remove(const Request& request, SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
+    Outcome remove(const Request& request, SteadyTime now, std::int64_t wall_now,
+                   std::vector<EndedCall>& ended);
     Outcome query(const Request& request, SteadyTime now, std::int64_t wall_now) const;
     Outcome recording(const Request& request, std::int64_t wall_now);
     void end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
@@ -119,7 +122,8 @@ private:
     CallReport report(const Call& call, SteadyTime now, std::int64_t wall_now) const;
     bool open_side(Side& side, Family family, const std::vector<std::string>& direction, std::size_t leg);
     void close_side(Side& side);
-    const Interface* pick_interface(Family family, const std::vector<std::string>& direction, std::size_t leg) const;
+    const Interface* pick_interface(Family family, const std::vector<std::string>& direction,
+                                    std::size_t leg) const;
 
     RelaySettings settings_;
     MediaSockets& sockets_;

@@ -13,9 +13,13 @@
 namespace sg::relay {
 
 struct Decoded {
-    std::string cookie;              // empty: the message had none, and gets no reply
-    std::optional<Request> request;  // nullopt: send `reply` (an error in the protocol's terms) and do nothing
-    std::string reply;
+    // Empty over a transport without cookies (rtpproxy on a unix stream socket); there, and for a message
+    // whose cookie is missing where one is required, the reply cache is not used.
+    std::string cookie;
+    std::optional<Request>
+        request;        // nullopt: send `reply` (an error in the protocol's terms) and do nothing
+    std::string reply;  // empty with no request: nothing can be answered, drop the message
+    std::string error;  // why the message was refused, for the log
     std::vector<std::string> unknown_flags;  // accepted and ignored; the listener logs each name once
 };
 
@@ -24,7 +28,8 @@ public:
     virtual ~ControlProtocol() = default;
     virtual std::string_view name() const noexcept = 0;  // "ng", "rtpproxy": for logs and metric labels
     virtual Decoded decode(std::string_view message) const = 0;
-    virtual std::string encode(std::string_view cookie, const Request& request, const Outcome& outcome) const = 0;
+    virtual std::string encode(std::string_view cookie, const Request& request,
+                               const Outcome& outcome) const = 0;
 };
 
 }  // namespace sg::relay

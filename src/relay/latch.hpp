@@ -37,9 +37,9 @@ struct StreamId {
 std::optional<StreamId> peek_stream_id(Bytes packet) noexcept;
 
 enum class LatchVerdict {
-    pass,       // forward it
-    latched,    // forward it; the latch moved here (first packet or a NAT rebinding)
-    foreign,    // drop it: not from where this side's media comes from
+    pass,     // forward it
+    latched,  // forward it; the latch moved here (first packet or a NAT rebinding)
+    foreign,  // drop it: not from where this side's media comes from
 };
 
 class Latch {

@@ -12,9 +12,13 @@ public:
     Decoded decode(std::string_view message) const override {
         NgDecoded ng = decode_ng(message);
         Decoded out;
-        if (!ng.can_reply()) return out;
+        if (!ng.can_reply()) {
+            out.error = "no usable cookie";
+            return out;
+        }
         out.cookie = std::move(ng.cookie);
         if (!ng.request) {
+            out.error = std::string(ng.request.error());
             out.reply = encode_ng_error(out.cookie, ng.request.error());
             return out;
         }
@@ -23,7 +27,8 @@ public:
         return out;
     }
 
-    std::string encode(std::string_view cookie, const Request& request, const Outcome& outcome) const override {
+    std::string encode(std::string_view cookie, const Request& request,
+                       const Outcome& outcome) const override {
         return encode_ng(cookie, request.op, outcome);
     }
 };

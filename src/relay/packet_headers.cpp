@@ -6,19 +6,22 @@ namespace {
 constexpr std::uint8_t k_udp = 17;
 
 std::uint32_t sum16(Bytes bytes, std::uint32_t sum = 0) {
-    for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) sum += load_be16(bytes.data() + i);
+    for (std::size_t i = 0; i + 1 < bytes.size(); i += 2)
+        sum += load_be16(bytes.data() + i);
     if (bytes.size() % 2 != 0) sum += static_cast<std::uint32_t>(bytes.back()) << 8U;
     return sum;
 }
 
 std::uint16_t fold(std::uint32_t sum) {
-    while ((sum >> 16U) != 0) sum = (sum & 0xffffU) + (sum >> 16U);
+    while ((sum >> 16U) != 0)
+        sum = (sum & 0xffffU) + (sum >> 16U);
     return static_cast<std::uint16_t>(~sum & 0xffffU);
 }
 
 }  // namespace
 
-bool append_ip_udp_headers(std::vector<std::uint8_t>& out, const Address& from, const Address& to, Bytes payload) {
+bool append_ip_udp_headers(std::vector<std::uint8_t>& out, const Address& from, const Address& to,
+                           Bytes payload) {
     if (from.family != to.family || from.family == Family::unspecified) return false;
     const bool v6 = from.family == Family::ip6;
     const std::size_t address_size = v6 ? 16 : 4;

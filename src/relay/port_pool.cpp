@@ -2,8 +2,10 @@
 
 namespace sg::relay {
 
-PortPool::PortPool(std::uint16_t first, std::uint16_t last) : first_(static_cast<std::uint16_t>(first + (first & 1U))) {
-    for (std::uint32_t port = first_; port + 1 <= last; port += 2) free_.push_back(static_cast<std::uint16_t>(port));
+PortPool::PortPool(std::uint16_t first, std::uint16_t last)
+    : first_(static_cast<std::uint16_t>(first + (first & 1U))) {
+    for (std::uint32_t port = first_; port + 1 <= last; port += 2)
+        free_.push_back(static_cast<std::uint16_t>(port));
     total_ = free_.size();
     in_use_.assign(total_, false);
 }

@@ -13,8 +13,8 @@ namespace sg::relay {
 namespace {
 
 constexpr std::array<std::string_view, 8> k_ice_attributes = {
-    "candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch", "remote-candidates",
-    "end-of-candidates"};
+    "candidate", "ice-ufrag",    "ice-pwd",           "ice-options",
+    "ice-lite",  "ice-mismatch", "remote-candidates", "end-of-candidates"};
 
 bool is_ice_attribute(const sdp::Attribute& attribute) {
     return std::any_of(k_ice_attributes.begin(), k_ice_attributes.end(),
@@ -60,8 +60,8 @@ sg::Result<std::vector<OfferedMedia>> describe_media(const sdp::SessionDescripti
         media.rejected = section.port == 0;
         media.direction = direction_of(section.attributes, session_direction);
         const sdp::Connection* connection = !section.connections.empty() ? &section.connections.front()
-                                            : sd.connection                ? &*sd.connection
-                                                                           : nullptr;
+                                            : sd.connection              ? &*sd.connection
+                                                                         : nullptr;
         if (connection == nullptr) return fail("a media section has no c= line");
         media.rtp = parse_ip(connection->address, section.port);
         media.rtcp_mux = sdp::find_attribute(section.attributes, "rtcp-mux") != nullptr;
@@ -79,7 +79,8 @@ sg::Result<std::vector<OfferedMedia>> describe_media(const sdp::SessionDescripti
     return out;
 }
 
-sg::Result<bool> rewrite_for_relay(sdp::SessionDescription& sd, const std::vector<std::optional<RelayPorts>>& ports,
+sg::Result<bool> rewrite_for_relay(sdp::SessionDescription& sd,
+                                   const std::vector<std::optional<RelayPorts>>& ports,
                                    const RewriteOptions& options) {
     if (ports.size() != sd.media.size()) return fail("media sections and relay ports differ in number");
     const auto first = std::find_if(ports.begin(), ports.end(), [](const auto& p) { return p.has_value(); });
@@ -112,13 +113,15 @@ sg::Result<bool> rewrite_for_relay(sdp::SessionDescription& sd, const std::vecto
         section.connections.clear();
         if (!session_fits) section.connections.push_back(to_connection(relay.rtp));
         if (section.port != 0) section.port = relay.rtp.port;
-        const std::uint16_t rtcp_port = relay.rtcp_mux ? relay.rtp.port : static_cast<std::uint16_t>(relay.rtp.port + 1U);
+        const std::uint16_t rtcp_port =
+            relay.rtcp_mux ? relay.rtp.port : static_cast<std::uint16_t>(relay.rtp.port + 1U);
         for (auto& attribute : section.attributes) {
             if (iequals(attribute.name, "rtcp"))
-                attribute.value = std::to_string(rtcp_port) + " IN " + std::string(family_name(relay.rtp.family)) +
-                                  " " + ip_to_string(relay.rtp);
+                attribute.value = std::to_string(rtcp_port) + " IN " +
+                                  std::string(family_name(relay.rtp.family)) + " " + ip_to_string(relay.rtp);
         }
-        if (!relay.rtcp_mux) std::erase_if(section.attributes, [](const auto& a) { return iequals(a.name, "rtcp-mux"); });
+        if (!relay.rtcp_mux)
+            std::erase_if(section.attributes, [](const auto& a) { return iequals(a.name, "rtcp-mux"); });
     }
     return true;
 }

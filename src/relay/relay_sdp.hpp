@@ -21,9 +21,9 @@ namespace sg::relay {
 enum class MediaDirection : std::uint8_t { sendrecv, sendonly, recvonly, inactive };
 
 struct OfferedMedia {
-    unsigned index = 0;  // 1-based, as rtpproxy's ";N" counts
-    std::string media;   // "audio", "video", ...
-    std::string proto;   // "RTP/AVP", ...
+    unsigned index = 0;           // 1-based, as rtpproxy's ";N" counts
+    std::string media;            // "audio", "video", ...
+    std::string proto;            // "RTP/AVP", ...
     std::optional<Address> rtp;   // c= address and m= port; nullopt when c= is not an IP literal
     std::optional<Address> rtcp;  // a=rtcp, else the RTP port + 1 (RFC 3550 §11); nullopt with rtcp-mux
     bool rtcp_mux = false;
@@ -46,7 +46,8 @@ struct RewriteOptions {
 
 // `ports[i]` for media section i (0-based); nullopt leaves that section's port as is (rejected sections).
 // Fails, changing nothing, when `ports` does not match the sections or has no address at all.
-sg::Result<bool> rewrite_for_relay(sdp::SessionDescription& sd, const std::vector<std::optional<RelayPorts>>& ports,
+sg::Result<bool> rewrite_for_relay(sdp::SessionDescription& sd,
+                                   const std::vector<std::optional<RelayPorts>>& ports,
                                    const RewriteOptions& options);
 
 }  // namespace sg::relay

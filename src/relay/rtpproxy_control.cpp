@@ -7,14 +7,21 @@ namespace {
 
 class RtpproxyProtocol final : public ControlProtocol {
 public:
+    explicit RtpproxyProtocol(RtpproxyTransport transport)
+        : with_cookie_(transport == RtpproxyTransport::udp) {}
+
     std::string_view name() const noexcept override { return "rtpproxy"; }
 
     Decoded decode(std::string_view message) const override {
-        RtpproxyDecoded rtpp = decode_rtpproxy(message, true);
+        RtpproxyDecoded rtpp = decode_rtpproxy(message, with_cookie_);
         Decoded out;
-        if (!rtpp.can_reply || rtpp.cookie.empty()) return out;
+        if (!rtpp.can_reply) {
+            out.error = "no usable cookie";
+            return out;
+        }
         out.cookie = std::move(rtpp.cookie);
         if (!rtpp.request) {
+            out.error = std::string(rtpp.request.error());
             out.reply = encode_rtpproxy_error(out.cookie, rtpp.error_code);
             return out;
         }
@@ -23,15 +30,19 @@ public:
         return out;
     }
 
-    std::string encode(std::string_view cookie, const Request& request, const Outcome& outcome) const override {
+    std::string encode(std::string_view cookie, const Request& request,
+                       const Outcome& outcome) const override {
         return encode_rtpproxy(cookie, request, outcome);
     }
+
+private:
+    bool with_cookie_;
 };
 
 }  // namespace
 
-std::unique_ptr<ControlProtocol> make_rtpproxy_protocol() {
-    return std::make_unique<RtpproxyProtocol>();
+std::unique_ptr<ControlProtocol> make_rtpproxy_protocol(RtpproxyTransport transport) {
+    return std::make_unique<RtpproxyProtocol>(transport);
 }
 
 }  // namespace sg::relay

@@ -1,5 +1,6 @@
 #pragma once
-// rtpproxy's control protocol as a ControlProtocol (control.hpp), over UDP: a cookie first on every command.
+// rtpproxy's control protocol as a ControlProtocol (control.hpp): over UDP a cookie comes first on every
+// command; over a unix stream socket (Kamailio's `rtpproxy_sock "unix:/path"`) there is none.
 
 #include <memory>
 
@@ -7,6 +8,7 @@
 
 namespace sg::relay {
 
-std::unique_ptr<ControlProtocol> make_rtpproxy_protocol();
+enum class RtpproxyTransport { udp, stream };
+std::unique_ptr<ControlProtocol> make_rtpproxy_protocol(RtpproxyTransport transport = RtpproxyTransport::udp);
 
 }  // namespace sg::relay

@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
 
 #include "net/udp_batch.hpp"
 #include "net/unhandled.hpp"
@@ -90,7 +91,8 @@ void UdpMediaSockets::start(const std::shared_ptr<Socket>& socket) {
                     ++self.counters_.truncated;
                     continue;
                 }
-                const auto forward = self.table_->on_packet(in->id, to_address(batch.source(i)), batch.data(i), now);
+                const auto forward =
+                    self.table_->on_packet(in->id, to_address(batch.source(i)), batch.data(i), now);
                 if (!forward) continue;
                 if (!out_socket || out_socket->id != forward->socket_id) {
                     co_await flush();

@@ -16,8 +16,8 @@ constexpr int k_snap_length = 65535;
 std::string safe_name(std::string_view call_id) {
     std::string out;
     for (const char c : call_id.substr(0, k_max_name)) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                        c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '.' || c == '_' || c == '-';
         out += ok ? c : '_';
     }
     if (out.empty() || out[0] == '.') out.insert(0, "call");
@@ -59,8 +59,8 @@ void PcapRecorder::record(const std::string& call_id, const relay::Address& from
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     pcap_pkthdr header{};
     header.ts.tv_sec = static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
-    header.ts.tv_usec =
-        static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000);
+    header.ts.tv_usec = static_cast<suseconds_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000);
     header.caplen = static_cast<bpf_u_int32>(std::min<std::size_t>(scratch_.size(), k_snap_length));
     header.len = static_cast<bpf_u_int32>(scratch_.size());
     pcap_dump(reinterpret_cast<u_char*>(it->second.get()), &header, scratch_.data());

@@ -23,7 +23,8 @@ public:
     PcapRecorder& operator=(const PcapRecorder&) = delete;
 
     bool start(const std::string& call_id, std::int64_t wall_now) override;
-    void record(const std::string& call_id, const relay::Address& from, const relay::Address& to, Bytes packet) override;
+    void record(const std::string& call_id, const relay::Address& from, const relay::Address& to,
+                Bytes packet) override;
     void stop(const std::string& call_id) override;
 
     // The file a call's recording is written to, for the log line and tests.

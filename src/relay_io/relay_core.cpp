@@ -25,14 +25,15 @@ std::string describe_leg(const relay::LegReport& leg) {
         if (where == "-" && stream.latched) where = relay::to_string(*stream.latched);
         family = std::string(relay::family_name(stream.local.family));
     }
-    return fmt::format("{} {} from {} sent {} packets {} bytes (dropped {})", leg.tag, family, where, packets, bytes,
-                       dropped);
+    return fmt::format("{} {} from {} sent {} packets {} bytes (dropped {})", leg.tag, family, where, packets,
+                       bytes, dropped);
 }
 
 }  // namespace
 
 std::int64_t wall_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -42,11 +43,13 @@ std::string RelayCore::on_control(const relay::ControlProtocol& protocol, std::s
                                   std::string_view source) {
     const auto now = std::chrono::steady_clock::now();
     relay::Decoded decoded = protocol.decode(message);
-    if (decoded.cookie.empty()) {
-        bad_request_log_.warn("relay: {} message from {} without a cookie, not answered", protocol.name(), source);
+    if (!decoded.request && decoded.reply.empty()) {
+        bad_request_log_.warn("relay: {} message from {} not answered: {}", protocol.name(), source,
+                              decoded.error);
         return "";
     }
-    if (const auto* cached = cache_.find(source, decoded.cookie, now)) {
+    const bool cached_transport = !decoded.cookie.empty();
+    if (const auto* cached = cached_transport ? cache_.find(source, decoded.cookie, now) : nullptr) {
         ++counters_.retransmissions;
         return *cached;
     }
@@ -54,11 +57,12 @@ std::string RelayCore::on_control(const relay::ControlProtocol& protocol, std::s
     std::string reply;
     if (!decoded.request) {
         ++counters_.errors;
-        bad_request_log_.warn("relay: bad {} request from {}: {}", protocol.name(), source, decoded.reply);
+        bad_request_log_.warn("relay: bad {} request from {}: {}", protocol.name(), source, decoded.error);
         reply = std::move(decoded.reply);
     } else {
         for (const auto& flag : decoded.unknown_flags) {
-            if (unknown_flags_logged_.size() < k_max_logged_flags && unknown_flags_logged_.insert(flag).second)
+            if (unknown_flags_logged_.size() < k_max_logged_flags &&
+                unknown_flags_logged_.insert(flag).second)
                 spdlog::info("relay: {} flag \"{}\" is not known here; ignored", protocol.name(), flag);
         }
         std::vector<relay::EndedCall> ended;
@@ -71,7 +75,7 @@ std::string RelayCore::on_control(const relay::ControlProtocol& protocol, std::s
         log_ended(ended);
         reply = protocol.encode(decoded.cookie, *decoded.request, outcome);
     }
-    cache_.insert(source, decoded.cookie, reply, now);
+    if (cached_transport) cache_.insert(source, decoded.cookie, reply, now);
     return reply;
 }
 

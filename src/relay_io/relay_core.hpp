@@ -18,7 +18,7 @@ namespace sg::relay_io {
 
 struct ControlCounters {
     std::uint64_t requests = 0;
-    std::uint64_t errors = 0;          // answered with an error (bad message, unknown call, no ports)
+    std::uint64_t errors = 0;           // answered with an error (bad message, unknown call, no ports)
     std::uint64_t retransmissions = 0;  // answered from the reply cache
     std::uint64_t calls_ended_deleted = 0;
     std::uint64_t calls_ended_timeout = 0;
@@ -30,7 +30,8 @@ public:
     explicit RelayCore(relay::CallTable& table);
 
     // The reply to send back to `source` (its text form keys the reply cache), or "" for none.
-    std::string on_control(const relay::ControlProtocol& protocol, std::string_view message, std::string_view source);
+    std::string on_control(const relay::ControlProtocol& protocol, std::string_view message,
+                           std::string_view source);
 
     // Ends calls whose media stopped; call once a second or so.
     void expire();

@@ -4,10 +4,13 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <filesystem>
 #include <memory>
 
 #include "metrics/admin_server.hpp"
@@ -33,14 +36,80 @@ asio::awaitable<void> control_loop(asio::ip::udp::socket& socket, const relay::C
     asio::ip::udp::endpoint from;
     for (;;) {
         std::error_code ec;
-        const std::size_t n = co_await socket.async_receive_from(asio::buffer(buffer), from,
-                                                                 asio::redirect_error(asio::use_awaitable, ec));
+        const std::size_t n = co_await socket.async_receive_from(
+            asio::buffer(buffer), from, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
         if (ec) continue;  // an ICMP error queued by an earlier reply: the next datagram is still good
-        const std::string reply = core.on_control(protocol, std::string_view(buffer.data(), n), net::to_string(from));
+        const std::string reply =
+            core.on_control(protocol, std::string_view(buffer.data(), n), net::to_string(from));
         if (reply.empty()) continue;
-        co_await socket.async_send_to(asio::buffer(reply), from, asio::redirect_error(asio::use_awaitable, ec));
+        co_await socket.async_send_to(asio::buffer(reply), from,
+                                      asio::redirect_error(asio::use_awaitable, ec));
     }
+}
+
+// rtpproxy over a unix stream socket (Kamailio's `unix:` sockets): each read is one command (Kamailio writes
+// a command with one writev and waits for the answer); the connection may carry more until the peer closes
+// it.
+asio::awaitable<void> unix_connection(asio::local::stream_protocol::socket socket,
+                                      const relay::ControlProtocol& protocol, RelayCore& core) {
+    std::vector<char> buffer(k_max_control_datagram);
+    asio::steady_timer deadline(socket.get_executor());
+    for (;;) {
+        // A peer that connects and says nothing must not hold the connection forever.
+        deadline.expires_after(std::chrono::seconds(10));
+        deadline.async_wait([&socket](const std::error_code& ec) {
+            if (!ec) socket.close();
+        });
+        std::error_code ec;
+        const std::size_t n = co_await socket.async_read_some(asio::buffer(buffer),
+                                                              asio::redirect_error(asio::use_awaitable, ec));
+        deadline.cancel();
+        if (ec || n == 0) co_return;
+        std::string_view command(buffer.data(), n);
+        while (!command.empty() && (command.back() == '\n' || command.back() == '\r'))
+            command.remove_suffix(1);
+        const std::string reply = core.on_control(protocol, command, "unix");
+        if (reply.empty()) co_return;
+        co_await asio::async_write(socket, asio::buffer(reply),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+    }
+}
+
+asio::awaitable<void> unix_accept_loop(asio::local::stream_protocol::acceptor& acceptor,
+                                       const relay::ControlProtocol& protocol, RelayCore& core) {
+    for (;;) {
+        std::error_code ec;
+        auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) continue;
+        asio::co_spawn(acceptor.get_executor(), unix_connection(std::move(socket), protocol, core),
+                       net::log_unhandled(net::Unhandled::relay_control));
+    }
+}
+
+bool open_unix(asio::io_context& io, const std::filesystem::path& path,
+               std::vector<std::unique_ptr<asio::local::stream_protocol::acceptor>>& out) {
+    std::error_code ec;
+    // A socket file left by an earlier run would make bind fail; anything else at that path is kept.
+    if (std::filesystem::is_socket(path, ec)) std::filesystem::remove(path, ec);
+    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io);
+    const asio::local::stream_protocol::endpoint endpoint(path.string());
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        spdlog::error("relay: --listen-unix {}: {}", path.string(), ec.message());
+        return false;
+    }
+    // Owner and group only: whoever can write here controls the relay.
+    std::filesystem::permissions(path,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                     std::filesystem::perms::group_read | std::filesystem::perms::group_write,
+                                 ec);
+    out.push_back(std::move(acceptor));
+    return true;
 }
 
 asio::awaitable<void> expire_loop(asio::steady_timer& timer, RelayCore& core) {
@@ -53,8 +122,8 @@ asio::awaitable<void> expire_loop(asio::steady_timer& timer, RelayCore& core) {
     }
 }
 
-bool open_control(asio::io_context& io, const net::HostPort& where, std::vector<std::unique_ptr<asio::ip::udp::socket>>& out,
-                  std::string_view what) {
+bool open_control(asio::io_context& io, const net::HostPort& where,
+                  std::vector<std::unique_ptr<asio::ip::udp::socket>>& out, std::string_view what) {
     const auto tcp = net::to_tcp_endpoint(where);
     if (!tcp) {
         spdlog::error("relay: {} {}: {}", what, net::to_string(where), tcp.error());
@@ -102,7 +171,8 @@ void register_metrics(metrics::Registry& registry, const relay::CallTable& table
                             [&table] { return static_cast<double>(table.statistics().ports_in_use); });
     registry.counter_callback("streamgate_relay_control_requests_total", "Control requests acted on",
                               [&core] { return static_cast<double>(core.counters().requests); });
-    registry.counter_callback("streamgate_relay_control_errors_total", "Control requests answered with an error",
+    registry.counter_callback("streamgate_relay_control_errors_total",
+                              "Control requests answered with an error",
                               [&core] { return static_cast<double>(core.counters().errors); });
     registry.counter_callback("streamgate_relay_control_retransmissions_total",
                               "Retransmitted control requests answered from the reply cache",
@@ -120,7 +190,8 @@ int run_relay(const RelayConfig& config) {
     sockets.attach(table);
     RelayCore core(table);
     const auto ng = relay::make_ng_protocol();
-    const auto rtpproxy = relay::make_rtpproxy_protocol();
+    const auto rtpproxy = relay::make_rtpproxy_protocol(relay::RtpproxyTransport::udp);
+    const auto rtpproxy_stream = relay::make_rtpproxy_protocol(relay::RtpproxyTransport::stream);
 
     std::vector<std::unique_ptr<asio::ip::udp::socket>> ng_sockets;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> rtpproxy_sockets;
@@ -128,10 +199,18 @@ int run_relay(const RelayConfig& config) {
         if (!open_control(io, where, ng_sockets, "--listen-ng")) return 2;
     for (const auto& where : config.listen_rtpproxy)
         if (!open_control(io, where, rtpproxy_sockets, "--listen-udp")) return 2;
+    std::vector<std::unique_ptr<asio::local::stream_protocol::acceptor>> unix_acceptors;
+    for (const auto& path : config.listen_unix)
+        if (!open_unix(io, path, unix_acceptors)) return 2;
+    for (auto& acceptor : unix_acceptors)
+        asio::co_spawn(io, unix_accept_loop(*acceptor, *rtpproxy_stream, core),
+                       net::log_unhandled(net::Unhandled::relay_control));
     for (auto& socket : ng_sockets)
-        asio::co_spawn(io, control_loop(*socket, *ng, core), net::log_unhandled(net::Unhandled::relay_control));
+        asio::co_spawn(io, control_loop(*socket, *ng, core),
+                       net::log_unhandled(net::Unhandled::relay_control));
     for (auto& socket : rtpproxy_sockets)
-        asio::co_spawn(io, control_loop(*socket, *rtpproxy, core), net::log_unhandled(net::Unhandled::relay_control));
+        asio::co_spawn(io, control_loop(*socket, *rtpproxy, core),
+                       net::log_unhandled(net::Unhandled::relay_control));
     asio::steady_timer expire_timer(io);
     asio::co_spawn(io, expire_loop(expire_timer, core), net::log_unhandled(net::Unhandled::relay_control));
 
@@ -142,7 +221,8 @@ int run_relay(const RelayConfig& config) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);
         std::string error;
         if (!endpoint || !admin.listen(*endpoint, error)) {
-            spdlog::error("relay: admin {}: {}", net::to_string(*config.admin), endpoint ? error : endpoint.error());
+            spdlog::error("relay: admin {}: {}", net::to_string(*config.admin),
+                          endpoint ? error : endpoint.error());
             return 2;
         }
     }
@@ -152,8 +232,12 @@ int run_relay(const RelayConfig& config) {
         spdlog::info("relay: signal {}, ending {} calls", signal, table.calls());
         core.shutdown();
         expire_timer.cancel();
-        for (auto& socket : ng_sockets) socket->close();
-        for (auto& socket : rtpproxy_sockets) socket->close();
+        for (auto& socket : ng_sockets)
+            socket->close();
+        for (auto& socket : rtpproxy_sockets)
+            socket->close();
+        for (auto& acceptor : unix_acceptors)
+            acceptor->close();
         admin.stop();
         io.stop();
     });
@@ -163,8 +247,11 @@ int run_relay(const RelayConfig& config) {
         if (!interface.name.empty()) interfaces += interface.name + "/";
         interfaces += relay::ip_to_string(interface.address);
     }
-    spdlog::info("relay: media on {} ports {}-{}; ng on {} socket(s), rtpproxy protocol on {}", interfaces,
-                 config.settings.port_min, config.settings.port_max, ng_sockets.size(), rtpproxy_sockets.size());
+    spdlog::info(
+        "relay: media on {} ports {}-{}; ng on {} socket(s), rtpproxy protocol on {} UDP and {} unix "
+        "socket(s)",
+        interfaces, config.settings.port_min, config.settings.port_max, ng_sockets.size(),
+        rtpproxy_sockets.size(), unix_acceptors.size());
     io.run();
     return 0;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// `streamgate relay`: the media relay's event loop, its control listeners (rtpengine's ng protocol, rtpproxy's
-// protocol) and its media sockets.
+// `streamgate relay`: the media relay's event loop, its control listeners (rtpengine's ng protocol,
+// rtpproxy's protocol) and its media sockets.
 
 #include <filesystem>
 #include <optional>
@@ -13,10 +13,11 @@ namespace sg::relay_io {
 
 struct RelayConfig {
     relay::RelaySettings settings;
-    std::vector<net::HostPort> listen_ng;        // ng over UDP
-    std::vector<net::HostPort> listen_rtpproxy;  // rtpproxy protocol over UDP (rtpengine's --listen-udp)
-    std::optional<net::HostPort> admin;          // Prometheus /metrics
-    std::filesystem::path recording_dir;         // empty: start recording is refused
+    std::vector<net::HostPort> listen_ng;            // ng over UDP
+    std::vector<net::HostPort> listen_rtpproxy;      // rtpproxy protocol over UDP (rtpengine's --listen-udp)
+    std::vector<std::filesystem::path> listen_unix;  // rtpproxy protocol over unix stream sockets
+    std::optional<net::HostPort> admin;              // Prometheus /metrics
+    std::filesystem::path recording_dir;             // empty: start recording is refused
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit status.

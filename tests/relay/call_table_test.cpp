@@ -5,6 +5,7 @@
 #include <set>
 
 #include "relay/address.hpp"
+#include "relay/rtpproxy_codec.hpp"
 
 namespace sg::relay {
 namespace {
@@ -115,7 +116,8 @@ TEST_F(CallTableTest, OfferAndAnswerPutTheRelayInBothSdps) {
     const auto a = answer(sdp_from("10.1.0.9", 5000));
     ASSERT_FALSE(a.error) << *a.error;
     EXPECT_NE(a.sdp.find("c=IN IP4 203.0.113.1\r\n"), std::string::npos);
-    // Two sides, each with its own pair: the caller sends to the port in the answer, the callee to the offer's.
+    // Two sides, each with its own pair: the caller sends to the port in the answer, the callee to the
+    // offer's.
     EXPECT_NE(media_port(o.sdp), media_port(a.sdp));
     EXPECT_EQ(sockets.open_ports.size(), 4U);
 }
@@ -145,8 +147,9 @@ TEST_F(CallTableTest, MediaLatchesToTheNatAddressAndFlowsBothWays) {
     const auto packet = rtp_packet(0x1111, 1);
     auto forward = table.on_packet(caller_side, ip("198.51.100.7", 61000), packet, now);
     ASSERT_TRUE(forward);
-    EXPECT_EQ(forward->socket_id, callee_side);                  // out of the callee's port...
-    EXPECT_EQ(forward->destination, ip("10.1.0.9", 5000));     // ...to the callee's announced address (not latched yet)
+    EXPECT_EQ(forward->socket_id, callee_side);  // out of the callee's port...
+    EXPECT_EQ(forward->destination,
+              ip("10.1.0.9", 5000));  // ...to the callee's announced address (not latched yet)
 
     // The callee answers from its NAT; its packet goes back to where the caller really is.
     forward = table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(0x2222, 7), now);
@@ -293,7 +296,7 @@ TEST_F(CallTableTest, BusyPortsAreSkippedAndExhaustionIsAnError) {
     EXPECT_FALSE(offer(sdp_from("10.0.0.6", 4000), "c2").error);
     const auto third = offer(sdp_from("10.0.0.7", 4000), "c3");
     ASSERT_TRUE(third.error);
-    EXPECT_EQ(third.rtpproxy_error, 7);
+    EXPECT_EQ(third.rtpproxy_error, k_rtpp_e_no_ports);
 }
 
 TEST_F(CallTableTest, RtpproxyStyleCommandsUseOneStreamEach) {
@@ -327,7 +330,7 @@ TEST_F(CallTableTest, RtpproxyStyleCommandsUseOneStreamEach) {
 TEST_F(CallTableTest, AnswerForAnUnknownCallFails) {
     const auto a = answer(sdp_from("10.1.0.9", 5000), "nope");
     ASSERT_TRUE(a.error);
-    EXPECT_EQ(a.rtpproxy_error, 8);
+    EXPECT_EQ(a.rtpproxy_error, k_rtpp_e_session_not_found);
 }
 
 TEST_F(CallTableTest, BadSdpIsAnErrorNotACall) {

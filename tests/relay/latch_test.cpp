@@ -41,7 +41,8 @@ TEST(Latch, StrictSourceWaitsForTheExpectedHost) {
     policy.strict_source = true;
     latch.announce(ip("10.0.0.5", 4000), policy);
     EXPECT_EQ(latch.on_packet(ip("10.0.0.6", 4000), rtp(1, 1)), LatchVerdict::foreign);
-    EXPECT_EQ(latch.on_packet(ip("10.0.0.5", 4002), rtp(1, 2)), LatchVerdict::latched);  // any port of the host
+    EXPECT_EQ(latch.on_packet(ip("10.0.0.5", 4002), rtp(1, 2)),
+              LatchVerdict::latched);  // any port of the host
 }
 
 TEST(Latch, RebindingNeedsTheSameSsrcAndNearbySequence) {
@@ -49,8 +50,9 @@ TEST(Latch, RebindingNeedsTheSameSsrcAndNearbySequence) {
     latch.announce(ip("10.0.0.5", 4000), LatchPolicy{});
     EXPECT_EQ(latch.on_packet(ip("198.51.100.7", 61000), rtp(7, 65530)), LatchVerdict::latched);
     EXPECT_EQ(latch.on_packet(ip("198.51.100.7", 61002), rtp(7, 65535)), LatchVerdict::latched);  // +5
-    EXPECT_EQ(latch.on_packet(ip("198.51.100.7", 61004), rtp(7, 60)), LatchVerdict::latched);     // wraps: +61
-    EXPECT_EQ(latch.on_packet(ip("198.51.100.7", 61006), rtp(7, 200)), LatchVerdict::foreign);    // +140: too far
+    EXPECT_EQ(latch.on_packet(ip("198.51.100.7", 61004), rtp(7, 60)), LatchVerdict::latched);  // wraps: +61
+    EXPECT_EQ(latch.on_packet(ip("198.51.100.7", 61006), rtp(7, 200)),
+              LatchVerdict::foreign);  // +140: too far
 }
 
 TEST(Latch, HoldAddressMeansNowhereToSend) {

@@ -46,7 +46,8 @@ TEST(RelaySdp, DescribesEachSectionsAddressesAndDirection) {
 }
 
 TEST(RelaySdp, DefaultRtcpIsTheNextPort) {
-    auto sd = sdp::parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+    auto sd = sdp::parse(
+        "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
     ASSERT_TRUE(sd);
     const auto media = describe_media(*sd);
     ASSERT_TRUE(media);
@@ -100,7 +101,8 @@ TEST(RelaySdp, ReplaceOriginAndDemux) {
 TEST(RelaySdp, MismatchedPortsChangeNothing) {
     auto sd = parsed();
     const auto before = sd;
-    EXPECT_FALSE(rewrite_for_relay(sd, {RelayPorts{*parse_ip("203.0.113.1", 30000), false}}, RewriteOptions{}));
+    EXPECT_FALSE(
+        rewrite_for_relay(sd, {RelayPorts{*parse_ip("203.0.113.1", 30000), false}}, RewriteOptions{}));
     EXPECT_FALSE(rewrite_for_relay(sd, {std::nullopt, std::nullopt, std::nullopt}, RewriteOptions{}));
     EXPECT_EQ(sd, before);
 }
