@@ -1,0 +1,108 @@
+// libFuzzer target for the media relay's call table, driven the way the network drives it: the input is a
+// script of control messages (ng datagrams and rtpproxy commands, decoded by the real codecs) and media
+// packets from arbitrary sources, with the clock moving forward. Invariants: every socket the table opened
+// is closed once its call ends, no two open sockets share a port, packets are only ever sent out of open
+// sockets, and clearing the table closes everything.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/address.hpp"
+#include "relay/call_table.hpp"
+#include "relay/control.hpp"
+#include "relay/ng_control.hpp"
+#include "relay/rtpproxy_control.hpp"
+
+namespace {
+
+using namespace sg;
+using namespace std::chrono_literals;
+
+class Sockets : public relay::MediaSockets {
+public:
+    std::optional<Pair> open(const relay::Address& local) override {
+        if (local.port % 7 == 3) return std::nullopt;  // some ports are held by another program
+        for (const std::uint16_t port : {local.port, static_cast<std::uint16_t>(local.port + 1U)}) {
+            const auto key = std::make_pair(relay::ip_to_string(local), port);
+            if (!bound.insert(key).second) __builtin_trap();  // bound twice
+        }
+        const Pair pair{next, next + 1};
+        open_ids[next] = local;
+        relay::Address rtcp = local;
+        rtcp.port = static_cast<std::uint16_t>(local.port + 1U);
+        open_ids[next + 1] = rtcp;
+        next += 2;
+        return pair;
+    }
+    void close(std::uint32_t id) override {
+        const auto it = open_ids.find(id);
+        if (it == open_ids.end()) __builtin_trap();  // closed twice, or never opened
+        bound.erase(std::make_pair(relay::ip_to_string(it->second), it->second.port));
+        open_ids.erase(it);
+    }
+    std::map<std::uint32_t, relay::Address> open_ids;
+    std::set<std::pair<std::string, std::uint16_t>> bound;
+    std::uint32_t next = 1;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    relay::RelaySettings settings;
+    settings.interfaces = {{"", *relay::parse_ip("203.0.113.1")}, {"", *relay::parse_ip("2001:db8::1")},
+                           {"internal", *relay::parse_ip("10.9.9.9")}};
+    settings.port_min = 30000;
+    settings.port_max = 30063;
+    settings.timeout = 5s;
+    settings.silent_timeout = 9s;
+    settings.delete_delay = std::chrono::seconds(size % 3);
+    Sockets sockets;
+    const auto ng = relay::make_ng_protocol();
+    const auto rtpproxy = relay::make_rtpproxy_protocol(relay::RtpproxyTransport::udp);
+    {
+        relay::CallTable table(settings, sockets);
+        auto now = relay::SteadyTime{} + 1000s;
+        std::vector<relay::EndedCall> ended;
+        // Records are separated by a 0xff byte; the first byte of each says what it is.
+        std::string_view input(reinterpret_cast<const char*>(data), size);
+        while (!input.empty()) {
+            const auto end = input.find('\xff');
+            std::string_view record = input.substr(0, end);
+            input = end == std::string_view::npos ? std::string_view{} : input.substr(end + 1);
+            if (record.empty()) continue;
+            const char kind = record[0];
+            record.remove_prefix(1);
+            if (kind == 'n' || kind == 'r') {
+                const auto decoded = (kind == 'n' ? *ng : *rtpproxy).decode(record);
+                if (decoded.request) {
+                    const auto outcome = table.handle(*decoded.request, now, 0, ended);
+                    (void)(kind == 'n' ? *ng : *rtpproxy).encode(decoded.cookie, *decoded.request, outcome);
+                }
+            } else if (kind == 'p' && record.size() >= 3) {
+                // socket id, source host selector, source port; the rest is the packet
+                const std::uint32_t id = static_cast<std::uint8_t>(record[0]);
+                relay::Address source = *relay::parse_ip(record[1] & 1 ? "198.51.100.7" : "fd00::5");
+                source.port = static_cast<std::uint8_t>(record[2]);
+                const auto packet = record.substr(3);
+                const auto forward = table.on_packet(
+                    id, source, Bytes(reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()), now);
+                if (forward && sockets.open_ids.count(forward->socket_id) == 0) __builtin_trap();
+            } else if (kind == 't') {
+                now += std::chrono::seconds(record.empty() ? 1 : static_cast<std::uint8_t>(record[0]) % 16);
+                table.expire(now, 0, ended);
+            }
+            ended.clear();
+        }
+        const auto stats = table.statistics();
+        if (stats.ports_in_use != sockets.open_ids.size()) __builtin_trap();
+        table.clear(now, 0, ended, "fuzz");
+        if (!sockets.open_ids.empty() || table.calls() != 0) __builtin_trap();
+    }
+    if (!sockets.open_ids.empty()) __builtin_trap();
+    return 0;
+}
