@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
@@ -27,6 +28,7 @@ struct RelayFlags {
     unsigned silent_timeout = 3600;
     unsigned delete_delay = 30;
     unsigned max_sessions = 100000;
+    unsigned num_threads = 0;
     std::string admin;
     std::string recording_dir;
     std::string log_level = "info";
@@ -99,6 +101,8 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     config.settings.silent_timeout = std::chrono::seconds(flags.silent_timeout);
     config.settings.delete_delay = std::chrono::seconds(flags.delete_delay);
     config.settings.max_calls = flags.max_sessions;
+    config.threads =
+        flags.num_threads != 0 ? flags.num_threads : std::max(1U, std::thread::hardware_concurrency());
     if (!flags.recording_dir.empty()) {
         std::error_code ec;
         if (!std::filesystem::is_directory(flags.recording_dir, ec)) {
@@ -151,6 +155,10 @@ Subcommand add_relay_command(CLI::App& app) {
         ->add_option("--delete-delay,-d", flags->delete_delay,
                      "Seconds a deleted call keeps its ports, for late queries (default 30; 0: at once)")
         ->check(CLI::Range(0U, 3600U));
+    relay
+        ->add_option("--num-threads", flags->num_threads,
+                     "Event loops, one thread each; calls are spread over them (default: one per core)")
+        ->check(CLI::Range(0U, 256U));
     relay->add_option("--max-sessions", flags->max_sessions,
                       "Calls held at most; more offers fail (default 100000)");
     relay->add_option("--recording-dir", flags->recording_dir,

@@ -459,6 +459,14 @@ void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCa
         end_call(id, reason, now, wall_now, ended);
 }
 
+std::vector<std::string> CallTable::call_ids() const {
+    std::vector<std::string> ids;
+    ids.reserve(calls_.size());
+    for (const auto& [id, call] : calls_)
+        ids.push_back(id);
+    return ids;
+}
+
 GlobalStatistics CallTable::statistics() const {
     GlobalStatistics out = totals_;
     out.current_calls = calls_.size();

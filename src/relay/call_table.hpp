@@ -105,6 +105,7 @@ public:
     void clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended, std::string_view reason);
 
     std::size_t calls() const noexcept { return calls_.size(); }
+    std::vector<std::string> call_ids() const;
     GlobalStatistics statistics() const;
 
     struct Call;

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -12,6 +14,7 @@
 #include <asio/write.hpp>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
@@ -20,9 +23,8 @@
 #include "relay/address.hpp"
 #include "relay/ng_control.hpp"
 #include "relay/rtpproxy_control.hpp"
-#include "relay_io/media_sockets.hpp"
-#include "relay_io/pcap_recorder.hpp"
-#include "relay_io/relay_core.hpp"
+#include "relay_io/control_front.hpp"
+#include "relay_io/shard.hpp"
 
 namespace sg::relay_io {
 namespace {
@@ -31,7 +33,7 @@ namespace {
 constexpr std::size_t k_max_control_datagram = 65536;
 
 asio::awaitable<void> control_loop(asio::ip::udp::socket& socket, const relay::ControlProtocol& protocol,
-                                   RelayCore& core) {
+                                   ControlFront& front) {
     std::vector<char> buffer(k_max_control_datagram);
     asio::ip::udp::endpoint from;
     for (;;) {
@@ -41,7 +43,7 @@ asio::awaitable<void> control_loop(asio::ip::udp::socket& socket, const relay::C
         if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
         if (ec) continue;  // an ICMP error queued by an earlier reply: the next datagram is still good
         const std::string reply =
-            core.on_control(protocol, std::string_view(buffer.data(), n), net::to_string(from));
+            co_await front.on_control(protocol, std::string(buffer.data(), n), net::to_string(from));
         if (reply.empty()) continue;
         co_await socket.async_send_to(asio::buffer(reply), from,
                                       asio::redirect_error(asio::use_awaitable, ec));
@@ -52,7 +54,7 @@ asio::awaitable<void> control_loop(asio::ip::udp::socket& socket, const relay::C
 // a command with one writev and waits for the answer); the connection may carry more until the peer closes
 // it.
 asio::awaitable<void> unix_connection(asio::local::stream_protocol::socket socket,
-                                      const relay::ControlProtocol& protocol, RelayCore& core) {
+                                      const relay::ControlProtocol& protocol, ControlFront& front) {
     std::vector<char> buffer(k_max_control_datagram);
     asio::steady_timer deadline(socket.get_executor());
     for (;;) {
@@ -69,7 +71,7 @@ asio::awaitable<void> unix_connection(asio::local::stream_protocol::socket socke
         std::string_view command(buffer.data(), n);
         while (!command.empty() && (command.back() == '\n' || command.back() == '\r'))
             command.remove_suffix(1);
-        const std::string reply = core.on_control(protocol, command, "unix");
+        const std::string reply = co_await front.on_control(protocol, std::string(command), "unix");
         if (reply.empty()) co_return;
         co_await asio::async_write(socket, asio::buffer(reply),
                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -78,13 +80,13 @@ asio::awaitable<void> unix_connection(asio::local::stream_protocol::socket socke
 }
 
 asio::awaitable<void> unix_accept_loop(asio::local::stream_protocol::acceptor& acceptor,
-                                       const relay::ControlProtocol& protocol, RelayCore& core) {
+                                       const relay::ControlProtocol& protocol, ControlFront& front) {
     for (;;) {
         std::error_code ec;
         auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) continue;
-        asio::co_spawn(acceptor.get_executor(), unix_connection(std::move(socket), protocol, core),
+        asio::co_spawn(acceptor.get_executor(), unix_connection(std::move(socket), protocol, front),
                        net::log_unhandled(net::Unhandled::relay_control));
     }
 }
@@ -112,16 +114,6 @@ bool open_unix(asio::io_context& io, const std::filesystem::path& path,
     return true;
 }
 
-asio::awaitable<void> expire_loop(asio::steady_timer& timer, RelayCore& core) {
-    for (;;) {
-        timer.expires_after(std::chrono::seconds(1));
-        std::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        core.expire();
-    }
-}
-
 bool open_control(asio::io_context& io, const net::HostPort& where,
                   std::vector<std::unique_ptr<asio::ip::udp::socket>>& out, std::string_view what) {
     const auto tcp = net::to_tcp_endpoint(where);
@@ -142,80 +134,98 @@ bool open_control(asio::io_context& io, const net::HostPort& where,
     return true;
 }
 
-void register_metrics(metrics::Registry& registry, const relay::CallTable& table, const RelayCore& core,
-                      const UdpMediaSockets& sockets) {
+// Sums one published figure over the shards, for a scrape on the main loop.
+template <class Field>
+double sum_over(const std::vector<std::unique_ptr<Shard>>& shards, Field field) {
+    std::uint64_t total = 0;
+    for (const auto& shard : shards)
+        total += (shard->published().*field).load(std::memory_order_relaxed);
+    return static_cast<double>(total);
+}
+
+void register_metrics(metrics::Registry& registry, const std::vector<std::unique_ptr<Shard>>& shards,
+                      const ControlFront& front) {
+    const auto& s = shards;
     registry.gauge_callback("streamgate_relay_calls", "Calls the media relay holds now",
-                            [&table] { return static_cast<double>(table.calls()); });
+                            [&s] { return sum_over(s, &PublishedStatistics::calls); });
     registry.counter_callback("streamgate_relay_calls_total", "Calls the media relay has set up",
-                              [&table] { return static_cast<double>(table.statistics().total_calls); });
-    registry.counter_callback("streamgate_relay_calls_ended_total", "Calls ended, by why",
-                              [&core] { return static_cast<double>(core.counters().calls_ended_deleted); },
+                              [&s] { return sum_over(s, &PublishedStatistics::total_calls); });
+    const std::string ended = "Calls ended, by why";
+    registry.counter_callback("streamgate_relay_calls_ended_total", ended,
+                              [&s] { return sum_over(s, &PublishedStatistics::ended_deleted); },
                               {{"reason", "deleted"}});
-    registry.counter_callback("streamgate_relay_calls_ended_total", "Calls ended, by why",
-                              [&core] { return static_cast<double>(core.counters().calls_ended_timeout); },
+    registry.counter_callback("streamgate_relay_calls_ended_total", ended,
+                              [&s] { return sum_over(s, &PublishedStatistics::ended_timeout); },
                               {{"reason", "timeout"}});
-    registry.counter_callback("streamgate_relay_calls_ended_total", "Calls ended, by why",
-                              [&core] { return static_cast<double>(core.counters().calls_ended_other); },
+    registry.counter_callback("streamgate_relay_calls_ended_total", ended,
+                              [&s] { return sum_over(s, &PublishedStatistics::ended_other); },
                               {{"reason", "other"}});
     registry.counter_callback("streamgate_relay_packets_relayed_total", "Media packets relayed",
-                              [&table] { return static_cast<double>(table.statistics().relayed_packets); });
+                              [&s] { return sum_over(s, &PublishedStatistics::relayed_packets); });
     registry.counter_callback("streamgate_relay_bytes_relayed_total", "Media bytes relayed",
-                              [&table] { return static_cast<double>(table.statistics().relayed_bytes); });
+                              [&s] { return sum_over(s, &PublishedStatistics::relayed_bytes); });
     registry.counter_callback(
         "streamgate_relay_packets_dropped_total",
         "Media packets dropped: from a source other than the latched one, or with nowhere to go",
-        [&table] { return static_cast<double>(table.statistics().dropped_packets); });
+        [&s] { return sum_over(s, &PublishedStatistics::dropped_packets); });
     registry.counter_callback("streamgate_relay_send_failures_total", "Relayed datagrams the kernel refused",
-                              [&sockets] { return static_cast<double>(sockets.counters().send_failures); });
+                              [&s] { return sum_over(s, &PublishedStatistics::send_failures); });
     registry.gauge_callback("streamgate_relay_ports_in_use", "Media ports held by calls",
-                            [&table] { return static_cast<double>(table.statistics().ports_in_use); });
-    registry.counter_callback("streamgate_relay_control_requests_total", "Control requests acted on",
-                              [&core] { return static_cast<double>(core.counters().requests); });
-    registry.counter_callback("streamgate_relay_control_errors_total",
-                              "Control requests answered with an error",
-                              [&core] { return static_cast<double>(core.counters().errors); });
-    registry.counter_callback("streamgate_relay_control_retransmissions_total",
-                              "Retransmitted control requests answered from the reply cache",
-                              [&core] { return static_cast<double>(core.counters().retransmissions); });
+                            [&s] { return sum_over(s, &PublishedStatistics::ports_in_use); });
+    registry.counter_callback(
+        "streamgate_relay_control_requests_total", "Control requests acted on",
+        [&front] { return static_cast<double>(front.counters().requests.load(std::memory_order_relaxed)); });
+    registry.counter_callback(
+        "streamgate_relay_control_errors_total", "Control requests answered with an error",
+        [&front] { return static_cast<double>(front.counters().errors.load(std::memory_order_relaxed)); });
+    registry.counter_callback(
+        "streamgate_relay_control_retransmissions_total",
+        "Retransmitted control requests answered from the reply cache", [&front] {
+            return static_cast<double>(front.counters().retransmissions.load(std::memory_order_relaxed));
+        });
 }
 
 }  // namespace
 
 int run_relay(const RelayConfig& config) {
-    asio::io_context io(1);
-    UdpMediaSockets sockets(io);
-    std::unique_ptr<PcapRecorder> recorder;
-    if (!config.recording_dir.empty()) recorder = std::make_unique<PcapRecorder>(config.recording_dir);
-    relay::CallTable table(config.settings, sockets, recorder.get());
-    sockets.attach(table);
-    RelayCore core(table);
+    asio::io_context io(1);  // control listeners, the admin listener, signals
+
+    // One shard per event loop, each with its own share of the port range.
+    const std::size_t loops = std::max<std::size_t>(1, config.threads);
+    const auto ranges = split_port_range(config.settings.port_min, config.settings.port_max, loops);
+    std::vector<std::unique_ptr<Shard>> shards;
+    for (const auto& [first, last] : ranges) {
+        relay::RelaySettings settings = config.settings;
+        settings.port_min = first;
+        settings.port_max = last;
+        shards.push_back(std::make_unique<Shard>(settings, config.recording_dir));
+    }
+    ControlFront front(shards);
     const auto ng = relay::make_ng_protocol();
     const auto rtpproxy = relay::make_rtpproxy_protocol(relay::RtpproxyTransport::udp);
     const auto rtpproxy_stream = relay::make_rtpproxy_protocol(relay::RtpproxyTransport::stream);
 
     std::vector<std::unique_ptr<asio::ip::udp::socket>> ng_sockets;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> rtpproxy_sockets;
+    std::vector<std::unique_ptr<asio::local::stream_protocol::acceptor>> unix_acceptors;
     for (const auto& where : config.listen_ng)
         if (!open_control(io, where, ng_sockets, "--listen-ng")) return 2;
     for (const auto& where : config.listen_rtpproxy)
         if (!open_control(io, where, rtpproxy_sockets, "--listen-udp")) return 2;
-    std::vector<std::unique_ptr<asio::local::stream_protocol::acceptor>> unix_acceptors;
     for (const auto& path : config.listen_unix)
         if (!open_unix(io, path, unix_acceptors)) return 2;
-    for (auto& acceptor : unix_acceptors)
-        asio::co_spawn(io, unix_accept_loop(*acceptor, *rtpproxy_stream, core),
-                       net::log_unhandled(net::Unhandled::relay_control));
     for (auto& socket : ng_sockets)
-        asio::co_spawn(io, control_loop(*socket, *ng, core),
+        asio::co_spawn(io, control_loop(*socket, *ng, front),
                        net::log_unhandled(net::Unhandled::relay_control));
     for (auto& socket : rtpproxy_sockets)
-        asio::co_spawn(io, control_loop(*socket, *rtpproxy, core),
+        asio::co_spawn(io, control_loop(*socket, *rtpproxy, front),
                        net::log_unhandled(net::Unhandled::relay_control));
-    asio::steady_timer expire_timer(io);
-    asio::co_spawn(io, expire_loop(expire_timer, core), net::log_unhandled(net::Unhandled::relay_control));
+    for (auto& acceptor : unix_acceptors)
+        asio::co_spawn(io, unix_accept_loop(*acceptor, *rtpproxy_stream, front),
+                       net::log_unhandled(net::Unhandled::relay_control));
 
     metrics::Registry registry;
-    register_metrics(registry, table, core, sockets);
+    register_metrics(registry, shards, front);
     metrics::AdminServer admin(io, registry);
     if (config.admin) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);
@@ -227,11 +237,18 @@ int run_relay(const RelayConfig& config) {
         }
     }
 
+    // Each shard's loop runs until shutdown: the work guard keeps a loop with no calls alive.
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    std::vector<std::thread> threads;
+    for (auto& shard : shards) {
+        shard->start();
+        guards.push_back(asio::make_work_guard(shard->io()));
+        threads.emplace_back([&io = shard->io()] { io.run(); });
+    }
+
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const std::error_code&, int signal) {
-        spdlog::info("relay: signal {}, ending {} calls", signal, table.calls());
-        core.shutdown();
-        expire_timer.cancel();
+        spdlog::info("relay: signal {}, ending every call", signal);
         for (auto& socket : ng_sockets)
             socket->close();
         for (auto& socket : rtpproxy_sockets)
@@ -239,6 +256,11 @@ int run_relay(const RelayConfig& config) {
         for (auto& acceptor : unix_acceptors)
             acceptor->close();
         admin.stop();
+        for (auto& shard : shards)
+            asio::post(shard->io(), [&shard = *shard] { shard.shutdown(); });
+        guards.clear();
+        for (auto& shard : shards)
+            asio::post(shard->io(), [&io = shard->io()] { io.stop(); });
         io.stop();
     });
     std::string interfaces;
@@ -248,11 +270,13 @@ int run_relay(const RelayConfig& config) {
         interfaces += relay::ip_to_string(interface.address);
     }
     spdlog::info(
-        "relay: media on {} ports {}-{}; ng on {} socket(s), rtpproxy protocol on {} UDP and {} unix "
-        "socket(s)",
-        interfaces, config.settings.port_min, config.settings.port_max, ng_sockets.size(),
+        "relay: media on {} ports {}-{} over {} event loops; ng on {} socket(s), rtpproxy protocol on {} "
+        "UDP and {} unix socket(s)",
+        interfaces, config.settings.port_min, config.settings.port_max, shards.size(), ng_sockets.size(),
         rtpproxy_sockets.size(), unix_acceptors.size());
     io.run();
+    for (auto& thread : threads)
+        thread.join();
     return 0;
 }
 

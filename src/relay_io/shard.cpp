@@ -1,0 +1,142 @@
+#include "relay_io/shard.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <functional>
+
+#include "net/unhandled.hpp"
+#include "relay/address.hpp"
+
+namespace sg::relay_io {
+namespace {
+
+std::string describe_leg(const relay::LegReport& leg) {
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t dropped = 0;
+    std::string where = "-";
+    std::string family = "-";
+    for (const auto& stream : leg.streams) {
+        packets += stream.received.packets;
+        bytes += stream.received.bytes;
+        dropped += stream.received.errors;
+        if (where == "-" && stream.latched) where = relay::to_string(*stream.latched);
+        family = std::string(relay::family_name(stream.local.family));
+    }
+    return fmt::format("{} {} from {} sent {} packets {} bytes (dropped {})", leg.tag, family, where, packets,
+                       bytes, dropped);
+}
+
+}  // namespace
+
+std::int64_t wall_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<std::pair<std::uint16_t, std::uint16_t>> split_port_range(std::uint16_t port_min,
+                                                                      std::uint16_t port_max,
+                                                                      std::size_t count) {
+    const std::uint32_t first = port_min + (port_min & 1U);
+    const std::uint32_t pairs = port_max >= first + 1 ? (port_max - first + 1) / 2 : 0;
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> out;
+    std::uint32_t next = first;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint32_t share = pairs / count + (i < pairs % count ? 1 : 0);
+        const std::uint32_t last = share == 0 ? next : next + 2 * share - 1;
+        out.emplace_back(static_cast<std::uint16_t>(next),
+                         static_cast<std::uint16_t>(share == 0 ? next : last));
+        next += 2 * share;
+    }
+    return out;
+}
+
+std::size_t shard_of(std::string_view call_id, std::size_t shards) noexcept {
+    return shards <= 1 ? 0 : std::hash<std::string_view>{}(call_id) % shards;
+}
+
+Shard::Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir)
+    : sockets_(io_),
+      recorder_(recording_dir.empty() ? nullptr : std::make_unique<PcapRecorder>(recording_dir)),
+      table_(std::move(settings), sockets_, recorder_.get()),
+      expire_timer_(io_) {
+    sockets_.attach(table_);
+}
+
+relay::Outcome Shard::handle(const relay::Request& request) {
+    std::vector<relay::EndedCall> ended;
+    relay::Outcome outcome = table_.handle(request, std::chrono::steady_clock::now(), wall_seconds(), ended);
+    log_ended(ended);
+    publish();
+    return outcome;
+}
+
+std::vector<std::string> Shard::call_ids() const {
+    return table_.call_ids();
+}
+
+relay::GlobalStatistics Shard::statistics() const {
+    return table_.statistics();
+}
+
+void Shard::start() {
+    auto loop = [](Shard& self) -> asio::awaitable<void> {
+        for (;;) {
+            self.expire_timer_.expires_after(std::chrono::seconds(1));
+            std::error_code ec;
+            co_await self.expire_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            std::vector<relay::EndedCall> ended;
+            self.table_.expire(std::chrono::steady_clock::now(), wall_seconds(), ended);
+            self.log_ended(ended);
+            self.publish();
+        }
+    };
+    asio::co_spawn(io_, loop(*this), net::log_unhandled(net::Unhandled::relay_control));
+}
+
+void Shard::shutdown() {
+    std::vector<relay::EndedCall> ended;
+    table_.clear(std::chrono::steady_clock::now(), wall_seconds(), ended, "relay stopped");
+    log_ended(ended);
+    publish();
+    expire_timer_.cancel();
+}
+
+void Shard::publish() {
+    const auto s = table_.statistics();
+    published_.calls.store(s.current_calls, std::memory_order_relaxed);
+    published_.total_calls.store(s.total_calls, std::memory_order_relaxed);
+    published_.relayed_packets.store(s.relayed_packets, std::memory_order_relaxed);
+    published_.relayed_bytes.store(s.relayed_bytes, std::memory_order_relaxed);
+    published_.dropped_packets.store(s.dropped_packets, std::memory_order_relaxed);
+    published_.ports_in_use.store(s.ports_in_use, std::memory_order_relaxed);
+    published_.send_failures.store(sockets_.counters().send_failures, std::memory_order_relaxed);
+}
+
+void Shard::log_ended(std::vector<relay::EndedCall>& ended) {
+    for (const auto& call : ended) {
+        if (call.reason == "deleted") {
+            published_.ended_deleted.fetch_add(1, std::memory_order_relaxed);
+        } else if (call.reason.find("timeout") != std::string::npos) {
+            published_.ended_timeout.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            published_.ended_other.fetch_add(1, std::memory_order_relaxed);
+        }
+        std::string legs;
+        for (const auto& leg : call.report.legs) {
+            if (!legs.empty()) legs += "; ";
+            legs += describe_leg(leg);
+        }
+        spdlog::info("relay: call {} ended ({}) after {:.1f} s: {}", call.report.call_id, call.reason,
+                     static_cast<double>(call.duration.count()) / 1000.0, legs.empty() ? "no media" : legs);
+    }
+    ended.clear();
+}
+
+}  // namespace sg::relay_io

@@ -1,0 +1,77 @@
+#pragma once
+// One event loop of the relay (one per core): its own call table, media sockets, port sub-range, recordings
+// and expiry timer, run by one thread. Calls are spread over shards by Call-ID, so a call's control requests
+// and all its packets stay on one thread and the per-packet path takes no lock.
+//
+// Threading: handle(), call_ids() and the rest run on the shard's own thread (the control front posts them
+// there); published() may be read from any thread.
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relay/call_table.hpp"
+#include "relay_io/media_sockets.hpp"
+#include "relay_io/pcap_recorder.hpp"
+
+namespace sg::relay_io {
+
+// What a shard publishes for the metrics, refreshed after each request and once a second.
+struct PublishedStatistics {
+    std::atomic<std::uint64_t> calls{0};
+    std::atomic<std::uint64_t> total_calls{0};
+    std::atomic<std::uint64_t> relayed_packets{0};
+    std::atomic<std::uint64_t> relayed_bytes{0};
+    std::atomic<std::uint64_t> dropped_packets{0};
+    std::atomic<std::uint64_t> ports_in_use{0};
+    std::atomic<std::uint64_t> send_failures{0};
+    std::atomic<std::uint64_t> ended_deleted{0};
+    std::atomic<std::uint64_t> ended_timeout{0};
+    std::atomic<std::uint64_t> ended_other{0};
+};
+
+class Shard {
+public:
+    Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir);
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+
+    asio::io_context& io() noexcept { return io_; }
+
+    // On the shard's thread:
+    relay::Outcome handle(const relay::Request& request);
+    std::vector<std::string> call_ids() const;
+    relay::GlobalStatistics statistics() const;
+    void start();     // the expiry timer
+    void shutdown();  // ends every call (logged), stops the timer; the loop then runs out of work
+
+    const PublishedStatistics& published() const noexcept { return published_; }
+
+private:
+    void log_ended(std::vector<relay::EndedCall>& ended);
+    void publish();
+
+    asio::io_context io_{1};
+    UdpMediaSockets sockets_;
+    std::unique_ptr<PcapRecorder> recorder_;
+    relay::CallTable table_;
+    asio::steady_timer expire_timer_;
+    PublishedStatistics published_;
+};
+
+// Splits [port_min, port_max] into `count` disjoint ranges of whole pairs, one per shard.
+std::vector<std::pair<std::uint16_t, std::uint16_t>> split_port_range(std::uint16_t port_min,
+                                                                      std::uint16_t port_max,
+                                                                      std::size_t count);
+
+// The shard that owns a call.
+std::size_t shard_of(std::string_view call_id, std::size_t shards) noexcept;
+
+std::int64_t wall_seconds();
+
+}  // namespace sg::relay_io
