@@ -40,8 +40,8 @@ struct Stream {
 
 struct CallTable::Call {
     std::string call_id;
-    std::array<std::string, 2> tags;  // [0] the first offerer, [1] the answerer
-    std::vector<std::string> direction;
+    std::array<std::string, 2> tags;       // [0] the first offerer, [1] the answerer
+    std::array<std::string, 2> direction;  // interface names by leg (ng "direction", rtpproxy I/E)
     std::vector<std::unique_ptr<Stream>> streams;
     SteadyTime created{};
     SteadyTime last_signal{};
@@ -102,20 +102,34 @@ CallTable::~CallTable() {
                 close_side(side);
 }
 
-const Interface* CallTable::pick_interface(Family family, const std::vector<std::string>& direction,
-                                           std::size_t leg) const {
-    if (leg < direction.size()) {
+const Interface* CallTable::pick_interface(Family family, const std::string& name) const {
+    if (!name.empty()) {
         for (const auto& interface : settings_.interfaces)
-            if (interface.name == direction[leg] && interface.address.family == family) return &interface;
+            if (interface.name == name && interface.address.family == family) return &interface;
     }
     for (const auto& interface : settings_.interfaces)
         if (interface.address.family == family) return &interface;
     return nullptr;
 }
 
-bool CallTable::open_side(Side& side, Family family, const std::vector<std::string>& direction,
-                          std::size_t leg) {
-    const Interface* interface = pick_interface(family, direction, leg);
+Family CallTable::family_for(const std::string& name, const std::string& speaker_name,
+                             Family speaker_family) const {
+    // A named interface decides its side's family.
+    for (const auto& interface : settings_.interfaces)
+        if (!name.empty() && interface.name == name) return interface.address.family;
+    // Two different directions and no interfaces by those names (rtpproxy's I/E against a relay with one
+    // unnamed address per family): the sides are the two networks, i.e. the two families. rtpengine's
+    // rtpproxy interface bridges the same way.
+    if (!name.empty() && !speaker_name.empty() && name != speaker_name) {
+        const Family other = speaker_family == Family::ip4 ? Family::ip6 : Family::ip4;
+        for (const auto& interface : settings_.interfaces)
+            if (interface.address.family == other) return other;
+    }
+    return speaker_family;
+}
+
+bool CallTable::open_side(Side& side, Family family, const std::string& interface_name) {
+    const Interface* interface = pick_interface(family, interface_name);
     if (interface == nullptr) return false;
     if (side.open && side.local.family == family && side.local.bytes == interface->address.bytes) return true;
     close_side(side);
@@ -245,8 +259,12 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
     call.tags[s] = request.speaker_tag;
     if (!request.peer_tag.empty()) call.tags[1 - s] = request.peer_tag;
     const std::size_t o = 1 - s;
-    if (request.op == Op::offer && !request.options.direction.empty())
-        call.direction = request.options.direction;
+    // Directions name the speaker's side first, then the other side's; the offer decides them.
+    const auto& direction = request.options.direction;
+    if (direction.size() >= 2 && (request.op == Op::offer || call.direction[s].empty())) {
+        call.direction[s] = direction[0];
+        call.direction[o] = direction[1];
+    }
     call.last_signal = now;
     call.delete_at.reset();
 
@@ -272,10 +290,12 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
         const Family speaker_family = media.rtp      ? media.rtp->family
                                       : speaker.open ? speaker.local.family
                                                      : request.options.family.value_or(Family::ip4);
-        const Family other_family =
-            request.options.family.value_or(other.open ? other.local.family : speaker_family);
-        if (!open_side(speaker, speaker_family, call.direction, s) ||
-            !open_side(other, other_family, call.direction, o))
+        const Family other_family = request.options.family ? *request.options.family
+                                    : other.open
+                                        ? other.local.family
+                                        : family_for(call.direction[o], call.direction[s], speaker_family);
+        if (!open_side(speaker, speaker_family, call.direction[s]) ||
+            !open_side(other, other_family, call.direction[o]))
             return failure("no free media port on an interface of that address family", k_rtpp_e_no_ports);
 
         speaker.media = media.media.empty() ? speaker.media : media.media;

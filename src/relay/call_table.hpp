@@ -121,10 +121,10 @@ private:
     void end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
                   std::vector<EndedCall>& ended);
     CallReport report(const Call& call, SteadyTime now, std::int64_t wall_now) const;
-    bool open_side(Side& side, Family family, const std::vector<std::string>& direction, std::size_t leg);
+    bool open_side(Side& side, Family family, const std::string& interface_name);
     void close_side(Side& side);
-    const Interface* pick_interface(Family family, const std::vector<std::string>& direction,
-                                    std::size_t leg) const;
+    const Interface* pick_interface(Family family, const std::string& name) const;
+    Family family_for(const std::string& name, const std::string& speaker_name, Family speaker_family) const;
 
     RelaySettings settings_;
     MediaSockets& sockets_;

@@ -225,6 +225,49 @@ TEST_F(CallTableTest, BridgesIpv6CallerToIpv4Callee) {
     EXPECT_EQ(forward->destination, ip("10.1.0.9", 5000));
 }
 
+TEST_F(CallTableTest, RtpproxyDirectionsBridgeTheFamiliesOfUnnamedInterfaces) {
+    // Kamailio's rtpproxy_offer("ei") from an IPv6 caller: "UEI6 call fd00::5 4000 tag".
+    Request u;
+    u.op = Op::offer;
+    u.call_id = "c1";
+    u.speaker_tag = "caller";
+    u.media = ip("fd00::5", 4000);
+    u.options.direction = {"external", "internal"};
+    const auto offered = send(u);
+    ASSERT_TRUE(offered.media);
+    EXPECT_EQ(offered.media->family, Family::ip4);  // the callee's side is the other network
+    Request l;
+    l.op = Op::answer;
+    l.call_id = "c1";
+    l.speaker_tag = "callee";
+    l.peer_tag = "caller";
+    l.media = ip("10.1.0.9", 5000);
+    l.options.direction = {"internal", "external"};
+    const auto answered = send(l);
+    ASSERT_TRUE(answered.media);
+    EXPECT_EQ(answered.media->family, Family::ip6);
+    // The same direction twice is no bridge.
+    u.call_id = "c2";
+    u.options.direction = {"internal", "internal"};
+    EXPECT_EQ(send(u).media->family, Family::ip6);
+}
+
+TEST_F(CallTableTest, NamedInterfacesDecideTheirSidesFamily) {
+    RelaySettings s = settings();
+    s.interfaces = {{"pub", ip("203.0.113.1")}, {"priv", ip("fd00:1::1")}};
+    FakeSockets named_sockets;
+    CallTable named(s, named_sockets);
+    Request r;
+    r.op = Op::offer;
+    r.call_id = "c1";
+    r.speaker_tag = "a";
+    r.sdp = sdp_from("198.51.100.7", 4000);
+    r.options.direction = {"pub", "priv"};
+    const auto o = named.handle(r, now, 0, ended);
+    ASSERT_FALSE(o.error) << *o.error;
+    EXPECT_NE(o.sdp.find("c=IN IP6 fd00:1::1"), std::string::npos) << o.sdp;
+}
+
 TEST_F(CallTableTest, DeleteFreesEveryPortAtOnce) {
     offer(sdp_from("10.0.0.5", 4000));
     answer(sdp_from("10.1.0.9", 5000));
