@@ -161,6 +161,16 @@ TEST(RtpproxyDecode, DeleteQueryRecordPlayStop) {
     EXPECT_EQ(p_codecs.request->repeat_times, 1U);
     ASSERT_EQ(p_codecs.ignored.size(), 1U);
 
+    // rtpproxy_stream2uac(prompt, -1) plays until stopped; "P0" only stops.
+    auto forever = decode_rtpproxy("c P-1 call /m.wav session ft;1 tt;1");
+    ASSERT_TRUE(forever.request) << forever.request.error();
+    EXPECT_EQ(forever.request->op, Op::play_media);
+    EXPECT_EQ(forever.request->repeat_times, 0U);
+    auto p0 = decode_rtpproxy("c P0 call /m.wav session ft;1 tt;1");
+    ASSERT_TRUE(p0.request);
+    EXPECT_EQ(p0.request->op, Op::stop_media);
+    EXPECT_TRUE(p0.request->file.empty());
+
     auto s = decode_rtpproxy("c S " + std::string(k_call) + " 1928301774;1 a6c85cf;1");
     ASSERT_TRUE(s.request);
     EXPECT_EQ(s.request->op, Op::stop_media);
@@ -214,6 +224,15 @@ TEST(RtpproxyEncode, ErrorsAndLookupMisses) {
     EXPECT_EQ(encode_rtpproxy_error("c", k_rtpp_e_syntax), "c E1\n");
 }
 
+TEST(RtpproxyDecode, LineBreaksSeparateFieldsAsInRtpproxy) {
+    auto d = decode_rtpproxy("c\tU\r\ncall 192.0.2.7\t4000 t1;1\r\n");
+    ASSERT_TRUE(d.request) << d.request.error();
+    EXPECT_EQ(d.request->call_id, "call");
+    auto load = decode_rtpproxy("c Ibl");
+    ASSERT_TRUE(load.request);
+    EXPECT_TRUE(load.brief_info);
+}
+
 TEST(RtpproxyDecode, UnixSocketHasNoCookie) {
     auto d = decode_rtpproxy("V\n", false);
     EXPECT_TRUE(d.can_reply);
@@ -261,8 +280,11 @@ INSTANTIATE_TEST_SUITE_P(
                       BadLine{"c UIEI call 192.0.2.1 4000 t1", k_rtpp_e_modifiers},
                       BadLine{"c D call", k_rtpp_e_syntax}, BadLine{"c D call a b c", k_rtpp_e_syntax},
                       BadLine{"c P99999999 call f session t", k_rtpp_e_modifiers},
-                      BadLine{"c P call f session", k_rtpp_e_syntax}, BadLine{"c Ix", k_rtpp_e_modifiers},
-                      BadLine{"c I extra", k_rtpp_e_syntax},
+                      BadLine{"c P call f session", k_rtpp_e_syntax},
+                      BadLine{"c P2x call f session t", k_rtpp_e_modifiers},
+                      BadLine{"c P-0 call f session t", k_rtpp_e_modifiers},
+                      BadLine{"c P- call f session t", k_rtpp_e_modifiers},
+                      BadLine{"c Ix", k_rtpp_e_modifiers}, BadLine{"c I extra", k_rtpp_e_syntax},
                       BadLine{"c U a b c d e f g h i j k l m n o p q", k_rtpp_e_syntax},
                       BadLine{"c U call 192.0.2.1 4000 " + std::string(k_rtpp_max_line, 't'),
                               k_rtpp_e_syntax}));
