@@ -57,9 +57,10 @@ struct DictEntry {
 };
 
 struct Limits {
-    std::size_t max_input = 64 * 1024;  // bytes looked at; an ng datagram fits a 64 KiB UDP payload
-    std::size_t max_depth = 32;         // nested lists/dictionaries
-    std::size_t max_values = 8192;      // values of any kind in the whole document
+    std::size_t max_input =
+        std::size_t{64} * 1024;     // bytes looked at; an ng datagram fits a 64 KiB UDP payload
+    std::size_t max_depth = 32;     // nested lists/dictionaries
+    std::size_t max_values = 8192;  // values of any kind in the whole document
 };
 
 struct Decoded {

@@ -24,9 +24,9 @@
 
 namespace sg::relay {
 
-inline constexpr std::size_t k_ng_max_cookie = 128;          // Kamailio's COOKIE_SIZE
-inline constexpr std::size_t k_ng_max_datagram = 64 * 1024;  // one UDP payload
-inline constexpr std::size_t k_ng_max_ignored = 32;          // ignored flags/keys reported per request
+inline constexpr std::size_t k_ng_max_cookie = 128;                       // Kamailio's COOKIE_SIZE
+inline constexpr std::size_t k_ng_max_datagram = std::size_t{64} * 1024;  // one UDP payload
+inline constexpr std::size_t k_ng_max_ignored = 32;  // ignored flags/keys reported per request
 
 struct NgRequest {
     Request request;
