@@ -68,6 +68,7 @@ NG = [
               ("flags", ["SIP source address", "trust address", "address-family=IP6", "ICE=force"])]),
     ng("x2", [("command", "list"), ("limit", 32)]),
     ng("x3", [("command", "statistics")]),
+    ng("t1", [("command", "ping")]) + b"\r\n" + ng("t2", [("command", "query"), ("call-id", "c")]),  # TCP
     b"x4 d7:command4:ping",  # truncated
     b"d7:command4:pinge",  # no cookie
 ]

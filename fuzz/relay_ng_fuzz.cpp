@@ -71,10 +71,29 @@ Outcome outcome_for(const Request& r) {
     return o;
 }
 
+// The TCP framer: a framed message is a datagram decode_ng accepts a cookie from, and every prefix of it
+// waits for more.
+void check_stream(std::string_view buffer) {
+    const auto frame = frame_ng_stream(buffer);
+    if (frame.failed()) {
+        check(!frame.error.empty());
+        return;
+    }
+    if (frame.need_more()) return;
+    check(frame.consumed == frame.value.skip + frame.value.length && frame.consumed <= buffer.size());
+    check(frame.value.length <= k_ng_max_datagram);
+    const std::string_view message = buffer.substr(frame.value.skip, frame.value.length);
+    const NgDecoded decoded = decode_ng(message);
+    check(decoded.can_reply());
+    if (!decoded.request.ok()) check(decoded.request.error().substr(0, 8) != "bencode:");
+    check(frame_ng_stream(buffer.substr(0, frame.consumed - 1)).need_more());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view datagram(reinterpret_cast<const char*>(data), size);
+    check_stream(datagram);
     const NgDecoded decoded = decode_ng(datagram);
     if (!decoded.can_reply()) return 0;
     check(decoded.cookie.size() <= k_ng_max_cookie && decoded.cookie.find(' ') == std::string::npos);

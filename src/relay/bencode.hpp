@@ -68,6 +68,10 @@ struct Decoded {
     std::size_t consumed = 0;  // bytes of the input that made up `value`
 };
 
+// The error parse() returns when the input ends inside a value: a prefix of something that may yet be
+// valid (a stream framer waits for more bytes on it; for a datagram it is final).
+inline constexpr std::string_view k_truncated = "bencode: truncated";
+
 // Parses one value from the start of `input`. Bytes after it are left alone (`consumed` says where it
 // ended); the ng codec refuses trailing bytes itself.
 Result<Decoded> parse(std::string_view input, const Limits& limits = {});

@@ -494,6 +494,35 @@ NgDecoded decode_ng(std::string_view datagram) {
     return out;
 }
 
+Parsed<NgFrame> frame_ng_stream(std::string_view buffer) {
+    std::size_t skip = 0;
+    while (skip < buffer.size() && (buffer[skip] == '\r' || buffer[skip] == '\n'))
+        ++skip;
+    const std::string_view rest = buffer.substr(skip);
+    if (skip > k_ng_max_datagram) return Parsed<NgFrame>::fail("ng: too many line breaks");
+    const auto space = rest.find(' ');
+    if (space == std::string_view::npos) {
+        if (rest.size() > k_ng_max_cookie) return Parsed<NgFrame>::fail("ng: no cookie");
+        for (const char c : rest) {
+            if (is_ctl(c) || static_cast<unsigned char>(c) >= 0x80)
+                return Parsed<NgFrame>::fail("ng: bad cookie");
+        }
+        return Parsed<NgFrame>::more();
+    }
+    if (!cookie_is_valid(rest.substr(0, space))) return Parsed<NgFrame>::fail("ng: bad cookie");
+    const std::string_view body = rest.substr(space + 1, k_ng_max_datagram - space - 1);
+    const auto parsed = bencode::parse(body);
+    if (!parsed) {
+        if (parsed.error() != bencode::k_truncated) return Parsed<NgFrame>::fail(parsed.error());
+        if (space + 1 + body.size() >= k_ng_max_datagram)
+            return Parsed<NgFrame>::fail("ng: message too large");
+        return Parsed<NgFrame>::more();
+    }
+    if (!parsed->value.is_dict()) return Parsed<NgFrame>::fail("ng: message is not a dictionary");
+    const NgFrame frame{skip, space + 1 + parsed->consumed};
+    return Parsed<NgFrame>::ok(frame, skip + frame.length);
+}
+
 std::string encode_ng_error(std::string_view cookie, std::string_view reason) {
     Value reply = Value::make_dict();
     reply.add("result", Value::make_string("error"));

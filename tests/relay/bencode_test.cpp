@@ -112,6 +112,17 @@ TEST(Bencode, ValueCountLimitCountsKeysAndValues) {
     EXPECT_FALSE(parse("d1:ai1e1:bi2e1:ci3ee", limits));
 }
 
+TEST(Bencode, TruncationIsToldApartFromInvalidInput) {
+    const std::string text = "d3:sdp12:v=0\r\nc=IN IPe";
+    for (std::size_t n = 0; n < text.size() - 1; ++n) {
+        auto parsed = parse(text.substr(0, n));
+        ASSERT_FALSE(parsed) << n;
+        EXPECT_EQ(parsed.error(), k_truncated) << n;
+    }
+    EXPECT_NE(parse("i03").error(), k_truncated);
+    EXPECT_NE(parse("70000:").error(), k_truncated);  // over the 64 KiB input limit: never satisfiable
+}
+
 TEST(Bencode, InputSizeLimit) {
     Limits limits;
     limits.max_input = 10;

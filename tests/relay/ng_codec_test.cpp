@@ -414,3 +414,60 @@ TEST(NgEncode, RepliesDecodeAsRtpengineRepliesForKamailio) {
 
 }  // namespace
 }  // namespace sg::relay
+
+namespace sg::relay {
+namespace {
+
+TEST(NgStream, FramesBackToBackMessages) {
+    const std::string first = "5323_1 d7:command4:pinge";
+    const std::string second = "5323_2 d7:command4:list5:limiti32ee";
+    std::string buffer = first + "\r\n" + second.substr(0, 10);
+
+    auto f = frame_ng_stream(buffer);
+    ASSERT_TRUE(f.done()) << f.error;
+    EXPECT_EQ(f.value.skip, 0U);
+    EXPECT_EQ(buffer.substr(f.value.skip, f.value.length), first);
+    EXPECT_EQ(f.consumed, first.size());
+    EXPECT_TRUE(decode_ng(buffer.substr(f.value.skip, f.value.length)).request);
+    buffer.erase(0, f.consumed);
+
+    EXPECT_TRUE(frame_ng_stream(buffer).need_more());
+    buffer += second.substr(10);
+    f = frame_ng_stream(buffer);
+    ASSERT_TRUE(f.done()) << f.error;
+    EXPECT_EQ(f.value.skip, 2U);  // the line break after the first message
+    EXPECT_EQ(buffer.substr(f.value.skip, f.value.length), second);
+    EXPECT_EQ(f.consumed, buffer.size());
+}
+
+TEST(NgStream, EveryPrefixNeedsMore) {
+    const std::string message = "c " + kamailio_offer();
+    for (std::size_t n = 0; n < message.size(); ++n)
+        ASSERT_TRUE(frame_ng_stream(message.substr(0, n)).need_more()) << n;
+    EXPECT_TRUE(frame_ng_stream(message).done());
+}
+
+TEST(NgStream, UnrecoverableStreamsAreErrors) {
+    EXPECT_TRUE(frame_ng_stream("c d3:sdp100000:").failed());  // longer than any message can be
+    EXPECT_TRUE(frame_ng_stream("c1 le").failed());
+    EXPECT_TRUE(frame_ng_stream("c1 x").failed());
+    EXPECT_TRUE(frame_ng_stream("c1 i03e").failed());
+    EXPECT_TRUE(frame_ng_stream(" d7:command4:pinge").failed());  // empty cookie
+    EXPECT_TRUE(frame_ng_stream(std::string("c\x01")).failed());
+    EXPECT_TRUE(frame_ng_stream(std::string(k_ng_max_cookie, 'c')).need_more());
+    EXPECT_TRUE(frame_ng_stream(std::string(k_ng_max_cookie + 1, 'c')).failed());
+}
+
+TEST(NgStream, MessageSizeIsBounded) {
+    // A string that bencode's limit allows but that makes the message longer than a datagram.
+    const std::string head = "c d3:sdp65530:";
+    std::string buffer = head + std::string(k_ng_max_datagram - head.size() - 1, 'x');
+    EXPECT_TRUE(frame_ng_stream(buffer).need_more());
+    buffer += 'x';
+    const auto f = frame_ng_stream(buffer);
+    ASSERT_TRUE(f.failed());
+    EXPECT_EQ(f.error, "ng: message too large");
+}
+
+}  // namespace
+}  // namespace sg::relay
