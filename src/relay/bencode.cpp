@@ -76,7 +76,7 @@ public:
 
     Result<Value> value(std::size_t depth) {
         if (++values_ > limits_.max_values) return fail("bencode: too many values");
-        if (pos_ >= in_.size()) return fail("bencode: truncated");
+        if (pos_ >= in_.size()) return fail(k_truncated);
         const char c = in_[pos_];
         if (c == 'i') return integer();
         if (is_digit(c)) return string();
@@ -100,8 +100,7 @@ private:
             v = v * 10 + d;
             ++pos_;
         }
-        if (pos_ == start)
-            return pos_ >= in_.size() ? fail("bencode: truncated") : fail("bencode: expected digits");
+        if (pos_ == start) return pos_ >= in_.size() ? fail(k_truncated) : fail("bencode: expected digits");
         if (in_[start] == '0' && pos_ - start > 1) return fail("bencode: leading zero");
         return v;
     }
@@ -119,7 +118,7 @@ private:
         auto magnitude = digits(max);
         if (!magnitude) return Error{magnitude.error()};
         if (negative && *magnitude == 0) return fail("bencode: negative zero");
-        if (pos_ >= in_.size()) return fail("bencode: truncated");
+        if (pos_ >= in_.size()) return fail(k_truncated);
         if (in_[pos_] != 'e') return fail("bencode: integer not closed");
         ++pos_;
         std::int64_t v = 0;
@@ -133,12 +132,14 @@ private:
     }
 
     Result<Value> string() {
-        auto length = digits(in_.size());
+        // A length beyond the input limit can never be satisfied; one beyond the bytes at hand may be, by
+        // more input (truncated, not invalid: stream framers rely on the difference).
+        auto length = digits(limits_.max_input);
         if (!length) return Error{length.error()};
-        if (pos_ >= in_.size()) return fail("bencode: truncated");
+        if (pos_ >= in_.size()) return fail(k_truncated);
         if (in_[pos_] != ':') return fail("bencode: string length not followed by ':'");
         ++pos_;
-        if (*length > in_.size() - pos_) return fail("bencode: truncated");
+        if (*length > in_.size() - pos_) return fail(k_truncated);
         Value v = Value::make_string(in_.substr(pos_, static_cast<std::size_t>(*length)));
         pos_ += static_cast<std::size_t>(*length);
         return v;
@@ -148,7 +149,7 @@ private:
         ++pos_;  // 'l'
         Value v = Value::make_list();
         while (true) {
-            if (pos_ >= in_.size()) return fail("bencode: truncated");
+            if (pos_ >= in_.size()) return fail(k_truncated);
             if (in_[pos_] == 'e') {
                 ++pos_;
                 return v;
@@ -163,7 +164,7 @@ private:
         ++pos_;  // 'd'
         Value v = Value::make_dict();
         while (true) {
-            if (pos_ >= in_.size()) return fail("bencode: truncated");
+            if (pos_ >= in_.size()) return fail(k_truncated);
             if (in_[pos_] == 'e') {
                 ++pos_;
                 return v;

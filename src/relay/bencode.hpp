@@ -57,15 +57,20 @@ struct DictEntry {
 };
 
 struct Limits {
-    std::size_t max_input = 64 * 1024;  // bytes looked at; an ng datagram fits a 64 KiB UDP payload
-    std::size_t max_depth = 32;         // nested lists/dictionaries
-    std::size_t max_values = 8192;      // values of any kind in the whole document
+    std::size_t max_input =
+        std::size_t{64} * 1024;     // bytes looked at; an ng datagram fits a 64 KiB UDP payload
+    std::size_t max_depth = 32;     // nested lists/dictionaries
+    std::size_t max_values = 8192;  // values of any kind in the whole document
 };
 
 struct Decoded {
     Value value;
     std::size_t consumed = 0;  // bytes of the input that made up `value`
 };
+
+// The error parse() returns when the input ends inside a value: a prefix of something that may yet be
+// valid (a stream framer waits for more bytes on it; for a datagram it is final).
+inline constexpr std::string_view k_truncated = "bencode: truncated";
 
 // Parses one value from the start of `input`. Bytes after it are left alone (`consumed` says where it
 // ended); the ng codec refuses trailing bytes itself.

@@ -72,8 +72,8 @@ public:
         Options& o = r.options;
         if (key == "command") return true;  // handled by decode_body
         if (key == "call-id") return string_into(value, r.call_id, "ng: call-id is not a string");
-        if (key == "from-tag") return string_into(value, from_tag_, "ng: from-tag is not a string");
-        if (key == "to-tag") return string_into(value, to_tag_, "ng: to-tag is not a string");
+        if (key == "from-tag") return string_into(value, from_tag, "ng: from-tag is not a string");
+        if (key == "to-tag") return string_into(value, to_tag, "ng: to-tag is not a string");
         if (key == "via-branch") return string_into(value, r.via_branch, "ng: via-branch is not a string");
         if (key == "sdp") return string_into(value, r.sdp, "ng: sdp is not a string");
         if (key == "file") return string_into(value, r.file, "ng: file is not a string");
@@ -100,9 +100,9 @@ public:
         return true;
     }
 
-    std::string from_tag_;
-    std::string to_tag_;
-    bool has_from_tag() const noexcept { return !from_tag_.empty(); }
+    // The tags as the message names them; decode_body turns them into speaker and peer.
+    std::string from_tag;
+    std::string to_tag;
 
 private:
     using ItemHandler = void (RequestBuilder::*)(std::string_view);
@@ -317,15 +317,15 @@ Result<bool> check_required(Op op, const RequestBuilder& b, const Request& r) {
         case Op::answer:
             if (r.sdp.empty()) return fail("No SDP body in message");
             if (r.call_id.empty()) return fail("No call-id in message");
-            if (!b.has_from_tag()) return fail("No from-tag in message");
-            if (op == Op::answer && b.to_tag_.empty()) return fail("No to-tag in message");
+            if (b.from_tag.empty()) return fail("No from-tag in message");
+            if (op == Op::answer && b.to_tag.empty()) return fail("No to-tag in message");
             return true;
         case Op::play_media:
             if (r.file.empty()) return fail("No media file specified");
             [[fallthrough]];
         case Op::stop_media:
             if (r.call_id.empty()) return fail("No call-id in message");
-            if (!b.has_from_tag()) return fail("No participant selected");
+            if (b.from_tag.empty()) return fail("No participant selected");
             return true;
         case Op::remove:
         case Op::query:
@@ -368,11 +368,11 @@ Result<NgRequest> decode_body(std::string_view body) {
 
     // See the note on tags in ng_codec.hpp.
     if (*op == Op::answer) {
-        out.request.speaker_tag = std::move(builder.to_tag_);
-        out.request.peer_tag = std::move(builder.from_tag_);
+        out.request.speaker_tag = std::move(builder.to_tag);
+        out.request.peer_tag = std::move(builder.from_tag);
     } else {
-        out.request.speaker_tag = std::move(builder.from_tag_);
-        out.request.peer_tag = std::move(builder.to_tag_);
+        out.request.speaker_tag = std::move(builder.from_tag);
+        out.request.peer_tag = std::move(builder.to_tag);
     }
     return out;
 }
@@ -492,6 +492,35 @@ NgDecoded decode_ng(std::string_view datagram) {
     }
     out.request = decode_body(datagram.substr(space + 1));
     return out;
+}
+
+Parsed<NgFrame> frame_ng_stream(std::string_view buffer) {
+    std::size_t skip = 0;
+    while (skip < buffer.size() && (buffer[skip] == '\r' || buffer[skip] == '\n'))
+        ++skip;
+    const std::string_view rest = buffer.substr(skip);
+    if (skip > k_ng_max_datagram) return Parsed<NgFrame>::fail("ng: too many line breaks");
+    const auto space = rest.find(' ');
+    if (space == std::string_view::npos) {
+        if (rest.size() > k_ng_max_cookie) return Parsed<NgFrame>::fail("ng: no cookie");
+        for (const char c : rest) {
+            if (is_ctl(c) || static_cast<unsigned char>(c) >= 0x80)
+                return Parsed<NgFrame>::fail("ng: bad cookie");
+        }
+        return Parsed<NgFrame>::more();
+    }
+    if (!cookie_is_valid(rest.substr(0, space))) return Parsed<NgFrame>::fail("ng: bad cookie");
+    const std::string_view body = rest.substr(space + 1, k_ng_max_datagram - space - 1);
+    const auto parsed = bencode::parse(body);
+    if (!parsed) {
+        if (parsed.error() != bencode::k_truncated) return Parsed<NgFrame>::fail(parsed.error());
+        if (space + 1 + body.size() >= k_ng_max_datagram)
+            return Parsed<NgFrame>::fail("ng: message too large");
+        return Parsed<NgFrame>::more();
+    }
+    if (!parsed->value.is_dict()) return Parsed<NgFrame>::fail("ng: message is not a dictionary");
+    const NgFrame frame{skip, space + 1 + parsed->consumed};
+    return Parsed<NgFrame>::ok(frame, skip + frame.length);
 }
 
 std::string encode_ng_error(std::string_view cookie, std::string_view reason) {

@@ -19,14 +19,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/parse.hpp"
 #include "common/result.hpp"
 #include "relay/request.hpp"
 
 namespace sg::relay {
 
-inline constexpr std::size_t k_ng_max_cookie = 128;          // Kamailio's COOKIE_SIZE
-inline constexpr std::size_t k_ng_max_datagram = 64 * 1024;  // one UDP payload
-inline constexpr std::size_t k_ng_max_ignored = 32;          // ignored flags/keys reported per request
+inline constexpr std::size_t k_ng_max_cookie = 128;                       // Kamailio's COOKIE_SIZE
+inline constexpr std::size_t k_ng_max_datagram = std::size_t{64} * 1024;  // one UDP payload
+inline constexpr std::size_t k_ng_max_ignored = 32;  // ignored flags/keys reported per request
 
 struct NgRequest {
     Request request;
@@ -46,6 +47,18 @@ struct NgDecoded {
 };
 
 NgDecoded decode_ng(std::string_view datagram);
+
+// ng over TCP (rtpengine's --listen-tcp-ng) has no framing of its own: a message is "<cookie> " and one
+// bencoded dictionary, and the next message follows. Given the bytes received so far, says where the first
+// message is: need_more (a valid prefix), done with `consumed` bytes (line breaks between messages are
+// skipped and counted) and the message at [skip, skip + length), or error (close the connection: the
+// stream cannot be resynchronised). Bounded like a datagram: a message longer than k_ng_max_datagram is an
+// error as soon as that many bytes are buffered.
+struct NgFrame {
+    std::size_t skip = 0;
+    std::size_t length = 0;
+};
+Parsed<NgFrame> frame_ng_stream(std::string_view buffer);
 
 // "<cookie> d6:result5:error12:error-reason<n>:<reason>e": no other keys, as rtpengine's docs require.
 std::string encode_ng_error(std::string_view cookie, std::string_view reason);

@@ -25,7 +25,7 @@ public:
 
     struct Limits {
         std::size_t max_entries = 65536;
-        std::size_t max_bytes = 32 * 1024 * 1024;  // keys and replies together
+        std::size_t max_bytes = std::size_t{32} * 1024 * 1024;  // keys and replies together
         std::chrono::milliseconds ttl{30'000};
     };
 

@@ -11,8 +11,8 @@ namespace sg::relay {
 namespace {
 
 constexpr std::size_t k_max_ignored_text = 64;
-constexpr unsigned k_max_media_index = 1000;  // SDP bodies with more media sections are not real
-constexpr unsigned k_max_play_count = 1'000'000;
+constexpr unsigned k_max_media_index = 1000;      // SDP bodies with more media sections are not real
+constexpr unsigned k_max_play_count = 1'000'000;  // rtpproxy's loop counter; more is a typo
 
 // Capability dates (rtpproxy's proto_caps) and whether we implement them.
 struct Capability {
@@ -31,8 +31,9 @@ constexpr Capability k_capabilities[] = {
     {"20090810", true},   // automatic bridging between interfaces (I/E modifiers)
 };
 
+// rtpproxy splits a command on "\r\n\t " (get_command's strsep).
 bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t';
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 // Splits on spaces and tabs; false when there are more than `max` fields.
@@ -113,6 +114,8 @@ public:
                 for (const char m : mods) {
                     if (m == 'b' || m == 'B') {
                         out_.brief_info = true;
+                    } else if (m == 'l' || m == 'L') {
+                        note("Il");  // rtpproxy's average load line: we have no such figure
                     } else {
                         return error(k_rtpp_e_modifiers, "rtpproxy: unknown I modifier");
                     }
@@ -197,23 +200,25 @@ private:
         return r;
     }
 
-    // P[count] call-id prompt codecs from-tag [to-tag]: play `prompt` `count` times (0: until stopped).
+    // P[count] call-id prompt codecs from-tag [to-tag]: play `prompt` `count` times. As in rtpproxy's
+    // handle_command: the whole modifier is the count, a negative count plays until stopped (Kamailio's
+    // rtpproxy_stream2uac(..., -1)), and "P0" only stops what is playing.
     Result<Request> play(std::string_view mods, const std::vector<std::string_view>& f) {
         Request r;
         r.op = Op::play_media;
-        std::size_t digits = 0;
-        while (digits < mods.size() && mods[digits] >= '0' && mods[digits] <= '9')
-            ++digits;
-        if (digits > 0) {
-            const auto count = parse_uint<unsigned>(mods.substr(0, digits));
-            if (!count || *count > k_max_play_count)
+        if (!mods.empty()) {
+            const bool negative = mods.front() == '-';
+            const auto count = parse_uint<unsigned>(negative ? mods.substr(1) : mods);
+            if (!count || *count > k_max_play_count || (negative && *count == 0))
                 return error(k_rtpp_e_modifiers, "rtpproxy: bad play count");
-            r.repeat_times = *count;
+            r.repeat_times = negative ? 0 : *count;
+            if (!negative && *count == 0) r.op = Op::stop_media;
         }
-        plain_modifiers(mods.substr(digits));
         call_id(r, f[1]);
-        r.file = std::string(f[2]);
-        if (f[3] != "session") note(f[3]);  // codecs to play in; "session" means the session's own
+        if (r.op == Op::play_media) {
+            r.file = std::string(f[2]);
+            if (f[3] != "session") note(f[3]);  // codecs to play in; "session" means the session's own
+        }
         auto ok = tags(r, f[4], f.size() > 5 ? f[5] : std::string_view{}, true);
         if (!ok) return Error{ok.error()};
         return r;
