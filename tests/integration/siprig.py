@@ -320,6 +320,11 @@ class Call:
                                   name=f"sipp-{self.label}-{self.caller.name}", ready=None)
         return self
 
+    def dialog_ids(self) -> tuple[str, str, str]:
+        """(Call-ID, From tag, To tag) of the call, as the scenarios build them from SIPp's pid (`ip netns
+        exec` execs SIPp in place, so the Popen pid is SIPp's): [call_id] and [pid]SIPpTag0x[call_number]."""
+        return (f"1-{self.uac.pid}@{self.caller.addr}", f"{self.uac.pid}SIPpTag001", f"{self.uas.pid}SIPpTag011")
+
     def kill(self) -> None:
         for peer in (self.uac, self.uas):
             if peer is not None and peer.proc.poll() is None:
