@@ -24,7 +24,6 @@ import os
 import signal
 import subprocess
 import time
-import unittest
 from dataclasses import dataclass
 from pathlib import Path
 

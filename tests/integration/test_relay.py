@@ -75,7 +75,7 @@ class RelayCalls:
             time.sleep(0.2)
         return calls
 
-    def check_media(self, result, *uas, factor: int = 1) -> None:
+    def check_media(self, result, *uas, factor: float = 1.0) -> None:
         want = int(self.played * factor * MIN_SHARE)
         print(f"\n  {self.label()}: RTP received by source: "
               + "; ".join(f"{ua.name} {dict(result.received[ua.name])}" for ua in uas) + f" (want >= {want})")
