@@ -176,6 +176,38 @@ def ffprobe(host, url, transport, *args, timeout=30):
     return json.loads(NET.run(host, argv, timeout=timeout).stdout)
 
 
+class ExtraHostsTest(unittest.TestCase):
+    """add_host/add_link/ip_batch/nft: a LAN host behind an nftables masquerade router hanging off gw."""
+
+    ACCEPT_ONE = ("import socket, sys\n"
+                  "s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)\n"
+                  "print('READY', flush=True); c, peer = s.accept(); print(peer[0], flush=True)\n")
+
+    def test_lan_host_behind_nat_router(self):
+        with TestNetwork() as net:
+            net.add_host("rtr", forwarding=True)
+            net.add_host("lan", families=(4,))
+            net.add_link("gw", "to-rtr", "rtr", "up0")
+            net.add_link("rtr", "lan0", "lan", "eth0")
+            net.ip_batch("gw", ["address add 198.18.50.1/24 dev to-rtr"])
+            net.ip_batch("rtr", ["address add 198.18.50.2/24 dev up0", "address add 10.9.0.1/24 dev lan0",
+                                 "route add default via 198.18.50.1"])
+            net.ip_batch("lan", ["address add 10.9.0.2/24 dev eth0", "route add default via 10.9.0.1"])
+            self.assertIn(net.ns("rtr"), testnet._list_netns())
+            self.assertEqual(net.run("lan", ["ip", "-o", "-6", "address", "show"]).stdout, "")  # IPv4 only
+            # Without NAT gw has no route back to 10.9.0.0/24: the connect times out.
+            self.assertEqual(net.tcp_probe("lan", "198.18.50.1", HTTP_PORT, timeout=1.0), "timeout")
+            net.nft("rtr", 'table ip nat { chain post { type nat hook postrouting priority srcnat; '
+                           'oifname "up0" masquerade; }; }')
+            server = net.start_peer("gw", [PYTHON, "-c", self.ACCEPT_ONE, "198.18.50.1", str(HTTP_PORT)],
+                                    name="accept-one")
+            self.assertEqual(net.tcp_probe("lan", "198.18.50.1", HTTP_PORT), "connected")
+            server.proc.wait(timeout=10)
+            self.assertEqual(server.log_text().split()[-1], "198.18.50.2")  # masqueraded by the router
+            ns = net.ns("lan")
+        self.assertNotIn(ns, testnet._list_netns())  # torn down with the run
+
+
 class RtspOriginTest(unittest.TestCase):
     """GstRtspServer origins on origin4 (IPv4) and origin6 (IPv6), played by ffprobe from gw."""
 

@@ -355,6 +355,7 @@ class TestNetwork:
         self._procs: list[subprocess.Popen] = []
         self._peers: list[Peer] = []
         self._extra_names: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+        self._extra_hosts: dict[str, tuple[int, ...]] = {}  # add_host(): name -> address families
         self._tmpdir: Path | None = None
         self._started = False
         self._closed = False
@@ -471,7 +472,10 @@ class TestNetwork:
     def _wait_links_up(self, timeout: float = 10.0) -> None:
         # A veth passes traffic only once linkwatch has activated its qdisc (operstate UP), which happens
         # asynchronously, up to a second after `link set up`: packets sent before that are dropped.
-        pending = [(GW, f"to-{leaf.name}") for leaf in LEAVES] + [(leaf.name, LEAF_IFNAME) for leaf in LEAVES]
+        self._wait_up([(GW, f"to-{leaf.name}") for leaf in LEAVES] + [(leaf.name, LEAF_IFNAME) for leaf in LEAVES],
+                      timeout)
+
+    def _wait_up(self, pending: list[tuple[str, str]], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while pending:
             pending = [(h, dev) for h, dev in pending
@@ -504,7 +508,7 @@ class TestNetwork:
     # ----- names -----
 
     def _hosts_text(self, host: str) -> str:
-        has6 = host == GW or _LEAF[host].family == 6
+        has6 = host == GW or (host in _LEAF and _LEAF[host].family == 6) or 6 in self._extra_hosts.get(host, ())
         lines = [f"# streamgate test network {self.tag}: /etc/hosts of {host}", "127.0.0.1\tlocalhost"]
         if has6:
             lines.append("::1\tlocalhost")
@@ -567,8 +571,52 @@ class TestNetwork:
     # ----- addressing -----
 
     def _check_host(self, host: str) -> None:
-        if host not in HOSTS:
-            raise ValueError(f"unknown host {host!r}; hosts are {', '.join(HOSTS)}")
+        if host not in HOSTS and host not in self._extra_hosts:
+            raise ValueError(f"unknown host {host!r}; hosts are {', '.join((*HOSTS, *self._extra_hosts))}")
+
+    # ----- extra hosts (topologies beyond the five fixed hosts) -----
+
+    def add_host(self, name: str, families: Sequence[int] = (4, 6), forwarding: bool = False) -> None:
+        """Adds a namespace `name` to this run (torn down with it): loopback up, IPv6 off unless 6 is in
+        `families`, IP forwarding on only with `forwarding` (a router). Connect it with add_link(); it can
+        then be used with run(), popen(), start_peer(), ip_batch() and nft() like the fixed hosts."""
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", name) or name in HOSTS or name in self._extra_hosts:
+            raise ValueError(f"bad or duplicate host name {name!r}")
+        if not set(families) <= {4, 6} or not families:
+            raise ValueError("families must be a non-empty subset of (4, 6)")
+        with _lock, _signals_deferred():
+            self._extra_hosts[name] = tuple(families)
+            _ip("netns", "add", self.ns(name))
+            self._write_etc(name)
+            on = "1" if forwarding else "0"
+            keys = [f"net.ipv4.ip_forward={on}", f"net.ipv4.conf.all.forwarding={on}"]
+            if 6 in families:
+                keys += [f"net.ipv6.conf.all.forwarding={on}", f"net.ipv6.conf.default.forwarding={on}",
+                         "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+            else:
+                keys += ["net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.all.disable_ipv6=1",
+                         "net.ipv6.conf.lo.disable_ipv6=1"]
+            self._sysctl(name, keys)
+            self.ip_batch(name, ["link set lo up"])
+
+    def add_link(self, host_a: str, dev_a: str, host_b: str, dev_b: str) -> None:
+        """A veth pair between two hosts (fixed or added), both ends up and passing traffic on return.
+        Addresses and routes are the caller's: ip_batch(host, ["address add ... dev DEV", ...])."""
+        self._check_host(host_a)
+        self._check_host(host_b)
+        _ip("link", "add", "name", dev_a, "netns", self.ns(host_a), "type", "veth",
+            "peer", "name", dev_b, "netns", self.ns(host_b))
+        self.ip_batch(host_a, [f"link set {dev_a} up"])
+        self.ip_batch(host_b, [f"link set {dev_b} up"])
+        self._wait_up([(host_a, dev_a), (host_b, dev_b)])
+
+    def ip_batch(self, host: str, commands: Sequence[str]) -> None:
+        """Runs `ip` commands (without the leading `ip`) in `host`, e.g. ["address add 10.0.0.1/24 dev e0"]."""
+        self._ip_batch(self._checked(host), commands)
+
+    def nft(self, host: str, ruleset: str) -> None:
+        """Loads an nftables ruleset (nft -f syntax) into `host`."""
+        self.run(host, ["nft", "-f", "-"], input=ruleset, timeout=20)
 
     def _checked(self, host: str) -> str:
         self._check_host(host)
