@@ -21,6 +21,7 @@ struct RelayFlags {
     std::vector<std::string> interfaces;
     std::vector<std::string> listen_ng;
     std::vector<std::string> listen_udp;
+    std::vector<std::string> listen_tcp_ng;
     std::vector<std::string> listen_unix;
     unsigned port_min = 30000;
     unsigned port_max = 40000;
@@ -72,7 +73,8 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     }
     for (const auto& path : flags.listen_unix)
         config.listen_unix.emplace_back(path);
-    const auto listen_ng = flags.listen_ng.empty() && flags.listen_udp.empty() && flags.listen_unix.empty()
+    const auto listen_ng = flags.listen_ng.empty() && flags.listen_udp.empty() && flags.listen_unix.empty() &&
+                                   flags.listen_tcp_ng.empty()
                                ? std::vector<std::string>{"127.0.0.1:2223"}
                                : flags.listen_ng;
     for (const auto& text : listen_ng) {
@@ -82,6 +84,14 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
             return std::nullopt;
         }
         config.listen_ng.push_back(*hp);
+    }
+    for (const auto& text : flags.listen_tcp_ng) {
+        const auto hp = parse_listen(text);
+        if (!hp) {
+            std::cerr << "streamgate: relay: --listen-tcp-ng " << text << ": want [IP:]PORT\n";
+            return std::nullopt;
+        }
+        config.listen_tcp_ng.push_back(*hp);
     }
     for (const auto& text : flags.listen_udp) {
         const auto hp = parse_listen(text);
@@ -137,6 +147,8 @@ Subcommand add_relay_command(CLI::App& app) {
     relay->add_option("--listen-ng,-n", flags->listen_ng,
                       "ng control protocol on UDP [IP:]PORT (repeatable; default 127.0.0.1:2223 when no "
                       "other control listener is given)");
+    relay->add_option("--listen-tcp-ng", flags->listen_tcp_ng,
+                      "ng control protocol on TCP [IP:]PORT (repeatable)");
     relay->add_option("--listen-udp,-u", flags->listen_udp,
                       "rtpproxy control protocol on UDP [IP:]PORT (repeatable)");
     relay->add_option(

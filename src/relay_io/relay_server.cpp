@@ -21,6 +21,7 @@
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
 #include "relay/address.hpp"
+#include "relay/ng_codec.hpp"
 #include "relay/ng_control.hpp"
 #include "relay/rtpproxy_control.hpp"
 #include "relay_io/control_front.hpp"
@@ -89,6 +90,83 @@ asio::awaitable<void> unix_accept_loop(asio::local::stream_protocol::acceptor& a
         asio::co_spawn(acceptor.get_executor(), unix_connection(std::move(socket), protocol, front),
                        net::log_unhandled(net::Unhandled::relay_control));
     }
+}
+
+// ng over TCP (rtpengine's --listen-tcp-ng): messages follow each other on the stream; each is answered
+// in order. A stream that cannot be framed (not ng, or a message over the size limit) is closed.
+asio::awaitable<void> tcp_ng_connection(asio::ip::tcp::socket socket, const relay::ControlProtocol& protocol,
+                                        ControlFront& front) {
+    std::string source;
+    {
+        std::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        source = ec ? "tcp" : net::to_string(peer);
+    }
+    std::string buffer;
+    std::vector<char> chunk(16384);
+    asio::steady_timer idle(socket.get_executor());
+    for (;;) {
+        for (;;) {
+            const auto frame = relay::frame_ng_stream(buffer);
+            if (frame.need_more()) break;
+            if (frame.failed()) {
+                spdlog::warn("relay: ng over TCP from {}: {}; closing", source, frame.error);
+                co_return;
+            }
+            const std::string reply = co_await front.on_control(
+                protocol, buffer.substr(frame.value.skip, frame.value.length), source);
+            buffer.erase(0, frame.consumed);
+            if (reply.empty()) continue;
+            std::error_code ec;
+            co_await asio::async_write(socket, asio::buffer(reply),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+        }
+        // A proxy keeps its control connection open; one that goes silent for long is gone.
+        idle.expires_after(std::chrono::minutes(10));
+        idle.async_wait([&socket](const std::error_code& ec) {
+            if (!ec) socket.close();
+        });
+        std::error_code ec;
+        const std::size_t n = co_await socket.async_read_some(asio::buffer(chunk),
+                                                              asio::redirect_error(asio::use_awaitable, ec));
+        idle.cancel();
+        if (ec || n == 0) co_return;
+        buffer.append(chunk.data(), n);
+    }
+}
+
+asio::awaitable<void> tcp_ng_accept_loop(asio::ip::tcp::acceptor& acceptor,
+                                         const relay::ControlProtocol& protocol, ControlFront& front) {
+    for (;;) {
+        std::error_code ec;
+        auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) continue;
+        asio::co_spawn(acceptor.get_executor(), tcp_ng_connection(std::move(socket), protocol, front),
+                       net::log_unhandled(net::Unhandled::relay_control));
+    }
+}
+
+bool open_tcp(asio::io_context& io, const net::HostPort& where,
+              std::vector<std::unique_ptr<asio::ip::tcp::acceptor>>& out) {
+    const auto endpoint = net::to_tcp_endpoint(where);
+    if (!endpoint) {
+        spdlog::error("relay: --listen-tcp-ng {}: {}", net::to_string(where), endpoint.error());
+        return false;
+    }
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
+    std::error_code ec;
+    acceptor->open(endpoint->protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(*endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        spdlog::error("relay: --listen-tcp-ng {}: {}", net::to_string(where), ec.message());
+        return false;
+    }
+    out.push_back(std::move(acceptor));
+    return true;
 }
 
 bool open_unix(asio::io_context& io, const std::filesystem::path& path,
@@ -214,6 +292,12 @@ int run_relay(const RelayConfig& config) {
         if (!open_control(io, where, rtpproxy_sockets, "--listen-udp")) return 2;
     for (const auto& path : config.listen_unix)
         if (!open_unix(io, path, unix_acceptors)) return 2;
+    std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
+    for (const auto& where : config.listen_tcp_ng)
+        if (!open_tcp(io, where, tcp_acceptors)) return 2;
+    for (auto& acceptor : tcp_acceptors)
+        asio::co_spawn(io, tcp_ng_accept_loop(*acceptor, *ng, front),
+                       net::log_unhandled(net::Unhandled::relay_control));
     for (auto& socket : ng_sockets)
         asio::co_spawn(io, control_loop(*socket, *ng, front),
                        net::log_unhandled(net::Unhandled::relay_control));
@@ -270,10 +354,10 @@ int run_relay(const RelayConfig& config) {
         interfaces += relay::ip_to_string(interface.address);
     }
     spdlog::info(
-        "relay: media on {} ports {}-{} over {} event loops; ng on {} socket(s), rtpproxy protocol on {} "
-        "UDP and {} unix socket(s)",
+        "relay: media on {} ports {}-{} over {} event loops; ng on {} UDP and {} TCP socket(s), rtpproxy "
+        "protocol on {} UDP and {} unix socket(s)",
         interfaces, config.settings.port_min, config.settings.port_max, shards.size(), ng_sockets.size(),
-        rtpproxy_sockets.size(), unix_acceptors.size());
+        tcp_acceptors.size(), rtpproxy_sockets.size(), unix_acceptors.size());
     io.run();
     for (auto& thread : threads)
         thread.join();

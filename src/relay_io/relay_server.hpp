@@ -13,7 +13,8 @@ namespace sg::relay_io {
 
 struct RelayConfig {
     relay::RelaySettings settings;
-    std::vector<net::HostPort> listen_ng;            // ng over UDP
+    std::vector<net::HostPort> listen_ng;
+    std::vector<net::HostPort> listen_tcp_ng;        // ng over TCP            // ng over UDP
     std::vector<net::HostPort> listen_rtpproxy;      // rtpproxy protocol over UDP (rtpengine's --listen-udp)
     std::vector<std::filesystem::path> listen_unix;  // rtpproxy protocol over unix stream sockets
     std::optional<net::HostPort> admin;              // Prometheus /metrics
