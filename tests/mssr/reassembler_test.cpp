@@ -278,7 +278,7 @@ TEST(MssrReassembler, AStreamJumpFarAheadGivesUpTheSkippedSpan) {
     c.max_pending_adus = 4;
     Reassembler r(c);
     r.on_packet(at_ms(0), fragments(adu(0, 0, 128), 0, adu_bytes(128, 1))[0]);
-    r.on_packet(at_ms(0), fragments(adu(0, 1000, 64), 2, adu_bytes(64, 1))[0]);
+    r.on_packet(at_ms(0), fragments(adu(0, 1000, 128), 2, adu_bytes(128, 1))[0]);
     const auto out = r.take_deliveries();
     // ADU 0 is given up; 1 .. 996 are reported as one run; 997 .. 999 may still come before 1000.
     ASSERT_EQ(out.size(), 2u);
