@@ -12,6 +12,12 @@ CongestionControl::CongestionControl(CongestionConfig config) noexcept
 
 void CongestionControl::on_ack(std::size_t acked, bool window_limited) noexcept {
     round_acked_ += (acked + config_.mss - 1) / config_.mss;
+    // The loss fraction is over roughly the last two windows: older history decays by half.
+    const std::size_t horizon = std::max<std::size_t>(16, 2 * cwnd_ / config_.mss);
+    if (round_acked_ + round_lost_ > horizon) {
+        round_acked_ /= 2;
+        round_lost_ /= 2;
+    }
     if (!window_limited || acked == 0) return;
     if (cwnd_ < ssthresh_) {
         // Slow start with appropriate byte counting (RFC 3465): our feedback acks many fragments at once.

@@ -48,7 +48,7 @@ private:
     std::int64_t recovery_end_ = 0;  // losses of fragments numbered below this belong to the last event
     bool recovering_ = false;
     std::uint64_t loss_events_ = 0;
-    // Loss fraction bookkeeping for loss_tolerance: fragments acked and lost in the current round.
+    // Loss fraction bookkeeping for loss_tolerance: fragments acked and lost recently (decaying counts).
     std::size_t round_acked_ = 0;
     std::size_t round_lost_ = 0;
 };

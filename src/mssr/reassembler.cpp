@@ -261,15 +261,33 @@ void Reassembler::skip_to(std::uint8_t stream_number, Stream& stream, std::int64
     report_whole_loss(stream_number, stream, new_next);
 }
 
+bool Reassembler::gaps_settled(std::int64_t below, TimePoint now) {
+    // Bounded look-back: enough for any reordering the window allows at media rates.
+    constexpr std::int64_t k_look_back = 1024;
+    for (std::int64_t s = below - 1; s >= std::max(cum_, below - k_look_back); --s) {
+        const Slot& sl = slot(s);
+        if (sl.state != SlotState::unknown || owner(s) != nullptr) continue;
+        if (!sl.noticed) return false;
+        const TimePoint settles = sl.noticed_at + config_.reorder_window;
+        if (settles > now) {
+            if (!reorder_wakeup_ || settles < *reorder_wakeup_) reorder_wakeup_ = settles;
+            return false;
+        }
+    }
+    return true;
+}
+
 void Reassembler::deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now) {
     while (!stream.pending.empty()) {
         auto head = stream.pending.begin();
         const bool complete = head->second.received == head->second.count;
         const bool expired = deadline(stream_number, head->second) <= now;
         if (head->first != stream.next) {
-            // Case d: stream.next was never seen. Skip it once the next known ADU can go out; a whole
-            // ADU reordered behind a complete successor is rare, and waiting would stall the stream.
+            // Case d: stream.next was never seen. Its fragments numbered below the successor's (numbers
+            // follow submission order), so once the successor can go out and every unexplained gap below it
+            // has outlasted the reorder window, the missing ADUs are lost, not late.
             if (!complete && !expired) return;
+            if (!expired && !gaps_settled(head->second.first_seq, now)) return;
             report_whole_loss(stream_number, stream, head->first);
         }
         if (!complete && !expired) return;
@@ -291,13 +309,14 @@ void Reassembler::advance_cumulative(TimePoint now) {
 }
 
 void Reassembler::poll(TimePoint now) {
+    reorder_wakeup_.reset();
     for (std::size_t i = 0; i < streams_.size(); ++i)
         deliver_head(static_cast<std::uint8_t>(i), streams_[i], now);
     if (started_) advance_cumulative(now);
 }
 
 std::optional<TimePoint> Reassembler::next_deadline() const {
-    std::optional<TimePoint> earliest;
+    std::optional<TimePoint> earliest = reorder_wakeup_;
     for (std::size_t i = 0; i < streams_.size(); ++i) {
         if (streams_[i].pending.empty()) continue;
         const TimePoint t = deadline(static_cast<std::uint8_t>(i), streams_[i].pending.begin()->second);

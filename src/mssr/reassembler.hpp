@@ -92,7 +92,7 @@ public:
     Feedback make_feedback(TimePoint now);
     // Whether a gap appeared since the last make_feedback (worth an immediate report).
     bool gap_pending() const noexcept { return gap_pending_; }
-    // The earliest ADU deadline, when poll() has something to do.
+    // When poll() next has something to do: the earliest ADU deadline or reorder-window expiry.
     std::optional<TimePoint> next_deadline() const;
 
     // Moves out what was delivered since the last call.
@@ -147,6 +147,8 @@ private:
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);
     void close_adu(std::uint8_t stream_number, Stream& stream, std::map<std::int64_t, Adu>::iterator it,
                    bool complete);
+    // Whether every unexplained gap below fragment `below` has waited out the reorder window.
+    bool gaps_settled(std::int64_t below, TimePoint now);
     void skip_to(std::uint8_t stream_number, Stream& stream, std::int64_t new_next);
     void report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until);
     void advance_cumulative(TimePoint now);
@@ -164,6 +166,7 @@ private:
     std::map<std::int64_t, AduRef> by_first_seq_;
     std::size_t total_bytes_ = 0;
     bool gap_pending_ = false;
+    std::optional<TimePoint> reorder_wakeup_;  // when a held-back whole-ADU loss can be decided
     std::vector<Delivery> deliveries_;
     ReceiverStats stats_;
 };

@@ -116,6 +116,35 @@ TEST(MssrReassembler, CaseDWholeAduIsReportedLostAndNeverRequested) {
     EXPECT_EQ(r.stream_stats(0).adus_whole_lost, 1u);
 }
 
+TEST(MssrReassembler, WholeAduLossWaitsOutTheReorderWindow) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(10);
+    Reassembler r(c);
+    const auto a0 = fragments(adu(1, 0, 50), 10, adu_bytes(50, 1));
+    const auto a1 = fragments(adu(1, 1, 50), 11, adu_bytes(50, 2));
+    const auto a2 = fragments(adu(1, 2, 50), 12, adu_bytes(50, 3));
+    r.on_packet(at_ms(0), a0[0]);
+    r.on_packet(at_ms(0), a2[0]);  // 1 is missing, or just late
+    EXPECT_EQ(r.take_deliveries().size(), 1u);
+    EXPECT_EQ(r.next_deadline(), at_ms(10));
+    r.on_packet(at_ms(4), a1[0]);  // late, within the window: nothing lost
+    auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+    EXPECT_EQ(out[1].outcome, Outcome::complete);
+
+    Reassembler lossy(c);
+    lossy.on_packet(at_ms(0), a0[0]);
+    lossy.on_packet(at_ms(0), a2[0]);
+    lossy.poll(at_ms(9));
+    EXPECT_EQ(lossy.take_deliveries().size(), 1u);
+    lossy.poll(at_ms(10));
+    out = lossy.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out[0].whole_adu_lost);
+    EXPECT_EQ(out[1].stream_sequence, 2);
+}
+
 TEST(MssrReassembler, ReorderingAndDuplicatesYieldOneAdu) {
     Reassembler r(config());
     const auto data = adu_bytes(64 * 6 + 5, 9);
