@@ -35,6 +35,9 @@ write("mssr_packet_fuzz", "data_first", data_packet(7, 0, 3, 1300, 0, b"\x5a" * 
 write("mssr_packet_fuzz", "data_last_rtx", data_packet(0xffff, 1, 0xffff, 1300, 1040, b"\x01" * 260, 1, 1, 1))
 write("mssr_packet_fuzz", "feedback", feedback(0xcafe, 65536, 2, [(4, 3), (9, 1)], [(3, 0), (8, 0x0003)]))
 write("mssr_packet_fuzz", "feedback_zero_window", feedback(1, 0, 10, [], []))
+hello_body = struct.pack("!BBHB3x", 1, 0, 548, 2) + struct.pack("!HBB", 120, 0, 0) + struct.pack("!HBB", 400, 1, 1)
+write("mssr_packet_fuzz", "hello", struct.pack("!BBHI", 0x80, 201, 1, 7) +
+      struct.pack("!BBHI", 0x81, 204, (12 + len(hello_body)) // 4 - 1, 7) + b"MSSR" + hello_body)
 
 
 def built(kind_extra, step, stream, prio, seq, sseq, length, index, time_ms, fill):

@@ -2,13 +2,15 @@
 //  1. The input as an MSSR data packet: one that parses is rebuilt with append_data_packet (when its RTP
 //     header is one our builder writes) and must give the same octets.
 //  2. The input as an MSSR-RTCP datagram: feedback that parses is rebuilt and must parse to the same value.
-//  3. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds.
+//  3. The input as a session HELLO / HELLO-ACK: one that parses is rebuilt and must parse to the same value.
+//  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "mssr/handshake.hpp"
 #include "mssr/sender.hpp"
 #include "mssr/wire.hpp"
 
@@ -42,6 +44,16 @@ void data_round_trip(sg::Bytes input) {
         check(out[i] == input[i]);
 }
 
+void hello_round_trip(sg::Bytes input) {
+    const auto hello = parse_hello_datagram(input);
+    if (!hello) return;
+    check(hello->streams.size() <= k_max_session_streams);
+    std::vector<std::uint8_t> out;
+    check(append_hello(out, *hello).ok());
+    const auto again = parse_hello_datagram(out);
+    check(again.ok() && *again == *hello);
+}
+
 void feedback_round_trip(sg::Bytes input, Sender& sender, std::chrono::steady_clock::time_point now) {
     const auto view = parse_feedback_datagram(input);
     if (!view) return;
@@ -66,6 +78,7 @@ void feedback_round_trip(sg::Bytes input, Sender& sender, std::chrono::steady_cl
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const sg::Bytes input(data, size);
     data_round_trip(input);
+    hello_round_trip(input);
 
     SenderConfig config;
     config.max_buffer_bytes = 1u << 20;

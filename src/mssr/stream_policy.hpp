@@ -25,6 +25,7 @@ struct StreamPolicy {
     std::chrono::milliseconds latency{120};
     RetransmitMode mode = RetransmitMode::by_value;
     LatePolicy late = LatePolicy::drop;
+    friend bool operator==(const StreamPolicy&, const StreamPolicy&) = default;
 };
 
 constexpr bool worth_retransmitting(RetransmitMode mode, Priority priority) noexcept {
