@@ -1,0 +1,136 @@
+// mssr::Socket on loopback: a listener and a connecting peer on one io_context, real UDP sockets on port 0.
+#include "mssr_io/socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <vector>
+
+namespace sg::mssr {
+namespace {
+
+using namespace std::chrono_literals;
+using Endpoint = asio::ip::udp::endpoint;
+
+std::vector<std::uint8_t> frame_bytes(std::size_t size, std::uint8_t seed) {
+    std::vector<std::uint8_t> data(size);
+    for (std::size_t i = 0; i < size; ++i)
+        data[i] = static_cast<std::uint8_t>(seed * 31 + i);
+    return data;
+}
+
+std::unique_ptr<Socket> make(asio::io_context& io, Role role,
+                             std::vector<StreamPolicy> streams = {StreamPolicy{}}) {
+    SocketOptions options;
+    options.role = role;
+    options.streams = std::move(streams);
+    options.connect_timeout = 500ms;
+    options.hello_interval = 50ms;
+    auto socket =
+        Socket::create(io.get_executor(), Endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
+    EXPECT_TRUE(socket.ok()) << socket.error();
+    return socket ? std::move(*socket) : nullptr;
+}
+
+TEST(MssrSocket, CarriesFramesFromConnectingSenderToListeningReceiver) {
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender,
+                       {StreamPolicy{500ms, RetransmitMode::by_value, LatePolicy::drop},
+                        StreamPolicy{200ms, RetransmitMode::key_only, LatePolicy::partial}});
+    ASSERT_TRUE(receiver && sender);
+    constexpr int k_frames = 40;
+    std::vector<Delivery> delivered;
+    receiver->on_delivery([&](Delivery d) {
+        delivered.push_back(std::move(d));
+        if (delivered.size() == k_frames) {
+            receiver->close();
+            sender->close();
+        }
+    });
+    asio::error_code listen_ec = asio::error::would_block;
+    asio::error_code connect_ec = asio::error::would_block;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            listen_ec = co_await receiver->listen();
+            if (!listen_ec) co_await receiver->run();
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            connect_ec = co_await sender->connect(receiver->local_endpoint());
+            if (connect_ec) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            asio::steady_timer pace(io);
+            for (int i = 0; i < k_frames; ++i) {
+                Adu adu;
+                adu.stream = static_cast<std::uint8_t>(i % 2);
+                adu.priority = i % 10 == 0 ? Priority::key : Priority::reference;
+                adu.rtp_timestamp = static_cast<std::uint32_t>(i);
+                adu.data = frame_bytes(i % 2 == 0 ? 5000 : 100, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+                pace.expires_after(2ms);
+                co_await pace.async_wait(asio::use_awaitable);
+            }
+        },
+        asio::detached);
+    io.run_for(5s);
+
+    EXPECT_FALSE(listen_ec);
+    EXPECT_FALSE(connect_ec);
+    ASSERT_EQ(delivered.size(), static_cast<std::size_t>(k_frames));
+    int per_stream[2] = {0, 0};
+    for (const Delivery& d : delivered) {
+        ASSERT_EQ(d.outcome, Delivery::Outcome::complete);
+        const int index = static_cast<int>(d.rtp_timestamp);
+        EXPECT_EQ(d.stream, index % 2);
+        EXPECT_EQ(d.stream_sequence, per_stream[d.stream]++);  // in order per stream
+        EXPECT_EQ(d.data, frame_bytes(index % 2 == 0 ? 5000 : 100, static_cast<std::uint8_t>(index)));
+    }
+    EXPECT_EQ(sender->sender()->stats().retransmissions, 0u);
+}
+
+TEST(MssrSocket, ConnectTimesOutWithoutAListener) {
+    asio::io_context io;
+    auto sender = make(io, Role::sender);
+    auto silent = make(io, Role::sender);  // bound but never listening: HELLOs go unanswered
+    ASSERT_TRUE(sender && silent);
+    asio::error_code ec;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { ec = co_await sender->connect(silent->local_endpoint()); },
+        asio::detached);
+    io.run_for(3s);
+    EXPECT_EQ(ec, asio::error::timed_out);
+    EXPECT_FALSE(sender->connected());
+}
+
+TEST(MssrSocket, ListenerIgnoresAPeerOfTheSameRole) {
+    asio::io_context io;
+    auto listener = make(io, Role::sender);
+    auto other = make(io, Role::sender);
+    ASSERT_TRUE(listener && other);
+    asio::error_code ec;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { (void)co_await listener->listen(); }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            ec = co_await other->connect(listener->local_endpoint());
+            listener->close();
+        },
+        asio::detached);
+    io.run_for(3s);
+    EXPECT_EQ(ec, asio::error::timed_out);
+    EXPECT_FALSE(listener->connected());
+    EXPECT_GT(listener->stats().unusable, 0u);
+}
+
+}  // namespace
+}  // namespace sg::mssr
