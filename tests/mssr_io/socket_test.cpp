@@ -5,11 +5,15 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <vector>
+
+#include "rtp/rtp_packet.hpp"
 
 namespace sg::mssr {
 namespace {
@@ -95,6 +99,81 @@ TEST(MssrSocket, CarriesFramesFromConnectingSenderToListeningReceiver) {
         EXPECT_EQ(d.data, frame_bytes(index % 2 == 0 ? 5000 : 100, static_cast<std::uint8_t>(index)));
     }
     EXPECT_EQ(sender->sender()->stats().retransmissions, 0u);
+}
+
+// A forwarder between the two ends that drops every `drop_every`-th data packet from the sender.
+asio::awaitable<void> impair(asio::ip::udp::socket& relay, Endpoint receiver, int drop_every, int& dropped) {
+    std::vector<std::uint8_t> buffer(65536);
+    std::optional<Endpoint> sender;
+    int data_packets = 0;
+    for (;;) {
+        Endpoint from;
+        auto [ec, n] = co_await relay.async_receive_from(asio::buffer(buffer), from,
+                                                         asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        const Bytes datagram(buffer.data(), n);
+        Endpoint to = receiver;
+        if (from == receiver) {
+            if (!sender) continue;
+            to = *sender;
+        } else {
+            sender = from;
+            if (!rtp::looks_like_rtcp(datagram) && ++data_packets % drop_every == 0) {
+                ++dropped;
+                continue;
+            }
+        }
+        co_await relay.async_send_to(asio::buffer(datagram.data(), datagram.size()), to,
+                                     asio::experimental::as_tuple(asio::use_awaitable));
+    }
+}
+
+TEST(MssrSocket, RepairsLossOnARealUdpPath) {
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender, {StreamPolicy{1000ms, RetransmitMode::by_value, LatePolicy::drop}});
+    ASSERT_TRUE(receiver && sender);
+    asio::ip::udp::socket relay(io, Endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    int dropped = 0;
+    constexpr int k_frames = 20;
+    std::vector<Delivery> delivered;
+    receiver->on_delivery([&](Delivery d) {
+        delivered.push_back(std::move(d));
+        if (delivered.size() == k_frames) {
+            receiver->close();
+            sender->close();
+            relay.close();
+        }
+    });
+    asio::co_spawn(io, impair(relay, receiver->local_endpoint(), 10, dropped), asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (!co_await receiver->listen()) co_await receiver->run();
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->connect(relay.local_endpoint())) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            for (int i = 0; i < k_frames; ++i) {
+                Adu adu;
+                adu.rtp_timestamp = static_cast<std::uint32_t>(i);
+                adu.data = frame_bytes(3000, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+            }
+        },
+        asio::detached);
+    io.run_for(10s);
+
+    ASSERT_EQ(delivered.size(), static_cast<std::size_t>(k_frames));
+    for (const Delivery& d : delivered) {
+        EXPECT_EQ(d.outcome, Delivery::Outcome::complete);
+        EXPECT_EQ(d.data, frame_bytes(3000, static_cast<std::uint8_t>(d.rtp_timestamp)));
+    }
+    EXPECT_GT(dropped, 0);
+    EXPECT_GE(sender->sender()->stats().retransmissions, static_cast<std::uint64_t>(dropped));
 }
 
 TEST(MssrSocket, ConnectTimesOutWithoutAListener) {
