@@ -114,11 +114,52 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     in_flight_ += f.wire_size();
     peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
     if (!rto_at_) rto_at_ = now + rtt_.rto();
+    probe_at_ = now + probe_timeout();
     return *written;
+}
+
+std::chrono::microseconds Sender::probe_timeout() const noexcept {
+    // RFC 8985 §7.2: two smoothed RTTs (at least 10 ms); the receiver's feedback interval is inside SRTT.
+    if (!rtt_.has_sample()) return rtt_.rto();
+    return std::max<std::chrono::microseconds>(2 * rtt_.srtt(), std::chrono::milliseconds(10));
+}
+
+std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out) {
+    probe_at_.reset();  // one probe; after it the retransmission timer takes over
+    for (std::int64_t seq = end_sequence() - 1; seq >= base_; --seq) {
+        Fragment& f = *find(seq);
+        if (f.state != State::in_flight) continue;
+        if (f.deadline <= now) return std::nullopt;
+        FragmentHeader header = f.header;
+        header.retransmission = true;
+        header.sequence = static_cast<std::uint16_t>(seq);
+        RtpFields rtp;
+        rtp.payload_type = config_.payload_type;
+        rtp.rtp_sequence = rtp_sequence_[header.stream]++;
+        rtp.rtp_timestamp = f.rtp_timestamp;
+        rtp.ssrc = config_.streams[header.stream].ssrc;
+        rtp.marker = f.last;
+        const auto written =
+            append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(header.adu_offset, f.size));
+        if (!written) return std::nullopt;
+        // Still in flight, already counted; sent twice now, so Karn takes no sample from it.
+        ++f.transmissions;
+        f.last_sent = now;
+        ++stats_.retransmissions;
+        ++stats_.tail_probes;
+        return *written;
+    }
+    return std::nullopt;
 }
 
 std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::uint8_t>& out) {
     poll(now);
+    // Tail-loss probe: the newest fragments went out and nothing has been heard of them for two RTTs, with
+    // nothing else to send that would reveal a lost tail to the receiver.
+    if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && retransmit_.empty() &&
+        std::max(next_new_, base_) >= end_sequence()) {
+        if (auto n = send_tail_probe(now, out)) return n;
+    }
     if (!window_open()) return std::nullopt;
     // Rule c: retransmissions first, most valuable and most urgent first.
     while (!retransmit_.empty()) {
@@ -212,9 +253,15 @@ void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
     if (acked > 0) {
         cc_.on_ack(acked, peak_in_flight_ * 2 >= cc_.window());
         rto_at_.reset();  // RFC 6298 §5.3: restart the timer on new acknowledgements
-        if (in_flight_ > 0) rto_at_ = now + rtt_.rto();
+        if (in_flight_ > 0) {
+            rto_at_ = now + rtt_.rto();
+            probe_at_ = now + probe_timeout();
+        }
     }
-    if (in_flight_ == 0) rto_at_.reset();
+    if (in_flight_ == 0) {
+        rto_at_.reset();
+        probe_at_.reset();
+    }
     peak_in_flight_ = in_flight_;
     trim();
 }
@@ -261,9 +308,11 @@ void Sender::trim() {
 }
 
 std::optional<TimePoint> Sender::next_wakeup() const {
-    if (!rto_at_) return next_expiry_;
-    if (!next_expiry_) return rto_at_;
-    return std::min(*rto_at_, *next_expiry_);
+    std::optional<TimePoint> earliest = next_expiry_;
+    for (const auto& t : {rto_at_, probe_at_}) {
+        if (t && (!earliest || *t < *earliest)) earliest = t;
+    }
+    return earliest;
 }
 
 }  // namespace sg::mssr

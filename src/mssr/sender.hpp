@@ -7,7 +7,9 @@
 // Beyond the seed: a fragment whose ADU deadline (ADU time + stream latency) has passed is dropped and never
 // sent; retransmissions go by value (key frames first, then reference frames, then the rest, earliest
 // deadline first within a class) under the stream's RetransmitMode; a gap ack's request is a fast
-// retransmit; the retransmission timer follows RFC 6298 with Karn's algorithm. Pure: `now` is passed in.
+// retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, so a lost
+// tail shows up as a gap instead of waiting for the retransmission timer, which follows RFC 6298 with Karn's
+// algorithm. Pure: `now` is passed in.
 
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +63,7 @@ struct SenderStats {
     std::uint64_t dropped_unrepaired = 0;  // lost, but too late or not worth a retransmission
     std::uint64_t rejected_adus = 0;       // send buffer full
     std::uint64_t probes = 0;              // sent while RWND was 0
+    std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
 };
 
 class Sender {
@@ -114,6 +117,8 @@ private:
     void expire(TimePoint now);
     void trim();
     bool window_open() const noexcept;
+    std::chrono::microseconds probe_timeout() const noexcept;
+    std::optional<std::size_t> send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out);
     std::size_t transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out);
 
     SenderConfig config_;
@@ -130,6 +135,7 @@ private:
     std::size_t peak_in_flight_ = 0;  // since the last feedback: was the window in use?
     std::uint32_t rwnd_;
     std::optional<TimePoint> rto_at_;
+    std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::optional<TimePoint> next_expiry_;
     SenderStats stats_;
 };

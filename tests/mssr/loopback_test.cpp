@@ -176,14 +176,15 @@ Outcome run(const Scenario& sc) {
     if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
         std::printf(
             "frames %d/%d key %d/%d audio %d/%d sent %llu rtx %llu fast %llu rto %llu unsent %llu "
-            "unrepaired %llu cwnd %zu srtt %lld us, loss events %llu\n",
+            "unrepaired %llu tlp %llu cwnd %zu srtt %lld us, loss events %llu\n",
             out.complete, out.frames, out.key_complete, out.key_frames, out.audio_complete, out.audio,
             static_cast<unsigned long long>(out.sender.fragments_sent),
             static_cast<unsigned long long>(out.sender.retransmissions),
             static_cast<unsigned long long>(out.sender.fast_retransmits),
             static_cast<unsigned long long>(out.sender.timeouts),
             static_cast<unsigned long long>(out.sender.dropped_unsent),
-            static_cast<unsigned long long>(out.sender.dropped_unrepaired), sender.congestion().window(),
+            static_cast<unsigned long long>(out.sender.dropped_unrepaired),
+            static_cast<unsigned long long>(out.sender.tail_probes), sender.congestion().window(),
             static_cast<long long>(sender.rtt().srtt().count()),
             static_cast<unsigned long long>(sender.congestion().loss_events()));
     }

@@ -159,6 +159,24 @@ TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
     EXPECT_EQ(s.congestion().window(), k_default_mss);
 }
 
+TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 3u);
+    // 0 and 1 acked after 40 ms; 2 (the tail) is never heard of: the receiver cannot see it missing.
+    s.on_feedback(at_ms(40), feedback(2).view());
+    EXPECT_EQ(s.next_wakeup(), at_ms(120));  // 2 * SRTT, well before the RTO
+    EXPECT_TRUE(drain(s, at_ms(119)).empty());
+    const auto probe = drain(s, at_ms(120));
+    ASSERT_EQ(probe.size(), 1u);
+    EXPECT_EQ(probe[0].sequence, 2);
+    EXPECT_TRUE(probe[0].retransmission);
+    EXPECT_EQ(s.stats().tail_probes, 1u);
+    // One probe; after it only the retransmission timer (RTO 200 ms from the ack at 40 ms).
+    EXPECT_TRUE(drain(s, at_ms(239)).empty());
+    EXPECT_EQ(s.stats().timeouts, 0u);
+}
+
 TEST(MssrSender, RejectsWhatItCannotHold) {
     SenderConfig c = config();
     c.max_buffer_bytes = 1000;
