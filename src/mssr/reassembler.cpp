@@ -114,9 +114,6 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
             if (in_window(seq)) slot(seq).state = SlotState::received;
             return;
         }
-        // A jump past what may wait (a long outage at the sender): give up what lies before the new span.
-        const auto span = static_cast<std::int64_t>(config_.max_pending_adus);
-        if (sseq >= stream.next + span) skip_to(h.stream, stream, sseq - span + 1);
     }
 
     auto it = stream.pending.find(sseq);
@@ -134,6 +131,10 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
             ++stats_.invalid;
             return;
         }
+        // A jump past what may wait (a long outage at the sender): give up what lies before the new span.
+        // Only for a fragment that passed every other check, so garbage cannot flush a stream.
+        const auto span = static_cast<std::int64_t>(config_.max_pending_adus);
+        if (stream.started && sseq >= stream.next + span) skip_to(h.stream, stream, sseq - span + 1);
         const std::size_t charge = h.adu_length + count + k_adu_overhead;
         if (total_bytes_ + charge > config_.max_total_bytes ||
             stream.bytes + charge > config_.max_stream_bytes ||
