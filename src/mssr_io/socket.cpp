@@ -6,6 +6,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "mssr/fragmenter.hpp"
+#include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace sg::mssr {
@@ -181,6 +182,10 @@ void Socket::handle(TimePoint now, Bytes datagram) {
             hello_ack_due_ = true;  // our HELLO-ACK was lost: the connecting side asks again
             return;
         }
+        if (const auto compound = rtp::parse_compound(datagram);
+            receiver_ && compound && (*compound)[0].type == rtp::RtcpType::sr) {
+            return;  // the sender's report: it is alive (last_heard_), nothing else to do
+        }
         ++stats_.unusable;
         return;
     }
@@ -204,8 +209,19 @@ asio::awaitable<void> Socket::pump(TimePoint now) {
     if (sender_) {
         out_.clear();
         while (!closed_ && sender_->next_packet(now, out_)) {
+            octets_sent_ += out_.size();
             co_await send(out_, *peer_);
             out_.clear();
+        }
+        if (now >= next_report_) {
+            const SenderStats& st = sender_->stats();
+            rtp::SenderInfo info;
+            info.ntp_timestamp = rtp::to_ntp(std::chrono::system_clock::now());
+            info.packet_count = static_cast<std::uint32_t>(st.fragments_sent + st.retransmissions);
+            info.octet_count = static_cast<std::uint32_t>(octets_sent_);
+            out_.clear();
+            if (rtp::append_sender_report(out_, options_.ssrc, info)) co_await send(out_, *peer_);
+            next_report_ = now + options_.report_interval;
         }
     }
     if (receiver_) {
@@ -237,6 +253,7 @@ asio::awaitable<asio::error_code> Socket::run() {
             if (const auto deadline = receiver_->next_deadline()) wake = std::min(wake, *deadline);
         }
         if (sender_) {
+            wake = std::min(wake, next_report_);
             if (const auto t = sender_->next_wakeup()) wake = std::min(wake, *t);
         }
         wake_.expires_at(std::max(wake, now));

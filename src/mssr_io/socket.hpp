@@ -35,6 +35,9 @@ struct SocketOptions {
     std::uint32_t ssrc = 0x4d535352;                       // the sender's streams use ssrc, ssrc + 1, ...
     std::vector<StreamPolicy> streams = {StreamPolicy{}};  // sender only: the receiver adopts these
     std::chrono::milliseconds feedback_interval{10};
+    // The sender's RTCP SR (RFC 3550 §6.4.1): statistics for standard tools, and the keepalive that keeps a
+    // receiver's idle_timeout from firing while the source pauses.
+    std::chrono::milliseconds report_interval{1000};
     std::chrono::milliseconds hello_interval{200};
     std::chrono::milliseconds connect_timeout{3000};
     std::chrono::milliseconds idle_timeout{5000};  // run() ends after this long without a word from the peer
@@ -98,6 +101,8 @@ private:
     std::vector<std::uint8_t> in_;
     std::vector<std::uint8_t> out_;
     TimePoint next_feedback_{};
+    TimePoint next_report_{};
+    std::uint64_t octets_sent_ = 0;
     TimePoint last_heard_{};
     bool hello_ack_due_ = false;
     bool closed_ = false;

@@ -33,6 +33,8 @@ std::unique_ptr<Socket> make(asio::io_context& io, Role role,
     SocketOptions options;
     options.role = role;
     options.streams = std::move(streams);
+    options.idle_timeout = 600ms;
+    options.report_interval = 100ms;
     options.connect_timeout = 500ms;
     options.hello_interval = 50ms;
     auto socket =
@@ -174,6 +176,36 @@ TEST(MssrSocket, RepairsLossOnARealUdpPath) {
     }
     EXPECT_GT(dropped, 0);
     EXPECT_GE(sender->sender()->stats().retransmissions, static_cast<std::uint64_t>(dropped));
+}
+
+TEST(MssrSocket, SenderReportsKeepAnIdleSessionAlive) {
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender);
+    ASSERT_TRUE(receiver && sender);
+    // The receiver would give up after 600 ms of silence; the sender has nothing to send for 1.5 s but
+    // reports every 100 ms.
+    asio::error_code receiver_end = asio::error::would_block;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (!co_await receiver->listen()) receiver_end = co_await receiver->run();
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->connect(receiver->local_endpoint())) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            asio::steady_timer idle(io, 1500ms);
+            co_await idle.async_wait(asio::use_awaitable);
+            receiver->close();
+            sender->close();
+        },
+        asio::detached);
+    io.run_for(5s);
+    EXPECT_EQ(receiver_end, asio::error::operation_aborted) << "closed by the test, not timed out";
+    EXPECT_EQ(receiver->stats().unusable, 0u);
 }
 
 TEST(MssrSocket, ConnectTimesOutWithoutAListener) {
