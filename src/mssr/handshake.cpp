@@ -61,7 +61,7 @@ Result<Hello> parse_hello_datagram(Bytes datagram) noexcept {
         if (role > 1) return fail("MSSR hello: unknown role");
         if (hello.mss < k_min_mss) return fail("MSSR hello: MSS below the minimum");
         if (count > k_max_session_streams) return fail("MSSR hello: too many streams");
-        if (r.remaining() != 4u * count) return fail("MSSR hello: stream count mismatch");
+        if (r.remaining() != std::size_t{4} * count) return fail("MSSR hello: stream count mismatch");
         for (std::uint8_t i = 0; i < count; ++i) {
             std::uint16_t latency = 0;
             std::uint8_t mode = 0;

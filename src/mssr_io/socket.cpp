@@ -21,7 +21,7 @@ bool complementary(Role a, Role b) {
 
 }  // namespace
 
-Result<std::unique_ptr<Socket>> Socket::create(asio::any_io_executor executor, const Endpoint& local,
+Result<std::unique_ptr<Socket>> Socket::create(const asio::any_io_executor& executor, const Endpoint& local,
                                                SocketOptions options) {
     if (options.role == Role::sender &&
         (options.streams.empty() || options.streams.size() > k_max_session_streams))

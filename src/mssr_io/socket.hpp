@@ -58,8 +58,8 @@ public:
     using Endpoint = asio::ip::udp::endpoint;
 
     // SR_CREATE: opens and binds a UDP socket (port 0: any).
-    static Result<std::unique_ptr<Socket>> create(asio::any_io_executor executor, const Endpoint& local,
-                                                  SocketOptions options);
+    static Result<std::unique_ptr<Socket>> create(const asio::any_io_executor& executor,
+                                                  const Endpoint& local, SocketOptions options);
 
     Endpoint local_endpoint() const;
     // SR_LISTEN: waits for a HELLO from a peer of the other role, answers HELLO-ACK and locks onto its
