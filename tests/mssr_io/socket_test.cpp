@@ -103,6 +103,44 @@ TEST(MssrSocket, CarriesFramesFromConnectingSenderToListeningReceiver) {
     EXPECT_EQ(sender->sender()->stats().retransmissions, 0u);
 }
 
+TEST(MssrSocket, AListeningSenderServesAConnectingReceiver) {
+    asio::io_context io;
+    auto sender =
+        make(io, Role::sender, {StreamPolicy{300ms, RetransmitMode::key_only, LatePolicy::partial}});
+    auto receiver = make(io, Role::receiver);
+    ASSERT_TRUE(receiver && sender);
+    std::vector<Delivery> delivered;
+    receiver->on_delivery([&](Delivery d) {
+        delivered.push_back(std::move(d));
+        if (delivered.size() == 5) {
+            receiver->close();
+            sender->close();
+        }
+    });
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->listen()) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            for (int i = 0; i < 5; ++i) {
+                Adu adu;
+                adu.data = frame_bytes(2000, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+            }
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (!co_await receiver->connect(sender->local_endpoint())) co_await receiver->run();
+        },
+        asio::detached);
+    io.run_for(5s);
+    ASSERT_EQ(delivered.size(), 5u);
+    for (std::size_t i = 0; i < delivered.size(); ++i)
+        EXPECT_EQ(delivered[i].data, frame_bytes(2000, static_cast<std::uint8_t>(i)));
+}
+
 // A forwarder between the two ends that drops every `drop_every`-th data packet from the sender.
 asio::awaitable<void> impair(asio::ip::udp::socket& relay, Endpoint receiver, int drop_every, int& dropped) {
     std::vector<std::uint8_t> buffer(65536);
