@@ -80,7 +80,7 @@ struct ReceiverStats {
 class Reassembler {
 public:
     // Sequence numbers tracked past the cumulative ack (a power of two below 32768).
-    static constexpr std::int64_t k_window = 16384;
+    static constexpr std::int64_t k_window = k_sequence_window;
 
     explicit Reassembler(ReassemblerConfig config);
 

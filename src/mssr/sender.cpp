@@ -175,7 +175,8 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
         if (const std::size_t n = transmit(*f, seq, now, out)) return n;
     }
     next_new_ = std::max(next_new_, base_);
-    while (next_new_ < end_sequence()) {
+    // Stay inside the receiver's sequence window (its cumulative ack is at or below our base_).
+    while (next_new_ < end_sequence() && next_new_ < base_ + k_sequence_window) {
         const std::int64_t seq = next_new_++;
         Fragment& f = *find(seq);
         if (f.state != State::queued) continue;

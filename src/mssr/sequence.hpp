@@ -12,6 +12,11 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using Millis = std::chrono::milliseconds;
 
+// Fragment sequence numbers a receiver tracks past its cumulative ack (a power of two, well below 32768 so
+// 16-bit numbers stay unambiguous). The sender never sends a fragment numbered a whole window past its oldest
+// unfinished one, so a conforming receiver never has to drop one as out of window.
+inline constexpr std::int64_t k_sequence_window = 16384;
+
 // Extends a 16-bit sequence number to the 64-bit value closest to `reference` (an extended value already
 // seen), so values up to 32767 behind or 32768 ahead of it map correctly across a wrap.
 constexpr std::int64_t extend_seq16(std::uint16_t wire, std::int64_t reference) noexcept {

@@ -177,6 +177,21 @@ TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
     EXPECT_EQ(s.stats().timeouts, 0u);
 }
 
+TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {
+    SenderConfig c = config(RetransmitMode::by_value, 60s);
+    c.congestion.initial_window_packets = 40000;  // only the sequence window limits
+    c.max_buffer_bytes = 64u << 20;
+    c.initial_receive_window = 0xffffffff;
+    Sender s(c);
+    for (int i = 0; i < 20; ++i)
+        ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 1000)).ok());
+    const auto sent = drain(s, at_ms(0));
+    ASSERT_EQ(sent.size(), static_cast<std::size_t>(k_sequence_window));
+    // Acking the oldest one opens exactly one more number.
+    s.on_feedback(at_ms(40), feedback(1, {}, {}, 0xffffffff).view());
+    EXPECT_EQ(drain(s, at_ms(40)).size(), 1u);
+}
+
 TEST(MssrSender, RejectsWhatItCannotHold) {
     SenderConfig c = config();
     c.max_buffer_bytes = 1000;
