@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of mssr_packet_fuzz and mssr_reassembly_fuzz (formats: the targets' comments)."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def data_packet(seq, stream, sseq, length, offset, frag, prio=0, rtx=0, marker=0, time_ms=1000):
+    rtp = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | 96, seq, 90000, 0x1000 + stream)
+    first = (1 << 6) | (prio << 4) | (rtx << 3)
+    mssr = struct.pack("!BBHH", first, stream, seq, sseq) + length.to_bytes(3, "big") + offset.to_bytes(3, "big")
+    mssr += struct.pack("!I", time_ms)
+    return rtp + mssr + frag
+
+
+def feedback(ssrc, rwnd, cum, acks, nacks):
+    rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
+    body = struct.pack("!IHBB", rwnd, cum, len(acks), len(nacks))
+    body += b"".join(struct.pack("!HH", s, c) for s, c in acks)
+    body += b"".join(struct.pack("!HH", p, b) for p, b in nacks)
+    app_len = (12 + len(body)) // 4 - 1
+    app = struct.pack("!BBHI", 0x80 | 0, 204, app_len, ssrc) + b"MSSR" + body
+    return rr + app
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+write("mssr_packet_fuzz", "data_first", data_packet(7, 0, 3, 1300, 0, b"\x5a" * 520))
+write("mssr_packet_fuzz", "data_last_rtx", data_packet(0xffff, 1, 0xffff, 1300, 1040, b"\x01" * 260, 1, 1, 1))
+write("mssr_packet_fuzz", "feedback", feedback(0xcafe, 65536, 2, [(4, 3), (9, 1)], [(3, 0), (8, 0x0003)]))
+write("mssr_packet_fuzz", "feedback_zero_window", feedback(1, 0, 10, [], []))
+hello_body = struct.pack("!BBHB3x", 1, 0, 548, 2) + struct.pack("!HBB", 120, 0, 0) + struct.pack("!HBB", 400, 1, 1)
+write("mssr_packet_fuzz", "hello", struct.pack("!BBHI", 0x80, 201, 1, 7) +
+      struct.pack("!BBHI", 0x81, 204, (12 + len(hello_body)) // 4 - 1, 7) + b"MSSR" + hello_body)
+
+
+def built(kind_extra, step, stream, prio, seq, sseq, length, index, time_ms, fill):
+    return bytes([1 | kind_extra, step, stream, prio]) + struct.pack("!HHH", seq, sseq, length) + bytes(
+        [index]) + struct.pack("!H", time_ms) + bytes([fill])
+
+
+# An ADU of three fragments with the middle one late, then feedback; a second stream; a wrap.
+seq = b""
+seq += built(0, 0, 0, 0, 10, 0, 192, 0, 1000, 1)
+seq += built(0x80, 1, 0, 0, 12, 0, 192, 2, 1000, 1)
+seq += built(0, 5, 0, 0, 11, 0, 192, 1, 1000, 1)
+seq += built(0x80, 1, 1, 1, 13, 0, 50, 0, 1000, 2)
+seq += built(0, 1, 0, 1, 0xffff, 0xffff, 128, 0, 1040, 3)
+seq += built(0x80, 200, 0, 1, 0, 0xffff, 128, 1, 1040, 3)
+write("mssr_reassembly_fuzz", "three_fragments_reordered", seq)
+lossy = b"".join(built(0x80 if i % 3 == 0 else 0, 3, i % 3, i % 3, 100 + 2 * i, i, 100, i % 2, 2000 + 10 * i, i)
+                 for i in range(20))
+write("mssr_reassembly_fuzz", "gaps_and_deadlines", lossy)
+raw = data_packet(5, 0, 0, 30, 0, b"\x07" * 30)  # a raw record holds at most 63 octets
+write("mssr_reassembly_fuzz", "raw_datagram", bytes([0x80 | (len(raw) << 1), 0]) + raw)

@@ -1,0 +1,49 @@
+#pragma once
+// Cuts an ADU (one video frame, one audio frame) into fragments. Every fragment but the last carries exactly
+// fragment_size(mss) octets, so a receiver can tell from any one fragment which fragment sequence numbers
+// its ADU spans (index = offset / fragment size): that is what lets it name a lost first or last fragment.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common/result.hpp"
+#include "mssr/wire.hpp"
+
+namespace sg::mssr {
+
+// RTP fixed header + MSSR header: what a datagram carries besides the fragment.
+inline constexpr std::size_t k_packet_overhead = rtp::k_fixed_header_size + k_payload_header_size;
+// Smallest MSS we accept: room for 36 octets of data per datagram.
+inline constexpr std::size_t k_min_mss = 64;
+
+// The MSS is the UDP payload size (the seed's 548 = 576 minimum IPv4 MTU - 20 IPv4 - 8 UDP): the whole
+// RTP packet. Fragment data is what is left after the two headers. 0 for an MSS below k_min_mss.
+constexpr std::size_t fragment_size(std::size_t mss) noexcept {
+    return mss < k_min_mss ? 0 : mss - k_packet_overhead;
+}
+
+constexpr std::size_t fragment_count(std::size_t adu_length, std::size_t fragment_size) noexcept {
+    return fragment_size == 0 ? 0 : (adu_length + fragment_size - 1) / fragment_size;
+}
+
+struct AduInfo {
+    std::uint8_t stream = 0;
+    std::uint16_t stream_sequence = 0;
+    Priority priority = Priority::key;
+    std::uint32_t time_ms = 0;
+    std::uint32_t length = 0;
+};
+
+// Where fragment `index` of an ADU lies, and the header it carries (sequence = first_sequence + index).
+struct FragmentPlan {
+    FragmentHeader header;
+    std::uint32_t size = 0;
+};
+
+// The fragments of one ADU, in order. Fails on an empty ADU, one longer than k_max_adu_size, or an MSS
+// below k_min_mss.
+Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
+                                                 std::size_t mss);
+
+}  // namespace sg::mssr

@@ -1,0 +1,41 @@
+#pragma once
+// The MSSR session handshake (the seed's SR_CONNECT / SR_LISTEN): an RTCP compound of an empty RR and an APP
+// "MSSR" packet, subtype 1 (HELLO, from the connecting side) or 2 (HELLO-ACK, the listener's answer). Both
+// carry the sender's view of the session, so the receiver adopts the sender's MSS and stream policies:
+//
+//   version (8) | role (8) | MSS (16)
+//   stream count (8) | reserved (24, zero)
+//   per stream: latency ms (16) | retransmit mode (8) | late policy (8)
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common/byte_io.hpp"
+#include "common/result.hpp"
+#include "mssr/stream_policy.hpp"
+
+namespace sg::mssr {
+
+inline constexpr std::uint8_t k_hello_subtype = 1;
+inline constexpr std::uint8_t k_hello_ack_subtype = 2;
+inline constexpr std::size_t k_max_session_streams = 16;
+
+enum class Role : std::uint8_t { sender = 0, receiver = 1 };
+
+struct Hello {
+    bool ack = false;  // HELLO-ACK
+    std::uint32_t ssrc = 0;
+    Role role = Role::sender;
+    std::uint16_t mss = k_default_mss;
+    std::vector<StreamPolicy> streams;  // at most k_max_session_streams; latency in whole ms up to 65,535
+    friend bool operator==(const Hello&, const Hello&) = default;
+};
+
+// Appends the compound (RR + APP). Fails on too many streams, a latency beyond 65,535 ms, or an MSS below
+// the minimum.
+Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& hello);
+// Finds and decodes a HELLO or HELLO-ACK in an RTCP datagram.
+Result<Hello> parse_hello_datagram(Bytes datagram) noexcept;
+
+}  // namespace sg::mssr

@@ -1,0 +1,384 @@
+#include "mssr/reassembler.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "mssr/fragmenter.hpp"
+
+namespace sg::mssr {
+namespace {
+
+// Bookkeeping charged per ADU on top of its buffer, so a flood of tiny ADUs is bounded too.
+constexpr std::size_t k_adu_overhead = 128;
+// Extended values start here so that nothing goes negative near the first packet.
+constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
+
+}  // namespace
+
+Reassembler::Reassembler(ReassemblerConfig config)
+    : config_(std::move(config)),
+      fragment_size_(fragment_size(config_.mss)),
+      slots_(static_cast<std::size_t>(k_window)),
+      streams_(std::clamp<std::size_t>(config_.max_streams, 1, 256)) {
+    // An ADU must fit the sequence window, or its tail could never be tracked.
+    if (fragment_size_ != 0) {
+        config_.max_adu_bytes =
+            std::min(config_.max_adu_bytes, fragment_size_ * static_cast<std::size_t>(k_window / 2));
+    }
+    config_.max_adu_bytes = std::min<std::size_t>(config_.max_adu_bytes, k_max_adu_size);
+}
+
+const StreamPolicy& Reassembler::policy(std::uint8_t stream) const {
+    return stream < config_.streams.size() ? config_.streams[stream] : config_.default_policy;
+}
+
+const StreamStats& Reassembler::stream_stats(std::uint8_t stream) const {
+    static const StreamStats none;
+    return stream < streams_.size() ? streams_[stream].stats : none;
+}
+
+std::uint32_t Reassembler::receive_window() const noexcept {
+    const std::size_t free =
+        config_.max_total_bytes > total_bytes_ ? config_.max_total_bytes - total_bytes_ : 0;
+    return static_cast<std::uint32_t>(std::min<std::size_t>(free, std::numeric_limits<std::uint32_t>::max()));
+}
+
+TimePoint Reassembler::deadline(std::uint8_t stream, const Adu& adu) const {
+    const std::int64_t local_ms = adu.time_ms + offset_ms_ + policy(stream).latency.count();
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Millis(local_ms)));
+}
+
+const Reassembler::AduRef* Reassembler::owner(std::int64_t seq) const {
+    auto it = by_first_seq_.upper_bound(seq);
+    if (it == by_first_seq_.begin()) return nullptr;
+    --it;
+    return seq < it->first + it->second.count ? &it->second : nullptr;
+}
+
+void Reassembler::on_packet(TimePoint now, Bytes datagram) {
+    ++stats_.packets;
+    const auto packet = parse_data_packet(datagram);
+    if (!packet || fragment_size_ == 0 || packet->header.stream >= streams_.size()) {
+        ++stats_.invalid;
+        return;
+    }
+    const FragmentHeader& h = packet->header;
+    // Fragment geometry must follow the sender's rule (all but the last exactly fragment_size_ long).
+    const bool last = h.adu_offset + packet->fragment.size() == h.adu_length;
+    if (h.adu_offset % fragment_size_ != 0 || (!last && packet->fragment.size() != fragment_size_) ||
+        packet->fragment.size() > fragment_size_) {
+        ++stats_.invalid;
+        return;
+    }
+    if (h.adu_length > config_.max_adu_bytes) {
+        ++stats_.over_limit;
+        return;
+    }
+    accept(now, *packet);
+    poll(now);
+}
+
+void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
+    const FragmentHeader& h = packet.header;
+    const auto index = static_cast<std::uint32_t>(h.adu_offset / fragment_size_);
+    const auto count = static_cast<std::uint32_t>(fragment_count(h.adu_length, fragment_size_));
+
+    std::int64_t seq = 0;
+    if (!started_) {
+        started_ = true;
+        seq = k_extended_base + h.sequence;
+        cum_ = seq - index;  // the first fragments of this ADU may still come
+        highest_ = cum_ - 1;
+        last_time_ms_ = k_extended_base + h.adu_time_ms;
+    } else {
+        seq = extend_seq16(h.sequence, highest_);
+        if (seq >= cum_ + k_window) {
+            ++stats_.out_of_window;
+            return;
+        }
+        if (seq < cum_ - k_window) {
+            ++stats_.out_of_window;
+            return;
+        }
+    }
+
+    const std::int64_t time_ms = extend_u32(h.adu_time_ms, last_time_ms_);
+    Stream& stream = streams_[h.stream];
+    std::int64_t sseq = 0;
+    if (!stream.started) {
+        sseq = k_extended_base + h.stream_sequence;
+    } else {
+        sseq = extend_seq16(h.stream_sequence, stream.highest);
+        if (sseq < stream.next) {
+            ++stream.stats.late_fragments;
+            if (in_window(seq)) slot(seq).state = SlotState::received;
+            return;
+        }
+    }
+
+    auto it = stream.pending.find(sseq);
+    if (it == stream.pending.end()) {
+        const std::int64_t first = seq - index;
+        // Fragment ranges of distinct ADUs never overlap.
+        for (std::int64_t s : {first, first + count - 1}) {
+            if (owner(s) != nullptr) {
+                ++stats_.invalid;
+                return;
+            }
+        }
+        const auto next_range = by_first_seq_.lower_bound(first);
+        if (next_range != by_first_seq_.end() && next_range->first < first + count) {
+            ++stats_.invalid;
+            return;
+        }
+        // A jump past what may wait (a long outage at the sender): give up what lies before the new span.
+        // Only for a fragment that passed every other check, so garbage cannot flush a stream.
+        const auto span = static_cast<std::int64_t>(config_.max_pending_adus);
+        if (stream.started && sseq >= stream.next + span) skip_to(h.stream, stream, sseq - span + 1);
+        const std::size_t charge = h.adu_length + count + k_adu_overhead;
+        if (total_bytes_ + charge > config_.max_total_bytes ||
+            stream.bytes + charge > config_.max_stream_bytes ||
+            stream.pending.size() >= config_.max_pending_adus) {
+            ++stats_.over_limit;
+            return;
+        }
+        if (!stream.started) {
+            stream.started = true;
+            stream.next = sseq;
+            stream.highest = sseq;
+        }
+        Adu adu;
+        adu.first_seq = first;
+        adu.count = count;
+        adu.length = h.adu_length;
+        adu.time_ms = time_ms;
+        adu.priority = h.priority;
+        adu.rtp_timestamp = packet.rtp.timestamp();
+        adu.wire_stream_sequence = h.stream_sequence;
+        adu.charge = charge;
+        adu.data.assign(h.adu_length, 0);
+        adu.have.assign(count, false);
+        total_bytes_ += charge;
+        stream.bytes += charge;
+        by_first_seq_[first] = AduRef{h.stream, sseq, count};
+        it = stream.pending.emplace(sseq, std::move(adu)).first;
+    }
+    Adu& adu = it->second;
+    if (adu.length != h.adu_length || adu.first_seq != seq - index || adu.priority != h.priority ||
+        adu.time_ms != time_ms) {
+        ++stats_.invalid;
+        return;
+    }
+    if (adu.have[index]) {
+        ++stream.stats.duplicates;
+        if (in_window(seq)) slot(seq).state = SlotState::received;
+        return;
+    }
+
+    // Accepted: from here on the packet counts.
+    ++stream.stats.fragments;
+    stream.highest = std::max(stream.highest, sseq);
+    last_time_ms_ = std::max(last_time_ms_, time_ms);
+    const std::int64_t offset = to_millis(now) - time_ms;
+    if (!have_offset_ || offset < offset_ms_) offset_ms_ = offset;
+    have_offset_ = true;
+
+    adu.have[index] = true;
+    ++adu.received;
+    std::copy(packet.fragment.begin(), packet.fragment.end(),
+              adu.data.begin() + static_cast<std::ptrdiff_t>(h.adu_offset));
+
+    if (in_window(seq)) slot(seq).state = SlotState::received;
+    if (seq > highest_) {
+        for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
+            Slot& gap = slot(s);
+            if (gap.state == SlotState::unknown && !gap.noticed) {
+                gap.noticed = true;
+                gap.noticed_at = now;
+                gap_pending_ = true;
+            }
+        }
+        highest_ = seq;
+    }
+}
+
+void Reassembler::close_adu(std::uint8_t stream_number, Stream& stream,
+                            std::map<std::int64_t, Adu>::iterator it, bool complete) {
+    Adu& adu = it->second;
+    Delivery d;
+    d.stream = stream_number;
+    d.stream_sequence = adu.wire_stream_sequence;
+    d.priority = adu.priority;
+    d.rtp_timestamp = adu.rtp_timestamp;
+    d.time_ms = static_cast<std::uint32_t>(adu.time_ms);
+    if (complete) {
+        d.outcome = Delivery::Outcome::complete;
+        d.data = std::move(adu.data);
+        ++stream.stats.adus_complete;
+        if (adu.priority == Priority::key) ++stream.stats.key_adus_complete;
+    } else {
+        for (std::uint32_t i = 0; i < adu.count; ++i) {
+            const std::int64_t seq = adu.first_seq + i;
+            if (!adu.have[i] && in_window(seq)) slot(seq).state = SlotState::abandoned;
+        }
+        if (adu.priority == Priority::key) ++stream.stats.key_adus_incomplete;
+        if (policy(stream_number).late == LatePolicy::partial) {
+            d.outcome = Delivery::Outcome::partial;
+            d.data = std::move(adu.data);
+            ++stream.stats.adus_partial;
+        } else {
+            d.outcome = Delivery::Outcome::lost;
+            ++stream.stats.adus_lost;
+        }
+    }
+    deliveries_.push_back(std::move(d));
+    total_bytes_ -= adu.charge;
+    stream.bytes -= adu.charge;
+    by_first_seq_.erase(adu.first_seq);
+    stream.next = it->first + 1;
+    stream.pending.erase(it);
+}
+
+void Reassembler::report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until) {
+    if (until <= stream.next) return;
+    Delivery d;
+    d.outcome = Delivery::Outcome::lost;
+    d.stream = stream_number;
+    d.stream_sequence = static_cast<std::uint16_t>(stream.next);
+    d.lost_count = static_cast<std::uint32_t>(until - stream.next);
+    d.whole_adu_lost = true;
+    stream.stats.adus_lost += d.lost_count;
+    stream.stats.adus_whole_lost += d.lost_count;
+    deliveries_.push_back(std::move(d));
+    stream.next = until;
+}
+
+void Reassembler::skip_to(std::uint8_t stream_number, Stream& stream, std::int64_t new_next) {
+    while (!stream.pending.empty() && stream.pending.begin()->first < new_next) {
+        auto head = stream.pending.begin();
+        report_whole_loss(stream_number, stream, head->first);
+        close_adu(stream_number, stream, head, head->second.received == head->second.count);
+    }
+    report_whole_loss(stream_number, stream, new_next);
+}
+
+bool Reassembler::gaps_settled(std::int64_t below, TimePoint now) {
+    // Bounded look-back: enough for any reordering the window allows at media rates.
+    constexpr std::int64_t k_look_back = 1024;
+    for (std::int64_t s = below - 1; s >= std::max(cum_, below - k_look_back); --s) {
+        const Slot& sl = slot(s);
+        if (sl.state != SlotState::unknown || owner(s) != nullptr) continue;
+        if (!sl.noticed) return false;
+        const TimePoint settles = sl.noticed_at + config_.reorder_window;
+        if (settles > now) {
+            if (!reorder_wakeup_ || settles < *reorder_wakeup_) reorder_wakeup_ = settles;
+            return false;
+        }
+    }
+    return true;
+}
+
+void Reassembler::deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now) {
+    while (!stream.pending.empty()) {
+        auto head = stream.pending.begin();
+        const bool complete = head->second.received == head->second.count;
+        const bool expired = deadline(stream_number, head->second) <= now;
+        if (head->first != stream.next) {
+            // Case d: stream.next was never seen. Its fragments numbered below the successor's (numbers
+            // follow submission order), so once the successor can go out and every unexplained gap below it
+            // has outlasted the reorder window, the missing ADUs are lost, not late.
+            if (!complete && !expired) return;
+            if (!expired && !gaps_settled(head->second.first_seq, now)) return;
+            report_whole_loss(stream_number, stream, head->first);
+        }
+        if (!complete && !expired) return;
+        close_adu(stream_number, stream, head, complete);
+    }
+}
+
+void Reassembler::advance_cumulative(TimePoint now) {
+    while (cum_ <= highest_) {
+        Slot& s = slot(cum_);
+        if (s.state == SlotState::unknown) {
+            if (owner(cum_) != nullptr) break;  // a fragment of an ADU still being reassembled
+            // Part of no known ADU: a whole ADU lost (or dropped at the sender). Wait out reordering.
+            if (!s.noticed || now - s.noticed_at < config_.reorder_window) break;
+        }
+        s = Slot{};
+        ++cum_;
+    }
+}
+
+void Reassembler::poll(TimePoint now) {
+    reorder_wakeup_.reset();
+    for (std::size_t i = 0; i < streams_.size(); ++i)
+        deliver_head(static_cast<std::uint8_t>(i), streams_[i], now);
+    if (started_) advance_cumulative(now);
+}
+
+std::optional<TimePoint> Reassembler::next_deadline() const {
+    std::optional<TimePoint> earliest = reorder_wakeup_;
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+        if (streams_[i].pending.empty()) continue;
+        const TimePoint t = deadline(static_cast<std::uint8_t>(i), streams_[i].pending.begin()->second);
+        if (!earliest || t < *earliest) earliest = t;
+    }
+    return earliest;
+}
+
+Feedback Reassembler::make_feedback(TimePoint now) {
+    poll(now);
+    gap_pending_ = false;
+    Feedback f;
+    f.ssrc = config_.ssrc;
+    f.receive_window = receive_window();
+    f.cumulative_ack = static_cast<std::uint16_t>(cum_);
+    if (!started_) return f;
+
+    // Received ranges above the cumulative ack; truncation only hides acks, which is safe.
+    for (std::int64_t s = cum_; s <= highest_ && f.acks.size() < k_feedback_block_budget;) {
+        if (slot(s).state != SlotState::received) {
+            ++s;
+            continue;
+        }
+        const std::int64_t start = s;
+        while (s <= highest_ && s - start < 0xffff && slot(s).state == SlotState::received)
+            ++s;
+        f.acks.push_back(AckRange{static_cast<std::uint16_t>(start), static_cast<std::uint16_t>(s - start)});
+    }
+
+    // Requests: fragments of known ADUs, missing for longer than the reorder window, worth resending, in
+    // time.
+    for (std::int64_t s = cum_; s < highest_ && f.nacks.size() <= k_feedback_block_budget; ++s) {
+        const Slot& sl = slot(s);
+        if (sl.state != SlotState::unknown || !sl.noticed || now - sl.noticed_at < config_.reorder_window)
+            continue;
+        const AduRef* ref = owner(s);
+        if (ref == nullptr) continue;  // case d: never requested
+        const Adu& adu = streams_[ref->stream].pending.at(ref->stream_sequence);
+        if (!worth_retransmitting(policy(ref->stream).mode, adu.priority)) continue;
+        if (deadline(ref->stream, adu) <= now) continue;
+        const auto seq16 = static_cast<std::uint16_t>(s);
+        if (!f.nacks.empty()) {
+            NackBlock& last = f.nacks.back();
+            const auto distance = static_cast<std::uint16_t>(seq16 - last.pid);
+            if (distance >= 1 && distance <= 16) {
+                last.blp = static_cast<std::uint16_t>(last.blp | (1u << (distance - 1)));
+                ++stats_.nacks;
+                continue;
+            }
+        }
+        if (f.nacks.size() == k_feedback_block_budget) break;
+        f.nacks.push_back(NackBlock{seq16, 0});
+        ++stats_.nacks;
+    }
+    return f;
+}
+
+std::vector<Delivery> Reassembler::take_deliveries() {
+    std::vector<Delivery> out;
+    out.swap(deliveries_);
+    return out;
+}
+
+}  // namespace sg::mssr

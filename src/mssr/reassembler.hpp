@@ -1,0 +1,174 @@
+#pragma once
+// The MSSR receiver: reassembles ADUs per stream from fragments, detects the seed's four loss cases, delivers
+// ADUs in order per stream under each stream's latency deadline, and produces MSSR-RTCP feedback (RWND,
+// cumulative ack, received ranges, retransmission requests). Pure: the caller passes `now` and the datagram.
+//
+// Loss cases (seed §3), all found through the fragment sequence ranges an ADU spans (any fragment tells the
+// range, since every fragment but the last is fragment_size(mss) long):
+//   a. middle fragment: a hole in the ADU's range below the highest sequence number received;
+//   b. first fragment: the same, at index 0 (no offset 0 arrived);
+//   c. last fragment: the ADU's length is not reached while later sequence numbers arrived;
+//   d. whole ADU: a stream sequence number never seen: reported lost, never requested (its fragment
+//      sequence numbers belong to no known ADU, so nothing can name them).
+// The time of a lost fragment (its deadline) is its ADU's: every sibling carries it.
+//
+// Memory is bounded: ADU buffers are charged at their full length when the first fragment arrives, against
+// a per-stream and a total budget (a fragment that would exceed either is dropped and counted); per stream at
+// most max_pending_adus ADUs wait; the sequence window is a fixed ring.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "mssr/sequence.hpp"
+#include "mssr/stream_policy.hpp"
+#include "mssr/wire.hpp"
+
+namespace sg::mssr {
+
+struct ReassemblerConfig {
+    std::size_t mss = k_default_mss;    // must match the sender's: it fixes the fragment size
+    std::uint32_t ssrc = 0;             // ours, in feedback
+    std::size_t max_streams = 16;       // stream numbers 0 .. max_streams - 1
+    std::vector<StreamPolicy> streams;  // per stream number; missing entries use default_policy
+    StreamPolicy default_policy;
+    // A gap is requested only after it has been missing this long (reordering is not loss).
+    std::chrono::milliseconds reorder_window{5};
+    std::size_t max_adu_bytes = 4u << 20;
+    std::size_t max_stream_bytes = 16u << 20;
+    std::size_t max_total_bytes = 32u << 20;
+    std::size_t max_pending_adus = 256;  // per stream
+};
+
+struct Delivery {
+    enum class Outcome : std::uint8_t { complete, partial, lost };
+    Outcome outcome = Outcome::complete;
+    std::uint8_t stream = 0;
+    std::uint16_t stream_sequence = 0;  // of the (first) ADU
+    std::uint32_t lost_count = 1;       // for lost: how many consecutive ADUs
+    bool whole_adu_lost = false;        // lost without any fragment seen (case d)
+    Priority priority = Priority::key;
+    std::uint32_t rtp_timestamp = 0;
+    std::uint32_t time_ms = 0;
+    std::vector<std::uint8_t> data;  // complete or partial only
+};
+
+struct StreamStats {
+    std::uint64_t fragments = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t late_fragments = 0;  // for an ADU already delivered or given up
+    std::uint64_t adus_complete = 0;
+    std::uint64_t adus_partial = 0;
+    std::uint64_t adus_lost = 0;        // includes whole losses
+    std::uint64_t adus_whole_lost = 0;  // case d
+    std::uint64_t key_adus_complete = 0;
+    std::uint64_t key_adus_incomplete = 0;  // key ADUs delivered partial or lost with fragments seen
+};
+
+struct ReceiverStats {
+    std::uint64_t packets = 0;
+    std::uint64_t invalid = 0;        // unparsable, inconsistent with the MSS or with earlier fragments
+    std::uint64_t out_of_window = 0;  // too far ahead of the cumulative ack
+    std::uint64_t over_limit = 0;     // dropped by a memory or pending-ADU bound
+    std::uint64_t nacks = 0;          // fragment requests put in feedback
+};
+
+class Reassembler {
+public:
+    // Sequence numbers tracked past the cumulative ack (a power of two below 32768).
+    static constexpr std::int64_t k_window = k_sequence_window;
+
+    explicit Reassembler(ReassemblerConfig config);
+
+    // One datagram from the data port.
+    void on_packet(TimePoint now, Bytes datagram);
+    // Gives up on ADUs past their deadline and delivers what became deliverable.
+    void poll(TimePoint now);
+    // The feedback to send now (poll()s first).
+    Feedback make_feedback(TimePoint now);
+    // Whether a gap appeared since the last make_feedback (worth an immediate report).
+    bool gap_pending() const noexcept { return gap_pending_; }
+    // When poll() next has something to do: the earliest ADU deadline or reorder-window expiry.
+    std::optional<TimePoint> next_deadline() const;
+
+    // Moves out what was delivered since the last call.
+    std::vector<Delivery> take_deliveries();
+
+    std::size_t memory_used() const noexcept { return total_bytes_; }
+    std::uint32_t receive_window() const noexcept;
+    const ReceiverStats& stats() const noexcept { return stats_; }
+    const StreamStats& stream_stats(std::uint8_t stream) const;
+
+private:
+    struct Adu {
+        std::int64_t first_seq = 0;
+        std::uint32_t count = 0;
+        std::uint32_t length = 0;
+        std::uint32_t received = 0;
+        std::int64_t time_ms = 0;  // extended, sender clock
+        Priority priority = Priority::key;
+        std::uint32_t rtp_timestamp = 0;
+        std::uint16_t wire_stream_sequence = 0;
+        std::size_t charge = 0;
+        std::vector<std::uint8_t> data;
+        std::vector<bool> have;
+    };
+    struct Stream {
+        bool started = false;
+        std::int64_t next = 0;     // extended stream sequence of the next ADU to deliver
+        std::int64_t highest = 0;  // extended stream sequence seen
+        std::size_t bytes = 0;
+        std::map<std::int64_t, Adu> pending;
+        StreamStats stats;
+    };
+    enum class SlotState : std::uint8_t { unknown, received, abandoned };
+    struct Slot {
+        SlotState state = SlotState::unknown;
+        bool noticed = false;  // missing below the highest sequence number since `noticed_at`
+        TimePoint noticed_at{};
+    };
+    struct AduRef {
+        std::uint8_t stream = 0;
+        std::int64_t stream_sequence = 0;
+        std::uint32_t count = 0;
+    };
+
+    const StreamPolicy& policy(std::uint8_t stream) const;
+    TimePoint deadline(std::uint8_t stream, const Adu& adu) const;
+    Slot& slot(std::int64_t seq) { return slots_[static_cast<std::size_t>(seq & (k_window - 1))]; }
+    bool in_window(std::int64_t seq) const noexcept { return seq >= cum_ && seq < cum_ + k_window; }
+    // The pending ADU whose fragment range holds `seq`, if any.
+    const AduRef* owner(std::int64_t seq) const;
+    void accept(TimePoint now, const DataPacketView& packet);
+    void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);
+    void close_adu(std::uint8_t stream_number, Stream& stream, std::map<std::int64_t, Adu>::iterator it,
+                   bool complete);
+    // Whether every unexplained gap below fragment `below` has waited out the reorder window.
+    bool gaps_settled(std::int64_t below, TimePoint now);
+    void skip_to(std::uint8_t stream_number, Stream& stream, std::int64_t new_next);
+    void report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until);
+    void advance_cumulative(TimePoint now);
+
+    ReassemblerConfig config_;
+    std::size_t fragment_size_ = 0;
+    bool started_ = false;
+    std::int64_t cum_ = 0;      // every sequence number below is received or no longer wanted
+    std::int64_t highest_ = 0;  // highest received
+    std::int64_t last_time_ms_ = 0;
+    bool have_offset_ = false;
+    std::int64_t offset_ms_ = 0;  // min(arrival - ADU time): maps sender time onto ours
+    std::vector<Slot> slots_;
+    std::vector<Stream> streams_;
+    std::map<std::int64_t, AduRef> by_first_seq_;
+    std::size_t total_bytes_ = 0;
+    bool gap_pending_ = false;
+    std::optional<TimePoint> reorder_wakeup_;  // when a held-back whole-ADU loss can be decided
+    std::vector<Delivery> deliveries_;
+    ReceiverStats stats_;
+};
+
+}  // namespace sg::mssr

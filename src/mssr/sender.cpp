@@ -1,0 +1,319 @@
+#include "mssr/sender.hpp"
+
+#include <algorithm>
+
+#include "mssr/fragmenter.hpp"
+
+namespace sg::mssr {
+namespace {
+
+constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
+// Unacknowledged fragments we keep: half the 16-bit space, so wire numbers stay unambiguous.
+constexpr std::size_t k_max_outstanding = 32000;
+
+CongestionConfig with_mss(CongestionConfig c, std::size_t mss) {
+    c.mss = mss;
+    return c;
+}
+
+}  // namespace
+
+std::size_t Sender::Fragment::wire_size() const noexcept {
+    return size + k_packet_overhead;
+}
+
+Sender::Sender(SenderConfig config)
+    : config_(std::move(config)),
+      rtt_(config_.rtt),
+      cc_(with_mss(config_.congestion, config_.mss)),
+      base_(k_extended_base + config_.initial_sequence),
+      next_new_(base_),
+      stream_sequence_(config_.streams.size(), 0),
+      rtp_sequence_(config_.streams.size(), 0),
+      rwnd_(config_.initial_receive_window) {}
+
+Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
+    if (adu.stream >= config_.streams.size()) return fail("unknown MSSR stream");
+    const std::size_t size = fragment_size(config_.mss);
+    if (size == 0) return fail("MSS below the minimum");
+    if (adu.data.empty() || adu.data.size() > k_max_adu_size) return fail("ADU empty or too long");
+    if (buffered_ + adu.data.size() > config_.max_buffer_bytes ||
+        buffer_.size() + fragment_count(adu.data.size(), size) > k_max_outstanding) {
+        ++stats_.rejected_adus;
+        return fail("MSSR send buffer full");
+    }
+    const StreamPolicy& policy = config_.streams[adu.stream].policy;
+    AduInfo info;
+    info.stream = adu.stream;
+    info.stream_sequence = stream_sequence_[adu.stream];
+    info.priority = adu.priority;
+    info.time_ms = static_cast<std::uint32_t>(to_millis(now));
+    info.length = static_cast<std::uint32_t>(adu.data.size());
+    const auto plans = plan_fragments(info, static_cast<std::uint16_t>(end_sequence()), config_.mss);
+    if (!plans) return Error{plans.error()};
+
+    const auto data = std::make_shared<const std::vector<std::uint8_t>>(std::move(adu.data));
+    const TimePoint deadline = now + policy.latency;
+    for (std::size_t i = 0; i < plans->size(); ++i) {
+        Fragment f;
+        f.adu = data;
+        f.header = (*plans)[i].header;
+        f.size = (*plans)[i].size;
+        f.rtp_timestamp = adu.rtp_timestamp;
+        f.last = i + 1 == plans->size();
+        f.deadline = deadline;
+        buffer_.push_back(std::move(f));
+    }
+    buffered_ += data->size();
+    if (!next_expiry_ || deadline < *next_expiry_) next_expiry_ = deadline;
+    ++stats_.adus;
+    return stream_sequence_[info.stream]++;
+}
+
+Sender::Fragment* Sender::find(std::int64_t seq) {
+    if (seq < base_ || seq >= end_sequence()) return nullptr;
+    return &buffer_[static_cast<std::size_t>(seq - base_)];
+}
+
+bool Sender::window_open() const noexcept {
+    if (rwnd_ == 0) return in_flight_ == 0;                          // rule b: one probe
+    return in_flight_ < std::min<std::size_t>(cc_.window(), rwnd_);  // rule a
+}
+
+void Sender::finish(Fragment& f) {
+    if (f.state == State::done) return;
+    if (f.state == State::in_flight) in_flight_ -= f.wire_size();
+    f.state = State::done;
+    buffered_ -= f.size;
+}
+
+std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out) {
+    const bool retransmission = f.transmissions > 0;
+    FragmentHeader header = f.header;
+    header.retransmission = retransmission;
+    header.sequence = static_cast<std::uint16_t>(seq);
+    RtpFields rtp;
+    rtp.payload_type = config_.payload_type;
+    rtp.rtp_sequence = rtp_sequence_[header.stream]++;
+    rtp.rtp_timestamp = f.rtp_timestamp;
+    rtp.ssrc = config_.streams[header.stream].ssrc;
+    rtp.marker = f.last;
+    const Bytes fragment = Bytes(*f.adu).subspan(header.adu_offset, f.size);
+    const auto written = append_data_packet(out, rtp, header, fragment);
+    if (!written) return 0;  // cannot happen: the plan was checked when the ADU was submitted
+
+    if (rwnd_ == 0) ++stats_.probes;
+    if (retransmission) {
+        ++stats_.retransmissions;
+    } else {
+        ++stats_.fragments_sent;
+    }
+    ++f.transmissions;
+    f.last_sent = now;
+    f.state = State::in_flight;
+    in_flight_ += f.wire_size();
+    peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
+    if (!rto_at_) rto_at_ = now + rtt_.rto();
+    probe_at_ = now + probe_timeout();
+    return *written;
+}
+
+std::chrono::microseconds Sender::probe_timeout() const noexcept {
+    // RFC 8985 §7.2: two smoothed RTTs (at least 10 ms); the receiver's feedback interval is inside SRTT.
+    if (!rtt_.has_sample()) return rtt_.rto();
+    return std::max<std::chrono::microseconds>(2 * rtt_.srtt(), std::chrono::milliseconds(10));
+}
+
+std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out) {
+    probe_at_.reset();  // one probe; after it the retransmission timer takes over
+    for (std::int64_t seq = end_sequence() - 1; seq >= base_; --seq) {
+        Fragment& f = *find(seq);
+        if (f.state != State::in_flight) continue;
+        if (f.deadline <= now) return std::nullopt;
+        FragmentHeader header = f.header;
+        header.retransmission = true;
+        header.sequence = static_cast<std::uint16_t>(seq);
+        RtpFields rtp;
+        rtp.payload_type = config_.payload_type;
+        rtp.rtp_sequence = rtp_sequence_[header.stream]++;
+        rtp.rtp_timestamp = f.rtp_timestamp;
+        rtp.ssrc = config_.streams[header.stream].ssrc;
+        rtp.marker = f.last;
+        const auto written =
+            append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(header.adu_offset, f.size));
+        if (!written) return std::nullopt;
+        // Still in flight, already counted; sent twice now, so Karn takes no sample from it.
+        ++f.transmissions;
+        f.last_sent = now;
+        ++stats_.retransmissions;
+        ++stats_.tail_probes;
+        return *written;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::uint8_t>& out) {
+    poll(now);
+    // Tail-loss probe: the newest fragments went out and nothing has been heard of them for two RTTs, with
+    // nothing else to send that would reveal a lost tail to the receiver.
+    if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && retransmit_.empty() &&
+        std::max(next_new_, base_) >= end_sequence()) {
+        if (auto n = send_tail_probe(now, out)) return n;
+    }
+    if (!window_open()) return std::nullopt;
+    // Rule c: retransmissions first, most valuable and most urgent first.
+    while (!retransmit_.empty()) {
+        const std::int64_t seq = std::get<2>(*retransmit_.begin());
+        retransmit_.erase(retransmit_.begin());
+        Fragment* f = find(seq);
+        if (f == nullptr || f->state != State::lost) continue;
+        if (f->deadline <= now) {
+            finish(*f);
+            ++stats_.dropped_unrepaired;
+            continue;
+        }
+        if (const std::size_t n = transmit(*f, seq, now, out)) return n;
+    }
+    next_new_ = std::max(next_new_, base_);
+    // Stay inside the receiver's sequence window (its cumulative ack is at or below our base_).
+    while (next_new_ < end_sequence() && next_new_ < base_ + k_sequence_window) {
+        const std::int64_t seq = next_new_++;
+        Fragment& f = *find(seq);
+        if (f.state != State::queued) continue;
+        if (f.deadline <= now) {  // expired while waiting for the window: never sent
+            finish(f);
+            ++stats_.dropped_unsent;
+            continue;
+        }
+        if (const std::size_t n = transmit(f, seq, now, out)) return n;
+    }
+    return std::nullopt;
+}
+
+void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_t& acked,
+                        std::optional<TimePoint>& newest_single_send) {
+    (void)seq;
+    (void)now;
+    if (f.state == State::done || f.state == State::queued) return;
+    // Karn: only a fragment sent exactly once gives an unambiguous RTT sample.
+    if (f.transmissions == 1 && f.state == State::in_flight &&
+        (!newest_single_send || f.last_sent > *newest_single_send)) {
+        newest_single_send = f.last_sent;
+    }
+    acked += f.size;
+    finish(f);  // a fragment in the retransmission set is skipped when its turn comes
+}
+
+void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion) {
+    if (f.state != State::in_flight) return;
+    in_flight_ -= f.wire_size();
+    f.state = State::lost;
+    if (congestion) cc_.on_loss(seq, end_sequence());
+    const StreamPolicy& policy = config_.streams[f.header.stream].policy;
+    if (!worth_retransmitting(policy.mode, f.header.priority) || f.deadline <= now) {
+        finish(f);
+        ++stats_.dropped_unrepaired;
+        return;
+    }
+    retransmit_.emplace(static_cast<std::uint8_t>(f.header.priority), f.deadline, seq);
+    if (!next_expiry_ || f.deadline < *next_expiry_) next_expiry_ = f.deadline;
+}
+
+void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
+    const std::int64_t end = end_sequence();
+    const std::int64_t cum = extend_seq16(feedback.cumulative_ack(), end);
+    if (cum > end) return;  // acknowledges what we never sent: not for us, or forged
+    rwnd_ = feedback.receive_window();
+
+    std::size_t acked = 0;
+    std::optional<TimePoint> newest_single_send;
+    for (std::int64_t seq = base_; seq < cum; ++seq)
+        mark_acked(*find(seq), seq, now, acked, newest_single_send);
+    for (std::size_t i = 0; i < feedback.ack_count(); ++i) {
+        const AckRange range = feedback.ack(i);
+        const std::int64_t start = extend_seq16(range.start, cum);
+        for (std::int64_t seq = std::max(start, base_); seq < std::min(start + range.count, end); ++seq)
+            mark_acked(*find(seq), seq, now, acked, newest_single_send);
+    }
+    for (std::size_t i = 0; i < feedback.nack_count(); ++i) {
+        const NackBlock block = feedback.nack(i);
+        const std::int64_t pid = extend_seq16(block.pid, cum);
+        for (int bit = -1; bit < 16; ++bit) {
+            if (bit >= 0 && (block.blp & (1u << bit)) == 0) continue;
+            const std::int64_t seq = pid + bit + 1;
+            Fragment* f = find(seq);
+            if (f == nullptr || f->state != State::in_flight) continue;
+            // A request may predate our last retransmission's arrival: resend at most once per RTT.
+            if (f->transmissions > 1 && now - f->last_sent < rtt_.srtt()) continue;
+            ++stats_.fast_retransmits;
+            mark_lost(*f, seq, now, true);
+        }
+    }
+    if (newest_single_send)
+        rtt_.on_sample(std::chrono::duration_cast<std::chrono::microseconds>(now - *newest_single_send));
+    if (acked > 0) {
+        cc_.on_ack(acked, peak_in_flight_ * 2 >= cc_.window());
+        rto_at_.reset();  // RFC 6298 §5.3: restart the timer on new acknowledgements
+        if (in_flight_ > 0) {
+            rto_at_ = now + rtt_.rto();
+            probe_at_ = now + probe_timeout();
+        }
+    }
+    if (in_flight_ == 0) {
+        rto_at_.reset();
+        probe_at_.reset();
+    }
+    peak_in_flight_ = in_flight_;
+    trim();
+}
+
+void Sender::expire(TimePoint now) {
+    if (!next_expiry_ || now < *next_expiry_) return;
+    next_expiry_.reset();
+    for (Fragment& f : buffer_) {
+        if (f.state != State::queued && f.state != State::lost) continue;
+        if (f.deadline <= now) {
+            if (f.state == State::queued) {
+                ++stats_.dropped_unsent;
+            } else {
+                ++stats_.dropped_unrepaired;
+            }
+            finish(f);
+        } else if (!next_expiry_ || f.deadline < *next_expiry_) {
+            next_expiry_ = f.deadline;
+        }
+    }
+}
+
+void Sender::poll(TimePoint now) {
+    if (rto_at_ && now >= *rto_at_) {
+        // RFC 6298 §5.4-5.6: everything outstanding is presumed lost; back off.
+        ++stats_.timeouts;
+        cc_.on_timeout(in_flight_, end_sequence());
+        rtt_.on_timeout();
+        for (std::int64_t seq = base_; seq < end_sequence(); ++seq) {
+            Fragment& f = *find(seq);
+            if (f.state == State::in_flight) mark_lost(f, seq, now, false);
+        }
+        rto_at_.reset();
+    }
+    expire(now);
+    trim();
+}
+
+void Sender::trim() {
+    while (!buffer_.empty() && buffer_.front().state == State::done) {
+        buffer_.pop_front();
+        ++base_;
+    }
+}
+
+std::optional<TimePoint> Sender::next_wakeup() const {
+    std::optional<TimePoint> earliest = next_expiry_;
+    for (const auto& t : {rto_at_, probe_at_}) {
+        if (t && (!earliest || *t < *earliest)) earliest = t;
+    }
+    return earliest;
+}
+
+}  // namespace sg::mssr

@@ -1,0 +1,143 @@
+#pragma once
+// The MSSR sender's scheduler: one send buffer for all streams (the seed's design), fragments numbered in
+// submission order, and the seed's sending rules:
+//   a. no data while unacknowledged data >= CWND;
+//   b. nothing while the receiver's RWND is 0, except one probe in flight;
+//   c. retransmissions before new data.
+// Beyond the seed: a fragment whose ADU deadline (ADU time + stream latency) has passed is dropped and never
+// sent; retransmissions go by value (key frames first, then reference frames, then the rest, earliest
+// deadline first within a class) under the stream's RetransmitMode; a gap ack's request is a fast
+// retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, so a lost
+// tail shows up as a gap instead of waiting for the retransmission timer, which follows RFC 6298 with Karn's
+// algorithm. Pure: `now` is passed in.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "common/result.hpp"
+#include "mssr/congestion.hpp"
+#include "mssr/rtt_estimator.hpp"
+#include "mssr/sequence.hpp"
+#include "mssr/stream_policy.hpp"
+#include "mssr/wire.hpp"
+
+namespace sg::mssr {
+
+struct SenderStreamConfig {
+    std::uint32_t ssrc = 0;
+    StreamPolicy policy;
+};
+
+struct SenderConfig {
+    std::size_t mss = k_default_mss;
+    std::uint16_t initial_sequence = 0;  // first fragment sequence number
+    std::uint8_t payload_type = k_default_payload_type;
+    std::vector<SenderStreamConfig> streams;  // indexed by stream number
+    std::size_t max_buffer_bytes = 8u << 20;  // ADU octets held (queued and unacknowledged)
+    RttConfig rtt;
+    CongestionConfig congestion;  // its mss is overwritten with ours
+    // Until the first feedback we assume the receiver can hold this much.
+    std::uint32_t initial_receive_window = 1u << 20;
+};
+
+struct Adu {
+    std::uint8_t stream = 0;
+    Priority priority = Priority::key;
+    std::uint32_t rtp_timestamp = 0;
+    std::vector<std::uint8_t> data;
+};
+
+struct SenderStats {
+    std::uint64_t adus = 0;
+    std::uint64_t fragments_sent = 0;  // first transmissions
+    std::uint64_t retransmissions = 0;
+    std::uint64_t fast_retransmits = 0;  // losses reported by a gap ack
+    std::uint64_t timeouts = 0;
+    std::uint64_t dropped_unsent = 0;      // expired before the first transmission
+    std::uint64_t dropped_unrepaired = 0;  // lost, but too late or not worth a retransmission
+    std::uint64_t rejected_adus = 0;       // send buffer full
+    std::uint64_t probes = 0;              // sent while RWND was 0
+    std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
+};
+
+class Sender {
+public:
+    explicit Sender(SenderConfig config);
+
+    // Queues an ADU for stream `adu.stream`; its deadline is now + the stream's latency. Fails when the
+    // stream is unknown, the ADU empty or too long, or the send buffer full.
+    Result<std::uint16_t> submit(TimePoint now, Adu adu);
+
+    // Appends the next datagram to send now to `out` and returns its size; nullopt when the windows, the
+    // buffer or the rules allow nothing (call again after feedback or at next_wakeup()).
+    std::optional<std::size_t> next_packet(TimePoint now, std::vector<std::uint8_t>& out);
+
+    void on_feedback(TimePoint now, const FeedbackView& feedback);
+    // Retransmission timeout and deadline expiry; next_packet() calls it too.
+    void poll(TimePoint now);
+    std::optional<TimePoint> next_wakeup() const;
+
+    const SenderStats& stats() const noexcept { return stats_; }
+    const RttEstimator& rtt() const noexcept { return rtt_; }
+    const CongestionControl& congestion() const noexcept { return cc_; }
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    std::uint32_t receive_window() const noexcept { return rwnd_; }
+    std::size_t buffered_bytes() const noexcept { return buffered_; }
+
+private:
+    enum class State : std::uint8_t { queued, in_flight, lost, done };
+    struct Fragment {
+        std::shared_ptr<const std::vector<std::uint8_t>> adu;
+        FragmentHeader header;
+        std::uint32_t size = 0;
+        std::uint32_t rtp_timestamp = 0;
+        State state = State::queued;
+        bool last = false;
+        std::uint32_t transmissions = 0;
+        TimePoint last_sent{};
+        TimePoint deadline{};
+        std::size_t wire_size() const noexcept;
+    };
+    // Retransmission order: priority class, then deadline, then sequence.
+    using RetransmitKey = std::tuple<std::uint8_t, TimePoint, std::int64_t>;
+
+    Fragment* find(std::int64_t seq);
+    void mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_t& acked,
+                    std::optional<TimePoint>& newest_single_send);
+    // `congestion` is false for losses found by the timer (they have their own window reaction).
+    void mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion);
+    void finish(Fragment& f);
+    std::int64_t end_sequence() const noexcept { return base_ + static_cast<std::int64_t>(buffer_.size()); }
+    void expire(TimePoint now);
+    void trim();
+    bool window_open() const noexcept;
+    std::chrono::microseconds probe_timeout() const noexcept;
+    std::optional<std::size_t> send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out);
+    std::size_t transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out);
+
+    SenderConfig config_;
+    RttEstimator rtt_;
+    CongestionControl cc_;
+    std::deque<Fragment> buffer_;  // buffer_[i] has extended sequence base_ + i
+    std::int64_t base_ = 0;
+    std::int64_t next_new_ = 0;  // first fragment never sent (extended)
+    std::set<RetransmitKey> retransmit_;
+    std::vector<std::uint16_t> stream_sequence_;
+    std::vector<std::uint16_t> rtp_sequence_;
+    std::size_t in_flight_ = 0;
+    std::size_t buffered_ = 0;
+    std::size_t peak_in_flight_ = 0;  // since the last feedback: was the window in use?
+    std::uint32_t rwnd_;
+    std::optional<TimePoint> rto_at_;
+    std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
+    std::optional<TimePoint> next_expiry_;
+    SenderStats stats_;
+};
+
+}  // namespace sg::mssr

@@ -1,0 +1,112 @@
+#pragma once
+// mssr::Socket: one MSSR-RTP session over one UDP socket, the seed's SR_CREATE / SR_LISTEN / SR_CONNECT as a
+// small coroutine API. Data and MSSR-RTCP share the port and are told apart as RFC 5761 does (RTCP packet
+// types fall in RTP payload types 64-95), so a session needs one NAT binding and one firewall rule instead of
+// the seed's two ports.
+//
+//   auto s = Socket::create(executor, local, options);   // SR_CREATE: bind
+//   co_await s->listen();  or  co_await s->connect(peer); // SR_LISTEN / SR_CONNECT: HELLO, HELLO-ACK
+//   co_await s->run();                                    // the session, until close() or silence
+//
+// A sender submit()s ADUs; a receiver gets every Delivery through on_delivery(). All protocol decisions are
+// made by the pure Sender / Reassembler (src/mssr); this file only moves datagrams and reads the clock.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/result.hpp"
+#include "mssr/handshake.hpp"
+#include "mssr/reassembler.hpp"
+#include "mssr/sender.hpp"
+
+namespace sg::mssr {
+
+struct SocketOptions {
+    Role role = Role::sender;
+    std::size_t mss = k_default_mss;                       // the sender's is the session's
+    std::uint32_t ssrc = 0x4d535352;                       // the sender's streams use ssrc, ssrc + 1, ...
+    std::vector<StreamPolicy> streams = {StreamPolicy{}};  // sender only: the receiver adopts these
+    std::chrono::milliseconds feedback_interval{10};
+    // The sender's RTCP SR (RFC 3550 §6.4.1): statistics for standard tools, and the keepalive that keeps a
+    // receiver's idle_timeout from firing while the source pauses.
+    std::chrono::milliseconds report_interval{1000};
+    std::chrono::milliseconds hello_interval{200};
+    std::chrono::milliseconds connect_timeout{3000};
+    std::chrono::milliseconds idle_timeout{5000};  // run() ends after this long without a word from the peer
+    std::chrono::milliseconds reorder_window{5};
+    CongestionConfig congestion;
+};
+
+struct SocketStats {
+    std::uint64_t datagrams_in = 0;
+    std::uint64_t datagrams_out = 0;
+    std::uint64_t foreign = 0;   // from another address than the peer's
+    std::uint64_t unusable = 0;  // control datagrams that are neither feedback nor hello
+    std::uint64_t send_errors = 0;
+};
+
+class Socket {
+public:
+    using Endpoint = asio::ip::udp::endpoint;
+
+    // SR_CREATE: opens and binds a UDP socket (port 0: any).
+    static Result<std::unique_ptr<Socket>> create(const asio::any_io_executor& executor,
+                                                  const Endpoint& local, SocketOptions options);
+
+    Endpoint local_endpoint() const;
+    // SR_LISTEN: waits for a HELLO from a peer of the other role, answers HELLO-ACK and locks onto its
+    // address. Returns an error only when the socket is closed.
+    asio::awaitable<asio::error_code> listen();
+    // SR_CONNECT: sends HELLO every hello_interval until the peer's HELLO-ACK (timed_out after
+    // connect_timeout; connection_refused when the peer has the same role).
+    asio::awaitable<asio::error_code> connect(Endpoint peer);
+    // The session: sends, receives, feedback, timers. Returns when close() is called (operation_aborted)
+    // or the peer fell silent for idle_timeout (timed_out).
+    asio::awaitable<asio::error_code> run();
+    void close();
+
+    // Sender: queues an ADU (see Sender::submit) and wakes run().
+    Result<std::uint16_t> submit(Adu adu);
+    // Receiver: called from run() for every ADU delivered, lost or partial.
+    void on_delivery(std::function<void(Delivery)> handler) { on_delivery_ = std::move(handler); }
+
+    bool connected() const noexcept { return peer_.has_value(); }
+    const Sender* sender() const noexcept { return sender_.get(); }
+    const Reassembler* receiver() const noexcept { return receiver_.get(); }
+    const SocketStats& stats() const noexcept { return stats_; }
+
+private:
+    Socket(asio::ip::udp::socket socket, SocketOptions options);
+    void start_session(const Hello& peer_hello);
+    Hello our_hello(bool ack) const;
+    asio::awaitable<void> send(const std::vector<std::uint8_t>& datagram, const Endpoint& to);
+    asio::awaitable<void> pump(TimePoint now);
+    void handle(TimePoint now, Bytes datagram);
+
+    asio::ip::udp::socket socket_;
+    asio::steady_timer wake_;
+    SocketOptions options_;
+    std::optional<Endpoint> peer_;
+    std::unique_ptr<Sender> sender_;
+    std::unique_ptr<Reassembler> receiver_;
+    std::function<void(Delivery)> on_delivery_;
+    std::vector<std::uint8_t> in_;
+    std::vector<std::uint8_t> out_;
+    TimePoint next_feedback_{};
+    TimePoint next_report_{};
+    std::uint64_t octets_sent_ = 0;
+    TimePoint last_heard_{};
+    bool hello_ack_due_ = false;
+    bool closed_ = false;
+    SocketStats stats_;
+};
+
+}  // namespace sg::mssr

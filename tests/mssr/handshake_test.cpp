@@ -1,0 +1,71 @@
+#include "mssr/handshake.hpp"
+
+#include <gtest/gtest.h>
+
+#include "rtp/rtcp.hpp"
+
+namespace sg::mssr {
+namespace {
+
+using namespace std::chrono_literals;
+
+Hello sample() {
+    Hello h;
+    h.ack = true;
+    h.ssrc = 0x1234;
+    h.role = Role::receiver;
+    h.mss = 1200;
+    h.streams = {StreamPolicy{120ms, RetransmitMode::by_value, LatePolicy::drop},
+                 StreamPolicy{65535ms, RetransmitMode::key_only, LatePolicy::partial}};
+    return h;
+}
+
+TEST(MssrHandshake, RoundTripsAsAValidCompound) {
+    std::vector<std::uint8_t> out;
+    const auto written = append_hello(out, sample());
+    ASSERT_TRUE(written.ok()) << written.error();
+    EXPECT_EQ(*written, 8u + 12u + 8u + 8u);
+    EXPECT_TRUE(rtp::validate_compound(out).ok());
+    const auto hello = parse_hello_datagram(out);
+    ASSERT_TRUE(hello.ok()) << hello.error();
+    EXPECT_EQ(*hello, sample());
+}
+
+TEST(MssrHandshake, RefusesWhatItCannotCarry) {
+    std::vector<std::uint8_t> out;
+    Hello h = sample();
+    h.streams.assign(17, StreamPolicy{});
+    EXPECT_FALSE(append_hello(out, h).ok());
+    h = sample();
+    h.streams[0].latency = 65536ms;
+    EXPECT_FALSE(append_hello(out, h).ok());
+    h = sample();
+    h.mss = 20;
+    EXPECT_FALSE(append_hello(out, h).ok());
+    EXPECT_TRUE(out.empty());
+}
+
+TEST(MssrHandshake, ParserChecksEveryField) {
+    std::vector<std::uint8_t> good;
+    ASSERT_TRUE(append_hello(good, sample()).ok());
+    // The APP body starts at 8 (RR) + 12 (APP header).
+    struct Case {
+        const char* name;
+        std::size_t at;
+        std::uint8_t value;
+    };
+    for (const Case& c : {Case{"version", 20, 2}, Case{"role", 21, 2}, Case{"mss", 22, 0},
+                          Case{"count", 24, 3}, Case{"mode", 30, 3}, Case{"late", 31, 2}}) {
+        std::vector<std::uint8_t> bad = good;
+        bad[c.at] = c.value;
+        if (c.at == 22) bad[23] = 10;
+        EXPECT_FALSE(parse_hello_datagram(bad).ok()) << c.name;
+    }
+    // Feedback is not a hello.
+    std::vector<std::uint8_t> feedback;
+    ASSERT_TRUE(append_feedback_compound(feedback, Feedback{}).ok());
+    EXPECT_FALSE(parse_hello_datagram(feedback).ok());
+}
+
+}  // namespace
+}  // namespace sg::mssr

@@ -1,0 +1,258 @@
+// Sender -> simulated lossy link -> receiver -> feedback -> sender, on a virtual clock stepped 1 ms at a
+// time. Everything is deterministic (a fixed-seed generator, no wall clock), so these are not timed tests.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <vector>
+
+#include "mssr/reassembler.hpp"
+#include "mssr/sender.hpp"
+#include "mssr_test_util.hpp"
+
+namespace sg::mssr {
+namespace {
+
+using namespace std::chrono_literals;
+using test::at_ms;
+
+// xorshift64*: the same sequence on every platform (std distributions are implementation-defined).
+class Random {
+public:
+    explicit Random(std::uint64_t seed) : state_(seed | 1) {}
+    double next() {
+        state_ ^= state_ >> 12;
+        state_ ^= state_ << 25;
+        state_ ^= state_ >> 27;
+        return static_cast<double>((state_ * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+    }
+
+private:
+    std::uint64_t state_;
+};
+
+struct LinkConfig {
+    std::chrono::milliseconds delay{20};
+    double loss = 0.0;             // random share dropped
+    std::uint64_t drop_every = 0;  // and/or every Nth packet
+    double reorder = 0.0;          // share of packets held back by reorder_extra
+    std::chrono::milliseconds reorder_extra{3};
+    std::uint64_t seed = 1;
+};
+
+// One direction of a path: drops, delays and reorders whole datagrams.
+class Link {
+public:
+    explicit Link(LinkConfig config) : config_(config), random_(config.seed) {}
+
+    void send(TimePoint now, const std::vector<std::uint8_t>& datagram) {
+        ++sent_;
+        if (config_.drop_every != 0 && sent_ % config_.drop_every == 0) return;
+        if (random_.next() < config_.loss) return;
+        TimePoint arrival = now + config_.delay;
+        if (random_.next() < config_.reorder) arrival += config_.reorder_extra;
+        queue_.emplace(arrival, datagram);
+    }
+    std::vector<std::vector<std::uint8_t>> arrivals(TimePoint now) {
+        std::vector<std::vector<std::uint8_t>> out;
+        while (!queue_.empty() && queue_.begin()->first <= now) {
+            out.push_back(std::move(queue_.begin()->second));
+            queue_.erase(queue_.begin());
+        }
+        return out;
+    }
+    std::uint64_t sent() const { return sent_; }
+
+private:
+    LinkConfig config_;
+    Random random_;
+    std::multimap<TimePoint, std::vector<std::uint8_t>> queue_;
+    std::uint64_t sent_ = 0;
+};
+
+struct Scenario {
+    LinkConfig forward;
+    LinkConfig backward;
+    std::chrono::milliseconds latency{300};
+    std::chrono::milliseconds reorder_window{5};
+    int seconds = 20;
+    // 25 fps, GOP 25, plus 50 audio frames a second: about 0.3 Mbit/s, which plain NewReno sustains at
+    // 5 % random loss and a 40 ms RTT (Mathis: about 0.4 Mbit/s); loss_tolerance lets more through.
+    std::size_t key_size = 8000;
+    std::size_t p_size = 1200;
+    double loss_tolerance = 0.0;
+};
+
+struct Outcome {
+    int frames = 0;
+    int key_frames = 0;
+    int complete = 0;
+    int key_complete = 0;
+    int audio = 0;
+    int audio_complete = 0;
+    int content_errors = 0;
+    SenderStats sender;
+    StreamStats video;
+};
+
+Outcome run(const Scenario& sc) {
+    SenderConfig sc_config;
+    const StreamPolicy policy{sc.latency, RetransmitMode::by_value, LatePolicy::drop};
+    sc_config.streams = {SenderStreamConfig{0x1000, policy}, SenderStreamConfig{0x2000, policy}};
+    sc_config.congestion.loss_tolerance = sc.loss_tolerance;
+    Sender sender(sc_config);
+    ReassemblerConfig rc;
+    rc.streams = {policy, policy};
+    rc.reorder_window = sc.reorder_window;
+    Reassembler receiver(rc);
+    Link forward(sc.forward);
+    Link backward(sc.backward);
+
+    Outcome out;
+    std::vector<std::uint8_t> buffer;
+    const int end_ms = sc.seconds * 1000;
+    for (int t = 0; t < end_ms + 2000; ++t) {
+        const TimePoint now = at_ms(t);
+        if (t < end_ms && t % 40 == 0) {
+            const bool key = out.frames % 25 == 0;
+            Adu frame;
+            frame.priority = key ? Priority::key : Priority::reference;
+            frame.rtp_timestamp = static_cast<std::uint32_t>(t * 90);
+            frame.data =
+                test::adu_bytes(key ? sc.key_size : sc.p_size, static_cast<std::uint8_t>(out.frames));
+            EXPECT_TRUE(sender.submit(now, std::move(frame)).ok());
+            ++out.frames;
+            out.key_frames += key ? 1 : 0;
+        }
+        if (t < end_ms && t % 20 == 0) {
+            Adu audio;
+            audio.stream = 1;
+            audio.priority = Priority::reference;
+            audio.data = test::adu_bytes(160, static_cast<std::uint8_t>(out.audio));
+            EXPECT_TRUE(sender.submit(now, std::move(audio)).ok());
+            ++out.audio;
+        }
+        buffer.clear();
+        while (sender.next_packet(now, buffer)) {
+            forward.send(now, buffer);
+            buffer.clear();
+        }
+        for (const auto& datagram : forward.arrivals(now))
+            receiver.on_packet(now, datagram);
+        receiver.poll(now);
+        if (t % 10 == 0 || receiver.gap_pending()) {
+            std::vector<std::uint8_t> feedback;
+            EXPECT_TRUE(append_feedback_compound(feedback, receiver.make_feedback(now)).ok());
+            backward.send(now, feedback);
+        }
+        for (const auto& datagram : backward.arrivals(now)) {
+            const auto view = parse_feedback_datagram(datagram);
+            EXPECT_TRUE(view.ok());
+            if (view) sender.on_feedback(now, *view);
+        }
+        for (const Delivery& d : receiver.take_deliveries()) {
+            if (d.outcome != Delivery::Outcome::complete) continue;
+            if (d.stream == 1) {
+                ++out.audio_complete;
+                if (d.data != test::adu_bytes(160, static_cast<std::uint8_t>(d.stream_sequence)))
+                    ++out.content_errors;
+                continue;
+            }
+            ++out.complete;
+            const bool key = d.stream_sequence % 25 == 0;
+            out.key_complete += key ? 1 : 0;
+            if (d.data != test::adu_bytes(key ? sc.key_size : sc.p_size,
+                                          static_cast<std::uint8_t>(d.stream_sequence))) {
+                ++out.content_errors;
+            }
+        }
+    }
+    out.sender = sender.stats();
+    out.video = receiver.stream_stats(0);
+    EXPECT_EQ(receiver.memory_used(), 0u) << "everything was delivered or given up";
+    if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
+        std::printf(
+            "frames %d/%d key %d/%d audio %d/%d sent %llu rtx %llu fast %llu rto %llu unsent %llu "
+            "unrepaired %llu tlp %llu cwnd %zu srtt %lld us, loss events %llu\n",
+            out.complete, out.frames, out.key_complete, out.key_frames, out.audio_complete, out.audio,
+            static_cast<unsigned long long>(out.sender.fragments_sent),
+            static_cast<unsigned long long>(out.sender.retransmissions),
+            static_cast<unsigned long long>(out.sender.fast_retransmits),
+            static_cast<unsigned long long>(out.sender.timeouts),
+            static_cast<unsigned long long>(out.sender.dropped_unsent),
+            static_cast<unsigned long long>(out.sender.dropped_unrepaired),
+            static_cast<unsigned long long>(out.sender.tail_probes), sender.congestion().window(),
+            static_cast<long long>(sender.rtt().srtt().count()),
+            static_cast<unsigned long long>(sender.congestion().loss_events()));
+    }
+    return out;
+}
+
+TEST(MssrLoopback, NoLossMeansNoRetransmissions) {
+    const Outcome o = run(Scenario{});
+    EXPECT_EQ(o.complete, o.frames);
+    EXPECT_EQ(o.audio_complete, o.audio);
+    EXPECT_EQ(o.sender.retransmissions, 0u);
+    EXPECT_EQ(o.sender.timeouts, 0u);
+    EXPECT_EQ(o.content_errors, 0);
+}
+
+TEST(MssrLoopback, ReorderingWithinTheWindowIsNotLoss) {
+    Scenario sc;
+    sc.forward.reorder = 0.1;  // one packet in ten is 3 ms late; the receiver waits 5 ms before asking
+    const Outcome o = run(sc);
+    EXPECT_EQ(o.complete, o.frames);
+    EXPECT_EQ(o.sender.retransmissions, 0u);
+}
+
+TEST(MssrLoopback, FivePercentLossKeepsEveryKeyFrame) {
+    Scenario sc;
+    sc.forward.loss = 0.05;
+    sc.backward.loss = 0.05;
+    sc.backward.seed = 2;
+    const Outcome o = run(sc);
+    EXPECT_EQ(o.key_complete, o.key_frames);
+    EXPECT_GT(o.sender.retransmissions, 0u);
+    EXPECT_GT(o.complete, o.frames * 95 / 100);
+    EXPECT_EQ(o.content_errors, 0);
+}
+
+TEST(MssrLoopback, EveryTwentiethPacketDroppedKeepsEveryKeyFrame) {
+    Scenario sc;
+    sc.forward.drop_every = 20;
+    const Outcome o = run(sc);
+    EXPECT_EQ(o.key_complete, o.key_frames);
+    EXPECT_EQ(o.content_errors, 0);
+}
+
+TEST(MssrLoopback, LossToleranceCarriesAHigherRateAtFivePercent) {
+    Scenario sc;
+    sc.forward.loss = 0.05;
+    sc.key_size = 20000;  // about 0.8 Mbit/s
+    sc.p_size = 3000;
+    Outcome plain = run(sc);
+    sc.loss_tolerance = 0.1;
+    const Outcome tolerant = run(sc);
+    EXPECT_LT(plain.key_complete, plain.key_frames);  // NewReno's window cannot carry this at 5 % loss
+    EXPECT_EQ(tolerant.key_complete, tolerant.key_frames);
+    EXPECT_GT(tolerant.complete, plain.complete);
+}
+
+TEST(MssrLoopback, BudgetBelowTheRttDropsInsteadOfRepairing) {
+    Scenario sc;
+    sc.forward.delay = 50ms;  // RTT 100 ms
+    sc.backward.delay = 50ms;
+    sc.forward.loss = 0.05;
+    sc.latency = 40ms;
+    const Outcome o = run(sc);
+    EXPECT_GT(o.sender.dropped_unrepaired + o.sender.dropped_unsent, 0u);
+    EXPECT_EQ(o.sender.retransmissions, 0u);  // no repair could arrive in time, so none was sent
+    EXPECT_LT(o.key_complete, o.key_frames);
+    EXPECT_GT(o.complete, 0);
+}
+
+}  // namespace
+}  // namespace sg::mssr

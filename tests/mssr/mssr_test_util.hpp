@@ -1,0 +1,57 @@
+#pragma once
+// Builds MSSR data packets for the receiver tests: the fragments of one ADU, as the sender would cut them.
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "mssr/fragmenter.hpp"
+#include "mssr/sequence.hpp"
+#include "mssr/wire.hpp"
+
+namespace sg::mssr::test {
+
+inline constexpr std::size_t k_test_mss = 64 + 28;  // 64 octets of data per fragment keeps tests small
+
+inline std::vector<std::uint8_t> adu_bytes(std::size_t length, std::uint8_t seed) {
+    std::vector<std::uint8_t> data(length);
+    for (std::size_t i = 0; i < length; ++i)
+        data[i] = static_cast<std::uint8_t>(seed + i * 7);
+    return data;
+}
+
+// The datagrams of one ADU; fragment i has sequence first_sequence + i.
+inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std::uint16_t first_sequence,
+                                                        const std::vector<std::uint8_t>& data,
+                                                        std::size_t mss = k_test_mss) {
+    std::vector<std::vector<std::uint8_t>> out;
+    const auto plans = plan_fragments(info, first_sequence, mss);
+    if (!plans) return out;
+    for (const FragmentPlan& plan : *plans) {
+        std::vector<std::uint8_t> packet;
+        RtpFields rtp;
+        rtp.ssrc = 100 + info.stream;
+        rtp.rtp_timestamp = info.stream_sequence * 3000u;
+        (void)append_data_packet(packet, rtp, plan.header,
+                                 Bytes(data).subspan(plan.header.adu_offset, plan.size));
+        out.push_back(std::move(packet));
+    }
+    return out;
+}
+
+inline AduInfo adu(std::uint8_t stream, std::uint16_t stream_sequence, std::uint32_t length,
+                   std::uint32_t time_ms = 1000, Priority priority = Priority::key) {
+    AduInfo info;
+    info.stream = stream;
+    info.stream_sequence = stream_sequence;
+    info.priority = priority;
+    info.time_ms = time_ms;
+    info.length = length;
+    return info;
+}
+
+inline TimePoint at_ms(std::int64_t ms) {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
+}
+
+}  // namespace sg::mssr::test

@@ -1,0 +1,323 @@
+#include "mssr/reassembler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "mssr_test_util.hpp"
+
+namespace sg::mssr {
+namespace {
+
+using test::adu;
+using test::adu_bytes;
+using test::at_ms;
+using test::fragments;
+using Outcome = Delivery::Outcome;
+
+ReassemblerConfig config(std::chrono::milliseconds latency = std::chrono::milliseconds(100)) {
+    ReassemblerConfig c;
+    c.mss = test::k_test_mss;
+    c.reorder_window = std::chrono::milliseconds(0);
+    c.default_policy.latency = latency;
+    return c;
+}
+
+// Every fragment sequence number a feedback asks for.
+std::set<std::uint16_t> requested(const Feedback& f) {
+    std::set<std::uint16_t> out;
+    for (const NackBlock& n : f.nacks) {
+        out.insert(n.pid);
+        for (int bit = 0; bit < 16; ++bit) {
+            if ((n.blp & (1u << bit)) != 0) out.insert(static_cast<std::uint16_t>(n.pid + bit + 1));
+        }
+    }
+    return out;
+}
+
+TEST(MssrReassembler, DeliversACompleteAdu) {
+    Reassembler r(config());
+    const auto data = adu_bytes(200, 1);
+    for (const auto& p : fragments(adu(0, 0, 200), 10, data))
+        r.on_packet(at_ms(0), p);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+    EXPECT_EQ(out[0].data, data);
+    EXPECT_EQ(out[0].rtp_timestamp, 0u);
+    EXPECT_EQ(r.memory_used(), 0u);
+    const Feedback f = r.make_feedback(at_ms(0));
+    EXPECT_EQ(f.cumulative_ack, 14);  // 200 octets = 4 fragments, 10..13
+    EXPECT_TRUE(f.nacks.empty());
+}
+
+TEST(MssrReassembler, CaseAMiddleFragmentIsRequestedAndRepaired) {
+    Reassembler r(config());
+    const auto data = adu_bytes(256, 2);
+    const auto p = fragments(adu(0, 0, 256), 10, data);
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[1]);
+    r.on_packet(at_ms(0), p[3]);
+    EXPECT_TRUE(r.gap_pending());
+    const Feedback f = r.make_feedback(at_ms(1));
+    EXPECT_EQ(requested(f), std::set<std::uint16_t>{12});
+    EXPECT_EQ(f.cumulative_ack, 12);
+    ASSERT_EQ(f.acks.size(), 1u);
+    EXPECT_EQ(f.acks[0], (AckRange{13, 1}));
+    EXPECT_TRUE(r.take_deliveries().empty());
+    r.on_packet(at_ms(5), p[2]);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].data, data);
+}
+
+TEST(MssrReassembler, CaseBFirstFragmentIsRequested) {
+    Reassembler r(config());
+    const auto p = fragments(adu(0, 0, 256), 10, adu_bytes(256, 3));
+    r.on_packet(at_ms(0), p[1]);
+    r.on_packet(at_ms(0), p[2]);
+    EXPECT_EQ(requested(r.make_feedback(at_ms(1))), std::set<std::uint16_t>{10});
+}
+
+TEST(MssrReassembler, CaseCLastFragmentIsRequestedOnceLaterSequenceNumbersArrive) {
+    Reassembler r(config());
+    const auto a = fragments(adu(0, 0, 256), 10, adu_bytes(256, 4));
+    const auto b = fragments(adu(1, 0, 64), 14, adu_bytes(64, 5));
+    r.on_packet(at_ms(0), a[0]);
+    r.on_packet(at_ms(0), a[1]);
+    r.on_packet(at_ms(0), a[2]);
+    // Nothing says fragment 13 is late yet: it may be on its way.
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(1))).empty());
+    r.on_packet(at_ms(2), b[0]);  // the sequence continues past the ADU: its length is short
+    EXPECT_EQ(requested(r.make_feedback(at_ms(3))), std::set<std::uint16_t>{13});
+}
+
+TEST(MssrReassembler, CaseDWholeAduIsReportedLostAndNeverRequested) {
+    Reassembler r(config());
+    const auto a0 = fragments(adu(0, 0, 100), 10, adu_bytes(100, 1));  // 10, 11
+    const auto a2 = fragments(adu(0, 2, 100), 14, adu_bytes(100, 3));  // 14, 15 (stream seq 1 = 12, 13 lost)
+    for (const auto& p : a0)
+        r.on_packet(at_ms(0), p);
+    for (const auto& p : a2)
+        r.on_packet(at_ms(0), p);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+    EXPECT_EQ(out[1].outcome, Outcome::lost);
+    EXPECT_TRUE(out[1].whole_adu_lost);
+    EXPECT_EQ(out[1].stream_sequence, 1);
+    EXPECT_EQ(out[1].lost_count, 1u);
+    EXPECT_EQ(out[2].outcome, Outcome::complete);
+    EXPECT_EQ(out[2].stream_sequence, 2);
+    const Feedback f = r.make_feedback(at_ms(1));
+    EXPECT_TRUE(f.nacks.empty());
+    EXPECT_EQ(f.cumulative_ack, 16);  // 12 and 13 belong to no known ADU: not wanted
+    EXPECT_EQ(r.stream_stats(0).adus_whole_lost, 1u);
+}
+
+TEST(MssrReassembler, WholeAduLossWaitsOutTheReorderWindow) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(10);
+    Reassembler r(c);
+    const auto a0 = fragments(adu(1, 0, 50), 10, adu_bytes(50, 1));
+    const auto a1 = fragments(adu(1, 1, 50), 11, adu_bytes(50, 2));
+    const auto a2 = fragments(adu(1, 2, 50), 12, adu_bytes(50, 3));
+    r.on_packet(at_ms(0), a0[0]);
+    r.on_packet(at_ms(0), a2[0]);  // 1 is missing, or just late
+    EXPECT_EQ(r.take_deliveries().size(), 1u);
+    EXPECT_EQ(r.next_deadline(), at_ms(10));
+    r.on_packet(at_ms(4), a1[0]);  // late, within the window: nothing lost
+    auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+    EXPECT_EQ(out[1].outcome, Outcome::complete);
+
+    Reassembler lossy(c);
+    lossy.on_packet(at_ms(0), a0[0]);
+    lossy.on_packet(at_ms(0), a2[0]);
+    lossy.poll(at_ms(9));
+    EXPECT_EQ(lossy.take_deliveries().size(), 1u);
+    lossy.poll(at_ms(10));
+    out = lossy.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out[0].whole_adu_lost);
+    EXPECT_EQ(out[1].stream_sequence, 2);
+}
+
+TEST(MssrReassembler, ReorderingAndDuplicatesYieldOneAdu) {
+    Reassembler r(config());
+    const auto data = adu_bytes(64 * 6 + 5, 9);
+    auto p = fragments(adu(0, 0, static_cast<std::uint32_t>(data.size())), 100, data);
+    std::reverse(p.begin(), p.end());
+    p.insert(p.begin() + 3, p[1]);
+    for (const auto& packet : p)
+        r.on_packet(at_ms(0), packet);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].data, data);
+    EXPECT_EQ(r.stream_stats(0).duplicates, 1u);
+    EXPECT_EQ(r.stream_stats(0).fragments, 7u);
+}
+
+TEST(MssrReassembler, ReorderWindowDelaysRequests) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(10);
+    Reassembler r(c);
+    const auto p = fragments(adu(0, 0, 256), 10, adu_bytes(256, 3));
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(5))).empty());
+    EXPECT_EQ(requested(r.make_feedback(at_ms(10))), std::set<std::uint16_t>{11});
+}
+
+TEST(MssrReassembler, SequenceNumbersWrap) {
+    Reassembler r(config());
+    std::uint16_t seq = 0xfff0;
+    std::uint16_t sseq = 0xfffd;
+    std::size_t delivered = 0;
+    for (int i = 0; i < 8; ++i) {
+        const auto data = adu_bytes(64 * 3, static_cast<std::uint8_t>(i));
+        auto p = fragments(adu(0, sseq, 192, 1000 + i), seq, data);
+        std::swap(p[0], p[2]);
+        for (const auto& packet : p)
+            r.on_packet(at_ms(i), packet);
+        for (const Delivery& d : r.take_deliveries()) {
+            EXPECT_EQ(d.outcome, Outcome::complete);
+            EXPECT_EQ(d.stream_sequence, static_cast<std::uint16_t>(0xfffd + delivered));
+            EXPECT_EQ(d.data, adu_bytes(192, static_cast<std::uint8_t>(delivered)));
+            ++delivered;
+        }
+        seq = static_cast<std::uint16_t>(seq + 3);
+        ++sseq;
+    }
+    EXPECT_EQ(delivered, 8u);
+    EXPECT_EQ(r.make_feedback(at_ms(9)).cumulative_ack, static_cast<std::uint16_t>(0xfff0 + 24));
+}
+
+TEST(MssrReassembler, IncompleteAduAtItsDeadlineIsLostAndLaterFragmentsIgnored) {
+    Reassembler r(config(std::chrono::milliseconds(100)));
+    const auto p = fragments(adu(0, 0, 192, 1000), 10, adu_bytes(192, 1));
+    r.on_packet(at_ms(5000), p[0]);  // arrival - ADU time = 4000 ms: the clock offset
+    r.on_packet(at_ms(5000), p[2]);
+    EXPECT_EQ(r.next_deadline(), at_ms(5100));
+    r.poll(at_ms(5099));
+    EXPECT_TRUE(r.take_deliveries().empty());
+    r.poll(at_ms(5100));
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].outcome, Outcome::lost);
+    EXPECT_FALSE(out[0].whole_adu_lost);
+    EXPECT_EQ(r.stream_stats(0).key_adus_incomplete, 1u);
+    // Past the deadline nothing is requested any more, and the straggler is ignored.
+    const Feedback f = r.make_feedback(at_ms(5101));
+    EXPECT_TRUE(f.nacks.empty());
+    EXPECT_EQ(f.cumulative_ack, 13);
+    r.on_packet(at_ms(5102), p[1]);
+    EXPECT_TRUE(r.take_deliveries().empty());
+    EXPECT_EQ(r.stream_stats(0).late_fragments, 1u);
+    EXPECT_EQ(r.memory_used(), 0u);
+}
+
+TEST(MssrReassembler, PartialPolicyDeliversWhatArrived) {
+    ReassemblerConfig c = config(std::chrono::milliseconds(50));
+    c.default_policy.late = LatePolicy::partial;
+    Reassembler r(c);
+    const auto data = adu_bytes(192, 1);
+    const auto p = fragments(adu(0, 0, 192, 0), 10, data);
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);
+    r.poll(at_ms(50));
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].outcome, Outcome::partial);
+    auto expected = data;
+    std::fill(expected.begin() + 64, expected.begin() + 128, 0);
+    EXPECT_EQ(out[0].data, expected);
+}
+
+TEST(MssrReassembler, InOrderPerStreamWithoutBlockingOtherStreams) {
+    Reassembler r(config());
+    const auto v0 = fragments(adu(0, 0, 128), 10, adu_bytes(128, 1));  // 10, 11
+    const auto v1 = fragments(adu(0, 1, 64), 12, adu_bytes(64, 2));    // 12
+    const auto a0 = fragments(adu(1, 0, 64), 13, adu_bytes(64, 3));    // 13
+    r.on_packet(at_ms(0), v0[0]);
+    r.on_packet(at_ms(0), v1[0]);
+    r.on_packet(at_ms(0), a0[0]);
+    auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);  // the audio ADU; video 1 waits for video 0
+    EXPECT_EQ(out[0].stream, 1);
+    r.on_packet(at_ms(1), v0[1]);
+    out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].stream_sequence, 0);
+    EXPECT_EQ(out[1].stream_sequence, 1);
+}
+
+TEST(MssrReassembler, KeyOnlyModeRequestsOnlyKeyFragments) {
+    ReassemblerConfig c = config();
+    c.default_policy.mode = RetransmitMode::key_only;
+    Reassembler r(c);
+    const auto key = fragments(adu(0, 0, 192, 1000, Priority::key), 10, adu_bytes(192, 1));
+    const auto p = fragments(adu(0, 1, 192, 1000, Priority::reference), 13, adu_bytes(192, 2));
+    const auto next = fragments(adu(0, 2, 64, 1000, Priority::reference), 16, adu_bytes(64, 2));
+    r.on_packet(at_ms(0), key[0]);
+    r.on_packet(at_ms(0), key[2]);
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);
+    r.on_packet(at_ms(0), next[0]);
+    EXPECT_EQ(requested(r.make_feedback(at_ms(1))), std::set<std::uint16_t>{11});
+}
+
+TEST(MssrReassembler, MemoryIsBoundedPerStreamAndInTotal) {
+    ReassemblerConfig c = config(std::chrono::seconds(10));
+    c.max_stream_bytes = 2000;
+    c.max_total_bytes = 3000;
+    Reassembler r(c);
+    std::uint16_t seq = 0;
+    // Only the first fragment of each ADU: nothing completes, everything waits.
+    for (std::uint16_t i = 0; i < 20; ++i) {
+        const auto p = fragments(adu(static_cast<std::uint8_t>(i % 2), i, 500), seq, adu_bytes(500, 1));
+        r.on_packet(at_ms(0), p[0]);
+        seq = static_cast<std::uint16_t>(seq + p.size());
+        EXPECT_LE(r.memory_used(), c.max_total_bytes);
+    }
+    EXPECT_GT(r.stats().over_limit, 0u);
+    EXPECT_LT(r.receive_window(), 3000u);
+    // An ADU longer than the per-ADU bound is refused outright.
+    c.max_adu_bytes = 100;
+    Reassembler small(c);
+    small.on_packet(at_ms(0), fragments(adu(0, 0, 200), 0, adu_bytes(200, 1))[0]);
+    EXPECT_EQ(small.memory_used(), 0u);
+    EXPECT_EQ(small.stats().over_limit, 1u);
+}
+
+TEST(MssrReassembler, RefusesFragmentsThatBreakTheGeometry) {
+    Reassembler r(config());
+    // Cut with a different MSS than the receiver's: offsets are not multiples of its fragment size.
+    const auto p = fragments(adu(0, 0, 300), 0, adu_bytes(300, 1), test::k_test_mss + 10);
+    for (const auto& packet : p)
+        r.on_packet(at_ms(0), packet);
+    EXPECT_EQ(r.stats().invalid, p.size());
+    EXPECT_TRUE(r.take_deliveries().empty());
+}
+
+TEST(MssrReassembler, AStreamJumpFarAheadGivesUpTheSkippedSpan) {
+    ReassemblerConfig c = config(std::chrono::seconds(10));
+    c.max_pending_adus = 4;
+    Reassembler r(c);
+    r.on_packet(at_ms(0), fragments(adu(0, 0, 128), 0, adu_bytes(128, 1))[0]);
+    r.on_packet(at_ms(0), fragments(adu(0, 1000, 128), 2, adu_bytes(128, 1))[0]);
+    const auto out = r.take_deliveries();
+    // ADU 0 is given up; 1 .. 996 are reported as one run; 997 .. 999 may still come before 1000.
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].outcome, Outcome::lost);
+    EXPECT_FALSE(out[0].whole_adu_lost);
+    EXPECT_TRUE(out[1].whole_adu_lost);
+    EXPECT_EQ(out[1].stream_sequence, 1);
+    EXPECT_EQ(out[1].lost_count, 996u);
+    EXPECT_GT(r.memory_used(), 0u);  // ADU 1000 waits
+}
+
+}  // namespace
+}  // namespace sg::mssr

@@ -1,0 +1,261 @@
+#include "mssr/sender.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "mssr_test_util.hpp"
+
+namespace sg::mssr {
+namespace {
+
+using namespace std::chrono_literals;
+using test::at_ms;
+
+SenderConfig config(RetransmitMode mode = RetransmitMode::by_value,
+                    std::chrono::milliseconds latency = 1000ms) {
+    SenderConfig c;
+    c.streams = {SenderStreamConfig{1000, StreamPolicy{latency, mode, LatePolicy::drop}}};
+    return c;
+}
+
+Adu frame(std::size_t size, Priority priority = Priority::key) {
+    Adu a;
+    a.priority = priority;
+    a.data.assign(size, 0xab);
+    return a;
+}
+
+// Sends everything the sender allows now; returns the parsed headers.
+std::vector<FragmentHeader> drain(Sender& s, TimePoint now) {
+    std::vector<FragmentHeader> sent;
+    std::vector<std::uint8_t> buf;
+    while (s.next_packet(now, buf)) {
+        const auto view = parse_data_packet(buf);
+        EXPECT_TRUE(view.ok());
+        if (view) sent.push_back(view->header);
+        buf.clear();
+    }
+    return sent;
+}
+
+struct FeedbackBytes {
+    std::vector<std::uint8_t> bytes;
+    FeedbackView view() const { return *parse_feedback_datagram(bytes); }
+};
+
+FeedbackBytes feedback(std::uint16_t cum, std::vector<AckRange> acks = {}, std::vector<NackBlock> nacks = {},
+                       std::uint32_t rwnd = 1u << 20) {
+    Feedback f;
+    f.receive_window = rwnd;
+    f.cumulative_ack = cum;
+    f.acks = std::move(acks);
+    f.nacks = std::move(nacks);
+    FeedbackBytes out;
+    EXPECT_TRUE(append_feedback_compound(out.bytes, f).ok());
+    return out;
+}
+
+TEST(MssrSender, NoNewDataWhileUnackedReachesCwnd) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    const auto sent = drain(s, at_ms(0));
+    EXPECT_EQ(sent.size(), 10u);  // RFC 6928 initial window of 10 full-size datagrams
+    EXPECT_GE(s.in_flight(), s.congestion().window());
+    // Acking five opens the window again (slow start: it grows by what was acked).
+    s.on_feedback(at_ms(40), feedback(5).view());
+    EXPECT_EQ(drain(s, at_ms(40)).size(), 10u);
+}
+
+TEST(MssrSender, ZeroReceiveWindowAllowsOneProbe) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
+    s.on_feedback(at_ms(40), feedback(10, {}, {}, 0).view());
+    EXPECT_EQ(drain(s, at_ms(40)).size(), 1u);  // the probe
+    EXPECT_TRUE(drain(s, at_ms(41)).empty());   // still in flight: nothing more
+    EXPECT_EQ(s.stats().probes, 1u);
+    s.on_feedback(at_ms(80), feedback(11, {}, {}, 100000).view());
+    EXPECT_FALSE(drain(s, at_ms(80)).empty());
+}
+
+TEST(MssrSender, RequestedFragmentGoesBeforeNewData) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
+    // Receiver: 0..2 and 4..9 arrived, 3 is wanted.
+    s.on_feedback(at_ms(40), feedback(3, {AckRange{4, 6}}, {NackBlock{3, 0}}).view());
+    const auto sent = drain(s, at_ms(40));
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent[0].sequence, 3);
+    EXPECT_TRUE(sent[0].retransmission);
+    EXPECT_EQ(sent[1].sequence, 10);
+    EXPECT_EQ(s.stats().fast_retransmits, 1u);
+    EXPECT_EQ(s.congestion().loss_events(), 1u);
+}
+
+TEST(MssrSender, KeyFramesAreRepairedFirst) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2, Priority::reference)).ok());  // 0, 1
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2, Priority::key)).ok());        // 2, 3
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 4u);
+    s.on_feedback(at_ms(40), feedback(0, {AckRange{2, 1}}, {NackBlock{0, 0b100}}).view());  // 0 and 3 lost
+    const auto sent = drain(s, at_ms(40));
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].sequence, 3);
+    EXPECT_EQ(sent[1].sequence, 0);
+}
+
+TEST(MssrSender, KeyOnlyModeDoesNotRepairOtherFrames) {
+    Sender s(config(RetransmitMode::key_only));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2, Priority::reference)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
+    s.on_feedback(at_ms(40), feedback(0, {AckRange{1, 1}}, {NackBlock{0, 0}}).view());
+    EXPECT_TRUE(drain(s, at_ms(40)).empty());
+    EXPECT_EQ(s.stats().dropped_unrepaired, 1u);
+}
+
+TEST(MssrSender, ExpiredFragmentsAreNeverSent) {
+    Sender s(config(RetransmitMode::by_value, 100ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
+    // No feedback until past the deadline: the 20 queued fragments are dropped, not sent late.
+    s.on_feedback(at_ms(150), feedback(10).view());
+    EXPECT_TRUE(drain(s, at_ms(150)).empty());
+    EXPECT_EQ(s.stats().dropped_unsent, 20u);
+    EXPECT_EQ(s.buffered_bytes(), 0u);
+    // A loss reported after the deadline is not repaired either.
+    ASSERT_TRUE(s.submit(at_ms(200), frame(520 * 2)).ok());
+    ASSERT_EQ(drain(s, at_ms(200)).size(), 2u);
+    // The dropped fragments used up 10..29 (the receiver sees a whole-ADU loss): these are 30 and 31.
+    s.on_feedback(at_ms(301), feedback(30, {AckRange{31, 1}}, {NackBlock{30, 0}}).view());
+    EXPECT_TRUE(drain(s, at_ms(301)).empty());
+    EXPECT_EQ(s.stats().dropped_unrepaired, 1u);
+}
+
+TEST(MssrSender, KarnTakesRttSamplesOnlyFromFragmentsSentOnce) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
+    s.on_feedback(at_ms(50), feedback(0, {AckRange{1, 1}}, {NackBlock{0, 0}}).view());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(50ms));
+    ASSERT_EQ(drain(s, at_ms(60)).size(), 1u);  // the retransmission of 0
+    // Its ack comes 500 ms later: ambiguous, so no sample.
+    s.on_feedback(at_ms(560), feedback(2).view());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(50ms));
+}
+
+TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
+    Sender s(config(RetransmitMode::by_value, 5000ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 3u);
+    EXPECT_EQ(s.next_wakeup(), at_ms(1000));  // initial RTO 1 s
+    EXPECT_TRUE(drain(s, at_ms(999)).empty());
+    const auto resent = drain(s, at_ms(1000));
+    EXPECT_EQ(s.stats().timeouts, 1u);
+    EXPECT_EQ(s.rtt().rto(), std::chrono::microseconds(2s));
+    ASSERT_EQ(resent.size(), 1u);  // loss window: one segment
+    EXPECT_TRUE(resent[0].retransmission);
+    EXPECT_EQ(s.congestion().window(), k_default_mss);
+}
+
+TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 3u);
+    // 0 and 1 acked after 40 ms; 2 (the tail) is never heard of: the receiver cannot see it missing.
+    s.on_feedback(at_ms(40), feedback(2).view());
+    EXPECT_EQ(s.next_wakeup(), at_ms(120));  // 2 * SRTT, well before the RTO
+    EXPECT_TRUE(drain(s, at_ms(119)).empty());
+    const auto probe = drain(s, at_ms(120));
+    ASSERT_EQ(probe.size(), 1u);
+    EXPECT_EQ(probe[0].sequence, 2);
+    EXPECT_TRUE(probe[0].retransmission);
+    EXPECT_EQ(s.stats().tail_probes, 1u);
+    // One probe; after it only the retransmission timer (RTO 200 ms from the ack at 40 ms).
+    EXPECT_TRUE(drain(s, at_ms(239)).empty());
+    EXPECT_EQ(s.stats().timeouts, 0u);
+}
+
+TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {
+    SenderConfig c = config(RetransmitMode::by_value, 60s);
+    c.congestion.initial_window_packets = 40000;  // only the sequence window limits
+    c.max_buffer_bytes = 64u << 20;
+    c.initial_receive_window = 0xffffffff;
+    Sender s(c);
+    for (int i = 0; i < 20; ++i)
+        ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 1000)).ok());
+    const auto sent = drain(s, at_ms(0));
+    ASSERT_EQ(sent.size(), static_cast<std::size_t>(k_sequence_window));
+    // Acking the oldest one opens exactly one more number.
+    s.on_feedback(at_ms(40), feedback(1, {}, {}, 0xffffffff).view());
+    EXPECT_EQ(drain(s, at_ms(40)).size(), 1u);
+}
+
+TEST(MssrSender, RejectsWhatItCannotHold) {
+    SenderConfig c = config();
+    c.max_buffer_bytes = 1000;
+    Sender s(c);
+    EXPECT_FALSE(s.submit(at_ms(0), frame(1001)).ok());
+    EXPECT_FALSE(s.submit(at_ms(0), frame(0)).ok());
+    Adu other = frame(10);
+    other.stream = 1;
+    EXPECT_FALSE(s.submit(at_ms(0), other).ok());
+    EXPECT_TRUE(s.submit(at_ms(0), frame(1000)).ok());
+}
+
+TEST(MssrRtt, FollowsRfc6298) {
+    RttEstimator rtt;
+    EXPECT_EQ(rtt.rto(), std::chrono::microseconds(1s));
+    rtt.on_sample(100ms);
+    EXPECT_EQ(rtt.srtt(), std::chrono::microseconds(100ms));
+    EXPECT_EQ(rtt.rttvar(), std::chrono::microseconds(50ms));
+    EXPECT_EQ(rtt.rto(), std::chrono::microseconds(300ms));  // 100 + 4 * 50
+    rtt.on_sample(200ms);
+    EXPECT_EQ(rtt.rttvar(), std::chrono::microseconds(62500));  // 3/4 * 50 + 1/4 * 100
+    EXPECT_EQ(rtt.srtt(), std::chrono::microseconds(112500));   // 7/8 * 100 + 1/8 * 200
+    rtt.on_timeout();
+    EXPECT_EQ(rtt.rto(), 2 * std::chrono::microseconds(112500 + 4 * 62500));
+    for (int i = 0; i < 20; ++i)
+        rtt.on_timeout();
+    EXPECT_EQ(rtt.rto(), std::chrono::microseconds(60s));
+    RttEstimator fast;
+    fast.on_sample(1ms);
+    EXPECT_EQ(fast.rto(), std::chrono::microseconds(200ms)) << "clamped to the minimum";
+}
+
+TEST(MssrCongestion, SlowStartThenOneDecreasePerRoundTrip) {
+    CongestionControl cc;
+    EXPECT_EQ(cc.window(), 10 * k_default_mss);
+    cc.on_ack(10 * k_default_mss, true);
+    EXPECT_EQ(cc.window(), 20 * k_default_mss);
+    cc.on_ack(10 * k_default_mss, false);  // application-limited: no growth
+    EXPECT_EQ(cc.window(), 20 * k_default_mss);
+    cc.on_loss(100, 150);
+    EXPECT_EQ(cc.window(), 10 * k_default_mss);
+    cc.on_loss(120, 160);  // sent before the decrease: same event
+    EXPECT_EQ(cc.window(), 10 * k_default_mss);
+    EXPECT_EQ(cc.loss_events(), 1u);
+    cc.on_ack(10 * k_default_mss, true);  // congestion avoidance: about one MSS per window
+    EXPECT_EQ(cc.window(), 11 * k_default_mss);
+    cc.on_loss(150, 200);  // sent after it: a new event
+    EXPECT_EQ(cc.loss_events(), 2u);
+    cc.on_timeout(4 * k_default_mss, 300);
+    EXPECT_EQ(cc.window(), k_default_mss);
+    EXPECT_EQ(cc.slow_start_threshold(), 2 * k_default_mss);
+}
+
+TEST(MssrCongestion, LossToleranceIgnoresSparseLoss) {
+    CongestionConfig c;
+    c.loss_tolerance = 0.1;
+    CongestionControl cc(c);
+    cc.on_ack(50 * k_default_mss, true);  // 50 fragments acked
+    cc.on_loss(10, 100);                  // 1 of 51 lost: below 10 %
+    EXPECT_EQ(cc.loss_events(), 0u);
+    for (int i = 0; i < 5; ++i)
+        cc.on_loss(11 + i, 100);  // 6 of 56: above
+    EXPECT_EQ(cc.loss_events(), 1u);
+}
+
+}  // namespace
+}  // namespace sg::mssr

@@ -1,0 +1,285 @@
+// mssr::Socket on loopback: a listener and a connecting peer on one io_context, real UDP sockets on port 0.
+#include "mssr_io/socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "rtp/rtp_packet.hpp"
+
+namespace sg::mssr {
+namespace {
+
+using namespace std::chrono_literals;
+using Endpoint = asio::ip::udp::endpoint;
+
+std::vector<std::uint8_t> frame_bytes(std::size_t size, std::uint8_t seed) {
+    std::vector<std::uint8_t> data(size);
+    for (std::size_t i = 0; i < size; ++i)
+        data[i] = static_cast<std::uint8_t>(seed * 31 + i);
+    return data;
+}
+
+std::unique_ptr<Socket> make(asio::io_context& io, Role role,
+                             std::vector<StreamPolicy> streams = {StreamPolicy{}}) {
+    SocketOptions options;
+    options.role = role;
+    options.streams = std::move(streams);
+    options.idle_timeout = 600ms;
+    options.report_interval = 100ms;
+    options.connect_timeout = 500ms;
+    options.hello_interval = 50ms;
+    auto socket =
+        Socket::create(io.get_executor(), Endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
+    EXPECT_TRUE(socket.ok()) << socket.error();
+    return socket ? std::move(*socket) : nullptr;
+}
+
+TEST(MssrSocket, CarriesFramesFromConnectingSenderToListeningReceiver) {
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender,
+                       {StreamPolicy{500ms, RetransmitMode::by_value, LatePolicy::drop},
+                        StreamPolicy{200ms, RetransmitMode::key_only, LatePolicy::partial}});
+    ASSERT_TRUE(receiver && sender);
+    constexpr int k_frames = 40;
+    std::vector<Delivery> delivered;
+    receiver->on_delivery([&](Delivery d) {
+        delivered.push_back(std::move(d));
+        if (delivered.size() == k_frames) {
+            receiver->close();
+            sender->close();
+        }
+    });
+    asio::error_code listen_ec = asio::error::would_block;
+    asio::error_code connect_ec = asio::error::would_block;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            listen_ec = co_await receiver->listen();
+            if (!listen_ec) co_await receiver->run();
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            connect_ec = co_await sender->connect(receiver->local_endpoint());
+            if (connect_ec) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            asio::steady_timer pace(io);
+            for (int i = 0; i < k_frames; ++i) {
+                Adu adu;
+                adu.stream = static_cast<std::uint8_t>(i % 2);
+                adu.priority = i % 10 == 0 ? Priority::key : Priority::reference;
+                adu.rtp_timestamp = static_cast<std::uint32_t>(i);
+                adu.data = frame_bytes(i % 2 == 0 ? 5000 : 100, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+                pace.expires_after(2ms);
+                co_await pace.async_wait(asio::use_awaitable);
+            }
+        },
+        asio::detached);
+    io.run_for(5s);
+
+    EXPECT_FALSE(listen_ec);
+    EXPECT_FALSE(connect_ec);
+    ASSERT_EQ(delivered.size(), static_cast<std::size_t>(k_frames));
+    int per_stream[2] = {0, 0};
+    for (const Delivery& d : delivered) {
+        ASSERT_EQ(d.outcome, Delivery::Outcome::complete);
+        const int index = static_cast<int>(d.rtp_timestamp);
+        EXPECT_EQ(d.stream, index % 2);
+        EXPECT_EQ(d.stream_sequence, per_stream[d.stream]++);  // in order per stream
+        EXPECT_EQ(d.data, frame_bytes(index % 2 == 0 ? 5000 : 100, static_cast<std::uint8_t>(index)));
+    }
+    EXPECT_EQ(sender->sender()->stats().retransmissions, 0u);
+}
+
+TEST(MssrSocket, AListeningSenderServesAConnectingReceiver) {
+    asio::io_context io;
+    auto sender =
+        make(io, Role::sender, {StreamPolicy{300ms, RetransmitMode::key_only, LatePolicy::partial}});
+    auto receiver = make(io, Role::receiver);
+    ASSERT_TRUE(receiver && sender);
+    std::vector<Delivery> delivered;
+    receiver->on_delivery([&](Delivery d) {
+        delivered.push_back(std::move(d));
+        if (delivered.size() == 5) {
+            receiver->close();
+            sender->close();
+        }
+    });
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->listen()) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            for (int i = 0; i < 5; ++i) {
+                Adu adu;
+                adu.data = frame_bytes(2000, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+            }
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (!co_await receiver->connect(sender->local_endpoint())) co_await receiver->run();
+        },
+        asio::detached);
+    io.run_for(5s);
+    ASSERT_EQ(delivered.size(), 5u);
+    for (std::size_t i = 0; i < delivered.size(); ++i)
+        EXPECT_EQ(delivered[i].data, frame_bytes(2000, static_cast<std::uint8_t>(i)));
+}
+
+// A forwarder between the two ends that drops every `drop_every`-th data packet from the sender.
+asio::awaitable<void> impair(asio::ip::udp::socket& relay, Endpoint receiver, int drop_every, int& dropped) {
+    std::vector<std::uint8_t> buffer(65536);
+    std::optional<Endpoint> sender;
+    int data_packets = 0;
+    for (;;) {
+        Endpoint from;
+        auto [ec, n] = co_await relay.async_receive_from(asio::buffer(buffer), from,
+                                                         asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        const Bytes datagram(buffer.data(), n);
+        Endpoint to = receiver;
+        if (from == receiver) {
+            if (!sender) continue;
+            to = *sender;
+        } else {
+            sender = from;
+            if (!rtp::looks_like_rtcp(datagram) && ++data_packets % drop_every == 0) {
+                ++dropped;
+                continue;
+            }
+        }
+        co_await relay.async_send_to(asio::buffer(datagram.data(), datagram.size()), to,
+                                     asio::experimental::as_tuple(asio::use_awaitable));
+    }
+}
+
+TEST(MssrSocket, RepairsLossOnARealUdpPath) {
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender, {StreamPolicy{1000ms, RetransmitMode::by_value, LatePolicy::drop}});
+    ASSERT_TRUE(receiver && sender);
+    asio::ip::udp::socket relay(io, Endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    int dropped = 0;
+    constexpr int k_frames = 20;
+    std::vector<Delivery> delivered;
+    receiver->on_delivery([&](Delivery d) {
+        delivered.push_back(std::move(d));
+        if (delivered.size() == k_frames) {
+            receiver->close();
+            sender->close();
+            relay.close();
+        }
+    });
+    asio::co_spawn(io, impair(relay, receiver->local_endpoint(), 10, dropped), asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (!co_await receiver->listen()) co_await receiver->run();
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->connect(relay.local_endpoint())) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            for (int i = 0; i < k_frames; ++i) {
+                Adu adu;
+                adu.rtp_timestamp = static_cast<std::uint32_t>(i);
+                adu.data = frame_bytes(3000, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+            }
+        },
+        asio::detached);
+    io.run_for(10s);
+
+    ASSERT_EQ(delivered.size(), static_cast<std::size_t>(k_frames));
+    for (const Delivery& d : delivered) {
+        EXPECT_EQ(d.outcome, Delivery::Outcome::complete);
+        EXPECT_EQ(d.data, frame_bytes(3000, static_cast<std::uint8_t>(d.rtp_timestamp)));
+    }
+    EXPECT_GT(dropped, 0);
+    EXPECT_GE(sender->sender()->stats().retransmissions, static_cast<std::uint64_t>(dropped));
+}
+
+TEST(MssrSocket, SenderReportsKeepAnIdleSessionAlive) {
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender);
+    ASSERT_TRUE(receiver && sender);
+    // The receiver would give up after 600 ms of silence; the sender has nothing to send for 1.5 s but
+    // reports every 100 ms.
+    asio::error_code receiver_end = asio::error::would_block;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (!co_await receiver->listen()) receiver_end = co_await receiver->run();
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->connect(receiver->local_endpoint())) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            asio::steady_timer idle(io, 1500ms);
+            co_await idle.async_wait(asio::use_awaitable);
+            receiver->close();
+            sender->close();
+        },
+        asio::detached);
+    io.run_for(5s);
+    EXPECT_EQ(receiver_end, asio::error::operation_aborted) << "closed by the test, not timed out";
+    EXPECT_EQ(receiver->stats().unusable, 0u);
+}
+
+TEST(MssrSocket, ConnectTimesOutWithoutAListener) {
+    asio::io_context io;
+    auto sender = make(io, Role::sender);
+    auto silent = make(io, Role::sender);  // bound but never listening: HELLOs go unanswered
+    ASSERT_TRUE(sender && silent);
+    asio::error_code ec;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { ec = co_await sender->connect(silent->local_endpoint()); },
+        asio::detached);
+    io.run_for(3s);
+    EXPECT_EQ(ec, asio::error::timed_out);
+    EXPECT_FALSE(sender->connected());
+}
+
+TEST(MssrSocket, ListenerIgnoresAPeerOfTheSameRole) {
+    asio::io_context io;
+    auto listener = make(io, Role::sender);
+    auto other = make(io, Role::sender);
+    ASSERT_TRUE(listener && other);
+    asio::error_code ec;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { (void)co_await listener->listen(); }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            ec = co_await other->connect(listener->local_endpoint());
+            listener->close();
+        },
+        asio::detached);
+    io.run_for(3s);
+    EXPECT_EQ(ec, asio::error::timed_out);
+    EXPECT_FALSE(listener->connected());
+    EXPECT_GT(listener->stats().unusable, 0u);
+}
+
+}  // namespace
+}  // namespace sg::mssr
