@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "app/relay_config_file.hpp"
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
 #include "net/relay.hpp"
@@ -16,26 +17,6 @@
 
 namespace sg::app {
 namespace {
-
-struct RelayFlags {
-    std::vector<std::string> interfaces;
-    std::vector<std::string> listen_ng;
-    std::vector<std::string> listen_udp;
-    std::vector<std::string> listen_tcp_ng;
-    std::vector<std::string> listen_unix;
-    unsigned port_min = 30000;
-    unsigned port_max = 40000;
-    unsigned timeout = 60;
-    unsigned silent_timeout = 3600;
-    unsigned delete_delay = 30;
-    unsigned max_sessions = 100000;
-    unsigned num_threads = 0;
-    std::string admin;
-    std::string recording_dir;
-    std::string log_level = "info";
-    int table = -1;  // rtpengine's kernel table: accepted for compatibility, this relay is userspace only
-    bool compatibility_flag = false;
-};
 
 // `[IP:]PORT` as rtpengine's --listen-* take it; a bare port listens on loopback (closed by default).
 std::optional<net::HostPort> parse_listen(const std::string& text) {
@@ -178,12 +159,26 @@ Subcommand add_relay_command(CLI::App& app) {
     relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     relay->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    relay->add_option(
+        "--config-file", flags->config_file,
+        "TOML file whose [relay] table holds the same options (long names as keys); the command "
+        "line wins");
     // rtpengine options that have no meaning here; accepted so its command lines work unchanged.
     relay->add_option("--table,-t", flags->table, "rtpengine's kernel table; ignored (userspace relay)");
     relay->add_flag("--foreground,-f", flags->compatibility_flag,
                     "Ignored: the relay always runs in the foreground");
     relay->add_flag("--log-stderr,-E", flags->compatibility_flag, "Ignored: the relay always logs to stderr");
-    const auto run = [flags]() -> int {
+    const auto run = [flags, relay]() -> int {
+        if (!flags->config_file.empty()) {
+            std::string error;
+            const auto given = [relay](std::string_view option) {
+                return relay->get_option(std::string(option))->count() > 0;
+            };
+            if (!read_relay_config_file(flags->config_file, given, *flags, error)) {
+                std::cerr << "streamgate: relay: " << flags->config_file << ": " << error << '\n';
+                return 2;
+            }
+        }
         const auto config = relay_config(*flags);
         if (!config) return 2;
         net::ignore_sigpipe();
