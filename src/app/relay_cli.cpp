@@ -103,6 +103,14 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
         }
         config.recording_dir = flags.recording_dir;
     }
+    if (!flags.prompt_dir.empty()) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(flags.prompt_dir, ec)) {
+            std::cerr << "streamgate: relay: --prompt-dir " << flags.prompt_dir << ": not a directory\n";
+            return std::nullopt;
+        }
+        config.prompt_dir = flags.prompt_dir;
+    }
     if (!flags.admin.empty()) {
         const auto hp = net::parse_host_port(flags.admin);
         if (!hp) {
@@ -156,6 +164,8 @@ Subcommand add_relay_command(CLI::App& app) {
                       "Calls held at most; more offers fail (default 100000)");
     relay->add_option("--recording-dir", flags->recording_dir,
                       "Directory for call recordings (start recording, rtpproxy R): one pcap per call");
+    relay->add_option("--prompt-dir", flags->prompt_dir,
+                      "Directory of G.711 prompt files for play media (rtpproxy P); names may not leave it");
     relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     relay->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

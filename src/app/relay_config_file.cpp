@@ -70,6 +70,7 @@ bool read_relay_config_file(const std::string& path, const std::function<bool(st
         {"max-sessions", [&](const toml::node& n) { return read_unsigned(n, flags.max_sessions); }},
         {"num-threads", [&](const toml::node& n) { return read_unsigned(n, flags.num_threads); }},
         {"recording-dir", [&](const toml::node& n) { return read_string(n, flags.recording_dir); }},
+        {"prompt-dir", [&](const toml::node& n) { return read_string(n, flags.prompt_dir); }},
         {"admin", [&](const toml::node& n) { return read_string(n, flags.admin); }},
         {"log-level", [&](const toml::node& n) { return read_string(n, flags.log_level); }},
     };

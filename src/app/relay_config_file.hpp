@@ -25,6 +25,7 @@ struct RelayFlags {
     unsigned num_threads = 0;
     std::string admin;
     std::string recording_dir;
+    std::string prompt_dir;
     std::string log_level = "info";
     std::string config_file;
     int table = -1;  // rtpengine's kernel table: accepted for compatibility, this relay is userspace only

@@ -25,6 +25,8 @@ struct CallTable::Side {
     bool open = false;
     bool rtcp_mux = false;  // this side's UA sends RTCP on the RTP port
     bool on_hold = false;   // its UA announced no address, or inactive/sendonly
+    std::uint64_t playback =
+        0;  // non-zero: hearing a prompt (that playback's generation), not the other side
     Component rtp;
     Component rtcp;
 };
@@ -362,6 +364,51 @@ Outcome CallTable::recording(const Request& request, std::int64_t wall_now) {
     return Outcome{};
 }
 
+CallTable::Side* CallTable::audio_side(const std::string& call_id, const std::string& tag) const {
+    const auto it = calls_.find(call_id);
+    if (it == calls_.end()) return nullptr;
+    const Call& call = *it->second;
+    const std::size_t leg = call.tags[0] == tag ? 0 : call.tags[1] == tag ? 1 : 2;
+    if (leg == 2) return nullptr;
+    for (const auto& stream : call.streams) {
+        Side& side = stream->sides[leg];
+        if (side.open && side.media == "audio") return &side;
+    }
+    return nullptr;
+}
+
+Outcome CallTable::start_playback(const Request& request, std::uint64_t& generation) {
+    if (calls_.find(request.call_id) == calls_.end())
+        return failure("unknown call-id", k_rtpp_e_session_not_found);
+    Side* side = audio_side(request.call_id, request.speaker_tag);
+    if (side == nullptr) return failure("no audio stream for that tag", k_rtpp_e_invalid_argument);
+    side->playback = next_playback_++;
+    generation = side->playback;
+    return Outcome{};
+}
+
+Outcome CallTable::stop_playback(const Request& request) {
+    if (calls_.find(request.call_id) == calls_.end())
+        return failure("unknown call-id", k_rtpp_e_session_not_found);
+    if (Side* side = audio_side(request.call_id, request.speaker_tag)) side->playback = 0;
+    return Outcome{};
+}
+
+void CallTable::end_playback(const std::string& call_id, const std::string& tag, std::uint64_t generation) {
+    Side* side = audio_side(call_id, tag);
+    if (side != nullptr && side->playback == generation) side->playback = 0;
+}
+
+std::optional<Forward> CallTable::playback_target(const std::string& call_id, const std::string& tag,
+                                                  std::uint64_t generation) const {
+    const Side* side = audio_side(call_id, tag);
+    if (side == nullptr || side->playback != generation) return std::nullopt;
+    const auto destination = side->rtp.latch.destination();
+    if (!destination)
+        return Forward{side->rtp.socket_id, Address{}};  // on hold: keep the place, send nothing
+    return Forward{side->rtp.socket_id, *destination};
+}
+
 CallReport CallTable::report(const Call& call, SteadyTime now, std::int64_t wall_now) const {
     CallReport out;
     out.call_id = call.call_id;
@@ -429,6 +476,9 @@ std::optional<Forward> CallTable::on_packet(std::uint32_t socket_id, const Addre
         if (&in == &in.side->rtcp) local.port = static_cast<std::uint16_t>(local.port + 1U);
         recorder_->record(in.side->call->call_id, source, local, packet);
     }
+
+    // A participant hearing a prompt does not hear the other side meanwhile (RTCP still flows).
+    if (in.peer->side->playback != 0 && &in == &in.side->rtp && !is_rtcp(packet)) return std::nullopt;
 
     // RTCP multiplexed on this side's RTP port goes to the other side's RTCP port unless that side muxes too.
     Component* out = in.peer;

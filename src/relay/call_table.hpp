@@ -99,6 +99,19 @@ public:
     std::optional<Forward> on_packet(std::uint32_t socket_id, const Address& source, Bytes packet,
                                      SteadyTime now);
 
+    // Play media: from now on the participant `request.speaker_tag` of the call hears what the caller of
+    // playback_target() sends instead of the other side's media, until stop_playback() or until a newer
+    // playback starts. Fails for an unknown call, tag, or a call with no audio stream for that tag.
+    Outcome start_playback(const Request& request, std::uint64_t& generation);
+    Outcome stop_playback(const Request& request);
+    // The player of `generation` reached its end: the participant hears the other side again (unless a newer
+    // playback replaced it).
+    void end_playback(const std::string& call_id, const std::string& tag, std::uint64_t generation);
+    // Where playback `generation` sends its next packet; nullopt once it was stopped, replaced, or its call
+    // ended (the player then stops).
+    std::optional<Forward> playback_target(const std::string& call_id, const std::string& tag,
+                                           std::uint64_t generation) const;
+
     // Ends calls whose media stopped (timeout, silent timeout) and delayed deletes that are due.
     void expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
     // Ends every call (shutdown).
@@ -118,6 +131,7 @@ private:
                    std::vector<EndedCall>& ended);
     Outcome query(const Request& request, SteadyTime now, std::int64_t wall_now) const;
     Outcome recording(const Request& request, std::int64_t wall_now);
+    Side* audio_side(const std::string& call_id, const std::string& tag) const;
     void end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
                   std::vector<EndedCall>& ended);
     CallReport report(const Call& call, SteadyTime now, std::int64_t wall_now) const;
@@ -133,6 +147,7 @@ private:
     std::map<std::string, std::unique_ptr<Call>> calls_;
     std::unordered_map<std::uint32_t, Component*> by_socket_;
     GlobalStatistics totals_;
+    std::uint64_t next_playback_ = 1;
 };
 
 }  // namespace sg::relay

@@ -70,6 +70,16 @@ void UdpMediaSockets::close(std::uint32_t socket_id) {
     sockets_.erase(it);
 }
 
+bool UdpMediaSockets::send(std::uint32_t socket_id, const relay::Address& destination, Bytes datagram) {
+    const auto it = sockets_.find(socket_id);
+    if (it == sockets_.end()) return false;
+    std::error_code ec;
+    it->second->socket.send_to(asio::buffer(datagram.data(), datagram.size()), to_endpoint(destination), 0,
+                               ec);
+    if (ec) ++counters_.send_failures;
+    return !ec;
+}
+
 void UdpMediaSockets::start(const std::shared_ptr<Socket>& socket) {
     auto loop = [](UdpMediaSockets& self, std::shared_ptr<Socket> in) -> asio::awaitable<void> {
         net::UdpReceiveBatch batch(k_batch, k_slot);

@@ -30,6 +30,10 @@ public:
     std::optional<Pair> open(const relay::Address& local) override;
     void close(std::uint32_t socket_id) override;
 
+    // Sends one datagram out of an open socket now (play media); false when the socket is gone or the
+    // kernel refused it.
+    bool send(std::uint32_t socket_id, const relay::Address& destination, Bytes datagram);
+
     std::size_t open_sockets() const noexcept { return sockets_.size(); }
     const MediaCounters& counters() const noexcept { return counters_; }
 

@@ -276,7 +276,7 @@ int run_relay(const RelayConfig& config) {
         relay::RelaySettings settings = config.settings;
         settings.port_min = first;
         settings.port_max = last;
-        shards.push_back(std::make_unique<Shard>(settings, config.recording_dir));
+        shards.push_back(std::make_unique<Shard>(settings, config.recording_dir, config.prompt_dir));
     }
     ControlFront front(shards);
     const auto ng = relay::make_ng_protocol();

@@ -19,6 +19,7 @@ struct RelayConfig {
     std::vector<std::filesystem::path> listen_unix;  // rtpproxy protocol over unix stream sockets
     std::optional<net::HostPort> admin;              // Prometheus /metrics
     std::filesystem::path recording_dir;             // empty: start recording is refused
+    std::filesystem::path prompt_dir;                // empty: play media is refused
     unsigned threads = 1;                            // event loops; calls are spread over them by Call-ID
 };
 

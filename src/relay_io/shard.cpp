@@ -10,6 +10,9 @@
 
 #include "net/unhandled.hpp"
 #include "relay/address.hpp"
+#include "relay/prompt.hpp"
+#include "relay/rtpproxy_codec.hpp"
+#include "relay_io/prompt_file.hpp"
 
 namespace sg::relay_io {
 namespace {
@@ -60,15 +63,67 @@ std::size_t shard_of(std::string_view call_id, std::size_t shards) noexcept {
     return shards <= 1 ? 0 : std::hash<std::string_view>{}(call_id) % shards;
 }
 
-Shard::Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir)
+Shard::Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir,
+             std::filesystem::path prompt_dir)
     : sockets_(io_),
       recorder_(recording_dir.empty() ? nullptr : std::make_unique<PcapRecorder>(recording_dir)),
       table_(std::move(settings), sockets_, recorder_.get()),
-      expire_timer_(io_) {
+      expire_timer_(io_),
+      prompt_dir_(std::move(prompt_dir)),
+      random_(std::random_device{}()) {
     sockets_.attach(table_);
 }
 
+relay::Outcome Shard::play(const relay::Request& request) {
+    std::string detail;
+    auto prompt = load_prompt(prompt_dir_, request.file, detail);
+    if (!prompt) {
+        relay::Outcome outcome;
+        outcome.error = std::string(prompt.error()) + (detail.empty() ? "" : ": " + detail);
+        outcome.rtpproxy_error = relay::k_rtpp_e_play_failed;
+        return outcome;
+    }
+    std::uint64_t generation = 0;
+    relay::Outcome outcome = table_.start_playback(request, generation);
+    if (outcome.error) return outcome;
+    relay::PromptPlayer player(std::move(*prompt), request.repeat_times,
+                               static_cast<std::uint32_t>(random_()), static_cast<std::uint16_t>(random_()),
+                               static_cast<std::uint32_t>(random_()));
+    spdlog::info(
+        "relay: call {}: playing {} to {} ({} times)", request.call_id, request.file, request.speaker_tag,
+        request.repeat_times == 0 ? std::string("until stopped") : std::to_string(request.repeat_times));
+    auto pace = [](Shard& self, relay::PromptPlayer p, std::string call_id, std::string tag,
+                   std::uint64_t gen) -> asio::awaitable<void> {
+        asio::steady_timer timer(self.io_);
+        auto next = std::chrono::steady_clock::now();
+        for (;;) {
+            const auto target = self.table_.playback_target(call_id, tag, gen);
+            if (!target) co_return;  // stopped, replaced, or the call ended
+            const auto packet = p.next();
+            if (!packet) {
+                self.table_.end_playback(call_id, tag, gen);
+                spdlog::info("relay: call {}: prompt to {} ended after {} packets", call_id, tag,
+                             p.packets_sent());
+                co_return;
+            }
+            if (target->destination.family != relay::Family::unspecified)
+                self.sockets_.send(target->socket_id, target->destination, *packet);
+            // An absolute schedule: 50 packets a second however late a wakeup was.
+            next += std::chrono::milliseconds(20);
+            timer.expires_at(next);
+            std::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+        }
+    };
+    asio::co_spawn(io_, pace(*this, std::move(player), request.call_id, request.speaker_tag, generation),
+                   net::log_unhandled(net::Unhandled::relay_media));
+    return outcome;
+}
+
 relay::Outcome Shard::handle(const relay::Request& request) {
+    if (request.op == relay::Op::play_media) return play(request);
+    if (request.op == relay::Op::stop_media) return table_.stop_playback(request);
     std::vector<relay::EndedCall> ended;
     relay::Outcome outcome = table_.handle(request, std::chrono::steady_clock::now(), wall_seconds(), ended);
     log_ended(ended);

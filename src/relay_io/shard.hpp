@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,8 @@ struct PublishedStatistics {
 
 class Shard {
 public:
-    Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir);
+    Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir,
+          std::filesystem::path prompt_dir);
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
 
@@ -55,6 +57,7 @@ public:
 private:
     void log_ended(std::vector<relay::EndedCall>& ended);
     void publish();
+    relay::Outcome play(const relay::Request& request);
 
     asio::io_context io_{1};
     UdpMediaSockets sockets_;
@@ -62,6 +65,8 @@ private:
     relay::CallTable table_;
     asio::steady_timer expire_timer_;
     PublishedStatistics published_;
+    std::filesystem::path prompt_dir_;
+    std::mt19937 random_;
 };
 
 // Splits [port_min, port_max] into `count` disjoint ranges of whole pairs, one per shard.

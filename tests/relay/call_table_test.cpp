@@ -370,6 +370,43 @@ TEST_F(CallTableTest, RtpproxyStyleCommandsUseOneStreamEach) {
     EXPECT_EQ(queried.ttl_seconds, 10);
 }
 
+TEST_F(CallTableTest, PlaybackReplacesTheOtherSideUntilItEnds) {
+    const auto o = offer(sdp_from("10.0.0.5", 4000));
+    const auto a = answer(sdp_from("10.1.0.9", 5000));
+    const auto caller_side = sockets.id_of(ip("203.0.113.1", media_port(a.sdp)));
+    const auto callee_side = sockets.id_of(ip("203.0.113.1", media_port(o.sdp)));
+    Request play;
+    play.op = Op::play_media;
+    play.call_id = "c1";
+    play.speaker_tag = "caller";  // the caller hears the prompt
+    std::uint64_t generation = 0;
+    ASSERT_FALSE(table.start_playback(play, generation).error);
+    const auto target = table.playback_target("c1", "caller", generation);
+    ASSERT_TRUE(target);
+    EXPECT_EQ(target->socket_id, caller_side);
+    EXPECT_EQ(target->destination, ip("10.0.0.5", 4000));
+    // The callee's media no longer reaches the caller; the caller's still reaches the callee.
+    EXPECT_FALSE(table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 1), now));
+    EXPECT_TRUE(table.on_packet(caller_side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
+    EXPECT_EQ(table.playback_target("c1", "caller", generation)->destination, ip("198.51.100.7", 61000));
+    // A newer playback replaces this one; the end of the old one changes nothing.
+    std::uint64_t newer = 0;
+    ASSERT_FALSE(table.start_playback(play, newer).error);
+    EXPECT_FALSE(table.playback_target("c1", "caller", generation));
+    table.end_playback("c1", "caller", generation);
+    EXPECT_FALSE(table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 2), now));
+    table.end_playback("c1", "caller", newer);
+    EXPECT_TRUE(table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 3), now));
+    // stop media, and unknown calls or tags.
+    ASSERT_FALSE(table.start_playback(play, generation).error);
+    ASSERT_FALSE(table.stop_playback(play).error);
+    EXPECT_FALSE(table.playback_target("c1", "caller", generation));
+    play.speaker_tag = "nobody";
+    EXPECT_TRUE(table.start_playback(play, generation).error);
+    play.call_id = "nope";
+    EXPECT_TRUE(table.start_playback(play, generation).error);
+}
+
 TEST_F(CallTableTest, AnswerForAnUnknownCallFails) {
     const auto a = answer(sdp_from("10.1.0.9", 5000), "nope");
     ASSERT_TRUE(a.error);
