@@ -54,7 +54,8 @@ public:
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     relay::RelaySettings settings;
-    settings.interfaces = {{"", *relay::parse_ip("203.0.113.1")}, {"", *relay::parse_ip("2001:db8::1")},
+    settings.interfaces = {{"", *relay::parse_ip("203.0.113.1")},
+                           {"", *relay::parse_ip("2001:db8::1")},
                            {"internal", *relay::parse_ip("10.9.9.9")}};
     settings.port_min = 30000;
     settings.port_max = 30063;
@@ -90,8 +91,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 source.port = static_cast<std::uint8_t>(record[2]);
                 const auto packet = record.substr(3);
                 const auto forward = table.on_packet(
-                    id, source, Bytes(reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()), now);
+                    id, source, Bytes(reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()),
+                    now);
                 if (forward && sockets.open_ids.count(forward->socket_id) == 0) __builtin_trap();
+            } else if (kind == 'y') {
+                // play media to the tag named by the record (call "c"), then where its packets go
+                relay::Request play;
+                play.op = relay::Op::play_media;
+                play.call_id = "c";
+                play.speaker_tag = std::string(record);
+                std::uint64_t generation = 0;
+                if (!table.start_playback(play, generation).error) {
+                    const auto target = table.playback_target(play.call_id, play.speaker_tag, generation);
+                    if (!target || sockets.open_ids.count(target->socket_id) == 0) __builtin_trap();
+                    if (record.size() % 2 == 0)
+                        table.end_playback(play.call_id, play.speaker_tag, generation);
+                }
             } else if (kind == 't') {
                 now += std::chrono::seconds(record.empty() ? 1 : static_cast<std::uint8_t>(record[0]) % 16);
                 table.expire(now, 0, ended);
