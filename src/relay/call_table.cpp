@@ -188,8 +188,7 @@ Outcome CallTable::handle(const Request& request, SteadyTime now, std::int64_t w
             return query(request, now, wall_now);
         case Op::list: {
             Outcome outcome;
-            for (const auto& [id, call] : calls_)
-                outcome.call_ids.push_back(id);
+            outcome.call_ids = call_ids();
             return outcome;
         }
         case Op::statistics: {
@@ -200,11 +199,12 @@ Outcome CallTable::handle(const Request& request, SteadyTime now, std::int64_t w
         case Op::start_recording:
         case Op::stop_recording:
             return recording(request, wall_now);
-        case Op::play_media:
         case Op::stop_media:
-            break;
+            return stop_playback(request);
+        case Op::play_media:
+            break;  // needs the prompt: the I/O side loads it and calls start_playback
     }
-    return failure("not implemented by this relay yet", k_rtpp_e_unknown_command);
+    return failure("play media needs a prompt loaded by the relay's I/O side", k_rtpp_e_play_failed);
 }
 
 Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
@@ -306,8 +306,18 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
                           media.direction == MediaDirection::inactive ||
                           media.direction == MediaDirection::sendonly;
         if (other.media.empty() || other.media == "audio") other.media = speaker.media;
-        speaker.rtp.latch.announce(media.rtp, policy);
-        speaker.rtcp.latch.announce(media.rtcp_mux ? media.rtp : media.rtcp, policy);
+        // SIP-source-address: the SDP's address is the UA's private one; until the first packet latches,
+        // media goes to the host the SIP message came from (its NAT), at the SDP's ports.
+        auto announced_rtp = media.rtp;
+        auto announced_rtcp = media.rtcp_mux ? media.rtp : media.rtcp;
+        const auto& from = request.options.received_from;
+        if (request.options.sip_source_address && from) {
+            for (auto* announced : {&announced_rtp, &announced_rtcp})
+                if (*announced && (*announced)->family == from->family && !is_unspecified_ip(**announced))
+                    (*announced)->bytes = from->bytes;
+        }
+        speaker.rtp.latch.announce(announced_rtp, policy);
+        speaker.rtcp.latch.announce(announced_rtcp, policy);
         ports.push_back(RelayPorts{other.local, media.rtcp_mux && !request.options.rtcp_mux_demux});
         if (!outcome.media) outcome.media = other.local;
     }

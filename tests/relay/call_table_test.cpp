@@ -196,6 +196,26 @@ TEST_F(CallTableTest, StrictSourceLatchesOnlyToTheExpectedHost) {
     (void)o;
 }
 
+TEST_F(CallTableTest, SipSourceAddressSendsToTheNatBeforeLatching) {
+    Request r;
+    r.op = Op::offer;
+    r.call_id = "c1";
+    r.speaker_tag = "caller";
+    r.sdp = sdp_from("10.0.0.5", 4000);
+    r.options.sip_source_address = true;
+    r.options.received_from = ip("198.51.100.7", 5060);
+    send(r);
+    const auto a = answer(sdp_from("10.1.0.9", 5000));
+    Request q;
+    q.op = Op::query;
+    q.call_id = "c1";
+    const auto report = send(q).call;
+    ASSERT_TRUE(report);
+    ASSERT_FALSE(report->legs.empty());
+    EXPECT_EQ(report->legs[0].streams.at(0).announced, ip("198.51.100.7", 4000));
+    (void)a;
+}
+
 TEST_F(CallTableTest, BridgesIpv6CallerToIpv4Callee) {
     Request r;
     r.op = Op::offer;
