@@ -18,6 +18,7 @@
 
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
+#include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
 #include "relay/address.hpp"
@@ -51,29 +52,38 @@ asio::awaitable<void> control_loop(asio::ip::udp::socket& socket, const relay::C
     }
 }
 
+// Reads what the peer sends, closing the socket when nothing comes within `limit`: a silent peer must not
+// hold its connection forever. 0 when the connection ended (closed, reset, timed out).
+template <class Socket>
+asio::awaitable<std::size_t> read_within(Socket& socket, std::vector<char>& buffer,
+                                         std::chrono::steady_clock::duration limit) {
+    asio::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(limit);
+    deadline.async_wait([&socket](const std::error_code& ec) {
+        if (!ec) socket.close();
+    });
+    std::error_code ec;
+    const std::size_t n =
+        co_await socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    deadline.cancel();
+    co_return ec ? 0 : n;
+}
+
 // rtpproxy over a unix stream socket (Kamailio's `unix:` sockets): each read is one command (Kamailio writes
 // a command with one writev and waits for the answer); the connection may carry more until the peer closes
 // it.
 asio::awaitable<void> unix_connection(asio::local::stream_protocol::socket socket,
                                       const relay::ControlProtocol& protocol, ControlFront& front) {
     std::vector<char> buffer(k_max_control_datagram);
-    asio::steady_timer deadline(socket.get_executor());
     for (;;) {
-        // A peer that connects and says nothing must not hold the connection forever.
-        deadline.expires_after(std::chrono::seconds(10));
-        deadline.async_wait([&socket](const std::error_code& ec) {
-            if (!ec) socket.close();
-        });
-        std::error_code ec;
-        const std::size_t n = co_await socket.async_read_some(asio::buffer(buffer),
-                                                              asio::redirect_error(asio::use_awaitable, ec));
-        deadline.cancel();
-        if (ec || n == 0) co_return;
+        const std::size_t n = co_await read_within(socket, buffer, std::chrono::seconds(10));
+        if (n == 0) co_return;
         std::string_view command(buffer.data(), n);
         while (!command.empty() && (command.back() == '\n' || command.back() == '\r'))
             command.remove_suffix(1);
         const std::string reply = co_await front.on_control(protocol, std::string(command), "unix");
         if (reply.empty()) co_return;
+        std::error_code ec;
         co_await asio::async_write(socket, asio::buffer(reply),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
@@ -104,7 +114,6 @@ asio::awaitable<void> tcp_ng_connection(asio::ip::tcp::socket socket, const rela
     }
     std::string buffer;
     std::vector<char> chunk(16384);
-    asio::steady_timer idle(socket.get_executor());
     for (;;) {
         for (;;) {
             const auto frame = relay::frame_ng_stream(buffer);
@@ -123,49 +132,23 @@ asio::awaitable<void> tcp_ng_connection(asio::ip::tcp::socket socket, const rela
             if (ec) co_return;
         }
         // A proxy keeps its control connection open; one that goes silent for long is gone.
-        idle.expires_after(std::chrono::minutes(10));
-        idle.async_wait([&socket](const std::error_code& ec) {
-            if (!ec) socket.close();
-        });
-        std::error_code ec;
-        const std::size_t n = co_await socket.async_read_some(asio::buffer(chunk),
-                                                              asio::redirect_error(asio::use_awaitable, ec));
-        idle.cancel();
-        if (ec || n == 0) co_return;
+        const std::size_t n = co_await read_within(socket, chunk, std::chrono::minutes(10));
+        if (n == 0) co_return;
         buffer.append(chunk.data(), n);
-    }
-}
-
-asio::awaitable<void> tcp_ng_accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                         const relay::ControlProtocol& protocol, ControlFront& front) {
-    for (;;) {
-        std::error_code ec;
-        auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) continue;
-        asio::co_spawn(acceptor.get_executor(), tcp_ng_connection(std::move(socket), protocol, front),
-                       net::log_unhandled(net::Unhandled::relay_control));
     }
 }
 
 bool open_tcp(asio::io_context& io, const net::HostPort& where,
               std::vector<std::unique_ptr<asio::ip::tcp::acceptor>>& out) {
     const auto endpoint = net::to_tcp_endpoint(where);
-    if (!endpoint) {
-        spdlog::error("relay: --listen-tcp-ng {}: {}", net::to_string(where), endpoint.error());
-        return false;
-    }
-    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
     std::error_code ec;
-    acceptor->open(endpoint->protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor->bind(*endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-        spdlog::error("relay: --listen-tcp-ng {}: {}", net::to_string(where), ec.message());
+    if (endpoint)
+        out.push_back(std::make_unique<asio::ip::tcp::acceptor>(net::open_listener(io, *endpoint, ec)));
+    if (!endpoint || ec) {
+        spdlog::error("relay: --listen-tcp-ng {}: {}", net::to_string(where),
+                      endpoint ? ec.message() : endpoint.error());
         return false;
     }
-    out.push_back(std::move(acceptor));
     return true;
 }
 
@@ -295,9 +278,16 @@ int run_relay(const RelayConfig& config) {
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
     for (const auto& where : config.listen_tcp_ng)
         if (!open_tcp(io, where, tcp_acceptors)) return 2;
-    for (auto& acceptor : tcp_acceptors)
-        asio::co_spawn(io, tcp_ng_accept_loop(*acceptor, *ng, front),
-                       net::log_unhandled(net::Unhandled::relay_control));
+    net::AcceptCounters tcp_accepts;
+    for (auto& acceptor : tcp_acceptors) {
+        auto on_accept = [&ng, &front](asio::ip::tcp::socket socket) {
+            auto executor = socket.get_executor();
+            asio::co_spawn(executor, tcp_ng_connection(std::move(socket), *ng, front),
+                           net::log_unhandled(net::Unhandled::relay_control));
+        };
+        asio::co_spawn(io, net::accept_loop(*acceptor, on_accept, tcp_accepts),
+                       net::log_unhandled(net::Unhandled::accept_loop));
+    }
     for (auto& socket : ng_sockets)
         asio::co_spawn(io, control_loop(*socket, *ng, front),
                        net::log_unhandled(net::Unhandled::relay_control));
