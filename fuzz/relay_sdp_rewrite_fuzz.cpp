@@ -55,10 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < ports.size(); ++i) {
         if (!ports[i]) continue;
         const auto& d = (*described)[i];
-        if (!d.rtp || d.rtp->family != ports[i]->rtp.family || d.rtp->bytes != ports[i]->rtp.bytes) __builtin_trap();
+        if (!d.rtp || d.rtp->family != ports[i]->rtp.family || d.rtp->bytes != ports[i]->rtp.bytes)
+            __builtin_trap();
         if (d.rtp->port != ports[i]->rtp.port) __builtin_trap();
         if (ports[i]->rtcp_mux != d.rtcp_mux) __builtin_trap();
-        if (d.rtcp && (d.rtcp->bytes != ports[i]->rtp.bytes || d.rtcp->port != ports[i]->rtp.port + 1)) __builtin_trap();
+        if (d.rtcp && (d.rtcp->bytes != ports[i]->rtp.bytes || d.rtcp->port != ports[i]->rtp.port + 1))
+            __builtin_trap();
     }
     const auto is_candidate = [](const sdp::Attribute& a) { return a.name == "candidate"; };
     if (std::any_of(again->attributes.begin(), again->attributes.end(), is_candidate)) __builtin_trap();
