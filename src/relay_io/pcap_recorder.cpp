@@ -1,9 +1,14 @@
 #include "relay_io/pcap_recorder.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <system_error>
 
 #include "relay/packet_headers.hpp"
 
@@ -12,6 +17,7 @@ namespace {
 
 constexpr std::size_t k_max_name = 128;  // Call-IDs are peer-chosen: bound the file name
 constexpr int k_snap_length = 65535;
+constexpr int k_max_attempts = 100;  // names tried for one recording: <name>-<time>.pcap, then -2 ... -100
 
 std::string safe_name(std::string_view call_id) {
     std::string out;
@@ -31,16 +37,46 @@ PcapRecorder::PcapRecorder(std::filesystem::path directory)
 
 PcapRecorder::~PcapRecorder() = default;
 
-std::filesystem::path PcapRecorder::path_for(const std::string& call_id, std::int64_t wall_now) const {
-    return directory_ / (safe_name(call_id) + "-" + std::to_string(wall_now) + ".pcap");
+std::filesystem::path PcapRecorder::path_for(const std::string& call_id, std::int64_t wall_now,
+                                             int attempt) const {
+    std::string name = safe_name(call_id) + "-" + std::to_string(wall_now);
+    if (attempt > 1) name.append("-").append(std::to_string(attempt));
+    return directory_ / (name + ".pcap");
 }
 
 bool PcapRecorder::start(const std::string& call_id, std::int64_t wall_now) {
     if (open_.count(call_id) != 0) return true;
     if (!dead_) return false;
-    const auto path = path_for(call_id, wall_now);
-    pcap_dumper_t* dumper = pcap_dump_open(dead_.get(), path.c_str());
+    // A new file every time, never an existing one: two Call-IDs can make the same name (bytes made '_', the
+    // 128-byte cut), every shard's recorder writes to this directory, and a call recorded again within the
+    // same second would otherwise truncate its first recording. O_EXCL also refuses to follow a symlink.
+    std::filesystem::path path;
+    int fd = -1;
+    int error = 0;
+    for (int attempt = 1; attempt <= k_max_attempts && fd < 0; ++attempt) {
+        path = path_for(call_id, wall_now, attempt);
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        error = fd < 0 ? errno : 0;
+        if (fd < 0 && error != EEXIST) break;
+    }
+    if (fd < 0) {
+        spdlog::warn("relay: recording call {}: {}: {}", call_id, path.string(),
+                     std::generic_category().message(error));
+        return false;
+    }
+    std::FILE* file = ::fdopen(fd, "wb");
+    if (file == nullptr) {
+        ::close(fd);
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        spdlog::warn("relay: recording call {}: fdopen failed", call_id);
+        return false;
+    }
+    pcap_dumper_t* dumper = pcap_dump_fopen(dead_.get(), file);  // owns `file` from here on
     if (dumper == nullptr) {
+        std::fclose(file);
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
         spdlog::warn("relay: recording call {}: {}", call_id, pcap_geterr(dead_.get()));
         return false;
     }

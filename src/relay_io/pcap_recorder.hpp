@@ -1,8 +1,10 @@
 #pragma once
 // Call recordings as pcap files (libpcap, link type RAW: each record an IPv4 or IPv6 packet), one file per
-// recorded call in the recording directory: `<call-id>-<unix time>.pcap`, with characters outside
-// [A-Za-z0-9._-] in the Call-ID replaced by '_'. tshark reads them (`-d udp.port==N,rtp` or its rtp_udp
-// heuristic) and so does `streamgate detect`.
+// recording in the recording directory, named `<call-id>-<unix time>.pcap`: characters outside
+// [A-Za-z0-9._-] in the Call-ID replaced by '_', the Call-ID cut to 128 bytes. When that name is taken
+// (another call with the same name, a call recorded again in the same second) the file is
+// `<call-id>-<unix time>-<n>.pcap`, n from 2: an existing file is never opened. Mode 0640 (call audio).
+// tshark reads them (`-d udp.port==N,rtp` or its rtp_udp heuristic) and so does `streamgate detect`.
 
 #include <pcap/pcap.h>
 
@@ -27,8 +29,8 @@ public:
                 Bytes packet) override;
     void stop(const std::string& call_id) override;
 
-    // The file a call's recording is written to, for the log line and tests.
-    std::filesystem::path path_for(const std::string& call_id, std::int64_t wall_now) const;
+    // The file a call's recording is written to when `attempt - 1` names were taken already.
+    std::filesystem::path path_for(const std::string& call_id, std::int64_t wall_now, int attempt = 1) const;
 
 private:
     struct Closer {

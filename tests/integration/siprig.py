@@ -52,12 +52,14 @@ def relay_kind() -> str:
 
 
 def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, port_min: int = PORT_MIN,
-               port_max: int = PORT_MAX) -> list[str]:
+               port_max: int = PORT_MAX, recording_dir: Path | None = None) -> list[str]:
     """The relay's command line: rtpengine's option names, which `streamgate relay` takes as well."""
     common = ["--interface", PUB4, "--interface", PUB6,
               "--listen-ng", f"{CONTROL_HOST}:{ng_port}", "--listen-udp", f"{CONTROL_HOST}:{rtpp_port}",
               "--port-min", str(port_min), "--port-max", str(port_max),
               "--timeout", str(RELAY_TIMEOUT), "--silent-timeout", str(RELAY_TIMEOUT), "--delete-delay", "0"]
+    if recording_dir is not None:
+        common += ["--recording-dir", str(recording_dir)]
     if kind == "rtpengine":
         # --config-file=none: not /etc/rtpengine/rtpengine.conf (interface=any, table 0, CLI/HTTP ports).
         return [RTPENGINE, "--config-file=none", "--table=-1", "--foreground", "--log-stderr", "--log-level=7",
@@ -172,23 +174,39 @@ def build(net: TestNetwork) -> None:
         net.nft(ua.nat, _nat_ruleset(ua.symmetric))
 
 
-def start_relay(net: TestNetwork, kind: str, name: str = "relay", **ports) -> Peer:
-    peer = net.start_peer("gw", relay_argv(kind, **ports), name=name, ready=None)
-    net.wait_port("gw", CONTROL_HOST, ports.get("ng_port", NG_PORT), proto="udp", timeout=10)
-    net.wait_port("gw", CONTROL_HOST, ports.get("rtpp_port", RTPP_PORT), proto="udp", timeout=10)
+def start_relay(net: TestNetwork, kind: str, name: str = "relay", **options) -> Peer:
+    """A relay in gw; `options` are relay_argv()'s (ports, recording_dir)."""
+    peer = net.start_peer("gw", relay_argv(kind, **options), name=name, ready=None)
+    net.wait_port("gw", CONTROL_HOST, options.get("ng_port", NG_PORT), proto="udp", timeout=10)
+    net.wait_port("gw", CONTROL_HOST, options.get("rtpp_port", RTPP_PORT), proto="udp", timeout=10)
     return peer
 
 
-def start_kamailio(net: TestNetwork, protocol: str) -> Peer:
-    """Kamailio driving the relay over `protocol`: "ng" (module rtpengine) or "rtpp" (module rtpproxy)."""
-    control = f"{CONTROL_HOST}:{NG_PORT if protocol == 'ng' else RTPP_PORT}"
+def relay_sockets(protocol: str, *ports: int) -> str:
+    """The module parameter naming the relay nodes Kamailio drives (rtpengine_sock / rtpproxy_sock): one
+    control port per node, each with weight 1 (the modules spread new calls over the nodes by Call-ID)."""
+    ports = ports or ((NG_PORT,) if protocol == "ng" else (RTPP_PORT,))
+    if len(ports) == 1:
+        return f"udp:{CONTROL_HOST}:{ports[0]}"
+    return " ".join(f"udp:{CONTROL_HOST}:{port}=1" for port in ports)
+
+
+def start_kamailio(net: TestNetwork, protocol: str, sockets: str | None = None, defines: tuple[str, ...] = (),
+                   name: str | None = None) -> Peer:
+    """Kamailio driving the relay over `protocol`: "ng" (module rtpengine) or "rtpp" (module rtpproxy).
+    `sockets`: the relay nodes (relay_sockets(); default the shared relay). `defines`: the config's optional
+    parts (-A), e.g. RECORD_CALLS, MANY_NODES (see kamailio-relay.cfg.in)."""
+    sockets = sockets or relay_sockets(protocol)
+    name = name or f"kamailio-{protocol}"
     cfg_text = (KAMAILIO_CFG.read_text().replace("@PUB4@", PUB4).replace("@PUB6@", PUB6)
-                .replace("@CONTROL@", control).replace("@RELAY_PROTOCOL@", "NG" if protocol == "ng" else "RTPP"))
-    run_dir = net.make_dir(f"kamailio-{protocol}")
-    cfg = net.write_file(f"kamailio-{protocol}/kamailio.cfg", cfg_text)
-    net.run("gw", [KAMAILIO, "-c", "-f", cfg], timeout=30)  # a config error fails here, with its message
-    peer = net.start_peer("gw", [KAMAILIO, "-f", cfg, "-DD", "-E", "-m", "64", "-M", "8", "-Y", run_dir,
-                                 "-P", run_dir / "kamailio.pid"], name=f"kamailio-{protocol}", ready=None)
+                .replace("@RELAY_SOCKETS@", sockets)
+                .replace("@RELAY_PROTOCOL@", "NG" if protocol == "ng" else "RTPP"))
+    run_dir = net.make_dir(name)
+    cfg = net.write_file(f"{name}/kamailio.cfg", cfg_text)
+    define_args = [arg for define in defines for arg in ("-A", define)]
+    net.run("gw", [KAMAILIO, "-c", "-f", cfg, *define_args], timeout=30)  # a config error fails here
+    peer = net.start_peer("gw", [KAMAILIO, "-f", cfg, *define_args, "-DD", "-E", "-m", "64", "-M", "8",
+                                 "-Y", run_dir, "-P", run_dir / "kamailio.pid"], name=name, ready=None)
     net.wait_port("gw", PUB4, SIP_PORT, proto="udp", timeout=15)
     net.wait_port("gw", PUB6, SIP_PORT, proto="udp", timeout=15)
     return peer
@@ -211,22 +229,22 @@ def ng(net: TestNetwork, command: dict, **kw) -> dict | None:
     return control(net, "ng", command, **kw)[0]
 
 
-def relay_calls(net: TestNetwork) -> list[str]:
-    reply = ng(net, {"command": "list"})
+def relay_calls(net: TestNetwork, port: int = NG_PORT) -> list[str]:
+    reply = ng(net, {"command": "list"}, port=port)
     if not reply or reply.get("result") != "ok":
-        raise AssertionError(f"ng list failed: {reply!r}")
+        raise AssertionError(f"ng list on port {port} failed: {reply!r}")
     return list(reply.get("calls", []))
 
 
-def relay_ports_in_use(net: TestNetwork) -> list[int]:
-    """Media ports of the relay's range bound on gw (ss)."""
+def relay_ports_in_use(net: TestNetwork, port_min: int = PORT_MIN, port_max: int = PORT_MAX) -> list[int]:
+    """Media ports of a relay's range bound on gw (ss)."""
     out = net.run("gw", ["ss", "-H", "-u", "-a", "-n"]).stdout
     ports = []
     for line in out.splitlines():
         cols = line.split()
         if len(cols) >= 4:
             port = cols[3].rpartition(":")[2]
-            if port.isdigit() and PORT_MIN <= int(port) <= PORT_MAX:
+            if port.isdigit() and port_min <= int(port) <= port_max:
                 ports.append(int(port))
     return ports
 
@@ -248,14 +266,26 @@ class Capture:
         self.peer.proc.send_signal(signal.SIGINT)
         self.net.stop(self.peer.proc, timeout=5)
 
-    def rtp_sources(self) -> collections.Counter:
-        """RTP packets received, by source address."""
+    def rtp_flows(self) -> collections.Counter:
+        """RTP packets received, by (source address, source port): one flow per call leg of the relay."""
         cp = subprocess.run(["tshark", "-r", str(self.path), "-d", f"udp.port=={MEDIA_PORT},rtp", "-Y", "rtp",
-                             "-T", "fields", "-e", "ip.src", "-e", "ipv6.src"],
+                             "-T", "fields", "-e", "ip.src", "-e", "ipv6.src", "-e", "udp.srcport"],
                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         if cp.returncode != 0:
             raise RuntimeError(f"tshark failed on {self.path}: {cp.stderr}")
-        return collections.Counter(f.strip() for f in cp.stdout.splitlines() if f.strip())
+        flows = collections.Counter()
+        for line in cp.stdout.splitlines():
+            fields = [f for f in line.split("\t") if f.strip()]
+            if len(fields) == 2:
+                flows[(fields[0], int(fields[1]))] += 1
+        return flows
+
+    def rtp_sources(self) -> collections.Counter:
+        """RTP packets received, by source address."""
+        sources = collections.Counter()
+        for (addr, _), n in self.rtp_flows().items():
+            sources[addr] += n
+        return sources
 
 
 @dataclass
@@ -264,14 +294,17 @@ class CallResult:
     callee_rc: int | None
     received: dict  # ua name -> Counter of RTP sources
     logs: str
+    flows: dict  # ua name -> Counter of RTP packets by (source address, source port)
 
 
-def sipp(net: TestNetwork, ua: Ua, scenario: str, label: str, *extra: str) -> list[str]:
-    """A SIPp command line for `ua` talking to Kamailio over the UA's family; traces in tmpdir/sipp/."""
+def sipp(net: TestNetwork, ua: Ua, scenario: str, label: str, *extra: str, calls: int = 1) -> list[str]:
+    """A SIPp command line for `ua` talking to Kamailio over the UA's family; traces in tmpdir/sipp/.
+    `calls` calls (-m), all at once (-l; a UAC starts them at SIPp's default 10 per second)."""
     logs = net.make_dir("sipp")
     prefix = logs / f"{label}-{ua.name}-{Path(scenario).stem}"
     return ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", ua.addr, "-p", str(SIP_PORT), "-mi", ua.addr,
-            "-mp", str(MEDIA_PORT), "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error",
+            "-mp", str(MEDIA_PORT), "-m", str(calls), *(("-l", str(calls)) if calls > 1 else ()),
+            "-nostdin", "-timeout", "60", "-timeout_error",
             "-trace_err", "-error_file", f"{prefix}.errors", "-trace_msg", "-message_file", f"{prefix}.messages",
             *extra, ua.proxy]
 
@@ -294,12 +327,12 @@ class Call:
 
     start() registers the callee, starts the captures, the callee (UAS) and the caller (UAC); finish() waits
     for both SIPp processes, stops the captures and counts what each UA received. kill() makes both UAs
-    vanish (SIGKILL, no BYE)."""
+    vanish (SIGKILL, no BYE). With `calls` > 1 the same two SIPp processes make that many calls at once."""
 
     def __init__(self, net: TestNetwork, caller: Ua, callee: Ua, label: str, hold: bool = False,
-                 pause_ms: int = 7500):
+                 pause_ms: int = 7500, calls: int = 1):
         self.net, self.caller, self.callee, self.label = net, caller, callee, label
-        self.hold, self.pause_ms = hold, pause_ms
+        self.hold, self.pause_ms, self.calls = hold, pause_ms, calls
         self.captures: dict[str, Capture] = {}
         self.uac = self.uas = None
 
@@ -310,12 +343,13 @@ class Call:
         register(net, self.callee, self.label)
         suffix = "_hold" if self.hold else ""
         self.uas = net.start_peer(self.callee.name,
-                                  sipp(net, self.callee, f"uas{suffix}.xml", self.label, "-s", self.callee.name),
+                                  sipp(net, self.callee, f"uas{suffix}.xml", self.label, "-s", self.callee.name,
+                                       calls=self.calls),
                                   name=f"sipp-{self.label}-{self.callee.name}", ready=None)
         net.wait_port(self.callee.name, self.callee.addr, SIP_PORT, proto="udp", timeout=10)
         self.uac = net.start_peer(self.caller.name,
                                   sipp(net, self.caller, f"uac{suffix}.xml", self.label, "-s", self.callee.name,
-                                       "-d", str(self.pause_ms)),
+                                       "-d", str(self.pause_ms), calls=self.calls),
                                   name=f"sipp-{self.label}-{self.caller.name}", ready=None)
         return self
 
@@ -341,6 +375,11 @@ class Call:
                 rcs.append(None)
         for cap in self.captures.values():
             cap.stop()
-        received = {name: cap.rtp_sources() for name, cap in self.captures.items()}
+        flows = {name: cap.rtp_flows() for name, cap in self.captures.items()}
+        received = {}
+        for name, counter in flows.items():
+            received[name] = collections.Counter()
+            for (addr, _), n in counter.items():
+                received[name][addr] += n
         logs = (f"{self.net.peer_logs()[-20000:]}\n{sipp_traces(self.net, self.label)[-20000:]}")
-        return CallResult(rcs[0], rcs[1], received, logs)
+        return CallResult(rcs[0], rcs[1], received, logs, flows)

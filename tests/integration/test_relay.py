@@ -6,16 +6,26 @@ protocol: rtpengine's ng (Kamailio module rtpengine) and rtpproxy's (module rtpp
 that SIPp's call succeeded, that each UA received at least MIN_SHARE of the RTP packets the other one played
 (g711a.pcap) and that every one of them came from the relay's public address: the UAs' NATs drop anything
 else, and direct media between them is impossible, so only a relay that latched onto both NAT mappings passes.
+
+RelayRecording* read a call's recording back with tshark and `streamgate detect`; RelayNodes runs two relay
+nodes under one Kamailio and kills one of them mid-run (docs/relay.md, "Many nodes" and "Recording").
 """
 
 from __future__ import annotations
 
+import collections
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
 import time
 import unittest
 
 import siprig
 from siprig import UAS, Call
-from testnet import TestNetwork, require_tools
+from testnet import TestNetwork, require_tools, streamgate_bin
 
 RELAY_KIND = siprig.relay_kind()
 MIN_SHARE = 0.95  # of the file's packets: the first few may be lost while the relay latches onto a NAT
@@ -207,6 +217,222 @@ class RtpproxySequences(unittest.TestCase):
     @_known_rtpengine_bug
     def test_offer_answer_query_delete_query(self):
         self.run_sequence("U", "L", "Q", "D", "Q")
+
+
+LINKTYPE_RAW = 101  # pcap link type: each record an IPv4 or IPv6 packet, no link-layer header
+
+
+def _tshark_fields(path, *args: str) -> list[list[str]]:
+    cp = subprocess.run(["tshark", "-r", str(path), *args], capture_output=True, text=True, timeout=60,
+                        stdin=subprocess.DEVNULL)
+    if cp.returncode != 0:
+        raise RuntimeError(f"tshark failed on {path}: {cp.stderr}")
+    return [[f for f in line.split("\t") if f.strip()] for line in cp.stdout.splitlines()]
+
+
+def recorded_rtp(path) -> collections.Counter:
+    """RTP packets in a recording by direction ((src, src port, dst, dst port)), as tshark decodes them.
+    A recording has no signalling to learn the ports from, and tshark's RTP heuristic loses to other
+    heuristics on some ports (UAUDP claims 32000), so every UDP port the packets were sent to (the relay's)
+    is decoded as RTP (-d udp.port==N,rtp)."""
+    relay_ports = sorted({int(f[0]) for f in _tshark_fields(path, "-T", "fields", "-e", "udp.dstport") if f})
+    decode_as = [arg for port in relay_ports for arg in ("-d", f"udp.port=={port},rtp")]
+    directions = collections.Counter()
+    for fields in _tshark_fields(path, *decode_as, "-Y", "rtp", "-T", "fields", "-e", "ip.src", "-e", "ipv6.src",
+                                 "-e", "udp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "udp.dstport"):
+        if len(fields) == 4:
+            directions[(fields[0], int(fields[1]), fields[2], int(fields[3]))] += 1
+    return directions
+
+
+def detected_rtp(path) -> tuple[collections.Counter, dict]:
+    """`streamgate detect -r` on a recording: RTP packets per direction as its JSON report counts them."""
+    out = path.with_suffix(".detect.json")
+    cp = subprocess.run([streamgate_bin(), "detect", "-r", str(path), "--json", str(out), "-q"],
+                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if cp.returncode != 0:
+        raise RuntimeError(f"streamgate detect failed on {path} ({cp.returncode}): {cp.stderr}")
+    report = json.loads(out.read_text())
+    directions = collections.Counter()
+    for stream in report["streams"]:
+        directions[(stream["src"], stream["src_port"], stream["dst"], stream["dst_port"])] += stream["packets"]
+    return directions, report
+
+
+@unittest.skipIf(RELAY_KIND == "rtpengine", "rtpengine writes its recordings in its own layout (pcaps/, "
+                                            "metadata/ with --recording-method); these cases read streamgate's")
+class RelayRecording:
+    """A call Kamailio records (start_recording() on the 200 OK, RECORD_CALLS): ng `start recording` or
+    rtpproxy `R` to a relay of its own with --recording-dir. After the BYE the call's one pcap holds both
+    directions as the relay received them (from each UA's NAT mapping to the relay's port); tshark and
+    `streamgate detect` read it back with the same counts."""
+
+    PROTOCOL = ""
+    NG_PORT, RTPP_PORT, PORT_MIN, PORT_MAX = 2225, 7724, 32000, 32999
+
+    @classmethod
+    def setUpClass(cls):
+        cls.net = net
+        cls.played = siprig.pcap_packet_count()
+        cls.recordings = net.make_dir(f"recordings-{cls.PROTOCOL}")
+        cls.relay = siprig.start_relay(net, RELAY_KIND, name=f"relay-recording-{cls.PROTOCOL}",
+                                       ng_port=cls.NG_PORT, rtpp_port=cls.RTPP_PORT, port_min=cls.PORT_MIN,
+                                       port_max=cls.PORT_MAX, recording_dir=cls.recordings)
+        cls.addClassCleanup(cls.relay.stop, timeout=2.0)
+        port = cls.NG_PORT if cls.PROTOCOL == "ng" else cls.RTPP_PORT
+        cls.kamailio = siprig.start_kamailio(net, cls.PROTOCOL, sockets=siprig.relay_sockets(cls.PROTOCOL, port),
+                                             defines=("RECORD_CALLS",), name=f"kamailio-recording-{cls.PROTOCOL}")
+        cls.addClassCleanup(cls.kamailio.stop)
+
+    def test_recording_holds_both_directions(self):
+        caller, callee = UAS["alice"], UAS["bob"]
+        label = f"{self.PROTOCOL}-recording"
+        started = int(time.time())
+        call = Call(self.net, caller, callee, label).start()
+        call_id = call.dialog_ids()[0]
+        result = call.finish()
+        ended = int(time.time())
+        logs = f"{result.logs}\n{self.relay.log_text()[-5000:]}"
+        self.assertEqual((result.caller_rc, result.callee_rc), (0, 0), f"SIPp failed\n{logs}")
+
+        # One file, named <call-id>-<unix time>.pcap with the Call-ID's '@' made safe.
+        files = sorted(self.recordings.glob("*.pcap"))
+        self.assertEqual(len(files), 1, f"recordings: {files}\n{logs}")
+        name = re.fullmatch(re.escape(call_id.replace("@", "_")) + r"-(\d+)\.pcap", files[0].name)
+        self.assertIsNotNone(name, f"recording named {files[0].name!r} for Call-ID {call_id!r}")
+        self.assertTrue(started <= int(name.group(1)) <= ended, f"{files[0].name}: time not in [{started}, {ended}]")
+        with open(files[0], "rb") as f:
+            header = f.read(24)
+        magic, linktype = struct.unpack("<I", header[:4])[0], struct.unpack("<I", header[20:24])[0]
+        self.assertEqual((magic, linktype), (0xA1B2C3D4, LINKTYPE_RAW), "pcap global header (magic, link type)")
+
+        # tshark: exactly two directions, each from a UA's NAT mapping to the relay's public address.
+        recorded = recorded_rtp(files[0])
+        print(f"\n  {label}: recorded RTP by direction: {dict(recorded)}; received: "
+              + "; ".join(f"{n} {dict(c)}" for n, c in result.received.items()))
+        by_sender = {src: (n, dst) for (src, _, dst, _), n in recorded.items()}
+        self.assertEqual(len(recorded), 2, f"recorded directions: {dict(recorded)}")
+        self.assertEqual(set(by_sender), {caller.nat_public, callee.nat_public},
+                         f"recorded senders: {dict(recorded)}")
+        want = int(self.played * MIN_SHARE)
+        for sender, receiver in ((caller, callee), (callee, caller)):
+            count, dst = by_sender[sender.nat_public]
+            self.assertEqual(dst, siprig.PUB4, f"{sender.name}'s packets recorded towards {dst}")
+            self.assertGreaterEqual(count, want, f"{sender.name}: {count} packets recorded, it played "
+                                                 f"{self.played}\n{logs}")
+            self.assertLessEqual(count, self.played, f"{sender.name}: more packets recorded than it played")
+            # The relay forwards only what it received (and recorded): the other UA cannot have got more.
+            got = sum(result.received[receiver.name].values())
+            self.assertGreaterEqual(count, got, f"{receiver.name} received {got} packets of {sender.name}'s "
+                                                f"{count} recorded")
+
+        # streamgate detect: the same two streams, the same counts, packet for packet.
+        detected, report = detected_rtp(files[0])
+        self.assertEqual(dict(detected), dict(recorded),
+                         f"detect's streams differ from tshark's\n{json.dumps(report, indent=1)[:6000]}")
+
+        # The call is over: the relay holds nothing of it.
+        self.assertEqual(siprig.relay_calls(self.net, port=self.NG_PORT), [], "ng list after BYE")
+        self.assertEqual(siprig.relay_ports_in_use(self.net, self.PORT_MIN, self.PORT_MAX), [],
+                         "relay media ports still bound after BYE")
+
+
+class RelayRecordingNg(RelayRecording, unittest.TestCase):
+    PROTOCOL = "ng"
+
+
+class RelayRecordingRtpproxy(RelayRecording, unittest.TestCase):
+    PROTOCOL = "rtpp"
+
+
+class RelayNodes(unittest.TestCase):
+    """Two relay nodes behind one Kamailio (docs/relay.md, "Many nodes"): the shared relay (node A: ng 2223,
+    ports 30000-30999) and one of this case's own (node B: ng 2224, ports 31000-31999), both in the rtpengine
+    module's socket list with weight 1 (MANY_NODES: a dead node is disabled for 60 s after one failed
+    request). The module picks a node per Call-ID, so SIPp's consecutive Call-IDs land on both."""
+
+    NODE_B = {"ng_port": 2224, "rtpp_port": 7723, "port_min": 31000, "port_max": 31999}
+    CALLS = 4  # per SIPp run, all at once
+
+    @classmethod
+    def setUpClass(cls):
+        cls.net = net
+        cls.played = siprig.pcap_packet_count()
+        cls.node_b = siprig.start_relay(net, RELAY_KIND, name="relay-node-b", **cls.NODE_B)
+        cls.addClassCleanup(cls.node_b.stop, timeout=2.0)
+        sockets = siprig.relay_sockets("ng", siprig.NG_PORT, cls.NODE_B["ng_port"])
+        cls.kamailio = siprig.start_kamailio(net, "ng", sockets=sockets, defines=("MANY_NODES",),
+                                             name="kamailio-nodes")
+        cls.addClassCleanup(cls.kamailio.stop)
+
+    def node_of(self, relay_port: int) -> str:
+        if siprig.PORT_MIN <= relay_port <= siprig.PORT_MAX:
+            return "A"
+        if self.NODE_B["port_min"] <= relay_port <= self.NODE_B["port_max"]:
+            return "B"
+        return "?"
+
+    def flows_by_node(self, result) -> dict:
+        """{ua name: {node: [packets of each call leg the UA received from that node]}}: every flow to a UA is
+        one call's leg, and the relay's source port tells which node relayed it."""
+        out = {}
+        for name, flows in result.flows.items():
+            out[name] = collections.defaultdict(list)
+            for (addr, port), n in sorted(flows.items()):
+                self.assertEqual(addr, siprig.PUB4, f"{name} received RTP from {addr}:{port}")
+                out[name][self.node_of(port)].append(n)
+        return out
+
+    def test_calls_survive_a_dead_node(self):
+        alice, bob = UAS["alice"], UAS["bob"]
+        want = int(self.played * MIN_SHARE)
+        node_a_ng, node_b_ng = siprig.NG_PORT, self.NODE_B["ng_port"]
+
+        # Round 1: CALLS calls at once; once all are set up, node B is killed (SIGKILL: no goodbye).
+        first = Call(self.net, alice, bob, "nodes-1", calls=self.CALLS).start()
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                on_a, on_b = siprig.relay_calls(self.net, node_a_ng), siprig.relay_calls(self.net, node_b_ng)
+                if len(on_a) + len(on_b) >= self.CALLS or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            time.sleep(1.0)  # media flows on every call before the kill
+            os.kill(self.node_b.pid, signal.SIGKILL)
+            self.node_b.proc.wait(timeout=5)
+        finally:
+            result1 = first.finish()
+        print(f"\n  nodes: round 1 calls on node A {on_a}, on node B {on_b}; received per leg by node: "
+              f"{ {ua: dict(nodes) for ua, nodes in self.flows_by_node(result1).items()} }")
+        self.assertEqual(len(on_a) + len(on_b), self.CALLS, f"calls listed by the nodes\n{result1.logs}")
+        self.assertTrue(on_a and on_b, f"calls did not land on both nodes: A {on_a}, B {on_b}")
+        # The SIP side of every call completes (Kamailio's delete for node B's calls fails, the BYE goes on).
+        self.assertEqual((result1.caller_rc, result1.callee_rc), (0, 0), f"SIPp failed\n{result1.logs}")
+        for ua, nodes in self.flows_by_node(result1).items():
+            # Node A's calls go on to the end; node B's are lost: their media stopped with the node.
+            self.assertEqual(len(nodes["A"]), len(on_a), f"{ua}: legs from node A {nodes['A']}")
+            self.assertTrue(all(n >= want for n in nodes["A"]), f"{ua}: node A's legs {nodes['A']}, want >= {want}")
+            self.assertEqual(len(nodes["B"]), len(on_b), f"{ua}: legs from node B {nodes['B']}")
+            self.assertTrue(all(0 < n < want for n in nodes["B"]),
+                            f"{ua}: node B's legs {nodes['B']}: media should have flowed, then stopped at the kill")
+
+        # Round 2: every new call goes to the survivor, and all of them carry their media to the end.
+        second = Call(self.net, alice, bob, "nodes-2", calls=self.CALLS).start()
+        result2 = second.finish()
+        by_node = self.flows_by_node(result2)
+        print(f"  nodes: round 2 received per leg by node: { {ua: dict(nodes) for ua, nodes in by_node.items()} }")
+        self.assertEqual((result2.caller_rc, result2.callee_rc), (0, 0), f"SIPp failed\n{result2.logs}")
+        for ua, nodes in by_node.items():
+            self.assertEqual(set(nodes), {"A"}, f"{ua}: round 2 legs by node {dict(nodes)}")
+            self.assertEqual(len(nodes["A"]), self.CALLS, f"{ua}: round 2 legs {nodes['A']}")
+            self.assertTrue(all(n >= want for n in nodes["A"]), f"{ua}: round 2 legs {nodes['A']}, want >= {want}")
+
+        # The survivor holds nothing once the BYEs are through.
+        deadline = time.monotonic() + 2
+        while (calls := siprig.relay_calls(self.net, node_a_ng)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(calls, [], f"node A's calls after the BYEs\n{relay.log_text()[-5000:]}")
+        self.assertEqual(siprig.relay_ports_in_use(self.net), [], "node A's media ports still bound after the BYEs")
 
 
 if __name__ == "__main__":
