@@ -130,7 +130,9 @@ int run_detect(const DetectFlags& flags) {
     }
     summary.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
 
-    std::cout << detect::format_table(detector.streams(), summary.first_time_ns) << std::flush;
+    // With the JSON on stdout the table goes to stderr, so stdout is one JSON document a program can read.
+    (flags.json == "-" ? std::cerr : std::cout)
+        << detect::format_table(detector.streams(), summary.first_time_ns) << std::flush;
     if (!flags.json.empty()) {
         const std::string text = detect::to_json(detector, summary);
         if (flags.json == "-") {
@@ -167,8 +169,9 @@ Subcommand add_detect_command(CLI::App& app) {
     file->excludes(interface);
     interface->excludes(file);
     detect->add_option("--filter", flags->filter, "BPF filter for live capture")->needs(interface);
-    detect->add_option("--json", flags->json,
-                       "Write the streams and counters as JSON to this file ('-': stdout)");
+    detect->add_option(
+        "--json", flags->json,
+        "Write the streams and counters as JSON to this file ('-': stdout, and the table goes to stderr)");
     detect
         ->add_option("--min-packets", flags->min_packets,
                      "Consecutive RTP-like packets before a UDP flow counts as a stream (heuristic)")
