@@ -15,9 +15,11 @@
 #include <cstdio>
 #include <ctime>
 #include <list>
+#include <map>
 #include <set>
 #include <vector>
 
+#include "common/text.hpp"
 #include "common/units.hpp"
 #include "http/http_request.hpp"
 #include "net/accept_loop.hpp"
@@ -38,6 +40,7 @@ struct AdminServer::Shared {
     std::set<tcp::socket*> open;  // for stop()
     std::atomic<std::size_t> active{0};
     std::atomic<std::uint64_t> rejected{0};
+    std::map<std::string, ApiHandler, std::greater<>> apis;  // reverse order: longer prefixes first
     // Rejections are peer-triggered.
     net::RateLimitedLog reject_log{"admin: connections over the limit"};
 };
@@ -89,8 +92,26 @@ std::string error_body(int status, std::string_view detail = {}) {
     return body;
 }
 
-// The answer to one complete, valid request head.
-std::string route(const http::Request& request, const AdminServer::Shared& shared, int& status) {
+std::string json_error(std::string_view message) {
+    std::string body = "{\"error\": \"";
+    for (const char c : message) {
+        if (c == '"' || c == '\\') body.push_back('\\');
+        if (static_cast<unsigned char>(c) >= 0x20) body.push_back(c);
+    }
+    body += "\"}\n";
+    return body;
+}
+
+// Compares without an early exit, so the time taken does not tell how much of a guess was right.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    return diff == 0;
+}
+
+// The built-in pages: /metrics and the index.
+std::string plain_route(const http::Request& request, const AdminServer::Shared& shared, int& status) {
     const bool head_only = request.method == "HEAD";
     if (request.method != "GET" && !head_only) {
         status = 405;
@@ -112,6 +133,47 @@ std::string route(const http::Request& request, const AdminServer::Shared& share
     }
     status = 404;
     return reply(head_only, status, k_text_type, error_body(status));
+}
+
+// An API request: the token check, then the handler of the longest matching prefix.
+asio::awaitable<std::string> api_route(const http::Request& request, const ApiHandler& handler,
+                                       const AdminServer::Shared& shared, int& status) {
+    const bool head_only = request.method == "HEAD";
+    if (request.method != "GET" && !head_only) {
+        const std::string* authorization = request.header("Authorization");
+        if (shared.options.token.empty()) {
+            status = 403;
+            co_return reply(false, status, "application/json",
+                            json_error("the API is read-only: no admin token is configured"));
+        }
+        constexpr std::string_view k_bearer = "Bearer ";
+        if (authorization == nullptr || !istarts_with(*authorization, k_bearer) ||
+            !same_secret(trim(std::string_view(*authorization).substr(k_bearer.size())),
+                         shared.options.token)) {
+            status = 401;
+            co_return reply(false, status, "application/json", json_error("a valid bearer token is needed"),
+                            {http::Header{"WWW-Authenticate", "Bearer realm=\"streamgate\""}});
+        }
+    }
+    ApiRequest api;
+    api.method = head_only ? "GET" : request.method;
+    const std::string_view target = request.target;
+    const auto question = target.find('?');
+    api.path = std::string(http::target_path(target));
+    if (question != std::string_view::npos) api.query = std::string(target.substr(question + 1));
+    const ApiResponse response = co_await handler(std::move(api));
+    status = response.status;
+    co_return reply(head_only, status, response.content_type, response.body);
+}
+
+// The answer to one complete, valid request head.
+asio::awaitable<std::string> route(const http::Request& request, const AdminServer::Shared& shared,
+                                   int& status) {
+    const auto api_path = http::target_path(request.target);
+    for (const auto& [prefix, handler] : shared.apis)
+        if (api_path.substr(0, prefix.size()) == prefix)
+            co_return co_await api_route(request, handler, shared, status);
+    co_return plain_route(request, shared, status);
 }
 
 // Reads until the head is complete, invalid, or the peer goes away (need_more). The parser never asks
@@ -196,7 +258,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Admin
         answer = reply(false, status, k_text_type, error_body(status, parsed.error));
         spdlog::debug("admin {}: bad request ({}) -> {}", client, parsed.error, status);
     } else {
-        answer = route(parsed.value, *shared, status);
+        answer = co_await route(parsed.value, *shared, status);
         spdlog::debug("admin {}: {} {} -> {}", client, parsed.value.method, parsed.value.target, status);
     }
     const auto write_deadline = Clock::now() + shared->options.write_timeout;
@@ -261,6 +323,19 @@ sg::Result<tcp::endpoint> AdminServer::listen(const tcp::endpoint& endpoint, std
                    net::log_unhandled(net::Unhandled::accept_loop));
     spdlog::info("admin listening on {}", net::to_string(bound));
     return bound;
+}
+
+void AdminServer::add_api(std::string prefix, ApiHandler handler) {
+    shared_->apis[std::move(prefix)] = std::move(handler);
+}
+
+std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name) noexcept {
+    while (!query.empty()) {
+        std::string_view pair = pop_token(query, '&');
+        const std::string_view key = pop_token(pair, '=');
+        if (key == name) return pair;
+    }
+    return std::nullopt;
 }
 
 void AdminServer::stop() {

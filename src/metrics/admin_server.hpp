@@ -2,7 +2,10 @@
 // The admin HTTP listener: serves the metrics registry to Prometheus (and curl) over HTTP/1.1.
 //   GET|HEAD /metrics -> 200, text exposition format 0.0.4 (Content-Type text/plain; version=0.0.4)
 //   GET|HEAD /        -> 200, a short text index
+//   paths under a prefix given to add_api() -> that handler (a JSON API, docs/api.md)
 //   other paths 404, other methods 405 (with Allow), malformed heads 400/413/431/501/505.
+// The API is read-only unless a token is configured: a request with any other method than GET/HEAD needs
+// `Authorization: Bearer <token>` (401 without it, 403 when no token is configured). Requests carry no body.
 // One request per connection (`Connection: close`), one coroutine per connection on the io_context, a
 // deadline for the request head and for writing the response, and a cap on concurrent connections:
 // connections over the cap are closed at once, so a flood of idle clients cannot exhaust descriptors.
@@ -10,13 +13,17 @@
 // section 9.6), so an early 413/431 is not lost to a reset. A head timeout closes without an answer.
 // The io_context must be run by one thread (like every server in the tree).
 
+#include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "metrics/registry.hpp"
@@ -27,7 +34,28 @@ struct AdminOptions {
     std::chrono::steady_clock::duration head_timeout = std::chrono::seconds{5};    // from accept
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds{10};  // for the response
     std::size_t max_connections = 64;
+    std::string token;  // empty: the API is read-only
 };
+
+// One API request as a handler sees it: the method, the path (no query) split off the query string.
+struct ApiRequest {
+    std::string method;
+    std::string path;
+    std::string query;
+};
+
+struct ApiResponse {
+    int status = 200;
+    std::string body;  // JSON
+    std::string content_type = "application/json";
+};
+
+// Handlers run on the admin listener's io_context; they may hop to other event loops and back.
+using ApiHandler = std::function<asio::awaitable<ApiResponse>(ApiRequest)>;
+
+// The value of `name` in a query string ("a=1&b=2"), or nullopt. No percent-decoding: API parameters are
+// numbers and plain names.
+std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name) noexcept;
 
 class AdminServer {
 public:
@@ -40,6 +68,10 @@ public:
     // Binds and starts accepting; returns the bound endpoint (useful with port 0). On failure `error` says
     // why (the socket error's message).
     sg::Result<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint, std::string& error);
+
+    // Sends requests whose path starts with `prefix` (e.g. "/api/v1/relay/") to `handler`. Register before
+    // listen(); the longest matching prefix wins.
+    void add_api(std::string prefix, ApiHandler handler);
 
     // Stops accepting and closes every open admin connection. Call it on the io_context's thread (or while
     // the io_context is not running).

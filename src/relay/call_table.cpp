@@ -530,6 +530,20 @@ void CallTable::expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedC
     }
 }
 
+bool CallTable::terminate(const std::string& call_id, std::string_view reason, SteadyTime now,
+                          std::int64_t wall_now, std::vector<EndedCall>& ended) {
+    if (calls_.find(call_id) == calls_.end()) return false;
+    end_call(call_id, reason, now, wall_now, ended);
+    return true;
+}
+
+std::optional<CallReport> CallTable::report(const std::string& call_id, SteadyTime now,
+                                            std::int64_t wall_now) const {
+    const auto it = calls_.find(call_id);
+    if (it == calls_.end()) return std::nullopt;
+    return report(*it->second, now, wall_now);
+}
+
 void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended,
                       std::string_view reason) {
     std::vector<std::string> ids;

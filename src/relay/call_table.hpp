@@ -114,6 +114,12 @@ public:
 
     // Ends calls whose media stopped (timeout, silent timeout) and delayed deletes that are due.
     void expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
+    // Ends one call now, whatever its state (an operator's DELETE); false when there is no such call.
+    bool terminate(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
+                   std::vector<EndedCall>& ended);
+    // The call's report as query gives it, or nullopt.
+    std::optional<CallReport> report(const std::string& call_id, SteadyTime now, std::int64_t wall_now) const;
+
     // Ends every call (shutdown).
     void clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended, std::string_view reason);
 

@@ -135,6 +135,19 @@ std::vector<std::string> Shard::call_ids() const {
     return table_.call_ids();
 }
 
+std::optional<relay::CallReport> Shard::report(const std::string& call_id) const {
+    return table_.report(call_id, std::chrono::steady_clock::now(), wall_seconds());
+}
+
+bool Shard::terminate(const std::string& call_id) {
+    std::vector<relay::EndedCall> ended;
+    const bool found = table_.terminate(call_id, "ended by operator", std::chrono::steady_clock::now(),
+                                        wall_seconds(), ended);
+    log_ended(ended);
+    publish();
+    return found;
+}
+
 relay::GlobalStatistics Shard::statistics() const {
     return table_.statistics();
 }

@@ -48,6 +48,9 @@ public:
     // On the shard's thread:
     relay::Outcome handle(const relay::Request& request);
     std::vector<std::string> call_ids() const;
+    std::optional<relay::CallReport> report(const std::string& call_id) const;
+    // Ends a call at an operator's request (logged "ended by operator"); false when there is no such call.
+    bool terminate(const std::string& call_id);
     relay::GlobalStatistics statistics() const;
     void start();     // the expiry timer
     void shutdown();  // ends every call (logged), stops the timer; the loop then runs out of work

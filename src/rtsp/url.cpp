@@ -1,5 +1,7 @@
 #include "rtsp/url.hpp"
 
+#include "common/percent.hpp"
+
 #include "common/text.hpp"
 
 namespace sg::rtsp {
@@ -27,26 +29,11 @@ constexpr bool is_forbidden(char c) noexcept {
     return u <= 0x20 || u == 0x7f;
 }
 
-constexpr int hex_value(char c) noexcept {
-    if (is_digit(c)) return c - '0';
-    return ascii_lower(c) - 'a' + 10;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
+// User information may not hold raw spaces or controls (they would have been escaped).
+std::optional<std::string> decode_userinfo(std::string_view s) {
+    for (const char c : s)
         if (is_forbidden(c)) return std::nullopt;
-        if (c != '%') {
-            out.push_back(c);
-            continue;
-        }
-        if (s.size() - i < 3 || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return std::nullopt;
-        out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-        i += 2;
-    }
-    return out;
+    return percent_decode(s, EncodedNul::keep);
 }
 
 void percent_encode(std::string& out, std::string_view s) {
@@ -196,9 +183,9 @@ Result<Url> parse_url(std::string_view text) {
         auto userinfo = host_port.substr(0, at);
         host_port.remove_prefix(at + 1);
         const auto colon = userinfo.find(':');
-        auto user = percent_decode(userinfo.substr(0, colon));
-        auto password =
-            percent_decode(colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1));
+        auto user = decode_userinfo(userinfo.substr(0, colon));
+        auto password = decode_userinfo(colon == std::string_view::npos ? std::string_view{}
+                                                                        : userinfo.substr(colon + 1));
         if (!user || !password) return fail("invalid userinfo in URL");
         url.user = std::move(*user);
         url.password = std::move(*password);

@@ -3,6 +3,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/percent.hpp"
 #include "common/text.hpp"
 #include "rtsp/url.hpp"
 
@@ -11,13 +12,6 @@ namespace {
 
 constexpr std::string_view k_track_prefix = "trackID=";
 constexpr std::size_t k_max_segments = 64;
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // True when `path` equals `root` or lies below it, compared component by component.
 bool is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
@@ -31,26 +25,6 @@ bool is_under(const std::filesystem::path& path, const std::filesystem::path& ro
 
 }  // namespace
 
-Result<std::string> percent_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size()) return fail("truncated percent escape");
-        const int hi = hex_value(text[i + 1]);
-        const int lo = hex_value(text[i + 2]);
-        if (hi < 0 || lo < 0) return fail("malformed percent escape");
-        const auto c = static_cast<char>(hi * 16 + lo);
-        if (c == '\0') return fail("encoded NUL");
-        out += c;
-        i += 2;
-    }
-    return out;
-}
-
 std::optional<std::string> request_uri_path(std::string_view uri) {
     auto url = rtsp::parse_url(uri);
     if (!url) return std::nullopt;
@@ -60,7 +34,7 @@ std::optional<std::string> request_uri_path(std::string_view uri) {
 Result<MediaTarget> resolve_media_path(const std::filesystem::path& root, std::string_view url_path) {
     url_path = url_path.substr(0, url_path.find('?'));
     auto decoded = percent_decode(url_path);
-    if (!decoded) return fail(decoded.error());
+    if (!decoded) return fail("malformed percent escape or encoded NUL");
     std::vector<std::string_view> segments;
     std::string_view rest = *decoded;
     while (!rest.empty()) {

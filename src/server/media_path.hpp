@@ -20,9 +20,6 @@ struct MediaTarget {
     std::optional<std::size_t> track;
 };
 
-// Percent-decodes a URL path; fails on a malformed escape or an encoded NUL.
-Result<std::string> percent_decode(std::string_view text);
-
 // The path of an absolute rtsp:// Request-URI ("/dir/clip.mp4/trackID=1"); nullopt for "*" or garbage.
 std::optional<std::string> request_uri_path(std::string_view uri);
 

@@ -1,6 +1,8 @@
 // Request-URI paths map onto files under the served directory and nowhere else.
 #include "server/media_path.hpp"
 
+#include "common/percent.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
