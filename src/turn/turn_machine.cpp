@@ -486,6 +486,11 @@ void TurnMachine::expire(Time now) {
     }
 }
 
+void TurnMachine::end_all(Time now, std::string_view reason) {
+    while (!allocations_.empty())
+        end(allocations_.begin(), now, reason);
+}
+
 std::vector<AllocationEnd> TurnMachine::take_ended() {
     return std::exchange(ended_, {});
 }

@@ -117,6 +117,8 @@ public:
                                              const stun::Address& peer, Bytes datagram);
     // Ends allocations whose lifetime ran out and drops expired permissions and channels.
     void expire(Time now);
+    // Ends every allocation (the server is stopping).
+    void end_all(Time now, std::string_view reason);
     // Allocations ended since the last call (the I/O half logs them).
     std::vector<AllocationEnd> take_ended();
 

@@ -23,17 +23,17 @@ TEST(ChannelData, RoundTripWithAndWithoutPadding) {
 TEST(ChannelData, Limits) {
     std::vector<std::uint8_t> out;
     EXPECT_FALSE(append_channel_data(out, 0x3FFF, {}, false));
-    EXPECT_FALSE(append_channel_data(out, 0x5000, {}, false));
+    EXPECT_FALSE(append_channel_data(out, 0x8000, {}, false));
     EXPECT_TRUE(out.empty());
     const std::vector<std::uint8_t> too_big(0x10000);
     EXPECT_FALSE(append_channel_data(out, 0x4000, too_big, false));
-    EXPECT_TRUE(append_channel_data(out, 0x4FFF, {}, false));
+    EXPECT_TRUE(append_channel_data(out, 0x7FFF, {}, false));
 
     const std::array<std::uint8_t, 3> short_header{0x40, 0x00, 0x00};
     EXPECT_FALSE(parse_channel_data(short_header));
     const std::array<std::uint8_t, 6> short_data{0x40, 0x00, 0x00, 0x04, 1, 2};
     EXPECT_FALSE(parse_channel_data(short_data));
-    const std::array<std::uint8_t, 4> bad_channel{0x50, 0x00, 0x00, 0x00};
+    const std::array<std::uint8_t, 4> bad_channel{0x80, 0x00, 0x00, 0x00};
     EXPECT_FALSE(parse_channel_data(bad_channel));
     const std::array<std::uint8_t, 9> too_long{0x40, 0x00, 0x00, 0x01, 1, 0, 0, 0, 0};
     EXPECT_FALSE(parse_channel_data(too_long));

@@ -420,7 +420,7 @@ TEST_F(TurnMachineTest, ChannelBindRules) {
     const auto c = login();
     allocate(c);
     EXPECT_EQ(bind(c, 0x3FFF, k_peer).error(), 400);
-    EXPECT_EQ(bind(c, 0x5000, k_peer).error(), 400);
+    EXPECT_EQ(bind(c, 0x8000, k_peer).error(), 400);
     ASSERT_TRUE(bind(c, 0x4000, k_peer).success());
     EXPECT_TRUE(bind(c, 0x4000, k_peer).success());              // a refresh
     EXPECT_EQ(bind(c, 0x4000, k_peer_other_port).error(), 400);  // channel bound to another peer

@@ -1,0 +1,261 @@
+#include "turn/turn_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <memory>
+
+#include "metrics/admin_server.hpp"
+#include "metrics/registry.hpp"
+#include "net/asio_endpoint.hpp"
+#include "net/udp_batch.hpp"
+#include "turn/relay_sockets.hpp"
+
+namespace sg::turn {
+namespace {
+
+constexpr std::size_t k_batch = 32;
+constexpr std::size_t k_slot_size = 65536;
+
+using Socket = std::shared_ptr<asio::ip::udp::socket>;
+
+// A coroutine that ends with an exception is a bug: say so instead of dropping it.
+void log_escaped(const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("turn: unhandled exception: {}", ex.what());
+    }
+}
+
+double seconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+class Server {
+public:
+    Server(asio::io_context& io, const TurnServerConfig& config, std::vector<asio::ip::address> relay_ips)
+        : io_(io),
+          relays_(io, std::move(relay_ips), config.min_port, config.max_port,
+                  [this](Socket socket, const stun::Address& relayed) {
+                      asio::co_spawn(io_, relay_loop(std::move(socket), relayed),
+                                     [](const std::exception_ptr& e) { log_escaped(e); });
+                  }),
+          machine_(config.options, relays_) {}
+
+    bool listen(const asio::ip::address& ip, std::uint16_t port) {
+        auto socket = std::make_shared<asio::ip::udp::socket>(io_);
+        const asio::ip::udp::endpoint endpoint(ip, port);
+        std::error_code ec;
+        socket->open(endpoint.protocol(), ec);
+        if (!ec && ip.is_v6()) socket->set_option(asio::ip::v6_only(true), ec);
+        if (!ec) socket->bind(endpoint, ec);
+        if (!ec) socket->non_blocking(true, ec);
+        if (ec) {
+            spdlog::error("turn: listen {}: {}", net::to_string(endpoint), ec.message());
+            return false;
+        }
+        const auto local = to_stun(socket->local_endpoint(ec));
+        listeners_[local] = socket;
+        spdlog::info("turn: STUN/TURN on udp {}", stun::to_string(local));
+        asio::co_spawn(io_, listen_loop(socket, local), [](const std::exception_ptr& e) { log_escaped(e); });
+        return true;
+    }
+
+    void start_expiry() {
+        asio::co_spawn(io_, expiry_loop(), [](const std::exception_ptr& e) { log_escaped(e); });
+    }
+
+    void stop() {
+        stopping_ = true;
+        machine_.end_all(std::chrono::steady_clock::now(), "server stopped");
+        log_ended();
+        std::error_code ec;
+        for (auto& [address, socket] : listeners_)
+            socket->close(ec);
+        expiry_timer_.cancel();
+    }
+
+    const TurnStats& stats() const noexcept { return machine_.stats(); }
+    std::size_t allocations() const noexcept { return machine_.allocation_count(); }
+
+private:
+    asio::awaitable<void> listen_loop(Socket socket, stun::Address local) {
+        net::UdpReceiveBatch batch(k_batch, k_slot_size);
+        for (;;) {
+            const auto ec = co_await net::receive_batch(*socket, batch);
+            if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
+            if (ec) continue;  // ICMP errors surface here on Linux: not the listener's fault
+            const auto now = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch.truncated(i) || batch.bad_source(i)) continue;
+                const auto& source = batch.source(i);
+                const auto out =
+                    machine_.on_client_datagram(now, FiveTuple{to_stun(source), local}, batch.data(i));
+                std::error_code send_ec;
+                if (!out.reply.empty())
+                    socket->send_to(asio::buffer(out.reply.data(), out.reply.size()), source, 0, send_ec);
+                if (out.to_peer) {
+                    if (auto* relay = relays_.find(out.to_peer->relayed))
+                        relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
+                                       to_endpoint(out.to_peer->peer), 0, send_ec);
+                }
+                log_ended();
+            }
+        }
+    }
+
+    asio::awaitable<void> relay_loop(Socket socket, stun::Address relayed) {
+        net::UdpReceiveBatch batch(k_batch, k_slot_size);
+        for (;;) {
+            const auto ec = co_await net::receive_batch(*socket, batch);
+            if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
+            if (ec) continue;
+            const auto now = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch.truncated(i) || batch.bad_source(i)) continue;
+                const auto delivery =
+                    machine_.on_peer_datagram(now, relayed, to_stun(batch.source(i)), batch.data(i));
+                if (!delivery) continue;
+                const auto listener = listeners_.find(delivery->tuple.server);
+                if (listener == listeners_.end()) continue;
+                std::error_code send_ec;
+                listener->second->send_to(asio::buffer(delivery->data.data(), delivery->data.size()),
+                                          to_endpoint(delivery->tuple.client), 0, send_ec);
+            }
+        }
+    }
+
+    asio::awaitable<void> expiry_loop() {
+        while (!stopping_) {
+            expiry_timer_.expires_after(std::chrono::seconds{1});
+            std::error_code ec;
+            co_await expiry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (stopping_) co_return;
+            machine_.expire(std::chrono::steady_clock::now());
+            log_ended();
+        }
+    }
+
+    void log_ended() {
+        for (const auto& end : machine_.take_ended())
+            spdlog::info(
+                "turn-allocation-end user={} client={} relayed={} to_peer_bytes={} to_peer_packets={} "
+                "to_client_bytes={} to_client_packets={} duration={:.3f}s reason=\"{}\"",
+                end.user, stun::to_string(end.client), stun::to_string(end.relayed), end.to_peer.bytes,
+                end.to_peer.packets, end.to_client.bytes, end.to_client.packets, seconds(end.duration),
+                end.reason);
+    }
+
+    asio::io_context& io_;
+    RelaySockets relays_;
+    TurnMachine machine_;
+    std::map<stun::Address, Socket> listeners_;
+    asio::steady_timer expiry_timer_{io_};
+    bool stopping_ = false;
+};
+
+void register_metrics(metrics::Registry& registry, const Server& server) {
+    const auto counter = [&registry](std::string_view name, std::string_view help, auto read) {
+        registry.counter_callback(name, help, [read] { return static_cast<double>(read()); });
+    };
+    const TurnStats& s = server.stats();
+    counter("streamgate_turn_bindings_total", "STUN Binding requests answered", [&s] { return s.bindings; });
+    counter("streamgate_turn_allocations_created_total", "TURN allocations created",
+            [&s] { return s.allocations_created; });
+    counter("streamgate_turn_allocations_ended_total", "TURN allocations ended",
+            [&s] { return s.allocations_ended; });
+    counter("streamgate_turn_unauthorized_total", "Requests answered 401 or 438",
+            [&s] { return s.unauthorized; });
+    counter("streamgate_turn_forbidden_peers_total", "Permissions refused for a denied peer (403)",
+            [&s] { return s.forbidden_peers; });
+    counter("streamgate_turn_quota_refused_total", "Allocations or permissions refused by a quota (486, 508)",
+            [&s] { return s.quota_refused; });
+    counter("streamgate_turn_malformed_total", "Datagrams dropped as malformed",
+            [&s] { return s.malformed; });
+    counter("streamgate_turn_no_permission_total", "Datagrams dropped for want of a permission or channel",
+            [&s] { return s.dropped_no_permission; });
+    counter("streamgate_turn_to_peer_packets_total", "Datagrams relayed to peers",
+            [&s] { return s.to_peer.packets; });
+    counter("streamgate_turn_to_peer_bytes_total", "Octets relayed to peers",
+            [&s] { return s.to_peer.bytes; });
+    counter("streamgate_turn_to_client_packets_total", "Datagrams relayed to clients",
+            [&s] { return s.to_client.packets; });
+    counter("streamgate_turn_to_client_bytes_total", "Octets relayed to clients",
+            [&s] { return s.to_client.bytes; });
+    registry.gauge_callback("streamgate_turn_allocations", "Live TURN allocations",
+                            [&server] { return static_cast<double>(server.allocations()); });
+    metrics::register_process_metrics(registry);
+}
+
+}  // namespace
+
+int run_turn(const TurnServerConfig& config) {
+    std::vector<asio::ip::address> listen_ips;
+    for (const auto& text : config.listening_ips) {
+        std::error_code ec;
+        const auto ip = asio::ip::make_address(text, ec);
+        if (ec) {
+            spdlog::error("turn: --listening-ip {}: not an IP address", text);
+            return 2;
+        }
+        listen_ips.push_back(ip);
+    }
+    std::vector<asio::ip::address> relay_ips;
+    for (const auto& text : config.relay_ips) {
+        std::error_code ec;
+        const auto ip = asio::ip::make_address(text, ec);
+        if (ec || ip.is_unspecified()) {
+            spdlog::error("turn: --relay-ip {}: not a specific IP address", text);
+            return 2;
+        }
+        relay_ips.push_back(ip);
+    }
+    if (relay_ips.empty()) {
+        for (const auto& ip : listen_ips)
+            if (!ip.is_unspecified()) relay_ips.push_back(ip);
+        if (relay_ips.empty()) {
+            spdlog::error("turn: a wildcard --listening-ip needs --relay-ip (the address peers see)");
+            return 2;
+        }
+    }
+    asio::io_context io;
+    Server server(io, config, relay_ips);
+    for (const auto& ip : listen_ips)
+        if (!server.listen(ip, config.listening_port)) return 2;
+    server.start_expiry();
+    metrics::Registry registry;
+    register_metrics(registry, server);
+    metrics::AdminServer admin(io, registry);
+    if (config.admin) {
+        const auto endpoint = net::to_tcp_endpoint(*config.admin);
+        std::string error;
+        if (!endpoint || !admin.listen(*endpoint, error)) {
+            spdlog::error("turn: admin {}: {}", net::to_string(*config.admin),
+                          endpoint ? error : endpoint.error());
+            return 2;
+        }
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const std::error_code&, int signal) {
+        spdlog::info("turn: signal {}, stopping", signal);
+        server.stop();
+        admin.stop();
+        io.stop();
+    });
+    io.run();
+    return 0;
+}
+
+}  // namespace sg::turn

@@ -1,0 +1,30 @@
+#pragma once
+// `streamgate turn`: the STUN/TURN server's I/O half. One UDP listener per listening IP, one relayed UDP
+// socket per allocation, all on one event loop that feeds the pure TurnMachine and carries out what it
+// answers. A timer expires allocations, permissions and channels once a second; every ended allocation is
+// one log line.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/endpoint.hpp"
+#include "turn/turn_machine.hpp"
+
+namespace sg::turn {
+
+struct TurnServerConfig {
+    std::vector<std::string> listening_ips;  // literal addresses
+    std::uint16_t listening_port = 3478;
+    std::vector<std::string> relay_ips;  // empty: the (non-wildcard) listening IPs
+    std::uint16_t min_port = 49152;
+    std::uint16_t max_port = 65535;
+    std::optional<net::HostPort> admin;  // Prometheus /metrics
+    TurnOptions options;
+};
+
+// Serves until SIGINT or SIGTERM; returns the exit status (2 for a configuration or bind error).
+int run_turn(const TurnServerConfig& config);
+
+}  // namespace sg::turn
