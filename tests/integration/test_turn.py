@@ -1,0 +1,133 @@
+"""STUN and TURN through `streamgate turn`, driven by coturn's own clients (RFC 8489, RFC 8656).
+
+The server runs on gw (dual-stack, forwarding off): it listens on gw's addresses towards client4 and client6
+and relays from its addresses towards origin4 and origin6, where turnutils_peer echoes every datagram. Since
+gw does not forward, a datagram from a client reaches a peer only through a TURN allocation.
+
+  - turnutils_stunclient learns its own (client4's, client6's) address from a Binding;
+  - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
+    channels (ChannelBind, ChannelData), with Send/Data indications (-s), over IPv6, and from an IPv4 client
+    through an IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY);
+  - a wrong password gets no allocation, and a loopback peer no permission;
+  - every allocation ends with one log line counting what went each way.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unittest
+
+from testnet import TestNetwork, require_tools, streamgate_bin
+
+TURN_PORT = 3478
+PEER_PORT = 3480
+USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
+
+
+class Turn(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("turnutils_stunclient", "turnutils_uclient", "turnutils_peer")
+        cls.bin = streamgate_bin()
+        cls.net = TestNetwork().start()
+        cls.addClassCleanup(cls.net.close)
+        net = cls.net
+        for host, family in (("origin4", 4), ("origin6", 6)):
+            net.start_peer(host, ["turnutils_peer", "-p", str(PEER_PORT), "-L", net.addr(host, family)],
+                           name=f"peer-{host}", ready=None)
+            net.wait_port(host, net.addr(host, family), PEER_PORT, proto="udp")
+        cls.gw4 = net.addr("gw", 4, peer="client4")
+        cls.gw6 = net.addr("gw", 6, peer="client6")
+        cls.server = net.start_peer("gw", [cls.bin, "turn", "--listening-ip", cls.gw4, "--listening-ip", cls.gw6,
+                                           "--relay-ip", net.addr("gw", 4, peer="origin4"),
+                                           "--relay-ip", net.addr("gw", 6, peer="origin6"),
+                                           "--min-port", "50000", "--max-port", "50999",
+                                           "--user", f"{USER}:{PASSWORD}", "--realm", REALM, "--lt-cred-mech",
+                                           "--log-level", "debug"],
+                                    name="streamgate", ready=None)
+        net.wait_port("gw", cls.gw4, TURN_PORT, proto="udp")
+        net.wait_port("gw", cls.gw6, TURN_PORT, proto="udp")
+
+    # ----- helpers -----
+
+    def uclient(self, client: str, server: str, peer: str, *flags: str, password: str = PASSWORD,
+                count: int = 20) -> tuple[int, str]:
+        cp = self.net.run(client, ["turnutils_uclient", *flags, "-p", str(TURN_PORT), "-e", peer,
+                                   "-r", str(PEER_PORT), "-u", USER, "-w", password, "-n", str(count), "-m", "1",
+                                   "-l", "170", server], check=False, timeout=60)
+        return cp.returncode, cp.stdout + cp.stderr
+
+    def assert_relayed(self, rc: int, out: str, count: int = 20) -> None:
+        context = f"{out[-2000:]}\n--- server ---\n{self.server.log_text()[-3000:]}"
+        self.assertEqual(rc, 0, context)
+        self.assertIn(f"tot_send_msgs={count}, tot_recv_msgs={count}", out, context)
+        self.assertIn("Total lost packets 0", out, context)
+
+    def allocation_ends(self) -> list[str]:
+        return [l for l in self.server.log_text().splitlines() if "turn-allocation-end" in l]
+
+    def wait_allocation_end(self, before: int, timeout: float = 5.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            ends = self.allocation_ends()
+            if len(ends) > before:
+                return ends[-1]
+            if time.monotonic() > deadline:
+                self.fail(f"no new turn-allocation-end line:\n{self.server.log_text()[-3000:]}")
+            time.sleep(0.1)
+
+    # ----- STUN -----
+
+    def test_stunclient_learns_its_mapped_address(self):
+        for client, server, family in (("client4", self.gw4, 4), ("client6", self.gw6, 6)):
+            cp = self.net.run(client, ["turnutils_stunclient", "-p", str(TURN_PORT), server], timeout=30)
+            mine = self.net.addr(client, family)  # printed without brackets, IPv6 too
+            self.assertRegex(cp.stdout, rf"UDP reflexive addr: {re.escape(mine)}:\d+", cp.stdout)
+
+    # ----- TURN -----
+
+    def test_channels_ipv4(self):
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c")
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn(f"user={USER} client={self.net.addr('client4', 4)}:", line)
+        self.assertIn(f"relayed={self.net.addr('gw', 4, peer='origin4')}:50", line)
+        self.assertIn("to_peer_bytes=3400 to_peer_packets=20 to_client_bytes=3400 to_client_packets=20", line)
+        self.assertIn('reason="refreshed to 0"', line)
+
+    def test_send_and_data_indications(self):
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", "-s")
+        self.assert_relayed(rc, out)
+
+    def test_channels_ipv6(self):
+        rc, out = self.uclient("client6", self.gw6, self.net.addr("origin6", 6), "-c")
+        self.assert_relayed(rc, out)
+
+    def test_ipv4_client_through_ipv6_relay(self):
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin6", 6), "-c", "-x")
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn(f"relayed=[{self.net.addr('gw', 6, peer='origin6')}]:50", line)
+
+    def test_wrong_password_is_refused(self):
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", password="guess",
+                               count=2)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("Cannot complete Allocation", out)
+        self.assertNotIn("tot_recv_msgs", out)
+        time.sleep(0.5)
+        self.assertEqual(len(self.allocation_ends()), before, self.server.log_text()[-2000:])
+
+    def test_loopback_peer_is_refused(self):
+        # The classic TURN SSRF: the server's own loopback is never a peer (403 to CreatePermission).
+        rc, out = self.uclient("client4", self.gw4, "127.0.0.1", "-c", count=2)
+        self.assertNotIn("tot_recv_msgs=2", out)
+        self.assertIn("error 403", out, out[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
