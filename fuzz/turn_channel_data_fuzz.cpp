@@ -37,12 +37,13 @@ bool same(Bytes a, Bytes b) {
 class Ports : public turn::RelayPorts {
 public:
     bool supports(stun::Family) const override { return true; }
-    std::optional<stun::Address> open(stun::Family family, bool) override {
-        auto a = family == stun::Family::ipv4 ? stun::make_ipv4(0xC0000263, next++)
-                                              : stun::make_ipv6({0x20, 1}, next++);
+    std::optional<stun::Address> open(const turn::RelayRequest& request) override {
+        auto a = request.family == stun::Family::ipv4 ? stun::make_ipv4(0xC0000263, next++)
+                                                      : stun::make_ipv6({0x20, 1}, next++);
         open_ports.insert(a);
         return a;
     }
+    bool claim(const stun::Address&) override { return false; }
     void close(const stun::Address& relayed) override { check(open_ports.erase(relayed) == 1); }
     std::uint16_t next = 50000;
     std::set<stun::Address> open_ports;

@@ -1,6 +1,9 @@
 #include "turn/relay_sockets.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <algorithm>
+
 #include <asio/ip/v6_only.hpp>
 
 #include "net/asio_endpoint.hpp"
@@ -37,32 +40,74 @@ bool RelaySockets::supports(stun::Family family) const {
     });
 }
 
-std::optional<stun::Address> RelaySockets::open(stun::Family family, bool even_port) {
-    const auto ip = std::find_if(relay_ips_.begin(), relay_ips_.end(), [family](const asio::ip::address& a) {
-        return a.is_v4() == (family == stun::Family::ipv4);
-    });
+RelaySockets::Socket RelaySockets::bind(const asio::ip::address& ip, std::uint16_t port, bool dont_fragment,
+                                        bool& fatal) {
+    auto socket = std::make_shared<asio::ip::udp::socket>(io_);
+    const asio::ip::udp::endpoint endpoint(ip, port);
+    std::error_code ec;
+    socket->open(endpoint.protocol(), ec);
+    if (ec) {
+        fatal = true;  // out of descriptors: no other port helps
+        return nullptr;
+    }
+    if (ip.is_v6()) socket->set_option(asio::ip::v6_only(true), ec);
+    socket->bind(endpoint, ec);
+    if (ec) return nullptr;  // taken by someone else
+    socket->non_blocking(true, ec);
+    if (dont_fragment) {
+        // DONT-FRAGMENT (RFC 8656 §14.8): what the relay sends to the peer carries DF.
+        const int native = socket->native_handle();
+        if (ip.is_v4()) {
+            const int value = IP_PMTUDISC_DO;
+            ::setsockopt(native, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value);
+        } else {
+            const int value = 1;
+            ::setsockopt(native, IPPROTO_IPV6, IPV6_DONTFRAG, &value, sizeof value);
+        }
+    }
+    return socket;
+}
+
+std::optional<stun::Address> RelaySockets::open(const RelayRequest& request) {
+    const auto ip =
+        std::find_if(relay_ips_.begin(), relay_ips_.end(), [&request](const asio::ip::address& a) {
+            return a.is_v4() == (request.family == stun::Family::ipv4);
+        });
     if (ip == relay_ips_.end()) return std::nullopt;
     const std::uint32_t range = std::uint32_t{max_port_} - min_port_ + 1;
+    const bool even = request.even_port || request.reserve_next;
     // Each port of the range is tried once at most, from where the last search ended, so ports are reused
     // as late as possible (a late datagram for an old allocation then finds no socket).
     for (std::uint32_t tried = 0; tried < range; ++tried) {
         const auto port = static_cast<std::uint16_t>(min_port_ + (cursor_++ % range));
-        if (even_port && port % 2 != 0) continue;
-        auto socket = std::make_shared<asio::ip::udp::socket>(io_);
-        const asio::ip::udp::endpoint endpoint(*ip, port);
+        if (even && port % 2 != 0) continue;
+        if (request.reserve_next && port == max_port_) continue;
+        bool fatal = false;
+        auto socket = bind(*ip, port, request.dont_fragment, fatal);
+        if (fatal) return std::nullopt;
+        if (!socket) continue;
         std::error_code ec;
-        socket->open(endpoint.protocol(), ec);
-        if (ec) return std::nullopt;  // out of descriptors: no other port helps
-        if (ip->is_v6()) socket->set_option(asio::ip::v6_only(true), ec);
-        socket->bind(endpoint, ec);
-        if (ec) continue;  // taken by someone else
-        socket->non_blocking(true, ec);
         const stun::Address relayed = to_stun(socket->local_endpoint(ec));
+        if (request.reserve_next) {
+            auto held = bind(*ip, static_cast<std::uint16_t>(port + 1), request.dont_fragment, fatal);
+            if (fatal) return std::nullopt;
+            if (!held) continue;  // the pair is broken: try the next even port
+            stun::Address next = relayed;
+            ++next.port;
+            sockets_[next] = std::move(held);  // held: bound, no receive loop until claimed
+        }
         sockets_[relayed] = socket;
         on_open_(socket, relayed);
         return relayed;
     }
     return std::nullopt;
+}
+
+bool RelaySockets::claim(const stun::Address& reserved) {
+    const auto it = sockets_.find(reserved);
+    if (it == sockets_.end()) return false;
+    on_open_(it->second, reserved);
+    return true;
 }
 
 void RelaySockets::close(const stun::Address& relayed) {

@@ -30,7 +30,8 @@ public:
                  std::uint16_t max_port, OnOpen on_open);
 
     bool supports(stun::Family family) const override;
-    std::optional<stun::Address> open(stun::Family family, bool even_port) override;
+    std::optional<stun::Address> open(const RelayRequest& request) override;
+    bool claim(const stun::Address& reserved) override;
     void close(const stun::Address& relayed) override;
 
     // The socket of a live relayed address, or nullptr.
@@ -44,7 +45,10 @@ private:
     std::uint16_t max_port_;
     std::uint32_t cursor_ = 0;  // where the next search for a free port starts
     OnOpen on_open_;
-    std::map<stun::Address, Socket> sockets_;
+    // Binds one socket of the relay IP of `family`; nullptr when the port is taken.
+    Socket bind(const asio::ip::address& ip, std::uint16_t port, bool dont_fragment, bool& fatal);
+
+    std::map<stun::Address, Socket> sockets_;  // relaying and held (reserved) ones
 };
 
 }  // namespace sg::turn

@@ -52,7 +52,10 @@ private:
 };
 
 TurnMachine::TurnMachine(TurnOptions options, RelayPorts& ports)
-    : options_(std::move(options)), ports_(ports), nonces_(options_.nonce_secret, options_.nonce_lifetime) {}
+    : options_(std::move(options)), ports_(ports), nonces_(options_.nonce_secret, options_.nonce_lifetime) {
+    for (std::size_t i = 0; i < 8; ++i)
+        token_state_ = (token_state_ << 8) | options_.nonce_secret[31 - i];
+}
 
 ClientOutput TurnMachine::on_client_datagram(Time now, const FiveTuple& tuple, Bytes datagram) {
     out_.clear();
@@ -199,6 +202,7 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
         Reply r(*this, m, stun::Class::success);
         r->add_xor_address(stun::attr::xor_relayed_address, existing->second.relayed);
         r->add_u32(stun::attr::lifetime, existing->second.granted_lifetime);
+        if (existing->second.reservation_token) r->add_reservation_token(*existing->second.reservation_token);
         r->add_xor_address(stun::attr::xor_mapped_address, tuple.client);
         r.finish(&caller);
         return;
@@ -212,41 +216,52 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
         reply_error(m, 442, &caller);
         return;
     }
-    if (m.has(stun::attr::dont_fragment)) {
-        // Not offered: answered as an unknown comprehension-required attribute (§7.2 step 4).
-        const std::array<std::uint16_t, 1> df{stun::attr::dont_fragment};
-        Reply r(*this, m, stun::Class::error);
-        r->add_error_code(420, stun::reason_phrase(420));
-        r->add_unknown_attributes(df);
-        r.finish(&caller);
+    RelayRequest request;
+    request.dont_fragment = m.has(stun::attr::dont_fragment);
+    const auto* even = m.find(stun::attr::even_port);
+    const auto* token_attr = m.find(stun::attr::reservation_token);
+    if (even != nullptr && token_attr != nullptr) {  // §7.2: one or the other
+        reply_error(m, 400, &caller);
         return;
     }
-    bool even_port = false;
-    if (const auto* even = m.find(stun::attr::even_port)) {
+    if (even != nullptr) {
         const auto reserve = stun::read_even_port(*even);
-        if (!reserve || m.has(stun::attr::reservation_token)) {
+        if (!reserve) {
             reply_error(m, 400, &caller);
             return;
         }
-        even_port = true;  // a reservation of the next port (R bit) is not kept: the answer carries no token
+        request.even_port = true;
+        request.reserve_next = *reserve && reservations_.size() < options_.max_allocations;
     }
-    if (m.has(stun::attr::reservation_token)) {  // no reservations are ever handed out, so none can match
-        ++stats_.quota_refused;
-        reply_error(m, 508, &caller);
-        return;
-    }
-    stun::Family family = tuple.client.family;
-    if (const auto* requested = m.find(stun::attr::requested_address_family)) {
-        const auto f = stun::read_address_family(*requested);
-        if (!f) {
+    std::optional<std::uint64_t> token;
+    if (token_attr != nullptr) {
+        const auto value = stun::read_reservation_token(*token_attr);
+        if (!value) {
+            reply_error(m, 400, &caller);
+            return;
+        }
+        token = *value;
+        const auto held = reservations_.find(*token);
+        if (held == reservations_.end() || held->second.expires <= now) {
+            ++stats_.quota_refused;
+            reply_error(m, 508, &caller);
+            return;
+        }
+        request.family = held->second.relayed.family;
+    } else {
+        request.family = tuple.client.family;
+        if (const auto* requested = m.find(stun::attr::requested_address_family)) {
+            const auto f = stun::read_address_family(*requested);
+            if (!f) {
+                reply_error(m, 440, &caller);
+                return;
+            }
+            request.family = *f;
+        }
+        if (!ports_.supports(request.family)) {
             reply_error(m, 440, &caller);
             return;
         }
-        family = *f;
-    }
-    if (!ports_.supports(family)) {
-        reply_error(m, 440, &caller);
-        return;
     }
     const auto user_count = per_user_.find(caller.user);
     if (allocations_.size() >= options_.max_allocations ||
@@ -255,11 +270,26 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
         reply_error(m, 486, &caller);
         return;
     }
-    const auto relayed = ports_.open(family, even_port);
+    std::optional<stun::Address> relayed;
+    if (token) {
+        const auto held = reservations_.find(*token);
+        if (ports_.claim(held->second.relayed)) relayed = held->second.relayed;
+        reservations_.erase(held);  // used up either way
+    } else {
+        relayed = ports_.open(request);
+    }
     if (!relayed) {
         ++stats_.quota_refused;
         reply_error(m, 508, &caller);
         return;
+    }
+    std::optional<std::uint64_t> handed_out;
+    if (request.reserve_next) {
+        stun::Address next = *relayed;
+        ++next.port;
+        handed_out = next_token();
+        reservations_[*handed_out] = Reservation{next, now + options_.reservation_lifetime};
+        ++stats_.reservations;
     }
     std::uint32_t lifetime = lifetime_for(m);
     if (lifetime == 0) lifetime = static_cast<std::uint32_t>(options_.default_lifetime.count());
@@ -270,6 +300,7 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
     a.relayed = *relayed;
     a.allocate_tid = m.transaction_id();
     a.granted_lifetime = lifetime;
+    a.reservation_token = handed_out;
     a.created = now;
     a.expires = now + seconds(lifetime);
     allocations_.emplace(tuple, std::move(a));
@@ -279,8 +310,21 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
     Reply r(*this, m, stun::Class::success);
     r->add_xor_address(stun::attr::xor_relayed_address, *relayed);
     r->add_u32(stun::attr::lifetime, lifetime);
+    if (handed_out) r->add_reservation_token(*handed_out);
     r->add_xor_address(stun::attr::xor_mapped_address, tuple.client);
     r.finish(&caller);
+}
+
+std::uint64_t TurnMachine::next_token() {
+    // splitmix64 over a counter seeded from the nonce secret: distinct, and not guessable from outside
+    // without the secret (a guessed token would take over someone's held port).
+    for (;;) {
+        std::uint64_t z = (token_state_ += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        if (!reservations_.contains(z)) return z;
+    }
 }
 
 void TurnMachine::refresh(Time now, Allocation& a, const stun::MessageView& m, const Caller& caller) {
@@ -466,6 +510,14 @@ void TurnMachine::end(std::map<FiveTuple, Allocation>::iterator it, Time now, st
 }
 
 void TurnMachine::expire(Time now) {
+    for (auto it = reservations_.begin(); it != reservations_.end();) {
+        if (it->second.expires <= now) {
+            ports_.close(it->second.relayed);
+            it = reservations_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     for (auto it = allocations_.begin(); it != allocations_.end();) {
         const auto next = std::next(it);
         Allocation& a = it->second;
@@ -487,6 +539,9 @@ void TurnMachine::expire(Time now) {
 }
 
 void TurnMachine::end_all(Time now, std::string_view reason) {
+    for (const auto& [token, held] : reservations_)
+        ports_.close(held.relayed);
+    reservations_.clear();
     while (!allocations_.empty())
         end(allocations_.begin(), now, reason);
 }

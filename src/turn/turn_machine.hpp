@@ -39,6 +39,7 @@ struct TurnOptions {
     std::chrono::seconds permission_lifetime{300};  // §9
     std::chrono::seconds channel_lifetime{600};     // §12
     std::chrono::seconds nonce_lifetime{600};
+    std::chrono::seconds reservation_lifetime{30};  // §7.2: "approximately 30 seconds"
     std::size_t max_allocations = 10000;
     std::size_t max_allocations_per_user = 100;
     std::size_t max_permissions = 256;  // per allocation, channels' permissions included
@@ -54,12 +55,22 @@ struct FiveTuple {
     bool operator==(const FiveTuple&) const = default;
 };
 
+struct RelayRequest {
+    stun::Family family = stun::Family::ipv4;
+    bool even_port = false;      // EVEN-PORT
+    bool reserve_next = false;   // EVEN-PORT's R bit: hold port + 1 for a later Allocate (RFC 8656 §7.2)
+    bool dont_fragment = false;  // DONT-FRAGMENT: set DF on what the relayed socket sends
+};
+
 class RelayPorts {
 public:
     virtual ~RelayPorts() = default;
     virtual bool supports(stun::Family family) const = 0;
-    // A relayed transport address of `family` (an even port when asked); nullopt when none is free.
-    virtual std::optional<stun::Address> open(stun::Family family, bool even_port) = 0;
+    // A relayed transport address; with reserve_next, its port is even and port + 1 is held (bound, not
+    // relaying) until claim() or close(). nullopt when no port (pair) is free.
+    virtual std::optional<stun::Address> open(const RelayRequest& request) = 0;
+    // Starts relaying on an address held by open(reserve_next); false when it is not held.
+    virtual bool claim(const stun::Address& reserved) = 0;
     virtual void close(const stun::Address& relayed) = 0;
 };
 
@@ -102,6 +113,7 @@ struct TurnStats {
     std::uint64_t unauthorized = 0;     // 401 and 438 answers
     std::uint64_t forbidden_peers = 0;  // 403 answers
     std::uint64_t quota_refused = 0;    // 486 and 508 answers
+    std::uint64_t reservations = 0;     // ports held for a RESERVATION-TOKEN
     std::uint64_t malformed = 0;        // dropped: not STUN, bad fingerprint, bad ChannelData
     std::uint64_t dropped_no_permission = 0;
     Traffic to_peer;
@@ -123,6 +135,7 @@ public:
     std::vector<AllocationEnd> take_ended();
 
     std::size_t allocation_count() const noexcept { return allocations_.size(); }
+    std::size_t reservation_count() const noexcept { return reservations_.size(); }
     const TurnStats& stats() const noexcept { return stats_; }
 
 private:
@@ -137,6 +150,7 @@ private:
         stun::Address relayed;
         stun::TransactionId allocate_tid{};
         std::uint32_t granted_lifetime = 0;
+        std::optional<std::uint64_t> reservation_token;  // handed out with this allocation (EVEN-PORT R)
         Time created;
         Time expires;
         std::map<stun::Address, Time> permissions;  // peer IP (port 0) -> expiry
@@ -164,6 +178,7 @@ private:
     void end(std::map<FiveTuple, Allocation>::iterator it, Time now, std::string_view reason);
     std::uint32_t lifetime_for(const stun::MessageView& m) const;
     bool has_permission(const Allocation& a, const stun::Address& peer, Time now) const;
+    std::uint64_t next_token();
 
     TurnOptions options_;
     RelayPorts& ports_;
@@ -171,6 +186,12 @@ private:
     std::map<FiveTuple, Allocation> allocations_;
     std::map<stun::Address, FiveTuple> by_relayed_;
     std::map<std::string, std::size_t, std::less<>> per_user_;
+    struct Reservation {
+        stun::Address relayed;
+        Time expires;
+    };
+    std::map<std::uint64_t, Reservation> reservations_;  // RESERVATION-TOKEN -> the held port
+    std::uint64_t token_state_ = 0;
     std::vector<AllocationEnd> ended_;
     std::vector<std::uint8_t> out_;  // the bytes of the last reply or delivery
     bool sign_fingerprint_ = false;  // the current request carried FINGERPRINT: so does our answer

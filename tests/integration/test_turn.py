@@ -6,8 +6,9 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
 
   - turnutils_stunclient learns its own (client4's, client6's) address from a Binding;
   - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
-    channels (ChannelBind, ChannelData), with Send/Data indications (-s), over IPv6, and from an IPv4 client
-    through an IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY);
+    channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
+    (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over IPv6, and from an IPv4 client through an
+    IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY);
   - a wrong password gets no allocation, and a loopback peer no permission;
   - every allocation ends with one log line counting what went each way.
 """
@@ -99,6 +100,15 @@ class Turn(unittest.TestCase):
 
     def test_send_and_data_indications(self):
         rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", "-s")
+        self.assert_relayed(rc, out)
+
+    def test_rtp_rtcp_pairs_with_reserved_ports(self):
+        # Without -c every client allocates an RTP/RTCP pair: EVEN-PORT with the R bit, then RESERVATION-TOKEN.
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4))
+        self.assert_relayed(rc, out)
+
+    def test_dont_fragment(self):
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", "-g")
         self.assert_relayed(rc, out)
 
     def test_channels_ipv6(self):

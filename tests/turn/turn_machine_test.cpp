@@ -14,23 +14,36 @@ using namespace std::chrono_literals;
 class FakePorts : public RelayPorts {
 public:
     bool supports(stun::Family family) const override { return family == stun::Family::ipv4 || ipv6; }
-    std::optional<stun::Address> open(stun::Family family, bool even_port) override {
+    std::optional<stun::Address> open(const RelayRequest& request) override {
         if (open_ports.size() >= capacity) return std::nullopt;
-        const auto port = static_cast<std::uint16_t>(next++ * 2 + (even_port ? 0 : 1));
-        auto a = family == stun::Family::ipv4
+        last_request = request;
+        const bool even = request.even_port || request.reserve_next;
+        const auto port = static_cast<std::uint16_t>(next++ * 2 + (even ? 0 : 1));
+        auto a = request.family == stun::Family::ipv4
                      ? stun::make_ipv4(0xC0000263, port)
                      : stun::make_ipv6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, port);
         open_ports.insert(a);
+        if (request.reserve_next) {
+            auto held = a;
+            ++held.port;
+            ++next;
+            open_ports.insert(held);
+            held_ports.insert(held);
+        }
         return a;
     }
+    bool claim(const stun::Address& reserved) override { return held_ports.erase(reserved) == 1; }
     void close(const stun::Address& relayed) override {
         EXPECT_EQ(open_ports.erase(relayed), 1U);
+        held_ports.erase(relayed);
         ++closed;
     }
     bool ipv6 = false;
     std::size_t capacity = 100;
     std::uint16_t next = 25000;
     std::set<stun::Address> open_ports;
+    std::set<stun::Address> held_ports;  // reserved, not claimed
+    RelayRequest last_request;
     int closed = 0;
 };
 
@@ -261,10 +274,11 @@ TEST_F(TurnMachineTest, AllocateChecksTransportAndAttributes) {
     EXPECT_EQ(send(request(stun::method::allocate, &c,
                            [](auto& b) {
                                b.add_requested_transport(17);
-                               b.add_empty(stun::attr::dont_fragment);
+                               b.add_even_port(false);
+                               b.add_reservation_token(1);
                            }))
                   .error(),
-              420);
+              400);  // one or the other
     EXPECT_EQ(send(request(stun::method::allocate, &c,
                            [](auto& b) {
                                b.add_requested_transport(17);
@@ -307,6 +321,81 @@ TEST_F(TurnMachineTest, EvenPortIsPassedOn) {
     const auto m = a.view();
     EXPECT_EQ(stun::read_xor_address(*m.find(stun::attr::xor_relayed_address), m.transaction_id())->port % 2,
               0);
+}
+
+TEST_F(TurnMachineTest, DontFragmentIsPassedOn) {
+    const auto c = login();
+    ASSERT_TRUE(send(request(stun::method::allocate, &c, [](auto& b) {
+                    b.add_requested_transport(17);
+                    b.add_empty(stun::attr::dont_fragment);
+                })).success());
+    EXPECT_TRUE(ports_.last_request.dont_fragment);
+}
+
+TEST_F(TurnMachineTest, EvenPortReservationIsTakenWithItsToken) {
+    const auto c = login();
+    const auto a = send(request(stun::method::allocate, &c, [](auto& b) {
+        b.add_requested_transport(17);
+        b.add_even_port(true);
+    }));
+    ASSERT_TRUE(a.success());
+    const auto m = a.view();
+    const auto relayed =
+        *stun::read_xor_address(*m.find(stun::attr::xor_relayed_address), m.transaction_id());
+    EXPECT_EQ(relayed.port % 2, 0);
+    ASSERT_TRUE(m.has(stun::attr::reservation_token));
+    const auto token = *stun::read_reservation_token(*m.find(stun::attr::reservation_token));
+    EXPECT_EQ(machine_.reservation_count(), 1U);
+    EXPECT_EQ(ports_.held_ports.size(), 1U);
+
+    // The RTCP allocation, from another port of the client, takes the held port with the token.
+    const auto rtcp_client = stun::make_ipv4(0xC6120101, 40001);
+    const auto c2 = login("alice", "secret", rtcp_client);
+    const auto with_token = [token](auto& b) {
+        b.add_requested_transport(17);
+        b.add_reservation_token(token);
+    };
+    const auto second = send(request(stun::method::allocate, &c2, with_token), rtcp_client);
+    ASSERT_TRUE(second.success()) << second.error();
+    const auto m2 = second.view();
+    auto expected = relayed;
+    ++expected.port;
+    EXPECT_EQ(*stun::read_xor_address(*m2.find(stun::attr::xor_relayed_address), m2.transaction_id()),
+              expected);
+    EXPECT_TRUE(ports_.held_ports.empty());
+    EXPECT_EQ(machine_.reservation_count(), 0U);
+    // A token is good once.
+    const auto third_client = stun::make_ipv4(0xC6120101, 40002);
+    const auto c3 = login("alice", "secret", third_client);
+    EXPECT_EQ(send(request(stun::method::allocate, &c3, with_token), third_client).error(), 508);
+}
+
+TEST_F(TurnMachineTest, UnclaimedReservationIsReleasedAfter30Seconds) {
+    const auto c = login();
+    const auto a = send(request(stun::method::allocate, &c, [](auto& b) {
+        b.add_requested_transport(17);
+        b.add_even_port(true);
+    }));
+    ASSERT_TRUE(a.success());
+    const auto m = a.view();
+    const auto token = *stun::read_reservation_token(*m.find(stun::attr::reservation_token));
+    now_ += 29s;
+    machine_.expire(now_);
+    EXPECT_EQ(ports_.held_ports.size(), 1U);
+    now_ += 1s;
+    machine_.expire(now_);
+    EXPECT_TRUE(ports_.held_ports.empty());
+    EXPECT_EQ(ports_.open_ports.size(), 1U);  // the allocation's own port stays
+    const auto other = stun::make_ipv4(0xC6120101, 40001);
+    const auto c2 = login("alice", "secret", other);
+    EXPECT_EQ(send(request(stun::method::allocate, &c2,
+                           [token](auto& b) {
+                               b.add_requested_transport(17);
+                               b.add_reservation_token(token);
+                           }),
+                   other)
+                  .error(),
+              508);
 }
 
 TEST_F(TurnMachineTest, RetransmittedAllocateGetsTheSameAnswerAnotherIs437) {
