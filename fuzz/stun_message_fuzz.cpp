@@ -6,12 +6,14 @@
 //     input had them. The rebuilt message must parse to the same attributes, verify with the key and pass
 //     its fingerprint check.
 //  3. Addresses that read back are written again (plain and XOR) and must read back equal.
+//  4. The TCP stream framer never claims more than the input, and frames a valid message to its full length.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "stun/stream_framing.hpp"
 #include "stun/stun_message.hpp"
 
 namespace {
@@ -101,8 +103,11 @@ void rebuild(const MessageView& m) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const sg::Bytes input(data, size);
+    const auto framed = frame_stream_item(input);
+    if (framed.done()) check(framed.consumed >= 4 && framed.consumed <= size);
     const auto m = parse_message(input);
     if (!m) return 0;
+    check(framed.done() && framed.consumed == size);
     check(m->attributes().size() <= k_max_attributes);
     for (const auto& a : m->attributes())
         check(a.offset + 4 + a.value.size() <= size);

@@ -25,6 +25,8 @@ struct TurnFlags {
     bool lt_cred_mech = false;
     std::vector<std::string> denied_peer_ips;
     bool allow_loopback_peers = false;
+    bool no_tcp = false;
+    std::size_t max_tcp_connections = 1024;
     std::size_t total_quota = 10000;
     std::size_t user_quota = 100;
     unsigned max_allocate_lifetime = 3600;
@@ -39,6 +41,8 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
         flags.listening_ips.empty() ? std::vector<std::string>{"127.0.0.1"} : flags.listening_ips;
     config.listening_port = flags.listening_port;
     config.relay_ips = flags.relay_ips;
+    config.tcp = !flags.no_tcp;
+    config.max_tcp_connections = flags.max_tcp_connections;
     if (flags.min_port == 0 || flags.max_port < flags.min_port) {
         std::cerr << "streamgate: turn: --min-port/--max-port: want 1 <= min <= max\n";
         return std::nullopt;
@@ -89,8 +93,12 @@ Subcommand add_turn_command(CLI::App& app) {
         app.add_subcommand("turn", "STUN/TURN server (RFC 8489, RFC 8656) for WebRTC and SIP clients");
     auto flags = std::make_shared<TurnFlags>();
     turn->add_option("--listening-ip", flags->listening_ips,
-                     "Address to listen on, UDP (repeatable; default 127.0.0.1 only)");
-    turn->add_option("--listening-port", flags->listening_port, "UDP port to listen on (default 3478)");
+                     "Address to listen on, UDP and TCP (repeatable; default 127.0.0.1 only)");
+    turn->add_option("--listening-port", flags->listening_port, "Port to listen on (default 3478)");
+    turn->add_flag("--no-tcp", flags->no_tcp,
+                   "Listen on UDP only (default: UDP and TCP on the same addresses)");
+    turn->add_option("--max-tcp-connections", flags->max_tcp_connections,
+                     "TCP clients at once; more are closed at accept (default 1024)");
     turn->add_option("--relay-ip", flags->relay_ips,
                      "Address of relayed sockets, one per family (repeatable; default: the listening IPs)");
     turn->add_option("--min-port", flags->min_port, "Lowest relayed UDP port (default 49152)");

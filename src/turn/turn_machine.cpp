@@ -478,8 +478,10 @@ std::optional<ToClient> TurnMachine::on_peer_datagram(Time now, const stun::Addr
     bool sent = false;
     if (channel != a.channel_of_peer.end()) {
         const auto bound = a.channels.find(channel->second);
+        // Over TCP the padding is mandatory (RFC 8656 §12.5), over UDP it would only cost octets.
+        const bool pad = a.tuple.transport == Transport::tcp;
         if (bound != a.channels.end() && bound->second.expires > now)
-            sent = stun::append_channel_data(out_, channel->second, datagram, false).ok();
+            sent = stun::append_channel_data(out_, channel->second, datagram, pad).ok();
     }
     if (!sent) {
         // A Data indication: its transaction ID needs no randomness (no answer is matched to it).
@@ -500,8 +502,8 @@ std::optional<ToClient> TurnMachine::on_peer_datagram(Time now, const stun::Addr
 
 void TurnMachine::end(std::map<FiveTuple, Allocation>::iterator it, Time now, std::string_view reason) {
     Allocation& a = it->second;
-    ended_.push_back(
-        AllocationEnd{a.user, a.tuple.client, a.relayed, a.to_peer, a.to_client, now - a.created, reason});
+    ended_.push_back(AllocationEnd{a.user, a.tuple.client, a.relayed, a.to_peer, a.to_client, now - a.created,
+                                   reason, a.tuple.transport});
     ++stats_.allocations_ended;
     ports_.close(a.relayed);
     by_relayed_.erase(a.relayed);
@@ -536,6 +538,10 @@ void TurnMachine::expire(Time now) {
         }
         it = next;
     }
+}
+
+void TurnMachine::on_connection_closed(Time now, const FiveTuple& tuple) {
+    if (const auto it = allocations_.find(tuple); it != allocations_.end()) end(it, now, "connection closed");
 }
 
 void TurnMachine::end_all(Time now, std::string_view reason) {

@@ -47,10 +47,14 @@ struct TurnOptions {
     std::array<std::uint8_t, 32> nonce_secret{};
 };
 
-// The client's side of an allocation: its address and the listener's address it talks to (UDP).
+enum class Transport : std::uint8_t { udp, tcp };
+
+// The client's side of an allocation: its address, the listener's address it talks to, and the transport
+// between them (the relayed side is always UDP).
 struct FiveTuple {
     stun::Address client;
     stun::Address server;
+    Transport transport = Transport::udp;
     auto operator<=>(const FiveTuple&) const = default;
     bool operator==(const FiveTuple&) const = default;
 };
@@ -103,7 +107,8 @@ struct AllocationEnd {
     Traffic to_peer;
     Traffic to_client;
     std::chrono::steady_clock::duration duration{};
-    std::string_view reason;  // "refreshed to 0", "expired"
+    std::string_view reason;  // "refreshed to 0", "expired", "connection closed", "server stopped"
+    Transport transport = Transport::udp;
 };
 
 struct TurnStats {
@@ -129,6 +134,8 @@ public:
                                              const stun::Address& peer, Bytes datagram);
     // Ends allocations whose lifetime ran out and drops expired permissions and channels.
     void expire(Time now);
+    // A TCP client's connection closed: its allocation ends with it (RFC 8656 §3.1).
+    void on_connection_closed(Time now, const FiveTuple& tuple);
     // Ends every allocation (the server is stopping).
     void end_all(Time now, std::string_view reason);
     // Allocations ended since the last call (the I/O half logs them).

@@ -11,14 +11,22 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <memory>
 
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/write.hpp>
+#include <deque>
+#include <list>
+
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
+#include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/udp_batch.hpp"
+#include "stun/stream_framing.hpp"
 #include "turn/relay_sockets.hpp"
 
 namespace sg::turn {
@@ -28,6 +36,20 @@ constexpr std::size_t k_batch = 32;
 constexpr std::size_t k_slot_size = 65536;
 
 using Socket = std::shared_ptr<asio::ip::udp::socket>;
+constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
+// What one TCP client may have queued towards it; past this, relayed data is dropped as UDP would drop it.
+constexpr std::size_t k_max_tcp_queue = 256 * 1024;
+
+// A client connected over TCP (RFC 8656 §3.1: TCP between client and server, UDP on the relayed side).
+struct TcpClient {
+    explicit TcpClient(asio::ip::tcp::socket s) : socket(std::move(s)) {}
+    asio::ip::tcp::socket socket;
+    FiveTuple tuple;
+    std::deque<std::vector<std::uint8_t>> queue;
+    std::size_t queued_bytes = 0;
+    bool writing = false;
+};
+using TcpClientPtr = std::shared_ptr<TcpClient>;
 
 // A coroutine that ends with an exception is a bug: say so instead of dropping it.
 void log_escaped(const std::exception_ptr& e) {
@@ -52,9 +74,10 @@ public:
                       asio::co_spawn(io_, relay_loop(std::move(socket), relayed),
                                      [](const std::exception_ptr& e) { log_escaped(e); });
                   }),
-          machine_(config.options, relays_) {}
+          machine_(config.options, relays_),
+          max_tcp_clients_(config.max_tcp_connections) {}
 
-    bool listen(const asio::ip::address& ip, std::uint16_t port) {
+    bool listen(const asio::ip::address& ip, std::uint16_t port, bool tcp) {
         auto socket = std::make_shared<asio::ip::udp::socket>(io_);
         const asio::ip::udp::endpoint endpoint(ip, port);
         std::error_code ec;
@@ -70,6 +93,20 @@ public:
         listeners_[local] = socket;
         spdlog::info("turn: STUN/TURN on udp {}", stun::to_string(local));
         asio::co_spawn(io_, listen_loop(socket, local), [](const std::exception_ptr& e) { log_escaped(e); });
+        if (!tcp) return true;
+        const asio::ip::tcp::endpoint tcp_endpoint(ip, local.port);
+        auto& acceptor = acceptors_.emplace_back(net::open_listener(io_, tcp_endpoint, ec));
+        if (ec) {
+            spdlog::error("turn: listen tcp {}: {}", net::to_string(tcp_endpoint), ec.message());
+            return false;
+        }
+        spdlog::info("turn: STUN/TURN on tcp {}", stun::to_string(local));
+        asio::co_spawn(
+            io_,
+            net::accept_loop(
+                acceptor, [this, local](asio::ip::tcp::socket s) { start_tcp(std::move(s), local); },
+                accepted_),
+            [](const std::exception_ptr& e) { log_escaped(e); });
         return true;
     }
 
@@ -84,10 +121,17 @@ public:
         std::error_code ec;
         for (auto& [address, socket] : listeners_)
             socket->close(ec);
+        for (auto& acceptor : acceptors_)
+            acceptor.close(ec);
+        for (auto& [tuple, client] : tcp_clients_)
+            client->socket.close(ec);
         expiry_timer_.cancel();
     }
 
     const TurnStats& stats() const noexcept { return machine_.stats(); }
+    std::uint64_t tcp_refused() const noexcept { return tcp_refused_; }
+    std::uint64_t tcp_dropped() const noexcept { return tcp_dropped_; }
+    std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
     std::size_t allocations() const noexcept { return machine_.allocation_count(); }
 
 private:
@@ -128,6 +172,11 @@ private:
                 const auto delivery =
                     machine_.on_peer_datagram(now, relayed, to_stun(batch.source(i)), batch.data(i));
                 if (!delivery) continue;
+                if (delivery->tuple.transport == Transport::tcp) {
+                    if (const auto client = tcp_clients_.find(delivery->tuple); client != tcp_clients_.end())
+                        enqueue(client->second, delivery->data);
+                    continue;
+                }
                 const auto listener = listeners_.find(delivery->tuple.server);
                 if (listener == listeners_.end()) continue;
                 std::error_code send_ec;
@@ -135,6 +184,101 @@ private:
                                           to_endpoint(delivery->tuple.client), 0, send_ec);
             }
         }
+    }
+
+    void start_tcp(asio::ip::tcp::socket socket, const stun::Address& local) {
+        std::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        if (ec) return;
+        if (tcp_clients_.size() >= max_tcp_clients_) {
+            ++tcp_refused_;
+            return;  // closed with this scope
+        }
+        socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        auto client = std::make_shared<TcpClient>(std::move(socket));
+        client->tuple =
+            FiveTuple{to_stun(asio::ip::udp::endpoint(peer.address(), peer.port())), local, Transport::tcp};
+        tcp_clients_[client->tuple] = client;
+        asio::co_spawn(io_, tcp_session(client), [](const std::exception_ptr& e) { log_escaped(e); });
+    }
+
+    // Reads STUN messages and ChannelData from one TCP client until it closes or sends what cannot be framed;
+    // its allocation ends with the connection.
+    asio::awaitable<void> tcp_session(TcpClientPtr client) {
+        std::vector<std::uint8_t> buffer(4096);
+        std::size_t filled = 0;
+        for (;;) {
+            if (filled == buffer.size()) {
+                if (buffer.size() >= stun::k_max_message_size)
+                    break;  // cannot happen: the framer bounds items
+                buffer.resize(std::min(buffer.size() * 2, stun::k_max_message_size));
+            }
+            const auto [ec, n] = co_await client->socket.async_read_some(
+                asio::buffer(buffer.data() + filled, buffer.size() - filled), k_use);
+            if (ec) break;
+            filled += n;
+            std::size_t start = 0;
+            bool bad = false;
+            for (;;) {
+                const Bytes rest(buffer.data() + start, filled - start);
+                const auto item = stun::frame_stream_item(rest);
+                if (item.failed()) bad = true;
+                if (!item.done()) break;
+                handle_tcp_item(client, rest.first(item.consumed));
+                start += item.consumed;
+            }
+            if (bad || !client->socket.is_open()) break;
+            std::memmove(buffer.data(), buffer.data() + start, filled - start);
+            filled -= start;
+        }
+        std::error_code ignored;
+        client->socket.close(ignored);
+        tcp_clients_.erase(client->tuple);
+        machine_.on_connection_closed(std::chrono::steady_clock::now(), client->tuple);
+        log_ended();
+    }
+
+    void handle_tcp_item(const TcpClientPtr& client, Bytes item) {
+        const auto out = machine_.on_client_datagram(std::chrono::steady_clock::now(), client->tuple, item);
+        if (!out.reply.empty()) enqueue(client, out.reply);
+        if (out.to_peer) {
+            std::error_code ec;
+            if (auto* relay = relays_.find(out.to_peer->relayed))
+                relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
+                               to_endpoint(out.to_peer->peer), 0, ec);
+        }
+        log_ended();
+    }
+
+    void enqueue(const TcpClientPtr& client, Bytes data) {
+        if (!client->socket.is_open()) return;
+        if (client->queued_bytes + data.size() > k_max_tcp_queue) {
+            ++tcp_dropped_;
+            return;
+        }
+        client->queue.emplace_back(data.begin(), data.end());
+        client->queued_bytes += data.size();
+        if (client->writing) return;
+        client->writing = true;
+        asio::co_spawn(io_, tcp_writer(client), [](const std::exception_ptr& e) { log_escaped(e); });
+    }
+
+    // Each write is awaited before the next: a slow client fills its queue, and only its own data is dropped.
+    static asio::awaitable<void> tcp_writer(TcpClientPtr client) {
+        while (!client->queue.empty()) {
+            const auto [ec, n] =
+                co_await asio::async_write(client->socket, asio::buffer(client->queue.front()), k_use);
+            client->queued_bytes -= client->queue.front().size();
+            client->queue.pop_front();
+            if (ec) {
+                std::error_code ignored;
+                client->socket.close(ignored);  // the reader ends and so does the allocation
+                client->queue.clear();
+                client->queued_bytes = 0;
+                break;
+            }
+        }
+        client->writing = false;
     }
 
     asio::awaitable<void> expiry_loop() {
@@ -151,17 +295,24 @@ private:
     void log_ended() {
         for (const auto& end : machine_.take_ended())
             spdlog::info(
-                "turn-allocation-end user={} client={} relayed={} to_peer_bytes={} to_peer_packets={} "
+                "turn-allocation-end user={} client={} transport={} relayed={} to_peer_bytes={} "
+                "to_peer_packets={} "
                 "to_client_bytes={} to_client_packets={} duration={:.3f}s reason=\"{}\"",
-                end.user, stun::to_string(end.client), stun::to_string(end.relayed), end.to_peer.bytes,
-                end.to_peer.packets, end.to_client.bytes, end.to_client.packets, seconds(end.duration),
-                end.reason);
+                end.user, stun::to_string(end.client), end.transport == Transport::tcp ? "tcp" : "udp",
+                stun::to_string(end.relayed), end.to_peer.bytes, end.to_peer.packets, end.to_client.bytes,
+                end.to_client.packets, seconds(end.duration), end.reason);
     }
 
     asio::io_context& io_;
     RelaySockets relays_;
     TurnMachine machine_;
+    std::size_t max_tcp_clients_;
+    std::uint64_t tcp_refused_ = 0;  // over max_tcp_connections
+    std::uint64_t tcp_dropped_ = 0;  // relayed data dropped for a full TCP queue
     std::map<stun::Address, Socket> listeners_;
+    std::list<asio::ip::tcp::acceptor> acceptors_;
+    net::AcceptCounters accepted_;
+    std::map<FiveTuple, TcpClientPtr> tcp_clients_;
     asio::steady_timer expiry_timer_{io_};
     bool stopping_ = false;
 };
@@ -194,6 +345,12 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
             [&s] { return s.to_client.packets; });
     counter("streamgate_turn_to_client_bytes_total", "Octets relayed to clients",
             [&s] { return s.to_client.bytes; });
+    counter("streamgate_turn_tcp_refused_total", "TCP connections closed at once: over max_tcp_connections",
+            [&server] { return server.tcp_refused(); });
+    counter("streamgate_turn_tcp_dropped_total", "Datagrams not relayed to a TCP client whose queue was full",
+            [&server] { return server.tcp_dropped(); });
+    registry.gauge_callback("streamgate_turn_tcp_connections", "Open TCP client connections",
+                            [&server] { return static_cast<double>(server.tcp_clients()); });
     registry.gauge_callback("streamgate_turn_allocations", "Live TURN allocations",
                             [&server] { return static_cast<double>(server.allocations()); });
     metrics::register_process_metrics(registry);
@@ -233,7 +390,7 @@ int run_turn(const TurnServerConfig& config) {
     asio::io_context io;
     Server server(io, config, relay_ips);
     for (const auto& ip : listen_ips)
-        if (!server.listen(ip, config.listening_port)) return 2;
+        if (!server.listen(ip, config.listening_port, config.tcp)) return 2;
     server.start_expiry();
     metrics::Registry registry;
     register_metrics(registry, server);

@@ -1,8 +1,9 @@
 #pragma once
-// `streamgate turn`: the STUN/TURN server's I/O half. One UDP listener per listening IP, one relayed UDP
-// socket per allocation, all on one event loop that feeds the pure TurnMachine and carries out what it
-// answers. A timer expires allocations, permissions and channels once a second; every ended allocation is
-// one log line.
+// `streamgate turn`: the STUN/TURN server's I/O half. One UDP socket and one TCP listener per listening IP
+// (TCP clients: one coroutine per connection, framed by stun::frame_stream_item, answers through a bounded
+// queue), one relayed UDP socket per allocation, all on one event loop that feeds the pure TurnMachine and
+// carries out what it answers. A timer expires allocations, permissions and channels once a second; every
+// ended allocation is one log line.
 
 #include <cstdint>
 #include <optional>
@@ -20,7 +21,9 @@ struct TurnServerConfig {
     std::vector<std::string> relay_ips;  // empty: the (non-wildcard) listening IPs
     std::uint16_t min_port = 49152;
     std::uint16_t max_port = 65535;
-    std::optional<net::HostPort> admin;  // Prometheus /metrics
+    bool tcp = true;                         // also listen on TCP (same addresses and port)
+    std::size_t max_tcp_connections = 1024;  // TCP clients at once; more are closed at accept
+    std::optional<net::HostPort> admin;      // Prometheus /metrics
     TurnOptions options;
 };
 

@@ -7,7 +7,7 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
   - turnutils_stunclient learns its own (client4's, client6's) address from a Binding;
   - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
     channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
-    (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over IPv6, and from an IPv4 client through an
+    (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over IPv6, and from an IPv4 client through an
     IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY);
   - a wrong password gets no allocation, and a loopback peer no permission;
   - every allocation ends with one log line counting what went each way.
@@ -47,16 +47,17 @@ class Turn(unittest.TestCase):
                                            "--user", f"{USER}:{PASSWORD}", "--realm", REALM, "--lt-cred-mech",
                                            "--log-level", "debug"],
                                     name="streamgate", ready=None)
-        net.wait_port("gw", cls.gw4, TURN_PORT, proto="udp")
-        net.wait_port("gw", cls.gw6, TURN_PORT, proto="udp")
+        for addr in (cls.gw4, cls.gw6):
+            net.wait_port("gw", addr, TURN_PORT, proto="udp")
+            net.wait_port("gw", addr, TURN_PORT, proto="tcp")
 
     # ----- helpers -----
 
     def uclient(self, client: str, server: str, peer: str, *flags: str, password: str = PASSWORD,
-                count: int = 20) -> tuple[int, str]:
+                count: int = 20, length: int = 170) -> tuple[int, str]:
         cp = self.net.run(client, ["turnutils_uclient", *flags, "-p", str(TURN_PORT), "-e", peer,
                                    "-r", str(PEER_PORT), "-u", USER, "-w", password, "-n", str(count), "-m", "1",
-                                   "-l", "170", server], check=False, timeout=60)
+                                   "-l", str(length), server], check=False, timeout=60)
         return cp.returncode, cp.stdout + cp.stderr
 
     def assert_relayed(self, rc: int, out: str, count: int = 20) -> None:
@@ -113,6 +114,20 @@ class Turn(unittest.TestCase):
 
     def test_channels_ipv6(self):
         rc, out = self.uclient("client6", self.gw6, self.net.addr("origin6", 6), "-c")
+        self.assert_relayed(rc, out)
+
+    def test_tcp_client_channels_with_padding(self):
+        # TCP between client and server (-t), UDP on the relayed side; 171-octet messages make every
+        # ChannelData towards the client carry padding (mandatory over TCP).
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-t", "-c", length=171)
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn("transport=tcp", line)
+        self.assertIn("to_peer_bytes=3420 to_peer_packets=20", line)
+
+    def test_tcp_client_send_indications_ipv6(self):
+        rc, out = self.uclient("client6", self.gw6, self.net.addr("origin6", 6), "-t", "-c", "-s")
         self.assert_relayed(rc, out)
 
     def test_ipv4_client_through_ipv6_relay(self):
