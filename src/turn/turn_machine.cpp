@@ -150,6 +150,10 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const Fiv
         challenge(401);
         return std::nullopt;
     }
+    if (throttled(now, tuple.client)) {
+        ++stats_.auth_throttled;
+        return std::nullopt;  // no answer: a guesser learns nothing, not even that it was heard
+    }
     const auto* username = m.find(stun::attr::username);
     const auto* realm = m.find(stun::attr::realm);
     const auto* nonce = m.find(stun::attr::nonce);
@@ -171,10 +175,31 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const Fiv
     const auto found = options_.users.find(*user);
     if (*realm_text != options_.realm || found == options_.users.end() ||
         stun::check_integrity(m, found->second) != stun::Integrity::ok) {
+        note_auth_failure(now, tuple.client);
         challenge(401);
         return std::nullopt;
     }
     return Caller{found->first, &found->second};
+}
+
+bool TurnMachine::throttled(Time now, const stun::Address& client) {
+    const auto it = auth_failures_.find(client.without_port());
+    if (it == auth_failures_.end()) return false;
+    if (it->second.window_end <= now) {
+        auth_failures_.erase(it);
+        return false;
+    }
+    return it->second.count >= options_.max_auth_failures;
+}
+
+void TurnMachine::note_auth_failure(Time now, const stun::Address& client) {
+    const auto ip = client.without_port();
+    const auto it = auth_failures_.find(ip);
+    if (it != auth_failures_.end() && it->second.window_end > now) {
+        ++it->second.count;
+    } else if (it != auth_failures_.end() || auth_failures_.size() < options_.max_tracked_failures) {
+        auth_failures_[ip] = Failures{1, now + options_.auth_failure_window};
+    }
 }
 
 std::uint32_t TurnMachine::lifetime_for(const stun::MessageView& m) const {
@@ -512,6 +537,7 @@ void TurnMachine::end(std::map<FiveTuple, Allocation>::iterator it, Time now, st
 }
 
 void TurnMachine::expire(Time now) {
+    std::erase_if(auth_failures_, [now](const auto& f) { return f.second.window_end <= now; });
     for (auto it = reservations_.begin(); it != reservations_.end();) {
         if (it->second.expires <= now) {
             ports_.close(it->second.relayed);

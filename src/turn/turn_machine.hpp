@@ -39,7 +39,14 @@ struct TurnOptions {
     std::chrono::seconds permission_lifetime{300};  // §9
     std::chrono::seconds channel_lifetime{600};     // §12
     std::chrono::seconds nonce_lifetime{600};
-    std::chrono::seconds reservation_lifetime{30};  // §7.2: "approximately 30 seconds"
+    std::chrono::seconds reservation_lifetime{30};
+    // Password guessing: a client address whose requests failed authentication this many times within the
+    // window gets no answer to authenticated requests until the window ends. At most max_tracked_failures
+    // addresses are tracked; past that, new ones are not (an attacker with many addresses must not be able
+    // to lock everyone out by filling the table).
+    std::uint32_t max_auth_failures = 20;
+    std::chrono::seconds auth_failure_window{60};
+    std::size_t max_tracked_failures = 10000;  // §7.2: "approximately 30 seconds"
     std::size_t max_allocations = 10000;
     std::size_t max_allocations_per_user = 100;
     std::size_t max_permissions = 256;  // per allocation, channels' permissions included
@@ -118,8 +125,10 @@ struct TurnStats {
     std::uint64_t unauthorized = 0;     // 401 and 438 answers
     std::uint64_t forbidden_peers = 0;  // 403 answers
     std::uint64_t quota_refused = 0;    // 486 and 508 answers
-    std::uint64_t reservations = 0;     // ports held for a RESERVATION-TOKEN
-    std::uint64_t malformed = 0;        // dropped: not STUN, bad fingerprint, bad ChannelData
+    std::uint64_t reservations = 0;
+    std::uint64_t auth_throttled = 0;  // authenticated requests dropped: too many failures from the address
+                                       // // ports held for a RESERVATION-TOKEN
+    std::uint64_t malformed = 0;       // dropped: not STUN, bad fingerprint, bad ChannelData
     std::uint64_t dropped_no_permission = 0;
     Traffic to_peer;
     Traffic to_client;
@@ -186,6 +195,8 @@ private:
     std::uint32_t lifetime_for(const stun::MessageView& m) const;
     bool has_permission(const Allocation& a, const stun::Address& peer, Time now) const;
     std::uint64_t next_token();
+    bool throttled(Time now, const stun::Address& client);
+    void note_auth_failure(Time now, const stun::Address& client);
 
     TurnOptions options_;
     RelayPorts& ports_;
@@ -199,6 +210,11 @@ private:
     };
     std::map<std::uint64_t, Reservation> reservations_;  // RESERVATION-TOKEN -> the held port
     std::uint64_t token_state_ = 0;
+    struct Failures {
+        std::uint32_t count = 0;
+        Time window_end;
+    };
+    std::map<stun::Address, Failures> auth_failures_;  // client IP (port 0) -> failed authentications
     std::vector<AllocationEnd> ended_;
     std::vector<std::uint8_t> out_;  // the bytes of the last reply or delivery
     bool sign_fingerprint_ = false;  // the current request carried FINGERPRINT: so does our answer

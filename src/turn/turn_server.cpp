@@ -329,6 +329,9 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
             [&s] { return s.allocations_ended; });
     counter("streamgate_turn_unauthorized_total", "Requests answered 401 or 438",
             [&s] { return s.unauthorized; });
+    counter("streamgate_turn_auth_throttled_total",
+            "Authenticated requests not answered: too many failed authentications from the address",
+            [&s] { return s.auth_throttled; });
     counter("streamgate_turn_forbidden_peers_total", "Permissions refused for a denied peer (403)",
             [&s] { return s.forbidden_peers; });
     counter("streamgate_turn_quota_refused_total", "Allocations or permissions refused by a quota (486, 508)",

@@ -239,6 +239,26 @@ TEST_F(TurnMachineTest, WrongPasswordUnknownUserAndWrongRealmAre401) {
     EXPECT_TRUE(ports_.open_ports.empty());
 }
 
+TEST_F(TurnMachineTest, PasswordGuessingIsThrottledPerAddress) {
+    // make_options() keeps the defaults: 20 failures within 60 s.
+    auto wrong = login("alice", "guess");
+    const auto allocate_request = [](auto& b) { b.add_requested_transport(17); };
+    for (int i = 0; i < 20; ++i)
+        ASSERT_EQ(send(request(stun::method::allocate, &wrong, allocate_request)).error(), 401) << i;
+    // The 21st try gets no answer, and neither does the right password from that address...
+    EXPECT_TRUE(send(request(stun::method::allocate, &wrong, allocate_request)).bytes.empty());
+    auto right = login();  // (a request without credentials is still challenged)
+    EXPECT_TRUE(send(request(stun::method::allocate, &right, allocate_request)).bytes.empty());
+    EXPECT_EQ(machine_.stats().auth_throttled, 2U);
+    // ...while another address (same user) is unaffected.
+    const auto other = stun::make_ipv4(0xC6120102, 40000);
+    allocate(login("alice", "secret", other), other);
+    // The window ends: the right password works again.
+    now_ += 60s;
+    machine_.expire(now_);
+    allocate(login());
+}
+
 TEST_F(TurnMachineTest, StaleNonceIs438WithAFreshNonce) {
     auto c = login();
     now_ += 601s;
