@@ -5,6 +5,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "app/subcommand.hpp"
@@ -17,6 +18,7 @@ namespace {
 struct TurnFlags {
     std::vector<std::string> listening_ips;
     std::uint16_t listening_port = 3478;
+    std::optional<std::uint16_t> alt_listening_port;
     std::vector<std::string> relay_ips;
     std::uint16_t min_port = 49152;
     std::uint16_t max_port = 65535;
@@ -40,6 +42,9 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     config.listening_ips =
         flags.listening_ips.empty() ? std::vector<std::string>{"127.0.0.1"} : flags.listening_ips;
     config.listening_port = flags.listening_port;
+    // coturn's default: the listening port plus one (used only with two listening IPs of one family).
+    config.alt_listening_port =
+        flags.alt_listening_port.value_or(static_cast<std::uint16_t>(flags.listening_port + 1));
     config.relay_ips = flags.relay_ips;
     config.tcp = !flags.no_tcp;
     config.max_tcp_connections = flags.max_tcp_connections;
@@ -95,6 +100,9 @@ Subcommand add_turn_command(CLI::App& app) {
     turn->add_option("--listening-ip", flags->listening_ips,
                      "Address to listen on, UDP and TCP (repeatable; default 127.0.0.1 only)");
     turn->add_option("--listening-port", flags->listening_port, "Port to listen on (default 3478)");
+    turn->add_option("--alt-listening-port", flags->alt_listening_port,
+                     "Second port for RFC 5780 NAT behaviour discovery, used when two --listening-ip of one "
+                     "family are given (default: --listening-port + 1; 0: off)");
     turn->add_flag("--no-tcp", flags->no_tcp,
                    "Listen on UDP only (default: UDP and TCP on the same addresses)");
     turn->add_option("--max-tcp-connections", flags->max_tcp_connections,

@@ -73,6 +73,9 @@ bool known(std::uint16_t type) noexcept {
         case message_integrity_sha256:
         case xor_mapped_address:
         case reservation_token:
+        case change_request:
+        case padding:
+        case response_port:
             return true;
         default:
             return false;
@@ -224,6 +227,17 @@ Result<bool> read_even_port(const Attribute& a) noexcept {
 Result<std::uint64_t> read_reservation_token(const Attribute& a) noexcept {
     if (a.value.size() != 8) return fail("stun: RESERVATION-TOKEN is not 8 octets");
     return (std::uint64_t{load_be32(a.value.data())} << 32) | load_be32(a.value.data() + 4);
+}
+
+Result<ChangeRequest> read_change_request(const Attribute& a) noexcept {
+    if (a.value.size() != 4) return fail("stun: CHANGE-REQUEST is not 4 octets");
+    const std::uint32_t flags = load_be32(a.value.data());
+    return ChangeRequest{(flags & 0x4) != 0, (flags & 0x2) != 0};
+}
+
+Result<std::uint16_t> read_response_port(const Attribute& a) noexcept {
+    if (a.value.size() != 4) return fail("stun: RESPONSE-PORT is not 4 octets");
+    return load_be16(a.value.data());
 }
 
 Result<ErrorCode> read_error_code(const Attribute& a) noexcept {
@@ -387,6 +401,10 @@ void MessageBuilder::add_channel_number(std::uint16_t channel) {
 
 void MessageBuilder::add_address_family(std::uint16_t type, Family family) {
     add_u32(type, std::uint32_t{static_cast<std::uint8_t>(family)} << 24);
+}
+
+void MessageBuilder::add_change_request(bool change_ip, bool change_port) {
+    add_u32(attr::change_request, (change_ip ? 0x4U : 0U) | (change_port ? 0x2U : 0U));
 }
 
 void MessageBuilder::add_even_port(bool reserve) {

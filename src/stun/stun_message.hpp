@@ -79,6 +79,12 @@ inline constexpr std::uint16_t fingerprint = 0x8028;
 inline constexpr std::uint16_t additional_address_family = 0x8000;
 inline constexpr std::uint16_t address_error_code = 0x8001;
 inline constexpr std::uint16_t icmp = 0x8004;
+// RFC 5780 (NAT behaviour discovery)
+inline constexpr std::uint16_t change_request = 0x0003;
+inline constexpr std::uint16_t padding = 0x0026;
+inline constexpr std::uint16_t response_port = 0x0027;
+inline constexpr std::uint16_t response_origin = 0x802B;
+inline constexpr std::uint16_t other_address = 0x802C;
 
 // 0x0000-0x7FFF must be understood (§14): an unknown one in a request is answered 420.
 constexpr bool comprehension_required(std::uint16_t type) noexcept {
@@ -147,6 +153,12 @@ Result<std::uint16_t> read_channel_number(const Attribute& a) noexcept;
 Result<Family> read_address_family(const Attribute& a) noexcept;  // REQUESTED/ADDITIONAL-ADDRESS-FAMILY
 Result<bool> read_even_port(const Attribute& a) noexcept;         // the R (reserve) bit
 Result<std::uint64_t> read_reservation_token(const Attribute& a) noexcept;
+struct ChangeRequest {
+    bool change_ip = false;
+    bool change_port = false;
+};
+Result<ChangeRequest> read_change_request(const Attribute& a) noexcept;  // RFC 5780 §7.2
+Result<std::uint16_t> read_response_port(const Attribute& a) noexcept;   // RFC 5780 §7.5
 
 struct ErrorCode {
     std::uint16_t code = 0;  // 300..699
@@ -191,6 +203,7 @@ public:
     void add_even_port(bool reserve);
     void add_reservation_token(std::uint64_t token);
     void add_empty(std::uint16_t type) { add(type, {}); }  // DONT-FRAGMENT
+    void add_change_request(bool change_ip, bool change_port);
 
     // In this order, after every other attribute: MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, FINGERPRINT.
     void add_message_integrity(Bytes key);

@@ -70,6 +70,8 @@ ClientOutput TurnMachine::on_client_datagram(Time now, const FiveTuple& tuple, B
         return output;
     }
     sign_fingerprint_ = m->has(stun::attr::fingerprint);
+    reply_from_.reset();
+    reply_to_.reset();
     switch (m->message_class()) {
         case stun::Class::request:
             handle_request(now, tuple, *m);
@@ -81,6 +83,8 @@ ClientOutput TurnMachine::on_client_datagram(Time now, const FiveTuple& tuple, B
             break;  // a server expects no responses
     }
     output.reply = out_;
+    output.reply_from = reply_from_;
+    output.reply_to = reply_to_;
     return output;
 }
 
@@ -100,10 +104,7 @@ void TurnMachine::handle_request(Time now, const FiveTuple& tuple, const stun::M
         return;
     }
     if (m.method() == stun::method::binding) {
-        ++stats_.bindings;
-        Reply r(*this, m, stun::Class::success);
-        r->add_xor_address(stun::attr::xor_mapped_address, tuple.client);
-        r.finish(nullptr);
+        binding(tuple, m);
         return;
     }
     const auto method = m.method();
@@ -134,6 +135,73 @@ void TurnMachine::handle_request(Time now, const FiveTuple& tuple, const stun::M
     } else {
         channel_bind(now, it->second, m, *caller);
     }
+}
+
+void TurnMachine::binding(const FiveTuple& tuple, const stun::MessageView& m) {
+    ++stats_.bindings;
+    // Which of the discovery addresses the request came to, if any: (ip index, port index).
+    const DiscoveryAddresses* discovery = nullptr;
+    std::size_t ip = 0;
+    std::size_t port = 0;
+    for (const auto& d : options_.discovery)
+        for (std::size_t i = 0; i < 2; ++i)
+            for (std::size_t j = 0; j < 2; ++j)
+                if (tuple.transport == Transport::udp &&
+                    d.ips[i].without_port() == tuple.server.without_port() &&
+                    d.ports[j] == tuple.server.port) {
+                    discovery = &d;
+                    ip = i;
+                    port = j;
+                }
+    stun::ChangeRequest change;
+    if (const auto* a = m.find(stun::attr::change_request)) {
+        const auto value = stun::read_change_request(*a);
+        if (!value) {
+            reply_error(m, 400, nullptr);
+            return;
+        }
+        change = *value;
+    }
+    const auto* response_port = m.find(stun::attr::response_port);
+    if (discovery == nullptr && ((change.change_ip || change.change_port) || response_port != nullptr)) {
+        // RFC 5780 §6.1: without a second address (or over TCP) these are not understood.
+        std::array<std::uint16_t, 2> unknown{};
+        std::size_t n = 0;
+        if (change.change_ip || change.change_port) unknown[n++] = stun::attr::change_request;
+        if (response_port != nullptr) unknown[n++] = stun::attr::response_port;
+        Reply r(*this, m, stun::Class::error);
+        r->add_error_code(420, stun::reason_phrase(420));
+        r->add_unknown_attributes(std::span<const std::uint16_t>(unknown.data(), n));
+        r.finish(nullptr);
+        return;
+    }
+    std::optional<std::uint16_t> respond_to_port;
+    if (response_port != nullptr) {
+        const auto value = stun::read_response_port(*response_port);
+        if (!value) {
+            reply_error(m, 400, nullptr);
+            return;
+        }
+        respond_to_port = *value;
+    }
+    Reply r(*this, m, stun::Class::success);
+    r->add_xor_address(stun::attr::xor_mapped_address, tuple.client);
+    // For RFC 3489-era clients (and RFC 5780 tools that still look for it).
+    r->add_address(stun::attr::mapped_address, tuple.client);
+    if (discovery != nullptr) {
+        stun::Address from = discovery->ips[change.change_ip ? 1 - ip : ip];
+        from.port = discovery->ports[change.change_port ? 1 - port : port];
+        stun::Address other = discovery->ips[1 - ip];
+        other.port = discovery->ports[1 - port];
+        r->add_address(stun::attr::response_origin, from);
+        r->add_address(stun::attr::other_address, other);
+        if (from != tuple.server) reply_from_ = from;
+        if (respond_to_port) {
+            reply_to_ = tuple.client;
+            reply_to_->port = *respond_to_port;
+        }
+    }
+    r.finish(nullptr);
 }
 
 std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const FiveTuple& tuple,

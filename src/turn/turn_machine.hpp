@@ -30,6 +30,14 @@ namespace sg::turn {
 
 using Key = std::array<std::uint8_t, 16>;
 
+// RFC 5780 NAT behaviour discovery: the server's two IPs of one family and its two ports. A Binding to any
+// of the four combinations is answered with OTHER-ADDRESS (the other IP, the other port) and RESPONSE-ORIGIN,
+// and its CHANGE-REQUEST picks which of the four the answer comes from.
+struct DiscoveryAddresses {
+    std::array<stun::Address, 2> ips;  // ports unused
+    std::array<std::uint16_t, 2> ports{};
+};
+
 struct TurnOptions {
     std::string realm = "streamgate";
     std::map<std::string, Key, std::less<>> users;  // name -> long-term key (stun::long_term_key)
@@ -51,6 +59,7 @@ struct TurnOptions {
     std::size_t max_allocations_per_user = 100;
     std::size_t max_permissions = 256;  // per allocation, channels' permissions included
     PeerPolicy peers;
+    std::vector<DiscoveryAddresses> discovery;  // empty: CHANGE-REQUEST and RESPONSE-PORT are answered 420
     std::array<std::uint8_t, 32> nonce_secret{};
 };
 
@@ -98,6 +107,8 @@ struct ToClient {
 
 struct ClientOutput {
     Bytes reply;  // to the sender, from the address it sent to; empty: none. Valid until the next call.
+    std::optional<stun::Address> reply_from;  // RFC 5780 CHANGE-REQUEST: send the reply from this listener
+    std::optional<stun::Address> reply_to;    // RFC 5780 RESPONSE-PORT: send the reply here instead
     std::optional<ToPeer> to_peer;
 };
 
@@ -183,6 +194,7 @@ private:
     class Reply;
 
     void handle_request(Time now, const FiveTuple& tuple, const stun::MessageView& m);
+    void binding(const FiveTuple& tuple, const stun::MessageView& m);
     std::optional<ToPeer> handle_send(Time now, const FiveTuple& tuple, const stun::MessageView& m);
     std::optional<ToPeer> handle_channel_data(Time now, const FiveTuple& tuple, Bytes datagram);
     std::optional<Caller> authenticate(Time now, const FiveTuple& tuple, const stun::MessageView& m);
@@ -217,7 +229,9 @@ private:
     std::map<stun::Address, Failures> auth_failures_;  // client IP (port 0) -> failed authentications
     std::vector<AllocationEnd> ended_;
     std::vector<std::uint8_t> out_;  // the bytes of the last reply or delivery
-    bool sign_fingerprint_ = false;  // the current request carried FINGERPRINT: so does our answer
+    bool sign_fingerprint_ = false;
+    std::optional<stun::Address> reply_from_;
+    std::optional<stun::Address> reply_to_;  // the current request carried FINGERPRINT: so does our answer
     TurnStats stats_;
 };
 

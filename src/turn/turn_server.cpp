@@ -67,14 +67,15 @@ double seconds(std::chrono::steady_clock::duration d) {
 
 class Server {
 public:
-    Server(asio::io_context& io, const TurnServerConfig& config, std::vector<asio::ip::address> relay_ips)
+    Server(asio::io_context& io, const TurnServerConfig& config, const TurnOptions& options,
+           std::vector<asio::ip::address> relay_ips)
         : io_(io),
           relays_(io, std::move(relay_ips), config.min_port, config.max_port,
                   [this](Socket socket, const stun::Address& relayed) {
                       asio::co_spawn(io_, relay_loop(std::move(socket), relayed),
                                      [](const std::exception_ptr& e) { log_escaped(e); });
                   }),
-          machine_(config.options, relays_),
+          machine_(options, relays_),
           max_tcp_clients_(config.max_tcp_connections) {}
 
     bool listen(const asio::ip::address& ip, std::uint16_t port, bool tcp) {
@@ -148,8 +149,15 @@ private:
                 const auto out =
                     machine_.on_client_datagram(now, FiveTuple{to_stun(source), local}, batch.data(i));
                 std::error_code send_ec;
-                if (!out.reply.empty())
-                    socket->send_to(asio::buffer(out.reply.data(), out.reply.size()), source, 0, send_ec);
+                if (!out.reply.empty()) {
+                    // RFC 5780: CHANGE-REQUEST answers from another listener, RESPONSE-PORT to another port.
+                    auto* from = socket.get();
+                    if (out.reply_from)
+                        if (const auto other = listeners_.find(*out.reply_from); other != listeners_.end())
+                            from = other->second.get();
+                    const auto to = out.reply_to ? to_endpoint(*out.reply_to) : source;
+                    from->send_to(asio::buffer(out.reply.data(), out.reply.size()), to, 0, send_ec);
+                }
                 if (out.to_peer) {
                     if (auto* relay = relays_.find(out.to_peer->relayed))
                         relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
@@ -390,10 +398,33 @@ int run_turn(const TurnServerConfig& config) {
             return 2;
         }
     }
+    // RFC 5780 needs two addresses of one family: the first two listening IPs of a family, each on the
+    // listening port and the alternate port, make the four addresses of NAT behaviour discovery.
+    TurnOptions options = config.options;
+    std::vector<asio::ip::address> alternate_listeners;
+    if (config.alt_listening_port != 0 && config.alt_listening_port != config.listening_port) {
+        for (const bool v4 : {true, false}) {
+            std::vector<asio::ip::address> family;
+            for (const auto& ip : listen_ips)
+                if (ip.is_v4() == v4 && !ip.is_unspecified()) family.push_back(ip);
+            if (family.size() < 2) continue;
+            options.discovery.push_back(
+                DiscoveryAddresses{{to_stun(asio::ip::udp::endpoint(family[0], 0)),
+                                    to_stun(asio::ip::udp::endpoint(family[1], 0))},
+                                   {config.listening_port, config.alt_listening_port}});
+            alternate_listeners.push_back(family[0]);
+            alternate_listeners.push_back(family[1]);
+        }
+    }
     asio::io_context io;
-    Server server(io, config, relay_ips);
+    Server server(io, config, options, relay_ips);
     for (const auto& ip : listen_ips)
         if (!server.listen(ip, config.listening_port, config.tcp)) return 2;
+    for (const auto& ip : alternate_listeners)
+        if (!server.listen(ip, config.alt_listening_port, false)) return 2;
+    if (!options.discovery.empty())
+        spdlog::info("turn: RFC 5780 NAT behaviour discovery on ports {} and {}", config.listening_port,
+                     config.alt_listening_port);
     server.start_expiry();
     metrics::Registry registry;
     register_metrics(registry, server);

@@ -18,6 +18,8 @@ namespace sg::turn {
 struct TurnServerConfig {
     std::vector<std::string> listening_ips;  // literal addresses
     std::uint16_t listening_port = 3478;
+    // RFC 5780: with two listening IPs of a family, both also listen (UDP) on this port. 0: never.
+    std::uint16_t alt_listening_port = 0;
     std::vector<std::string> relay_ips;  // empty: the (non-wildcard) listening IPs
     std::uint16_t min_port = 49152;
     std::uint16_t max_port = 65535;

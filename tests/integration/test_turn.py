@@ -5,6 +5,8 @@ and relays from its addresses towards origin4 and origin6, where turnutils_peer 
 gw does not forward, a datagram from a client reaches a peer only through a TURN allocation.
 
   - turnutils_stunclient learns its own (client4's, client6's) address from a Binding;
+  - turnutils_natdiscovery finds client4's (absent) NAT endpoint-independent through RFC 5780 answers from
+    gw's other address and port;
   - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
     channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
     (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over IPv6, and from an IPv4 client through an
@@ -29,7 +31,7 @@ USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
 class Turn(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        require_tools("turnutils_stunclient", "turnutils_uclient", "turnutils_peer")
+        require_tools("turnutils_stunclient", "turnutils_uclient", "turnutils_peer", "turnutils_natdiscovery")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
         cls.addClassCleanup(cls.net.close)
@@ -86,6 +88,29 @@ class Turn(unittest.TestCase):
             cp = self.net.run(client, ["turnutils_stunclient", "-p", str(TURN_PORT), server], timeout=30)
             mine = self.net.addr(client, family)  # printed without brackets, IPv6 too
             self.assertRegex(cp.stdout, rf"UDP reflexive addr: {re.escape(mine)}:\d+", cp.stdout)
+
+    def test_nat_behaviour_discovery(self):
+        # RFC 5780 with gw's two IPv4 addresses (towards client4 and origin4; client4 reaches both, gw is a
+        # host on both links) and the ports 3488/3489. client4 has no NAT in front of it: both behaviours
+        # come out endpoint-independent, learnt from answers sent from the other address and port.
+        net = self.net
+        second = net.addr("gw", 4, peer="origin4")
+        server = net.start_peer("gw", [self.bin, "turn", "--listening-ip", self.gw4, "--listening-ip", second,
+                                       "--listening-port", "3488", "--no-tcp", "--min-port", "51000",
+                                       "--max-port", "51099", "--log-level", "debug"],
+                                name="streamgate-rfc5780", ready=None)
+        self.addCleanup(server.stop)
+        for addr in (self.gw4, second):
+            for port in (3488, 3489):
+                net.wait_port("gw", addr, port, proto="udp")
+        cp = net.run("client4", ["turnutils_natdiscovery", "-m", "-f", "-p", "3488", self.gw4], check=False,
+                     timeout=60)
+        out = cp.stdout + cp.stderr
+        context = f"{out[-3000:]}\n--- server ---\n{server.log_text()[-2000:]}"
+        self.assertIn(f"Other addr: : {second}:3489", out, context)
+        self.assertIn(f"Response origin: : {second}:3489", out, context)  # CHANGE-REQUEST honoured
+        self.assertIn("NAT with Endpoint Independent Mapping!", out, context)
+        self.assertIn("NAT with Endpoint Independent Filtering!", out, context)
 
     # ----- TURN -----
 

@@ -144,6 +144,8 @@ TEST(StunBuilder, TypedAttributesRoundTrip) {
     v6[15] = 1;
     b.add_xor_address(attr::xor_peer_address, make_ipv6(v6, 5000));
     b.add_address(attr::mapped_address, make_ipv4(0x7f000001, 3478));
+    b.add_change_request(true, false);
+    b.add_u32(attr::response_port, 0x12340000);
     const auto m = parse_message(b.message());
     ASSERT_TRUE(m) << m.error();
     EXPECT_EQ(m->message_class(), Class::error);
@@ -162,6 +164,11 @@ TEST(StunBuilder, TypedAttributesRoundTrip) {
     EXPECT_TRUE(m->has(attr::dont_fragment));
     EXPECT_EQ(*read_xor_address(*m->find(attr::xor_peer_address), tid), make_ipv6(v6, 5000));
     EXPECT_EQ(*read_address(*m->find(attr::mapped_address)), make_ipv4(0x7f000001, 3478));
+    const auto change = read_change_request(*m->find(attr::change_request));
+    ASSERT_TRUE(change);
+    EXPECT_TRUE(change->change_ip);
+    EXPECT_FALSE(change->change_port);
+    EXPECT_EQ(*read_response_port(*m->find(attr::response_port)), 0x1234);
     std::array<std::uint16_t, 4> unknown_out{};
     EXPECT_EQ(m->unknown_required(unknown_out), 0U);
 }

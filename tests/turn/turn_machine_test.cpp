@@ -188,6 +188,7 @@ TEST_F(TurnMachineTest, BindingNeedsNoCredentials) {
     ASSERT_TRUE(a.success());
     const auto m = a.view();
     EXPECT_EQ(*stun::read_xor_address(*m.find(stun::attr::xor_mapped_address), m.transaction_id()), k_client);
+    EXPECT_EQ(*stun::read_address(*m.find(stun::attr::mapped_address)), k_client);
     EXPECT_TRUE(m.has(stun::attr::fingerprint));
     EXPECT_TRUE(stun::fingerprint_ok(m));
     EXPECT_EQ(machine_.stats().bindings, 1U);
@@ -711,6 +712,83 @@ TEST_F(TurnMachineTest, TcpClientsGetPaddedChannelDataAndLoseTheAllocationWithTh
     EXPECT_EQ(ended[0].reason, "connection closed");
     EXPECT_EQ(ended[0].transport, Transport::tcp);
     EXPECT_TRUE(ports_.open_ports.empty());
+}
+
+}  // namespace
+}  // namespace sg::turn
+
+namespace sg::turn {
+namespace {
+
+TEST(NatDiscovery, OtherAddressResponseOriginChangeRequestAndResponsePort) {
+    FakePorts ports;
+    TurnOptions options;
+    const auto a1 = stun::make_ipv4(0xC0000201, 0);  // 192.0.2.1
+    const auto a2 = stun::make_ipv4(0xC0000202, 0);  // 192.0.2.2
+    options.discovery.push_back(DiscoveryAddresses{{a1, a2}, {3478, 3479}});
+    TurnMachine machine(options, ports);
+    const auto with_port = [](stun::Address a, std::uint16_t p) {
+        a.port = p;
+        return a;
+    };
+    const auto binding = [&](const stun::Address& server, bool change_ip, bool change_port,
+                             std::optional<std::uint16_t> response_port) {
+        std::vector<std::uint8_t> out;
+        stun::MessageBuilder b(out, stun::Class::request, stun::method::binding, stun::TransactionId{7});
+        if (change_ip || change_port) b.add_change_request(change_ip, change_port);
+        if (response_port) b.add_u32(stun::attr::response_port, std::uint32_t{*response_port} << 16);
+        const auto result = machine.on_client_datagram(Time{}, FiveTuple{k_client, server}, out);
+        return std::make_tuple(std::vector<std::uint8_t>(result.reply.begin(), result.reply.end()),
+                               result.reply_from, result.reply_to);
+    };
+    // Plain Binding to A1:P1: answered from there, naming A2:P2 as the other address.
+    auto [reply, from, to] = binding(with_port(a1, 3478), false, false, std::nullopt);
+    auto m = stun::parse_message(reply);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*stun::read_address(*m->find(stun::attr::response_origin)), with_port(a1, 3478));
+    EXPECT_EQ(*stun::read_address(*m->find(stun::attr::other_address)), with_port(a2, 3479));
+    EXPECT_FALSE(from);
+    EXPECT_FALSE(to);
+    // Change IP and port: from A2:P2.
+    std::tie(reply, from, to) = binding(with_port(a1, 3478), true, true, std::nullopt);
+    ASSERT_TRUE(from);
+    EXPECT_EQ(*from, with_port(a2, 3479));
+    m = stun::parse_message(reply);
+    EXPECT_EQ(*stun::read_address(*m->find(stun::attr::response_origin)), with_port(a2, 3479));
+    // Change port only, asked at A2:P2: from A2:P1; the other address is A1:P1.
+    std::tie(reply, from, to) = binding(with_port(a2, 3479), false, true, std::nullopt);
+    ASSERT_TRUE(from);
+    EXPECT_EQ(*from, with_port(a2, 3478));
+    m = stun::parse_message(reply);
+    EXPECT_EQ(*stun::read_address(*m->find(stun::attr::other_address)), with_port(a1, 3478));
+    // RESPONSE-PORT: the answer goes to that port of the client.
+    std::tie(reply, from, to) = binding(with_port(a1, 3478), false, false, 5555);
+    ASSERT_TRUE(to);
+    EXPECT_EQ(*to, with_port(k_client, 5555));
+    // A listener outside the discovery set (another port) does not know these attributes: 420.
+    std::tie(reply, from, to) = binding(with_port(a1, 4000), true, false, std::nullopt);
+    m = stun::parse_message(reply);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->message_class(), stun::Class::error);
+    std::array<std::uint16_t, 4> unknown{};
+    ASSERT_EQ(*stun::read_unknown_attributes(*m->find(stun::attr::unknown_attributes), unknown), 1U);
+    EXPECT_EQ(unknown[0], stun::attr::change_request);
+    EXPECT_FALSE(from);
+}
+
+TEST_F(TurnMachineTest, WithoutDiscoveryChangeRequestAndResponsePortAre420) {
+    const auto a = send(request(stun::method::binding, nullptr, [](auto& b) {
+        b.add_change_request(true, false);
+        b.add_u32(stun::attr::response_port, 5555U << 16);
+    }));
+    ASSERT_EQ(a.error(), 420);
+    std::array<std::uint16_t, 4> unknown{};
+    ASSERT_EQ(*stun::read_unknown_attributes(*a.view().find(stun::attr::unknown_attributes), unknown), 2U);
+    // A CHANGE-REQUEST with no flag set asks for nothing unusual.
+    const auto plain =
+        send(request(stun::method::binding, nullptr, [](auto& b) { b.add_change_request(false, false); }));
+    EXPECT_TRUE(plain.success());
+    EXPECT_FALSE(plain.view().has(stun::attr::other_address));
 }
 
 }  // namespace
