@@ -32,6 +32,7 @@ struct TurnFlags {
     std::size_t total_quota = 10000;
     std::size_t user_quota = 100;
     unsigned max_allocate_lifetime = 3600;
+    std::uint32_t max_auth_failures = 50;
     std::string admin;
     std::string log_level = "info";
 };
@@ -77,6 +78,7 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     options.max_allocations = flags.total_quota;
     options.max_allocations_per_user = flags.user_quota;
     options.max_lifetime = std::chrono::seconds{flags.max_allocate_lifetime};
+    options.max_auth_failures = flags.max_auth_failures == 0 ? UINT32_MAX : flags.max_auth_failures;
     std::random_device random;
     for (auto& b : options.nonce_secret)
         b = static_cast<std::uint8_t>(random());
@@ -125,6 +127,9 @@ Subcommand add_turn_command(CLI::App& app) {
     turn->add_option("--max-allocate-lifetime", flags->max_allocate_lifetime,
                      "Longest allocation lifetime granted, seconds (default 3600)")
         ->check(CLI::Range(600U, 86400U));
+    turn->add_option("--max-auth-failures", flags->max_auth_failures,
+                     "Failed authentications from one address within 60 s before its requests go unanswered "
+                     "until the minute ends (0: no limit; default 50)");
     turn->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     turn->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

@@ -52,7 +52,7 @@ struct TurnOptions {
     // window gets no answer to authenticated requests until the window ends. At most max_tracked_failures
     // addresses are tracked; past that, new ones are not (an attacker with many addresses must not be able
     // to lock everyone out by filling the table).
-    std::uint32_t max_auth_failures = 20;
+    std::uint32_t max_auth_failures = 50;
     std::chrono::seconds auth_failure_window{60};
     std::size_t max_tracked_failures = 10000;  // §7.2: "approximately 30 seconds"
     std::size_t max_allocations = 10000;

@@ -241,12 +241,13 @@ TEST_F(TurnMachineTest, WrongPasswordUnknownUserAndWrongRealmAre401) {
 }
 
 TEST_F(TurnMachineTest, PasswordGuessingIsThrottledPerAddress) {
-    // make_options() keeps the defaults: 20 failures within 60 s.
+    // make_options() keeps the defaults: 50 failures within 60 s.
     auto wrong = login("alice", "guess");
     const auto allocate_request = [](auto& b) { b.add_requested_transport(17); };
-    for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(TurnOptions{}.max_auth_failures, 50U);
+    for (int i = 0; i < 50; ++i)
         ASSERT_EQ(send(request(stun::method::allocate, &wrong, allocate_request)).error(), 401) << i;
-    // The 21st try gets no answer, and neither does the right password from that address...
+    // The 51st try gets no answer, and neither does the right password from that address...
     EXPECT_TRUE(send(request(stun::method::allocate, &wrong, allocate_request)).bytes.empty());
     auto right = login();  // (a request without credentials is still challenged)
     EXPECT_TRUE(send(request(stun::method::allocate, &right, allocate_request)).bytes.empty());
