@@ -39,7 +39,7 @@ constexpr int k_listener_buffer = 4 * 1024 * 1024;
 using Socket = std::shared_ptr<asio::ip::udp::socket>;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // What one TCP client may have queued towards it; past this, relayed data is dropped as UDP would drop it.
-constexpr std::size_t k_max_tcp_queue = 256 * 1024;
+constexpr std::size_t k_max_tcp_queue = std::size_t{256} * 1024;
 
 // A client connected over TCP (RFC 8656 §3.1: TCP between client and server, UDP on the relayed side).
 struct TcpClient {
