@@ -11,7 +11,7 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
     channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
     (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over IPv6, and from an IPv4 client through an
     IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY);
-  - a wrong password gets no allocation, and a loopback peer no permission;
+  - a wrong password gets no allocation, and a loopback peer or one in a --denied-peer-ip range no permission;
   - every allocation ends with one log line counting what went each way.
 """
 
@@ -26,6 +26,7 @@ from testnet import TestNetwork, require_tools, streamgate_bin
 TURN_PORT = 3478
 PEER_PORT = 3480
 USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
+DENIED_RANGE = "198.19.0.0/16"  # --denied-peer-ip: RFC 2544's other half, nothing of the test network
 
 
 class Turn(unittest.TestCase):
@@ -47,6 +48,7 @@ class Turn(unittest.TestCase):
                                            "--relay-ip", net.addr("gw", 6, peer="origin6"),
                                            "--min-port", "50000", "--max-port", "50999",
                                            "--user", f"{USER}:{PASSWORD}", "--realm", REALM, "--lt-cred-mech",
+                                           "--denied-peer-ip", DENIED_RANGE,
                                            "--log-level", "debug"],
                                     name="streamgate", ready=None)
         for addr in (cls.gw4, cls.gw6):
@@ -171,6 +173,11 @@ class Turn(unittest.TestCase):
         self.assertNotIn("tot_recv_msgs", out)
         time.sleep(0.5)
         self.assertEqual(len(self.allocation_ends()), before, self.server.log_text()[-2000:])
+
+    def test_denied_range_peer_is_refused(self):
+        rc, out = self.uclient("client4", self.gw4, "198.19.0.1", "-c", count=2)
+        self.assertNotIn("tot_recv_msgs=2", out)
+        self.assertIn("error 403", out, out[-2000:])
 
     def test_loopback_peer_is_refused(self):
         # The classic TURN SSRF: the server's own loopback is never a peer (403 to CreatePermission).
