@@ -50,6 +50,10 @@ void read_everything(const MessageView& m) {
         (void)read_even_port(a);
         (void)read_reservation_token(a);
         if (const auto ec = read_error_code(a)) check(ec->code >= 300 && ec->code <= 699);
+        if (const auto aec = read_address_error_code(a))
+            check(aec->error.code >= 300 && aec->error.code <= 699);
+        (void)read_change_request(a);
+        (void)read_response_port(a);
         if (const auto n = read_unknown_attributes(a, types)) check(*n <= types.size());
         for (const auto& address : {read_address(a), read_xor_address(a, m.transaction_id())}) {
             if (!address) continue;

@@ -250,6 +250,16 @@ Result<ErrorCode> read_error_code(const Attribute& a) noexcept {
                      std::string_view(reinterpret_cast<const char*>(a.value.data() + 4), a.value.size() - 4)};
 }
 
+Result<AddressErrorCode> read_address_error_code(const Attribute& a) noexcept {
+    if (a.value.size() < 4) return fail("stun: ADDRESS-ERROR-CODE too short");
+    if (a.value[0] != 0x01 && a.value[0] != 0x02)
+        return fail("stun: ADDRESS-ERROR-CODE of an unknown family");
+    // The same layout as ERROR-CODE after the family octet.
+    const auto error = read_error_code(a);
+    if (!error) return fail("stun: ADDRESS-ERROR-CODE out of range");
+    return AddressErrorCode{static_cast<Family>(a.value[0]), *error};
+}
+
 Result<std::size_t> read_unknown_attributes(const Attribute& a, std::span<std::uint16_t> out) noexcept {
     if ((a.value.size() & 1) != 0) return fail("stun: UNKNOWN-ATTRIBUTES of odd length");
     std::size_t n = 0;
@@ -377,6 +387,18 @@ void MessageBuilder::add_error_code(std::uint16_t code, std::string_view reason)
     begin_attribute(attr::error_code, 4 + reason.size());
     ByteWriter w(out_);
     w.put_u16(0);
+    w.put_u8(static_cast<std::uint8_t>(code / 100));
+    w.put_u8(static_cast<std::uint8_t>(code % 100));
+    w.put_bytes(Bytes(reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size()));
+    end_attribute();
+}
+
+void MessageBuilder::add_address_error_code(Family family, std::uint16_t code, std::string_view reason) {
+    reason = reason.substr(0, k_max_text_size);
+    begin_attribute(attr::address_error_code, 4 + reason.size());
+    ByteWriter w(out_);
+    w.put_u8(static_cast<std::uint8_t>(family));
+    w.put_u8(0);
     w.put_u8(static_cast<std::uint8_t>(code / 100));
     w.put_u8(static_cast<std::uint8_t>(code % 100));
     w.put_bytes(Bytes(reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size()));

@@ -77,6 +77,8 @@ inline constexpr std::uint16_t software = 0x8022;
 inline constexpr std::uint16_t alternate_server = 0x8023;
 inline constexpr std::uint16_t fingerprint = 0x8028;
 inline constexpr std::uint16_t additional_address_family = 0x8000;
+// The value of draft-ietf-tram-turn-ipv6 that coturn (4.6) still sends for ADDITIONAL-ADDRESS-FAMILY.
+inline constexpr std::uint16_t additional_address_family_draft = 0x8032;
 inline constexpr std::uint16_t address_error_code = 0x8001;
 inline constexpr std::uint16_t icmp = 0x8004;
 // RFC 5780 (NAT behaviour discovery)
@@ -165,6 +167,12 @@ struct ErrorCode {
     std::string_view reason;
 };
 Result<ErrorCode> read_error_code(const Attribute& a) noexcept;
+// ADDRESS-ERROR-CODE (RFC 8656 §18.13): which family of a dual allocation failed, and why.
+struct AddressErrorCode {
+    Family family = Family::ipv4;
+    ErrorCode error;
+};
+Result<AddressErrorCode> read_address_error_code(const Attribute& a) noexcept;
 // Writes at most out.size() types; returns how many.
 Result<std::size_t> read_unknown_attributes(const Attribute& a, std::span<std::uint16_t> out) noexcept;
 
@@ -196,6 +204,7 @@ public:
     void add_address(std::uint16_t type, const Address& address);
     void add_xor_address(std::uint16_t type, const Address& address);
     void add_error_code(std::uint16_t code, std::string_view reason);
+    void add_address_error_code(Family family, std::uint16_t code, std::string_view reason);
     void add_unknown_attributes(std::span<const std::uint16_t> types);
     void add_requested_transport(std::uint8_t protocol);
     void add_channel_number(std::uint16_t channel);

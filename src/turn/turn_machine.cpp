@@ -293,7 +293,7 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
             return;
         }
         Reply r(*this, m, stun::Class::success);
-        r->add_xor_address(stun::attr::xor_relayed_address, existing->second.relayed);
+        add_relayed(r, existing->second);
         r->add_u32(stun::attr::lifetime, existing->second.granted_lifetime);
         if (existing->second.reservation_token) r->add_reservation_token(*existing->second.reservation_token);
         r->add_xor_address(stun::attr::xor_mapped_address, tuple.client);
@@ -327,6 +327,7 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
         request.reserve_next = *reserve && reservations_.size() < options_.max_allocations;
     }
     std::optional<std::uint64_t> token;
+    bool dual = false;
     if (token_attr != nullptr) {
         const auto value = stun::read_reservation_token(*token_attr);
         if (!value) {
@@ -341,6 +342,21 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
             return;
         }
         request.family = held->second.relayed.family;
+    } else if (const auto* additional = m.has(stun::attr::additional_address_family)
+                                            ? m.find(stun::attr::additional_address_family)
+                                            : m.find(stun::attr::additional_address_family_draft)) {
+        // §7.2: only IPv6 may be additional, and not together with REQUESTED-ADDRESS-FAMILY.
+        const auto f = stun::read_address_family(*additional);
+        if (!f || *f != stun::Family::ipv6 || m.has(stun::attr::requested_address_family)) {
+            reply_error(m, 400, &caller);
+            return;
+        }
+        dual = true;
+        request.family = stun::Family::ipv4;
+        if (!ports_.supports(request.family)) {
+            reply_error(m, 440, &caller);
+            return;
+        }
     } else {
         request.family = tuple.client.family;
         if (const auto* requested = m.find(stun::attr::requested_address_family)) {
@@ -391,21 +407,48 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
     a.user = std::string(caller.user);
     a.key = *caller.key;
     a.relayed = *relayed;
+    if (dual) {
+        RelayRequest v6 = request;
+        v6.family = stun::Family::ipv6;
+        v6.even_port = false;
+        v6.reserve_next = false;
+        if (!ports_.supports(stun::Family::ipv6)) {
+            a.other_error = 440;
+        } else if (const auto other = ports_.open(v6)) {
+            a.relayed_other = *other;
+            by_relayed_[*other] = tuple;
+        } else {
+            a.other_error = 508;
+        }
+    }
     a.allocate_tid = m.transaction_id();
     a.granted_lifetime = lifetime;
     a.reservation_token = handed_out;
     a.created = now;
     a.expires = now + seconds(lifetime);
-    allocations_.emplace(tuple, std::move(a));
+    const auto& stored = allocations_.emplace(tuple, std::move(a)).first->second;
     by_relayed_[*relayed] = tuple;
     ++per_user_[std::string(caller.user)];
     ++stats_.allocations_created;
     Reply r(*this, m, stun::Class::success);
-    r->add_xor_address(stun::attr::xor_relayed_address, *relayed);
+    add_relayed(r, stored);
     r->add_u32(stun::attr::lifetime, lifetime);
     if (handed_out) r->add_reservation_token(*handed_out);
     r->add_xor_address(stun::attr::xor_mapped_address, tuple.client);
     r.finish(&caller);
+}
+
+void TurnMachine::add_relayed(Reply& r, const Allocation& a) {
+    r->add_xor_address(stun::attr::xor_relayed_address, a.relayed);
+    if (a.relayed_other) r->add_xor_address(stun::attr::xor_relayed_address, *a.relayed_other);
+    if (a.other_error != 0)
+        r->add_address_error_code(stun::Family::ipv6, a.other_error, stun::reason_phrase(a.other_error));
+}
+
+const stun::Address* TurnMachine::relayed_for(const Allocation& a, stun::Family family) {
+    if (a.relayed.family == family) return &a.relayed;
+    if (a.relayed_other && a.relayed_other->family == family) return &*a.relayed_other;
+    return nullptr;
 }
 
 std::uint64_t TurnMachine::next_token() {
@@ -451,7 +494,7 @@ void TurnMachine::create_permission(Time now, Allocation& a, const stun::Message
     // All or nothing (§9.2): every peer is checked before any permission is installed.
     std::size_t fresh = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        if (peers[i].family != a.relayed.family) {
+        if (relayed_for(a, peers[i].family) == nullptr) {
             reply_error(m, 443, &caller);
             return;
         }
@@ -483,7 +526,7 @@ void TurnMachine::channel_bind(Time now, Allocation& a, const stun::MessageView&
         reply_error(m, 400, &caller);
         return;
     }
-    if (peer->family != a.relayed.family) {
+    if (relayed_for(a, peer->family) == nullptr) {
         reply_error(m, 443, &caller);
         return;
     }
@@ -530,7 +573,9 @@ std::optional<ToPeer> TurnMachine::handle_send(Time now, const FiveTuple& tuple,
     ++a.to_peer.packets;
     stats_.to_peer.bytes += data->value.size();
     ++stats_.to_peer.packets;
-    return ToPeer{a.relayed, *peer, data->value};
+    const auto* from = relayed_for(a, peer->family);
+    if (from == nullptr) return std::nullopt;
+    return ToPeer{*from, *peer, data->value};
 }
 
 std::optional<ToPeer> TurnMachine::handle_channel_data(Time now, const FiveTuple& tuple, Bytes datagram) {
@@ -552,7 +597,9 @@ std::optional<ToPeer> TurnMachine::handle_channel_data(Time now, const FiveTuple
     ++a.to_peer.packets;
     stats_.to_peer.bytes += cd->data.size();
     ++stats_.to_peer.packets;
-    return ToPeer{a.relayed, channel->second.peer, cd->data};
+    const auto* from = relayed_for(a, channel->second.peer.family);
+    if (from == nullptr) return std::nullopt;
+    return ToPeer{*from, channel->second.peer, cd->data};
 }
 
 std::optional<ToClient> TurnMachine::on_peer_datagram(Time now, const stun::Address& relayed,
@@ -596,10 +643,14 @@ std::optional<ToClient> TurnMachine::on_peer_datagram(Time now, const stun::Addr
 void TurnMachine::end(std::map<FiveTuple, Allocation>::iterator it, Time now, std::string_view reason) {
     Allocation& a = it->second;
     ended_.push_back(AllocationEnd{a.user, a.tuple.client, a.relayed, a.to_peer, a.to_client, now - a.created,
-                                   reason, a.tuple.transport});
+                                   a.relayed_other, reason, a.tuple.transport});
     ++stats_.allocations_ended;
     ports_.close(a.relayed);
     by_relayed_.erase(a.relayed);
+    if (a.relayed_other) {
+        ports_.close(*a.relayed_other);
+        by_relayed_.erase(*a.relayed_other);
+    }
     if (const auto u = per_user_.find(a.user); u != per_user_.end() && --u->second == 0) per_user_.erase(u);
     allocations_.erase(it);
 }

@@ -125,6 +125,7 @@ struct AllocationEnd {
     Traffic to_peer;
     Traffic to_client;
     std::chrono::steady_clock::duration duration{};
+    std::optional<stun::Address> relayed_other;  // the second family's, of a dual allocation
     std::string_view reason;  // "refreshed to 0", "expired", "connection closed", "server stopped"
     Transport transport = Transport::udp;
 };
@@ -175,6 +176,10 @@ private:
         std::string user;
         Key key{};
         stun::Address relayed;
+        // A dual allocation (ADDITIONAL-ADDRESS-FAMILY, RFC 8656 §7.2): the IPv6 relayed address beside the
+        // IPv4 one, or the error that kept it from being made (an ADDRESS-ERROR-CODE in the answer).
+        std::optional<stun::Address> relayed_other;
+        std::uint16_t other_error = 0;
         stun::TransactionId allocate_tid{};
         std::uint32_t granted_lifetime = 0;
         std::optional<std::uint64_t> reservation_token;  // handed out with this allocation (EVEN-PORT R)
@@ -206,6 +211,9 @@ private:
     void end(std::map<FiveTuple, Allocation>::iterator it, Time now, std::string_view reason);
     std::uint32_t lifetime_for(const stun::MessageView& m) const;
     bool has_permission(const Allocation& a, const stun::Address& peer, Time now) const;
+    // The relayed address of `family`, or nullptr when the allocation has none (443 for such peers).
+    static const stun::Address* relayed_for(const Allocation& a, stun::Family family);
+    void add_relayed(Reply& r, const Allocation& a);
     std::uint64_t next_token();
     bool throttled(Time now, const stun::Address& client);
     void note_auth_failure(Time now, const stun::Address& client);

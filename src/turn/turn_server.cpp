@@ -62,6 +62,16 @@ void log_escaped(const std::exception_ptr& e) {
     }
 }
 
+// "192.0.2.1:50000", or both addresses of a dual allocation: "192.0.2.1:50000,[2001:db8::1]:50001".
+std::string relayed_text(const AllocationEnd& end) {
+    std::string text = stun::to_string(end.relayed);
+    if (end.relayed_other) {
+        text.push_back(',');
+        text.append(stun::to_string(*end.relayed_other));
+    }
+    return text;
+}
+
 double seconds(std::chrono::steady_clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }
@@ -316,7 +326,7 @@ private:
                 "to_peer_packets={} "
                 "to_client_bytes={} to_client_packets={} duration={:.3f}s reason=\"{}\"",
                 end.user, stun::to_string(end.client), end.transport == Transport::tcp ? "tcp" : "udp",
-                stun::to_string(end.relayed), end.to_peer.bytes, end.to_peer.packets, end.to_client.bytes,
+                relayed_text(end), end.to_peer.bytes, end.to_peer.packets, end.to_client.bytes,
                 end.to_client.packets, seconds(end.duration), end.reason);
     }
 

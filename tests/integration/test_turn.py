@@ -10,7 +10,8 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
   - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
     channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
     (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over IPv6, and from an IPv4 client through an
-    IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY);
+    IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY) or with relayed addresses of both
+    families (-Z, ADDITIONAL-ADDRESS-FAMILY);
   - a wrong password gets no allocation, and a loopback peer or one in a --denied-peer-ip range no permission;
   - every allocation ends with one log line counting what went each way.
 """
@@ -168,6 +169,17 @@ class Turn(unittest.TestCase):
         self.assert_relayed(rc, out)
         line = self.wait_allocation_end(before)
         self.assertIn(f"relayed=[{self.net.addr('gw', 6, peer='origin6')}]:50", line)
+
+    def test_dual_allocation(self):
+        # -Z: ADDITIONAL-ADDRESS-FAMILY, one allocation with a relayed address of each family; relaying to
+        # the IPv6 peer from the IPv4 client goes out of the IPv6 one.
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin6", 6), "-Z")
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn(f"relayed={self.net.addr('gw', 4, peer='origin4')}:", line)
+        self.assertIn(f",[{self.net.addr('gw', 6, peer='origin6')}]:", line)
+        self.assertIn("to_peer_packets=20", line)
 
     def test_wrong_password_is_refused(self):
         before = len(self.allocation_ends())

@@ -145,6 +145,7 @@ TEST(StunBuilder, TypedAttributesRoundTrip) {
     b.add_xor_address(attr::xor_peer_address, make_ipv6(v6, 5000));
     b.add_address(attr::mapped_address, make_ipv4(0x7f000001, 3478));
     b.add_change_request(true, false);
+    b.add_address_error_code(Family::ipv6, 440, "Address Family not Supported");
     b.add_u32(attr::response_port, 0x12340000);
     const auto m = parse_message(b.message());
     ASSERT_TRUE(m) << m.error();
@@ -169,6 +170,11 @@ TEST(StunBuilder, TypedAttributesRoundTrip) {
     EXPECT_TRUE(change->change_ip);
     EXPECT_FALSE(change->change_port);
     EXPECT_EQ(*read_response_port(*m->find(attr::response_port)), 0x1234);
+    const auto address_error = read_address_error_code(*m->find(attr::address_error_code));
+    ASSERT_TRUE(address_error);
+    EXPECT_EQ(address_error->family, Family::ipv6);
+    EXPECT_EQ(address_error->error.code, 440);
+    EXPECT_EQ(address_error->error.reason, "Address Family not Supported");
     std::array<std::uint16_t, 4> unknown_out{};
     EXPECT_EQ(m->unknown_required(unknown_out), 0U);
 }

@@ -794,3 +794,105 @@ TEST_F(TurnMachineTest, WithoutDiscoveryChangeRequestAndResponsePortAre420) {
 
 }  // namespace
 }  // namespace sg::turn
+
+namespace sg::turn {
+namespace {
+
+std::vector<stun::Address> relayed_addresses(const stun::MessageView& m) {
+    std::vector<stun::Address> out;
+    for (const auto& a : m.attributes())
+        if (a.type == stun::attr::xor_relayed_address)
+            out.push_back(*stun::read_xor_address(a, m.transaction_id()));
+    return out;
+}
+
+TEST_F(TurnMachineTest, DualAllocationRelaysToBothFamilies) {
+    ports_.ipv6 = true;
+    const auto c = login();
+    const auto a = send(request(stun::method::allocate, &c, [](auto& b) {
+        b.add_requested_transport(17);
+        b.add_address_family(stun::attr::additional_address_family, stun::Family::ipv6);
+    }));
+    ASSERT_TRUE(a.success()) << a.error();
+    const auto relayed = relayed_addresses(a.view());
+    ASSERT_EQ(relayed.size(), 2U);
+    EXPECT_EQ(relayed[0].family, stun::Family::ipv4);
+    EXPECT_EQ(relayed[1].family, stun::Family::ipv6);
+    EXPECT_EQ(ports_.open_ports.size(), 2U);
+
+    const auto peer6 = stun::make_ipv6({0x20, 0x01, 0x0d, 0xb8, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}, 7000);
+    ASSERT_TRUE(permit(c, k_peer).success());
+    ASSERT_TRUE(permit(c, peer6).success());
+    // Each peer is sent to from the relayed address of its family...
+    auto out = send(send_indication(peer6, "six"));
+    ASSERT_TRUE(out.to_peer);
+    EXPECT_EQ(out.to_peer->relayed, relayed[1]);
+    out = send(send_indication(k_peer, "four"));
+    ASSERT_TRUE(out.to_peer);
+    EXPECT_EQ(out.to_peer->relayed, relayed[0]);
+    // ...and what arrives at either reaches the client.
+    const std::array<std::uint8_t, 2> payload{1, 2};
+    EXPECT_TRUE(machine_.on_peer_datagram(now_, relayed[1], peer6, payload));
+    EXPECT_TRUE(machine_.on_peer_datagram(now_, relayed[0], k_peer, payload));
+
+    ASSERT_TRUE(send(request(stun::method::refresh, &c, [](auto& b) {
+                    b.add_u32(stun::attr::lifetime, 0);
+                })).success());
+    EXPECT_TRUE(ports_.open_ports.empty());  // both closed
+    const auto ended = machine_.take_ended();
+    ASSERT_EQ(ended.size(), 1U);
+    ASSERT_TRUE(ended[0].relayed_other);
+    EXPECT_EQ(*ended[0].relayed_other, relayed[1]);
+}
+
+TEST_F(TurnMachineTest, DualAllocationAcceptsTheDraftAttributeCoturnSends) {
+    ports_.ipv6 = true;
+    const auto c = login();
+    const auto a = send(request(stun::method::allocate, &c, [](auto& b) {
+        b.add_requested_transport(17);
+        b.add_address_family(stun::attr::additional_address_family_draft, stun::Family::ipv6);
+    }));
+    ASSERT_TRUE(a.success());
+    EXPECT_EQ(relayed_addresses(a.view()).size(), 2U);
+}
+
+TEST_F(TurnMachineTest, DualAllocationWithoutIpv6GetsAnAddressErrorCode) {
+    const auto c = login();
+    const auto a = send(request(stun::method::allocate, &c, [](auto& b) {
+        b.add_requested_transport(17);
+        b.add_address_family(stun::attr::additional_address_family, stun::Family::ipv6);
+    }));
+    ASSERT_TRUE(a.success());
+    const auto m = a.view();
+    EXPECT_EQ(relayed_addresses(m).size(), 1U);
+    const auto error = stun::read_address_error_code(*m.find(stun::attr::address_error_code));
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->family, stun::Family::ipv6);
+    EXPECT_EQ(error->error.code, 440);
+}
+
+TEST_F(TurnMachineTest, AdditionalFamilyMustBeIpv6AndAlone) {
+    ports_.ipv6 = true;
+    const auto c = login();
+    EXPECT_EQ(send(request(stun::method::allocate, &c,
+                           [](auto& b) {
+                               b.add_requested_transport(17);
+                               b.add_address_family(stun::attr::additional_address_family,
+                                                    stun::Family::ipv4);
+                           }))
+                  .error(),
+              400);
+    EXPECT_EQ(send(request(stun::method::allocate, &c,
+                           [](auto& b) {
+                               b.add_requested_transport(17);
+                               b.add_address_family(stun::attr::requested_address_family, stun::Family::ipv6);
+                               b.add_address_family(stun::attr::additional_address_family,
+                                                    stun::Family::ipv6);
+                           }))
+                  .error(),
+              400);
+    EXPECT_TRUE(ports_.open_ports.empty());
+}
+
+}  // namespace
+}  // namespace sg::turn
