@@ -1,0 +1,471 @@
+#include "turn/turn_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/write.hpp>
+#include <deque>
+#include <list>
+
+#include "metrics/admin_server.hpp"
+#include "metrics/registry.hpp"
+#include "net/accept_loop.hpp"
+#include "net/asio_endpoint.hpp"
+#include "net/udp_batch.hpp"
+#include "stun/stream_framing.hpp"
+#include "turn/relay_sockets.hpp"
+
+namespace sg::turn {
+namespace {
+
+constexpr std::size_t k_batch = 32;
+constexpr std::size_t k_slot_size = 65536;
+constexpr int k_listener_buffer = 4 * 1024 * 1024;
+
+using Socket = std::shared_ptr<asio::ip::udp::socket>;
+constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
+// What one TCP client may have queued towards it; past this, relayed data is dropped as UDP would drop it.
+constexpr std::size_t k_max_tcp_queue = std::size_t{256} * 1024;
+
+// A client connected over TCP (RFC 8656 §3.1: TCP between client and server, UDP on the relayed side).
+struct TcpClient {
+    explicit TcpClient(asio::ip::tcp::socket s) : socket(std::move(s)) {}
+    asio::ip::tcp::socket socket;
+    FiveTuple tuple;
+    std::deque<std::vector<std::uint8_t>> queue;
+    std::size_t queued_bytes = 0;
+    bool writing = false;
+};
+using TcpClientPtr = std::shared_ptr<TcpClient>;
+
+// A coroutine that ends with an exception is a bug: say so instead of dropping it.
+void log_escaped(const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("turn: unhandled exception: {}", ex.what());
+    }
+}
+
+// "192.0.2.1:50000", or both addresses of a dual allocation: "192.0.2.1:50000,[2001:db8::1]:50001".
+std::string relayed_text(const AllocationEnd& end) {
+    std::string text = stun::to_string(end.relayed);
+    if (end.relayed_other) {
+        text.push_back(',');
+        text.append(stun::to_string(*end.relayed_other));
+    }
+    return text;
+}
+
+double seconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+class Server {
+public:
+    Server(asio::io_context& io, const TurnServerConfig& config, const TurnOptions& options,
+           std::vector<asio::ip::address> relay_ips)
+        : io_(io),
+          relays_(io, std::move(relay_ips), config.min_port, config.max_port,
+                  [this](Socket socket, const stun::Address& relayed) {
+                      asio::co_spawn(io_, relay_loop(std::move(socket), relayed),
+                                     [](const std::exception_ptr& e) { log_escaped(e); });
+                  }),
+          machine_(options, relays_),
+          max_tcp_clients_(config.max_tcp_connections) {}
+
+    bool listen(const asio::ip::address& ip, std::uint16_t port, bool tcp) {
+        auto socket = std::make_shared<asio::ip::udp::socket>(io_);
+        const asio::ip::udp::endpoint endpoint(ip, port);
+        std::error_code ec;
+        socket->open(endpoint.protocol(), ec);
+        if (!ec && ip.is_v6()) socket->set_option(asio::ip::v6_only(true), ec);
+        if (!ec) socket->bind(endpoint, ec);
+        if (!ec) socket->non_blocking(true, ec);
+        if (!ec) {
+            // Every client's datagrams arrive at this one socket, and clients send in bursts (all their
+            // 20 ms packets at once): the default 208 KiB buffers lost 9 % of 400 clients' packets in
+            // bench/turn/run.sh. The kernel caps these at net.core.rmem_max / wmem_max.
+            std::error_code ignored;
+            socket->set_option(asio::socket_base::receive_buffer_size(k_listener_buffer), ignored);
+            socket->set_option(asio::socket_base::send_buffer_size(k_listener_buffer), ignored);
+        }
+        if (ec) {
+            spdlog::error("turn: listen {}: {}", net::to_string(endpoint), ec.message());
+            return false;
+        }
+        const auto local = to_stun(socket->local_endpoint(ec));
+        listeners_[local] = socket;
+        spdlog::info("turn: STUN/TURN on udp {}", stun::to_string(local));
+        asio::co_spawn(io_, listen_loop(socket, local), [](const std::exception_ptr& e) { log_escaped(e); });
+        if (!tcp) return true;
+        const asio::ip::tcp::endpoint tcp_endpoint(ip, local.port);
+        auto& acceptor = acceptors_.emplace_back(net::open_listener(io_, tcp_endpoint, ec));
+        if (ec) {
+            spdlog::error("turn: listen tcp {}: {}", net::to_string(tcp_endpoint), ec.message());
+            return false;
+        }
+        spdlog::info("turn: STUN/TURN on tcp {}", stun::to_string(local));
+        asio::co_spawn(
+            io_,
+            net::accept_loop(
+                acceptor, [this, local](asio::ip::tcp::socket s) { start_tcp(std::move(s), local); },
+                accepted_),
+            [](const std::exception_ptr& e) { log_escaped(e); });
+        return true;
+    }
+
+    void start_expiry() {
+        asio::co_spawn(io_, expiry_loop(), [](const std::exception_ptr& e) { log_escaped(e); });
+    }
+
+    void stop() {
+        stopping_ = true;
+        machine_.end_all(std::chrono::steady_clock::now(), "server stopped");
+        log_ended();
+        std::error_code ec;
+        for (auto& [address, socket] : listeners_)
+            socket->close(ec);
+        for (auto& acceptor : acceptors_)
+            acceptor.close(ec);
+        for (auto& [tuple, client] : tcp_clients_)
+            client->socket.close(ec);
+        expiry_timer_.cancel();
+    }
+
+    const TurnStats& stats() const noexcept { return machine_.stats(); }
+    std::uint64_t tcp_refused() const noexcept { return tcp_refused_; }
+    std::uint64_t tcp_dropped() const noexcept { return tcp_dropped_; }
+    std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
+    std::size_t allocations() const noexcept { return machine_.allocation_count(); }
+
+private:
+    asio::awaitable<void> listen_loop(Socket socket, stun::Address local) {
+        net::UdpReceiveBatch batch(k_batch, k_slot_size);
+        for (;;) {
+            const auto ec = co_await net::receive_batch(*socket, batch);
+            if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
+            if (ec) continue;  // ICMP errors surface here on Linux: not the listener's fault
+            const auto now = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch.truncated(i) || batch.bad_source(i)) continue;
+                const auto& source = batch.source(i);
+                const auto out =
+                    machine_.on_client_datagram(now, FiveTuple{to_stun(source), local}, batch.data(i));
+                std::error_code send_ec;
+                if (!out.reply.empty()) {
+                    // RFC 5780: CHANGE-REQUEST answers from another listener, RESPONSE-PORT to another port.
+                    auto* from = socket.get();
+                    if (out.reply_from)
+                        if (const auto other = listeners_.find(*out.reply_from); other != listeners_.end())
+                            from = other->second.get();
+                    const auto to = out.reply_to ? to_endpoint(*out.reply_to) : source;
+                    from->send_to(asio::buffer(out.reply.data(), out.reply.size()), to, 0, send_ec);
+                }
+                if (out.to_peer) {
+                    if (auto* relay = relays_.find(out.to_peer->relayed))
+                        relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
+                                       to_endpoint(out.to_peer->peer), 0, send_ec);
+                }
+                log_ended();
+            }
+        }
+    }
+
+    asio::awaitable<void> relay_loop(Socket socket, stun::Address relayed) {
+        net::UdpReceiveBatch batch(k_batch, k_slot_size);
+        for (;;) {
+            const auto ec = co_await net::receive_batch(*socket, batch);
+            if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
+            if (ec) continue;
+            const auto now = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch.truncated(i) || batch.bad_source(i)) continue;
+                const auto delivery =
+                    machine_.on_peer_datagram(now, relayed, to_stun(batch.source(i)), batch.data(i));
+                if (!delivery) continue;
+                if (delivery->tuple.transport == Transport::tcp) {
+                    if (const auto client = tcp_clients_.find(delivery->tuple); client != tcp_clients_.end())
+                        enqueue(client->second, delivery->data);
+                    continue;
+                }
+                const auto listener = listeners_.find(delivery->tuple.server);
+                if (listener == listeners_.end()) continue;
+                std::error_code send_ec;
+                listener->second->send_to(asio::buffer(delivery->data.data(), delivery->data.size()),
+                                          to_endpoint(delivery->tuple.client), 0, send_ec);
+            }
+        }
+    }
+
+    void start_tcp(asio::ip::tcp::socket socket, const stun::Address& local) {
+        std::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        if (ec) return;
+        if (tcp_clients_.size() >= max_tcp_clients_) {
+            ++tcp_refused_;
+            return;  // closed with this scope
+        }
+        socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        auto client = std::make_shared<TcpClient>(std::move(socket));
+        client->tuple =
+            FiveTuple{to_stun(asio::ip::udp::endpoint(peer.address(), peer.port())), local, Transport::tcp};
+        tcp_clients_[client->tuple] = client;
+        asio::co_spawn(io_, tcp_session(client), [](const std::exception_ptr& e) { log_escaped(e); });
+    }
+
+    // Reads STUN messages and ChannelData from one TCP client until it closes or sends what cannot be framed;
+    // its allocation ends with the connection.
+    asio::awaitable<void> tcp_session(TcpClientPtr client) {
+        std::vector<std::uint8_t> buffer(4096);
+        std::size_t filled = 0;
+        for (;;) {
+            if (filled == buffer.size()) {
+                if (buffer.size() >= stun::k_max_message_size)
+                    break;  // cannot happen: the framer bounds items
+                buffer.resize(std::min(buffer.size() * 2, stun::k_max_message_size));
+            }
+            const auto [ec, n] = co_await client->socket.async_read_some(
+                asio::buffer(buffer.data() + filled, buffer.size() - filled), k_use);
+            if (ec) break;
+            filled += n;
+            std::size_t start = 0;
+            bool bad = false;
+            for (;;) {
+                const Bytes rest(buffer.data() + start, filled - start);
+                const auto item = stun::frame_stream_item(rest);
+                if (item.failed()) bad = true;
+                if (!item.done()) break;
+                handle_tcp_item(client, rest.first(item.consumed));
+                start += item.consumed;
+            }
+            if (bad || !client->socket.is_open()) break;
+            std::memmove(buffer.data(), buffer.data() + start, filled - start);
+            filled -= start;
+        }
+        std::error_code ignored;
+        client->socket.close(ignored);
+        tcp_clients_.erase(client->tuple);
+        machine_.on_connection_closed(std::chrono::steady_clock::now(), client->tuple);
+        log_ended();
+    }
+
+    void handle_tcp_item(const TcpClientPtr& client, Bytes item) {
+        const auto out = machine_.on_client_datagram(std::chrono::steady_clock::now(), client->tuple, item);
+        if (!out.reply.empty()) enqueue(client, out.reply);
+        if (out.to_peer) {
+            std::error_code ec;
+            if (auto* relay = relays_.find(out.to_peer->relayed))
+                relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
+                               to_endpoint(out.to_peer->peer), 0, ec);
+        }
+        log_ended();
+    }
+
+    void enqueue(const TcpClientPtr& client, Bytes data) {
+        if (!client->socket.is_open()) return;
+        if (client->queued_bytes + data.size() > k_max_tcp_queue) {
+            ++tcp_dropped_;
+            return;
+        }
+        client->queue.emplace_back(data.begin(), data.end());
+        client->queued_bytes += data.size();
+        if (client->writing) return;
+        client->writing = true;
+        asio::co_spawn(io_, tcp_writer(client), [](const std::exception_ptr& e) { log_escaped(e); });
+    }
+
+    // Each write is awaited before the next: a slow client fills its queue, and only its own data is dropped.
+    static asio::awaitable<void> tcp_writer(TcpClientPtr client) {
+        while (!client->queue.empty()) {
+            const auto [ec, n] =
+                co_await asio::async_write(client->socket, asio::buffer(client->queue.front()), k_use);
+            client->queued_bytes -= client->queue.front().size();
+            client->queue.pop_front();
+            if (ec) {
+                std::error_code ignored;
+                client->socket.close(ignored);  // the reader ends and so does the allocation
+                client->queue.clear();
+                client->queued_bytes = 0;
+                break;
+            }
+        }
+        client->writing = false;
+    }
+
+    asio::awaitable<void> expiry_loop() {
+        while (!stopping_) {
+            expiry_timer_.expires_after(std::chrono::seconds{1});
+            std::error_code ec;
+            co_await expiry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (stopping_) co_return;
+            machine_.expire(std::chrono::steady_clock::now());
+            log_ended();
+        }
+    }
+
+    void log_ended() {
+        for (const auto& end : machine_.take_ended())
+            spdlog::info(
+                "turn-allocation-end user={} client={} transport={} relayed={} to_peer_bytes={} "
+                "to_peer_packets={} "
+                "to_client_bytes={} to_client_packets={} duration={:.3f}s reason=\"{}\"",
+                end.user, stun::to_string(end.client), end.transport == Transport::tcp ? "tcp" : "udp",
+                relayed_text(end), end.to_peer.bytes, end.to_peer.packets, end.to_client.bytes,
+                end.to_client.packets, seconds(end.duration), end.reason);
+    }
+
+    asio::io_context& io_;
+    RelaySockets relays_;
+    TurnMachine machine_;
+    std::size_t max_tcp_clients_;
+    std::uint64_t tcp_refused_ = 0;  // over max_tcp_connections
+    std::uint64_t tcp_dropped_ = 0;  // relayed data dropped for a full TCP queue
+    std::map<stun::Address, Socket> listeners_;
+    std::list<asio::ip::tcp::acceptor> acceptors_;
+    net::AcceptCounters accepted_;
+    std::map<FiveTuple, TcpClientPtr> tcp_clients_;
+    asio::steady_timer expiry_timer_{io_};
+    bool stopping_ = false;
+};
+
+void register_metrics(metrics::Registry& registry, const Server& server) {
+    const auto counter = [&registry](std::string_view name, std::string_view help, auto read) {
+        registry.counter_callback(name, help, [read] { return static_cast<double>(read()); });
+    };
+    const TurnStats& s = server.stats();
+    counter("streamgate_turn_bindings_total", "STUN Binding requests answered", [&s] { return s.bindings; });
+    counter("streamgate_turn_allocations_created_total", "TURN allocations created",
+            [&s] { return s.allocations_created; });
+    counter("streamgate_turn_allocations_ended_total", "TURN allocations ended",
+            [&s] { return s.allocations_ended; });
+    counter("streamgate_turn_unauthorized_total", "Requests answered 401 or 438",
+            [&s] { return s.unauthorized; });
+    counter("streamgate_turn_auth_throttled_total",
+            "Authenticated requests not answered: too many failed authentications from the address",
+            [&s] { return s.auth_throttled; });
+    counter("streamgate_turn_forbidden_peers_total", "Permissions refused for a denied peer (403)",
+            [&s] { return s.forbidden_peers; });
+    counter("streamgate_turn_quota_refused_total", "Allocations or permissions refused by a quota (486, 508)",
+            [&s] { return s.quota_refused; });
+    counter("streamgate_turn_malformed_total", "Datagrams dropped as malformed",
+            [&s] { return s.malformed; });
+    counter("streamgate_turn_no_permission_total", "Datagrams dropped for want of a permission or channel",
+            [&s] { return s.dropped_no_permission; });
+    counter("streamgate_turn_to_peer_packets_total", "Datagrams relayed to peers",
+            [&s] { return s.to_peer.packets; });
+    counter("streamgate_turn_to_peer_bytes_total", "Octets relayed to peers",
+            [&s] { return s.to_peer.bytes; });
+    counter("streamgate_turn_to_client_packets_total", "Datagrams relayed to clients",
+            [&s] { return s.to_client.packets; });
+    counter("streamgate_turn_to_client_bytes_total", "Octets relayed to clients",
+            [&s] { return s.to_client.bytes; });
+    counter("streamgate_turn_tcp_refused_total", "TCP connections closed at once: over max_tcp_connections",
+            [&server] { return server.tcp_refused(); });
+    counter("streamgate_turn_tcp_dropped_total", "Datagrams not relayed to a TCP client whose queue was full",
+            [&server] { return server.tcp_dropped(); });
+    registry.gauge_callback("streamgate_turn_tcp_connections", "Open TCP client connections",
+                            [&server] { return static_cast<double>(server.tcp_clients()); });
+    registry.gauge_callback("streamgate_turn_allocations", "Live TURN allocations",
+                            [&server] { return static_cast<double>(server.allocations()); });
+    metrics::register_process_metrics(registry);
+}
+
+}  // namespace
+
+int run_turn(const TurnServerConfig& config) {
+    std::vector<asio::ip::address> listen_ips;
+    for (const auto& text : config.listening_ips) {
+        std::error_code ec;
+        const auto ip = asio::ip::make_address(text, ec);
+        if (ec) {
+            spdlog::error("turn: --listening-ip {}: not an IP address", text);
+            return 2;
+        }
+        listen_ips.push_back(ip);
+    }
+    std::vector<asio::ip::address> relay_ips;
+    for (const auto& text : config.relay_ips) {
+        std::error_code ec;
+        const auto ip = asio::ip::make_address(text, ec);
+        if (ec || ip.is_unspecified()) {
+            spdlog::error("turn: --relay-ip {}: not a specific IP address", text);
+            return 2;
+        }
+        relay_ips.push_back(ip);
+    }
+    if (relay_ips.empty()) {
+        for (const auto& ip : listen_ips)
+            if (!ip.is_unspecified()) relay_ips.push_back(ip);
+        if (relay_ips.empty()) {
+            spdlog::error("turn: a wildcard --listening-ip needs --relay-ip (the address peers see)");
+            return 2;
+        }
+    }
+    // RFC 5780 needs two addresses of one family: the first two listening IPs of a family, each on the
+    // listening port and the alternate port, make the four addresses of NAT behaviour discovery.
+    TurnOptions options = config.options;
+    std::vector<asio::ip::address> alternate_listeners;
+    if (config.alt_listening_port != 0 && config.alt_listening_port != config.listening_port) {
+        for (const bool v4 : {true, false}) {
+            std::vector<asio::ip::address> family;
+            for (const auto& ip : listen_ips)
+                if (ip.is_v4() == v4 && !ip.is_unspecified()) family.push_back(ip);
+            if (family.size() < 2) continue;
+            options.discovery.push_back(
+                DiscoveryAddresses{{to_stun(asio::ip::udp::endpoint(family[0], 0)),
+                                    to_stun(asio::ip::udp::endpoint(family[1], 0))},
+                                   {config.listening_port, config.alt_listening_port}});
+            alternate_listeners.push_back(family[0]);
+            alternate_listeners.push_back(family[1]);
+        }
+    }
+    asio::io_context io;
+    Server server(io, config, options, relay_ips);
+    for (const auto& ip : listen_ips)
+        if (!server.listen(ip, config.listening_port, config.tcp)) return 2;
+    for (const auto& ip : alternate_listeners)
+        if (!server.listen(ip, config.alt_listening_port, false)) return 2;
+    if (!options.discovery.empty())
+        spdlog::info("turn: RFC 5780 NAT behaviour discovery on ports {} and {}", config.listening_port,
+                     config.alt_listening_port);
+    server.start_expiry();
+    metrics::Registry registry;
+    register_metrics(registry, server);
+    metrics::AdminServer admin(io, registry);
+    if (config.admin) {
+        const auto endpoint = net::to_tcp_endpoint(*config.admin);
+        std::string error;
+        if (!endpoint || !admin.listen(*endpoint, error)) {
+            spdlog::error("turn: admin {}: {}", net::to_string(*config.admin),
+                          endpoint ? error : endpoint.error());
+            return 2;
+        }
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const std::error_code&, int signal) {
+        spdlog::info("turn: signal {}, stopping", signal);
+        server.stop();
+        admin.stop();
+        io.stop();
+    });
+    io.run();
+    return 0;
+}
+
+}  // namespace sg::turn

@@ -1,0 +1,207 @@
+"""STUN and TURN through `streamgate turn`, driven by coturn's own clients (RFC 8489, RFC 8656).
+
+The server runs on gw (dual-stack, forwarding off): it listens on gw's addresses towards client4 and client6
+and relays from its addresses towards origin4 and origin6, where turnutils_peer echoes every datagram. Since
+gw does not forward, a datagram from a client reaches a peer only through a TURN allocation.
+
+  - turnutils_stunclient learns its own (client4's, client6's) address from a Binding;
+  - turnutils_natdiscovery finds client4's (absent) NAT endpoint-independent through RFC 5780 answers from
+    gw's other address and port;
+  - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
+    channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
+    (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over IPv6, and from an IPv4 client through an
+    IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY) or with relayed addresses of both
+    families (-Z, ADDITIONAL-ADDRESS-FAMILY);
+  - a wrong password gets no allocation, and a loopback peer or one in a --denied-peer-ip range no permission;
+  - every allocation ends with one log line counting what went each way.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unittest
+
+from testnet import TestNetwork, require_tools, streamgate_bin
+
+TURN_PORT = 3478
+PEER_PORT = 3480
+USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
+DENIED_RANGE = "198.19.0.0/16"  # --denied-peer-ip: RFC 2544's other half, nothing of the test network
+
+
+class Turn(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("turnutils_stunclient", "turnutils_uclient", "turnutils_peer", "turnutils_natdiscovery")
+        cls.bin = streamgate_bin()
+        cls.net = TestNetwork().start()
+        cls.addClassCleanup(cls.net.close)
+        net = cls.net
+        for host, family in (("origin4", 4), ("origin6", 6)):
+            net.start_peer(host, ["turnutils_peer", "-p", str(PEER_PORT), "-L", net.addr(host, family)],
+                           name=f"peer-{host}", ready=None)
+            net.wait_port(host, net.addr(host, family), PEER_PORT, proto="udp")
+        cls.gw4 = net.addr("gw", 4, peer="client4")
+        cls.gw6 = net.addr("gw", 6, peer="client6")
+        cls.server = net.start_peer("gw", [cls.bin, "turn", "--listening-ip", cls.gw4, "--listening-ip", cls.gw6,
+                                           "--relay-ip", net.addr("gw", 4, peer="origin4"),
+                                           "--relay-ip", net.addr("gw", 6, peer="origin6"),
+                                           "--min-port", "50000", "--max-port", "50999",
+                                           "--user", f"{USER}:{PASSWORD}", "--realm", REALM, "--lt-cred-mech",
+                                           "--denied-peer-ip", DENIED_RANGE,
+                                           "--log-level", "debug"],
+                                    name="streamgate", ready=None)
+        for addr in (cls.gw4, cls.gw6):
+            net.wait_port("gw", addr, TURN_PORT, proto="udp")
+            net.wait_port("gw", addr, TURN_PORT, proto="tcp")
+
+    # ----- helpers -----
+
+    def uclient(self, client: str, server: str, peer: str, *flags: str, password: str = PASSWORD,
+                count: int = 20, length: int = 170) -> tuple[int, str]:
+        cp = self.net.run(client, ["turnutils_uclient", *flags, "-p", str(TURN_PORT), "-e", peer,
+                                   "-r", str(PEER_PORT), "-u", USER, "-w", password, "-n", str(count), "-m", "1",
+                                   "-l", str(length), server], check=False, timeout=60)
+        return cp.returncode, cp.stdout + cp.stderr
+
+    def assert_relayed(self, rc: int, out: str, count: int = 20, sessions: tuple[int, ...] = (1,)) -> None:
+        """Every message came back: `count` per session (an RTP/RTCP pair is two, when both sent)."""
+        context = f"{out[-2000:]}\n--- server ---\n{self.server.log_text()[-3000:]}"
+        self.assertEqual(rc, 0, context)
+        m = re.search(r"start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)", out)
+        self.assertIsNotNone(m, context)
+        sent, received = int(m.group(1)), int(m.group(2))
+        self.assertIn(sent, [count * n for n in sessions], context)
+        self.assertEqual(received, sent, context)
+        self.assertIn("Total lost packets 0", out, context)
+
+    def allocation_ends(self) -> list[str]:
+        return [l for l in self.server.log_text().splitlines() if "turn-allocation-end" in l]
+
+    def wait_allocation_end(self, before: int, timeout: float = 5.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            ends = self.allocation_ends()
+            if len(ends) > before:
+                return ends[-1]
+            if time.monotonic() > deadline:
+                self.fail(f"no new turn-allocation-end line:\n{self.server.log_text()[-3000:]}")
+            time.sleep(0.1)
+
+    # ----- STUN -----
+
+    def test_stunclient_learns_its_mapped_address(self):
+        for client, server, family in (("client4", self.gw4, 4), ("client6", self.gw6, 6)):
+            cp = self.net.run(client, ["turnutils_stunclient", "-p", str(TURN_PORT), server], timeout=30)
+            mine = self.net.addr(client, family)  # printed without brackets, IPv6 too
+            self.assertRegex(cp.stdout, rf"UDP reflexive addr: {re.escape(mine)}:\d+", cp.stdout)
+
+    def test_nat_behaviour_discovery(self):
+        # RFC 5780 with gw's two IPv4 addresses (towards client4 and origin4; client4 reaches both, gw is a
+        # host on both links) and the ports 3488/3489. client4 has no NAT in front of it: both behaviours
+        # come out endpoint-independent, learnt from answers sent from the other address and port.
+        net = self.net
+        second = net.addr("gw", 4, peer="origin4")
+        server = net.start_peer("gw", [self.bin, "turn", "--listening-ip", self.gw4, "--listening-ip", second,
+                                       "--listening-port", "3488", "--no-tcp", "--min-port", "51000",
+                                       "--max-port", "51099", "--log-level", "debug"],
+                                name="streamgate-rfc5780", ready=None)
+        self.addCleanup(server.stop)
+        for addr in (self.gw4, second):
+            for port in (3488, 3489):
+                net.wait_port("gw", addr, port, proto="udp")
+        cp = net.run("client4", ["turnutils_natdiscovery", "-m", "-f", "-p", "3488", self.gw4], check=False,
+                     timeout=60)
+        out = cp.stdout + cp.stderr
+        context = f"{out[-3000:]}\n--- server ---\n{server.log_text()[-2000:]}"
+        self.assertIn(f"Other addr: : {second}:3489", out, context)
+        self.assertIn(f"Response origin: : {second}:3489", out, context)  # CHANGE-REQUEST honoured
+        self.assertIn("NAT with Endpoint Independent Mapping!", out, context)
+        self.assertIn("NAT with Endpoint Independent Filtering!", out, context)
+
+    # ----- TURN -----
+
+    def test_channels_ipv4(self):
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c")
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn(f"user={USER} client={self.net.addr('client4', 4)}:", line)
+        self.assertIn(f"relayed={self.net.addr('gw', 4, peer='origin4')}:50", line)
+        self.assertIn("to_peer_bytes=3400 to_peer_packets=20 to_client_bytes=3400 to_client_packets=20", line)
+        self.assertIn('reason="refreshed to 0"', line)
+
+    def test_send_and_data_indications(self):
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", "-s")
+        self.assert_relayed(rc, out)
+
+    def test_rtp_rtcp_pairs_with_reserved_ports(self):
+        # Without -c every client allocates an RTP/RTCP pair: EVEN-PORT with the R bit, then RESERVATION-TOKEN.
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4))
+        self.assert_relayed(rc, out, sessions=(1, 2))  # uclient counts the RTCP session's messages or not
+
+    def test_dont_fragment(self):
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", "-g")
+        self.assert_relayed(rc, out)
+
+    def test_channels_ipv6(self):
+        rc, out = self.uclient("client6", self.gw6, self.net.addr("origin6", 6), "-c")
+        self.assert_relayed(rc, out)
+
+    def test_tcp_client_channels_with_padding(self):
+        # TCP between client and server (-t), UDP on the relayed side; 171-octet messages make every
+        # ChannelData towards the client carry padding (mandatory over TCP).
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-t", "-c", length=171)
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn("transport=tcp", line)
+        self.assertIn("to_peer_bytes=3420 to_peer_packets=20", line)
+
+    def test_tcp_client_send_indications_ipv6(self):
+        rc, out = self.uclient("client6", self.gw6, self.net.addr("origin6", 6), "-t", "-c", "-s")
+        self.assert_relayed(rc, out)
+
+    def test_ipv4_client_through_ipv6_relay(self):
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin6", 6), "-c", "-x")
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn(f"relayed=[{self.net.addr('gw', 6, peer='origin6')}]:50", line)
+
+    def test_dual_allocation(self):
+        # -Z: ADDITIONAL-ADDRESS-FAMILY, one allocation with a relayed address of each family; relaying to
+        # the IPv6 peer from the IPv4 client goes out of the IPv6 one.
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin6", 6), "-Z")
+        self.assert_relayed(rc, out)
+        line = self.wait_allocation_end(before)
+        self.assertIn(f"relayed={self.net.addr('gw', 4, peer='origin4')}:", line)
+        self.assertIn(f",[{self.net.addr('gw', 6, peer='origin6')}]:", line)
+        self.assertIn("to_peer_packets=20", line)
+
+    def test_wrong_password_is_refused(self):
+        before = len(self.allocation_ends())
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-c", password="guess",
+                               count=2)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("Cannot complete Allocation", out)
+        self.assertNotIn("tot_recv_msgs", out)
+        time.sleep(0.5)
+        self.assertEqual(len(self.allocation_ends()), before, self.server.log_text()[-2000:])
+
+    def test_denied_range_peer_is_refused(self):
+        rc, out = self.uclient("client4", self.gw4, "198.19.0.1", "-c", count=2)
+        self.assertNotIn("tot_recv_msgs=2", out)
+        self.assertIn("error 403", out, out[-2000:])
+
+    def test_loopback_peer_is_refused(self):
+        # The classic TURN SSRF: the server's own loopback is never a peer (403 to CreatePermission).
+        rc, out = self.uclient("client4", self.gw4, "127.0.0.1", "-c", count=2)
+        self.assertNotIn("tot_recv_msgs=2", out)
+        self.assertIn("error 403", out, out[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
