@@ -248,16 +248,10 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
 
     // Which leg speaks: a known tag keeps its leg; a new tag takes the free leg, and an answer from an
     // unknown tag (a fork) takes over the answerer's leg.
-    std::size_t s = 0;
-    if (call.tags[0] == request.speaker_tag) {
-        s = 0;
-    } else if (call.tags[1] == request.speaker_tag) {
-        s = 1;
-    } else if (call.tags[0].empty() && request.op == Op::offer) {
-        s = 0;
-    } else {
-        s = 1;
-    }
+    const bool first_leg =
+        call.tags[0] == request.speaker_tag ||
+        (call.tags[1] != request.speaker_tag && call.tags[0].empty() && request.op == Op::offer);
+    const std::size_t s = first_leg ? 0 : 1;
     call.tags[s] = request.speaker_tag;
     if (!request.peer_tag.empty()) call.tags[1 - s] = request.peer_tag;
     const std::size_t o = 1 - s;
@@ -318,7 +312,7 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
         }
         speaker.rtp.latch.announce(announced_rtp, policy);
         speaker.rtcp.latch.announce(announced_rtcp, policy);
-        ports.push_back(RelayPorts{other.local, media.rtcp_mux && !request.options.rtcp_mux_demux});
+        ports.emplace_back(RelayPorts{other.local, media.rtcp_mux && !request.options.rtcp_mux_demux});
         if (!outcome.media) outcome.media = other.local;
     }
     if (sd) {
@@ -546,10 +540,7 @@ std::optional<CallReport> CallTable::report(const std::string& call_id, SteadyTi
 
 void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended,
                       std::string_view reason) {
-    std::vector<std::string> ids;
-    for (const auto& [id, call] : calls_)
-        ids.push_back(id);
-    for (const auto& id : ids)
+    for (const auto& id : call_ids())
         end_call(id, reason, now, wall_now, ended);
 }
 

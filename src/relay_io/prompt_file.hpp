@@ -13,7 +13,7 @@
 namespace sg::relay_io {
 
 // At most ten minutes of audio: a prompt is held in memory while it plays.
-inline constexpr std::size_t k_max_prompt_samples = 8000 * 600;
+inline constexpr std::size_t k_max_prompt_samples = std::size_t{8000} * 600;
 
 // Loads `name` from `directory`. Errors: no prompt directory configured, a name that leaves it (absolute,
 // "..", a symlink out), a file libavformat cannot open, or audio that is not G.711 8 kHz mono.
