@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -119,6 +120,19 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
         }
         config.admin = *hp;
     }
+    if (!flags.admin_token_file.empty()) {
+        std::ifstream in(flags.admin_token_file);
+        std::string token;
+        std::getline(in, token);
+        token = std::string(trim(token));
+        if (!in || token.size() < 16) {
+            std::cerr << "streamgate: relay: --admin-token-file " << flags.admin_token_file
+                      << ": want a file whose first line is a token of 16 or more characters\n";
+            return std::nullopt;
+        }
+        config.admin_token = token;
+    }
+    config.version = STREAMGATE_VERSION;
     return config;
 }
 
@@ -164,6 +178,9 @@ Subcommand add_relay_command(CLI::App& app) {
                       "Calls held at most; more offers fail (default 100000)");
     relay->add_option("--recording-dir", flags->recording_dir,
                       "Directory for call recordings (start recording, rtpproxy R): one pcap per call");
+    relay->add_option("--admin-token-file", flags->admin_token_file,
+                      "File holding the bearer token that lets the admin API change things (DELETE a call); "
+                      "without it the API is read-only");
     relay->add_option("--prompt-dir", flags->prompt_dir,
                       "Directory of G.711 prompt files for play media (rtpproxy P); names may not leave it");
     relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");

@@ -72,6 +72,7 @@ bool read_relay_config_file(const std::string& path, const std::function<bool(st
         {"recording-dir", [&](const toml::node& n) { return read_string(n, flags.recording_dir); }},
         {"prompt-dir", [&](const toml::node& n) { return read_string(n, flags.prompt_dir); }},
         {"admin", [&](const toml::node& n) { return read_string(n, flags.admin); }},
+        {"admin-token-file", [&](const toml::node& n) { return read_string(n, flags.admin_token_file); }},
         {"log-level", [&](const toml::node& n) { return read_string(n, flags.log_level); }},
     };
     for (const auto& [key, node] : *table) {

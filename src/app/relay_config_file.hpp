@@ -24,6 +24,7 @@ struct RelayFlags {
     unsigned max_sessions = 100000;
     unsigned num_threads = 0;
     std::string admin;
+    std::string admin_token_file;
     std::string recording_dir;
     std::string prompt_dir;
     std::string log_level = "info";

@@ -26,6 +26,7 @@
 #include "relay/ng_control.hpp"
 #include "relay/rtpproxy_control.hpp"
 #include "relay_io/control_front.hpp"
+#include "relay_io/relay_api.hpp"
 #include "relay_io/shard.hpp"
 
 namespace sg::relay_io {
@@ -300,7 +301,25 @@ int run_relay(const RelayConfig& config) {
 
     metrics::Registry registry;
     register_metrics(registry, shards, front);
-    metrics::AdminServer admin(io, registry);
+    metrics::AdminOptions admin_options;
+    admin_options.token = config.admin_token;
+    metrics::AdminServer admin(io, registry, admin_options);
+    ApiContext api;
+    api.version = config.version;
+    api.started = std::chrono::steady_clock::now();
+    api.shards = &shards;
+    for (const auto& interface : config.settings.interfaces)
+        api.interfaces.push_back((interface.name.empty() ? "" : interface.name + "/") +
+                                 relay::ip_to_string(interface.address));
+    for (const auto& where : config.listen_ng)
+        api.listeners.push_back("ng udp " + net::to_string(where));
+    for (const auto& where : config.listen_tcp_ng)
+        api.listeners.push_back("ng tcp " + net::to_string(where));
+    for (const auto& where : config.listen_rtpproxy)
+        api.listeners.push_back("rtpproxy udp " + net::to_string(where));
+    for (const auto& path : config.listen_unix)
+        api.listeners.push_back("rtpproxy unix " + path.string());
+    add_relay_api(admin, api);
     if (config.admin) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);
         std::string error;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "net/endpoint.hpp"
@@ -20,7 +21,10 @@ struct RelayConfig {
     std::optional<net::HostPort> admin;              // Prometheus /metrics
     std::filesystem::path recording_dir;             // empty: start recording is refused
     std::filesystem::path prompt_dir;                // empty: play media is refused
-    unsigned threads = 1;                            // event loops; calls are spread over them by Call-ID
+    unsigned threads = 1;
+    std::string admin_token;  // empty: the admin API is read-only
+    std::string version;  // for /api/v1/status                            // event loops; calls are spread
+                          // over them by Call-ID
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit status.

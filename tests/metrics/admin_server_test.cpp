@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -35,8 +36,9 @@ protected:
         registry_.gauge("sg_test_level", "A level.").set(1.5);
     }
 
-    void start(AdminOptions options = {}) {
+    void start(AdminOptions options = {}, std::function<void(AdminServer&)> before_listen = {}) {
         server_ = std::make_unique<AdminServer>(io_, registry_, options);
+        if (before_listen) before_listen(*server_);
         std::string error;
         const auto bound = server_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
         ASSERT_TRUE(bound.ok()) << error;
@@ -300,6 +302,61 @@ TEST_F(AdminFixture, PromtoolAcceptsTheExposition) {
         run_command("curl -sS --max-time 10 " + url + " | promtool check metrics 2>&1");
     EXPECT_EQ(status, 0) << out;
     EXPECT_EQ(out, "") << "promtool found problems";
+}
+
+// An API handler that says what it was asked.
+void add_echo_api(AdminServer& server) {
+    server.add_api("/api/v1/echo", [](ApiRequest request) -> asio::awaitable<ApiResponse> {
+        co_return ApiResponse{200, request.method + " " + request.path + " ? " + request.query,
+                              "application/json"};
+    });
+}
+
+TEST_F(AdminFixture, ApiPathsGoToTheirHandler) {
+    start({}, add_echo_api);
+    const auto get = exchange("GET /api/v1/echo/abc?limit=3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(get.find("HTTP/1.1 200"), std::string::npos) << get;
+    EXPECT_NE(get.find("GET /api/v1/echo/abc ? limit=3"), std::string::npos) << get;
+    EXPECT_NE(get.find("application/json"), std::string::npos);
+    const auto other = exchange("GET /api/v1/other HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(other.find("HTTP/1.1 404"), std::string::npos) << other;
+    EXPECT_NE(exchange("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(AdminFixture, WithoutATokenTheApiIsReadOnly) {
+    start({}, add_echo_api);
+    const auto del = exchange("DELETE /api/v1/echo/abc HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(del.find("HTTP/1.1 403"), std::string::npos) << del;
+    EXPECT_EQ(del.find("DELETE /api"), std::string::npos);  // the handler never ran
+}
+
+TEST_F(AdminFixture, ChangesNeedTheBearerToken) {
+    AdminOptions options;
+    options.token = "0123456789abcdef-token";
+    start(options, add_echo_api);
+    const auto none = exchange("DELETE /api/v1/echo/abc HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(none.find("HTTP/1.1 401"), std::string::npos) << none;
+    EXPECT_NE(none.find("WWW-Authenticate: Bearer"), std::string::npos);
+    const auto wrong = exchange(
+        "DELETE /api/v1/echo/abc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "0123456789abcdef-tokeN\r\n\r\n");
+    EXPECT_NE(wrong.find("HTTP/1.1 401"), std::string::npos) << wrong;
+    const auto right = exchange(
+        "DELETE /api/v1/echo/abc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "0123456789abcdef-token\r\n\r\n");
+    EXPECT_NE(right.find("HTTP/1.1 200"), std::string::npos) << right;
+    EXPECT_NE(right.find("DELETE /api/v1/echo/abc"), std::string::npos);
+    // Reading needs no token.
+    EXPECT_NE(exchange("GET /api/v1/echo HTTP/1.1\r\nHost: x\r\n\r\n").find("HTTP/1.1 200"),
+              std::string::npos);
+}
+
+TEST(QueryParameter, FindsNamedValues) {
+    EXPECT_EQ(query_parameter("offset=5&limit=10", "limit"), "10");
+    EXPECT_EQ(query_parameter("offset=5&limit=10", "offset"), "5");
+    EXPECT_EQ(query_parameter("flag&x=", "x"), "");
+    EXPECT_FALSE(query_parameter("offset=5", "limit"));
+    EXPECT_FALSE(query_parameter("", "limit"));
 }
 
 TEST(ProcessMetrics, ExportSuppressedLogLinesAndUnhandledExceptions) {
