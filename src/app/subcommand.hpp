@@ -18,5 +18,6 @@ Subcommand add_testplayer_command(CLI::App& app);
 Subcommand add_socksify_command(CLI::App& app);
 Subcommand add_serve_command(CLI::App& app);
 Subcommand add_relay_command(CLI::App& app);
+Subcommand add_mssr_command(CLI::App& app);
 
 }  // namespace sg::app
