@@ -1,6 +1,7 @@
 // `streamgate mssr send|recv`: MPEG-TS over UDP carried across a lossy path by MSSR-RTP (docs/mssr.md), where
 // `srt-live-transmit udp://... srt://...` would be used.
 
+#include <algorithm>
 #include <asio/ip/address.hpp>
 #include <iostream>
 #include <memory>
@@ -22,6 +23,7 @@ struct MssrFlags {
     unsigned audio_latency = 0;  // 0: as --latency
     unsigned mss = 548;
     double loss_tolerance = 0.0;
+    unsigned stream_kbps = 0;
     std::string stats_json;
     bool quiet = false;
 };
@@ -50,6 +52,16 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     if (flags.audio_latency != 0) other.latency = std::chrono::milliseconds(flags.audio_latency);
     options.streams = {video, other};  // TsGrouper's stream 0 (video) and 1 (audio, anything else)
     options.congestion.loss_tolerance = flags.loss_tolerance;
+    if (flags.stream_kbps != 0) {
+        // Live mode: the window starts at, and never halves below, what carries the stream's peak rate for
+        // one latency budget (data older than that is dropped anyway, so more is never in flight usefully).
+        const std::size_t floor =
+            static_cast<std::size_t>(flags.stream_kbps) * 1000 / 8 * flags.latency / 1000;
+        const std::size_t packets = std::max<std::size_t>(2, (floor + flags.mss - 1) / flags.mss);
+        options.congestion.min_window_packets = packets;
+        options.congestion.initial_window_packets =
+            std::max(options.congestion.initial_window_packets, packets);
+    }
     return options;
 }
 
@@ -77,6 +89,11 @@ Subcommand add_mssr_command(CLI::App& app) {
                      "Ignore loss events while the recent loss fraction stays below this (0-0.5; default 0: "
                      "TCP-friendly NewReno). For links with known random loss; see docs/mssr.md")
         ->check(CLI::Range(0.0, 0.5));
+    send->add_option(
+            "--stream-kbps", flags->stream_kbps,
+            "Live mode: the stream's peak rate in kbit/s; the congestion window never shrinks below "
+            "what carries it for one latency budget (not TCP-friendly; default 0: off). See docs/mssr.md")
+        ->check(CLI::Range(0U, 10000000U));
     send->add_option("--stats-json", flags->stats_json, "Write the session's statistics here at exit");
     send->add_flag("--quiet", flags->quiet, "No progress line on stderr");
 
