@@ -288,8 +288,8 @@ int run_ts_recv(const TsBridgeConfig& config) {
         const Reassembler* r = mssr.receiver();
         if (!r) return;
         std::string line = fmt::format("mssr recv {:.0f}s: out {} datagrams", seconds, out.datagrams);
-        for (std::uint8_t i = 0; i < k_stream_names.size(); ++i) {
-            const StreamStats& st = r->stream_stats(i);
+        for (std::size_t i = 0; i < k_stream_names.size(); ++i) {
+            const StreamStats& st = r->stream_stats(static_cast<std::uint8_t>(i));
             line +=
                 fmt::format(", {}: fragments {} adus complete {} lost {} (key broken {}) late fragments {}",
                             k_stream_names[i], st.fragments, st.adus_complete, st.adus_lost,
@@ -316,8 +316,8 @@ int run_ts_recv(const TsBridgeConfig& config) {
     Json json;
     Json streams = Json::array();
     if (const Reassembler* r = mssr.receiver()) {
-        for (std::uint8_t i = 0; i < k_stream_names.size(); ++i) {
-            const StreamStats& st = r->stream_stats(i);
+        for (std::size_t i = 0; i < k_stream_names.size(); ++i) {
+            const StreamStats& st = r->stream_stats(static_cast<std::uint8_t>(i));
             streams.push_back(Json{{"stream", i},
                                    {"name", k_stream_names[i]},
                                    {"fragments", st.fragments},
