@@ -1,12 +1,12 @@
 // `streamgate mssr send|recv`: MPEG-TS over UDP carried across a lossy path by MSSR-RTP (docs/mssr.md), where
 // `srt-live-transmit udp://... srt://...` would be used.
 
-#include <algorithm>
 #include <asio/ip/address.hpp>
 #include <iostream>
 #include <memory>
 
 #include "app/subcommand.hpp"
+#include "mssr/live_window.hpp"
 #include "mssr_io/ts_bridge.hpp"
 #include "net/endpoint.hpp"
 #include "net/relay.hpp"
@@ -52,16 +52,8 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     if (flags.audio_latency != 0) other.latency = std::chrono::milliseconds(flags.audio_latency);
     options.streams = {video, other};  // TsGrouper's stream 0 (video) and 1 (audio, anything else)
     options.congestion.loss_tolerance = flags.loss_tolerance;
-    if (flags.stream_kbps != 0) {
-        // Live mode: the window starts at, and never halves below, what carries the stream's peak rate for
-        // one latency budget (data older than that is dropped anyway, so more is never in flight usefully).
-        const std::size_t floor =
-            static_cast<std::size_t>(flags.stream_kbps) * 1000 / 8 * flags.latency / 1000;
-        const std::size_t packets = std::max<std::size_t>(2, (floor + flags.mss - 1) / flags.mss);
-        options.congestion.min_window_packets = packets;
-        options.congestion.initial_window_packets =
-            std::max(options.congestion.initial_window_packets, packets);
-    }
+    options.congestion = mssr::live_congestion(options.congestion, flags.stream_kbps,
+                                               std::chrono::milliseconds(flags.latency), flags.mss);
     return options;
 }
 
