@@ -54,6 +54,7 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     options.congestion.loss_tolerance = flags.loss_tolerance;
     options.congestion = mssr::live_congestion(options.congestion, flags.stream_kbps,
                                                std::chrono::milliseconds(flags.latency), flags.mss);
+    options.live_rate_kbps = flags.stream_kbps;
     return options;
 }
 
