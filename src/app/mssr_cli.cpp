@@ -46,8 +46,11 @@ std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const
 mssr::SocketOptions socket_options(const MssrFlags& flags) {
     mssr::SocketOptions options;
     options.mss = flags.mss;
+    // Partial: a frame still incomplete at its deadline goes out with what arrived (the receiver writes its
+    // whole TS packets only), as plain UDP would deliver it, rather than not at all: a decoder conceals a
+    // damaged frame, but a key frame dropped whole takes its parameter sets and the GOP with it.
     const mssr::StreamPolicy video{std::chrono::milliseconds(flags.latency), mssr::RetransmitMode::by_value,
-                                   mssr::LatePolicy::drop};
+                                   mssr::LatePolicy::partial};
     mssr::StreamPolicy other = video;
     if (flags.audio_latency != 0) other.latency = std::chrono::milliseconds(flags.audio_latency);
     options.streams = {video, other};  // TsGrouper's stream 0 (video) and 1 (audio, anything else)

@@ -262,20 +262,22 @@ int run_ts_recv(const TsBridgeConfig& config) {
     Socket& mssr = *run.mssr;
     struct {
         std::uint64_t adus = 0;
+        std::uint64_t partial = 0;  // of which given up at the deadline and written in part
         std::uint64_t datagrams = 0;
         std::uint64_t bytes = 0;
         std::uint64_t errors = 0;  // refused or would block: the local reader is gone or too slow
     } out;
 
-    // A complete ADU is whole TS packets: out they go as they came, in 1,316-octet datagrams. Partial and
-    // lost ADUs write nothing: a gap in the TS is what a decoder copes with best.
-    mssr.on_delivery([&](Delivery d) {
-        if (d.outcome != Delivery::Outcome::complete) return;
-        ++out.adus;
-        for (std::size_t at = 0; at < d.data.size(); at += k_ts_datagram) {
-            const std::size_t n = std::min(k_ts_datagram, d.data.size() - at);
+    // An ADU is whole TS packets: out they go as they came, in 1,316-octet datagrams. Of a partial ADU (given
+    // up at its deadline, missing ranges zero-filled) only the packets that still start with the sync byte go
+    // out, so the reader sees a gap in the TS, as after a UDP loss; with --mss 1344 fragments are exactly 7
+    // TS packets, so no packet is half zero. A lost ADU writes nothing.
+    std::vector<std::uint8_t> kept;
+    const auto write = [&](Bytes data) {
+        for (std::size_t at = 0; at < data.size(); at += k_ts_datagram) {
+            const std::size_t n = std::min(k_ts_datagram, data.size() - at);
             asio::error_code send_ec;
-            output.send_to(asio::buffer(d.data.data() + at, n), config.peer, 0, send_ec);
+            output.send_to(asio::buffer(data.data() + at, n), config.peer, 0, send_ec);
             if (send_ec) {
                 ++out.errors;
             } else {
@@ -283,6 +285,22 @@ int run_ts_recv(const TsBridgeConfig& config) {
                 out.bytes += n;
             }
         }
+    };
+    mssr.on_delivery([&](Delivery d) {
+        if (d.outcome == Delivery::Outcome::lost) return;
+        ++out.adus;
+        if (d.outcome == Delivery::Outcome::complete) {
+            write(d.data);
+            return;
+        }
+        ++out.partial;
+        kept.clear();
+        for (std::size_t at = 0; at + k_ts_packet_size <= d.data.size(); at += k_ts_packet_size) {
+            if (d.data[at] == 0x47)
+                kept.insert(kept.end(), d.data.begin() + static_cast<std::ptrdiff_t>(at),
+                            d.data.begin() + static_cast<std::ptrdiff_t>(at + k_ts_packet_size));
+        }
+        write(kept);
     });
     const auto progress_line = [&](double seconds) {
         const Reassembler* r = mssr.receiver();
@@ -338,8 +356,11 @@ int run_ts_recv(const TsBridgeConfig& config) {
                                 {"nacks", rs.nacks}};
     }
     json["streams"] = streams;
-    json["output"] =
-        Json{{"adus", out.adus}, {"datagrams", out.datagrams}, {"bytes", out.bytes}, {"errors", out.errors}};
+    json["output"] = Json{{"adus", out.adus},
+                          {"partial_adus", out.partial},
+                          {"datagrams", out.datagrams},
+                          {"bytes", out.bytes},
+                          {"errors", out.errors}};
     json["socket"] = socket_json(mssr.stats());
     return write_json(config.stats_json, json) ? run.status : 1;
 }
