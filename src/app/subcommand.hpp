@@ -19,5 +19,6 @@ Subcommand add_socksify_command(CLI::App& app);
 Subcommand add_serve_command(CLI::App& app);
 Subcommand add_relay_command(CLI::App& app);
 Subcommand add_turn_command(CLI::App& app);
+Subcommand add_mssr_command(CLI::App& app);
 
 }  // namespace sg::app

@@ -76,8 +76,15 @@ Sender::Fragment* Sender::find(std::int64_t seq) {
 }
 
 bool Sender::window_open() const noexcept {
-    if (rwnd_ == 0) return in_flight_ == 0;                          // rule b: one probe
-    return in_flight_ < std::min<std::size_t>(cc_.window(), rwnd_);  // rule a
+    if (rwnd_ == 0) return in_flight_ == 0;  // rule b: one probe
+    std::size_t window = cc_.window();
+    if (config_.live_rate_kbps != 0) {
+        // kbit/s x microseconds / 8000 = octets: what the stream sends while its fragments await their ack
+        // (before the first sample srtt() is the initial RTO, 1 s: a generous start, as an initial window).
+        window += static_cast<std::size_t>(std::uint64_t{config_.live_rate_kbps} *
+                                           static_cast<std::uint64_t>(rtt_.srtt().count()) / 8000);
+    }
+    return in_flight_ < std::min<std::size_t>(window, rwnd_);  // rule a
 }
 
 void Sender::finish(Fragment& f) {

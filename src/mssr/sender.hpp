@@ -42,6 +42,9 @@ struct SenderConfig {
     std::size_t max_buffer_bytes = 8u << 20;  // ADU octets held (queued and unacknowledged)
     RttConfig rtt;
     CongestionConfig congestion;  // its mss is overwritten with ours
+    // The live mode (live_window.hpp; 0: off): the window also holds this rate for one SRTT, so fragments
+    // waiting for their acks do not use up the floor that live_congestion() gives the congestion window.
+    std::uint32_t live_rate_kbps = 0;
     // Until the first feedback we assume the receiver can hold this much.
     std::uint32_t initial_receive_window = 1u << 20;
 };

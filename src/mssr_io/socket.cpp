@@ -68,6 +68,7 @@ void Socket::start_session(const Hello& peer_hello) {
         SenderConfig config;
         config.mss = options_.mss;
         config.congestion = options_.congestion;
+        config.live_rate_kbps = options_.live_rate_kbps;
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
             config.streams.push_back(
                 SenderStreamConfig{options_.ssrc + static_cast<std::uint32_t>(i), options_.streams[i]});

@@ -43,6 +43,7 @@ struct SocketOptions {
     std::chrono::milliseconds idle_timeout{5000};  // run() ends after this long without a word from the peer
     std::chrono::milliseconds reorder_window{5};
     CongestionConfig congestion;
+    std::uint32_t live_rate_kbps = 0;  // sender: SenderConfig::live_rate_kbps (the live mode; 0: off)
 };
 
 struct SocketStats {

@@ -9,6 +9,7 @@
 #include <map>
 #include <vector>
 
+#include "mssr/live_window.hpp"
 #include "mssr/reassembler.hpp"
 #include "mssr/sender.hpp"
 #include "mssr_test_util.hpp"
@@ -84,6 +85,7 @@ struct Scenario {
     std::size_t key_size = 8000;
     std::size_t p_size = 1200;
     double loss_tolerance = 0.0;
+    std::uint32_t stream_kbps = 0;  // the live mode's floor (live_window.hpp); 0: plain NewReno
 };
 
 struct Outcome {
@@ -103,6 +105,8 @@ Outcome run(const Scenario& sc) {
     const StreamPolicy policy{sc.latency, RetransmitMode::by_value, LatePolicy::drop};
     sc_config.streams = {SenderStreamConfig{0x1000, policy}, SenderStreamConfig{0x2000, policy}};
     sc_config.congestion.loss_tolerance = sc.loss_tolerance;
+    sc_config.congestion = live_congestion(sc_config.congestion, sc.stream_kbps, sc.latency, sc_config.mss);
+    sc_config.live_rate_kbps = sc.stream_kbps;
     Sender sender(sc_config);
     ReassemblerConfig rc;
     rc.streams = {policy, policy};
@@ -239,6 +243,47 @@ TEST(MssrLoopback, LossToleranceCarriesAHigherRateAtFivePercent) {
     EXPECT_LT(plain.key_complete, plain.key_frames);  // NewReno's window cannot carry this at 5 % loss
     EXPECT_EQ(tolerant.key_complete, tolerant.key_frames);
     EXPECT_GT(tolerant.complete, plain.complete);
+}
+
+TEST(MssrLoopback, LiveFloorCarriesThreeMegabitsAtFivePercentWithin120ms) {
+    // About 3 Mbit/s (60 kB key frames, 12 kB others), 5 % loss both ways, 40 ms RTT, a 120 ms budget: the
+    // bench's point where NewReno's window collapses and the live mode has to hold.
+    Scenario sc;
+    sc.forward.loss = 0.05;
+    sc.backward.loss = 0.05;
+    sc.latency = 120ms;
+    sc.key_size = 60000;
+    sc.p_size = 12000;
+    sc.seconds = 10;
+    const Outcome plain = run(sc);
+    sc.stream_kbps = 4500;
+    const Outcome live = run(sc);
+    EXPECT_LT(plain.key_complete, plain.key_frames);
+    EXPECT_GT(plain.sender.dropped_unsent, 0u);  // the window, not the path, is what lost them
+    EXPECT_EQ(live.key_complete, live.key_frames);
+    EXPECT_EQ(live.sender.dropped_unsent, 0u);
+    EXPECT_GE(live.complete, live.frames - 2);
+    EXPECT_EQ(live.content_errors, 0);
+}
+
+TEST(MssrLoopback, LiveModeKeepsFirstTransmissionsFlowingWhenTheRttExceedsTheBudget) {
+    // RTT 200 ms, budget 120 ms, 5 % loss: nothing can be repaired in time, but every fragment must still go
+    // out once, as plain UDP would send it. Fragments wait an RTT for their acks, so a floor of one budget
+    // alone (live_congestion) would stall the sender once losses hold the window at that floor.
+    Scenario sc;
+    sc.forward.delay = 100ms;
+    sc.backward.delay = 100ms;
+    sc.forward.loss = 0.05;
+    sc.backward.loss = 0.05;
+    sc.latency = 120ms;
+    sc.key_size = 60000;
+    sc.p_size = 12000;
+    sc.seconds = 10;
+    sc.stream_kbps = 4500;
+    const Outcome live = run(sc);
+    EXPECT_EQ(live.sender.dropped_unsent, 0u);   // every fragment went out once
+    EXPECT_EQ(live.sender.retransmissions, 0u);  // and none again: no repair could arrive in time
+    EXPECT_GT(live.complete, 0);
 }
 
 TEST(MssrLoopback, BudgetBelowTheRttDropsInsteadOfRepairing) {

@@ -1,0 +1,186 @@
+"""MSSR-RTP next to SRT (srt-live-transmit) and plain UDP over one impaired path (issue 14's evaluation).
+
+    snd --- rtr (nftables input: counter, numgen random mod 1000 < N drop; delay_forwarder.py) --- rcv
+
+Every protocol's datagrams go snd -> rtr -> rcv and back through a user-space forwarder on rtr that adds a
+one-way delay (this kernel has no netem); rtr's nftables input chain counts every UDP packet that reaches it
+(the impaired wire, both directions, IP bytes) and then drops N per mille of them. A 25 fps H.264 clip is made
+once with ffmpeg and played in real time (-re) as MPEG-TS in 1,316-octet UDP datagrams into each sender; a UDP
+sink on rcv writes what arrives to a file that ffprobe and ffmpeg decode afterwards.
+
+    /usr/bin/python3 bench/mssr/rig.py [--seconds 10] [--bitrate 3M] [--gop 50] [--delay-ms 20] \
+        [--latency-ms 120] [--loss 0,1,5,10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "tests" / "integration"))
+
+from testnet import PYTHON, TestNetwork, require_tools, streamgate_bin  # noqa: E402
+
+SND, RTR, RCV = "snd", "rtr", "rcv"
+SND_ADDR, RTR_NEAR, RTR_FAR, RCV_ADDR = "198.18.60.2", "198.18.60.1", "198.18.61.1", "198.18.61.2"
+IN_PORT, PATH_PORT, SINK_PORT = 5000, 6000, 7000
+FPS = 25
+
+SINK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("READY", flush=True)
+with open(sys.argv[3], "wb") as out:
+    s.settimeout(60)
+    while True:
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            break
+        out.write(data)
+        s.settimeout(3)
+"""
+
+
+def build(net: TestNetwork) -> None:
+    net.add_host(SND, families=(4,))
+    net.add_host(RTR, families=(4,))
+    net.add_host(RCV, families=(4,))
+    net.add_link(SND, "eth0", RTR, "to-snd")
+    net.add_link(RCV, "eth0", RTR, "to-rcv")
+    net.ip_batch(SND, [f"address add {SND_ADDR}/24 dev eth0", f"route add default via {RTR_NEAR}"])
+    net.ip_batch(RCV, [f"address add {RCV_ADDR}/24 dev eth0", f"route add default via {RTR_FAR}"])
+    net.ip_batch(RTR, [f"address add {RTR_NEAR}/24 dev to-snd", f"address add {RTR_FAR}/24 dev to-rcv"])
+
+
+def set_loss(net: TestNetwork, permille: int) -> None:
+    net.nft(RTR, "flush ruleset\n"
+                 "table ip impair { chain input { type filter hook input priority 0; policy accept; "
+                 f"meta l4proto udp counter; meta l4proto udp numgen random mod 1000 < {permille} drop; }}; }}")
+
+
+def wire_bytes(net: TestNetwork) -> int:
+    text = net.run(RTR, ["nft", "list", "table", "ip", "impair"]).stdout
+    m = re.search(r"counter packets \d+ bytes (\d+)", text)
+    return int(m.group(1)) if m else 0
+
+
+def analyse(path: Path) -> dict:
+    cp = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=key_frame",
+                         "-of", "csv=p=0", str(path)], capture_output=True, text=True, timeout=120)
+    keys = [line.strip() for line in cp.stdout.splitlines() if line.strip()]
+    dec = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null",
+                          "-"], capture_output=True, text=True, timeout=120)
+    return {"frames": len(keys), "key_frames": sum(1 for k in keys if k.startswith("1")),
+            "decode_errors": sum(1 for line in dec.stderr.splitlines() if line.strip())}
+
+
+def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
+    tmp = net.tmpdir
+    name = f"{proto}-{loss}"
+    set_loss(net, loss * 10)
+    fwd = net.start_peer(RTR, [PYTHON, str(HERE / "delay_forwarder.py"), RTR_NEAR, str(PATH_PORT), RTR_FAR,
+                               RCV_ADDR, str(args.delay_ms)], name=f"fwd-{name}")
+    out = tmp / f"{name}.ts"
+    local_sink = proto != "udp"
+    sink = net.start_peer(RCV, [PYTHON, "-c", SINK, "127.0.0.1" if local_sink else RCV_ADDR,
+                                str(SINK_PORT if local_sink else PATH_PORT), str(out)], name=f"sink-{name}")
+    peers = []
+    target = f"{RTR_NEAR}:{PATH_PORT}"
+    stats = {}
+    if proto.startswith("mssr"):
+        extra = {"mssr-lt": ["--loss-tolerance", "0.2"],
+                 "mssr-live": ["--stream-kbps", str(args.stream_kbps)]}.get(proto, [])
+        peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
+                                          "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",
+                                          str(tmp / f"{name}-recv.json")], name=f"recv-{name}", ready=None))
+        net.wait_port(RCV, RCV_ADDR, PATH_PORT, proto="udp")
+        peers.append(net.start_peer(SND, [streamgate_bin(), "mssr", "send", f"udp://127.0.0.1:{IN_PORT}", "--to",
+                                          target, "--latency", str(args.latency_ms), "--mss", "1344", "--quiet",
+                                          "--stats-json", str(tmp / f"{name}-send.json"), *extra],
+                                    name=f"send-{name}", ready=None))
+        net.wait_port(SND, "127.0.0.1", IN_PORT, proto="udp")
+        time.sleep(1.0)
+        target = f"127.0.0.1:{IN_PORT}"
+    elif proto == "srt":
+        srt = f"latency={args.latency_ms}"
+        peers.append(net.start_peer(RCV, ["srt-live-transmit", f"srt://:{PATH_PORT}?mode=listener&{srt}",
+                                          f"udp://127.0.0.1:{SINK_PORT}"], name=f"srt-recv-{name}", ready=None))
+        net.wait_port(RCV, None, PATH_PORT, proto="udp")
+        peers.append(net.start_peer(SND, ["srt-live-transmit", f"udp://127.0.0.1:{IN_PORT}",
+                                          f"srt://{target}?mode=caller&{srt}"], name=f"srt-send-{name}",
+                                    ready=None))
+        net.wait_port(SND, "127.0.0.1", IN_PORT, proto="udp")
+        time.sleep(1.0)
+        target = f"127.0.0.1:{IN_PORT}"
+    before = wire_bytes(net)
+    net.run(SND, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", str(clip), "-c", "copy",
+                  "-f", "mpegts", f"udp://{target}?pkt_size=1316"], timeout=args.seconds + 60)
+    time.sleep(1.0)
+    wire = wire_bytes(net) - before
+    for peer in peers:
+        peer.stop()
+    sink.proc.wait(timeout=90)
+    fwd.stop()
+    if proto.startswith("mssr"):
+        sent = json.loads((tmp / f"{name}-send.json").read_text())["sender"]
+        stats = {"retransmissions": sent["retransmissions"], "dropped_unrepaired": sent["dropped_unrepaired"],
+                 "dropped_unsent": sent["dropped_unsent"], "cwnd_bytes": sent["cwnd_bytes"],
+                 "rtt_ms": sent["rtt_ms"]}
+    result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
+    result.update(stats)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--bitrate", default="3M")
+    parser.add_argument("--gop", type=int, default=50)
+    parser.add_argument("--delay-ms", type=int, default=20)
+    parser.add_argument("--latency-ms", type=int, default=120)
+    parser.add_argument("--loss", default="0,1,5,10")
+    parser.add_argument("--protos", default="udp,srt,mssr,mssr-lt,mssr-live")
+    parser.add_argument("--stream-kbps", type=int, default=4500, help="mssr-live's --stream-kbps")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args()
+    require_tools("ffmpeg", "ffprobe", "nft", "srt-live-transmit")
+    results = []
+    with TestNetwork() as net:
+        build(net)
+        clip = net.tmpdir / "clip.ts"
+        subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=size=1280x720:rate={FPS}:duration={args.seconds}", "-c:v", "libx264",
+                        "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", str(args.gop), "-b:v", args.bitrate,
+                        "-maxrate", args.bitrate, "-bufsize", args.bitrate, "-f", "mpegts", str(clip)],
+                       check=True, timeout=300)
+        source = analyse(clip)
+        payload = clip.stat().st_size
+        print(f"source: {source}, {payload} bytes of TS", flush=True)
+        for loss in (int(x) for x in args.loss.split(",")):
+            for proto in args.protos.split(","):
+                r = one_run(net, args, clip, proto, loss)
+                r["overhead"] = round(r["wire_bytes"] / payload, 3)
+                results.append(r)
+                print(json.dumps(r), flush=True)
+    print(f"\n| loss | protocol | frames | decode errors | key frames | wire/payload |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['loss_percent']} % | {r['proto']} | {r['frames']}/{source['frames']} | {r['decode_errors']} | "
+              f"{r['key_frames']}/{source['key_frames']} | {r['overhead']} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"source": source, "payload_bytes": payload, "runs": results},
+                                              indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+// `streamgate mssr send|recv`: MPEG-TS over UDP carried across a lossy path by MSSR-RTP (docs/mssr.md), where
+// `srt-live-transmit udp://... srt://...` would be used.
+
+#include <asio/ip/address.hpp>
+#include <iostream>
+#include <memory>
+
+#include "app/subcommand.hpp"
+#include "mssr/live_window.hpp"
+#include "mssr_io/ts_bridge.hpp"
+#include "net/endpoint.hpp"
+#include "net/relay.hpp"
+
+namespace sg::app {
+namespace {
+
+struct MssrFlags {
+    std::string input;   // send: udp://HOST:PORT
+    std::string to;      // send: HOST:PORT
+    std::string listen;  // recv: HOST:PORT
+    std::string ts_out;  // recv: udp://HOST:PORT
+    unsigned latency = 120;
+    unsigned audio_latency = 0;  // 0: as --latency
+    unsigned mss = 548;
+    double loss_tolerance = 0.0;
+    unsigned stream_kbps = 0;
+    std::string stats_json;
+    bool quiet = false;
+};
+
+// HOST:PORT or udp://HOST:PORT[?options] (ffmpeg's query options such as pkt_size are ignored); HOST an IP
+// literal, as everywhere a streamgate socket binds or sends.
+std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const char* what) {
+    if (text.starts_with("udp://")) text.remove_prefix(6);
+    if (const auto query = text.find('?'); query != std::string_view::npos) text = text.substr(0, query);
+    const auto hp = net::parse_host_port(text);
+    asio::error_code ec;
+    const auto address = hp ? asio::ip::make_address(hp->host, ec) : asio::ip::address{};
+    if (!hp || ec) {
+        std::cerr << "streamgate: mssr: " << what << ' ' << text << ": want IP:PORT or [IPV6]:PORT\n";
+        return std::nullopt;
+    }
+    return asio::ip::udp::endpoint(address, hp->port);
+}
+
+mssr::SocketOptions socket_options(const MssrFlags& flags) {
+    mssr::SocketOptions options;
+    options.mss = flags.mss;
+    // Partial: a frame still incomplete at its deadline goes out with what arrived (the receiver writes its
+    // whole TS packets only), as plain UDP would deliver it, rather than not at all: a decoder conceals a
+    // damaged frame, but a key frame dropped whole takes its parameter sets and the GOP with it.
+    const mssr::StreamPolicy video{std::chrono::milliseconds(flags.latency), mssr::RetransmitMode::by_value,
+                                   mssr::LatePolicy::partial};
+    mssr::StreamPolicy other = video;
+    if (flags.audio_latency != 0) other.latency = std::chrono::milliseconds(flags.audio_latency);
+    options.streams = {video, other};  // TsGrouper's stream 0 (video) and 1 (audio, anything else)
+    options.congestion.loss_tolerance = flags.loss_tolerance;
+    options.congestion = mssr::live_congestion(options.congestion, flags.stream_kbps,
+                                               std::chrono::milliseconds(flags.latency), flags.mss);
+    options.live_rate_kbps = flags.stream_kbps;
+    return options;
+}
+
+}  // namespace
+
+Subcommand add_mssr_command(CLI::App& app) {
+    auto* mssr = app.add_subcommand("mssr", "Carry MPEG-TS over a lossy path with MSSR-RTP (send | recv)");
+    mssr->require_subcommand(1);
+    auto flags = std::make_shared<MssrFlags>();
+    auto* send = mssr->add_subcommand("send", "Read MPEG-TS over UDP and send it to an MSSR receiver");
+    send->add_option("SOURCE", flags->input, "udp://HOST:PORT where the MPEG-TS arrives (bound here)")
+        ->required();
+    send->add_option("--to", flags->to, "The receiver's HOST:PORT")->required();
+    send->add_option("--latency", flags->latency,
+                     "Latency budget in ms: a frame not delivered by then is given up (default 120)")
+        ->check(CLI::Range(1U, 60000U));
+    send->add_option("--audio-latency", flags->audio_latency,
+                     "Budget of the audio stream (default: --latency)")
+        ->check(CLI::Range(0U, 60000U));
+    send->add_option("--mss", flags->mss,
+                     "Datagram size (RTP packet) in octets; 548 fits any IPv4 path, 1344 carries SRT's 1316 "
+                     "(default 548)")
+        ->check(CLI::Range(64U, 65507U));
+    send->add_option("--loss-tolerance", flags->loss_tolerance,
+                     "Ignore loss events while the recent loss fraction stays below this (0-0.5; default 0: "
+                     "TCP-friendly NewReno). For links with known random loss; see docs/mssr.md")
+        ->check(CLI::Range(0.0, 0.5));
+    send->add_option(
+            "--stream-kbps", flags->stream_kbps,
+            "Live mode: the stream's peak rate in kbit/s; the congestion window never shrinks below "
+            "what carries it for one latency budget (not TCP-friendly; default 0: off). See docs/mssr.md")
+        ->check(CLI::Range(0U, 10000000U));
+    send->add_option("--stats-json", flags->stats_json, "Write the session's statistics here at exit");
+    send->add_flag("--quiet", flags->quiet, "No progress line on stderr");
+
+    auto* recv = mssr->add_subcommand("recv", "Receive from an MSSR sender and write MPEG-TS over UDP");
+    recv->add_option("--listen", flags->listen, "HOST:PORT to wait for the sender on")->required();
+    recv->add_option("--ts-out", flags->ts_out, "udp://HOST:PORT to write the MPEG-TS to")->required();
+    recv->add_option("--stats-json", flags->stats_json, "Write per-stream statistics here at exit");
+    recv->add_flag("--quiet", flags->quiet, "No progress line on stderr");
+
+    const auto run = [flags, send]() -> int {
+        net::ignore_sigpipe();
+        mssr::TsBridgeConfig config;
+        config.options = socket_options(*flags);
+        config.stats_json = flags->stats_json;
+        if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
+        if (send->parsed()) {
+            const auto local = udp_endpoint(flags->input, "SOURCE");
+            const auto peer = udp_endpoint(flags->to, "--to");
+            if (!local || !peer) return 2;
+            config.local = *local;
+            config.peer = *peer;
+            return mssr::run_ts_send(config);
+        }
+        const auto local = udp_endpoint(flags->listen, "--listen");
+        const auto peer = udp_endpoint(flags->ts_out, "--ts-out");
+        if (!local || !peer) return 2;
+        config.local = *local;
+        config.peer = *peer;
+        return mssr::run_ts_recv(config);
+    };
+    return {mssr, run};
+}
+
+}  // namespace sg::app

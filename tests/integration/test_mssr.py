@@ -1,0 +1,172 @@
+"""`streamgate mssr send|recv` carrying MPEG-TS across a path that loses 5 % of packets each way.
+
+    snd (ffmpeg -> mssr send) --- rtr (nftables: numgen random mod 1000 < 50 drop) --- rcv (mssr recv -> sink)
+
+A 10 s, 25 fps H.264 clip (GOP 25, 2 Mbit/s) is made once with ffmpeg and streamed in real time (-re) as
+MPEG-TS over UDP in 1,316-octet datagrams, as ffmpeg and srt-live-transmit do. On rcv a small UDP sink writes
+what arrives to a file, which ffprobe and ffmpeg then decode: frames, key frames, decoder errors.
+  - Through MSSR (latency 120 ms): every key frame arrives and the decoder reports (next to) no error; the
+    statistics show the losses were repaired by retransmission (so the router did drop).
+  - Plain UDP on the same path (ffmpeg straight to the sink): decode errors, so the test can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import unittest
+from pathlib import Path
+
+from testnet import PYTHON, TestNetwork, require_tools, streamgate_bin
+
+FPS = 25
+SECONDS = 10
+LOSS_PERMILLE = 50  # per forwarded packet, each direction
+SND, RTR, RCV = "snd", "rtr", "rcv"
+SND_ADDR, RCV_ADDR = "198.18.60.2", "198.18.61.2"
+TS_IN_PORT = 5000     # mssr send's input, on snd
+MSSR_PORT = 6000      # mssr recv's listener, on rcv
+SINK_PORT = 7000      # the sink's port, on rcv (mssr recv's TS output, or plain UDP straight from snd)
+
+# Writes every datagram to a file; ends 3 s after the last one (or after 60 s of nothing at all).
+SINK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("READY", flush=True)
+n = 0
+with open(sys.argv[3], "wb") as out:
+    s.settimeout(60)
+    while True:
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            break
+        out.write(data)
+        n += 1
+        s.settimeout(3)
+print("datagrams", n, flush=True)
+"""
+
+
+def build_lossy_path(net: TestNetwork, loss_permille: int) -> None:
+    """snd and rcv, each on its own link to the router rtr, which drops loss_permille / 1000 of what it
+    forwards, in both directions (this kernel has no netem)."""
+    net.add_host(SND, families=(4,))
+    net.add_host(RTR, families=(4,), forwarding=True)
+    net.add_host(RCV, families=(4,))
+    net.add_link(SND, "eth0", RTR, "to-snd")
+    net.add_link(RCV, "eth0", RTR, "to-rcv")
+    net.ip_batch(SND, [f"address add {SND_ADDR}/24 dev eth0", "route add default via 198.18.60.1"])
+    net.ip_batch(RCV, [f"address add {RCV_ADDR}/24 dev eth0", "route add default via 198.18.61.1"])
+    net.ip_batch(RTR, ["address add 198.18.60.1/24 dev to-snd", "address add 198.18.61.1/24 dev to-rcv"])
+    if loss_permille > 0:
+        net.nft(RTR, "table ip loss { chain forward { type filter hook forward priority 0; policy accept; "
+                     f"numgen random mod 1000 < {loss_permille} drop; }}; }}")
+
+
+def make_clip(path: Path) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=640x360:rate={FPS}:duration={SECONDS}", "-c:v", "libx264", "-preset",
+                    "veryfast", "-pix_fmt", "yuv420p", "-g", str(FPS), "-b:v", "2M", "-f", "mpegts", str(path)],
+                   check=True, timeout=180)
+
+
+def analyse(path: Path) -> dict:
+    """Frames and key frames ffprobe decodes from a TS file, and the decoder's error lines."""
+    cp = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=key_frame",
+                         "-of", "csv=p=0", str(path)], capture_output=True, text=True, timeout=120)
+    keys = [line.strip() for line in cp.stdout.splitlines() if line.strip()]
+    dec = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null",
+                          "-"], capture_output=True, text=True, timeout=120)
+    errors = [line for line in dec.stderr.splitlines() if line.strip()]
+    return {"frames": len(keys), "key_frames": sum(1 for k in keys if k.startswith("1")),
+            "decode_errors": len(errors), "error_lines": errors[:20]}
+
+
+def stream(net: TestNetwork, clip: Path, target: str) -> None:
+    """Plays the clip in real time from snd to target (udp://HOST:PORT) as 1,316-octet TS datagrams."""
+    net.run(SND, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", str(clip), "-c",
+                  "copy", "-f", "mpegts", f"udp://{target}?pkt_size=1316"], timeout=SECONDS + 60)
+
+
+class Mssr(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("ffmpeg", "ffprobe", "nft")
+        cls.bin = streamgate_bin()
+        cls.net = TestNetwork().start()
+        try:
+            build_lossy_path(cls.net, LOSS_PERMILLE)
+            cls.clip = cls.net.tmpdir / "clip.ts"
+            make_clip(cls.clip)
+            cls.source = analyse(cls.clip)
+        except BaseException:
+            cls.net.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.close()
+
+    def sink(self, name: str):
+        out = self.net.tmpdir / f"{name}.ts"
+        peer = self.net.start_peer(RCV, [PYTHON, "-c", SINK, "127.0.0.1" if name == "mssr" else RCV_ADDR,
+                                         str(SINK_PORT), str(out)], name=f"sink-{name}")
+        return peer, out
+
+    def wait_sink(self, peer) -> None:
+        peer.proc.wait(timeout=90)
+
+    def test_mssr_delivers_every_key_frame_where_plain_udp_breaks(self):
+        net = self.net
+        self.assertGreaterEqual(self.source["frames"], FPS * SECONDS - 2)
+        self.assertEqual(self.source["decode_errors"], 0, self.source["error_lines"])
+
+        # Plain UDP on the same path: the floor.
+        sink, plain_ts = self.sink("plain")
+        stream(net, self.clip, f"{RCV_ADDR}:{SINK_PORT}")
+        self.wait_sink(sink)
+        plain = analyse(plain_ts)
+
+        # MSSR.
+        sink, mssr_ts = self.sink("mssr")
+        tmp = net.tmpdir
+        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{MSSR_PORT}", "--ts-out",
+                                    f"udp://127.0.0.1:{SINK_PORT}", "--stats-json", str(tmp / "recv.json")],
+                              name="mssr-recv", ready=None)
+        net.wait_port(RCV, RCV_ADDR, MSSR_PORT, proto="udp")
+        send = net.start_peer(SND, [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--to",
+                                    f"{RCV_ADDR}:{MSSR_PORT}", "--latency", "120", "--stats-json",
+                                    str(tmp / "send.json")], name="mssr-send", ready=None)
+        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
+        time.sleep(1.0)  # the HELLO handshake (repeated every 200 ms while the router drops)
+        stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
+        time.sleep(1.0)  # the last frames' repairs
+        self.assertEqual(send.stop(), 0, send.log_text())
+        self.wait_sink(sink)
+        self.assertEqual(recv.stop(), 0, recv.log_text())
+        got = analyse(mssr_ts)
+        sent = json.loads((tmp / "send.json").read_text())
+        received = json.loads((tmp / "recv.json").read_text())
+        report = (f"source {self.source}\nplain UDP {plain}\nMSSR {got}\nsender {json.dumps(sent)}\n"
+                  f"receiver {json.dumps(received)}")
+        print(report)
+
+        # The path really loses: plain UDP breaks frames, and MSSR had to repair.
+        self.assertGreaterEqual(plain["decode_errors"], 5, report)
+        self.assertGreater(sent["sender"]["retransmissions"], 0, report)
+        # Through MSSR: every key frame, (next to) no decoder error, (next to) every frame.
+        video = received["streams"][0]
+        self.assertEqual(video["key_adus_incomplete"], 0, report)
+        self.assertEqual(got["key_frames"], self.source["key_frames"], report)
+        self.assertLessEqual(got["decode_errors"], 2, report)
+        self.assertGreaterEqual(got["frames"], self.source["frames"] - 2, report)
+        self.assertLess(got["decode_errors"], plain["decode_errors"], report)
+
+
+if __name__ == "__main__":
+    unittest.main()
