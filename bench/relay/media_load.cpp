@@ -5,6 +5,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <limits>
@@ -140,6 +141,9 @@ asio::awaitable<void> receive_loop(udp::socket& socket, Tally& tally, const std:
             }
             tally.count(batch.data(i), batch.source(i), calls, a_side, stats);
         }
+        // A batch that came without waiting did not pass through the event loop: yield, or a queue the
+        // relay keeps filling would starve the sender (and the other receiver) on this one thread.
+        co_await asio::post(socket.get_executor(), asio::use_awaitable);
     }
 }
 
@@ -170,10 +174,9 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
         asio::steady_timer timer(io);
         for (std::uint32_t tick = 0; tick < ticks; ++tick) {
             const auto deadline = started + tick * k_tick;
-            if (Clock::now() < deadline) {
-                timer.expires_at(deadline);
-                co_await timer.async_wait(k_use);
-            }
+            // Late bursts still yield once, so the receivers keep draining while the sender catches up.
+            timer.expires_at(deadline);
+            co_await timer.async_wait(k_use);
             result.max_tick_lag_ms =
                 std::max(result.max_tick_lag_ms, seconds_between(deadline, Clock::now()) * 1000);
             batch.clear();

@@ -17,6 +17,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/text.hpp"
 #include "media_load.hpp"
@@ -61,23 +62,62 @@ double own_cpu_seconds() {
 // Receive-queue drops of the IPv4 UDP sockets whose local port is in [low, high] (proc(5), /proc/net/udp:
 // the last column).
 std::uint64_t udp_drops(unsigned low, unsigned high) {
-    std::ifstream in("/proc/net/udp");
-    std::string line;
-    std::getline(in, line);  // the header
     std::uint64_t drops = 0;
-    while (std::getline(in, line)) {
+    // rtpengine binds IPv4 media through IPv6 sockets (v4-mapped): those are listed in udp6.
+    for (const char* path : {"/proc/net/udp", "/proc/net/udp6"}) {
+        std::ifstream in(path);
+        std::string line;
+        std::getline(in, line);  // the header
+        while (std::getline(in, line)) {
+            std::istringstream fields(line);
+            std::string slot;
+            std::string local;
+            fields >> slot >> local;
+            const auto colon = local.find(':');
+            if (colon == std::string::npos) continue;
+            const auto port = std::stoul(local.substr(colon + 1), nullptr, 16);
+            if (port < low || port > high) continue;
+            std::string last;
+            for (std::string field; fields >> field;)
+                last = field;
+            drops += std::stoull(last);
+        }
+    }
+    return drops;
+}
+
+// The kernel's UDP counters (/proc/net/snmp, "Udp:" lines: names, then values), machine-wide: they catch
+// drops no socket of ours or the relay's was charged with.
+std::map<std::string, std::uint64_t> udp_counters() {
+    std::ifstream in("/proc/net/snmp");
+    std::vector<std::string> names;
+    std::map<std::string, std::uint64_t> counters;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.starts_with("Udp: ")) continue;
+        std::istringstream fields(line.substr(5));
+        if (names.empty()) {
+            for (std::string name; fields >> name;)
+                names.push_back(name);
+            continue;
+        }
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < names.size() && fields >> v; ++i)
+            counters[names[i]] = v;
+        break;
+    }
+    return counters;
+}
+
+// Packets the per-CPU input backlog dropped (/proc/net/softnet_stat, second column, hex): loopback
+// delivery goes through it.
+std::uint64_t backlog_drops() {
+    std::ifstream in("/proc/net/softnet_stat");
+    std::uint64_t drops = 0;
+    for (std::string line; std::getline(in, line);) {
         std::istringstream fields(line);
-        std::string slot;
-        std::string local;
-        fields >> slot >> local;
-        const auto colon = local.find(':');
-        if (colon == std::string::npos) continue;
-        const auto port = std::stoul(local.substr(colon + 1), nullptr, 16);
-        if (port < low || port > high) continue;
-        std::string last;
-        for (std::string field; fields >> field;)
-            last = field;
-        drops += std::stoull(last);
+        std::string processed;
+        std::string dropped;
+        if (fields >> processed >> dropped) drops += std::stoull(dropped, nullptr, 16);
     }
     return drops;
 }
@@ -166,6 +206,8 @@ int main(int argc, char** argv) {
     const auto port_b = sides.b.local_endpoint().port();
     const auto relay_drops_before = ports_high ? udp_drops(ports_low, ports_high) : 0;
     const auto own_drops_before = udp_drops(port_a, port_a) + udp_drops(port_b, port_b);
+    const auto udp_before = udp_counters();
+    const auto backlog_before = backlog_drops();
     const double relay_cpu_before = *pid ? process_cpu_seconds(*pid) : 0;
     const double own_cpu_before = own_cpu_seconds();
     sg::bench::MediaResult media;
@@ -186,6 +228,8 @@ int main(int argc, char** argv) {
     const double own_cpu = own_cpu_seconds() - own_cpu_before;
     const auto relay_drops = ports_high ? udp_drops(ports_low, ports_high) - relay_drops_before : 0;
     const auto own_drops = udp_drops(port_a, port_a) + udp_drops(port_b, port_b) - own_drops_before;
+    auto udp_after = udp_counters();
+    const auto backlog = backlog_drops() - backlog_before;
     const bool relay_alive = *pid == 0 || process_cpu_seconds(*pid) >= 0;
 
     // --- tear down
@@ -227,6 +271,11 @@ int main(int argc, char** argv) {
     std::printf(
         "\"generator_socket_drops\": %llu, \"generator_cpu_seconds\": %.3f, \"max_tick_lag_ms\": %.1f, ",
         static_cast<unsigned long long>(own_drops), own_cpu, media.max_tick_lag_ms);
+    std::printf("\"backlog_drops\": %llu, ", static_cast<unsigned long long>(backlog));
+    for (const char* name : {"RcvbufErrors", "SndbufErrors", "MemErrors", "NoPorts", "InErrors"})
+        std::printf("\"udp_%s\": %llu, ", name,
+                    static_cast<unsigned long long>(udp_after[name] -
+                                                    (udp_before.contains(name) ? udp_before.at(name) : 0)));
     std::printf("\"deleted\": %zu}\n", deleted);
     return setup.calls.empty() ? 1 : 0;
 }

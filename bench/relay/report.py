@@ -51,6 +51,29 @@ def relay_results(work: Path, name: str) -> dict:
             "first_loss": first_loss, "died_during": died}
 
 
+def limited_by(r) -> str:
+    """Where the packets of a measurement with loss were dropped: the relay's receive queues, the load
+    generator's (it shares the 2 cores, and a burst that left late means it could not keep the pace), or
+    elsewhere (a relay that read them and did not forward them, or still queued when the drain ended)."""
+    if not r:
+        return "no result"
+    if r["calls_set_up"] != r["calls"]:
+        return "call set-up"
+    if r["lost"] == 0:
+        return "-"
+    where = []
+    if r.get("relay_socket_drops"):
+        where.append(f"relay queues {r['relay_socket_drops']}")
+    if r.get("generator_socket_drops"):
+        where.append(f"generator queues {r['generator_socket_drops']}")
+    rest = r["lost"] - r.get("relay_socket_drops", 0) - r.get("generator_socket_drops", 0)
+    if rest > 0:
+        where.append(f"elsewhere {rest}")
+    if r.get("max_tick_lag_ms", 0) > 100:
+        where.append(f"generator late by {r['max_tick_lag_ms'] / 1000:.1f} s")
+    return ", ".join(where)
+
+
 def fmt(v, spec=".1f", empty="-"):
     return empty if v is None else format(v, spec)
 
@@ -82,9 +105,8 @@ def main() -> int:
             if not fr:
                 first_text = f"{first['calls']}: no result"
             else:
-                first_text = (f"{first['calls']}: {fr['lost']} lost of {fr['a_to_b']['sent'] + fr['b_to_a']['sent']}, "
-                              f"{fr['calls_set_up']}/{fr['calls']} set up, relay socket drops "
-                              f"{fr.get('relay_socket_drops', '-')}")
+                first_text = (f"{first['calls']}: {fr['lost']} lost of {fr['a_to_b']['sent'] + fr['b_to_a']['sent']} "
+                              f"({limited_by(fr)})")
         died = f" (died during {', '.join(r['died_during'])})" if r["died_during"] else ""
         print(f"| {name}{died} | {fmt(per_million, '.2f')} | {fmt(core_share(f), '.0f')}% of a core "
               f"| {f['lost'] if f else '-'} | {r['most_calls_zero_loss']} | {first_text} |")
@@ -103,19 +125,22 @@ def main() -> int:
               "means streamgate held the last step")
 
     print("\n| relay | calls | set up | packets sent (both ways) | lost | relay socket drops | generator socket drops "
-          "| relay CPU | generator CPU | worst tick lag (ms) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| relay CPU | generator CPU | worst tick lag (ms) | misrouted, duplicates, reordered |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in relays.items():
         rows = ([("fixed", r["fixed"])] if r["fixed"] else []) + [(str(s["calls"]), s["result"]) for s in r["steps"]]
         for label, x in rows:
             if not x:
-                print(f"| {name} | {label} | - | - | - | - | - | - | - | - |")
+                print(f"| {name} | {label} | - | - | - | - | - | - | - | - | - |")
                 continue
             gen = 100.0 * x["generator_cpu_seconds"] / x["send_seconds"] if x.get("send_seconds") else None
             print(f"| {name} | {x['calls']}{' (fixed)' if label == 'fixed' else ''} | {x['calls_set_up']} "
                   f"| {x['a_to_b']['sent'] + x['b_to_a']['sent']} | {x['lost']} | {x.get('relay_socket_drops', '-')} "
                   f"| {x['generator_socket_drops']} | {fmt(core_share(x), '.0f')}% | {fmt(gen, '.0f')}% "
-                  f"| {fmt(x.get('max_tick_lag_ms'), '.1f')} |")
+                  f"| {fmt(x.get('max_tick_lag_ms'), '.1f')} "
+                  f"| {sum(x[d]['misrouted'] for d in ('a_to_b', 'b_to_a'))}, "
+                  f"{sum(x[d]['duplicates'] for d in ('a_to_b', 'b_to_a'))}, "
+                  f"{sum(x[d]['reordered'] for d in ('a_to_b', 'b_to_a'))} |")
     out.write_text(json.dumps(result, indent=1) + "\n")
     return 0
 

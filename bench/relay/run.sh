@@ -4,17 +4,18 @@
 # range and timeouts, both set up through rtpengine's ng protocol by relay_load, which then sends G.711-sized
 # RTP (172-byte packets, 50 per second each way per call) from one socket per side:
 #   (a) CPU seconds per million relayed packets at a fixed load (--fixed-calls, default 500 calls: 25,000
-#       packets/s each way, 50,000 relayed per second), read from /proc/PID/stat over the media window;
+#       packets/s each way, 50,000 relayed per second, for --fixed-seconds, default 20: a million packets),
+#       read from /proc/PID/stat (every thread's utime + stime) over the media window;
 #   (b) the most calls held with zero loss: the steps (--steps) in turn, each on a fresh relay for --seconds,
 #       a relay's steps ending at its first step with any loss (or a failed call set-up).
 # Prints a markdown table and writes a JSON file. Takes 3-6 minutes; needs root the first time (apt-get).
 #
-# usage: bench/relay/run.sh [--build-dir DIR] [--out FILE] [--seconds N] [--fixed-calls N]
+# usage: bench/relay/run.sh [--build-dir DIR] [--out FILE] [--seconds N] [--fixed-calls N] [--fixed-seconds N]
 #                           [--steps 500,1000,...] [--only streamgate,rtpengine] [--keep] [--no-build]
 #   --build-dir  release tree with streamgate and relay_load (default build/release; configured and built
 #                when missing, like scripts/build release)
 #   --out        JSON result file (default BUILD_DIR/bench/relay-YYYYmmddTHHMMSSZ.json)
-#   --seconds    media seconds of every measurement (default 10)
+#   --seconds    media seconds of every step (default 10)
 #   --keep       keep the raw outputs and every relay's log (they are kept anyway when the run fails)
 #   --no-build   run the binaries already in the build tree as they are
 # Environment: SG_BENCH_RELAY_ARGS adds streamgate relay options; SG_BENCH_RTPENGINE_ARGS adds rtpengine
@@ -28,6 +29,7 @@ build_dir="$repo/build/release"
 out=""
 seconds=10
 fixed_calls=500
+fixed_seconds=20
 steps="500,1000,1500,2000,3000,4000"
 only="streamgate,rtpengine"
 keep=0
@@ -44,11 +46,12 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --fixed-calls) fixed_calls=$2; shift 2 ;;
+    --fixed-seconds) fixed_seconds=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -180,9 +183,10 @@ start_relay() {  # start_relay NAME NG_PORT LOGFILE: sets last_pid
   esac
 }
 
-# measure NAME CALLS LABEL: a fresh relay, relay_load through it, the relay stopped; the result in LABEL.json.
+# measure NAME CALLS SECONDS LABEL: a fresh relay, relay_load through it, the relay stopped; the result in
+# LABEL.json.
 measure() {
-  local name=$1 calls=$2 label=$3 ng pid
+  local name=$1 calls=$2 seconds=$3 label=$4 ng pid
   ng=$(free_udp_port)
   start_relay "$name" "$ng" "$work/$label.log"
   pid=$last_pid
@@ -210,9 +214,9 @@ started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 IFS=, read -r -a step_list <<<"$steps"
 for name in streamgate rtpengine; do
   wants "$name" || continue
-  measure "$name" "$fixed_calls" "$name-fixed-$fixed_calls"
+  measure "$name" "$fixed_calls" "$fixed_seconds" "$name-fixed-$fixed_calls"
   for calls in "${step_list[@]}"; do
-    measure "$name" "$calls" "$name-step-$calls"
+    measure "$name" "$calls" "$seconds" "$name-step-$calls"
     lossless "$name-step-$calls" || { log "$name: loss at $calls calls; its steps end here"; break; }
   done
 done
@@ -224,7 +228,7 @@ cat >"$work/run.json" <<EOF
  "nproc": $(nproc), "kernel": "$(uname -r)", "cpu": "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)",
  "load_before": $load_before, "load_after": $load_after, "uptime_before": "$uptime_before", "uptime_after": "$(uptime)",
  "commit": "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)",
- "params": {"seconds": $seconds, "fixed_calls": $fixed_calls, "steps": "$steps", "port_min": $port_min,
+ "params": {"seconds": $seconds, "fixed_calls": $fixed_calls, "fixed_seconds": $fixed_seconds, "steps": "$steps", "port_min": $port_min,
             "port_max": $port_max, "packet_bytes": 172, "packets_per_second_per_call_each_way": 50},
  "versions": {"rtpengine_package": "$(dpkg-query -W -f='${Version}' rtpengine-daemon 2>/dev/null)",
               "streamgate": "$("$streamgate" --version 2>/dev/null | awk '{print $2}')",
