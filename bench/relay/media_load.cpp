@@ -130,7 +130,7 @@ private:
 };
 
 asio::awaitable<void> receive_loop(udp::socket& socket, Tally& tally, const std::vector<RelayedCall>& calls,
-                                   bool a_side, DirectionStats& stats) {
+                                   bool a_side, DirectionStats& stats, const bool& stopping) {
     net::UdpReceiveBatch batch(256, 256);
     for (;;) {
         if (co_await net::receive_batch(socket, batch)) co_return;
@@ -144,6 +144,7 @@ asio::awaitable<void> receive_loop(udp::socket& socket, Tally& tally, const std:
         // A batch that came without waiting did not pass through the event loop: yield, or a queue the
         // relay keeps filling would starve the sender (and the other receiver) on this one thread.
         co_await asio::post(socket.get_executor(), asio::use_awaitable);
+        if (stopping) co_return;
     }
 }
 
@@ -166,6 +167,7 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
     const auto started = Clock::now();
     asio::steady_timer progress_timer(io);
     bool done = false;
+    bool stopping = false;
 
     auto send_loop = [&]() -> asio::awaitable<void> {
         Packets from_a(calls, 0);
@@ -197,6 +199,9 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
         co_await timer.async_wait(k_use);
         done = true;
         progress_timer.cancel();
+        // A receiver waiting for datagrams is cancelled; one between batches sees `stopping` (a cancel
+        // alone would miss it, and its next wait would never end).
+        stopping = true;
         asio::error_code ignored;
         sides.a.cancel(ignored);
         sides.b.cancel(ignored);
@@ -209,8 +214,10 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
         }
     };
 
-    asio::co_spawn(io, receive_loop(sides.b, to_b, plan.calls, false, result.a_to_b), asio::detached);
-    asio::co_spawn(io, receive_loop(sides.a, to_a, plan.calls, true, result.b_to_a), asio::detached);
+    asio::co_spawn(io, receive_loop(sides.b, to_b, plan.calls, false, result.a_to_b, stopping),
+                   asio::detached);
+    asio::co_spawn(io, receive_loop(sides.a, to_a, plan.calls, true, result.b_to_a, stopping),
+                   asio::detached);
     asio::co_spawn(io, send_loop(), asio::detached);
     asio::co_spawn(io, progress_loop(), asio::detached);
     io.restart();

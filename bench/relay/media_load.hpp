@@ -50,7 +50,7 @@ struct MediaPlan {
     std::chrono::milliseconds drain{1000};  // after the last burst, for the relay's queues to empty
 };
 
-// Runs the load on `io` until the drain after the last burst is over (then cancels the sides' sockets);
+// Runs the load on `io` until the drain after the last burst is over (then stops receiving);
 // `progress` is called once a second from the event loop.
 MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& plan,
                       const std::function<void(const MediaResult&, double elapsed)>& progress);

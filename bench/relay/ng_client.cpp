@@ -18,6 +18,8 @@ namespace bencode = relay::bencode;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr auto k_retransmit_after = std::chrono::seconds(1);
 constexpr int k_tries = 5;
+constexpr auto k_setup_limit = std::chrono::seconds(60);
+constexpr auto k_delete_limit = std::chrono::seconds(20);
 
 std::string sdp_for(const udp::endpoint& media, std::size_t session) {
     const auto ip = media.address().to_string();
@@ -104,7 +106,7 @@ asio::awaitable<std::optional<std::string>> NgClient::receive(std::chrono::milli
 }
 
 asio::awaitable<std::vector<std::optional<bencode::Value>>> NgClient::transact(
-    const std::vector<bencode::Value>& requests, std::size_t window) {
+    const std::vector<bencode::Value>& requests, std::chrono::seconds limit, std::size_t window) {
     struct Pending {
         std::string wire;
         Clock::time_point sent_at;
@@ -128,7 +130,8 @@ asio::awaitable<std::vector<std::optional<bencode::Value>>> NgClient::transact(
     std::size_t next = 0;
     std::size_t in_flight = 0;
     std::size_t finished = 0;
-    while (finished < requests.size()) {
+    const auto give_up_at = Clock::now() + limit;
+    while (finished < requests.size() && Clock::now() < give_up_at) {
         while (next < requests.size() && in_flight < window) {
             send(pending[next++]);
             ++in_flight;
@@ -168,8 +171,8 @@ asio::awaitable<SetupResult> setup_calls(NgClient& client, std::size_t count, st
         offers.push_back(media_request("offer", prefix, i, side_a));
         answers.push_back(media_request("answer", prefix, i, side_b));
     }
-    const auto offered = co_await client.transact(offers);
-    const auto answered = co_await client.transact(answers);
+    const auto offered = co_await client.transact(offers, k_setup_limit);
+    const auto answered = co_await client.transact(answers, k_setup_limit);
     SetupResult result;
     for (std::size_t i = 0; i < count; ++i) {
         auto why = refusal(offered[i]);
@@ -191,7 +194,7 @@ asio::awaitable<std::size_t> delete_calls(NgClient& client, std::size_t count, s
     for (std::size_t i = 0; i < count; ++i)
         deletes.push_back(request("delete", prefix, i));
     std::size_t confirmed = 0;
-    for (const auto& reply : co_await client.transact(deletes))
+    for (const auto& reply : co_await client.transact(deletes, k_delete_limit))
         if (refusal(reply).empty()) ++confirmed;
     co_return confirmed;
 }

@@ -7,6 +7,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -35,9 +36,11 @@ public:
     NgClient(asio::io_context& io, const asio::ip::udp::endpoint& server);
 
     // Sends every request (at most `window` without a reply), resends one unanswered for a second (5 tries)
-    // and returns the replies in request order, nullopt where none came or it did not parse.
+    // and returns the replies in request order, nullopt where none came or it did not parse. Gives up on
+    // whatever is unanswered after `limit`: an overloaded relay may stop answering for minutes.
     asio::awaitable<std::vector<std::optional<relay::bencode::Value>>> transact(
-        const std::vector<relay::bencode::Value>& requests, std::size_t window = 64);
+        const std::vector<relay::bencode::Value>& requests, std::chrono::seconds limit,
+        std::size_t window = 64);
 
 private:
     // One reply datagram, or nullopt after `wait` without one.
