@@ -89,7 +89,7 @@ public:
         : ticks_(ticks), direction_(direction), seen_((calls * ticks + 63) / 64), newest_(calls, k_none) {}
 
     void count(Bytes data, const udp::endpoint& source, const std::vector<RelayedCall>& calls, bool a_side,
-               DirectionStats& stats) {
+               bool late, DirectionStats& stats) {
         if (data.size() != k_rtp_packet_size ||
             !std::equal(std::begin(k_magic), std::end(k_magic), data.data() + k_marker)) {
             ++stats.foreign;
@@ -114,6 +114,10 @@ public:
             return;
         }
         word |= mask;
+        if (late) {
+            ++stats.late;
+            return;
+        }
         ++stats.received;
         if (newest_[call] != k_none && tick < newest_[call])
             ++stats.reordered;
@@ -130,7 +134,8 @@ private:
 };
 
 asio::awaitable<void> receive_loop(udp::socket& socket, Tally& tally, const std::vector<RelayedCall>& calls,
-                                   bool a_side, DirectionStats& stats, const bool& stopping) {
+                                   bool a_side, DirectionStats& stats, const bool& late,
+                                   const bool& stopping) {
     net::UdpReceiveBatch batch(256, 256);
     for (;;) {
         if (co_await net::receive_batch(socket, batch)) co_return;
@@ -139,7 +144,7 @@ asio::awaitable<void> receive_loop(udp::socket& socket, Tally& tally, const std:
                 ++stats.foreign;
                 continue;
             }
-            tally.count(batch.data(i), batch.source(i), calls, a_side, stats);
+            tally.count(batch.data(i), batch.source(i), calls, a_side, late, stats);
         }
         // A batch that came without waiting did not pass through the event loop: yield, or a queue the
         // relay keeps filling would starve the sender (and the other receiver) on this one thread.
@@ -168,6 +173,7 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
     asio::steady_timer progress_timer(io);
     bool done = false;
     bool stopping = false;
+    bool late = false;
 
     auto send_loop = [&]() -> asio::awaitable<void> {
         Packets from_a(calls, 0);
@@ -197,6 +203,9 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
         result.send_seconds = seconds_between(started, Clock::now());
         timer.expires_after(plan.drain);
         co_await timer.async_wait(k_use);
+        late = true;
+        timer.expires_after(plan.late);
+        co_await timer.async_wait(k_use);
         done = true;
         progress_timer.cancel();
         // A receiver waiting for datagrams is cancelled; one between batches sees `stopping` (a cancel
@@ -214,9 +223,9 @@ MediaResult run_media(asio::io_context& io, MediaSides& sides, const MediaPlan& 
         }
     };
 
-    asio::co_spawn(io, receive_loop(sides.b, to_b, plan.calls, false, result.a_to_b, stopping),
+    asio::co_spawn(io, receive_loop(sides.b, to_b, plan.calls, false, result.a_to_b, late, stopping),
                    asio::detached);
-    asio::co_spawn(io, receive_loop(sides.a, to_a, plan.calls, true, result.b_to_a, stopping),
+    asio::co_spawn(io, receive_loop(sides.a, to_a, plan.calls, true, result.b_to_a, late, stopping),
                    asio::detached);
     asio::co_spawn(io, send_loop(), asio::detached);
     asio::co_spawn(io, progress_loop(), asio::detached);

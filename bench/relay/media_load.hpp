@@ -21,7 +21,8 @@ inline constexpr auto k_tick = std::chrono::milliseconds(20);
 
 struct DirectionStats {
     std::uint64_t sent = 0;
-    std::uint64_t received = 0;    // distinct packets of this direction that arrived where they should
+    std::uint64_t received = 0;  // distinct packets of this direction that arrived where they should, in time
+    std::uint64_t late = 0;      // arrived only after the drain (counted as lost: the relay fell behind)
     std::uint64_t duplicates = 0;  // the same packet again
     std::uint64_t reordered = 0;   // older than one already received for the same call
     std::uint64_t misrouted = 0;   // from another relay port than the call's, or the other direction's
@@ -48,6 +49,7 @@ struct MediaPlan {
     std::vector<RelayedCall> calls;
     std::chrono::seconds duration{10};
     std::chrono::milliseconds drain{1000};  // after the last burst, for the relay's queues to empty
+    std::chrono::milliseconds late{2000};   // then packets are still received, and counted as late
 };
 
 // Runs the load on `io` until the drain after the last burst is over (then stops receiving);

@@ -3,7 +3,8 @@
 //              [--address IP] [--label NAME] [--drain-ms MS]
 // Sets N calls up on a relay through rtpengine's ng protocol, sends G.711-sized RTP through them (50
 // packets/s each way per call) for T seconds from one socket per side, deletes them, and prints one JSON
-// object: packets each way, loss, and, with --pid, the relay's CPU time (utime + stime of every thread) over
+// object: packets each way, loss (packets forwarded more than --drain-ms after the last burst count as lost,
+// and are reported as late), and, with --pid, the relay's CPU time (utime + stime of every thread) over
 // the media window, per million relayed packets. --relay-ports names the relay's port range, whose UDP
 // receive-queue drops (/proc/net/udp) are reported, as are the generator's own.
 
@@ -124,13 +125,14 @@ std::uint64_t backlog_drops() {
 
 void print_direction(const char* name, const sg::bench::DirectionStats& d) {
     std::printf(
-        "\"%s\": {\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"duplicates\": %llu, \"reordered\": "
+        "\"%s\": {\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"late\": %llu, \"duplicates\": %llu, "
+        "\"reordered\": "
         "%llu, "
         "\"misrouted\": %llu, \"foreign\": %llu}",
         name, static_cast<unsigned long long>(d.sent), static_cast<unsigned long long>(d.received),
-        static_cast<unsigned long long>(d.lost()), static_cast<unsigned long long>(d.duplicates),
-        static_cast<unsigned long long>(d.reordered), static_cast<unsigned long long>(d.misrouted),
-        static_cast<unsigned long long>(d.foreign));
+        static_cast<unsigned long long>(d.lost()), static_cast<unsigned long long>(d.late),
+        static_cast<unsigned long long>(d.duplicates), static_cast<unsigned long long>(d.reordered),
+        static_cast<unsigned long long>(d.misrouted), static_cast<unsigned long long>(d.foreign));
 }
 
 }  // namespace

@@ -31,12 +31,27 @@ def lossless(r) -> bool:
     return bool(r) and r["calls_set_up"] == r["calls"] and r["lost"] == 0
 
 
+def with_log(work: Path, path: Path):
+    """relay_load's result with what the relay logged during that measurement (at warning level: overload
+    reports such as rtpengine's "UDP receive queue exceeded ...: discarding packet")."""
+    r = load(path)
+    if r is None:
+        return None
+    try:
+        lines = (work / (path.stem + ".log")).read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    r["relay_log_lines"] = len(lines)
+    r["relay_log_first"] = lines[0][:300] if lines else ""
+    return r
+
+
 def relay_results(work: Path, name: str) -> dict:
-    fixed = [load(p) for p in sorted(work.glob(f"{name}-fixed-*.json"))]
+    fixed = [with_log(work, p) for p in sorted(work.glob(f"{name}-fixed-*.json"))]
     steps = {}
     for p in work.glob(f"{name}-step-*.json"):
         m = re.search(r"-step-(\d+)\.json$", p.name)
-        steps[int(m.group(1))] = load(p)
+        steps[int(m.group(1))] = with_log(work, p)
     steps = [{"calls": c, "result": steps[c]} for c in sorted(steps)]
     held = 0
     first_loss = None
@@ -52,9 +67,10 @@ def relay_results(work: Path, name: str) -> dict:
 
 
 def limited_by(r) -> str:
-    """Where the packets of a measurement with loss were dropped: the relay's receive queues, the load
-    generator's (it shares the 2 cores, and a burst that left late means it could not keep the pace), or
-    elsewhere (a relay that read them and did not forward them, or still queued when the drain ended)."""
+    """Where the packets of a measurement with loss went: dropped by the relay's receive queues or the load
+    generator's (it shares the 2 cores; a burst that left late means it could not keep the pace), forwarded
+    more than the drain (1 s) after the last burst (late: the relay fell behind), or elsewhere (a relay that
+    read them and did not forward them, or later still)."""
     if not r:
         return "no result"
     if r["calls_set_up"] != r["calls"]:
@@ -66,7 +82,10 @@ def limited_by(r) -> str:
         where.append(f"relay queues {r['relay_socket_drops']}")
     if r.get("generator_socket_drops"):
         where.append(f"generator queues {r['generator_socket_drops']}")
-    rest = r["lost"] - r.get("relay_socket_drops", 0) - r.get("generator_socket_drops", 0)
+    late = sum(r[d].get("late", 0) for d in ("a_to_b", "b_to_a"))
+    if late:
+        where.append(f"late {late}")
+    rest = r["lost"] - r.get("relay_socket_drops", 0) - r.get("generator_socket_drops", 0) - late
     if rest > 0:
         where.append(f"elsewhere {rest}")
     if r.get("max_tick_lag_ms", 0) > 100:
@@ -125,13 +144,13 @@ def main() -> int:
               "means streamgate held the last step")
 
     print("\n| relay | calls | set up | packets sent (both ways) | lost | relay socket drops | generator socket drops "
-          "| relay CPU | generator CPU | worst tick lag (ms) | misrouted, duplicates, reordered |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| relay CPU | generator CPU | worst tick lag (ms) | misrouted, duplicates, reordered | relay log lines |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in relays.items():
         rows = ([("fixed", r["fixed"])] if r["fixed"] else []) + [(str(s["calls"]), s["result"]) for s in r["steps"]]
         for label, x in rows:
             if not x:
-                print(f"| {name} | {label} | - | - | - | - | - | - | - | - | - |")
+                print(f"| {name} | {label} | - | - | - | - | - | - | - | - | - | - |")
                 continue
             gen = 100.0 * x["generator_cpu_seconds"] / x["send_seconds"] if x.get("send_seconds") else None
             print(f"| {name} | {x['calls']}{' (fixed)' if label == 'fixed' else ''} | {x['calls_set_up']} "
@@ -140,7 +159,7 @@ def main() -> int:
                   f"| {fmt(x.get('max_tick_lag_ms'), '.1f')} "
                   f"| {sum(x[d]['misrouted'] for d in ('a_to_b', 'b_to_a'))}, "
                   f"{sum(x[d]['duplicates'] for d in ('a_to_b', 'b_to_a'))}, "
-                  f"{sum(x[d]['reordered'] for d in ('a_to_b', 'b_to_a'))} |")
+                  f"{sum(x[d]['reordered'] for d in ('a_to_b', 'b_to_a'))} | {x['relay_log_lines']} |")
     out.write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
