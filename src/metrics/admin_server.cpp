@@ -17,6 +17,7 @@
 #include <list>
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "common/text.hpp"
@@ -275,7 +276,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Admin
 
 AdminServer::AdminServer(asio::io_context& io, Registry& registry, AdminOptions options)
     : io_(io), shared_(std::make_shared<Shared>()) {
-    shared_->options = options;
+    shared_->options = std::move(options);
     shared_->registry = &registry;
 }
 
