@@ -222,8 +222,16 @@ class Socksify(unittest.TestCase):
             # its own client-facing address there (proxy/sdp_family_rewrite.hpp).
             cp = self.socksify(client, ["gst-launch-1.0", "rtspsrc", f"location={url}", "protocols=udp", "!",
                                         "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=25"],
-                               timeout=90)
-            self.assertIn("Got EOS", cp.stdout + cp.stderr)
+                               timeout=90, check=False)
+            output = cp.stdout + cp.stderr
+            self.assertIn("Got EOS", output)
+            # After EOS, rtspsrc sends PAUSE and TEARDOWN from two threads; when the TEARDOWN wins (a loaded
+            # machine), the origin closes and the PAUSE fails with "Received end-of-file", which gst-launch
+            # reports as an error after a complete run. Any other error still fails the test.
+            errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+            teardown_race = "Received end-of-file" in output and all("rtspsrc" in line for line in errors)
+            if cp.returncode != 0 and not (errors and teardown_race):
+                self.fail(f"{output}\n{self.gateway.log_text()[-3000:]}")
         finally:
             self.net.stop(origin.proc)
 
