@@ -12,8 +12,9 @@
 # failure is counted and shows in the live counts), a testplayer process that exits early is started again.
 # Default mix for --sessions 1000: 40% CONNECT, 10% UDP ASSOCIATE, 25% ALG players, 25% mount players.
 # Every minute (minute 0 = all sessions up): the gateway's VmRSS and PSS, open descriptors, TCP and UDP
-# sockets (ss -p), the gauges of its /metrics, the load tools' live counts and the load average. Writes the
-# JSON (every sample) and prints a markdown table and a verdict (growth from minute 5 to the end).
+# sockets (ss -p), the gauges of its /metrics, the load tools' live counts and the load average; once more
+# 20 s after the load has stopped. Writes the JSON (every sample, the players' final reports) and prints a
+# markdown table and a verdict (growth from minute 5 to the end, what is left after the load).
 #
 # usage: bench/soak/run.sh [--minutes N] [--sessions N] [--out FILE] [--bulk-bytes B] [--build-dir DIR]
 #                          [--keep] [--no-build]
@@ -47,7 +48,7 @@ while (($#)); do
     --build-dir) build_dir=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,8 +96,10 @@ start_bg() {  # start_bg LOGFILE CMD...: runs CMD in its own session; its pid (=
 stop_bg() {  # stop_bg PID: SIGTERM to the session's process group, SIGKILL after 10 s, then reap
   local pid=$1 i
   kill -TERM -- "-$pid" 2>/dev/null || true
+  # Every process of the session, not just its leader: a testplayer outlives its bash loop for the TEARDOWNs
+  # and its --json report.
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    [[ -z $(pgrep -s "$pid") ]] && break
     sleep 0.1
   done
   kill -KILL -- "-$pid" 2>/dev/null || true
@@ -216,11 +219,14 @@ gateway_pid=$(pgrep -s "$gateway_sid" -x streamgate | head -n 1)
 log "gateway pid $gateway_pid: SOCKS 127.0.0.1:$socks_port, RTSP 127.0.0.1:$rtsp_port, admin :$admin_port"
 
 # --- the load ---------------------------------------------------------------------------------------------------
+load_pids=()
 log "load: $n_connect CONNECT tunnels, $n_udp UDP associations, $n_alg ALG players, $n_mount mount players"
 start_bg "$work/connect.log" "$socks_load" hold --proxy "127.0.0.1:$socks_port" --target "127.0.0.1:$sink_port" \
   --count "$n_connect" --concurrency 50 --hold-seconds "$tool_s" --payload "$bulk_bytes" --echo-every-ms 1000
+load_pids+=("$last_pid")
 start_bg "$work/udp.log" /usr/bin/python3 "$here/udp_soak.py" --proxy "127.0.0.1:$socks_port" --count "$n_udp" \
   --duration "$tool_s"
+load_pids+=("$last_pid")
 
 # A testplayer group that exits early (it should not) is started again for the time left.
 player_group() {  # player_group NAME URL N [testplayer options...]
@@ -238,8 +244,10 @@ player_group() {  # player_group NAME URL N [testplayer options...]
 }
 start_bg "$work/alg.log" bash -c "$(declare -f player_group); tool_s=$tool_s work=$work streamgate=$streamgate \
   player_group alg rtsp://127.0.0.1:$serve_port/clip.mp4 $n_alg --socks 127.0.0.1:$socks_port"
+load_pids+=("$last_pid")
 start_bg "$work/mount.log" bash -c "$(declare -f player_group); tool_s=$tool_s work=$work streamgate=$streamgate \
   player_group mount rtsp://127.0.0.1:$rtsp_port/clip $n_mount"
+load_pids+=("$last_pid")
 
 # All up: the players ramp at 25/s, the tunnels open 50 at a time.
 ramp_s=$(((n_alg > n_mount ? n_alg : n_mount) / 25 + 20))
@@ -260,6 +268,15 @@ for ((m = 0; m <= minutes; m++)); do
   python3 "$here/soak_report.py" line <"$work/samples.jsonl" >&2
 done
 finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# The load ends (players TEARDOWN, tunnels close from the sink's side); what the gateway still holds 20 s
+# later is what it would keep for good.
+log "stopping the load"
+for ((i = ${#load_pids[@]} - 1; i >= 0; i--)); do stop_bg "${load_pids[i]}"; done
+sleep 20
+python3 "$here/soak_report.py" sample --minute "$minutes" --pid "$gateway_pid" --admin "127.0.0.1:$admin_port" \
+  --work "$work" >"$work/after.json"
+python3 "$here/soak_report.py" line <"$work/after.json" >&2
 
 cat >"$work/run.json" <<EOF
 {"started": "$started_at", "finished": "$finished_at", "minutes": $minutes, "sessions": $sessions,

@@ -182,9 +182,34 @@ def cmd_report(args) -> int:
         if value != before:
             trouble[key] = {"minute_0": before, "end": value}
     verdict["counters_moved"] = trouble
+    after = None
+    after_path = os.path.join(args.work, "after.json")
+    if os.path.exists(after_path):
+        with open(after_path) as f:
+            after = json.load(f)
+        verdict["after_load"] = {k: after[k] for k in keys}
+    # The players' own final reports (written when the load stops) and the other tools' last lines.
+    players = {}
+    for name in sorted(os.listdir(args.work)):
+        if name.endswith(".json") and name.split("-run")[0] in ("alg", "mount"):
+            try:
+                with open(os.path.join(args.work, name)) as f:
+                    r = json.load(f)
+            except (OSError, ValueError):
+                continue
+            players[name[:-5]] = {k: r.get(k) for k in ("sessions", "succeeded", "failed", "rtp_packets",
+                                                         "rtp_lost", "rtp_invalid", "rtp_duplicates", "errors",
+                                                         "elapsed_s", "mbit_per_s")}
+    final = {"players": players,
+             "connect": last_json(os.path.join(args.work, "connect.log"), "hold-status"),
+             "udp": last_json(os.path.join(args.work, "udp.log"), "udp-done")
+             or last_json(os.path.join(args.work, "udp.log"), "udp-status")}
     result = dict(run)
     result["verdict"] = verdict
+    result["final"] = final
     result["samples"] = samples
+    if after is not None:
+        result["after_load"] = after
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
 
@@ -196,6 +221,8 @@ def cmd_report(args) -> int:
 
     def words(key: str, label: str, unit: str = "", scale: float = 1.0) -> str:
         g = verdict[key]
+        if scale == 1.0:  # counts
+            return f"{label} {g['from']} -> {g['to']} ({g['delta']:+d}, {g['percent']:+.1f}%)"
         return (f"{label} {g['from'] / scale:.1f}{unit} -> {g['to'] / scale:.1f}{unit} "
                 f"({g['delta'] / scale:+.1f}{unit}, {g['percent']:+.1f}%)")
 
@@ -208,6 +235,13 @@ def cmd_report(args) -> int:
             f"{k} {v['minute_0']:g} -> {v['end']:g}" for k, v in sorted(trouble.items()))
     else:
         verdict_line += "; no refusal, exhaustion or failure counter moved"
+    if after is not None:
+        verdict_line += (f"; 20 s after the load stopped: RSS {after['rss_kib'] / 1024:.1f} MiB, "
+                         f"PSS {after['pss_kib'] / 1024:.1f} MiB, fds {after['fds']}, UDP sockets "
+                         f"{after['udp_sockets']}, TCP sockets {after['tcp_sockets']}")
+    for name, r in players.items():
+        verdict_line += (f"; {name}: {r['succeeded']}/{r['sessions']} players ok, {r['rtp_packets']} RTP packets, "
+                         f"{r['rtp_lost']} lost, errors {r['errors']}")
     md = "\n".join(lines) + "\n\n" + verdict_line + "\n"
     with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
         f.write(md)
