@@ -187,7 +187,8 @@ def cmd_report(args) -> int:
     if os.path.exists(after_path):
         with open(after_path) as f:
             after = json.load(f)
-        verdict["after_load"] = {k: after[k] for k in keys}
+        # Its "sessions" are the load tools' last lines from before they stopped: not a count of anything.
+        verdict["after_load"] = {k: after[k] for k in keys if k != "sessions"}
     # The players' own final reports (written when the load stops) and the other tools' last lines.
     players = {}
     for name in sorted(os.listdir(args.work)):
