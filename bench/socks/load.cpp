@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -160,6 +161,18 @@ struct HoldState {
     std::size_t running = 0;
 };
 
+// While held with echo_every: one pacing timer per tunnel, whether an echo or re-open is in flight, and the
+// counts of the status line.
+struct Keeper {
+    std::deque<asio::steady_timer> pacers;
+    std::vector<bool> busy;
+    bool releasing = false;
+    std::uint64_t echoes = 0;
+    std::uint64_t echo_failed = 0;
+    std::uint64_t reopened = 0;
+    std::uint64_t reopen_failed = 0;
+};
+
 // Sends `payload` bytes through the tunnel and reads the echo back.
 asio::awaitable<std::string_view> exchange(tcp::socket& socket, std::size_t payload) {
     if (payload == 0) co_return std::string_view{};
@@ -186,6 +199,44 @@ asio::awaitable<void> hold_worker(HoldState& state, Slot& slot) {
             socket.close(ignored);
         }
         slot.socket = nullptr;
+    }
+}
+
+// Keeps tunnel `index` busy while held: an echo of `payload` bytes every echo_every; a tunnel whose echo
+// fails is closed and opened again at the next tick, so the number of live tunnels stays at the target.
+asio::awaitable<void> keep_busy(HoldState& state, Keeper& keeper, std::size_t index) {
+    auto executor = co_await asio::this_coro::executor;
+    tcp::socket& socket = state.sockets[index];
+    asio::steady_timer& pacer = keeper.pacers[index];
+    asio::steady_timer guard(executor);
+    const auto every = state.options.echo_every;
+    // Spread the tunnels over the interval instead of echoing all at once.
+    pacer.expires_after(every * static_cast<long>(index) / static_cast<long>(state.sockets.size()));
+    co_await pacer.async_wait(k_use);
+    while (!keeper.releasing) {
+        keeper.busy[index] = true;
+        guard.expires_after(state.options.op_timeout);
+        guard.async_wait([&socket](const asio::error_code& ec) {
+            asio::error_code ignored;
+            if (!ec) socket.close(ignored);
+        });
+        const bool reopening = !socket.is_open();
+        std::string_view error = reopening ? co_await open_tunnel(socket, state.options.plan, k_keep_open)
+                                           : co_await exchange(socket, state.options.payload);
+        guard.cancel();
+        keeper.busy[index] = false;
+        if (keeper.releasing) break;
+        if (reopening) {
+            ++(error.empty() ? keeper.reopened : keeper.reopen_failed);
+        } else {
+            ++(error.empty() ? keeper.echoes : keeper.echo_failed);
+        }
+        if (!error.empty()) {
+            asio::error_code ignored;
+            socket.close(ignored);
+        }
+        pacer.expires_after(every);
+        co_await pacer.async_wait(k_use);
     }
 }
 
@@ -231,6 +282,7 @@ int run_hold(const HoldOptions& options) {
     std::vector<Slot> slots(workers);
     Sweeper sweeper(io, slots, options.op_timeout);
     HoldState state{options, {}, 0, {}, workers};
+    Keeper keeper;
     for (std::size_t i = 0; i < options.count; ++i)
         state.sockets.emplace_back(io);
 
@@ -238,6 +290,7 @@ int run_hold(const HoldOptions& options) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer hold_timer(io);
     asio::steady_timer release_deadline(io);
+    asio::steady_timer status_timer(io);
     bool opened = false;
     bool releasing = false;
     std::size_t releases = 0;
@@ -246,10 +299,20 @@ int run_hold(const HoldOptions& options) {
     auto release = [&]() {
         if (releasing) return;
         releasing = true;
+        keeper.releasing = true;
         signals.cancel();
         hold_timer.cancel();
-        for (auto& socket : state.sockets) {
+        status_timer.cancel();
+        for (auto& pacer : keeper.pacers)
+            pacer.cancel();
+        for (std::size_t i = 0; i < state.sockets.size(); ++i) {
+            auto& socket = state.sockets[i];
             if (!socket.is_open()) continue;
+            if (!keeper.busy.empty() && keeper.busy[i]) {  // an echo in flight: just close
+                asio::error_code ignored;
+                socket.close(ignored);
+                continue;
+            }
             ++releases;
             asio::co_spawn(io, close_from_far_side(socket, false), [&](const std::exception_ptr&) {
                 if (--releases == 0) release_deadline.cancel();
@@ -269,6 +332,26 @@ int run_hold(const HoldOptions& options) {
         }
     });
 
+    // While held with echo_every: one line every 10 s for whoever watches the run (bench/soak/run.sh).
+    std::function<void()> print_status = [&]() {
+        std::size_t open_tunnels = 0;
+        for (const auto& socket : state.sockets)
+            open_tunnels += socket.is_open() ? 1 : 0;
+        const double held = std::chrono::duration<double>(Clock::now() - started).count();
+        std::printf(
+            "{\"mode\":\"hold-status\",\"seconds\":%.0f,\"open\":%zu,\"echoes\":%llu,\"echo_failed\":%llu,"
+            "\"reopened\":%llu,\"reopen_failed\":%llu}\n",
+            held, open_tunnels, static_cast<unsigned long long>(keeper.echoes),
+            static_cast<unsigned long long>(keeper.echo_failed),
+            static_cast<unsigned long long>(keeper.reopened),
+            static_cast<unsigned long long>(keeper.reopen_failed));
+        std::fflush(stdout);
+        status_timer.expires_after(std::chrono::seconds(10));
+        status_timer.async_wait([&](const asio::error_code& ec) {
+            if (!ec) print_status();
+        });
+    };
+
     // Once every tunnel is open (or failed), report and start the hold clock.
     auto report = [&]() {
         sweeper.stop();
@@ -287,6 +370,13 @@ int run_hold(const HoldOptions& options) {
         hold_timer.async_wait([&](const asio::error_code& ec) {
             if (!ec) release();
         });
+        if (options.echo_every.count() == 0) return;
+        keeper.busy.assign(state.sockets.size(), false);
+        for (std::size_t i = 0; i < state.sockets.size(); ++i) {
+            keeper.pacers.emplace_back(io);
+            asio::co_spawn(io, keep_busy(state, keeper, i), asio::detached);
+        }
+        print_status();
     };
     for (auto& slot : slots) {
         asio::co_spawn(io, hold_worker(state, slot), [&state, &report](const std::exception_ptr&) {

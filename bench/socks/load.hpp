@@ -5,6 +5,9 @@
 //   hold: opens `count` tunnels (`concurrency` at a time), echoes `payload` bytes through each, reports how
 //         many are up, then keeps them idle until SIGINT/SIGTERM or `hold` so the caller can read the proxy's
 //         memory. With a payload, the proxy's relay buffers have been used before the tunnel goes idle.
+//         With `echo_every` (the soak, bench/soak/run.sh) the tunnels are not idle: each echoes `payload`
+//         bytes every `echo_every`, a tunnel that fails is closed and opened again, and a status line
+//         (open tunnels, echoes, failures, re-opens) is printed every 10 s.
 // Results are one JSON object on stdout.
 
 #include <chrono>
@@ -27,7 +30,8 @@ struct HoldOptions {
     std::size_t concurrency = 100;
     std::chrono::seconds hold{120};
     std::size_t payload = 0;                      // bytes echoed through each tunnel before it idles
-    std::chrono::milliseconds op_timeout{10000};  // opening one tunnel
+    std::chrono::milliseconds op_timeout{10000};  // opening one tunnel, or one echo while holding
+    std::chrono::milliseconds echo_every{0};      // 0: idle while held
 };
 
 int run_rate(const RateOptions& options);

@@ -2,7 +2,7 @@
 //   socks_load sink --listen HOST:PORT [--max-seconds S]
 //   socks_load rate [--proxy HOST:PORT] --target HOST:PORT [--concurrency C] [--seconds T] [--no-pipeline]
 //   socks_load hold [--proxy HOST:PORT] --target HOST:PORT [--count N] [--concurrency C] [--hold-seconds S]
-//                   [--payload BYTES] [--no-pipeline]
+//                   [--payload BYTES] [--echo-every-ms MS] [--no-pipeline]
 // Without --proxy the client connects straight to the target: the baseline the proxies are compared with.
 
 #include <sys/resource.h>
@@ -28,7 +28,7 @@ constexpr std::string_view k_usage =
     "       socks_load rate [--proxy HOST:PORT] --target HOST:PORT [--concurrency C] [--seconds T]"
     " [--no-pipeline]\n"
     "       socks_load hold [--proxy HOST:PORT] --target HOST:PORT [--count N] [--concurrency C]"
-    " [--hold-seconds S] [--payload BYTES] [--no-pipeline]\n";
+    " [--hold-seconds S] [--payload BYTES] [--echo-every-ms MS] [--no-pipeline]\n";
 
 // "127.0.0.1:1080" or "[::1]:1080", literal addresses only.
 std::optional<tcp::endpoint> parse_endpoint(std::string_view text) {
@@ -121,7 +121,9 @@ int main(int argc, char** argv) {
     const auto hold = args.count("hold-seconds", 120);
     std::optional<std::size_t> payload = 0;
     if (args.values.contains("payload")) payload = args.count("payload", 0);
-    if (!count || !concurrency || !hold || !payload || *payload > (std::size_t{1} << 20))
+    std::optional<std::size_t> echo_every_ms = 0;
+    if (args.values.contains("echo-every-ms")) echo_every_ms = args.count("echo-every-ms", 0);
+    if (!count || !concurrency || !hold || !payload || *payload > (std::size_t{1} << 20) || !echo_every_ms)
         return usage_error("bad number");
     sg::bench::HoldOptions options;
     options.plan = std::move(plan);
@@ -129,5 +131,6 @@ int main(int argc, char** argv) {
     options.concurrency = *concurrency;
     options.hold = std::chrono::seconds(*hold);
     options.payload = *payload;
+    options.echo_every = std::chrono::milliseconds(*echo_every_ms);
     return sg::bench::run_hold(options);
 }
