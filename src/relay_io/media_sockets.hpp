@@ -1,8 +1,8 @@
 #pragma once
 // The relay's media sockets: one UDP socket per port of each side's pair, each with a coroutine that reads
 // datagrams in batches (recvmmsg), asks the call table where each goes and sends them on in batches
-// (sendmmsg) out of the other side's socket. Single-threaded: the sockets, the table and the control
-// listeners share one event loop, so the per-packet path takes no lock.
+// (sendmmsg) out of the other side's socket. One instance per shard: its sockets and its call table share
+// the shard's event loop, so the per-packet path takes no lock.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
