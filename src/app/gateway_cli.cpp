@@ -8,6 +8,7 @@
 
 #include "app/config.hpp"
 #include "app/gateway_command.hpp"
+#include "app/logging.hpp"
 #include "app/subcommand.hpp"
 #include "net/relay.hpp"
 
@@ -152,8 +153,7 @@ Subcommand add_gateway_command(CLI::App& app) {
                         "Target address families: any|prefer-ipv4|ipv4-only|ipv6-only (default: any)");
     gateway->add_option("--admin", flags->admin,
                         "Admin listener for Prometheus /metrics, HOST:PORT or 'off'");
-    gateway->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    add_log_level_option(*gateway, flags->log_level);
     gateway->add_option("--alg-ports", flags->alg_ports,
                         "UDP ports FIRST-LAST for the RTSP ALG's media relays (default: 30000-39999)");
     gateway->add_option("--rtsp", flags->rtsp,
@@ -187,8 +187,7 @@ Subcommand add_gateway_command(CLI::App& app) {
         auto config = gateway_config(*flags, std::cerr);
         if (!config) return 2;
         net::ignore_sigpipe();  // a peer vanishing mid-splice must cost one session, not the process
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-        spdlog::set_level(spdlog::level::from_str(config->log_level));
+        start_logging(config->log_level);
         return run_gateway(*config, reload);
     };
     return {gateway, run};

@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "app/logging.hpp"
 #include "app/relay_config_file.hpp"
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
@@ -184,8 +185,7 @@ Subcommand add_relay_command(CLI::App& app) {
     relay->add_option("--prompt-dir", flags->prompt_dir,
                       "Directory of G.711 prompt files for play media (rtpproxy P); names may not leave it");
     relay->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
-    relay->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    add_log_level_option(*relay, flags->log_level);
     relay->add_option(
         "--config-file", flags->config_file,
         "TOML file whose [relay] table holds the same options (long names as keys); the command "
@@ -209,8 +209,7 @@ Subcommand add_relay_command(CLI::App& app) {
         const auto config = relay_config(*flags);
         if (!config) return 2;
         net::ignore_sigpipe();
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-        spdlog::set_level(spdlog::level::from_str(flags->log_level));
+        start_logging(flags->log_level);
         return relay_io::run_relay(*config);
     };
     return {relay, run};

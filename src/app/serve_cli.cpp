@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/logging.hpp"
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
 #include "net/relay.hpp"
@@ -99,14 +100,12 @@ Subcommand add_serve_command(CLI::App& app) {
     serve->add_option("--max-connections-per-client", flags->max_connections_per_client,
                       "Open RTSP connections from one client address at most (0: no limit; default 256)");
     serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
-    serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    add_log_level_option(*serve, flags->log_level);
     const auto run = [flags]() -> int {
         const auto config = serve_config(*flags);
         if (!config) return 2;
         net::ignore_sigpipe();  // a viewer vanishing mid-write must cost one session, not the process
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-        spdlog::set_level(spdlog::level::from_str(flags->log_level));
+        start_logging(flags->log_level);
         return server::run_serve(*config);
     };
     return {serve, run};

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "app/logging.hpp"
 #include "app/subcommand.hpp"
 #include "stun/stun_message.hpp"
 #include "turn/turn_server.hpp"
@@ -131,13 +132,11 @@ Subcommand add_turn_command(CLI::App& app) {
                      "Failed authentications from one address within 60 s before its requests go unanswered "
                      "until the minute ends (0: no limit; default 50)");
     turn->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
-    turn->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|critical|off")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    add_log_level_option(*turn, flags->log_level);
     const auto run = [flags]() -> int {
         const auto config = turn_config(*flags);
         if (!config) return 2;
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-        spdlog::set_level(spdlog::level::from_str(flags->log_level));
+        start_logging(flags->log_level);
         if (config->options.users.empty())
             spdlog::warn("turn: no --user: STUN Binding only, every TURN request is refused (401)");
         return turn::run_turn(*config);
