@@ -7,7 +7,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/v6_only.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -25,13 +24,14 @@
 #include "http/http_request.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/clock.hpp"
 #include "net/rate_limited_log.hpp"
 #include "net/unhandled.hpp"
 
 namespace sg::metrics {
 
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using net::Clock;  // deadlines; a test may run them on manual time
 
 struct AdminServer::Shared {
     AdminOptions options;
@@ -209,7 +209,7 @@ asio::awaitable<void> drain(tcp::socket& socket) {
 }
 
 asio::awaitable<void> sleep_until(Clock::time_point deadline) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    net::Timer timer(co_await asio::this_coro::executor, deadline);
     co_await timer.async_wait(k_use_tuple);
 }
 

@@ -16,12 +16,12 @@
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "common/text.hpp"
+#include "net/clock.hpp"
 #include "net/splice_pipe.hpp"
 
 namespace sg::net {
@@ -36,7 +36,6 @@ void ignore_sigpipe() noexcept {
 namespace {
 
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
 // A direction that keeps finding data never suspends on its own (splice is a plain system call), so after
@@ -263,7 +262,7 @@ asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::durati
     Direction ba;
     Shared shared;
     int finished = 0;
-    asio::steady_timer wake(executor);
+    Timer wake(executor);
     const auto on_finished = [&](const std::exception_ptr& error) {
         if (error)
             abort_both(shared, a, b);  // cannot happen short of bad_alloc; never leave the other behind

@@ -6,7 +6,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/address.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <deque>
@@ -16,13 +15,14 @@
 #include <utility>
 
 #include "net/asio_endpoint.hpp"
+#include "net/clock.hpp"
 #include "net/unhandled.hpp"
 
 namespace sg::socks {
 namespace {
 
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using net::Clock;  // a test may drive Happy Eyeballs on manual time
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
 // The session log gets this many failure reasons; the rest are counted.
@@ -108,8 +108,8 @@ struct State {
     FamilyPolicy policy;
     HappyEyeballsTiming timing;
     Family preferred;
-    asio::steady_timer wake;  // the coordinator sleeps on it; children cancel it to report progress
-    asio::steady_timer stop;  // expires at the deadline, cancelled when done: children race against it
+    net::Timer wake;  // the coordinator sleeps on it; children cancel it to report progress
+    net::Timer stop;  // expires at the deadline, cancelled when done: children race against it
     bool finished = false;
 
     std::array<FamilyState, 2> families;
@@ -169,7 +169,7 @@ struct State {
     }
 };
 
-asio::awaitable<void> wait_stop(asio::steady_timer& stop) {
+asio::awaitable<void> wait_stop(net::Timer& stop) {
     co_await stop.async_wait(k_use);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/asio_endpoint.hpp"
+#include "net/clock.hpp"
 #include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
 
@@ -24,7 +25,7 @@ namespace {
 
 using asio::ip::tcp;
 using asio::ip::udp;
-using Clock = std::chrono::steady_clock;
+using net::Clock;  // idle deadlines; a test may run them on manual time
 using namespace std::chrono_literals;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
@@ -190,7 +191,7 @@ private:
     }
 
     asio::awaitable<void> idle_watchdog() {
-        asio::steady_timer timer(executor_);
+        net::Timer timer(executor_);
         for (;;) {
             const auto deadline = last_activity_ + options_.idle_timeout;
             if (Clock::now() >= deadline) {
