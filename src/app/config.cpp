@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <toml++/toml.h>
 #include <fstream>
 #include <limits>
@@ -14,64 +16,104 @@
 namespace sg::app {
 namespace {
 
-// Checks that a table holds only known keys; returns the first unknown one.
-std::optional<std::string> unknown_key(const toml::table& table, const std::set<std::string_view>& known) {
-    for (const auto& [key, value] : table) {
-        if (!known.contains(key.str())) return std::string(key.str());
+// What is wrong with a configuration, each problem with the line it is on, so that one run names every one
+// (`streamgate check-config`) instead of the first.
+class Problems {
+public:
+    void add(const toml::node* where, std::string message) {
+        const std::uint32_t line = where != nullptr ? where->source().begin.line : 0;
+        list_.push_back({line, std::move(message)});
     }
-    return std::nullopt;
+    // The same on a table's key, pointing at the key's value.
+    void add(const toml::table& table, std::string_view key, std::string message) {
+        add(table.get(key), std::move(message));
+    }
+    bool empty() const noexcept { return list_.empty(); }
+    std::size_t size() const noexcept { return list_.size(); }
+
+    // "SOURCE:LINE: message" lines in file order.
+    std::string report(std::string_view source) const {
+        auto sorted = list_;
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const Problem& a, const Problem& b) { return a.line < b.line; });
+        std::string out;
+        for (const auto& problem : sorted) {
+            if (!out.empty()) out += '\n';
+            out += problem.line > 0 ? fmt::format("{}:{}: {}", source, problem.line, problem.message)
+                                    : fmt::format("{}: {}", source, problem.message);
+        }
+        return out;
+    }
+
+private:
+    struct Problem {
+        std::uint32_t line;
+        std::string message;
+    };
+    std::vector<Problem> list_;
+};
+
+// Every key of `table` that is not `known`: a misspelt option must not silently fall back to a default.
+void reject_unknown_keys(const toml::table& table, const std::set<std::string_view>& known,
+                         std::string_view where, Problems& problems) {
+    for (const auto& [key, value] : table) {
+        if (!known.contains(key.str()))
+            problems.add(&value, fmt::format("{}: unknown key '{}'", where, key.str()));
+    }
 }
 
-bool read_seconds(const toml::table& table, std::string_view key, std::chrono::seconds& out,
-                  std::string& error) {
+void read_seconds(const toml::table& table, std::string_view key, std::chrono::seconds& out,
+                  Problems& problems) {
     const auto* node = table.get(key);
-    if (node == nullptr) return true;
+    if (node == nullptr) return;
     const auto value = node->value<std::int64_t>();
     if (!value || *value <= 0 || *value > std::int64_t{86400} * 365) {
-        error = fmt::format("{}: must be a positive number of seconds", key);
-        return false;
+        problems.add(node, fmt::format("{}: must be a positive number of seconds", key));
+        return;
     }
     out = std::chrono::seconds{*value};
-    return true;
 }
 
-bool read_count(const toml::table& table, std::string_view key, std::uint32_t& out, std::string& error) {
+void read_count(const toml::table& table, std::string_view key, std::uint32_t& out, Problems& problems) {
     const auto* node = table.get(key);
-    if (node == nullptr) return true;
+    if (node == nullptr) return;
     const auto value = node->value<std::int64_t>();
     if (!value || *value < 0 || *value > std::numeric_limits<std::uint32_t>::max()) {
-        error =
-            fmt::format("{}: must be a number from 0 to {}", key, std::numeric_limits<std::uint32_t>::max());
-        return false;
+        problems.add(node, fmt::format("{}: must be a number from 0 to {}", key,
+                                       std::numeric_limits<std::uint32_t>::max()));
+        return;
     }
     out = static_cast<std::uint32_t>(*value);
-    return true;
 }
 
-// Reads an array of strings, turning each into a T through `parse` (which returns an sg::Result).
+// Reads an array of strings, turning each into a T through `parse` (which returns an sg::Result). Returns
+// false when anything in it was wrong.
 template <class T, class Parse>
 bool read_list(const toml::node* node, std::string_view where, Parse parse, std::vector<T>& out,
-               std::string& error) {
+               Problems& problems) {
     if (node == nullptr) return true;
     const auto* list = node->as_array();
     if (list == nullptr) {
-        error = fmt::format("{}: must be an array of strings", where);
+        problems.add(node, fmt::format("{}: must be an array of strings", where));
         return false;
     }
+    bool ok = true;
     for (const auto& item : *list) {
         const auto text = item.value<std::string>();
         if (!text) {
-            error = fmt::format("{}: must be an array of strings", where);
-            return false;
+            problems.add(&item, fmt::format("{}: must be an array of strings", where));
+            ok = false;
+            continue;
         }
         auto value = parse(*text);
         if (!value) {
-            error = fmt::format("{}: '{}': {}", where, *text, value.error());
-            return false;
+            problems.add(&item, fmt::format("{}: '{}': {}", where, *text, value.error()));
+            ok = false;
+            continue;
         }
         out.push_back(std::move(*value));
     }
-    return true;
+    return ok;
 }
 
 sg::Result<std::string> any_text(std::string_view text) {
@@ -79,72 +121,65 @@ sg::Result<std::string> any_text(std::string_view text) {
 }
 
 // `to = [...]` mixes networks and domain suffixes: whatever parses as CIDR is a network.
-bool read_rule_targets(const toml::node* node, socks::Rule& rule, std::string& error) {
+void read_rule_targets(const toml::node* node, socks::Rule& rule, Problems& problems) {
     std::vector<std::string> targets;
-    if (!read_list(node, "[[rule]] to", any_text, targets, error)) return false;
+    read_list(node, "[[rule]] to", any_text, targets, problems);
     for (const auto& target : targets) {
         if (auto cidr = net::Cidr::parse(target)) {
             rule.to_networks.push_back(*cidr);
         } else if (auto domain = socks::parse_domain_pattern(target)) {
             rule.to_domains.push_back(*domain);
         } else {
-            error = fmt::format("[[rule]] to: '{}' is neither a CIDR network nor a domain suffix", target);
-            return false;
+            problems.add(
+                node, fmt::format("[[rule]] to: '{}' is neither a CIDR network nor a domain suffix", target));
         }
     }
-    return true;
 }
 
-bool read_rule(const toml::table& table, socks::Rule& rule, std::string& error) {
+// Returns false when the rule is too broken to check further.
+bool read_rule(const toml::table& table, socks::Rule& rule, Problems& problems) {
     static const std::set<std::string_view> known{"name", "action", "clients", "commands",
                                                   "to",   "ports",  "users"};
-    if (auto key = unknown_key(table, known)) {
-        error = fmt::format("[[rule]]: unknown key '{}'", *key);
-        return false;
-    }
+    reject_unknown_keys(table, known, "[[rule]]", problems);
     const auto name = table["name"].value<std::string>();
     const auto action_text = table["action"].value<std::string>();
     if (!name || !action_text) {
-        error = "[[rule]]: needs name = \"...\" and action = \"allow\" or \"deny\"";
+        problems.add(&table, "[[rule]]: needs name = \"...\" and action = \"allow\" or \"deny\"");
         return false;
     }
     rule.name = *name;
-    const auto action = socks::parse_action(*action_text);
-    if (!action) {
-        error = fmt::format("[[rule]] '{}' action: {}", *name, action.error());
-        return false;
+    if (const auto action = socks::parse_action(*action_text); action) {
+        rule.action = *action;
+    } else {
+        problems.add(table, "action", fmt::format("[[rule]] '{}' action: {}", *name, action.error()));
     }
-    rule.action = *action;
-    return read_list(table.get("clients"), "[[rule]] clients", net::Cidr::parse, rule.clients, error) &&
-           read_list(table.get("commands"), "[[rule]] commands", socks::parse_command, rule.commands,
-                     error) &&
-           read_rule_targets(table.get("to"), rule, error) &&
-           read_list(table.get("ports"), "[[rule]] ports", socks::parse_port_range, rule.to_ports, error) &&
-           read_list(table.get("users"), "[[rule]] users", any_text, rule.users, error);
-}
-
-bool read_rules(const toml::node* node, GatewayConfig& config, std::string& error) {
-    if (node == nullptr) return true;
-    const auto* tables = node->as_array();
-    if (tables == nullptr || !tables->is_array_of_tables()) {
-        error = "rule: must be written as [[rule]] tables";
-        return false;
-    }
-    for (const auto& item : *tables) {
-        socks::Rule rule;
-        if (!read_rule(*item.as_table(), rule, error)) return false;
-        config.rules.push_back(std::move(rule));
-    }
-    // Validates names (unique, printable), ranges and patterns the same way the server will.
-    const auto checked = socks::RuleSet::create(config.rules);
-    if (!checked) {
-        error = fmt::format("[[rule]]: {}", checked.error());
-        return false;
-    }
+    read_list(table.get("clients"), "[[rule]] clients", net::Cidr::parse, rule.clients, problems);
+    read_list(table.get("commands"), "[[rule]] commands", socks::parse_command, rule.commands, problems);
+    read_rule_targets(table.get("to"), rule, problems);
+    read_list(table.get("ports"), "[[rule]] ports", socks::parse_port_range, rule.to_ports, problems);
+    read_list(table.get("users"), "[[rule]] users", any_text, rule.users, problems);
     return true;
 }
 
-bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& error) {
+void read_rules(const toml::node* node, GatewayConfig& config, Problems& problems) {
+    if (node == nullptr) return;
+    const auto* tables = node->as_array();
+    if (tables == nullptr || !tables->is_array_of_tables()) {
+        problems.add(node, "rule: must be written as [[rule]] tables");
+        return;
+    }
+    const std::size_t before = problems.size();
+    for (const auto& item : *tables) {
+        socks::Rule rule;
+        if (read_rule(*item.as_table(), rule, problems)) config.rules.push_back(std::move(rule));
+    }
+    if (problems.size() != before) return;
+    // Validates names (unique, printable), ranges and patterns the same way the server will.
+    if (const auto checked = socks::RuleSet::create(config.rules); !checked)
+        problems.add(node, fmt::format("[[rule]]: {}", checked.error()));
+}
+
+void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{"socks",
                                                   "allow",
                                                   "admin",
@@ -157,27 +192,17 @@ bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& err
                                                   "max_sessions",
                                                   "max_sessions_per_client",
                                                   "max_udp_associations"};
-    if (auto key = unknown_key(gw, known)) {
-        error = fmt::format("[gateway]: unknown key '{}'", *key);
-        return false;
-    }
-    if (!read_list(gw.get("socks"), "[gateway] socks", net::parse_host_port, config.socks_listeners, error)) {
-        return false;
-    }
+    reject_unknown_keys(gw, known, "[gateway]", problems);
+    read_list(gw.get("socks"), "[gateway] socks", net::parse_host_port, config.socks_listeners, problems);
     if (const auto* admin = gw.get("admin")) {
         const auto text = admin->value<std::string>();
         if (!text) {
-            error = "[gateway] admin: must be a \"HOST:PORT\" string (\"\" to turn it off)";
-            return false;
-        }
-        if (text->empty()) {
+            problems.add(admin, "[gateway] admin: must be a \"HOST:PORT\" string (\"\" to turn it off)");
+        } else if (text->empty()) {
             config.admin.reset();
+        } else if (const auto hp = net::parse_host_port(*text); !hp) {
+            problems.add(admin, fmt::format("[gateway] admin: '{}': {}", *text, hp.error()));
         } else {
-            const auto hp = net::parse_host_port(*text);
-            if (!hp) {
-                error = fmt::format("[gateway] admin: '{}': {}", *text, hp.error());
-                return false;
-            }
             config.admin = *hp;
         }
     }
@@ -185,178 +210,161 @@ bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& err
         const auto text = policy->value<std::string>();
         const auto parsed =
             text ? socks::parse_family_policy(*text) : sg::Result<socks::FamilyPolicy>(sg::fail(""));
-        if (!parsed) {
-            error =
-                "[gateway] family_policy: must be \"any\", \"ipv4-only\", \"ipv6-only\" or \"prefer-ipv4\"";
-            return false;
+        if (parsed) {
+            config.family_policy = *parsed;
+        } else {
+            problems.add(policy,
+                         "[gateway] family_policy: must be \"any\", \"ipv4-only\", \"ipv6-only\" or "
+                         "\"prefer-ipv4\"");
         }
-        config.family_policy = *parsed;
     }
     std::vector<std::string> users;
-    if (!read_list(gw.get("users"), "[gateway] users", any_text, users, error)) return false;
+    read_list(gw.get("users"), "[gateway] users", any_text, users, problems);
     for (const auto& spec : users) {
-        if (const auto added = config.users.add_spec(spec); !added) {
-            // Never echo the spec: it holds a password.
-            error = fmt::format("[gateway] users: an entry is invalid: {}", added.error());
-            return false;
-        }
+        // Never echo the spec: it holds a password.
+        if (const auto added = config.users.add_spec(spec); !added)
+            problems.add(gw, "users", fmt::format("[gateway] users: an entry is invalid: {}", added.error()));
     }
-    if (!read_list(gw.get("allow"), "[gateway] allow", net::Cidr::parse, config.allow, error)) return false;
-    return read_seconds(gw, "handshake_timeout_s", config.handshake_timeout, error) &&
-           read_seconds(gw, "connect_timeout_s", config.connect_timeout, error) &&
-           read_seconds(gw, "idle_timeout_s", config.idle_timeout, error) &&
-           read_seconds(gw, "drain_timeout_s", config.drain_timeout, error) &&
-           read_count(gw, "max_sessions", config.max_sessions, error) &&
-           read_count(gw, "max_sessions_per_client", config.max_sessions_per_client, error) &&
-           read_count(gw, "max_udp_associations", config.max_udp_associations, error);
+    read_list(gw.get("allow"), "[gateway] allow", net::Cidr::parse, config.allow, problems);
+    read_seconds(gw, "handshake_timeout_s", config.handshake_timeout, problems);
+    read_seconds(gw, "connect_timeout_s", config.connect_timeout, problems);
+    read_seconds(gw, "idle_timeout_s", config.idle_timeout, problems);
+    read_seconds(gw, "drain_timeout_s", config.drain_timeout, problems);
+    read_count(gw, "max_sessions", config.max_sessions, problems);
+    read_count(gw, "max_sessions_per_client", config.max_sessions_per_client, problems);
+    read_count(gw, "max_udp_associations", config.max_udp_associations, problems);
 }
 
-bool read_log(const toml::table& log, GatewayConfig& config, std::string& error) {
+void read_log(const toml::table& log, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{"level"};
-    if (auto key = unknown_key(log, known)) {
-        error = fmt::format("[log]: unknown key '{}'", *key);
-        return false;
-    }
+    reject_unknown_keys(log, known, "[log]", problems);
     static const std::set<std::string_view> levels{"trace", "debug",    "info", "warn",
                                                    "error", "critical", "off"};
     if (const auto level = log["level"].value<std::string>()) {
-        if (!levels.contains(*level)) {
-            error = fmt::format(
-                "[log] level: '{}' is not one of trace, debug, info, warn, error, critical, off", *level);
-            return false;
+        if (levels.contains(*level)) {
+            config.log_level = *level;
+        } else {
+            problems.add(
+                log, "level",
+                fmt::format("[log] level: '{}' is not one of trace, debug, info, warn, error, critical, off",
+                            *level));
         }
-        config.log_level = *level;
     }
-    return true;
 }
 
-bool read_alg(const toml::table& alg, GatewayConfig& config, std::string& error) {
+void read_alg(const toml::table& alg, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{"enabled", "ports", "session_timeout_s"};
-    if (auto key = unknown_key(alg, known)) {
-        error = fmt::format("[alg]: unknown key '{}'", *key);
-        return false;
-    }
+    reject_unknown_keys(alg, known, "[alg]", problems);
     if (const auto* enabled = alg.get("enabled")) {
         // as_boolean(), not value<bool>(): toml++ would convert an integer.
-        const auto* value = enabled->as_boolean();
-        if (value == nullptr) {
-            error = "[alg] enabled: must be true or false";
-            return false;
+        if (const auto* value = enabled->as_boolean(); value != nullptr) {
+            config.alg_enabled = value->get();
+        } else {
+            problems.add(enabled, "[alg] enabled: must be true or false");
         }
-        config.alg_enabled = value->get();
     }
     if (const auto* ports = alg.get("ports")) {
         const auto text = ports->value<std::string>();
-        const auto range = text ? parse_alg_ports(*text) : parse_alg_ports("");
-        if (!range) {
-            error = fmt::format("[alg] ports: must be a \"FIRST-LAST\" string: {}", range.error());
-            return false;
+        if (const auto range = text ? parse_alg_ports(*text) : parse_alg_ports(""); range) {
+            config.alg_port_first = range->first;
+            config.alg_port_last = range->second;
+        } else {
+            problems.add(ports,
+                         fmt::format("[alg] ports: must be a \"FIRST-LAST\" string: {}", range.error()));
         }
-        config.alg_port_first = range->first;
-        config.alg_port_last = range->second;
     }
-    return read_seconds(alg, "session_timeout_s", config.alg_session_timeout, error);
+    read_seconds(alg, "session_timeout_s", config.alg_session_timeout, problems);
 }
 
-bool read_mount(const toml::table& table, GatewayConfig& config, std::string& error) {
+void read_mount(const toml::table& table, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{"name", "url",      "transport",
                                                   "user", "password", "always_on"};
-    if (auto key = unknown_key(table, known)) {
-        error = fmt::format("[[rtsp.mount]]: unknown key '{}'", *key);
-        return false;
-    }
+    reject_unknown_keys(table, known, "[[rtsp.mount]]", problems);
     RtspMountConfig mount;
     const auto name = table["name"].value<std::string>();
     const auto url = table["url"].value<std::string>();
     if (!name || !url) {
-        error = "[[rtsp.mount]]: needs name = \"...\" and url = \"rtsp://...\"";
-        return false;
+        problems.add(&table, "[[rtsp.mount]]: needs name = \"...\" and url = \"rtsp://...\"");
+        return;
     }
     mount.name = *name;
     mount.url = *url;
+    bool ok = true;
     for (const auto& [key, field] : {std::pair{"transport", &mount.transport}, std::pair{"user", &mount.user},
                                      std::pair{"password", &mount.password}}) {
         if (const auto* node = table.get(key)) {
-            const auto text = node->value<std::string>();
-            if (!text) {
-                error = fmt::format("[[rtsp.mount]] '{}' {}: must be a string", mount.name, key);
-                return false;
+            if (const auto text = node->value<std::string>(); text) {
+                *field = *text;
+            } else {
+                problems.add(node, fmt::format("[[rtsp.mount]] '{}' {}: must be a string", mount.name, key));
+                ok = false;
             }
-            *field = *text;
         }
     }
     if (const auto* always_on = table.get("always_on")) {
-        const auto* value = always_on->as_boolean();
-        if (value == nullptr) {
-            error = fmt::format("[[rtsp.mount]] '{}' always_on: must be true or false", mount.name);
-            return false;
+        if (const auto* value = always_on->as_boolean(); value != nullptr) {
+            mount.always_on = value->get();
+        } else {
+            problems.add(always_on,
+                         fmt::format("[[rtsp.mount]] '{}' always_on: must be true or false", mount.name));
+            ok = false;
         }
-        mount.always_on = value->get();
     }
+    if (!ok) return;
     auto checked = check_mount(std::move(mount));
     if (!checked) {
-        error = fmt::format("[[rtsp.mount]] '{}': {}", *name, checked.error());
-        return false;
+        problems.add(&table, fmt::format("[[rtsp.mount]] '{}': {}", *name, checked.error()));
+        return;
     }
     config.rtsp_mounts.push_back(std::move(*checked));
-    return true;
 }
 
 // [rtsp] users (Digest accounts of players, "name:password") and realm.
-bool read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
+void read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, Problems& problems) {
     std::vector<std::string> users;
-    if (!read_list(rtsp.get("users"), "[rtsp] users", any_text, users, error)) return false;
+    read_list(rtsp.get("users"), "[rtsp] users", any_text, users, problems);
     for (const auto& spec : users) {
-        auto account = add_rtsp_user(spec, config.rtsp_users);
-        if (!account) {
-            // Never echo the spec: it holds a password.
-            error = fmt::format("[rtsp] users: an entry is invalid: {}", account.error());
-            return false;
-        }
+        // Never echo the spec: it holds a password.
+        if (auto account = add_rtsp_user(spec, config.rtsp_users); !account)
+            problems.add(rtsp, "users",
+                         fmt::format("[rtsp] users: an entry is invalid: {}", account.error()));
     }
     if (const auto* realm = rtsp.get("realm")) {
         const auto text = realm->value<std::string>();
         if (!text || text->empty() || text->find_first_of("\"\\") != std::string::npos) {
-            error = "[rtsp] realm: must be a non-empty string without '\"' or '\\'";
-            return false;
+            problems.add(realm, "[rtsp] realm: must be a non-empty string without '\"' or '\\'");
+        } else {
+            config.rtsp_realm = *text;
         }
-        config.rtsp_realm = *text;
     }
-    return true;
 }
 
-bool read_rtsp(const toml::table& rtsp, GatewayConfig& config, std::string& error) {
+void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{
         "listen",          "session_timeout_s",         "mount", "users", "realm",
         "max_connections", "max_connections_per_client"};
-    if (auto key = unknown_key(rtsp, known)) {
-        error = fmt::format("[rtsp]: unknown key '{}'", *key);
-        return false;
-    }
-    if (!read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, error) ||
-        !read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, error) ||
-        !read_count(rtsp, "max_connections", config.rtsp_max_connections, error) ||
-        !read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, error)) {
-        return false;
-    }
-    if (!read_rtsp_users(rtsp, config, error)) return false;
+    reject_unknown_keys(rtsp, known, "[rtsp]", problems);
+    read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, problems);
+    read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, problems);
+    read_count(rtsp, "max_connections", config.rtsp_max_connections, problems);
+    read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, problems);
+    read_rtsp_users(rtsp, config, problems);
     if (const auto* node = rtsp.get("mount")) {
         const auto* tables = node->as_array();
         if (tables == nullptr || !tables->is_array_of_tables()) {
-            error = "rtsp.mount: must be written as [[rtsp.mount]] tables";
-            return false;
+            problems.add(node, "rtsp.mount: must be written as [[rtsp.mount]] tables");
+            return;
         }
-        for (const auto& item : *tables)
-            if (!read_mount(*item.as_table(), config, error)) return false;
-    }
-    std::set<std::string_view> names;
-    for (const auto& mount : config.rtsp_mounts) {
-        if (!names.insert(mount.name).second) {
-            error = fmt::format("[[rtsp.mount]]: the name '{}' is used twice", mount.name);
-            return false;
+        std::set<std::string> names;
+        for (const auto& item : *tables) {
+            const std::size_t before = config.rtsp_mounts.size();
+            read_mount(*item.as_table(), config, problems);
+            if (config.rtsp_mounts.size() != before && !names.insert(config.rtsp_mounts.back().name).second) {
+                problems.add(&item, fmt::format("[[rtsp.mount]]: the name '{}' is used twice",
+                                                config.rtsp_mounts.back().name));
+            }
         }
     }
-    return true;
 }
 
 }  // namespace
@@ -421,30 +429,20 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
         return std::nullopt;
     }
     GatewayConfig config;
-    if (auto key = unknown_key(root, {"gateway", "log", "rule", "alg", "rtsp"})) {
-        error = fmt::format("{}: unknown section '{}'", source, *key);
-        return std::nullopt;
+    Problems problems;
+    for (const auto& [key, value] : root) {
+        static const std::set<std::string_view> sections{"gateway", "log", "rule", "alg", "rtsp"};
+        if (!sections.contains(key.str()))
+            problems.add(&value, fmt::format("unknown section '{}'", key.str()));
     }
     const auto section = [&](std::string_view name) -> const toml::table* { return root[name].as_table(); };
-    std::string detail;
-    if (const auto* gw = section("gateway"); gw != nullptr && !read_gateway(*gw, config, detail)) {
-        error = fmt::format("{}: {}", source, detail);
-        return std::nullopt;
-    }
-    if (!read_rules(root.get("rule"), config, detail)) {
-        error = fmt::format("{}: {}", source, detail);
-        return std::nullopt;
-    }
-    if (const auto* log = section("log"); log != nullptr && !read_log(*log, config, detail)) {
-        error = fmt::format("{}: {}", source, detail);
-        return std::nullopt;
-    }
-    if (const auto* alg = section("alg"); alg != nullptr && !read_alg(*alg, config, detail)) {
-        error = fmt::format("{}: {}", source, detail);
-        return std::nullopt;
-    }
-    if (const auto* rtsp = section("rtsp"); rtsp != nullptr && !read_rtsp(*rtsp, config, detail)) {
-        error = fmt::format("{}: {}", source, detail);
+    if (const auto* gw = section("gateway")) read_gateway(*gw, config, problems);
+    read_rules(root.get("rule"), config, problems);
+    if (const auto* log = section("log")) read_log(*log, config, problems);
+    if (const auto* alg = section("alg")) read_alg(*alg, config, problems);
+    if (const auto* rtsp = section("rtsp")) read_rtsp(*rtsp, config, problems);
+    if (!problems.empty()) {
+        error = problems.report(source);
         return std::nullopt;
     }
     return config;

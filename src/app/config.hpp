@@ -77,7 +77,8 @@ sg::Result<std::pair<std::uint16_t, std::uint16_t>> parse_alg_ports(std::string_
 std::string_view default_config_text();
 
 // Parses a configuration. Unknown keys are errors: a misspelt option must not silently fall back to a
-// default. `source` names the text in error messages (a file path or "built-in default").
+// default. On failure `error` names every problem, one a line, as "SOURCE:LINE: what" (`source` names the
+// text: a file path or "built-in default").
 std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::string_view source,
                                           std::string& error);
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/logging.hpp"
+#include "app/relay_cli.hpp"
 #include "app/relay_config_file.hpp"
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
@@ -40,6 +41,8 @@ std::optional<relay::Interface> parse_interface(std::string_view text) {
     interface.address = *address;
     return interface;
 }
+
+}  // namespace
 
 std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     relay_io::RelayConfig config;
@@ -136,8 +139,6 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     config.version = STREAMGATE_VERSION;
     return config;
 }
-
-}  // namespace
 
 Subcommand add_relay_command(CLI::App& app) {
     auto* relay =

@@ -135,6 +135,26 @@ TEST(Config, RejectsMistakesWithAMessageNamingThem) {
     }
 }
 
+// One run names every problem, each with the line it is on, in file order (streamgate check-config).
+TEST(Config, NamesEveryProblemWithItsLine) {
+    std::string error;
+    EXPECT_FALSE(
+        parse("[gateway]\n"
+              "allow = [\"10.0.0.0/8\", \"300.1.2.3/8\"]\n"
+              "idle_timeout_s = 0\n"
+              "colour = 1\n"
+              "[log]\n"
+              "level = \"loud\"\n"
+              "[extra]\n",
+              error));
+    EXPECT_EQ(error,
+              "test:2: [gateway] allow: '300.1.2.3/8': not an IPv4 or IPv6 address\n"
+              "test:3: idle_timeout_s: must be a positive number of seconds\n"
+              "test:4: [gateway]: unknown key 'colour'\n"
+              "test:6: [log] level: 'loud' is not one of trace, debug, info, warn, error, critical, off\n"
+              "test:7: unknown section 'extra'");
+}
+
 TEST(Config, AlgSection) {
     std::string error;
     const auto defaults = parse_config(default_config_text(), "built-in default", error);
