@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <optional>
