@@ -90,6 +90,25 @@ int UdpReceiveBatch::try_receive(int fd, bool batched) {
     return got;
 }
 
+int UdpReceiveBatch::receive_now(int fd) noexcept {
+    count_ = 0;
+    for (;;) {
+        const bool batched = batch_syscalls_enabled();
+        const int got = try_receive(fd, batched);
+        if (got > 0) {
+            count_ = static_cast<std::size_t>(got);
+            return got;
+        }
+        const int err = got == 0 ? EAGAIN : -got;
+        if (err == EINTR) continue;
+        if (err == ENOSYS && batched) {
+            set_batch_syscalls_enabled(false);
+            continue;
+        }
+        return -err;
+    }
+}
+
 asio::awaitable<asio::error_code> receive_batch(udp::socket& socket, UdpReceiveBatch& batch) {
     batch.count_ = 0;
     for (;;) {
@@ -146,6 +165,42 @@ int UdpSendBatch::try_send(int fd, std::size_t first, bool batched) {
     }
     const ::ssize_t r = ::sendmsg(fd, &headers_[first].msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL);
     return r < 0 ? -errno : 1;
+}
+
+UdpSendResult send_batch_now(int fd, UdpSendBatch& batch) {
+    UdpSendResult result;
+    batch.prepare();
+    std::size_t next = 0;
+    const std::size_t total = batch.entries_.size();
+    while (next < total) {
+        const bool batched = batch_syscalls_enabled();
+        const int sent = batch.try_send(fd, next, batched);
+        if (sent > 0) {
+            for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i)
+                result.body_bytes += batch.entries_[i].body.size();
+            result.sent += static_cast<std::size_t>(sent);
+            next += static_cast<std::size_t>(sent);
+            continue;
+        }
+        const int err = sent == 0 ? EAGAIN : -sent;
+        if (err == EINTR) continue;
+        if (err == ENOSYS && batched) {
+            set_batch_syscalls_enabled(false);
+            continue;
+        }
+        if (err == EAGAIN || err == EWOULDBLOCK || socket_unusable(err)) {
+            // No room now (or no socket): the rest are dropped, not queued.
+            if (socket_unusable(err)) result.error = to_error(err);
+            result.failed += total - next;
+            result.last_failure = to_error(err);
+            break;
+        }
+        // This datagram only (too big, no route, not permitted, ...): the following ones may still go.
+        ++result.failed;
+        result.last_failure = to_error(err);
+        ++next;
+    }
+    return result;
 }
 
 asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& batch) {

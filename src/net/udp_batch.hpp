@@ -38,6 +38,11 @@ public:
     // The kernel gave a source address we cannot represent (not IPv4/IPv6): ignore the datagram.
     bool bad_source(std::size_t i) const noexcept { return slots_[i].bad_source; }
 
+    // One non-blocking receive of up to capacity() datagrams from `fd`, without waiting (for a caller that
+    // waits for readiness itself): the number received (size() after it), or -errno (EAGAIN: nothing there).
+    // Interrupted calls are retried; ENOSYS switches to the one-datagram fallback like receive_batch().
+    int receive_now(int fd) noexcept;
+
 private:
     friend asio::awaitable<asio::error_code> receive_batch(asio::ip::udp::socket& socket,
                                                            UdpReceiveBatch& batch);
@@ -83,6 +88,7 @@ public:
 
 private:
     friend asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
+    friend UdpSendResult send_batch_now(int fd, UdpSendBatch& batch);
     struct Entry {
         asio::ip::udp::endpoint destination;
         Bytes head;
@@ -101,6 +107,11 @@ private:
 // Sends every datagram of `batch`, waiting for room in the socket buffer when it is full (so a fast sender
 // is throttled instead of dropping locally). A datagram the kernel refuses is counted and skipped.
 asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
+
+// Sends what `fd` takes now, without waiting: datagrams the socket buffer has no room for (EAGAIN) are
+// dropped and counted as failed, as a router drops when its queue is full. For a caller that must not stall
+// (a media relay); `error` is set when the socket is unusable (the rest then count as failed too).
+UdpSendResult send_batch_now(int fd, UdpSendBatch& batch);
 
 // Whether recvmmsg/sendmmsg are used (true until a call fails with ENOSYS). Tests turn them off to cover the
 // one-datagram-per-call fallback.

@@ -1,47 +1,52 @@
 #include "relay_io/media_sockets.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/ip/v6_only.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "net/udp_batch.hpp"
-#include "net/unhandled.hpp"
 #include "relay_io/endpoint_conversion.hpp"
 
 namespace sg::relay_io {
 namespace {
 
-// Datagrams per system call, and the largest relayed: RTP on real networks stays under a 1,500-byte MTU,
-// and a slot that small keeps thousands of sockets cheap. Longer datagrams are counted and dropped.
-constexpr std::size_t k_batch = 16;
+// Datagrams per system call, and the largest relayed: RTP on real networks stays under a 1,500-byte MTU.
+// Longer datagrams are counted and dropped. One batch serves the whole shard, so a larger one costs nothing
+// per socket.
+constexpr std::size_t k_batch = 32;
 constexpr std::size_t k_slot = 2048;
 
 }  // namespace
 
-struct UdpMediaSockets::Socket {
-    Socket(asio::io_context& io, std::uint32_t socket_id) : socket(io), id(socket_id) {}
-    asio::ip::udp::socket socket;
+struct UdpMediaSockets::Socket final : EdgeReactor::Reader {
+    Socket(UdpMediaSockets& sockets, int descriptor, std::uint32_t socket_id)
+        : owner(sockets), fd(descriptor), id(socket_id) {}
+    ~Socket() { ::close(fd); }
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+
+    bool on_readable() override { return owner.receive(*this); }
+
+    UdpMediaSockets& owner;
+    int fd;
     std::uint32_t id;
-    bool closed = false;
 };
 
+UdpMediaSockets::UdpMediaSockets(asio::io_context& io) : reactor_(io), in_(k_batch, k_slot) {}
+
 UdpMediaSockets::~UdpMediaSockets() {
-    for (auto& [id, socket] : sockets_) {
-        socket->closed = true;
-        std::error_code ignored;
-        socket->socket.close(ignored);
-    }
+    for (auto& [id, socket] : sockets_)
+        reactor_.remove(socket->fd, *socket);
 }
 
-std::shared_ptr<UdpMediaSockets::Socket> UdpMediaSockets::bind(const relay::Address& local) {
-    auto socket = std::make_shared<Socket>(io_, next_id_);
+std::unique_ptr<UdpMediaSockets::Socket> UdpMediaSockets::bind(const relay::Address& local) {
     const auto endpoint = to_endpoint(local);
-    std::error_code ec;
-    socket->socket.open(endpoint.protocol(), ec);
-    if (ec) return nullptr;
-    if (endpoint.address().is_v6()) socket->socket.set_option(asio::ip::v6_only(true), ec);
-    socket->socket.bind(endpoint, ec);
-    if (ec) return nullptr;
+    const bool v6 = endpoint.address().is_v6();
+    const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return nullptr;
+    auto socket = std::make_unique<Socket>(*this, fd, next_id_);
+    const int on = 1;
+    if (v6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) return nullptr;
+    if (::bind(fd, endpoint.data(), static_cast<::socklen_t>(endpoint.size())) != 0) return nullptr;
     ++next_id_;
     if (next_id_ == 0) next_id_ = 1;
     return socket;
@@ -54,69 +59,74 @@ std::optional<relay::MediaSockets::Pair> UdpMediaSockets::open(const relay::Addr
     rtcp_address.port = static_cast<std::uint16_t>(local.port + 1U);
     auto rtcp = bind(rtcp_address);
     if (!rtcp) return std::nullopt;
-    sockets_[rtp->id] = rtp;
-    sockets_[rtcp->id] = rtcp;
-    start(rtp);
-    start(rtcp);
-    return Pair{rtp->id, rtcp->id};
+    if (!reactor_.add(rtp->fd, *rtp)) return std::nullopt;
+    if (!reactor_.add(rtcp->fd, *rtcp)) {
+        reactor_.remove(rtp->fd, *rtp);
+        return std::nullopt;
+    }
+    const Pair pair{rtp->id, rtcp->id};
+    sockets_[pair.rtp] = std::move(rtp);
+    sockets_[pair.rtcp] = std::move(rtcp);
+    return pair;
 }
 
 void UdpMediaSockets::close(std::uint32_t socket_id) {
     const auto it = sockets_.find(socket_id);
     if (it == sockets_.end()) return;
-    it->second->closed = true;
-    std::error_code ignored;
-    it->second->socket.close(ignored);  // the receive loop wakes with operation_aborted and ends
-    sockets_.erase(it);
+    reactor_.remove(it->second->fd, *it->second);
+    sockets_.erase(it);  // closes the descriptor
 }
 
 bool UdpMediaSockets::send(std::uint32_t socket_id, const relay::Address& destination, Bytes datagram) {
     const auto it = sockets_.find(socket_id);
     if (it == sockets_.end()) return false;
-    std::error_code ec;
-    it->second->socket.send_to(asio::buffer(datagram.data(), datagram.size()), to_endpoint(destination), 0,
-                               ec);
-    if (ec) ++counters_.send_failures;
-    return !ec;
+    const auto endpoint = to_endpoint(destination);
+    const ::ssize_t sent =
+        ::sendto(it->second->fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                 endpoint.data(), static_cast<::socklen_t>(endpoint.size()));
+    if (sent < 0) ++counters_.send_failures;
+    return sent >= 0;
 }
 
-void UdpMediaSockets::start(const std::shared_ptr<Socket>& socket) {
-    auto loop = [](UdpMediaSockets& self, std::shared_ptr<Socket> in) -> asio::awaitable<void> {
-        net::UdpReceiveBatch batch(k_batch, k_slot);
-        net::UdpSendBatch out;
-        std::shared_ptr<Socket> out_socket;
-        const auto flush = [&]() -> asio::awaitable<void> {
-            if (!out.empty() && out_socket && !out_socket->closed) {
-                const auto result = co_await net::send_batch(out_socket->socket, out);
-                self.counters_.send_failures += result.failed;
-            }
-            out.clear();
-        };
-        for (;;) {
-            if (co_await net::receive_batch(in->socket, batch) || in->closed) co_return;
-            const auto now = std::chrono::steady_clock::now();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (batch.bad_source(i)) continue;
-                if (batch.truncated(i)) {
-                    ++self.counters_.truncated;
-                    continue;
-                }
-                const auto forward =
-                    self.table_->on_packet(in->id, to_address(batch.source(i)), batch.data(i), now);
-                if (!forward) continue;
-                if (!out_socket || out_socket->id != forward->socket_id) {
-                    co_await flush();
-                    const auto it = self.sockets_.find(forward->socket_id);
-                    if (it == self.sockets_.end()) continue;
-                    out_socket = it->second;
-                }
-                out.add(to_endpoint(forward->destination), {}, batch.data(i));
-            }
-            co_await flush();
-            if (in->closed) co_return;
+void UdpMediaSockets::flush(int fd) {
+    if (out_.empty()) return;
+    const auto result = net::send_batch_now(fd, out_);
+    counters_.send_failures += result.failed;
+    out_.clear();
+}
+
+bool UdpMediaSockets::receive(Socket& in) {
+    const int got = in_.receive_now(in.fd);
+    if (got <= 0) {
+        // EAGAIN: a stale edge, nothing to read. Anything else concerned one datagram (unconnected sockets
+        // get no ICMP errors, but be safe): ask to be called again rather than lose what may be queued.
+        return got != -EAGAIN && got != -EWOULDBLOCK && got != -EBADF && got != -ENOTSOCK;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    int out_fd = -1;
+    std::uint32_t out_id = 0;
+    for (std::size_t i = 0; i < in_.size(); ++i) {
+        if (in_.bad_source(i)) continue;
+        if (in_.truncated(i)) {
+            ++counters_.truncated;
+            continue;
         }
-    };
-    asio::co_spawn(io_, loop(*this, socket), net::log_unhandled(net::Unhandled::relay_media));
+        const auto forward = table_->on_packet(in.id, to_address(in_.source(i)), in_.data(i), now);
+        if (!forward) continue;
+        if (out_fd < 0 || out_id != forward->socket_id) {
+            flush(out_fd);
+            const auto it = sockets_.find(forward->socket_id);
+            if (it == sockets_.end()) {
+                out_fd = -1;
+                continue;
+            }
+            out_fd = it->second->fd;
+            out_id = forward->socket_id;
+        }
+        out_.add(to_endpoint(forward->destination), {}, in_.data(i));
+    }
+    flush(out_fd);
+    return static_cast<std::size_t>(got) == in_.capacity();
 }
 
 }  // namespace sg::relay_io

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <cerrno>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -224,6 +226,59 @@ TEST_P(UdpBatchTest, ManyDatagramsOverIpv6) {
         }
     }
     EXPECT_EQ(got, payloads);
+}
+
+TEST_P(UdpBatchTest, ReceiveNowTakesWhatIsQueuedAndNeverWaits) {
+    auto receiver = open_socket();
+    auto sender = open_socket();
+    UdpReceiveBatch batch(8, 64);
+    EXPECT_EQ(batch.receive_now(receiver.native_handle()), -EAGAIN);  // empty: answers at once
+    EXPECT_EQ(batch.size(), 0u);
+    for (int i = 0; i < 3; ++i)
+        sender.send_to(asio::buffer(std::to_string(i)), receiver.local_endpoint());
+    std::vector<std::string> got;
+    while (got.size() < 3) {
+        const int n = batch.receive_now(receiver.native_handle());
+        ASSERT_GT(n, 0);
+        EXPECT_EQ(static_cast<std::size_t>(n), batch.size());
+        EXPECT_EQ(batch.size(), GetParam() ? 3u : 1u);  // all three in one call with recvmmsg
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            got.push_back(as_string(batch.data(i)));
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2"}));
+    EXPECT_EQ(batch.receive_now(receiver.native_handle()), -EAGAIN);
+}
+
+TEST_P(UdpBatchTest, SendBatchNowSendsEveryDatagram) {
+    auto sender = open_socket();
+    auto r1 = open_socket();
+    auto r2 = open_socket();
+    const std::string b1 = "one", b2 = "two", b3 = "three";
+    UdpSendBatch out;
+    out.add(r1.local_endpoint(), Bytes{}, as_bytes(b1));
+    out.add(r2.local_endpoint(), Bytes{}, as_bytes(b2));
+    out.add(r1.local_endpoint(), Bytes{}, as_bytes(b3));
+    const auto result = send_batch_now(sender.native_handle(), out);
+    EXPECT_EQ(result.sent, 3u);
+    EXPECT_EQ(result.failed, 0u);
+    EXPECT_FALSE(result.error);
+    std::array<char, 64> buf;
+    udp::endpoint from;
+    EXPECT_EQ(std::string(buf.data(), r1.receive_from(asio::buffer(buf), from)), b1);
+    EXPECT_EQ(std::string(buf.data(), r1.receive_from(asio::buffer(buf), from)), b3);
+    EXPECT_EQ(std::string(buf.data(), r2.receive_from(asio::buffer(buf), from)), b2);
+}
+
+TEST_P(UdpBatchTest, SendBatchNowCountsEverythingAsFailedOnAnUnusableSocket) {
+    auto receiver = open_socket();
+    const std::string body = "x";
+    UdpSendBatch out;
+    out.add(receiver.local_endpoint(), Bytes{}, as_bytes(body));
+    out.add(receiver.local_endpoint(), Bytes{}, as_bytes(body));
+    const auto result = send_batch_now(-1, out);  // EBADF
+    EXPECT_EQ(result.sent, 0u);
+    EXPECT_EQ(result.failed, 2u);
+    EXPECT_TRUE(result.error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, UdpBatchTest, ::testing::Values(true, false),
