@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "alg_relay/rtsp_alg.hpp"
+#include "dashboard/dashboard.hpp"
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
@@ -138,6 +139,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
         spdlog::info("rtsp alg on: udp media ports {}-{}", config.alg_port_first, config.alg_port_last);
     }
     metrics::AdminServer admin(io, registry);
+    dashboard::add_dashboard(admin);  // the web page at /
     // Metrics are an aid, not the service: without the admin port the gateway still serves (error logged).
     if (config.admin) open_admin(admin, *config.admin);
 

@@ -42,6 +42,11 @@ struct AdminServer::Shared {
     std::atomic<std::size_t> active{0};
     std::atomic<std::uint64_t> rejected{0};
     std::map<std::string, ApiHandler, std::greater<>> apis;  // reverse order: longer prefixes first
+    struct Page {
+        std::string content_type;
+        std::string_view body;
+    };
+    std::map<std::string, Page, std::less<>> pages;
     // Rejections are peer-triggered.
     net::RateLimitedLog reject_log{"admin: connections over the limit"};
 };
@@ -119,6 +124,13 @@ std::string plain_route(const http::Request& request, const AdminServer::Shared&
         return reply(false, status, k_text_type, error_body(status), {http::Header{"Allow", "GET, HEAD"}});
     }
     const auto path = http::target_path(request.target);
+    if (const auto page = shared.pages.find(path); page != shared.pages.end()) {
+        status = 200;
+        return reply(
+            head_only, status, page->second.content_type, page->second.body,
+            {http::Header{"Content-Security-Policy", "default-src 'self'"},
+             http::Header{"X-Content-Type-Options", "nosniff"}, http::Header{"Cache-Control", "no-cache"}});
+    }
     if (path == "/metrics") {
         if (shared.registry == nullptr) {
             status = 503;
@@ -324,6 +336,10 @@ sg::Result<tcp::endpoint> AdminServer::listen(const tcp::endpoint& endpoint, std
                    net::log_unhandled(net::Unhandled::accept_loop));
     spdlog::info("admin listening on {}", net::to_string(bound));
     return bound;
+}
+
+void AdminServer::add_page(std::string path, std::string content_type, std::string_view body) {
+    shared_->pages[std::move(path)] = Shared::Page{std::move(content_type), body};
 }
 
 void AdminServer::add_api(std::string prefix, ApiHandler handler) {

@@ -1,7 +1,8 @@
 #pragma once
 // The admin HTTP listener: serves the metrics registry to Prometheus (and curl) over HTTP/1.1.
 //   GET|HEAD /metrics -> 200, text exposition format 0.0.4 (Content-Type text/plain; version=0.0.4)
-//   GET|HEAD /        -> 200, a short text index
+//   GET|HEAD /        -> 200, a short text index, or the page add_page() put there (the dashboard)
+//   GET|HEAD pages    -> what add_page() registered
 //   paths under a prefix given to add_api() -> that handler (a JSON API, docs/api.md)
 //   other paths 404, other methods 405 (with Allow), malformed heads 400/413/431/501/505.
 // The API is read-only unless a token is configured: a request with any other method than GET/HEAD needs
@@ -72,6 +73,12 @@ public:
     // Sends requests whose path starts with `prefix` (e.g. "/api/v1/relay/") to `handler`. Register before
     // listen(); the longest matching prefix wins.
     void add_api(std::string prefix, ApiHandler handler);
+
+    // Serves `body` at exactly `path` to GET and HEAD (a page of the dashboard; "/" replaces the text index).
+    // The page may fetch only from this listener: it goes out with Content-Security-Policy default-src
+    // 'self'. `body` must outlive the AdminServer (assets compiled into the binary). Register before
+    // listen().
+    void add_page(std::string path, std::string content_type, std::string_view body);
 
     // Stops accepting and closes every open admin connection. Call it on the io_context's thread (or while
     // the io_context is not running).

@@ -1,4 +1,5 @@
 #include "relay_io/relay_server.hpp"
+#include "dashboard/dashboard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -304,6 +305,7 @@ int run_relay(const RelayConfig& config) {
     metrics::AdminOptions admin_options;
     admin_options.token = config.admin_token;
     metrics::AdminServer admin(io, registry, admin_options);
+    dashboard::add_dashboard(admin);  // the web page at /
     ApiContext api;
     api.version = config.version;
     api.started = std::chrono::steady_clock::now();

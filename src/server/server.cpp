@@ -1,4 +1,5 @@
 #include "server/server.hpp"
+#include "dashboard/dashboard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -150,6 +151,7 @@ int run_serve(const ServeConfig& config) {
     metrics::Registry registry;
     register_metrics(registry, context, counters, caps);
     metrics::AdminServer admin(io, registry);
+    dashboard::add_dashboard(admin);  // the web page at /
     if (config.admin) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);
         std::string error;

@@ -1,4 +1,5 @@
 #include "turn/turn_server.hpp"
+#include "dashboard/dashboard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -448,6 +449,7 @@ int run_turn(const TurnServerConfig& config) {
     metrics::Registry registry;
     register_metrics(registry, server);
     metrics::AdminServer admin(io, registry);
+    dashboard::add_dashboard(admin);  // the web page at /
     if (config.admin) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);
         std::string error;
