@@ -4,7 +4,8 @@ Topology (all IPv4, added to the test network; the fixed hosts are not used):
 
     cam  (10.0.1.2) --- nata (cone)      ---\
     view (10.0.2.2) --- natb (cone)      ----- inet (a router, forwarding) --- srv (198.18.30.2)
-    sym  (10.0.3.2) --- natc (symmetric) ---/
+    sym  (10.0.3.2) --- natc (symmetric) ---|
+    sym2 (10.0.4.2) --- natd (symmetric) ---/
 
 srv runs `streamgate turn --rendezvous`: the rendezvous and the TURN server on one port. Each NAT router
 masquerades its LAN (`masquerade` keeps ports: endpoint-independent mapping; `masquerade fully-random` picks a
@@ -14,6 +15,7 @@ masquerade pick another port, and cone NATs could no longer punch; see issue 16)
 
   - cam <-> view (cone <-> cone): both sides report the direct path, to each other's mapped address;
   - cam <-> sym (cone <-> symmetric): the probes cannot cross, both fall back to TURN and report relayed;
+  - sym <-> sym2 (symmetric <-> symmetric): the same;
 and in each case ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
 other side decodes what its punch forwards.
 """
@@ -38,6 +40,7 @@ NATS = {  # LAN host: (its router, index, symmetric)
     "cam": ("nata", 1, False),
     "view": ("natb", 2, False),
     "sym": ("natc", 3, True),
+    "sym2": ("natd", 4, True),
 }
 
 
@@ -175,6 +178,17 @@ class Punch(unittest.TestCase):
             self.assertEqual(cam["peer_relayed"], sym["relayed"])
             self.assertEqual(sym["peer_relayed"], cam["relayed"])
             self.assert_media_arrives(self.stream_and_decode("cam", "sym"))
+        finally:
+            first.stop()
+            second.stop()
+
+    def test_symmetric_to_symmetric_falls_back_to_turn(self):
+        first, second, a, b = self.run_pair("syma", "sym", "symb", "sym2")
+        try:
+            self.assertEqual(a["state"], "relayed", a)
+            self.assertEqual(b["state"], "relayed", b)
+            self.assertEqual(a["peer_relayed"], b["relayed"])
+            self.assert_media_arrives(self.stream_and_decode("sym", "sym2"))
         finally:
             first.stop()
             second.stop()
