@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -135,6 +136,7 @@ public:
         while (!wire_.empty()) {
             Packet p = std::move(wire_.front());
             wire_.pop_front();
+            if (drop && drop(p)) continue;
             if (p.to.without_port() == k_server.without_port()) {
                 server(p);
                 continue;
@@ -180,6 +182,7 @@ public:
 
     Side a_;
     Side b_;
+    std::function<bool(const Packet&)> drop;  // packets lost on the way
 
 private:
     Clock::time_point now_ = Clock::time_point{} + 1h;
@@ -261,6 +264,28 @@ TEST(PunchMachine, AWrongTurnPasswordFails) {
     w.run(6s);
     EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
     EXPECT_NE(w.a_.machine.failure().find("401"), std::string_view::npos);
+}
+
+// b's acks are lost until its deadline passes: a goes direct, b falls back alone (allocated, waiting for a
+// relayed address a never sends). a's next keep-alive probe reaches b, which answers it and probes back, and
+// both end on the direct path.
+TEST(PunchMachine, ASideThatMissedTheAcksJoinsTheDirectPath) {
+    World w(false, false, true);
+    const auto b_public = stun::make_ipv4(0xC6120C02, 0);
+    w.drop = [&](const Packet& p) {
+        if (p.to.without_port() != b_public) return false;
+        const auto m = stun::parse_message(p.bytes);
+        return m && m->method() == method::probe && m->message_class() == stun::Class::success;
+    };
+    w.run(5s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::allocating);
+    w.drop = nullptr;
+    w.run(6s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+    w.send_data(w.b_, "ts-packet");
+    ASSERT_EQ(w.a_.received.size(), 1U);
 }
 
 TEST(PunchMachine, DataFromStrangersIsNotDelivered) {
