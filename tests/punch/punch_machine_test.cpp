@@ -14,6 +14,7 @@
 #include <set>
 
 #include "punch/rendezvous.hpp"
+#include "sim_nat.hpp"
 #include "turn/turn_machine.hpp"
 
 namespace sg::punch {
@@ -23,30 +24,6 @@ using namespace std::chrono_literals;
 using Clock = PunchMachine::Clock;
 
 const stun::Address k_server = stun::make_ipv4(0xC6120001, 3478);  // 198.18.0.1
-
-class Nat {
-public:
-    Nat(std::uint32_t public_ip, bool symmetric) : ip_(public_ip), symmetric_(symmetric) {}
-
-    stun::Address outbound(const stun::Address& to) {
-        const stun::Address key = symmetric_ ? to : stun::Address{};
-        auto it = ports_.find(key);
-        if (it == ports_.end()) it = ports_.emplace(key, next_port_++).first;
-        allowed_.insert({it->second, to});
-        return stun::make_ipv4(ip_, it->second);
-    }
-    bool inbound_allowed(const stun::Address& to, const stun::Address& from) const {
-        return allowed_.count({to.port, from}) == 1;
-    }
-    bool owns(const stun::Address& a) const { return a.without_port() == stun::make_ipv4(ip_, 0); }
-
-private:
-    std::uint32_t ip_;
-    bool symmetric_;
-    std::uint16_t next_port_ = 40000;
-    std::map<stun::Address, std::uint16_t> ports_;
-    std::set<std::pair<std::uint16_t, stun::Address>> allowed_;
-};
 
 class Relays : public turn::RelayPorts {
 public:
