@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/asio_endpoint.hpp"
+#include "punch/nat_classifier.hpp"
 #include "punch/punch_machine.hpp"
 
 namespace sg::punch {
@@ -68,6 +69,7 @@ public:
            asio::ip::udp::endpoint forward)
         : io_(io),
           config_(config),
+          classifier_(options.rendezvous, options.seed + 1),
           machine_(std::move(options)),
           network_(io),
           local_(io),
@@ -94,6 +96,7 @@ public:
     void start() {
         std::vector<Datagram> out;
         machine_.start(Clock::now(), out);
+        classifier_.start(Clock::now(), out);
         send(out);
         const auto on_end = [this](const std::exception_ptr& e) { ended(e); };
         asio::co_spawn(io_, network_loop(), on_end);
@@ -144,12 +147,17 @@ private:
             const auto [ec, n] = co_await network_.async_receive_from(asio::buffer(buffer), from, k_use);
             if (stopping_) co_return;
             if (ec) continue;  // ICMP errors from probes that met a closed NAT surface here
-            const auto data = machine_.on_datagram(Clock::now(), to_stun(from), Bytes(buffer.data(), n), out);
+            const Bytes datagram(buffer.data(), n);
+            if (classified(datagram, out)) {
+                send(out);
+                report();
+                continue;
+            }
+            const auto data = machine_.on_datagram(Clock::now(), to_stun(from), datagram, out);
             send(out);
             if (data) {
                 std::error_code send_ec;
                 local_.send_to(asio::buffer(data->data(), data->size()), forward_, 0, send_ec);
-                ++from_peer_;
             }
             report();
         }
@@ -175,10 +183,12 @@ private:
             const auto now = Clock::now();
             auto wake = machine_.next_wakeup();
             if (wake == Clock::time_point{}) wake = now + k_turn_tick;
+            if (!classifier_.done()) wake = std::min(wake, now + k_turn_tick);
             timer_.expires_at(std::max(wake, now + std::chrono::milliseconds{1}));
             co_await timer_.async_wait(k_use);  // cancelled only by stop()
             if (stopping_) co_return;
             machine_.tick(Clock::now(), out);
+            classifier_.tick(Clock::now(), out);
             send(out);
             report();
             if (machine_.state() == PunchState::failed) {
@@ -188,13 +198,24 @@ private:
         }
     }
 
+    // A Binding answer to the classifier (the machine never sends Bindings).
+    bool classified(Bytes datagram, std::vector<Datagram>& out) {
+        if (classifier_.done() || !stun::looks_like_stun(datagram)) return false;
+        const auto m = stun::parse_message(datagram);
+        return m && m->method() == stun::method::binding && classifier_.on_message(Clock::now(), *m, out);
+    }
+
     // One line (or JSON object) whenever the path changes: registered, punching, direct, relayed, failed.
     void report() {
         const auto state = machine_.state();
         const bool registered = machine_.mapped().has_value();
-        if (state == reported_ && registered == reported_registered_) return;
+        if (state == reported_ && registered == reported_registered_ &&
+            classifier_.done() == reported_classified_)
+            return;
         reported_ = state;
         reported_registered_ = registered;
+        reported_classified_ = classifier_.done();
+        const NatClass& nat = classifier_.result();
         if (config_.json) {
             nlohmann::ordered_json j;
             j["event"] = "path";
@@ -206,6 +227,9 @@ private:
             j["peer_direct"] = text(machine_.peer_direct());
             j["relayed"] = text(machine_.relayed());
             j["peer_relayed"] = text(machine_.peer_relayed());
+            j["nat"] = std::string(classifier_.done() ? nat_name(nat) : "classifying");
+            j["nat_mapping"] = std::string(to_string(nat.mapping));
+            j["nat_filtering"] = std::string(to_string(nat.filtering));
             if (state == PunchState::failed) j["error"] = std::string(machine_.failure());
             std::cout << j.dump() << std::endl;
             return;
@@ -216,12 +240,14 @@ private:
         if (state == PunchState::relaying)
             std::cout << " relayed=" << text(machine_.relayed())
                       << " peer_relayed=" << text(machine_.peer_relayed());
+        std::cout << " nat=\"" << (classifier_.done() ? nat_name(nat) : "classifying") << '"';
         if (state == PunchState::failed) std::cout << " error=\"" << machine_.failure() << '"';
         std::cout << std::endl;
     }
 
     asio::io_context& io_;
     const PunchClientConfig& config_;
+    NatClassifier classifier_;
     PunchMachine machine_;
     asio::ip::udp::socket network_;
     asio::ip::udp::socket local_;
@@ -230,7 +256,7 @@ private:
     bool stopping_ = false;
     std::optional<PunchState> reported_;
     bool reported_registered_ = false;
-    std::uint64_t from_peer_ = 0;
+    bool reported_classified_ = false;
 };
 
 }  // namespace

@@ -7,14 +7,17 @@ Topology (all IPv4, added to the test network; the fixed hosts are not used):
     sym  (10.0.3.2) --- natc (symmetric) ---|
     sym2 (10.0.4.2) --- natd (symmetric) ---/
 
-srv runs `streamgate turn --rendezvous`: the rendezvous and the TURN server on one port. Each NAT router
+srv runs `streamgate turn --rendezvous`: the rendezvous and the TURN server on one port, with a second
+address for RFC 5780, so each side also classifies its NAT. Each NAT router
 masquerades its LAN (`masquerade` keeps ports: endpoint-independent mapping; `masquerade fully-random` picks a
 new port per destination: a symmetric NAT), filters by address and port (conntrack: only replies come in), and
 drops every unsolicited packet addressed to itself (an accepted one would leave a conntrack entry that makes
 masquerade pick another port, and cone NATs could no longer punch; see issue 16).
 
-  - cam <-> view (cone <-> cone): both sides report the direct path, to each other's mapped address;
+  - cam <-> view (cone <-> cone): both sides report the direct path, to each other's mapped address, and
+    classify their NATs as port-restricted cones;
   - cam <-> sym (cone <-> symmetric): the probes cannot cross, both fall back to TURN and report relayed;
+    sym classifies its NAT as symmetric;
   - sym <-> sym2 (symmetric <-> symmetric): the same;
 and in each case ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
 other side decodes what its punch forwards.
@@ -31,6 +34,7 @@ from testnet import TestNetwork, require_tools, streamgate_bin
 
 PORT = 3478
 SRV = "198.18.30.2"
+SRV_OTHER = "198.18.30.3"  # RFC 5780's second address: the NAT classification
 USER, PASSWORD = "punch", "through"
 LISTEN_PORT = 5000  # on each side: what the local program sends to
 FORWARD_PORT = 5002  # on each side: where the peer's datagrams are delivered
@@ -71,7 +75,8 @@ def build(net: TestNetwork) -> None:
     net.add_host("srv", families=(4,))
     net.add_link("inet", "to-srv", "srv", "eth0")
     net.ip_batch("inet", ["address add 198.18.30.1/24 dev to-srv"])
-    net.ip_batch("srv", [f"address add {SRV}/24 dev eth0", "route add default via 198.18.30.1"])
+    net.ip_batch("srv", [f"address add {SRV}/24 dev eth0", f"address add {SRV_OTHER}/24 dev eth0",
+                         "route add default via 198.18.30.1"])
     for host, (router, index, symmetric) in NATS.items():
         link = 30 + index
         net.add_host(router, families=(4,), forwarding=True)
@@ -97,7 +102,8 @@ class Punch(unittest.TestCase):
         cls.net = TestNetwork().start()
         cls.addClassCleanup(cls.net.close)
         build(cls.net)
-        cls.server = cls.net.start_peer("srv", [cls.bin, "turn", "--listening-ip", SRV, "--rendezvous", "--no-tcp",
+        cls.server = cls.net.start_peer("srv", [cls.bin, "turn", "--listening-ip", SRV, "--listening-ip", SRV_OTHER,
+                                                "--rendezvous", "--no-tcp",
                                                 "--user", f"{USER}:{PASSWORD}", "--min-port", "50000",
                                                 "--max-port", "50999", "--log-level", "debug"],
                                         name="turn", ready=None)
@@ -111,11 +117,12 @@ class Punch(unittest.TestCase):
                                    name=f"punch-{me}", ready=None)
 
     def wait_path(self, peer, timeout: float = 20.0) -> dict:
-        """The first report that names a path (direct, relayed) or a failure."""
+        """The first report that names a path (direct, relayed) or a failure, and the NAT's class."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for report in path_reports(peer):
-                if report["state"] in ("direct", "relayed", "failed"):
+                if report["state"] == "failed" or (report["state"] in ("direct", "relayed")
+                                                   and report["nat"] != "classifying"):
                     return report
             if peer.proc.poll() is not None:
                 break
@@ -164,6 +171,10 @@ class Punch(unittest.TestCase):
             self.assertTrue(cam["mapped"].startswith("198.18.31.2:"), cam)
             self.assertTrue(view["mapped"].startswith("198.18.32.2:"), view)
             self.assertEqual(cam["relayed"], "-")
+            for report in (cam, view):
+                self.assertEqual(report["nat"], "port-restricted cone", report)
+                self.assertEqual(report["nat_mapping"], "endpoint-independent")
+                self.assertEqual(report["nat_filtering"], "address-and-port-dependent")
             self.assert_media_arrives(self.stream_and_decode("cam", "view"))
         finally:
             first.stop()
@@ -177,6 +188,9 @@ class Punch(unittest.TestCase):
             self.assertTrue(cam["relayed"].startswith(f"{SRV}:"), cam)
             self.assertEqual(cam["peer_relayed"], sym["relayed"])
             self.assertEqual(sym["peer_relayed"], cam["relayed"])
+            self.assertEqual(cam["nat"], "port-restricted cone", cam)
+            self.assertEqual(sym["nat"], "symmetric", sym)
+            self.assertEqual(sym["nat_mapping"], "address-and-port-dependent")
             self.assert_media_arrives(self.stream_and_decode("cam", "sym"))
         finally:
             first.stop()
