@@ -3,13 +3,16 @@
 //     stepping times: every answer is a valid STUN Register answer (success or error) with FINGERPRINT, the
 //     table never holds more than its bound, and a success answer names the sender's address.
 //  2. A Register request that reads back is rebuilt and must read back to the same names and address.
-//  3. The input goes to a client state machine in each state it can reach from the outside (registering,
+//  3. A parsed input goes to the NAT classifier in its first test, then time runs out on every test: it
+//     always ends.
+//  4. The input goes to a client state machine in each state it can reach from the outside (registering,
 //     then punching after a fuzzed answer): nothing crashes, and delivered data is a view of the input.
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "punch/nat_classifier.hpp"
 #include "punch/punch_machine.hpp"
 #include "punch/rendezvous.hpp"
 
@@ -58,6 +61,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto r2 = read_register(*m2);
             check(r2.ok() && r2->id == r->id && r2->peer == r->peer && r2->relayed == r->relayed);
         }
+    }
+
+    if (const auto m = sg::stun::parse_message(input)) {
+        NatClassifier classifier(k_server, 1);
+        std::vector<Datagram> sent;
+        classifier.start(PunchMachine::Clock::time_point{} + 1h, sent);
+        (void)classifier.on_message(PunchMachine::Clock::time_point{} + 1h, *m, sent);
+        for (int i = 1; i <= 40 && !classifier.done(); ++i)
+            classifier.tick(PunchMachine::Clock::time_point{} + 1h + i * 500ms, sent);
+        check(classifier.done());
     }
 
     PunchOptions options;
