@@ -66,7 +66,7 @@ std::string text(const std::optional<stun::Address>& a) {
 class Client {
 public:
     Client(asio::io_context& io, const PunchClientConfig& config, PunchOptions options,
-           asio::ip::udp::endpoint forward)
+           const asio::ip::udp::endpoint& forward)
         : io_(io),
           config_(config),
           classifier_(options.rendezvous, options.seed + 1),
