@@ -78,6 +78,13 @@ void PunchMachine::tick(Clock::time_point now, std::vector<Datagram>& out) {
             if (now >= punch_at_ && now >= next_probe_) send_probe(now, *peer_mapped_, out);
             break;
         case PunchState::direct:
+            if (now - last_heard_ >= options_.peer_timeout) {
+                state_ = PunchState::registering;
+                peer_direct_.reset();
+                peer_mapped_.reset();
+                send_register(now, out);
+                break;
+            }
             if (now >= next_probe_) send_probe(now, *peer_direct_, out);
             break;
         case PunchState::allocating:
@@ -123,6 +130,7 @@ void PunchMachine::fall_back(Clock::time_point now, std::vector<Datagram>& out) 
 
 std::optional<Bytes> PunchMachine::on_datagram(Clock::time_point now, const stun::Address& from,
                                                Bytes datagram, std::vector<Datagram>& out) {
+    if (peer_direct_ && from == *peer_direct_) last_heard_ = now;
     const bool from_server = options_.turn_server && from == *options_.turn_server;
     if (turn_ && from_server && !stun::looks_like_stun(datagram)) {
         if (state_ != PunchState::relaying) return std::nullopt;
@@ -184,17 +192,18 @@ void PunchMachine::on_probe(Clock::time_point now, const stun::Address& from, co
         Datagram ack{from, {}};
         build_probe_ack(ack.bytes, m.transaction_id(), options_.id);
         out.push_back(std::move(ack));
-        // The peer reached us, so our probe back will likely reach it: whoever hears a probe after its own
-        // deadline still gets the chance to agree on the direct path instead of relaying alone.
-        const bool late = state_ == PunchState::allocating || state_ == PunchState::relaying;
-        if (late && (probes_.empty() || now >= next_probe_)) send_probe(now, from, out);
+        // The peer reached us, so our probe back will likely reach it (a triggered check, as ICE calls it):
+        // whoever hears a probe before its punch time, after its deadline, or after it gave up a silent
+        // direct path still gets the chance to agree on the direct path instead of waiting or relaying alone.
+        const bool off_path = state_ != PunchState::direct && state_ != PunchState::failed;
+        if (off_path && (probes_.empty() || now >= next_probe_)) send_probe(now, from, out);
         return;
     }
     if (std::find(probes_.begin(), probes_.end(), m.transaction_id()) == probes_.end()) return;
-    if (state_ == PunchState::registering || state_ == PunchState::failed || state_ == PunchState::direct)
-        return;
+    if (state_ == PunchState::failed || state_ == PunchState::direct) return;
     state_ = PunchState::direct;
     peer_direct_ = from;
+    last_heard_ = now;
     next_probe_ = now + options_.keepalive_interval;
 }
 
@@ -215,7 +224,7 @@ PunchMachine::Clock::time_point PunchMachine::next_wakeup() const noexcept {
         case PunchState::punching:
             return std::min(std::max(next_probe_, punch_at_), punch_at_ + options_.deadline);
         case PunchState::direct:
-            return next_probe_;
+            return std::min(next_probe_, last_heard_ + options_.peer_timeout);
         default:
             return Clock::time_point{};  // allocating and relaying: the TURN client's 500 ms retransmissions
     }

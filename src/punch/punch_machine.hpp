@@ -14,7 +14,7 @@
 //   relaying     the channel is bound: data travels as ChannelData through the server.
 //   direct       data travels straight to the peer; probes every `keepalive_interval` hold both NATs'
 //                mappings open while the stream is idle, and peer probes are still answered (the peer may
-//                have missed our ack).
+//                have missed our ack). Silence from the peer for `peer_timeout`: back to registering.
 
 #include <chrono>
 #include <cstdint>
@@ -38,6 +38,9 @@ struct PunchOptions {
     std::chrono::milliseconds register_interval{250};
     std::chrono::milliseconds probe_interval{50};
     std::chrono::milliseconds keepalive_interval{5000};
+    // Nothing from the peer on the direct path for this long (four keep-alives unanswered): it is gone, or
+    // the path closed; register again and punch anew.
+    std::chrono::milliseconds peer_timeout{20000};
     std::uint64_t seed = 1;  // transaction IDs
 };
 
@@ -93,6 +96,7 @@ private:
     Clock::time_point next_register_{};
     Clock::time_point punch_at_{};
     Clock::time_point next_probe_{};
+    Clock::time_point last_heard_{};  // from the peer on the direct path
     std::optional<stun::Address> mapped_;
     std::optional<stun::Address> peer_mapped_;
     std::optional<stun::Address> peer_direct_;

@@ -84,7 +84,6 @@ public:
     void run(Clock::duration duration, Clock::duration b_late = 0ms) {
         std::vector<Datagram> out;
         const auto end = now_ + duration;
-        bool b_started = false;
         if (!a_started_) {
             a_.machine.start(now_, out);
             send_from(a_, out);
@@ -92,15 +91,15 @@ public:
         }
         const auto b_start = now_ + b_late;
         for (; now_ < end; now_ += 10ms) {
-            if (!b_started && now_ >= b_start) {
+            if (!b_started_ && now_ >= b_start) {
                 b_.machine.start(now_, out);
                 send_from(b_, out);
-                b_started = true;
+                b_started_ = true;
             }
             deliver();
             a_.machine.tick(now_, out);
             send_from(a_, out);
-            if (b_started) {
+            if (b_started_) {
                 b_.machine.tick(now_, out);
                 send_from(b_, out);
             }
@@ -164,6 +163,7 @@ public:
 private:
     Clock::time_point now_ = Clock::time_point{} + 1h;
     bool a_started_ = false;
+    bool b_started_ = false;
     std::deque<Packet> wire_;
     Rendezvous rendezvous_;
     Relays relays_;
@@ -263,6 +263,28 @@ TEST(PunchMachine, ASideThatMissedTheAcksJoinsTheDirectPath) {
     EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
     w.send_data(w.b_, "ts-packet");
     ASSERT_EQ(w.a_.received.size(), 1U);
+}
+
+// Keep-alives hold an idle direct path; when nothing comes back for 20 s, the side registers again, and a
+// probe from the peer (its keep-alive) brings it back to the direct path once the path works again.
+TEST(PunchMachine, ASilentPeerSendsTheSideBackToTheRendezvous) {
+    World w(false, false, true);
+    w.run(2s);
+    ASSERT_EQ(w.a_.machine.state(), PunchState::direct);
+    w.run(60s);  // idle: only keep-alives
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    const auto a_public = stun::make_ipv4(0xC6120B02, 0);
+    w.drop = [&](const Packet& p) { return p.to.without_port() == a_public; };
+    w.run(25s);
+    EXPECT_NE(w.a_.machine.state(), PunchState::direct);
+    // b still hears a: its keep-alive probes are answered, so b stays on the direct path, and the
+    // rendezvous no longer knows b (it stopped registering long ago).
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+    w.drop = nullptr;
+    w.run(6s);  // b's next keep-alive probe is answered and probed back
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    w.send_data(w.b_, "ts-packet");
+    EXPECT_EQ(w.a_.received.size(), 1U);
 }
 
 TEST(PunchMachine, DataFromStrangersIsNotDelivered) {
