@@ -1,6 +1,9 @@
 // `streamgate punch`: UDP hole punching through a rendezvous, with TURN as the fallback
 // (docs/nat-traversal.md).
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <memory>
 
@@ -89,6 +92,8 @@ Subcommand add_punch_command(CLI::App& app) {
     const auto run = [flags]() -> int {
         const auto config = punch_config(*flags);
         if (!config) return 2;
+        // stdout carries the path reports (JSON with --json), so a program can read them; logs go to stderr.
+        spdlog::set_default_logger(spdlog::stderr_color_mt("punch"));
         start_logging(flags->log_level);
         return punch::run_punch(*config);
     };
