@@ -23,6 +23,7 @@ int run(int argc, char** argv) {
     subcommands.push_back(sg::app::add_detect_command(app));
     subcommands.push_back(sg::app::add_relay_command(app));
     subcommands.push_back(sg::app::add_turn_command(app));
+    subcommands.push_back(sg::app::add_punch_command(app));
     subcommands.push_back(sg::app::add_mssr_command(app));
     subcommands.push_back(sg::app::add_check_config_command(app));
 

@@ -21,5 +21,6 @@ Subcommand add_relay_command(CLI::App& app);
 Subcommand add_turn_command(CLI::App& app);
 Subcommand add_mssr_command(CLI::App& app);
 Subcommand add_check_config_command(CLI::App& app);
+Subcommand add_punch_command(CLI::App& app);
 
 }  // namespace sg::app

@@ -36,6 +36,8 @@ struct TurnFlags {
     std::uint32_t max_auth_failures = 50;
     std::string admin;
     std::string log_level = "info";
+    bool rendezvous = false;
+    std::size_t rendezvous_max_entries = 10000;
 };
 
 std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
@@ -50,6 +52,8 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     config.relay_ips = flags.relay_ips;
     config.tcp = !flags.no_tcp;
     config.max_tcp_connections = flags.max_tcp_connections;
+    config.rendezvous = flags.rendezvous;
+    config.rendezvous_options.max_entries = flags.rendezvous_max_entries;
     if (flags.min_port == 0 || flags.max_port < flags.min_port) {
         std::cerr << "streamgate: turn: --min-port/--max-port: want 1 <= min <= max\n";
         return std::nullopt;
@@ -132,6 +136,11 @@ Subcommand add_turn_command(CLI::App& app) {
                      "Failed authentications from one address within 60 s before its requests go unanswered "
                      "until the minute ends (0: no limit; default 50)");
     turn->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
+    turn->add_flag(
+        "--rendezvous", flags->rendezvous,
+        "Also answer streamgate punch's rendezvous registrations on the UDP listeners (default off)");
+    turn->add_option("--rendezvous-max-entries", flags->rendezvous_max_entries,
+                     "Rendezvous registrations held at most; more are refused (default 10000)");
     add_log_level_option(*turn, flags->log_level);
     const auto run = [flags]() -> int {
         const auto config = turn_config(*flags);

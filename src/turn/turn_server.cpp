@@ -16,6 +16,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/write.hpp>
@@ -26,6 +27,7 @@
 #include "metrics/registry.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
 #include "stun/stream_framing.hpp"
 #include "turn/relay_sockets.hpp"
@@ -88,7 +90,9 @@ public:
                                      [](const std::exception_ptr& e) { log_escaped(e); });
                   }),
           machine_(options, relays_),
-          max_tcp_clients_(config.max_tcp_connections) {}
+          max_tcp_clients_(config.max_tcp_connections) {
+        if (config.rendezvous) rendezvous_.emplace(config.rendezvous_options);
+    }
 
     bool listen(const asio::ip::address& ip, std::uint16_t port, bool tcp) {
         auto socket = std::make_shared<asio::ip::udp::socket>(io_);
@@ -154,6 +158,7 @@ public:
     std::uint64_t tcp_dropped() const noexcept { return tcp_dropped_; }
     std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
     std::size_t allocations() const noexcept { return machine_.allocation_count(); }
+    const punch::Rendezvous* rendezvous() const noexcept { return rendezvous_ ? &*rendezvous_ : nullptr; }
 
 private:
     asio::awaitable<void> listen_loop(Socket socket, stun::Address local) {
@@ -166,6 +171,10 @@ private:
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (batch.truncated(i) || batch.bad_source(i)) continue;
                 const auto& source = batch.source(i);
+                if (rendezvous_ && punch::is_register_request(batch.data(i))) {
+                    answer_rendezvous(*socket, now, source, batch.data(i));
+                    continue;
+                }
                 const auto out =
                     machine_.on_client_datagram(now, FiveTuple{to_stun(source), local}, batch.data(i));
                 std::error_code send_ec;
@@ -186,6 +195,17 @@ private:
                 log_ended();
             }
         }
+    }
+
+    void answer_rendezvous(asio::ip::udp::socket& socket, std::chrono::steady_clock::time_point now,
+                           const asio::ip::udp::endpoint& source, Bytes datagram) {
+        const auto answer = rendezvous_->on_datagram(now, to_stun(source), datagram);
+        if (answer.paired)
+            pairing_log_.info("rendezvous: paired {} and {} (latest from {})", answer.paired->first,
+                              answer.paired->second, net::to_string(source));
+        if (answer.reply.empty()) return;
+        std::error_code ec;
+        socket.send_to(asio::buffer(answer.reply), source, 0, ec);
     }
 
     asio::awaitable<void> relay_loop(Socket socket, stun::Address relayed) {
@@ -316,6 +336,7 @@ private:
             co_await expiry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             if (stopping_) co_return;
             machine_.expire(std::chrono::steady_clock::now());
+            if (rendezvous_) rendezvous_->expire(std::chrono::steady_clock::now());
             log_ended();
         }
     }
@@ -343,6 +364,8 @@ private:
     std::map<FiveTuple, TcpClientPtr> tcp_clients_;
     asio::steady_timer expiry_timer_{io_};
     bool stopping_ = false;
+    std::optional<punch::Rendezvous> rendezvous_;
+    net::RateLimitedLog pairing_log_{"rendezvous pairings"};
 };
 
 void register_metrics(metrics::Registry& registry, const Server& server) {
@@ -384,6 +407,17 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
                             [&server] { return static_cast<double>(server.tcp_clients()); });
     registry.gauge_callback("streamgate_turn_allocations", "Live TURN allocations",
                             [&server] { return static_cast<double>(server.allocations()); });
+    if (const auto* r = server.rendezvous()) {
+        const punch::RendezvousStats& rs = r->stats();
+        counter("streamgate_turn_rendezvous_registrations_total", "Rendezvous Register requests answered",
+                [&rs] { return rs.registrations; });
+        counter("streamgate_turn_rendezvous_pairings_total", "Rendezvous clients paired with their peer",
+                [&rs] { return rs.pairings; });
+        counter("streamgate_turn_rendezvous_refused_total", "Rendezvous registrations refused (400, 508)",
+                [&rs] { return rs.refused; });
+        registry.gauge_callback("streamgate_turn_rendezvous_entries", "Live rendezvous registrations",
+                                [r] { return static_cast<double>(r->size()); });
+    }
     metrics::register_process_metrics(registry);
 }
 
@@ -442,6 +476,7 @@ int run_turn(const TurnServerConfig& config) {
         if (!server.listen(ip, config.listening_port, config.tcp)) return 2;
     for (const auto& ip : alternate_listeners)
         if (!server.listen(ip, config.alt_listening_port, false)) return 2;
+    if (config.rendezvous) spdlog::info("turn: rendezvous for streamgate punch on the UDP listeners");
     if (!options.discovery.empty())
         spdlog::info("turn: RFC 5780 NAT behaviour discovery on ports {} and {}", config.listening_port,
                      config.alt_listening_port);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "net/endpoint.hpp"
+#include "punch/rendezvous.hpp"
 #include "turn/turn_machine.hpp"
 
 namespace sg::turn {
@@ -27,6 +28,10 @@ struct TurnServerConfig {
     std::size_t max_tcp_connections = 1024;  // TCP clients at once; more are closed at accept
     std::optional<net::HostPort> admin;      // Prometheus /metrics
     TurnOptions options;
+    // `streamgate punch`'s rendezvous on the UDP listeners (src/punch/rendezvous.hpp): Register requests are
+    // answered by it, everything else by the TURN machine.
+    bool rendezvous = false;
+    punch::RendezvousOptions rendezvous_options;
 };
 
 // Serves until SIGINT or SIGTERM; returns the exit status (2 for a configuration or bind error).

@@ -1,0 +1,101 @@
+#include "punch/wire.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sg::punch {
+namespace {
+
+const stun::TransactionId k_tid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+const stun::Address k_mapped = stun::make_ipv4(0xC6120B02, 40000);
+const stun::Address k_peer = stun::make_ipv4(0xC6120C02, 40001);
+
+TEST(PunchWire, RegisterRoundTrip) {
+    std::vector<std::uint8_t> bytes;
+    build_register(bytes, k_tid, RegisterRequest{"camera", "viewer", k_peer});
+    EXPECT_TRUE(is_register_request(bytes));
+    const auto m = stun::parse_message(bytes);
+    ASSERT_TRUE(m);
+    const auto r = read_register(*m);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->id, "camera");
+    EXPECT_EQ(r->peer, "viewer");
+    EXPECT_EQ(r->relayed, k_peer);
+}
+
+TEST(PunchWire, AnswerRoundTripWithAndWithoutPeer) {
+    for (const bool paired : {false, true}) {
+        std::vector<std::uint8_t> bytes;
+        RegisterAnswer a{k_mapped, std::nullopt, 0, std::nullopt};
+        if (paired) a = RegisterAnswer{k_mapped, k_peer, 750, k_mapped};
+        build_register_answer(bytes, k_tid, a);
+        EXPECT_FALSE(is_register_request(bytes));
+        const auto m = stun::parse_message(bytes);
+        ASSERT_TRUE(m);
+        const auto r = read_register_answer(*m);
+        ASSERT_TRUE(r) << r.error();
+        EXPECT_EQ(r->mapped, k_mapped);
+        EXPECT_EQ(r->peer_mapped.has_value(), paired);
+        if (paired) {
+            EXPECT_EQ(*r->peer_mapped, k_peer);
+            EXPECT_EQ(r->delay_ms, 750U);
+            EXPECT_EQ(r->peer_relayed, k_mapped);
+        }
+    }
+}
+
+TEST(PunchWire, ErrorAnswerIsAnError) {
+    std::vector<std::uint8_t> bytes;
+    build_register_error(bytes, k_tid, 508);
+    const auto m = stun::parse_message(bytes);
+    ASSERT_TRUE(m);
+    const auto r = read_register_answer(*m);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("508"), std::string_view::npos);
+}
+
+TEST(PunchWire, ProbeAndAck) {
+    std::vector<std::uint8_t> probe;
+    build_probe(probe, k_tid, "a", "b");
+    const auto pm = stun::parse_message(probe);
+    ASSERT_TRUE(pm);
+    const auto p = read_probe(*pm);
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(p->ack);
+    EXPECT_EQ(p->id, "a");
+    EXPECT_EQ(p->peer, "b");
+    std::vector<std::uint8_t> ack;
+    build_probe_ack(ack, k_tid, "b");
+    const auto am = stun::parse_message(ack);
+    ASSERT_TRUE(am);
+    const auto a = read_probe(*am);
+    ASSERT_TRUE(a);
+    EXPECT_TRUE(a->ack);
+    EXPECT_EQ(a->id, "b");
+}
+
+TEST(PunchWire, NamesAreChecked) {
+    EXPECT_TRUE(valid_name("cam-1.site_A"));
+    EXPECT_FALSE(valid_name(""));
+    EXPECT_FALSE(valid_name("with space"));
+    EXPECT_FALSE(valid_name("quote\""));
+    EXPECT_FALSE(valid_name(std::string(65, 'a')));
+    EXPECT_TRUE(valid_name(std::string(64, 'a')));
+    std::vector<std::uint8_t> bytes;
+    build_register(bytes, k_tid, RegisterRequest{"bad name", "viewer", std::nullopt});
+    const auto m = stun::parse_message(bytes);
+    ASSERT_TRUE(m);
+    EXPECT_FALSE(read_register(*m));
+}
+
+TEST(PunchWire, FingerprintIsRequired) {
+    std::vector<std::uint8_t> bytes;
+    stun::MessageBuilder b(bytes, stun::Class::request, method::register_, k_tid);
+    b.add_text(attr::id, "a");
+    b.add_text(attr::peer, "b");
+    const auto m = stun::parse_message(bytes);
+    ASSERT_TRUE(m);
+    EXPECT_FALSE(read_register(*m));
+}
+
+}  // namespace
+}  // namespace sg::punch
