@@ -24,6 +24,8 @@ struct MssrFlags {
     std::string ts_out;              // recv: udp://HOST:PORT
     std::string serve;               // recv: rtsp://ADDR:PORT/NAME
     std::vector<std::string> allow;  // recv --serve: players allowed
+    std::string rtp;                 // recv: HOST:PORT for plain RTP out
+    std::string sdp;                 // recv --rtp: the SDP file written
     unsigned latency = 120;
     unsigned audio_latency = 0;  // 0: as --latency
     unsigned mss = 548;
@@ -123,8 +125,14 @@ Subcommand add_mssr_command(CLI::App& app) {
     auto* ts_out = recv->add_option("--ts-out", flags->ts_out, "udp://HOST:PORT to write the MPEG-TS to");
     auto* serve = recv->add_option("--serve", flags->serve,
                                    "rtsp://IP:PORT/NAME: serve an RTSP sender's stream to players there");
+    auto* rtp =
+        recv->add_option("--rtp", flags->rtp,
+                         "IP:PORT: re-emit an RTSP sender's RTP there, track i on PORT + 2 i (needs --sdp)");
+    auto* sdp = recv->add_option("--sdp", flags->sdp, "With --rtp: write the SDP describing that RTP here");
+    rtp->needs(sdp);
+    sdp->needs(rtp);
     ts_out->excludes(serve);
-    serve->excludes(ts_out);
+    ts_out->excludes(rtp);
     recv->add_option("--allow", flags->allow,
                      "With --serve: players allowed, CIDR (repeatable; default loopback)");
     recv->add_option("--stats-json", flags->stats_json, "Write per-stream statistics here at exit");
@@ -143,13 +151,22 @@ Subcommand add_mssr_command(CLI::App& app) {
             config.peer = *peer;
             return mssr::run_rtsp_send(config);
         }
-        if (!send->parsed() && !flags->serve.empty()) {
+        if (!send->parsed() && (!flags->serve.empty() || !flags->rtp.empty())) {
             mssr::RtspBridgeConfig config;
             config.stats_json = flags->stats_json;
             if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
             const auto listen = udp_endpoint(flags->listen, "--listen");
-            if (!listen || !serve_target(flags->serve, config.serve, config.mount)) return 2;
+            if (!listen) return 2;
             config.listen = *listen;
+            if (!flags->serve.empty()) {
+                if (!serve_target(flags->serve, config.serve, config.mount)) return 2;
+                config.serve_rtsp = true;
+            }
+            if (!flags->rtp.empty()) {
+                config.rtp_out = udp_endpoint(flags->rtp, "--rtp");
+                if (!config.rtp_out) return 2;
+                config.sdp_file = flags->sdp;
+            }
             for (const auto& text : flags->allow) {
                 const auto cidr = net::Cidr::parse(text);
                 if (!cidr) {
@@ -161,7 +178,7 @@ Subcommand add_mssr_command(CLI::App& app) {
             return mssr::run_rtsp_serve(config);
         }
         if (!send->parsed() && flags->ts_out.empty()) {
-            std::cerr << "streamgate: mssr recv: --ts-out or --serve is required\n";
+            std::cerr << "streamgate: mssr recv: --ts-out, --serve or --rtp is required\n";
             return 2;
         }
         mssr::TsBridgeConfig config;

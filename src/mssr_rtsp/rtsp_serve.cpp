@@ -16,6 +16,7 @@
 
 #include "client/presentation.hpp"
 #include "mssr/rtp_adu.hpp"
+#include "mssr_rtsp/rtp_out_sdp.hpp"
 #include "mssr_rtsp/rtsp_bridge.hpp"
 #include "net/asio_endpoint.hpp"
 #include "proxy/rtsp_proxy.hpp"
@@ -40,6 +41,7 @@ struct ServeCounters {
     std::uint64_t partial_adus = 0;
     std::uint64_t lost_adus = 0;
     std::uint64_t rtp_packets = 0;
+    std::uint64_t rtp_out_errors = 0;  // --rtp: sends refused or that would block
 };
 
 class ServeRun {
@@ -47,6 +49,21 @@ public:
     explicit ServeRun(const RtspBridgeConfig& config) : config_(config), signals_(io_, SIGINT, SIGTERM) {}
 
     int run() {
+        if (config_.serve_rtsp && !open_mount()) return 2;
+        if (config_.rtp_out) {
+            asio::error_code ec;
+            rtp_out_.open(config_.rtp_out->protocol(), ec);
+            if (!ec) rtp_out_.non_blocking(true, ec);
+            if (ec) {
+                say(fmt::format("streamgate: mssr recv: cannot open the RTP output: {}\n", ec.message()));
+                return 2;
+            }
+        }
+        return run_session();
+    }
+
+private:
+    bool open_mount() {
         proxy::RtspProxyOptions options;
         proxy::MountConfig mount;
         mount.name = config_.mount;
@@ -60,9 +77,13 @@ public:
         if (!proxy_->listen(config_.serve, error)) {
             say(fmt::format("streamgate: mssr recv: cannot listen on {}: {}\n", net::to_string(config_.serve),
                             error));
-            return 2;
+            return false;
         }
         mount_ = proxy_->find_mount(config_.mount);
+        return true;
+    }
+
+    int run_session() {
         SocketOptions socket_options = config_.options;
         socket_options.role = Role::receiver;
         auto created = Socket::create(io_.get_executor(), config_.listen, socket_options);
@@ -86,7 +107,6 @@ public:
         return write_stats() ? status_ : 1;
     }
 
-private:
     void stop() {
         if (stopping_) return;
         stopping_ = true;
@@ -124,9 +144,19 @@ private:
         ++counters_.adus;
         if (d.outcome == Delivery::Outcome::partial) ++counters_.partial_adus;
         const auto t = static_cast<std::size_t>(track);
-        counters_.rtp_packets +=
-            for_each_rtp_packet(d.data, d.rtp_timestamp, d.received, d.fragment_size,
-                                [this, t](Bytes packet) { mount_->feed_rtp(t, packet); });
+        counters_.rtp_packets += for_each_rtp_packet(d.data, d.rtp_timestamp, d.received, d.fragment_size,
+                                                     [this, t](Bytes packet) { emit(t, packet); });
+    }
+
+    void emit(std::size_t track, Bytes packet) {
+        if (mount_) mount_->feed_rtp(track, packet);
+        if (config_.rtp_out) {
+            asio::error_code ec;
+            const asio::ip::udp::endpoint to(config_.rtp_out->address(),
+                                             rtp_out_port(config_.rtp_out->port(), track));
+            rtp_out_.send_to(asio::buffer(packet.data(), packet.size()), to, 0, ec);
+            if (ec) ++counters_.rtp_out_errors;
+        }
     }
 
     // The first usable description starts the mount; the sender's repeats of it change nothing.
@@ -154,11 +184,37 @@ private:
                                                        proxy::waits_for_key_frame(encodings[i]));
             track_of_stream_[description->track_streams[i]] = static_cast<int>(i);
         }
+        if (config_.rtp_out && !write_sdp_file(description->sdp)) {
+            ++counters_.bad_descriptions;
+            return;
+        }
         described_ = true;
-        mount_->feed_start(std::move(mount_description));
-        if (config_.progress_interval.count() > 0)
+        if (mount_) mount_->feed_start(std::move(mount_description));
+        if (mount_ && config_.progress_interval.count() > 0)
             say(fmt::format("mssr recv: serving rtsp://{}/{} ({} tracks)\n", net::to_string(config_.serve),
                             config_.mount, presentation->tracks.size()));
+    }
+
+    // --sdp FILE: what a player of the --rtp output needs.
+    bool write_sdp_file(const std::string& origin_sdp) {
+        const auto address = config_.rtp_out->address();
+        const auto sdp =
+            rtp_out_sdp(origin_sdp, address.to_string(), address.is_v6(), config_.rtp_out->port());
+        if (!sdp) {
+            say(fmt::format("streamgate: mssr recv: no SDP file for --rtp: {}\n", sdp.error()));
+            return false;
+        }
+        std::ofstream out(config_.sdp_file, std::ios::trunc);
+        out << *sdp;
+        out.close();
+        if (!out) {
+            say(fmt::format("streamgate: mssr recv: cannot write {}\n", config_.sdp_file));
+            return false;
+        }
+        if (config_.progress_interval.count() > 0)
+            say(fmt::format("mssr recv: RTP to {} port {} and up, described in {}\n", address.to_string(),
+                            config_.rtp_out->port(), config_.sdp_file));
+        return true;
     }
 
     bool write_stats() const {
@@ -178,6 +234,7 @@ private:
                                            {"adus_complete", st.adus_complete},
                                            {"adus_partial", st.adus_partial},
                                            {"adus_lost", st.adus_lost},
+                                           {"adus_whole_lost", st.adus_whole_lost},
                                            {"key_adus_complete", st.key_adus_complete},
                                            {"key_adus_incomplete", st.key_adus_incomplete}});
                 }
@@ -191,7 +248,8 @@ private:
                               {"adus", counters_.adus},
                               {"partial_adus", counters_.partial_adus},
                               {"lost_adus", counters_.lost_adus},
-                              {"rtp_packets", counters_.rtp_packets}};
+                              {"rtp_packets", counters_.rtp_packets},
+                              {"rtp_out_errors", counters_.rtp_out_errors}};
         std::ofstream out(config_.stats_json);
         out << json.dump(2) << '\n';
         if (!out) say(fmt::format("streamgate: mssr recv: cannot write {}\n", config_.stats_json));
@@ -205,6 +263,7 @@ private:
     std::unique_ptr<proxy::RtspProxy> proxy_;
     std::shared_ptr<proxy::Mount> mount_;
     std::unique_ptr<Socket> mssr_;
+    asio::ip::udp::socket rtp_out_{io_};
     std::array<int, k_streams> track_of_stream_ = [] {
         std::array<int, k_streams> a{};
         a.fill(-1);

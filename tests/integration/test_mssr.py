@@ -219,7 +219,8 @@ class Mssr(unittest.TestCase):
         # MSSR: the player waits on the mount (DESCRIBE is held until the session description arrives), so it
         # sees the stream from its first key frame.
         recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{RTSP_MSSR_PORT}",
-                                    "--serve", f"rtsp://127.0.0.1:{MOUNT_PORT}/live", "--stats-json",
+                                    "--serve", f"rtsp://127.0.0.1:{MOUNT_PORT}/live", "--rtp", "127.0.0.1:5004",
+                                    "--sdp", str(tmp / "rtp-out.sdp"), "--stats-json",
                                     str(tmp / "rtsp-recv.json")], name="mssr-recv-rtsp", ready=None)
         net.wait_port(RCV, "127.0.0.1", MOUNT_PORT)
         mssr_out = tmp / "mssr-rtsp"
@@ -251,6 +252,11 @@ class Mssr(unittest.TestCase):
         self.assertGreaterEqual(got["frames"], FPS * (SECONDS - 2), report)
         self.assertLessEqual(got["decode_errors"], 2, report)
         self.assertLess(got["decode_errors"], plain["decode_errors"], report)
+        # The plain RTP output beside the mount: its SDP file puts track i on 5004 + 2 i.
+        rtp_sdp = (tmp / "rtp-out.sdp").read_text()
+        self.assertIn("m=video 5004 RTP/AVP", rtp_sdp)
+        self.assertIn("m=audio 5006 RTP/AVP", rtp_sdp)
+        self.assertIn("c=IN IP4 127.0.0.1", rtp_sdp)
 
 
 if __name__ == "__main__":
