@@ -116,8 +116,8 @@ private:
         exit_.expires_after(std::chrono::seconds(2));
         exit_.async_wait([this](const asio::error_code&) { io_.stop(); });
         if (mssr_) mssr_->close();
+        if (mount_) mount_->stop("mssr session ended");  // the players' log says why
         if (proxy_) proxy_->shutdown();
-        if (mount_) mount_->stop("mssr session ended");
     }
 
     asio::awaitable<void> session() {
