@@ -33,7 +33,7 @@ inline constexpr std::uint8_t k_rtp_video_stream = 0;
 inline constexpr std::uint8_t k_rtp_audio_stream = 1;
 inline constexpr std::uint8_t k_description_stream = 2;
 inline constexpr std::uint8_t k_rtp_first_extra_stream = 3;
-inline constexpr std::size_t k_max_description_bytes = 32 * 1024;
+inline constexpr std::size_t k_max_description_bytes = std::size_t{32} * 1024;
 
 // The stream of each track, from each track's media ("video", "audio", ...), at most k_max_session_streams
 // streams in all; fails beyond that.

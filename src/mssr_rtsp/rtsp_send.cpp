@@ -54,7 +54,7 @@ public:
         signals_.async_wait([this](const asio::error_code& ec, int) {
             if (!ec) stop();
         });
-        asio::co_spawn(io_, main(), [this](const std::exception_ptr& e) {
+        asio::co_spawn(io_, play(), [this](const std::exception_ptr& e) {
             if (e) {
                 say("streamgate: mssr send: unexpected error\n");
                 status_ = 1;
@@ -87,7 +87,7 @@ private:
         stop();
     }
 
-    asio::awaitable<void> main() {
+    asio::awaitable<void> play() {
         const auto url = rtsp::parse_url(config_.source_url);
         if (!url) co_return fail(2, fmt::format("{}: {}", config_.source_url, url.error()));
         client::ConnectOptions connect;
