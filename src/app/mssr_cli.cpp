@@ -8,17 +8,24 @@
 #include "app/subcommand.hpp"
 #include "mssr/live_window.hpp"
 #include "mssr_io/ts_bridge.hpp"
+#include "mssr_rtsp/rtsp_bridge.hpp"
+#include "net/cidr.hpp"
 #include "net/endpoint.hpp"
 #include "net/relay.hpp"
+#include "rtsp/url.hpp"
 
 namespace sg::app {
 namespace {
 
 struct MssrFlags {
-    std::string input;   // send: udp://HOST:PORT
-    std::string to;      // send: HOST:PORT
-    std::string listen;  // recv: HOST:PORT
-    std::string ts_out;  // recv: udp://HOST:PORT
+    std::string input;               // send: udp://HOST:PORT or rtsp://ORIGIN/...
+    std::string to;                  // send: HOST:PORT
+    std::string listen;              // recv: HOST:PORT
+    std::string ts_out;              // recv: udp://HOST:PORT
+    std::string serve;               // recv: rtsp://ADDR:PORT/NAME
+    std::vector<std::string> allow;  // recv --serve: players allowed
+    std::string rtp;                 // recv: HOST:PORT for plain RTP out
+    std::string sdp;                 // recv --rtp: the SDP file written
     unsigned latency = 120;
     unsigned audio_latency = 0;  // 0: as --latency
     unsigned mss = 548;
@@ -41,6 +48,25 @@ std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const
         return std::nullopt;
     }
     return asio::ip::udp::endpoint(address, hp->port);
+}
+
+// rtsp://ADDR[:PORT]/NAME with ADDR an IP literal: where `mssr recv --serve` listens and the mount's name.
+bool serve_target(std::string_view text, asio::ip::tcp::endpoint& endpoint, std::string& mount) {
+    const auto url = rtsp::parse_url(text);
+    asio::error_code ec;
+    const auto address = url ? asio::ip::make_address(url->host, ec) : asio::ip::address{};
+    if (url) {
+        mount = url->path;
+        while (!mount.empty() && mount.front() == '/')
+            mount.erase(0, 1);
+    }
+    if (!url || ec || url->scheme != "rtsp" || mount.empty() ||
+        mount.find_first_of("/?") != std::string::npos) {
+        std::cerr << "streamgate: mssr: --serve " << text << ": want rtsp://IP:PORT/NAME\n";
+        return false;
+    }
+    endpoint = asio::ip::tcp::endpoint(address, url->effective_port());
+    return true;
 }
 
 mssr::SocketOptions socket_options(const MssrFlags& flags) {
@@ -68,7 +94,8 @@ Subcommand add_mssr_command(CLI::App& app) {
     mssr->require_subcommand(1);
     auto flags = std::make_shared<MssrFlags>();
     auto* send = mssr->add_subcommand("send", "Read MPEG-TS over UDP and send it to an MSSR receiver");
-    send->add_option("SOURCE", flags->input, "udp://HOST:PORT where the MPEG-TS arrives (bound here)")
+    send->add_option("SOURCE", flags->input,
+                     "udp://HOST:PORT where the MPEG-TS arrives (bound here), or rtsp://ORIGIN/PATH to play")
         ->required();
     send->add_option("--to", flags->to, "The receiver's HOST:PORT")->required();
     send->add_option("--latency", flags->latency,
@@ -95,12 +122,65 @@ Subcommand add_mssr_command(CLI::App& app) {
 
     auto* recv = mssr->add_subcommand("recv", "Receive from an MSSR sender and write MPEG-TS over UDP");
     recv->add_option("--listen", flags->listen, "HOST:PORT to wait for the sender on")->required();
-    recv->add_option("--ts-out", flags->ts_out, "udp://HOST:PORT to write the MPEG-TS to")->required();
+    auto* ts_out = recv->add_option("--ts-out", flags->ts_out, "udp://HOST:PORT to write the MPEG-TS to");
+    auto* serve = recv->add_option("--serve", flags->serve,
+                                   "rtsp://IP:PORT/NAME: serve an RTSP sender's stream to players there");
+    auto* rtp =
+        recv->add_option("--rtp", flags->rtp,
+                         "IP:PORT: re-emit an RTSP sender's RTP there, track i on PORT + 2 i (needs --sdp)");
+    auto* sdp = recv->add_option("--sdp", flags->sdp, "With --rtp: write the SDP describing that RTP here");
+    rtp->needs(sdp);
+    sdp->needs(rtp);
+    ts_out->excludes(serve);
+    ts_out->excludes(rtp);
+    recv->add_option("--allow", flags->allow,
+                     "With --serve: players allowed, CIDR (repeatable; default loopback)");
     recv->add_option("--stats-json", flags->stats_json, "Write per-stream statistics here at exit");
     recv->add_flag("--quiet", flags->quiet, "No progress line on stderr");
 
     const auto run = [flags, send]() -> int {
         net::ignore_sigpipe();
+        if (send->parsed() && flags->input.starts_with("rtsp://")) {
+            mssr::RtspBridgeConfig config;
+            config.source_url = flags->input;
+            config.options = socket_options(*flags);
+            config.stats_json = flags->stats_json;
+            if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
+            const auto peer = udp_endpoint(flags->to, "--to");
+            if (!peer) return 2;
+            config.peer = *peer;
+            return mssr::run_rtsp_send(config);
+        }
+        if (!send->parsed() && (!flags->serve.empty() || !flags->rtp.empty())) {
+            mssr::RtspBridgeConfig config;
+            config.stats_json = flags->stats_json;
+            if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
+            const auto listen = udp_endpoint(flags->listen, "--listen");
+            if (!listen) return 2;
+            config.listen = *listen;
+            if (!flags->serve.empty()) {
+                if (!serve_target(flags->serve, config.serve, config.mount)) return 2;
+                config.serve_rtsp = true;
+            }
+            if (!flags->rtp.empty()) {
+                config.rtp_out = udp_endpoint(flags->rtp, "--rtp");
+                if (!config.rtp_out) return 2;
+                config.sdp_file = flags->sdp;
+            }
+            for (const auto& text : flags->allow) {
+                const auto cidr = net::Cidr::parse(text);
+                if (!cidr) {
+                    std::cerr << "streamgate: mssr: --allow " << text << ": " << cidr.error() << '\n';
+                    return 2;
+                }
+                config.allow.push_back(*cidr);
+            }
+            return mssr::run_rtsp_serve(config);
+        }
+        if (!send->parsed() && flags->ts_out.empty()) {
+            std::cerr << "streamgate: mssr recv: --ts-out, --serve or --rtp is required\n";
+            return 2;
+        }
         mssr::TsBridgeConfig config;
         config.options = socket_options(*flags);
         config.stats_json = flags->stats_json;

@@ -225,6 +225,8 @@ void Reassembler::close_adu(std::uint8_t stream_number, Stream& stream,
         if (policy(stream_number).late == LatePolicy::partial) {
             d.outcome = Delivery::Outcome::partial;
             d.data = std::move(adu.data);
+            d.received = std::move(adu.have);
+            d.fragment_size = fragment_size_;
             ++stream.stats.adus_partial;
         } else {
             d.outcome = Delivery::Outcome::lost;

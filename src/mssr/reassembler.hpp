@@ -55,6 +55,10 @@ struct Delivery {
     std::uint32_t rtp_timestamp = 0;
     std::uint32_t time_ms = 0;
     std::vector<std::uint8_t> data;  // complete or partial only
+    // Partial only: which fragments (of fragment_size octets, the last one shorter) arrived; the others'
+    // bytes are zero. Lets a reader use only what really arrived (rtp_adu.hpp).
+    std::vector<bool> received;
+    std::size_t fragment_size = 0;
 };
 
 struct StreamStats {

@@ -62,6 +62,16 @@ asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& wh
     // A player between DESCRIBE and PLAY holds the upstream for one linger period.
     idle_since_ = Clock::now();
     if (state_ == State::playing && description_) co_return description_;
+    if (config_.fed) {
+        const auto until = Clock::now() + timing_.first_media;
+        while (state_ != State::playing && !stopping_ && Clock::now() < until) {
+            state_changed_.expires_at(until);
+            co_await state_changed_.async_wait(as_tuple_awaitable);
+        }
+        if (state_ == State::playing && description_) co_return description_;
+        why = "no media fed yet";
+        co_return std::nullopt;
+    }
     if (state_ == State::idle || state_ == State::failed) start_upstream();
     // Bounded: at most the connect, DESCRIBE, SETUPs and PLAY of one attempt, plus a UDP-to-TCP rollover.
     const auto deadline = Clock::now() + 6 * timing_.request_timeout + timing_.first_media;
@@ -164,8 +174,22 @@ void Mount::set_always_on(bool always_on) {
     config_.always_on = always_on;
 }
 
+void Mount::feed_start(MountDescription description) {
+    if (!config_.fed || stopping_) return;
+    tracks_.assign(description.clock_rates.size(), UpstreamTrack{});
+    for (std::size_t i = 0; i < tracks_.size(); ++i)
+        tracks_[i].clock_rate = description.clock_rates[i];
+    description_ = std::move(description);
+    metrics_.upstream_started->inc();
+    if (!running_) {
+        running_ = true;  // for report_loop: players get their RTCP SRs as from an RTSP upstream
+        asio::co_spawn(executor_, report_loop(), net::log_unhandled(net::Unhandled::mount_report));
+    }
+    set_state(State::playing);
+}
+
 void Mount::start_upstream() {
-    if (running_ || stopping_) return;
+    if (config_.fed || running_ || stopping_) return;
     running_ = true;
     failure_.clear();
     set_state(State::connecting);

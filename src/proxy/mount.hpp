@@ -89,6 +89,14 @@ public:
     // The upstream's last sender report of `track`, if any since the upstream (re)started.
     std::optional<rtp::SenderInfo> upstream_sender_report(std::size_t track) const;
 
+    // Fed mounts (MountConfig::fed): the process plays the upstream's part. feed_start() publishes the
+    // description (DESCRIBE answers from then on; until then it waits up to `first_media`), feed_rtp() fans
+    // one RTP packet of `track` out to the players, stop() ends them.
+    void feed_start(MountDescription description);
+    void feed_rtp(std::size_t track, std::span<const std::uint8_t> packet) {
+        on_rtp(track, packet, Clock::now());
+    }
+
     void start_always_on();
     // A reload changed only `always_on`: the running upstream stays (start_always_on() starts it).
     void set_always_on(bool always_on);

@@ -16,6 +16,9 @@ struct MountConfig {
     rtsp::Url url;  // with the mount's credentials in user/password, if any
     UpstreamTransport transport = UpstreamTransport::automatic;
     bool always_on = false;
+    // The process feeds the media (Mount::feed_start / feed_rtp; the MSSR receiver of `mssr recv --serve`)
+    // instead of an RTSP upstream at `url`.
+    bool fed = false;
 
     bool operator==(const MountConfig&) const = default;
 };

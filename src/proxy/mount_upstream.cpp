@@ -398,6 +398,7 @@ void Mount::send_upstream_reports(Attempt& a) {
 
 void Mount::stop(std::string reason) {
     stopping_ = true;
+    if (config_.fed) running_ = false;  // no upstream coroutine to end report_loop
     stop_reason_ = std::move(reason);
     if (current_) current_->close();
     end_players(stop_reason_);

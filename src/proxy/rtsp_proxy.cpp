@@ -120,6 +120,11 @@ void RtspProxy::admit(asio::ip::tcp::socket socket) {
     connection->start();
 }
 
+std::shared_ptr<Mount> RtspProxy::find_mount(std::string_view name) const {
+    const auto it = mounts_.find(name);
+    return it == mounts_.end() ? nullptr : it->second;
+}
+
 void RtspProxy::stop_accepting() {
     for (auto& acceptor : acceptors_) {
         asio::error_code ignored;

@@ -53,6 +53,8 @@ public:
     // changed end their players and start afresh. Listeners and the nonce secret stay.
     void reload(RtspProxyOptions fresh);
     void stop_accepting();
+    // The mount of that name (null if none): how a fed mount (MountConfig::fed) gets its media.
+    std::shared_ptr<Mount> find_mount(std::string_view name) const;
     // Ends every player and upstream (gateway shutdown).
     void shutdown();
 

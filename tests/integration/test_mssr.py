@@ -8,6 +8,12 @@ what arrives to a file, which ffprobe and ffmpeg then decode: frames, key frames
   - Through MSSR (latency 120 ms): every key frame arrives and the decoder reports (next to) no error; the
     statistics show the losses were repaired by retransmission (so the router did drop).
   - Plain UDP on the same path (ffmpeg straight to the sink): decode errors, so the test can fail.
+
+RTSP in and out over the same path (the second test): `streamgate serve` on snd is the origin (an MP4 with
+H.264 and AAC), `mssr send rtsp://...` plays it on snd and carries it, `mssr recv --serve rtsp://...` on rcv
+serves it as a mount, and ffprobe on rcv decodes that mount over RTP/UDP (loopback, lossless). Plain RTP across
+the same lossy path (ffprobe on rcv straight from the origin, RTP over UDP) must show decode errors; through
+MSSR every key frame must arrive whole and the decoder report (next to) nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ SND_ADDR, RCV_ADDR = "198.18.60.2", "198.18.61.2"
 TS_IN_PORT = 5000     # mssr send's input, on snd
 MSSR_PORT = 6000      # mssr recv's listener, on rcv
 SINK_PORT = 7000      # the sink's port, on rcv (mssr recv's TS output, or plain UDP straight from snd)
+ORIGIN_PORT = 8554    # streamgate serve on snd (the RTSP test)
+RTSP_MSSR_PORT = 6001  # mssr recv --serve's MSSR listener, on rcv
+MOUNT_PORT = 8555     # mssr recv --serve's RTSP listener, on rcv (loopback)
 
 # Writes every datagram to a file; ends 3 s after the last one (or after 60 s of nothing at all).
 SINK = """
@@ -83,6 +92,31 @@ def analyse(path: Path) -> dict:
     dec = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null",
                           "-"], capture_output=True, text=True, timeout=120)
     errors = [line for line in dec.stderr.splitlines() if line.strip()]
+    return {"frames": len(keys), "key_frames": sum(1 for k in keys if k.startswith("1")),
+            "decode_errors": len(errors), "error_lines": errors[:20]}
+
+
+def make_mp4(path: Path) -> None:
+    """The RTSP origin's file: the same picture as make_clip, with AAC audio (a second MSSR stream)."""
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=640x360:rate={FPS}:duration={SECONDS}", "-f", "lavfi", "-i",
+                    f"sine=frequency=440:duration={SECONDS}", "-c:v", "libx264", "-preset", "veryfast",
+                    "-pix_fmt", "yuv420p", "-g", str(FPS), "-b:v", "2M", "-c:a", "aac", "-b:a", "64k",
+                    str(path)], check=True, timeout=180)
+
+
+def probe_rtsp(net: TestNetwork, host: str, url: str, out: Path):
+    """Starts ffprobe decoding an RTSP URL over RTP/UDP: one key_frame flag per video frame into out.csv,
+    decoder errors into out.err."""
+    script = (f"ffprobe -v error -rtsp_transport udp -timeout 20000000 -select_streams v:0 -show_entries "
+              f"frame=key_frame -of csv=p=0 '{url}' > '{out}.csv' 2> '{out}.err'")
+    return net.start_peer(host, ["sh", "-c", script], name=f"ffprobe-{out.name}", ready=None)
+
+
+def probe_result(peer, out: Path) -> dict:
+    peer.proc.wait(timeout=60)
+    keys = [line.strip() for line in Path(f"{out}.csv").read_text().splitlines() if line.strip()]
+    errors = [line for line in Path(f"{out}.err").read_text().splitlines() if line.strip()]
     return {"frames": len(keys), "key_frames": sum(1 for k in keys if k.startswith("1")),
             "decode_errors": len(errors), "error_lines": errors[:20]}
 
@@ -166,6 +200,63 @@ class Mssr(unittest.TestCase):
         self.assertLessEqual(got["decode_errors"], 2, report)
         self.assertGreaterEqual(got["frames"], self.source["frames"] - 2, report)
         self.assertLess(got["decode_errors"], plain["decode_errors"], report)
+
+    def test_rtsp_in_and_out_keeps_every_key_frame_where_plain_rtp_breaks(self):
+        net = self.net
+        tmp = net.tmpdir
+        media = tmp / "media"
+        media.mkdir(exist_ok=True)
+        make_mp4(media / "clip.mp4")
+        origin = net.start_peer(SND, [self.bin, "serve", str(media), "--listen", f"{SND_ADDR}:{ORIGIN_PORT}"],
+                                name="origin", ready=None)
+        net.wait_port(SND, SND_ADDR, ORIGIN_PORT)
+        origin_url = f"rtsp://{SND_ADDR}:{ORIGIN_PORT}/clip.mp4"
+
+        # Plain RTP over UDP across the lossy path: the floor.
+        plain_out = tmp / "plain-rtp"
+        plain = probe_result(probe_rtsp(net, RCV, origin_url, plain_out), plain_out)
+
+        # MSSR: the player waits on the mount (DESCRIBE is held until the session description arrives), so it
+        # sees the stream from its first key frame.
+        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{RTSP_MSSR_PORT}",
+                                    "--serve", f"rtsp://127.0.0.1:{MOUNT_PORT}/live", "--rtp", "127.0.0.1:5004",
+                                    "--sdp", str(tmp / "rtp-out.sdp"), "--stats-json",
+                                    str(tmp / "rtsp-recv.json")], name="mssr-recv-rtsp", ready=None)
+        net.wait_port(RCV, "127.0.0.1", MOUNT_PORT)
+        mssr_out = tmp / "mssr-rtsp"
+        player = probe_rtsp(net, RCV, f"rtsp://127.0.0.1:{MOUNT_PORT}/live", mssr_out)
+        time.sleep(0.5)
+        send = net.start_peer(SND, [self.bin, "mssr", "send", origin_url, "--to", f"{RCV_ADDR}:{RTSP_MSSR_PORT}",
+                                    "--latency", "200", "--stream-kbps", "3000", "--stats-json",
+                                    str(tmp / "rtsp-send.json")], name="mssr-send-rtsp", ready=None)
+        self.assertEqual(send.proc.wait(timeout=SECONDS + 30), 0, send.log_text())
+        got = probe_result(player, mssr_out)
+        self.assertEqual(recv.stop(), 0, recv.log_text())
+        origin.stop()
+        sent = json.loads((tmp / "rtsp-send.json").read_text())
+        received = json.loads((tmp / "rtsp-recv.json").read_text())
+        report = (f"plain RTP {plain}\nMSSR {got}\nsender {json.dumps(sent)}\nreceiver {json.dumps(received)}\n"
+                  f"recv log {recv.log_text()[-1500:]}")
+        print(report)
+
+        # The path really loses: plain RTP breaks frames, and MSSR had to repair.
+        self.assertGreaterEqual(plain["decode_errors"], 5, report)
+        self.assertGreater(sent["sender"]["retransmissions"], 0, report)
+        # Through MSSR: every key frame whole, (next to) no decoder error, the whole clip.
+        video = next(s for s in received["streams"] if s["stream"] == 0)
+        self.assertEqual(video["key_adus_incomplete"], 0, report)
+        self.assertGreater(video["key_adus_complete"], 0, report)
+        # The player joins a live mount: it starts at the first key frame after its PLAY (the first GOP
+        # usually goes by while it sets up), so up to two GOPs may be missing, never a broken one.
+        self.assertGreaterEqual(got["key_frames"], SECONDS - 2, report)
+        self.assertGreaterEqual(got["frames"], FPS * (SECONDS - 2), report)
+        self.assertLessEqual(got["decode_errors"], 2, report)
+        self.assertLess(got["decode_errors"], plain["decode_errors"], report)
+        # The plain RTP output beside the mount: its SDP file puts track i on 5004 + 2 i.
+        rtp_sdp = (tmp / "rtp-out.sdp").read_text()
+        self.assertIn("m=video 5004 RTP/AVP", rtp_sdp)
+        self.assertIn("m=audio 5006 RTP/AVP", rtp_sdp)
+        self.assertIn("c=IN IP4 127.0.0.1", rtp_sdp)
 
 
 if __name__ == "__main__":

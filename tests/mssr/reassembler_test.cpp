@@ -234,6 +234,9 @@ TEST(MssrReassembler, PartialPolicyDeliversWhatArrived) {
     auto expected = data;
     std::fill(expected.begin() + 64, expected.begin() + 128, 0);
     EXPECT_EQ(out[0].data, expected);
+    // Which fragments arrived, so a reader can tell zero fill from data (rtp_adu.hpp).
+    EXPECT_EQ(out[0].received, (std::vector<bool>{true, false, true}));
+    EXPECT_EQ(out[0].fragment_size, 64u);
 }
 
 TEST(MssrReassembler, InOrderPerStreamWithoutBlockingOtherStreams) {

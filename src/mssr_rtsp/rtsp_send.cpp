@@ -1,0 +1,329 @@
+// `streamgate mssr send rtsp://...`: plays the origin over interleaved TCP with the RTSP client core, groups
+// each track's RTP packets into ADUs (src/mssr/rtp_adu.hpp) and submits them to an MSSR session, together
+// with the origin's SDP, repeated.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "client/exchange.hpp"
+#include "client/presentation.hpp"
+#include "client/rtsp_client.hpp"
+#include "mssr/rtp_adu.hpp"
+#include "mssr_rtsp/rtsp_bridge.hpp"
+#include "restream/key_frame.hpp"
+#include "restream/mount_sdp.hpp"
+#include "rtp/rtcp.hpp"
+#include "rtsp/session_header.hpp"
+#include "rtsp/url.hpp"
+
+namespace sg::mssr {
+namespace {
+
+using udp = asio::ip::udp;
+using Json = nlohmann::ordered_json;
+constexpr auto k_request_timeout = std::chrono::seconds(5);
+// The origin silent this long after its media started: it is over (serve ends a file with BYE, too).
+constexpr auto k_origin_silence = std::chrono::seconds(3);
+
+void say(const std::string& line) {
+    std::fputs(line.c_str(), stderr);
+}
+
+struct Track {
+    std::uint8_t stream = 0;
+    bool h264 = false;
+    RtpAduGrouper grouper;
+};
+
+class SendRun {
+public:
+    explicit SendRun(const RtspBridgeConfig& config)
+        : config_(config), signals_(io_, SIGINT, SIGTERM), client_(io_.get_executor()), timer_(io_) {}
+
+    int run() {
+        signals_.async_wait([this](const asio::error_code& ec, int) {
+            if (!ec) stop();
+        });
+        asio::co_spawn(io_, play(), [this](const std::exception_ptr& e) {
+            if (e) {
+                say("streamgate: mssr send: unexpected error\n");
+                status_ = 1;
+            }
+            stop();
+        });
+        io_.run();
+        return write_stats() ? status_ : 1;
+    }
+
+private:
+    void stop() {
+        if (stopping_) return;
+        stopping_ = true;
+        asio::error_code ignored;
+        signals_.cancel(ignored);
+        // Whatever still runs (a player's connection, a request in flight) gets a moment, not forever.
+        exit_.expires_after(std::chrono::seconds(2));
+        exit_.async_wait([this](const asio::error_code&) { io_.stop(); });
+        timer_.cancel();
+        client_.close();
+        if (mssr_) mssr_->close();
+    }
+
+    void fail(int status, const std::string& why) {
+        if (!stopping_) {
+            say(fmt::format("streamgate: mssr send: {}\n", why));
+            status_ = status;
+        }
+        stop();
+    }
+
+    asio::awaitable<void> play() {
+        const auto url = rtsp::parse_url(config_.source_url);
+        if (!url) co_return fail(2, fmt::format("{}: {}", config_.source_url, url.error()));
+        client::ConnectOptions connect;
+        connect.timeout = k_request_timeout;
+        if (!co_await client_.connect(*url, connect))
+            co_return fail(1, "origin: connect: " + client_.error());
+        const std::string request_url = rtsp::to_string(*url);
+        rtsp::Headers accept;
+        accept.add("Accept", "application/sdp");
+        auto describe = co_await client_.request("DESCRIBE", request_url, accept);
+        if (!describe || describe->status != 200)
+            co_return fail(1, describe ? fmt::format("origin: DESCRIBE answered {}", describe->status)
+                                       : "origin: DESCRIBE: " + client_.error());
+        auto presentation =
+            client::parse_presentation(describe->body, client::base_url(*describe, request_url));
+        if (!presentation) co_return fail(1, fmt::format("origin: DESCRIBE: {}", presentation.error()));
+        if (describe->body.size() > k_max_description_bytes) co_return fail(1, "origin: SDP too long");
+        std::vector<std::string> media;
+        for (const auto& t : presentation->tracks)
+            media.push_back(t.media);
+        const auto streams = assign_streams(media);
+        if (!streams) co_return fail(1, fmt::format("origin: {}", streams.error()));
+        const auto encodings = proxy::mount_track_encodings(describe->body);
+        for (std::size_t i = 0; i < streams->size(); ++i) {
+            const std::uint8_t stream = (*streams)[i];
+            const bool h264 = i < encodings.size() && proxy::waits_for_key_frame(encodings[i]);
+            tracks_.push_back(
+                std::make_unique<Track>(Track{stream, h264, RtpAduGrouper(stream, stream == 0)}));
+        }
+        description_ = encode_session_description(SessionDescription{*streams, describe->body});
+
+        // The session's streams: video, audio, the description (repeated, so a long budget costs nothing),
+        // then any further track with the audio policy.
+        SocketOptions options = config_.options;
+        options.role = Role::sender;
+        const StreamPolicy video = options.streams.at(0);
+        const StreamPolicy audio = options.streams.size() > 1 ? options.streams[1] : video;
+        StreamPolicy description{std::max(video.latency, std::chrono::milliseconds(1000)),
+                                 RetransmitMode::by_value, LatePolicy::drop};
+        const std::size_t count =
+            std::max<std::size_t>(3, 1 + *std::max_element(streams->begin(), streams->end()));
+        options.streams.assign(count, audio);
+        options.streams[k_rtp_video_stream] = video;
+        options.streams[k_description_stream] = description;
+        const udp::endpoint any =
+            config_.peer.address().is_v6() ? udp::endpoint(udp::v6(), 0) : udp::endpoint(udp::v4(), 0);
+        auto created = Socket::create(io_.get_executor(), any, options);
+        if (!created) co_return fail(2, std::string(created.error()));
+        mssr_ = std::move(*created);
+        if (const auto ec = co_await mssr_->connect(config_.peer))
+            co_return fail(1, "no MSSR receiver at the peer: " + ec.message());
+        asio::co_spawn(io_, session(), asio::detached);
+        send_description();
+
+        client_.set_frame_handler(
+            [this](std::uint8_t channel, Bytes payload) { on_frame(channel, payload); });
+        std::uint32_t session_timeout_s = rtsp::k_default_session_timeout;
+        for (std::size_t i = 0; i < presentation->tracks.size(); ++i) {
+            rtsp::Headers headers;
+            headers.add("Transport", client::tcp_transport(static_cast<std::uint8_t>(2 * i)));
+            auto reply = co_await client_.request("SETUP", presentation->tracks[i].control_url, headers);
+            if (!reply || reply->status != 200)
+                co_return fail(1, reply ? fmt::format("origin: SETUP answered {}", reply->status)
+                                        : "origin: SETUP: " + client_.error());
+            const auto accepted = client::accepted_transport(*reply, true);
+            if (!accepted || !accepted->interleaved)
+                co_return fail(1, "origin: SETUP: no interleaved channels in the answer");
+            channels_.push_back(accepted->interleaved->first);
+            if (i == 0) {
+                if (const auto s = client::reply_session(*reply)) session_timeout_s = s->timeout_or_default();
+            }
+        }
+        auto play = co_await client_.request("PLAY", presentation->aggregate_url);
+        if (!play || play->status != 200)
+            co_return fail(1, play ? fmt::format("origin: PLAY answered {}", play->status)
+                                   : "origin: PLAY: " + client_.error());
+        if (config_.progress_interval.count() > 0)
+            say(fmt::format("mssr send: playing {} ({} tracks)\n", request_url, tracks_.size()));
+
+        const auto keepalive_every =
+            std::chrono::seconds(std::clamp<std::uint32_t>(session_timeout_s / 2, 1, 30));
+        const auto start = Clock::now();
+        auto next_keepalive = start + keepalive_every;
+        auto next_description = start + config_.description_interval;
+        auto next_progress = start + config_.progress_interval;
+        last_media_ = start;
+        while (!stopping_ && !origin_ended_) {
+            const auto now = Clock::now();
+            if (now - last_media_ > k_origin_silence) break;
+            if (now >= next_description) {
+                next_description = now + config_.description_interval;
+                send_description();
+            }
+            if (config_.progress_interval.count() > 0 && now >= next_progress) {
+                next_progress = now + config_.progress_interval;
+                progress(std::chrono::duration<double>(now - start).count());
+            }
+            if (now >= next_keepalive) {
+                next_keepalive = now + keepalive_every;
+                if (!co_await client_.request("GET_PARAMETER", presentation->aggregate_url)) break;
+                continue;
+            }
+            auto wake = std::min({next_keepalive, next_description, now + std::chrono::milliseconds(200)});
+            if (!co_await client_.pump_until(wake)) break;  // the origin closed the connection
+        }
+        if (stopping_) co_return;
+        for (auto& track : tracks_)
+            track->grouper.flush();
+        submit_ready();
+        // The origin is done: the last frames' repairs still get their chance, then the session ends.
+        timer_.expires_after(config_.drain);
+        co_await timer_.async_wait(asio::use_awaitable);
+        if (config_.progress_interval.count() > 0) say("mssr send: the origin ended\n");
+        stop();
+    }
+
+    asio::awaitable<void> session() {
+        const auto ended = co_await mssr_->run();
+        if (ended == asio::error::timed_out) say("mssr send: the receiver fell silent\n");
+        stop();
+    }
+
+    void send_description() {
+        Adu adu;
+        adu.stream = k_description_stream;
+        adu.priority = Priority::key;
+        adu.data = description_;
+        (void)mssr_->submit(std::move(adu));
+    }
+
+    void on_frame(std::uint8_t channel, Bytes payload) {
+        for (std::size_t i = 0; i < channels_.size(); ++i) {
+            if (channel == channels_[i]) {
+                last_media_ = Clock::now();
+                Track& track = *tracks_[i];
+                bool key = false;
+                if (track.h264) {
+                    if (const auto view = rtp::parse_rtp(payload))
+                        key = proxy::h264_starts_key_frame(view->payload());
+                }
+                track.grouper.feed(payload, key);
+                submit_ready();
+                return;
+            }
+            if (channel == channels_[i] + 1) {
+                // RTCP: a BYE ends the origin's stream (serve says it at the end of a file).
+                if (const auto compound = rtp::parse_compound(payload)) {
+                    for (const auto& part : *compound)
+                        if (part.type == rtp::RtcpType::bye) origin_ended_ = true;
+                }
+                return;
+            }
+        }
+    }
+
+    void submit_ready() {
+        for (auto& track : tracks_) {
+            for (Adu& adu : track->grouper.take()) {
+                if (mssr_->submit(std::move(adu))) {
+                    ++submitted_;
+                } else {
+                    ++rejected_;
+                }
+            }
+        }
+    }
+
+    void progress(double seconds) {
+        const Sender* s = mssr_->sender();
+        if (!s) return;
+        const SenderStats& st = s->stats();
+        say(
+            fmt::format("mssr send {:.0f}s: adus {} (rejected {}), fragments {}, retransmissions {}, dropped "
+                        "unsent {} unrepaired {}, rtt {:.1f} ms, cwnd {} B\n",
+                        seconds, submitted_, rejected_, st.fragments_sent, st.retransmissions,
+                        st.dropped_unsent, st.dropped_unrepaired,
+                        static_cast<double>(s->rtt().srtt().count()) / 1000.0, s->congestion().window()));
+    }
+
+    bool write_stats() const {
+        if (config_.stats_json.empty()) return true;
+        Json json;
+        if (mssr_) {
+            if (const Sender* s = mssr_->sender()) {
+                const SenderStats& st = s->stats();
+                json["sender"] = Json{{"adus", st.adus},
+                                      {"fragments_sent", st.fragments_sent},
+                                      {"retransmissions", st.retransmissions},
+                                      {"fast_retransmits", st.fast_retransmits},
+                                      {"timeouts", st.timeouts},
+                                      {"tail_probes", st.tail_probes},
+                                      {"dropped_unsent", st.dropped_unsent},
+                                      {"dropped_unrepaired", st.dropped_unrepaired},
+                                      {"rejected_adus", st.rejected_adus},
+                                      {"rtt_ms", static_cast<double>(s->rtt().srtt().count()) / 1000.0}};
+            }
+        }
+        Json tracks = Json::array();
+        for (const auto& track : tracks_) {
+            const RtpGrouperStats& g = track->grouper.stats();
+            tracks.push_back(Json{{"stream", track->stream},
+                                  {"rtp_packets", g.packets},
+                                  {"invalid", g.invalid},
+                                  {"adus", g.adus},
+                                  {"key_adus", g.key_adus}});
+        }
+        json["input"] = Json{{"tracks", tracks}, {"submitted", submitted_}, {"rejected", rejected_}};
+        std::ofstream out(config_.stats_json);
+        out << json.dump(2) << '\n';
+        if (!out) say(fmt::format("streamgate: mssr send: cannot write {}\n", config_.stats_json));
+        return static_cast<bool>(out);
+    }
+
+    const RtspBridgeConfig& config_;
+    asio::io_context io_;
+    asio::signal_set signals_;
+    asio::steady_timer exit_{io_};
+    client::RtspClient client_;
+    asio::steady_timer timer_;
+    std::unique_ptr<Socket> mssr_;
+    std::vector<std::unique_ptr<Track>> tracks_;
+    std::vector<std::uint8_t> channels_;  // interleaved RTP channel of each track
+    std::vector<std::uint8_t> description_;
+    Clock::time_point last_media_{};
+    bool origin_ended_ = false;
+    bool stopping_ = false;
+    int status_ = 0;
+    std::uint64_t submitted_ = 0;
+    std::uint64_t rejected_ = 0;
+};
+
+}  // namespace
+
+int run_rtsp_send(const RtspBridgeConfig& config) {
+    SendRun run(config);
+    return run.run();
+}
+
+}  // namespace sg::mssr
