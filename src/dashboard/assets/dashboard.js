@@ -61,6 +61,15 @@ function cellText(value) {
   return String(value);
 }
 
+// Nested values (a call's legs, say) are cut short in the cell; the whole text is in its tooltip.
+const CELL_MAX = 60;
+function fillCell(td, value) {
+  const text = cellText(value);
+  td.textContent = text.length > CELL_MAX ? text.slice(0, CELL_MAX) + "\u2026" : text;
+  if (text.length > CELL_MAX) td.title = text;
+  if (typeof value === "number") td.className = "num";
+}
+
 async function endRow(list, id) {
   const t = token();
   if (!t) return;
@@ -100,9 +109,7 @@ function renderList(list, answer) {
   for (const row of rows) {
     const tr = body.insertRow();
     for (const column of columns) {
-      const td = tr.insertCell();
-      td.textContent = cellText(row[column]);
-      if (typeof row[column] === "number") td.className = "num";
+      fillCell(tr.insertCell(), row[column]);
     }
     if (idKey) {
       const button = document.createElement("button");
