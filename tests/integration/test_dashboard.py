@@ -11,14 +11,14 @@ screenshot of each page is kept as a test artefact (build/<preset>/test-artifact
 
 from __future__ import annotations
 
-import os
+import json
 import socket
 import subprocess
 import time
 import unittest
 from pathlib import Path
 
-from testnet import require_tools, streamgate_bin
+from testnet import PEERS, PYTHON, require_tools, streamgate_bin
 
 TOKEN = "dashboard-test-token-0123456789"
 
@@ -44,20 +44,6 @@ def wait_http(port: int, timeout: float = 10) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
-
-
-def bencode(value) -> bytes:
-    if isinstance(value, int):
-        return b"i%de" % value
-    if isinstance(value, str):
-        value = value.encode()
-    if isinstance(value, bytes):
-        return b"%d:%s" % (len(value), value)
-    if isinstance(value, list):
-        return b"l" + b"".join(bencode(v) for v in value) + b"e"
-    if isinstance(value, dict):
-        return b"d" + b"".join(bencode(k) + bencode(v) for k, v in sorted(value.items())) + b"e"
-    raise TypeError(value)
 
 
 def browser():
@@ -152,15 +138,14 @@ class RelayDashboard(DashboardCase):
             self.relay.wait()
 
     def offer(self, call_id: str):
+        """An ng offer as Kamailio sends it, through the rig's own control client (peers/relay_control.py)."""
         sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                "m=audio 40000 RTP/AVP 0\r\n")
-        request = b"cookie-" + call_id.encode() + b" " + bencode(
-            {"command": "offer", "call-id": call_id, "from-tag": "from-" + call_id, "sdp": sdp})
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(5)
-            s.sendto(request, ("127.0.0.1", self.ng_port))
-            reply = s.recv(65536)
-        self.assertIn(b"6:result2:ok", reply, reply)
+        request = {"command": "offer", "call-id": call_id, "from-tag": "from-" + call_id, "sdp": sdp}
+        done = subprocess.run([PYTHON, str(PEERS / "relay_control.py"), "ng", "127.0.0.1", str(self.ng_port),
+                               json.dumps(request)], capture_output=True, text=True, timeout=30)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(json.loads(done.stdout)["result"], "ok", done.stdout)
 
     def test_calls_table_charts_and_end(self):
         self.open_page()
