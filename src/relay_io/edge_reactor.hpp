@@ -12,10 +12,15 @@
 
 #include <sys/epoll.h>
 
+// A C++ standard header before Asio's: Asio chooses how it allocates coroutine frames (aligned_alloc or
+// operator new) from a libstdc++ macro that only a C++ header defines. A file whose first C++ header is
+// Asio's would choose differently from all the others, and the linker keeps one inline allocator and the
+// other's deallocator (ASan: alloc-dealloc-mismatch).
+#include <cstddef>
+
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
-#include <cstddef>
 #include <vector>
 
 namespace sg::relay_io {
