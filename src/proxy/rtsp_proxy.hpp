@@ -53,6 +53,13 @@ public:
     // changed end their players and start afresh. Listeners and the nonce secret stay.
     void reload(RtspProxyOptions fresh);
     void stop_accepting();
+
+    // The admin API, on the proxy's executor: the mounts by name, the player sessions by mount and id, and
+    // ending one player session (false: no such session).
+    std::vector<MountSnapshot> mounts() const;
+    std::vector<PlayerSnapshot> players() const;
+    bool end_player(const std::string& id);
+
     // Ends every player and upstream (gateway shutdown).
     void shutdown();
 
