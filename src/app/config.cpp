@@ -148,6 +148,7 @@ bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& err
     static const std::set<std::string_view> known{"socks",
                                                   "allow",
                                                   "admin",
+                                                  "admin_token_file",
                                                   "users",
                                                   "family_policy",
                                                   "handshake_timeout_s",
@@ -180,6 +181,14 @@ bool read_gateway(const toml::table& gw, GatewayConfig& config, std::string& err
             }
             config.admin = *hp;
         }
+    }
+    if (const auto* token_file = gw.get("admin_token_file")) {
+        const auto text = token_file->value<std::string>();
+        if (!text) {
+            error = "[gateway] admin_token_file: must be a file name string";
+            return false;
+        }
+        config.admin_token_file = *text;
     }
     if (const auto* policy = gw.get("family_policy")) {
         const auto text = policy->value<std::string>();
@@ -459,6 +468,18 @@ std::optional<GatewayConfig> load_config_file(const std::string& path, std::stri
     std::ostringstream text;
     text << in.rdbuf();
     return parse_config(text.str(), path, error);
+}
+
+std::optional<std::string> read_admin_token(const std::string& path, std::string& error) {
+    std::ifstream in(path);
+    std::string token;
+    std::getline(in, token);
+    token = std::string(trim(token));
+    if (!in || token.size() < 16) {
+        error = fmt::format("{}: want a file whose first line is a token of 16 or more characters", path);
+        return std::nullopt;
+    }
+    return token;
 }
 
 }  // namespace sg::app
