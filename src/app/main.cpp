@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
     subcommands.push_back(sg::app::add_relay_command(app));
     subcommands.push_back(sg::app::add_turn_command(app));
     subcommands.push_back(sg::app::add_mssr_command(app));
+    subcommands.push_back(sg::app::add_ctl_command(app));
 
     CLI11_PARSE(app, argc, argv);
     for (const auto& subcommand : subcommands)

@@ -20,5 +20,6 @@ Subcommand add_serve_command(CLI::App& app);
 Subcommand add_relay_command(CLI::App& app);
 Subcommand add_turn_command(CLI::App& app);
 Subcommand add_mssr_command(CLI::App& app);
+Subcommand add_ctl_command(CLI::App& app);
 
 }  // namespace sg::app
