@@ -115,8 +115,27 @@ std::vector<std::string> call_row(const json& c) {
             std::to_string(streams), std::to_string(packets), human_bytes(bytes)};
 }
 
-// A list nobody wrote columns for yet (TURN allocations before their API lands): the scalar fields of its
-// first item, in the order JSON keeps them.
+std::vector<std::string> allocation_row(const json& a) {
+    const auto bytes = [&a](std::string_view key) {
+        const auto it = a.find(key);
+        return it != a.end() && it->is_object() ? human_bytes(number(*it, "bytes")) : std::string("-");
+    };
+    std::string relayed = field(a, "relayed");
+    if (const auto other = a.find("relayed_other"); other != a.end() && other->is_string())
+        relayed.append(",").append(other->get<std::string>());
+    return {field(a, "id"),
+            field(a, "user"),
+            field(a, "client"),
+            field(a, "transport"),
+            relayed,
+            field(a, "permissions"),
+            field(a, "channels"),
+            bytes("to_peer"),
+            bytes("to_client"),
+            human_duration(real(a, "age_s"))};
+}
+
+// A list nobody wrote columns for: the scalar fields of its first item, in the order JSON keeps them.
 std::string generic_table(const json& body, std::string_view key) {
     const auto it = body.find(key);
     if (it == body.end() || !it->is_array()) return body.dump(2) + "\n";
@@ -215,7 +234,13 @@ std::string render(std::string_view what, const json& body) {
             {"SESSION", "CLIENT", "ORIGIN", "PORTS", "TO-CLIENT", "TO-ORIGIN", "DROPPED", "AGE"}, relay_row);
     if (what == "calls")
         return list_table(body, "calls", {"CALL-ID", "LEGS", "STREAMS", "PACKETS", "BYTES"}, call_row);
-    if (what == "allocations") return generic_table(body, "allocations");
+    if (what == "allocations")
+        return list_table(body, "allocations",
+                          {"ID", "USER", "CLIENT", "TRANSPORT", "RELAYED", "PERMISSIONS", "CHANNELS",
+                           "TO-PEER", "TO-CLIENT", "AGE"},
+                          allocation_row);
+    // A service newer than this ctl: a list under the command's own name still makes a table.
+    if (const auto it = body.find(what); it != body.end() && it->is_array()) return generic_table(body, what);
     return body.dump(2) + "\n";
 }
 

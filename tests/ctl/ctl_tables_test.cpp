@@ -51,10 +51,21 @@ TEST(CtlTables, CallsSumTheirStreams) {
     EXPECT_NE(text.find("c1@h     2     2        12       1.2 KiB"), std::string::npos) << text;
 }
 
-TEST(CtlTables, UnknownListsGetTheirScalarFieldsAsColumns) {
-    const auto body = json::parse(
-        R"({"total": 1, "offset": 0, "allocations": [{"id": "x", "client": "c", "peers": [1, 2]}]})");
+TEST(CtlTables, AllocationsShowBothRelayedAddressesAndTraffic) {
+    const auto body = json::parse(R"({"total": 1, "offset": 0, "allocations": [
+        {"id": "198.18.3.1:50012", "user": "alice", "client": "198.18.1.2:40001", "transport": "udp",
+         "relayed": "198.18.3.1:50012", "relayed_other": "[2001:3::1]:50013", "permissions": 1, "channels": 0,
+         "to_peer": {"packets": 2, "bytes": 340}, "to_client": {"packets": 2, "bytes": 2048}, "age_s": 5}]})");
     const auto text = render("allocations", body);
+    EXPECT_NE(text.find("198.18.3.1:50012,[2001:3::1]:50013"), std::string::npos) << text;
+    EXPECT_NE(text.find("340 B"), std::string::npos) << text;
+    EXPECT_NE(text.find("2.0 KiB"), std::string::npos) << text;
+}
+
+TEST(CtlTables, UnknownListsGetTheirScalarFieldsAsColumns) {
+    const auto body =
+        json::parse(R"({"total": 1, "offset": 0, "widgets": [{"id": "x", "client": "c", "peers": [1, 2]}]})");
+    const auto text = render("widgets", body);
     EXPECT_NE(text.find("client  id"), std::string::npos) << text;
     EXPECT_EQ(text.find("peers"), std::string::npos) << text;
 }
