@@ -124,8 +124,8 @@ int run_ctl(const CtlFlags& flags) {
 }  // namespace
 
 Subcommand add_ctl_command(CLI::App& app) {
-    auto* ctl =
-        app.add_subcommand("ctl", "Show and act on what a running gateway or relay does (admin JSON API)");
+    auto* ctl = app.add_subcommand(
+        "ctl", "Show and act on what a running gateway, relay or TURN server does (admin JSON API)");
     auto flags = std::make_shared<CtlFlags>();
     ctl->add_option("--admin", flags->admin, "The admin listener HOST:PORT (default: 127.0.0.1:9131)");
     ctl->add_option("--token-file", flags->token_file,

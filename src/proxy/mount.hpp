@@ -64,7 +64,7 @@ struct MountSnapshot {
     bool always_on = false;
     std::string state;               // "idle", "connecting", "playing", "failed"
     std::string upstream_transport;  // what the playing upstream uses; "" when not playing
-    std::size_t players = 0;         // players playing now
+    std::size_t players = 0;         // players fed by the upstream: PLAY received (paused too), not ended
     std::uint64_t bitrate_bps = 0;   // upstream RTP, last second
     std::string last_error;          // why the last upstream attempt failed or ended; "" if none
 };
