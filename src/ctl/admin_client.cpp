@@ -13,12 +13,14 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "common/units.hpp"
+
 namespace sg::ctl {
 namespace {
 
 using asio::ip::tcp;
 constexpr auto k_use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t k_max_response = 64 * 1024 * 1024;  // a page of 1000 calls is a few MiB at most
+constexpr std::size_t k_max_response = 64 * k_mib;  // a page of 1000 calls is a few MiB at most
 
 struct Exchange {
     std::string wire;      // the request

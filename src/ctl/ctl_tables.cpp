@@ -144,8 +144,10 @@ std::string generic_table(const json& body, std::string_view key) {
         for (const auto& [name, value] : it->front().items())
             if (!value.is_structured()) header.push_back(name);
     std::vector<std::vector<std::string>> rows;
+    rows.reserve(it->size());
     for (const auto& item : *it) {
         std::vector<std::string> row;
+        row.reserve(header.size());
         for (const auto& name : header)
             row.push_back(item.is_object() ? field(item, name) : "-");
         rows.push_back(std::move(row));

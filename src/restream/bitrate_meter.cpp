@@ -1,13 +1,24 @@
 #include "restream/bitrate_meter.hpp"
 
+#include <algorithm>
+
 namespace sg::proxy {
+namespace {
+
+// Bits per second of `bytes` over `elapsed` (at least a window long wherever it is called).
+std::uint64_t rate(std::uint64_t bytes, BitrateMeter::Clock::duration elapsed) noexcept {
+    const auto us =
+        std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(), 1);
+    return bytes * 8U * 1'000'000U / static_cast<std::uint64_t>(us);
+}
+
+}  // namespace
 
 void BitrateMeter::roll(Clock::time_point now) noexcept {
     const auto elapsed = now - window_start_;
     if (elapsed < k_window) return;
     if (elapsed < 2 * k_window) {
-        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
-        last_rate_ = window_bytes_ * 8U * 1'000'000U / static_cast<std::uint64_t>(us);
+        last_rate_ = rate(window_bytes_, elapsed);
         window_start_ += k_window * (elapsed / k_window);
     } else {
         // A whole window or more without a packet: the stream stopped for a while.
@@ -33,8 +44,7 @@ std::uint64_t BitrateMeter::bits_per_second(Clock::time_point now) const noexcep
     // The current window has run past its end without a packet to close it: judge it now.
     if (since_window >= 2 * k_window) return 0;
     if (since_window >= k_window) {
-        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_window).count();
-        return window_bytes_ * 8U * 1'000'000U / static_cast<std::uint64_t>(us);
+        return rate(window_bytes_, since_window);
     }
     return window_done_ ? last_rate_ : 0;
 }
