@@ -4,13 +4,16 @@
 //   - every strict prefix of a parsed head is need_more,
 //   - parse -> to_string -> parse gives the same request, and serializing again gives the same bytes,
 //   - with tiny limits, whatever parses also parses with the defaults (limits only ever reject),
-//   - response() frames any body with a matching Content-Length and never lets a field add a line.
+//   - response() frames any body with a matching Content-Length and never lets a field add a line,
+//   - parse_response (streamgate ctl's side) reads back what response() wrote, and on any input never hands
+//     out more body than there is.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "http/http_request.hpp"
+#include "http/http_response.hpp"
 
 namespace {
 
@@ -77,6 +80,16 @@ void check_response(std::string_view text) {
         return;
     }
     if (body != text) __builtin_trap();
+    // A field value with control characters (which response() leaves but for CR, LF and NUL) is refused by
+    // the strict field parser; the admin listener never writes one.
+    bool plain_fields = true;
+    for (const char c : content_type)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r' && c != '\0') || c == 0x7f)
+            plain_fields = false;
+    const auto back = parse_response(out);
+    // response() writes a status outside 200..599 (no 1xx: it always has a body) as 500.
+    const int written = status >= 200 && status <= 599 ? status : 500;
+    if (plain_fields && (!back || back->body != text || back->status != written)) __builtin_trap();
     const std::string length_line = "\r\nContent-Length: " + std::to_string(text.size()) + "\r\n";
     if (head.find(length_line) == std::string_view::npos) __builtin_trap();
     if (response_head(status, content_type, text.size(), extra) !=
@@ -107,5 +120,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check_small_limits(input);
     check_response(text.substr(0, 4096));
+    if (const auto response = parse_response(text)) {
+        if (response->body.size() > size || response->status < 0 || response->status > 999) __builtin_trap();
+    }
     return 0;
 }

@@ -93,6 +93,21 @@ asio::awaitable<void> MediaRelay::run() {
     log_end();
 }
 
+MediaRelaySnapshot MediaRelay::snapshot(Clock::time_point now) const {
+    MediaRelaySnapshot s;
+    s.session_id = session_id_;
+    const auto client_rtp =
+        client_latched_[0] ? *client_latched_[0] : udp::endpoint(client_ip_, client_ports_.first);
+    s.client = net::to_string(client_rtp);
+    s.origin = origin_label_;
+    s.client_facing_port = client_facing_port();
+    s.origin_facing_port = origin_facing_port();
+    s.counters = counters_;
+    s.age = now - started_;
+    s.idle = now - last_activity_;
+    return s;
+}
+
 void MediaRelay::log_end() const {
     const std::chrono::duration<double> duration = Clock::now() - started_;
     const auto client_rtp =

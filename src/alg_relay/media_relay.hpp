@@ -41,6 +41,18 @@ struct MediaRelayCounters {
     std::uint64_t dropped = 0;
 };
 
+// What the admin API shows of a running media relay.
+struct MediaRelaySnapshot {
+    std::string session_id;  // the RTSP Session; "" before the SETUP reply named one
+    std::string client;      // where media to the client goes (latched, or the announced RTP port)
+    std::string origin;      // the origin's RTP endpoint
+    std::uint16_t client_facing_port = 0;
+    std::uint16_t origin_facing_port = 0;
+    MediaRelayCounters counters;
+    std::chrono::steady_clock::duration age{};
+    std::chrono::steady_clock::duration idle{};  // since the last packet or control activity
+};
+
 class MediaRelay : public std::enable_shared_from_this<MediaRelay> {
 public:
     using Clock = std::chrono::steady_clock;
@@ -64,6 +76,7 @@ public:
     const std::string& session_id() const noexcept { return session_id_; }
     Clock::time_point last_activity() const noexcept { return last_activity_; }
     const MediaRelayCounters& counters() const noexcept { return counters_; }
+    MediaRelaySnapshot snapshot(Clock::time_point now) const;
 
 private:
     asio::awaitable<void> run();

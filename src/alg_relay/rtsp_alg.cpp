@@ -150,9 +150,11 @@ private:
         }
         const std::uint16_t origin_port = origin_pair->rtp_port();
         const std::uint16_t client_port = client_pair->rtp_port();
-        relays_[open.id] =
+        auto relay =
             std::make_shared<MediaRelay>(std::move(*origin_pair), std::move(*client_pair), client_ip_,
                                          open.client_ports, alg_->stats(), alg_->options().session_timeout);
+        alg_->track(relay);
+        relays_[open.id] = std::move(relay);
         machine_.relay_opened(open.id, origin_port, client_port);
     }
 
@@ -263,6 +265,26 @@ private:
 };
 
 }  // namespace
+
+void RtspAlg::track(const std::shared_ptr<MediaRelay>& relay) {
+    std::erase_if(relays_, [](const std::weak_ptr<MediaRelay>& r) {
+        const auto locked = r.lock();
+        return !locked || locked->stopped();
+    });
+    relays_.push_back(relay);
+}
+
+std::vector<MediaRelaySnapshot> RtspAlg::relays() const {
+    const auto now = MediaRelay::Clock::now();
+    std::vector<MediaRelaySnapshot> out;
+    std::erase_if(relays_, [&](const std::weak_ptr<MediaRelay>& r) {
+        const auto locked = r.lock();
+        if (!locked || locked->stopped()) return true;
+        out.push_back(locked->snapshot(now));
+        return false;
+    });
+    return out;
+}
 
 RtspAlg::RtspAlg(AlgOptions options, metrics::Registry* registry)
     : options_(options),

@@ -28,6 +28,7 @@
 
 #include "alg/rtsp_sniff.hpp"
 #include "alg_relay/alg_stats.hpp"
+#include "alg_relay/media_relay.hpp"
 #include "alg_relay/port_pool.hpp"
 #include "rtsp/message.hpp"
 
@@ -59,8 +60,15 @@ public:
     PortPool& ports() noexcept { return ports_; }
     const std::shared_ptr<AlgStats>& stats() const noexcept { return stats_; }
 
+    // Every media relay an ALG session opens is listed here while it runs, for the admin API. On the
+    // gateway's event loop only.
+    void track(const std::shared_ptr<MediaRelay>& relay);
+    // The running relays, oldest first.
+    std::vector<MediaRelaySnapshot> relays() const;
+
 private:
     AlgOptions options_;
+    mutable std::vector<std::weak_ptr<MediaRelay>> relays_;  // pruned as relays end
     std::shared_ptr<AlgStats> stats_;
     PortPool ports_;
 };

@@ -183,6 +183,7 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
     static const std::set<std::string_view> known{"socks",
                                                   "allow",
                                                   "admin",
+                                                  "admin_token_file",
                                                   "users",
                                                   "family_policy",
                                                   "handshake_timeout_s",
@@ -205,6 +206,14 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
         } else {
             config.admin = *hp;
         }
+    }
+    if (const auto* token_file = gw.get("admin_token_file")) {
+        const auto text = token_file->value<std::string>();
+        if (!text) {
+            error = "[gateway] admin_token_file: must be a file name string";
+            return false;
+        }
+        config.admin_token_file = *text;
     }
     if (const auto* policy = gw.get("family_policy")) {
         const auto text = policy->value<std::string>();
@@ -457,6 +466,18 @@ std::optional<GatewayConfig> load_config_file(const std::string& path, std::stri
     std::ostringstream text;
     text << in.rdbuf();
     return parse_config(text.str(), path, error);
+}
+
+std::optional<std::string> read_admin_token(const std::string& path, std::string& error) {
+    std::ifstream in(path);
+    std::string token;
+    std::getline(in, token);
+    token = std::string(trim(token));
+    if (!in || token.size() < 16) {
+        error = fmt::format("{}: want a file whose first line is a token of 16 or more characters", path);
+        return std::nullopt;
+    }
+    return token;
 }
 
 }  // namespace sg::app

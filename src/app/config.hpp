@@ -33,7 +33,8 @@ struct GatewayConfig {
     std::vector<net::HostPort> socks_listeners;
     std::vector<net::Cidr> allow;  // empty: loopback clients only
     socks::FamilyPolicy family_policy = socks::FamilyPolicy::any;
-    std::optional<net::HostPort> admin;  // Prometheus /metrics; none: off
+    std::optional<net::HostPort> admin;  // Prometheus /metrics and the JSON API; none: off
+    std::string admin_token_file;        // the API's bearer token (first line); "": the API is read-only
     socks::Credentials users;            // RFC 1929 accounts; any: "no authentication" is refused
     std::vector<socks::Rule> rules;      // [[rule]] tables in order; none: the allow-list decides
     std::chrono::seconds handshake_timeout{10};
@@ -83,5 +84,9 @@ std::optional<GatewayConfig> parse_config(std::string_view toml_text, std::strin
                                           std::string& error);
 
 std::optional<GatewayConfig> load_config_file(const std::string& path, std::string& error);
+
+// The admin API's bearer token: the first line of `path`, trimmed, 16 characters or more. nullopt with
+// `error` set otherwise.
+std::optional<std::string> read_admin_token(const std::string& path, std::string& error);
 
 }  // namespace sg::app

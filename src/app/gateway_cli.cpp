@@ -23,6 +23,7 @@ struct GatewayFlags {
     std::vector<std::string> allow;
     std::vector<std::string> users;
     std::string admin;
+    std::string admin_token_file;
     std::string family_policy;
     std::string log_level;
     std::string alg_ports;
@@ -122,6 +123,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags, std::ostr
         config->family_policy = *policy;
     }
     if (!flags.log_level.empty()) config->log_level = flags.log_level;
+    if (!flags.admin_token_file.empty()) config->admin_token_file = flags.admin_token_file;
     if (!flags.alg_ports.empty()) {
         const auto range = parse_alg_ports(flags.alg_ports);
         if (!range) {
@@ -152,7 +154,10 @@ Subcommand add_gateway_command(CLI::App& app) {
     gateway->add_option("--family-policy", flags->family_policy,
                         "Target address families: any|prefer-ipv4|ipv4-only|ipv6-only (default: any)");
     gateway->add_option("--admin", flags->admin,
-                        "Admin listener for Prometheus /metrics, HOST:PORT or 'off'");
+                        "Admin listener for Prometheus /metrics and the JSON API, HOST:PORT or 'off'");
+    gateway->add_option("--admin-token-file", flags->admin_token_file,
+                        "File whose first line is the bearer token that lets the admin API change things "
+                        "(end sessions and players, reload); without it the API is read-only");
     add_log_level_option(*gateway, flags->log_level);
     gateway->add_option("--alg-ports", flags->alg_ports,
                         "UDP ports FIRST-LAST for the RTSP ALG's media relays (default: 30000-39999)");
@@ -171,16 +176,15 @@ Subcommand add_gateway_command(CLI::App& app) {
             std::cout << default_config_text();
             return 0;
         }
-        // The same recipe at start-up and on SIGHUP: the file (re-read) plus the command line. On SIGHUP
-        // the reason goes to the log, where whoever sent the signal looks for it.
-        const auto reload = [flags]() -> std::optional<GatewayConfig> {
+        // The same recipe at start-up and on reload: the file (re-read) plus the command line. On a reload
+        // the reason goes to the log (and to the API's caller).
+        const auto reload = [flags](std::string& error) -> std::optional<GatewayConfig> {
             std::ostringstream errors;
             auto fresh = gateway_config(*flags, errors);
             if (!fresh) {
-                auto why = errors.str();
-                while (!why.empty() && why.back() == '\n')
-                    why.pop_back();
-                spdlog::error("SIGHUP: {}", why);
+                error = errors.str();
+                while (!error.empty() && error.back() == '\n')
+                    error.pop_back();
             }
             return fresh;
         };
@@ -188,7 +192,7 @@ Subcommand add_gateway_command(CLI::App& app) {
         if (!config) return 2;
         net::ignore_sigpipe();  // a peer vanishing mid-splice must cost one session, not the process
         start_logging(config->log_level);
-        return run_gateway(*config, reload);
+        return run_gateway(*config, reload, flags->config_file);
     };
     return {gateway, run};
 }

@@ -5,10 +5,14 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <ctime>
+#include <filesystem>
 #include <functional>
 
 #include "alg_relay/rtsp_alg.hpp"
+#include "app/config_diff.hpp"
 #include "dashboard/dashboard.hpp"
+#include "gateway_api/gateway_api.hpp"
 #include "metrics/admin_server.hpp"
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
@@ -92,7 +96,8 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
 }
 
 // Opens the RTSP proxy listeners; false when some were configured and none could be opened.
-bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config) {
+bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config,
+                     std::vector<std::string>& listeners) {
     std::size_t listening = 0;
     for (const auto& hp : config.rtsp_listeners) {
         const auto endpoint = net::to_tcp_endpoint(hp);
@@ -104,6 +109,7 @@ bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config) 
         }
         spdlog::info("rtsp proxy listening on {} ({} mounts)", net::to_string(*bound),
                      config.rtsp_mounts.size());
+        listeners.push_back("rtsp " + net::to_string(*bound));
         ++listening;
     }
     for (const auto& mount : config.rtsp_mounts)
@@ -114,7 +120,8 @@ bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config) 
     return listening > 0 || config.rtsp_listeners.empty();
 }
 
-void open_admin(metrics::AdminServer& admin, const net::HostPort& where) {
+void open_admin(metrics::AdminServer& admin, const net::HostPort& where,
+                std::vector<std::string>& listeners) {
     const auto endpoint = net::to_tcp_endpoint(where);
     if (!endpoint) {
         spdlog::error("admin listener {}: {}", net::to_string(where), endpoint.error());
@@ -123,12 +130,35 @@ void open_admin(metrics::AdminServer& admin, const net::HostPort& where) {
     std::string error;
     const auto bound = admin.listen(*endpoint, error);
     // AdminServer logs where it listens.
-    if (!bound) spdlog::error("admin listener {}: {}", net::to_string(where), error);
+    if (!bound) {
+        spdlog::error("admin listener {}: {}", net::to_string(where), error);
+        return;
+    }
+    listeners.push_back("admin " + net::to_string(*bound));
+}
+
+// The listeners, the admin listener and the ALG's ports stay as they started: a reload that changes them
+// reports so, and the running values stay the ones the next reload compares against.
+void keep_fixed_settings(const GatewayConfig& running, GatewayConfig& fresh) {
+    fresh.socks_listeners = running.socks_listeners;
+    fresh.admin = running.admin;
+    fresh.admin_token_file = running.admin_token_file;
+    fresh.rtsp_listeners = running.rtsp_listeners;
+    fresh.alg_port_first = running.alg_port_first;
+    fresh.alg_port_last = running.alg_port_last;
+    fresh.alg_session_timeout = running.alg_session_timeout;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items)
+        out += (out.empty() ? "" : ", ") + item;
+    return out.empty() ? "nothing" : out;
 }
 
 }  // namespace
 
-int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
+int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const std::string& config_file) {
     net::raise_descriptor_limit("sessions", 2);  // a relayed connection holds two
     asio::io_context io(1);
     metrics::Registry registry(metrics::Registry::OnError::record);
@@ -138,10 +168,30 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
     if (config.alg_enabled) {
         spdlog::info("rtsp alg on: udp media ports {}-{}", config.alg_port_first, config.alg_port_last);
     }
-    metrics::AdminServer admin(io, registry);
+    metrics::AdminOptions admin_options;
+    if (!config.admin_token_file.empty()) {
+        std::string error;
+        const auto token = read_admin_token(config.admin_token_file, error);
+        if (!token) {
+            spdlog::error("admin token: {}", error);
+            return 2;
+        }
+        admin_options.token = *token;
+    }
+    gateway_api::GatewayApiContext api;
+    api.version = STREAMGATE_VERSION;
+    if (!config_file.empty()) {
+        std::error_code ec;
+        const auto absolute = std::filesystem::absolute(config_file, ec);
+        api.config_file = ec ? config_file : absolute.string();
+    }
+    api.socks = &server;
+    api.alg = rtsp_alg.get();
+    metrics::AdminServer admin(io, registry, admin_options);
+    gateway_api::add_gateway_api(admin, api);
     dashboard::add_dashboard(admin);  // the web page at /
     // Metrics are an aid, not the service: without the admin port the gateway still serves (error logged).
-    if (config.admin) open_admin(admin, *config.admin);
+    if (config.admin) open_admin(admin, *config.admin, api.listeners);
 
     std::size_t listening = 0;
     for (const auto& hp : config.socks_listeners) {
@@ -158,6 +208,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
             continue;
         }
         spdlog::info("socks5 listening on {}", net::to_string(*bound));
+        api.listeners.push_back("socks " + net::to_string(*bound));
         ++listening;
     }
     if (listening == 0) {
@@ -165,7 +216,8 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
         return 1;
     }
     proxy::RtspProxy rtsp_proxy(io, rtsp_proxy_options(config), &registry);
-    if (!open_rtsp_proxy(rtsp_proxy, config)) {
+    api.rtsp = &rtsp_proxy;
+    if (!open_rtsp_proxy(rtsp_proxy, config, api.listeners)) {
         spdlog::error("no RTSP listener could be opened");
         return 1;
     }
@@ -183,25 +235,45 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload) {
     };
     reloads("ok");
     reloads("error");
+    // SIGHUP and `POST /api/v1/reload` do the same; `trigger` names which in the log.
+    GatewayConfig running = config;
+    const auto reload_now = [&](std::string_view trigger) {
+        gateway_api::ReloadOutcome outcome;
+        std::string error;
+        auto fresh = reload(error);
+        api.last_reload_unix = static_cast<std::int64_t>(std::time(nullptr));
+        if (!fresh) {
+            spdlog::error("{}: {}", trigger, error);
+            reloads("error").inc();
+            spdlog::error("{}: configuration not reloaded; keeping the running one", trigger);
+            constexpr std::string_view k_prefix = "streamgate: ";
+            outcome.error = error.starts_with(k_prefix) ? error.substr(k_prefix.size()) : error;
+            api.last_reload = outcome;
+            return outcome;
+        }
+        outcome.applied = true;
+        outcome.changes = describe_changes(running, *fresh);
+        if (fresh->socks_listeners != running.socks_listeners || fresh->admin != running.admin ||
+            fresh->rtsp_listeners != running.rtsp_listeners) {
+            spdlog::warn("{}: listener changes need a restart; keeping the current listeners", trigger);
+        }
+        keep_fixed_settings(running, *fresh);
+        server.update_options(with_alg(server_options(*fresh), *fresh, rtsp_alg));
+        rtsp_proxy.reload(rtsp_proxy_options(*fresh));
+        reloads("ok").inc();
+        spdlog::set_level(spdlog::level::from_str(fresh->log_level));
+        spdlog::info("{}: configuration reloaded ({} sessions running; changed: {})", trigger,
+                     server.active_sessions(), join(outcome.changes));
+        log_admission(*fresh);
+        running = std::move(*fresh);
+        api.last_reload = outcome;
+        return outcome;
+    };
+    api.reload = [&reload_now] { return reload_now("admin api reload"); };
     asio::signal_set hangups(io, SIGHUP);
     std::function<void(const asio::error_code&, int)> on_hangup = [&](const asio::error_code& ec, int) {
         if (ec) return;
-        if (auto fresh = reload()) {
-            if (fresh->socks_listeners != config.socks_listeners || fresh->admin != config.admin ||
-                fresh->rtsp_listeners != config.rtsp_listeners) {
-                spdlog::warn("SIGHUP: listener changes need a restart; keeping the current listeners");
-            }
-            server.update_options(with_alg(server_options(*fresh), *fresh, rtsp_alg));
-            rtsp_proxy.reload(rtsp_proxy_options(*fresh));
-            reloads("ok").inc();
-            spdlog::set_level(spdlog::level::from_str(fresh->log_level));
-            spdlog::info("SIGHUP: configuration reloaded ({} sessions running)", server.active_sessions());
-            log_admission(*fresh);
-        } else {
-            // The loader has logged why.
-            reloads("error").inc();
-            spdlog::error("SIGHUP: configuration not reloaded; keeping the running one");
-        }
+        reload_now("SIGHUP");
         hangups.async_wait(on_hangup);
     };
     hangups.async_wait(on_hangup);

@@ -25,6 +25,7 @@ int run(int argc, char** argv) {
     subcommands.push_back(sg::app::add_turn_command(app));
     subcommands.push_back(sg::app::add_punch_command(app));
     subcommands.push_back(sg::app::add_mssr_command(app));
+    subcommands.push_back(sg::app::add_ctl_command(app));
     subcommands.push_back(sg::app::add_check_config_command(app));
 
     CLI11_PARSE(app, argc, argv);

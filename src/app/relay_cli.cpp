@@ -4,11 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
 
+#include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/relay_cli.hpp"
 #include "app/relay_config_file.hpp"
@@ -125,16 +125,13 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
         config.admin = *hp;
     }
     if (!flags.admin_token_file.empty()) {
-        std::ifstream in(flags.admin_token_file);
-        std::string token;
-        std::getline(in, token);
-        token = std::string(trim(token));
-        if (!in || token.size() < 16) {
-            std::cerr << "streamgate: relay: --admin-token-file " << flags.admin_token_file
-                      << ": want a file whose first line is a token of 16 or more characters\n";
+        std::string error;
+        auto token = read_admin_token(flags.admin_token_file, error);
+        if (!token) {
+            std::cerr << "streamgate: relay: --admin-token-file " << error << '\n';
             return std::nullopt;
         }
-        config.admin_token = token;
+        config.admin_token = std::move(*token);
     }
     config.version = STREAMGATE_VERSION;
     return config;

@@ -22,5 +22,6 @@ Subcommand add_turn_command(CLI::App& app);
 Subcommand add_mssr_command(CLI::App& app);
 Subcommand add_check_config_command(CLI::App& app);
 Subcommand add_punch_command(CLI::App& app);
+Subcommand add_ctl_command(CLI::App& app);
 
 }  // namespace sg::app

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/subcommand.hpp"
 #include "stun/stun_message.hpp"
@@ -35,6 +36,7 @@ struct TurnFlags {
     unsigned max_allocate_lifetime = 3600;
     std::uint32_t max_auth_failures = 50;
     std::string admin;
+    std::string admin_token_file;
     std::string log_level = "info";
     bool rendezvous = false;
     std::size_t rendezvous_max_entries = 10000;
@@ -95,6 +97,16 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
         }
         config.admin = *hp;
     }
+    if (!flags.admin_token_file.empty()) {
+        std::string error;
+        auto token = read_admin_token(flags.admin_token_file, error);
+        if (!token) {
+            std::cerr << "streamgate: turn: --admin-token-file " << error << '\n';
+            return std::nullopt;
+        }
+        config.admin_token = std::move(*token);
+    }
+    config.version = STREAMGATE_VERSION;
     return config;
 }
 
@@ -135,7 +147,11 @@ Subcommand add_turn_command(CLI::App& app) {
     turn->add_option("--max-auth-failures", flags->max_auth_failures,
                      "Failed authentications from one address within 60 s before its requests go unanswered "
                      "until the minute ends (0: no limit; default 50)");
-    turn->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
+    turn->add_option("--admin", flags->admin,
+                     "Admin listener for Prometheus /metrics and the JSON API, HOST:PORT (default: none)");
+    turn->add_option("--admin-token-file", flags->admin_token_file,
+                     "File whose first line is the bearer token that lets the admin API end allocations; "
+                     "without it the API is read-only");
     turn->add_flag(
         "--rendezvous", flags->rendezvous,
         "Also answer streamgate punch's rendezvous registrations on the UDP listeners (default off)");

@@ -41,4 +41,25 @@ inline std::optional<std::string> percent_decode(std::string_view text, EncodedN
     return out;
 }
 
+// Encodes everything but RFC 3986 unreserved characters, so that any text (a SIP Call-ID with '/' or '@')
+// is one path segment of an admin API URL.
+inline std::string percent_encode(std::string_view text) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '-' || c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(k_hex[byte >> 4U]);
+            out.push_back(k_hex[byte & 0x0fU]);
+        }
+    }
+    return out;
+}
+
 }  // namespace sg

@@ -355,6 +355,23 @@ std::optional<std::string_view> query_parameter(std::string_view query, std::str
     return std::nullopt;
 }
 
+std::optional<PageRequest> page_request(std::string_view query, std::size_t default_limit,
+                                        std::size_t max_limit) noexcept {
+    PageRequest page{0, default_limit};
+    if (const auto offset = query_parameter(query, "offset")) {
+        const auto value = parse_uint<std::size_t>(*offset);
+        if (!value) return std::nullopt;
+        page.offset = *value;
+    }
+    if (const auto limit = query_parameter(query, "limit")) {
+        const auto value = parse_uint<std::size_t>(*limit);
+        if (!value) return std::nullopt;
+        page.limit = *value;
+    }
+    if (page.limit == 0 || page.limit > max_limit) return std::nullopt;
+    return page;
+}
+
 void AdminServer::stop() {
     asio::error_code ignored;
     for (auto& acceptor : shared_->acceptors)

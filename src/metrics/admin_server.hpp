@@ -58,6 +58,15 @@ using ApiHandler = std::function<asio::awaitable<ApiResponse>(ApiRequest)>;
 // numbers and plain names.
 std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name) noexcept;
 
+// The page a list request asks for: `offset` (default 0) and `limit` (1 to max_limit, default
+// default_limit). nullopt when either is not a number or limit is out of range (answer 400).
+struct PageRequest {
+    std::size_t offset = 0;
+    std::size_t limit = 100;
+};
+std::optional<PageRequest> page_request(std::string_view query, std::size_t default_limit = 100,
+                                        std::size_t max_limit = 1000) noexcept;
+
 class AdminServer {
 public:
     // `registry` must outlive the AdminServer.

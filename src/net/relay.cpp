@@ -51,6 +51,7 @@ struct Shared {
 
 struct Direction {
     std::uint64_t bytes = 0;
+    std::uint64_t* live = nullptr;  // the caller's RelayProgress count, if any
     std::uint64_t spliced = 0;
     bool eof = false;            // the source closed cleanly; anything else ending the pump is an error
     bool splice_proven = false;  // splice(2) has moved bytes from this source: a later EINVAL is an error
@@ -125,6 +126,7 @@ asio::awaitable<Burst> splice_burst(tcp::socket& from, tcp::socket& to, const Pi
             if (out.bytes > 0) {
                 in_pipe -= out.bytes;
                 dir.bytes += out.bytes;
+                if (dir.live != nullptr) *dir.live += out.bytes;
                 dir.spliced += out.bytes;
                 bytes_since_yield += out.bytes;
                 progressed = true;
@@ -173,6 +175,7 @@ asio::awaitable<Burst> copy_burst(tcp::socket& from, tcp::socket& to, std::size_
         shared.last_activity = Clock::now();
         auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), k_use);
         dir.bytes += written;
+        if (dir.live != nullptr) *dir.live += written;
         if (write_ec || shared.aborted) co_return Burst::failed;
         shared.last_activity = Clock::now();
     }
@@ -237,7 +240,7 @@ RelayOptions default_relay_options() {
 }
 
 asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::duration idle_timeout,
-                                   RelayOptions options) {
+                                   RelayOptions options, RelayProgress* progress) {
     ignore_sigpipe();
     // splice(2) honours the sockets' O_NONBLOCK, and the buffered copy's synchronous reads must report
     // "would block" instead of waiting: Asio's user-level non-blocking mode gives both. Restored at the end
@@ -260,6 +263,10 @@ asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::durati
     // (8.1 KiB against 4.2 KiB, measured), and memory per idle connection limits how many a gateway holds.
     Direction ab;
     Direction ba;
+    if (progress != nullptr) {
+        ab.live = &progress->a_to_b;
+        ba.live = &progress->b_to_a;
+    }
     Shared shared;
     int finished = 0;
     Timer wake(executor);
@@ -299,8 +306,9 @@ asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::durati
     co_return result;
 }
 
-asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::duration idle_timeout) {
-    return relay(a, b, idle_timeout, default_relay_options());
+asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::duration idle_timeout,
+                                   RelayProgress* progress) {
+    return relay(a, b, idle_timeout, default_relay_options(), progress);
 }
 
 }  // namespace sg::net

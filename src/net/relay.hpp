@@ -66,14 +66,23 @@ struct RelayResult {
     std::string_view end_reason;
 };
 
+// Bytes moved so far, kept up to date while the relay runs, for callers that report live sessions (the admin
+// API). Plain integers: the relay and its readers share one thread.
+struct RelayProgress {
+    std::uint64_t a_to_b = 0;
+    std::uint64_t b_to_a = 0;
+};
+
 // Relays until both sides have closed, either side errors, or nothing moves for `idle_timeout`
 // (duration::max(): never). Cancelling the awaiting coroutine ends it too ("reset"), once both directions
-// have stopped.
+// have stopped. With `progress`, its counts follow the bytes written (it must outlive the call).
 asio::awaitable<RelayResult> relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
-                                   std::chrono::steady_clock::duration idle_timeout, RelayOptions options);
+                                   std::chrono::steady_clock::duration idle_timeout, RelayOptions options,
+                                   RelayProgress* progress = nullptr);
 
 // The same with default_relay_options().
 asio::awaitable<RelayResult> relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
-                                   std::chrono::steady_clock::duration idle_timeout);
+                                   std::chrono::steady_clock::duration idle_timeout,
+                                   RelayProgress* progress = nullptr);
 
 }  // namespace sg::net

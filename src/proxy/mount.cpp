@@ -118,6 +118,7 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
     if (!view) return;
     got_media_ = true;
+    bitrate_.add(packet.size(), now);
     if (silence_) silence_->on_packet(now);
     tracks_[track].last_timestamp = view->timestamp();
     tracks_[track].last_arrival = now;
@@ -163,6 +164,23 @@ asio::awaitable<void> Mount::report_loop() {
             if (player->playing()) player->send_reports(false);
         if (current_) send_upstream_reports(*current_);
     }
+}
+
+MountSnapshot Mount::snapshot(Clock::time_point now) const {
+    static constexpr std::string_view k_states[] = {"idle", "connecting", "playing", "failed"};
+    MountSnapshot s;
+    s.name = config_.name;
+    s.url = rtsp::to_string(config_.url);  // never the credentials
+    s.transport = config_.transport == UpstreamTransport::udp   ? "udp"
+                  : config_.transport == UpstreamTransport::tcp ? "tcp"
+                                                                : "auto";
+    s.always_on = config_.always_on;
+    s.state = std::string(k_states[static_cast<std::size_t>(state_)]);
+    if (state_ == State::playing) s.upstream_transport = upstream_tcp_ ? "tcp" : "udp";
+    s.players = players_.size();
+    s.bitrate_bps = state_ == State::playing ? bitrate_.bits_per_second(now) : 0;
+    s.last_error = failure_;
+    return s;
 }
 
 void Mount::start_always_on() {

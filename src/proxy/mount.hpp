@@ -23,6 +23,7 @@
 #include "client/presentation.hpp"
 #include "metrics/registry.hpp"
 #include "proxy/mount_config.hpp"
+#include "restream/bitrate_meter.hpp"
 #include "restream/upstream_reception.hpp"
 #include "restream/upstream_silence.hpp"
 #include "rtp/rtcp.hpp"
@@ -55,6 +56,19 @@ struct MountMetrics {
 
 class PlayerSession;
 
+// What the admin API shows of a mount.
+struct MountSnapshot {
+    std::string name;
+    std::string url;        // without credentials
+    std::string transport;  // configured: "udp", "tcp" or "auto"
+    bool always_on = false;
+    std::string state;               // "idle", "connecting", "playing", "failed"
+    std::string upstream_transport;  // what the playing upstream uses; "" when not playing
+    std::size_t players = 0;         // players fed by the upstream: PLAY received (paused too), not ended
+    std::uint64_t bitrate_bps = 0;   // upstream RTP, last second
+    std::string last_error;          // why the last upstream attempt failed or ended; "" if none
+};
+
 // What players are told about the mount: the upstream SDP (rewritten per player by mount_sdp) and the
 // clock rate of each track.
 struct MountDescription {
@@ -73,6 +87,7 @@ public:
 
     const std::string& name() const noexcept { return config_.name; }
     const MountMetrics& metrics() const noexcept { return metrics_; }
+    MountSnapshot snapshot(Clock::time_point now) const;
 
     // Starts the upstream if needed and waits (bounded) until it plays. Nothing when it failed; `why` says
     // so for the log.
@@ -151,6 +166,8 @@ private:
     Clock::time_point idle_since_ = Clock::now();
     Attempt* attempt_for_media_ = nullptr;  // the attempt whose media is fanned out
     bool got_media_ = false;
+    bool upstream_tcp_ = false;  // the transport of the playing attempt
+    BitrateMeter bitrate_;
     std::optional<UpstreamSilence> silence_;  // of the playing attempt
     std::string stop_reason_;
 };

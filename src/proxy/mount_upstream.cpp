@@ -224,6 +224,7 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     spdlog::info("rtsp mount {} upstream {} playing over {}{} ({} tracks)", config_.name, url,
                  transport_name(tcp), reconnected ? " again" : "", tracks_.size());
     got_media_ = false;
+    upstream_tcp_ = tcp;
     set_state(State::playing);
     auto streaming = stream(a, tcp);
     co_return co_await std::move(streaming);

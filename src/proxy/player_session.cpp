@@ -44,6 +44,11 @@ bool PlayerSession::any_set_up() const noexcept {
     return false;
 }
 
+PlayerSnapshot PlayerSession::snapshot(Clock::time_point now) const {
+    return PlayerSnapshot{id_,      mount_->name(), peer_,  user_,    transport_name(),
+                          playing_, packets_,       bytes_, dropped_, now - created_};
+}
+
 std::string PlayerSession::transport_name() const {
     for (const auto& track : tracks_)
         if (track.set_up) return track.tcp ? "tcp" : "udp";

@@ -43,6 +43,20 @@ struct PlayerTrack {
     bool waiting_for_key_frame = false;  // a late joiner's video starts where it can be decoded
 };
 
+// What the admin API shows of a player session.
+struct PlayerSnapshot {
+    std::string id;
+    std::string mount;
+    std::string client;
+    std::string user;       // the Digest user; "" without player auth
+    std::string transport;  // "udp", "tcp", "none" before SETUP
+    bool playing = false;
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t dropped = 0;
+    std::chrono::steady_clock::duration age{};
+};
+
 class PlayerSession : public std::enable_shared_from_this<PlayerSession> {
 public:
     using Clock = std::chrono::steady_clock;
@@ -58,6 +72,7 @@ public:
     bool playing() const noexcept { return playing_; }
     std::vector<PlayerTrack>& tracks() noexcept { return tracks_; }
     bool any_set_up() const noexcept;
+    PlayerSnapshot snapshot(Clock::time_point now) const;
     std::string transport_name() const;
 
     // Starts the UDP RTCP receivers (they keep the session alive) and the track's rewriter.

@@ -110,6 +110,19 @@ void ProxyConnection::on_closing(std::string_view reason) {
     sessions_.clear();
 }
 
+void ProxyConnection::append_players(std::vector<PlayerSnapshot>& out, Clock::time_point now) const {
+    for (const auto& [id, session] : sessions_)
+        out.push_back(session->snapshot(now));
+}
+
+bool ProxyConnection::end_player(const std::string& id) {
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end()) return false;
+    const auto session = it->second;  // close_after_flush() empties sessions_
+    session->end_from_mount("ended by operator");
+    return true;
+}
+
 bool ProxyConnection::send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) {
     return queue_interleaved(channel, Bytes(frame.data(), frame.size()));
 }

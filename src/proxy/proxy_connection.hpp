@@ -41,6 +41,11 @@ class ProxyConnection : public server::RtspServerConnection, public PlayerSink {
 public:
     ProxyConnection(asio::ip::tcp::socket socket, std::shared_ptr<const ProxyConnectionContext> context);
 
+    // The admin API: this connection's player sessions, and ending one of them ("ended by operator": an
+    // RTCP BYE, then the connection closes once it is out). end_player is false without such a session.
+    void append_players(std::vector<PlayerSnapshot>& out, Clock::time_point now) const;
+    bool end_player(const std::string& id);
+
     bool send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) override;
     void close_after_flush(std::string reason) override;
 

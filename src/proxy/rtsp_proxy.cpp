@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
@@ -130,6 +132,32 @@ void RtspProxy::stop_accepting() {
         asio::error_code ignored;
         acceptor.close(ignored);
     }
+}
+
+std::vector<MountSnapshot> RtspProxy::mounts() const {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<MountSnapshot> out;
+    out.reserve(mounts_.size());
+    for (const auto& [name, mount] : mounts_)
+        out.push_back(mount->snapshot(now));
+    return out;
+}
+
+std::vector<PlayerSnapshot> RtspProxy::players() const {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<PlayerSnapshot> out;
+    for (const auto& weak : connections_)
+        if (const auto connection = weak.lock()) connection->append_players(out, now);
+    std::sort(out.begin(), out.end(), [](const PlayerSnapshot& a, const PlayerSnapshot& b) {
+        return std::tie(a.mount, a.id) < std::tie(b.mount, b.id);
+    });
+    return out;
+}
+
+bool RtspProxy::end_player(const std::string& id) {
+    for (const auto& weak : connections_)
+        if (const auto connection = weak.lock(); connection && connection->end_player(id)) return true;
+    return false;
 }
 
 void RtspProxy::shutdown() {

@@ -55,6 +55,13 @@ public:
     void stop_accepting();
     // The mount of that name (null if none): how a fed mount (MountConfig::fed) gets its media.
     std::shared_ptr<Mount> find_mount(std::string_view name) const;
+
+    // The admin API, on the proxy's executor: the mounts by name, the player sessions by mount and id, and
+    // ending one player session (false: no such session).
+    std::vector<MountSnapshot> mounts() const;
+    std::vector<PlayerSnapshot> players() const;
+    bool end_player(const std::string& id);
+
     // Ends every player and upstream (gateway shutdown).
     void shutdown();
 

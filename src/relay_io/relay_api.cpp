@@ -68,12 +68,6 @@ asio::awaitable<T> on_shard(Shard& shard, const F& f) {
         shard.io(), [&shard, &f]() -> asio::awaitable<T> { co_return f(shard); }, asio::use_awaitable);
 }
 
-std::optional<std::size_t> number(std::string_view query, std::string_view name, std::size_t fallback) {
-    const auto text = metrics::query_parameter(query, name);
-    if (!text) return fallback;
-    return parse_uint<std::size_t>(*text);
-}
-
 asio::awaitable<ApiResponse> status(const ApiContext& context) {
     std::uint64_t calls = 0;
     for (auto& shard : *context.shards)
@@ -90,10 +84,8 @@ asio::awaitable<ApiResponse> status(const ApiContext& context) {
 }
 
 asio::awaitable<ApiResponse> list_calls(const ApiContext& context, std::string_view query) {
-    const auto offset = number(query, "offset", 0);
-    const auto limit = number(query, "limit", k_default_page);
-    if (!offset || !limit || *limit == 0 || *limit > k_max_page)
-        co_return error_response(400, "offset must be a number, limit a number from 1 to 1000");
+    const auto page = metrics::page_request(query, k_default_page, k_max_page);
+    if (!page) co_return error_response(400, "offset must be a number, limit a number from 1 to 1000");
     std::vector<std::pair<std::string, std::size_t>> ids;  // call-id, shard
     for (std::size_t i = 0; i < context.shards->size(); ++i) {
         auto& shard = *(*context.shards)[i];
@@ -104,15 +96,15 @@ asio::awaitable<ApiResponse> list_calls(const ApiContext& context, std::string_v
     }
     std::sort(ids.begin(), ids.end());
     json calls = json::array();
-    for (std::size_t i = *offset; i < ids.size() && i < *offset + *limit; ++i) {
+    for (std::size_t i = page->offset; i < ids.size() && i - page->offset < page->limit; ++i) {
         const auto& [id, index] = ids[i];
         const auto get_report = [&id = id](Shard& s) { return s.report(id); };
         const auto report =
             co_await on_shard<std::optional<relay::CallReport>>(*(*context.shards)[index], get_report);
         if (report) calls.push_back(report_json(*report));  // it may have ended in between
     }
-    co_return json_response(200,
-                            json{{"total", ids.size()}, {"offset", *offset}, {"calls", std::move(calls)}});
+    co_return json_response(
+        200, json{{"total", ids.size()}, {"offset", page->offset}, {"calls", std::move(calls)}});
 }
 
 asio::awaitable<ApiResponse> one_call(const ApiContext& context, const ApiRequest& request,

@@ -358,7 +358,8 @@ asio::awaitable<void> run_bind(SessionContext& ctx, const Request& request) {
         ctx.pending.clear();
     }
 
-    const auto result = co_await net::relay(ctx.client, peer, options.idle_timeout);
+    const auto result = co_await net::relay(ctx.client, peer, options.idle_timeout, &ctx.live.progress);
+    ctx.live.progress = {};  // now in the record
     record.up += result.bytes_a_to_b;
     record.down += result.bytes_b_to_a;
     record.end = with_refusals(std::string(result.end_reason), waited.refused);

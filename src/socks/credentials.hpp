@@ -30,6 +30,9 @@ public:
     // Time depends only on the number of accounts, not on which one matches nor on the password.
     bool verify(std::string_view user, std::string_view password) const noexcept;
 
+    // For a reload's report of what changed; not constant-time, never for checking a password.
+    bool operator==(const Credentials&) const = default;
+
 private:
     static constexpr std::size_t k_max_field = 255;  // RFC 1929 ULEN / PLEN
 
@@ -37,10 +40,12 @@ private:
     struct Field {
         std::array<std::uint8_t, k_max_field> bytes{};
         std::size_t size = 0;
+        bool operator==(const Field&) const = default;
     };
     struct Account {
         Field user;
         Field password;
+        bool operator==(const Account&) const = default;
     };
 
     static Field make_field(std::string_view s) noexcept;

@@ -4,6 +4,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <iterator>
 
 #include "metrics/registry.hpp"
 #include "net/accept_loop.hpp"
@@ -148,11 +149,34 @@ void Server::stop_accepting() {
 }
 
 void Server::close_sessions() {
-    for (LiveSession* live : shared_->live) {
+    for (const auto& [id, live] : shared_->live) {
         asio::error_code ignored;
         if (live->client != nullptr) live->client->close(ignored);
         if (live->target != nullptr) live->target->close(ignored);
     }
+}
+
+SessionPage Server::sessions(std::size_t offset, std::size_t limit) const {
+    SessionPage page;
+    page.total = shared_->live.size();
+    const auto now = std::chrono::steady_clock::now();
+    auto it = shared_->live.begin();
+    std::advance(it, std::min(offset, page.total));
+    for (; it != shared_->live.end() && page.sessions.size() < limit; ++it)
+        page.sessions.push_back(session_snapshot(*it->second, now));
+    return page;
+}
+
+bool Server::end_session(std::uint64_t id) {
+    const auto it = shared_->live.find(id);
+    if (it == shared_->live.end()) return false;
+    LiveSession& live = *it->second;
+    live.ended_by_operator = true;
+    asio::error_code ignored;
+    // The session's coroutine sees its sockets fail, ends, and logs its session-end line.
+    if (live.client != nullptr) live.client->close(ignored);
+    if (live.target != nullptr) live.target->close(ignored);
+    return true;
 }
 
 }  // namespace sg::socks

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -59,6 +60,25 @@ struct ServerStats {
     std::atomic<std::uint64_t> active{0};
 };
 
+// One running session as the admin API lists it. Bytes include what the running TCP relay moved so far
+// (the RTSP ALG's control bytes and UDP payload are added when those end).
+struct SessionSnapshot {
+    std::uint64_t id = 0;
+    std::string client;
+    std::string user;     // "-" without RFC 1929
+    std::string command;  // "connect", "bind", "udp_associate"; "-" during the handshake
+    std::string target;   // as the client named it; "-" during the handshake
+    std::string resolved;
+    std::uint64_t bytes_up = 0;  // client -> target
+    std::uint64_t bytes_down = 0;
+    std::chrono::steady_clock::duration age{};
+};
+
+struct SessionPage {
+    std::size_t total = 0;  // sessions running now
+    std::vector<SessionSnapshot> sessions;
+};
+
 class Server {
 public:
     // With a registry, the server exports its counters (sessions by command and REP, bytes, refusals).
@@ -78,6 +98,13 @@ public:
     void stop_accepting();
     // Ends every running session now (after a drain period expired).
     void close_sessions();
+
+    // The running sessions in id order (oldest first), `limit` of them from `offset`. Call it on the
+    // io_context's thread.
+    SessionPage sessions(std::size_t offset, std::size_t limit) const;
+    // Ends session `id` now (its sockets closed; its session-end line says "ended by operator"); false when
+    // no such session runs. Call it on the io_context's thread.
+    bool end_session(std::uint64_t id);
 
     std::uint64_t active_sessions() const noexcept;
     const ServerStats& stats() const noexcept;

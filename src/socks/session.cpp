@@ -165,12 +165,13 @@ asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vec
 class LiveGuard {
 public:
     LiveGuard(Server::Shared& shared, LiveSession& live) : shared_(shared), live_(live) {
-        shared_.live.insert(&live_);
+        live_.id = shared_.next_id++;
+        shared_.live.emplace(live_.id, &live_);
         shared_.stats.active.fetch_add(1);
         shared_.stats.sessions_started.fetch_add(1);
     }
     ~LiveGuard() {
-        shared_.live.erase(&live_);
+        shared_.live.erase(live_.id);
         shared_.stats.active.fetch_sub(1);
     }
     LiveGuard(const LiveGuard&) = delete;
@@ -199,15 +200,34 @@ asio::awaitable<void> dispatch(SessionContext& ctx, const Request& request) {
 
 }  // namespace
 
+SessionSnapshot session_snapshot(const LiveSession& live, Clock::time_point now) {
+    SessionSnapshot s;
+    s.id = live.id;
+    s.age = now - live.started;
+    if (live.record == nullptr) return s;
+    const SessionRecord& r = *live.record;
+    s.client = r.client;
+    s.user = r.user;
+    s.command = std::string(r.command);
+    s.target = r.target;
+    s.resolved = r.resolved;
+    s.bytes_up = r.up + live.progress.a_to_b;
+    s.bytes_down = r.down + live.progress.b_to_a;
+    return s;
+}
+
 // `slot` is never touched: the coroutine frame owns it, so the client's slot is held exactly as long as the
 // session.
 asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Shared> shared,
                                   [[maybe_unused]] net::Admission::Slot slot) {
     using namespace asio::experimental::awaitable_operators;
     const auto started = Clock::now();
-    LiveSession live{&client, nullptr};
-    LiveGuard guard(*shared, live);
     SessionRecord record;
+    LiveSession live;
+    live.client = &client;
+    live.started = started;
+    live.record = &record;
+    LiveGuard guard(*shared, live);
     asio::error_code ec;
     const auto peer = client.remote_endpoint(ec);
     record.client = ec ? "?" : net::to_string(peer);
@@ -223,6 +243,7 @@ asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Sh
         shared->stats.bytes_client_to_target.fetch_add(record.up);
         shared->stats.bytes_target_to_client.fetch_add(record.down);
     }
+    if (live.ended_by_operator) record.end = "ended by operator";
     count_session(shared->registry, record);
     log_session_end(record, started, shared->garbage_log);
 }

@@ -4,27 +4,42 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
-#include <set>
 
 #include "net/admission.hpp"
 #include "net/rate_limited_log.hpp"
+#include "net/relay.hpp"
 #include "socks/server.hpp"
 
 namespace sg::socks {
 
-// Sockets of a running session, so that close_sessions() can end it from outside.
+struct SessionRecord;
+
+// A running session as seen from outside: its sockets, so that close_sessions() and end_session() can end
+// it, and what session_snapshot() reads.
 struct LiveSession {
     asio::ip::tcp::socket* client = nullptr;
     asio::ip::tcp::socket* target = nullptr;
+    std::uint64_t id = 0;
+    std::chrono::steady_clock::time_point started;
+    const SessionRecord* record = nullptr;
+    net::RelayProgress progress;     // bytes of the TCP relay running now, not yet added to the record
+    bool ended_by_operator = false;  // end_session(): the session-end line says so
 };
+
+// What the admin API shows of a live session (`live` must be registered in Server::Shared::live).
+SessionSnapshot session_snapshot(const LiveSession& live, std::chrono::steady_clock::time_point now);
 
 struct Server::Shared {
     ServerOptions options;
     ServerStats stats;
     metrics::Registry* registry = nullptr;  // optional; outlives the server
-    // Touched only from the io_context's thread:
-    std::set<LiveSession*> live;
+    // Touched only from the io_context's thread. By id, which grows: the admin API pages through it in
+    // order.
+    std::map<std::uint64_t, LiveSession*> live;
+    std::uint64_t next_id = 1;
     // max_sessions and max_sessions_per_client; a session holds its slot from accept to its end.
     net::Admission admission;
     // Peer-triggered lines: refusals at accept, and the session-end lines of connections that never sent a

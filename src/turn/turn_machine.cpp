@@ -697,6 +697,26 @@ void TurnMachine::end_all(Time now, std::string_view reason) {
         end(allocations_.begin(), now, reason);
 }
 
+std::vector<AllocationInfo> TurnMachine::allocations(Time now) const {
+    std::vector<AllocationInfo> out;
+    out.reserve(allocations_.size());
+    for (const auto& [tuple, a] : allocations_) {
+        out.push_back(AllocationInfo{a.user, tuple.client, tuple.transport, a.relayed, a.relayed_other,
+                                     a.permissions.size(), a.channels.size(), a.to_peer, a.to_client,
+                                     now - a.created, a.expires - now});
+    }
+    return out;
+}
+
+bool TurnMachine::end_allocation(Time now, const stun::Address& relayed, std::string_view reason) {
+    const auto owner = by_relayed_.find(relayed);
+    if (owner == by_relayed_.end()) return false;
+    const auto it = allocations_.find(owner->second);
+    if (it == allocations_.end()) return false;
+    end(it, now, reason);
+    return true;
+}
+
 std::vector<AllocationEnd> TurnMachine::take_ended() {
     return std::exchange(ended_, {});
 }

@@ -130,6 +130,21 @@ struct AllocationEnd {
     Transport transport = Transport::udp;
 };
 
+// One running allocation as the admin API shows it.
+struct AllocationInfo {
+    std::string user;
+    stun::Address client;
+    Transport transport = Transport::udp;
+    stun::Address relayed;
+    std::optional<stun::Address> relayed_other;  // the second family's, of a dual allocation
+    std::size_t permissions = 0;
+    std::size_t channels = 0;
+    Traffic to_peer;
+    Traffic to_client;
+    std::chrono::steady_clock::duration age{};
+    std::chrono::steady_clock::duration expires_in{};
+};
+
 struct TurnStats {
     std::uint64_t bindings = 0;
     std::uint64_t allocations_created = 0;
@@ -161,6 +176,11 @@ public:
     void end_all(Time now, std::string_view reason);
     // Allocations ended since the last call (the I/O half logs them).
     std::vector<AllocationEnd> take_ended();
+    // The running allocations, by client five-tuple (the admin API).
+    std::vector<AllocationInfo> allocations(Time now) const;
+    // Ends the allocation relaying on `relayed` (either family of a dual one) as any other end, with
+    // `reason`; false when there is none.
+    bool end_allocation(Time now, const stun::Address& relayed, std::string_view reason);
 
     std::size_t allocation_count() const noexcept { return allocations_.size(); }
     std::size_t reservation_count() const noexcept { return reservations_.size(); }

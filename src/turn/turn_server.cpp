@@ -31,6 +31,7 @@
 #include "net/udp_batch.hpp"
 #include "stun/stream_framing.hpp"
 #include "turn/relay_sockets.hpp"
+#include "turn/turn_api.hpp"
 
 namespace sg::turn {
 namespace {
@@ -159,6 +160,16 @@ public:
     std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
     std::size_t allocations() const noexcept { return machine_.allocation_count(); }
     const punch::Rendezvous* rendezvous() const noexcept { return rendezvous_ ? &*rendezvous_ : nullptr; }
+    // The admin API (turn_api.hpp), on the event loop.
+    std::vector<AllocationInfo> allocation_list() const {
+        return machine_.allocations(std::chrono::steady_clock::now());
+    }
+    bool end_allocation(const stun::Address& relayed) {
+        const bool ended =
+            machine_.end_allocation(std::chrono::steady_clock::now(), relayed, "ended by operator");
+        log_ended();
+        return ended;
+    }
 
 private:
     asio::awaitable<void> listen_loop(Socket socket, stun::Address local) {
@@ -483,7 +494,17 @@ int run_turn(const TurnServerConfig& config) {
     server.start_expiry();
     metrics::Registry registry;
     register_metrics(registry, server);
-    metrics::AdminServer admin(io, registry);
+    metrics::AdminOptions admin_options;
+    admin_options.token = config.admin_token;
+    metrics::AdminServer admin(io, registry, admin_options);
+    TurnApiContext api;
+    api.version = config.version;
+    for (const auto& ip : listen_ips)
+        api.listeners.push_back(
+            fmt::format("turn {}", net::to_string(asio::ip::udp::endpoint(ip, config.listening_port))));
+    api.allocations = [&server] { return server.allocation_list(); };
+    api.end = [&server](const stun::Address& relayed) { return server.end_allocation(relayed); };
+    add_turn_api(admin, api);
     dashboard::add_dashboard(admin);  // the web page at /
     if (config.admin) {
         const auto endpoint = net::to_tcp_endpoint(*config.admin);

@@ -26,7 +26,9 @@ struct TurnServerConfig {
     std::uint16_t max_port = 65535;
     bool tcp = true;                         // also listen on TCP (same addresses and port)
     std::size_t max_tcp_connections = 1024;  // TCP clients at once; more are closed at accept
-    std::optional<net::HostPort> admin;      // Prometheus /metrics
+    std::optional<net::HostPort> admin;      // Prometheus /metrics and the JSON API (turn_api.hpp)
+    std::string admin_token;                 // lets the API end allocations; empty: read-only
+    std::string version;
     TurnOptions options;
     // `streamgate punch`'s rendezvous on the UDP listeners (src/punch/rendezvous.hpp): Register requests are
     // answered by it, everything else by the TURN machine.

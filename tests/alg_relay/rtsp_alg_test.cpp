@@ -15,6 +15,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <chrono>
 #include <future>
@@ -112,6 +113,12 @@ protected:
 
     std::int64_t pairs_in_use() const { return alg_->stats()->port_pairs_in_use.load(); }
 
+    std::vector<MediaRelaySnapshot> relays_now() {
+        std::promise<std::vector<MediaRelaySnapshot>> listed;
+        asio::post(io_, [&] { listed.set_value(alg_->relays()); });
+        return listed.get_future().get();
+    }
+
     // Waits (bounded) until the gateway has freed every pair: it does so on its own thread.
     bool ports_freed() const {
         for (int i = 0; i < 1000 && pairs_in_use() != 0; ++i)
@@ -189,11 +196,23 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
     EXPECT_EQ(std::string(buffer.data(), n), rtp_up);
     EXPECT_EQ(from.port(), toward_gateway);
 
+    // The running relay as the admin API lists it (read on the gateway's loop, where relays live).
+    const auto listed = relays_now();
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_EQ(listed[0].session_id, "abc");
+    EXPECT_EQ(listed[0].client, "127.0.0.1:" + std::to_string(player_port));
+    EXPECT_EQ(listed[0].client_facing_port, gateway_server_port);
+    EXPECT_EQ(listed[0].origin_facing_port, toward_gateway);
+    EXPECT_EQ(listed[0].counters.packets_to_client[0], 1U);
+    EXPECT_EQ(listed[0].counters.bytes_to_client, rtp_down.size());
+    EXPECT_EQ(listed[0].counters.bytes_to_origin, rtp_up.size());
+
     send(player_, "TEARDOWN rtsp://origin/test RTSP/1.0\r\nCSeq: 3\r\nSession: abc\r\n\r\n");
     EXPECT_NE(read_head(origin_, origin_buffer_).find("TEARDOWN"), std::string::npos);
     send(origin_, "RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n");
     EXPECT_EQ(read_head(player_, player_buffer_), "RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n");
     EXPECT_TRUE(ports_freed());
+    EXPECT_TRUE(relays_now().empty());
 
     player_.shutdown(tcp::socket::shutdown_send);
     origin_.shutdown(tcp::socket::shutdown_send);

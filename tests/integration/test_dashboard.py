@@ -1,12 +1,15 @@
-"""The web dashboard in a real browser: Debian's Chromium driven by Selenium (chromedriver), headless.
+"""The web dashboard in a real browser: Debian's Chromium, headless, driven by Selenium through chromedriver.
 
-Each case starts streamgate with an admin listener on loopback, gives it something to show, loads the page
-at / and checks, through the page's DOM, that the tables list what the JSON API lists with the right counts,
+peers/dashboard_probe.py loads the page at / where the admin listener is reachable and reports what the page
+shows. Each case gives streamgate something to show, then checks that the tables list it with the right counts,
 that the charts have data points, that the "end" button (the admin token typed once into the page's prompt)
-ends what its row shows, and that the page fetched nothing from anywhere but the admin listener. A
-screenshot of each page is kept as a test artefact (build/<preset>/test-artifacts/).
+ends what its row shows, and that the page fetched nothing from anywhere but the admin listener. A screenshot
+of each page is kept as a test artefact (build/<preset>/test-artifacts/).
 
-- relay: calls set up with ng `offer` commands over UDP, as Kamailio sends them; "end" on one call.
+- relay: calls set up with ng `offer`s on loopback, as Kamailio sends them; "end" on one call.
+- gateway (in the test network): two SOCKS sessions (slow curl downloads from the IPv6-only client to an
+  IPv4-only origin) and a mount player (ffmpeg playing a GstRtspServer origin through the RTSP proxy);
+  "end" on the player ends ffmpeg's session.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 from pathlib import Path
 
-from testnet import PEERS, PYTHON, require_tools, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 TOKEN = "dashboard-test-token-0123456789"
+PROBE = PEERS / "dashboard_probe.py"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -29,13 +34,13 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
-def artefact_dir() -> Path:
+def artefact(name: str) -> Path:
     directory = Path(streamgate_bin()).resolve().parents[2] / "test-artifacts"
     directory.mkdir(exist_ok=True)
-    return directory
+    return directory / f"dashboard-{name}.png"
 
 
-def wait_http(port: int, timeout: float = 10) -> None:
+def wait_port(port: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -46,86 +51,48 @@ def wait_http(port: int, timeout: float = 10) -> None:
     raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
 
 
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+def probe_args(port: int, name: str, expect: dict[str, int], end: str) -> list[str]:
+    argv = [PYTHON, str(PROBE), f"http://127.0.0.1:{port}/", "--end", end, "--token", TOKEN,
+            "--screenshot", str(artefact(name))]
+    for path, count in expect.items():
+        argv += ["--expect", f"{path}={count}"]
+    return argv
 
 
-class DashboardCase(unittest.TestCase):
-    """Shared checks; a subclass starts its streamgate and sets self.port."""
+class DashboardChecks:
+    """What every case asserts on the probe's report."""
 
-    def open_page(self):
-        self.driver = browser()
-        self.addCleanup(self.driver.quit)
-        self.driver.get(f"http://127.0.0.1:{self.port}/")
-        self.wait_until(lambda: int(self.driver.execute_script("return document.body.dataset.ticks || 0")) >= 3,
-                        "three refreshes of the page")
-
-    def wait_until(self, predicate, what: str, timeout: float = 20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}")
-
-    def table_count(self, path: str) -> int | None:
-        return self.driver.execute_script(
-            "const t = document.querySelector(`table[data-path='${arguments[0]}']`);"
-            "return t ? Number(t.dataset.count) : null;", path)
-
-    def chart_points(self, element: str) -> int:
-        return int(self.driver.execute_script(
-            "return Number(document.getElementById(arguments[0]).dataset.points || 0);", element))
-
-    def end_first_row(self, path: str) -> str:
-        """Clicks "end" on the table's first row, answering the token prompt; returns the row's id."""
-        button = self.driver.execute_script(
-            "return document.querySelector(`table[data-path='${arguments[0]}'] button.end`);", path)
-        self.assertIsNotNone(button, f"no end button in the {path} table")
-        row_id = button.get_attribute("data-id")
-        button.click()
-        alert = self.driver.switch_to.alert
-        alert.send_keys(TOKEN)
-        alert.accept()
-        return row_id
-
-    def assert_only_admin_requests(self):
-        urls = self.driver.execute_script(
-            "return performance.getEntriesByType('resource').map(e => e.name);")
-        self.assertTrue(urls, "the page fetched nothing")
-        origin = f"http://127.0.0.1:{self.port}/"
-        outside = [u for u in urls if not u.startswith(origin)]
-        self.assertEqual(outside, [], "requests outside the admin listener")
-
-    def screenshot(self, name: str):
-        self.driver.save_screenshot(str(artefact_dir() / f"dashboard-{name}.png"))
+    def check_report(self, done: subprocess.CompletedProcess, port: int, expect: dict[str, int], end: str):
+        report = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+        self.assertEqual(done.returncode, 0, f"the page did not show what was expected: {report}\n{done.stderr}")
+        self.assertEqual(report["counts"], expect)
+        self.assertGreaterEqual(max(report["points"].values()), 2, report["points"])
+        self.assertIsNotNone(report["ended"])
+        self.assertEqual(report["after_end"], expect[end] - 1)
+        origin = f"http://127.0.0.1:{port}/"
+        self.assertTrue(report["requests"], "the page fetched nothing")
+        self.assertEqual([u for u in report["requests"] if not u.startswith(origin)], [],
+                         "requests outside the admin listener")
+        return report
 
 
-class RelayDashboard(DashboardCase):
+class RelayDashboard(DashboardChecks, unittest.TestCase):
     CALLS = 3
 
     def setUp(self):
         require_tools("/usr/bin/chromium", "/usr/bin/chromedriver")
         self.port = free_port()
         self.ng_port = free_port(socket.SOCK_DGRAM)
-        token_file = Path(self.enterContext(_TempDir())) / "token"
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        token_file = Path(directory.name) / "token"
         token_file.write_text(TOKEN + "\n")
         self.relay = subprocess.Popen(
             [streamgate_bin(), "relay", "--listen-ng", f"127.0.0.1:{self.ng_port}", "--admin",
              f"127.0.0.1:{self.port}", "--admin-token-file", str(token_file), "--port-min", "43000",
-             "--port-max", "43999", "--num-threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--port-max", "43999", "--num-threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(self.stop_relay)
-        wait_http(self.port)
+        wait_port(self.port)
         for i in range(self.CALLS):
             self.offer(f"dashboard-call-{i}")
 
@@ -148,29 +115,115 @@ class RelayDashboard(DashboardCase):
         self.assertEqual(json.loads(done.stdout)["result"], "ok", done.stdout)
 
     def test_calls_table_charts_and_end(self):
-        self.open_page()
         path = "/api/v1/relay/calls"
-        self.wait_until(lambda: self.table_count(path) == self.CALLS, f"{self.CALLS} calls in the table")
-        self.wait_until(lambda: self.chart_points("chart-active") >= 2, "points on the active chart")
-        self.screenshot("relay")
-        ended = self.end_first_row(path)
-        self.assertTrue(ended.startswith("dashboard-call-"), ended)
-        self.wait_until(lambda: self.table_count(path) == self.CALLS - 1, "the ended call gone from the table")
-        ids = self.driver.execute_script(
-            "return [...document.querySelectorAll(`table[data-path='${arguments[0]}'] button.end`)]"
-            ".map(b => b.dataset.id);", path)
-        self.assertNotIn(ended, ids)
-        self.assert_only_admin_requests()
+        expect = {path: self.CALLS}
+        done = subprocess.run(probe_args(self.port, "relay", expect, path), capture_output=True, text=True,
+                              timeout=120)
+        report = self.check_report(done, self.port, expect, path)
+        self.assertTrue(report["ended"].startswith("dashboard-call-"), report["ended"])
+        listed = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{self.port}/api/v1/relay/calls"],
+                                capture_output=True, text=True, timeout=10)
+        ids = [call["call_id"] for call in json.loads(listed.stdout)["calls"]]
+        self.assertNotIn(report["ended"], ids)
+        self.assertEqual(len(ids), self.CALLS - 1)
 
 
-class _TempDir:
-    def __enter__(self):
-        import tempfile
-        self._dir = tempfile.TemporaryDirectory()
-        return self._dir.name
+SOCKS_PORT = 1080
+HTTP_PORT = 8080
+RTSP_PORT = 8554
+ADMIN_PORT = 9131
+# Answers every connection with an endless HTTP body, 1 KiB every 20 ms: a session that lasts.
+TRICKLE_SERVER = """
+import socket, sys, threading, time
+def serve(conn):
+    with conn:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 1000000000\\r\\n\\r\\n")
+        try:
+            while True:
+                conn.sendall(b"z" * 1024)
+                time.sleep(0.02)
+        except OSError:
+            pass
+listener = socket.create_server((sys.argv[1], int(sys.argv[2])))
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
 
-    def __exit__(self, *exc):
-        self._dir.cleanup()
+
+class GatewayDashboard(DashboardChecks, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("/usr/bin/chromium", "/usr/bin/chromedriver", "curl", "ffmpeg")
+        cls.bin = streamgate_bin()
+        cls.net = TestNetwork().start()
+        cls.addClassCleanup(cls.net.close)
+        net = cls.net
+        o4 = net.addr("origin4", 4)
+        server = net.write_file("trickle.py", TRICKLE_SERVER)
+        net.start_peer("origin4", [PYTHON, str(server), o4, str(HTTP_PORT)], name="http", ready=None)
+        net.wait_port("origin4", o4, HTTP_PORT)
+        net.start_peer("origin4", [PYTHON, str(PEERS / "gst_rtsp_origin.py"), "--address", o4, "--port",
+                                   str(RTSP_PORT)], name="origin", ready="READY", timeout=30)
+        gw6 = net.addr("gw", 6, peer="client6")
+        token_file = net.write_file("admin.token", TOKEN + "\n")
+        config = net.write_file("gateway.toml", f"""
+[gateway]
+socks = ["[{gw6}]:{SOCKS_PORT}"]
+admin = "127.0.0.1:{ADMIN_PORT}"
+admin_token_file = "{token_file}"
+allow = ["2001:2::/48"]
+
+[rtsp]
+listen = ["[{gw6}]:{RTSP_PORT}"]
+
+[[rtsp.mount]]
+name = "cam"
+url = "rtsp://{o4}:{RTSP_PORT}/test"
+transport = "udp"
+""")
+        net.start_peer("gw", [cls.bin, "gateway", "--config", str(config)], name="streamgate", ready=None)
+        net.wait_port("gw", gw6, SOCKS_PORT)
+        net.wait_port("gw", gw6, RTSP_PORT)
+        net.wait_port("gw", "127.0.0.1", ADMIN_PORT)
+        cls.downloads = [
+            net.popen("client6", ["curl", "-sS", "--max-time", "120", "-o", "/dev/null", "--socks5",
+                                  f"[{gw6}]:{SOCKS_PORT}", f"http://{o4}:{HTTP_PORT}/stream"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(2)]
+        cls.player = net.popen("client6", ["ffmpeg", "-nostdin", "-hide_banner", "-rtsp_transport", "tcp",
+                                           "-timeout", "10000000", "-i", f"rtsp://[{gw6}]:{RTSP_PORT}/cam",
+                                           "-map", "0:v", "-f", "null", "-"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def api(self, path: str) -> dict:
+        done = self.net.run("gw", ["curl", "-sS", f"http://127.0.0.1:{ADMIN_PORT}{path}"], check=False, timeout=10)
+        return json.loads(done.stdout)
+
+    def wait_for(self, predicate, what: str, timeout: float = 30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.2)
+        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-3000:]}")
+
+    def test_sessions_players_charts_and_end(self):
+        self.wait_for(lambda: self.api("/api/v1/socks/sessions")["total"] == 2, "two SOCKS sessions")
+        self.wait_for(lambda: self.api("/api/v1/rtsp/players")["total"] == 1, "the mount's player")
+        players = "/api/v1/rtsp/players"
+        expect = {"/api/v1/socks/sessions": 2, "/api/v1/rtsp/mounts": 1, players: 1}
+        done = self.net.run("gw", probe_args(ADMIN_PORT, "gateway", expect, players), check=False,
+                            timeout=180)
+        self.check_report(done, ADMIN_PORT, expect, players)
+        # The player's session was ended: ffmpeg sees its stream end and exits.
+        try:
+            self.player.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("ffmpeg still plays after its player session was ended from the dashboard")
+        self.assertEqual(self.api(players)["total"], 0)
+        self.assertEqual(self.api("/api/v1/socks/sessions")["total"], 2, "ending a player touched the sessions")
 
 
 if __name__ == "__main__":

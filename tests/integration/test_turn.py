@@ -18,7 +18,9 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import time
 import unittest
 
@@ -27,6 +29,8 @@ from testnet import TestNetwork, require_tools, streamgate_bin
 TURN_PORT = 3478
 PEER_PORT = 3480
 USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
+ADMIN = "127.0.0.1:9136"
+ADMIN_TOKEN = "turn-admin-token-0123456789"
 DENIED_RANGE = "198.19.0.0/16"  # --denied-peer-ip: RFC 2544's other half, nothing of the test network
 
 
@@ -44,17 +48,20 @@ class Turn(unittest.TestCase):
             net.wait_port(host, net.addr(host, family), PEER_PORT, proto="udp")
         cls.gw4 = net.addr("gw", 4, peer="client4")
         cls.gw6 = net.addr("gw", 6, peer="client6")
+        cls.token_file = token_file = net.write_file("admin.token", ADMIN_TOKEN + "\n")
         cls.server = net.start_peer("gw", [cls.bin, "turn", "--listening-ip", cls.gw4, "--listening-ip", cls.gw6,
                                            "--relay-ip", net.addr("gw", 4, peer="origin4"),
                                            "--relay-ip", net.addr("gw", 6, peer="origin6"),
                                            "--min-port", "50000", "--max-port", "50999",
                                            "--user", f"{USER}:{PASSWORD}", "--realm", REALM, "--lt-cred-mech",
                                            "--denied-peer-ip", DENIED_RANGE,
+                                           "--admin", ADMIN, "--admin-token-file", str(token_file),
                                            "--log-level", "debug"],
                                     name="streamgate", ready=None)
         for addr in (cls.gw4, cls.gw6):
             net.wait_port("gw", addr, TURN_PORT, proto="udp")
             net.wait_port("gw", addr, TURN_PORT, proto="tcp")
+        net.wait_port("gw", "127.0.0.1", int(ADMIN.rsplit(":", 1)[1]))
 
     # ----- helpers -----
 
@@ -201,6 +208,50 @@ class Turn(unittest.TestCase):
         rc, out = self.uclient("client4", self.gw4, "127.0.0.1", "-c", count=2)
         self.assertNotIn("tot_recv_msgs=2", out)
         self.assertIn("error 403", out, out[-2000:])
+
+
+    # ----- admin API -----
+
+    def ctl(self, *args, token=False):
+        return self.net.run("gw", [self.bin, "ctl", "--admin", ADMIN,
+                                   *(["--token-file", str(self.token_file)] if token else []), *args],
+                            check=False, timeout=20)
+
+    def test_allocations_listed_and_ended_by_operator(self):
+        # 1000 messages 20 ms apart: allocations that live for 20 s unless ended (uclient may hold more than
+        # one).
+        client = self.net.popen("client4", ["turnutils_uclient", "-c", "-p", str(TURN_PORT), "-e",
+                                            self.net.addr("origin4", 4), "-r", str(PEER_PORT), "-u", USER, "-w",
+                                            PASSWORD, "-n", "1000", "-m", "1", "-l", "170", self.gw4],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        allocations = []
+        while time.monotonic() < deadline:
+            allocations = json.loads(self.ctl("allocations", "--json").stdout)["allocations"]
+            if any(a["to_client"]["packets"] > 0 for a in allocations):
+                break
+            time.sleep(0.2)
+        self.assertTrue(allocations, self.server.log_text()[-2000:])
+        for allocation in allocations:
+            self.assertEqual(allocation["user"], USER)
+            self.assertEqual(allocation["transport"], "udp")
+            self.assertTrue(allocation["client"].startswith(self.net.addr("client4", 4)), allocation)
+            self.assertTrue(allocation["relayed"].startswith(self.net.addr("gw", 4, peer="origin4")), allocation)
+        victim = allocations[0]["id"]
+        self.assertIn(victim, self.ctl("allocations").stdout)
+        self.assertEqual(json.loads(self.ctl("status", "--json").stdout)["allocations"], len(allocations))
+
+        refused = self.ctl("end", "allocation", victim)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("401", refused.stderr)
+        before = len(self.allocation_ends())
+        ended = self.ctl("end", "allocation", victim, token=True)
+        self.assertEqual(ended.returncode, 0, ended.stderr)
+        self.assertIn('reason="ended by operator"', self.wait_allocation_end(before))
+        left = [a["id"] for a in json.loads(self.ctl("allocations", "--json").stdout)["allocations"]]
+        self.assertNotIn(victim, left)
+        self.assertEqual(len(left), len(allocations) - 1)
+        self.net.stop(client)
 
 
 if __name__ == "__main__":

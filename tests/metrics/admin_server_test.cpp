@@ -381,3 +381,23 @@ TEST(ProcessMetrics, ExportSuppressedLogLinesAndUnhandledExceptions) {
 
 }  // namespace
 }  // namespace sg::metrics
+
+namespace sg::metrics {
+namespace {
+
+TEST(PageRequest, DefaultsBoundsAndRefusals) {
+    const auto fallback = page_request("");
+    ASSERT_TRUE(fallback);
+    EXPECT_EQ(fallback->offset, 0U);
+    EXPECT_EQ(fallback->limit, 100U);
+    const auto asked = page_request("limit=5&offset=10&x=y");
+    ASSERT_TRUE(asked);
+    EXPECT_EQ(asked->offset, 10U);
+    EXPECT_EQ(asked->limit, 5U);
+    EXPECT_EQ(page_request("limit=1000")->limit, 1000U);
+    for (const std::string_view bad : {"limit=0", "limit=1001", "limit=-1", "offset=x", "limit="})
+        EXPECT_FALSE(page_request(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace sg::metrics

@@ -426,3 +426,73 @@ TEST_F(ServerFixture, UdpAssociationsBeyondTheLimitGetRep01) {
 
 }  // namespace
 }  // namespace sg::socks
+
+namespace sg::socks {
+namespace {
+
+// Runs `f` on the server's event loop (where sessions() and end_session() must be called) and waits.
+template <class F>
+auto on_loop(asio::io_context& io, F f) {
+    std::promise<decltype(f())> result;
+    asio::post(io, [&] { result.set_value(f()); });
+    return result.get_future().get();
+}
+
+TEST_F(ServerFixture, LiveSessionsAreListedWithTheirRelayedBytesAndEndByOperator) {
+    start();
+    tcp::acceptor target_acceptor(client_io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto target_port = target_acceptor.local_endpoint().port();
+    auto client = connect_client();
+    const auto reply = request(client, Command::connect, loopback(target_port));
+    ASSERT_EQ(reply.reply, Reply::succeeded);
+    tcp::socket target = target_acceptor.accept();
+    const std::string down = "from the target";
+    asio::write(target, asio::buffer(down));
+    std::string got(down.size(), '\0');
+    asio::read(client, asio::buffer(got));
+    const std::string up = "client!";
+    asio::write(client, asio::buffer(up));
+    std::string got_up(up.size(), '\0');
+    asio::read(target, asio::buffer(got_up));
+
+    // The relay is still running: its bytes so far are in the snapshot, not only at the session's end.
+    const auto page = on_loop(io_, [this] { return server_->sessions(0, 10); });
+    ASSERT_EQ(page.total, 1U);
+    ASSERT_EQ(page.sessions.size(), 1U);
+    const auto& s = page.sessions[0];
+    EXPECT_EQ(s.command, "connect");
+    EXPECT_EQ(s.target, "127.0.0.1:" + std::to_string(target_port));
+    EXPECT_EQ(s.user, "-");
+    EXPECT_EQ(s.bytes_down, down.size());
+    EXPECT_EQ(s.bytes_up, up.size());
+
+    EXPECT_FALSE(on_loop(io_, [this, &s] { return server_->end_session(s.id + 1000); }));
+    EXPECT_TRUE(on_loop(io_, [this, &s] { return server_->end_session(s.id); }));
+    EXPECT_TRUE(closed_by_peer(client));
+    for (int i = 0; i < 500 && on_loop(io_, [this] { return server_->sessions(0, 10).total; }) != 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(on_loop(io_, [this] { return server_->sessions(0, 10).total; }), 0U);
+}
+
+TEST_F(ServerFixture, SessionListIsPagedOldestFirst) {
+    start();
+    // Sessions still in their handshake are live too.
+    auto first = connect_client();
+    for (int i = 0; i < 500 && on_loop(io_, [this] { return server_->sessions(0, 10).total; }) < 1; ++i)
+        std::this_thread::sleep_for(10ms);
+    auto second = connect_client();
+    for (int i = 0; i < 500 && on_loop(io_, [this] { return server_->sessions(0, 10).total; }) < 2; ++i)
+        std::this_thread::sleep_for(10ms);
+    const auto all = on_loop(io_, [this] { return server_->sessions(0, 10); });
+    ASSERT_EQ(all.sessions.size(), 2U);
+    EXPECT_LT(all.sessions[0].id, all.sessions[1].id);
+    EXPECT_EQ(all.sessions[0].command, "-");
+    const auto second_page = on_loop(io_, [this] { return server_->sessions(1, 1); });
+    EXPECT_EQ(second_page.total, 2U);
+    ASSERT_EQ(second_page.sessions.size(), 1U);
+    EXPECT_EQ(second_page.sessions[0].id, all.sessions[1].id);
+    EXPECT_TRUE(on_loop(io_, [this] { return server_->sessions(5, 10); }).sessions.empty());
+}
+
+}  // namespace
+}  // namespace sg::socks

@@ -894,5 +894,27 @@ TEST_F(TurnMachineTest, AdditionalFamilyMustBeIpv6AndAlone) {
     EXPECT_TRUE(ports_.open_ports.empty());
 }
 
+TEST_F(TurnMachineTest, RunningAllocationsAreListedAndEndedByOperator) {
+    const auto relayed = allocate(login());
+    now_ += std::chrono::seconds{2};
+    const auto list = machine_.allocations(now_);
+    ASSERT_EQ(list.size(), 1U);
+    EXPECT_EQ(list[0].user, "alice");
+    EXPECT_EQ(list[0].client, k_client);
+    EXPECT_EQ(list[0].relayed, relayed);
+    EXPECT_EQ(list[0].age, std::chrono::seconds{2});
+    EXPECT_GT(list[0].expires_in, std::chrono::seconds{0});
+    (void)machine_.take_ended();
+
+    EXPECT_FALSE(machine_.end_allocation(now_, k_client, "ended by operator"));  // not a relayed address
+    EXPECT_TRUE(machine_.end_allocation(now_, relayed, "ended by operator"));
+    const auto ended = machine_.take_ended();
+    ASSERT_EQ(ended.size(), 1U);
+    EXPECT_EQ(ended[0].reason, "ended by operator");
+    EXPECT_TRUE(machine_.allocations(now_).empty());
+    EXPECT_TRUE(ports_.open_ports.empty());  // its relayed port is closed
+    EXPECT_FALSE(machine_.end_allocation(now_, relayed, "ended by operator"));
+}
+
 }  // namespace
 }  // namespace sg::turn
