@@ -209,11 +209,11 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
     }
     if (const auto* token_file = gw.get("admin_token_file")) {
         const auto text = token_file->value<std::string>();
-        if (!text) {
-            error = "[gateway] admin_token_file: must be a file name string";
-            return false;
+        if (text) {
+            config.admin_token_file = *text;
+        } else {
+            problems.add(token_file, "[gateway] admin_token_file: must be a file name string");
         }
-        config.admin_token_file = *text;
     }
     if (const auto* policy = gw.get("family_policy")) {
         const auto text = policy->value<std::string>();
