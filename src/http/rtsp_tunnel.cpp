@@ -22,14 +22,17 @@ std::string_view media_type(std::string_view value) noexcept {
 }  // namespace
 
 FirstBytes classify_first_bytes(std::string_view received, std::size_t max_line) noexcept {
+    // Only the first max_line bytes count, so that the answer for a prefix never differs from the answer
+    // for the whole.
+    const bool capped = received.size() >= max_line;
+    received = received.substr(0, max_line);
+    const auto undecided = capped ? FirstBytes::rtsp : FirstBytes::need_more;
     // Empty lines before the request line are skipped, as both RTSP and HTTP allow.
     const auto start = received.find_first_not_of("\r\n");
-    if (start == std::string_view::npos)
-        return received.size() > max_line ? FirstBytes::rtsp : FirstBytes::need_more;
+    if (start == std::string_view::npos) return undecided;
     if (received[start] == '$') return FirstBytes::rtsp;  // an interleaved frame
     const auto end = received.find_first_of("\r\n", start);
-    if (end == std::string_view::npos)
-        return received.size() > max_line ? FirstBytes::rtsp : FirstBytes::need_more;
+    if (end == std::string_view::npos) return undecided;
     const auto line = received.substr(start, end - start);
     const auto space = line.rfind(' ');
     if (space == std::string_view::npos) return FirstBytes::rtsp;

@@ -24,8 +24,8 @@ enum class FirstBytes : std::uint8_t {
     http,       // a request line ending in HTTP/1.x: a tunnel GET or POST (or a stray HTTP client)
 };
 
-// `max_line`: past this many bytes without a line ending, the connection is left to the RTSP parser (which
-// refuses a head that large).
+// Only the first `max_line` bytes are looked at: when they hold no complete first line, the connection is
+// left to the RTSP parser (which refuses a head that large).
 FirstBytes classify_first_bytes(std::string_view received, std::size_t max_line = 8192) noexcept;
 
 enum class TunnelRole : std::uint8_t { get, post };
