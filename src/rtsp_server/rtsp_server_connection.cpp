@@ -91,6 +91,15 @@ RtspServerConnection::RtspServerConnection(asio::ip::tcp::socket socket, std::si
     local_address_ = socket_.local_endpoint(ec).address();
 }
 
+RtspServerConnection::~RtspServerConnection() {
+    // A tunnel GET destroyed without closing (its loop stopped) must not keep its cookie taken.
+    if (open_ && mode_ == Mode::tunnel_get) {
+        auto& table = tunnel_table();
+        const std::lock_guard lock(table.mutex);
+        table.cookies.remove(tunnel_cookie_);
+    }
+}
+
 void RtspServerConnection::start() {
     auto self = shared_from_this();
     const auto on_exception = net::log_unhandled(net::Unhandled::rtsp_connection);

@@ -42,7 +42,7 @@ public:
 
     RtspServerConnection(asio::ip::tcp::socket socket, std::size_t max_queued_bytes,
                          Clock::duration session_timeout);
-    virtual ~RtspServerConnection() = default;
+    virtual ~RtspServerConnection();
     RtspServerConnection(const RtspServerConnection&) = delete;
     RtspServerConnection& operator=(const RtspServerConnection&) = delete;
 
