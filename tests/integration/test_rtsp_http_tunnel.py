@@ -7,6 +7,9 @@ from serve (IPv4 and IPv6) and 50 frames of a mount through the gateway; GStream
 `rtsph://` URL likewise. A hand-made client (peers/rtsp_http_tunnel_probe.py) checks what players do not:
 the HTTP refusals, 461 to a SETUP asking for UDP, requests split anywhere in the base64, a bad tunnel closed
 without disturbing another one, and a GET whose POST never comes closed after the wait.
+
+The client side: `streamgate testplayer --transport http` plays serve without loss, and a mount with
+`transport = "http"` reaches its origin through the tunnel (counted in the origin's log, so plain TCP fails).
 """
 
 from __future__ import annotations
@@ -57,12 +60,13 @@ class RtspHttpTunnel(unittest.TestCase):
                             capture_output=True, text=True, timeout=60, check=True)
         cls.expected = {s["codec_name"]: int(s["nb_read_packets"]) for s in json.loads(cp.stdout)["streams"]}
         cls.o4 = net.addr("origin4", 4)
+        cls.serves = {}
         for host, family in (("origin4", 4), ("origin6", 6)):
             addr = net.url_host(host, family)
-            net.start_peer(host, [cls.bin, "serve", str(media), "--listen", f"{addr}:{PORT}", "--log-level",
+            cls.serves[family] = net.start_peer(host, [cls.bin, "serve", str(media), "--listen", f"{addr}:{PORT}", "--log-level",
                                   "debug"], name=f"serve-{host}", ready=None)
             net.wait_port(host, net.addr(host, family), PORT)
-        net.start_peer("origin4", [cls.bin, "serve", str(media), "--loop", "--listen", f"{cls.o4}:{LOOP_PORT}",
+        cls.loop_serve = net.start_peer("origin4", [cls.bin, "serve", str(media), "--loop", "--listen", f"{cls.o4}:{LOOP_PORT}",
                                    "--log-level", "debug"], name="serve-loop", ready=None)
         net.wait_port("origin4", cls.o4, LOOP_PORT)
 
@@ -81,6 +85,11 @@ listen = ["{cls.gw4}:{GW_PORT}", "[{cls.gw6}]:{GW_PORT}"]
 name = "served"
 url = "rtsp://{cls.o4}:{LOOP_PORT}/clip.mp4"
 transport = "udp"
+
+[[rtsp.mount]]
+name = "tunnelled"
+url = "rtsp://{cls.o4}:{LOOP_PORT}/clip.mp4"
+transport = "http"
 """)
         net.start_peer("gw", [cls.bin, "gateway", "--config", str(config), "--log-level", "debug"],
                        name="gateway", ready=None)
@@ -103,7 +112,8 @@ transport = "udp"
                 self.assertEqual(cp.stderr.strip(), "")
 
     def test_gstreamer_rtsph_plays_serve(self):
-        url = self.serve_url(6).replace("rtsp://", "rtsph://", 1)
+        # IPv4: the IPv6 server's tunnels are counted by the testplayer test.
+        url = self.serve_url(4).replace("rtsp://", "rtsph://", 1)
         cp = self.net.run("gw", [PYTHON, str(PEERS / "gst_rtsp_count.py"), url, "tcp", "30"], timeout=60,
                           check=False)
         result = json.loads(cp.stdout)
@@ -125,6 +135,35 @@ transport = "udp"
         result = json.loads(cp.stdout)
         # The mount loops, so the player stops at its timeout rather than at EOS: frames are what counts.
         self.assertGreaterEqual(result["video_frames"], FRAMES, result)
+
+    def test_testplayer_over_http_plays_serve_without_loss(self):
+        # The client side: streamgate testplayer's RTSP client core tunnels to serve (IPv6).
+        tunnels_before = self.serves[6].log_text().count("tunnel GET")
+        report_path = self.net.tmpdir / "testplayer-http.json"
+        cp = self.net.run("gw", [self.bin, "testplayer", self.serve_url(6), "-n", "5", "--duration", "auto",
+                                 "--transport", "http", "--json", str(report_path), "-q"], check=False,
+                          timeout=120)
+        self.assertEqual(cp.returncode, 0, f"{cp.stdout}\n{cp.stderr[-3000:]}\n{self.net.peer_logs()[-3000:]}")
+        report = json.loads(report_path.read_text())
+        self.assertEqual(report["succeeded"], 5, report["errors"])
+        self.assertEqual(report["rtp_lost"], 0)
+        # Every video and audio packet of the clip, one RTP packet per frame at most a few more (FU-A).
+        self.assertTrue(all(p["rtp_packets"] >= sum(self.expected.values()) for p in report["players"]),
+                        report["players"])
+        # Each player's connection was a tunnel, not plain TCP (only ffprobe, before, used this server).
+        self.assertGreaterEqual(self.serves[6].log_text().count("tunnel GET") - tunnels_before, 5)
+
+    def test_a_mount_whose_upstream_is_tunnelled(self):
+        # `transport = "http"`: the gateway reaches its origin through the tunnel; the player uses plain TCP.
+        tunnels_before = self.loop_serve.log_text().count("tunnel GET")
+        cp = self.net.run("client6", ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info",
+                                      "-rtsp_transport", "tcp", "-timeout", "10000000", "-i",
+                                      f"rtsp://[{self.gw6}]:{GW_PORT}/tunnelled", "-map", "0:v", "-frames:v",
+                                      str(FRAMES), "-f", "null", "-"], timeout=60, check=False)
+        counts = re.findall(r"frame=\s*(\d+)", cp.stderr)
+        self.assertEqual(cp.returncode, 0, cp.stderr[-3000:] + self.net.peer_logs()[-3000:])
+        self.assertEqual(int(counts[-1]) if counts else 0, FRAMES, cp.stderr[-3000:])
+        self.assertGreater(self.loop_serve.log_text().count("tunnel GET"), tunnels_before)  # not plain TCP
 
     def test_refusals_split_requests_and_a_bad_tunnel_beside_a_good_one(self):
         cp = self.net.run("gw", [PYTHON, str(PEERS / "rtsp_http_tunnel_probe.py"), self.o4, str(LOOP_PORT),
