@@ -400,8 +400,9 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     if (mount.name.starts_with("track")) return sg::fail("the name must not start with 'track'");
     const auto url = rtsp::parse_url(mount.url);
     if (!url || url->scheme != "rtsp") return sg::fail("url must be an rtsp:// URL");
-    if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto")
-        return sg::fail("transport must be \"udp\", \"tcp\" or \"auto\"");
+    if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto" &&
+        mount.transport != "http")
+        return sg::fail("transport must be \"udp\", \"tcp\", \"auto\" or \"http\"");
     if (!mount.password.empty() && mount.user.empty()) return sg::fail("password without user");
     return mount;
 }

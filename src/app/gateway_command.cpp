@@ -86,9 +86,10 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
             out.url.user = mount.user;
             out.url.password = mount.password;
         }
-        out.transport = mount.transport == "udp"   ? proxy::UpstreamTransport::udp
-                        : mount.transport == "tcp" ? proxy::UpstreamTransport::tcp
-                                                   : proxy::UpstreamTransport::automatic;
+        out.transport = mount.transport == "udp"    ? proxy::UpstreamTransport::udp
+                        : mount.transport == "tcp"  ? proxy::UpstreamTransport::tcp
+                        : mount.transport == "http" ? proxy::UpstreamTransport::http
+                                                    : proxy::UpstreamTransport::automatic;
         out.always_on = mount.always_on;
         options.mounts.push_back(std::move(out));
     }

@@ -1,13 +1,17 @@
 #include "client/rtsp_client.hpp"
 
+#include <array>
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <variant>
 
 #include "common/units.hpp"
+#include "rtsp/auth.hpp"
 #include "rtsp/simple_headers.hpp"
 
 namespace sg::client {
@@ -37,7 +41,7 @@ std::string connect_failure(const asio::error_code& ec) {
 }  // namespace
 
 RtspClient::RtspClient(const asio::any_io_executor& executor)
-    : socket_(executor), resolver_(executor), timer_(executor) {}
+    : socket_(executor), post_(executor), resolver_(executor), timer_(executor) {}
 
 void RtspClient::arm(Clock::time_point deadline) {
     const auto generation = ++timer_generation_;
@@ -49,6 +53,7 @@ void RtspClient::arm(Clock::time_point deadline) {
         timed_out_ = true;
         asio::error_code ignored;
         socket_.cancel(ignored);
+        post_.cancel(ignored);
         resolver_.cancel();
     });
 }
@@ -67,49 +72,113 @@ void RtspClient::close() {
     asio::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+    post_.close(ignored);
+}
+
+asio::awaitable<std::string> RtspClient::open(asio::ip::tcp::socket& socket, const rtsp::Url& url,
+                                              const ConnectOptions& options) {
+    const std::string host = options.socks ? options.socks->host : url.host;
+    const std::uint16_t port = options.socks ? options.socks->port : url.effective_port();
+    const auto service = std::to_string(port);
+    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, service, k_use);
+    if (resolve_error) co_return timed_out_ ? "resolve timeout" : "resolve failed";
+    auto [connect_error, peer] = co_await asio::async_connect(socket, endpoints, k_use);
+    if (connect_error) {
+        // Through a proxy, say so: "connect refused" would otherwise read as the RTSP server refusing.
+        const std::string prefix = options.socks ? "socks proxy " : "";
+        co_return prefix + (timed_out_ ? "connect timeout" : connect_failure(connect_error));
+    }
+    if (options.socks) {
+        // g++ 12 mishandles temporaries with destructors in a full-expression holding co_await: the
+        // coroutine (which copies its arguments) is created in one statement and awaited in the next.
+        auto handshake = socks5_connect(socket, url.host, url.effective_port(), options.socks_credentials);
+        auto reason = co_await std::move(handshake);
+        if (!reason.empty()) co_return timed_out_ ? "socks timeout" : reason;
+    }
+    asio::error_code ec;
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    co_return "";
 }
 
 asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options) {
     timeout_ = options.timeout;
     if (!url.user.empty()) auth_ = Authenticator(url.user, url.password);
     const auto deadline = Clock::now() + timeout_;
-    const std::string host = options.socks ? options.socks->host : url.host;
-    const std::uint16_t port = options.socks ? options.socks->port : url.effective_port();
-
     arm(deadline);
-    const auto service = std::to_string(port);
-    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, service, k_use);
-    if (resolve_error) {
-        disarm();
-        fail(timed_out_ ? "resolve timeout" : "resolve failed");
-        co_return false;
-    }
-    auto [connect_error, peer] = co_await asio::async_connect(socket_, endpoints, k_use);
-    if (connect_error) {
-        disarm();
-        // Through a proxy, say so: "connect refused" would otherwise read as the RTSP server refusing.
-        const std::string prefix = options.socks ? "socks proxy " : "";
-        fail(prefix + (timed_out_ ? "connect timeout" : connect_failure(connect_error)));
-        co_return false;
-    }
-    if (options.socks) {
-        // g++ 12 mishandles temporaries with destructors in a full-expression holding co_await: the
-        // coroutine (which copies its arguments) is created in one statement and awaited in the next.
-        auto handshake = socks5_connect(socket_, url.host, url.effective_port(), options.socks_credentials);
-        auto reason = co_await std::move(handshake);
-        if (!reason.empty()) {
-            disarm();
-            fail(timed_out_ ? "socks timeout" : reason);
-            co_return false;
-        }
-    }
+    auto opening = open(socket_, url, options);
+    const auto reason = co_await std::move(opening);
     disarm();
+    if (!reason.empty()) {
+        fail(reason);
+        co_return false;
+    }
     asio::error_code ec;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     local_ = socket_.local_endpoint(ec);
     remote_ = socket_.remote_endpoint(ec);
     if (ec) {
         fail("connection closed");
+        co_return false;
+    }
+    if (options.http_tunnel) {
+        auto tunnel = open_tunnel(url, options);
+        if (!co_await std::move(tunnel)) co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> RtspClient::open_tunnel(const rtsp::Url& url, const ConnectOptions& options) {
+    const auto deadline = Clock::now() + timeout_;
+    static thread_local std::mt19937_64 generator{std::random_device{}()};
+    std::array<char, 17> cookie{};
+    std::snprintf(cookie.data(), cookie.size(), "%016llx",  // NOLINT(cppcoreguidelines-pro-type-vararg)
+                  static_cast<unsigned long long>(generator()));
+    const std::string path = url.path.empty() ? "/" : url.path;
+    const std::string host =
+        (url.is_ipv6() ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.effective_port());
+    const std::string common = "Host: " + host + "\r\nx-sessioncookie: " + std::string(cookie.data()) +
+                               "\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n";
+    const std::string get =
+        "GET " + path + " HTTP/1.0\r\n" + common + "Accept: application/x-rtsp-tunnelled\r\n\r\n";
+    if (!co_await write(get, deadline)) co_return false;
+    // The answer's head; what follows it (RTSP replies, frames) stays in the buffer.
+    for (;;) {
+        const std::string_view received(reinterpret_cast<const char*>(in_.data() + in_begin_),
+                                        in_end_ - in_begin_);
+        const auto end = received.find("\r\n\r\n");
+        if (end != std::string_view::npos) {
+            if (!received.starts_with("HTTP/1.0 200") && !received.starts_with("HTTP/1.1 200")) {
+                fail("http tunnel refused");
+                co_return false;
+            }
+            in_begin_ += end + 4;
+            break;
+        }
+        if (received.size() > 16 * k_kib) {
+            fail("http tunnel refused");
+            co_return false;
+        }
+        if (!co_await read_more(deadline)) {
+            fail("timeout");
+            co_return false;
+        }
+    }
+    arm(deadline);
+    auto opening = open(post_, url, options);
+    const auto reason = co_await std::move(opening);
+    disarm();
+    if (!reason.empty()) {
+        fail(reason);
+        co_return false;
+    }
+    tunnelled_ = true;
+    const std::string post = "POST " + path + " HTTP/1.0\r\n" + common +
+                             "Content-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n"
+                             "Expires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n";
+    arm(deadline);
+    auto [ec, n] = co_await asio::async_write(post_, asio::buffer(post), k_use);
+    disarm();
+    if (ec) {
+        fail(timed_out_ ? "timeout" : "connection closed");
         co_return false;
     }
     co_return true;
@@ -152,7 +221,11 @@ std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cse
 
 asio::awaitable<bool> RtspClient::write(std::string_view data, Clock::time_point deadline) {
     arm(deadline);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), k_use);
+    std::string encoded;
+    if (tunnelled_) encoded = rtsp::base64_encode(data);  // everything the client says goes by the POST
+    auto& socket = tunnelled_ ? post_ : socket_;
+    auto [ec, n] = co_await asio::async_write(
+        socket, asio::buffer(tunnelled_ ? std::string_view(encoded) : data), k_use);
     disarm();
     if (ec) {
         fail(timed_out_ ? "timeout" : "connection closed");

@@ -7,6 +7,9 @@
 //
 // Failures are reported as short, stable reasons ("connect refused", "timeout", "connection closed") meant
 // to be counted across many clients.
+//
+// With ConnectOptions::http_tunnel the control connection is the GET of an HTTP tunnel: everything written
+// (requests, interleaved RTCP, answers to the server) goes base64-encoded on a second connection, the POST.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -32,6 +35,9 @@ struct ConnectOptions {
     std::optional<net::HostPort> socks;  // reach the server through this SOCKS5 proxy
     SocksCredentials socks_credentials;
     std::chrono::milliseconds timeout{10000};  // for connecting and for each request
+    // RTSP tunnelled in HTTP (the QuickTime scheme): replies and interleaved media on a GET connection,
+    // requests base64-encoded on a POST connection with the same x-sessioncookie.
+    bool http_tunnel = false;
 };
 
 class RtspClient {
@@ -76,8 +82,15 @@ private:
     void arm(Clock::time_point deadline);
     void disarm();
     void fail(std::string reason);
+    // Connects `socket` to the server (through SOCKS when configured); a failure reason or "".
+    asio::awaitable<std::string> open(asio::ip::tcp::socket& socket, const rtsp::Url& url,
+                                      const ConnectOptions& options);
+    // Turns the connected socket_ into a tunnel GET and opens its POST.
+    asio::awaitable<bool> open_tunnel(const rtsp::Url& url, const ConnectOptions& options);
 
     asio::ip::tcp::socket socket_;
+    asio::ip::tcp::socket post_;  // the tunnel's POST (http_tunnel only)
+    bool tunnelled_ = false;
     asio::ip::tcp::resolver resolver_;
     asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;

@@ -93,7 +93,7 @@ std::string_view final_coding(std::string_view value) noexcept {
 
 // Host and message framing rules that need the whole head (RFC 9112 sections 3.2, 6.1, 6.3). A request
 // must not announce a body: we do not read one, and its bytes would be taken for the next request.
-ParsedRequest check_head(const Request& request) {
+ParsedRequest check_head(const Request& request, bool content_length_body) {
     std::size_t hosts = 0;
     const std::string* transfer_encoding = nullptr;
     std::optional<std::uint64_t> content_length;
@@ -121,7 +121,8 @@ ParsedRequest check_head(const Request& request) {
         }
         return fail("unknown transfer coding", 501);
     }
-    if (content_length && *content_length > 0) return fail("request body not supported", 413);
+    if (content_length && *content_length > 0 && !content_length_body)
+        return fail("request body not supported", 413);
     ParsedRequest ok;
     ok.status = ParseStatus::done;
     return ok;
@@ -169,7 +170,7 @@ ParsedRequest parse_request(Bytes input, const Limits& limits) {
     }
     pos = fields.end;
 
-    if (auto checked = check_head(request); checked.failed()) return checked;
+    if (auto checked = check_head(request, limits.content_length_body); checked.failed()) return checked;
     ParsedRequest out;
     out.status = ParseStatus::done;
     out.consumed = pos;

@@ -6,7 +6,8 @@
 //   5 (field syntax; obs-fold is rejected as 5.2 allows), 6.1-6.3 (Content-Length / Transfer-Encoding);
 //   RFC 9110 section 5.5 (field values), 15 (status codes), RFC 6585 section 5 (431).
 // Request bodies are not supported: a request announcing one is an error with status 413 (or 400 when its
-// framing is invalid or ambiguous). Pure code: no I/O, no exceptions; never consumes past the empty line.
+// framing is invalid or ambiguous), unless Limits::content_length_body lets the caller read it. Pure code: no
+// I/O, no exceptions; never consumes past the empty line.
 
 #include <cstddef>
 #include <span>
@@ -45,6 +46,9 @@ struct Request {
 struct Limits {
     std::size_t max_head = 8 * k_kib;  // everything up to and including the empty line
     std::size_t max_headers = 64;
+    // A Content-Length body is accepted and left unread for the caller (the POST of an RTSP-over-HTTP
+    // tunnel); Transfer-Encoding is still refused.
+    bool content_length_body = false;
 };
 
 // Parsed<Request> plus the status a server should answer a failed parse with: 400 (malformed), 413 (a body

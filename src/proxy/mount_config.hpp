@@ -9,7 +9,9 @@
 
 namespace sg::proxy {
 
-enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic };
+// http: interleaved in an RTSP-over-HTTP tunnel (the QuickTime GET/POST scheme), for upstreams behind
+// firewalls that pass only HTTP.
+enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic, http };
 
 struct MountConfig {
     std::string name;

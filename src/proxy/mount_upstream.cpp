@@ -71,7 +71,7 @@ struct Mount::Attempt {
 
 asio::awaitable<void> Mount::run_upstream() {
     const auto self = shared_from_this();
-    bool tcp = config_.transport == UpstreamTransport::tcp;
+    bool tcp = config_.transport == UpstreamTransport::tcp || config_.transport == UpstreamTransport::http;
     bool played = false;  // this run reached PLAY at least once
     std::optional<Clock::time_point> lost_since;
     auto backoff = std::chrono::milliseconds(250);
@@ -146,6 +146,7 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     silence_.reset();  // the last attempt's; a BYE before this one plays is not its end
     client::ConnectOptions options;
     options.timeout = timing_.request_timeout;
+    options.http_tunnel = config_.transport == UpstreamTransport::http;
     auto connecting = a.client.connect(config_.url, options);
     if (!co_await std::move(connecting)) {
         failure_ = "connect: " + a.client.error();

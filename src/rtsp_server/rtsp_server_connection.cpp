@@ -7,14 +7,20 @@
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <mutex>
+
 #include "common/units.hpp"
+#include "http/base64_decoder.hpp"
+#include "http/rtsp_tunnel.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
 #include "rtsp/simple_headers.hpp"
+#include "rtsp/transport.hpp"
 
 namespace sg::server {
 namespace {
@@ -24,8 +30,38 @@ constexpr std::size_t k_read_chunk = 16 * k_kib;
 // Unparsed bytes a client may leave pending; the parser's own limits refuse a larger head long before.
 constexpr std::size_t k_max_request_buffer = 64 * k_kib;
 constexpr std::size_t k_max_gathered_writes = 64;
+// Tunnel cookies in the table at once: each tunnel is two connections, which the listener caps bound too.
+constexpr std::size_t k_max_tunnels = 4096;
+
+// The process's tunnels: a GET and its POST may be accepted on different listeners' loops.
+struct TunnelTable {
+    std::mutex mutex;
+    http::TunnelCookies<std::weak_ptr<RtspServerConnection>> cookies{
+        k_max_tunnels, RtspServerConnection::k_tunnel_post_wait};
+};
+
+TunnelTable& tunnel_table() {
+    static TunnelTable table;
+    return table;
+}
+
+net::RateLimitedLog& tunnel_log() {
+    static net::RateLimitedLog log("rtsp over http: refused tunnels");
+    return log;
+}
 
 }  // namespace
+
+std::optional<std::string> tunnel_transport(const std::string& transport) {
+    auto specs = rtsp::parse_transport(transport);
+    if (!specs) return transport;
+    std::vector<rtsp::TransportSpec> interleaved;
+    for (auto& spec : *specs) {
+        if (spec.is_tcp()) interleaved.push_back(std::move(spec));
+    }
+    if (interleaved.empty()) return std::nullopt;
+    return rtsp::to_header_value(interleaved);
+}
 
 std::optional<rtsp::Response> check_request(const rtsp::Request& request) {
     if (request.version.major != 1 || request.version.minor != 0) return status_reply(505);
@@ -45,12 +81,23 @@ RtspServerConnection::RtspServerConnection(asio::ip::tcp::socket socket, std::si
       max_queued_bytes_(max_queued_bytes),
       session_timeout_(session_timeout),
       wake_writer_(socket_.get_executor()),
-      tick_(socket_.get_executor()) {
+      tick_(socket_.get_executor()),
+      tunnel_wake_(socket_.get_executor()),
+      tunnel_drained_(socket_.get_executor()) {
     std::error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "?" : net::to_string(remote);
     peer_address_ = net::unmap(remote.address());
     local_address_ = socket_.local_endpoint(ec).address();
+}
+
+RtspServerConnection::~RtspServerConnection() {
+    // A tunnel GET destroyed without closing (its loop stopped) must not keep its cookie taken.
+    if (open_ && mode_ == Mode::tunnel_get) {
+        auto& table = tunnel_table();
+        const std::lock_guard lock(table.mutex);
+        table.cookies.remove(tunnel_cookie_);
+    }
 }
 
 void RtspServerConnection::start() {
@@ -73,7 +120,24 @@ void RtspServerConnection::close(std::string_view reason) {
     socket_.close(ec);
     wake_writer_.cancel();
     tick_.cancel();
+    tunnel_wake_.cancel();
+    tunnel_drained_.cancel();
     slot_ = net::Admission::Slot{};  // a closed connection no longer counts against the caps
+    if (mode_ == Mode::tunnel_get) {
+        {
+            auto& table = tunnel_table();
+            const std::lock_guard lock(table.mutex);
+            table.cookies.remove(tunnel_cookie_);
+        }
+        // Its POST lives on its own loop.
+        if (auto post = tunnel_post_.lock()) {
+            asio::post(post->executor(), [post] { post->close("tunnel GET closed"); });
+        }
+    } else if (mode_ == Mode::tunnel_post) {
+        auto& table = tunnel_table();
+        const std::lock_guard lock(table.mutex);
+        table.cookies.release(tunnel_cookie_, tunnel_generation_);
+    }
     spdlog::debug("rtsp connection {} closed: {}", peer_, reason);
 }
 
@@ -160,41 +224,228 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
             close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
             co_return;
         }
+        if (mode_ == Mode::tunnel_get)
+            continue;  // the client says nothing more here; its requests come by POST
         in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-        std::size_t used = 0;
-        while (open_ && used < in.size()) {
-            auto item = rtsp::parse_item(Bytes(in).subspan(used));
-            if (item.need_more()) break;
-            if (item.failed()) {
-                spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
-                on_bad_message();
-                queue_text(rtsp::to_string(status_reply(400)));
-                close_after_flush("malformed request");  // the writer sends the 400, then closes
+        if (mode_ == Mode::undecided) {
+            const std::string_view received(reinterpret_cast<const char*>(in.data()), in.size());
+            const auto first = http::classify_first_bytes(received);
+            if (first == http::FirstBytes::need_more) continue;
+            if (first == http::FirstBytes::rtsp) {
+                mode_ = Mode::plain;
+            } else {
+                if (!open_tunnel(in)) co_return;
+                if (mode_ == Mode::undecided) continue;  // the head is not complete yet
+                if (mode_ == Mode::tunnel_post) {
+                    co_await post_loop(std::move(in));
+                    co_return;
+                }
+                in.clear();
+                continue;
+            }
+        }
+        if (!co_await answer_requests(in)) co_return;
+    }
+}
+
+asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uint8_t>& in) {
+    std::size_t used = 0;
+    while (open_ && used < in.size()) {
+        auto item = rtsp::parse_item(Bytes(in).subspan(used));
+        if (item.need_more()) break;
+        if (item.failed()) {
+            spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
+            on_bad_message();
+            queue_text(rtsp::to_string(status_reply(400)));
+            close_after_flush("malformed request");  // the writer sends the 400, then closes
+            co_return false;
+        }
+        used += item.consumed;
+        if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
+            last_request_ = Clock::now();
+            // One request at a time, in order: a reply that waits (a file being opened, an upstream being
+            // played) holds the next one. The request is copied out of `in`'s parse first (a tunnel's POST
+            // may append to `in` meanwhile).
+            rtsp::Request copy = *request;
+            std::optional<rtsp::Response> refused;
+            if (mode_ == Mode::tunnel_get && copy.method == "SETUP") {
+                if (const auto* transport = copy.headers.get("Transport")) {
+                    if (auto interleaved = tunnel_transport(*transport)) {
+                        copy.headers.set("Transport", *interleaved);
+                    } else {
+                        refused = status_reply(461);  // media cannot leave a tunnel but interleaved
+                    }
+                }
+            }
+            rtsp::Response response;
+            if (refused) {
+                response = std::move(*refused);
+            } else {
+                auto handling = handle(copy);
+                response = co_await std::move(handling);
+            }
+            if (!open_) co_return false;
+            if (const auto* cseq = copy.headers.get("CSeq")) response.headers.set("CSeq", *cseq);
+            response.headers.set("Server", "streamgate");
+            on_reply(response);
+            queue_text(rtsp::to_string(response));
+        } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
+            on_interleaved();
+        }
+        // Responses to us (a client answering a server request) are ignored: we send none.
+    }
+    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
+    if (in.size() > k_max_request_buffer) {
+        close("request too large");
+        co_return false;
+    }
+    co_return open_;
+}
+
+void RtspServerConnection::refuse_tunnel(int status, std::string_view why) {
+    tunnel_log().warn("rtsp over http: {} refused ({}): {}", peer_, status, why);
+    queue_text(http::tunnel_error_reply(status));
+    close_after_flush(std::string("tunnel refused: ") + std::string(why));
+}
+
+bool RtspServerConnection::open_tunnel(std::vector<std::uint8_t>& in) {
+    const std::string_view received(reinterpret_cast<const char*>(in.data()), in.size());
+    auto head = http::parse_tunnel_head(received);
+    if (head.need_more()) return true;
+    if (head.failed()) {
+        refuse_tunnel(head.error_status, head.error);
+        return false;
+    }
+    auto& table = tunnel_table();
+    const auto now = Clock::now();
+    if (head.value.role == http::TunnelRole::get) {
+        http::TunnelCookies<std::weak_ptr<RtspServerConnection>>::Registered registered{};
+        {
+            const std::lock_guard lock(table.mutex);
+            registered = table.cookies.register_get(head.value.cookie, weak_from_this(), now);
+        }
+        if (registered == http::TunnelCookies<std::weak_ptr<RtspServerConnection>>::Registered::in_use) {
+            refuse_tunnel(400, "x-sessioncookie already in use");
+            return false;
+        }
+        if (registered != http::TunnelCookies<std::weak_ptr<RtspServerConnection>>::Registered::ok) {
+            refuse_tunnel(503, "too many tunnels");
+            return false;
+        }
+        mode_ = Mode::tunnel_get;
+        tunnel_cookie_ = std::move(head.value.cookie);
+        queue_text(http::tunnel_get_reply());
+        spdlog::debug("rtsp connection {}: tunnel GET {}", peer_, head.value.path);
+        asio::co_spawn(
+            executor(), [self = shared_from_this()] { return self->tunnel_loop(); },
+            net::log_unhandled(net::Unhandled::rtsp_connection));
+        return true;
+    }
+    std::shared_ptr<RtspServerConnection> get;
+    {
+        const std::lock_guard lock(table.mutex);
+        const auto claim = table.cookies.claim_post(head.value.cookie, now);
+        if (claim.get != nullptr) {
+            get = claim.get->lock();
+            tunnel_generation_ = claim.generation;
+        }
+    }
+    if (!get) {
+        if (tunnel_generation_ != 0) {
+            const std::lock_guard lock(table.mutex);
+            table.cookies.release(head.value.cookie, tunnel_generation_);
+        }
+        refuse_tunnel(404, "no tunnel GET with this x-sessioncookie waits for a POST");
+        return false;
+    }
+    mode_ = Mode::tunnel_post;
+    tunnel_cookie_ = std::move(head.value.cookie);
+    tunnel_get_ = get;
+    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(head.consumed));
+    return true;
+}
+
+asio::awaitable<void> RtspServerConnection::tunnel_loop() {
+    const auto self = shared_from_this();
+    const auto deadline = Clock::now() + k_tunnel_post_wait;
+    while (open_) {
+        if (!tunnel_pending_) {
+            tunnel_wake_.expires_at(tunnel_posted_ ? Clock::time_point::max() : deadline);
+            co_await tunnel_wake_.async_wait(as_tuple_awaitable);
+            if (!open_) co_return;
+            if (!tunnel_posted_ && Clock::now() >= deadline) {
+                tunnel_log().warn("rtsp over http: {}: no POST within {} s", peer_,
+                                  k_tunnel_post_wait.count());
+                close("no tunnel POST");
                 co_return;
             }
-            used += item.consumed;
-            if (const auto* request = std::get_if<rtsp::Request>(&item.value)) {
-                last_request_ = Clock::now();
-                // One request at a time, in order: a reply that waits (a file being opened, an upstream
-                // being played) holds the next one. The request is copied out of `in`'s parse first.
-                const rtsp::Request copy = *request;
-                auto handling = handle(copy);
-                auto response = co_await std::move(handling);
-                if (!open_) co_return;
-                if (const auto* cseq = copy.headers.get("CSeq")) response.headers.set("CSeq", *cseq);
-                response.headers.set("Server", "streamgate");
-                on_reply(response);
-                queue_text(rtsp::to_string(response));
-            } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
-                on_interleaved();
-            }
-            // Responses to us (a client answering a server request) are ignored: we send none.
+            continue;
         }
-        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
-        if (in.size() > k_max_request_buffer) {
-            close("request too large");
+        tunnel_pending_ = false;
+        const bool go_on = co_await answer_requests(tunnel_in_);
+        tunnel_drained_.cancel();  // the POST may read on
+        if (!go_on) co_return;
+    }
+}
+
+asio::awaitable<bool> RtspServerConnection::tunnel_feed(std::vector<std::uint8_t> bytes,
+                                                        std::weak_ptr<RtspServerConnection> post) {
+    const auto self = shared_from_this();
+    if (!is_open()) co_return false;
+    tunnel_post_ = std::move(post);
+    tunnel_posted_ = true;
+    tunnel_in_.insert(tunnel_in_.end(), bytes.begin(), bytes.end());
+    tunnel_pending_ = true;
+    tunnel_wake_.cancel();
+    while (is_open() && tunnel_pending_) {
+        tunnel_drained_.expires_at(Clock::time_point::max());
+        co_await tunnel_drained_.async_wait(as_tuple_awaitable);
+    }
+    co_return is_open();
+}
+
+asio::awaitable<void> RtspServerConnection::post_loop(std::vector<std::uint8_t> in) {
+    const auto self = shared_from_this();
+    http::Base64Decoder decoder;
+    std::array<std::uint8_t, k_read_chunk> chunk{};
+    std::vector<std::uint8_t> decoded;
+    // First what came with the head, then each read.
+    std::string_view body(reinterpret_cast<const char*>(in.data()), in.size());
+    while (open_) {
+        if (!body.empty()) {
+            note_activity();
+            decoded.clear();
+            if (!decoder.feed(body, decoded)) {
+                tunnel_log().warn("rtsp over http: {}: POST body is not base64", peer_);
+                // The tunnel is broken both ways: its GET (on its own loop) goes too.
+                if (const auto get = tunnel_get_.lock()) {
+                    asio::post(get->executor(), [get] { get->close("tunnel POST body is not base64"); });
+                }
+                close("tunnel POST body is not base64");
+                co_return;
+            }
+            if (!decoded.empty()) {
+                const auto get = tunnel_get_.lock();
+                if (!get) {
+                    close("tunnel GET closed");
+                    co_return;
+                }
+                // Answered on the GET's loop; this POST reads no more until then.
+                const bool alive = co_await asio::co_spawn(
+                    get->executor(), get->tunnel_feed(std::move(decoded), weak_from_this()),
+                    asio::use_awaitable);
+                if (!alive) {
+                    close("tunnel GET closed");
+                    co_return;
+                }
+            }
+        }
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        if (ec) {
+            close(ec == asio::error::eof ? "tunnel POST closed" : "tunnel POST lost: " + ec.message());
             co_return;
         }
+        body = std::string_view(reinterpret_cast<const char*>(chunk.data()), n);
     }
 }
 

@@ -5,6 +5,13 @@
 // draining a bounded queue in gathered writes (a slow TCP player loses its own media, never stalls anyone
 // else); and a once-a-second tick for session timeouts that also closes a connection idle for two timeouts.
 // Subclasses own their sessions and say what the requests mean.
+//
+// RTSP tunnelled in HTTP (the QuickTime scheme, http/rtsp_tunnel.hpp) is served on the same port: a
+// connection whose first line is an HTTP/1.x request is a tunnel GET (it becomes the connection the
+// replies and interleaved media go out on, its requests arrive through the POST) or a tunnel POST (its
+// base64 body is decoded and handed to its GET, on the GET's event loop, one chunk at a time). The two are
+// paired by their x-sessioncookie in one table for the process; a GET whose POST does not come within
+// k_tunnel_post_wait is closed. Over a tunnel only interleaved transports are set up (461 otherwise).
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -35,7 +42,7 @@ public:
 
     RtspServerConnection(asio::ip::tcp::socket socket, std::size_t max_queued_bytes,
                          Clock::duration session_timeout);
-    virtual ~RtspServerConnection() = default;
+    virtual ~RtspServerConnection();
     RtspServerConnection(const RtspServerConnection&) = delete;
     RtspServerConnection& operator=(const RtspServerConnection&) = delete;
 
@@ -48,6 +55,9 @@ public:
     void close_after_flush(std::string reason);
     // Queues one interleaved frame; false (nothing queued) when closing or when the queue is full.
     bool queue_interleaved(std::uint8_t channel, Bytes frame);
+
+    // How long a tunnel GET waits for its first POST.
+    static constexpr std::chrono::seconds k_tunnel_post_wait{10};
 
 protected:
     // The reply to `request` (CSeq and Server are added here). Runs on the reader: the next request waits.
@@ -71,10 +81,27 @@ protected:
     asio::any_io_executor executor() { return socket_.get_executor(); }
 
 private:
+    enum class Mode : std::uint8_t { undecided, plain, tunnel_get, tunnel_post };
+
     asio::awaitable<void> read_loop();
     asio::awaitable<void> write_loop();
     asio::awaitable<void> tick_loop();
     void queue(std::vector<std::uint8_t> bytes);
+    // Parses and answers the complete requests at the start of `in`, then erases them; false when the
+    // connection stops reading (closed, or closing after a 400).
+    asio::awaitable<bool> answer_requests(std::vector<std::uint8_t>& in);
+    // The HTTP head at the start of `in` (a tunnel GET or POST): answered, and the mode set; false when
+    // the connection is closing.
+    bool open_tunnel(std::vector<std::uint8_t>& in);
+    void refuse_tunnel(int status, std::string_view why);
+    // Tunnel GET: answers the requests its POSTs hand over; closes when the first POST does not come.
+    asio::awaitable<void> tunnel_loop();
+    // Tunnel GET, on its own loop: takes decoded request bytes from `post` and returns once they have been
+    // answered (the POST reads no more until then); false when the GET is gone.
+    asio::awaitable<bool> tunnel_feed(std::vector<std::uint8_t> bytes,
+                                      std::weak_ptr<RtspServerConnection> post);
+    // Tunnel POST: decodes its body and hands it to its GET.
+    asio::awaitable<void> post_loop(std::vector<std::uint8_t> in);
 
     asio::ip::tcp::socket socket_;
     std::size_t max_queued_bytes_;
@@ -91,7 +118,23 @@ private:
     std::string close_reason_;
     Clock::time_point last_request_ = Clock::now();
     net::Admission::Slot slot_;
+
+    Mode mode_ = Mode::undecided;
+    std::string tunnel_cookie_;
+    std::uint64_t tunnel_generation_ = 0;              // POST: its claim on the cookie
+    std::weak_ptr<RtspServerConnection> tunnel_get_;   // POST: its GET (on another loop, perhaps)
+    std::weak_ptr<RtspServerConnection> tunnel_post_;  // GET: the POST feeding it now
+    std::vector<std::uint8_t> tunnel_in_;              // GET: request bytes not answered yet
+    bool tunnel_pending_ = false;                      // GET: tunnel_in_ has bytes not parsed yet
+    bool tunnel_posted_ = false;                       // GET: a POST has come
+    asio::steady_timer tunnel_wake_;                   // GET: wakes tunnel_loop
+    asio::steady_timer tunnel_drained_;                // GET: wakes tunnel_feed
 };
+
+// The Transport header of a SETUP that arrived through an HTTP tunnel, where media can only be interleaved:
+// the offered specs with TCP as their lower transport, nothing when none is (answer 461), or the header as
+// it is when it does not parse (the handler answers that).
+std::optional<std::string> tunnel_transport(const std::string& transport);
 
 // Connection caps of an RTSP listener (serve, the gateway's RTSP proxy); 0 = no limit.
 struct RtspConnectionCaps {

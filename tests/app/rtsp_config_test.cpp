@@ -66,6 +66,15 @@ url = "rtsp://bob:pw@[2001:2::5]/m.mp4"
     EXPECT_TRUE(movie.user.empty());
 }
 
+TEST(RtspConfig, AcceptsAnUpstreamTunnelledInHttp) {
+    std::string error;
+    const auto config =
+        parse("[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\ntransport = \"http\"\n", error);
+    ASSERT_TRUE(config) << error;
+    ASSERT_EQ(config->rtsp_mounts.size(), 1U);
+    EXPECT_EQ(config->rtsp_mounts[0].transport, "http");
+}
+
 TEST(RtspConfig, RefusesBadMounts) {
     const char* bad[] = {
         "[rtsp]\nlisten = [\"nonsense\"]\n",
