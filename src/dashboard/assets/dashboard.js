@@ -146,6 +146,15 @@ function parseMetrics(text) {
   return sums;
 }
 
+// 1234567 -> "1.2M": axis labels that fit.
+function si(value) {
+  const abs = Math.abs(value);
+  for (const [limit, suffix] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]]) {
+    if (abs >= limit) return (value / limit).toFixed(abs >= 10 * limit ? 0 : 1) + suffix;
+  }
+  return String(Math.round(value * 100) / 100);
+}
+
 function ensurePlot(key, names) {
   const chart = CHARTS[key];
   const existing = state.plots[key];
@@ -156,7 +165,7 @@ function ensurePlot(key, names) {
   const plot = new uPlot({
     width: element.clientWidth || 420, height: 180,
     series: [{}, ...names.map((name, i) => ({ label: name.replace(/^streamgate_/, ""), stroke: colours[i % colours.length] }))],
-    axes: [{}, { size: 60 }],
+    axes: [{}, { size: 60, values: (u, values) => values.map(si) }],
     legend: { show: names.length <= 4 },
   }, [[]].concat(names.map(() => [])), element);
   state.plots[key] = { plot, names };
