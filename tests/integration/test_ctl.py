@@ -23,24 +23,6 @@ RTSP_PORT = 8554
 ORIGIN_RTSP_PORT = 8554
 ADMIN = "127.0.0.1:9131"
 TOKEN = "integration-token-0123456789"
-# Answers every connection with a huge HTTP body (so a cut shows as a failed transfer), 1 KiB every 20 ms.
-TRICKLE_SERVER = """
-import socket, sys, threading, time
-def serve(conn):
-    with conn:
-        conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 1000000000\\r\\n\\r\\n")
-        try:
-            while True:
-                conn.sendall(b"z" * 1024)
-                time.sleep(0.02)
-        except OSError:
-            pass
-listener = socket.create_server((sys.argv[1], int(sys.argv[2])))
-while True:
-    conn, _ = listener.accept()
-    threading.Thread(target=serve, args=(conn,), daemon=True).start()
-"""
 
 
 class Ctl(unittest.TestCase):
@@ -64,8 +46,8 @@ class Ctl(unittest.TestCase):
         net = cls.net
         cls.o4 = net.addr("origin4", 4)
         # A trickling origin, so that curl's buffers stay empty and the end of a session shows at once.
-        server = net.write_file("trickle.py", TRICKLE_SERVER)
-        net.start_peer("origin4", [PYTHON, str(server), cls.o4, str(HTTP_PORT)], name="http", ready=None)
+        net.start_peer("origin4", [PYTHON, str(PEERS / "trickle_http.py"), cls.o4, str(HTTP_PORT)], name="http",
+                       ready=None)
         net.wait_port("origin4", cls.o4, HTTP_PORT)
         net.start_peer("origin4", [PYTHON, str(PEERS / "gst_rtsp_origin.py"), "--address", cls.o4, "--port",
                                    str(ORIGIN_RTSP_PORT)], name="origin", ready="READY", timeout=30)

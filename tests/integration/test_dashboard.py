@@ -132,24 +132,6 @@ SOCKS_PORT = 1080
 HTTP_PORT = 8080
 RTSP_PORT = 8554
 ADMIN_PORT = 9131
-# Answers every connection with an endless HTTP body, 1 KiB every 20 ms: a session that lasts.
-TRICKLE_SERVER = """
-import socket, sys, threading, time
-def serve(conn):
-    with conn:
-        conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 1000000000\\r\\n\\r\\n")
-        try:
-            while True:
-                conn.sendall(b"z" * 1024)
-                time.sleep(0.02)
-        except OSError:
-            pass
-listener = socket.create_server((sys.argv[1], int(sys.argv[2])))
-while True:
-    conn, _ = listener.accept()
-    threading.Thread(target=serve, args=(conn,), daemon=True).start()
-"""
 
 
 class GatewayDashboard(DashboardChecks, unittest.TestCase):
@@ -161,8 +143,8 @@ class GatewayDashboard(DashboardChecks, unittest.TestCase):
         cls.addClassCleanup(cls.net.close)
         net = cls.net
         o4 = net.addr("origin4", 4)
-        server = net.write_file("trickle.py", TRICKLE_SERVER)
-        net.start_peer("origin4", [PYTHON, str(server), o4, str(HTTP_PORT)], name="http", ready=None)
+        net.start_peer("origin4", [PYTHON, str(PEERS / "trickle_http.py"), o4, str(HTTP_PORT)], name="http",
+                       ready=None)
         net.wait_port("origin4", o4, HTTP_PORT)
         net.start_peer("origin4", [PYTHON, str(PEERS / "gst_rtsp_origin.py"), "--address", o4, "--port",
                                    str(RTSP_PORT)], name="origin", ready="READY", timeout=30)
