@@ -205,6 +205,11 @@ transport = "udp"
         except subprocess.TimeoutExpired:
             self.fail("ffmpeg still plays after its player session was ended from the dashboard")
         self.assertEqual(self.api(players)["total"], 0)
+        # The API describes itself: every list this page showed is in the served OpenAPI document.
+        spec = self.api("/api/v1/openapi.json")
+        self.assertTrue(spec["openapi"].startswith("3."))
+        for path in expect:
+            self.assertIn(path, spec["paths"])
         self.assertEqual(self.api("/api/v1/socks/sessions")["total"], 2, "ending a player touched the sessions")
 
 
