@@ -15,6 +15,7 @@
 #include <ctime>
 #include <list>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 #include <vector>
@@ -99,13 +100,8 @@ std::string error_body(int status, std::string_view detail = {}) {
 }
 
 std::string json_error(std::string_view message) {
-    std::string body = "{\"error\": \"";
-    for (const char c : message) {
-        if (c == '"' || c == '\\') body.push_back('\\');
-        if (static_cast<unsigned char>(c) >= 0x20) body.push_back(c);
-    }
-    body += "\"}\n";
-    return body;
+    return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
 }
 
 // Compares without an early exit, so the time taken does not tell how much of a guess was right.
