@@ -15,7 +15,6 @@
 #include <ctime>
 #include <list>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "common/text.hpp"
 #include "common/units.hpp"
 #include "http/http_request.hpp"
+#include "metrics/json_error.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/clock.hpp"
@@ -97,11 +97,6 @@ std::string error_body(int status, std::string_view detail = {}) {
     }
     body.push_back('\n');
     return body;
-}
-
-std::string json_error(std::string_view message) {
-    return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-           "\n";
 }
 
 // Compares without an early exit, so the time taken does not tell how much of a guess was right.
