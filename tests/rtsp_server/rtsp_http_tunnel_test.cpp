@@ -65,13 +65,21 @@ protected:
             threads_.emplace_back([&loop] { loop.run(); });
     }
     void TearDown() override {
-        asio::post(loops_[0], [this] { acceptor_.close(); });
         for (auto& guard : work_)
             guard.reset();
         for (auto& loop : loops_)
             loop.stop();
         for (auto& thread : threads_)
             thread.join();
+        // The pending accept sits in loop 0 but holds a socket of loop 1, which is destroyed first: let the
+        // aborted accept (and whatever else is ready) finish while both loops still exist.
+        acceptor_.close();
+        for (int round = 0; round < 3; ++round) {
+            for (auto& loop : loops_) {
+                loop.restart();
+                loop.poll();
+            }
+        }
     }
     // Accepted sockets alternate between the two loops.
     void accept_next() {
