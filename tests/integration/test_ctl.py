@@ -31,15 +31,8 @@ class Ctl(unittest.TestCase):
         require_tools("curl", "ffmpeg", "gst-launch-1.0")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
-        try:
-            cls._start()
-        except BaseException:
-            cls.net.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.net.close()
+        cls.addClassCleanup(cls.net.close)  # runs when _start fails too
+        cls._start()
 
     @classmethod
     def _start(cls):
