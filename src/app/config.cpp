@@ -286,21 +286,33 @@ void read_alg(const toml::table& alg, GatewayConfig& config, Problems& problems)
 }
 
 void read_mount(const toml::table& table, GatewayConfig& config, Problems& problems) {
-    static const std::set<std::string_view> known{"name", "url",      "transport",
-                                                  "user", "password", "always_on"};
+    static const std::set<std::string_view> known{"name",
+                                                  "url",
+                                                  "transport",
+                                                  "user",
+                                                  "password",
+                                                  "always_on",
+                                                  "publish",
+                                                  "publish_user",
+                                                  "publish_password",
+                                                  "publish_takeover"};
     reject_unknown_keys(table, known, "[[rtsp.mount]]", problems);
     RtspMountConfig mount;
     const auto name = table["name"].value<std::string>();
     const auto url = table["url"].value<std::string>();
-    if (!name || !url) {
-        problems.add(&table, "[[rtsp.mount]]: needs name = \"...\" and url = \"rtsp://...\"");
+    const auto publish = table["publish"].value<bool>();
+    if (!name || (!url && !publish.value_or(false))) {
+        problems.add(&table,
+                     "[[rtsp.mount]]: needs name = \"...\" and url = \"rtsp://...\" (or publish = true)");
         return;
     }
     mount.name = *name;
-    mount.url = *url;
+    mount.url = url.value_or("");
     bool ok = true;
-    for (const auto& [key, field] : {std::pair{"transport", &mount.transport}, std::pair{"user", &mount.user},
-                                     std::pair{"password", &mount.password}}) {
+    for (const auto& [key, field] :
+         {std::pair{"transport", &mount.transport}, std::pair{"user", &mount.user},
+          std::pair{"password", &mount.password}, std::pair{"publish_user", &mount.publish_user},
+          std::pair{"publish_password", &mount.publish_password}}) {
         if (const auto* node = table.get(key)) {
             if (const auto text = node->value<std::string>(); text) {
                 *field = *text;
@@ -310,13 +322,17 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
             }
         }
     }
-    if (const auto* always_on = table.get("always_on")) {
-        if (const auto* value = always_on->as_boolean(); value != nullptr) {
-            mount.always_on = value->get();
-        } else {
-            problems.add(always_on,
-                         fmt::format("[[rtsp.mount]] '{}' always_on: must be true or false", mount.name));
-            ok = false;
+    for (const auto& [key, field] :
+         {std::pair{"always_on", &mount.always_on}, std::pair{"publish", &mount.publish},
+          std::pair{"publish_takeover", &mount.publish_takeover}}) {
+        if (const auto* node = table.get(key)) {
+            if (const auto* value = node->as_boolean(); value != nullptr) {
+                *field = value->get();
+            } else {
+                problems.add(node,
+                             fmt::format("[[rtsp.mount]] '{}' {}: must be true or false", mount.name, key));
+                ok = false;
+            }
         }
     }
     if (!ok) return;
@@ -398,6 +414,16 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     }
     // Track URLs are NAME/trackN: a mount named like a track would be ambiguous.
     if (mount.name.starts_with("track")) return sg::fail("the name must not start with 'track'");
+    if (mount.publish) {
+        // Publishers bring the media: there is no upstream to configure.
+        if (!mount.url.empty() || !mount.user.empty() || !mount.password.empty() || mount.always_on)
+            return sg::fail("a publish mount has no url, user, password or always_on");
+        if (mount.publish_user.empty() != mount.publish_password.empty())
+            return sg::fail("publish_user and publish_password go together");
+        return mount;
+    }
+    if (!mount.publish_user.empty() || !mount.publish_password.empty() || mount.publish_takeover)
+        return sg::fail("publish_user, publish_password and publish_takeover need publish = true");
     const auto url = rtsp::parse_url(mount.url);
     if (!url || url->scheme != "rtsp") return sg::fail("url must be an rtsp:// URL");
     if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto" &&
@@ -409,10 +435,15 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
 
 sg::Result<RtspMountConfig> parse_mount_spec(std::string_view text) {
     const auto equals = text.find('=');
-    if (equals == std::string_view::npos) return sg::fail("expected NAME=URL");
+    if (equals == std::string_view::npos) return sg::fail("expected NAME=URL or NAME=publish");
     RtspMountConfig mount;
     mount.name = std::string(text.substr(0, equals));
-    mount.url = std::string(text.substr(equals + 1));
+    // NAME=publish: a publish mount without credentials (the listener's allow-list still applies).
+    if (text.substr(equals + 1) == "publish") {
+        mount.publish = true;
+    } else {
+        mount.url = std::string(text.substr(equals + 1));
+    }
     return check_mount(std::move(mount));
 }
 

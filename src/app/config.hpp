@@ -26,6 +26,13 @@ struct RtspMountConfig {
     std::string user;                // upstream credentials (override the URL's)
     std::string password;
     bool always_on = false;  // play the upstream from start-up instead of on the first DESCRIBE
+    // A publish mount (no url): publishers push to it with ANNOUNCE + RECORD, authenticated with
+    // publish_user/publish_password when set; a second publisher is refused 455, or takes over with
+    // publish_takeover.
+    bool publish = false;
+    std::string publish_user;
+    std::string publish_password;
+    bool publish_takeover = false;
     bool operator==(const RtspMountConfig&) const = default;
 };
 

@@ -163,9 +163,11 @@ Subcommand add_gateway_command(CLI::App& app) {
                         "UDP ports FIRST-LAST for the RTSP ALG's media relays (default: 30000-39999)");
     gateway->add_option("--rtsp", flags->rtsp,
                         "RTSP proxy listener HOST:PORT or [IPV6]:PORT for the mounts (repeatable)");
-    gateway->add_option("--mount", flags->mounts,
-                        "RTSP proxy mount NAME=rtsp://[user:password@]host[:port]/path (repeatable); "
-                        "players open rtsp://GW:PORT/NAME");
+    gateway->add_option(
+        "--mount", flags->mounts,
+        "RTSP proxy mount NAME=rtsp://[user:password@]host[:port]/path, or NAME=publish for a "
+        "mount publishers push to (ANNOUNCE + RECORD) (repeatable); players open "
+        "rtsp://GW:PORT/NAME");
     gateway->add_option(
         "--rtsp-user", flags->rtsp_users,
         "RTSP proxy player account NAME:PASSWORD (repeatable); then players need Digest auth");

@@ -91,6 +91,10 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
                         : mount.transport == "http" ? proxy::UpstreamTransport::http
                                                     : proxy::UpstreamTransport::automatic;
         out.always_on = mount.always_on;
+        out.publish = mount.publish;
+        out.publish_user = mount.publish_user;
+        out.publish_password = mount.publish_password;
+        out.publish_takeover = mount.publish_takeover;
         options.mounts.push_back(std::move(out));
     }
     return options;

@@ -14,14 +14,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "client/presentation.hpp"
 #include "mssr/rtp_adu.hpp"
 #include "mssr_rtsp/rtp_out_sdp.hpp"
 #include "mssr_rtsp/rtsp_bridge.hpp"
 #include "net/asio_endpoint.hpp"
+#include "proxy/mount_description.hpp"
 #include "proxy/rtsp_proxy.hpp"
-#include "restream/key_frame.hpp"
-#include "restream/mount_sdp.hpp"
 
 namespace sg::mssr {
 namespace {
@@ -168,31 +166,23 @@ private:
             ++counters_.bad_descriptions;
             return;
         }
-        // Control URLs resolve against any absolute base; players get the mount's own (mount_sdp).
-        const auto presentation = client::parse_presentation(description->sdp, "rtsp://mssr/");
-        if (!presentation || presentation->tracks.size() != description->track_streams.size() ||
-            !proxy::mount_sdp(description->sdp, "0.0.0.0", false)) {
+        auto mount_description = proxy::describe_mount(description->sdp);
+        const std::size_t tracks = mount_description ? mount_description->clock_rates.size() : 0;
+        if (!mount_description || tracks != description->track_streams.size()) {
             ++counters_.bad_descriptions;
             return;
         }
-        proxy::MountDescription mount_description;
-        mount_description.upstream_sdp = description->sdp;
-        const auto encodings = proxy::mount_track_encodings(description->sdp);
-        for (std::size_t i = 0; i < presentation->tracks.size(); ++i) {
-            mount_description.clock_rates.push_back(presentation->tracks[i].clock_rate);
-            mount_description.wait_key_frame.push_back(i < encodings.size() &&
-                                                       proxy::waits_for_key_frame(encodings[i]));
+        for (std::size_t i = 0; i < tracks; ++i)
             track_of_stream_[description->track_streams[i]] = static_cast<int>(i);
-        }
         if (config_.rtp_out && !write_sdp_file(description->sdp)) {
             ++counters_.bad_descriptions;
             return;
         }
         described_ = true;
-        if (mount_) mount_->feed_start(std::move(mount_description));
+        if (mount_) mount_->feed_start(std::move(*mount_description));
         if (mount_ && config_.progress_interval.count() > 0)
             say(fmt::format("mssr recv: serving rtsp://{}/{} ({} tracks)\n", net::to_string(config_.serve),
-                            config_.mount, presentation->tracks.size()));
+                            config_.mount, tracks));
     }
 
     // --sdp FILE: what a player of the --rtp output needs.

@@ -59,6 +59,8 @@ std::string_view to_string(Unhandled where) noexcept {
             return "relay_media";
         case Unhandled::relay_control:
             return "relay_control";
+        case Unhandled::publisher_media:
+            return "publisher_media";
     }
     return "unknown";
 }

@@ -20,8 +20,9 @@ enum class Unhandled : std::uint8_t {
     rtsp_busy_reply,  // the 503 answer to connections over an RTSP listener's caps
     mount_upstream,
     mount_report,
-    player_rtcp,  // the RTSP proxy's per-player RTCP receivers
-    media_relay,  // the RTSP ALG's UDP media relays
+    player_rtcp,      // the RTSP proxy's per-player RTCP receivers
+    publisher_media,  // the RTSP proxy's receivers of a publisher's UDP RTP and RTCP
+    media_relay,      // the RTSP ALG's UDP media relays
     serve_session,
     admin_connection,
     accept_loop,
@@ -33,7 +34,7 @@ inline constexpr std::array k_unhandled_sites = {
     Unhandled::rtsp_busy_reply,  Unhandled::mount_upstream,  Unhandled::mount_report,
     Unhandled::player_rtcp,      Unhandled::media_relay,     Unhandled::serve_session,
     Unhandled::admin_connection, Unhandled::accept_loop,     Unhandled::relay_media,
-    Unhandled::relay_control,
+    Unhandled::relay_control,    Unhandled::publisher_media,
 };
 
 // The label value ("mount_upstream").

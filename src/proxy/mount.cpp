@@ -41,6 +41,8 @@ MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string
     m.upstream_bye = &r.counter("streamgate_rtsp_proxy_upstream_lost_total",
                                 "Playing upstream sessions given up and reconnected: silent or RTCP BYE",
                                 {{"mount", mount}, {"reason", "bye"}});
+    m.publishers_total = &r.counter("streamgate_rtsp_proxy_publishers_total",
+                                    "Publishers that took the mount with ANNOUNCE", labels);
     return m;
 }
 
@@ -62,14 +64,14 @@ asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& wh
     // A player between DESCRIBE and PLAY holds the upstream for one linger period.
     idle_since_ = Clock::now();
     if (state_ == State::playing && description_) co_return description_;
-    if (config_.fed) {
+    if (fed()) {
         const auto until = Clock::now() + timing_.first_media;
         while (state_ != State::playing && !stopping_ && Clock::now() < until) {
             state_changed_.expires_at(until);
             co_await state_changed_.async_wait(as_tuple_awaitable);
         }
         if (state_ == State::playing && description_) co_return description_;
-        why = "no media fed yet";
+        why = config_.publish ? "no publisher" : "no media fed yet";
         co_return std::nullopt;
     }
     if (state_ == State::idle || state_ == State::failed) start_upstream();
@@ -156,10 +158,11 @@ void Mount::end_players(std::string_view reason) {
 
 asio::awaitable<void> Mount::report_loop() {
     const auto self = shared_from_this();
-    while (running_) {
+    const auto generation = report_generation_;
+    while (running_ && generation == report_generation_) {
         report_timer_.expires_after(timing_.report_interval);
         co_await report_timer_.async_wait(as_tuple_awaitable);
-        if (!running_) co_return;
+        if (!running_ || generation != report_generation_) co_return;
         for (auto* player : players_)
             if (player->playing()) player->send_reports(false);
         if (current_) send_upstream_reports(*current_);
@@ -170,10 +173,12 @@ MountSnapshot Mount::snapshot(Clock::time_point now) const {
     static constexpr std::string_view k_states[] = {"idle", "connecting", "playing", "failed"};
     MountSnapshot s;
     s.name = config_.name;
-    s.url = rtsp::to_string(config_.url);  // never the credentials
-    s.transport = config_.transport == UpstreamTransport::udp   ? "udp"
-                  : config_.transport == UpstreamTransport::tcp ? "tcp"
-                                                                : "auto";
+    s.url = config_.publish ? "" : rtsp::to_string(config_.url);  // never the credentials
+    s.transport = config_.publish                                ? "publish"
+                  : config_.transport == UpstreamTransport::udp  ? "udp"
+                  : config_.transport == UpstreamTransport::tcp  ? "tcp"
+                  : config_.transport == UpstreamTransport::http ? "http"
+                                                                 : "auto";
     s.always_on = config_.always_on;
     s.state = std::string(k_states[static_cast<std::size_t>(state_)]);
     if (state_ == State::playing) s.upstream_transport = upstream_tcp_ ? "tcp" : "udp";
@@ -192,8 +197,33 @@ void Mount::set_always_on(bool always_on) {
     config_.always_on = always_on;
 }
 
+bool Mount::claim_publisher(MountPublisher* publisher) {
+    if (!publishable()) return false;
+    if (publisher_ != nullptr && publisher_ != publisher) {
+        if (!config_.publish_takeover) return false;
+        // end_from_mount() releases the mount (release_publisher), which ends the old publisher's players.
+        publisher_->end_from_mount("taken over by another publisher");
+        if (publisher_ != nullptr) release_publisher(publisher_, "taken over by another publisher");
+    }
+    publisher_ = publisher;
+    return true;
+}
+
+void Mount::release_publisher(MountPublisher* publisher, std::string_view reason) {
+    if (publisher_ != publisher || publisher == nullptr) return;
+    publisher_ = nullptr;
+    end_players(fmt::format("publisher gone: {}", reason));
+    description_.reset();
+    tracks_.clear();
+    failure_ = fmt::format("publisher gone: {}", reason);
+    running_ = false;
+    ++report_generation_;
+    report_timer_.cancel();
+    if (!stopping_) set_state(State::idle);
+}
+
 void Mount::feed_start(MountDescription description) {
-    if (!config_.fed || stopping_) return;
+    if (!fed() || stopping_) return;
     tracks_.assign(description.clock_rates.size(), UpstreamTrack{});
     for (std::size_t i = 0; i < tracks_.size(); ++i)
         tracks_[i].clock_rate = description.clock_rates[i];
@@ -207,7 +237,7 @@ void Mount::feed_start(MountDescription description) {
 }
 
 void Mount::start_upstream() {
-    if (config_.fed || running_ || stopping_) return;
+    if (fed() || running_ || stopping_) return;
     running_ = true;
     failure_.clear();
     set_state(State::connecting);

@@ -27,6 +27,7 @@
 #include "restream/upstream_reception.hpp"
 #include "restream/upstream_silence.hpp"
 #include "rtp/rtcp.hpp"
+#include "rtsp/digest_server.hpp"
 #include "rtsp/url.hpp"
 
 namespace sg::proxy {
@@ -49,8 +50,9 @@ struct MountMetrics {
     metrics::Counter* rtp_packets = nullptr;
     metrics::Counter* rtp_bytes = nullptr;
     metrics::Counter* dropped = nullptr;
-    metrics::Counter* upstream_silent = nullptr;  // playing upstreams lost to silence
-    metrics::Counter* upstream_bye = nullptr;     // playing upstreams that said RTCP BYE
+    metrics::Counter* upstream_silent = nullptr;   // playing upstreams lost to silence
+    metrics::Counter* upstream_bye = nullptr;      // playing upstreams that said RTCP BYE
+    metrics::Counter* publishers_total = nullptr;  // ANNOUNCEs that took the mount (publish mounts)
     static MountMetrics create(metrics::Registry* registry, const std::string& mount);
 };
 
@@ -75,6 +77,15 @@ struct MountDescription {
     std::string upstream_sdp;
     std::vector<std::uint32_t> clock_rates;
     std::vector<bool> wait_key_frame;  // per track: a new player starts at a key frame (key_frame.hpp)
+};
+
+// The publisher of a publish mount (MountConfig::publish; proxy/publisher_session.hpp), as the mount sees it.
+class MountPublisher {
+public:
+    virtual ~MountPublisher() = default;
+    // The mount ends its publisher (another one took the mount over, or the mount was removed): the
+    // publisher closes its connection and releases the mount.
+    virtual void end_from_mount(std::string_view reason) = 0;
 };
 
 class Mount : public std::enable_shared_from_this<Mount> {
@@ -111,6 +122,24 @@ public:
     void feed_rtp(std::size_t track, std::span<const std::uint8_t> packet) {
         on_rtp(track, packet, Clock::now());
     }
+    void feed_rtcp(std::size_t track, std::span<const std::uint8_t> packet) { on_rtcp(track, packet); }
+    // The process or a publisher feeds the media: no RTSP upstream is played.
+    bool fed() const noexcept { return config_.fed || config_.publish; }
+
+    // Publish mounts (MountConfig::publish). The Digest server publishers authenticate with (set by the
+    // proxy from publish_user/publish_password; null: publishers are not authenticated).
+    bool publishable() const noexcept { return config_.publish && !stopping_; }
+    void set_publish_auth(std::shared_ptr<const rtsp::DigestServer> auth) { publish_auth_ = std::move(auth); }
+    const std::shared_ptr<const rtsp::DigestServer>& publish_auth() const noexcept { return publish_auth_; }
+    // Whether claim_publisher() would take a new publisher now.
+    bool accepts_publisher() const noexcept {
+        return publishable() && (publisher_ == nullptr || config_.publish_takeover);
+    }
+    // Makes `publisher` the mount's one publisher. False when another one publishes and the mount does not
+    // allow a takeover; with publish_takeover the other one is ended first, its players with it.
+    bool claim_publisher(MountPublisher* publisher);
+    // The publisher is gone: its players end with `reason`, and the mount waits for the next publisher.
+    void release_publisher(MountPublisher* publisher, std::string_view reason);
 
     void start_always_on();
     // A reload changed only `always_on`: the running upstream stays (start_always_on() starts it).
@@ -155,6 +184,10 @@ private:
     MountMetrics metrics_;
     State state_ = State::idle;
     bool running_ = false;  // the upstream coroutine exists
+    // A publish mount's report_loop ends when its publisher goes; the next publisher starts a new one.
+    std::uint64_t report_generation_ = 0;
+    MountPublisher* publisher_ = nullptr;
+    std::shared_ptr<const rtsp::DigestServer> publish_auth_;
     bool stopping_ = false;
     std::string failure_;
     std::shared_ptr<Attempt> current_;

@@ -21,6 +21,13 @@ struct MountConfig {
     // The process feeds the media (Mount::feed_start / feed_rtp; the MSSR receiver of `mssr recv --serve`)
     // instead of an RTSP upstream at `url`.
     bool fed = false;
+    // Publishers push the media (ANNOUNCE + RECORD, proxy/publisher_session.hpp) instead of an upstream at
+    // `url`, authenticated with publish_user/publish_password when set. A second publisher is refused (455)
+    // while one publishes, or takes the mount over when publish_takeover is set.
+    bool publish = false;
+    std::string publish_user;
+    std::string publish_password;
+    bool publish_takeover = false;
 
     bool operator==(const MountConfig&) const = default;
 };

@@ -400,8 +400,9 @@ void Mount::send_upstream_reports(Attempt& a) {
 
 void Mount::stop(std::string reason) {
     stopping_ = true;
-    if (config_.fed) running_ = false;  // no upstream coroutine to end report_loop
+    if (fed()) running_ = false;  // no upstream coroutine to end report_loop
     stop_reason_ = std::move(reason);
+    if (publisher_ != nullptr) publisher_->end_from_mount(stop_reason_);
     if (current_) current_->close();
     end_players(stop_reason_);
     report_timer_.cancel();

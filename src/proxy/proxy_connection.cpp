@@ -11,10 +11,12 @@
 #include <cstdio>
 #include <random>
 
+#include "client/presentation.hpp"
 #include "common/text.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/rate_limited_log.hpp"
 #include "proxy/mount.hpp"
+#include "proxy/mount_description.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/session_header.hpp"
@@ -30,6 +32,9 @@ using server::find_named_session;
 using server::status_reply;
 
 constexpr std::string_view k_public =
+    "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+// What a mount that is not publishable allows (the Allow header of a 405).
+constexpr std::string_view k_player_methods =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 std::string new_session_id() {
@@ -74,6 +79,12 @@ std::optional<Target> parse_target(std::string_view uri) {
     return target;
 }
 
+bool is_record_mode(const rtsp::TransportSpec& spec) {
+    for (const auto& mode : spec.modes)
+        if (iequals(mode, "record")) return true;
+    return false;
+}
+
 const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpec>& specs) {
     for (const auto& spec : specs) {
         if (!spec.is_rtp() || spec.is_multicast()) continue;
@@ -95,6 +106,15 @@ void ProxyConnection::on_close(std::string_view reason) {
         session->stop(reason);
     sessions_.clear();
     retired_.clear();
+    end_publishers(reason);
+}
+
+void ProxyConnection::end_publishers(std::string_view reason) {
+    if (announced_) announced_->stop(reason);
+    announced_.reset();
+    for (auto& [id, publisher] : publishers_)
+        publisher->stop(reason);
+    publishers_.clear();
 }
 
 void ProxyConnection::close_after_flush(std::string reason) {
@@ -108,6 +128,7 @@ void ProxyConnection::on_closing(std::string_view reason) {
         retired_.push_back(session);
     }
     sessions_.clear();
+    end_publishers(reason);
 }
 
 void ProxyConnection::append_players(std::vector<PlayerSnapshot>& out, Clock::time_point now) const {
@@ -128,19 +149,34 @@ bool ProxyConnection::send_interleaved(std::uint8_t channel, std::span<const std
 }
 
 std::size_t ProxyConnection::expire_sessions(Clock::time_point now, Clock::duration timeout) {
-    return server::expire_idle_sessions(sessions_, now, timeout, [this](PlayerSession& session) {
-        session.stop("timeout");
-        note_activity();
-    });
+    const auto players =
+        server::expire_idle_sessions(sessions_, now, timeout, [this](PlayerSession& session) {
+            session.stop("timeout");
+            note_activity();
+        });
+    const auto publishers =
+        server::expire_idle_sessions(publishers_, now, timeout, [this](PublisherSession& publisher) {
+            publisher.stop("timeout");
+            note_activity();
+        });
+    if (announced_ && now - announced_->last_activity() > timeout) {
+        announced_->stop("timeout");
+        announced_.reset();
+    }
+    return players + publishers + (announced_ ? 1 : 0);
 }
 
-void ProxyConnection::on_interleaved() {
+void ProxyConnection::on_interleaved(const rtsp::InterleavedFrame& frame) {
     for (auto& [id, session] : sessions_)
         session->touch();
+    for (auto& [id, publisher] : publishers_)
+        publisher->on_interleaved(frame.channel,
+                                  std::span<const std::uint8_t>(frame.payload.data(), frame.payload.size()));
 }
 
-std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request& request) {
-    const auto& auth = *context_->auth;
+std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request& request,
+                                                            const rtsp::DigestServer& auth,
+                                                            std::string& user) {
     const auto now = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count());
     auto check = auth.verify(request.headers.get("Authorization"), request.method, request.uri, now);
@@ -148,15 +184,16 @@ std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request&
     // players reuse their nonce for hours of keep-alives, and a replay would need this very TCP
     // connection. A new connection needs a fresh nonce.
     if (check.verdict == rtsp::DigestVerdict::ok ||
-        (check.verdict == rtsp::DigestVerdict::stale && !user_.empty() && check.user == user_)) {
-        user_ = std::move(check.user);
+        (check.verdict == rtsp::DigestVerdict::stale && !user.empty() && check.user == user)) {
+        user = std::move(check.user);
         return std::nullopt;
     }
     if (check.verdict == rtsp::DigestVerdict::refused) {
         if (context_->auth_failures != nullptr) context_->auth_failures->inc();
         // Peer-triggered (password guessing): rate-limited. The claimed name is untrusted input: bounded.
         static net::RateLimitedLog auth_failure_log("rtsp proxy: failed Digest authentications");
-        auth_failure_log.info("rtsp player {} {} {}: 401, user '{}': {}", peer(), request.method,
+        auth_failure_log.info("rtsp {} {} {} {}: 401, user '{}': {}",
+                              &auth == context_->auth.get() ? "player" : "publisher", peer(), request.method,
                               request.uri.substr(0, 256), check.user.substr(0, 64), check.reason);
     }
     auto response = status_reply(401);
@@ -177,8 +214,10 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
         response.headers.set("Public", k_public);
         co_return response;
     }
+    if (method == "ANNOUNCE") co_return handle_announce(request);
+    if (is_publisher_request(request)) co_return handle_publisher_request(request);
     if (context_->auth) {
-        if (auto challenge = authenticate(request)) co_return std::move(*challenge);
+        if (auto challenge = authenticate(request, *context_->auth, user_)) co_return std::move(*challenge);
     }
     if (method == "DESCRIBE") {
         auto describing = handle_describe(request);
@@ -362,6 +401,162 @@ rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& requ
         return response;
     }
     if (!request.body.empty()) return status_reply(451);
+    return response;
+}
+
+bool ProxyConnection::is_publisher_request(const rtsp::Request& request) const {
+    if (request.method == "RECORD") return true;
+    if (const auto* header = request.headers.get("Session")) {
+        if (const auto parsed = rtsp::parse_session(*header)) return publishers_.contains(parsed->id);
+        return false;
+    }
+    // The first SETUP of an announced session names no session yet: its mode says it records.
+    if (request.method != "SETUP" || !announced_) return false;
+    const auto* transport = request.headers.get("Transport");
+    if (transport == nullptr) return false;
+    const auto specs = rtsp::parse_transport(*transport);
+    return specs && !specs->empty() && is_record_mode(specs->front());
+}
+
+rtsp::Response ProxyConnection::handle_announce(const rtsp::Request& request) {
+    const auto target = parse_target(request.uri);
+    if (!target || target->track) return status_reply(404);
+    const auto mount = context_->find_mount(target->mount);
+    if (!mount) return status_reply(404);
+    if (!mount->publishable()) {
+        auto response = status_reply(405);
+        response.headers.set("Allow", k_player_methods);
+        return response;
+    }
+    if (const auto& auth = mount->publish_auth()) {
+        if (auto challenge = authenticate(request, *auth, publish_user_)) return std::move(*challenge);
+    }
+    const auto* type = request.headers.get("Content-Type");
+    if (type == nullptr || !iequals(trim(type->substr(0, type->find(';'))), "application/sdp"))
+        return status_reply(415);
+    auto description = describe_mount(request.body);
+    // The publisher's SETUPs name its tracks by its own controls, relative to the ANNOUNCE URI.
+    const auto presentation = client::parse_presentation(request.body, content_base(request.uri));
+    if (!description || !presentation) {
+        static net::RateLimitedLog bad_sdp_log("rtsp proxy: ANNOUNCEs with an unusable SDP");
+        bad_sdp_log.info("rtsp publisher {} ANNOUNCE {}: 400 ({})", peer(), target->mount,
+                         description ? presentation.error() : description.error());
+        return status_reply(400);
+    }
+    if (!mount->accepts_publisher()) {
+        static net::RateLimitedLog busy_log("rtsp proxy: ANNOUNCEs to a mount with a publisher");
+        busy_log.info("rtsp publisher {} ANNOUNCE {}: 455 (another publisher holds the mount)", peer(),
+                      target->mount);
+        return status_reply(455);
+    }
+    std::vector<std::string> controls;
+    for (const auto& track : presentation->tracks)
+        controls.push_back(track.control_url);
+    if (announced_) announced_->stop("announced again");
+    announced_ = std::make_shared<PublisherSession>(
+        new_session_id(), mount, peer(), peer_address(), std::move(*description), std::move(controls),
+        std::weak_ptr<PlayerSink>(std::static_pointer_cast<ProxyConnection>(shared_from_this())));
+    if (!publish_user_.empty()) announced_->set_user(publish_user_);
+    (void)mount->claim_publisher(announced_.get());  // accepts_publisher() said it would
+    mount->metrics().publishers_total->inc();
+    return status_reply(200);
+}
+
+rtsp::Response ProxyConnection::handle_publisher_request(const rtsp::Request& request) {
+    const std::string& method = request.method;
+    int status = 200;
+    std::shared_ptr<PublisherSession> publisher;
+    if (request.headers.contains("Session")) {
+        publisher = find_named_session(publishers_, request, status);
+        if (!publisher) return status_reply(status);
+    } else if (method == "SETUP") {
+        return handle_record_setup(request);
+    } else {
+        return status_reply(454);
+    }
+    if (const auto& auth = publisher->mount().publish_auth()) {
+        if (auto challenge = authenticate(request, *auth, publish_user_)) return std::move(*challenge);
+    }
+    if (method == "SETUP") return handle_record_setup(request);
+    auto response = status_reply(200);
+    response.headers.set(
+        "Session", rtsp::to_header_value(rtsp::SessionHeader{
+                       publisher->id(), static_cast<std::uint32_t>(context_->session_timeout.count())}));
+    if (method == "RECORD") {
+        if (!publisher->any_set_up()) return status_reply(455);
+        publisher->record();
+        return response;
+    }
+    if (method == "TEARDOWN") {
+        publisher->stop("teardown");
+        publishers_.erase(publisher->id());
+        return response;
+    }
+    if (method == "GET_PARAMETER" || method == "SET_PARAMETER" || method == "OPTIONS") return response;
+    return status_reply(455);  // PLAY or PAUSE on a session that records
+}
+
+rtsp::Response ProxyConnection::handle_record_setup(const rtsp::Request& request) {
+    std::shared_ptr<PublisherSession> publisher;
+    if (request.headers.contains("Session")) {
+        int status = 200;
+        publisher = find_named_session(publishers_, request, status);
+        if (!publisher) return status_reply(status);
+    } else {
+        publisher = announced_;
+        if (const auto& auth = publisher->mount().publish_auth()) {
+            if (auto challenge = authenticate(request, *auth, publish_user_)) return std::move(*challenge);
+        }
+    }
+    if (publisher->recording()) return status_reply(455);
+    const auto track = publisher->track_of(request.uri);
+    if (!track) return status_reply(404);
+    if (publisher->tracks()[*track].set_up) return status_reply(455);
+    const auto* transport_header = request.headers.get("Transport");
+    if (transport_header == nullptr) return status_reply(400);
+    const auto specs = rtsp::parse_transport(*transport_header);
+    if (!specs) return status_reply(400);
+    const auto* spec = choose_transport(*specs);
+    if (spec == nullptr) return status_reply(461);
+
+    rtsp::TransportSpec answer;
+    answer.delivery = rtsp::Delivery::unicast;
+    answer.modes = {"RECORD"};
+    answer.mode_quoted = false;
+    PublisherTrack transport;
+    if (spec->is_tcp()) {
+        const auto channels = spec->interleaved.value_or(rtsp::ChannelRange{
+            static_cast<std::uint8_t>(2 * *track), static_cast<std::uint8_t>(2 * *track + 1)});
+        transport.tcp = true;
+        transport.rtp_channel = channels.first;
+        transport.rtcp_channel =
+            channels.last == channels.first ? static_cast<std::uint8_t>(channels.first + 1) : channels.last;
+        answer.lower = spec->lower;
+        answer.interleaved = rtsp::ChannelRange{transport.rtp_channel, transport.rtcp_channel};
+    } else {
+        std::string error;
+        auto pair = client::open_udp_port_pair(
+            executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
+            error);
+        if (!pair) {
+            static net::RateLimitedLog port_starved_log("rtsp proxy: record SETUPs without a UDP port pair");
+            port_starved_log.warn("rtsp publisher {} SETUP: {}", peer(), error);
+            return status_reply(453);
+        }
+        answer.client_port = spec->client_port;
+        answer.server_port = rtsp::PortRange{pair->rtp_port, static_cast<std::uint16_t>(pair->rtp_port + 1)};
+        transport.udp = std::move(pair);
+    }
+    publisher->set_up(*track, std::move(transport));
+    if (publisher == announced_) {
+        publishers_.emplace(publisher->id(), publisher);
+        announced_.reset();
+    }
+    auto response = status_reply(200);
+    response.headers.set("Transport", rtsp::to_header_value(answer));
+    response.headers.set(
+        "Session", rtsp::to_header_value(rtsp::SessionHeader{
+                       publisher->id(), static_cast<std::uint32_t>(context_->session_timeout.count())}));
     return response;
 }
 

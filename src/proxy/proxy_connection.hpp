@@ -2,7 +2,10 @@
 // One player's RTSP control connection to the proxy listener: OPTIONS, DESCRIBE (the mount's SDP for this
 // player), SETUP over UDP or interleaved TCP whatever the upstream uses, PLAY, PAUSE, TEARDOWN and the
 // GET/SET_PARAMETER keep-alive, with the status codes of `streamgate serve` (404 unknown mount, 454 unknown
-// session, 455 wrong state, 461 unsupported transport, 502 upstream unavailable). The connection's I/O
+// session, 455 wrong state, 461 unsupported transport, 502 upstream unavailable). A publisher's connection
+// to a publish mount: ANNOUNCE (the SDP; 405 on a mount that is not publishable, 455 while another
+// publisher holds it), SETUP with mode=record, RECORD, TEARDOWN (publisher_session.hpp), authenticated with
+// the mount's own publish credentials. The connection's I/O
 // (ordered replies, a bounded write queue so a slow TCP player loses its own packets, timeouts) is serve's
 // (server::RtspServerConnection).
 
@@ -21,6 +24,7 @@
 #include "common/units.hpp"
 #include "metrics/registry.hpp"
 #include "proxy/player_session.hpp"
+#include "proxy/publisher_session.hpp"
 #include "rtsp/digest_server.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp_server/rtsp_server_connection.hpp"
@@ -55,7 +59,7 @@ public:
 private:
     asio::awaitable<rtsp::Response> handle(const rtsp::Request& request) override;
     std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) override;
-    void on_interleaved() override;
+    void on_interleaved(const rtsp::InterleavedFrame& frame) override;
     void on_closing(std::string_view reason) override;
     void on_close(std::string_view reason) override;
 
@@ -64,8 +68,17 @@ private:
     rtsp::Response handle_play(const rtsp::Request& request, PlayerSession& session);
     rtsp::Response handle_session_request(const rtsp::Request& request);
     std::shared_ptr<PlayerSession> find_session(const rtsp::Request& request, int& status);
-    // With player auth on: nothing when the request may go on, else the 401 to send.
-    std::optional<rtsp::Response> authenticate(const rtsp::Request& request);
+    // Nothing when the request may go on, else the 401 to send. `user` is the name this connection last
+    // authenticated as with `auth` (player or publish credentials).
+    std::optional<rtsp::Response> authenticate(const rtsp::Request& request, const rtsp::DigestServer& auth,
+                                               std::string& user);
+
+    // Publishing (publisher_session.hpp).
+    bool is_publisher_request(const rtsp::Request& request) const;
+    rtsp::Response handle_announce(const rtsp::Request& request);
+    rtsp::Response handle_publisher_request(const rtsp::Request& request);
+    rtsp::Response handle_record_setup(const rtsp::Request& request);
+    void end_publishers(std::string_view reason);
 
     std::shared_ptr<const ProxyConnectionContext> context_;
     std::map<std::string, std::shared_ptr<PlayerSession>> sessions_;
@@ -73,6 +86,10 @@ private:
     // fan-out loop: they stay allocated until the connection closes.
     std::vector<std::shared_ptr<PlayerSession>> retired_;
     std::string user_;  // the Digest user this connection last authenticated as
+    // The publisher whose ANNOUNCE came and whose first SETUP has not: it holds the mount already.
+    std::shared_ptr<PublisherSession> announced_;
+    std::map<std::string, std::shared_ptr<PublisherSession>> publishers_;
+    std::string publish_user_;  // the Digest user this connection last published as
 };
 
 }  // namespace sg::proxy

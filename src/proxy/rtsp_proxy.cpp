@@ -26,8 +26,6 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
       registry_(registry),
       context_(std::make_shared<ProxyConnectionContext>()),
       caps_("rtsp proxy", options_.caps) {
-    for (const auto& config : options_.mounts)
-        mounts_.emplace(config.name, make_mount(config));
     context_->session_timeout = options_.session_timeout;
     context_->find_mount = [this](std::string_view name) -> std::shared_ptr<Mount> {
         const auto it = mounts_.find(name);
@@ -56,11 +54,24 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
     // The configuration was checked at start-up (app/config.cpp); going on without auth would leave the
     // mounts open to anyone.
     if (!error.empty()) throw std::invalid_argument(error);
+    // After the secret: a publish mount's Digest server is made with it.
+    for (const auto& config : options_.mounts)
+        mounts_.emplace(config.name, make_mount(config));
 }
 
 std::shared_ptr<Mount> RtspProxy::make_mount(const MountConfig& config) {
-    return std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
-                                   MountMetrics::create(registry_, config.name));
+    auto mount = std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
+                                         MountMetrics::create(registry_, config.name));
+    if (config.publish && !config.publish_user.empty()) {
+        auto auth =
+            rtsp::DigestServer::create(options_.realm, {{config.publish_user, config.publish_password}},
+                                       nonce_secret_, k_nonce_lifetime_s);
+        // app/config.cpp refuses a publish user without a password; publishing without the configured
+        // credentials must never be what a bad account turns into.
+        if (!auth) throw std::invalid_argument("mount " + config.name + ": " + std::string(auth.error()));
+        mount->set_publish_auth(std::make_shared<const rtsp::DigestServer>(std::move(*auth)));
+    }
+    return mount;
 }
 
 std::shared_ptr<const rtsp::DigestServer> RtspProxy::make_auth(std::string& error) const {

@@ -289,8 +289,8 @@ asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uin
             response.headers.set("Server", "streamgate");
             on_reply(response);
             queue_text(rtsp::to_string(response));
-        } else if (std::holds_alternative<rtsp::InterleavedFrame>(item.value)) {
-            on_interleaved();
+        } else if (const auto* frame = std::get_if<rtsp::InterleavedFrame>(&item.value)) {
+            on_interleaved(*frame);
         }
         // Responses to us (a client answering a server request) are ignored: we send none.
     }

@@ -64,7 +64,9 @@ protected:
     virtual asio::awaitable<rtsp::Response> handle(const rtsp::Request& request) = 0;
     // Ends the sessions silent for longer than the session timeout; returns how many remain.
     virtual std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) = 0;
-    virtual void on_interleaved() {}  // an interleaved frame (RTCP from a TCP player) arrived
+    // An interleaved frame arrived (RTCP from a TCP player, a publisher's media); `frame` views the read
+    // buffer, valid during the call only.
+    virtual void on_interleaved(const rtsp::InterleavedFrame& /*frame*/) {}
     virtual void on_bad_message() {}  // a malformed message: answered 400, then closed
     virtual void on_reply(const rtsp::Response& /*response*/) {}  // each reply, as it is queued
     virtual void on_closing(std::string_view /*reason*/) {}

@@ -101,7 +101,7 @@ std::size_t RtspConnection::expire_sessions(Clock::time_point now, Clock::durati
     });
 }
 
-void RtspConnection::on_interleaved() {
+void RtspConnection::on_interleaved(const rtsp::InterleavedFrame& /*frame*/) {
     // Interleaved RTCP receiver reports from a TCP viewer keep its sessions alive.
     for (auto& [id, session] : sessions_)
         session->touch();

@@ -60,7 +60,7 @@ public:
 private:
     asio::awaitable<rtsp::Response> handle(const rtsp::Request& request) override;
     std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) override;
-    void on_interleaved() override;
+    void on_interleaved(const rtsp::InterleavedFrame& frame) override;
     void on_bad_message() override { ++context_.bad_requests; }
     void on_reply(const rtsp::Response& response) override {
         if (response.status == 400) ++context_.bad_requests;

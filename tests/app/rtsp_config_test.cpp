@@ -87,6 +87,14 @@ TEST(RtspConfig, RefusesBadMounts) {
         "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\ntransport = \"quic\"\n",
         "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\nalways_on = 1\n",
         "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\nextra = 1\n",
+        // A publish mount has no upstream; publish credentials come in pairs and need publish = true.
+        "[[rtsp.mount]]\nname = \"a\"\npublish = true\nurl = \"rtsp://x/\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\npublish = true\nalways_on = true\n",
+        "[[rtsp.mount]]\nname = \"a\"\npublish = true\npublish_user = \"enc\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\npublish = \"yes\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\npublish_user = \"enc\"\npublish_password = "
+        "\"p\"\n",
+        "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\npublish_takeover = true\n",
         "[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\n[[rtsp.mount]]\nname = \"a\"\nurl = "
         "\"rtsp://y/\"\n",
     };
@@ -107,6 +115,39 @@ TEST(RtspConfig, MountSpecOfTheCommandLine) {
     EXPECT_FALSE(parse_mount_spec("cam").ok());
     EXPECT_FALSE(parse_mount_spec("=rtsp://x/").ok());
     EXPECT_FALSE(parse_mount_spec("cam=ftp://x/").ok());
+}
+
+TEST(RtspConfig, PublishMounts) {
+    std::string error;
+    const auto config = parse(R"(
+[[rtsp.mount]]
+name = "studio"
+publish = true
+publish_user = "encoder"
+publish_password = "s3cret"
+publish_takeover = true
+
+[[rtsp.mount]]
+name = "open"
+publish = true
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    ASSERT_EQ(config->rtsp_mounts.size(), 2u);
+    const auto& studio = config->rtsp_mounts[0];
+    EXPECT_TRUE(studio.publish);
+    EXPECT_TRUE(studio.url.empty());
+    EXPECT_EQ(studio.publish_user, "encoder");
+    EXPECT_EQ(studio.publish_password, "s3cret");
+    EXPECT_TRUE(studio.publish_takeover);
+    EXPECT_TRUE(config->rtsp_mounts[1].publish);
+    EXPECT_TRUE(config->rtsp_mounts[1].publish_user.empty());
+    EXPECT_FALSE(config->rtsp_mounts[1].publish_takeover);
+
+    const auto spec = parse_mount_spec("live=publish");
+    ASSERT_TRUE(spec.ok()) << spec.error();
+    EXPECT_TRUE(spec->publish);
+    EXPECT_TRUE(spec->url.empty());
 }
 
 TEST(RtspConfig, PlayerAccountsAndRealm) {

@@ -4,20 +4,18 @@
 #include <gtest/gtest.h>
 
 #include <asio/post.hpp>
-#include <asio/read.hpp>
-#include <asio/read_until.hpp>
-#include <asio/write.hpp>
-#include <cstring>
 #include <future>
 #include <string>
 #include <thread>
 
 #include "proxy/rtsp_proxy.hpp"
+#include "raw_rtsp_client.hpp"
 
 namespace sg::proxy {
 namespace {
 
 using asio::ip::tcp;
+using testing::RawRtspClient;
 using namespace std::chrono_literals;
 
 constexpr std::string_view k_sdp =
@@ -70,29 +68,6 @@ protected:
             mount_->feed_start(std::move(d));
         });
     }
-    // Sends a request and returns the response head and body ("" when the connection closed first).
-    std::string request(tcp::socket& s, const std::string& line, int cseq, const std::string& headers = "") {
-        const std::string text =
-            line + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq) + "\r\n" + headers + "\r\n";
-        std::error_code ec;
-        asio::write(s, asio::buffer(text), ec);
-        const auto head_end = asio::read_until(s, asio::dynamic_buffer(in_), "\r\n\r\n", ec);
-        if (ec) return "";
-        std::string head = in_.substr(0, head_end);
-        in_.erase(0, head_end);
-        const auto at = head.find("Content-Length: ");
-        if (at != std::string::npos) {
-            const auto length = std::stoul(head.substr(at + 16));
-            if (in_.size() < length) {
-                std::string more(length - in_.size(), '\0');
-                asio::read(s, asio::buffer(more), ec);
-                in_ += more;
-            }
-            head += in_.substr(0, length);
-            in_.erase(0, length);
-        }
-        return head;
-    }
     std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(endpoint_.port()) + "/live"; }
 
     asio::io_context io_;
@@ -102,70 +77,42 @@ protected:
     std::shared_ptr<Mount> mount_;
     tcp::endpoint endpoint_;
     std::thread thread_;
-    std::string in_;
 };
 
 TEST_F(FedMount, DescribeFailsAfterTheWaitWhenNothingIsFed) {
-    tcp::socket s(client_io_);
-    s.connect(endpoint_);
-    const auto reply = request(s, "DESCRIBE " + url(), 1);
+    RawRtspClient client(client_io_, endpoint_);
+    const auto reply = client.request("DESCRIBE " + url(), 1);
     EXPECT_EQ(reply.rfind("RTSP/1.0 ", 0), 0u) << reply;
     EXPECT_EQ(reply.find("RTSP/1.0 200"), std::string::npos) << reply;
 }
 
 TEST_F(FedMount, APlayerGetsTheFedDescriptionAndPackets) {
-    tcp::socket s(client_io_);
-    s.connect(endpoint_);
+    RawRtspClient client(client_io_, endpoint_);
     // DESCRIBE before the feed waits for it.
-    auto described = std::async(std::launch::async, [&] { return request(s, "DESCRIBE " + url(), 1); });
+    auto described = std::async(std::launch::async, [&] { return client.request("DESCRIBE " + url(), 1); });
     std::this_thread::sleep_for(50ms);
     feed_description();
     const auto reply = described.get();
     ASSERT_EQ(reply.rfind("RTSP/1.0 200", 0), 0u) << reply;
     EXPECT_NE(reply.find("a=rtpmap:96 H264/90000"), std::string::npos) << reply;
     const auto setup =
-        request(s, "SETUP " + url() + "/track0", 2, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n");
+        client.request("SETUP " + url() + "/track0", 2, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n");
     ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
-    const auto at = setup.find("Session: ");
-    ASSERT_NE(at, std::string::npos);
-    const std::string session = setup.substr(at + 9, setup.find_first_of(";\r", at) - at - 9);
-    const auto play = request(s, "PLAY " + url(), 3, "Session: " + session + "\r\n");
+    const auto session = RawRtspClient::header(setup, "Session");
+    ASSERT_FALSE(session.empty()) << setup;
+    const auto play = client.request("PLAY " + url(), 3, "Session: " + session + "\r\n");
     ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
 
     const std::vector<std::uint8_t> packet{
         0x80, 0xe0, 0x00, 0x07, 0x00, 0x00, 0x10, 0x00,
         0x11, 0x22, 0x33, 0x44, 0x65, 0x88, 0x84, 0x00};  // an IDR slice, marker set
     on_io([this, &packet] { mount_->feed_rtp(0, packet); });
-    // The frame may follow an RTCP report on channel 1: read until channel 0 shows up.
-    for (int frames = 0; frames < 4; ++frames) {
-        std::uint8_t header[4];
-        while (in_.size() < 4) {
-            char more[512];
-            std::error_code ec;
-            const auto n = s.read_some(asio::buffer(more), ec);
-            ASSERT_FALSE(ec) << ec.message();
-            in_.append(more, n);
-        }
-        std::memcpy(header, in_.data(), 4);
-        ASSERT_EQ(header[0], '$');
-        const std::size_t length = (std::size_t{header[2]} << 8) | header[3];
-        while (in_.size() < 4 + length) {
-            char more[512];
-            std::error_code ec;
-            const auto n = s.read_some(asio::buffer(more), ec);
-            ASSERT_FALSE(ec) << ec.message();
-            in_.append(more, n);
-        }
-        const std::string frame = in_.substr(4, length);
-        in_.erase(0, 4 + length);
-        if (header[1] != 0) continue;
-        ASSERT_EQ(frame.size(), packet.size());
-        // The payload and timestamp as fed (SSRC and sequence are the player's own).
-        EXPECT_EQ(static_cast<std::uint8_t>(frame[12]), 0x65);
-        EXPECT_EQ(frame.substr(12), std::string(packet.begin() + 12, packet.end()));
-        return;
-    }
-    FAIL() << "no RTP frame on channel 0";
+    // The frame may follow an RTCP report on channel 1.
+    const auto frame = client.read_frame_on(0);
+    ASSERT_TRUE(frame);
+    ASSERT_EQ(frame->size(), packet.size());
+    // The payload and timestamp as fed (SSRC and sequence are the player's own).
+    EXPECT_EQ(frame->substr(12), std::string(packet.begin() + 12, packet.end()));
 }
 
 }  // namespace

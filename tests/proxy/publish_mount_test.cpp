@@ -1,0 +1,241 @@
+// Publish mounts (MountConfig::publish) on 127.0.0.1:0, driven by raw RTSP clients: a publisher ANNOUNCEs,
+// SETUPs with mode=record over interleaved TCP and RECORDs; a player of the mount gets the publisher's
+// packets; a mount that is not publishable answers 405, a second publisher 455 (or takes over when the
+// mount allows it), wrong or missing publish credentials 401; the publisher's TEARDOWN ends the player.
+#include <gtest/gtest.h>
+
+#include <asio/post.hpp>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "proxy/rtsp_proxy.hpp"
+#include "raw_rtsp_client.hpp"
+#include "rtsp/auth.hpp"
+
+namespace sg::proxy {
+namespace {
+
+using asio::ip::tcp;
+using testing::RawRtspClient;
+using namespace std::chrono_literals;
+
+// What ffmpeg announces: controls relative to the ANNOUNCE URI.
+constexpr std::string_view k_sdp =
+    "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=No Name\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:streamid=0\r\n";
+
+const std::vector<std::uint8_t> k_idr{0x80, 0xe0, 0x00, 0x07, 0x00, 0x00, 0x10, 0x00,
+                                      0x11, 0x22, 0x33, 0x44, 0x65, 0x88, 0x84, 0x00};
+
+class PublishMount : public ::testing::Test {
+protected:
+    void SetUp() override {
+        RtspProxyOptions options;
+        for (const auto* name : {"open", "locked", "handover"}) {
+            MountConfig mount;
+            mount.name = name;
+            mount.publish = true;
+            options.mounts.push_back(mount);
+        }
+        options.mounts[1].publish_user = "encoder";
+        options.mounts[1].publish_password = "s3cret";
+        options.mounts[2].publish_takeover = true;
+        MountConfig pulled;
+        pulled.name = "pulled";
+        pulled.url = *rtsp::parse_url("rtsp://127.0.0.1:9/nothing");
+        options.mounts.push_back(pulled);
+        options.timing.first_media = 300ms;
+        proxy_ = std::make_unique<RtspProxy>(io_, options, nullptr);
+        std::string error;
+        const auto bound = proxy_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
+        ASSERT_TRUE(bound) << error;
+        endpoint_ = *bound;
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    void TearDown() override {
+        std::promise<void> done;
+        asio::post(io_, [&] {
+            proxy_->shutdown();
+            done.set_value();
+        });
+        done.get_future().wait();
+        work_.reset();
+        io_.stop();
+        if (thread_.joinable()) thread_.join();
+        proxy_.reset();
+    }
+    std::string url(const std::string& mount) const {
+        return "rtsp://127.0.0.1:" + std::to_string(endpoint_.port()) + "/" + mount;
+    }
+    // ANNOUNCE, SETUP (record, interleaved 0-1) and RECORD; the session id, or "" with the failing reply in
+    // `failed`.
+    std::string publish(RawRtspClient& client, const std::string& mount, std::string& failed,
+                        const std::string& auth_headers = "") {
+        failed.clear();
+        const auto announce =
+            client.request("ANNOUNCE " + url(mount), 1, auth_headers + "Content-Type: application/sdp\r\n",
+                           std::string(k_sdp));
+        if (announce.rfind("RTSP/1.0 200", 0) != 0) {
+            failed = announce;
+            return "";
+        }
+        const auto setup =
+            client.request("SETUP " + url(mount) + "/streamid=0", 2,
+                           auth_headers + "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n");
+        const auto session = RawRtspClient::header(setup, "Session");
+        if (setup.rfind("RTSP/1.0 200", 0) != 0 || session.empty()) {
+            failed = setup;
+            return "";
+        }
+        const auto record =
+            client.request("RECORD " + url(mount), 3, auth_headers + "Session: " + session + "\r\n");
+        if (record.rfind("RTSP/1.0 200", 0) != 0) {
+            failed = record;
+            return "";
+        }
+        return session;
+    }
+    // DESCRIBE, SETUP and PLAY of a player over interleaved TCP; false with the failing reply in `failed`.
+    bool play(RawRtspClient& client, const std::string& mount, std::string& failed) {
+        failed.clear();
+        for (const auto& [line, headers] :
+             {std::pair{"DESCRIBE " + url(mount), std::string()},
+              std::pair{"SETUP " + url(mount) + "/track0",
+                        std::string("Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n")}}) {
+            const auto reply = client.request(line, ++cseq_, headers);
+            if (reply.rfind("RTSP/1.0 200", 0) != 0) {
+                failed = reply;
+                return false;
+            }
+            if (line.starts_with("SETUP")) player_session_ = RawRtspClient::header(reply, "Session");
+        }
+        const auto reply =
+            client.request("PLAY " + url(mount), ++cseq_, "Session: " + player_session_ + "\r\n");
+        if (reply.rfind("RTSP/1.0 200", 0) != 0) failed = reply;
+        return failed.empty();
+    }
+    // The publisher's packets reach a playing player: sends one IDR packet at a time until one arrives.
+    static bool player_receives(RawRtspClient& publisher, RawRtspClient& player) {
+        publisher.write_frame(0, k_idr);
+        const auto frame = player.read_frame_on(0);
+        return frame && frame->substr(12) == std::string(k_idr.begin() + 12, k_idr.end());
+    }
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+    asio::io_context client_io_;
+    std::unique_ptr<RtspProxy> proxy_;
+    tcp::endpoint endpoint_;
+    std::thread thread_;
+    int cseq_ = 0;
+    std::string player_session_;
+};
+
+TEST_F(PublishMount, APlayerGetsThePublishersPacketsAndEndsWithThePublisher) {
+    RawRtspClient publisher(client_io_, endpoint_);
+    std::string failed;
+    const auto session = publish(publisher, "open", failed);
+    ASSERT_FALSE(session.empty()) << failed;
+    RawRtspClient player(client_io_, endpoint_);
+    ASSERT_TRUE(play(player, "open", failed)) << failed;
+    EXPECT_TRUE(player_receives(publisher, player));
+
+    const auto teardown = publisher.request("TEARDOWN " + url("open"), 4, "Session: " + session + "\r\n");
+    EXPECT_EQ(teardown.rfind("RTSP/1.0 200", 0), 0u) << teardown;
+    // The player hears an RTCP BYE and its connection closes.
+    EXPECT_TRUE(player.closed_by_peer());
+    // The mount waits for the next publisher: DESCRIBE fails after the wait, then a new publisher works.
+    RawRtspClient late(client_io_, endpoint_);
+    EXPECT_EQ(late.request("DESCRIBE " + url("open"), 1).rfind("RTSP/1.0 502", 0), 0u);
+    RawRtspClient again(client_io_, endpoint_);
+    EXPECT_FALSE(publish(again, "open", failed).empty()) << failed;
+}
+
+TEST_F(PublishMount, ThePublishersConnectionLostEndsThePlayer) {
+    auto publisher = std::make_unique<RawRtspClient>(client_io_, endpoint_);
+    std::string failed;
+    ASSERT_FALSE(publish(*publisher, "open", failed).empty()) << failed;
+    RawRtspClient player(client_io_, endpoint_);
+    ASSERT_TRUE(play(player, "open", failed)) << failed;
+    ASSERT_TRUE(player_receives(*publisher, player));
+    publisher.reset();
+    EXPECT_TRUE(player.closed_by_peer());
+}
+
+TEST_F(PublishMount, AMountThatIsNotPublishableAnswers405) {
+    RawRtspClient client(client_io_, endpoint_);
+    std::string failed;
+    EXPECT_TRUE(publish(client, "pulled", failed).empty());
+    EXPECT_EQ(failed.rfind("RTSP/1.0 405", 0), 0u) << failed;
+    EXPECT_NE(failed.find("Allow: OPTIONS, DESCRIBE"), std::string::npos) << failed;
+    RawRtspClient unknown(client_io_, endpoint_);
+    EXPECT_TRUE(publish(unknown, "nosuch", failed).empty());
+    EXPECT_EQ(failed.rfind("RTSP/1.0 404", 0), 0u) << failed;
+}
+
+TEST_F(PublishMount, ASecondPublisherGets455UnlessTheMountAllowsATakeover) {
+    RawRtspClient first(client_io_, endpoint_);
+    std::string failed;
+    ASSERT_FALSE(publish(first, "open", failed).empty()) << failed;
+    RawRtspClient second(client_io_, endpoint_);
+    EXPECT_TRUE(publish(second, "open", failed).empty());
+    EXPECT_EQ(failed.rfind("RTSP/1.0 455", 0), 0u) << failed;
+
+    RawRtspClient holder(client_io_, endpoint_);
+    ASSERT_FALSE(publish(holder, "handover", failed).empty()) << failed;
+    RawRtspClient player(client_io_, endpoint_);
+    ASSERT_TRUE(play(player, "handover", failed)) << failed;
+    RawRtspClient newcomer(client_io_, endpoint_);
+    EXPECT_FALSE(publish(newcomer, "handover", failed).empty()) << failed;
+    // The old publisher and its players are ended.
+    EXPECT_TRUE(holder.closed_by_peer());
+    EXPECT_TRUE(player.closed_by_peer());
+}
+
+TEST_F(PublishMount, PublishCredentialsAreRequiredWhereConfigured) {
+    RawRtspClient client(client_io_, endpoint_);
+    std::string failed;
+    EXPECT_TRUE(publish(client, "locked", failed).empty());
+    ASSERT_EQ(failed.rfind("RTSP/1.0 401", 0), 0u) << failed;
+    const auto at = failed.find("WWW-Authenticate: ");
+    ASSERT_NE(at, std::string::npos);
+    const auto challenge =
+        rtsp::find_digest_challenge(failed.substr(at + 18, failed.find("\r\n", at) - at - 18));
+    ASSERT_TRUE(challenge);
+    const auto answer = [&](std::string_view password, std::string_view method, const std::string& uri) {
+        rtsp::DigestClientInput input{"encoder", password, method, uri, "0a4f113b", 1};
+        const auto credentials = rtsp::make_digest_credentials(*challenge, input);
+        return "Authorization: " + rtsp::to_header_value(*credentials) + "\r\n";
+    };
+    RawRtspClient wrong(client_io_, endpoint_);
+    const auto refused = wrong.request(
+        "ANNOUNCE " + url("locked"), 1,
+        answer("guess", "ANNOUNCE", url("locked")) + "Content-Type: application/sdp\r\n", std::string(k_sdp));
+    EXPECT_EQ(refused.rfind("RTSP/1.0 401", 0), 0u) << refused;
+    RawRtspClient right(client_io_, endpoint_);
+    const auto accepted =
+        right.request("ANNOUNCE " + url("locked"), 1,
+                      answer("s3cret", "ANNOUNCE", url("locked")) + "Content-Type: application/sdp\r\n",
+                      std::string(k_sdp));
+    EXPECT_EQ(accepted.rfind("RTSP/1.0 200", 0), 0u) << accepted;
+    // The record SETUP needs the credentials too.
+    const auto setup = right.request("SETUP " + url("locked") + "/streamid=0", 2,
+                                     "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n");
+    EXPECT_EQ(setup.rfind("RTSP/1.0 401", 0), 0u) << setup;
+}
+
+TEST_F(PublishMount, AnAnnounceWithoutAnSdpIsRefused) {
+    RawRtspClient client(client_io_, endpoint_);
+    const auto text = client.request("ANNOUNCE " + url("open"), 1, "Content-Type: text/plain\r\n", "hello");
+    EXPECT_EQ(text.rfind("RTSP/1.0 415", 0), 0u) << text;
+    const auto garbage =
+        client.request("ANNOUNCE " + url("open"), 2, "Content-Type: application/sdp\r\n", "v=0\r\n");
+    EXPECT_EQ(garbage.rfind("RTSP/1.0 400", 0), 0u) << garbage;
+    // RECORD without a session.
+    const auto record = client.request("RECORD " + url("open"), 3);
+    EXPECT_EQ(record.rfind("RTSP/1.0 454", 0), 0u) << record;
+}
+
+}  // namespace
+}  // namespace sg::proxy
