@@ -181,7 +181,7 @@ MountSnapshot Mount::snapshot(Clock::time_point now) const {
                                                                  : "auto";
     s.always_on = config_.always_on;
     s.state = std::string(k_states[static_cast<std::size_t>(state_)]);
-    if (state_ == State::playing) s.upstream_transport = upstream_tcp_ ? "tcp" : "udp";
+    if (state_ == State::playing && !fed()) s.upstream_transport = upstream_tcp_ ? "tcp" : "udp";
     s.players = players_.size();
     s.bitrate_bps = state_ == State::playing ? bitrate_.bits_per_second(now) : 0;
     s.last_error = failure_;
