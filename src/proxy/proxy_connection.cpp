@@ -2,14 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <cstdio>
-#include <random>
 
 #include "client/presentation.hpp"
 #include "common/text.hpp"
@@ -23,12 +20,16 @@
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
+#include "rtsp_server/request_helpers.hpp"
 
 namespace sg::proxy {
 namespace {
 
 using server::check_request;
+using server::choose_unicast_transport;
+using server::content_base;
 using server::find_named_session;
+using server::new_session_id;
 using server::status_reply;
 
 constexpr std::string_view k_public =
@@ -36,20 +37,6 @@ constexpr std::string_view k_public =
 // What a mount that is not publishable allows (the Allow header of a 405).
 constexpr std::string_view k_player_methods =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-
-std::string new_session_id() {
-    static thread_local std::mt19937_64 generator{std::random_device{}()};
-    std::array<char, 17> text{};
-    std::snprintf(text.data(), text.size(), "%016llx",  // NOLINT(cppcoreguidelines-pro-type-vararg)
-                  static_cast<unsigned long long>(generator()));
-    return text.data();
-}
-
-std::string content_base(std::string_view uri) {
-    std::string base(uri.substr(0, uri.find('?')));
-    if (base.empty() || base.back() != '/') base += '/';
-    return base;
-}
 
 // The mount name and track of a Request-URI: "rtsp://gw/NAME" is the aggregate, ".../NAME/trackN" a track.
 struct Target {
@@ -83,15 +70,6 @@ bool is_record_mode(const rtsp::TransportSpec& spec) {
     for (const auto& mode : spec.modes)
         if (iequals(mode, "record")) return true;
     return false;
-}
-
-const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpec>& specs) {
-    for (const auto& spec : specs) {
-        if (!spec.is_rtp() || spec.is_multicast()) continue;
-        if (spec.is_tcp()) return &spec;
-        if (spec.is_udp() && spec.client_port) return &spec;
-    }
-    return nullptr;
 }
 
 }  // namespace
@@ -269,7 +247,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     if (transport_header == nullptr) co_return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
     if (!specs) co_return status_reply(400);
-    const auto* spec = choose_transport(*specs);
+    const auto* spec = choose_unicast_transport(*specs);
     if (spec == nullptr) co_return status_reply(461);
     const rtsp::TransportSpec chosen = *spec;
 
@@ -516,7 +494,7 @@ rtsp::Response ProxyConnection::handle_record_setup(const rtsp::Request& request
     if (transport_header == nullptr) return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
     if (!specs) return status_reply(400);
-    const auto* spec = choose_transport(*specs);
+    const auto* spec = choose_unicast_transport(*specs);
     if (spec == nullptr) return status_reply(461);
 
     rtsp::TransportSpec answer;

@@ -8,7 +8,6 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cstdio>
-#include <random>
 
 #include "net/asio_endpoint.hpp"
 #include "rtsp/range.hpp"
@@ -16,6 +15,7 @@
 #include "rtsp/session_header.hpp"
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
+#include "rtsp_server/request_helpers.hpp"
 #include "server/blocking.hpp"
 #include "server/media_path.hpp"
 
@@ -25,35 +25,10 @@ namespace {
 constexpr std::string_view k_public =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
-std::string new_session_id() {
-    static thread_local std::mt19937_64 generator{std::random_device{}()};
-    std::array<char, 17> text{};
-    std::snprintf(text.data(), text.size(), "%016llx",
-                  static_cast<unsigned long long>(generator()));  // NOLINT
-    return text.data();
-}
-
 std::string format_npt(double seconds) {
     std::array<char, 32> text{};
     std::snprintf(text.data(), text.size(), "%.3f", seconds);  // NOLINT(cppcoreguidelines-pro-type-vararg)
     return text.data();
-}
-
-// The aggregate URL clients resolve track controls against: the request URL with a trailing '/'.
-std::string content_base(std::string_view uri) {
-    std::string base(uri.substr(0, uri.find('?')));
-    if (base.empty() || base.back() != '/') base += '/';
-    return base;
-}
-
-// First offered transport we can serve: RTP/AVP unicast over UDP (with client ports) or interleaved TCP.
-const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpec>& specs) {
-    for (const auto& spec : specs) {
-        if (!spec.is_rtp() || spec.profile != "AVP" || spec.is_multicast()) continue;
-        if (spec.is_tcp()) return &spec;
-        if (spec.is_udp() && spec.client_port) return &spec;
-    }
-    return nullptr;
 }
 
 // Results of the blocking pool's work (co_spawn wants default-constructible results).
@@ -188,7 +163,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
     if (transport_header == nullptr) co_return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
     if (!specs) co_return status_reply(400);
-    const auto* spec = choose_transport(*specs);
+    const auto* spec = choose_unicast_transport(*specs);
     if (spec == nullptr) co_return status_reply(461);
 
     std::shared_ptr<Session> session;
