@@ -22,8 +22,10 @@ import unittest
 from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 PORT = 8554
+HTTP_PORT = 8080  # a second listener of the IPv4 serve, as an operator opens for HTTP-only firewalls
 LOOP_PORT = 8555  # serve --loop: the probe's media must outlast its checks, the mount's origin
 GW_PORT = 8554
+HTTP_PORT = 8080  # a second listener of the IPv4 serve, as an operator opens for HTTP-only firewalls
 FRAMES = 50
 CLIP_SECONDS = 3
 FPS = 25
@@ -56,8 +58,9 @@ class RtspHttpTunnel(unittest.TestCase):
         cls.serves = {}
         for host, family in (("origin4", 4), ("origin6", 6)):
             addr = net.url_host(host, family)
-            cls.serves[family] = net.start_peer(host, [cls.bin, "serve", str(media), "--listen", f"{addr}:{PORT}", "--log-level",
-                                  "debug"], name=f"serve-{host}", ready=None)
+            http = ["--listen", f"{addr}:{HTTP_PORT}"] if family == 4 else []
+            cls.serves[family] = net.start_peer(host, [cls.bin, "serve", str(media), "--listen", f"{addr}:{PORT}", *http,
+                                                       "--log-level", "debug"], name=f"serve-{host}", ready=None)
             net.wait_port(host, net.addr(host, family), PORT)
         cls.loop_serve = net.start_peer("origin4", [cls.bin, "serve", str(media), "--loop", "--listen", f"{cls.o4}:{LOOP_PORT}",
                                    "--log-level", "debug"], name="serve-loop", ready=None)
@@ -103,6 +106,18 @@ transport = "http"
                 counts = {s["codec_name"]: int(s["nb_read_frames"]) for s in json.loads(cp.stdout)["streams"]}
                 self.assertEqual(counts, self.expected)
                 self.assertEqual(cp.stderr.strip(), "")
+
+    def test_ffprobe_over_http_on_an_http_port(self):
+        # Through a firewall that passes only HTTP: any listener tells RTSP and tunnel HTTP apart by the first
+        # bytes, so the HTTP port is one more --listen.
+        net = self.net
+        net.wait_port("origin4", self.o4, HTTP_PORT)
+        cp = net.run("gw", ["ffprobe", "-v", "error", "-rtsp_transport", "http", "-count_frames", "-show_entries",
+                            "stream=codec_name,nb_read_frames", "-of", "json",
+                            f"rtsp://{self.o4}:{HTTP_PORT}/clip.mp4"], timeout=60, check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr[-2000:] + net.peer_logs()[-3000:])
+        counts = {s["codec_name"]: int(s["nb_read_frames"]) for s in json.loads(cp.stdout)["streams"]}
+        self.assertEqual(counts, self.expected)
 
     def test_gstreamer_rtsph_plays_serve(self):
         # IPv4: the IPv6 server's tunnels are counted by the testplayer test.
