@@ -22,6 +22,7 @@ sessions there.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import signal
@@ -176,6 +177,18 @@ transport = "{transport}"
         transports = sorted((p["client"].rsplit(":", 1)[0].strip("[]"), p["transport"]) for p in players)
         self.assertEqual(transports, sorted([(EDGE1_UP, "udp"), (EDGE2_UP, "tcp")]), players)
 
+    def haproxy_checks(self, socket_path):
+        """{server: last check status} of haproxy's backend `edges`, from its stats socket."""
+        cp = self.net.run("viewers", ["socat", "-", f"UNIX-CONNECT:{socket_path}"], input="show stat\n",
+                          check=False)
+        rows = list(csv.reader(cp.stdout.lstrip("# ").splitlines()))
+        if cp.returncode != 0 or not rows:
+            return {}
+        header = rows[0]
+        rows = [dict(zip(header, row)) for row in rows[1:]]
+        return {row["svname"]: row["check_status"] for row in rows
+                if row.get("pxname") == "edges" and row.get("svname") not in ("BACKEND", None)}
+
     def kill_stray(self, procs):
         for proc in procs:
             if proc.poll() is None:
@@ -205,11 +218,15 @@ transport = "{transport}"
         self.assertEqual(self.metric("gw", "streamgate_rtsp_proxy_upstream_sessions_started_total"), 1)
 
     def test_2_haproxy_in_tcp_mode_spreads_players_across_the_edges(self):
-        require_tools("haproxy")
+        require_tools("haproxy", "socat")
         # The balancer runs in the viewers' namespace on an address of its own (a VIP); it reaches the edges over
         # the viewers' links, so the edges' allow-lists admit it. Round robin: three players on each edge.
         self.net.ip_batch("viewers", [f"address add {VIP}/32 dev lo"])
+        stats = self.net.tmpdir / "haproxy.sock"
         config = self.net.write_file("haproxy.cfg", f"""
+global
+    stats socket {stats}
+
 defaults
     mode tcp
     timeout connect 5s
@@ -222,13 +239,20 @@ frontend rtsp
 
 backend edges
     balance roundrobin
-    server edge1 {EDGE1_DOWN}:{RTSP_PORT} check
-    server edge2 {EDGE2_DOWN}:{RTSP_PORT} check
+    option tcp-check
+    tcp-check connect
+    tcp-check send "OPTIONS * RTSP/1.0\\r\\nCSeq: 1\\r\\n\\r\\n"
+    tcp-check expect string "RTSP/1.0 200 OK"
+    server edge1 {EDGE1_DOWN}:{RTSP_PORT} check inter 1s
+    server edge2 {EDGE2_DOWN}:{RTSP_PORT} check inter 1s
 """)
         haproxy = self.net.start_peer("viewers", ["haproxy", "-db", "-f", str(config)], name="haproxy", ready=None)
         procs = []
         try:
             self.net.wait_port("viewers", VIP, RTSP_PORT)
+            # Both edges pass the RTSP health check (an OPTIONS answered 200), not only a TCP connect.
+            self.wait_for(lambda: self.haproxy_checks(stats) == {"edge1": "L7OK", "edge2": "L7OK"}, 15,
+                          "haproxy's health checks of both edges")
             frames = 100
             # Interleaved: an L4 proxy hides the player's address, so a UDP SETUP would send media to haproxy.
             procs = [self.start_player(VIP, "tcp", frames) for _ in range(2 * PLAYERS_PER_EDGE)]
