@@ -13,10 +13,12 @@ mount, so one camera or file feeds viewers on many machines while the origin car
 
 Three ffmpeg players per edge decode every frame with no decoder error, while the origin gateway's admin API
 lists exactly one player session per edge (in that edge's transport). HAProxy in TCP mode (a standard L4
-balancer) in front of both edges spreads six interleaved players three and three. Then edge1 is SIGKILLed
-mid-stream: edge2's players keep decoding to their last frame with no decoder error and edge2's upstream is
-never reconnected, while the origin gateway logs the end of edge1's session and lists only edge2's. The origin
-gateway's short session timeout (10 s, the test runs ~25 s) also shows that the edges' keep-alives hold their
+balancer, health-checking the edges with an RTSP OPTIONS) in front of both edges spreads six interleaved
+players three and three. Then edge1 is SIGKILLed mid-stream: edge2's players keep decoding to their last frame
+with no decoder error and edge2's upstream is never reconnected, while the origin gateway logs the end of
+edge1's session and lists only edge2's. Last, the origin gateway is SIGKILLed and started again: edge2
+reconnects and its players keep their sessions and decode every frame. The origin gateway's short session
+timeout (10 s, shorter than the 12 s of play of tests 3 and 4) shows that the edges' keep-alives hold their
 sessions there.
 """
 
@@ -82,11 +84,8 @@ class Cascade(unittest.TestCase):
                        name="serve", ready=None)
         net.wait_port("origin4", o4, SERVE_PORT)
 
-        cls.origin_gw = cls.start_gateway("gw", "origin-gateway", listen=[GW_EDGE1, f"[{GW_EDGE2}]"],
-                                          allow=["198.18.11.0/24", "2001:2:0:12::/64"],
-                                          url=f"rtsp://{o4}:{SERVE_PORT}/clip.mp4", transport="udp")
-        net.wait_port("gw", GW_EDGE1, RTSP_PORT)
-        net.wait_port("gw", GW_EDGE2, RTSP_PORT)
+        cls.o4 = o4
+        cls.origin_gw = cls.start_origin_gateway()
         cls.edges = {
             "edge1": cls.start_gateway("edge1", "edge1-gateway", listen=[EDGE1_DOWN], allow=["198.18.21.0/24"],
                                        url=f"rtsp://{GW_EDGE1}:{RTSP_PORT}/live", transport="udp"),
@@ -97,6 +96,15 @@ class Cascade(unittest.TestCase):
         net.wait_port("edge2", EDGE2_DOWN, RTSP_PORT)
         for host in ("gw", "edge1", "edge2"):
             net.wait_port(host, "127.0.0.1", int(ADMIN.rsplit(":", 1)[1]))
+
+    @classmethod
+    def start_origin_gateway(cls):
+        gateway = cls.start_gateway("gw", "origin-gateway", listen=[GW_EDGE1, f"[{GW_EDGE2}]"],
+                                    allow=["198.18.11.0/24", "2001:2:0:12::/64"],
+                                    url=f"rtsp://{cls.o4}:{SERVE_PORT}/clip.mp4", transport="udp")
+        cls.net.wait_port("gw", GW_EDGE1, RTSP_PORT)
+        cls.net.wait_port("gw", GW_EDGE2, RTSP_PORT)
+        return gateway
 
     @classmethod
     def start_gateway(cls, host, name, listen, allow, url, transport):
@@ -295,6 +303,26 @@ backend edges
         finally:
             self.kill_stray(p for group in players.values() for p in group)
 
+
+    def test_4_edge_bridges_an_origin_gateway_restart(self):
+        # The origin gateway is SIGKILLed and started again at once: edge2 reconnects (back-off from 0.25 s) and
+        # its players keep their sessions, since the new origin session has the same tracks (within 6 s).
+        procs = [self.start_player(EDGE2_DOWN, "udp" if i % 2 else "tcp", FRAMES) for i in range(PLAYERS_PER_EDGE)]
+        try:
+            self.wait_for(lambda: self.metric("edge2", "streamgate_rtsp_proxy_players_active") == PLAYERS_PER_EDGE,
+                          30, f"{PLAYERS_PER_EDGE} players on edge2")
+            time.sleep(2)
+            self.origin_gw.proc.send_signal(signal.SIGKILL)
+            self.origin_gw.proc.wait()
+            type(self).origin_gw = self.start_origin_gateway()
+            self.wait_for(lambda: re.search(r"rtsp mount live upstream \S+ playing over tcp again",
+                                            self.edges["edge2"].log_text()), 15, "edge2 to play again")
+            # The new origin session starts the edge at a key frame, and the edge's numbering continues.
+            self.assert_decoded_every_frame(self.run_players(procs), FRAMES)
+            self.assertRegex(self.edges["edge2"].log_text(), r"rtsp mount live upstream \S+ over tcp ended: connection")
+            self.assertNotRegex(self.edges["edge2"].log_text(), r"rtsp player .* ended: upstream")
+        finally:
+            self.kill_stray(procs)
 
 if __name__ == "__main__":
     unittest.main()
