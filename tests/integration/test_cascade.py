@@ -11,15 +11,16 @@ mount, so one camera or file feeds viewers on many machines while the origin car
        |  198.18.21.0/24           |  198.18.22.0/24
     viewers: ffmpeg players on both edges, over UDP and TCP
 
-Three ffmpeg players per edge decode every frame with no decoder error, while the origin gateway's admin API
-lists exactly one player session per edge (in that edge's transport). HAProxy in TCP mode (a standard L4
-balancer, health-checking the edges with an RTSP OPTIONS) in front of both edges spreads six interleaved
-players three and three. Then edge1 is SIGKILLed mid-stream: edge2's players keep decoding to their last frame
-with no decoder error and edge2's upstream is never reconnected, while the origin gateway logs the end of
-edge1's session and lists only edge2's. Last, the origin gateway is SIGKILLed and started again: edge2
-reconnects and its players keep their sessions and decode every frame. The origin gateway's short session
-timeout (10 s, shorter than the 12 s of play of tests 3 and 4) shows that the edges' keep-alives hold their
-sessions there.
+The edges start before the origin gateway: edge1's always-on mount keeps trying and plays as soon as the origin
+gateway is there, edge2's on-demand mount starts with its first player. Three ffmpeg players per edge decode
+every frame with no decoder error, while the origin gateway's admin API lists exactly one player session per
+edge (in that edge's transport). HAProxy in TCP mode (a standard L4 balancer, health-checking the edges with an
+RTSP OPTIONS) in front of both edges spreads six interleaved players three and three. Then edge1 is SIGKILLed
+mid-stream: edge2's players keep decoding to their last frame with no decoder error and edge2's upstream is
+never reconnected, while the origin gateway logs the end of edge1's session and lists only edge2's. Last, the
+origin gateway is SIGKILLed and started again: edge2 reconnects and its players keep their sessions and decode
+every frame. The origin gateway's short session timeout (10 s, shorter than the 12 s of play of tests 3 and 4)
+shows that the edges' keep-alives hold their sessions there.
 """
 
 from __future__ import annotations
@@ -85,15 +86,23 @@ class Cascade(unittest.TestCase):
         net.wait_port("origin4", o4, SERVE_PORT)
 
         cls.o4 = o4
-        cls.origin_gw = cls.start_origin_gateway()
+        # The edges start first. Edge1's mount is always on: it keeps trying until the origin gateway is there,
+        # and then plays with no player; edge2's is on demand (its first player starts it).
         cls.edges = {
             "edge1": cls.start_gateway("edge1", "edge1-gateway", listen=[EDGE1_DOWN], allow=["198.18.21.0/24"],
-                                       url=f"rtsp://{GW_EDGE1}:{RTSP_PORT}/live", transport="udp"),
+                                       url=f"rtsp://{GW_EDGE1}:{RTSP_PORT}/live", transport="udp", always_on=True),
             "edge2": cls.start_gateway("edge2", "edge2-gateway", listen=[EDGE2_DOWN], allow=["198.18.22.0/24"],
                                        url=f"rtsp://[{GW_EDGE2}]:{RTSP_PORT}/live", transport="tcp"),
         }
         net.wait_port("edge1", EDGE1_DOWN, RTSP_PORT)
         net.wait_port("edge2", EDGE2_DOWN, RTSP_PORT)
+        deadline = time.monotonic() + 15
+        while not re.search(r"rtsp mount live upstream \S+ failed: connect: .*\(always on: retrying\)",
+                            cls.edges["edge1"].log_text()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("edge1's always-on mount did not try the absent origin:\n" + net.peer_logs())
+            time.sleep(0.1)
+        cls.origin_gw = cls.start_origin_gateway()
         for host in ("gw", "edge1", "edge2"):
             net.wait_port(host, "127.0.0.1", int(ADMIN.rsplit(":", 1)[1]))
 
@@ -107,7 +116,7 @@ class Cascade(unittest.TestCase):
         return gateway
 
     @classmethod
-    def start_gateway(cls, host, name, listen, allow, url, transport):
+    def start_gateway(cls, host, name, listen, allow, url, transport, always_on=False):
         # session_timeout_s: matters on the origin gateway, whose players are the edges (keep-alives every 5 s).
         config = cls.net.write_file(f"{name}.toml", f"""
 [gateway]
@@ -123,6 +132,7 @@ session_timeout_s = 10
 name = "live"
 url = "{url}"
 transport = "{transport}"
+always_on = {"true" if always_on else "false"}
 """)
         return cls.net.start_peer(host, [cls.bin, "gateway", "--config", str(config)], name=name, ready=None)
 
@@ -206,8 +216,13 @@ transport = "{transport}"
     # ----- tests (in order: the third kills edge1) -----
 
     def test_1_players_on_both_edges_decode_every_frame_through_one_session_per_edge(self):
+        # Edge1's always-on mount got to the origin gateway on its own, started after it; edge2's waits.
+        self.wait_for(lambda: self.api("edge1", "/api/v1/rtsp/mounts/live")["state"] == "playing", 15,
+                      "edge1's always-on mount to play")
+        self.assertEqual(self.origin_clients(), [EDGE1_UP])
+        self.assertEqual(self.api("edge2", "/api/v1/rtsp/mounts/live")["state"], "idle")
+
         frames = 100
-        origin_players_before = self.metric("gw", "streamgate_rtsp_proxy_players_total")
         procs = [self.start_player(address, "udp" if i % 2 else "tcp", frames)
                  for address in (EDGE1_DOWN, EDGE2_DOWN) for i in range(PLAYERS_PER_EDGE)]
         try:
@@ -222,7 +237,7 @@ transport = "{transport}"
             self.assert_decoded_every_frame(self.run_players(procs), frames)
         finally:
             self.kill_stray(procs)
-        self.assertEqual(self.metric("gw", "streamgate_rtsp_proxy_players_total"), origin_players_before + 2)
+        self.assertEqual(self.metric("gw", "streamgate_rtsp_proxy_players_total"), 2)
         self.assertEqual(self.metric("gw", "streamgate_rtsp_proxy_upstream_sessions_started_total"), 1)
 
     def test_2_haproxy_in_tcp_mode_spreads_players_across_the_edges(self):
