@@ -76,6 +76,7 @@ asio::awaitable<void> Mount::run_upstream() {
     std::optional<Clock::time_point> lost_since;
     auto backoff = std::chrono::milliseconds(250);
     int busy_retries = 0;
+    std::string reported_failure;  // the last failure to start that was logged
     while (!stopping_) {
         auto attempt = std::make_shared<Attempt>(executor_);
         current_ = attempt;
@@ -115,23 +116,33 @@ asio::awaitable<void> Mount::run_upstream() {
         }
         metrics_.upstream_failed->inc();
         if (!played) {
-            spdlog::warn("rtsp mount {} upstream {} failed: {}", config_.name, rtsp::to_string(config_.url),
-                         failure_);
-            break;
+            // Logged once per distinct failure: an always-on mount may retry for as long as it runs.
+            if (failure_ != reported_failure) {
+                spdlog::warn("rtsp mount {} upstream {} failed: {}{}", config_.name,
+                             rtsp::to_string(config_.url), failure_,
+                             config_.always_on ? " (always on: retrying)" : "");
+                reported_failure = failure_;
+            }
+            if (!config_.always_on) break;
+            // An always-on mount keeps trying an upstream that is not there yet (an edge gateway started
+            // before its origin, docs/scaling.md); players asking meanwhile get 502 at once.
+            set_state(State::failed);
+        } else {
+            // A live upstream went away: players wait (their numbers continue) while we retry for a while.
+            set_state(State::connecting);
+            const auto now = Clock::now();
+            if (!lost_since) lost_since = now;
+            if (now - *lost_since >= timing_.reconnect_window && !players_.empty()) {
+                end_players("upstream lost: " + failure_);
+            }
+            if (!wanted(now)) break;
         }
-        // A live upstream went away: players wait (their numbers continue) while we retry for a while.
-        set_state(State::connecting);
-        const auto now = Clock::now();
-        if (!lost_since) lost_since = now;
-        if (now - *lost_since >= timing_.reconnect_window && !players_.empty()) {
-            end_players("upstream lost: " + failure_);
-        }
-        if (!wanted(now)) break;
         asio::steady_timer wait(executor_);
         wait.expires_after(backoff);
         co_await wait.async_wait(as_tuple_awaitable);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         if (config_.transport == UpstreamTransport::automatic) tcp = false;
+        if (!played) set_state(State::connecting);  // a DESCRIBE now waits for this attempt's outcome
     }
     running_ = false;
     description_.reset();

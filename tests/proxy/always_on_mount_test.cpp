@@ -1,0 +1,123 @@
+// An always-on mount whose upstream is not there yet at start-up (an edge gateway started before its origin
+// gateway, docs/scaling.md) keeps trying until the upstream appears, and answers players 502 meanwhile
+// instead of keeping them waiting. It used to give up after the first failure until a player's DESCRIBE.
+#include <gtest/gtest.h>
+
+#include <asio/post.hpp>
+#include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "metrics/registry.hpp"
+#include "proxy/rtsp_proxy.hpp"
+
+namespace sg::proxy {
+namespace {
+
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// A loopback port that nothing listens on (bound, then closed again).
+std::uint16_t free_port() {
+    asio::io_context io;
+    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return probe.local_endpoint().port();
+}
+
+class AlwaysOnMount : public ::testing::Test {
+protected:
+    void SetUp() override {
+        upstream_port_ = free_port();
+        RtspProxyOptions options;
+        MountConfig mount;
+        mount.name = "cam";
+        mount.url = *rtsp::parse_url("rtsp://127.0.0.1:" + std::to_string(upstream_port_) + "/live");
+        mount.transport = UpstreamTransport::tcp;
+        mount.always_on = true;
+        options.mounts.push_back(mount);
+        options.timing.request_timeout = 500ms;
+        proxy_ = std::make_unique<RtspProxy>(io_, options, &registry_);
+        std::string error;
+        const auto bound = proxy_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
+        ASSERT_TRUE(bound) << error;
+        endpoint_ = *bound;
+        proxy_->start();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    void TearDown() override {
+        std::promise<void> done;
+        asio::post(io_, [&] {
+            proxy_->shutdown();
+            done.set_value();
+        });
+        done.get_future().wait();
+        work_.reset();
+        io_.stop();
+        if (thread_.joinable()) thread_.join();
+        proxy_.reset();
+    }
+    double failed_attempts() {
+        std::promise<std::string> text;
+        asio::post(io_, [&] { text.set_value(registry_.expose()); });
+        const auto exposed = text.get_future().get();
+        const std::string key = "\nstreamgate_rtsp_proxy_upstream_sessions_failed_total{mount=\"cam\"} ";
+        const auto at = exposed.find(key);
+        return at == std::string::npos ? 0 : std::stod(exposed.substr(at + key.size()));
+    }
+    // The status line of the proxy's answer to a player's DESCRIBE of the mount.
+    std::string describe_status() {
+        asio::io_context io;
+        tcp::socket s(io);
+        s.connect(endpoint_);
+        const std::string request = "DESCRIBE rtsp://127.0.0.1:" + std::to_string(endpoint_.port()) +
+                                    "/cam RTSP/1.0\r\nCSeq: 1\r\n\r\n";
+        asio::write(s, asio::buffer(request));
+        std::string head;
+        std::error_code ec;
+        asio::read_until(s, asio::dynamic_buffer(head), "\r\n", ec);
+        return head.substr(0, head.find("\r\n"));
+    }
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+    metrics::Registry registry_;
+    std::unique_ptr<RtspProxy> proxy_;
+    tcp::endpoint endpoint_;
+    std::uint16_t upstream_port_ = 0;
+    std::thread thread_;
+};
+
+TEST_F(AlwaysOnMount, KeepsTryingAnUpstreamThatIsNotThereYet) {
+    // The first attempt is refused (nothing listens); a player meanwhile is told at once.
+    while (failed_attempts() < 1)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(describe_status().rfind("RTSP/1.0 502", 0), 0u);
+
+    // The upstream appears: the mount comes by on its own, with no player asking.
+    asio::io_context upstream_io;
+    tcp::acceptor acceptor(upstream_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream_port_));
+    tcp::socket upstream(upstream_io);
+    std::optional<std::error_code> accepted;
+    acceptor.async_accept(upstream, [&](std::error_code ec) { accepted = ec; });
+    // Bounded so that a mount that never retries fails the test instead of hanging it; the retry comes within
+    // the 2 s back-off ceiling.
+    upstream_io.run_for(20s);
+    ASSERT_TRUE(accepted.has_value()) << "the always-on mount did not connect again";
+    ASSERT_FALSE(*accepted) << accepted->message();
+    std::string request;
+    std::error_code ec;
+    asio::read_until(upstream, asio::dynamic_buffer(request), "\r\n\r\n", ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(
+        request.rfind("DESCRIBE rtsp://127.0.0.1:" + std::to_string(upstream_port_) + "/live RTSP/1.0", 0),
+        0u)
+        << request;
+}
+
+}  // namespace
+}  // namespace sg::proxy
