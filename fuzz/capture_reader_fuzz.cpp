@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (reader.next(record) != sg::detect::CaptureReader::Next::error) std::abort();
             break;
         }
-        if (record.frame.data() < data || record.frame.data() + record.frame.size() > data + size) std::abort();
+        if (record.frame.data() < data || record.frame.data() + record.frame.size() > data + size)
+            std::abort();
         if (reader.offset() <= last_offset || reader.offset() > size) std::abort();
         last_offset = reader.offset();
         sg::detect::DecodedPacket packet;
