@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/text.hpp"
+#include "detect/flow_table.hpp"
 #include "detect/sip_message.hpp"
 #include "detect/tcp_reassembly.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -41,19 +42,39 @@ std::uint64_t hash_address(const IpAddress& a, std::uint64_t seed) noexcept {
     return mix(seed ^ lo ^ mix(hi + a.family));
 }
 
+std::uint64_t word(const IpAddress& a, std::size_t at) noexcept {
+    std::uint64_t w = 0;
+    std::memcpy(&w, a.bytes.data() + at, 8);
+    return w;
+}
+
+// Word-wise: the defaulted comparison called memcmp twice per flow lookup (8 % of `detect`'s time).
+bool same_address(const IpAddress& a, const IpAddress& b) noexcept {
+    return ((word(a, 0) ^ word(b, 0)) | (word(a, 8) ^ word(b, 8))) == 0 && a.family == b.family;
+}
+
 struct FlowKey {
     IpAddress src;
     IpAddress dst;
     std::uint16_t src_port = 0;
     std::uint16_t dst_port = 0;
-    friend bool operator==(const FlowKey&, const FlowKey&) = default;
+    friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
+        return a.src_port == b.src_port && a.dst_port == b.dst_port && same_address(a.src, b.src) &&
+               same_address(a.dst, b.dst);
+    }
 };
 
 struct FlowKeyHash {
+    // One finaliser over the key's words, each multiplied by its own odd constant (source and destination
+    // differ), rather than four: this runs once per packet.
     std::size_t operator()(const FlowKey& k) const noexcept {
-        const std::uint64_t h =
-            hash_address(k.src, hash_address(k.dst, (std::uint64_t{k.src_port} << 16) | k.dst_port));
-        return static_cast<std::size_t>(h);
+        const std::uint64_t ports =
+            (std::uint64_t{k.src_port} << 16) | k.dst_port | (std::uint64_t{k.src.family} << 32);
+        const std::uint64_t h = word(k.src, 0) * 0x9e3779b97f4a7c15ULL ^
+                                word(k.src, 8) * 0xc2b2ae3d27d4eb4fULL ^
+                                word(k.dst, 0) * 0x165667b19e3779f9ULL ^
+                                word(k.dst, 8) * 0xd6e8feb86659fd93ULL ^ ports * 0xff51afd7ed558ccdULL;
+        return static_cast<std::size_t>(mix(h));
     }
 };
 
@@ -236,7 +257,7 @@ const char* to_string(FoundBy found_by) noexcept {
 
 struct Detector::State {
     Detector& self;
-    std::unordered_map<FlowKey, UdpFlow, FlowKeyHash> udp;
+    FlowTable<FlowKey, UdpFlow> udp;
     std::unordered_map<FlowKey, TcpConnection, FlowKeyHash> tcp;  // keyed by the first-seen direction
     std::unordered_map<StreamKey, std::uint32_t, StreamKeyHash> stream_index;
     std::unordered_multimap<std::uint32_t, std::uint32_t> by_ssrc;
@@ -425,17 +446,18 @@ struct Detector::State {
     void on_udp(const DecodedPacket& p, std::int64_t now_ns) {
         ++self.counters_.udp_packets;
         const FlowKey key{p.src, p.dst, p.src_port, p.dst_port};
-        auto it = udp.find(key);
-        if (it == udp.end()) {
+        const std::uint64_t hash = FlowKeyHash{}(key);
+        UdpFlow* found = udp.find(key, hash);
+        if (found == nullptr) {
             if (udp.size() + tcp.size() >= self.config_.max_flows) {
                 ++self.counters_.flows_over_cap;
                 return;
             }
-            it = udp.emplace(key, UdpFlow{}).first;
+            found = &udp.insert(key, hash);
             note_flow_added();
-            it->second.sip = p.src_port == k_sip_port || p.dst_port == k_sip_port;
+            found->sip = p.src_port == k_sip_port || p.dst_port == k_sip_port;
         }
-        UdpFlow& flow = it->second;
+        UdpFlow& flow = *found;
         flow.last_seen_ns = now_ns;
         if (flow.learned_generation != learned_generation) {
             flow.learned_generation = learned_generation;
@@ -789,14 +811,8 @@ struct Detector::State {
 
     void sweep(std::int64_t now_ns) {
         const std::int64_t horizon = now_ns - self.config_.flow_timeout_ns;
-        for (auto it = udp.begin(); it != udp.end();) {
-            if (it->second.last_seen_ns < horizon) {
-                it = udp.erase(it);
-                ++self.counters_.flows_expired;
-            } else {
-                ++it;
-            }
-        }
+        self.counters_.flows_expired +=
+            udp.erase_if([horizon](const UdpFlow& flow) { return flow.last_seen_ns < horizon; });
         for (auto it = tcp.begin(); it != tcp.end();) {
             if (it->second.last_seen_ns < horizon) {
                 it = tcp.erase(it);

@@ -23,7 +23,7 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, std::strin
         return nullptr;
     }
     const auto size = static_cast<std::size_t>(st.st_size);
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     const int mmap_errno = errno;
     ::close(fd);  // the mapping keeps the file
     if (data == MAP_FAILED) {
