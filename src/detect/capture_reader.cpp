@@ -159,8 +159,8 @@ std::int64_t CaptureReader::ticks_to_ns(const Interface& i, std::uint64_t ticks)
     else
         ns = static_cast<std::uint64_t>(static_cast<long double>(fraction) * 1e9L /
                                         static_cast<long double>(units));
-    return static_cast<std::int64_t>(seconds + static_cast<std::uint64_t>(i.offset_s)) * k_ns_per_s +
-           static_cast<std::int64_t>(ns);
+    // Unsigned, so absurd times (a 64-bit tick count, a huge if_tsoffset) wrap instead of overflowing.
+    return static_cast<std::int64_t>((seconds + static_cast<std::uint64_t>(i.offset_s)) * ns_per_s + ns);
 }
 
 bool CaptureReader::read_section_header(Bytes block) {
