@@ -889,10 +889,14 @@ bool Detector::learned_any() const noexcept {
 }
 
 std::size_t flow_partition(const DecodedPacket& packet, std::size_t parts) noexcept {
-    // A sum is symmetric in the two addresses: both directions land in the same partition.
-    const std::uint64_t h =
-        hash_address(packet.src, 0x9e3779b97f4a7c15ULL) + hash_address(packet.dst, 0x9e3779b97f4a7c15ULL);
-    return static_cast<std::size_t>(mix(h) % parts);
+    // Every thread runs this on every frame of the capture: one finaliser, no division (perf: the first
+    // version, four finalisers and a modulo, took 13 % of a two-thread run). A sum is symmetric in the two
+    // addresses, so both directions land in the same partition.
+    const auto fold = [](const IpAddress& a) noexcept {
+        return word(a, 0) * 0x9e3779b97f4a7c15ULL ^ word(a, 8) * 0xc2b2ae3d27d4eb4fULL ^ a.family;
+    };
+    const std::uint64_t h = mix(fold(packet.src) + fold(packet.dst));
+    return static_cast<std::size_t>(((h >> 32) * parts) >> 32);
 }
 
 bool merge_partitions(std::vector<std::unique_ptr<Detector>>& parts, Detector& into, std::string& why_not) {
