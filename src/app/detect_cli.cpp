@@ -122,8 +122,8 @@ std::optional<int> run_mapped_file(const DetectFlags& flags) {
     const auto started = Clock::now();
     detect::FileDetectOptions options;
     options.threads = flags.threads != 0 ? flags.threads : std::max(1U, std::thread::hardware_concurrency());
+    auto last_report = started;  // outlives the progress callback, which detect_file() calls
     if (!flags.quiet && ::isatty(STDERR_FILENO) == 1) {
-        auto last_report = started;
         options.progress = [&last_report, started](const detect::Detector& detector, std::size_t offset,
                                                    std::size_t size) {
             const auto now = Clock::now();
