@@ -6,14 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace sg::detect {
 
 std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, std::string& error) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        error = std::strerror(errno);
+        error = std::generic_category().message(errno);
         return nullptr;
     }
     struct stat st {};
@@ -27,7 +27,7 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, std::strin
     const int mmap_errno = errno;
     ::close(fd);  // the mapping keeps the file
     if (data == MAP_FAILED) {
-        error = std::strerror(mmap_errno);
+        error = std::generic_category().message(mmap_errno);
         return nullptr;
     }
     // Read front to back by every thread: let the kernel read ahead.
