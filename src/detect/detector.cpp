@@ -847,12 +847,21 @@ std::size_t Detector::learned_endpoint_count() const noexcept {
 }
 
 void Detector::on_frame(int link_type, std::int64_t time_ns, Bytes frame) {
-    frame_index_ = counters_.frames;
-    ++counters_.frames;
     DecodedPacket packet;
     const DecodeStatus status = decode_frame(link_type, frame, packet);
+    on_decoded_frame(status, packet, time_ns);
+}
+
+void Detector::on_decoded_frame(DecodeStatus status, const DecodedPacket& packet, std::int64_t time_ns) {
+    frame_index_ = counters_.frames;
+    ++counters_.frames;
     ++counters_.decode[static_cast<std::size_t>(status)];
     if (status == DecodeStatus::ok) on_packet(packet, time_ns);
+}
+
+void Detector::prefetch(const DecodedPacket& packet) const noexcept {
+    if (packet.protocol != k_ip_proto_udp) return;
+    state_->udp.prefetch(FlowKeyHash{}(FlowKey{packet.src, packet.dst, packet.src_port, packet.dst_port}));
 }
 
 void Detector::on_packet(const DecodedPacket& packet, std::int64_t time_ns) {

@@ -32,6 +32,12 @@ public:
         }
     }
 
+    // Starts loading the index entry a lookup of `hash` reads first (a hint: the caller looks one packet
+    // ahead).
+    void prefetch(std::uint64_t hash) const noexcept {
+        if (!index_.empty()) __builtin_prefetch(&index_[hash & (index_.size() - 1)]);
+    }
+
     // Adds `key`, which must not be in the table, with a default Value.
     Value& insert(const Key& key, std::uint64_t hash) {
         if ((used_ + 1) * 2 > index_.size()) rehash();
