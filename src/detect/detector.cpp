@@ -268,6 +268,7 @@ struct Detector::State {
     // a pass (all flows) is spread over many packets.
     std::int64_t sweep_interval_ns = 1;
     bool swept_once = false;
+    std::uint64_t clock_events = 0;  // starts and sweeps
     // What merge_partitions() checks (kept in every run; cheap).
     std::size_t peak_flows = 0;
     std::size_t merged_flows = 0;  // a merged detector: the partitions' tracked flows at their end
@@ -878,10 +879,16 @@ void Detector::on_foreign_packet(std::int64_t time_ns) {
     if (!s.swept_once) {
         s.swept_once = true;
         s.last_sweep_ns = time_ns;
+        ++s.clock_events;
     } else if (time_ns - s.last_sweep_ns >= s.sweep_interval_ns) {
         s.last_sweep_ns = time_ns;
         s.sweep(time_ns);
+        ++s.clock_events;
     }
+}
+
+std::uint64_t Detector::clock_events() const noexcept {
+    return state_->clock_events;
 }
 
 void Detector::on_partition_frame(std::uint64_t frame_index, DecodeStatus status, const DecodedPacket& packet,

@@ -129,15 +129,18 @@ public:
     std::size_t learned_endpoint_count() const noexcept;
     const DetectorConfig& config() const noexcept { return config_; }
 
-    // ----- partitioned runs (detect_capture/parallel_detect) -----
+    // ----- partitioned runs (detect_capture/file_detect) -----
     // A capture split by flow across several detectors gives the single run's result when no partition's
-    // state could have met another's: see merge_partitions(). Each partition sees every frame of the
-    // capture in order: its own through on_partition_frame(), the others' decoded packets through
-    // on_foreign_packet() so its expiry sweeps happen at the same capture times as in a single run.
+    // state could have met another's: see merge_partitions(). Each partition gets its own frames in capture
+    // order through on_partition_frame(), and the capture times at which the expiry clock of a single run
+    // starts or sweeps through on_foreign_packet(), so its flows expire at the same capture times.
     // `frame_index` is the frame's position in the capture (0-based).
     void on_partition_frame(std::uint64_t frame_index, DecodeStatus status, const DecodedPacket& packet,
                             std::int64_t time_ns);
     void on_foreign_packet(std::int64_t time_ns);
+    // How many times the expiry clock started or swept: a detector that sees every decoded packet (its own
+    // and, through on_foreign_packet, the others') tells the partitions when to move their clocks.
+    std::uint64_t clock_events() const noexcept;
     // True once signalling taught a media endpoint: learned endpoints apply to any flow, in any partition.
     bool learned_any() const noexcept;
 

@@ -1,6 +1,9 @@
 #include "detect_capture/file_detect.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -61,30 +64,105 @@ Extent run_single(Bytes file, Detector& detector, const FileDetectOptions& optio
     return extent;
 }
 
-// One partition's pass over the whole capture. Partition 0 also counts the frames that do not decode to a
-// flow (they belong to no partition). The same one-frame lookahead as run_single, prefetching only the
-// flows of this partition.
-Extent run_partition(Bytes file, Detector& detector, std::size_t part, std::size_t parts,
-                     std::atomic<bool>& abort) {
+// What the reading thread hands a partition's thread: one of its packets, or a capture time at which the
+// single run's expiry clock started or swept.
+struct Item {
+    DecodedPacket packet;  // a view into the mapping
+    std::int64_t time_ns = 0;
+    std::uint64_t index = 0;  // the frame's position in the capture
+    bool clock = false;
+};
+
+constexpr std::size_t k_batch = 1024;        // items handed over at once
+constexpr std::size_t k_max_in_flight = 16;  // batches queued per partition before the reader waits
+
+// Batches from the reading thread to one partition's thread.
+class Channel {
+public:
+    // Blocks while the partition is k_max_in_flight batches behind.
+    void push(std::vector<Item>&& batch) {
+        std::unique_lock lock(mutex_);
+        room_.wait(lock, [this] { return queue_.size() < k_max_in_flight; });
+        queue_.push_back(std::move(batch));
+        ready_.notify_one();
+    }
+    void close() {
+        const std::scoped_lock lock(mutex_);
+        closed_ = true;
+        ready_.notify_one();
+    }
+    // False once closed and drained.
+    bool pop(std::vector<Item>& batch) {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return false;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+        room_.notify_one();
+        return true;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::condition_variable room_;
+    std::deque<std::vector<Item>> queue_;
+    bool closed_ = false;
+};
+
+// A partition's thread: its packets and the clock's moves, in capture order, with the same lookahead
+// prefetch as run_single.
+void run_partition(Channel& channel, Detector& detector, std::atomic<bool>& abort) {
+    std::vector<Item> batch;
+    while (channel.pop(batch)) {
+        if (abort.load(std::memory_order_relaxed)) continue;  // drain: the reader stops soon
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (i + 1 < batch.size() && !batch[i + 1].clock) detector.prefetch(batch[i + 1].packet);
+            const Item& item = batch[i];
+            if (item.clock)
+                detector.on_foreign_packet(item.time_ns);
+            else
+                detector.on_partition_frame(item.index, DecodeStatus::ok, item.packet, item.time_ns);
+        }
+        // Learned endpoints would apply across partitions: the caller reads again on one thread.
+        if (detector.learned_any()) abort.store(true, std::memory_order_relaxed);
+    }
+}
+
+// The reading thread: reads and decodes every frame once, keeps partition 0 itself (and the frames that
+// decode to no flow), and hands every other partition its packets. Partition 0's detector sees every
+// decoded packet, its own or not, so its clock is the single run's; whenever it starts or sweeps, every
+// other partition is told the time, ahead of any later packet.
+Extent run_reader(Bytes file, std::vector<std::unique_ptr<Detector>>& detectors,
+                  std::vector<Channel>& channels, std::atomic<bool>& abort) {
     Extent extent;
     CaptureReader reader;
     if (!reader.open(file, extent.error)) return extent;
+    const std::size_t parts = detectors.size();
+    Detector& own = *detectors[0];
+    std::vector<std::vector<Item>> batches(parts);
+    for (auto& b : batches)
+        b.reserve(k_batch);
+    const auto send = [&](std::size_t p, const Item& item) {
+        batches[p].push_back(item);
+        if (batches[p].size() == k_batch) {
+            channels[p].push(std::move(batches[p]));
+            batches[p] = {};
+            batches[p].reserve(k_batch);
+        }
+    };
     struct Frame {
         CaptureRecord record;
         DecodedPacket packet;
         DecodeStatus status = DecodeStatus::ok;
-        bool mine = false;  // a decoded packet of this partition, or (partition 0) a frame of none
+        std::size_t part = 0;
     };
     const auto fetch = [&](Frame& f) {
         const auto next = reader.next(f.record);
         if (next != CaptureReader::Next::frame) return next;
         f.status = decode_frame(f.record.link_type, f.record.frame, f.packet);
-        if (f.status != DecodeStatus::ok) {
-            f.mine = part == 0;
-        } else {
-            f.mine = flow_partition(f.packet, parts) == part;
-            if (f.mine) detector.prefetch(f.packet);
-        }
+        f.part = f.status == DecodeStatus::ok ? flow_partition(f.packet, parts) : 0;
+        if (f.status == DecodeStatus::ok && f.part == 0) own.prefetch(f.packet);
         return next;
     };
     Frame current;
@@ -93,25 +171,44 @@ Extent run_partition(Bytes file, Detector& detector, std::size_t part, std::size
     std::uint64_t index = 0;
     while (next == CaptureReader::Next::frame) {
         const auto next_ahead = fetch(ahead);
+        const std::int64_t t = current.record.time_ns;
         if (!extent.have_time) {
             extent.have_time = true;
-            extent.first_time_ns = current.record.time_ns;
+            extent.first_time_ns = t;
         }
-        extent.last_time_ns = current.record.time_ns;
-        if (current.mine)
-            detector.on_partition_frame(index, current.status, current.packet, current.record.time_ns);
-        else if (current.status == DecodeStatus::ok)
-            detector.on_foreign_packet(current.record.time_ns);
+        extent.last_time_ns = t;
+        const std::uint64_t clock_before = own.clock_events();
+        if (current.status != DecodeStatus::ok || current.part == 0)
+            own.on_partition_frame(index, current.status, current.packet, t);
+        else
+            own.on_foreign_packet(t);
+        if (own.clock_events() != clock_before) {
+            Item tick;
+            tick.time_ns = t;
+            tick.clock = true;
+            for (std::size_t p = 1; p < parts; ++p)
+                send(p, tick);
+        }
+        if (current.status == DecodeStatus::ok && current.part != 0) {
+            Item item;
+            item.packet = current.packet;
+            item.time_ns = t;
+            item.index = index;
+            send(current.part, item);
+        }
         if (++index % k_check_every == 0) {
-            // Learned endpoints would apply across partitions: stop early, the caller reads on one thread.
-            if (detector.learned_any()) abort.store(true, std::memory_order_relaxed);
+            if (own.learned_any()) abort.store(true, std::memory_order_relaxed);
             if (abort.load(std::memory_order_relaxed)) break;
         }
         next = next_ahead;
         current = ahead;
     }
     if (next == CaptureReader::Next::error) extent.error = reader.error();
-    if (detector.learned_any()) abort.store(true, std::memory_order_relaxed);
+    if (own.learned_any()) abort.store(true, std::memory_order_relaxed);
+    for (std::size_t p = 1; p < parts; ++p) {
+        if (!batches[p].empty()) channels[p].push(std::move(batches[p]));
+        channels[p].close();
+    }
     return extent;
 }
 
@@ -138,14 +235,14 @@ FileDetectResult detect_file(Bytes file, const DetectorConfig& config, const Fil
     std::vector<std::unique_ptr<Detector>> detectors;
     for (std::size_t p = 0; p < parts; ++p)
         detectors.push_back(std::make_unique<Detector>(config));
-    std::vector<Extent> extents(parts);
+    std::vector<Channel> channels(parts);
     std::atomic<bool> abort{false};
+    Extent extent;
     {
         std::vector<std::jthread> threads;
         for (std::size_t p = 1; p < parts; ++p)
-            threads.emplace_back(
-                [&, p] { extents[p] = run_partition(file, *detectors[p], p, parts, abort); });
-        extents[0] = run_partition(file, *detectors[0], 0, parts, abort);
+            threads.emplace_back([&, p] { run_partition(channels[p], *detectors[p], abort); });
+        extent = run_reader(file, detectors, channels, abort);
     }
     if (abort.load()) return single(file, config, options, "signalling taught media endpoints");
 
@@ -154,11 +251,10 @@ FileDetectResult detect_file(Bytes file, const DetectorConfig& config, const Fil
     std::string why_not;
     if (!merge_partitions(detectors, *result.detector, why_not))
         return single(file, config, options, why_not);
-    // Every partition read the same records, so the extent and any error are the same in all of them.
-    result.have_time = extents[0].have_time;
-    result.first_time_ns = extents[0].first_time_ns;
-    result.last_time_ns = extents[0].last_time_ns;
-    result.error = extents[0].error;
+    result.have_time = extent.have_time;
+    result.first_time_ns = extent.first_time_ns;
+    result.last_time_ns = extent.last_time_ns;
+    result.error = extent.error;
     result.threads = static_cast<unsigned>(parts);
     return result;
 }
