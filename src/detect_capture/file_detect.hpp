@@ -1,9 +1,10 @@
 #pragma once
 // `streamgate detect -r` over a capture held in memory (MappedFile + CaptureReader), on one thread or
-// split by flow across several: every thread reads the whole capture (record headers and frame decoding
-// are cheap) and tracks only the flows of its partition (detect/detector.hpp: flow_partition). The merged
-// result is the single run's (merge_partitions); when it might not be, the capture is read again on one
-// thread, so the report never depends on the thread count.
+// split by flow across several (detect/detector.hpp: flow_partition): the calling thread reads and decodes
+// every frame once, tracks partition 0's flows and hands each other partition's thread its packets in
+// batches, with the capture times at which a single run's expiry clock moves. The merged result is the
+// single run's (merge_partitions); when it might not be, the capture is read again on one thread, so the
+// report never depends on the thread count.
 
 #include <cstdint>
 #include <functional>
