@@ -240,6 +240,15 @@ FileDetectResult detect_file(Bytes file, const DetectorConfig& config, const Fil
     Extent extent;
     {
         std::vector<std::jthread> threads;
+        // Destroyed before the threads are joined: however run_reader() ends (an exception included), the
+        // partitions' threads see their channels closed and return.
+        struct CloseAll {
+            std::vector<Channel>& channels;
+            ~CloseAll() {
+                for (auto& c : channels)
+                    c.close();
+            }
+        } close_all{channels};
         for (std::size_t p = 1; p < parts; ++p)
             threads.emplace_back([&, p] { run_partition(channels[p], *detectors[p], abort); });
         extent = run_reader(file, detectors, channels, abort);
