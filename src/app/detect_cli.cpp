@@ -9,10 +9,15 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "app/subcommand.hpp"
+#include "detect/capture_reader.hpp"
 #include "detect/detector.hpp"
 #include "detect/report_table.hpp"
+#include "detect_capture/file_detect.hpp"
+#include "detect_capture/mapped_file.hpp"
 #include "detect_capture/pcap_source.hpp"
 #include "detect_capture/report_json.hpp"
 #include "net/relay.hpp"
@@ -29,6 +34,7 @@ struct DetectFlags {
     std::size_t max_flows = 200000;
     std::size_t max_streams = 100000;
     double flow_timeout_s = 60;
+    unsigned threads = 0;  // 0: one per core
     bool quiet = false;
 };
 
@@ -63,9 +69,89 @@ std::string summary_line(const detect::Detector& d, double elapsed_s) {
     return line;
 }
 
+detect::DetectorConfig detector_config(const DetectFlags& flags) {
+    detect::DetectorConfig config;
+    config.min_packets = flags.min_packets;
+    config.max_flows = flags.max_flows;
+    config.max_streams = flags.max_streams;
+    config.flow_timeout_ns = static_cast<std::int64_t>(flags.flow_timeout_s * 1e9);
+    return config;
+}
+
+// The table on stdout (stderr with --json -), the JSON report, the summary line; the exit status.
+int report(const DetectFlags& flags, const detect::Detector& detector, const detect::RunSummary& summary) {
+    // With the JSON on stdout the table goes to stderr, so stdout is one JSON document a program can read.
+    (flags.json == "-" ? std::cerr : std::cout)
+        << detect::format_table(detector.streams(), summary.first_time_ns) << std::flush;
+    if (!flags.json.empty()) {
+        const std::string text = detect::to_json(detector, summary);
+        if (flags.json == "-") {
+            std::cout << text;
+        } else {
+            std::ofstream out(flags.json);
+            out << text;
+            if (!out) {
+                std::cerr << "streamgate detect: cannot write " << flags.json << '\n';
+                return 2;
+            }
+        }
+    }
+    if (!flags.quiet) std::cerr << "streamgate detect: " << summary_line(detector, summary.elapsed_s) << '\n';
+    if (!summary.error.empty()) {
+        std::cerr << "streamgate detect: " << summary.source << ": capture read error after "
+                  << detector.counters().frames << " frames: " << summary.error << '\n';
+        return 1;
+    }
+    return 0;
+}
+
+// A capture file that maps and starts with a pcap or pcapng header: read from memory, on one thread per
+// core. nullopt when the file is not one (a pipe, an unknown format): libpcap's stream reader takes it.
+std::optional<int> run_mapped_file(const DetectFlags& flags) {
+    std::string error;
+    const auto mapped = detect::MappedFile::open(flags.file, error);
+    if (!mapped) return std::nullopt;
+    detect::CaptureReader probe;
+    if (!probe.open(mapped->bytes(), error)) return std::nullopt;
+    if (!detect::is_supported_link_type(probe.first_link_type())) {
+        std::cerr << "streamgate detect: unsupported link type "
+                  << detect::PcapSource::link_type_name(probe.first_link_type()) << '\n';
+        return 2;
+    }
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    detect::FileDetectOptions options;
+    options.threads = flags.threads != 0 ? flags.threads : std::max(1U, std::thread::hardware_concurrency());
+    auto last_report = started;  // outlives the progress callback, which detect_file() calls
+    if (!flags.quiet && ::isatty(STDERR_FILENO) == 1) {
+        options.progress = [&last_report, started](const detect::Detector& detector, std::size_t offset,
+                                                   std::size_t size) {
+            const auto now = Clock::now();
+            if (now - last_report < std::chrono::seconds(1)) return;
+            last_report = now;
+            const double elapsed = std::chrono::duration<double>(now - started).count();
+            std::cerr << "streamgate detect: " << summary_line(detector, elapsed) << ", "
+                      << offset * 100 / std::max<std::size_t>(size, 1) << "% read\n";
+        };
+    }
+    const auto result = detect::detect_file(mapped->bytes(), detector_config(flags), options);
+    detect::RunSummary summary;
+    summary.source = flags.file;
+    summary.link_type = detect::PcapSource::link_type_name(probe.first_link_type());
+    summary.first_time_ns = result.first_time_ns;
+    summary.last_time_ns = result.last_time_ns;
+    summary.error = result.error;
+    summary.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+    if (!flags.quiet && !result.single_why.empty())
+        std::cerr << "streamgate detect: read on one thread: " << result.single_why << '\n';
+    return report(flags, *result.detector, summary);
+}
+
 int run_detect(const DetectFlags& flags) {
     net::ignore_sigpipe();  // stdout into a closed pipe (| head) must end the run with an error, not a signal
     const bool live = !flags.interface.empty();
+    if (!live)
+        if (const auto status = run_mapped_file(flags)) return *status;
     std::string error;
     auto source = live ? detect::PcapSource::open_live(flags.interface, flags.filter, error)
                        : detect::PcapSource::open_file(flags.file, error);
@@ -77,12 +163,7 @@ int run_detect(const DetectFlags& flags) {
         std::cerr << "streamgate detect: unsupported link type " << source->link_type_name() << '\n';
         return 2;
     }
-    detect::DetectorConfig config;
-    config.min_packets = flags.min_packets;
-    config.max_flows = flags.max_flows;
-    config.max_streams = flags.max_streams;
-    config.flow_timeout_ns = static_cast<std::int64_t>(flags.flow_timeout_s * 1e9);
-    detect::Detector detector(config);
+    detect::Detector detector(detector_config(flags));
     if (live) install_stop_handlers();
 
     const bool progress = !flags.quiet && (live || ::isatty(STDERR_FILENO) == 1);
@@ -129,30 +210,7 @@ int run_detect(const DetectFlags& flags) {
         }
     }
     summary.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
-
-    // With the JSON on stdout the table goes to stderr, so stdout is one JSON document a program can read.
-    (flags.json == "-" ? std::cerr : std::cout)
-        << detect::format_table(detector.streams(), summary.first_time_ns) << std::flush;
-    if (!flags.json.empty()) {
-        const std::string text = detect::to_json(detector, summary);
-        if (flags.json == "-") {
-            std::cout << text;
-        } else {
-            std::ofstream out(flags.json);
-            out << text;
-            if (!out) {
-                std::cerr << "streamgate detect: cannot write " << flags.json << '\n';
-                return 2;
-            }
-        }
-    }
-    if (!flags.quiet) std::cerr << "streamgate detect: " << summary_line(detector, summary.elapsed_s) << '\n';
-    if (!summary.error.empty()) {
-        std::cerr << "streamgate detect: " << summary.source << ": capture read error after "
-                  << detector.counters().frames << " frames: " << summary.error << '\n';
-        return 1;
-    }
-    return 0;
+    return report(flags, detector, summary);
 }
 
 }  // namespace
@@ -184,6 +242,11 @@ Subcommand add_detect_command(CLI::App& app) {
         ->add_option("--flow-timeout", flags->flow_timeout_s,
                      "Seconds (capture time) before an idle flow is dropped")
         ->check(CLI::Range(0.001, 86400.0));
+    detect
+        ->add_option("--threads", flags->threads,
+                     "Threads for a capture file, split by flow (0: one per core); the report is the same "
+                     "for any number")
+        ->check(CLI::Range(0u, 256u));
     detect->add_flag("-q,--quiet", flags->quiet, "No progress or summary on stderr");
     const auto run = [flags, file, interface]() -> int {
         if (file->count() == 0 && interface->count() == 0) {

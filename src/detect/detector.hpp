@@ -115,6 +115,11 @@ public:
 
     // One captured frame with its link type (DLT) and capture time.
     void on_frame(int link_type, std::int64_t time_ns, Bytes frame);
+    // The same for a frame the caller decoded (with decode_frame) to look ahead: counted as on_frame does.
+    void on_decoded_frame(DecodeStatus status, const DecodedPacket& packet, std::int64_t time_ns);
+    // A hint before on_decoded_frame() of the packet after the current one: starts loading its flow's index
+    // entry, the lookup's first cache miss (a third of on_udp's time without it).
+    void prefetch(const DecodedPacket& packet) const noexcept;
     // A frame already decoded (tests and tools that build packets themselves).
     void on_packet(const DecodedPacket& packet, std::int64_t time_ns);
 
@@ -124,12 +129,42 @@ public:
     std::size_t learned_endpoint_count() const noexcept;
     const DetectorConfig& config() const noexcept { return config_; }
 
+    // ----- partitioned runs (detect_capture/file_detect) -----
+    // A capture split by flow across several detectors gives the single run's result when no partition's
+    // state could have met another's: see merge_partitions(). Each partition gets its own frames in capture
+    // order through on_partition_frame(), and the capture times at which the expiry clock of a single run
+    // starts or sweeps through on_foreign_packet(), so its flows expire at the same capture times.
+    // `frame_index` is the frame's position in the capture (0-based).
+    void on_partition_frame(std::uint64_t frame_index, DecodeStatus status, const DecodedPacket& packet,
+                            std::int64_t time_ns);
+    void on_foreign_packet(std::int64_t time_ns);
+    // How many times the expiry clock started or swept: a detector that sees every decoded packet (its own
+    // and, through on_foreign_packet, the others') tells the partitions when to move their clocks.
+    std::uint64_t clock_events() const noexcept;
+    // True once signalling taught a media endpoint: learned endpoints apply to any flow, in any partition.
+    bool learned_any() const noexcept;
+
 private:
     struct State;
+    friend bool merge_partitions(std::vector<std::unique_ptr<Detector>>& parts, Detector& into,
+                                 std::string& why_not);
     DetectorConfig config_;
     std::vector<StreamInfo> streams_;
+    std::vector<std::uint64_t> stream_first_frame_;  // per stream: the capture frame that created it
+    std::uint64_t frame_index_ = 0;                  // of the frame being processed
     DetectorCounters counters_;
     std::unique_ptr<State> state_;
 };
+
+// The partition (0..parts-1) a decoded packet belongs to: by the unordered pair of its addresses, so both
+// directions of a TCP connection, RTP and its RTCP, and the media between two hosts stay together.
+std::size_t flow_partition(const DecodedPacket& packet, std::size_t parts) noexcept;
+
+// Merges the partitions of one capture into `into` (a fresh detector with the same configuration): streams
+// in the order a single run creates them, counters summed. False, with `why_not` and `into` untouched,
+// when the partitions' results may differ from a single run's: an endpoint learned from signalling, RTCP
+// naming an SSRC that another partition has a stream for, or flow or stream tables that together could
+// have reached their caps. The caller then reads the capture again on one detector.
+bool merge_partitions(std::vector<std::unique_ptr<Detector>>& parts, Detector& into, std::string& why_not);
 
 }  // namespace sg::detect

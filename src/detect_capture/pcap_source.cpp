@@ -79,9 +79,9 @@ std::unique_ptr<PcapSource> PcapSource::open_live(const std::string& interface, 
     return source;
 }
 
-std::string PcapSource::link_type_name() const {
-    const char* name = pcap_datalink_val_to_name(link_type_);
-    return name != nullptr ? name : "DLT " + std::to_string(link_type_);
+std::string PcapSource::link_type_name(int link_type) {
+    const char* name = pcap_datalink_val_to_name(link_type);
+    return name != nullptr ? name : "DLT " + std::to_string(link_type);
 }
 
 PcapSource::Next PcapSource::next(std::int64_t& time_ns, Bytes& frame) {

@@ -24,7 +24,9 @@ public:
     PcapSource& operator=(const PcapSource&) = delete;
 
     int link_type() const noexcept { return link_type_; }
-    std::string link_type_name() const;
+    std::string link_type_name() const { return link_type_name(link_type_); }
+    // libpcap's name of a DLT ("EN10MB"), or "DLT n".
+    static std::string link_type_name(int link_type);
     // On `frame`, time_ns and frame are set (the frame is valid until the next call).
     Next next(std::int64_t& time_ns, Bytes& frame);
     std::string error() const;
