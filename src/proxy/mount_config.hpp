@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "restream/gop_cache.hpp"
 #include "rtsp/url.hpp"
 
 namespace sg::proxy {
@@ -21,6 +22,8 @@ struct MountConfig {
     // The process feeds the media (Mount::feed_start / feed_rtp; the MSSR receiver of `mssr recv --serve`)
     // instead of an RTSP upstream at `url`.
     bool fed = false;
+    // The GOP cache that starts late joiners at once (restream/gop_cache.hpp); zero limits turn it off.
+    GopCacheLimits gop_cache;
 
     bool operator==(const MountConfig&) const = default;
 };

@@ -57,6 +57,7 @@ private:
     std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) override;
     void on_interleaved() override;
     void on_closing(std::string_view reason) override;
+    void on_replied() override;
     void on_close(std::string_view reason) override;
 
     asio::awaitable<rtsp::Response> handle_describe(const rtsp::Request& request);
@@ -72,7 +73,8 @@ private:
     // Sessions ended by close_after_flush(), which may run inside their own deliver() or the mount's
     // fan-out loop: they stay allocated until the connection closes.
     std::vector<std::shared_ptr<PlayerSession>> retired_;
-    std::string user_;  // the Digest user this connection last authenticated as
+    std::string user_;                           // the Digest user this connection last authenticated as
+    std::shared_ptr<PlayerSession> join_burst_;  // its PLAY reply is being queued; its GOP burst follows
 };
 
 }  // namespace sg::proxy
