@@ -91,6 +91,8 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
                         : mount.transport == "http" ? proxy::UpstreamTransport::http
                                                     : proxy::UpstreamTransport::automatic;
         out.always_on = mount.always_on;
+        out.gop_cache.max_bytes = mount.gop_cache_bytes.value_or(config.rtsp_gop_cache_bytes);
+        out.gop_cache.max_packets = mount.gop_cache_packets.value_or(config.rtsp_gop_cache_packets);
         options.mounts.push_back(std::move(out));
     }
     return options;
