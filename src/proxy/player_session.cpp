@@ -128,6 +128,8 @@ void PlayerSession::send_join_burst() {
         }
     }
     if (burst) mount_->metrics().gop_starts->inc();
+    // A TCP player too slow for the burst was cut off (stop() ran inside deliver()): never subscribe it.
+    if (stopped_) return;
     // Live packets from here on continue the cached ones (the same rewriter, nothing in between).
     if (!subscribed_) {
         mount_->subscribe(this);
