@@ -1,5 +1,6 @@
 // libFuzzer target for what the RTSP proxy listener makes of upstream input: the DESCRIBE body turned into
-// the players' SDP and the track encodings, and RTP packets checked for key frames and rewritten per player.
+// the players' SDP and the track encodings, and RTP packets checked for key frames, cached (the GOP cache)
+// and rewritten per player.
 // The first input byte picks the part; the rest is the input.
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "restream/gop_cache.hpp"
 #include "restream/key_frame.hpp"
 #include "restream/mount_sdp.hpp"
 #include "restream/rtp_rewriter.hpp"
@@ -35,6 +37,17 @@ void check_rtp(const std::uint8_t* data, std::size_t size) {
     const auto before = rtp::parse_rtp(Bytes(packet));
     if (before.ok()) (void)proxy::h264_starts_key_frame(before->payload());
     (void)proxy::h264_starts_key_frame(Bytes(packet));
+    (void)proxy::summarize_payload(proxy::VideoCodec::h265, Bytes(packet));
+    // The GOP cache takes any packet, twice (a second slice of the same picture), and stays within its
+    // limits.
+    for (const auto codec : {proxy::VideoCodec::h264, proxy::VideoCodec::h265, proxy::VideoCodec::none}) {
+        proxy::GopCacheLimits limits;
+        limits.max_packets = 1;
+        proxy::GopCache cache(codec, limits);
+        cache.add(packet, std::chrono::steady_clock::time_point{});
+        cache.add(packet, std::chrono::steady_clock::time_point{});
+        if (cache.packets().size() > 1 || (cache.ready() && !before.ok())) __builtin_trap();
+    }
     proxy::RtpRewriter rewriter({0x01020304, 65535, 0xffffff00U}, 90000);
     const auto now = std::chrono::steady_clock::now();
     const bool rewritten = rewriter.rewrite(packet, now);

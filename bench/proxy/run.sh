@@ -2,7 +2,8 @@
 # bench/proxy/run.sh: the RTSP gateway under load (issue 5). One ~2 Mbit/s live stream (`streamgate serve
 # --loop` of a clip) is played by N `streamgate testplayer` players along four paths, in one run:
 #   direct  players -> serve                                   (the origin alone, N upstream sessions)
-#   mount   players -> streamgate gateway --rtsp mount -> serve (one upstream session, fanned out)
+#   mount   players -> streamgate gateway --rtsp mount -> serve (one upstream session, fanned out; late joiners
+#           start from its GOP cache: bench/proxy/late_join.sh compares with and without)
 #   gst     players -> GstRtspServer restreaming the origin (rtspsrc ! depay ! pay, shared) -> serve: a peer
 #           RTSP proxy doing the same fan-out
 #   socks   players --socks -> streamgate gateway (CONNECT + RTSP ALG; UDP media relayed per player) -> serve
@@ -146,7 +147,8 @@ if path in ("mount", "socks") and gbit > 0:
     cpu = f" gateway {ticks / hz:.2f} CPU-s for {gbit:.2f} Gbit = {ticks / hz / gbit:.2f} cores per Gbit/s"
 print(f"{'OK' if ok else 'FAIL'} succeeded {r['succeeded']}/{n} lost {r['rtp_lost']} "
       f"{r['mbit_per_s']:.0f} Mbit/s setup p99 {r['setup_ms']['p99']:.0f} ms "
-      f"first_rtp p99 {r['first_rtp_ms']['p99']:.0f} ms{cpu} errors {r['errors']}")
+      f"first_rtp p99 {r['first_rtp_ms']['p99']:.0f} ms "
+      f"first decodable frame p99 {r.get('first_key_frame_ms', {}).get('p99', 0):.0f} ms{cpu} errors {r['errors']}")
 PY
 )
       printf '%-6s %-3s n=%-5s %s\n' "$path" "$transport" "$n" "$line"

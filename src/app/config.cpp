@@ -295,7 +295,9 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
                                                   "publish",
                                                   "publish_user",
                                                   "publish_password",
-                                                  "publish_takeover"};
+                                                  "publish_takeover",
+                                                  "gop_cache_bytes",
+                                                  "gop_cache_packets"};
     reject_unknown_keys(table, known, "[[rtsp.mount]]", problems);
     RtspMountConfig mount;
     const auto name = table["name"].value<std::string>();
@@ -335,6 +337,18 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
             }
         }
     }
+    for (const auto& [key, field] : {std::pair{"gop_cache_bytes", &mount.gop_cache_bytes},
+                                     std::pair{"gop_cache_packets", &mount.gop_cache_packets}}) {
+        if (table.get(key) == nullptr) continue;
+        std::uint32_t value = 0;
+        const auto before = problems.size();
+        read_count(table, key, value, problems);
+        if (problems.size() != before) {
+            ok = false;
+        } else {
+            *field = value;
+        }
+    }
     if (!ok) return;
     auto checked = check_mount(std::move(mount));
     if (!checked) {
@@ -365,14 +379,22 @@ void read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, Problems& p
 }
 
 void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problems) {
-    static const std::set<std::string_view> known{
-        "listen",          "session_timeout_s",         "mount", "users", "realm",
-        "max_connections", "max_connections_per_client"};
+    static const std::set<std::string_view> known{"listen",
+                                                  "session_timeout_s",
+                                                  "mount",
+                                                  "users",
+                                                  "realm",
+                                                  "max_connections",
+                                                  "max_connections_per_client",
+                                                  "gop_cache_bytes",
+                                                  "gop_cache_packets"};
     reject_unknown_keys(rtsp, known, "[rtsp]", problems);
     read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, problems);
     read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, problems);
     read_count(rtsp, "max_connections", config.rtsp_max_connections, problems);
     read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, problems);
+    read_count(rtsp, "gop_cache_bytes", config.rtsp_gop_cache_bytes, problems);
+    read_count(rtsp, "gop_cache_packets", config.rtsp_gop_cache_packets, problems);
     read_rtsp_users(rtsp, config, problems);
     if (const auto* node = rtsp.get("mount")) {
         const auto* tables = node->as_array();

@@ -33,6 +33,9 @@ struct RtspMountConfig {
     std::string publish_user;
     std::string publish_password;
     bool publish_takeover = false;
+    // This mount's GOP cache limits; unset: [rtsp] gop_cache_bytes / gop_cache_packets.
+    std::optional<std::uint32_t> gop_cache_bytes;
+    std::optional<std::uint32_t> gop_cache_packets;
     bool operator==(const RtspMountConfig&) const = default;
 };
 
@@ -64,6 +67,10 @@ struct GatewayConfig {
     std::uint32_t rtsp_max_connections = 4096;
     std::uint32_t rtsp_max_connections_per_client = 256;
     std::vector<RtspMountConfig> rtsp_mounts;
+    // Per mount and track, the packets since the last key frame are kept up to these limits so a late
+    // joiner starts at once (restream/gop_cache.hpp); 0 turns the cache off.
+    std::uint32_t rtsp_gop_cache_bytes = 1U << 20U;
+    std::uint32_t rtsp_gop_cache_packets = 1024;
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;
     std::string rtsp_realm = "streamgate";

@@ -90,6 +90,9 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
              before.rtsp_max_connections != after.rtsp_max_connections ||
              before.rtsp_max_connections_per_client != after.rtsp_max_connections_per_client,
          "rtsp timeout or limits");
+    note(before.rtsp_gop_cache_bytes != after.rtsp_gop_cache_bytes ||
+             before.rtsp_gop_cache_packets != after.rtsp_gop_cache_packets,
+         "rtsp gop cache (mounts restart)");
     note(before.rtsp_users != after.rtsp_users || before.rtsp_realm != after.rtsp_realm, "rtsp users");
     mount_changes(before, after, out);
     return out;

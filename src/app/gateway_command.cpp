@@ -95,6 +95,8 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
         out.publish_user = mount.publish_user;
         out.publish_password = mount.publish_password;
         out.publish_takeover = mount.publish_takeover;
+        out.gop_cache.max_bytes = mount.gop_cache_bytes.value_or(config.rtsp_gop_cache_bytes);
+        out.gop_cache.max_packets = mount.gop_cache_packets.value_or(config.rtsp_gop_cache_packets);
         options.mounts.push_back(std::move(out));
     }
     return options;

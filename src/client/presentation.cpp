@@ -56,8 +56,10 @@ Result<Presentation> parse_presentation(std::string_view sdp_text, std::string_v
         if (track.control_url.empty()) return fail("SDP track control URL does not resolve");
         track.payload_types = sdp::payload_types(media);
         if (track.payload_types.empty()) return fail("SDP track has no RTP payload type");
-        if (const auto map = sdp::find_rtpmap(media, track.payload_types.front()); map && map->clock_rate > 0)
-            track.clock_rate = map->clock_rate;
+        if (const auto map = sdp::find_rtpmap(media, track.payload_types.front())) {
+            if (map->clock_rate > 0) track.clock_rate = map->clock_rate;
+            track.encoding = map->encoding;
+        }
         if (!out.duration_s) out.duration_s = npt_duration(sdp::range_value(media));
         out.tracks.push_back(std::move(track));
     }

@@ -23,6 +23,7 @@ struct Track {
     std::string media;        // "video", "audio", ...
     std::vector<std::uint8_t> payload_types;
     std::uint32_t clock_rate = 90000;  // of the first payload type; 90000 when the SDP does not say
+    std::string encoding;              // its rtpmap encoding name ("H264"); "" when the SDP does not say
 };
 
 struct Presentation {

@@ -12,6 +12,7 @@
 #include "client/presentation.hpp"
 #include "client/udp_port_pair.hpp"
 #include "net/udp_batch.hpp"
+#include "restream/key_frame.hpp"
 #include "rtp/receiver_stats.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -49,6 +50,9 @@ struct TrackState {
     rtp::ReceiverStats stats;
     bool bye = false;
     std::uint64_t packets = 0;
+    proxy::VideoCodec codec = proxy::VideoCodec::none;  // video whose key frames are timed
+    std::optional<std::uint32_t> key_frame_timestamp;   // the first key frame's, until its last packet
+    bool key_frame_done = false;
 };
 
 class Player : public std::enable_shared_from_this<Player> {
@@ -84,6 +88,7 @@ private:
     static asio::awaitable<void> receive_rtp(std::shared_ptr<Player> self, std::size_t index);
     static asio::awaitable<void> receive_rtcp(std::shared_ptr<Player> self, std::size_t index);
     void on_rtp(std::size_t index, Bytes packet, Clock::time_point arrival);
+    void note_key_frame(TrackState& track, const rtp::RtpView& view, Clock::time_point arrival);
     void on_rtcp(std::size_t index, Bytes packet, Clock::time_point arrival);
     void on_frame(std::uint8_t channel, Bytes payload);
 
@@ -157,6 +162,7 @@ asio::awaitable<bool> Player::setup_tracks() {
     for (std::size_t i = 0; i < presentation_.tracks.size(); ++i) {
         auto& track = tracks_.emplace_back();
         track.track = presentation_.tracks[i];
+        track.codec = proxy::key_frame_codec(track.track.encoding);
         std::string transport;
         if (config_.tcp) {
             track.rtp_channel = static_cast<std::uint8_t>(2 * i);
@@ -376,6 +382,7 @@ void Player::on_rtp(std::size_t index, Bytes packet, Clock::time_point arrival) 
         first_rtp_ = arrival;
         result_.first_rtp_ms = ms_between(play_sent_, arrival);
     }
+    if (track.codec != proxy::VideoCodec::none) note_key_frame(track, *view, arrival);
     ++track.packets;
     ++result_.rtp_packets;
     result_.rtp_bytes += packet.size();
@@ -383,6 +390,20 @@ void Player::on_rtp(std::size_t index, Bytes packet, Clock::time_point arrival) 
     live_.rtp_bytes.fetch_add(packet.size(), std::memory_order_relaxed);
     (void)track.stats.on_packet(view->sequence(), view->timestamp(),
                                 rtp::to_rtp_units(arrival - play_sent_, track.track.clock_rate));
+}
+
+void Player::note_key_frame(TrackState& track, const rtp::RtpView& view, Clock::time_point arrival) {
+    if (track.key_frame_done) return;
+    const bool starts = proxy::starts_key_frame(track.codec, view.payload());
+    if (track.packets == 0) result_.first_packet_key = result_.first_packet_key.value_or(true) && starts;
+    if (!track.key_frame_timestamp) {
+        if (!starts) return;
+        track.key_frame_timestamp = view.timestamp();
+    }
+    // The key frame (with its parameter sets, which share its timestamp) ends at its marker bit.
+    if (view.timestamp() != *track.key_frame_timestamp || !view.marker()) return;
+    track.key_frame_done = true;
+    if (!result_.first_key_frame_ms) result_.first_key_frame_ms = ms_between(play_sent_, arrival);
 }
 
 void Player::on_rtcp(std::size_t index, Bytes packet, Clock::time_point arrival) {

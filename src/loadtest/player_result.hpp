@@ -15,6 +15,12 @@ struct PlayerResult {
     std::optional<double> setup_ms;      // first SETUP sent -> last SETUP reply
     std::optional<double> play_ms;       // PLAY sent -> reply
     std::optional<double> first_rtp_ms;  // PLAY sent -> first valid RTP packet
+    // PLAY sent -> the last packet (marker bit) of the first key frame on an H.264/H.265 track: the first
+    // frame a decoder can show. Absent without such a track.
+    std::optional<double> first_key_frame_ms;
+    // The first RTP packet of every H.264/H.265 track started a key frame (or its parameter sets): a
+    // decoder had nothing to throw away. Absent without such a track.
+    std::optional<bool> first_packet_key;
     std::size_t tracks = 0;
     std::uint64_t rtp_packets = 0;  // valid RTP packets received, every track
     std::uint64_t rtp_bytes = 0;    // their size (RTP header and payload)

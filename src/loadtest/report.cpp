@@ -46,7 +46,7 @@ Summary summarize(const std::vector<PlayerResult>& players, double elapsed_s) {
     Summary s;
     s.sessions = players.size();
     s.elapsed_s = elapsed_s;
-    std::vector<double> describe, setup, play, first_rtp;
+    std::vector<double> describe, setup, play, first_rtp, first_key_frame;
     double jitter_sum = 0;
     std::size_t jitter_count = 0;
     for (const auto& p : players) {
@@ -63,6 +63,8 @@ Summary summarize(const std::vector<PlayerResult>& players, double elapsed_s) {
         if (p.setup_ms) setup.push_back(*p.setup_ms);
         if (p.play_ms) play.push_back(*p.play_ms);
         if (p.first_rtp_ms) first_rtp.push_back(*p.first_rtp_ms);
+        if (p.first_key_frame_ms) first_key_frame.push_back(*p.first_key_frame_ms);
+        if (p.first_packet_key && !*p.first_packet_key) ++s.players_first_packet_not_key;
         if (p.jitter_ms) {
             jitter_sum += *p.jitter_ms;
             ++jitter_count;
@@ -73,6 +75,7 @@ Summary summarize(const std::vector<PlayerResult>& players, double elapsed_s) {
     s.setup_ms = percentiles(std::move(setup));
     s.play_ms = percentiles(std::move(play));
     s.first_rtp_ms = percentiles(std::move(first_rtp));
+    s.first_key_frame_ms = percentiles(std::move(first_key_frame));
     if (jitter_count > 0) s.jitter_mean_ms = jitter_sum / static_cast<double>(jitter_count);
     if (elapsed_s > 0) s.mbit_per_s = static_cast<double>(s.rtp_bytes) * 8 / elapsed_s / 1e6;
     return s;
@@ -97,6 +100,8 @@ nlohmann::json to_json(const Summary& s) {
         {"setup_ms", to_json(s.setup_ms)},
         {"play_ms", to_json(s.play_ms)},
         {"first_rtp_ms", to_json(s.first_rtp_ms)},
+        {"first_key_frame_ms", to_json(s.first_key_frame_ms)},
+        {"players_first_packet_not_key", s.players_first_packet_not_key},
         {"jitter_ms", {{"mean", s.jitter_mean_ms}, {"max", s.jitter_max_ms}}},
         {"errors", errors},
         {"elapsed_s", s.elapsed_s},
@@ -113,6 +118,8 @@ nlohmann::json to_json(const PlayerResult& p) {
         {"setup_ms", optional_json(p.setup_ms)},
         {"play_ms", optional_json(p.play_ms)},
         {"first_rtp_ms", optional_json(p.first_rtp_ms)},
+        {"first_key_frame_ms", optional_json(p.first_key_frame_ms)},
+        {"first_packet_key", p.first_packet_key ? nlohmann::json(*p.first_packet_key) : nlohmann::json()},
         {"rtp_packets", p.rtp_packets},
         {"rtp_bytes", p.rtp_bytes},
         {"rtp_lost", p.rtp_lost},
@@ -134,6 +141,10 @@ std::string to_text(const Summary& s) {
     out += percentile_line("SETUP", s.setup_ms);
     out += percentile_line("PLAY", s.play_ms);
     out += percentile_line("first RTP", s.first_rtp_ms);
+    if (s.first_key_frame_ms.count > 0) {
+        out += percentile_line("key frame", s.first_key_frame_ms);
+        out += fmt::format("  first packet  {} players began mid-GOP\n", s.players_first_packet_not_key);
+    }
     out += fmt::format("  jitter        mean {:.2f}  max {:.2f} ms\n", s.jitter_mean_ms, s.jitter_max_ms);
     for (const auto& [reason, count] : s.errors)
         out += fmt::format("  error         {} x {}\n", count, reason);

@@ -38,7 +38,9 @@ struct Summary {
     Percentiles setup_ms;
     Percentiles play_ms;
     Percentiles first_rtp_ms;
-    double jitter_mean_ms = 0;  // over players, each player counting its worst track
+    Percentiles first_key_frame_ms;                // players with an H.264/H.265 track (player_result.hpp)
+    std::size_t players_first_packet_not_key = 0;  // of those, players whose video began mid-GOP
+    double jitter_mean_ms = 0;                     // over players, each player counting its worst track
     double jitter_max_ms = 0;
     std::map<std::string, std::size_t> errors;  // reason -> players that failed with it
     double elapsed_s = 0;

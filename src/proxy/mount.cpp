@@ -9,6 +9,7 @@
 
 #include "net/unhandled.hpp"
 #include "proxy/player_session.hpp"
+#include "restream/mount_sdp.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace sg::proxy {
@@ -43,6 +44,8 @@ MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string
                                 {{"mount", mount}, {"reason", "bye"}});
     m.publishers_total = &r.counter("streamgate_rtsp_proxy_publishers_total",
                                     "Publishers that took the mount with ANNOUNCE", labels);
+    m.gop_starts = &r.counter("streamgate_rtsp_proxy_gop_starts_total",
+                              "Players started at once from the mount's GOP cache", labels);
     return m;
 }
 
@@ -100,14 +103,46 @@ bool Mount::wanted(Clock::time_point now) const {
     return config_.always_on || !players_.empty() || now - idle_since_ < timing_.linger;
 }
 
-std::optional<std::uint32_t> Mount::upstream_timestamp_now(std::size_t track, Clock::time_point now) const {
+std::optional<std::uint32_t> Mount::upstream_timestamp_at(std::size_t track, Clock::time_point when) const {
     if (track >= tracks_.size() || !tracks_[track].last_timestamp) return std::nullopt;
     const auto& t = tracks_[track];
+    if (t.gop && t.gop->ready() && t.gop->packets().front().arrival == when)
+        return t.gop->packets().front().timestamp;
     const auto elapsed_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(now - t.last_arrival).count();
-    const auto ticks =
-        static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed_us, 0)) * t.clock_rate / 1000000U;
+        std::chrono::duration_cast<std::chrono::microseconds>(when - t.last_arrival).count();
+    // Signed: `when` may lie before the last arrival (a start from the GOP cache); modulo 2^32 either way.
+    const auto ticks = elapsed_us * static_cast<std::int64_t>(t.clock_rate) / 1000000;
     return *t.last_timestamp + static_cast<std::uint32_t>(ticks);
+}
+
+const GopCache* Mount::gop_cache(std::size_t track) const {
+    if (track >= tracks_.size() || !tracks_[track].gop) return nullptr;
+    return &*tracks_[track].gop;
+}
+
+std::optional<Mount::Clock::time_point> Mount::join_point() const {
+    std::optional<Clock::time_point> earliest;
+    for (const auto& t : tracks_) {
+        if (t.codec == VideoCodec::none || !t.gop || !t.gop->ready()) continue;
+        const auto start = t.gop->packets().front().arrival;
+        if (!earliest || start < *earliest) earliest = start;
+    }
+    return earliest;
+}
+
+VideoCodec Mount::key_frame_codec(std::size_t track) const {
+    return track < tracks_.size() ? tracks_[track].codec : VideoCodec::none;
+}
+
+void Mount::assign_tracks(const MountDescription& description) {
+    const auto encodings = mount_track_encodings(description.upstream_sdp);
+    tracks_.assign(description.clock_rates.size(), UpstreamTrack{});
+    for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        auto& t = tracks_[i];
+        t.clock_rate = description.clock_rates[i];
+        t.codec = i < encodings.size() ? proxy::key_frame_codec(encodings[i]) : VideoCodec::none;
+        t.gop.emplace(t.codec, config_.gop_cache);
+    }
 }
 
 std::optional<rtp::SenderInfo> Mount::upstream_sender_report(std::size_t track) const {
@@ -127,6 +162,7 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     auto& reception = tracks_[track].reception;
     if (!reception) reception.emplace(tracks_[track].clock_rate, now);
     reception->on_rtp(view->ssrc(), view->sequence(), view->timestamp(), now);
+    if (auto& gop = tracks_[track].gop) gop->add(packet, now);
     // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy.
     const auto players = players_;
     for (auto* player : players)
@@ -224,9 +260,7 @@ void Mount::release_publisher(MountPublisher* publisher, std::string_view reason
 
 void Mount::feed_start(MountDescription description) {
     if (!fed() || stopping_) return;
-    tracks_.assign(description.clock_rates.size(), UpstreamTrack{});
-    for (std::size_t i = 0; i < tracks_.size(); ++i)
-        tracks_[i].clock_rate = description.clock_rates[i];
+    assign_tracks(description);
     description_ = std::move(description);
     metrics_.upstream_started->inc();
     if (!running_) {

@@ -24,6 +24,8 @@
 #include "metrics/registry.hpp"
 #include "proxy/mount_config.hpp"
 #include "restream/bitrate_meter.hpp"
+#include "restream/gop_cache.hpp"
+#include "restream/key_frame.hpp"
 #include "restream/upstream_reception.hpp"
 #include "restream/upstream_silence.hpp"
 #include "rtp/rtcp.hpp"
@@ -53,6 +55,7 @@ struct MountMetrics {
     metrics::Counter* upstream_silent = nullptr;   // playing upstreams lost to silence
     metrics::Counter* upstream_bye = nullptr;      // playing upstreams that said RTCP BYE
     metrics::Counter* publishers_total = nullptr;  // ANNOUNCEs that took the mount (publish mounts)
+    metrics::Counter* gop_starts = nullptr;        // players started from the GOP cache
     static MountMetrics create(metrics::Registry* registry, const std::string& mount);
 };
 
@@ -109,9 +112,17 @@ public:
     void subscribe(PlayerSession* player);
     void unsubscribe(PlayerSession* player);
 
-    // The upstream's RTP timestamp of track `track` estimated for `now` (last packet's timestamp advanced by
-    // the time since it arrived), to start a player's tracks in sync; nothing before the first packet.
-    std::optional<std::uint32_t> upstream_timestamp_now(std::size_t track, Clock::time_point now) const;
+    // The upstream's RTP timestamp of track `track` estimated for `when` (the last packet's timestamp moved
+    // by the time between its arrival and `when`, which may be earlier; exactly the cached key frame's
+    // timestamp at its arrival), to start a player's tracks in sync; nothing before the first packet.
+    std::optional<std::uint32_t> upstream_timestamp_at(std::size_t track, Clock::time_point when) const;
+    // The GOP cache of `track`, if the track has one (gop_cache.hpp).
+    const GopCache* gop_cache(std::size_t track) const;
+    // Where a player joining now starts: the arrival of the earliest cached key frame among the video tracks
+    // whose GOP cache holds one; nothing when none does (the player then waits for the next key frame).
+    std::optional<Clock::time_point> join_point() const;
+    // The codec whose key frames a player's track waits for (none: it starts at once).
+    VideoCodec key_frame_codec(std::size_t track) const;
     // The upstream's last sender report of `track`, if any since the upstream (re)started.
     std::optional<rtp::SenderInfo> upstream_sender_report(std::size_t track) const;
 
@@ -157,11 +168,15 @@ private:
         Clock::time_point last_arrival{};
         std::optional<rtp::SenderInfo> last_sr;
         std::optional<UpstreamReception> reception;  // for the receiver reports sent upstream
+        VideoCodec codec = VideoCodec::none;
+        std::optional<GopCache> gop;
     };
     struct Attempt;
     enum class State : std::uint8_t { idle, connecting, playing, failed };
     enum class Outcome : std::uint8_t { idle, no_media, lost, refused };
 
+    // One UpstreamTrack per track of `description`, with its clock rate, codec and an empty GOP cache.
+    void assign_tracks(const MountDescription& description);
     void start_upstream();
     asio::awaitable<void> run_upstream();
     asio::awaitable<Outcome> play_once(std::shared_ptr<Attempt> attempt, bool tcp);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "restream/gop_cache.hpp"
 #include "rtsp/url.hpp"
 
 namespace sg::proxy {
@@ -28,6 +29,8 @@ struct MountConfig {
     std::string publish_user;
     std::string publish_password;
     bool publish_takeover = false;
+    // The GOP cache that starts late joiners at once (restream/gop_cache.hpp); zero limits turn it off.
+    GopCacheLimits gop_cache;
 
     bool operator==(const MountConfig&) const = default;
 };

@@ -192,12 +192,11 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
         description.clock_rates.push_back(track.clock_rate);
     const auto encodings = mount_track_encodings(describe->body);
     for (std::size_t i = 0; i < description.clock_rates.size(); ++i)
-        description.wait_key_frame.push_back(i < encodings.size() && waits_for_key_frame(encodings[i]));
+        description.wait_key_frame.push_back(i < encodings.size() &&
+                                             proxy::key_frame_codec(encodings[i]) != VideoCodec::none);
     // Players keep their sessions across a reconnect only if the tracks are the same.
     if (description_ && description_->clock_rates != description.clock_rates) end_players("upstream changed");
-    tracks_.assign(description.clock_rates.size(), UpstreamTrack{});
-    for (std::size_t i = 0; i < tracks_.size(); ++i)
-        tracks_[i].clock_rate = description.clock_rates[i];
+    assign_tracks(description);
 
     // A raw pointer: the handler lives inside the attempt's client, a shared_ptr would keep it alive forever.
     a.client.set_frame_handler([this, raw = attempt.get()](std::uint8_t channel, Bytes payload) {

@@ -79,16 +79,58 @@ void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32
 void PlayerSession::play() {
     if (stopped_) return;
     const auto now = Clock::now();
+    bool started = false;
+    for (const auto& track : tracks_)
+        started = started || (track.rewriter && track.rewriter->started());
+    // A first PLAY starts from the mount's GOP cache when it holds a key frame: every track's timestamps are
+    // anchored at that key frame's arrival (lip sync kept, RTP-Info true to the first packet), and the cached
+    // packets go out once the PLAY reply is queued (send_join_burst).
+    const auto join = started ? std::nullopt : mount_->join_point();
     for (std::size_t i = 0; i < tracks_.size(); ++i) {
         auto& track = tracks_[i];
         if (!track.rewriter) continue;
         if (track.rewriter->started()) {
             track.rewriter->resync();  // after a PAUSE: continue the numbers
-        } else if (const auto upstream_now = mount_->upstream_timestamp_now(i, now)) {
-            track.rewriter->anchor(*upstream_now);
+        } else if (const auto upstream_then = mount_->upstream_timestamp_at(i, join.value_or(now))) {
+            track.rewriter->anchor(*upstream_then);
         }
     }
     playing_ = true;
+    if (join && !subscribed_) {
+        join_from_ = join;  // subscribed by send_join_burst(), right after the burst
+        return;
+    }
+    if (!subscribed_) {
+        mount_->subscribe(this);
+        subscribed_ = true;
+    }
+}
+
+void PlayerSession::send_join_burst() {
+    if (!join_from_) return;
+    const auto from = *join_from_;
+    join_from_.reset();
+    if (stopped_ || !playing_) return;
+    const auto now = Clock::now();
+    bool burst = false;
+    for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        auto& track = tracks_[i];
+        if (!track.set_up || !track.rewriter || track.rewriter->started()) continue;
+        const auto* cache = mount_->gop_cache(i);
+        // A video track whose GOP did not fit the cache waits for its next key frame, as without a cache.
+        if (cache == nullptr || !cache->ready()) continue;
+        for (const auto& packet : cache->packets()) {
+            // Audio tails may reach back further than the video's key frame: the player starts at the latter.
+            if (packet.arrival < from) continue;
+            track.waiting_for_key_frame = false;
+            deliver(i, packet.bytes, now);
+            burst = true;
+        }
+    }
+    if (burst) mount_->metrics().gop_starts->inc();
+    // A TCP player too slow for the burst was cut off (stop() ran inside deliver()): never subscribe it.
+    if (stopped_) return;
+    // Live packets from here on continue the cached ones (the same rewriter, nothing in between).
     if (!subscribed_) {
         mount_->subscribe(this);
         subscribed_ = true;
@@ -138,7 +180,7 @@ void PlayerSession::deliver(std::size_t track_index, std::span<const std::uint8_
     if (!track.set_up || !track.rewriter) return;
     if (track.waiting_for_key_frame) {
         const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
-        if (!view || !h264_starts_key_frame(view->payload())) return;
+        if (!view || !starts_key_frame(mount_->key_frame_codec(track_index), view->payload())) return;
         track.waiting_for_key_frame = false;
     }
     buffer_.assign(packet.begin(), packet.end());

@@ -77,7 +77,12 @@ public:
 
     // Starts the UDP RTCP receivers (they keep the session alive) and the track's rewriter.
     void set_up(std::size_t track, PlayerTrack transport, std::uint32_t clock_rate, bool wait_key_frame);
+    // Starts playing. A first PLAY on a mount whose GOP cache holds a key frame starts from it: the caller
+    // queues the PLAY reply, then calls send_join_burst().
     void play();
+    bool join_burst_pending() const noexcept { return join_from_.has_value(); }
+    // Sends the cached packets from the join point at once, then joins the live packets.
+    void send_join_burst();
     void pause();
     // Fans one upstream packet out to this player (copy, rewrite, send). Never blocks.
     void deliver(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
@@ -109,6 +114,7 @@ private:
     bool playing_ = false;
     bool subscribed_ = false;
     bool stopped_ = false;
+    std::optional<Clock::time_point> join_from_;  // play() chose a start from the GOP cache
     std::vector<std::uint8_t> buffer_;
     std::uint64_t packets_ = 0;
     std::uint64_t bytes_ = 0;

@@ -99,6 +99,13 @@ void ProxyConnection::close_after_flush(std::string reason) {
     RtspServerConnection::close_after_flush(std::move(reason));
 }
 
+void ProxyConnection::on_replied() {
+    // The PLAY reply is queued: a late joiner's cached GOP follows it (interleaved frames before the reply
+    // would be taken for a malformed reply, or skipped).
+    if (const auto session = std::move(join_burst_)) session->send_join_burst();
+    join_burst_.reset();
+}
+
 void ProxyConnection::on_closing(std::string_view reason) {
     // Sessions end now (their BYE is queued already); the writer closes once the queue is out.
     for (auto& [id, session] : sessions_) {
@@ -365,6 +372,7 @@ rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& requ
         if (!session->any_set_up()) return status_reply(455);
         auto play = handle_play(request, *session);
         play.headers.set("Session", session_header);
+        if (session->join_burst_pending()) join_burst_ = session;
         return play;
     }
     auto response = status_reply(200);

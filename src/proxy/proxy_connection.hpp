@@ -61,6 +61,7 @@ private:
     std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) override;
     void on_interleaved(const rtsp::InterleavedFrame& frame) override;
     void on_closing(std::string_view reason) override;
+    void on_replied() override;
     void on_close(std::string_view reason) override;
 
     asio::awaitable<rtsp::Response> handle_describe(const rtsp::Request& request);
@@ -89,7 +90,8 @@ private:
     // The publisher whose ANNOUNCE came and whose first SETUP has not: it holds the mount already.
     std::shared_ptr<PublisherSession> announced_;
     std::map<std::string, std::shared_ptr<PublisherSession>> publishers_;
-    std::string publish_user_;  // the Digest user this connection last published as
+    std::string publish_user_;                   // the Digest user this connection last published as
+    std::shared_ptr<PlayerSession> join_burst_;  // its PLAY reply is being queued; its GOP burst follows
 };
 
 }  // namespace sg::proxy

@@ -24,7 +24,7 @@ std::string_view without_trailing_slashes(std::string_view uri) {
 }  // namespace
 
 PublisherSession::PublisherSession(std::string id, std::shared_ptr<Mount> mount, std::string peer,
-                                   asio::ip::address peer_address, MountDescription description,
+                                   const asio::ip::address& peer_address, MountDescription description,
                                    std::vector<std::string> control_urls, std::weak_ptr<PlayerSink> sink)
     : id_(std::move(id)),
       mount_(std::move(mount)),

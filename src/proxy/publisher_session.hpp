@@ -38,9 +38,9 @@ public:
 
     // `description` is what the mount serves once RECORD comes; `control_urls` name the tracks in SETUPs.
     PublisherSession(std::string id, std::shared_ptr<Mount> mount, std::string peer,
-                     asio::ip::address peer_address, MountDescription description,
+                     const asio::ip::address& peer_address, MountDescription description,
                      std::vector<std::string> control_urls, std::weak_ptr<PlayerSink> sink);
-    ~PublisherSession();
+    ~PublisherSession() override;
     PublisherSession(const PublisherSession&) = delete;
     PublisherSession& operator=(const PublisherSession&) = delete;
 

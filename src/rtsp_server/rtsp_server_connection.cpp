@@ -289,6 +289,7 @@ asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uin
             response.headers.set("Server", "streamgate");
             on_reply(response);
             queue_text(rtsp::to_string(response));
+            on_replied();
         } else if (const auto* frame = std::get_if<rtsp::InterleavedFrame>(&item.value)) {
             on_interleaved(*frame);
         }

@@ -69,6 +69,9 @@ protected:
     virtual void on_interleaved(const rtsp::InterleavedFrame& /*frame*/) {}
     virtual void on_bad_message() {}  // a malformed message: answered 400, then closed
     virtual void on_reply(const rtsp::Response& /*response*/) {}  // each reply, as it is queued
+    // Each reply once it is queued: interleaved media that must follow it (a proxy player's GOP burst after
+    // its PLAY reply) can be queued now.
+    virtual void on_replied() {}
     virtual void on_closing(std::string_view /*reason*/) {}
     virtual void on_close(std::string_view reason) = 0;
 

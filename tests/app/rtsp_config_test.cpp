@@ -66,6 +66,37 @@ url = "rtsp://bob:pw@[2001:2::5]/m.mp4"
     EXPECT_TRUE(movie.user.empty());
 }
 
+TEST(RtspConfig, GopCacheLimitsGloballyAndPerMount) {
+    std::string error;
+    const auto defaults = parse(default_config_text(), error);
+    ASSERT_TRUE(defaults) << error;
+    EXPECT_EQ(defaults->rtsp_gop_cache_bytes, 1U << 20U);
+    EXPECT_EQ(defaults->rtsp_gop_cache_packets, 1024U);
+    const auto config = parse(R"(
+[rtsp]
+gop_cache_bytes = 0
+gop_cache_packets = 300
+[[rtsp.mount]]
+name = "cam"
+url = "rtsp://x/"
+gop_cache_bytes = 4194304
+[[rtsp.mount]]
+name = "other"
+url = "rtsp://y/"
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_EQ(config->rtsp_gop_cache_bytes, 0U);
+    EXPECT_EQ(config->rtsp_gop_cache_packets, 300U);
+    ASSERT_EQ(config->rtsp_mounts.size(), 2U);
+    EXPECT_EQ(config->rtsp_mounts[0].gop_cache_bytes, 4194304U);
+    EXPECT_FALSE(config->rtsp_mounts[0].gop_cache_packets);
+    EXPECT_FALSE(config->rtsp_mounts[1].gop_cache_bytes);
+    EXPECT_FALSE(parse("[rtsp]\ngop_cache_bytes = -1\n", error));
+    EXPECT_FALSE(
+        parse("[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\ngop_cache_packets = \"many\"\n", error));
+}
+
 TEST(RtspConfig, AcceptsAnUpstreamTunnelledInHttp) {
     std::string error;
     const auto config =

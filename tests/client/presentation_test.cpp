@@ -46,6 +46,8 @@ TEST(Presentation, GstreamerTracksResolveAgainstContentBase) {
     EXPECT_EQ(p->tracks[0].media, "video");
     EXPECT_EQ(p->tracks[0].payload_types, std::vector<std::uint8_t>{96});
     EXPECT_EQ(p->tracks[0].clock_rate, 90000u);
+    EXPECT_EQ(p->tracks[0].encoding, "H264");
+    EXPECT_EQ(p->tracks[1].encoding, "PCMA");  // static payload type 8, no rtpmap
     EXPECT_EQ(p->tracks[1].control_url, "rtsp://198.18.3.2:8554/test/stream=1");
     EXPECT_EQ(p->tracks[1].clock_rate, 8000u);  // static payload type 8 (RFC 3551), no rtpmap
     ASSERT_TRUE(p->duration_s.has_value());

@@ -8,6 +8,8 @@ of one mount, one upstream session at the origin (counted with ss), all decode. 
 through the proxy, zero loss. Faults: wrong upstream password (502 to DESCRIBE, quickly), origin killed
 mid-stream (players end promptly, descriptors back to baseline), player vanishing (its ports freed), a player
 outside the allow-list (refused), a player over `max_connections_per_client` (503 with its CSeq, then a close).
+Late joiners of a mount whose GOP is long start at once from its GOP cache: their first video packet begins a
+key frame, and ffmpeg decodes every frame from there on cleanly over both transports.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ class RtspProxy(unittest.TestCase):
         subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
                         "testsrc=size=320x240:rate=25:duration=4", "-c:v", "libx264", "-g", "25", "-pix_fmt",
                         "yuv420p", str(clip_dir / "clip.mp4")], check=True, timeout=60)
+        # One key frame per 8 s loop: without the GOP cache, a late joiner would wait up to 8 s.
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                        "testsrc=size=320x240:rate=25:duration=8", "-c:v", "libx264", "-g", "1000",
+                        "-sc_threshold", "0", "-pix_fmt", "yuv420p", str(clip_dir / "long_gop.mp4")],
+                       check=True, timeout=60)
         cls.serve = net.start_peer("origin4", [cls.bin, "serve", str(clip_dir), "--loop", "--listen",
                                                f"{cls.o4}:{SERVE_PORT}"], name="serve", ready=None)
         net.wait_port("origin4", cls.o4, SERVE_PORT)
@@ -138,6 +145,14 @@ transport = "udp"
 name = "ending"
 url = "rtsp://{o}:{ENDING_PORT}/clip.mp4"
 transport = "udp"
+
+[[rtsp.mount]]
+name = "long-gop"
+url = "rtsp://{o}:{SERVE_PORT}/long_gop.mp4"
+transport = "udp"
+always_on = true
+gop_cache_bytes = 4194304
+gop_cache_packets = 4096
 """)
         cls.gateway = net.start_peer("gw", [cls.bin, "gateway", "--config", str(config)], name="streamgate",
                                      ready=None)
@@ -641,6 +656,38 @@ url = "rtsp://{self.o4}:8554/test"
             self.assertRegex(gateway.log_text(), r"rtsp proxy: answering 503 to \S+: over the per-client")
         finally:
             gateway.stop()
+
+    def test_15_late_joiners_start_at_once_from_the_gop_cache(self):
+        # The always-on mount has played for a while: its cache holds the GOP since the loop's key frame.
+        self.wait_for(lambda: self.metric("streamgate_rtsp_proxy_upstream_sessions_started_total", "long-gop") >= 1,
+                      30, "the long-gop upstream")
+        time.sleep(2)
+        starts = self.metric("streamgate_rtsp_proxy_gop_starts_total", "long-gop")
+        for transport in ("udp", "tcp"):
+            with self.subTest(player="testplayer", transport=transport):
+                report_path = self.net.tmpdir / f"late-join-{transport}.json"
+                cp = self.net.run("client6", [self.bin, "testplayer", self.url("long-gop"), "-n", "5", "--ramp", "2",
+                                              "--duration", "3", "--transport", transport, "--json",
+                                              str(report_path), "-q"], check=False, timeout=120)
+                self.assertEqual(cp.returncode, 0, cp.stdout[-2000:] + cp.stderr[-2000:])
+                report = json.loads(report_path.read_text())
+                self.assertEqual(report["succeeded"], 5, report["errors"])
+                self.assertEqual(report["players_first_packet_not_key"], 0, report)
+                self.assertEqual(report["rtp_lost"], 0, report)
+                self.assertEqual(report["rtp_invalid"], 0, report)
+                # Every player saw a whole key frame; the next key frame is up to 8 s away, so a player that
+                # waited for it would not have one within the 3 s it plays.
+                self.assertEqual(report["first_key_frame_ms"]["count"], 5, report)
+                print(f"late joiners over {transport}: first decodable frame p50 "
+                      f"{report['first_key_frame_ms']['p50']:.0f} ms, max {report['first_key_frame_ms']['max']:.0f} ms",
+                      flush=True)
+            with self.subTest(player="ffmpeg", transport=transport):
+                # 75 frames: the cached GOP (the burst) and then live frames, all decoded without an error.
+                result = self.play("long-gop", transport, frames=75, timeout=90)
+                self.assert_decoded(result, frames=75)
+                self.assertEqual(self.ffmpeg_decode_errors(result[2]), [], result[2][-3000:])
+        # Every one of those players was started from the cache.
+        self.assertGreaterEqual(self.metric("streamgate_rtsp_proxy_gop_starts_total", "long-gop") - starts, 12)
 
 
 if __name__ == "__main__":

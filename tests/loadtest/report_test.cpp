@@ -75,6 +75,24 @@ TEST(Summary, AddsPlayersUpAndCountsErrorReasons) {
     EXPECT_NE(text.find("2 x DESCRIBE 404"), std::string::npos) << text;
 }
 
+TEST(Summary, KeyFrameTimesOfVideoPlayers) {
+    auto a = ok_player(10, 1, 1);
+    a.first_key_frame_ms = 40;
+    a.first_packet_key = true;
+    auto b = ok_player(10, 1, 1);
+    b.first_key_frame_ms = 900;
+    b.first_packet_key = false;
+    const auto audio_only = ok_player(10, 1, 1);
+    const auto s = summarize({a, b, audio_only}, 1.0);
+    EXPECT_EQ(s.first_key_frame_ms.count, 2u);
+    EXPECT_DOUBLE_EQ(s.first_key_frame_ms.max, 900);
+    EXPECT_EQ(s.players_first_packet_not_key, 1u);
+    EXPECT_EQ(to_json(s)["players_first_packet_not_key"], 1);
+    EXPECT_EQ(to_json(b)["first_packet_key"], false);
+    EXPECT_TRUE(to_json(audio_only)["first_packet_key"].is_null());
+    EXPECT_NE(to_text(s).find("1 players began mid-GOP"), std::string::npos) << to_text(s);
+}
+
 TEST(Summary, PlayerJsonKeepsAbsentTimesAbsent) {
     PlayerResult p;
     p.error = "connect refused";

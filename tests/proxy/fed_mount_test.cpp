@@ -1,6 +1,7 @@
 // A fed mount (MountConfig::fed, what `mssr recv --serve` uses) on 127.0.0.1:0: a player's DESCRIBE waits for
 // the description the process feeds, gets the mount's SDP, and a PLAYing player over interleaved TCP receives
-// the RTP packets fed to the mount; with nothing fed, DESCRIBE fails after the wait instead of hanging.
+// the RTP packets fed to the mount; with nothing fed, DESCRIBE fails after the wait instead of hanging. A
+// player joining mid-GOP gets the cached GOP first (the GOP cache), then the live packets.
 #include <gtest/gtest.h>
 
 #include <asio/post.hpp>
@@ -69,6 +70,15 @@ protected:
         });
     }
     std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(endpoint_.port()) + "/live"; }
+    // DESCRIBE, SETUP over interleaved TCP, PLAY; the PLAY reply.
+    std::string play_interleaved(RawRtspClient& client) {
+        if (client.request("DESCRIBE " + url(), 1).rfind("RTSP/1.0 200", 0) != 0) return "";
+        const auto setup = client.request("SETUP " + url() + "/track0", 2,
+                                          "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n");
+        const auto session = RawRtspClient::header(setup, "Session");
+        if (session.empty()) return "";
+        return client.request("PLAY " + url(), 3, "Session: " + session + "\r\n");
+    }
 
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
@@ -113,6 +123,78 @@ TEST_F(FedMount, APlayerGetsTheFedDescriptionAndPackets) {
     ASSERT_EQ(frame->size(), packet.size());
     // The payload and timestamp as fed (SSRC and sequence are the player's own).
     EXPECT_EQ(frame->substr(12), std::string(packet.begin() + 12, packet.end()));
+}
+
+std::vector<std::uint8_t> rtp_packet(std::uint16_t seq, std::uint32_t timestamp, std::uint8_t nal,
+                                     bool marker) {
+    return {0x80,
+            static_cast<std::uint8_t>(marker ? 0xe0 : 0x60),
+            static_cast<std::uint8_t>(seq >> 8),
+            static_cast<std::uint8_t>(seq),
+            static_cast<std::uint8_t>(timestamp >> 24),
+            static_cast<std::uint8_t>(timestamp >> 16),
+            static_cast<std::uint8_t>(timestamp >> 8),
+            static_cast<std::uint8_t>(timestamp),
+            0x11,
+            0x22,
+            0x33,
+            0x44,
+            nal,
+            0x88,
+            0x84,
+            0x00};
+}
+
+std::uint16_t seq_of(const std::string& frame) {
+    return static_cast<std::uint16_t>((static_cast<std::uint8_t>(frame[2]) << 8) |
+                                      static_cast<std::uint8_t>(frame[3]));
+}
+
+std::uint32_t timestamp_of(const std::string& frame) {
+    std::uint32_t out = 0;
+    for (int i = 4; i < 8; ++i)
+        out = (out << 8) | static_cast<std::uint8_t>(frame[static_cast<std::size_t>(i)]);
+    return out;
+}
+
+// A player joining in the middle of a GOP gets the GOP from its key frame at once, after its PLAY reply, with
+// the numbers RTP-Info announced, and then the live packets continuing them.
+TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
+    feed_description();
+    // SPS, IDR (two packets of one picture), two P frames: fed before anyone plays.
+    on_io([this] {
+        mount_->feed_rtp(0, rtp_packet(99, 1000, 0x41, true));  // the end of the previous GOP: not cached
+        mount_->feed_rtp(0, rtp_packet(100, 4600, 0x67, false));
+        mount_->feed_rtp(0, rtp_packet(101, 4600, 0x65, false));
+        mount_->feed_rtp(0, rtp_packet(102, 4600, 0x65, true));
+        mount_->feed_rtp(0, rtp_packet(103, 8200, 0x41, true));
+        mount_->feed_rtp(0, rtp_packet(104, 11800, 0x41, true));
+    });
+    RawRtspClient client(client_io_, endpoint_);
+    const auto play = play_interleaved(client);
+    ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
+    const auto seq_at = play.find("seq=");
+    const auto rtptime_at = play.find("rtptime=");
+    ASSERT_NE(seq_at, std::string::npos) << play;
+    ASSERT_NE(rtptime_at, std::string::npos) << play;
+    const auto announced_seq = static_cast<std::uint16_t>(std::stoul(play.substr(seq_at + 4)));
+    const auto announced_rtptime = static_cast<std::uint32_t>(std::stoul(play.substr(rtptime_at + 8)));
+    on_io([this] { mount_->feed_rtp(0, rtp_packet(105, 15400, 0x41, true)); });  // live
+
+    std::vector<std::string> frames;
+    for (int i = 0; i < 6; ++i) {
+        frames.push_back(client.read_frame_on(0).value_or(""));
+        ASSERT_GE(frames.back().size(), 13u) << i;
+    }
+    EXPECT_EQ(seq_of(frames[0]), announced_seq);
+    EXPECT_EQ(timestamp_of(frames[0]), announced_rtptime);
+    const std::uint8_t nals[] = {0x67, 0x65, 0x65, 0x41, 0x41, 0x41};
+    const std::uint32_t upstream_timestamps[] = {4600, 4600, 4600, 8200, 11800, 15400};
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        EXPECT_EQ(static_cast<std::uint8_t>(frames[i][12]), nals[i]) << i;
+        EXPECT_EQ(seq_of(frames[i]), static_cast<std::uint16_t>(announced_seq + i)) << i;
+        EXPECT_EQ(timestamp_of(frames[i]) - announced_rtptime, upstream_timestamps[i] - 4600) << i;
+    }
 }
 
 }  // namespace

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/proxy/late_join.sh: how soon a player joining a live RTSP proxy mount can show its first frame
+# (issue 17, "fast start for late joiners"). One ~2 Mbit/s H.264 stream (`streamgate serve --loop`, a key
+# frame every --gop frames at 25 fps) is mounted twice on one gateway, always on: `cached` with the default
+# GOP cache, `nocache` with gop_cache_bytes = 0 (the behaviour before the cache). N `streamgate testplayer`
+# players join each mount one after the other (--ramp per second, so they land at every phase of the GOP)
+# and report, per player, PLAY sent -> first RTP packet and PLAY sent -> the last packet of the first key
+# frame (the first decodable frame), and whether the first video packet began a key frame.
+#
+# usage: bench/proxy/late_join.sh [--build-dir DIR] [-n PLAYERS] [--ramp PER_S] [--gop FRAMES]
+#                                 [--transports "udp tcp"]
+# tools: ffmpeg python3 timeout
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir="$repo/build/release"
+players=50
+ramp=10
+gop=25
+transports="udp tcp"
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    -n) players=$2; shift 2 ;;
+    --ramp) ramp=$2; shift 2 ;;
+    --gop) gop=$2; shift 2 ;;
+    --transports) transports=$2; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+bin="$build_dir/src/app/streamgate"
+[[ -x $bin ]] || { echo "build streamgate first (no $bin)" >&2; exit 2; }
+work=$(mktemp -d /tmp/sg-bench-late-join.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+readonly origin_port=18654 mount_port=18655
+mkdir "$work/media"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=25:duration=20" \
+  -c:v libx264 -preset ultrafast -b:v 2M -maxrate 2M -bufsize 1M -g "$gop" -keyint_min "$gop" \
+  -sc_threshold 0 -pix_fmt yuv420p "$work/media/clip.mkv"
+echo "stream: H.264 1280x720 25 fps ~2 Mbit/s, a key frame every $gop frames; $players players per run," \
+  "$ramp joins per second"
+
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+"$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" --rtp-ports 40000-40999 --log-level warn \
+  >"$work/serve.log" 2>&1 &
+pids+=($!)
+wait_port $origin_port
+
+cat >"$work/gateway.toml" <<TOML
+[gateway]
+socks = ["127.0.0.1:11180"]
+admin = ""
+[log]
+level = "warn"
+[rtsp]
+listen = ["127.0.0.1:$mount_port"]
+max_connections = 0
+max_connections_per_client = 0
+[[rtsp.mount]]
+name = "cached"
+url = "rtsp://127.0.0.1:$origin_port/clip.mkv"
+transport = "udp"
+always_on = true
+[[rtsp.mount]]
+name = "nocache"
+url = "rtsp://127.0.0.1:$origin_port/clip.mkv"
+transport = "udp"
+always_on = true
+gop_cache_bytes = 0
+TOML
+"$bin" gateway --config "$work/gateway.toml" >"$work/gateway.log" 2>&1 &
+pids+=($!)
+wait_port $mount_port
+sleep 3  # both upstreams play and their caches hold a GOP
+
+for mount in nocache cached; do
+  for transport in $transports; do
+    report="$work/$mount-$transport.json"
+    set +e
+    timeout $((players / ramp + 60)) "$bin" testplayer "rtsp://127.0.0.1:$mount_port/$mount" -n "$players" \
+      --ramp "$ramp" --duration 3 --transport "$transport" --json "$report" -q >/dev/null 2>"$work/err.txt"
+    set -e
+    /usr/bin/python3 - "$report" "$mount" "$transport" "$players" <<'PY'
+import json, sys
+path, mount, transport, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+try:
+    r = json.load(open(path))
+except (OSError, ValueError):
+    print(f"{mount:8} {transport}: no report"); sys.exit()
+k, f = r["first_key_frame_ms"], r["first_rtp_ms"]
+print(f"{mount:8} {transport}  succeeded {r['succeeded']}/{n}  first RTP p50 {f['p50']:.1f} p99 {f['p99']:.1f} ms"
+      f"  first decodable frame p50 {k['p50']:.1f} p95 {k['p95']:.1f} p99 {k['p99']:.1f} max {k['max']:.1f} ms"
+      f"  began mid-GOP {r['players_first_packet_not_key']}  lost {r['rtp_lost']}  errors {r['errors']}")
+PY
+  done
+done

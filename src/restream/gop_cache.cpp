@@ -1,0 +1,90 @@
+#include "restream/gop_cache.hpp"
+
+#include "rtp/rtp_packet.hpp"
+
+namespace sg::proxy {
+
+void GopCache::clear() noexcept {
+    while (!packets_.empty())
+        pop_front();
+    have_gop_ = false;
+    skipping_ = false;
+}
+
+bool GopCache::ready() const noexcept {
+    if (packets_.empty()) return false;
+    return codec_ == VideoCodec::none || have_gop_;
+}
+
+void GopCache::pop_front() noexcept {
+    auto& front = packets_.front();
+    bytes_ -= front.bytes.size();
+    // Bounded: never more spare buffers than packets the cache may hold.
+    if (spare_.size() < limits_.max_packets) spare_.push_back(std::move(front.bytes));
+    packets_.pop_front();
+}
+
+void GopCache::push(std::span<const std::uint8_t> packet, Clock::time_point arrival, std::uint32_t timestamp,
+                    bool non_vcl_only) {
+    std::vector<std::uint8_t> bytes;
+    if (!spare_.empty()) {
+        bytes = std::move(spare_.back());
+        spare_.pop_back();
+    }
+    bytes.assign(packet.begin(), packet.end());
+    bytes_ += bytes.size();
+    packets_.push_back(Packet{std::move(bytes), arrival, timestamp, non_vcl_only});
+}
+
+void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arrival) {
+    if (limits_.max_bytes == 0 || limits_.max_packets == 0) return;
+    const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
+    if (!view) return;
+    // A new upstream stream (reconnect, rollover): its numbers do not continue the old one's.
+    if (!packets_.empty() && view->ssrc() != ssrc_) clear();
+    ssrc_ = view->ssrc();
+    const std::uint32_t timestamp = view->timestamp();
+
+    if (codec_ == VideoCodec::none) {
+        while (!packets_.empty() &&
+               (arrival - packets_.front().arrival > limits_.tail || !fits(packet.size())))
+            pop_front();
+        if (fits(packet.size())) push(packet, arrival, timestamp, false);
+        return;
+    }
+
+    const auto summary = summarize_payload(codec_, view->payload());
+    // A key frame's first slice starts a GOP; its further slices (same timestamp) belong to it.
+    const bool new_gop = summary.key_start && !((have_gop_ || skipping_) && timestamp == gop_timestamp_);
+    if (new_gop) {
+        // Keep only the packets that open this key frame's access unit: the run of parameter sets and SEI
+        // with its timestamp just before it.
+        std::size_t keep = 0;
+        for (auto it = packets_.rbegin();
+             it != packets_.rend() && it->non_vcl_only && it->timestamp == timestamp; ++it)
+            ++keep;
+        while (packets_.size() > keep)
+            pop_front();
+        have_gop_ = true;
+        skipping_ = false;
+        gop_timestamp_ = timestamp;
+    } else if (skipping_ || !have_gop_) {
+        // No start to offer: hold only what may open the next key frame's access unit.
+        if (!summary.non_vcl_only) {
+            while (!packets_.empty())
+                pop_front();
+            return;
+        }
+    }
+    if (!fits(packet.size())) {
+        // Over the limits: this GOP is not held; players joining meanwhile wait for the next key frame.
+        if (have_gop_) ++over_limit_;
+        const bool in_gop = have_gop_;
+        clear();
+        skipping_ = in_gop;
+        return;
+    }
+    push(packet, arrival, timestamp, summary.non_vcl_only);
+}
+
+}  // namespace sg::proxy
