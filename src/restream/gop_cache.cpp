@@ -55,7 +55,8 @@ void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arriv
 
     const auto summary = summarize_payload(codec_, view->payload());
     // A key frame's first slice starts a GOP; its further slices (same timestamp) belong to it.
-    const bool new_gop = summary.key_start && !((have_gop_ || skipping_) && timestamp == gop_timestamp_);
+    const bool same_picture = (have_gop_ || skipping_) && timestamp == gop_timestamp_;
+    const bool new_gop = summary.key_start && !same_picture;
     if (new_gop) {
         // Keep only the packets that open this key frame's access unit: the run of parameter sets and SEI
         // with its timestamp just before it.
