@@ -49,7 +49,9 @@ std::optional<PortPair> PortPool::open_pair(const asio::any_io_executor& executo
         if (ec) return std::nullopt;
         return socket;
     };
-    // Every pair is tried at most once per call: a full range costs one failed bind per pair.
+    // Every pair is tried at most once per call: a full range costs one failed bind per pair. The lock is
+    // held across the binds so that two loops never race for the same pair.
+    const std::lock_guard lock(mutex_);
     for (std::uint32_t tried = 0; tried < pairs_; ++tried) {
         const std::uint32_t index = next_;
         next_ = (next_ + 1) % pairs_;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "alg_relay/alg_stats.hpp"
@@ -47,6 +48,7 @@ public:
     PortPool(std::uint16_t first, std::uint16_t last, std::shared_ptr<AlgStats> stats);
 
     // Binds a free pair on `local` (an IPv6 address binds IPv6-only); nothing when the range has none.
+    // Thread-safe: the gateway's event loops share one pool (a mutex, taken per SETUP).
     std::optional<PortPair> open_pair(const asio::any_io_executor& executor, const asio::ip::address& local);
 
     std::uint32_t pair_count() const noexcept { return pairs_; }
@@ -54,7 +56,8 @@ public:
 private:
     std::uint16_t first_even_;
     std::uint32_t pairs_;
-    std::uint32_t next_ = 0;  // index of the pair to try first
+    std::mutex mutex_;
+    std::uint32_t next_ = 0;  // index of the pair to try first; under mutex_
     std::shared_ptr<AlgStats> stats_;
 };
 

@@ -153,7 +153,7 @@ private:
         auto relay =
             std::make_shared<MediaRelay>(std::move(*origin_pair), std::move(*client_pair), client_ip_,
                                          open.client_ports, alg_->stats(), alg_->options().session_timeout);
-        alg_->track(relay);
+        alg_->track(relay, asio::query(executor_, asio::execution::context));
         relays_[open.id] = std::move(relay);
         machine_.relay_opened(open.id, origin_port, client_port);
     }
@@ -266,19 +266,23 @@ private:
 
 }  // namespace
 
-void RtspAlg::track(const std::shared_ptr<MediaRelay>& relay) {
-    std::erase_if(relays_, [](const std::weak_ptr<MediaRelay>& r) {
-        const auto locked = r.lock();
-        return !locked || locked->stopped();
+void RtspAlg::track(const std::shared_ptr<MediaRelay>& relay, const asio::execution_context& loop) {
+    const std::lock_guard lock(relays_mutex_);
+    // Another loop's relay may be read here only through its weak_ptr; its stopped() flag is its loop's.
+    std::erase_if(relays_, [&loop](const Tracked& t) {
+        const auto locked = t.relay.lock();
+        return !locked || (t.loop == &loop && locked->stopped());
     });
-    relays_.push_back(relay);
+    relays_.push_back({&loop, relay});
 }
 
-std::vector<MediaRelaySnapshot> RtspAlg::relays() const {
+std::vector<MediaRelaySnapshot> RtspAlg::relays(const asio::execution_context* loop) const {
     const auto now = MediaRelay::Clock::now();
     std::vector<MediaRelaySnapshot> out;
-    std::erase_if(relays_, [&](const std::weak_ptr<MediaRelay>& r) {
-        const auto locked = r.lock();
+    const std::lock_guard lock(relays_mutex_);
+    std::erase_if(relays_, [&](const Tracked& t) {
+        if (loop != nullptr && t.loop != loop) return t.relay.expired();
+        const auto locked = t.relay.lock();
         if (!locked || locked->stopped()) return true;
         out.push_back(locked->snapshot(now));
         return false;

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ struct AlgOptions {
 };
 
 // The gateway-wide part: options, the port pool and the counters (exported when given a registry).
+// Threading: shared by the sessions of every event loop; the port pool and the list of relays are guarded by
+// mutexes (taken per SETUP and per listing, never per packet), the counters are atomics.
 class RtspAlg {
 public:
     RtspAlg(AlgOptions options, metrics::Registry* registry);
@@ -60,15 +63,21 @@ public:
     PortPool& ports() noexcept { return ports_; }
     const std::shared_ptr<AlgStats>& stats() const noexcept { return stats_; }
 
-    // Every media relay an ALG session opens is listed here while it runs, for the admin API. On the
-    // gateway's event loop only.
-    void track(const std::shared_ptr<MediaRelay>& relay);
-    // The running relays, oldest first.
-    std::vector<MediaRelaySnapshot> relays() const;
+    // Every media relay an ALG session opens is listed here while it runs, for the admin API; `loop` is the
+    // event loop the relay runs on. Call it on that loop.
+    void track(const std::shared_ptr<MediaRelay>& relay, const asio::execution_context& loop);
+    // The running relays of `loop`, oldest first; call it on that loop's thread (a relay's state is read
+    // without a lock). Null: every loop's, for a single-threaded caller.
+    std::vector<MediaRelaySnapshot> relays(const asio::execution_context* loop = nullptr) const;
 
 private:
+    struct Tracked {
+        const asio::execution_context* loop;
+        std::weak_ptr<MediaRelay> relay;
+    };
     AlgOptions options_;
-    mutable std::vector<std::weak_ptr<MediaRelay>> relays_;  // pruned as relays end
+    mutable std::mutex relays_mutex_;
+    mutable std::vector<Tracked> relays_;  // pruned as relays end
     std::shared_ptr<AlgStats> stats_;
     PortPool ports_;
 };

@@ -74,6 +74,9 @@ void read_seconds(const toml::table& table, std::string_view key, std::chrono::s
     out = std::chrono::seconds{*value};
 }
 
+// Event loops beyond this are a typo, not a machine.
+constexpr std::uint32_t k_max_threads = 1024;
+
 void read_count(const toml::table& table, std::string_view key, std::uint32_t& out, Problems& problems) {
     const auto* node = table.get(key);
     if (node == nullptr) return;
@@ -192,7 +195,8 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
                                                   "drain_timeout_s",
                                                   "max_sessions",
                                                   "max_sessions_per_client",
-                                                  "max_udp_associations"};
+                                                  "max_udp_associations",
+                                                  "threads"};
     reject_unknown_keys(gw, known, "[gateway]", problems);
     read_list(gw.get("socks"), "[gateway] socks", net::parse_host_port, config.socks_listeners, problems);
     if (const auto* admin = gw.get("admin")) {
@@ -242,6 +246,11 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
     read_count(gw, "max_sessions", config.max_sessions, problems);
     read_count(gw, "max_sessions_per_client", config.max_sessions_per_client, problems);
     read_count(gw, "max_udp_associations", config.max_udp_associations, problems);
+    read_count(gw, "threads", config.threads, problems);
+    if (config.threads > k_max_threads) {
+        problems.add(gw, "threads", fmt::format("threads: must be a number from 0 to {}", k_max_threads));
+        config.threads = 0;
+    }
 }
 
 void read_log(const toml::table& log, GatewayConfig& config, Problems& problems) {

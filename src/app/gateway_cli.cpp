@@ -30,6 +30,7 @@ struct GatewayFlags {
     std::vector<std::string> rtsp;
     std::vector<std::string> mounts;
     std::vector<std::string> rtsp_users;
+    std::int64_t threads = -1;  // -1: not given, the file decides
 };
 
 // --rtsp and --mount add to what the configuration file says.
@@ -123,6 +124,7 @@ std::optional<GatewayConfig> gateway_config(const GatewayFlags& flags, std::ostr
         config->family_policy = *policy;
     }
     if (!flags.log_level.empty()) config->log_level = flags.log_level;
+    if (flags.threads >= 0) config->threads = static_cast<std::uint32_t>(flags.threads);
     if (!flags.admin_token_file.empty()) config->admin_token_file = flags.admin_token_file;
     if (!flags.alg_ports.empty()) {
         const auto range = parse_alg_ports(flags.alg_ports);
@@ -171,6 +173,11 @@ Subcommand add_gateway_command(CLI::App& app) {
     gateway->add_option(
         "--rtsp-user", flags->rtsp_users,
         "RTSP proxy player account NAME:PASSWORD (repeatable); then players need Digest auth");
+    gateway
+        ->add_option("--threads", flags->threads,
+                     "Event loops for SOCKS sessions, one thread each; sessions are spread over them "
+                     "(default: [gateway] threads, 0 = one per core)")
+        ->check(CLI::Range(0, 1024));
     gateway->add_flag("--print-config", *print_config, "Print the built-in default configuration and exit");
 
     const auto run = [flags, print_config]() -> int {

@@ -2,12 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "alg_relay/rtsp_alg.hpp"
 #include "app/config_diff.hpp"
@@ -154,6 +159,7 @@ void keep_fixed_settings(const GatewayConfig& running, GatewayConfig& fresh) {
     fresh.alg_port_first = running.alg_port_first;
     fresh.alg_port_last = running.alg_port_last;
     fresh.alg_session_timeout = running.alg_session_timeout;
+    fresh.threads = running.threads;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -167,11 +173,28 @@ std::string join(const std::vector<std::string>& items) {
 
 int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const std::string& config_file) {
     net::raise_descriptor_limit("sessions", 2);  // a relayed connection holds two
-    asio::io_context io(1);
+    // One event loop per thread (socks/server.hpp). Loop 0 also runs the SOCKS acceptors, the admin API,
+    // the RTSP proxy with its mounts, and the signals; SOCKS sessions are spread over all loops. Each loop
+    // is an io_context run by one thread (hint 1), so its relays' pipe pool and timers are its own.
+    const unsigned loop_count =
+        config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<asio::io_context>> loops;
+    std::vector<asio::io_context*> loop_list;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+    for (unsigned i = 0; i < loop_count; ++i) {
+        loops.push_back(std::make_unique<asio::io_context>(1));
+        loop_list.push_back(loops.back().get());
+        if (i != 0) keep_running.push_back(asio::make_work_guard(*loops.back()));
+    }
+    asio::io_context& io = *loops.front();
+    const auto stop_loops = [&] {
+        for (auto& loop : loops)
+            loop->stop();
+    };
     metrics::Registry registry(metrics::Registry::OnError::record);
     metrics::register_process_metrics(registry);
     const auto rtsp_alg = make_rtsp_alg(config, registry);
-    socks::Server server(io, with_alg(server_options(config), config, rtsp_alg), &registry);
+    socks::Server server(loop_list, with_alg(server_options(config), config, rtsp_alg), &registry);
     if (config.alg_enabled) {
         spdlog::info("rtsp alg on: udp media ports {}-{}", config.alg_port_first, config.alg_port_last);
     }
@@ -194,6 +217,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
     }
     api.socks = &server;
     api.alg = rtsp_alg.get();
+    api.loops = loop_list;
     metrics::AdminServer admin(io, registry, admin_options);
     gateway_api::add_gateway_api(admin, api);
     dashboard::add_dashboard(admin);  // the web page at /
@@ -294,7 +318,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         if (draining) {
             spdlog::info("signal {} again: closing {} sessions now", signo, server.active_sessions());
             server.close_sessions();
-            io.stop();
+            stop_loops();
             return;
         }
         draining = true;
@@ -309,7 +333,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
             if (timer_ec) return;
             spdlog::info("drain period over: closing {} sessions", server.active_sessions());
             server.close_sessions();
-            io.stop();
+            stop_loops();
         });
     };
     signals.async_wait(on_signal);
@@ -319,7 +343,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
     std::function<void(const asio::error_code&)> check = [&](const asio::error_code& ec) {
         if (ec) return;
         if (draining && server.active_sessions() == 0) {
-            io.stop();
+            stop_loops();
             return;
         }
         idle_check.expires_after(std::chrono::milliseconds(100));
@@ -328,7 +352,14 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
     idle_check.expires_after(std::chrono::milliseconds(100));
     idle_check.async_wait(check);
 
+    spdlog::info("gateway: {} event loops", loops.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops.size(); ++i)
+        threads.emplace_back([&loop = *loops[i]] { loop.run(); });
     io.run();
+    stop_loops();  // io.run() also returns when loop 0 runs out of work
+    for (auto& thread : threads)
+        thread.join();
     rtsp_proxy.shutdown();  // idempotent; ends what is left before the registry and loop go away
     spdlog::info("gateway stopped");
     return 0;

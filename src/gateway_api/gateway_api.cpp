@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -54,7 +56,24 @@ Route route_of(std::string_view path, std::string_view prefix) {
     return {Route::Kind::item, std::move(*id)};
 }
 
-ApiResponse status(const GatewayApiContext& c) {
+// The ALG's media relays run on the SOCKS sessions' loops: each loop's are read on that loop's thread.
+asio::awaitable<std::vector<alg::MediaRelaySnapshot>> relays_on(const alg::RtspAlg& alg,
+                                                                const asio::io_context& loop) {
+    co_return alg.relays(&loop);
+}
+
+asio::awaitable<std::vector<alg::MediaRelaySnapshot>> all_relays(const GatewayApiContext& c) {
+    std::vector<alg::MediaRelaySnapshot> all;
+    if (c.alg == nullptr) co_return all;
+    if (c.loops.empty()) co_return c.alg->relays();  // one loop, this one
+    for (auto* loop : c.loops) {
+        auto part = co_await asio::co_spawn(*loop, relays_on(*c.alg, *loop), asio::use_awaitable);
+        all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+    }
+    co_return all;
+}
+
+ApiResponse status(const GatewayApiContext& c, std::size_t alg_relays) {
     const auto uptime = std::chrono::steady_clock::now() - c.started;
     json reload = nullptr;
     if (c.last_reload_unix != 0) {
@@ -74,34 +93,35 @@ ApiResponse status(const GatewayApiContext& c) {
               {"socks_sessions", c.socks != nullptr ? c.socks->active_sessions() : 0},
               {"rtsp_mounts", c.rtsp != nullptr ? c.rtsp->mounts().size() : 0},
               {"rtsp_players", c.rtsp != nullptr ? c.rtsp->players().size() : 0},
-              {"alg_relays", c.alg != nullptr ? c.alg->relays().size() : 0}};
+              {"alg_relays", alg_relays}};
     return json_response(200, body);
 }
 
-ApiResponse sessions(const GatewayApiContext& c, const ApiRequest& request) {
+asio::awaitable<ApiResponse> sessions(const GatewayApiContext& c, const ApiRequest& request) {
     const Route route = route_of(request.path, k_sessions);
     if (route.kind == Route::Kind::list) {
-        if (request.method != "GET") return error_response(405, "GET lists the sessions");
+        if (request.method != "GET") co_return error_response(405, "GET lists the sessions");
         const auto page = metrics::page_request(request.query);
-        if (!page) return error_response(400, k_bad_page);
-        const auto found = c.socks->sessions(page->offset, page->limit);
+        if (!page) co_return error_response(400, k_bad_page);
+        const auto found = co_await c.socks->sessions(page->offset, page->limit);
         json list = json::array();
         for (const auto& s : found.sessions)
             list.push_back(session_json(s));
-        return json_response(200, json{{"total", found.total}, {"offset", page->offset}, {"sessions", list}});
+        co_return json_response(200,
+                                json{{"total", found.total}, {"offset", page->offset}, {"sessions", list}});
     }
     const auto id = route.kind == Route::Kind::item ? parse_uint<std::uint64_t>(route.id) : std::nullopt;
-    if (!id) return error_response(404, "not found");
+    if (!id) co_return error_response(404, "not found");
     if (request.method == "DELETE") {
-        if (!c.socks->end_session(*id)) return error_response(404, "no such session");
+        if (!co_await c.socks->end_session(*id)) co_return error_response(404, "no such session");
         spdlog::info("admin api: socks session {} ended by operator", *id);
-        return json_response(200, json{{"ended", *id}});
+        co_return json_response(200, json{{"ended", *id}});
     }
-    if (request.method != "GET") return error_response(405, "GET shows a session, DELETE ends it");
-    const auto all = c.socks->sessions(0, std::numeric_limits<std::size_t>::max());
+    if (request.method != "GET") co_return error_response(405, "GET shows a session, DELETE ends it");
+    const auto all = co_await c.socks->sessions(0, std::numeric_limits<std::size_t>::max());
     for (const auto& s : all.sessions)
-        if (s.id == *id) return json_response(200, session_json(s));
-    return error_response(404, "no such session");
+        if (s.id == *id) co_return json_response(200, session_json(s));
+    co_return error_response(404, "no such session");
 }
 
 ApiResponse mounts(const GatewayApiContext& c, const ApiRequest& request) {
@@ -142,14 +162,14 @@ ApiResponse players(const GatewayApiContext& c, const ApiRequest& request) {
     return json_response(200, page_json("players", all, *page, player_json));
 }
 
-ApiResponse alg_relays(const GatewayApiContext& c, const ApiRequest& request) {
+asio::awaitable<ApiResponse> alg_relays(const GatewayApiContext& c, const ApiRequest& request) {
     if (route_of(request.path, k_alg_relays).kind != Route::Kind::list)
-        return error_response(404, "not found");
-    if (request.method != "GET") return error_response(405, "GET lists the relays");
+        co_return error_response(404, "not found");
+    if (request.method != "GET") co_return error_response(405, "GET lists the relays");
     const auto page = metrics::page_request(request.query);
-    if (!page) return error_response(400, k_bad_page);
-    const auto all = c.alg != nullptr ? c.alg->relays() : std::vector<alg::MediaRelaySnapshot>{};
-    return json_response(200, page_json("relays", all, *page, alg_relay_json));
+    if (!page) co_return error_response(400, k_bad_page);
+    const auto all = co_await all_relays(c);
+    co_return json_response(200, page_json("relays", all, *page, alg_relay_json));
 }
 
 ApiResponse reload(GatewayApiContext& c, const ApiRequest& request) {
@@ -171,10 +191,11 @@ void add_gateway_api(metrics::AdminServer& admin, GatewayApiContext& context) {
     admin.add_api(std::string(k_status), [&context](ApiRequest request) -> asio::awaitable<ApiResponse> {
         if (request.path != k_status) co_return error_response(404, "not found");
         if (request.method != "GET") co_return error_response(405, "GET shows the status");
-        co_return status(context);
+        const auto relays = co_await all_relays(context);
+        co_return status(context, relays.size());
     });
     admin.add_api(std::string(k_sessions), [&context](ApiRequest request) -> asio::awaitable<ApiResponse> {
-        co_return sessions(context, request);
+        co_return co_await sessions(context, request);
     });
     admin.add_api(std::string(k_mounts), [&context](ApiRequest request) -> asio::awaitable<ApiResponse> {
         co_return mounts(context, request);
@@ -183,7 +204,7 @@ void add_gateway_api(metrics::AdminServer& admin, GatewayApiContext& context) {
         co_return players(context, request);
     });
     admin.add_api(std::string(k_alg_relays), [&context](ApiRequest request) -> asio::awaitable<ApiResponse> {
-        co_return alg_relays(context, request);
+        co_return co_await alg_relays(context, request);
     });
     admin.add_api(std::string(k_reload), [&context](ApiRequest request) -> asio::awaitable<ApiResponse> {
         co_return reload(context, request);

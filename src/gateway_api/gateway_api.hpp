@@ -8,7 +8,9 @@
 //   GET    /api/v1/rtsp/players?offset&limit    player sessions by mount and id; /{id}: one; DELETE ends it
 //   GET    /api/v1/alg/relays?offset&limit      the RTSP ALG's running UDP media relays
 //   POST   /api/v1/reload                      what SIGHUP does; answers what changed or why it was refused
-// The gateway runs on one event loop, the admin listener's: handlers read the modules directly.
+// The admin listener, the RTSP proxy and the signals run on the gateway's first event loop, where the
+// handlers read the proxy directly; SOCKS sessions and the ALG's media relays are spread over every loop, so
+// their listings visit each loop on its own thread (socks::Server::sessions, RtspAlg::relays).
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +18,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <asio/io_context.hpp>
 
 #include "metrics/admin_server.hpp"
 
@@ -48,6 +52,8 @@ struct GatewayApiContext {
     socks::Server* socks = nullptr;
     proxy::RtspProxy* rtsp = nullptr;  // null: no RTSP proxy listener
     alg::RtspAlg* alg = nullptr;
+    // The event loops the SOCKS sessions (and so the ALG's relays) run on; empty: only the admin's own.
+    std::vector<asio::io_context*> loops;
     std::function<ReloadOutcome()> reload;  // what SIGHUP does
 };
 

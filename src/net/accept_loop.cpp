@@ -9,9 +9,25 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 
+#include <unistd.h>
+
 #include "net/asio_endpoint.hpp"
 
 namespace sg::net {
+
+asio::ip::tcp::socket move_to_loop(asio::ip::tcp::socket socket, asio::io_context& loop,
+                                   asio::error_code& ec) {
+    ec.clear();
+    if (&loop == &socket.get_executor().context()) return socket;
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    if (ec) return asio::ip::tcp::socket(loop);  // `socket` closes with this scope
+    const int native = socket.release(ec);
+    if (ec) return asio::ip::tcp::socket(loop);
+    asio::ip::tcp::socket moved(loop);
+    moved.assign(protocol, native, ec);
+    if (ec) ::close(native);
+    return moved;
+}
 
 asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint,
                                       asio::error_code& ec) {

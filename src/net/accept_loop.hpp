@@ -20,6 +20,13 @@ struct AcceptCounters {
 asio::ip::tcp::acceptor open_listener(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint,
                                       asio::error_code& ec);
 
+// Hands an accepted socket to another event loop (io_context): the descriptor leaves this loop's reactor
+// and joins `loop`'s, so the socket's operations then complete on `loop`. A no-op when it already belongs
+// there. On failure `ec` is set and the connection is closed. Servers that accept on one loop and run
+// connections on others (serve, the SOCKS gateway) use it; call it on the socket's current loop.
+asio::ip::tcp::socket move_to_loop(asio::ip::tcp::socket socket, asio::io_context& loop,
+                                   asio::error_code& ec);
+
 using AcceptHandler = std::function<void(asio::ip::tcp::socket)>;
 
 // Accepts until the acceptor is closed or the coroutine is cancelled, passing each socket to `on_accept`

@@ -71,18 +71,8 @@ void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, Serv
                       net::Admission::Slot slot) {
     std::error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    if (&loop != &socket.get_executor().context()) {
-        const auto protocol = socket.local_endpoint(ec).protocol();
-        const int native = ec ? -1 : socket.release(ec);
-        if (ec) return;  // the socket closes with this scope
-        asio::ip::tcp::socket moved(loop);
-        moved.assign(protocol, native, ec);
-        if (ec) {
-            ::close(native);
-            return;
-        }
-        socket = std::move(moved);
-    }
+    socket = net::move_to_loop(std::move(socket), loop, ec);
+    if (ec) return;
     asio::post(loop, [&context, socket = std::move(socket), slot = std::move(slot)]() mutable {
         const auto connection = std::make_shared<RtspConnection>(std::move(socket), context);
         connection->hold(std::move(slot));

@@ -287,7 +287,8 @@ std::string with_refusals(std::string end, unsigned refused) {
 }  // namespace
 
 asio::awaitable<void> run_bind(SessionContext& ctx, const Request& request) {
-    const ServerOptions& options = ctx.shared.options;
+    const auto snapshot = ctx.shared.options();  // held until the relay ends
+    const ServerOptions& options = *snapshot;
     SessionRecord& record = ctx.record;
     const auto executor = co_await asio::this_coro::executor;
 

@@ -12,7 +12,8 @@ namespace sg::socks {
 
 asio::awaitable<void> run_connect(SessionContext& ctx, const Request& request) {
     using asio::ip::tcp;
-    const ServerOptions& options = ctx.shared.options;
+    const auto snapshot = ctx.shared.options();  // held until the relay ends
+    const ServerOptions& options = *snapshot;
     SessionRecord& record = ctx.record;
 
     // A name may resolve into a network the rules deny: only admitted addresses are tried.

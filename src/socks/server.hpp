@@ -1,6 +1,7 @@
 #pragma once
 // The SOCKS5 server: listeners, admission control and one coroutine per client session.
 
+#include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <atomic>
@@ -79,10 +80,26 @@ struct SessionPage {
     std::vector<SessionSnapshot> sessions;
 };
 
+// Threading: the server runs on one or more event loops (io_contexts), each run by exactly one thread.
+// loops[0] runs the acceptors; every accepted connection is handed to the next loop round robin and its
+// session lives there with everything it owns (relay, UDP association, ALG media relays). Each loop keeps
+// its own registry of live sessions, touched only by its thread, so nothing on the per-packet path takes a
+// lock. What is shared (options, admission counts, counters, rate-limited logs) is thread-safe; the admin
+// calls (sessions, end_session) visit each loop on its own thread.
+//
+// Round robin from one acceptor rather than one SO_REUSEPORT acceptor per loop: the kernel spreads
+// SO_REUSEPORT connections by a hash of the 4-tuple, so a few connections (4 bulk streams from one client)
+// can land on one loop and leave a core idle, while round robin puts 4 streams on 2 loops 2 and 2; port 0
+// and several listen addresses also work unchanged. The cost is one epoll deregistration and registration
+// per accepted connection (serve does the same, see net::move_to_loop).
 class Server {
 public:
-    // With a registry, the server exports its counters (sessions by command and REP, bytes, refusals).
+    // One loop. With a registry, the server exports its counters (sessions by command and REP, bytes,
+    // refusals).
     Server(asio::io_context& io, ServerOptions options, metrics::Registry* registry = nullptr);
+    // Sessions spread over `loops` (at least one; they must outlive the server's sessions).
+    Server(std::vector<asio::io_context*> loops, ServerOptions options,
+           metrics::Registry* registry = nullptr);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -94,17 +111,20 @@ public:
     // of running ones; listeners and established relays are untouched (SIGHUP reload).
     void update_options(ServerOptions options);
 
-    // Stops accepting; running sessions continue (drain).
+    // Stops accepting; running sessions continue (drain). Call it on loops[0]'s thread (or with the loops
+    // stopped).
     void stop_accepting();
-    // Ends every running session now (after a drain period expired).
+    // Ends every running session: posts the close to each loop, so it is safe from any thread.
     void close_sessions();
 
-    // The running sessions in id order (oldest first), `limit` of them from `offset`. Call it on the
-    // io_context's thread.
-    SessionPage sessions(std::size_t offset, std::size_t limit) const;
-    // Ends session `id` now (its sockets closed; its session-end line says "ended by operator"); false when
-    // no such session runs. Call it on the io_context's thread.
-    bool end_session(std::uint64_t id);
+    // The running sessions in id order (oldest first), `limit` of them from `offset`. Visits every loop on
+    // its own thread; the loops must be running.
+    asio::awaitable<SessionPage> sessions(std::size_t offset, std::size_t limit) const;
+    // Ends session `id` on its own loop (its sockets closed; its session-end line says "ended by
+    // operator"); false when no such session runs.
+    asio::awaitable<bool> end_session(std::uint64_t id);
+
+    std::size_t loop_count() const noexcept;
 
     std::uint64_t active_sessions() const noexcept;
     const ServerStats& stats() const noexcept;
@@ -116,7 +136,8 @@ public:
 private:
     void admit(asio::ip::tcp::socket socket);
 
-    asio::io_context& io_;
+    std::vector<asio::io_context*> loops_;
+    std::size_t next_loop_ = 0;  // round robin; touched only by loops[0]'s accept loops
     std::shared_ptr<Shared> shared_;
     std::list<asio::ip::tcp::acceptor> acceptors_;  // std::list: accept loops hold references
     std::list<net::AcceptCounters> accept_counters_;

@@ -161,17 +161,19 @@ asio::awaitable<std::optional<Admitted>> negotiate(tcp::socket& client, std::vec
     co_return admitted;
 }
 
-// Registers the session for close_sessions() and keeps the active count right however the session ends.
+// Registers the session in its loop's registry (for close_sessions(), sessions() and end_session()) and keeps
+// the active count right however the session ends.
 class LiveGuard {
 public:
-    LiveGuard(Server::Shared& shared, LiveSession& live) : shared_(shared), live_(live) {
-        live_.id = shared_.next_id++;
-        shared_.live.emplace(live_.id, &live_);
+    LiveGuard(Server::Shared& shared, LoopSessions& loop, LiveSession& live)
+        : shared_(shared), loop_(loop), live_(live) {
+        live_.id = shared_.next_id.fetch_add(1);
+        loop_.live.emplace(live_.id, &live_);
         shared_.stats.active.fetch_add(1);
         shared_.stats.sessions_started.fetch_add(1);
     }
     ~LiveGuard() {
-        shared_.live.erase(live_.id);
+        loop_.live.erase(live_.id);
         shared_.stats.active.fetch_sub(1);
     }
     LiveGuard(const LiveGuard&) = delete;
@@ -179,6 +181,7 @@ public:
 
 private:
     Server::Shared& shared_;
+    LoopSessions& loop_;
     LiveSession& live_;
 };
 
@@ -219,7 +222,7 @@ SessionSnapshot session_snapshot(const LiveSession& live, Clock::time_point now)
 // `slot` is never touched: the coroutine frame owns it, so the client's slot is held exactly as long as the
 // session.
 asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Shared> shared,
-                                  [[maybe_unused]] net::Admission::Slot slot) {
+                                  LoopSessions& loop, [[maybe_unused]] net::Admission::Slot slot) {
     using namespace asio::experimental::awaitable_operators;
     const auto started = Clock::now();
     SessionRecord record;
@@ -227,14 +230,16 @@ asio::awaitable<void> run_session(tcp::socket client, std::shared_ptr<Server::Sh
     live.client = &client;
     live.started = started;
     live.record = &record;
-    LiveGuard guard(*shared, live);
+    LiveGuard guard(*shared, loop, live);
     asio::error_code ec;
     const auto peer = client.remote_endpoint(ec);
     record.client = ec ? "?" : net::to_string(peer);
 
     std::vector<std::uint8_t> buffer;
-    auto negotiated = co_await (negotiate(client, buffer, shared->options, shared->stats, record) ||
-                                sleep_until(started + shared->options.handshake_timeout));
+    // The handshake runs under the options of its start; the command takes a fresh snapshot.
+    const auto options = shared->options();
+    auto negotiated = co_await (negotiate(client, buffer, *options, shared->stats, record) ||
+                                sleep_until(started + options->handshake_timeout));
     if (negotiated.index() == 1) {
         record.end = "handshake timeout";
     } else if (const auto admitted = std::get<0>(std::move(negotiated))) {

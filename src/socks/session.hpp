@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "net/admission.hpp"
 #include "net/rate_limited_log.hpp"
@@ -32,14 +33,28 @@ struct LiveSession {
 // What the admin API shows of a live session (`live` must be registered in Server::Shared::live).
 SessionSnapshot session_snapshot(const LiveSession& live, std::chrono::steady_clock::time_point now);
 
-struct Server::Shared {
-    ServerOptions options;
-    ServerStats stats;
-    metrics::Registry* registry = nullptr;  // optional; outlives the server
-    // Touched only from the io_context's thread. By id, which grows: the admin API pages through it in
-    // order.
+// The sessions of one event loop. Touched only by that loop's thread: no lock.
+struct LoopSessions {
+    asio::io_context* io = nullptr;
+    // By id, which grows: the admin API pages through the union of all loops in order.
     std::map<std::uint64_t, LiveSession*> live;
-    std::uint64_t next_id = 1;
+};
+
+struct Server::Shared {
+    // The options as of now. A session takes a snapshot at each step that reads them (handshake, connect,
+    // relay), never per packet; a SIGHUP reload on another loop swaps them under the mutex.
+    std::shared_ptr<const ServerOptions> options() const {
+        const std::lock_guard lock(options_mutex);
+        return current_options;
+    }
+    void set_options(ServerOptions options);
+
+    mutable std::mutex options_mutex;
+    std::shared_ptr<const ServerOptions> current_options;
+    ServerStats stats;
+    metrics::Registry* registry = nullptr;             // optional; outlives the server
+    std::vector<std::unique_ptr<LoopSessions>> loops;  // fixed at construction
+    std::atomic<std::uint64_t> next_id{1};
     // max_sessions and max_sessions_per_client; a session holds its slot from accept to its end.
     net::Admission admission;
     // Peer-triggered lines: refusals at accept, and the session-end lines of connections that never sent a
@@ -49,7 +64,8 @@ struct Server::Shared {
     net::RateLimitedLog garbage_log{"socks: connections without a valid greeting"};
 };
 
+// Runs on `loop`'s thread; `client` must belong to loop.io.
 asio::awaitable<void> run_session(asio::ip::tcp::socket client, std::shared_ptr<Server::Shared> shared,
-                                  net::Admission::Slot slot);
+                                  LoopSessions& loop, net::Admission::Slot slot);
 
 }  // namespace sg::socks

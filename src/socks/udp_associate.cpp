@@ -19,7 +19,8 @@ asio::awaitable<void> run_udp_associate(SessionContext& ctx, const Request& requ
     using asio::ip::udp;
     SessionRecord& record = ctx.record;
     // The limit check and the count that follows it are not separated by a co_await, so they agree.
-    const auto limit = ctx.shared.options.max_udp_associations;
+    const auto snapshot = ctx.shared.options();
+    const auto limit = snapshot->max_udp_associations;
     if (limit != 0 && live_udp_associations() >= limit) {
         record.end = "max_udp_associations reached";
         co_await send_reply(ctx.client, record, Reply::general_failure, Address{});
@@ -66,7 +67,7 @@ asio::awaitable<void> run_udp_associate(SessionContext& ctx, const Request& requ
     // source port at once instead of latching it from the first datagram.
     const ClientSourceFilter client(peer.address(), request.destination.port());
     UdpRelayOptions options;
-    options.idle_timeout = ctx.shared.options.idle_timeout;
+    options.idle_timeout = snapshot->idle_timeout;
     if (!ctx.policy.empty()) {
         options.admit = [&policy = ctx.policy](const Address& destination, const asio::ip::address& address) {
             return policy.evaluate(destination, address).allowed;

@@ -25,6 +25,7 @@ socks = ["127.0.0.1:1080"]
 allow = ["10.0.0.0/8"]
 users = ["alice:secret1"]
 idle_timeout_s = 300
+threads = 1
 [rtsp]
 listen = ["127.0.0.1:8554"]
 [[rtsp.mount]]
@@ -40,6 +41,7 @@ socks = ["127.0.0.1:1081"]
 allow = ["10.0.0.0/16"]
 users = ["alice:secret2"]
 idle_timeout_s = 60
+threads = 2
 [rtsp]
 listen = ["127.0.0.1:8554"]
 [[rtsp.mount]]
@@ -54,6 +56,7 @@ url = "rtsp://198.18.3.2/new"
                                                "allow",
                                                "users",
                                                "timeouts",
+                                               "threads (needs a restart)",
                                                "rtsp mount cam changed",
                                                "rtsp mount new added",
                                                "rtsp mount old removed"};

@@ -33,6 +33,7 @@ drain_timeout_s = 6
 max_sessions = 100
 max_sessions_per_client = 7
 max_udp_associations = 9
+threads = 3
 admin = "[::1]:9131"
 family_policy = "prefer-ipv4"
 users = ["alice:wonder land", "bob:x:y"]
@@ -66,6 +67,7 @@ action = "deny"
     EXPECT_EQ(config->max_sessions, 100u);
     EXPECT_EQ(config->max_sessions_per_client, 7u);
     EXPECT_EQ(config->max_udp_associations, 9u);
+    EXPECT_EQ(config->threads, 3u);
     EXPECT_EQ(config->log_level, "debug");
     EXPECT_EQ(config->family_policy, socks::FamilyPolicy::prefer_ipv4);
     ASSERT_TRUE(config->admin.has_value());
@@ -109,6 +111,8 @@ TEST(Config, RejectsMistakesWithAMessageNamingThem) {
         {"[gateway]\nidle_timeout_s = -1\n", "positive"},
         {"[log]\nlevel = \"loud\"\n", "'loud'"},
         {"[gateway]\nmax_sessions = -1\n", "max_sessions: must be a number"},
+        {"[gateway]\nthreads = 5000\n", "threads: must be a number from 0 to 1024"},
+        {"[gateway]\nthreads = -1\n", "threads: must be a number"},
         {"[gateway]\nusers = [\"nopassword\"]\n", "users: an entry is invalid"},
         {"[[rule]]\nname = \"a\"\naction = \"maybe\"\n", "action"},
         {"[[rule]]\naction = \"allow\"\n", "needs name"},

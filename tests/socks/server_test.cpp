@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/read.hpp>
+#include <asio/use_future.hpp>
 #include <asio/write.hpp>
 #include <future>
 #include <thread>
@@ -430,12 +432,10 @@ TEST_F(ServerFixture, UdpAssociationsBeyondTheLimitGetRep01) {
 namespace sg::socks {
 namespace {
 
-// Runs `f` on the server's event loop (where sessions() and end_session() must be called) and waits.
-template <class F>
-auto on_loop(asio::io_context& io, F f) {
-    std::promise<decltype(f())> result;
-    asio::post(io, [&] { result.set_value(f()); });
-    return result.get_future().get();
+// Runs an admin call (a coroutine that visits the server's loops) on `io` and waits for its result.
+template <class T>
+T on_loop(asio::io_context& io, asio::awaitable<T> call) {
+    return asio::co_spawn(io, std::move(call), asio::use_future).get();
 }
 
 TEST_F(ServerFixture, LiveSessionsAreListedWithTheirRelayedBytesAndEndByOperator) {
@@ -456,7 +456,7 @@ TEST_F(ServerFixture, LiveSessionsAreListedWithTheirRelayedBytesAndEndByOperator
     asio::read(target, asio::buffer(got_up));
 
     // The relay is still running: its bytes so far are in the snapshot, not only at the session's end.
-    const auto page = on_loop(io_, [this] { return server_->sessions(0, 10); });
+    const auto page = on_loop(io_, server_->sessions(0, 10));
     ASSERT_EQ(page.total, 1U);
     ASSERT_EQ(page.sessions.size(), 1U);
     const auto& s = page.sessions[0];
@@ -466,32 +466,94 @@ TEST_F(ServerFixture, LiveSessionsAreListedWithTheirRelayedBytesAndEndByOperator
     EXPECT_EQ(s.bytes_down, down.size());
     EXPECT_EQ(s.bytes_up, up.size());
 
-    EXPECT_FALSE(on_loop(io_, [this, &s] { return server_->end_session(s.id + 1000); }));
-    EXPECT_TRUE(on_loop(io_, [this, &s] { return server_->end_session(s.id); }));
+    EXPECT_FALSE(on_loop(io_, server_->end_session(s.id + 1000)));
+    EXPECT_TRUE(on_loop(io_, server_->end_session(s.id)));
     EXPECT_TRUE(closed_by_peer(client));
-    for (int i = 0; i < 500 && on_loop(io_, [this] { return server_->sessions(0, 10).total; }) != 0; ++i)
+    for (int i = 0; i < 500 && on_loop(io_, server_->sessions(0, 10)).total != 0; ++i)
         std::this_thread::sleep_for(10ms);
-    EXPECT_EQ(on_loop(io_, [this] { return server_->sessions(0, 10).total; }), 0U);
+    EXPECT_EQ(on_loop(io_, server_->sessions(0, 10)).total, 0U);
 }
 
 TEST_F(ServerFixture, SessionListIsPagedOldestFirst) {
     start();
     // Sessions still in their handshake are live too.
     auto first = connect_client();
-    for (int i = 0; i < 500 && on_loop(io_, [this] { return server_->sessions(0, 10).total; }) < 1; ++i)
+    for (int i = 0; i < 500 && on_loop(io_, server_->sessions(0, 10)).total < 1; ++i)
         std::this_thread::sleep_for(10ms);
     auto second = connect_client();
-    for (int i = 0; i < 500 && on_loop(io_, [this] { return server_->sessions(0, 10).total; }) < 2; ++i)
+    for (int i = 0; i < 500 && on_loop(io_, server_->sessions(0, 10)).total < 2; ++i)
         std::this_thread::sleep_for(10ms);
-    const auto all = on_loop(io_, [this] { return server_->sessions(0, 10); });
+    const auto all = on_loop(io_, server_->sessions(0, 10));
     ASSERT_EQ(all.sessions.size(), 2U);
     EXPECT_LT(all.sessions[0].id, all.sessions[1].id);
     EXPECT_EQ(all.sessions[0].command, "-");
-    const auto second_page = on_loop(io_, [this] { return server_->sessions(1, 1); });
+    const auto second_page = on_loop(io_, server_->sessions(1, 1));
     EXPECT_EQ(second_page.total, 2U);
     ASSERT_EQ(second_page.sessions.size(), 1U);
     EXPECT_EQ(second_page.sessions[0].id, all.sessions[1].id);
-    EXPECT_TRUE(on_loop(io_, [this] { return server_->sessions(5, 10); }).sessions.empty());
+    EXPECT_TRUE(on_loop(io_, server_->sessions(5, 10)).sessions.empty());
+}
+
+// Two loops, each run by its own thread: sessions are spread over both, listed together in id order, and
+// end_session() reaches a session on either loop (it runs the close on the session's own loop).
+TEST(ServerLoopsTest, SessionsOnEveryLoopAreListedTogetherAndEndedOnTheirLoop) {
+    asio::io_context loop0(1);
+    asio::io_context loop1(1);
+    auto keep0 = asio::make_work_guard(loop0);
+    auto keep1 = asio::make_work_guard(loop1);
+    auto server = std::make_unique<Server>(std::vector<asio::io_context*>{&loop0, &loop1}, ServerOptions{});
+    ASSERT_EQ(server->loop_count(), 2U);
+    std::string error;
+    const auto bound = server->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
+    ASSERT_TRUE(bound.ok()) << error;
+    std::thread thread0([&] { loop0.run(); });
+    std::thread thread1([&] { loop1.run(); });
+
+    asio::io_context client_io;
+    tcp::acceptor target_acceptor(client_io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto target_port = target_acceptor.local_endpoint().port();
+    constexpr std::size_t k_clients = 6;
+    std::vector<tcp::socket> clients;
+    std::vector<tcp::socket> targets;
+    for (std::size_t i = 0; i < k_clients; ++i) {
+        clients.emplace_back(client_io).connect(*bound);
+        ASSERT_EQ(request(clients.back(), Command::connect, loopback(target_port)).reply, Reply::succeeded);
+        targets.push_back(target_acceptor.accept());
+    }
+    const auto page = on_loop(loop0, server->sessions(0, 100));
+    ASSERT_EQ(page.total, k_clients);
+    ASSERT_EQ(page.sessions.size(), k_clients);
+    for (std::size_t i = 1; i < page.sessions.size(); ++i)
+        EXPECT_LT(page.sessions[i - 1].id, page.sessions[i].id);
+    for (const auto& s : page.sessions)
+        EXPECT_EQ(s.command, "connect");
+
+    // Round robin: the first two sessions run on different loops.
+    EXPECT_TRUE(on_loop(loop0, server->end_session(page.sessions[0].id)));
+    EXPECT_TRUE(on_loop(loop1, server->end_session(page.sessions[1].id)));
+    EXPECT_TRUE(closed_by_peer(clients[0]));
+    EXPECT_TRUE(closed_by_peer(clients[1]));
+    for (int i = 0; i < 500 && on_loop(loop0, server->sessions(0, 100)).total != k_clients - 2; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(on_loop(loop0, server->sessions(0, 100)).total, k_clients - 2);
+    // The others still relay.
+    const std::string up = "still here";
+    asio::write(clients[2], asio::buffer(up));
+    std::string got(up.size(), '\0');
+    asio::read(targets[2], asio::buffer(got));
+    EXPECT_EQ(got, up);
+
+    server->close_sessions();
+    for (std::size_t i = 2; i < k_clients; ++i)
+        EXPECT_TRUE(closed_by_peer(clients[i]));
+    asio::post(loop0, [&] { server->stop_accepting(); });
+    keep0.reset();
+    keep1.reset();
+    loop0.stop();
+    loop1.stop();
+    thread0.join();
+    thread1.join();
+    server.reset();
 }
 
 }  // namespace
