@@ -1,11 +1,30 @@
 #include "alg/rtsp_sniff.hpp"
 
+#include <array>
 #include <string_view>
 
 #include "common/text.hpp"
 
 namespace sg::alg {
 namespace {
+
+// The methods of RFC 2326 and RFC 7826 (case-sensitive). An RTSP client's first request is one of them, so a
+// first write that cannot begin one is let go at once instead of waiting for a line end: a client of another
+// protocol that sends a short token and waits for its answer (a one-byte probe, "HELO") would otherwise be
+// held for the whole sniff timeout.
+constexpr std::array<std::string_view, 12> k_methods = {"ANNOUNCE", "DESCRIBE", "GET_PARAMETER", "OPTIONS",
+                                                        "PAUSE",    "PLAY",     "PLAY_NOTIFY",   "RECORD",
+                                                        "REDIRECT", "SETUP",    "SET_PARAMETER", "TEARDOWN"};
+
+// need_more while `method` (complete or not) can still be one of k_methods.
+SniffVerdict check_method(std::string_view method, bool complete) noexcept {
+    for (const auto known : k_methods) {
+        if (complete ? method == known : known.starts_with(method)) {
+            return complete ? SniffVerdict::rtsp : SniffVerdict::need_more;
+        }
+    }
+    return SniffVerdict::other;
+}
 
 // Visible ASCII: what a Request-URI may hold.
 bool is_uri_char(char c) noexcept {
@@ -41,8 +60,9 @@ SniffVerdict sniff_rtsp_request(Bytes input) noexcept {
     std::size_t i = 0;
     while (i < text.size() && i < k_max_sniff_line && is_token_char(text[i]))
         ++i;
-    if (i == text.size()) return i < k_max_sniff_line ? SniffVerdict::need_more : SniffVerdict::other;
-    if (i == 0 || text[i] != ' ') return SniffVerdict::other;
+    if (i == text.size()) return check_method(text, false);
+    if (i == 0 || text[i] != ' ' || check_method(text.substr(0, i), true) != SniffVerdict::rtsp)
+        return SniffVerdict::other;
     // Request-URI.
     const std::size_t uri_start = ++i;
     while (i < text.size() && i < k_max_sniff_line && is_uri_char(text[i]))

@@ -3,8 +3,9 @@
 // its RTSP application-level gateway (rtsp_alg.hpp) in the path. RTSP clients speak first with a request
 // line (RFC 2326 section 6.1, RFC 7826 section 20.2.1):
 //   Method SP Request-URI SP RTSP-Version CRLF
-// where the Request-URI is an absolute rtsp:// (or rtspu://) URL or "*". We decide on that line only, never
-// on the port: a connection is RTSP when its first line has exactly that shape. The check is incremental
+// where Method is one of RFC 2326's or RFC 7826's and the Request-URI is an absolute rtsp:// (or rtspu://)
+// URL or "*". We decide on that line only, never on the port: a connection is RTSP when its first line has
+// exactly that shape. The check is incremental
 // and answers "other" at the first byte that cannot belong to such a line, so TLS (rtsps://, first byte
 // 0x16), HTTP ("GET /") or anything binary is let go at once.
 // Pure code: no I/O, no allocation, bounded by k_max_sniff_line.

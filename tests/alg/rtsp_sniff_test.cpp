@@ -45,7 +45,22 @@ TEST(RtspSniff, OverlongLinesAreNotRtsp) {
     std::string line = "DESCRIBE rtsp://h/" + std::string(k_max_sniff_line, 'a');
     EXPECT_EQ(sniff(line), SniffVerdict::other);
     EXPECT_EQ(sniff(std::string(k_max_sniff_line + 1, 'A')), SniffVerdict::other);
-    EXPECT_EQ(sniff(std::string(k_max_sniff_line - 1, 'A')), SniffVerdict::need_more);
+}
+
+TEST(RtspSniff, OnlyTheMethodsOfRtspWait) {
+    // A short first write of another protocol is let go at once, not held for the sniff timeout.
+    EXPECT_EQ(sniff("x"), SniffVerdict::other);
+    EXPECT_EQ(sniff("HELO"), SniffVerdict::other);
+    EXPECT_EQ(sniff("options"), SniffVerdict::other);  // methods are case-sensitive
+    EXPECT_EQ(sniff("OPTIONSX"), SniffVerdict::other);
+    EXPECT_EQ(sniff("FOO rtsp://h/ RTSP/1.0\r\n"), SniffVerdict::other);
+    // Prefixes of a method still wait, and every method of RFC 2326 and RFC 7826 is taken.
+    EXPECT_EQ(sniff("O"), SniffVerdict::need_more);
+    EXPECT_EQ(sniff("GET_PARAM"), SniffVerdict::need_more);
+    EXPECT_EQ(sniff("PLAY_"), SniffVerdict::need_more);
+    for (const char* method : {"ANNOUNCE", "DESCRIBE", "GET_PARAMETER", "OPTIONS", "PAUSE", "PLAY",
+                               "PLAY_NOTIFY", "RECORD", "REDIRECT", "SETUP", "SET_PARAMETER", "TEARDOWN"})
+        EXPECT_EQ(sniff(std::string(method) + " rtsp://h/x RTSP/1.0\r\n"), SniffVerdict::rtsp) << method;
 }
 
 }  // namespace
