@@ -38,7 +38,8 @@ json mount_json(const proxy::MountSnapshot& m) {
                 {"upstream_transport", text_or_null(m.upstream_transport)},
                 {"players", m.players},
                 {"bitrate_bps", m.bitrate_bps},
-                {"last_error", text_or_null(m.last_error)}};
+                {"last_error", text_or_null(m.last_error)},
+                {"publisher", text_or_null(m.publisher)}};
 }
 
 json player_json(const proxy::PlayerSnapshot& p) {

@@ -221,6 +221,7 @@ MountSnapshot Mount::snapshot(Clock::time_point now) const {
     s.players = players_.size();
     s.bitrate_bps = state_ == State::playing ? bitrate_.bits_per_second(now) : 0;
     s.last_error = failure_;
+    if (publisher_ != nullptr) s.publisher = publisher_->describe_publisher();
     return s;
 }
 

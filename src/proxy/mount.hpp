@@ -72,6 +72,7 @@ struct MountSnapshot {
     std::size_t players = 0;         // players fed by the upstream: PLAY received (paused too), not ended
     std::uint64_t bitrate_bps = 0;   // upstream RTP, last second
     std::string last_error;          // why the last upstream attempt failed or ended; "" if none
+    std::string publisher;           // publish mounts: the publisher's address ("" if none)
 };
 
 // What players are told about the mount: the upstream SDP (rewritten per player by mount_sdp) and the
@@ -89,6 +90,8 @@ public:
     // The mount ends its publisher (another one took the mount over, or the mount was removed): the
     // publisher closes its connection and releases the mount.
     virtual void end_from_mount(std::string_view reason) = 0;
+    // Who publishes, for the admin API: "ADDRESS:PORT" (and " user NAME" when authenticated).
+    virtual std::string describe_publisher() const = 0;
 };
 
 class Mount : public std::enable_shared_from_this<Mount> {

@@ -129,10 +129,9 @@ void PublisherSession::stop(std::string_view reason) {
     }
     mount_->release_publisher(this, reason);
     const auto seconds = std::chrono::duration<double>(Clock::now() - created_).count();
-    const std::string who = user_.empty() ? peer_ : peer_ + " user " + user_;
     spdlog::info(
-        "rtsp publisher {} mount {} session {} ended: {} ({} packets, {} bytes, {} foreign, {:.1f} s)", who,
-        mount_->name(), id_, reason, packets_, bytes_, foreign_, seconds);
+        "rtsp publisher {} mount {} session {} ended: {} ({} packets, {} bytes, {} foreign, {:.1f} s)",
+        describe_publisher(), mount_->name(), id_, reason, packets_, bytes_, foreign_, seconds);
 }
 
 void PublisherSession::end_from_mount(std::string_view reason) {

@@ -63,6 +63,9 @@ public:
     void stop(std::string_view reason);
     // The mount ends the publisher: stop(), then the connection closes.
     void end_from_mount(std::string_view reason) override;
+    std::string describe_publisher() const override {
+        return user_.empty() ? peer_ : peer_ + " user " + user_;
+    }
 
     void touch() noexcept { last_activity_ = Clock::now(); }
     Clock::time_point last_activity() const noexcept { return last_activity_; }

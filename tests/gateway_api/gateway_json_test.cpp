@@ -46,6 +46,7 @@ TEST(GatewayJson, MountWithoutUpstreamHasNullTransportAndError) {
     EXPECT_EQ(j["state"], "idle");
     EXPECT_TRUE(j["upstream_transport"].is_null());
     EXPECT_TRUE(j["last_error"].is_null());
+    EXPECT_TRUE(j["publisher"].is_null());
     EXPECT_EQ(j["players"], 0);
     m.state = "playing";
     m.upstream_transport = "tcp";
@@ -57,6 +58,8 @@ TEST(GatewayJson, MountWithoutUpstreamHasNullTransportAndError) {
     EXPECT_EQ(playing["players"], 3);
     EXPECT_EQ(playing["bitrate_bps"], 2'000'000);
     EXPECT_EQ(playing["last_error"], "no media over udp");
+    m.publisher = "198.18.3.2:40514 user encoder";
+    EXPECT_EQ(mount_json(m)["publisher"], "198.18.3.2:40514 user encoder");
 }
 
 TEST(GatewayJson, PlayerAndAlgRelay) {

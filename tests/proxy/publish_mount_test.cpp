@@ -115,6 +115,15 @@ protected:
         if (reply.rfind("RTSP/1.0 200", 0) != 0) failed = reply;
         return failed.empty();
     }
+    // What the admin API says of the mount's publisher (read on the proxy's loop).
+    std::string publisher_of(const std::string& mount) {
+        std::promise<std::string> out;
+        asio::post(io_, [&] {
+            for (const auto& m : proxy_->mounts())
+                if (m.name == mount) out.set_value(m.publisher);
+        });
+        return out.get_future().get();
+    }
     // The publisher's packets reach a playing player: sends one IDR packet at a time until one arrives.
     static bool player_receives(RawRtspClient& publisher, RawRtspClient& player) {
         publisher.write_frame(0, k_idr);
@@ -140,6 +149,8 @@ TEST_F(PublishMount, APlayerGetsThePublishersPacketsAndEndsWithThePublisher) {
     RawRtspClient player(client_io_, endpoint_);
     ASSERT_TRUE(play(player, "open", failed)) << failed;
     EXPECT_TRUE(player_receives(publisher, player));
+    // The admin API names the publisher while it publishes, and nobody once it is gone.
+    EXPECT_EQ(publisher_of("open").rfind("127.0.0.1:", 0), 0u);
 
     const auto teardown = publisher.request("TEARDOWN " + url("open"), 4, "Session: " + session + "\r\n");
     EXPECT_EQ(teardown.rfind("RTSP/1.0 200", 0), 0u) << teardown;
@@ -148,6 +159,7 @@ TEST_F(PublishMount, APlayerGetsThePublishersPacketsAndEndsWithThePublisher) {
     // The mount waits for the next publisher: DESCRIBE fails after the wait, then a new publisher works.
     RawRtspClient late(client_io_, endpoint_);
     EXPECT_EQ(late.request("DESCRIBE " + url("open"), 1).rfind("RTSP/1.0 502", 0), 0u);
+    EXPECT_EQ(publisher_of("open"), "");
     RawRtspClient again(client_io_, endpoint_);
     EXPECT_FALSE(publish(again, "open", failed).empty()) << failed;
 }
