@@ -66,6 +66,18 @@ std::optional<Target> parse_target(std::string_view uri) {
     return target;
 }
 
+// The channels an interleaved SETUP of `track` gets (the ones asked for, an RTCP channel one above a single
+// one; else 2N and 2N+1), also written into the answer.
+rtsp::ChannelRange interleaved_channels(const rtsp::TransportSpec& spec, std::size_t track,
+                                        rtsp::TransportSpec& answer) {
+    const auto asked = spec.interleaved.value_or(
+        rtsp::ChannelRange{static_cast<std::uint8_t>(2 * track), static_cast<std::uint8_t>(2 * track + 1)});
+    const auto rtcp = asked.last == asked.first ? static_cast<std::uint8_t>(asked.first + 1) : asked.last;
+    answer.lower = spec.lower;
+    answer.interleaved = rtsp::ChannelRange{asked.first, rtcp};
+    return *answer.interleaved;
+}
+
 bool is_record_mode(const rtsp::TransportSpec& spec) {
     for (const auto& mode : spec.modes)
         if (iequals(mode, "record")) return true;
@@ -289,24 +301,13 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     answer.delivery = rtsp::Delivery::unicast;
     PlayerTrack transport;
     if (chosen.is_tcp()) {
-        const auto channels = chosen.interleaved.value_or(rtsp::ChannelRange{
-            static_cast<std::uint8_t>(2 * track), static_cast<std::uint8_t>(2 * track + 1)});
+        const auto channels = interleaved_channels(chosen, track, answer);
         transport.tcp = true;
         transport.rtp_channel = channels.first;
-        transport.rtcp_channel =
-            channels.last == channels.first ? static_cast<std::uint8_t>(channels.first + 1) : channels.last;
-        answer.lower = chosen.lower;
-        answer.interleaved = rtsp::ChannelRange{transport.rtp_channel, transport.rtcp_channel};
+        transport.rtcp_channel = channels.last;
     } else {
-        std::string error;
-        auto pair = client::open_udp_port_pair(
-            executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
-            error);
-        if (!pair) {
-            static net::RateLimitedLog port_starved_log("rtsp proxy: SETUPs without a UDP port pair");
-            port_starved_log.warn("rtsp player {} SETUP: {}", peer(), error);
-            co_return status_reply(453);
-        }
+        auto pair = open_port_pair("player");
+        if (!pair) co_return status_reply(453);
         // Media goes to the address the request came from, never to a `destination` the player names.
         const auto client = *chosen.client_port;
         const auto rtcp_port =
@@ -327,6 +328,17 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
                          rtsp::to_header_value(rtsp::SessionHeader{
                              session->id(), static_cast<std::uint32_t>(context_->session_timeout.count())}));
     co_return response;
+}
+
+std::optional<client::UdpPortPair> ProxyConnection::open_port_pair(std::string_view role) {
+    std::string error;
+    auto pair = client::open_udp_port_pair(
+        executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), error);
+    if (!pair) {
+        static net::RateLimitedLog port_starved_log("rtsp proxy: SETUPs without a UDP port pair");
+        port_starved_log.warn("rtsp {} {} SETUP: {}", role, peer(), error);
+    }
+    return pair;
 }
 
 rtsp::Response ProxyConnection::handle_play(const rtsp::Request& request, PlayerSession& session) {
@@ -511,24 +523,13 @@ rtsp::Response ProxyConnection::handle_record_setup(const rtsp::Request& request
     answer.mode_quoted = false;
     PublisherTrack transport;
     if (spec->is_tcp()) {
-        const auto channels = spec->interleaved.value_or(rtsp::ChannelRange{
-            static_cast<std::uint8_t>(2 * *track), static_cast<std::uint8_t>(2 * *track + 1)});
+        const auto channels = interleaved_channels(*spec, *track, answer);
         transport.tcp = true;
         transport.rtp_channel = channels.first;
-        transport.rtcp_channel =
-            channels.last == channels.first ? static_cast<std::uint8_t>(channels.first + 1) : channels.last;
-        answer.lower = spec->lower;
-        answer.interleaved = rtsp::ChannelRange{transport.rtp_channel, transport.rtcp_channel};
+        transport.rtcp_channel = channels.last;
     } else {
-        std::string error;
-        auto pair = client::open_udp_port_pair(
-            executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(),
-            error);
-        if (!pair) {
-            static net::RateLimitedLog port_starved_log("rtsp proxy: record SETUPs without a UDP port pair");
-            port_starved_log.warn("rtsp publisher {} SETUP: {}", peer(), error);
-            return status_reply(453);
-        }
+        auto pair = open_port_pair("publisher");
+        if (!pair) return status_reply(453);
         answer.client_port = spec->client_port;
         answer.server_port = rtsp::PortRange{pair->rtp_port, static_cast<std::uint16_t>(pair->rtp_port + 1)};
         transport.udp = std::move(pair);

@@ -74,6 +74,9 @@ private:
     std::optional<rtsp::Response> authenticate(const rtsp::Request& request, const rtsp::DigestServer& auth,
                                                std::string& user);
 
+    // A UDP port pair for a SETUP of `role` ("player", "publisher"); nothing (logged) when none is free.
+    std::optional<client::UdpPortPair> open_port_pair(std::string_view role);
+
     // Publishing (publisher_session.hpp).
     bool is_publisher_request(const rtsp::Request& request) const;
     rtsp::Response handle_announce(const rtsp::Request& request);
