@@ -15,6 +15,7 @@
 
 #include "metrics/registry.hpp"
 #include "proxy/rtsp_proxy.hpp"
+#include "proxy_fixture.hpp"
 
 namespace sg::proxy {
 namespace {
@@ -29,7 +30,7 @@ std::uint16_t free_port() {
     return probe.local_endpoint().port();
 }
 
-class AlwaysOnMount : public ::testing::Test {
+class AlwaysOnMount : public testing::ProxyFixture {
 protected:
     void SetUp() override {
         upstream_port_ = free_port();
@@ -41,25 +42,7 @@ protected:
         mount.always_on = true;
         options.mounts.push_back(mount);
         options.timing.request_timeout = 500ms;
-        proxy_ = std::make_unique<RtspProxy>(io_, options, &registry_);
-        std::string error;
-        const auto bound = proxy_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
-        ASSERT_TRUE(bound) << error;
-        endpoint_ = *bound;
-        proxy_->start();
-        thread_ = std::thread([this] { io_.run(); });
-    }
-    void TearDown() override {
-        std::promise<void> done;
-        asio::post(io_, [&] {
-            proxy_->shutdown();
-            done.set_value();
-        });
-        done.get_future().wait();
-        work_.reset();
-        io_.stop();
-        if (thread_.joinable()) thread_.join();
-        proxy_.reset();
+        start_proxy(options, &registry_);
     }
     double failed_attempts() {
         std::promise<std::string> text;
@@ -83,13 +66,8 @@ protected:
         return head.substr(0, head.find("\r\n"));
     }
 
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
     metrics::Registry registry_;
-    std::unique_ptr<RtspProxy> proxy_;
-    tcp::endpoint endpoint_;
     std::uint16_t upstream_port_ = 0;
-    std::thread thread_;
 };
 
 TEST_F(AlwaysOnMount, KeepsTryingAnUpstreamThatIsNotThereYet) {

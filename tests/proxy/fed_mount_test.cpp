@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "proxy/rtsp_proxy.hpp"
+#include "proxy_fixture.hpp"
 #include "raw_rtsp_client.hpp"
 
 namespace sg::proxy {
@@ -23,7 +24,7 @@ constexpr std::string_view k_sdp =
     "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=clip\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n"
     "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n";
 
-class FedMount : public ::testing::Test {
+class FedMount : public testing::ProxyFixture {
 protected:
     void SetUp() override {
         RtspProxyOptions options;
@@ -32,33 +33,14 @@ protected:
         mount.fed = true;
         options.mounts.push_back(mount);
         options.timing.first_media = 300ms;
-        proxy_ = std::make_unique<RtspProxy>(io_, options, nullptr);
-        std::string error;
-        const auto bound = proxy_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
-        ASSERT_TRUE(bound) << error;
-        endpoint_ = *bound;
+        start_proxy(options);
         mount_ = proxy_->find_mount("live");
         ASSERT_TRUE(mount_);
         EXPECT_FALSE(proxy_->find_mount("other"));
-        thread_ = std::thread([this] { io_.run(); });
     }
     void TearDown() override {
-        on_io([this] { proxy_->shutdown(); });
-        work_.reset();
-        io_.stop();
-        if (thread_.joinable()) thread_.join();
+        ProxyFixture::TearDown();
         mount_.reset();
-        proxy_.reset();
-    }
-    // Runs `f` on the proxy's event loop and waits for it.
-    template <class F>
-    void on_io(F f) {
-        std::promise<void> done;
-        asio::post(io_, [&] {
-            f();
-            done.set_value();
-        });
-        done.get_future().wait();
     }
     void feed_description() {
         on_io([this] {
@@ -69,7 +51,7 @@ protected:
             mount_->feed_start(std::move(d));
         });
     }
-    std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(endpoint_.port()) + "/live"; }
+    std::string url() const { return proxy_url("live"); }
     // DESCRIBE, SETUP over interleaved TCP, PLAY; the PLAY reply.
     std::string play_interleaved(RawRtspClient& client) {
         if (client.request("DESCRIBE " + url(), 1).rfind("RTSP/1.0 200", 0) != 0) return "";
@@ -80,13 +62,7 @@ protected:
         return client.request("PLAY " + url(), 3, "Session: " + session + "\r\n");
     }
 
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-    asio::io_context client_io_;
-    std::unique_ptr<RtspProxy> proxy_;
     std::shared_ptr<Mount> mount_;
-    tcp::endpoint endpoint_;
-    std::thread thread_;
 };
 
 TEST_F(FedMount, DescribeFailsAfterTheWaitWhenNothingIsFed) {

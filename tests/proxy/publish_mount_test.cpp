@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "proxy/rtsp_proxy.hpp"
+#include "proxy_fixture.hpp"
 #include "raw_rtsp_client.hpp"
 #include "rtsp/auth.hpp"
 
@@ -28,7 +29,7 @@ constexpr std::string_view k_sdp =
 const std::vector<std::uint8_t> k_idr{0x80, 0xe0, 0x00, 0x07, 0x00, 0x00, 0x10, 0x00,
                                       0x11, 0x22, 0x33, 0x44, 0x65, 0x88, 0x84, 0x00};
 
-class PublishMount : public ::testing::Test {
+class PublishMount : public testing::ProxyFixture {
 protected:
     void SetUp() override {
         RtspProxyOptions options;
@@ -46,28 +47,9 @@ protected:
         pulled.url = *rtsp::parse_url("rtsp://127.0.0.1:9/nothing");
         options.mounts.push_back(pulled);
         options.timing.first_media = 300ms;
-        proxy_ = std::make_unique<RtspProxy>(io_, options, nullptr);
-        std::string error;
-        const auto bound = proxy_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
-        ASSERT_TRUE(bound) << error;
-        endpoint_ = *bound;
-        thread_ = std::thread([this] { io_.run(); });
+        start_proxy(options);
     }
-    void TearDown() override {
-        std::promise<void> done;
-        asio::post(io_, [&] {
-            proxy_->shutdown();
-            done.set_value();
-        });
-        done.get_future().wait();
-        work_.reset();
-        io_.stop();
-        if (thread_.joinable()) thread_.join();
-        proxy_.reset();
-    }
-    std::string url(const std::string& mount) const {
-        return "rtsp://127.0.0.1:" + std::to_string(endpoint_.port()) + "/" + mount;
-    }
+    std::string url(const std::string& mount) const { return proxy_url(mount); }
     // ANNOUNCE, SETUP (record, interleaved 0-1) and RECORD; the session id, or "" with the failing reply in
     // `failed`.
     std::string publish(RawRtspClient& client, const std::string& mount, std::string& failed,
@@ -117,12 +99,11 @@ protected:
     }
     // What the admin API says of the mount's publisher (read on the proxy's loop).
     std::string publisher_of(const std::string& mount) {
-        std::promise<std::string> out;
-        asio::post(io_, [&] {
+        return on_io([&] {
             for (const auto& m : proxy_->mounts())
-                if (m.name == mount) out.set_value(m.publisher);
+                if (m.name == mount) return m.publisher;
+            return std::string("no such mount");
         });
-        return out.get_future().get();
     }
     // The publisher's packets reach a playing player: sends one IDR packet at a time until one arrives.
     static bool player_receives(RawRtspClient& publisher, RawRtspClient& player) {
@@ -131,12 +112,6 @@ protected:
         return frame && frame->substr(12) == std::string(k_idr.begin() + 12, k_idr.end());
     }
 
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-    asio::io_context client_io_;
-    std::unique_ptr<RtspProxy> proxy_;
-    tcp::endpoint endpoint_;
-    std::thread thread_;
     int cseq_ = 0;
     std::string player_session_;
 };

@@ -11,6 +11,7 @@
 
 #include "metrics/registry.hpp"
 #include "proxy/rtsp_proxy.hpp"
+#include "proxy_fixture.hpp"
 
 namespace sg::proxy {
 namespace {
@@ -18,29 +19,12 @@ namespace {
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-class RtspProxyCaps : public ::testing::Test {
+class RtspProxyCaps : public testing::ProxyFixture {
 protected:
     void start(server::RtspConnectionCaps caps) {
         RtspProxyOptions options;  // no mounts: OPTIONS is all the players need
         options.caps = caps;
-        proxy_ = std::make_unique<RtspProxy>(io_, options, &registry_);
-        std::string error;
-        const auto bound = proxy_->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), error);
-        ASSERT_TRUE(bound) << error;
-        endpoint_ = *bound;
-        thread_ = std::thread([this] { io_.run(); });
-    }
-    void TearDown() override {
-        std::promise<void> done;
-        asio::post(io_, [&] {
-            proxy_->shutdown();
-            done.set_value();
-        });
-        done.get_future().wait();
-        work_.reset();
-        io_.stop();
-        if (thread_.joinable()) thread_.join();
-        proxy_.reset();
+        start_proxy(options, &registry_);
     }
     tcp::socket connect() {
         tcp::socket s(client_io_);
@@ -54,13 +38,7 @@ protected:
         return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
     }
 
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-    asio::io_context client_io_;
     metrics::Registry registry_;
-    std::unique_ptr<RtspProxy> proxy_;
-    tcp::endpoint endpoint_;
-    std::thread thread_;
 };
 
 // Sends OPTIONS with `cseq` and returns the response head ("" when the connection closed first).
