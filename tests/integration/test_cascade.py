@@ -33,7 +33,7 @@ import subprocess
 import time
 import unittest
 
-from testnet import TestNetwork, require_tools, streamgate_bin
+from testnet import TestNetwork, make_test_clip, require_tools, streamgate_bin
 
 SERVE_PORT = 8560
 RTSP_PORT = 8554
@@ -76,11 +76,8 @@ class Cascade(unittest.TestCase):
         net.ip_batch("viewers", [f"address add {VIEWER_EDGE1}/24 dev e1", f"address add {VIEWER_EDGE2}/24 dev e2"])
 
         o4 = net.addr("origin4", 4)
-        clip_dir = net.tmpdir / "media"
-        clip_dir.mkdir()
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                        "testsrc=size=320x240:rate=25:duration=8", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-g", "25", "-pix_fmt", "yuv420p", str(clip_dir / "clip.mp4")], check=True, timeout=60)
+        clip_dir = net.make_dir("media")
+        make_test_clip(clip_dir / "clip.mp4", seconds=8, audio=False)
         net.start_peer("origin4", [cls.bin, "serve", str(clip_dir), "--loop", "--listen", f"{o4}:{SERVE_PORT}"],
                        name="serve", ready=None)
         net.wait_port("origin4", o4, SERVE_PORT)
@@ -153,12 +150,7 @@ always_on = {"true" if always_on else "false"}
         return sorted(p["client"].rsplit(":", 1)[0].strip("[]") for p in players if p["mount"] == "live")
 
     def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.2)
-        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-4000:]}")
+        self.net.wait_until(predicate, what, timeout)
 
     def start_player(self, address, transport, frames):
         argv = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-rtsp_transport", transport,

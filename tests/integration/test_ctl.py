@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import unittest
 
 from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
@@ -86,19 +85,8 @@ transport = "udp"
     def ctl_json(self, *args):
         return json.loads(self.ctl(*args, "--json").stdout)
 
-    def wait_for(self, predicate, what, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.2)
-        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-3000:]}")
-
     def start_download(self):
-        return self.net.popen("client6", ["curl", "-sS", "--max-time", "120", "-o", "/dev/null", "--socks5",
-                                          f"[{self.gw6}]:{SOCKS_PORT}", f"http://{self.o4}:{HTTP_PORT}/stream"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return self.net.curl_via_socks("client6", f"[{self.gw6}]:{SOCKS_PORT}", f"http://{self.o4}:{HTTP_PORT}/stream")
 
     def start_player(self):
         return self.net.popen("client6", ["ffmpeg", "-nostdin", "-hide_banner", "-rtsp_transport", "tcp",
@@ -118,16 +106,16 @@ transport = "udp"
         player = self.start_player()
 
         # Both downloads, each moving bytes now (the count is live, not only at the session's end).
-        sessions = self.wait_for(lambda: (s := self.running_sessions()) and len(s) == 2
-                                 and all(x["bytes_down"] > 0 for x in s) and s, "two live SOCKS sessions")
+        sessions = self.net.wait_until(lambda: (s := self.running_sessions()) and len(s) == 2
+                                       and all(x["bytes_down"] > 0 for x in s) and s, "two live SOCKS sessions")
         for session in sessions:
             self.assertEqual(session["command"], "connect")
             self.assertEqual(session["target"], f"{self.o4}:{HTTP_PORT}")
             self.assertTrue(session["client"].startswith("[2001:2:"), session)
         self.assertIn("2 in all", self.ctl("sessions").stdout)
 
-        mount = self.wait_for(lambda: (m := self.ctl_json("mounts")["mounts"]) and m[0]["players"] == 1
-                              and m[0]["bitrate_bps"] > 0 and m[0], "the mount playing to one player")
+        mount = self.net.wait_until(lambda: (m := self.ctl_json("mounts")["mounts"]) and m[0]["players"] == 1
+                                    and m[0]["bitrate_bps"] > 0 and m[0], "the mount playing to one player")
         self.assertEqual(mount["name"], "cam")
         self.assertEqual(mount["state"], "playing")
         self.assertEqual(mount["upstream_transport"], "udp")
@@ -150,13 +138,13 @@ transport = "udp"
         self.assertEqual(len(self.running_sessions()), 2)
 
         self.ctl("end", "session", str(victim), token=True)
-        self.wait_for(lambda: any(d.poll() is not None for d in downloads), "the ended download to fail")
+        self.net.wait_until(lambda: any(d.poll() is not None for d in downloads), "the ended download to fail")
         ended = [d for d in downloads if d.poll() is not None]
         self.assertEqual(len(ended), 1)
         self.assertNotEqual(ended[0].returncode, 0)  # cut off mid-transfer
-        self.wait_for(lambda: 'end="ended by operator"' in self.gateway.log_text(), "the session-end line")
-        remaining = self.wait_for(lambda: (s := self.running_sessions()) and len(s) == 1 and s,
-                                  "one session left")
+        self.net.wait_until(lambda: 'end="ended by operator"' in self.gateway.log_text(), "the session-end line")
+        remaining = self.net.wait_until(lambda: (s := self.running_sessions()) and len(s) == 1 and s,
+                                        "one session left")
         self.assertNotEqual(remaining[0]["id"], victim)
         missing = self.ctl("end", "session", str(victim), token=True, check=False)
         self.assertEqual(missing.returncode, 1)
@@ -164,8 +152,8 @@ transport = "udp"
 
         self.ctl("end", "player", players["players"][0]["id"], token=True)
         player.wait(timeout=20)
-        self.wait_for(lambda: "ended: ended by operator" in self.gateway.log_text(), "the player's end line")
-        self.wait_for(lambda: self.ctl_json("players")["total"] == 0, "no players left")
+        self.net.wait_until(lambda: "ended: ended by operator" in self.gateway.log_text(), "the player's end line")
+        self.net.wait_until(lambda: self.ctl_json("players")["total"] == 0, "no players left")
 
     def test_2_reload_refused_then_applied(self):
         self.config.write_text(self.good_config + "\n[gateway.bogus]\n")

@@ -184,12 +184,7 @@ transport = "udp"
         return json.loads(done.stdout)
 
     def wait_for(self, predicate, what: str, timeout: float = 30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.2)
-        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-3000:]}")
+        self.net.wait_until(predicate, what, timeout)
 
     def test_sessions_players_charts_and_end(self):
         self.wait_for(lambda: self.api("/api/v1/socks/sessions")["total"] == 2, "two SOCKS sessions")

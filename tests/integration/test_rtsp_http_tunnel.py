@@ -19,7 +19,7 @@ import re
 import subprocess
 import unittest
 
-from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, make_test_clip, require_tools, streamgate_bin
 
 PORT = 8554
 HTTP_PORT = 8080  # a second listener of the IPv4 serve, as an operator opens for HTTP-only firewalls
@@ -45,11 +45,7 @@ class RtspHttpTunnel(unittest.TestCase):
     def _start(cls):
         net = cls.net
         media = net.make_dir("media")
-        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-                        "-f", "lavfi", "-i", f"testsrc=size=320x240:rate={FPS}:duration={CLIP_SECONDS}",
-                        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={CLIP_SECONDS}",
-                        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p",
-                        "-c:a", "aac", "-shortest", str(media / "clip.mp4")], check=True, timeout=120)
+        make_test_clip(media / "clip.mp4", seconds=CLIP_SECONDS, fps=FPS)
         cp = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
                              "stream=codec_name,nb_read_packets", "-of", "json", str(media / "clip.mp4")],
                             capture_output=True, text=True, timeout=60, check=True)

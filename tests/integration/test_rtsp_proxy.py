@@ -206,12 +206,7 @@ gop_cache_packets = 4096
         return self.metrics().get(f'{name}{{mount="{mount}"}}', 0.0)
 
     def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.2)
-        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-3000:]}")
+        self.net.wait_until(predicate, what, timeout)
 
     def gateway_fds(self):
         return len(os.listdir(f"/proc/{self.gateway.pid}/fd"))

@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-from testnet import TestNetwork, require_tools, streamgate_bin
+from testnet import TestNetwork, make_test_clip, require_tools, streamgate_bin
 
 GW_PORT = 8554
 FRAMES = 50
@@ -35,11 +35,7 @@ class RtspPublish(unittest.TestCase):
     def _start(cls):
         net = cls.net
         cls.media = net.make_dir("media")
-        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-                        "-f", "lavfi", "-i", f"testsrc=size=320x240:rate={FPS}:duration=4",
-                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4",
-                        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p",
-                        "-c:a", "aac", "-shortest", str(cls.media / "clip.mp4")], check=True, timeout=120)
+        make_test_clip(cls.media / "clip.mp4", seconds=4, fps=FPS)
         cls.gw4 = net.addr("gw", 4, peer="client4")
         cls.gw6 = net.addr("gw", 6, peer="client6")
         cls.gw_origin = net.addr("gw", 4, peer="origin4")

@@ -809,6 +809,24 @@ class TestNetwork:
         return "\n".join(f"===== {p.name} on {p.host} (pid {p.pid}) =====\n{p.log_text()}"
                          for p in self._peers)
 
+    def wait_until(self, predicate, what: str, timeout: float = 20.0, interval: float = 0.2):
+        """Polls predicate() until it returns something truthy and returns that; on timeout raises
+        AssertionError (a test failure, not an error) naming `what`, with the tail of the peers' logs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{self.peer_logs()[-3000:]}")
+            time.sleep(interval)
+
+    def curl_via_socks(self, host: str, socks: str, url: str, max_time: float = 120) -> subprocess.Popen:
+        """Starts curl on `host` fetching url through the SOCKS5 server at socks ("addr:port" or "[v6]:port"),
+        discarding the body; stderr is piped for failure messages."""
+        return self.popen(host, ["curl", "-sS", "--max-time", f"{max_time:g}", "-o", "/dev/null", "--socks5", socks,
+                                 url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
     # ----- files -----
 
     @property
@@ -870,6 +888,19 @@ def _local_matches(local: str, want, port: int) -> bool:
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers for test modules.
+
+def make_test_clip(path: Path, seconds: float, fps: int = 25, size: str = "320x240", audio: bool = True,
+                   gop: int | None = None) -> Path:
+    """Encodes a test pattern (H.264, a key frame every `gop` frames, one second by default) with a 440 Hz AAC
+    tone unless audio=False into path (an .mp4), for servers to play; returns path."""
+    video = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate={fps}:duration={seconds:g}"]
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds:g}"] if audio else []
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop or fps), "-pix_fmt", "yuv420p"]
+    codecs += ["-c:a", "aac", "-shortest"] if audio else []
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *video, *tone, *codecs,
+                    str(path)], check=True, timeout=120)
+    return path
+
 
 def skips_fail() -> bool:
     """True in CI (CI=true, or SG_NO_SKIP=1): there a skipped test hides a broken machine or a missing install
