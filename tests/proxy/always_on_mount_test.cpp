@@ -8,7 +8,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 #include <chrono>
-#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -45,9 +44,7 @@ protected:
         start_proxy(options, &registry_);
     }
     double failed_attempts() {
-        std::promise<std::string> text;
-        asio::post(io_, [&] { text.set_value(registry_.expose()); });
-        const auto exposed = text.get_future().get();
+        const auto exposed = on_io([this] { return registry_.expose(); });
         const std::string key = "\nstreamgate_rtsp_proxy_upstream_sessions_failed_total{mount=\"cam\"} ";
         const auto at = exposed.find(key);
         return at == std::string::npos ? 0 : std::stod(exposed.substr(at + key.size()));

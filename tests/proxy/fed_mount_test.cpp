@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "h264_rtp_packet.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "proxy_fixture.hpp"
 #include "raw_rtsp_client.hpp"
@@ -17,6 +18,8 @@ namespace sg::proxy {
 namespace {
 
 using asio::ip::tcp;
+using testing::h264_idr_packet;
+using testing::h264_rtp_packet;
 using testing::RawRtspClient;
 using namespace std::chrono_literals;
 
@@ -89,9 +92,7 @@ TEST_F(FedMount, APlayerGetsTheFedDescriptionAndPackets) {
     const auto play = client.request("PLAY " + url(), 3, "Session: " + session + "\r\n");
     ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
 
-    const std::vector<std::uint8_t> packet{
-        0x80, 0xe0, 0x00, 0x07, 0x00, 0x00, 0x10, 0x00,
-        0x11, 0x22, 0x33, 0x44, 0x65, 0x88, 0x84, 0x00};  // an IDR slice, marker set
+    const auto packet = h264_idr_packet();
     on_io([this, &packet] { mount_->feed_rtp(0, packet); });
     // The frame may follow an RTCP report on channel 1.
     const auto frame = client.read_frame_on(0);
@@ -99,26 +100,6 @@ TEST_F(FedMount, APlayerGetsTheFedDescriptionAndPackets) {
     ASSERT_EQ(frame->size(), packet.size());
     // The payload and timestamp as fed (SSRC and sequence are the player's own).
     EXPECT_EQ(frame->substr(12), std::string(packet.begin() + 12, packet.end()));
-}
-
-std::vector<std::uint8_t> rtp_packet(std::uint16_t seq, std::uint32_t timestamp, std::uint8_t nal,
-                                     bool marker) {
-    return {0x80,
-            static_cast<std::uint8_t>(marker ? 0xe0 : 0x60),
-            static_cast<std::uint8_t>(seq >> 8),
-            static_cast<std::uint8_t>(seq),
-            static_cast<std::uint8_t>(timestamp >> 24),
-            static_cast<std::uint8_t>(timestamp >> 16),
-            static_cast<std::uint8_t>(timestamp >> 8),
-            static_cast<std::uint8_t>(timestamp),
-            0x11,
-            0x22,
-            0x33,
-            0x44,
-            nal,
-            0x88,
-            0x84,
-            0x00};
 }
 
 std::uint16_t seq_of(const std::string& frame) {
@@ -139,12 +120,13 @@ TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
     feed_description();
     // SPS, IDR (two packets of one picture), two P frames: fed before anyone plays.
     on_io([this] {
-        mount_->feed_rtp(0, rtp_packet(99, 1000, 0x41, true));  // the end of the previous GOP: not cached
-        mount_->feed_rtp(0, rtp_packet(100, 4600, 0x67, false));
-        mount_->feed_rtp(0, rtp_packet(101, 4600, 0x65, false));
-        mount_->feed_rtp(0, rtp_packet(102, 4600, 0x65, true));
-        mount_->feed_rtp(0, rtp_packet(103, 8200, 0x41, true));
-        mount_->feed_rtp(0, rtp_packet(104, 11800, 0x41, true));
+        mount_->feed_rtp(0,
+                         h264_rtp_packet(99, 1000, 0x41, true));  // the end of the previous GOP: not cached
+        mount_->feed_rtp(0, h264_rtp_packet(100, 4600, 0x67, false));
+        mount_->feed_rtp(0, h264_rtp_packet(101, 4600, 0x65, false));
+        mount_->feed_rtp(0, h264_rtp_packet(102, 4600, 0x65, true));
+        mount_->feed_rtp(0, h264_rtp_packet(103, 8200, 0x41, true));
+        mount_->feed_rtp(0, h264_rtp_packet(104, 11800, 0x41, true));
     });
     RawRtspClient client(client_io_, endpoint_);
     const auto play = play_interleaved(client);
@@ -155,7 +137,7 @@ TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
     ASSERT_NE(rtptime_at, std::string::npos) << play;
     const auto announced_seq = static_cast<std::uint16_t>(std::stoul(play.substr(seq_at + 4)));
     const auto announced_rtptime = static_cast<std::uint32_t>(std::stoul(play.substr(rtptime_at + 8)));
-    on_io([this] { mount_->feed_rtp(0, rtp_packet(105, 15400, 0x41, true)); });  // live
+    on_io([this] { mount_->feed_rtp(0, h264_rtp_packet(105, 15400, 0x41, true)); });  // live
 
     std::vector<std::string> frames;
     for (int i = 0; i < 6; ++i) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "h264_rtp_packet.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "proxy_fixture.hpp"
 #include "raw_rtsp_client.hpp"
@@ -26,8 +27,7 @@ constexpr std::string_view k_sdp =
     "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=No Name\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
     "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:streamid=0\r\n";
 
-const std::vector<std::uint8_t> k_idr{0x80, 0xe0, 0x00, 0x07, 0x00, 0x00, 0x10, 0x00,
-                                      0x11, 0x22, 0x33, 0x44, 0x65, 0x88, 0x84, 0x00};
+const std::vector<std::uint8_t> k_idr = testing::h264_idr_packet();
 
 class PublishMount : public testing::ProxyFixture {
 protected:
