@@ -11,9 +11,9 @@
 #                                 [--transports "udp tcp"]
 # tools: ffmpeg python3 timeout
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-build_dir="$repo/build/release"
 players=50
 ramp=10
 gop=25
@@ -30,14 +30,8 @@ while (($#)); do
 done
 
 bin="$build_dir/src/app/streamgate"
-[[ -x $bin ]] || { echo "build streamgate first (no $bin)" >&2; exit 2; }
-work=$(mktemp -d /tmp/sg-bench-late-join.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+require_executable "$bin"
+bench_workdir bench-late-join
 
 readonly origin_port=18654 mount_port=18655
 mkdir "$work/media"
@@ -47,16 +41,9 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=
 echo "stream: H.264 1280x720 25 fps ~2 Mbit/s, a key frame every $gop frames; $players players per run," \
   "$ramp joins per second"
 
-wait_port() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
-"$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" --rtp-ports 40000-40999 --log-level warn \
-  >"$work/serve.log" 2>&1 &
-pids+=($!)
-wait_port $origin_port
+start_bg "$work/serve.log" "$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" \
+  --rtp-ports 40000-40999 --log-level warn
+wait_port $origin_port "$last_pid"
 
 cat >"$work/gateway.toml" <<TOML
 [gateway]
@@ -80,9 +67,8 @@ transport = "udp"
 always_on = true
 gop_cache_bytes = 0
 TOML
-"$bin" gateway --config "$work/gateway.toml" >"$work/gateway.log" 2>&1 &
-pids+=($!)
-wait_port $mount_port
+start_bg "$work/gateway.log" "$bin" gateway --config "$work/gateway.toml"
+wait_port $mount_port "$last_pid"
 sleep 3  # both upstreams play and their caches hold a GOP
 
 for mount in nocache cached; do

@@ -16,9 +16,9 @@
 #                           [--paths "direct mount gst socks"] [--transports "udp tcp"]
 # tools: ffmpeg ffprobe python3 timeout awk
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-build_dir="$repo/build/release"
 steps="50 100 200 400"
 seconds=10
 ramp=100
@@ -37,15 +37,9 @@ while (($#)); do
 done
 
 bin="$build_dir/src/app/streamgate"
-[[ -x $bin ]] || { echo "build streamgate first (no $bin)" >&2; exit 2; }
-ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d /tmp/sg-bench-proxy.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+require_executable "$bin"
+raise_fd_limit
+bench_workdir bench-proxy
 
 readonly origin_port=18554 mount_port=18555 gst_port=18556 socks_port=11080
 mkdir "$work/media"
@@ -54,18 +48,10 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=
 kbit=$(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$work/media/clip.mkv")
 echo "stream: $((kbit / 1000)) kbit/s H.264 (10 s clip looped by serve), each player plays ${seconds} s"
 
-wait_port() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
 # Every player comes from 127.0.0.1: no connection caps, here nor on the proxy listener below.
-"$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" --rtp-ports 40000-49999 --log-level warn \
-  --max-connections 0 --max-connections-per-client 0 \
-  >"$work/serve.log" 2>&1 &
-pids+=($!)
-wait_port $origin_port
+start_bg "$work/serve.log" "$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" \
+  --rtp-ports 40000-49999 --log-level warn --max-connections 0 --max-connections-per-client 0
+wait_port $origin_port "$last_pid"
 origin="rtsp://127.0.0.1:$origin_port/clip.mkv"
 
 cat >"$work/gateway.toml" <<EOF
@@ -93,20 +79,17 @@ url = "$origin"
 transport = "udp"
 EOF
 fi
-"$bin" gateway --config "$work/gateway.toml" >"$work/gateway.log" 2>&1 &
-gateway_pid=$!
-pids+=($gateway_pid)
-wait_port $socks_port
-if [[ " $paths " == *" mount "* ]]; then wait_port $mount_port; fi
+start_bg "$work/gateway.log" "$bin" gateway --config "$work/gateway.toml"
+gateway_pid=$last_pid
+wait_port $socks_port $gateway_pid
+if [[ " $paths " == *" mount "* ]]; then wait_port $mount_port $gateway_pid; fi
 
 # The peer proxy: one shared GstRtspServer pipeline playing the origin and re-payloading it for every viewer.
-/usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 --port $gst_port \
-  --mount "/clip=rtspsrc location=$origin protocols=udp latency=200 ! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1" \
-  >"$work/gst.log" 2>&1 &
-pids+=($!)
-wait_port $gst_port
+start_bg "$work/gst.log" /usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 \
+  --port $gst_port \
+  --mount "/clip=rtspsrc location=$origin protocols=udp latency=200 ! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1"
+wait_port $gst_port "$last_pid"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_s=$(getconf CLK_TCK)
 
 url_of() {

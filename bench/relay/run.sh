@@ -22,17 +22,16 @@
 # options (e.g. "--num-threads=1"); SG_BUILD_JOBS.
 # tools: rtpengine ss awk nproc python3 timeout setsid dpkg-query
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 here="$repo/bench/relay"
-build_dir="$repo/build/release"
 out=""
 seconds=10
 fixed_calls=500
 fixed_seconds=20
 steps="500,1000,1500,2000,3000,4000"
 only="streamgate,rtpengine"
-keep=0
 build=1
 max_total_seconds=1200
 # Below the kernel's ephemeral range (32768-60999), so no other socket on the machine holds these ports;
@@ -56,8 +55,6 @@ while (($#)); do
   esac
 done
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 # --- packages: rtpengine-daemon comes from the project's install script --------------------------------
@@ -79,67 +76,14 @@ relay_load="$build_dir/bench/relay/relay_load"
 mkdir -p "$(dirname "$out")"
 
 # --- processes and cleanup -------------------------------------------------------------------------------
-work=$(mktemp -d /tmp/sg-relay-bench.XXXXXX)
-pids=()   # every background process we start leads its own session (setsid), so its children die with it
-last_pid=""
-
-start_bg() {  # start_bg LOGFILE CMD...: runs CMD in its own session; its pid (= session id) in last_pid
-  local logfile=$1
-  shift
-  setsid "$@" >"$logfile" 2>&1 </dev/null &
-  last_pid=$!
-  pids+=("$last_pid")
-}
-
-stop_bg() {  # stop_bg PID: SIGTERM to the session's process group, SIGKILL after 5 s, then reap
-  local pid=$1 i
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  for pid in "${pids[@]}"; do stop_bg "$pid"; done
-  if [[ -n ${watchdog:-} ]]; then
-    kill -- "-$watchdog" 2>/dev/null || true
-    wait "$watchdog" 2>/dev/null || true
-  fi
-  if ((status != 0)); then
-    log "failed; logs kept in $work"
-  elif ((keep)); then
-    log "logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+bench_workdir relay-bench
+stop_grace_s=5
 
 # The whole run is bounded: a stuck relay must not keep the machine busy.
-# shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments
-setsid bash -c 'sleep "$1" && echo "run.sh: time limit of $1 s reached" >&2 && kill -TERM "$2"' _ \
-  "$max_total_seconds" "$$" </dev/null &
-watchdog=$!
+bench_time_limit "$max_total_seconds"
 
 # 4,000 calls are 16,000 media sockets in the relay.
-ulimit -Hn 65536 2>/dev/null || true
-ulimit -n "$(ulimit -Hn)"
-
-free_udp_port() {  # a UDP port nobody has bound, clear of the media range and the ephemeral ports
-  local port
-  while :; do
-    port=$((5000 + RANDOM % 4000))
-    [[ -z $(ss -Huan "sport = :$port") ]] && { echo "$port"; return; }
-  done
-}
+raise_fd_limit
 
 wait_ng() {  # wait_ng PORT PID: until the relay answers an ng ping on 127.0.0.1:PORT (10 s)
   python3 - "$1" "$2" <<'PY'
@@ -187,7 +131,7 @@ start_relay() {  # start_relay NAME NG_PORT LOGFILE: sets last_pid
 # LABEL.json.
 measure() {
   local name=$1 calls=$2 seconds=$3 label=$4 ng pid
-  ng=$(free_udp_port)
+  ng=$(free_port 5000 4000 udp)
   start_relay "$name" "$ng" "$work/$label.log"
   pid=$last_pid
   wait_ng "$ng" "$pid" || die "$name did not answer an ng ping: $(tail -n 3 "$work/$label.log")"

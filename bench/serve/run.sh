@@ -10,9 +10,9 @@
 # usage: bench/serve/run.sh [--build-dir DIR] [--steps "50 100 200 400 800"] [--seconds CLIP_S] [--ramp PER_S]
 # tools: ffmpeg ffprobe python3 timeout
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-build_dir="$repo/build/release"
 steps="50 100 200 400 800"
 seconds=5
 ramp=200
@@ -27,15 +27,9 @@ while (($#)); do
 done
 
 bin="$build_dir/src/app/streamgate"
-[[ -x $bin ]] || { echo "build streamgate first (no $bin)" >&2; exit 2; }
-ulimit -n "$(ulimit -Hn)"  # serve needs a descriptor per viewer and two UDP sockets per track
-work=$(mktemp -d /tmp/sg-bench-serve.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+require_executable "$bin"
+raise_fd_limit  # serve needs a descriptor per viewer and two UDP sockets per track
+bench_workdir bench-serve
 
 # ~2 Mbit/s H.264, video only: the same RTP payloader work (FU-A) on both servers.
 mkdir "$work/media"
@@ -45,23 +39,14 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=
 kbit=$(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$work/media/clip.mkv")
 echo "clip: ${seconds} s, $((kbit / 1000)) kbit/s"
 
-wait_ready() {  # log file -> port printed after READY (serve: wait for its port instead)
-  for _ in $(seq 150); do grep -q "$2" "$1" && return 0; sleep 0.1; done
-  cat "$1" >&2
-  return 1
-}
-
 # Every viewer comes from 127.0.0.1: no connection caps.
-"$bin" serve "$work/media" --listen 127.0.0.1:18554 --rtp-ports 40000-59999 --log-level warn \
-  --max-connections 0 --max-connections-per-client 0 \
-  >"$work/serve.log" 2>&1 &
-pids+=($!)
-/usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 --port 18555 --not-shared \
-  --mount "/clip.mkv=filesrc location=$work/media/clip.mkv ! matroskademux ! h264parse ! rtph264pay name=pay0 pt=96" \
-  >"$work/gst.log" 2>&1 &
-pids+=($!)
-wait_ready "$work/gst.log" '^READY'
-for _ in $(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/18554) 2>/dev/null && break; sleep 0.1; done
+start_bg "$work/serve.log" "$bin" serve "$work/media" --listen 127.0.0.1:18554 --rtp-ports 40000-59999 \
+  --log-level warn --max-connections 0 --max-connections-per-client 0
+wait_port 18554 "$last_pid"
+start_bg "$work/gst.log" /usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 \
+  --port 18555 --not-shared \
+  --mount "/clip.mkv=filesrc location=$work/media/clip.mkv ! matroskademux ! h264parse ! rtph264pay name=pay0 pt=96"
+wait_port 18555 "$last_pid"
 
 declare -A best
 for server in serve gst; do

@@ -28,15 +28,14 @@
 # Environment: SG_BUILD_JOBS (default 2).
 # tools: ffmpeg python3 curl ss pgrep pkill setsid awk timeout
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 here="$repo/bench/soak"
-build_dir="$repo/build/release"
 out=""
 minutes=60
 sessions=1000
 bulk_bytes=16384
-keep=0
 build=1
 
 while (($#)); do
@@ -53,8 +52,6 @@ while (($#)); do
   esac
 done
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 "$repo/scripts/install-deps"
 
@@ -81,82 +78,13 @@ tool_s=$((hold_s + 300))  # the load tools outlive the run; cleanup stops them
 max_total_seconds=$((hold_s + 900))
 
 # --- processes and cleanup (as bench/socks/run.sh) ---------------------------------------------------------
-work=$(mktemp -d /tmp/sg-soak.XXXXXX)
-pids=()
-last_pid=""
-
-start_bg() {  # start_bg LOGFILE CMD...: runs CMD in its own session; its pid (= session id) in last_pid
-  local logfile=$1
-  shift
-  setsid "$@" >"$logfile" 2>&1 </dev/null &
-  last_pid=$!
-  pids+=("$last_pid")
-}
-
-stop_bg() {  # stop_bg PID: SIGTERM to the session's process group, SIGKILL after 10 s, then reap
-  local pid=$1 i
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  # Every process of the session, not just its leader: a testplayer outlives its bash loop for the TEARDOWNs
-  # and its --json report.
-  for ((i = 0; i < 100; i++)); do
-    [[ -z $(pgrep -s "$pid") ]] && break
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  pkill -KILL -s "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  # Load first, then the gateway, then the origin and the sink.
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_bg "${pids[i]}"; done
-  if [[ -n ${watchdog:-} ]]; then
-    kill -- "-$watchdog" 2>/dev/null || true
-    wait "$watchdog" 2>/dev/null || true
-  fi
-  if ((status != 0)); then
-    log "failed; logs kept in $work"
-  elif ((keep)); then
-    log "logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-
-# shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments
-setsid bash -c 'sleep "$1" && echo "run.sh: time limit of $1 s reached" >&2 && kill -TERM "$2"' _ \
-  "$max_total_seconds" "$$" </dev/null &
-watchdog=$!
+bench_workdir soak
+stop_grace_s=10
+bench_time_limit "$max_total_seconds"
 
 # Every TCP session is two descriptors in the gateway, every ALG player 4 UDP sockets per track more.
-ulimit -Hn 65536 2>/dev/null || true
-ulimit -n "$(ulimit -Hn)"
+raise_fd_limit
 (($(ulimit -n) >= 4 * sessions + 1000)) || die "ulimit -n is $(ulimit -n): too low for $sessions sessions"
-
-free_port() {  # a TCP port nobody listens on, below the RTP ranges and the ephemeral ports
-  local port
-  while :; do
-    port=$((11000 + RANDOM % 9000))
-    [[ -z $(ss -Htln "sport = :$port") ]] && { echo "$port"; return; }
-  done
-}
-
-wait_port() {  # wait_port PORT PID: until something listens on 127.0.0.1:PORT (10 s)
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 # --- origin, sink, gateway ------------------------------------------------------------------------------------
 mkdir "$work/media"
@@ -164,16 +92,16 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=320x240:rate=1
   -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=30" -c:v libx264 -preset ultrafast -b:v 150k \
   -maxrate 150k -bufsize 150k -g 15 -pix_fmt yuv420p -c:a aac -b:a 32k -shortest "$work/media/clip.mp4"
 
-serve_port=$(free_port)
-socks_port=$(free_port)
-rtsp_port=$(free_port)
-admin_port=$(free_port)
-sink_port=$(free_port)
+serve_port=$(free_port 11000 9000)
+socks_port=$(free_port 11000 9000)
+rtsp_port=$(free_port 11000 9000)
+admin_port=$(free_port 11000 9000)
+sink_port=$(free_port 11000 9000)
 while [[ $socks_port == "$serve_port" || $rtsp_port == "$serve_port" || $rtsp_port == "$socks_port" ||
   $admin_port == "$serve_port" || $admin_port == "$socks_port" || $admin_port == "$rtsp_port" ||
   $sink_port == "$serve_port" || $sink_port == "$socks_port" || $sink_port == "$rtsp_port" ||
   $sink_port == "$admin_port" ]]; do
-  rtsp_port=$(free_port); admin_port=$(free_port); sink_port=$(free_port)
+  rtsp_port=$(free_port 11000 9000); admin_port=$(free_port 11000 9000); sink_port=$(free_port 11000 9000)
 done
 
 # RTP port ranges below the ephemeral range (32768-60999), where the players' own UDP ports come from.

@@ -19,17 +19,16 @@
 # Environment: SG_BENCH_STREAMGATE_ARGS adds gateway options (e.g. "--log-level warn"); SG_BUILD_JOBS.
 # tools: danted microsocks iperf3 proxychains4 ss pgrep pkill setsid awk nproc python3 timeout
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 here="$repo/bench/socks"
-build_dir="$repo/build/release"
 out=""
 seconds=10
 rate_seconds=5
 concurrency=50
 idle=10000
 only="direct,streamgate,danted,microsocks"
-keep=0
 build=1
 max_total_seconds=900
 
@@ -49,8 +48,6 @@ while (($#)); do
   esac
 done
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 # --- packages: the benchmark peers (danted, microsocks, iperf3) come from the project's install script --
@@ -72,84 +69,20 @@ socks_load="$build_dir/bench/socks/socks_load"
 mkdir -p "$(dirname "$out")"
 
 # --- processes and cleanup -------------------------------------------------------------------------------
-work=$(mktemp -d /tmp/sg-socks-bench.XXXXXX)
-pids=()   # every background process we start leads its own session (setsid), so its children die with it
-last_pid=""
-
-start_bg() {  # start_bg LOGFILE CMD...: runs CMD in its own session; its pid (= session id) in last_pid
-  local logfile=$1
-  shift
-  setsid "$@" >"$logfile" 2>&1 </dev/null &
-  last_pid=$!
-  pids+=("$last_pid")
-}
-
-stop_bg() {  # stop_bg PID: SIGTERM to the session's process group, SIGKILL after 3 s, then reap
-  local pid=$1 i
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for ((i = 0; i < 30; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  pkill -KILL -s "$pid" 2>/dev/null || true  # children that left the group but not the session
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM HUP
-  for pid in "${pids[@]}"; do stop_bg "$pid"; done
-  if [[ -n ${watchdog:-} ]]; then
-    kill -- "-$watchdog" 2>/dev/null || true
-    wait "$watchdog" 2>/dev/null || true
-  fi
-  if ((status != 0)); then
-    log "failed; logs kept in $work"
-  elif ((keep)); then
-    log "logs kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
+bench_workdir socks-bench
+stop_grace_s=3
 
 # The whole run is bounded: a stuck peer must not keep the machine busy.
-# shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments
-setsid bash -c 'sleep "$1" && echo "run.sh: time limit of $1 s reached" >&2 && kill -TERM "$2"' _ \
-  "$max_total_seconds" "$$" </dev/null &
-watchdog=$!
+bench_time_limit "$max_total_seconds"
 
 # 10,000 tunnels are 20,000 descriptors in the proxy and 10,000 each in socks_load and the sink.
 # Raising the hard limit needs CAP_SYS_RESOURCE; without it, open as many tunnels as the limit allows.
-ulimit -Hn 65536 2>/dev/null || true
-ulimit -n "$(ulimit -Hn)"
+raise_fd_limit
 idle_requested=$idle
 if (($(ulimit -n) < 2 * idle + 100)); then
   idle=$((($(ulimit -n) - 100) / 2 / 100 * 100))
   log "ulimit -n is $(ulimit -n) (hard limit): measuring $idle idle tunnels instead of $idle_requested"
 fi
-
-free_port() {  # a TCP port nobody listens on, from a range clear of the ephemeral ports
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 10000))
-    [[ -z $(ss -Htln "sport = :$port") ]] && { echo "$port"; return; }
-  done
-}
-
-wait_port() {  # wait_port PORT PID: until something listens on 127.0.0.1:PORT (10 s)
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 established() {  # connections the proxy on PORT still holds with clients
   ss -Htn state established "sport = :$1" | wc -l
@@ -171,8 +104,8 @@ proc_mem() {  # proc_mem SID: "RSS_KIB PSS_KIB PROCESSES FDS" summed over every 
 }
 
 # --- shared peers: the iperf3 server and the echo sink -------------------------------------------------
-iperf_port=$(free_port)
-sink_port=$(free_port)
+iperf_port=$(free_port 20000 10000)
+sink_port=$(free_port 20000 10000)
 start_bg "$work/iperf3-server.log" iperf3 -s -B 127.0.0.1 -p "$iperf_port"
 iperf_pid=$last_pid
 start_bg "$work/sink.log" "$socks_load" sink --listen "127.0.0.1:$sink_port" --max-seconds "$max_total_seconds"
@@ -308,7 +241,7 @@ for name in streamgate danted microsocks; do
   wants "$name" || continue
   # Each memory measurement gets a fresh proxy: memory freed by earlier tunnels would hide the cost of new ones.
   for payload in 0 65536; do
-    port=$(free_port)
+    port=$(free_port 20000 10000)
     start_proxy "$name" "$port" "$work/$name-$payload.log"
     proxy_pid=$last_pid
     wait_port "$port" "$proxy_pid" || die "$name did not start: $(tail -n 3 "$work/$name-$payload.log")"

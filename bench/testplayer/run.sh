@@ -8,9 +8,9 @@
 # usage: bench/testplayer/run.sh [--build-dir DIR] [-n PLAYERS] [--ramp PER_S] [--duration S] [--transport udp|tcp]
 # tools: python3 awk
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-build_dir="$repo/build/release"
 players=1000
 ramp=200
 duration=10
@@ -27,18 +27,11 @@ while (($#)); do
 done
 
 bin="$build_dir/src/app/streamgate"
-[[ -x $bin ]] || { echo "build streamgate first (no $bin)" >&2; exit 2; }
-work=$(mktemp -d /tmp/sg-bench-testplayer.XXXXXX)
-origin_pid=""
-cleanup() {
-  [[ -n $origin_pid ]] && kill "$origin_pid" 2>/dev/null && wait "$origin_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+require_executable "$bin"
+bench_workdir bench-testplayer
 
-/usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 --port 0 --audio pcma \
-  >"$work/origin.log" 2>&1 &
-origin_pid=$!
+start_bg "$work/origin.log" /usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" \
+  --address 127.0.0.1 --port 0 --audio pcma
 for _ in $(seq 100); do grep -q '^READY' "$work/origin.log" && break; sleep 0.1; done
 port=$(awk '/^READY/ {print $2}' "$work/origin.log")
 [[ -n $port ]] || { cat "$work/origin.log" >&2; exit 1; }
