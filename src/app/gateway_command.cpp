@@ -7,10 +7,12 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -313,12 +315,20 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer drain_timer(io);
     bool draining = false;
+    // Closing a session is posted to its own loop, and its coroutine then ends and writes its session-end
+    // line there: the loops stop once every session is gone (the check below), or after this grace if one
+    // hangs.
+    constexpr auto k_close_grace = std::chrono::seconds(2);
+    std::optional<std::chrono::steady_clock::time_point> closing_since;
+    const auto close_sessions = [&] {
+        server.close_sessions();
+        if (!closing_since) closing_since = std::chrono::steady_clock::now();
+    };
     std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec, int signo) {
         if (ec) return;
         if (draining) {
             spdlog::info("signal {} again: closing {} sessions now", signo, server.active_sessions());
-            server.close_sessions();
-            stop_loops();
+            close_sessions();
             return;
         }
         draining = true;
@@ -332,8 +342,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         drain_timer.async_wait([&](const asio::error_code& timer_ec) {
             if (timer_ec) return;
             spdlog::info("drain period over: closing {} sessions", server.active_sessions());
-            server.close_sessions();
-            stop_loops();
+            close_sessions();
         });
     };
     signals.async_wait(on_signal);
@@ -342,7 +351,13 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
     asio::steady_timer idle_check(io);
     std::function<void(const asio::error_code&)> check = [&](const asio::error_code& ec) {
         if (ec) return;
-        if (draining && server.active_sessions() == 0) {
+        const bool closed_or_hung =
+            server.active_sessions() == 0 ||
+            (closing_since && std::chrono::steady_clock::now() - *closing_since > k_close_grace);
+        if (draining && closed_or_hung) {
+            if (server.active_sessions() != 0)
+                spdlog::warn("{} sessions did not close within {}s; stopping anyway",
+                             server.active_sessions(), k_close_grace.count());
             stop_loops();
             return;
         }

@@ -1,5 +1,6 @@
 """The gateway with several event loops (`--threads 2`, issue 17): SOCKS sessions are spread over the loops, and
-the admin API still sees and ends every one of them.
+the admin API still sees and ends every one of them; at shutdown every session on every loop writes its
+session-end line.
 
 Many slow curl downloads run at once through the SOCKS listener from the IPv6-only client to an IPv4-only
 HTTP origin. `ctl sessions --json` must list all of them (they live on two loops, each listed on its own
@@ -10,7 +11,6 @@ the others keep going.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import unittest
 
@@ -58,28 +58,17 @@ class GatewayLoops(unittest.TestCase):
         self.assertEqual(body["total"], len(body["sessions"]))
         return body["sessions"]
 
-    def wait_for(self, predicate, what, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.2)
-        self.fail(f"timed out waiting for {what}\n{self.net.peer_logs()[-3000:]}")
-
     def start_download(self):
-        return self.net.popen("client6", ["curl", "-sS", "--max-time", "120", "-o", "/dev/null", "--socks5",
-                                          f"[{self.gw6}]:{SOCKS_PORT}", f"http://{self.o4}:{HTTP_PORT}/stream"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return self.net.curl_via_socks("client6", f"[{self.gw6}]:{SOCKS_PORT}", f"http://{self.o4}:{HTTP_PORT}/stream")
 
     def test_sessions_on_two_loops_are_listed_and_ended(self):
         self.assertIn("2 event loops", self.gateway.log_text())
 
         downloads = [self.start_download() for _ in range(DOWNLOADS)]
         self.addCleanup(lambda: [d.kill() for d in downloads if d.poll() is None])
-        sessions = self.wait_for(lambda: (s := self.running_sessions()) and len(s) == DOWNLOADS
-                                 and all(x["bytes_down"] > 0 for x in s) and s,
-                                 f"{DOWNLOADS} live SOCKS sessions with bytes")
+        sessions = self.net.wait_until(lambda: (s := self.running_sessions()) and len(s) == DOWNLOADS
+                                       and all(x["bytes_down"] > 0 for x in s) and s,
+                                       f"{DOWNLOADS} live SOCKS sessions with bytes", timeout=30)
         ids = [s["id"] for s in sessions]
         self.assertEqual(ids, sorted(ids))
         self.assertEqual(len(set(ids)), DOWNLOADS)
@@ -89,16 +78,51 @@ class GatewayLoops(unittest.TestCase):
         victims = ids[:2]
         for victim in victims:
             self.ctl("end", "session", str(victim), token=True)
-        self.wait_for(lambda: sum(d.poll() is not None for d in downloads) >= 2, "two ended downloads")
-        remaining = self.wait_for(lambda: (s := self.running_sessions()) and len(s) == DOWNLOADS - 2 and s,
-                                  f"{DOWNLOADS - 2} sessions left")
+        self.net.wait_until(lambda: sum(d.poll() is not None for d in downloads) >= 2, "two ended downloads")
+        remaining = self.net.wait_until(lambda: (s := self.running_sessions()) and len(s) == DOWNLOADS - 2 and s,
+                                        f"{DOWNLOADS - 2} sessions left")
         self.assertFalse({s["id"] for s in remaining} & set(victims))
         time.sleep(0.5)
         self.assertEqual(sum(d.poll() is not None for d in downloads), 2)  # the others keep going
-        self.wait_for(lambda: self.gateway.log_text().count('end="ended by operator"') == 2, "two session-end lines")
+        self.net.wait_until(lambda: self.gateway.log_text().count('end="ended by operator"') == 2,
+                            "two session-end lines")
         missing = self.ctl("end", "session", str(victims[0]), token=True, check=False)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("no such session", missing.stderr)
+
+
+    def test_shutdown_ends_sessions_on_every_loop_with_their_lines(self):
+        # A second gateway of its own (the class's one serves the other test), with a one-second drain.
+        port, admin = SOCKS_PORT + 1, "127.0.0.1:9133"
+        config = self.net.write_file("drain.toml", f"""
+[gateway]
+socks = ["[{self.gw6}]:{port}"]
+allow = ["2001:2::/48"]
+admin = "{admin}"
+threads = 2
+drain_timeout_s = 1
+""")
+        gateway = self.net.start_peer("gw", [self.bin, "gateway", "--config", str(config)], name="drain-gateway",
+                                      ready=None)
+        self.net.wait_port("gw", self.gw6, port)
+        self.net.wait_port("gw", "127.0.0.1", 9133)
+        downloads = [self.net.curl_via_socks("client6", f"[{self.gw6}]:{port}", f"http://{self.o4}:{HTTP_PORT}/x")
+                     for _ in range(6)]
+        self.addCleanup(lambda: [d.kill() for d in downloads if d.poll() is None])
+
+        def live_with_bytes():
+            cp = self.net.run("gw", [self.bin, "ctl", "--admin", admin, "sessions", "--json"], check=False)
+            sessions = json.loads(cp.stdout)["sessions"] if cp.returncode == 0 else []
+            return len(sessions) == 6 and all(x["bytes_down"] > 0 for x in sessions)
+
+        self.net.wait_until(live_with_bytes, "six live sessions with bytes")
+        # The trickling downloads outlive the drain: the deadline closes them, on both loops.
+        self.assertEqual(gateway.stop(timeout=15), 0, gateway.log_text()[-3000:])
+        log = self.net.wait_until(lambda: (text := gateway.log_text()) and "gateway stopped" in text and text,
+                                  "the gateway's last line")
+        self.assertIn("drain period over: closing 6 sessions", log)
+        self.assertEqual(log.count("session-end "), 6, log[-3000:])
+        self.assertNotIn("did not close", log)
 
 
 if __name__ == "__main__":
