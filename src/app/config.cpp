@@ -306,7 +306,9 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
                                                   "publish_password",
                                                   "publish_takeover",
                                                   "gop_cache_bytes",
-                                                  "gop_cache_packets"};
+                                                  "gop_cache_packets",
+                                                  "tls_verify",
+                                                  "tls_ca"};
     reject_unknown_keys(table, known, "[[rtsp.mount]]", problems);
     RtspMountConfig mount;
     const auto name = table["name"].value<std::string>();
@@ -323,7 +325,7 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
     for (const auto& [key, field] :
          {std::pair{"transport", &mount.transport}, std::pair{"user", &mount.user},
           std::pair{"password", &mount.password}, std::pair{"publish_user", &mount.publish_user},
-          std::pair{"publish_password", &mount.publish_password}}) {
+          std::pair{"publish_password", &mount.publish_password}, std::pair{"tls_ca", &mount.tls_ca}}) {
         if (const auto* node = table.get(key)) {
             if (const auto text = node->value<std::string>(); text) {
                 *field = *text;
@@ -335,7 +337,8 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
     }
     for (const auto& [key, field] :
          {std::pair{"always_on", &mount.always_on}, std::pair{"publish", &mount.publish},
-          std::pair{"publish_takeover", &mount.publish_takeover}}) {
+          std::pair{"publish_takeover", &mount.publish_takeover},
+          std::pair{"tls_verify", &mount.tls_verify}}) {
         if (const auto* node = table.get(key)) {
             if (const auto* value = node->as_boolean(); value != nullptr) {
                 *field = value->get();
@@ -396,9 +399,24 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                                                   "max_connections",
                                                   "max_connections_per_client",
                                                   "gop_cache_bytes",
-                                                  "gop_cache_packets"};
+                                                  "gop_cache_packets",
+                                                  "tls_listen",
+                                                  "tls_cert",
+                                                  "tls_key"};
     reject_unknown_keys(rtsp, known, "[rtsp]", problems);
     read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, problems);
+    read_list(rtsp.get("tls_listen"), "[rtsp] tls_listen", net::parse_host_port, config.rtsp_tls_listeners,
+              problems);
+    for (const auto& [key, field] :
+         {std::pair{"tls_cert", &config.rtsp_tls_certificate}, std::pair{"tls_key", &config.rtsp_tls_key}}) {
+        if (const auto* node = rtsp.get(key)) {
+            if (const auto text = node->value<std::string>(); text && !text->empty()) {
+                *field = *text;
+            } else {
+                problems.add(node, fmt::format("[rtsp] {}: must be the path of a PEM file", key));
+            }
+        }
+    }
     read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, problems);
     read_count(rtsp, "max_connections", config.rtsp_max_connections, problems);
     read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, problems);
@@ -456,10 +474,15 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     if (!mount.publish_user.empty() || !mount.publish_password.empty() || mount.publish_takeover)
         return sg::fail("publish_user, publish_password and publish_takeover need publish = true");
     const auto url = rtsp::parse_url(mount.url);
-    if (!url || url->scheme != "rtsp") return sg::fail("url must be an rtsp:// URL");
+    if (!url || (url->scheme != "rtsp" && url->scheme != "rtsps"))
+        return sg::fail("url must be an rtsp:// or rtsps:// URL");
     if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto" &&
         mount.transport != "http")
         return sg::fail("transport must be \"udp\", \"tcp\", \"auto\" or \"http\"");
+    if (url->is_tls() && mount.transport == "http")
+        return sg::fail("transport \"http\" (the HTTP tunnel) does not go with an rtsps:// URL");
+    if (!url->is_tls() && (!mount.tls_verify || !mount.tls_ca.empty()))
+        return sg::fail("tls_verify and tls_ca are for rtsps:// URLs");
     if (!mount.password.empty() && mount.user.empty()) return sg::fail("password without user");
     return mount;
 }

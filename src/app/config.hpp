@@ -36,6 +36,10 @@ struct RtspMountConfig {
     // This mount's GOP cache limits; unset: [rtsp] gop_cache_bytes / gop_cache_packets.
     std::optional<std::uint32_t> gop_cache_bytes;
     std::optional<std::uint32_t> gop_cache_packets;
+    // An rtsps:// upstream: check its certificate and name (tls_verify), against the CAs of tls_ca (a PEM
+    // file; "": the system's).
+    bool tls_verify = true;
+    std::string tls_ca;
     bool operator==(const RtspMountConfig&) const = default;
 };
 
@@ -64,6 +68,10 @@ struct GatewayConfig {
     std::chrono::seconds alg_session_timeout{120};
     // [rtsp]: the RTSP proxy listener with mounts (proxy/rtsp_proxy.hpp); no listener: off.
     std::vector<net::HostPort> rtsp_listeners;
+    // RTSPS listeners (RTSP over TLS) and their PEM certificate chain and key.
+    std::vector<net::HostPort> rtsp_tls_listeners;
+    std::string rtsp_tls_certificate;
+    std::string rtsp_tls_key;
     std::chrono::seconds rtsp_session_timeout{60};
     // Player connections over these are answered 503 and closed (0 = no limit).
     std::uint32_t rtsp_max_connections = 4096;

@@ -69,6 +69,10 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
     note(before.socks_listeners != after.socks_listeners, "socks listeners (needs a restart)");
     note(before.admin != after.admin, "admin listener (needs a restart)");
     note(before.rtsp_listeners != after.rtsp_listeners, "rtsp listeners (needs a restart)");
+    note(before.rtsp_tls_listeners != after.rtsp_tls_listeners ||
+             before.rtsp_tls_certificate != after.rtsp_tls_certificate ||
+             before.rtsp_tls_key != after.rtsp_tls_key,
+         "rtsps listeners or certificate (needs a restart)");
     note(cidr_texts(before.allow) != cidr_texts(after.allow), "allow");
     note(before.family_policy != after.family_policy, "family_policy");
     note(!(before.users == after.users), "users");

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "app/config.hpp"
 #include "app/gateway_command.hpp"
@@ -28,21 +29,30 @@ struct GatewayFlags {
     std::string log_level;
     std::string alg_ports;
     std::vector<std::string> rtsp;
+    std::vector<std::string> rtsps;
+    std::string tls_cert;
+    std::string tls_key;
     std::vector<std::string> mounts;
     std::vector<std::string> rtsp_users;
     std::int64_t threads = -1;  // -1: not given, the file decides
 };
 
-// --rtsp and --mount add to what the configuration file says.
+// --rtsp, --rtsps and --mount add to what the configuration file says; --tls-cert and --tls-key replace it.
 bool add_rtsp_flags(const GatewayFlags& flags, GatewayConfig& config, std::ostream& errors) {
-    for (const auto& text : flags.rtsp) {
-        const auto hp = sg::net::parse_host_port(text);
-        if (!hp) {
-            errors << "streamgate: --rtsp " << text << ": " << hp.error() << '\n';
-            return false;
+    for (const auto& [option, texts, out] :
+         {std::tuple{"--rtsp", &flags.rtsp, &config.rtsp_listeners},
+          std::tuple{"--rtsps", &flags.rtsps, &config.rtsp_tls_listeners}}) {
+        for (const auto& text : *texts) {
+            const auto hp = sg::net::parse_host_port(text);
+            if (!hp) {
+                errors << "streamgate: " << option << ' ' << text << ": " << hp.error() << '\n';
+                return false;
+            }
+            out->push_back(*hp);
         }
-        config.rtsp_listeners.push_back(*hp);
     }
+    if (!flags.tls_cert.empty()) config.rtsp_tls_certificate = flags.tls_cert;
+    if (!flags.tls_key.empty()) config.rtsp_tls_key = flags.tls_key;
     for (const auto& text : flags.mounts) {
         auto mount = parse_mount_spec(text);
         if (!mount) {
@@ -165,6 +175,11 @@ Subcommand add_gateway_command(CLI::App& app) {
                         "UDP ports FIRST-LAST for the RTSP ALG's media relays (default: 30000-39999)");
     gateway->add_option("--rtsp", flags->rtsp,
                         "RTSP proxy listener HOST:PORT or [IPV6]:PORT for the mounts (repeatable)");
+    gateway->add_option("--rtsps", flags->rtsps,
+                        "RTSPS (RTSP over TLS) proxy listener HOST:PORT for the mounts (repeatable; needs "
+                        "--tls-cert and --tls-key)");
+    gateway->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain of the RTSPS listeners");
+    gateway->add_option("--tls-key", flags->tls_key, "PEM private key of the RTSPS listeners");
     gateway->add_option(
         "--mount", flags->mounts,
         "RTSP proxy mount NAME=rtsp://[user:password@]host[:port]/path, or NAME=publish for a "

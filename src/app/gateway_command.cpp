@@ -27,6 +27,7 @@
 #include "proxy/rtsp_proxy.hpp"
 #include "rtsp/url.hpp"
 #include "socks/server.hpp"
+#include "tls/tls_context.hpp"
 
 namespace sg::app {
 
@@ -98,6 +99,8 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
                         : mount.transport == "http" ? proxy::UpstreamTransport::http
                                                     : proxy::UpstreamTransport::automatic;
         out.always_on = mount.always_on;
+        out.tls_verify = mount.tls_verify;
+        out.tls_ca = mount.tls_ca;
         out.publish = mount.publish;
         out.publish_user = mount.publish_user;
         out.publish_password = mount.publish_password;
@@ -109,29 +112,46 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     return options;
 }
 
-// Opens the RTSP proxy listeners; false when some were configured and none could be opened.
+// Opens the RTSP and RTSPS proxy listeners; false when some were configured and none could be opened, or
+// when the RTSPS listeners' certificate cannot be loaded.
 bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config,
                      std::vector<std::string>& listeners) {
-    std::size_t listening = 0;
-    for (const auto& hp : config.rtsp_listeners) {
-        const auto endpoint = net::to_tcp_endpoint(hp);
-        std::string error = endpoint ? "" : std::string(endpoint.error());
-        const auto bound = endpoint ? rtsp_proxy.listen(*endpoint, error) : std::nullopt;
-        if (!bound) {
-            spdlog::warn("rtsp listener {}: {}", net::to_string(hp), error);
-            continue;
+    std::shared_ptr<asio::ssl::context> tls;
+    if (!config.rtsp_tls_listeners.empty()) {
+        std::string error = "rtsps listeners need [rtsp] tls_cert and tls_key (--tls-cert, --tls-key)";
+        if (!config.rtsp_tls_certificate.empty() && !config.rtsp_tls_key.empty())
+            tls = tls::make_server_context(config.rtsp_tls_certificate, config.rtsp_tls_key, error);
+        if (!tls) {
+            spdlog::error("rtsps: {}", error);
+            return false;
         }
-        spdlog::info("rtsp proxy listening on {} ({} mounts)", net::to_string(*bound),
-                     config.rtsp_mounts.size());
-        listeners.push_back("rtsp " + net::to_string(*bound));
-        ++listening;
+    }
+    std::size_t listening = 0;
+    for (const auto& [scheme, hosts] :
+         {std::pair{"rtsp", &config.rtsp_listeners}, std::pair{"rtsps", &config.rtsp_tls_listeners}}) {
+        for (const auto& hp : *hosts) {
+            const auto endpoint = net::to_tcp_endpoint(hp);
+            std::string error = endpoint ? "" : std::string(endpoint.error());
+            const auto bound =
+                endpoint
+                    ? rtsp_proxy.listen(*endpoint, error, scheme == std::string_view("rtsps") ? tls : nullptr)
+                    : std::nullopt;
+            if (!bound) {
+                spdlog::warn("{} listener {}: {}", scheme, net::to_string(hp), error);
+                continue;
+            }
+            spdlog::info("{} proxy listening on {} ({} mounts)", scheme, net::to_string(*bound),
+                         config.rtsp_mounts.size());
+            listeners.push_back(std::string(scheme) + " " + net::to_string(*bound));
+            ++listening;
+        }
     }
     for (const auto& mount : config.rtsp_mounts)
         spdlog::info("rtsp mount {} -> {} (upstream {}{})", mount.name,
                      rtsp::parse_url(mount.url) ? rtsp::to_string(*rtsp::parse_url(mount.url)) : "?",
                      mount.transport, mount.always_on ? ", always on" : "");
     if (listening > 0) rtsp_proxy.start();
-    return listening > 0 || config.rtsp_listeners.empty();
+    return listening > 0 || (config.rtsp_listeners.empty() && config.rtsp_tls_listeners.empty());
 }
 
 void open_admin(metrics::AdminServer& admin, const net::HostPort& where,
@@ -158,6 +178,9 @@ void keep_fixed_settings(const GatewayConfig& running, GatewayConfig& fresh) {
     fresh.admin = running.admin;
     fresh.admin_token_file = running.admin_token_file;
     fresh.rtsp_listeners = running.rtsp_listeners;
+    fresh.rtsp_tls_listeners = running.rtsp_tls_listeners;
+    fresh.rtsp_tls_certificate = running.rtsp_tls_certificate;
+    fresh.rtsp_tls_key = running.rtsp_tls_key;
     fresh.alg_port_first = running.alg_port_first;
     fresh.alg_port_last = running.alg_port_last;
     fresh.alg_session_timeout = running.alg_session_timeout;
@@ -287,7 +310,10 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         outcome.applied = true;
         outcome.changes = describe_changes(running, *fresh);
         if (fresh->socks_listeners != running.socks_listeners || fresh->admin != running.admin ||
-            fresh->rtsp_listeners != running.rtsp_listeners) {
+            fresh->rtsp_listeners != running.rtsp_listeners ||
+            fresh->rtsp_tls_listeners != running.rtsp_tls_listeners ||
+            fresh->rtsp_tls_certificate != running.rtsp_tls_certificate ||
+            fresh->rtsp_tls_key != running.rtsp_tls_key) {
             spdlog::warn("{}: listener changes need a restart; keeping the current listeners", trigger);
         }
         keep_fixed_settings(running, *fresh);

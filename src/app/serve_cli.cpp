@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <tuple>
 
 #include "app/logging.hpp"
 #include "app/subcommand.hpp"
@@ -18,6 +19,9 @@ namespace {
 struct ServeFlags {
     std::string dir;
     std::vector<std::string> listen;
+    std::vector<std::string> tls_listen;
+    std::string tls_cert;
+    std::string tls_key;
     bool loop = false;
     std::string rtp_ports = "20000-29999";
     unsigned session_timeout = 60;
@@ -37,15 +41,27 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
         std::cerr << "streamgate: serve: " << flags.dir << ": not a directory\n";
         return std::nullopt;
     }
-    const auto listen = flags.listen.empty() ? std::vector<std::string>{"127.0.0.1:8554"} : flags.listen;
-    for (const auto& text : listen) {
-        const auto hp = net::parse_host_port(text);
-        if (!hp) {
-            std::cerr << "streamgate: serve: --listen " << text << ": " << hp.error() << '\n';
-            return std::nullopt;
+    // The default listener only when no listener at all is named: --tls-listen alone serves only RTSPS.
+    const bool no_listener = flags.listen.empty() && flags.tls_listen.empty();
+    const auto listen = no_listener ? std::vector<std::string>{"127.0.0.1:8554"} : flags.listen;
+    for (const auto& [option, texts, out] :
+         {std::tuple{"--listen", &listen, &config.listen},
+          std::tuple{"--tls-listen", &flags.tls_listen, &config.tls_listen}}) {
+        for (const auto& text : *texts) {
+            const auto hp = net::parse_host_port(text);
+            if (!hp) {
+                std::cerr << "streamgate: serve: " << option << ' ' << text << ": " << hp.error() << '\n';
+                return std::nullopt;
+            }
+            out->push_back(*hp);
         }
-        config.listen.push_back(*hp);
     }
+    if (!config.tls_listen.empty() && (flags.tls_cert.empty() || flags.tls_key.empty())) {
+        std::cerr << "streamgate: serve: --tls-listen needs --tls-cert and --tls-key\n";
+        return std::nullopt;
+    }
+    config.tls_certificate = flags.tls_cert;
+    config.tls_key = flags.tls_key;
     std::string_view ports = flags.rtp_ports;
     const auto first = parse_uint<std::uint16_t>(pop_token(ports, '-'));
     const auto last = parse_uint<std::uint16_t>(ports);
@@ -81,6 +97,10 @@ Subcommand add_serve_command(CLI::App& app) {
     serve->add_option("--listen", flags->listen,
                       "RTSP listener HOST:PORT or [IPV6]:PORT (repeatable; "
                       "default 127.0.0.1:8554)");
+    serve->add_option("--tls-listen", flags->tls_listen,
+                      "RTSPS (RTSP over TLS, rtsps://) listener HOST:PORT (repeatable; default: none)");
+    serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain of the RTSPS listeners");
+    serve->add_option("--tls-key", flags->tls_key, "PEM private key of the RTSPS listeners");
     serve->add_flag("--loop", flags->loop, "Restart files seamlessly at their end (a live-like source)");
     serve->add_flag("--mp2t", flags->mp2t,
                     "Send every file as one MPEG-TS track (RFC 2250), even when its codecs have RTP formats");

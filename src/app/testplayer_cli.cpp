@@ -13,6 +13,7 @@
 #include "net/endpoint.hpp"
 #include "net/relay.hpp"
 #include "rtsp/url.hpp"
+#include "tls/tls_context.hpp"
 
 namespace sg::app {
 namespace {
@@ -29,6 +30,8 @@ struct TestplayerFlags {
     std::string json_file;
     double timeout_s = 10;
     double first_rtp_timeout_s = 5;
+    std::string tls_ca;
+    bool tls_insecure = false;
     bool quiet = false;
 };
 
@@ -36,9 +39,18 @@ std::optional<loadtest::RunConfig> run_config(const TestplayerFlags& flags) {
     loadtest::RunConfig config;
     auto& player = config.player;
     auto url = rtsp::parse_url(flags.url);
-    if (!url || (url->scheme != "rtsp" && url->scheme != "rtspt")) {
-        std::cerr << "streamgate testplayer: " << flags.url << ": not an rtsp:// URL\n";
+    if (!url || (url->scheme != "rtsp" && url->scheme != "rtspt" && url->scheme != "rtsps")) {
+        std::cerr << "streamgate testplayer: " << flags.url << ": not an rtsp:// or rtsps:// URL\n";
         return std::nullopt;
+    }
+    if (url->is_tls()) {
+        // One context for every player: loading the CAs once, not per connection.
+        std::string error;
+        player.connect.tls = tls::make_client_context({!flags.tls_insecure, flags.tls_ca}, error);
+        if (!player.connect.tls) {
+            std::cerr << "streamgate testplayer: " << error << '\n';
+            return std::nullopt;
+        }
     }
     player.url = *url;
     player.url_text = rtsp::to_string(*url);  // without credentials: they go into Authorization only
@@ -120,7 +132,7 @@ Subcommand add_testplayer_command(CLI::App& app) {
     auto* cmd =
         app.add_subcommand("testplayer", "Simulated RTSP players: load and conformance test of a server");
     auto flags = std::make_shared<TestplayerFlags>();
-    cmd->add_option("url", flags->url, "rtsp://[user:password@]host[:port]/path")->required();
+    cmd->add_option("url", flags->url, "rtsp[s]://[user:password@]host[:port]/path")->required();
     cmd->add_option("-n,--players", flags->players, "Players to run concurrently (default 1)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
     cmd->add_option("--ramp", flags->ramp, "Players started per second (default: all at once)")
@@ -144,6 +156,11 @@ Subcommand add_testplayer_command(CLI::App& app) {
                     "Threads (one event loop each) the players are spread over (default 1; use the cores "
                     "for thousands of players)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    cmd->add_option(
+        "--tls-ca", flags->tls_ca,
+        "rtsps://: PEM file of the CAs that may sign the server's certificate (default: the system's)");
+    cmd->add_flag("--tls-insecure", flags->tls_insecure,
+                  "rtsps://: do not check the server's certificate (lab servers with self-signed ones)");
     cmd->add_flag("-q,--quiet", flags->quiet, "No progress lines");
     return {cmd, [flags] { return run_testplayer(*flags); }};
 }

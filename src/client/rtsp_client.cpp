@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <variant>
 
 #include "common/units.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/simple_headers.hpp"
+#include "tls/tls_context.hpp"
 
 namespace sg::client {
 namespace {
@@ -119,9 +121,40 @@ asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options)
         fail("connection closed");
         co_return false;
     }
+    if (url.is_tls()) {
+        auto handshake = start_tls(url, options);
+        if (!co_await std::move(handshake)) co_return false;
+    }
     if (options.http_tunnel) {
         auto tunnel = open_tunnel(url, options);
         if (!co_await std::move(tunnel)) co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> RtspClient::start_tls(const rtsp::Url& url, const ConnectOptions& options) {
+    if (options.http_tunnel) {
+        fail("http tunnel over rtsps not supported");
+        co_return false;
+    }
+    tls_context_ = options.tls;
+    if (!tls_context_) {
+        std::string error;
+        tls_context_ = tls::make_client_context({}, error);
+        if (!tls_context_) {
+            fail("tls: " + error);
+            co_return false;
+        }
+    }
+    stream_.enable(*tls_context_);
+    stream_.expect_server(url.host);
+    arm(Clock::now() + timeout_);
+    auto [ec] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::client, k_use);
+    disarm();
+    if (ec) {
+        // "tls: certificate verify failed", "tls: wrong version number" (a plain RTSP server), ...
+        fail(timed_out_ ? "tls handshake timeout" : "tls: " + ec.message());
+        co_return false;
     }
     co_return true;
 }
@@ -223,9 +256,13 @@ asio::awaitable<bool> RtspClient::write(std::string_view data, Clock::time_point
     arm(deadline);
     std::string encoded;
     if (tunnelled_) encoded = rtsp::base64_encode(data);  // everything the client says goes by the POST
-    auto& socket = tunnelled_ ? post_ : socket_;
-    auto [ec, n] = co_await asio::async_write(
-        socket, asio::buffer(tunnelled_ ? std::string_view(encoded) : data), k_use);
+    std::tuple<asio::error_code, std::size_t> written;
+    if (tunnelled_) {
+        written = co_await asio::async_write(post_, asio::buffer(encoded), k_use);
+    } else {
+        written = co_await stream_.async_write(asio::buffer(data), k_use);
+    }
+    const auto [ec, n] = written;
     disarm();
     if (ec) {
         fail(timed_out_ ? "timeout" : "connection closed");
@@ -256,7 +293,7 @@ asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
     }
     const std::size_t room = in_.size() - in_end_;
     arm(deadline);
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + in_end_, room), k_use);
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_.data() + in_end_, room), k_use);
     disarm();
     if (ec) {
         // A timeout is the caller's to name: an expected end for pump_until(), a failure for a request.

@@ -10,6 +10,9 @@
 //
 // With ConnectOptions::http_tunnel the control connection is the GET of an HTTP tunnel: everything written
 // (requests, interleaved RTCP, answers to the server) goes base64-encoded on a second connection, the POST.
+//
+// An rtsps:// URL (RFC 7826 §4.2) is RTSP over TLS: after connecting (directly or through SOCKS) the client
+// does the TLS handshake, checking the server's certificate and name unless its TLS context says not to.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +32,7 @@
 #include "net/endpoint.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/url.hpp"
+#include "tls/maybe_tls_stream.hpp"
 
 namespace sg::client {
 
@@ -38,6 +43,8 @@ struct ConnectOptions {
     // RTSP tunnelled in HTTP (the QuickTime scheme): replies and interleaved media on a GET connection,
     // requests base64-encoded on a POST connection with the same x-sessioncookie.
     bool http_tunnel = false;
+    // For rtsps:// URLs (client context, tls::make_client_context); nullptr: verify against the system's CAs.
+    std::shared_ptr<asio::ssl::context> tls;
 };
 
 class RtspClient {
@@ -85,11 +92,15 @@ private:
     // Connects `socket` to the server (through SOCKS when configured); a failure reason or "".
     asio::awaitable<std::string> open(asio::ip::tcp::socket& socket, const rtsp::Url& url,
                                       const ConnectOptions& options);
+    // The TLS handshake on the connected socket_; false with error_ set when it failed.
+    asio::awaitable<bool> start_tls(const rtsp::Url& url, const ConnectOptions& options);
     // Turns the connected socket_ into a tunnel GET and opens its POST.
     asio::awaitable<bool> open_tunnel(const rtsp::Url& url, const ConnectOptions& options);
 
     asio::ip::tcp::socket socket_;
-    asio::ip::tcp::socket post_;  // the tunnel's POST (http_tunnel only)
+    std::shared_ptr<asio::ssl::context> tls_context_;  // kept while stream_ uses it
+    tls::MaybeTlsStream stream_{socket_};              // socket_ itself, or TLS over it (rtsps://)
+    asio::ip::tcp::socket post_;                       // the tunnel's POST (http_tunnel only)
     bool tunnelled_ = false;
     asio::ip::tcp::resolver resolver_;
     asio::steady_timer timer_;

@@ -11,6 +11,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -219,7 +220,8 @@ private:
     bool got_media_ = false;
     bool upstream_tcp_ = false;  // the transport of the playing attempt
     BitrateMeter bitrate_;
-    std::optional<UpstreamSilence> silence_;  // of the playing attempt
+    std::optional<UpstreamSilence> silence_;            // of the playing attempt
+    std::shared_ptr<asio::ssl::context> upstream_tls_;  // rtsps:// upstreams: made at the first attempt
     std::string stop_reason_;
 };
 

@@ -31,6 +31,9 @@ struct MountConfig {
     bool publish_takeover = false;
     // The GOP cache that starts late joiners at once (restream/gop_cache.hpp); zero limits turn it off.
     GopCacheLimits gop_cache;
+    // An rtsps:// upstream: check its certificate (against tls_ca, a PEM file, or the system's CAs) and name.
+    bool tls_verify = true;
+    std::string tls_ca;
 
     bool operator==(const MountConfig&) const = default;
 };

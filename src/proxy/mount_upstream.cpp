@@ -22,6 +22,7 @@
 #include "restream/key_frame.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtsp/session_header.hpp"
+#include "tls/tls_context.hpp"
 
 namespace sg::proxy {
 namespace {
@@ -158,6 +159,17 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     client::ConnectOptions options;
     options.timeout = timing_.request_timeout;
     options.http_tunnel = config_.transport == UpstreamTransport::http;
+    if (config_.url.is_tls()) {
+        if (!upstream_tls_) {
+            std::string error;
+            upstream_tls_ = tls::make_client_context({config_.tls_verify, config_.tls_ca}, error);
+            if (!upstream_tls_) {
+                failure_ = "connect: tls: " + error;
+                co_return Outcome::refused;
+            }
+        }
+        options.tls = upstream_tls_;
+    }
     auto connecting = a.client.connect(config_.url, options);
     if (!co_await std::move(connecting)) {
         failure_ = "connect: " + a.client.error();

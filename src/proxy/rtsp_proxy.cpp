@@ -89,7 +89,8 @@ RtspProxy::~RtspProxy() {
 }
 
 std::optional<asio::ip::tcp::endpoint> RtspProxy::listen(const asio::ip::tcp::endpoint& endpoint,
-                                                         std::string& error) {
+                                                         std::string& error,
+                                                         std::shared_ptr<asio::ssl::context> tls) {
     asio::error_code ec;
     auto acceptor = net::open_listener(io_, endpoint, ec);
     if (ec) {
@@ -99,10 +100,13 @@ std::optional<asio::ip::tcp::endpoint> RtspProxy::listen(const asio::ip::tcp::en
     const auto bound = acceptor.local_endpoint();
     auto& acc = acceptors_.emplace_back(std::move(acceptor));
     auto& counters = accept_counters_.emplace_back();
-    asio::co_spawn(io_,
-                   net::accept_loop(
-                       acc, [this](asio::ip::tcp::socket socket) { admit(std::move(socket)); }, counters),
-                   net::log_unhandled(net::Unhandled::accept_loop));
+    auto* tls_context = tls ? tls_contexts_.emplace_back(std::move(tls)).get() : nullptr;
+    asio::co_spawn(
+        io_,
+        net::accept_loop(
+            acc, [this, tls_context](asio::ip::tcp::socket socket) { admit(std::move(socket), tls_context); },
+            counters),
+        net::log_unhandled(net::Unhandled::accept_loop));
     return bound;
 }
 
@@ -112,7 +116,7 @@ void RtspProxy::start() {
         mount->start_always_on();
 }
 
-void RtspProxy::admit(asio::ip::tcp::socket socket) {
+void RtspProxy::admit(asio::ip::tcp::socket socket, asio::ssl::context* tls) {
     asio::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return;
@@ -122,14 +126,15 @@ void RtspProxy::admit(asio::ip::tcp::socket socket) {
         socket.close(ec);
         return;
     }
-    auto slot = caps_.admit(socket);
-    if (!slot) return;  // answered 503 (or already gone)
+    auto slot = caps_.admit(socket, /*answer_in_plain_text=*/tls == nullptr);
+    if (!slot) return;  // answered 503, closed (or already gone)
     connections_total_->inc();
     // Forget connections that are gone, so the list stays as long as the live ones.
     std::erase_if(connections_, [](const std::weak_ptr<ProxyConnection>& c) { return c.expired(); });
     auto connection = std::make_shared<ProxyConnection>(std::move(socket), context_);
     connections_.push_back(connection);
     connection->hold(std::move(slot));
+    if (tls != nullptr) connection->use_tls(*tls);
     connection->start();
 }
 

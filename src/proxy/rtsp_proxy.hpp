@@ -5,6 +5,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
 #include <chrono>
 #include <list>
 #include <map>
@@ -42,9 +43,10 @@ public:
     RtspProxy(const RtspProxy&) = delete;
     RtspProxy& operator=(const RtspProxy&) = delete;
 
-    // Opens a listener; the bound endpoint, or nothing with `error` set.
-    std::optional<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint,
-                                                  std::string& error);
+    // Opens a listener, an RTSPS one (RTSP over TLS) when `tls` (a server context) is given; the bound
+    // endpoint, or nothing with `error` set.
+    std::optional<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint, std::string& error,
+                                                  std::shared_ptr<asio::ssl::context> tls = nullptr);
     // Starts the always-on mounts' upstreams.
     void start();
     // SIGHUP: applies a freshly loaded configuration on the proxy's executor (rtsp_proxy_reload.cpp). The
@@ -66,7 +68,7 @@ public:
     void shutdown();
 
 private:
-    void admit(asio::ip::tcp::socket socket);
+    void admit(asio::ip::tcp::socket socket, asio::ssl::context* tls);
     void apply(RtspProxyOptions fresh);
     std::shared_ptr<Mount> make_mount(const MountConfig& config);
     // Player Digest auth from options_.users; null without users or when they do not make a server.
@@ -82,6 +84,7 @@ private:
     std::shared_ptr<ProxyConnectionContext> context_;
     std::list<asio::ip::tcp::acceptor> acceptors_;
     std::list<net::AcceptCounters> accept_counters_;
+    std::list<std::shared_ptr<asio::ssl::context>> tls_contexts_;  // of the RTSPS listeners
     std::vector<std::weak_ptr<ProxyConnection>> connections_;
     metrics::Counter* refused_ = nullptr;
     metrics::Counter* connections_total_ = nullptr;

@@ -21,6 +21,7 @@
 #include "net/unhandled.hpp"
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
+#include "tls/tls_context.hpp"
 
 namespace sg::server {
 namespace {
@@ -191,7 +192,14 @@ asio::awaitable<void> RtspServerConnection::write_loop() {
         }
         for (const auto& bytes : writing)
             batch.emplace_back(asio::buffer(bytes));
-        auto [ec, n] = co_await asio::async_write(socket_, batch, as_tuple_awaitable);
+        if (stream_.is_tls() && batch.size() > 1) {
+            // TLS writes one record per buffer of a gathered write: one buffer, fewer records and sends.
+            tls_batch_.clear();
+            for (const auto& bytes : writing)
+                tls_batch_.insert(tls_batch_.end(), bytes.begin(), bytes.end());
+            batch.assign(1, asio::buffer(tls_batch_));
+        }
+        auto [ec, n] = co_await stream_.async_write(batch, as_tuple_awaitable);
         queued_bytes_ -= std::min(queued_bytes_, n);
         if (ec) {
             close("write failed: " + ec.message());
@@ -216,10 +224,11 @@ asio::awaitable<void> RtspServerConnection::tick_loop() {
 
 asio::awaitable<void> RtspServerConnection::read_loop() {
     const auto self = shared_from_this();
+    if (stream_.is_tls() && !co_await tls_handshake()) co_return;
     std::vector<std::uint8_t> in;
     std::array<std::uint8_t, k_read_chunk> chunk{};
     while (open_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
         if (ec) {
             close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
             co_return;
@@ -246,6 +255,25 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
         }
         if (!co_await answer_requests(in)) co_return;
     }
+}
+
+asio::awaitable<bool> RtspServerConnection::tls_handshake() {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer deadline(socket_.get_executor());
+    deadline.expires_after(k_tls_handshake_wait);
+    auto result =
+        co_await (stream_.tls().async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
+                  deadline.async_wait(as_tuple_awaitable));
+    if (result.index() == 1) {
+        close("tls handshake timeout");
+        co_return false;
+    }
+    if (const auto [ec] = std::get<0>(result); ec) {
+        // A plain-text RTSP client on the TLS port lands here ("wrong version number"), and is closed.
+        close("tls handshake failed: " + tls::openssl_error(ec.message()));
+        co_return false;
+    }
+    co_return true;
 }
 
 asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uint8_t>& in) {
@@ -441,7 +469,7 @@ asio::awaitable<void> RtspServerConnection::post_loop(std::vector<std::uint8_t> 
                 }
             }
         }
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
         if (ec) {
             close(ec == asio::error::eof ? "tunnel POST closed" : "tunnel POST lost: " + ec.message());
             co_return;
@@ -506,7 +534,7 @@ void RtspListenerCaps::set_caps(RtspConnectionCaps caps) {
     admission_.set_limits({caps.max_connections, caps.max_connections_per_client});
 }
 
-net::Admission::Slot RtspListenerCaps::admit(asio::ip::tcp::socket& socket) {
+net::Admission::Slot RtspListenerCaps::admit(asio::ip::tcp::socket& socket, bool answer_in_plain_text) {
     std::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return {};  // already gone; the caller's socket closes with it
@@ -517,6 +545,11 @@ net::Admission::Slot RtspListenerCaps::admit(asio::ip::tcp::socket& socket) {
     log_.warn("{}: answering 503 to {}: {} (max_connections {}, max_connections_per_client {})", listener_,
               net::to_string(peer), net::to_string(admitted.verdict), limits.max_total,
               limits.max_per_client);
+    if (!answer_in_plain_text) {
+        std::error_code ignored;
+        socket.close(ignored);
+        return {};
+    }
     auto executor = socket.get_executor();
     asio::co_spawn(executor, answer_busy(std::move(socket)),
                    net::log_unhandled(net::Unhandled::rtsp_busy_reply));

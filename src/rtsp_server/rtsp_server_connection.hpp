@@ -12,6 +12,9 @@
 // base64 body is decoded and handed to its GET, on the GET's event loop, one chunk at a time). The two are
 // paired by their x-sessioncookie in one table for the process; a GET whose POST does not come within
 // k_tunnel_post_wait is closed. Over a tunnel only interleaved transports are set up (461 otherwise).
+//
+// On a TLS listener (rtsps://, RFC 7826 §4.2) the connection first completes its TLS handshake (within
+// k_tls_handshake_wait) and then reads and writes everything, tunnels included, through TLS.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -33,6 +36,7 @@
 #include "net/rate_limited_log.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/session_header.hpp"
+#include "tls/maybe_tls_stream.hpp"
 
 namespace sg::server {
 
@@ -46,6 +50,8 @@ public:
     RtspServerConnection(const RtspServerConnection&) = delete;
     RtspServerConnection& operator=(const RtspServerConnection&) = delete;
 
+    // Speak TLS with `context` (a server context, shared by the listener); before start().
+    void use_tls(asio::ssl::context& context) { stream_.enable(context); }
     void start();
     // Keeps the connection's place under its listener's caps until the connection closes.
     void hold(net::Admission::Slot slot) { slot_ = std::move(slot); }
@@ -55,9 +61,13 @@ public:
     void close_after_flush(std::string reason);
     // Queues one interleaved frame; false (nothing queued) when closing or when the queue is full.
     bool queue_interleaved(std::uint8_t channel, Bytes frame);
+    // The connection's event loop: close() and everything else run there.
+    asio::any_io_executor executor() { return socket_.get_executor(); }
 
     // How long a tunnel GET waits for its first POST.
     static constexpr std::chrono::seconds k_tunnel_post_wait{10};
+    // How long a TLS client may take for its handshake.
+    static constexpr std::chrono::seconds k_tls_handshake_wait{10};
 
 protected:
     // The reply to `request` (CSeq and Server are added here). Runs on the reader: the next request waits.
@@ -83,12 +93,13 @@ protected:
     const std::string& peer() const noexcept { return peer_; }
     const asio::ip::address& peer_address() const noexcept { return peer_address_; }
     const asio::ip::address& local_address() const noexcept { return local_address_; }  // as the socket says
-    asio::any_io_executor executor() { return socket_.get_executor(); }
 
 private:
     enum class Mode : std::uint8_t { undecided, plain, tunnel_get, tunnel_post };
 
     asio::awaitable<void> read_loop();
+    // The server side of the TLS handshake, bounded by k_tls_handshake_wait; false (closed) when it failed.
+    asio::awaitable<bool> tls_handshake();
     asio::awaitable<void> write_loop();
     asio::awaitable<void> tick_loop();
     void queue(std::vector<std::uint8_t> bytes);
@@ -109,6 +120,8 @@ private:
     asio::awaitable<void> post_loop(std::vector<std::uint8_t> in);
 
     asio::ip::tcp::socket socket_;
+    tls::MaybeTlsStream stream_{socket_};  // socket_ itself or TLS over it
+    std::vector<std::uint8_t> tls_batch_;  // TLS: the gathered write in one buffer, one record per write
     std::size_t max_queued_bytes_;
     Clock::duration session_timeout_;
     std::string peer_;
@@ -157,8 +170,9 @@ public:
     RtspListenerCaps(std::string_view listener, RtspConnectionCaps caps);
 
     // The slot of a newly accepted connection, or an empty slot when it is over the caps; the socket has
-    // then been taken by the coroutine that answers 503.
-    net::Admission::Slot admit(asio::ip::tcp::socket& socket);
+    // then been taken by the coroutine that answers 503 (on a TLS listener, where a plain-text 503 would
+    // mean nothing to the client, it is closed instead).
+    net::Admission::Slot admit(asio::ip::tcp::socket& socket, bool answer_in_plain_text = true);
 
     void set_caps(RtspConnectionCaps caps);
     const std::atomic<std::uint64_t>& refused() const noexcept { return refused_; }

@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct ServerContext {
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> bad_requests{0};  // answered 400 or closed as malformed
+    // Every connection, for closing them all (and so logging their sessions' ends) when serve stops;
+    // pruned of the gone ones as new ones come.
+    std::mutex connections_mutex{};
+    std::vector<std::weak_ptr<RtspServerConnection>> connections{};
 };
 
 class RtspConnection : public RtspServerConnection, public InterleavedSink {

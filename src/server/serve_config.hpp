@@ -15,6 +15,10 @@ namespace sg::server {
 struct ServeConfig {
     std::filesystem::path root;  // canonical
     std::vector<net::HostPort> listen;
+    // RTSPS listeners (RTSP over TLS, rtsps://) and their certificate chain and key (PEM files).
+    std::vector<net::HostPort> tls_listen;
+    std::filesystem::path tls_certificate;
+    std::filesystem::path tls_key;
     std::optional<net::HostPort> admin;  // Prometheus /metrics listener
     bool loop = false;
     std::uint16_t rtp_port_first = 20000;

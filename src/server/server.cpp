@@ -12,7 +12,10 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
+#include <chrono>
+#include <functional>
 #include <list>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include "net/descriptor_limit.hpp"
 #include "net/unhandled.hpp"
 #include "server/rtsp_connection.hpp"
+#include "tls/tls_context.hpp"
 
 namespace sg::server {
 namespace {
@@ -67,15 +71,22 @@ void register_metrics(metrics::Registry& registry, const ServerContext& context,
 }
 
 // Moves an accepted socket to `loop` and starts its connection there; the connection never leaves it.
+// `tls`: the RTSPS listener's context, or nullptr for plain RTSP.
 void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, ServerContext& context,
-                      net::Admission::Slot slot) {
+                      net::Admission::Slot slot, asio::ssl::context* tls) {
     std::error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     socket = net::move_to_loop(std::move(socket), loop, ec);
     if (ec) return;
-    asio::post(loop, [&context, socket = std::move(socket), slot = std::move(slot)]() mutable {
+    asio::post(loop, [&context, socket = std::move(socket), slot = std::move(slot), tls]() mutable {
         const auto connection = std::make_shared<RtspConnection>(std::move(socket), context);
         connection->hold(std::move(slot));
+        if (tls != nullptr) connection->use_tls(*tls);
+        {
+            const std::lock_guard lock(context.connections_mutex);
+            std::erase_if(context.connections, [](const auto& c) { return c.expired(); });
+            context.connections.push_back(connection);
+        }
         connection->start();
     });
 }
@@ -112,32 +123,47 @@ int run_serve(const ServeConfig& config) {
     std::list<asio::ip::tcp::acceptor> acceptors;
     net::AcceptCounters counters;
     RtspListenerCaps caps("serve", {config.max_connections, config.max_connections_per_client});
-    for (const auto& hp : config.listen) {
+    std::shared_ptr<asio::ssl::context> tls;
+    if (!config.tls_listen.empty()) {
+        std::string error;
+        tls = tls::make_server_context(config.tls_certificate, config.tls_key, error);
+        if (!tls) {
+            spdlog::error("serve: tls: {}", error);
+            return 2;
+        }
+    }
+    const auto listen = [&](const net::HostPort& hp, asio::ssl::context* tls_context) {
         const auto endpoint = net::to_tcp_endpoint(hp);
         if (!endpoint) {
             spdlog::error("serve: listen {}: {}", net::to_string(hp), endpoint.error());
-            return 2;
+            return false;
         }
         std::error_code ec;
         auto& acceptor = acceptors.emplace_back(net::open_listener(io, *endpoint, ec));
         if (ec) {
             spdlog::error("serve: listen {}: {}", net::to_string(hp), ec.message());
-            return 2;
+            return false;
         }
-        spdlog::info("serving {} on rtsp://{}/", config.root.string(),
-                     net::to_string(acceptor.local_endpoint()));
+        spdlog::info("serving {} on {}://{}/", config.root.string(),
+                     tls_context != nullptr ? "rtsps" : "rtsp", net::to_string(acceptor.local_endpoint()));
         asio::co_spawn(io,
                        net::accept_loop(
                            acceptor,
-                           [&context, &loops, &next_loop, &caps](asio::ip::tcp::socket socket) {
-                               auto slot = caps.admit(socket);
-                               if (!slot) return;  // answered 503 (or already gone)
+                           [&context, &loops, &next_loop, &caps, tls_context](asio::ip::tcp::socket socket) {
+                               auto slot =
+                                   caps.admit(socket, /*answer_in_plain_text=*/tls_context == nullptr);
+                               if (!slot) return;  // answered 503, closed (or already gone)
                                start_connection(std::move(socket), *loops[next_loop++ % loops.size()],
-                                                context, std::move(slot));
+                                                context, std::move(slot), tls_context);
                            },
                            counters),
                        net::log_unhandled(net::Unhandled::accept_loop));
-    }
+        return true;
+    };
+    for (const auto& hp : config.listen)
+        if (!listen(hp, nullptr)) return 2;
+    for (const auto& hp : config.tls_listen)
+        if (!listen(hp, tls.get())) return 2;
     metrics::Registry registry;
     register_metrics(registry, context, counters, caps);
     metrics::AdminServer admin(io, registry);
@@ -151,12 +177,47 @@ int run_serve(const ServeConfig& config) {
             return 2;
         }
     }
+    // On SIGINT/SIGTERM: no new connections; every open one is closed on its own loop, which ends its
+    // sessions with their log lines; the loops stop once they are all gone (k_close_grace at most).
+    constexpr auto k_close_grace = std::chrono::seconds(2);
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const std::error_code&, int signal) {
-        spdlog::info("serve: signal {}, stopping after {} sessions", signal, context.sessions_started.load());
-        admin.stop();
+    asio::steady_timer closing(io);
+    const auto stop_loops = [&loops] {
         for (auto& loop : loops)
             loop->stop();
+    };
+    std::function<void(std::chrono::steady_clock::time_point)> wait_for_close =
+        [&](std::chrono::steady_clock::time_point deadline) {
+            if (context.connections_open.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+                if (context.connections_open.load() != 0)
+                    spdlog::warn("serve: {} connections did not close within {}s; stopping anyway",
+                                 context.connections_open.load(), k_close_grace.count());
+                stop_loops();
+                return;
+            }
+            closing.expires_after(std::chrono::milliseconds(20));
+            closing.async_wait([&, deadline](const std::error_code& ec) {
+                if (!ec) wait_for_close(deadline);
+            });
+        };
+    signals.async_wait([&](const std::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("serve: signal {}, stopping after {} sessions; closing {} connections", signal,
+                     context.sessions_started.load(), context.connections_open.load());
+        admin.stop();
+        for (auto& acceptor : acceptors) {
+            std::error_code ignored;
+            acceptor.close(ignored);
+        }
+        {
+            const std::lock_guard lock(context.connections_mutex);
+            for (const auto& weak : context.connections) {
+                if (auto connection = weak.lock())
+                    asio::post(connection->executor(),
+                               [connection] { connection->close("server stopping"); });
+            }
+        }
+        wait_for_close(std::chrono::steady_clock::now() + k_close_grace);
     });
     spdlog::info("serve: {} event loops", loops.size());
     std::vector<std::thread> threads;

@@ -220,5 +220,45 @@ TEST(RtspConfig, RtspUserSpecOfTheCommandLine) {
     EXPECT_EQ(users[0].second, "c");
 }
 
+TEST(RtspConfig, ReadsRtspsListenersAndUpstreams) {
+    std::string error;
+    const auto config = parse(R"(
+[rtsp]
+tls_listen = ["127.0.0.1:8322", "[::1]:8322"]
+tls_cert = "/etc/streamgate/rtsps.pem"
+tls_key = "/etc/streamgate/rtsps.key"
+[[rtsp.mount]]
+name = "camera"
+url = "rtsps://198.18.0.5/live"
+tls_ca = "/etc/streamgate/cameras-ca.pem"
+[[rtsp.mount]]
+name = "lab"
+url = "rtsps://198.18.0.6/live"
+tls_verify = false
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    ASSERT_EQ(config->rtsp_tls_listeners.size(), 2U);
+    EXPECT_EQ(config->rtsp_tls_listeners[1].port, 8322);
+    EXPECT_EQ(config->rtsp_tls_certificate, "/etc/streamgate/rtsps.pem");
+    EXPECT_EQ(config->rtsp_tls_key, "/etc/streamgate/rtsps.key");
+    ASSERT_EQ(config->rtsp_mounts.size(), 2U);
+    EXPECT_EQ(config->rtsp_mounts[0].tls_ca, "/etc/streamgate/cameras-ca.pem");
+    EXPECT_TRUE(config->rtsp_mounts[0].tls_verify);
+    EXPECT_FALSE(config->rtsp_mounts[1].tls_verify);
+}
+
+TEST(RtspConfig, RefusesTlsSettingsThatCannotApply) {
+    std::string error;
+    // TLS settings on a plain rtsp:// upstream, and the HTTP tunnel with rtsps://, would be silently ignored.
+    EXPECT_FALSE(
+        parse("[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://192.0.2.1/x\"\ntls_verify = false\n", error));
+    EXPECT_NE(error.find("tls_verify and tls_ca are for rtsps:// URLs"), std::string::npos) << error;
+    EXPECT_FALSE(
+        parse("[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsps://192.0.2.1/x\"\ntransport = \"http\"\n", error));
+    EXPECT_NE(error.find("does not go with an rtsps:// URL"), std::string::npos) << error;
+    EXPECT_FALSE(parse("[rtsp]\ntls_cert = \"\"\n", error));
+}
+
 }  // namespace
 }  // namespace sg::app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import unittest
@@ -307,6 +308,28 @@ print("FIRST_AGAIN", repr(options(first, 2)))
             self.assertRegex(capped.log_text(), r"serve: answering 503 to \S+: over the per-client")
         finally:
             capped.stop()
+
+    def test_stopping_ends_every_session_with_its_line(self):
+        # SIGTERM while two players play (one over TCP, one over UDP): each session still gets its end line.
+        port, addr = PORT + 3, self.net.addr("origin4", 4)
+        server = self.net.start_peer("origin4", [self.bin, "serve", str(self.media), "--loop", "--listen",
+                                                 f"{addr}:{port}", "--rtp-ports", "33100-33199"],
+                                     name="serve-stopping", ready=None)
+        self.net.wait_port("origin4", addr, port)
+        players = [self.net.popen("gw", ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", transport,
+                                         "-i", f"rtsp://{addr}:{port}/clip.mp4", "-f", "null", "-"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for transport in ("tcp", "udp")]
+        self.addCleanup(lambda: [p.kill() for p in players if p.poll() is None])
+        established = ["ss", "-Htn", "state", "established", f"sport = :{port}"]
+        self.net.wait_until(lambda: len(self.net.run("origin4", established).stdout.splitlines()) == 2,
+                            "two players connected")
+        time.sleep(1)  # both are playing
+        self.assertEqual(server.stop(timeout=10), 0)
+        log = server.log_text()
+        self.assertIn("closing 2 connections", log)
+        self.assertEqual(len(re.findall(r"session \S+ end: .*reason=server stopping", log)), 2, log[-3000:])
+        self.assertNotIn("did not close", log)
 
 
 if __name__ == "__main__":
