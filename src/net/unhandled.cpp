@@ -61,6 +61,8 @@ std::string_view to_string(Unhandled where) noexcept {
             return "relay_control";
         case Unhandled::publisher_media:
             return "publisher_media";
+        case Unhandled::turn_data:
+            return "turn_data";
     }
     return "unknown";
 }

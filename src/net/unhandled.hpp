@@ -28,13 +28,14 @@ enum class Unhandled : std::uint8_t {
     accept_loop,
     relay_media,    // streamgate relay's media sockets
     relay_control,  // streamgate relay's control listeners
+    turn_data,      // streamgate turn's UDP listeners and relayed sockets
 };
 inline constexpr std::array k_unhandled_sites = {
     Unhandled::socks_session,    Unhandled::socks_connector, Unhandled::rtsp_connection,
     Unhandled::rtsp_busy_reply,  Unhandled::mount_upstream,  Unhandled::mount_report,
     Unhandled::player_rtcp,      Unhandled::media_relay,     Unhandled::serve_session,
     Unhandled::admin_connection, Unhandled::accept_loop,     Unhandled::relay_media,
-    Unhandled::relay_control,    Unhandled::publisher_media,
+    Unhandled::relay_control,    Unhandled::publisher_media, Unhandled::turn_data,
 };
 
 // The label value ("mount_upstream").

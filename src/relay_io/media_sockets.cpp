@@ -17,7 +17,7 @@ constexpr std::size_t k_slot = 2048;
 
 }  // namespace
 
-struct UdpMediaSockets::Socket final : EdgeReactor::Reader {
+struct UdpMediaSockets::Socket final : net::EdgeReactor::Reader {
     Socket(UdpMediaSockets& sockets, int descriptor, std::uint32_t socket_id)
         : owner(sockets), fd(descriptor), id(socket_id) {}
     ~Socket() { ::close(fd); }
@@ -31,7 +31,8 @@ struct UdpMediaSockets::Socket final : EdgeReactor::Reader {
     std::uint32_t id;
 };
 
-UdpMediaSockets::UdpMediaSockets(asio::io_context& io) : reactor_(io), in_(k_batch, k_slot) {}
+UdpMediaSockets::UdpMediaSockets(asio::io_context& io)
+    : reactor_(io, net::Unhandled::relay_media), in_(k_batch, k_slot) {}
 
 UdpMediaSockets::~UdpMediaSockets() {
     for (auto& [id, socket] : sockets_)

@@ -13,9 +13,9 @@
 #include <memory>
 #include <unordered_map>
 
+#include "net/edge_reactor.hpp"
 #include "net/udp_batch.hpp"
 #include "relay/call_table.hpp"
-#include "relay_io/edge_reactor.hpp"
 
 namespace sg::relay_io {
 
@@ -52,7 +52,7 @@ private:
     bool receive(Socket& in);
     void flush(int fd);
 
-    EdgeReactor reactor_;
+    net::EdgeReactor reactor_;
     relay::CallTable* table_ = nullptr;
     std::unordered_map<std::uint32_t, std::unique_ptr<Socket>> sockets_;
     std::uint32_t next_id_ = 1;

@@ -1,10 +1,6 @@
 #include "turn/relay_sockets.hpp"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <algorithm>
-
-#include <asio/ip/v6_only.hpp>
 
 #include "net/asio_endpoint.hpp"
 
@@ -26,13 +22,29 @@ asio::ip::udp::endpoint to_endpoint(const stun::Address& a) {
     return {asio::ip::address_v6(bytes), a.port};
 }
 
-RelaySockets::RelaySockets(asio::io_context& io, std::vector<asio::ip::address> relay_ips,
-                           std::uint16_t min_port, std::uint16_t max_port, OnOpen on_open)
-    : io_(io),
+// A relayed socket, watched by the reactor while it relays (a held one is bound but not watched).
+struct RelaySockets::Socket final : net::EdgeReactor::Reader {
+    Socket(Receiver& r, bool ipv6) : receiver(r), port(ipv6) {}
+    bool on_readable() override { return receiver.on_relay_readable(port, relayed); }
+
+    Receiver& receiver;
+    UdpPort port;
+    stun::Address relayed;
+    bool watched = false;
+};
+
+RelaySockets::RelaySockets(net::EdgeReactor& reactor, std::vector<asio::ip::address> relay_ips,
+                           std::uint16_t min_port, std::uint16_t max_port, Receiver& receiver)
+    : reactor_(reactor),
       relay_ips_(std::move(relay_ips)),
       min_port_(min_port),
       max_port_(max_port),
-      on_open_(std::move(on_open)) {}
+      receiver_(receiver) {}
+
+RelaySockets::~RelaySockets() {
+    for (auto& [address, socket] : sockets_)
+        unwatch(*socket);
+}
 
 bool RelaySockets::supports(stun::Family family) const {
     return std::any_of(relay_ips_.begin(), relay_ips_.end(), [family](const asio::ip::address& ip) {
@@ -40,32 +52,29 @@ bool RelaySockets::supports(stun::Family family) const {
     });
 }
 
-RelaySockets::Socket RelaySockets::bind(const asio::ip::address& ip, std::uint16_t port, bool dont_fragment,
-                                        bool& fatal) {
-    auto socket = std::make_shared<asio::ip::udp::socket>(io_);
-    const asio::ip::udp::endpoint endpoint(ip, port);
-    std::error_code ec;
-    socket->open(endpoint.protocol(), ec);
-    if (ec) {
+std::unique_ptr<RelaySockets::Socket> RelaySockets::bind(const asio::ip::address& ip, std::uint16_t port,
+                                                         bool dont_fragment, bool& fatal) {
+    auto socket = std::make_unique<Socket>(receiver_, ip.is_v6());
+    if (!socket->port.valid()) {
         fatal = true;  // out of descriptors: no other port helps
         return nullptr;
     }
-    if (ip.is_v6()) socket->set_option(asio::ip::v6_only(true), ec);
-    socket->bind(endpoint, ec);
-    if (ec) return nullptr;  // taken by someone else
-    socket->non_blocking(true, ec);
-    if (dont_fragment) {
-        // DONT-FRAGMENT (RFC 8656 §14.8): what the relay sends to the peer carries DF.
-        const int native = socket->native_handle();
-        if (ip.is_v4()) {
-            const int value = IP_PMTUDISC_DO;
-            ::setsockopt(native, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof value);
-        } else {
-            const int value = 1;
-            ::setsockopt(native, IPPROTO_IPV6, IPV6_DONTFRAG, &value, sizeof value);
-        }
-    }
+    if (socket->port.bind(asio::ip::udp::endpoint(ip, port))) return nullptr;  // taken by someone else
+    if (dont_fragment) socket->port.set_dont_fragment(ip.is_v6());
+    socket->relayed = to_stun(socket->port.local_endpoint());
     return socket;
+}
+
+bool RelaySockets::watch(Socket& socket) {
+    if (socket.watched) return true;
+    socket.watched = reactor_.add(socket.port.fd(), socket);
+    return socket.watched;
+}
+
+void RelaySockets::unwatch(Socket& socket) noexcept {
+    if (!socket.watched) return;
+    reactor_.remove(socket.port.fd(), socket);
+    socket.watched = false;
 }
 
 std::optional<stun::Address> RelaySockets::open(const RelayRequest& request) {
@@ -86,18 +95,16 @@ std::optional<stun::Address> RelaySockets::open(const RelayRequest& request) {
         auto socket = bind(*ip, port, request.dont_fragment, fatal);
         if (fatal) return std::nullopt;
         if (!socket) continue;
-        std::error_code ec;
-        const stun::Address relayed = to_stun(socket->local_endpoint(ec));
+        const stun::Address relayed = socket->relayed;
+        std::unique_ptr<Socket> held;
         if (request.reserve_next) {
-            auto held = bind(*ip, static_cast<std::uint16_t>(port + 1), request.dont_fragment, fatal);
+            held = bind(*ip, static_cast<std::uint16_t>(port + 1), request.dont_fragment, fatal);
             if (fatal) return std::nullopt;
             if (!held) continue;  // the pair is broken: try the next even port
-            stun::Address next = relayed;
-            ++next.port;
-            sockets_[next] = std::move(held);  // held: bound, no receive loop until claimed
         }
-        sockets_[relayed] = socket;
-        on_open_(socket, relayed);
+        if (!watch(*socket)) return std::nullopt;             // epoll refused: out of memory or descriptors
+        if (held) sockets_[held->relayed] = std::move(held);  // held: bound, not watched until claimed
+        sockets_[relayed] = std::move(socket);
         return relayed;
     }
     return std::nullopt;
@@ -106,21 +113,20 @@ std::optional<stun::Address> RelaySockets::open(const RelayRequest& request) {
 bool RelaySockets::claim(const stun::Address& reserved) {
     const auto it = sockets_.find(reserved);
     if (it == sockets_.end()) return false;
-    on_open_(it->second, reserved);
-    return true;
+    return watch(*it->second);
 }
 
 void RelaySockets::close(const stun::Address& relayed) {
     const auto it = sockets_.find(relayed);
     if (it == sockets_.end()) return;
-    std::error_code ec;
-    it->second->close(ec);  // the receive loop ends with operation_aborted and drops its reference
-    sockets_.erase(it);
+    unwatch(*it->second);
+    receiver_.on_relay_closing(it->second->port);
+    sockets_.erase(it);  // closes the descriptor
 }
 
-asio::ip::udp::socket* RelaySockets::find(const stun::Address& relayed) const {
+UdpPort* RelaySockets::find(const stun::Address& relayed) const {
     const auto it = sockets_.find(relayed);
-    return it == sockets_.end() ? nullptr : it->second.get();
+    return it == sockets_.end() ? nullptr : &it->second->port;
 }
 
 }  // namespace sg::turn

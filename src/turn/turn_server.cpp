@@ -6,7 +6,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -27,20 +26,22 @@
 #include "metrics/registry.hpp"
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/edge_reactor.hpp"
 #include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
 #include "stun/stream_framing.hpp"
+#include "turn/datagram_queue.hpp"
 #include "turn/relay_sockets.hpp"
 #include "turn/turn_api.hpp"
 
 namespace sg::turn {
 namespace {
 
-constexpr std::size_t k_batch = 32;
+// Datagrams per recvmmsg. One batch serves every UDP socket of the server (only one is read at a time); its
+// slots hold any UDP datagram, and pages are committed only as far as datagrams fill them.
+constexpr std::size_t k_batch = 64;
 constexpr std::size_t k_slot_size = 65536;
 constexpr int k_listener_buffer = 4 * 1024 * 1024;
-
-using Socket = std::shared_ptr<asio::ip::udp::socket>;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // What one TCP client may have queued towards it; past this, relayed data is dropped as UDP would drop it.
 constexpr std::size_t k_max_tcp_queue = std::size_t{256} * 1024;
@@ -80,45 +81,50 @@ double seconds(std::chrono::steady_clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }
 
-class Server {
+// The UDP data path: the listeners and the relayed sockets all sit in one edge-triggered epoll set
+// (net/edge_reactor.hpp) behind a single Asio wait. A wakeup reads each ready socket once with one recvmmsg
+// (a short batch means its queue is empty: no call to find EAGAIN), the TURN machine decides, and what is to
+// be sent is queued and leaves after the turn with one sendmmsg per sending socket (datagram_queue.hpp).
+// Answers to requests (rare, and some from another listener for RFC 5780) are sent at once.
+class Server final : RelaySockets::Receiver {
 public:
     Server(asio::io_context& io, const TurnServerConfig& config, const TurnOptions& options,
            std::vector<asio::ip::address> relay_ips)
         : io_(io),
-          relays_(io, std::move(relay_ips), config.min_port, config.max_port,
-                  [this](Socket socket, const stun::Address& relayed) {
-                      asio::co_spawn(io_, relay_loop(std::move(socket), relayed),
-                                     [](const std::exception_ptr& e) { log_escaped(e); });
-                  }),
+          reactor_(io, net::Unhandled::turn_data),
+          relays_(reactor_, std::move(relay_ips), config.min_port, config.max_port, *this),
           machine_(options, relays_),
-          max_tcp_clients_(config.max_tcp_connections) {
+          max_tcp_clients_(config.max_tcp_connections),
+          in_(k_batch, k_slot_size) {
         if (config.rendezvous) rendezvous_.emplace(config.rendezvous_options);
+        reactor_.set_after_turn([this] { flush(); });
     }
+    ~Server() {
+        for (auto& [address, listener] : listeners_)
+            reactor_.remove(listener->port.fd(), *listener);
+    }
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
 
     bool listen(const asio::ip::address& ip, std::uint16_t port, bool tcp) {
-        auto socket = std::make_shared<asio::ip::udp::socket>(io_);
         const asio::ip::udp::endpoint endpoint(ip, port);
-        std::error_code ec;
-        socket->open(endpoint.protocol(), ec);
-        if (!ec && ip.is_v6()) socket->set_option(asio::ip::v6_only(true), ec);
-        if (!ec) socket->bind(endpoint, ec);
-        if (!ec) socket->non_blocking(true, ec);
-        if (!ec) {
-            // Every client's datagrams arrive at this one socket, and clients send in bursts (all their
-            // 20 ms packets at once): the default 208 KiB buffers lost 9 % of 400 clients' packets in
-            // bench/turn/run.sh. The kernel caps these at net.core.rmem_max / wmem_max.
-            std::error_code ignored;
-            socket->set_option(asio::socket_base::receive_buffer_size(k_listener_buffer), ignored);
-            socket->set_option(asio::socket_base::send_buffer_size(k_listener_buffer), ignored);
-        }
+        auto listener = std::make_unique<Listener>(*this, ip.is_v6());
+        std::error_code ec = listener->port.valid() ? listener->port.bind(endpoint)
+                                                    : std::error_code(EMFILE, std::system_category());
+        // Every client's datagrams arrive at this one socket, and clients send in bursts (all their 20 ms
+        // packets at once): the default 208 KiB buffers lost 9 % of 400 clients' packets in
+        // bench/turn/run.sh.
+        if (!ec) listener->port.set_buffer_sizes(k_listener_buffer);
+        if (!ec && !reactor_.add(listener->port.fd(), *listener))
+            ec = std::error_code(errno, std::system_category());
         if (ec) {
             spdlog::error("turn: listen {}: {}", net::to_string(endpoint), ec.message());
             return false;
         }
-        const auto local = to_stun(socket->local_endpoint(ec));
-        listeners_[local] = socket;
+        const auto local = to_stun(listener->port.local_endpoint());
+        listener->local = local;
+        listeners_[local] = std::move(listener);
         spdlog::info("turn: STUN/TURN on udp {}", stun::to_string(local));
-        asio::co_spawn(io_, listen_loop(socket, local), [](const std::exception_ptr& e) { log_escaped(e); });
         if (!tcp) return true;
         const asio::ip::tcp::endpoint tcp_endpoint(ip, local.port);
         auto& acceptor = acceptors_.emplace_back(net::open_listener(io_, tcp_endpoint, ec));
@@ -145,8 +151,9 @@ public:
         machine_.end_all(std::chrono::steady_clock::now(), "server stopped");
         log_ended();
         std::error_code ec;
-        for (auto& [address, socket] : listeners_)
-            socket->close(ec);
+        for (auto& [address, listener] : listeners_)
+            reactor_.remove(listener->port.fd(), *listener);
+        listeners_.clear();
         for (auto& acceptor : acceptors_)
             acceptor.close(ec);
         for (auto& [tuple, client] : tcp_clients_)
@@ -157,6 +164,7 @@ public:
     const TurnStats& stats() const noexcept { return machine_.stats(); }
     std::uint64_t tcp_refused() const noexcept { return tcp_refused_; }
     std::uint64_t tcp_dropped() const noexcept { return tcp_dropped_; }
+    std::uint64_t send_failures() const noexcept { return send_failures_; }
     std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
     std::size_t allocations() const noexcept { return machine_.allocation_count(); }
     const punch::Rendezvous* rendezvous() const noexcept { return rendezvous_ ? &*rendezvous_ : nullptr; }
@@ -172,78 +180,88 @@ public:
     }
 
 private:
-    asio::awaitable<void> listen_loop(Socket socket, stun::Address local) {
-        net::UdpReceiveBatch batch(k_batch, k_slot_size);
-        for (;;) {
-            const auto ec = co_await net::receive_batch(*socket, batch);
-            if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
-            if (ec) continue;  // ICMP errors surface here on Linux: not the listener's fault
-            const auto now = std::chrono::steady_clock::now();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (batch.truncated(i) || batch.bad_source(i)) continue;
-                const auto& source = batch.source(i);
-                if (rendezvous_ && punch::is_register_request(batch.data(i))) {
-                    answer_rendezvous(*socket, now, source, batch.data(i));
-                    continue;
-                }
-                const auto out =
-                    machine_.on_client_datagram(now, FiveTuple{to_stun(source), local}, batch.data(i));
-                std::error_code send_ec;
-                if (!out.reply.empty()) {
-                    // RFC 5780: CHANGE-REQUEST answers from another listener, RESPONSE-PORT to another port.
-                    auto* from = socket.get();
-                    if (out.reply_from)
-                        if (const auto other = listeners_.find(*out.reply_from); other != listeners_.end())
-                            from = other->second.get();
-                    const auto to = out.reply_to ? to_endpoint(*out.reply_to) : source;
-                    from->send_to(asio::buffer(out.reply.data(), out.reply.size()), to, 0, send_ec);
-                }
-                if (out.to_peer) {
-                    if (auto* relay = relays_.find(out.to_peer->relayed))
-                        relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
-                                       to_endpoint(out.to_peer->peer), 0, send_ec);
-                }
-                log_ended();
+    // A UDP listener, read by the reactor.
+    struct Listener final : net::EdgeReactor::Reader {
+        Listener(Server& s, bool ipv6) : server(s), port(ipv6) {}
+        bool on_readable() override { return server.read_listener(*this); }
+        Server& server;
+        UdpPort port;
+        stun::Address local;
+    };
+
+    // After a receive that got nothing (-errno): whether to read the socket again in the next turn. EAGAIN
+    // is a stale edge; anything else but a dead socket concerned one datagram (an ICMP error), and what may
+    // be queued behind it must not wait for an edge that already came.
+    static bool read_again(int failed) noexcept {
+        return failed != -EAGAIN && failed != -EWOULDBLOCK && failed != -EBADF && failed != -ENOTSOCK;
+    }
+    bool full() const noexcept { return in_.size() == in_.capacity(); }
+
+    bool read_listener(Listener& listener) {
+        const int got = in_.receive_now(listener.port.fd());
+        if (got <= 0) return read_again(got);
+        const auto now = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < in_.size(); ++i) {
+            if (in_.truncated(i) || in_.bad_source(i)) continue;
+            const auto& source = in_.source(i);
+            if (rendezvous_ && punch::is_register_request(in_.data(i))) {
+                answer_rendezvous(listener.port, now, source, in_.data(i));
+                continue;
             }
+            const auto out =
+                machine_.on_client_datagram(now, FiveTuple{to_stun(source), listener.local}, in_.data(i));
+            if (!out.reply.empty()) {
+                // RFC 5780: CHANGE-REQUEST answers from another listener, RESPONSE-PORT to another port.
+                auto* from = &listener.port;
+                if (out.reply_from)
+                    if (const auto other = listeners_.find(*out.reply_from); other != listeners_.end())
+                        from = &other->second->port;
+                if (!from->send_to(out.reply, out.reply_to ? to_endpoint(*out.reply_to) : source))
+                    ++send_failures_;
+            }
+            if (out.to_peer)
+                if (auto* relay = relays_.find(out.to_peer->relayed))
+                    queue_.add(relay->fd(), to_endpoint(out.to_peer->peer), out.to_peer->data);
+            log_ended();
         }
+        return full();
     }
 
-    void answer_rendezvous(asio::ip::udp::socket& socket, std::chrono::steady_clock::time_point now,
+    void answer_rendezvous(UdpPort& port, std::chrono::steady_clock::time_point now,
                            const asio::ip::udp::endpoint& source, Bytes datagram) {
         const auto answer = rendezvous_->on_datagram(now, to_stun(source), datagram);
         if (answer.paired)
             pairing_log_.info("rendezvous: paired {} and {} (latest from {})", answer.paired->first,
                               answer.paired->second, net::to_string(source));
         if (answer.reply.empty()) return;
-        std::error_code ec;
-        socket.send_to(asio::buffer(answer.reply), source, 0, ec);
+        if (!port.send_to(answer.reply, source)) ++send_failures_;
     }
 
-    asio::awaitable<void> relay_loop(Socket socket, stun::Address relayed) {
-        net::UdpReceiveBatch batch(k_batch, k_slot_size);
-        for (;;) {
-            const auto ec = co_await net::receive_batch(*socket, batch);
-            if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
-            if (ec) continue;
-            const auto now = std::chrono::steady_clock::now();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (batch.truncated(i) || batch.bad_source(i)) continue;
-                const auto delivery =
-                    machine_.on_peer_datagram(now, relayed, to_stun(batch.source(i)), batch.data(i));
-                if (!delivery) continue;
-                if (delivery->tuple.transport == Transport::tcp) {
-                    if (const auto client = tcp_clients_.find(delivery->tuple); client != tcp_clients_.end())
-                        enqueue(client->second, delivery->data);
-                    continue;
-                }
-                const auto listener = listeners_.find(delivery->tuple.server);
-                if (listener == listeners_.end()) continue;
-                std::error_code send_ec;
-                listener->second->send_to(asio::buffer(delivery->data.data(), delivery->data.size()),
-                                          to_endpoint(delivery->tuple.client), 0, send_ec);
+    bool on_relay_readable(UdpPort& port, const stun::Address& relayed) override {
+        const int got = in_.receive_now(port.fd());
+        if (got <= 0) return read_again(got);
+        const auto now = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < in_.size(); ++i) {
+            if (in_.truncated(i) || in_.bad_source(i)) continue;
+            const auto delivery =
+                machine_.on_peer_datagram(now, relayed, to_stun(in_.source(i)), in_.data(i));
+            if (!delivery) continue;
+            if (delivery->tuple.transport == Transport::tcp) {
+                if (const auto client = tcp_clients_.find(delivery->tuple); client != tcp_clients_.end())
+                    enqueue(client->second, delivery->data);
+                continue;
             }
+            const auto listener = listeners_.find(delivery->tuple.server);
+            if (listener == listeners_.end()) continue;
+            queue_.add(listener->second->port.fd(), to_endpoint(delivery->tuple.client), delivery->data);
         }
+        return full();
     }
+
+    void on_relay_closing(UdpPort& port) override { queue_.discard(port.fd()); }
+
+    // After each reactor turn: what the turn's reads produced leaves, one sendmmsg per sending socket.
+    void flush() noexcept { send_failures_ += queue_.flush().failed; }
 
     void start_tcp(asio::ip::tcp::socket socket, const stun::Address& local) {
         std::error_code ec;
@@ -300,12 +318,9 @@ private:
     void handle_tcp_item(const TcpClientPtr& client, Bytes item) {
         const auto out = machine_.on_client_datagram(std::chrono::steady_clock::now(), client->tuple, item);
         if (!out.reply.empty()) enqueue(client, out.reply);
-        if (out.to_peer) {
-            std::error_code ec;
+        if (out.to_peer)
             if (auto* relay = relays_.find(out.to_peer->relayed))
-                relay->send_to(asio::buffer(out.to_peer->data.data(), out.to_peer->data.size()),
-                               to_endpoint(out.to_peer->peer), 0, ec);
-        }
+                if (!relay->send_to(out.to_peer->data, to_endpoint(out.to_peer->peer))) ++send_failures_;
         log_ended();
     }
 
@@ -364,12 +379,16 @@ private:
     }
 
     asio::io_context& io_;
+    net::EdgeReactor reactor_;  // before the sockets it watches, which leave it as they close
     RelaySockets relays_;
     TurnMachine machine_;
     std::size_t max_tcp_clients_;
-    std::uint64_t tcp_refused_ = 0;  // over max_tcp_connections
-    std::uint64_t tcp_dropped_ = 0;  // relayed data dropped for a full TCP queue
-    std::map<stun::Address, Socket> listeners_;
+    std::uint64_t tcp_refused_ = 0;    // over max_tcp_connections
+    std::uint64_t tcp_dropped_ = 0;    // relayed data dropped for a full TCP queue
+    std::uint64_t send_failures_ = 0;  // UDP datagrams the kernel refused or had no buffer room for
+    net::UdpReceiveBatch in_;          // shared: one socket is read at a time
+    DatagramQueue queue_;
+    std::map<stun::Address, std::unique_ptr<Listener>> listeners_;
     std::list<asio::ip::tcp::acceptor> acceptors_;
     net::AcceptCounters accepted_;
     std::map<FiveTuple, TcpClientPtr> tcp_clients_;
@@ -412,6 +431,9 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
             [&s] { return s.to_client.bytes; });
     counter("streamgate_turn_tcp_refused_total", "TCP connections closed at once: over max_tcp_connections",
             [&server] { return server.tcp_refused(); });
+    counter("streamgate_turn_send_failures_total",
+            "UDP datagrams not sent: refused by the kernel or no room in the socket buffer",
+            [&server] { return server.send_failures(); });
     counter("streamgate_turn_tcp_dropped_total", "Datagrams not relayed to a TCP client whose queue was full",
             [&server] { return server.tcp_dropped(); });
     registry.gauge_callback("streamgate_turn_tcp_connections", "Open TCP client connections",

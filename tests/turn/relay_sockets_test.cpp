@@ -1,12 +1,17 @@
 // RelaySockets on a local io_context: ports from the configured range, even ports, the held neighbour of a
-// reservation (bound, not relaying until claimed), exhaustion, and closing.
+// reservation (bound, not watched until claimed), exhaustion, closing, and a datagram to a relayed address
+// reaching the receiver through the edge reactor.
 
 #include "turn/relay_sockets.hpp"
 
 #include <gtest/gtest.h>
 
 #include <asio/io_context.hpp>
+#include <chrono>
 #include <set>
+#include <vector>
+
+#include "net/udp_batch.hpp"
 
 namespace sg::turn {
 namespace {
@@ -15,22 +20,33 @@ namespace {
 constexpr std::uint16_t k_first = 47100;
 constexpr std::uint16_t k_last = 47109;
 
-struct Opened {
-    std::vector<stun::Address> started;  // receive loops the server would start
+// Records what the server would do: read a readable socket, forget a closing one.
+struct Recorder final : RelaySockets::Receiver {
+    bool on_relay_readable(UdpPort& port, const stun::Address& relayed) override {
+        const int got = batch.receive_now(port.fd());
+        if (got > 0)
+            for (std::size_t i = 0; i < batch.size(); ++i)
+                received.push_back(relayed);
+        return false;
+    }
+    void on_relay_closing(UdpPort& port) override { closing.push_back(port.fd()); }
+    net::UdpReceiveBatch batch{8, 2048};
+    std::vector<stun::Address> received;
+    std::vector<int> closing;
 };
 
-RelaySockets make(asio::io_context& io, Opened& opened, std::uint16_t first = k_first,
-                  std::uint16_t last = k_last) {
-    return RelaySockets(io, {asio::ip::make_address("127.0.0.1")}, first, last,
-                        [&opened](const RelaySockets::Socket&, const stun::Address& relayed) {
-                            opened.started.push_back(relayed);
-                        });
-}
+struct Fixture {
+    explicit Fixture(std::uint16_t first = k_first, std::uint16_t last = k_last)
+        : sockets(reactor, {asio::ip::make_address("127.0.0.1")}, first, last, recorder) {}
+    asio::io_context io;
+    net::EdgeReactor reactor{io, net::Unhandled::turn_data};
+    Recorder recorder;
+    RelaySockets sockets;
+};
 
 TEST(RelaySockets, OpensPortsFromTheRangeOfTheAskedFamily) {
-    asio::io_context io;
-    Opened opened;
-    auto sockets = make(io, opened);
+    Fixture f;
+    auto& sockets = f.sockets;
     EXPECT_TRUE(sockets.supports(stun::Family::ipv4));
     EXPECT_FALSE(sockets.supports(stun::Family::ipv6));
     EXPECT_FALSE(sockets.open(RelayRequest{stun::Family::ipv6}));
@@ -41,23 +57,24 @@ TEST(RelaySockets, OpensPortsFromTheRangeOfTheAskedFamily) {
     EXPECT_LE(a->port, k_last);
     ASSERT_NE(sockets.find(*a), nullptr);
     EXPECT_EQ(sockets.find(*a)->local_endpoint().port(), a->port);
-    ASSERT_EQ(opened.started.size(), 1U);
-    EXPECT_EQ(opened.started[0], *a);
+    EXPECT_EQ(f.reactor.watched(), 1U);
     RelayRequest even{stun::Family::ipv4};
     even.even_port = true;
     const auto b = sockets.open(even);
     ASSERT_TRUE(b);
     EXPECT_EQ(b->port % 2, 0);
     EXPECT_NE(*a, *b);
+    const int fd_a = sockets.find(*a)->fd();
     sockets.close(*a);
     EXPECT_EQ(sockets.find(*a), nullptr);
     EXPECT_EQ(sockets.open_count(), 1U);
+    EXPECT_EQ(f.reactor.watched(), 1U);
+    EXPECT_EQ(f.recorder.closing, std::vector<int>{fd_a});  // told before the descriptor closed
 }
 
 TEST(RelaySockets, ReservationHoldsTheNextPortUntilClaimed) {
-    asio::io_context io;
-    Opened opened;
-    auto sockets = make(io, opened);
+    Fixture f;
+    auto& sockets = f.sockets;
     RelayRequest pair{stun::Family::ipv4};
     pair.even_port = true;
     pair.reserve_next = true;
@@ -67,19 +84,18 @@ TEST(RelaySockets, ReservationHoldsTheNextPortUntilClaimed) {
     auto rtcp = *rtp;
     ++rtcp.port;
     EXPECT_EQ(sockets.open_count(), 2U);     // both bound...
-    EXPECT_EQ(opened.started.size(), 1U);    // ...only the first relaying
+    EXPECT_EQ(f.reactor.watched(), 1U);      // ...only the first relaying
     ASSERT_NE(sockets.find(rtcp), nullptr);  // the held one cannot be taken by anyone else
     EXPECT_TRUE(sockets.claim(rtcp));
-    EXPECT_EQ(opened.started.size(), 2U);
-    EXPECT_EQ(opened.started[1], rtcp);
+    EXPECT_EQ(f.reactor.watched(), 2U);
     sockets.close(rtcp);
+    EXPECT_EQ(f.reactor.watched(), 1U);
     EXPECT_FALSE(sockets.claim(rtcp));
 }
 
 TEST(RelaySockets, ExhaustedRangeGivesNothing) {
-    asio::io_context io;
-    Opened opened;
-    auto sockets = make(io, opened, k_first, k_first + 1);
+    Fixture f(k_first, k_first + 1);
+    auto& sockets = f.sockets;
     std::set<stun::Address> got;
     for (int i = 0; i < 3; ++i)
         if (const auto a = sockets.open(RelayRequest{stun::Family::ipv4})) got.insert(*a);
@@ -88,6 +104,22 @@ TEST(RelaySockets, ExhaustedRangeGivesNothing) {
     EXPECT_FALSE(sockets.open(RelayRequest{stun::Family::ipv4}));
     sockets.close(*got.begin());
     EXPECT_TRUE(sockets.open(RelayRequest{stun::Family::ipv4}));  // a closed port comes back
+}
+
+TEST(RelaySockets, ADatagramToARelayedAddressReachesTheReceiver) {
+    Fixture f;
+    const auto relayed = f.sockets.open(RelayRequest{stun::Family::ipv4});
+    ASSERT_TRUE(relayed);
+    UdpPort sender(false);
+    ASSERT_TRUE(sender.valid());
+    const std::uint8_t payload[] = {1, 2, 3};
+    ASSERT_TRUE(sender.send_to(payload, to_endpoint(*relayed)));
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (f.recorder.received.empty() && std::chrono::steady_clock::now() < give_up)
+        f.io.run_one_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(f.recorder.received.size(), 1U);
+    EXPECT_EQ(f.recorder.received[0], *relayed);
+    f.sockets.close(*relayed);
 }
 
 TEST(RelaySockets, ConvertsAddressesBothWays) {

@@ -1,4 +1,4 @@
-#include "relay_io/edge_reactor.hpp"
+#include "net/edge_reactor.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -9,10 +9,11 @@
 #include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 #include "net/udp_batch.hpp"
 
-namespace sg::relay_io {
+namespace sg::net {
 namespace {
 
 // A bound, non-blocking UDP socket on 127.0.0.1 and a sender aimed at it.
@@ -53,7 +54,7 @@ struct BatchReader final : EdgeReactor::Reader {
         return got > 0 && static_cast<std::size_t>(got) == batch.capacity();
     }
     int fd;
-    net::UdpReceiveBatch batch;
+    UdpReceiveBatch batch;
     std::size_t calls = 0;
     std::size_t received = 0;
 };
@@ -70,7 +71,7 @@ void run_until(asio::io_context& io, Done done) {
 
 TEST(EdgeReactor, FullBatchesAreReadAgainWithoutANewEdge) {
     asio::io_context io;
-    EdgeReactor reactor(io);
+    EdgeReactor reactor(io, Unhandled::relay_media);
     ASSERT_TRUE(reactor.valid());
     UdpPair udp;
     udp.send(3 * 4 + 1);  // queued before registration: the only edge is the one add() finds
@@ -84,7 +85,7 @@ TEST(EdgeReactor, FullBatchesAreReadAgainWithoutANewEdge) {
 
 TEST(EdgeReactor, AShortBatchDoesNotLoseTheNextDatagramsWakeup) {
     asio::io_context io;
-    EdgeReactor reactor(io);
+    EdgeReactor reactor(io, Unhandled::relay_media);
     UdpPair udp;
     BatchReader reader(udp.receiver, 8);
     ASSERT_TRUE(reactor.add(udp.receiver, reader));
@@ -100,7 +101,7 @@ TEST(EdgeReactor, AShortBatchDoesNotLoseTheNextDatagramsWakeup) {
 
 TEST(EdgeReactor, ServesEveryReadySocketInOneWakeup) {
     asio::io_context io;
-    EdgeReactor reactor(io);
+    EdgeReactor reactor(io, Unhandled::relay_media);
     UdpPair a;
     UdpPair b;
     BatchReader reader_a(a.receiver, 8);
@@ -118,7 +119,7 @@ TEST(EdgeReactor, ServesEveryReadySocketInOneWakeup) {
 
 TEST(EdgeReactor, ARemovedReaderIsNotCalledAgainEvenWithAFullBatchPending) {
     asio::io_context io;
-    EdgeReactor reactor(io);
+    EdgeReactor reactor(io, Unhandled::relay_media);
     UdpPair udp;
     udp.send(3);
     BatchReader reader(udp.receiver, 1);  // every read is a full batch
@@ -132,7 +133,7 @@ TEST(EdgeReactor, ARemovedReaderIsNotCalledAgainEvenWithAFullBatchPending) {
 
 TEST(EdgeReactor, TheLoopEndsWhenNothingIsWatched) {
     asio::io_context io;
-    EdgeReactor reactor(io);
+    EdgeReactor reactor(io, Unhandled::relay_media);
     UdpPair udp;
     BatchReader reader(udp.receiver, 8);
     ASSERT_TRUE(reactor.add(udp.receiver, reader));
@@ -146,7 +147,7 @@ TEST(EdgeReactor, TheLoopEndsWhenNothingIsWatched) {
 
 TEST(EdgeReactor, AReaderAddedAfterTheLastWentIsServed) {
     asio::io_context io;
-    EdgeReactor reactor(io);
+    EdgeReactor reactor(io, Unhandled::relay_media);
     UdpPair first;
     BatchReader reader_first(first.receiver, 8);
     ASSERT_TRUE(reactor.add(first.receiver, reader_first));
@@ -161,5 +162,25 @@ TEST(EdgeReactor, AReaderAddedAfterTheLastWentIsServed) {
     reactor.remove(second.receiver, reader_second);
 }
 
+TEST(EdgeReactor, TheAfterTurnHookRunsOnceAfterEveryReadyReaderWasRead) {
+    asio::io_context io;
+    EdgeReactor reactor(io, Unhandled::turn_data);
+    UdpPair a;
+    UdpPair b;
+    BatchReader reader_a(a.receiver, 8);
+    BatchReader reader_b(b.receiver, 8);
+    std::vector<std::size_t> seen;  // what both readers had received when the hook ran
+    reactor.set_after_turn([&] { seen.push_back(reader_a.received + reader_b.received); });
+    a.send(2);
+    b.send(3);
+    ASSERT_TRUE(reactor.add(a.receiver, reader_a));
+    ASSERT_TRUE(reactor.add(b.receiver, reader_b));
+    EXPECT_FALSE(reactor.serve_ready(4));  // both batches short: one turn
+    ASSERT_EQ(seen.size(), 1U);
+    EXPECT_EQ(seen[0], 5U);  // after both readers, not after each
+    reactor.remove(a.receiver, reader_a);
+    reactor.remove(b.receiver, reader_b);
+}
+
 }  // namespace
-}  // namespace sg::relay_io
+}  // namespace sg::net

@@ -1,4 +1,4 @@
-#include "relay_io/edge_reactor.hpp"
+#include "net/edge_reactor.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -10,9 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
 
-#include "net/unhandled.hpp"
-
-namespace sg::relay_io {
+namespace sg::net {
 namespace {
 
 // Events taken from the epoll set per epoll_wait: a burst of a few hundred ready sockets takes one or two.
@@ -22,7 +20,8 @@ constexpr std::size_t k_rounds = 8;
 
 }  // namespace
 
-EdgeReactor::EdgeReactor(asio::io_context& io) : io_(io), waiter_(io), events_(k_events) {
+EdgeReactor::EdgeReactor(asio::io_context& io, Unhandled where)
+    : io_(io), where_(where), waiter_(io), events_(k_events) {
     const int fd = ::epoll_create1(EPOLL_CLOEXEC);
     if (fd < 0) return;
     std::error_code ec;
@@ -44,7 +43,7 @@ bool EdgeReactor::add(int fd, Reader& reader) {
     ++watched_;
     if (!running_) {
         running_ = true;
-        asio::co_spawn(io_, loop(), net::log_unhandled(net::Unhandled::relay_media));
+        asio::co_spawn(io_, loop(), log_unhandled(where_));
     }
     return true;
 }
@@ -84,6 +83,7 @@ bool EdgeReactor::serve_ready(std::size_t max_rounds) {
             if (reader != nullptr && reader->on_readable()) pending_.push_back(reader);
         }
         serving_.clear();
+        if (after_turn_) after_turn_();
     }
     return !pending_.empty();
 }
@@ -101,7 +101,7 @@ asio::awaitable<void> EdgeReactor::loop() {
         }
         if (ec == asio::error::operation_aborted) continue;  // the last socket went, or close(): see the top
         if (ec) {
-            spdlog::error("relay: media readiness wait failed: {}", ec.message());
+            spdlog::error("{}: readiness wait failed: {}", to_string(where_), ec.message());
             break;
         }
         more = serve_ready(k_rounds);
@@ -109,4 +109,4 @@ asio::awaitable<void> EdgeReactor::loop() {
     running_ = false;
 }
 
-}  // namespace sg::relay_io
+}  // namespace sg::net

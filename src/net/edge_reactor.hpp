@@ -8,7 +8,8 @@
 // serves every ready socket, a socket is never re-armed, and a reader that got fewer datagrams than it asked
 // for stops there: the queue was empty, and UDP raises a new edge for each datagram that arrives after that.
 //
-// Threading: everything runs on the io_context's thread (the shard's).
+// Used by `streamgate relay`'s media sockets (one reactor per shard) and `streamgate turn`'s listeners and
+// relayed sockets. Threading: everything runs on the io_context's thread.
 
 #include <sys/epoll.h>
 
@@ -21,9 +22,12 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <functional>
 #include <vector>
 
-namespace sg::relay_io {
+#include "net/unhandled.hpp"
+
+namespace sg::net {
 
 class EdgeReactor {
 public:
@@ -38,7 +42,8 @@ public:
         ~Reader() = default;
     };
 
-    explicit EdgeReactor(asio::io_context& io);
+    // `where` names the owner in logs and in the unhandled-exception metric.
+    EdgeReactor(asio::io_context& io, Unhandled where);
     ~EdgeReactor();
     EdgeReactor(const EdgeReactor&) = delete;
     EdgeReactor& operator=(const EdgeReactor&) = delete;
@@ -54,6 +59,10 @@ public:
 
     std::size_t watched() const noexcept { return watched_; }
 
+    // Called after each turn of readers (every ready reader read once): a reader may queue what it has to
+    // send and leave it to this hook, so one sendmmsg carries what many sockets' batches produced.
+    void set_after_turn(std::function<void()> after_turn) { after_turn_ = std::move(after_turn); }
+
     // Serves what is ready now, without waiting: every reader reported ready, then the ones whose batch
     // was full, in turns, up to `max_rounds` turns. True when some still had a full batch at the end.
     bool serve_ready(std::size_t max_rounds);
@@ -63,6 +72,8 @@ private:
     void collect_ready();
 
     asio::io_context& io_;
+    Unhandled where_;
+    std::function<void()> after_turn_;
     asio::posix::stream_descriptor waiter_;
     std::vector<::epoll_event> events_;
     std::vector<Reader*> pending_;  // full batch last time: read again
@@ -71,4 +82,4 @@ private:
     bool running_ = false;
 };
 
-}  // namespace sg::relay_io
+}  // namespace sg::net
