@@ -37,6 +37,50 @@ SETUP_PROBE = ("import socket, sys\n"
                "    data += chunk\n"
                "print(data.decode())\n")
 
+# Two raw players on two connections: the first PLAY starts the group, the second joins it later where it
+# is; a session cannot mix multicast and unicast. Prints one JSON object.
+JOIN_PROBE = r"""
+import json, re, socket, sys, time
+host, port, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+class Conn:
+    def __init__(self):
+        self.s = socket.create_connection((host, port), timeout=10)
+        self.cseq = 0
+        self.buf = b""
+    def request(self, method, uri, **headers):
+        self.cseq += 1
+        head = f"{method} {uri} RTSP/1.0\r\nCSeq: {self.cseq}\r\n"
+        head += "".join(f"{k.replace('_', '-')}: {v}\r\n" for k, v in headers.items())
+        self.s.sendall((head + "\r\n").encode())
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.s.recv(4096)
+        reply, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = reply.decode().split("\r\n")
+        fields = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+        return int(lines[0].split()[1]), fields
+
+out = {}
+a, b = Conn(), Conn()
+status, fa = a.request("SETUP", url + "/trackID=0", Transport="RTP/AVP;multicast")
+sa = fa["session"].split(";")[0]
+out["a_transport"] = fa["transport"]
+status, pa = a.request("PLAY", url, Session=sa, Range="npt=0-")
+out["a_play"], out["a_range"], out["a_rtpinfo"] = status, pa.get("range"), pa.get("rtp-info")
+time.sleep(1.5)
+status, fb = b.request("SETUP", url + "/trackID=0", Transport="RTP/AVP;multicast")
+sb = fb["session"].split(";")[0]
+out["b_transport"] = fb["transport"]
+status, pb = b.request("PLAY", url, Session=sb, Range="npt=0-")
+out["b_play"], out["b_range"], out["b_rtpinfo"] = status, pb.get("range"), pb.get("rtp-info")
+out["b_mix"] = b.request("SETUP", url + "/trackID=1", Session=sb,
+                         Transport="RTP/AVP;unicast;client_port=5000-5001")[0]
+out["a_pause"] = a.request("PAUSE", url, Session=sa)[0]
+out["a_teardown"] = a.request("TEARDOWN", url, Session=sa)[0]
+out["b_teardown"] = b.request("TEARDOWN", url, Session=sb)[0]
+print(json.dumps(out))
+"""
+
 
 class ServeMulticast(unittest.TestCase):
     @classmethod
@@ -167,6 +211,21 @@ class ServeMulticast(unittest.TestCase):
         reply = self.setup_reply(CLOSED_PORT, "RTP/AVP;unicast;client_port=5000-5001")
         self.assertTrue(reply.startswith("RTSP/1.0 200"), reply)
         self.assertIn("server_port=", reply)
+
+    def test_a_later_player_joins_the_running_stream(self):
+        cp = self.net.run("gw", [PYTHON, "-c", JOIN_PROBE, self.net.addr("origin4", 4), str(PORT), self.url(4)],
+                          timeout=30)
+        r = json.loads(cp.stdout)
+        group = re.search(r"destination=([^;]+);.*port=(\d+)-", r["a_transport"]).groups()
+        self.assertEqual(re.search(r"destination=([^;]+);.*port=(\d+)-", r["b_transport"]).groups(), group)
+        self.assertEqual((r["a_play"], r["b_play"]), (200, 200))
+        self.assertEqual(r["a_range"], "npt=0.000-")
+        # The second player joins the stream where it is: no seek back to 0, later sequence numbers.
+        self.assertGreater(float(re.match(r"npt=([\d.]+)-", r["b_range"]).group(1)), 1.0, r)
+        seq = [int(re.search(r"seq=(\d+)", r[k]).group(1)) for k in ("a_rtpinfo", "b_rtpinfo")]
+        self.assertGreater((seq[1] - seq[0]) % 65536, 10, r)
+        self.assertEqual(r["b_mix"], 461)  # one delivery per session
+        self.assertEqual((r["a_pause"], r["a_teardown"], r["b_teardown"]), (200, 200, 200))
 
     def test_two_players_share_one_copy_of_each_packet(self):
         for family in (4, 6):
