@@ -3,7 +3,7 @@
 serve runs on origin4 (IPv4, --multicast-range 239.255.42.0/24) and origin6 (IPv6, ff15::42:0/112); the
 players run on gw, across the veth, with a route for the multicast space on that veth (the route the
 kernel needs to pick the interface of a join). An nftables counter on serve's own host counts the RTP
-datagrams it sends to the groups: two players joined to one presentation must cost exactly what one
+datagrams it sends to the groups with the configured TTL: two players joined to one presentation must cost exactly what one
 player costs (one copy of each packet on the wire), not twice as much. ffprobe (`-rtsp_transport
 udp_multicast`) and GStreamer (`protocols=udp-mcast`) are the players; a unicast ffprobe plays beside the
 group; a serve without a range answers a multicast SETUP 461.
@@ -121,11 +121,13 @@ class ServeMulticast(unittest.TestCase):
                        "--multicast-ttl", "4", "--multicast-interface", "eth0", "--threads", "2",
                        "--log-level", "debug", *admin], name=f"serve-{host}", ready=None)
             net.wait_port(host, net.addr(host, family), PORT)
-            # Count what serve sends to its groups: RTP only (even ports), every group of the range.
-            table = "ip" if family == 4 else "ip6"
+            # Count what serve sends to its groups: RTP only (even ports), every group of the range, and only
+            # with the configured TTL / hop limit (the kernel's default for multicast is 1).
+            table, ttl = ("ip", "ttl") if family == 4 else ("ip6", "hoplimit")
             net.nft(host, f"table {table} mcast {{\n counter rtp {{}}\n chain out {{\n"
                           f"  type filter hook output priority 0; policy accept;\n"
-                          f"  {table} daddr {RANGES[family]} udp dport & 1 == 0 counter name rtp\n }}\n}}\n")
+                          f"  {table} daddr {RANGES[family]} {table} {ttl} 4 udp dport & 1 == 0 counter name rtp\n"
+                          f" }}\n}}\n")
         # The players' host joins groups through the veth to the origins. An IPv6 join without an interface
         # follows the local table, where every interface has its ff00::/8: the more specific route goes there.
         net.ip_batch("gw", ["route add 239.0.0.0/8 dev to-origin4",
