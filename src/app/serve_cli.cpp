@@ -1,5 +1,6 @@
 // `streamgate serve DIR`: the RTSP/RTP origin server's command line.
 
+#include <net/if.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -31,7 +32,50 @@ struct ServeFlags {
     unsigned threads = 0;
     std::uint32_t max_connections = 4096;
     std::uint32_t max_connections_per_client = 256;
+    std::vector<std::string> multicast_ranges;
+    unsigned multicast_ttl = 16;
+    std::string multicast_ports = "30000-30999";
+    std::string multicast_interface;
 };
+
+// FIRST-LAST with at least two ports.
+bool parse_port_range(std::string_view text, std::uint16_t& first_port, std::uint16_t& last_port) {
+    const auto first = parse_uint<std::uint16_t>(pop_token(text, '-'));
+    const auto last = parse_uint<std::uint16_t>(text);
+    if (!first || !last || *first == 0 || *last < *first + 1) return false;
+    first_port = *first;
+    last_port = *last;
+    return true;
+}
+
+bool multicast_settings(const ServeFlags& flags, server::MulticastSettings& settings) {
+    for (const auto& text : flags.multicast_ranges) {
+        const auto range = server::MulticastRange::parse(text);
+        if (!range) {
+            std::cerr << "streamgate: serve: --multicast-range " << text << ": " << range.error() << '\n';
+            return false;
+        }
+        auto& slot = range->network.is_v6() ? settings.v6 : settings.v4;
+        if (slot) {
+            std::cerr << "streamgate: serve: --multicast-range " << text << ": one range per family\n";
+            return false;
+        }
+        slot = *range;
+    }
+    settings.ttl = static_cast<std::uint8_t>(flags.multicast_ttl);
+    if (!parse_port_range(flags.multicast_ports, settings.port_first, settings.port_last)) {
+        std::cerr << "streamgate: serve: --multicast-ports " << flags.multicast_ports
+                  << ": want FIRST-LAST, 2+ ports\n";
+        return false;
+    }
+    if (!flags.multicast_interface.empty() && ::if_nametoindex(flags.multicast_interface.c_str()) == 0) {
+        std::cerr << "streamgate: serve: --multicast-interface " << flags.multicast_interface
+                  << ": no such interface\n";
+        return false;
+    }
+    settings.interface = flags.multicast_interface;
+    return true;
+}
 
 std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
     server::ServeConfig config;
@@ -62,15 +106,11 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
     }
     config.tls_certificate = flags.tls_cert;
     config.tls_key = flags.tls_key;
-    std::string_view ports = flags.rtp_ports;
-    const auto first = parse_uint<std::uint16_t>(pop_token(ports, '-'));
-    const auto last = parse_uint<std::uint16_t>(ports);
-    if (!first || !last || *first == 0 || *last < *first + 1) {
+    if (!parse_port_range(flags.rtp_ports, config.rtp_port_first, config.rtp_port_last)) {
         std::cerr << "streamgate: serve: --rtp-ports " << flags.rtp_ports << ": want FIRST-LAST, 2+ ports\n";
         return std::nullopt;
     }
-    config.rtp_port_first = *first;
-    config.rtp_port_last = *last;
+    if (!multicast_settings(flags, config.multicast)) return std::nullopt;
     if (!flags.admin.empty()) {
         const auto hp = net::parse_host_port(flags.admin);
         if (!hp) {
@@ -119,6 +159,17 @@ Subcommand add_serve_command(CLI::App& app) {
                       "default 4096)");
     serve->add_option("--max-connections-per-client", flags->max_connections_per_client,
                       "Open RTSP connections from one client address at most (0: no limit; default 256)");
+    serve->add_option("--multicast-range", flags->multicast_ranges,
+                      "Multicast group prefix for players asking for multicast, one IPv4 and/or one IPv6 "
+                      "(e.g. 239.255.42.0/24, ff15::42:0/112; default: none, multicast refused with 461)");
+    serve
+        ->add_option("--multicast-ttl", flags->multicast_ttl,
+                     "TTL / hop limit of multicast packets, also announced as ttl= (default 16)")
+        ->check(CLI::Range(1U, 255U));
+    serve->add_option("--multicast-ports", flags->multicast_ports,
+                      "UDP port range of the groups, 2 per track and group (default 30000-30999)");
+    serve->add_option("--multicast-interface", flags->multicast_interface,
+                      "Interface multicast leaves by (IP_MULTICAST_IF; default: the route to the group)");
     serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     add_log_level_option(*serve, flags->log_level);
     const auto run = [flags]() -> int {

@@ -18,6 +18,7 @@
 #include "rtsp_server/request_helpers.hpp"
 #include "server/blocking.hpp"
 #include "server/media_path.hpp"
+#include "server/serve_transport.hpp"
 
 namespace sg::server {
 namespace {
@@ -57,6 +58,7 @@ void RtspConnection::on_close(std::string_view reason) {
 }
 
 void RtspConnection::end_session(Session& session, std::string_view reason) {
+    leave_group(session.id());
     session.stop(reason);
     ++context_.sessions_ended;
     if (reason == "timeout") ++context_.sessions_timed_out;
@@ -106,6 +108,13 @@ asio::awaitable<rtsp::Response> RtspConnection::handle(const rtsp::Request& requ
         auto response = co_await handle_setup(request);
         co_return response;
     }
+    if (method == "PLAY") {
+        int status = 200;
+        if (auto session = find_session(request, status); session && memberships_.contains(session->id())) {
+            auto response = co_await handle_multicast_play(request, std::move(session));
+            co_return response;
+        }
+    }
     if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
         method == "SET_PARAMETER")
         co_return handle_session_request(request);
@@ -154,6 +163,38 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_describe(const rtsp::Requ
     co_return response;
 }
 
+asio::awaitable<std::shared_ptr<Session>> RtspConnection::open_session(const MediaTarget& target,
+                                                                       const std::string& peer_name,
+                                                                       int& status) {
+    // The cached probe lets the viewer's own demuxer open without probing the file again.
+    auto open_file = [&cache = context_.presentations, path = target.file,
+                      force_mp2t = context_.config.mp2t] {
+        Opened result;
+        const auto presentation = cache.get(path, result.error);
+        if (presentation)
+            result.file = MediaFile::open(path, result.error, force_mp2t, &presentation->layout);
+        return result;
+    };
+    auto opened = co_await run_blocking(*context_.blocking, std::move(open_file));
+    auto& file = opened.file;
+    if (!file) {
+        spdlog::debug("SETUP {}: {}", target.relative, opened.error);
+        status = 415;
+        co_return nullptr;
+    }
+    std::vector<TrackPacketizer> packetizers;
+    for (std::size_t i = 0; i < file->tracks().size(); ++i) {
+        auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
+        if (!packetizer) {
+            status = 415;
+            co_return nullptr;
+        }
+        packetizers.push_back(std::move(*packetizer));
+    }
+    co_return std::make_shared<Session>(executor(), new_session_id(), target.relative, peer_name,
+                                        std::move(file), std::move(packetizers), context_.config.loop);
+}
+
 asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request& request) {
     const auto path = request_uri_path(request.uri);
     if (!path) co_return status_reply(400);
@@ -163,7 +204,9 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
     if (transport_header == nullptr) co_return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
     if (!specs) co_return status_reply(400);
-    const auto* spec = choose_unicast_transport(*specs);
+    // Multicast groups are per family of the player's connection.
+    const bool family_v6 = net::unmap(peer_address()).is_v6();
+    const auto* spec = choose_serve_transport(*specs, context_.multicast.enabled_for(family_v6));
     if (spec == nullptr) co_return status_reply(461);
 
     std::shared_ptr<Session> session;
@@ -174,34 +217,18 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
         if (session->path() != target->relative)
             co_return status_reply(459);  // one file per aggregate session
         if (session->state() == SessionState::playing) co_return status_reply(455);
+        // One delivery per session: a group's member cannot add a unicast track, nor the reverse.
+        if (session->any_set_up() && spec->is_multicast() != memberships_.contains(session->id()))
+            co_return status_reply(461);
     } else {
         if (sessions_.size() >= k_max_sessions) co_return status_reply(453);
-        // The cached probe lets the viewer's own demuxer open without probing the file again.
-        auto open_file = [&cache = context_.presentations, path = target->file,
-                          force_mp2t = context_.config.mp2t] {
-            Opened result;
-            const auto presentation = cache.get(path, result.error);
-            if (presentation)
-                result.file = MediaFile::open(path, result.error, force_mp2t, &presentation->layout);
-            return result;
-        };
-        auto opened = co_await run_blocking(*context_.blocking, std::move(open_file));
-        auto& file = opened.file;
-        if (!file) {
-            spdlog::debug("SETUP {}: {}", target->relative, opened.error);
-            co_return status_reply(415);
-        }
+        int status = 200;
+        const std::string peer_name = peer();
+        session = co_await open_session(*target, peer_name, status);
+        if (!session) co_return status_reply(status);
         // The connection may have been closed or filled up while the file was opened.
         if (!is_open()) co_return status_reply(503);
         if (sessions_.size() >= k_max_sessions) co_return status_reply(453);
-        std::vector<TrackPacketizer> packetizers;
-        for (std::size_t i = 0; i < file->tracks().size(); ++i) {
-            auto packetizer = TrackPacketizer::create(file->tracks()[i], i, context_.config.max_payload);
-            if (!packetizer) co_return status_reply(415);
-            packetizers.push_back(std::move(*packetizer));
-        }
-        session = std::make_shared<Session>(executor(), new_session_id(), target->relative, peer(),
-                                            std::move(file), std::move(packetizers), context_.config.loop);
         session->set_interleaved_sink(
             std::weak_ptr<InterleavedSink>(std::static_pointer_cast<RtspConnection>(shared_from_this())));
     }
@@ -209,6 +236,10 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
     if (track >= session->track_count() || (!target->track && session->track_count() != 1))
         co_return status_reply(404);
     if (session->is_set_up(track)) co_return status_reply(455);
+    if (spec->is_multicast()) {
+        auto response = co_await set_up_multicast(*target, std::move(session), track);
+        co_return response;
+    }
 
     rtsp::TransportSpec answer;
     answer.delivery = rtsp::Delivery::unicast;
@@ -247,11 +278,108 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
         sessions_.emplace(session->id(), session);
         ++context_.sessions_started;
     }
-    auto response = status_reply(200);
+    auto response = with_session_header(status_reply(200), *session);
     response.headers.set("Transport", rtsp::to_header_value(answer));
+    co_return response;
+}
+
+rtsp::Response RtspConnection::with_session_header(rtsp::Response response, const Session& session) const {
     response.headers.set(
         "Session", rtsp::to_header_value(rtsp::SessionHeader{
-                       session->id(), static_cast<std::uint32_t>(context_.config.session_timeout.count())}));
+                       session.id(), static_cast<std::uint32_t>(context_.config.session_timeout.count())}));
+    return response;
+}
+
+// The track of a multicast player is set up in its group: the group's stream (created with the first
+// member) opens the track's sockets toward the group on its own event loop; the player's session only
+// records that it follows the group.
+asio::awaitable<rtsp::Response> RtspConnection::set_up_multicast(const MediaTarget& target,
+                                                                 std::shared_ptr<Session> session,
+                                                                 std::size_t track) {
+    const std::string id = session->id();
+    std::shared_ptr<MulticastGroup> group;
+    if (const auto it = memberships_.find(id); it != memberships_.end()) group = it->second.group.lock();
+    if (!group) {
+        const MulticastKey key{target.relative, net::unmap(peer_address()).is_v6()};
+        group = context_.multicast.join_existing(key);
+        if (!group) {
+            int status = 200;
+            const std::string peer_name = "group";
+            auto engine = co_await open_session(target, peer_name, status);
+            if (!engine) co_return status_reply(status);
+            group = context_.multicast.join_or_create(key, std::move(engine));
+            if (!group) co_return status_reply(453);  // no free group address or ports in the range
+        }
+        memberships_[id] = Membership{group, false};
+        if (!is_open()) {  // closed while the group's file was opened: the member never became a session
+            leave_group(id);
+            co_return status_reply(503);
+        }
+    }
+    auto set_up = [group, track, &ports = context_.ports,
+                   &settings = context_.multicast.settings()]() -> asio::awaitable<MulticastTrack> {
+        co_return group->set_up_track(track, ports, settings);
+    };
+    // Named, not a temporary: g++ 12 destroys temporaries of a co_await's full-expression twice.
+    const auto group_executor = group->executor();
+    const auto grouped = co_await asio::co_spawn(group_executor, std::move(set_up), asio::use_awaitable);
+    const bool registered = sessions_.contains(id);
+    if (!is_open() || !grouped.ok) {
+        if (!registered) leave_group(id);  // a registered session leaves with end_session
+        co_return status_reply(is_open() ? 453 : 503);
+    }
+    TrackTransport transport;
+    transport.multicast = true;
+    session->set_up(track, std::move(transport));
+    if (!registered) {
+        sessions_.emplace(id, session);
+        ++context_.sessions_started;
+    }
+    const auto& settings = context_.multicast.settings();
+    auto response = with_session_header(status_reply(200), *session);
+    response.headers.set("Transport",
+                         rtsp::to_header_value(multicast_answer(group->lease().group, grouped.rtp_port,
+                                                                settings.ttl, grouped.ssrc)));
+    co_return response;
+}
+
+void RtspConnection::leave_group(const std::string& session_id) {
+    const auto it = memberships_.find(session_id);
+    if (it == memberships_.end()) return;
+    if (auto group = it->second.group.lock()) context_.multicast.leave(group, it->second.playing);
+    memberships_.erase(it);
+}
+
+// PLAY joins the group's stream where it is (the first member's PLAY starts it); Range is not a seek here.
+asio::awaitable<rtsp::Response> RtspConnection::handle_multicast_play(const rtsp::Request& request,
+                                                                      std::shared_ptr<Session> session) {
+    const std::string id = session->id();
+    auto group = memberships_[id].group.lock();
+    if (!group) co_return status_reply(454);
+    const bool start = !memberships_[id].playing;
+    auto play = [group, start]() -> asio::awaitable<PlayPosition> {
+        co_return start ? group->start_playing() : group->position();
+    };
+    const auto group_executor = group->executor();
+    const auto position = co_await asio::co_spawn(group_executor, std::move(play), asio::use_awaitable);
+    const auto it = memberships_.find(id);
+    if (it == memberships_.end()) {  // the session ended meanwhile: undo our count
+        if (start) context_.multicast.pause(group);
+        co_return status_reply(454);
+    }
+    it->second.playing = true;
+    auto response = with_session_header(status_reply(200), *session);
+    response.headers.set("Range", "npt=" + format_npt(position.npt) + "-");
+    std::vector<rtsp::RtpInfoEntry> entries;
+    const std::string base = content_base(request.uri);
+    for (const auto& track : position.tracks) {
+        rtsp::RtpInfoEntry entry;
+        entry.url = base + track_control(track.index);
+        entry.seq = track.seq;
+        entry.rtptime = track.rtptime;
+        entries.push_back(std::move(entry));
+    }
+    if (!entries.empty()) response.headers.set("RTP-Info", rtsp::to_header_value(entries));
     co_return response;
 }
 
@@ -310,6 +438,12 @@ rtsp::Response RtspConnection::handle_session_request(const rtsp::Request& reque
         return play;
     }
     if (method == "PAUSE") {
+        if (const auto it = memberships_.find(session->id()); it != memberships_.end()) {
+            auto group = it->second.group.lock();
+            if (group && it->second.playing) context_.multicast.pause(group);
+            it->second.playing = false;
+            return response;
+        }
         session->pause();
         return response;
     }

@@ -23,6 +23,8 @@
 #include "common/units.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp_server/rtsp_server_connection.hpp"
+#include "server/media_path.hpp"
+#include "server/multicast_group.hpp"
 #include "server/presentation_cache.hpp"
 #include "server/serve_config.hpp"
 #include "server/session.hpp"
@@ -36,6 +38,7 @@ struct ServerContext {
     ServeConfig config;
     UdpPortAllocator ports;
     PresentationCache presentations;
+    MulticastRegistry multicast;            // groups of the multicast players (closed: no range configured)
     asio::thread_pool* blocking = nullptr;  // opens and probes files off the event loops
     // Totals for the log and Prometheus.
     std::atomic<std::uint64_t> sessions_started{0};
@@ -76,11 +79,27 @@ private:
     asio::awaitable<rtsp::Response> handle_describe(const rtsp::Request& request);
     asio::awaitable<rtsp::Response> handle_setup(const rtsp::Request& request);
     rtsp::Response handle_play(const rtsp::Request& request, Session& session);
+    // A new session of `target`'s file (its own demuxer); nullptr and `status` when it cannot be opened.
+    asio::awaitable<std::shared_ptr<Session>> open_session(const MediaTarget& target,
+                                                           const std::string& peer_name, int& status);
+    asio::awaitable<rtsp::Response> set_up_multicast(const MediaTarget& target,
+                                                     std::shared_ptr<Session> session, std::size_t track);
+    asio::awaitable<rtsp::Response> handle_multicast_play(const rtsp::Request& request,
+                                                          std::shared_ptr<Session> session);
+    void leave_group(const std::string& session_id);
+    rtsp::Response with_session_header(rtsp::Response response, const Session& session) const;
     rtsp::Response handle_session_request(const rtsp::Request& request);
     std::shared_ptr<Session> find_session(const rtsp::Request& request, int& status);
 
     ServerContext& context_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
+    // Sessions delivered by multicast: their group (the registry owns it: a group's sockets belong to
+    // another event loop, which may be destroyed first at shutdown) and whether they are playing.
+    struct Membership {
+        std::weak_ptr<MulticastGroup> group;
+        bool playing = false;
+    };
+    std::map<std::string, Membership> memberships_;
 };
 
 }  // namespace sg::server

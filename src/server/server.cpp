@@ -67,6 +67,19 @@ void register_metrics(metrics::Registry& registry, const ServerContext& context,
     counter("streamgate_serve_connections_busy_total",
             "Connections answered 503 and closed: over max_connections or max_connections_per_client",
             caps.refused());
+    counter("streamgate_serve_multicast_sessions_total",
+            "RTSP sessions delivered by multicast (group members)", context.multicast.members_joined);
+    counter("streamgate_serve_multicast_groups_started_total", "Multicast groups that started streaming",
+            context.multicast.groups_started);
+    registry.gauge_callback("streamgate_serve_multicast_groups", "Multicast groups streaming now",
+                            [&context] {
+                                return static_cast<double>(context.multicast.groups_started.load() -
+                                                           context.multicast.groups_ended.load());
+                            });
+    counter("streamgate_serve_multicast_rtp_packets_total", "RTP packets sent to groups by ended groups",
+            context.multicast.packets);
+    counter("streamgate_serve_multicast_rtp_bytes_total", "RTP octets sent to groups by ended groups",
+            context.multicast.bytes);
     metrics::register_process_metrics(registry);
 }
 
@@ -98,7 +111,8 @@ int run_serve(const ServeConfig& config) {
     net::raise_descriptor_limit("viewers", 4);
     // Declared first, destroyed last: connections and sessions left in the loops refer to it.
     ServerContext context{config, UdpPortAllocator(config.rtp_port_first, config.rtp_port_last),
-                          PresentationCache(config.max_payload, config.mp2t)};
+                          PresentationCache(config.max_payload, config.mp2t),
+                          MulticastRegistry(config.multicast)};
     // One event loop per thread. Loop 0 also runs the acceptors, the admin listener and the signals; each
     // accepted connection is handed to the next loop round-robin and lives there with all its sessions.
     // (One acceptor rather than one per loop with SO_REUSEPORT: the spread is even whatever the kernel's
@@ -226,6 +240,8 @@ int run_serve(const ServeConfig& config) {
     io.run();
     for (auto& thread : threads)
         thread.join();
+    // Multicast groups are owned by the registry, their sockets by the loops: drop them while both exist.
+    context.multicast.clear();
     return 0;
 }
 

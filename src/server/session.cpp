@@ -108,6 +108,16 @@ std::optional<PlayPosition> Session::play(std::optional<double> start) {
     return result;
 }
 
+PlayPosition Session::position_now() const {
+    PlayPosition result;
+    result.npt = session_now();
+    for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        if (!tracks_[i].transport) continue;
+        result.tracks.push_back({i, tracks_[i].next_seq, rtp_time(tracks_[i], result.npt)});
+    }
+    return result;
+}
+
 void Session::pause() {
     if (state_ != SessionState::playing) return;
     position_ = session_now();
@@ -134,14 +144,16 @@ void Session::stop(std::string_view reason) {
     const auto lifetime = std::chrono::duration<double>(Clock::now() - created_).count();
     const bool tcp = std::any_of(tracks_.begin(), tracks_.end(),
                                  [](const Track& t) { return t.transport && t.transport->tcp; });
+    const bool multicast = std::any_of(tracks_.begin(), tracks_.end(),
+                                       [](const Track& t) { return t.transport && t.transport->multicast; });
     std::size_t set_up = 0;
     for (const auto& track : tracks_)
         set_up += track.transport ? 1 : 0;
     spdlog::info(
         "session {} end: client={} path={} tracks={} transport={} packets={} bytes={} dropped={} "
         "duration={:.1f}s reason={}",
-        id_, peer_, path_, set_up, tcp ? "tcp" : "udp", stats_.packets, stats_.octets, stats_.dropped,
-        lifetime,
+        id_, peer_, path_, set_up, multicast ? "multicast" : (tcp ? "tcp" : "udp"), stats_.packets,
+        stats_.octets, stats_.dropped, lifetime,
         end_of_stream_.empty() ? std::string(reason) : std::string(reason) + " after " + end_of_stream_);
 }
 

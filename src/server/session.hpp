@@ -44,6 +44,9 @@ struct TrackTransport {
     std::unique_ptr<UdpPair> udp;  // udp: our sockets
     asio::ip::udp::endpoint client_rtp;
     asio::ip::udp::endpoint client_rtcp;
+    // Multicast: for a group's stream, client_rtp/rtcp are the group's ports; for a member's session,
+    // neither udp nor tcp is set (the group sends, the member only follows it).
+    bool multicast = false;
 };
 
 struct PlayPosition {
@@ -65,6 +68,7 @@ public:
     Session& operator=(const Session&) = delete;
 
     const std::string& id() const noexcept { return id_; }
+    const asio::any_io_executor& executor() const noexcept { return executor_; }
     const std::string& path() const noexcept { return path_; }
     SessionState state() const noexcept { return state_; }
     std::size_t track_count() const noexcept { return tracks_.size(); }
@@ -80,6 +84,8 @@ public:
     // paused. Returns the position for the Range and RTP-Info headers, or nullopt if the seek failed.
     std::optional<PlayPosition> play(std::optional<double> start);
     void pause();
+    // Where the stream is now, for the RTP-Info of a player joining it (a multicast group's stream).
+    PlayPosition position_now() const;
     // Stops streaming, sends RTCP BYE, closes the sockets and logs the session's end.
     void stop(std::string_view reason);
 
