@@ -23,6 +23,7 @@ struct PunchFlags {
     std::string listen;
     std::string turn;
     std::string turn_user;
+    std::string rendezvous_secret;
     unsigned deadline_ms = 3000;
     bool json = false;
     std::string log_level = "info";
@@ -61,6 +62,7 @@ std::optional<punch::PunchClientConfig> punch_config(const PunchFlags& flags) {
         config.turn_user = flags.turn_user.substr(0, colon);
         config.turn_password = flags.turn_user.substr(colon + 1);
     }
+    config.rendezvous_secret = flags.rendezvous_secret;
     config.deadline = std::chrono::milliseconds{flags.deadline_ms};
     config.json = flags.json;
     return config;
@@ -81,6 +83,9 @@ Subcommand add_punch_command(CLI::App& app) {
     punch->add_option(
         "--listen", flags->listen,
         "Local UDP address whose datagrams go to the peer (default: an ephemeral loopback port)");
+    punch->add_option("--rendezvous-secret", flags->rendezvous_secret,
+                      "Secret shared with the rendezvous and the peer (streamgate turn --rendezvous-secret): "
+                      "signs registrations and probes; unsigned answers and probes are ignored");
     punch->add_option("--turn", flags->turn, "TURN server HOST:PORT to relay through when punching fails");
     punch->add_option("--turn-user", flags->turn_user, "TURN long-term credentials NAME:PASSWORD");
     punch

@@ -6,6 +6,16 @@ namespace sg::punch {
 namespace {
 
 constexpr std::size_t k_remembered_probes = 64;
+constexpr std::size_t k_remembered_registers = 8;
+
+void remember(std::vector<stun::TransactionId>& tids, const stun::TransactionId& tid, std::size_t limit) {
+    if (tids.size() == limit) tids.erase(tids.begin());
+    tids.push_back(tid);
+}
+
+bool known(const std::vector<stun::TransactionId>& tids, const stun::TransactionId& tid) {
+    return std::find(tids.begin(), tids.end(), tid) != tids.end();
+}
 
 }  // namespace
 
@@ -43,7 +53,10 @@ void PunchMachine::start(Clock::time_point now, std::vector<Datagram>& out) {
 void PunchMachine::send_register(Clock::time_point now, std::vector<Datagram>& out) {
     next_register_ = now + options_.register_interval;
     Datagram d{options_.rendezvous, {}};
-    build_register(d.bytes, new_tid(), RegisterRequest{options_.id, options_.peer, relayed()});
+    const auto tid = new_tid();
+    remember(registers_, tid, k_remembered_registers);
+    build_register(d.bytes, tid, RegisterRequest{options_.id, options_.peer, relayed()},
+                   secret_key(options_.secret));
     out.push_back(std::move(d));
 }
 
@@ -51,10 +64,9 @@ void PunchMachine::send_probe(Clock::time_point now, const stun::Address& to, st
     next_probe_ =
         now + (state_ == PunchState::direct ? options_.keepalive_interval : options_.probe_interval);
     const auto tid = new_tid();
-    if (probes_.size() == k_remembered_probes) probes_.erase(probes_.begin());
-    probes_.push_back(tid);
+    remember(probes_, tid, k_remembered_probes);
     Datagram d{to, {}};
-    build_probe(d.bytes, tid, options_.id, options_.peer);
+    build_probe(d.bytes, tid, options_.id, options_.peer, secret_key(options_.secret));
     out.push_back(std::move(d));
 }
 
@@ -161,7 +173,18 @@ std::optional<Bytes> PunchMachine::on_datagram(Clock::time_point now, const stun
 
 void PunchMachine::on_register_answer(Clock::time_point now, const stun::MessageView& m,
                                       std::vector<Datagram>& out) {
+    // Only answers to our own requests: a forged one must at least have seen the request.
+    if (!known(registers_, m.transaction_id())) return;
     const auto answer = read_register_answer(m);
+    if (answer && !authentic(m, secret_key(options_.secret))) {
+        // A success without our signature: a rendezvous that has no secret (we would never hear a signed
+        // answer, so say so and stop), or a forgery that failed (drop it).
+        if (!m.has(stun::attr::message_integrity) && !m.has(stun::attr::message_integrity_sha256)) {
+            state_ = PunchState::failed;
+            failure_ = "the rendezvous does not authenticate (started without --rendezvous-secret?)";
+        }
+        return;
+    }
     if (!answer) {
         if (m.message_class() == stun::Class::error) {
             state_ = PunchState::failed;
@@ -186,11 +209,11 @@ void PunchMachine::on_register_answer(Clock::time_point now, const stun::Message
 void PunchMachine::on_probe(Clock::time_point now, const stun::Address& from, const stun::MessageView& m,
                             std::vector<Datagram>& out) {
     const auto probe = read_probe(m);
-    if (!probe || probe->id != options_.peer) return;
+    if (!probe || probe->id != options_.peer || !authentic(m, secret_key(options_.secret))) return;
     if (!probe->ack) {
         if (probe->peer != options_.id) return;
         Datagram ack{from, {}};
-        build_probe_ack(ack.bytes, m.transaction_id(), options_.id);
+        build_probe_ack(ack.bytes, m.transaction_id(), options_.id, secret_key(options_.secret));
         out.push_back(std::move(ack));
         // The peer reached us, so our probe back will likely reach it (a triggered check, as ICE calls it):
         // whoever hears a probe before its punch time, after its deadline, or after it gave up a silent
@@ -199,7 +222,7 @@ void PunchMachine::on_probe(Clock::time_point now, const stun::Address& from, co
         if (off_path && (probes_.empty() || now >= next_probe_)) send_probe(now, from, out);
         return;
     }
-    if (std::find(probes_.begin(), probes_.end(), m.transaction_id()) == probes_.end()) return;
+    if (!known(probes_, m.transaction_id())) return;
     if (state_ == PunchState::failed || state_ == PunchState::direct) return;
     state_ = PunchState::direct;
     peer_direct_ = from;

@@ -31,6 +31,9 @@ struct PunchOptions {
     std::string id;
     std::string peer;
     stun::Address rendezvous;
+    // Shared with the rendezvous and the peer (--rendezvous-secret): signs our registrations and probes;
+    // answers and probes not signed with it are dropped. Empty: nothing is signed or checked.
+    std::string secret;
     std::optional<stun::Address> turn_server;  // absent: no fallback
     std::string turn_user;
     std::string turn_password;
@@ -101,7 +104,8 @@ private:
     std::optional<stun::Address> peer_mapped_;
     std::optional<stun::Address> peer_direct_;
     std::optional<stun::Address> peer_relayed_;
-    std::vector<stun::TransactionId> probes_;  // the last few we sent: an ack must answer one of them
+    std::vector<stun::TransactionId> probes_;     // the last few we sent: an ack must answer one of them
+    std::vector<stun::TransactionId> registers_;  // the same for Register answers
     std::optional<TurnClient> turn_;
     std::string_view failure_;
 };

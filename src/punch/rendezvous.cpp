@@ -9,6 +9,17 @@ Rendezvous::Answer Rendezvous::on_datagram(Clock::time_point now, const stun::Ad
     if (!is_register_request(datagram)) return answer;
     const auto message = stun::parse_message(datagram);
     if (!message) return answer;
+    const Bytes secret = secret_key(options_.secret);
+    if (!secret.empty()) {
+        // Before anything else is read: an unauthenticated request learns nothing and changes nothing.
+        const auto integrity = stun::check_integrity(*message, secret);
+        if (integrity != stun::Integrity::ok) {
+            ++stats_.unauthorized;
+            answer.unauthorized = integrity == stun::Integrity::absent ? "unsigned" : "wrong key";
+            build_register_error(answer.reply, message->transaction_id(), 401);
+            return answer;
+        }
+    }
     const auto request = read_register(*message);
     if (!request) {
         ++stats_.refused;
@@ -53,7 +64,7 @@ Rendezvous::Answer Rendezvous::on_datagram(Clock::time_point now, const stun::Ad
         reply.delay_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(0, wait.count()));
         reply.peer_relayed = other->second.relayed;
     }
-    build_register_answer(answer.reply, message->transaction_id(), reply);
+    build_register_answer(answer.reply, message->transaction_id(), reply, secret);
     return answer;
 }
 

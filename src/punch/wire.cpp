@@ -20,7 +20,17 @@ bool checked(const stun::MessageView& m, std::uint16_t method) noexcept {
     return m.method() == method && m.has(stun::attr::fingerprint) && stun::fingerprint_ok(m);
 }
 
+// MESSAGE-INTEGRITY-SHA256 when there is a key, then FINGERPRINT: the order §14 requires.
+void seal(stun::MessageBuilder& b, Bytes key) {
+    if (!key.empty()) b.add_message_integrity_sha256(key);
+    b.add_fingerprint();
+}
+
 }  // namespace
+
+bool authentic(const stun::MessageView& m, Bytes key) noexcept {
+    return key.empty() || stun::check_integrity(m, key) == stun::Integrity::ok;
+}
 
 bool valid_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > k_max_name_size) return false;
@@ -34,17 +44,17 @@ bool is_register_request(Bytes datagram) noexcept {
     return stun::looks_like_stun(datagram) && datagram[0] == (type >> 8) && datagram[1] == (type & 0xFF);
 }
 
-void build_register(std::vector<std::uint8_t>& out, const stun::TransactionId& tid,
-                    const RegisterRequest& r) {
+void build_register(std::vector<std::uint8_t>& out, const stun::TransactionId& tid, const RegisterRequest& r,
+                    Bytes key) {
     stun::MessageBuilder b(out, stun::Class::request, method::register_, tid);
     b.add_text(attr::id, r.id);
     b.add_text(attr::peer, r.peer);
     if (r.relayed) b.add_xor_address(attr::relayed, *r.relayed);
-    b.add_fingerprint();
+    seal(b, key);
 }
 
 void build_register_answer(std::vector<std::uint8_t>& out, const stun::TransactionId& tid,
-                           const RegisterAnswer& a) {
+                           const RegisterAnswer& a, Bytes key) {
     stun::MessageBuilder b(out, stun::Class::success, method::register_, tid);
     b.add_xor_address(stun::attr::xor_mapped_address, a.mapped);
     if (a.peer_mapped) {
@@ -52,7 +62,7 @@ void build_register_answer(std::vector<std::uint8_t>& out, const stun::Transacti
         b.add_u32(attr::delay, a.delay_ms);
     }
     if (a.peer_relayed) b.add_xor_address(attr::relayed, *a.peer_relayed);
-    b.add_fingerprint();
+    seal(b, key);
 }
 
 void build_register_error(std::vector<std::uint8_t>& out, const stun::TransactionId& tid,
@@ -63,17 +73,18 @@ void build_register_error(std::vector<std::uint8_t>& out, const stun::Transactio
 }
 
 void build_probe(std::vector<std::uint8_t>& out, const stun::TransactionId& tid, std::string_view id,
-                 std::string_view peer) {
+                 std::string_view peer, Bytes key) {
     stun::MessageBuilder b(out, stun::Class::request, method::probe, tid);
     b.add_text(attr::id, id);
     b.add_text(attr::peer, peer);
-    b.add_fingerprint();
+    seal(b, key);
 }
 
-void build_probe_ack(std::vector<std::uint8_t>& out, const stun::TransactionId& tid, std::string_view id) {
+void build_probe_ack(std::vector<std::uint8_t>& out, const stun::TransactionId& tid, std::string_view id,
+                     Bytes key) {
     stun::MessageBuilder b(out, stun::Class::success, method::probe, tid);
     b.add_text(attr::id, id);
-    b.add_fingerprint();
+    seal(b, key);
 }
 
 Result<RegisterRequest> read_register(const stun::MessageView& m) noexcept {
@@ -97,6 +108,8 @@ Result<RegisterAnswer> read_register_answer(const stun::MessageView& m) noexcept
         const auto* e = m.find(stun::attr::error_code);
         const auto code = e != nullptr ? stun::read_error_code(*e) : Result<stun::ErrorCode>(fail(""));
         if (code && code->code == 508) return fail("rendezvous table full (508)");
+        if (code && code->code == 401)
+            return fail("rendezvous refused the registration: missing or wrong --rendezvous-secret (401)");
         return fail("rendezvous refused the registration (400)");
     }
     if (m.message_class() != stun::Class::success) return fail("not a register answer");

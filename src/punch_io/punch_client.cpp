@@ -271,6 +271,7 @@ int run_punch(const PunchClientConfig& config) {
     options.peer = config.peer;
     options.rendezvous = to_stun(*rendezvous);
     options.deadline = config.deadline;
+    options.secret = config.rendezvous_secret;
     if (config.turn) {
         const auto turn = resolve(io, *config.turn, "--turn");
         if (!turn) return 2;

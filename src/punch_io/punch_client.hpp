@@ -22,6 +22,7 @@ struct PunchClientConfig {
     std::optional<net::HostPort> turn;
     std::string turn_user;
     std::string turn_password;
+    std::string rendezvous_secret;  // empty: registrations and probes are not signed
     std::chrono::milliseconds deadline{3000};
     bool json = false;
 };

@@ -22,7 +22,9 @@ masquerade pick another port, and cone NATs could no longer punch; see issue 16)
     sym classifies its NAT as symmetric;
   - sym <-> sym2 (symmetric <-> symmetric): the same;
   - v6a <-> v6b over IPv6, each behind a router that only firewalls (no NAT66; replies only): direct;
-and in each case ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
+  - against a second server on srv with --rendezvous-secret: a side with the wrong secret is refused (401,
+    its run fails, the server logs and counts it) and never registers; two sides with the right one punch;
+and in each case (but the secret's) ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
 other side decodes what its punch forwards.
 """
 
@@ -39,6 +41,8 @@ PORT = 3478
 SRV = "198.18.30.2"
 SRV_OTHER = "198.18.30.3"  # RFC 5780's second address: the NAT classification
 USER, PASSWORD = "punch", "through"
+SECRET_PORT = 3490  # the second server: a rendezvous that takes only registrations signed with SECRET
+SECRET = "correct-horse-battery-staple"
 LISTEN_PORT = 5000  # on each side: what the local program sends to
 FORWARD_PORT = 5002  # on each side: where the peer's datagrams are delivered
 FPS, SECONDS = 25, 6
@@ -148,12 +152,20 @@ class Punch(unittest.TestCase):
                                                 "--max-port", "50999", "--log-level", "debug"],
                                         name="turn", ready=None)
         cls.net.wait_port("srv", SRV, PORT, proto="udp")
+        cls.secret_server = cls.net.start_peer("srv", [cls.bin, "turn", "--listening-ip", SRV, "--listening-port",
+                                                       str(SECRET_PORT), "--rendezvous", "--rendezvous-secret",
+                                                       SECRET, "--no-tcp", "--user", f"{USER}:{PASSWORD}",
+                                                       "--min-port", "51000", "--max-port", "51999",
+                                                       "--admin", f"{SRV}:9134"],
+                                               name="turn-secret", ready=None)
+        cls.net.wait_port("srv", SRV, SECRET_PORT, proto="udp")
 
-    def start_punch(self, host: str, me: str, peer: str, server: str = f"{SRV}:{PORT}"):
+    def start_punch(self, host: str, me: str, peer: str, server: str = f"{SRV}:{PORT}", extra: tuple = ()):
         return self.net.start_peer(host, [self.bin, "punch", "--rendezvous", server, "--id", me,
                                           "--peer", peer, "--listen", f"127.0.0.1:{LISTEN_PORT}",
                                           "--forward", f"127.0.0.1:{FORWARD_PORT}", "--turn", server,
-                                          "--turn-user", f"{USER}:{PASSWORD}", "--deadline", "2000", "--json"],
+                                          "--turn-user", f"{USER}:{PASSWORD}", "--deadline", "2000", "--json",
+                                          *extra],
                                    name=f"punch-{me}", ready=None)
 
     def wait_path(self, peer, timeout: float = 20.0) -> dict:
@@ -258,6 +270,42 @@ class Punch(unittest.TestCase):
             self.assertEqual(a["peer_direct"], b["mapped"])
             self.assertEqual(a["nat"], "unknown")  # one IPv6 server address: no RFC 5780
             self.assert_media_arrives(self.stream_and_decode("v6a", "v6b"))
+        finally:
+            first.stop()
+            second.stop()
+
+    def secret_metric(self, name: str) -> float:
+        text = self.net.run("srv", ["curl", "-s", f"http://{SRV}:9134/metrics"], capture_output=True,
+                            text=True, timeout=10).stdout
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        self.fail(f"no {name} in /metrics:\n{text}")
+
+    def test_rendezvous_secret_refuses_a_wrong_one_and_the_right_one_punches(self):
+        server = f"{SRV}:{SECRET_PORT}"
+        # The wrong secret: refused with 401 before anything is registered, so the run fails at once.
+        wrong = self.start_punch("cam", "cams", "views", server, ("--rendezvous-secret", "guess"))
+        try:
+            report = self.wait_path(wrong)
+            self.assertEqual(report["state"], "failed", report)
+            self.assertIn("401", report["error"])
+            self.assertEqual(wrong.proc.wait(timeout=10), 1)
+        finally:
+            wrong.stop()
+        self.assertIn("refused a registration", self.secret_server.log_text())
+        self.assertGreaterEqual(self.secret_metric("streamgate_turn_rendezvous_unauthorized_total"), 1)
+        self.assertEqual(self.secret_metric("streamgate_turn_rendezvous_registrations_total"), 0)
+        # The right secret on both sides: they register, pair and punch as without one.
+        first = self.start_punch("cam", "cams", "views", server, ("--rendezvous-secret", SECRET))
+        second = self.start_punch("view", "views", "cams", server, ("--rendezvous-secret", SECRET))
+        try:
+            a, b = self.wait_path(first), self.wait_path(second)
+            self.assertEqual(a["state"], "direct", a)
+            self.assertEqual(b["state"], "direct", b)
+            self.assertEqual(a["peer_direct"], b["mapped"])
+            self.assertEqual(b["peer_direct"], a["mapped"])
+            self.assertGreaterEqual(self.secret_metric("streamgate_turn_rendezvous_pairings_total"), 1)
         finally:
             first.stop()
             second.stop()

@@ -156,6 +156,8 @@ public:
         deliver();
     }
 
+    Rendezvous& rendezvous() { return rendezvous_; }
+
     Side a_;
     Side b_;
     std::function<bool(const Packet&)> drop;  // packets lost on the way
@@ -295,6 +297,105 @@ TEST(PunchMachine, DataFromStrangersIsNotDelivered) {
     const std::uint8_t data[] = {0x47, 1, 2, 3};
     EXPECT_FALSE(w.a_.machine.on_datagram(Clock::now(), stun::make_ipv4(0x01020304, 9), data, out));
     EXPECT_TRUE(w.a_.machine.on_datagram(Clock::now(), *w.a_.machine.peer_direct(), data, out));
+}
+
+PunchOptions with_secret(std::string id, std::string peer, std::uint64_t seed, std::string secret) {
+    auto o = World::options(std::move(id), std::move(peer), true, seed);
+    o.secret = std::move(secret);
+    return o;
+}
+
+Rendezvous rendezvous_with_secret(std::string secret) {
+    RendezvousOptions o;
+    o.secret = std::move(secret);
+    return Rendezvous(o);
+}
+
+bool is_message(const Packet& p, std::uint16_t method) {
+    const auto m = stun::parse_message(p.bytes);
+    return m && m->method() == method;
+}
+
+TEST(PunchMachine, WithTheSecretEverythingIsSignedAndTheSidesPunch) {
+    World w(false, false, true);
+    w.rendezvous() = rendezvous_with_secret("s3cret");
+    w.a_.machine = PunchMachine(with_secret("a", "b", 1, "s3cret"));
+    w.b_.machine = PunchMachine(with_secret("b", "a", 2, "s3cret"));
+    std::size_t unsigned_messages = 0;
+    std::size_t probes = 0;
+    w.drop = [&](const Packet& p) {
+        if (is_message(p, method::register_) || is_message(p, method::probe)) {
+            probes += is_message(p, method::probe) ? 1 : 0;
+            const auto m = stun::parse_message(p.bytes);
+            if (m->message_class() != stun::Class::error &&
+                stun::check_integrity(*m, secret_key("s3cret")) != stun::Integrity::ok)
+                ++unsigned_messages;
+        }
+        return false;
+    };
+    w.run(2s, 300ms);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+    EXPECT_GT(probes, 0U);
+    EXPECT_EQ(unsigned_messages, 0U);
+    EXPECT_EQ(w.rendezvous().stats().unauthorized, 0U);
+}
+
+TEST(PunchMachine, AWrongSecretIsRefusedAndTheRunFails) {
+    World w(false, false, true);
+    w.rendezvous() = rendezvous_with_secret("s3cret");
+    w.a_.machine = PunchMachine(with_secret("a", "b", 1, "guess"));
+    w.b_.machine = PunchMachine(with_secret("b", "a", 2, "s3cret"));
+    w.run(2s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
+    EXPECT_NE(w.a_.machine.failure().find("401"), std::string_view::npos);
+    EXPECT_GE(w.rendezvous().stats().unauthorized, 1U);
+    // b never learns a's address: a was never registered.
+    EXPECT_EQ(w.b_.machine.state(), PunchState::registering);
+    EXPECT_FALSE(w.b_.machine.peer_mapped());
+}
+
+TEST(PunchMachine, NoSecretAtTheRendezvousIsRefusedToo) {
+    World w(false, false, true);
+    w.rendezvous() = rendezvous_with_secret("s3cret");
+    w.run(1s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
+    EXPECT_NE(w.a_.machine.failure().find("401"), std::string_view::npos);
+}
+
+TEST(PunchMachine, ASecretAgainstARendezvousWithoutOneFails) {
+    World w(false, false, true);
+    w.a_.machine = PunchMachine(with_secret("a", "b", 1, "s3cret"));
+    w.run(1s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
+    EXPECT_NE(w.a_.machine.failure().find("does not authenticate"), std::string_view::npos);
+}
+
+TEST(PunchMachine, UnsignedProbesAndUnknownAnswersAreIgnoredWithASecret) {
+    PunchMachine m(with_secret("a", "b", 1, "s3cret"));
+    std::vector<Datagram> out;
+    const auto now = Clock::time_point{} + 1h;
+    m.start(now, out);
+    ASSERT_EQ(out.size(), 1U);
+    const auto from = stun::make_ipv4(0x01020304, 9);
+    // An unsigned probe from "b" gets no ack.
+    std::vector<std::uint8_t> probe;
+    build_probe(probe, stun::TransactionId{3}, "b", "a");
+    out.clear();
+    (void)m.on_datagram(now, from, probe, out);
+    EXPECT_TRUE(out.empty());
+    // A signed one does.
+    probe.clear();
+    build_probe(probe, stun::TransactionId{4}, "b", "a", secret_key("s3cret"));
+    (void)m.on_datagram(now, from, probe, out);
+    EXPECT_FALSE(out.empty());
+    // A signed answer to a request we never sent changes nothing.
+    std::vector<std::uint8_t> answer;
+    build_register_answer(answer, stun::TransactionId{5}, RegisterAnswer{from, from, 0, std::nullopt},
+                          secret_key("s3cret"));
+    (void)m.on_datagram(now, k_server, answer, out);
+    EXPECT_EQ(m.state(), PunchState::registering);
+    EXPECT_FALSE(m.mapped());
 }
 
 }  // namespace

@@ -97,5 +97,38 @@ TEST(PunchWire, FingerprintIsRequired) {
     EXPECT_FALSE(read_register(*m));
 }
 
+TEST(PunchWire, SignedMessagesVerifyOnlyWithTheirKey) {
+    const auto key = secret_key("s3cret");
+    std::vector<std::vector<std::uint8_t>> messages(4);
+    build_register(messages[0], k_tid, RegisterRequest{"camera", "viewer", std::nullopt}, key);
+    build_register_answer(messages[1], k_tid, RegisterAnswer{k_mapped, k_peer, 10, std::nullopt}, key);
+    build_probe(messages[2], k_tid, "camera", "viewer", key);
+    build_probe_ack(messages[3], k_tid, "viewer", key);
+    for (const auto& bytes : messages) {
+        const auto m = stun::parse_message(bytes);
+        ASSERT_TRUE(m);
+        EXPECT_TRUE(m->has(stun::attr::message_integrity_sha256));
+        EXPECT_TRUE(stun::fingerprint_ok(*m));
+        EXPECT_TRUE(authentic(*m, key));
+        EXPECT_FALSE(authentic(*m, secret_key("s3creT")));
+        EXPECT_TRUE(authentic(*m, {}));  // no key: nothing to check
+    }
+    // The readers still read signed messages.
+    const auto m = stun::parse_message(messages[0]);
+    EXPECT_TRUE(read_register(*m));
+    // An unsigned message is not authentic under a key.
+    std::vector<std::uint8_t> plain;
+    build_probe(plain, k_tid, "camera", "viewer");
+    EXPECT_FALSE(authentic(*stun::parse_message(plain), key));
+}
+
+TEST(PunchWire, A401SaysTheSecretIsWrong) {
+    std::vector<std::uint8_t> bytes;
+    build_register_error(bytes, k_tid, 401);
+    const auto r = read_register_answer(*stun::parse_message(bytes));
+    ASSERT_FALSE(r);
+    EXPECT_NE(std::string_view(r.error()).find("--rendezvous-secret"), std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace sg::punch
