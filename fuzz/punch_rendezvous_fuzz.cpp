@@ -62,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto m2 = sg::stun::parse_message(rebuilt);
             check(m2.ok());
             const auto r2 = read_register(*m2);
-            check(r2.ok() && r2->id == r->id && r2->peer == r->peer && r2->relayed == r->relayed);
+            check(r2.ok() && r2->id == r->id && r2->peer == r->peer && r2->relayed == r->relayed &&
+                  r2->port_step == r->port_step);
         }
     }
 

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "punch/port_prediction.hpp"
+
 namespace sg::punch {
 namespace {
 
-constexpr std::size_t k_remembered_probes = 64;
+// A round of probes is one to the mapped address plus a predicted window: remember several rounds.
+constexpr std::size_t k_remembered_probes = 256;
 constexpr std::size_t k_remembered_registers = 8;
 
 void remember(std::vector<stun::TransactionId>& tids, const stun::TransactionId& tid, std::size_t limit) {
@@ -55,7 +58,7 @@ void PunchMachine::send_register(Clock::time_point now, std::vector<Datagram>& o
     Datagram d{options_.rendezvous, {}};
     const auto tid = new_tid();
     remember(registers_, tid, k_remembered_registers);
-    build_register(d.bytes, tid, RegisterRequest{options_.id, options_.peer, relayed()},
+    build_register(d.bytes, tid, RegisterRequest{options_.id, options_.peer, relayed(), own_step_},
                    secret_key(options_.secret));
     out.push_back(std::move(d));
 }
@@ -87,7 +90,17 @@ void PunchMachine::tick(Clock::time_point now, std::vector<Datagram>& out) {
                 fall_back(now, out);
                 break;
             }
-            if (now >= punch_at_ && now >= next_probe_) send_probe(now, *peer_mapped_, out);
+            if (now >= next_register_) send_register(now, out);
+            if (now >= punch_at_ && now >= next_probe_) {
+                send_probe(now, *peer_mapped_, out);
+                if (predicting()) {
+                    for (const auto port : predicted_ports(peer_mapped_->port, *peer_step_)) {
+                        auto to = *peer_mapped_;
+                        to.port = port;
+                        send_probe(now, to, out);
+                    }
+                }
+            }
             break;
         case PunchState::direct:
             if (now - last_heard_ >= options_.peer_timeout) {
@@ -193,6 +206,7 @@ void PunchMachine::on_register_answer(Clock::time_point now, const stun::Message
         return;
     }
     mapped_ = answer->mapped;
+    if (answer->peer_port_step) peer_step_ = answer->peer_port_step;
     if (answer->peer_relayed && !peer_relayed_ && turn_) {
         peer_relayed_ = answer->peer_relayed;
         std::vector<std::vector<std::uint8_t>> messages;
@@ -230,6 +244,14 @@ void PunchMachine::on_probe(Clock::time_point now, const stun::Address& from, co
     next_probe_ = now + options_.keepalive_interval;
 }
 
+void PunchMachine::set_own_nat(Clock::time_point now, bool symmetric, std::optional<int> port_step,
+                               std::vector<Datagram>& out) {
+    own_symmetric_ = symmetric;
+    own_step_ = symmetric ? port_step : std::nullopt;
+    if (own_step_ && (state_ == PunchState::registering || state_ == PunchState::punching))
+        send_register(now, out);
+}
+
 void PunchMachine::send_data(Bytes data, std::vector<Datagram>& out) const {
     if (state_ == PunchState::direct) {
         out.push_back(Datagram{*peer_direct_, {data.begin(), data.end()}});
@@ -245,7 +267,8 @@ PunchMachine::Clock::time_point PunchMachine::next_wakeup() const noexcept {
         case PunchState::registering:
             return next_register_;
         case PunchState::punching:
-            return std::min(std::max(next_probe_, punch_at_), punch_at_ + options_.deadline);
+            return std::min(
+                {std::max(next_probe_, punch_at_), punch_at_ + options_.deadline, next_register_});
         case PunchState::direct:
             return std::min(next_probe_, last_heard_ + options_.peer_timeout);
         default:

@@ -60,6 +60,7 @@ private:
     struct Entry {
         stun::Address mapped;
         std::optional<stun::Address> relayed;
+        std::optional<int> port_step;  // announced by a client behind a sequential symmetric NAT
         Clock::time_point last_seen;
         std::optional<Clock::time_point> paired_at;
     };

@@ -1,5 +1,9 @@
 #include "punch/wire.hpp"
 
+#include <cstdlib>
+
+#include "punch/port_prediction.hpp"
+
 namespace sg::punch {
 namespace {
 
@@ -14,6 +18,18 @@ Result<std::string_view> read_name(const stun::MessageView& m, std::uint16_t typ
     const auto text = stun::read_text(*a);
     if (!text || !valid_name(*text)) return fail("bad name");
     return *text;
+}
+
+Result<int> read_port_step(const stun::Attribute& a) noexcept {
+    const auto value = stun::read_u32(a);
+    if (!value) return fail("bad port step");
+    const auto step = static_cast<std::int32_t>(*value);
+    if (step == 0 || std::abs(step) > k_max_port_step) return fail("bad port step");
+    return step;
+}
+
+void add_port_step(stun::MessageBuilder& b, int step) {
+    b.add_u32(attr::port_step, static_cast<std::uint32_t>(static_cast<std::int32_t>(step)));
 }
 
 bool checked(const stun::MessageView& m, std::uint16_t method) noexcept {
@@ -50,6 +66,7 @@ void build_register(std::vector<std::uint8_t>& out, const stun::TransactionId& t
     b.add_text(attr::id, r.id);
     b.add_text(attr::peer, r.peer);
     if (r.relayed) b.add_xor_address(attr::relayed, *r.relayed);
+    if (r.port_step) add_port_step(b, *r.port_step);
     seal(b, key);
 }
 
@@ -62,6 +79,7 @@ void build_register_answer(std::vector<std::uint8_t>& out, const stun::Transacti
         b.add_u32(attr::delay, a.delay_ms);
     }
     if (a.peer_relayed) b.add_xor_address(attr::relayed, *a.peer_relayed);
+    if (a.peer_port_step) add_port_step(b, *a.peer_port_step);
     seal(b, key);
 }
 
@@ -93,11 +111,16 @@ Result<RegisterRequest> read_register(const stun::MessageView& m) noexcept {
     const auto id = read_name(m, attr::id);
     const auto peer = read_name(m, attr::peer);
     if (!id || !peer) return fail("bad id or peer");
-    RegisterRequest r{*id, *peer, std::nullopt};
+    RegisterRequest r{*id, *peer, std::nullopt, std::nullopt};
     if (const auto* a = m.find(attr::relayed)) {
         const auto relayed = stun::read_xor_address(*a, m.transaction_id());
         if (!relayed) return fail("bad relayed address");
         r.relayed = *relayed;
+    }
+    if (const auto* a = m.find(attr::port_step)) {
+        const auto step = read_port_step(*a);
+        if (!step) return fail("bad port step");
+        r.port_step = *step;
     }
     return r;
 }
@@ -117,7 +140,7 @@ Result<RegisterAnswer> read_register_answer(const stun::MessageView& m) noexcept
     if (mapped_attr == nullptr) return fail("no mapped address");
     const auto mapped = stun::read_xor_address(*mapped_attr, m.transaction_id());
     if (!mapped) return fail("bad mapped address");
-    RegisterAnswer a{*mapped, std::nullopt, 0, std::nullopt};
+    RegisterAnswer a{*mapped, std::nullopt, 0, std::nullopt, std::nullopt};
     if (const auto* p = m.find(stun::attr::xor_peer_address)) {
         const auto peer = stun::read_xor_address(*p, m.transaction_id());
         const auto* d = m.find(attr::delay);
@@ -131,6 +154,11 @@ Result<RegisterAnswer> read_register_answer(const stun::MessageView& m) noexcept
         const auto relayed = stun::read_xor_address(*r, m.transaction_id());
         if (!relayed) return fail("bad relayed address");
         a.peer_relayed = *relayed;
+    }
+    if (const auto* s = m.find(attr::port_step)) {
+        const auto step = read_port_step(*s);
+        if (!step) return fail("bad port step");
+        a.peer_port_step = *step;
     }
     return a;
 }

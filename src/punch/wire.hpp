@@ -3,10 +3,11 @@
 // §5 header, attributes, FINGERPRINT) with two methods of our own, so the rendezvous can share the STUN/TURN
 // server's port and a client's one socket learns its mapped address from the very message that registers it.
 //
-//   Register request   PUNCH-ID (who I am), PUNCH-PEER (whom I want), [PUNCH-RELAYED (my TURN address)]
+//   Register request   PUNCH-ID (who I am), PUNCH-PEER (whom I want), [PUNCH-RELAYED (my TURN address)],
+//                      [PUNCH-PORT-STEP (my symmetric NAT allocates ports with this step)]
 //   Register success   XOR-MAPPED-ADDRESS (you, as I see you); once the peer registered too:
 //                      XOR-PEER-ADDRESS (the peer's mapped address), PUNCH-DELAY (ms until both punch),
-//                      [PUNCH-RELAYED (the peer's TURN address)]
+//                      [PUNCH-RELAYED (the peer's TURN address)], [PUNCH-PORT-STEP (the peer's)]
 //   Register error     ERROR-CODE 400 (bad id), 401 (no or a wrong MESSAGE-INTEGRITY-SHA256) or 508
 //                      (table full)
 //   Probe request      PUNCH-ID (sender), PUNCH-PEER (recipient): sent peer to peer while punching
@@ -39,8 +40,9 @@ inline constexpr std::uint16_t probe = 0x0C1;
 namespace attr {
 inline constexpr std::uint16_t id = 0xC0A1;
 inline constexpr std::uint16_t peer = 0xC0A2;
-inline constexpr std::uint16_t delay = 0xC0A3;    // u32, milliseconds
-inline constexpr std::uint16_t relayed = 0xC0A4;  // XOR'd like XOR-PEER-ADDRESS
+inline constexpr std::uint16_t delay = 0xC0A3;      // u32, milliseconds
+inline constexpr std::uint16_t relayed = 0xC0A4;    // XOR'd like XOR-PEER-ADDRESS
+inline constexpr std::uint16_t port_step = 0xC0A5;  // i32 (two's complement), port_prediction.hpp
 }  // namespace attr
 
 // Names are 1..64 octets of [A-Za-z0-9._-]: they appear in logs unquoted.
@@ -51,6 +53,7 @@ struct RegisterRequest {
     std::string_view id;
     std::string_view peer;
     std::optional<stun::Address> relayed;
+    std::optional<int> port_step;  // 1..k_max_port_step in magnitude
 };
 
 struct RegisterAnswer {
@@ -58,6 +61,7 @@ struct RegisterAnswer {
     std::optional<stun::Address> peer_mapped;
     std::uint32_t delay_ms = 0;
     std::optional<stun::Address> peer_relayed;
+    std::optional<int> peer_port_step;
 };
 
 struct Probe {

@@ -63,6 +63,10 @@ std::string text(const std::optional<stun::Address>& a) {
     return a ? stun::to_string(*a) : std::string("-");
 }
 
+std::string step_text(const std::optional<int>& step) {
+    return step ? std::to_string(*step) : std::string("-");
+}
+
 class Client {
 public:
     Client(asio::io_context& io, const PunchClientConfig& config, PunchOptions options,
@@ -149,6 +153,7 @@ private:
             if (ec) continue;  // ICMP errors from probes that met a closed NAT surface here
             const Bytes datagram(buffer.data(), n);
             if (classified(datagram, out)) {
+                own_nat_to_machine(out);
                 send(out);
                 report();
                 continue;
@@ -189,6 +194,7 @@ private:
             if (stopping_) co_return;
             machine_.tick(Clock::now(), out);
             classifier_.tick(Clock::now(), out);
+            own_nat_to_machine(out);
             send(out);
             report();
             if (machine_.state() == PunchState::failed) {
@@ -203,6 +209,18 @@ private:
         if (classifier_.done() || !stun::looks_like_stun(datagram)) return false;
         const auto m = stun::parse_message(datagram);
         return m && m->method() == stun::method::binding && classifier_.on_message(Clock::now(), *m, out);
+    }
+
+    // Once, when the classification ends: a sequential symmetric NAT's step goes to the peer.
+    void own_nat_to_machine(std::vector<Datagram>& out) {
+        if (!classifier_.done() || nat_given_) return;
+        nat_given_ = true;
+        const auto mapping = classifier_.result().mapping;
+        const bool symmetric =
+            mapping == Behaviour::address_dependent || mapping == Behaviour::address_and_port_dependent;
+        machine_.set_own_nat(Clock::now(), symmetric, classifier_.port_step(), out);
+        if (const auto step = classifier_.port_step())
+            spdlog::info("punch: the NAT allocates ports in steps of {}: the peer will predict them", *step);
     }
 
     // One line (or JSON object) whenever the path changes: registered, punching, direct, relayed, failed.
@@ -230,6 +248,9 @@ private:
             j["nat"] = std::string(classifier_.done() ? nat_name(nat) : "classifying");
             j["nat_mapping"] = std::string(to_string(nat.mapping));
             j["nat_filtering"] = std::string(to_string(nat.filtering));
+            j["port_step"] = step_text(machine_.port_step());
+            j["peer_port_step"] = step_text(machine_.peer_port_step());
+            j["predicting"] = machine_.predicting();
             if (state == PunchState::failed) j["error"] = std::string(machine_.failure());
             std::cout << j.dump() << std::endl;
             return;
@@ -257,6 +278,7 @@ private:
     std::optional<PunchState> reported_;
     bool reported_registered_ = false;
     bool reported_classified_ = false;
+    bool nat_given_ = false;
 };
 
 }  // namespace

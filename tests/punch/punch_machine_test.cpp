@@ -37,8 +37,7 @@ public:
 };
 
 struct Side {
-    Side(PunchOptions o, std::uint32_t nat_ip, bool symmetric)
-        : machine(std::move(o)), nat(nat_ip, symmetric) {}
+    Side(PunchOptions o, Nat n) : machine(std::move(o)), nat(n) {}
     PunchMachine machine;
     Nat nat;
     std::vector<std::vector<std::uint8_t>> received;
@@ -52,9 +51,11 @@ struct Packet {
 
 class World {
 public:
-    World(bool a_symmetric, bool b_symmetric, bool with_turn)
-        : a_(options("a", "b", with_turn, 1), 0xC6120B02, a_symmetric),
-          b_(options("b", "a", with_turn, 2), 0xC6120C02, b_symmetric),
+    World(bool a_symmetric, bool b_symmetric, bool with_turn, SimAllocation allocation = {})
+        : a_(options("a", "b", with_turn, 1),
+             Nat(0xC6120B02, a_symmetric, SimFiltering::address_and_port, allocation)),
+          b_(options("b", "a", with_turn, 2),
+             Nat(0xC6120C02, b_symmetric, SimFiltering::address_and_port, allocation)),
           turn_(turn_options(), relays_) {}
 
     static PunchOptions options(std::string id, std::string peer, bool with_turn, std::uint64_t seed) {
@@ -157,6 +158,14 @@ public:
     }
 
     Rendezvous& rendezvous() { return rendezvous_; }
+
+    // The classifier's verdict on `side`'s NAT arrives now.
+    void own_nat(Side& side, bool symmetric, std::optional<int> step) {
+        std::vector<Datagram> out;
+        side.machine.set_own_nat(now_, symmetric, step, out);
+        send_from(side, out);
+        deliver();
+    }
 
     Side a_;
     Side b_;
@@ -299,6 +308,78 @@ TEST(PunchMachine, DataFromStrangersIsNotDelivered) {
     EXPECT_TRUE(w.a_.machine.on_datagram(Clock::now(), *w.a_.machine.peer_direct(), data, out));
 }
 
+// b is behind a symmetric NAT that allocates ports one after another; its classifier (here: the test)
+// tells it so 2.5 s in, after the punching began. a learns the step from its next Register answer and
+// probes b's next ports: one of them is the mapping b's probes to a opened, and both go direct.
+TEST(PunchMachine, ConeToSequentialSymmetricPunchesWithPrediction) {
+    World w(false, true, true);
+    w.run(2500ms);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::punching);
+    EXPECT_FALSE(w.a_.machine.predicting());
+    w.own_nat(w.b_, true, 1);
+    w.own_nat(w.a_, false, std::nullopt);
+    w.run(1s);
+    EXPECT_TRUE(w.a_.machine.predicting());
+    EXPECT_EQ(w.a_.machine.peer_port_step(), 1);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+    // b reached from a port the rendezvous never saw: its mapping towards a.
+    ASSERT_TRUE(w.a_.machine.peer_direct());
+    EXPECT_NE(*w.a_.machine.peer_direct(), *w.b_.machine.mapped());
+    EXPECT_EQ(w.a_.machine.peer_direct()->without_port(), w.b_.machine.mapped()->without_port());
+    EXPECT_EQ(w.b_.machine.peer_direct(), w.a_.machine.mapped());
+    EXPECT_FALSE(w.a_.machine.relayed());
+    w.send_data(w.a_, "ts-packet");
+    w.send_data(w.b_, "reply");
+    ASSERT_EQ(w.b_.received.size(), 1U);
+    ASSERT_EQ(w.a_.received.size(), 1U);
+}
+
+// Other hosts behind b's NAT take ports between b's mappings: the window still covers a few of them.
+TEST(PunchMachine, PredictionToleratesOtherHostsTakingPorts) {
+    World w(false, true, true);
+    w.run(50ms);
+    for (int i = 0; i < 5; ++i)
+        w.b_.nat.skip();
+    w.own_nat(w.b_, true, 1);
+    w.run(3s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+}
+
+// A wrong step (a NAT that allocates at random, as Linux's fully-random does, but looked sequential to
+// the classifier by chance): the predicted ports miss, and both fall back to TURN as before.
+TEST(PunchMachine, AFailedPredictionFallsBackToTurn) {
+    World w(false, true, true, SimAllocation{0, 42});
+    w.own_nat(w.b_, true, 1);
+    w.run(6s);
+    EXPECT_TRUE(w.a_.machine.predicting());
+    EXPECT_EQ(w.a_.machine.state(), PunchState::relaying);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::relaying);
+}
+
+// Two symmetric NATs: each side's probes to a predicted window would open a mapping per port, so neither
+// predicts, and they relay.
+TEST(PunchMachine, TwoSymmetricSidesDoNotPredict) {
+    World w(true, true, true);
+    w.own_nat(w.a_, true, 1);
+    w.own_nat(w.b_, true, 1);
+    w.run(6s);
+    EXPECT_EQ(w.a_.machine.peer_port_step(), 1);
+    EXPECT_FALSE(w.a_.machine.predicting());
+    EXPECT_FALSE(w.b_.machine.predicting());
+    EXPECT_EQ(w.a_.machine.state(), PunchState::relaying);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::relaying);
+}
+
+TEST(PunchMachine, OnlyASymmetricNatAnnouncesAStep) {
+    World w(false, false, true);
+    w.own_nat(w.a_, false, 1);
+    EXPECT_FALSE(w.a_.machine.port_step());
+    w.own_nat(w.b_, true, 2);
+    EXPECT_EQ(w.b_.machine.port_step(), 2);
+}
+
 PunchOptions with_secret(std::string id, std::string peer, std::uint64_t seed, std::string secret) {
     auto o = World::options(std::move(id), std::move(peer), true, seed);
     o.secret = std::move(secret);
@@ -391,8 +472,8 @@ TEST(PunchMachine, UnsignedProbesAndUnknownAnswersAreIgnoredWithASecret) {
     EXPECT_FALSE(out.empty());
     // A signed answer to a request we never sent changes nothing.
     std::vector<std::uint8_t> answer;
-    build_register_answer(answer, stun::TransactionId{5}, RegisterAnswer{from, from, 0, std::nullopt},
-                          secret_key("s3cret"));
+    build_register_answer(answer, stun::TransactionId{5},
+                          RegisterAnswer{from, from, 0, std::nullopt, std::nullopt}, secret_key("s3cret"));
     (void)m.on_datagram(now, k_server, answer, out);
     EXPECT_EQ(m.state(), PunchState::registering);
     EXPECT_FALSE(m.mapped());

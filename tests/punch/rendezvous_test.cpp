@@ -14,7 +14,7 @@ const stun::Address k_b = stun::make_ipv4(0xC6120C02, 50000);
 std::vector<std::uint8_t> reg(std::string_view id, std::string_view peer,
                               std::optional<stun::Address> relayed = std::nullopt) {
     std::vector<std::uint8_t> bytes;
-    build_register(bytes, stun::TransactionId{7}, RegisterRequest{id, peer, relayed});
+    build_register(bytes, stun::TransactionId{7}, RegisterRequest{id, peer, relayed, std::nullopt});
     return bytes;
 }
 
@@ -64,6 +64,24 @@ TEST(Rendezvous, RelayedAddressesAreExchanged) {
     const auto relayed = stun::make_ipv4(0xC6120001, 50002);
     (void)r.on_datagram(t0, k_a, reg("a", "b", relayed));
     EXPECT_EQ(answer_of(r.on_datagram(t0, k_b, reg("b", "a"))).peer_relayed, relayed);
+}
+
+TEST(Rendezvous, APortStepReachesThePeerEvenWhenAnnouncedLate) {
+    Rendezvous r;
+    const auto t0 = Clock::time_point{} + 1h;
+    const auto with_step = [](std::string_view id, std::string_view peer, int step) {
+        std::vector<std::uint8_t> bytes;
+        build_register(bytes, stun::TransactionId{8}, RegisterRequest{id, peer, std::nullopt, step});
+        return bytes;
+    };
+    (void)r.on_datagram(t0, k_a, reg("a", "b"));
+    EXPECT_FALSE(answer_of(r.on_datagram(t0, k_b, reg("b", "a"))).peer_port_step);
+    // a's classifier found a sequential symmetric NAT after the pairing: its next Register says so.
+    (void)r.on_datagram(t0 + 3s, k_a, with_step("a", "b", 2));
+    const auto b = answer_of(r.on_datagram(t0 + 3s, k_b, reg("b", "a")));
+    EXPECT_EQ(b.peer_port_step, 2);
+    EXPECT_EQ(b.peer_mapped, k_a);  // the same pairing, not a new one
+    EXPECT_EQ(r.stats().pairings, 1U);
 }
 
 TEST(Rendezvous, EntriesExpire) {
@@ -120,7 +138,7 @@ TEST(Rendezvous, AMovedClientGetsANewPunchTime) {
 
 std::vector<std::uint8_t> signed_reg(std::string_view id, std::string_view peer, std::string_view secret) {
     std::vector<std::uint8_t> bytes;
-    build_register(bytes, stun::TransactionId{9}, RegisterRequest{id, peer, std::nullopt},
+    build_register(bytes, stun::TransactionId{9}, RegisterRequest{id, peer, std::nullopt, std::nullopt},
                    secret_key(secret));
     return bytes;
 }
