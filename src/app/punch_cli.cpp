@@ -25,6 +25,7 @@ struct PunchFlags {
     std::string turn_user;
     std::string rendezvous_secret;
     unsigned deadline_ms = 3000;
+    std::string family = "auto";
     bool json = false;
     std::string log_level = "info";
 };
@@ -64,6 +65,7 @@ std::optional<punch::PunchClientConfig> punch_config(const PunchFlags& flags) {
     }
     config.rendezvous_secret = flags.rendezvous_secret;
     config.deadline = std::chrono::milliseconds{flags.deadline_ms};
+    config.family = flags.family == "4" ? 4 : flags.family == "6" ? 6 : 0;
     config.json = flags.json;
     return config;
 }
@@ -92,6 +94,11 @@ Subcommand add_punch_command(CLI::App& app) {
         ->add_option("--deadline", flags->deadline_ms,
                      "Milliseconds of punching before falling back to TURN (default 3000)")
         ->check(CLI::Range(100U, 600000U));
+    punch
+        ->add_option("--family", flags->family,
+                     "Address family to punch over: 4, 6, or auto (the first address --rendezvous resolves "
+                     "to; default)")
+        ->check(CLI::IsMember({"4", "6", "auto"}));
     punch->add_flag("--json", flags->json, "Report the path as JSON objects, one per line");
     add_log_level_option(*punch, flags->log_level);
     const auto run = [flags]() -> int {

@@ -46,17 +46,26 @@ asio::ip::udp::endpoint to_endpoint(const stun::Address& a) {
     return {asio::ip::address_v6(bytes), a.port};
 }
 
+bool of_family(const asio::ip::address& address, int family) {
+    const auto a = net::unmap(address);
+    return family == 0 || (family == 4 && a.is_v4()) || (family == 6 && a.is_v6());
+}
+
+// The first address of `family` (0: any) that `hp` resolves to.
 std::optional<asio::ip::udp::endpoint> resolve(asio::io_context& io, const net::HostPort& hp,
-                                               const char* what) {
+                                               const char* what, int family = 0) {
     asio::ip::udp::resolver resolver(io);
     std::error_code ec;
     const auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
-    if (ec || results.empty()) {
-        std::cerr << "streamgate: punch: " << what << ' ' << net::to_string(hp) << ": "
-                  << (ec ? ec.message() : "no address") << '\n';
-        return std::nullopt;
-    }
-    return results.begin()->endpoint();
+    if (!ec)
+        for (const auto& result : results)
+            if (of_family(result.endpoint().address(), family)) return result.endpoint();
+    std::cerr << "streamgate: punch: " << what << ' ' << net::to_string(hp) << ": "
+              << (ec            ? ec.message()
+                  : family == 0 ? std::string("no address")
+                                : "no IPv" + std::to_string(family) + " address")
+              << '\n';
+    return std::nullopt;
 }
 
 std::string text(const std::optional<stun::Address>& a) {
@@ -285,7 +294,7 @@ private:
 
 int run_punch(const PunchClientConfig& config) {
     asio::io_context io;
-    const auto rendezvous = resolve(io, config.rendezvous, "--rendezvous");
+    const auto rendezvous = resolve(io, config.rendezvous, "--rendezvous", config.family);
     const auto forward = resolve(io, config.forward, "--forward");
     if (!rendezvous || !forward) return 2;
     PunchOptions options;
@@ -295,7 +304,8 @@ int run_punch(const PunchClientConfig& config) {
     options.deadline = config.deadline;
     options.secret = config.rendezvous_secret;
     if (config.turn) {
-        const auto turn = resolve(io, *config.turn, "--turn");
+        // The socket's family, whatever --family said: the TURN server is reached from the same socket.
+        const auto turn = resolve(io, *config.turn, "--turn", rendezvous->address().is_v4() ? 4 : 6);
         if (!turn) return 2;
         options.turn_server = to_stun(*turn);
         options.turn_user = config.turn_user;

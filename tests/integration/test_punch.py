@@ -24,6 +24,10 @@ masquerade pick another port, and cone NATs could no longer punch; see issue 16)
     (port prediction has no case here: no nftables rule makes a NAT that is symmetric and allocates ports
     in sequence, see docs/nat-traversal.md; fully-random is checked to announce no port step)
   - v6a <-> v6b over IPv6, each behind a router that only firewalls (no NAT66; replies only): direct;
+  - --family: v6a <-> v6b given a name that lists srv's IPv4 address first and its IPv6 one second, with
+    --family 6, punch directly over IPv6 (on these IPv6-only hosts the resolver may drop the IPv4 address
+    by itself: the refusal is what only --family does); --family 6 with an IPv4 rendezvous address is
+    refused (status 2);
   - against a second server on srv with --rendezvous-secret: a side with the wrong secret is refused (401,
     its run fails, the server logs and counts it) and never registers; two sides with the right one punch;
 and in each case (but the secret's) ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
@@ -278,6 +282,27 @@ class Punch(unittest.TestCase):
         finally:
             first.stop()
             second.stop()
+
+    def test_family_chooses_the_rendezvous_address(self):
+        # Both IPv6-only hosts know srv by one name, IPv4 first: --family 6 takes the IPv6 address.
+        self.net.add_name("rendezvous.test", [SRV, SRV6], hosts=["v6a", "v6b"])
+        first = self.start_punch("v6a", "fam6a", "fam6b", f"rendezvous.test:{PORT}", ("--family", "6"))
+        second = self.start_punch("v6b", "fam6b", "fam6a", f"rendezvous.test:{PORT}", ("--family", "6"))
+        try:
+            a, b = self.wait_path(first), self.wait_path(second)
+            self.assertEqual(a["state"], "direct", a)
+            self.assertEqual(b["state"], "direct", b)
+            self.assertTrue(a["mapped"].startswith("[2001:2:0:135::2]:"), a)
+            self.assertEqual(a["peer_direct"], b["mapped"])
+        finally:
+            first.stop()
+            second.stop()
+        # An address of the other family is refused before anything is sent.
+        refused = self.net.run("v6a", [self.bin, "punch", "--rendezvous", f"{SRV}:{PORT}", "--family", "6",
+                                       "--id", "x", "--peer", "y", "--forward", "[::1]:5002"], check=False,
+                               timeout=10)
+        self.assertEqual(refused.returncode, 2, refused)
+        self.assertIn("no IPv6 address", refused.stderr)
 
     def secret_metric(self, name: str) -> float:
         text = self.net.run("srv", ["curl", "-s", f"http://{SRV}:9134/metrics"], capture_output=True,
