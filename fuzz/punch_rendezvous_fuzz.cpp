@@ -7,6 +7,9 @@
 //     always ends.
 //  4. The input goes to a client state machine in each state it can reach from the outside (registering,
 //     then punching after a fuzzed answer): nothing crashes, and delivered data is a view of the input.
+//     The machine takes only answers to its own requests, so a Register answer read from the input is
+//     also rebuilt with the transaction ID of the machine's Register and delivered first.
+//  5. The same input to a rendezvous with a secret: nothing unsigned is taken (401, nothing registered).
 
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +46,7 @@ void check_answer(const std::vector<std::uint8_t>& reply, const sg::stun::Addres
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const sg::Bytes input(data, size);
-    Rendezvous rendezvous(RendezvousOptions{1, 30s, 1s});
+    Rendezvous rendezvous(RendezvousOptions{1, 30s, 1s, {}});
     auto now = Rendezvous::Clock::time_point{} + 1h;
     for (const auto& from : {k_a, k_b, k_a}) {
         const auto answer = rendezvous.on_datagram(now, from, input);
@@ -59,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto m2 = sg::stun::parse_message(rebuilt);
             check(m2.ok());
             const auto r2 = read_register(*m2);
-            check(r2.ok() && r2->id == r->id && r2->peer == r->peer && r2->relayed == r->relayed);
+            check(r2.ok() && r2->id == r->id && r2->peer == r->peer && r2->relayed == r->relayed &&
+                  r2->port_step == r->port_step);
         }
     }
 
@@ -84,11 +88,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<Datagram> out;
     const auto t0 = PunchMachine::Clock::time_point{} + 1h;
     machine.start(t0, out);
+    if (const auto m = sg::stun::parse_message(input); m && !out.empty()) {
+        if (const auto answer = read_register_answer(*m)) {
+            const auto request = sg::stun::parse_message(out.front().bytes);
+            check(request.ok());
+            std::vector<std::uint8_t> rebuilt;
+            build_register_answer(rebuilt, request->transaction_id(), *answer);
+            (void)machine.on_datagram(t0, k_server, rebuilt, out);
+        }
+    }
     for (const auto& from : {k_server, k_b}) {
         const auto delivered = machine.on_datagram(t0, from, input, out);
         if (delivered)
             check(delivered->data() >= data && delivered->data() + delivered->size() <= data + size);
         machine.tick(t0 + 5s, out);
     }
+
+    RendezvousOptions with_secret;
+    with_secret.secret = "s3cret";
+    Rendezvous guarded(with_secret);
+    const auto answer = guarded.on_datagram(now, k_a, input);
+    check_answer(answer.reply, k_a);
+    if (const auto m = sg::stun::parse_message(input);
+        m && !m->has(sg::stun::attr::message_integrity) && !m->has(sg::stun::attr::message_integrity_sha256))
+        check(guarded.size() == 0);
     return 0;
 }

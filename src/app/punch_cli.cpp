@@ -23,7 +23,9 @@ struct PunchFlags {
     std::string listen;
     std::string turn;
     std::string turn_user;
+    std::string rendezvous_secret;
     unsigned deadline_ms = 3000;
+    std::string family = "auto";
     bool json = false;
     std::string log_level = "info";
 };
@@ -61,7 +63,9 @@ std::optional<punch::PunchClientConfig> punch_config(const PunchFlags& flags) {
         config.turn_user = flags.turn_user.substr(0, colon);
         config.turn_password = flags.turn_user.substr(colon + 1);
     }
+    config.rendezvous_secret = flags.rendezvous_secret;
     config.deadline = std::chrono::milliseconds{flags.deadline_ms};
+    config.family = flags.family == "4" ? 4 : flags.family == "6" ? 6 : 0;
     config.json = flags.json;
     return config;
 }
@@ -81,12 +85,20 @@ Subcommand add_punch_command(CLI::App& app) {
     punch->add_option(
         "--listen", flags->listen,
         "Local UDP address whose datagrams go to the peer (default: an ephemeral loopback port)");
+    punch->add_option("--rendezvous-secret", flags->rendezvous_secret,
+                      "Secret shared with the rendezvous and the peer (streamgate turn --rendezvous-secret): "
+                      "signs registrations and probes; unsigned answers and probes are ignored");
     punch->add_option("--turn", flags->turn, "TURN server HOST:PORT to relay through when punching fails");
     punch->add_option("--turn-user", flags->turn_user, "TURN long-term credentials NAME:PASSWORD");
     punch
         ->add_option("--deadline", flags->deadline_ms,
                      "Milliseconds of punching before falling back to TURN (default 3000)")
         ->check(CLI::Range(100U, 600000U));
+    punch
+        ->add_option("--family", flags->family,
+                     "Address family to punch over: 4, 6, or auto (the first address --rendezvous resolves "
+                     "to; default)")
+        ->check(CLI::IsMember({"4", "6", "auto"}));
     punch->add_flag("--json", flags->json, "Report the path as JSON objects, one per line");
     add_log_level_option(*punch, flags->log_level);
     const auto run = [flags]() -> int {

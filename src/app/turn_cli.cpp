@@ -40,6 +40,7 @@ struct TurnFlags {
     std::string log_level = "info";
     bool rendezvous = false;
     std::size_t rendezvous_max_entries = 10000;
+    std::string rendezvous_secret;
 };
 
 std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
@@ -56,6 +57,11 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     config.max_tcp_connections = flags.max_tcp_connections;
     config.rendezvous = flags.rendezvous;
     config.rendezvous_options.max_entries = flags.rendezvous_max_entries;
+    if (!flags.rendezvous_secret.empty() && !flags.rendezvous) {
+        std::cerr << "streamgate: turn: --rendezvous-secret needs --rendezvous\n";
+        return std::nullopt;
+    }
+    config.rendezvous_options.secret = flags.rendezvous_secret;
     if (flags.min_port == 0 || flags.max_port < flags.min_port) {
         std::cerr << "streamgate: turn: --min-port/--max-port: want 1 <= min <= max\n";
         return std::nullopt;
@@ -157,6 +163,10 @@ Subcommand add_turn_command(CLI::App& app) {
         "Also answer streamgate punch's rendezvous registrations on the UDP listeners (default off)");
     turn->add_option("--rendezvous-max-entries", flags->rendezvous_max_entries,
                      "Rendezvous registrations held at most; more are refused (default 10000)");
+    turn->add_option(
+        "--rendezvous-secret", flags->rendezvous_secret,
+        "Secret shared with streamgate punch: only registrations signed with it "
+        "(MESSAGE-INTEGRITY-SHA256) are taken, others get 401 (default: none, not authenticated)");
     add_log_level_option(*turn, flags->log_level);
     const auto run = [flags]() -> int {
         const auto config = turn_config(*flags);

@@ -1,5 +1,7 @@
 #include "punch/nat_classifier.hpp"
 
+#include "punch/port_prediction.hpp"
+
 namespace sg::punch {
 namespace {
 
@@ -116,6 +118,7 @@ void NatClassifier::advance(Clock::time_point now, std::optional<stun::Address> 
             send(now, Step::mapping_three, out);
             return;
         case Step::mapping_three:
+            m3_ = mapped;
             if (mapped)
                 result_.mapping =
                     *mapped == *m2_ ? Behaviour::address_dependent : Behaviour::address_and_port_dependent;
@@ -125,6 +128,13 @@ void NatClassifier::advance(Clock::time_point now, std::optional<stun::Address> 
         case Step::done:
             return;
     }
+}
+
+std::optional<int> NatClassifier::port_step() const noexcept {
+    if (step_ != Step::done || result_.mapping != Behaviour::address_and_port_dependent || !m1_ || !m2_ ||
+        !m3_)
+        return std::nullopt;
+    return sequential_step(m1_->port, m2_->port, m3_->port);
 }
 
 void NatClassifier::tick(Clock::time_point now, std::vector<Datagram>& out) {

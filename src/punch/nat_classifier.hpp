@@ -11,6 +11,9 @@
 //   mapping (§4.3)    II: Binding to O's IP, the server's port (M2): M2 == M1 is endpoint-independent.
 //                     III: to O (M3): M3 == M2 is address-dependent, else address-and-port-dependent.
 //
+// With address-and-port-dependent mapping, M1, M2 and M3 also tell whether the NAT allocates ports
+// sequentially (port_prediction.hpp): port_step() is then the step the peer can predict our ports with.
+//
 // Each test is retransmitted every 300 ms and given up after 1.5 s (for filtering, silence is the answer).
 // A server without OTHER-ADDRESS leaves everything unknown.
 
@@ -53,6 +56,8 @@ public:
 
     bool done() const noexcept { return step_ == Step::done; }
     const NatClass& result() const noexcept { return result_; }
+    // The allocation step of a symmetric NAT that allocates sequentially; nullopt otherwise (or not yet).
+    std::optional<int> port_step() const noexcept;
 
 private:
     enum class Step : std::uint8_t {
@@ -78,6 +83,7 @@ private:
     std::optional<stun::Address> other_;
     std::optional<stun::Address> m1_;
     std::optional<stun::Address> m2_;
+    std::optional<stun::Address> m3_;
     NatClass result_;
 };
 

@@ -2,10 +2,23 @@
 
 #include <algorithm>
 
+#include "punch/port_prediction.hpp"
+
 namespace sg::punch {
 namespace {
 
-constexpr std::size_t k_remembered_probes = 64;
+// A round of probes is one to the mapped address plus a predicted window: remember several rounds.
+constexpr std::size_t k_remembered_probes = 256;
+constexpr std::size_t k_remembered_registers = 8;
+
+void remember(std::vector<stun::TransactionId>& tids, const stun::TransactionId& tid, std::size_t limit) {
+    if (tids.size() == limit) tids.erase(tids.begin());
+    tids.push_back(tid);
+}
+
+bool known(const std::vector<stun::TransactionId>& tids, const stun::TransactionId& tid) {
+    return std::find(tids.begin(), tids.end(), tid) != tids.end();
+}
 
 }  // namespace
 
@@ -43,7 +56,10 @@ void PunchMachine::start(Clock::time_point now, std::vector<Datagram>& out) {
 void PunchMachine::send_register(Clock::time_point now, std::vector<Datagram>& out) {
     next_register_ = now + options_.register_interval;
     Datagram d{options_.rendezvous, {}};
-    build_register(d.bytes, new_tid(), RegisterRequest{options_.id, options_.peer, relayed()});
+    const auto tid = new_tid();
+    remember(registers_, tid, k_remembered_registers);
+    build_register(d.bytes, tid, RegisterRequest{options_.id, options_.peer, relayed(), own_step_},
+                   secret_key(options_.secret));
     out.push_back(std::move(d));
 }
 
@@ -51,10 +67,9 @@ void PunchMachine::send_probe(Clock::time_point now, const stun::Address& to, st
     next_probe_ =
         now + (state_ == PunchState::direct ? options_.keepalive_interval : options_.probe_interval);
     const auto tid = new_tid();
-    if (probes_.size() == k_remembered_probes) probes_.erase(probes_.begin());
-    probes_.push_back(tid);
+    remember(probes_, tid, k_remembered_probes);
     Datagram d{to, {}};
-    build_probe(d.bytes, tid, options_.id, options_.peer);
+    build_probe(d.bytes, tid, options_.id, options_.peer, secret_key(options_.secret));
     out.push_back(std::move(d));
 }
 
@@ -75,7 +90,17 @@ void PunchMachine::tick(Clock::time_point now, std::vector<Datagram>& out) {
                 fall_back(now, out);
                 break;
             }
-            if (now >= punch_at_ && now >= next_probe_) send_probe(now, *peer_mapped_, out);
+            if (now >= next_register_) send_register(now, out);
+            if (now >= punch_at_ && now >= next_probe_) {
+                send_probe(now, *peer_mapped_, out);
+                if (predicting()) {
+                    for (const auto port : predicted_ports(peer_mapped_->port, *peer_step_)) {
+                        auto to = *peer_mapped_;
+                        to.port = port;
+                        send_probe(now, to, out);
+                    }
+                }
+            }
             break;
         case PunchState::direct:
             if (now - last_heard_ >= options_.peer_timeout) {
@@ -161,7 +186,18 @@ std::optional<Bytes> PunchMachine::on_datagram(Clock::time_point now, const stun
 
 void PunchMachine::on_register_answer(Clock::time_point now, const stun::MessageView& m,
                                       std::vector<Datagram>& out) {
+    // Only answers to our own requests: a forged one must at least have seen the request.
+    if (!known(registers_, m.transaction_id())) return;
     const auto answer = read_register_answer(m);
+    if (answer && !authentic(m, secret_key(options_.secret))) {
+        // A success without our signature: a rendezvous that has no secret (we would never hear a signed
+        // answer, so say so and stop), or a forgery that failed (drop it).
+        if (!m.has(stun::attr::message_integrity) && !m.has(stun::attr::message_integrity_sha256)) {
+            state_ = PunchState::failed;
+            failure_ = "the rendezvous does not authenticate (started without --rendezvous-secret?)";
+        }
+        return;
+    }
     if (!answer) {
         if (m.message_class() == stun::Class::error) {
             state_ = PunchState::failed;
@@ -170,6 +206,7 @@ void PunchMachine::on_register_answer(Clock::time_point now, const stun::Message
         return;
     }
     mapped_ = answer->mapped;
+    if (answer->peer_port_step) peer_step_ = answer->peer_port_step;
     if (answer->peer_relayed && !peer_relayed_ && turn_) {
         peer_relayed_ = answer->peer_relayed;
         std::vector<std::vector<std::uint8_t>> messages;
@@ -186,11 +223,11 @@ void PunchMachine::on_register_answer(Clock::time_point now, const stun::Message
 void PunchMachine::on_probe(Clock::time_point now, const stun::Address& from, const stun::MessageView& m,
                             std::vector<Datagram>& out) {
     const auto probe = read_probe(m);
-    if (!probe || probe->id != options_.peer) return;
+    if (!probe || probe->id != options_.peer || !authentic(m, secret_key(options_.secret))) return;
     if (!probe->ack) {
         if (probe->peer != options_.id) return;
         Datagram ack{from, {}};
-        build_probe_ack(ack.bytes, m.transaction_id(), options_.id);
+        build_probe_ack(ack.bytes, m.transaction_id(), options_.id, secret_key(options_.secret));
         out.push_back(std::move(ack));
         // The peer reached us, so our probe back will likely reach it (a triggered check, as ICE calls it):
         // whoever hears a probe before its punch time, after its deadline, or after it gave up a silent
@@ -199,12 +236,20 @@ void PunchMachine::on_probe(Clock::time_point now, const stun::Address& from, co
         if (off_path && (probes_.empty() || now >= next_probe_)) send_probe(now, from, out);
         return;
     }
-    if (std::find(probes_.begin(), probes_.end(), m.transaction_id()) == probes_.end()) return;
+    if (!known(probes_, m.transaction_id())) return;
     if (state_ == PunchState::failed || state_ == PunchState::direct) return;
     state_ = PunchState::direct;
     peer_direct_ = from;
     last_heard_ = now;
     next_probe_ = now + options_.keepalive_interval;
+}
+
+void PunchMachine::set_own_nat(Clock::time_point now, bool symmetric, std::optional<int> port_step,
+                               std::vector<Datagram>& out) {
+    own_symmetric_ = symmetric;
+    own_step_ = symmetric ? port_step : std::nullopt;
+    if (own_step_ && (state_ == PunchState::registering || state_ == PunchState::punching))
+        send_register(now, out);
 }
 
 void PunchMachine::send_data(Bytes data, std::vector<Datagram>& out) const {
@@ -222,7 +267,8 @@ PunchMachine::Clock::time_point PunchMachine::next_wakeup() const noexcept {
         case PunchState::registering:
             return next_register_;
         case PunchState::punching:
-            return std::min(std::max(next_probe_, punch_at_), punch_at_ + options_.deadline);
+            return std::min(
+                {std::max(next_probe_, punch_at_), punch_at_ + options_.deadline, next_register_});
         case PunchState::direct:
             return std::min(next_probe_, last_heard_ + options_.peer_timeout);
         default:

@@ -5,7 +5,10 @@
 //
 //   registering  Register to the rendezvous every 250 ms until it names the peer's mapped address and a
 //                punch time (PUNCH-DELAY from now).
-//   punching     from the punch time, a Probe to the peer's mapped address every `probe_interval`; a probe
+//   punching     from the punch time, a Probe to the peer's mapped address every `probe_interval` (and,
+//                when the peer's symmetric NAT announced its port step and ours is not symmetric, to the
+//                window of ports predicted from it, port_prediction.hpp); Register goes on every 250 ms,
+//                so a step announced late still reaches the peer. A probe
 //                from the peer (from any address: its NAT may show it elsewhere) is answered with an ack
 //                to where it came from. An ack to one of our probes proves the path both ways: direct, to
 //                the ack's source.
@@ -31,6 +34,9 @@ struct PunchOptions {
     std::string id;
     std::string peer;
     stun::Address rendezvous;
+    // Shared with the rendezvous and the peer (--rendezvous-secret): signs our registrations and probes;
+    // answers and probes not signed with it are dropped. Empty: nothing is signed or checked.
+    std::string secret;
     std::optional<stun::Address> turn_server;  // absent: no fallback
     std::string turn_user;
     std::string turn_password;
@@ -67,6 +73,11 @@ public:
                                      std::vector<Datagram>& out);
     // Local data for the peer: one datagram on the path in use, none before a path is chosen.
     void send_data(Bytes data, std::vector<Datagram>& out) const;
+    // What the classifier learnt of our own NAT, once it is done: a symmetric NAT whose ports are
+    // predictable (`port_step`) announces the step through the rendezvous at once; a NAT known to be
+    // symmetric never probes a predicted window (each probe would open another mapping).
+    void set_own_nat(Clock::time_point now, bool symmetric, std::optional<int> port_step,
+                     std::vector<Datagram>& out);
     // When tick() has something to do next.
     Clock::time_point next_wakeup() const noexcept;
 
@@ -77,6 +88,10 @@ public:
     const std::optional<stun::Address>& peer_direct() const noexcept { return peer_direct_; }
     const std::optional<stun::Address>& peer_relayed() const noexcept { return peer_relayed_; }
     std::optional<stun::Address> relayed() const { return turn_ ? turn_->relayed() : std::nullopt; }
+    const std::optional<int>& port_step() const noexcept { return own_step_; }
+    const std::optional<int>& peer_port_step() const noexcept { return peer_step_; }
+    // Probing the peer's predicted ports (its step is known and our NAT is not symmetric).
+    bool predicting() const noexcept { return peer_step_.has_value() && !own_symmetric_; }
     std::string_view failure() const noexcept { return failure_; }
 
 private:
@@ -101,7 +116,11 @@ private:
     std::optional<stun::Address> peer_mapped_;
     std::optional<stun::Address> peer_direct_;
     std::optional<stun::Address> peer_relayed_;
-    std::vector<stun::TransactionId> probes_;  // the last few we sent: an ack must answer one of them
+    bool own_symmetric_ = false;
+    std::optional<int> own_step_;
+    std::optional<int> peer_step_;
+    std::vector<stun::TransactionId> probes_;     // the last few we sent: an ack must answer one of them
+    std::vector<stun::TransactionId> registers_;  // the same for Register answers
     std::optional<TurnClient> turn_;
     std::string_view failure_;
 };

@@ -46,21 +46,34 @@ asio::ip::udp::endpoint to_endpoint(const stun::Address& a) {
     return {asio::ip::address_v6(bytes), a.port};
 }
 
+bool of_family(const asio::ip::address& address, int family) {
+    const auto a = net::unmap(address);
+    return family == 0 || (family == 4 && a.is_v4()) || (family == 6 && a.is_v6());
+}
+
+// The first address of `family` (0: any) that `hp` resolves to.
 std::optional<asio::ip::udp::endpoint> resolve(asio::io_context& io, const net::HostPort& hp,
-                                               const char* what) {
+                                               const char* what, int family = 0) {
     asio::ip::udp::resolver resolver(io);
     std::error_code ec;
     const auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
-    if (ec || results.empty()) {
-        std::cerr << "streamgate: punch: " << what << ' ' << net::to_string(hp) << ": "
-                  << (ec ? ec.message() : "no address") << '\n';
-        return std::nullopt;
-    }
-    return results.begin()->endpoint();
+    if (!ec)
+        for (const auto& result : results)
+            if (of_family(result.endpoint().address(), family)) return result.endpoint();
+    std::cerr << "streamgate: punch: " << what << ' ' << net::to_string(hp) << ": "
+              << (ec            ? ec.message()
+                  : family == 0 ? std::string("no address")
+                                : "no IPv" + std::to_string(family) + " address")
+              << '\n';
+    return std::nullopt;
 }
 
 std::string text(const std::optional<stun::Address>& a) {
     return a ? stun::to_string(*a) : std::string("-");
+}
+
+std::string step_text(const std::optional<int>& step) {
+    return step ? std::to_string(*step) : std::string("-");
 }
 
 class Client {
@@ -149,6 +162,7 @@ private:
             if (ec) continue;  // ICMP errors from probes that met a closed NAT surface here
             const Bytes datagram(buffer.data(), n);
             if (classified(datagram, out)) {
+                own_nat_to_machine(out);
                 send(out);
                 report();
                 continue;
@@ -189,6 +203,7 @@ private:
             if (stopping_) co_return;
             machine_.tick(Clock::now(), out);
             classifier_.tick(Clock::now(), out);
+            own_nat_to_machine(out);
             send(out);
             report();
             if (machine_.state() == PunchState::failed) {
@@ -203,6 +218,18 @@ private:
         if (classifier_.done() || !stun::looks_like_stun(datagram)) return false;
         const auto m = stun::parse_message(datagram);
         return m && m->method() == stun::method::binding && classifier_.on_message(Clock::now(), *m, out);
+    }
+
+    // Once, when the classification ends: a sequential symmetric NAT's step goes to the peer.
+    void own_nat_to_machine(std::vector<Datagram>& out) {
+        if (!classifier_.done() || nat_given_) return;
+        nat_given_ = true;
+        const auto mapping = classifier_.result().mapping;
+        const bool symmetric =
+            mapping == Behaviour::address_dependent || mapping == Behaviour::address_and_port_dependent;
+        machine_.set_own_nat(Clock::now(), symmetric, classifier_.port_step(), out);
+        if (const auto step = classifier_.port_step())
+            spdlog::info("punch: the NAT allocates ports in steps of {}: the peer will predict them", *step);
     }
 
     // One line (or JSON object) whenever the path changes: registered, punching, direct, relayed, failed.
@@ -230,6 +257,9 @@ private:
             j["nat"] = std::string(classifier_.done() ? nat_name(nat) : "classifying");
             j["nat_mapping"] = std::string(to_string(nat.mapping));
             j["nat_filtering"] = std::string(to_string(nat.filtering));
+            j["port_step"] = step_text(machine_.port_step());
+            j["peer_port_step"] = step_text(machine_.peer_port_step());
+            j["predicting"] = machine_.predicting();
             if (state == PunchState::failed) j["error"] = std::string(machine_.failure());
             std::cout << j.dump() << std::endl;
             return;
@@ -257,13 +287,14 @@ private:
     std::optional<PunchState> reported_;
     bool reported_registered_ = false;
     bool reported_classified_ = false;
+    bool nat_given_ = false;
 };
 
 }  // namespace
 
 int run_punch(const PunchClientConfig& config) {
     asio::io_context io;
-    const auto rendezvous = resolve(io, config.rendezvous, "--rendezvous");
+    const auto rendezvous = resolve(io, config.rendezvous, "--rendezvous", config.family);
     const auto forward = resolve(io, config.forward, "--forward");
     if (!rendezvous || !forward) return 2;
     PunchOptions options;
@@ -271,8 +302,10 @@ int run_punch(const PunchClientConfig& config) {
     options.peer = config.peer;
     options.rendezvous = to_stun(*rendezvous);
     options.deadline = config.deadline;
+    options.secret = config.rendezvous_secret;
     if (config.turn) {
-        const auto turn = resolve(io, *config.turn, "--turn");
+        // The socket's family, whatever --family said: the TURN server is reached from the same socket.
+        const auto turn = resolve(io, *config.turn, "--turn", rendezvous->address().is_v4() ? 4 : 6);
         if (!turn) return 2;
         options.turn_server = to_stun(*turn);
         options.turn_user = config.turn_user;

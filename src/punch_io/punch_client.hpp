@@ -22,7 +22,11 @@ struct PunchClientConfig {
     std::optional<net::HostPort> turn;
     std::string turn_user;
     std::string turn_password;
+    std::string rendezvous_secret;  // empty: registrations and probes are not signed
     std::chrono::milliseconds deadline{3000};
+    // The family of the network socket: 4 or 6, or 0 (auto) for the family of the first address
+    // --rendezvous resolves to. --turn is resolved in the same family: one socket reaches both.
+    int family = 0;
     bool json = false;
 };
 

@@ -233,6 +233,9 @@ private:
         if (answer.paired)
             pairing_log_.info("rendezvous: paired {} and {} (latest from {})", answer.paired->first,
                               answer.paired->second, net::to_string(source));
+        if (!answer.unauthorized.empty())
+            refusal_log_.info("rendezvous: refused a registration from {}: {} (401)", net::to_string(source),
+                              answer.unauthorized);
         if (answer.reply.empty()) return;
         if (!port.send_to(answer.reply, source)) ++send_failures_;
     }
@@ -396,6 +399,7 @@ private:
     bool stopping_ = false;
     std::optional<punch::Rendezvous> rendezvous_;
     net::RateLimitedLog pairing_log_{"rendezvous pairings"};
+    net::RateLimitedLog refusal_log_{"rendezvous refusals"};
 };
 
 void register_metrics(metrics::Registry& registry, const Server& server) {
@@ -448,6 +452,9 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
                 [&rs] { return rs.pairings; });
         counter("streamgate_turn_rendezvous_refused_total", "Rendezvous registrations refused (400, 508)",
                 [&rs] { return rs.refused; });
+        counter("streamgate_turn_rendezvous_unauthorized_total",
+                "Rendezvous registrations refused for a missing or wrong --rendezvous-secret (401)",
+                [&rs] { return rs.unauthorized; });
         registry.gauge_callback("streamgate_turn_rendezvous_entries", "Live rendezvous registrations",
                                 [r] { return static_cast<double>(r->size()); });
     }
@@ -509,7 +516,10 @@ int run_turn(const TurnServerConfig& config) {
         if (!server.listen(ip, config.listening_port, config.tcp)) return 2;
     for (const auto& ip : alternate_listeners)
         if (!server.listen(ip, config.alt_listening_port, false)) return 2;
-    if (config.rendezvous) spdlog::info("turn: rendezvous for streamgate punch on the UDP listeners");
+    if (config.rendezvous)
+        spdlog::info("turn: rendezvous for streamgate punch on the UDP listeners ({})",
+                     config.rendezvous_options.secret.empty() ? "not authenticated: no --rendezvous-secret"
+                                                              : "registrations signed with the secret only");
     if (!options.discovery.empty())
         spdlog::info("turn: RFC 5780 NAT behaviour discovery on ports {} and {}", config.listening_port,
                      config.alt_listening_port);

@@ -21,8 +21,16 @@ masquerade pick another port, and cone NATs could no longer punch; see issue 16)
   - cam <-> sym (cone <-> symmetric): the probes cannot cross, both fall back to TURN and report relayed;
     sym classifies its NAT as symmetric;
   - sym <-> sym2 (symmetric <-> symmetric): the same;
+    (port prediction has no case here: no nftables rule makes a NAT that is symmetric and allocates ports
+    in sequence, see docs/nat-traversal.md; fully-random is checked to announce no port step)
   - v6a <-> v6b over IPv6, each behind a router that only firewalls (no NAT66; replies only): direct;
-and in each case ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
+  - --family: v6a <-> v6b given a name that lists srv's IPv4 address first and its IPv6 one second, with
+    --family 6, punch directly over IPv6 (on these IPv6-only hosts the resolver may drop the IPv4 address
+    by itself: the refusal is what only --family does); --family 6 with an IPv4 rendezvous address is
+    refused (status 2);
+  - against a second server on srv with --rendezvous-secret: a side with the wrong secret is refused (401,
+    its run fails, the server logs and counts it) and never registers; two sides with the right one punch;
+and in each case (but the secret's) ffmpeg on cam sends a live H.264 MPEG-TS stream to its local punch port, and ffprobe on the
 other side decodes what its punch forwards.
 """
 
@@ -39,6 +47,8 @@ PORT = 3478
 SRV = "198.18.30.2"
 SRV_OTHER = "198.18.30.3"  # RFC 5780's second address: the NAT classification
 USER, PASSWORD = "punch", "through"
+SECRET_PORT = 3490  # the second server: a rendezvous that takes only registrations signed with SECRET
+SECRET = "correct-horse-battery-staple"
 LISTEN_PORT = 5000  # on each side: what the local program sends to
 FORWARD_PORT = 5002  # on each side: where the peer's datagrams are delivered
 FPS, SECONDS = 25, 6
@@ -148,12 +158,20 @@ class Punch(unittest.TestCase):
                                                 "--max-port", "50999", "--log-level", "debug"],
                                         name="turn", ready=None)
         cls.net.wait_port("srv", SRV, PORT, proto="udp")
+        cls.secret_server = cls.net.start_peer("srv", [cls.bin, "turn", "--listening-ip", SRV, "--listening-port",
+                                                       str(SECRET_PORT), "--rendezvous", "--rendezvous-secret",
+                                                       SECRET, "--no-tcp", "--user", f"{USER}:{PASSWORD}",
+                                                       "--min-port", "51000", "--max-port", "51999",
+                                                       "--admin", f"{SRV}:9134"],
+                                               name="turn-secret", ready=None)
+        cls.net.wait_port("srv", SRV, SECRET_PORT, proto="udp")
 
-    def start_punch(self, host: str, me: str, peer: str, server: str = f"{SRV}:{PORT}"):
+    def start_punch(self, host: str, me: str, peer: str, server: str = f"{SRV}:{PORT}", extra: tuple = ()):
         return self.net.start_peer(host, [self.bin, "punch", "--rendezvous", server, "--id", me,
                                           "--peer", peer, "--listen", f"127.0.0.1:{LISTEN_PORT}",
                                           "--forward", f"127.0.0.1:{FORWARD_PORT}", "--turn", server,
-                                          "--turn-user", f"{USER}:{PASSWORD}", "--deadline", "2000", "--json"],
+                                          "--turn-user", f"{USER}:{PASSWORD}", "--deadline", "2000", "--json",
+                                          *extra],
                                    name=f"punch-{me}", ready=None)
 
     def wait_path(self, peer, timeout: float = 20.0) -> dict:
@@ -231,6 +249,9 @@ class Punch(unittest.TestCase):
             self.assertEqual(cam["nat"], "port-restricted cone", cam)
             self.assertEqual(sym["nat"], "symmetric", sym)
             self.assertEqual(sym["nat_mapping"], "address-and-port-dependent")
+            # fully-random allocates at random: the classifier finds no port step, so nobody predicts.
+            self.assertEqual(sym["port_step"], "-", sym)
+            self.assertFalse(cam["predicting"], cam)
             self.assert_media_arrives(self.stream_and_decode("cam", "sym"))
         finally:
             first.stop()
@@ -258,6 +279,63 @@ class Punch(unittest.TestCase):
             self.assertEqual(a["peer_direct"], b["mapped"])
             self.assertEqual(a["nat"], "unknown")  # one IPv6 server address: no RFC 5780
             self.assert_media_arrives(self.stream_and_decode("v6a", "v6b"))
+        finally:
+            first.stop()
+            second.stop()
+
+    def test_family_chooses_the_rendezvous_address(self):
+        # Both IPv6-only hosts know srv by one name, IPv4 first: --family 6 takes the IPv6 address.
+        self.net.add_name("rendezvous.test", [SRV, SRV6], hosts=["v6a", "v6b"])
+        first = self.start_punch("v6a", "fam6a", "fam6b", f"rendezvous.test:{PORT}", ("--family", "6"))
+        second = self.start_punch("v6b", "fam6b", "fam6a", f"rendezvous.test:{PORT}", ("--family", "6"))
+        try:
+            a, b = self.wait_path(first), self.wait_path(second)
+            self.assertEqual(a["state"], "direct", a)
+            self.assertEqual(b["state"], "direct", b)
+            self.assertTrue(a["mapped"].startswith("[2001:2:0:135::2]:"), a)
+            self.assertEqual(a["peer_direct"], b["mapped"])
+        finally:
+            first.stop()
+            second.stop()
+        # An address of the other family is refused before anything is sent.
+        refused = self.net.run("v6a", [self.bin, "punch", "--rendezvous", f"{SRV}:{PORT}", "--family", "6",
+                                       "--id", "x", "--peer", "y", "--forward", "[::1]:5002"], check=False,
+                               timeout=10)
+        self.assertEqual(refused.returncode, 2, refused)
+        self.assertIn("no IPv6 address", refused.stderr)
+
+    def secret_metric(self, name: str) -> float:
+        text = self.net.run("srv", ["curl", "-s", f"http://{SRV}:9134/metrics"], capture_output=True,
+                            text=True, timeout=10).stdout
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        self.fail(f"no {name} in /metrics:\n{text}")
+
+    def test_rendezvous_secret_refuses_a_wrong_one_and_the_right_one_punches(self):
+        server = f"{SRV}:{SECRET_PORT}"
+        # The wrong secret: refused with 401 before anything is registered, so the run fails at once.
+        wrong = self.start_punch("cam", "cams", "views", server, ("--rendezvous-secret", "guess"))
+        try:
+            report = self.wait_path(wrong)
+            self.assertEqual(report["state"], "failed", report)
+            self.assertIn("401", report["error"])
+            self.assertEqual(wrong.proc.wait(timeout=10), 1)
+        finally:
+            wrong.stop()
+        self.assertIn("refused a registration", self.secret_server.log_text())
+        self.assertGreaterEqual(self.secret_metric("streamgate_turn_rendezvous_unauthorized_total"), 1)
+        self.assertEqual(self.secret_metric("streamgate_turn_rendezvous_registrations_total"), 0)
+        # The right secret on both sides: they register, pair and punch as without one.
+        first = self.start_punch("cam", "cams", "views", server, ("--rendezvous-secret", SECRET))
+        second = self.start_punch("view", "views", "cams", server, ("--rendezvous-secret", SECRET))
+        try:
+            a, b = self.wait_path(first), self.wait_path(second)
+            self.assertEqual(a["state"], "direct", a)
+            self.assertEqual(b["state"], "direct", b)
+            self.assertEqual(a["peer_direct"], b["mapped"])
+            self.assertEqual(b["peer_direct"], a["mapped"])
+            self.assertGreaterEqual(self.secret_metric("streamgate_turn_rendezvous_pairings_total"), 1)
         finally:
             first.stop()
             second.stop()

@@ -37,7 +37,7 @@ bool is_server(const stun::Address& a) {
            a.without_port() == stun::make_ipv4(k_secondary_ip, 0);
 }
 
-NatClass classify(Nat& nat, bool two_addresses = true) {
+NatClass classify(Nat& nat, bool two_addresses = true, std::optional<int>* step = nullptr) {
     NoRelays relays;
     turn::TurnMachine server(server_options(two_addresses), relays);
     NatClassifier classifier(k_primary, 7);
@@ -66,6 +66,7 @@ NatClass classify(Nat& nat, bool two_addresses = true) {
         classifier.tick(now, out);
     }
     EXPECT_TRUE(classifier.done());
+    if (step != nullptr) *step = classifier.port_step();
     return classifier.result();
 }
 
@@ -92,6 +93,26 @@ TEST(NatClassifier, FullyRandomIsSymmetric) {
     const auto c = classify(nat);
     EXPECT_EQ(c.mapping, Behaviour::address_and_port_dependent);
     EXPECT_EQ(nat_name(c), "symmetric");
+}
+
+TEST(NatClassifier, ASequentialSymmetricNatHasAPortStep) {
+    for (const int step : {1, 3}) {
+        Nat nat(0xC6120B02, true, SimFiltering::address_and_port, SimAllocation{step, 1});
+        std::optional<int> found;
+        EXPECT_EQ(nat_name(classify(nat, true, &found)), "symmetric");
+        EXPECT_EQ(found, step);
+    }
+}
+
+TEST(NatClassifier, RandomAllocationAndConesHaveNoPortStep) {
+    Nat random(0xC6120B02, true, SimFiltering::address_and_port, SimAllocation{0, 7});
+    std::optional<int> found = 99;
+    EXPECT_EQ(nat_name(classify(random, true, &found)), "symmetric");
+    EXPECT_FALSE(found);
+    Nat cone(0xC6120B02, false);
+    found = 99;
+    (void)classify(cone, true, &found);
+    EXPECT_FALSE(found);
 }
 
 TEST(NatClassifier, AServerWithOneAddressLeavesItUnknown) {

@@ -37,8 +37,7 @@ public:
 };
 
 struct Side {
-    Side(PunchOptions o, std::uint32_t nat_ip, bool symmetric)
-        : machine(std::move(o)), nat(nat_ip, symmetric) {}
+    Side(PunchOptions o, Nat n) : machine(std::move(o)), nat(n) {}
     PunchMachine machine;
     Nat nat;
     std::vector<std::vector<std::uint8_t>> received;
@@ -52,9 +51,11 @@ struct Packet {
 
 class World {
 public:
-    World(bool a_symmetric, bool b_symmetric, bool with_turn)
-        : a_(options("a", "b", with_turn, 1), 0xC6120B02, a_symmetric),
-          b_(options("b", "a", with_turn, 2), 0xC6120C02, b_symmetric),
+    World(bool a_symmetric, bool b_symmetric, bool with_turn, SimAllocation allocation = {})
+        : a_(options("a", "b", with_turn, 1),
+             Nat(0xC6120B02, a_symmetric, SimFiltering::address_and_port, allocation)),
+          b_(options("b", "a", with_turn, 2),
+             Nat(0xC6120C02, b_symmetric, SimFiltering::address_and_port, allocation)),
           turn_(turn_options(), relays_) {}
 
     static PunchOptions options(std::string id, std::string peer, bool with_turn, std::uint64_t seed) {
@@ -153,6 +154,16 @@ public:
         std::vector<Datagram> out;
         from.machine.send_data({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, out);
         send_from(from, out);
+        deliver();
+    }
+
+    Rendezvous& rendezvous() { return rendezvous_; }
+
+    // The classifier's verdict on `side`'s NAT arrives now.
+    void own_nat(Side& side, bool symmetric, std::optional<int> step) {
+        std::vector<Datagram> out;
+        side.machine.set_own_nat(now_, symmetric, step, out);
+        send_from(side, out);
         deliver();
     }
 
@@ -295,6 +306,177 @@ TEST(PunchMachine, DataFromStrangersIsNotDelivered) {
     const std::uint8_t data[] = {0x47, 1, 2, 3};
     EXPECT_FALSE(w.a_.machine.on_datagram(Clock::now(), stun::make_ipv4(0x01020304, 9), data, out));
     EXPECT_TRUE(w.a_.machine.on_datagram(Clock::now(), *w.a_.machine.peer_direct(), data, out));
+}
+
+// b is behind a symmetric NAT that allocates ports one after another; its classifier (here: the test)
+// tells it so 2.5 s in, after the punching began. a learns the step from its next Register answer and
+// probes b's next ports: one of them is the mapping b's probes to a opened, and both go direct.
+TEST(PunchMachine, ConeToSequentialSymmetricPunchesWithPrediction) {
+    World w(false, true, true);
+    w.run(2500ms);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::punching);
+    EXPECT_FALSE(w.a_.machine.predicting());
+    w.own_nat(w.b_, true, 1);
+    w.own_nat(w.a_, false, std::nullopt);
+    w.run(1s);
+    EXPECT_TRUE(w.a_.machine.predicting());
+    EXPECT_EQ(w.a_.machine.peer_port_step(), 1);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+    // b reached from a port the rendezvous never saw: its mapping towards a.
+    ASSERT_TRUE(w.a_.machine.peer_direct());
+    EXPECT_NE(*w.a_.machine.peer_direct(), *w.b_.machine.mapped());
+    EXPECT_EQ(w.a_.machine.peer_direct()->without_port(), w.b_.machine.mapped()->without_port());
+    EXPECT_EQ(w.b_.machine.peer_direct(), w.a_.machine.mapped());
+    EXPECT_FALSE(w.a_.machine.relayed());
+    w.send_data(w.a_, "ts-packet");
+    w.send_data(w.b_, "reply");
+    ASSERT_EQ(w.b_.received.size(), 1U);
+    ASSERT_EQ(w.a_.received.size(), 1U);
+}
+
+// Other hosts behind b's NAT take ports between b's mappings: the window still covers a few of them.
+TEST(PunchMachine, PredictionToleratesOtherHostsTakingPorts) {
+    World w(false, true, true);
+    w.run(50ms);
+    for (int i = 0; i < 5; ++i)
+        w.b_.nat.skip();
+    w.own_nat(w.b_, true, 1);
+    w.run(3s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+}
+
+// A wrong step (a NAT that allocates at random, as Linux's fully-random does, but looked sequential to
+// the classifier by chance): the predicted ports miss, and both fall back to TURN as before.
+TEST(PunchMachine, AFailedPredictionFallsBackToTurn) {
+    World w(false, true, true, SimAllocation{0, 42});
+    w.own_nat(w.b_, true, 1);
+    w.run(6s);
+    EXPECT_TRUE(w.a_.machine.predicting());
+    EXPECT_EQ(w.a_.machine.state(), PunchState::relaying);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::relaying);
+}
+
+// Two symmetric NATs: each side's probes to a predicted window would open a mapping per port, so neither
+// predicts, and they relay.
+TEST(PunchMachine, TwoSymmetricSidesDoNotPredict) {
+    World w(true, true, true);
+    w.own_nat(w.a_, true, 1);
+    w.own_nat(w.b_, true, 1);
+    w.run(6s);
+    EXPECT_EQ(w.a_.machine.peer_port_step(), 1);
+    EXPECT_FALSE(w.a_.machine.predicting());
+    EXPECT_FALSE(w.b_.machine.predicting());
+    EXPECT_EQ(w.a_.machine.state(), PunchState::relaying);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::relaying);
+}
+
+TEST(PunchMachine, OnlyASymmetricNatAnnouncesAStep) {
+    World w(false, false, true);
+    w.own_nat(w.a_, false, 1);
+    EXPECT_FALSE(w.a_.machine.port_step());
+    w.own_nat(w.b_, true, 2);
+    EXPECT_EQ(w.b_.machine.port_step(), 2);
+}
+
+PunchOptions with_secret(std::string id, std::string peer, std::uint64_t seed, std::string secret) {
+    auto o = World::options(std::move(id), std::move(peer), true, seed);
+    o.secret = std::move(secret);
+    return o;
+}
+
+Rendezvous rendezvous_with_secret(std::string secret) {
+    RendezvousOptions o;
+    o.secret = std::move(secret);
+    return Rendezvous(o);
+}
+
+bool is_message(const Packet& p, std::uint16_t method) {
+    const auto m = stun::parse_message(p.bytes);
+    return m && m->method() == method;
+}
+
+TEST(PunchMachine, WithTheSecretEverythingIsSignedAndTheSidesPunch) {
+    World w(false, false, true);
+    w.rendezvous() = rendezvous_with_secret("s3cret");
+    w.a_.machine = PunchMachine(with_secret("a", "b", 1, "s3cret"));
+    w.b_.machine = PunchMachine(with_secret("b", "a", 2, "s3cret"));
+    std::size_t unsigned_messages = 0;
+    std::size_t probes = 0;
+    w.drop = [&](const Packet& p) {
+        if (is_message(p, method::register_) || is_message(p, method::probe)) {
+            probes += is_message(p, method::probe) ? 1 : 0;
+            const auto m = stun::parse_message(p.bytes);
+            if (m->message_class() != stun::Class::error &&
+                stun::check_integrity(*m, secret_key("s3cret")) != stun::Integrity::ok)
+                ++unsigned_messages;
+        }
+        return false;
+    };
+    w.run(2s, 300ms);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::direct);
+    EXPECT_EQ(w.b_.machine.state(), PunchState::direct);
+    EXPECT_GT(probes, 0U);
+    EXPECT_EQ(unsigned_messages, 0U);
+    EXPECT_EQ(w.rendezvous().stats().unauthorized, 0U);
+}
+
+TEST(PunchMachine, AWrongSecretIsRefusedAndTheRunFails) {
+    World w(false, false, true);
+    w.rendezvous() = rendezvous_with_secret("s3cret");
+    w.a_.machine = PunchMachine(with_secret("a", "b", 1, "guess"));
+    w.b_.machine = PunchMachine(with_secret("b", "a", 2, "s3cret"));
+    w.run(2s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
+    EXPECT_NE(w.a_.machine.failure().find("401"), std::string_view::npos);
+    EXPECT_GE(w.rendezvous().stats().unauthorized, 1U);
+    // b never learns a's address: a was never registered.
+    EXPECT_EQ(w.b_.machine.state(), PunchState::registering);
+    EXPECT_FALSE(w.b_.machine.peer_mapped());
+}
+
+TEST(PunchMachine, NoSecretAtTheRendezvousIsRefusedToo) {
+    World w(false, false, true);
+    w.rendezvous() = rendezvous_with_secret("s3cret");
+    w.run(1s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
+    EXPECT_NE(w.a_.machine.failure().find("401"), std::string_view::npos);
+}
+
+TEST(PunchMachine, ASecretAgainstARendezvousWithoutOneFails) {
+    World w(false, false, true);
+    w.a_.machine = PunchMachine(with_secret("a", "b", 1, "s3cret"));
+    w.run(1s);
+    EXPECT_EQ(w.a_.machine.state(), PunchState::failed);
+    EXPECT_NE(w.a_.machine.failure().find("does not authenticate"), std::string_view::npos);
+}
+
+TEST(PunchMachine, UnsignedProbesAndUnknownAnswersAreIgnoredWithASecret) {
+    PunchMachine m(with_secret("a", "b", 1, "s3cret"));
+    std::vector<Datagram> out;
+    const auto now = Clock::time_point{} + 1h;
+    m.start(now, out);
+    ASSERT_EQ(out.size(), 1U);
+    const auto from = stun::make_ipv4(0x01020304, 9);
+    // An unsigned probe from "b" gets no ack.
+    std::vector<std::uint8_t> probe;
+    build_probe(probe, stun::TransactionId{3}, "b", "a");
+    out.clear();
+    (void)m.on_datagram(now, from, probe, out);
+    EXPECT_TRUE(out.empty());
+    // A signed one does.
+    probe.clear();
+    build_probe(probe, stun::TransactionId{4}, "b", "a", secret_key("s3cret"));
+    (void)m.on_datagram(now, from, probe, out);
+    EXPECT_FALSE(out.empty());
+    // A signed answer to a request we never sent changes nothing.
+    std::vector<std::uint8_t> answer;
+    build_register_answer(answer, stun::TransactionId{5},
+                          RegisterAnswer{from, from, 0, std::nullopt, std::nullopt}, secret_key("s3cret"));
+    (void)m.on_datagram(now, k_server, answer, out);
+    EXPECT_EQ(m.state(), PunchState::registering);
+    EXPECT_FALSE(m.mapped());
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ const stun::Address k_peer = stun::make_ipv4(0xC6120C02, 40001);
 
 TEST(PunchWire, RegisterRoundTrip) {
     std::vector<std::uint8_t> bytes;
-    build_register(bytes, k_tid, RegisterRequest{"camera", "viewer", k_peer});
+    build_register(bytes, k_tid, RegisterRequest{"camera", "viewer", k_peer, std::nullopt});
     EXPECT_TRUE(is_register_request(bytes));
     const auto m = stun::parse_message(bytes);
     ASSERT_TRUE(m);
@@ -25,8 +25,8 @@ TEST(PunchWire, RegisterRoundTrip) {
 TEST(PunchWire, AnswerRoundTripWithAndWithoutPeer) {
     for (const bool paired : {false, true}) {
         std::vector<std::uint8_t> bytes;
-        RegisterAnswer a{k_mapped, std::nullopt, 0, std::nullopt};
-        if (paired) a = RegisterAnswer{k_mapped, k_peer, 750, k_mapped};
+        RegisterAnswer a{k_mapped, std::nullopt, 0, std::nullopt, std::nullopt};
+        if (paired) a = RegisterAnswer{k_mapped, k_peer, 750, k_mapped, std::nullopt};
         build_register_answer(bytes, k_tid, a);
         EXPECT_FALSE(is_register_request(bytes));
         const auto m = stun::parse_message(bytes);
@@ -81,7 +81,7 @@ TEST(PunchWire, NamesAreChecked) {
     EXPECT_FALSE(valid_name(std::string(65, 'a')));
     EXPECT_TRUE(valid_name(std::string(64, 'a')));
     std::vector<std::uint8_t> bytes;
-    build_register(bytes, k_tid, RegisterRequest{"bad name", "viewer", std::nullopt});
+    build_register(bytes, k_tid, RegisterRequest{"bad name", "viewer", std::nullopt, std::nullopt});
     const auto m = stun::parse_message(bytes);
     ASSERT_TRUE(m);
     EXPECT_FALSE(read_register(*m));
@@ -95,6 +95,67 @@ TEST(PunchWire, FingerprintIsRequired) {
     const auto m = stun::parse_message(bytes);
     ASSERT_TRUE(m);
     EXPECT_FALSE(read_register(*m));
+}
+
+TEST(PunchWire, SignedMessagesVerifyOnlyWithTheirKey) {
+    const auto key = secret_key("s3cret");
+    std::vector<std::vector<std::uint8_t>> messages(4);
+    build_register(messages[0], k_tid, RegisterRequest{"camera", "viewer", std::nullopt, std::nullopt}, key);
+    build_register_answer(messages[1], k_tid,
+                          RegisterAnswer{k_mapped, k_peer, 10, std::nullopt, std::nullopt}, key);
+    build_probe(messages[2], k_tid, "camera", "viewer", key);
+    build_probe_ack(messages[3], k_tid, "viewer", key);
+    for (const auto& bytes : messages) {
+        const auto m = stun::parse_message(bytes);
+        ASSERT_TRUE(m);
+        EXPECT_TRUE(m->has(stun::attr::message_integrity_sha256));
+        EXPECT_TRUE(stun::fingerprint_ok(*m));
+        EXPECT_TRUE(authentic(*m, key));
+        EXPECT_FALSE(authentic(*m, secret_key("s3creT")));
+        EXPECT_TRUE(authentic(*m, {}));  // no key: nothing to check
+    }
+    // The readers still read signed messages.
+    const auto m = stun::parse_message(messages[0]);
+    EXPECT_TRUE(read_register(*m));
+    // An unsigned message is not authentic under a key.
+    std::vector<std::uint8_t> plain;
+    build_probe(plain, k_tid, "camera", "viewer");
+    EXPECT_FALSE(authentic(*stun::parse_message(plain), key));
+}
+
+TEST(PunchWire, PortStepsRoundTripBothWays) {
+    for (const int step : {1, -1, 2, 64, -64}) {
+        std::vector<std::uint8_t> bytes;
+        build_register(bytes, k_tid, RegisterRequest{"camera", "viewer", std::nullopt, step});
+        const auto r = read_register(*stun::parse_message(bytes));
+        ASSERT_TRUE(r) << r.error();
+        EXPECT_EQ(r->port_step, step);
+        bytes.clear();
+        build_register_answer(bytes, k_tid, RegisterAnswer{k_mapped, k_peer, 10, std::nullopt, step});
+        const auto a = read_register_answer(*stun::parse_message(bytes));
+        ASSERT_TRUE(a) << a.error();
+        EXPECT_EQ(a->peer_port_step, step);
+    }
+    // Without the attribute: no step.
+    std::vector<std::uint8_t> bytes;
+    build_register(bytes, k_tid, RegisterRequest{"camera", "viewer", std::nullopt, std::nullopt});
+    EXPECT_FALSE(read_register(*stun::parse_message(bytes))->port_step);
+}
+
+TEST(PunchWire, ImpossiblePortStepsAreRefused) {
+    for (const int step : {0, 65, -1000}) {
+        std::vector<std::uint8_t> bytes;
+        build_register(bytes, k_tid, RegisterRequest{"camera", "viewer", std::nullopt, step});
+        EXPECT_FALSE(read_register(*stun::parse_message(bytes))) << step;
+    }
+}
+
+TEST(PunchWire, A401SaysTheSecretIsWrong) {
+    std::vector<std::uint8_t> bytes;
+    build_register_error(bytes, k_tid, 401);
+    const auto r = read_register_answer(*stun::parse_message(bytes));
+    ASSERT_FALSE(r);
+    EXPECT_NE(std::string_view(r.error()).find("--rendezvous-secret"), std::string_view::npos);
 }
 
 }  // namespace
