@@ -30,13 +30,21 @@ enum class Unhandled : std::uint8_t {
     relay_control,  // streamgate relay's control listeners
     turn_data,      // streamgate turn's UDP listeners and relayed sockets
 };
+// In the enum's order: a site's counter and log line are found by its value.
 inline constexpr std::array k_unhandled_sites = {
-    Unhandled::socks_session,    Unhandled::socks_connector, Unhandled::rtsp_connection,
-    Unhandled::rtsp_busy_reply,  Unhandled::mount_upstream,  Unhandled::mount_report,
-    Unhandled::player_rtcp,      Unhandled::media_relay,     Unhandled::serve_session,
-    Unhandled::admin_connection, Unhandled::accept_loop,     Unhandled::relay_media,
-    Unhandled::relay_control,    Unhandled::publisher_media, Unhandled::turn_data,
+    Unhandled::socks_session,   Unhandled::socks_connector,  Unhandled::rtsp_connection,
+    Unhandled::rtsp_busy_reply, Unhandled::mount_upstream,   Unhandled::mount_report,
+    Unhandled::player_rtcp,     Unhandled::publisher_media,  Unhandled::media_relay,
+    Unhandled::serve_session,   Unhandled::admin_connection, Unhandled::accept_loop,
+    Unhandled::relay_media,     Unhandled::relay_control,    Unhandled::turn_data,
 };
+static_assert(
+    [] {
+        for (std::size_t i = 0; i < k_unhandled_sites.size(); ++i)
+            if (static_cast<std::size_t>(k_unhandled_sites[i]) != i) return false;
+        return true;
+    }(),
+    "k_unhandled_sites must list every Unhandled value in the enum's order");
 
 // The label value ("mount_upstream").
 std::string_view to_string(Unhandled where) noexcept;
