@@ -41,6 +41,7 @@ const std::map<std::string, std::string, std::less<>>& endable() {
     static const std::map<std::string, std::string, std::less<>> paths = {
         {"session", "/api/v1/socks/sessions/"},
         {"player", "/api/v1/rtsp/players/"},
+        {"publisher", "/api/v1/rtsp/mounts/"},  // + MOUNT + /publisher
         {"call", "/api/v1/relay/calls/"},
         {"allocation", "/api/v1/turn/allocations/"}};
     return paths;
@@ -49,7 +50,7 @@ const std::map<std::string, std::string, std::less<>>& endable() {
 constexpr std::string_view k_usage =
     "usage: streamgate ctl [--admin HOST:PORT] [--token-file FILE] [--json] COMMAND\n"
     "commands: status | sessions | mounts | players | relays | calls | allocations |\n"
-    "          end session|player|call|allocation ID | reload";
+    "          end session|player|call|allocation ID | end publisher MOUNT | reload";
 
 int fail(std::string_view message, int status = 1) {
     std::cerr << "streamgate ctl: " << message << '\n';
@@ -69,6 +70,7 @@ std::optional<ctl::AdminRequest> build_request(const CtlFlags& flags, std::strin
     } else if (w[0] == "end" && w.size() == 3 && endable().contains(w[1])) {
         request.method = "DELETE";
         request.target = endable().find(w[1])->second + percent_encode(w[2]);
+        if (w[1] == "publisher") request.target += "/publisher";
         kind = "end " + w[1];
     } else if (w[0] == "reload" && w.size() == 1) {
         request.method = "POST";
@@ -138,7 +140,7 @@ Subcommand add_ctl_command(CLI::App& app) {
     ctl->add_option("--offset", flags->offset, "Lists: skip this many items first");
     ctl->add_option("command", flags->words,
                     "status | sessions | mounts | players | relays | calls | allocations | "
-                    "end session|player|call|allocation ID | reload")
+                    "end session|player|call|allocation ID | end publisher MOUNT | reload")
         ->required();
     ctl->footer(std::string(k_usage));
     return {ctl, [flags] { return run_ctl(*flags); }};

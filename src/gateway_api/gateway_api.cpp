@@ -124,7 +124,23 @@ asio::awaitable<ApiResponse> sessions(const GatewayApiContext& c, const ApiReque
     co_return error_response(404, "no such session");
 }
 
+// DELETE /api/v1/rtsp/mounts/{name}/publisher: ends a publish mount's publisher.
+ApiResponse mount_publisher(const GatewayApiContext& c, const ApiRequest& request, std::string_view path) {
+    const Route route = route_of(path, k_mounts);
+    if (route.kind != Route::Kind::item) return error_response(404, "not found");
+    if (request.method != "DELETE") return error_response(405, "DELETE ends the mount's publisher");
+    if (c.rtsp == nullptr || !c.rtsp->end_publisher(route.id))
+        return error_response(404, "no publisher on this mount");
+    spdlog::info("admin api: rtsp mount {} publisher ended by operator", route.id);
+    return json_response(200, json{{"ended", "publisher"}, {"mount", route.id}});
+}
+
 ApiResponse mounts(const GatewayApiContext& c, const ApiRequest& request) {
+    constexpr std::string_view k_publisher = "/publisher";
+    if (std::string_view path = request.path; path.ends_with(k_publisher)) {
+        path.remove_suffix(k_publisher.size());
+        return mount_publisher(c, request, path);
+    }
     const Route route = route_of(request.path, k_mounts);
     if (route.kind == Route::Kind::none) return error_response(404, "not found");
     if (request.method != "GET") return error_response(405, "GET lists the mounts");

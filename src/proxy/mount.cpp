@@ -234,6 +234,14 @@ void Mount::set_always_on(bool always_on) {
     config_.always_on = always_on;
 }
 
+bool Mount::end_publisher(std::string_view reason) {
+    if (publisher_ == nullptr) return false;
+    publisher_->end_from_mount(reason);
+    // end_from_mount() releases the mount; a publisher that could not (already closing) is let go here.
+    if (publisher_ != nullptr) release_publisher(publisher_, reason);
+    return true;
+}
+
 bool Mount::claim_publisher(MountPublisher* publisher) {
     if (!publishable()) return false;
     if (publisher_ != nullptr && publisher_ != publisher) {

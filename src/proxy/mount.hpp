@@ -144,6 +144,9 @@ public:
     // Publish mounts (MountConfig::publish). The Digest server publishers authenticate with (set by the
     // proxy from publish_user/publish_password; null: publishers are not authenticated).
     bool publishable() const noexcept { return config_.publish && !stopping_; }
+    // Ends the publisher (it closes its connection and releases the mount, whose players end with it); false
+    // when nobody publishes.
+    bool end_publisher(std::string_view reason);
     void set_publish_auth(std::shared_ptr<const rtsp::DigestServer> auth) { publish_auth_ = std::move(auth); }
     const std::shared_ptr<const rtsp::DigestServer>& publish_auth() const noexcept { return publish_auth_; }
     // Whether claim_publisher() would take a new publisher now.

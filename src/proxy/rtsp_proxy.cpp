@@ -176,6 +176,11 @@ bool RtspProxy::end_player(const std::string& id) {
     return false;
 }
 
+bool RtspProxy::end_publisher(std::string_view mount) {
+    const auto found = find_mount(mount);
+    return found && found->end_publisher("ended by operator");
+}
+
 void RtspProxy::shutdown() {
     stop_accepting();
     for (auto& weak : connections_)

@@ -63,6 +63,8 @@ public:
     std::vector<MountSnapshot> mounts() const;
     std::vector<PlayerSnapshot> players() const;
     bool end_player(const std::string& id);
+    // Ends the publisher of the publish mount `mount` ("ended by operator"); false when it has none.
+    bool end_publisher(std::string_view mount);
 
     // Ends every player and upstream (gateway shutdown).
     void shutdown();

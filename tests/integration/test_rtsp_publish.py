@@ -20,6 +20,8 @@ GW_PORT = 8554
 FRAMES = 50
 FPS = 25
 USER, PASSWORD = "encoder", "s3cret"
+ADMIN = "127.0.0.1:9135"
+TOKEN = "integration-token-publish-0123456789"
 
 
 class RtspPublish(unittest.TestCase):
@@ -62,7 +64,9 @@ publish = true
 name = "pulled"
 url = "rtsp://{net.addr("origin4", 4)}:{GW_PORT}/nothing"
 """)
-        cls.gateway = net.start_peer("gw", [cls.bin, "gateway", "--config", str(config), "--log-level", "debug"],
+        cls.token_file = net.write_file("admin.token", TOKEN + "\n")
+        cls.gateway = net.start_peer("gw", [cls.bin, "gateway", "--config", str(config), "--log-level", "debug",
+                                            "--admin", ADMIN, "--admin-token-file", str(cls.token_file)],
                                      name="gateway", ready=None)
         for addr in (cls.gw4, cls.gw6, cls.gw_origin):
             net.wait_port("gw", addr, GW_PORT)
@@ -146,6 +150,21 @@ url = "rtsp://{net.addr("origin4", 4)}:{GW_PORT}/nothing"
         log = self.gateway.log_text()
         self.assertRegex(log, r"rtsp publisher \S+ mount open session \S+ ended: connection")
         self.assertRegex(log, r"rtsp player \S+ mount open session \S+ transport tcp ended: publisher gone")
+
+    def test_the_operator_ends_a_publisher(self):
+        publisher = self.publish("open", "tcp")
+        self.addCleanup(publisher.stop)
+        ctl = [self.bin, "ctl", "--admin", ADMIN, "--token-file", str(self.token_file), "end", "publisher", "open"]
+        cp = self.net.run("gw", ctl, check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout.strip(), "ended publisher open")
+        # ffmpeg sees its connection closed and gives up publishing.
+        publisher.proc.wait(timeout=20)
+        self.net.wait_until(lambda: re.search(r"rtsp publisher \S+ mount open session \S+ ended: ended by operator",
+                                              self.gateway.log_text()), "the publisher's end line")
+        again = self.net.run("gw", ctl, check=False)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("no such publisher 'open'", again.stderr)
 
 
 if __name__ == "__main__":

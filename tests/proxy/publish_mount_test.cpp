@@ -150,6 +150,24 @@ TEST_F(PublishMount, ThePublishersConnectionLostEndsThePlayer) {
     EXPECT_TRUE(player.closed_by_peer());
 }
 
+TEST_F(PublishMount, TheOperatorEndsThePublisherAndItsPlayers) {
+    RawRtspClient publisher(client_io_, endpoint_);
+    std::string failed;
+    ASSERT_FALSE(publish(publisher, "open", failed).empty()) << failed;
+    RawRtspClient player(client_io_, endpoint_);
+    ASSERT_TRUE(play(player, "open", failed)) << failed;
+    ASSERT_TRUE(player_receives(publisher, player));
+    EXPECT_FALSE(on_io([this] { return proxy_->end_publisher("locked"); }));  // nobody publishes there
+    EXPECT_TRUE(on_io([this] { return proxy_->end_publisher("open"); }));
+    EXPECT_TRUE(publisher.closed_by_peer());
+    EXPECT_TRUE(player.closed_by_peer());
+    EXPECT_EQ(publisher_of("open"), "");
+    EXPECT_FALSE(on_io([this] { return proxy_->end_publisher("open"); }));
+    // The mount takes the next publisher.
+    RawRtspClient again(client_io_, endpoint_);
+    EXPECT_FALSE(publish(again, "open", failed).empty()) << failed;
+}
+
 TEST_F(PublishMount, AMountThatIsNotPublishableAnswers405) {
     RawRtspClient client(client_io_, endpoint_);
     std::string failed;
