@@ -225,6 +225,8 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
                 gap.noticed_at = now;
                 gap.time_bound_ms = time_ms;  // numbers follow submission order: the gap is no younger
                 gap_pending_ = true;
+                last_request_due_ = now + config_.reorder_window;
+                if (!request_due_) request_due_ = last_request_due_;
             }
         }
         highest_ = seq;
@@ -372,6 +374,13 @@ std::optional<TimePoint> Reassembler::next_deadline() const {
 Feedback Reassembler::make_feedback(TimePoint now) {
     poll(now);
     gap_pending_ = false;
+    // Gaps whose reorder window ran out are requested below; one still inside it will be due later (the
+    // newest noticed: ones in between come out with it, at most a reorder window late).
+    if (request_due_ && *request_due_ <= now) {
+        request_due_.reset();
+        if (last_request_due_ && *last_request_due_ > now) request_due_ = last_request_due_;
+        last_request_due_.reset();
+    }
     Feedback f;
     f.ssrc = config_.ssrc;
     f.receive_window = receive_window();

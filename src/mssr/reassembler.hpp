@@ -99,8 +99,11 @@ public:
     void poll(TimePoint now);
     // The feedback to send now (poll()s first).
     Feedback make_feedback(TimePoint now);
-    // Whether a gap appeared since the last make_feedback (worth an immediate report).
+    // Whether a gap appeared since the last make_feedback.
     bool gap_pending() const noexcept { return gap_pending_; }
+    // When a gap noticed since the last make_feedback has outlasted the reorder window, so that a feedback
+    // then carries its request (worth sending at once); nullopt when there is none.
+    std::optional<TimePoint> request_due() const noexcept { return request_due_; }
     // When poll() next has something to do: the earliest ADU deadline or reorder-window expiry.
     std::optional<TimePoint> next_deadline() const;
 
@@ -183,6 +186,8 @@ private:
     std::map<std::int64_t, AduRef> by_first_seq_;
     std::size_t total_bytes_ = 0;
     bool gap_pending_ = false;
+    std::optional<TimePoint> request_due_;       // see request_due()
+    std::optional<TimePoint> last_request_due_;  // the same for the newest gap noticed
     bool passing_unknown_run_ = false;  // advance_cumulative is inside a run of unknown numbers it gave up
     std::optional<TimePoint> reorder_wakeup_;  // when a held-back whole-ADU loss can be decided
     std::vector<Delivery> deliveries_;

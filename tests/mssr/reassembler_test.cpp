@@ -233,6 +233,26 @@ TEST(MssrReassembler, ReorderWindowDelaysRequests) {
     EXPECT_EQ(requested(r.make_feedback(at_ms(10))), std::set<std::uint16_t>{11});
 }
 
+// The receiver's feedback is paced (feedback_pacer.hpp): it goes out at once when a request is due, which is
+// when a gap has outlasted the reorder window, not when it is first seen.
+TEST(MssrReassembler, RequestIsDueWhenTheGapOutlastsTheReorderWindow) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(10);
+    Reassembler r(c);
+    const auto p = fragments(adu(0, 0, 64 * 6), 10, adu_bytes(64 * 6, 3));
+    r.on_packet(at_ms(0), p[0]);
+    EXPECT_FALSE(r.request_due().has_value());
+    r.on_packet(at_ms(2), p[2]);  // 11 missing
+    r.on_packet(at_ms(6), p[4]);  // 13 missing
+    EXPECT_EQ(r.request_due(), at_ms(12));
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(8))).empty());  // an early feedback changes nothing
+    EXPECT_EQ(r.request_due(), at_ms(12));
+    EXPECT_EQ(requested(r.make_feedback(at_ms(12))), std::set<std::uint16_t>{11});
+    EXPECT_EQ(r.request_due(), at_ms(16));  // the newer gap's
+    EXPECT_EQ(requested(r.make_feedback(at_ms(16))), (std::set<std::uint16_t>{11, 13}));
+    EXPECT_FALSE(r.request_due().has_value());
+}
+
 TEST(MssrReassembler, SequenceNumbersWrap) {
     Reassembler r(config());
     std::uint16_t seq = 0xfff0;
