@@ -16,7 +16,9 @@ std::optional<TimePoint> FeedbackPacer::next_due() const noexcept {
         due = std::min(due, *first_unreported_ + config_.max_delay);
         due = std::min(due, last_unreported_ + config_.quiet);
     }
-    if (requested_) due = std::min(due, *last_sent_ + config_.max_delay);
+    // Repeat a feedback that requested retransmissions or acknowledged new data once, `max_delay` later, if
+    // nothing arrived since: it may have been lost, and a window-limited sender would wait for its RTO.
+    if (requested_ || (acked_data_ && unreported_ == 0)) due = std::min(due, *last_sent_ + config_.max_delay);
     return due;
 }
 
@@ -30,6 +32,7 @@ bool FeedbackPacer::due(TimePoint now, std::optional<TimePoint> request_due) con
 void FeedbackPacer::on_sent(TimePoint now, bool requested) noexcept {
     last_sent_ = now;
     requested_ = requested;
+    acked_data_ = unreported_ > 0;
     unreported_ = 0;
     first_unreported_.reset();
 }

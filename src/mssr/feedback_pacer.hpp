@@ -6,9 +6,10 @@
 //   - `quiet` after the last data packet not yet acknowledged, when no other followed: the end of a burst
 //     (a video frame; or a window-limited sender that now waits for its acks, which must not wait long:
 //     this is what keeps a small congestion window from stalling, TCP's delayed ack does the same);
-//   - at most `max_delay` after the first packet not yet acknowledged (a continuous stream has no pauses),
-//     and `max_delay` after a feedback that requested retransmissions (requests are repeated in case they
-//     or the repair were lost);
+//   - at most `max_delay` after the first packet not yet acknowledged (a continuous stream has no pauses);
+//   - once more `max_delay` after a feedback that acknowledged data or requested retransmissions, when
+//     nothing arrived since (it, or the repair, may have been lost; a window-limited sender would otherwise
+//     wait for its retransmission timeout), and again while requests stay outstanding;
 //   - every `idle_interval` while nothing arrives: a keepalive, and RWND for a sender that probes.
 // While packets arrive in order and nothing is missing, no feedback is sent that says nothing new. Pure: the
 // caller passes `now`.
@@ -48,6 +49,7 @@ private:
     TimePoint last_unreported_{};                // and of the last
     std::optional<TimePoint> last_sent_;
     bool requested_ = false;
+    bool acked_data_ = false;  // the last feedback acknowledged data packets
 };
 
 }  // namespace sg::mssr

@@ -87,18 +87,30 @@ TEST(MssrFeedbackPacer, RequestsAreRepeatedAfterTheMaximumDelayEvenWithoutNewDat
     EXPECT_FALSE(p.due(at_ms(39), std::nullopt));
     EXPECT_EQ(p.next_due(), at_ms(40));
     EXPECT_TRUE(p.due(at_ms(40), std::nullopt));
-    p.on_sent(at_ms(40), false);  // nothing missing any more: back to the idle keepalive
+    p.on_sent(at_ms(40), false);  // nothing missing any more, nothing new acked: back to the idle keepalive
     EXPECT_EQ(p.next_due(), at_ms(240));
+}
+
+// A lost feedback must not leave a window-limited sender waiting for its retransmission timeout.
+TEST(MssrFeedbackPacer, AFeedbackThatAckedDataIsRepeatedOnceWhenNothingFollows) {
+    FeedbackPacer p(config());
+    p.on_data(at_ms(0));
+    p.on_sent(at_ms(0), false);
+    EXPECT_FALSE(p.due(at_ms(39), std::nullopt));
+    EXPECT_TRUE(p.due(at_ms(40), std::nullopt));
+    p.on_sent(at_ms(40), false);
+    EXPECT_EQ(p.next_due(), at_ms(240));  // once: then the idle keepalive
 }
 
 TEST(MssrFeedbackPacer, AnIdleSessionGetsAKeepaliveEveryIdleInterval) {
     FeedbackPacer p(config());
     p.on_data(at_ms(0));
     p.on_sent(at_ms(0), false);
-    EXPECT_FALSE(p.due(at_ms(199), std::nullopt));
-    EXPECT_TRUE(p.due(at_ms(200), std::nullopt));
-    p.on_sent(at_ms(200), false);
-    EXPECT_EQ(p.next_due(), at_ms(400));
+    p.on_sent(at_ms(40), false);  // the repeat
+    EXPECT_FALSE(p.due(at_ms(239), std::nullopt));
+    EXPECT_TRUE(p.due(at_ms(240), std::nullopt));
+    p.on_sent(at_ms(240), false);
+    EXPECT_EQ(p.next_due(), at_ms(440));
 }
 
 }  // namespace
