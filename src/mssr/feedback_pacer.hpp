@@ -25,7 +25,7 @@ namespace sg::mssr {
 struct FeedbackPacerConfig {
     std::uint32_t every_fragments = 16;
     std::chrono::milliseconds quiet{2};
-    std::chrono::milliseconds max_delay{40};
+    std::chrono::milliseconds max_delay{10};
     std::chrono::milliseconds idle_interval{200};
 };
 

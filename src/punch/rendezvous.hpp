@@ -42,7 +42,7 @@ class Rendezvous {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit Rendezvous(RendezvousOptions options = {}) : options_(options) {}
+    explicit Rendezvous(RendezvousOptions options = {}) : options_(std::move(options)) {}
 
     struct Answer {
         std::vector<std::uint8_t> reply;  // empty: drop (not a Register request at all)

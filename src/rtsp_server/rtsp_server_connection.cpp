@@ -542,9 +542,9 @@ net::Admission::Slot RtspListenerCaps::admit(asio::ip::tcp::socket& socket, bool
     if (admitted.slot) return std::move(admitted.slot);
     refused_.fetch_add(1);
     const auto limits = admission_.limits();
-    log_.warn("{}: answering 503 to {}: {} (max_connections {}, max_connections_per_client {})", listener_,
-              net::to_string(peer), net::to_string(admitted.verdict), limits.max_total,
-              limits.max_per_client);
+    log_.warn("{}: {} {}: {} (max_connections {}, max_connections_per_client {})", listener_,
+              answer_in_plain_text ? "answering 503 to" : "closing", net::to_string(peer),
+              net::to_string(admitted.verdict), limits.max_total, limits.max_per_client);
     if (!answer_in_plain_text) {
         std::error_code ignored;
         socket.close(ignored);

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
 import time
 import unittest
 
-from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, make_test_clip, require_tools, streamgate_bin
 
 PORT = 8554
 CLOSED_PORT = 8555  # a serve without --multicast-range
@@ -88,25 +87,10 @@ class ServeMulticast(unittest.TestCase):
         require_tools("ffmpeg", "ffprobe", "nft", "curl")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
-        try:
-            cls._make_clip()
-            cls._start_servers()
-        except BaseException:
-            cls.net.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.net.close()
-
-    @classmethod
-    def _make_clip(cls):
+        cls.addClassCleanup(cls.net.close)  # runs when _start_servers fails too
         cls.media = cls.net.make_dir("media")
-        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-                        "-f", "lavfi", "-i", f"testsrc=size=320x240:rate={FPS}:duration={CLIP_SECONDS}",
-                        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={CLIP_SECONDS}",
-                        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(FPS), "-pix_fmt", "yuv420p",
-                        "-c:a", "aac", "-shortest", str(cls.media / "clip.mp4")], check=True, timeout=120)
+        make_test_clip(cls.media / "clip.mp4", seconds=CLIP_SECONDS, fps=FPS)
+        cls._start_servers()
 
     @classmethod
     def _start_servers(cls):
