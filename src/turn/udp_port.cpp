@@ -24,6 +24,8 @@ std::error_code UdpPort::bind(const asio::ip::udp::endpoint& local) noexcept {
     return {};
 }
 
+// endpoint::resize() throws only for a length above capacity(), which is checked first.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 asio::ip::udp::endpoint UdpPort::local_endpoint() const noexcept {
     asio::ip::udp::endpoint local;
     auto length = static_cast<::socklen_t>(local.capacity());

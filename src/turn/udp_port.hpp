@@ -23,6 +23,7 @@ public:
 
     // IPv6 sockets are bound v6-only: an IPv4 listener or relay of the same port is a separate socket.
     std::error_code bind(const asio::ip::udp::endpoint& local) noexcept;
+    // NOLINTNEXTLINE(bugprone-exception-escape): see the definition
     asio::ip::udp::endpoint local_endpoint() const noexcept;
     // Best effort: the kernel caps these at net.core.rmem_max / wmem_max.
     void set_buffer_sizes(int bytes) noexcept;
