@@ -218,14 +218,15 @@ class ServeMulticast(unittest.TestCase):
             with self.subTest(family=family):
                 self.wait_groups_ended(family)
                 before = self.rtp_sent(family)
-                (alone,) = self.ffprobe_together(family, ["udp_multicast"])
+                (alone,) = self.ffprobe_together(family, transports=["udp_multicast"])
                 self.assertGreaterEqual(alone.get("h264", 0), CLIP_SECONDS * FPS - 1, alone)
                 self.wait_groups_ended(family)
                 one_player = self.rtp_sent(family) - before
                 self.assertGreater(one_player, CLIP_SECONDS * FPS)
 
                 before = self.rtp_sent(family)
-                first, second, unicast = self.ffprobe_together(family, ["udp_multicast", "udp_multicast", "udp"])
+                first, second, unicast = self.ffprobe_together(
+                    family, transports=["udp_multicast", "udp_multicast", "udp"])
                 # The group starts with the first PLAY: a player that joins a moment later may miss the
                 # first key frame and decode from the next one (one a second).
                 for player in (first, second):
@@ -238,7 +239,7 @@ class ServeMulticast(unittest.TestCase):
     def test_metrics_and_log_count_multicast_sessions(self):
         self.wait_groups_ended(4)
         before = self.metrics()
-        self.ffprobe_together(4, ["udp_multicast", "udp_multicast"])
+        self.ffprobe_together(4, transports=["udp_multicast", "udp_multicast"])
         self.wait_groups_ended(4)
         after = self.metrics()
         self.assertEqual(after["streamgate_serve_multicast_sessions_total"]
