@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "mssr/feedback_pacer.hpp"
 #include "mssr/handshake.hpp"
 #include "mssr/reassembler.hpp"
 #include "mssr/sender.hpp"
@@ -35,7 +34,7 @@ struct SocketOptions {
     std::size_t mss = k_default_mss;                       // the sender's is the session's
     std::uint32_t ssrc = 0x4d535352;                       // the sender's streams use ssrc, ssrc + 1, ...
     std::vector<StreamPolicy> streams = {StreamPolicy{}};  // sender only: the receiver adopts these
-    FeedbackPacerConfig feedback;  // receiver: when feedback goes out (feedback_pacer.hpp)
+    std::chrono::milliseconds feedback_interval{10};
     // The sender's RTCP SR (RFC 3550 §6.4.1): statistics for standard tools, and the keepalive that keeps a
     // receiver's idle_timeout from firing while the source pauses.
     std::chrono::milliseconds report_interval{1000};
@@ -102,7 +101,7 @@ private:
     std::function<void(Delivery)> on_delivery_;
     std::vector<std::uint8_t> in_;
     std::vector<std::uint8_t> out_;
-    FeedbackPacer pacer_;
+    TimePoint next_feedback_{};
     TimePoint next_report_{};
     std::uint64_t octets_sent_ = 0;
     TimePoint last_heard_{};
