@@ -24,6 +24,7 @@
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/descriptor_limit.hpp"
+#include "net/poll_until.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "rtsp/url.hpp"
 #include "socks/server.hpp"
@@ -375,23 +376,19 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
 
     // Poll for the end of the drain: the io_context would otherwise keep running on the timer alone.
     asio::steady_timer idle_check(io);
-    std::function<void(const asio::error_code&)> check = [&](const asio::error_code& ec) {
-        if (ec) return;
-        const bool closed_or_hung =
-            server.active_sessions() == 0 ||
-            (closing_since && std::chrono::steady_clock::now() - *closing_since > k_close_grace);
-        if (draining && closed_or_hung) {
+    net::poll_until(
+        idle_check, std::chrono::milliseconds(100),
+        [&] {
+            return draining &&
+                   (server.active_sessions() == 0 ||
+                    (closing_since && std::chrono::steady_clock::now() - *closing_since > k_close_grace));
+        },
+        [&] {
             if (server.active_sessions() != 0)
                 spdlog::warn("{} sessions did not close within {}s; stopping anyway",
                              server.active_sessions(), k_close_grace.count());
             stop_loops();
-            return;
-        }
-        idle_check.expires_after(std::chrono::milliseconds(100));
-        idle_check.async_wait(check);
-    };
-    idle_check.expires_after(std::chrono::milliseconds(100));
-    idle_check.async_wait(check);
+        });
 
     spdlog::info("gateway: {} event loops", loops.size());
     std::vector<std::thread> threads;

@@ -129,10 +129,8 @@ void RtspProxy::admit(asio::ip::tcp::socket socket, asio::ssl::context* tls) {
     auto slot = caps_.admit(socket, /*answer_in_plain_text=*/tls == nullptr);
     if (!slot) return;  // answered 503, closed (or already gone)
     connections_total_->inc();
-    // Forget connections that are gone, so the list stays as long as the live ones.
-    std::erase_if(connections_, [](const std::weak_ptr<ProxyConnection>& c) { return c.expired(); });
     auto connection = std::make_shared<ProxyConnection>(std::move(socket), context_);
-    connections_.push_back(connection);
+    connections_.add(connection);
     connection->hold(std::move(slot));
     if (tls != nullptr) connection->use_tls(*tls);
     connection->start();
@@ -162,8 +160,8 @@ std::vector<MountSnapshot> RtspProxy::mounts() const {
 std::vector<PlayerSnapshot> RtspProxy::players() const {
     const auto now = std::chrono::steady_clock::now();
     std::vector<PlayerSnapshot> out;
-    for (const auto& weak : connections_)
-        if (const auto connection = weak.lock()) connection->append_players(out, now);
+    for (const auto& connection : connections_.live())
+        connection->append_players(out, now);
     std::sort(out.begin(), out.end(), [](const PlayerSnapshot& a, const PlayerSnapshot& b) {
         return std::tie(a.mount, a.id) < std::tie(b.mount, b.id);
     });
@@ -171,9 +169,8 @@ std::vector<PlayerSnapshot> RtspProxy::players() const {
 }
 
 bool RtspProxy::end_player(const std::string& id) {
-    for (const auto& weak : connections_)
-        if (const auto connection = weak.lock(); connection && connection->end_player(id)) return true;
-    return false;
+    const auto live = connections_.live();
+    return std::any_of(live.begin(), live.end(), [&id](const auto& c) { return c->end_player(id); });
 }
 
 bool RtspProxy::end_publisher(std::string_view mount) {
@@ -183,9 +180,8 @@ bool RtspProxy::end_publisher(std::string_view mount) {
 
 void RtspProxy::shutdown() {
     stop_accepting();
-    for (auto& weak : connections_)
-        if (const auto connection = weak.lock()) connection->close("gateway shutdown");
-    connections_.clear();
+    for (const auto& connection : connections_.take())
+        connection->close("gateway shutdown");
     for (auto& [name, mount] : mounts_)
         mount->shutdown();
 }

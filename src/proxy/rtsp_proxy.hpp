@@ -21,6 +21,7 @@
 #include "proxy/mount.hpp"
 #include "proxy/proxy_connection.hpp"
 #include "rtsp/digest_server.hpp"
+#include "rtsp_server/connection_registry.hpp"
 
 namespace sg::proxy {
 
@@ -87,7 +88,7 @@ private:
     std::list<asio::ip::tcp::acceptor> acceptors_;
     std::list<net::AcceptCounters> accept_counters_;
     std::list<std::shared_ptr<asio::ssl::context>> tls_contexts_;  // of the RTSPS listeners
-    std::vector<std::weak_ptr<ProxyConnection>> connections_;
+    server::ConnectionRegistry<ProxyConnection> connections_;
     metrics::Counter* refused_ = nullptr;
     metrics::Counter* connections_total_ = nullptr;
     net::RateLimitedLog refused_log_{"rtsp proxy: players not in the allow-list"};

@@ -16,12 +16,12 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/units.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp_server/connection_registry.hpp"
 #include "rtsp_server/rtsp_server_connection.hpp"
 #include "server/media_path.hpp"
 #include "server/multicast_group.hpp"
@@ -49,10 +49,8 @@ struct ServerContext {
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> bad_requests{0};  // answered 400 or closed as malformed
-    // Every connection, for closing them all (and so logging their sessions' ends) when serve stops;
-    // pruned of the gone ones as new ones come.
-    std::mutex connections_mutex{};
-    std::vector<std::weak_ptr<RtspServerConnection>> connections{};
+    // Every connection, for closing them all (and so logging their sessions' ends) when serve stops.
+    ConnectionRegistry<RtspServerConnection> connections{};
 };
 
 class RtspConnection : public RtspServerConnection, public InterleavedSink {

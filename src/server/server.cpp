@@ -24,6 +24,7 @@
 #include "net/accept_loop.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/descriptor_limit.hpp"
+#include "net/poll_until.hpp"
 #include "net/unhandled.hpp"
 #include "server/rtsp_connection.hpp"
 #include "tls/tls_context.hpp"
@@ -95,11 +96,7 @@ void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, Serv
         const auto connection = std::make_shared<RtspConnection>(std::move(socket), context);
         connection->hold(std::move(slot));
         if (tls != nullptr) connection->use_tls(*tls);
-        {
-            const std::lock_guard lock(context.connections_mutex);
-            std::erase_if(context.connections, [](const auto& c) { return c.expired(); });
-            context.connections.push_back(connection);
-        }
+        context.connections.add(connection);
         connection->start();
     });
 }
@@ -200,20 +197,6 @@ int run_serve(const ServeConfig& config) {
         for (auto& loop : loops)
             loop->stop();
     };
-    std::function<void(std::chrono::steady_clock::time_point)> wait_for_close =
-        [&](std::chrono::steady_clock::time_point deadline) {
-            if (context.connections_open.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-                if (context.connections_open.load() != 0)
-                    spdlog::warn("serve: {} connections did not close within {}s; stopping anyway",
-                                 context.connections_open.load(), k_close_grace.count());
-                stop_loops();
-                return;
-            }
-            closing.expires_after(std::chrono::milliseconds(20));
-            closing.async_wait([&, deadline](const std::error_code& ec) {
-                if (!ec) wait_for_close(deadline);
-            });
-        };
     signals.async_wait([&](const std::error_code& ec, int signal) {
         if (ec) return;
         spdlog::info("serve: signal {}, stopping after {} sessions; closing {} connections", signal,
@@ -223,15 +206,20 @@ int run_serve(const ServeConfig& config) {
             std::error_code ignored;
             acceptor.close(ignored);
         }
-        {
-            const std::lock_guard lock(context.connections_mutex);
-            for (const auto& weak : context.connections) {
-                if (auto connection = weak.lock())
-                    asio::post(connection->executor(),
-                               [connection] { connection->close("server stopping"); });
-            }
-        }
-        wait_for_close(std::chrono::steady_clock::now() + k_close_grace);
+        for (const auto& connection : context.connections.take())
+            asio::post(connection->executor(), [connection] { connection->close("server stopping"); });
+        const auto deadline = std::chrono::steady_clock::now() + k_close_grace;
+        net::poll_until(
+            closing, std::chrono::milliseconds(20),
+            [&context, deadline] {
+                return context.connections_open.load() == 0 || std::chrono::steady_clock::now() >= deadline;
+            },
+            [&] {
+                if (const auto open = context.connections_open.load(); open != 0)
+                    spdlog::warn("serve: {} connections did not close within {}s; stopping anyway", open,
+                                 k_close_grace.count());
+                stop_loops();
+            });
     });
     spdlog::info("serve: {} event loops", loops.size());
     std::vector<std::thread> threads;
