@@ -202,11 +202,14 @@ void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_
     (void)seq;
     (void)now;
     if (f.state == State::done || f.state == State::queued) return;
-    // Karn: only a fragment sent exactly once gives an unambiguous RTT sample.
-    if (f.transmissions == 1 && f.state == State::in_flight &&
+    // Karn: only a fragment sent exactly once gives an unambiguous RTT sample. And only one sent after
+    // everything acked before: a cumulative ack that passes an old fragment late (the receiver gave up
+    // waiting for it at its deadline) says nothing about the path's delay.
+    if (f.transmissions == 1 && f.state == State::in_flight && f.last_sent >= newest_acked_send_ &&
         (!newest_single_send || f.last_sent > *newest_single_send)) {
         newest_single_send = f.last_sent;
     }
+    newest_acked_send_ = std::max(newest_acked_send_, f.last_sent);
     acked += f.size;
     finish(f);  // a fragment in the retransmission set is skipped when its turn comes
 }

@@ -135,6 +135,8 @@ private:
     std::vector<std::uint16_t> rtp_sequence_;
     std::size_t in_flight_ = 0;
     std::size_t buffered_ = 0;
+    TimePoint newest_acked_send_ =
+        TimePoint::min();             // newest transmission time of any fragment acked so far (RTT samples)
     std::size_t peak_in_flight_ = 0;  // since the last feedback: was the window in use?
     std::uint32_t rwnd_;
     std::optional<TimePoint> rto_at_;

@@ -145,6 +145,21 @@ TEST(MssrSender, KarnTakesRttSamplesOnlyFromFragmentsSentOnce) {
     EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(50ms));
 }
 
+// The receiver may hold its cumulative ack at a lost fragment until the fragment's deadline (it waits for a
+// repair): when the ack finally passes it, the delay says nothing about the path.
+TEST(MssrSender, ALateCumulativeAckOfAnOldFragmentGivesNoRttSample) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);  // 0, lost
+    ASSERT_TRUE(s.submit(at_ms(10), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(10)).size(), 1u);  // 1
+    s.on_feedback(at_ms(50), feedback(0, {AckRange{1, 1}}).view());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(40ms));
+    s.on_feedback(at_ms(300), feedback(2).view());  // the receiver gave 0 up
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(40ms));
+    EXPECT_EQ(s.in_flight(), 0u);
+}
+
 TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
     Sender s(config(RetransmitMode::by_value, 5000ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
