@@ -48,6 +48,34 @@ TimePoint Reassembler::deadline(std::uint8_t stream, const Adu& adu) const {
     return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Millis(local_ms)));
 }
 
+std::chrono::milliseconds Reassembler::max_latency() const {
+    std::chrono::milliseconds latency = config_.default_policy.latency;
+    for (const StreamPolicy& p : config_.streams)
+        latency = std::max(latency, p.latency);
+    return latency;
+}
+
+bool Reassembler::unknown_run_requested(std::int64_t seq) const {
+    const auto limit = static_cast<std::int64_t>(config_.max_unknown_run_requested);
+    if (limit == 0) return false;
+    const auto unknown = [this](std::int64_t s) {
+        return s >= cum_ && s < highest_ &&
+               slots_[static_cast<std::size_t>(s & (k_window - 1))].state == SlotState::unknown &&
+               owner(s) == nullptr;
+    };
+    std::int64_t run = 1;
+    for (std::int64_t s = seq - 1; run <= limit && unknown(s); --s)
+        ++run;
+    for (std::int64_t s = seq + 1; run <= limit && unknown(s); ++s)
+        ++run;
+    return run <= limit;
+}
+
+TimePoint Reassembler::unknown_deadline(std::int64_t seq, std::chrono::milliseconds latency) {
+    const std::int64_t local_ms = slot(seq).time_bound_ms + offset_ms_ + latency.count();
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Millis(local_ms)));
+}
+
 const Reassembler::AduRef* Reassembler::owner(std::int64_t seq) const {
     auto it = by_first_seq_.upper_bound(seq);
     if (it == by_first_seq_.begin()) return nullptr;
@@ -195,7 +223,10 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
             if (gap.state == SlotState::unknown && !gap.noticed) {
                 gap.noticed = true;
                 gap.noticed_at = now;
+                gap.time_bound_ms = time_ms;  // numbers follow submission order: the gap is no younger
                 gap_pending_ = true;
+                last_request_due_ = now + config_.reorder_window;
+                if (!request_due_) request_due_ = last_request_due_;
             }
         }
         highest_ = seq;
@@ -264,14 +295,16 @@ void Reassembler::skip_to(std::uint8_t stream_number, Stream& stream, std::int64
     report_whole_loss(stream_number, stream, new_next);
 }
 
-bool Reassembler::gaps_settled(std::int64_t below, TimePoint now) {
+bool Reassembler::gaps_settled(std::int64_t below, TimePoint now, std::chrono::milliseconds latency) {
     // Bounded look-back: enough for any reordering the window allows at media rates.
     constexpr std::int64_t k_look_back = 1024;
     for (std::int64_t s = below - 1; s >= std::max(cum_, below - k_look_back); --s) {
         const Slot& sl = slot(s);
         if (sl.state != SlotState::unknown || owner(s) != nullptr) continue;
         if (!sl.noticed) return false;
-        const TimePoint settles = sl.noticed_at + config_.reorder_window;
+        // A requested gap may still be repaired: our missing ADU could be it until its deadline.
+        const TimePoint settles =
+            unknown_run_requested(s) ? unknown_deadline(s, latency) : sl.noticed_at + config_.reorder_window;
         if (settles > now) {
             if (!reorder_wakeup_ || settles < *reorder_wakeup_) reorder_wakeup_ = settles;
             return false;
@@ -290,7 +323,7 @@ void Reassembler::deliver_head(std::uint8_t stream_number, Stream& stream, TimeP
             // follow submission order), so once the successor can go out and every unexplained gap below it
             // has outlasted the reorder window, the missing ADUs are lost, not late.
             if (!complete && !expired) return;
-            if (!expired && !gaps_settled(head->second.first_seq, now)) return;
+            if (!expired && !gaps_settled(head->second.first_seq, now, policy(stream_number).latency)) return;
             report_whole_loss(stream_number, stream, head->first);
         }
         if (!complete && !expired) return;
@@ -303,8 +336,18 @@ void Reassembler::advance_cumulative(TimePoint now) {
         Slot& s = slot(cum_);
         if (s.state == SlotState::unknown) {
             if (owner(cum_) != nullptr) break;  // a fragment of an ADU still being reassembled
-            // Part of no known ADU: a whole ADU lost (or dropped at the sender). Wait out reordering.
+            // Part of no known ADU: a whole ADU lost (or dropped at the sender). Wait out reordering, and for
+            // a requested one its deadline (whichever stream it is, so the longest budget): acking it would
+            // make the sender drop it.
             if (!s.noticed || now - s.noticed_at < config_.reorder_window) break;
+            // (Once the first number of a long run is passed, the rest of it is too: passing shortens the
+            // run as seen from above.)
+            if (!passing_unknown_run_) {
+                if (unknown_run_requested(cum_) && now < unknown_deadline(cum_, max_latency())) break;
+                passing_unknown_run_ = true;
+            }
+        } else {
+            passing_unknown_run_ = false;
         }
         s = Slot{};
         ++cum_;
@@ -331,6 +374,13 @@ std::optional<TimePoint> Reassembler::next_deadline() const {
 Feedback Reassembler::make_feedback(TimePoint now) {
     poll(now);
     gap_pending_ = false;
+    // Gaps whose reorder window ran out are requested below; one still inside it will be due later (the
+    // newest noticed: ones in between come out with it, at most a reorder window late).
+    if (request_due_ && *request_due_ <= now) {
+        request_due_.reset();
+        if (last_request_due_ && *last_request_due_ > now) request_due_ = last_request_due_;
+        last_request_due_.reset();
+    }
     Feedback f;
     f.ssrc = config_.ssrc;
     f.receive_window = receive_window();
@@ -356,10 +406,15 @@ Feedback Reassembler::make_feedback(TimePoint now) {
         if (sl.state != SlotState::unknown || !sl.noticed || now - sl.noticed_at < config_.reorder_window)
             continue;
         const AduRef* ref = owner(s);
-        if (ref == nullptr) continue;  // case d: never requested
-        const Adu& adu = streams_[ref->stream].pending.at(ref->stream_sequence);
-        if (!worth_retransmitting(policy(ref->stream).mode, adu.priority)) continue;
-        if (deadline(ref->stream, adu) <= now) continue;
+        if (ref == nullptr) {
+            // Case d: a whole ADU. Requested only when it can be no more than a few one-fragment ADUs (the
+            // sender applies the stream's mode and deadline, which only it knows for this number).
+            if (!unknown_run_requested(s) || unknown_deadline(s, max_latency()) <= now) continue;
+        } else {
+            const Adu& adu = streams_[ref->stream].pending.at(ref->stream_sequence);
+            if (!worth_retransmitting(policy(ref->stream).mode, adu.priority)) continue;
+            if (deadline(ref->stream, adu) <= now) continue;
+        }
         const auto seq16 = static_cast<std::uint16_t>(s);
         if (!f.nacks.empty()) {
             NackBlock& last = f.nacks.back();

@@ -38,6 +38,11 @@ struct ReassemblerConfig {
     StreamPolicy default_policy;
     // A gap is requested only after it has been missing this long (reordering is not loss).
     std::chrono::milliseconds reorder_window{5};
+    // A run of at most this many missing fragment numbers that belong to no known ADU is requested and waited
+    // for until its deadline: it can only be that many one-fragment ADUs (audio), cheap to resend. Longer
+    // unknown runs (a whole multi-fragment ADU) follow the seed: given up after the reorder window, never
+    // requested. 0 restores the seed's rule for every whole loss.
+    std::uint32_t max_unknown_run_requested = 1;
     std::size_t max_adu_bytes = 4u << 20;
     std::size_t max_stream_bytes = 16u << 20;
     std::size_t max_total_bytes = 32u << 20;
@@ -94,8 +99,11 @@ public:
     void poll(TimePoint now);
     // The feedback to send now (poll()s first).
     Feedback make_feedback(TimePoint now);
-    // Whether a gap appeared since the last make_feedback (worth an immediate report).
+    // Whether a gap appeared since the last make_feedback.
     bool gap_pending() const noexcept { return gap_pending_; }
+    // When a gap noticed since the last make_feedback has outlasted the reorder window, so that a feedback
+    // then carries its request (worth sending at once); nullopt when there is none.
+    std::optional<TimePoint> request_due() const noexcept { return request_due_; }
     // When poll() next has something to do: the earliest ADU deadline or reorder-window expiry.
     std::optional<TimePoint> next_deadline() const;
 
@@ -134,6 +142,7 @@ private:
         SlotState state = SlotState::unknown;
         bool noticed = false;  // missing below the highest sequence number since `noticed_at`
         TimePoint noticed_at{};
+        std::int64_t time_bound_ms = 0;  // ADU time (sender clock) of the packet that revealed the gap
     };
     struct AduRef {
         std::uint8_t stream = 0;
@@ -151,8 +160,15 @@ private:
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);
     void close_adu(std::uint8_t stream_number, Stream& stream, std::map<std::int64_t, Adu>::iterator it,
                    bool complete);
-    // Whether every unexplained gap below fragment `below` has waited out the reorder window.
-    bool gaps_settled(std::int64_t below, TimePoint now);
+    // Whether every unexplained gap below fragment `below` is given up: a requested one (a short unknown run)
+    // once it can no longer make a deadline of `latency`, any other once it has outlasted the reorder window.
+    bool gaps_settled(std::int64_t below, TimePoint now, std::chrono::milliseconds latency);
+    // Whether unknown fragment number `seq` lies in a run of unknown numbers short enough to request.
+    bool unknown_run_requested(std::int64_t seq) const;
+    // The latest a fragment of no known ADU at `seq` (noticed missing) can be due with `latency`: numbers
+    // follow submission order, so its ADU time is at most that of the packet that revealed the gap.
+    TimePoint unknown_deadline(std::int64_t seq, std::chrono::milliseconds latency);
+    std::chrono::milliseconds max_latency() const;
     void skip_to(std::uint8_t stream_number, Stream& stream, std::int64_t new_next);
     void report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until);
     void advance_cumulative(TimePoint now);
@@ -170,6 +186,9 @@ private:
     std::map<std::int64_t, AduRef> by_first_seq_;
     std::size_t total_bytes_ = 0;
     bool gap_pending_ = false;
+    std::optional<TimePoint> request_due_;       // see request_due()
+    std::optional<TimePoint> last_request_due_;  // the same for the newest gap noticed
+    bool passing_unknown_run_ = false;  // advance_cumulative is inside a run of unknown numbers it gave up
     std::optional<TimePoint> reorder_wakeup_;  // when a held-back whole-ADU loss can be decided
     std::vector<Delivery> deliveries_;
     ReceiverStats stats_;

@@ -10,6 +10,8 @@ namespace {
 constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
 // Unacknowledged fragments we keep: half the 16-bit space, so wire numbers stay unambiguous.
 constexpr std::size_t k_max_outstanding = 32000;
+// Tail-loss probes in a row without an ack before only the retransmission timer is left.
+constexpr std::uint32_t k_max_probes = 3;
 
 CongestionConfig with_mss(CongestionConfig c, std::size_t mss) {
     c.mss = mss;
@@ -132,7 +134,11 @@ std::chrono::microseconds Sender::probe_timeout() const noexcept {
 }
 
 std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out) {
-    probe_at_.reset();  // one probe; after it the retransmission timer takes over
+    // Up to k_max_probes without an ack, each timeout twice the last (as QUIC's PTO backs off): a probe or
+    // the feedback it draws can be lost too. After them the retransmission timer takes over.
+    ++probes_since_ack_;
+    probe_at_.reset();
+    if (probes_since_ack_ < k_max_probes) probe_at_ = now + probe_timeout() * (1u << probes_since_ack_);
     for (std::int64_t seq = end_sequence() - 1; seq >= base_; --seq) {
         Fragment& f = *find(seq);
         if (f.state != State::in_flight) continue;
@@ -161,13 +167,17 @@ std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<st
 
 std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::uint8_t>& out) {
     poll(now);
-    // Tail-loss probe: the newest fragments went out and nothing has been heard of them for two RTTs, with
-    // nothing else to send that would reveal a lost tail to the receiver.
-    if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && retransmit_.empty() &&
-        std::max(next_new_, base_) >= end_sequence()) {
+    // Tail-loss probe: nothing has been heard of what is in flight for two RTTs, and nothing else can go out
+    // that would tell the receiver (nothing left to send, or the window is full). The second case is a lost
+    // feedback, not a lost tail: with a window of a few fragments one feedback acks all of it, so losing it
+    // would stall the sender until its RTO (200 ms at least, beyond a live deadline). As in QUIC (RFC 9002
+    // §7.5), the congestion window does not block a probe.
+    const bool window = window_open();
+    const bool more_to_send = !retransmit_.empty() || std::max(next_new_, base_) < end_sequence();
+    if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && (!window || !more_to_send)) {
         if (auto n = send_tail_probe(now, out)) return n;
     }
-    if (!window_open()) return std::nullopt;
+    if (!window) return std::nullopt;
     // Rule c: retransmissions first, most valuable and most urgent first.
     while (!retransmit_.empty()) {
         const std::int64_t seq = std::get<2>(*retransmit_.begin());
@@ -202,11 +212,14 @@ void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_
     (void)seq;
     (void)now;
     if (f.state == State::done || f.state == State::queued) return;
-    // Karn: only a fragment sent exactly once gives an unambiguous RTT sample.
-    if (f.transmissions == 1 && f.state == State::in_flight &&
+    // Karn: only a fragment sent exactly once gives an unambiguous RTT sample. And only one sent after
+    // everything acked before: a cumulative ack that passes an old fragment late (the receiver gave up
+    // waiting for it at its deadline) says nothing about the path's delay.
+    if (f.transmissions == 1 && f.state == State::in_flight && f.last_sent >= newest_acked_send_ &&
         (!newest_single_send || f.last_sent > *newest_single_send)) {
         newest_single_send = f.last_sent;
     }
+    newest_acked_send_ = std::max(newest_acked_send_, f.last_sent);
     acked += f.size;
     finish(f);  // a fragment in the retransmission set is skipped when its turn comes
 }
@@ -261,6 +274,7 @@ void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
     if (acked > 0) {
         cc_.on_ack(acked, peak_in_flight_ * 2 >= cc_.window());
         rto_at_.reset();  // RFC 6298 §5.3: restart the timer on new acknowledgements
+        probes_since_ack_ = 0;
         if (in_flight_ > 0) {
             rto_at_ = now + rtt_.rto();
             probe_at_ = now + probe_timeout();

@@ -7,8 +7,9 @@
 // Beyond the seed: a fragment whose ADU deadline (ADU time + stream latency) has passed is dropped and never
 // sent; retransmissions go by value (key frames first, then reference frames, then the rest, earliest
 // deadline first within a class) under the stream's RetransmitMode; a gap ack's request is a fast
-// retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, so a lost
-// tail shows up as a gap instead of waiting for the retransmission timer, which follows RFC 6298 with Karn's
+// retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, also when
+// the window is full (a lost feedback), so a lost tail or ack shows up at once instead of waiting for the
+// retransmission timer, which follows RFC 6298 with Karn's
 // algorithm. Pure: `now` is passed in.
 
 #include <cstddef>
@@ -135,10 +136,13 @@ private:
     std::vector<std::uint16_t> rtp_sequence_;
     std::size_t in_flight_ = 0;
     std::size_t buffered_ = 0;
+    TimePoint newest_acked_send_ =
+        TimePoint::min();             // newest transmission time of any fragment acked so far (RTT samples)
     std::size_t peak_in_flight_ = 0;  // since the last feedback: was the window in use?
     std::uint32_t rwnd_;
     std::optional<TimePoint> rto_at_;
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
+    std::uint32_t probes_since_ack_ = 0;
     std::optional<TimePoint> next_expiry_;
     SenderStats stats_;
 };

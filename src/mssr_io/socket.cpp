@@ -82,6 +82,10 @@ void Socket::start_session(const Hello& peer_hello) {
         config.max_streams = std::max<std::size_t>(1, peer_hello.streams.size());
         config.reorder_window = options_.reorder_window;
         receiver_ = std::make_unique<Reassembler>(std::move(config));
+        pacer_ = FeedbackPacer(options_.feedback);
+        // The handshake counts as the first report: from here on the idle keepalive runs, so a sender whose
+        // source is slow to start still hears from us.
+        pacer_.on_sent(Clock::now(), false);
     }
 }
 
@@ -192,6 +196,7 @@ void Socket::handle(TimePoint now, Bytes datagram) {
     }
     if (receiver_) {
         receiver_->on_packet(now, datagram);
+        pacer_.on_data(now);
         if (on_delivery_) {
             for (Delivery& d : receiver_->take_deliveries())
                 on_delivery_(std::move(d));
@@ -231,10 +236,11 @@ asio::awaitable<void> Socket::pump(TimePoint now) {
             for (Delivery& d : receiver_->take_deliveries())
                 on_delivery_(std::move(d));
         }
-        if (now >= next_feedback_ || receiver_->gap_pending()) {
+        if (pacer_.due(now, receiver_->request_due())) {
+            const Feedback feedback = receiver_->make_feedback(now);
+            pacer_.on_sent(now, !feedback.nacks.empty());
             out_.clear();
-            if (append_feedback_compound(out_, receiver_->make_feedback(now))) co_await send(out_, *peer_);
-            next_feedback_ = now + options_.feedback_interval;
+            if (append_feedback_compound(out_, feedback)) co_await send(out_, *peer_);
         }
     }
 }
@@ -248,9 +254,12 @@ asio::awaitable<asio::error_code> Socket::run() {
         co_await pump(now);
         if (closed_) break;
 
-        TimePoint wake = now + options_.feedback_interval;
+        // At least every 10 ms (the sender's pace without other events, as before the receiver's feedback
+        // was paced); the receiver wakes for its own timers below.
+        TimePoint wake = now + std::chrono::milliseconds(10);
         if (receiver_) {
-            wake = std::min(wake, next_feedback_);
+            if (const auto due = pacer_.next_due()) wake = std::min(wake, *due);
+            if (const auto due = receiver_->request_due()) wake = std::min(wake, *due);
             if (const auto deadline = receiver_->next_deadline()) wake = std::min(wake, *deadline);
         }
         if (sender_) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "mssr/feedback_pacer.hpp"
 #include "mssr/handshake.hpp"
 #include "mssr/reassembler.hpp"
 #include "mssr/sender.hpp"
@@ -34,7 +35,7 @@ struct SocketOptions {
     std::size_t mss = k_default_mss;                       // the sender's is the session's
     std::uint32_t ssrc = 0x4d535352;                       // the sender's streams use ssrc, ssrc + 1, ...
     std::vector<StreamPolicy> streams = {StreamPolicy{}};  // sender only: the receiver adopts these
-    std::chrono::milliseconds feedback_interval{10};
+    FeedbackPacerConfig feedback;  // receiver: when feedback goes out (feedback_pacer.hpp)
     // The sender's RTCP SR (RFC 3550 §6.4.1): statistics for standard tools, and the keepalive that keeps a
     // receiver's idle_timeout from firing while the source pauses.
     std::chrono::milliseconds report_interval{1000};
@@ -101,7 +102,7 @@ private:
     std::function<void(Delivery)> on_delivery_;
     std::vector<std::uint8_t> in_;
     std::vector<std::uint8_t> out_;
-    TimePoint next_feedback_{};
+    FeedbackPacer pacer_;
     TimePoint next_report_{};
     std::uint64_t octets_sent_ = 0;
     TimePoint last_heard_{};

@@ -9,6 +9,7 @@
 #include <map>
 #include <vector>
 
+#include "mssr/feedback_pacer.hpp"
 #include "mssr/live_window.hpp"
 #include "mssr/reassembler.hpp"
 #include "mssr/sender.hpp"
@@ -96,6 +97,7 @@ struct Outcome {
     int audio = 0;
     int audio_complete = 0;
     int content_errors = 0;
+    int feedbacks = 0;
     SenderStats sender;
     StreamStats video;
 };
@@ -112,6 +114,7 @@ Outcome run(const Scenario& sc) {
     rc.streams = {policy, policy};
     rc.reorder_window = sc.reorder_window;
     Reassembler receiver(rc);
+    FeedbackPacer pacer;
     Link forward(sc.forward);
     Link backward(sc.backward);
 
@@ -144,12 +147,17 @@ Outcome run(const Scenario& sc) {
             forward.send(now, buffer);
             buffer.clear();
         }
-        for (const auto& datagram : forward.arrivals(now))
+        for (const auto& datagram : forward.arrivals(now)) {
             receiver.on_packet(now, datagram);
+            pacer.on_data(now);
+        }
         receiver.poll(now);
-        if (t % 10 == 0 || receiver.gap_pending()) {
+        if (pacer.due(now, receiver.request_due())) {  // as mssr::Socket paces it
+            const Feedback f = receiver.make_feedback(now);
+            pacer.on_sent(now, !f.nacks.empty());
+            ++out.feedbacks;
             std::vector<std::uint8_t> feedback;
-            EXPECT_TRUE(append_feedback_compound(feedback, receiver.make_feedback(now)).ok());
+            EXPECT_TRUE(append_feedback_compound(feedback, f).ok());
             backward.send(now, feedback);
         }
         for (const auto& datagram : backward.arrivals(now)) {
@@ -180,7 +188,7 @@ Outcome run(const Scenario& sc) {
     if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
         std::printf(
             "frames %d/%d key %d/%d audio %d/%d sent %llu rtx %llu fast %llu rto %llu unsent %llu "
-            "unrepaired %llu tlp %llu cwnd %zu srtt %lld us, loss events %llu\n",
+            "unrepaired %llu tlp %llu cwnd %zu srtt %lld us, loss events %llu, feedbacks %d\n",
             out.complete, out.frames, out.key_complete, out.key_frames, out.audio_complete, out.audio,
             static_cast<unsigned long long>(out.sender.fragments_sent),
             static_cast<unsigned long long>(out.sender.retransmissions),
@@ -190,7 +198,7 @@ Outcome run(const Scenario& sc) {
             static_cast<unsigned long long>(out.sender.dropped_unrepaired),
             static_cast<unsigned long long>(out.sender.tail_probes), sender.congestion().window(),
             static_cast<long long>(sender.rtt().srtt().count()),
-            static_cast<unsigned long long>(sender.congestion().loss_events()));
+            static_cast<unsigned long long>(sender.congestion().loss_events()), out.feedbacks);
     }
     return out;
 }

@@ -119,6 +119,7 @@ TEST(MssrReassembler, CaseDWholeAduIsReportedLostAndNeverRequested) {
 TEST(MssrReassembler, WholeAduLossWaitsOutTheReorderWindow) {
     ReassemblerConfig c = config();
     c.reorder_window = std::chrono::milliseconds(10);
+    c.max_unknown_run_requested = 0;  // the seed's rule: no whole ADU is requested
     Reassembler r(c);
     const auto a0 = fragments(adu(1, 0, 50), 10, adu_bytes(50, 1));
     const auto a1 = fragments(adu(1, 1, 50), 11, adu_bytes(50, 2));
@@ -145,6 +146,67 @@ TEST(MssrReassembler, WholeAduLossWaitsOutTheReorderWindow) {
     EXPECT_EQ(out[1].stream_sequence, 2);
 }
 
+// A lost one-fragment ADU (audio) is a whole-ADU loss, but a cheap one: it is requested after the reorder
+// window and waited for until its deadline, not given up after the reorder window.
+TEST(MssrReassembler, LostOneFragmentAduIsRequestedAndWaitedForUntilItsDeadline) {
+    ReassemblerConfig c = config();  // 100 ms budget; every ADU below has time 1000, first arrival at 0
+    c.reorder_window = std::chrono::milliseconds(10);
+    const auto a0 = fragments(adu(1, 0, 50), 10, adu_bytes(50, 1));
+    const auto a1 = fragments(adu(1, 1, 50), 11, adu_bytes(50, 2));
+    const auto a2 = fragments(adu(1, 2, 50), 12, adu_bytes(50, 3));
+
+    Reassembler repaired(c);
+    repaired.on_packet(at_ms(0), a0[0]);
+    repaired.on_packet(at_ms(0), a2[0]);
+    EXPECT_EQ(repaired.take_deliveries().size(), 1u);
+    const Feedback f = repaired.make_feedback(at_ms(10));
+    EXPECT_EQ(requested(f), std::set<std::uint16_t>{11});
+    EXPECT_EQ(f.cumulative_ack, 11);  // not acked: the sender must keep it for the repair
+    repaired.poll(at_ms(60));
+    EXPECT_TRUE(repaired.take_deliveries().empty());
+    repaired.on_packet(at_ms(60), a1[0]);  // the repair, 40 ms before the deadline
+    auto out = repaired.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+    EXPECT_EQ(out[0].stream_sequence, 1);
+    EXPECT_EQ(out[1].stream_sequence, 2);
+    EXPECT_EQ(repaired.stream_stats(1).adus_whole_lost, 0u);
+    EXPECT_EQ(repaired.stream_stats(1).late_fragments, 0u);
+    EXPECT_EQ(repaired.make_feedback(at_ms(61)).cumulative_ack, 13);
+
+    Reassembler lost(c);
+    lost.on_packet(at_ms(0), a0[0]);
+    lost.on_packet(at_ms(0), a2[0]);
+    (void)lost.take_deliveries();
+    lost.poll(at_ms(99));
+    EXPECT_TRUE(lost.take_deliveries().empty());
+    EXPECT_EQ(lost.next_deadline(), at_ms(100));
+    lost.poll(at_ms(100));  // its deadline: given up
+    out = lost.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out[0].whole_adu_lost);
+    EXPECT_EQ(out[1].outcome, Outcome::complete);
+    const Feedback after = lost.make_feedback(at_ms(100));
+    EXPECT_TRUE(requested(after).empty());
+    EXPECT_EQ(after.cumulative_ack, 13);
+}
+
+// Two or more unknown numbers in a row may be one multi-fragment ADU: the seed's rule, never requested.
+TEST(MssrReassembler, LongerUnknownRunsAreNotRequested) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(10);
+    Reassembler r(c);
+    const auto a0 = fragments(adu(1, 0, 50), 10, adu_bytes(50, 1));
+    const auto a3 = fragments(adu(1, 3, 50), 13, adu_bytes(50, 3));  // 11 and 12 missing
+    r.on_packet(at_ms(0), a0[0]);
+    r.on_packet(at_ms(0), a3[0]);
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(10))).empty());
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_TRUE(out[1].whole_adu_lost);
+    EXPECT_EQ(out[1].lost_count, 2u);
+}
+
 TEST(MssrReassembler, ReorderingAndDuplicatesYieldOneAdu) {
     Reassembler r(config());
     const auto data = adu_bytes(64 * 6 + 5, 9);
@@ -169,6 +231,26 @@ TEST(MssrReassembler, ReorderWindowDelaysRequests) {
     r.on_packet(at_ms(0), p[2]);
     EXPECT_TRUE(requested(r.make_feedback(at_ms(5))).empty());
     EXPECT_EQ(requested(r.make_feedback(at_ms(10))), std::set<std::uint16_t>{11});
+}
+
+// The receiver's feedback is paced (feedback_pacer.hpp): it goes out at once when a request is due, which is
+// when a gap has outlasted the reorder window, not when it is first seen.
+TEST(MssrReassembler, RequestIsDueWhenTheGapOutlastsTheReorderWindow) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(10);
+    Reassembler r(c);
+    const auto p = fragments(adu(0, 0, 64 * 6), 10, adu_bytes(64 * 6, 3));
+    r.on_packet(at_ms(0), p[0]);
+    EXPECT_FALSE(r.request_due().has_value());
+    r.on_packet(at_ms(2), p[2]);  // 11 missing
+    r.on_packet(at_ms(6), p[4]);  // 13 missing
+    EXPECT_EQ(r.request_due(), at_ms(12));
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(8))).empty());  // an early feedback changes nothing
+    EXPECT_EQ(r.request_due(), at_ms(12));
+    EXPECT_EQ(requested(r.make_feedback(at_ms(12))), std::set<std::uint16_t>{11});
+    EXPECT_EQ(r.request_due(), at_ms(16));  // the newer gap's
+    EXPECT_EQ(requested(r.make_feedback(at_ms(16))), (std::set<std::uint16_t>{11, 13}));
+    EXPECT_FALSE(r.request_due().has_value());
 }
 
 TEST(MssrReassembler, SequenceNumbersWrap) {

@@ -145,6 +145,21 @@ TEST(MssrSender, KarnTakesRttSamplesOnlyFromFragmentsSentOnce) {
     EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(50ms));
 }
 
+// The receiver may hold its cumulative ack at a lost fragment until the fragment's deadline (it waits for a
+// repair): when the ack finally passes it, the delay says nothing about the path.
+TEST(MssrSender, ALateCumulativeAckOfAnOldFragmentGivesNoRttSample) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);  // 0, lost
+    ASSERT_TRUE(s.submit(at_ms(10), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(10)).size(), 1u);  // 1
+    s.on_feedback(at_ms(50), feedback(0, {AckRange{1, 1}}).view());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(40ms));
+    s.on_feedback(at_ms(300), feedback(2).view());  // the receiver gave 0 up
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(40ms));
+    EXPECT_EQ(s.in_flight(), 0u);
+}
+
 TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
     Sender s(config(RetransmitMode::by_value, 5000ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
@@ -172,9 +187,46 @@ TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
     EXPECT_EQ(probe[0].sequence, 2);
     EXPECT_TRUE(probe[0].retransmission);
     EXPECT_EQ(s.stats().tail_probes, 1u);
-    // One probe; after it only the retransmission timer (RTO 200 ms from the ack at 40 ms).
+    // The next probe would wait twice as long (280 ms); the RTO (200 ms from the ack at 40 ms) comes first.
+    EXPECT_EQ(s.next_wakeup(), at_ms(240));
     EXPECT_TRUE(drain(s, at_ms(239)).empty());
     EXPECT_EQ(s.stats().timeouts, 0u);
+}
+
+TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
+    SenderConfig c = config();
+    c.congestion.initial_window_packets = 2;
+    Sender s(c);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 20)).ok());  // more than the window
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
+    s.on_feedback(at_ms(2), feedback(2).view());  // SRTT 2 ms: probes wait their floor, 10 ms
+    const auto window = drain(s, at_ms(2));
+    ASSERT_FALSE(window.empty());
+    const std::uint16_t newest = window.back().sequence;
+    // The feedback acking this window is lost: nothing new may go out, but the newest fragment is resent
+    // (its arrival makes the receiver report again), long before the RTO.
+    EXPECT_TRUE(drain(s, at_ms(11)).empty());
+    const auto probe = drain(s, at_ms(12));
+    ASSERT_EQ(probe.size(), 1u);
+    EXPECT_EQ(probe[0].sequence, newest);
+    EXPECT_TRUE(probe[0].retransmission);
+    // The probe or the feedback it draws may be lost too: two more, each after twice the wait of the last,
+    // then only the retransmission timer (200 ms after the last ack).
+    EXPECT_TRUE(drain(s, at_ms(31)).empty());
+    EXPECT_EQ(drain(s, at_ms(32)).size(), 1u);
+    EXPECT_TRUE(drain(s, at_ms(71)).empty());
+    EXPECT_EQ(drain(s, at_ms(72)).size(), 1u);
+    EXPECT_EQ(s.stats().tail_probes, 3u);
+    EXPECT_EQ(s.next_wakeup(), at_ms(202));
+    EXPECT_EQ(s.stats().timeouts, 0u);
+    // An ack starts the probes over: three more may follow it.
+    s.on_feedback(at_ms(80), feedback(static_cast<std::uint16_t>(newest + 1)).view());
+    ASSERT_FALSE(drain(s, at_ms(80)).empty());
+    const TimePoint first = *s.next_wakeup();
+    EXPECT_EQ(drain(s, first).size(), 1u);
+    EXPECT_EQ(s.next_wakeup(), first + 2 * (first - at_ms(80)));
+    EXPECT_EQ(drain(s, *s.next_wakeup()).size(), 1u);
+    EXPECT_EQ(s.stats().tail_probes, 5u);
 }
 
 TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {

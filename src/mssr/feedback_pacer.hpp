@@ -1,0 +1,55 @@
+#pragma once
+// When the MSSR receiver sends feedback (MSSR-RTCP). Every feedback costs a datagram on the return path;
+// sending one every 10 ms cost about 1.5 % of a 3 Mbit/s stream (docs/benchmarks.md). So feedback is sent:
+//   - at once when a gap's request is due (Reassembler::request_due: the sender repairs from it);
+//   - after every `every_fragments` data packets;
+//   - `quiet` after the last data packet not yet acknowledged, when no other followed: the end of a burst
+//     (a video frame; or a window-limited sender that now waits for its acks, which must not wait long:
+//     this is what keeps a small congestion window from stalling, TCP's delayed ack does the same);
+//   - at most `max_delay` after the first packet not yet acknowledged (a continuous stream has no pauses);
+//   - once more `max_delay` after a feedback that acknowledged data or requested retransmissions, when
+//     nothing arrived since (it, or the repair, may have been lost; a window-limited sender would otherwise
+//     wait for its retransmission timeout), and again while requests stay outstanding;
+//   - every `idle_interval` while nothing arrives: a keepalive, and RWND for a sender that probes.
+// While packets arrive in order and nothing is missing, no feedback is sent that says nothing new. Pure: the
+// caller passes `now`.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "mssr/sequence.hpp"
+
+namespace sg::mssr {
+
+struct FeedbackPacerConfig {
+    std::uint32_t every_fragments = 16;
+    std::chrono::milliseconds quiet{2};
+    std::chrono::milliseconds max_delay{10};
+    std::chrono::milliseconds idle_interval{200};
+};
+
+class FeedbackPacer {
+public:
+    explicit FeedbackPacer(FeedbackPacerConfig config = {}) noexcept : config_(config) {}
+
+    // A data packet arrived (accepted or not: it is news for the sender either way).
+    void on_data(TimePoint now) noexcept;
+    // Whether feedback is due now; `request_due`: Reassembler::request_due().
+    bool due(TimePoint now, std::optional<TimePoint> request_due) const noexcept;
+    // Feedback was sent now; `requested`: it asked for retransmissions.
+    void on_sent(TimePoint now, bool requested) noexcept;
+    // When due() becomes true without a new packet (request_due aside); nullopt before anything was heard.
+    std::optional<TimePoint> next_due() const noexcept;
+
+private:
+    FeedbackPacerConfig config_;
+    std::uint32_t unreported_ = 0;               // data packets since the last feedback
+    std::optional<TimePoint> first_unreported_;  // arrival of the first of them
+    TimePoint last_unreported_{};                // and of the last
+    std::optional<TimePoint> last_sent_;
+    bool requested_ = false;
+    bool acked_data_ = false;  // the last feedback acknowledged data packets
+};
+
+}  // namespace sg::mssr
