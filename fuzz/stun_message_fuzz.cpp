@@ -55,6 +55,11 @@ void read_everything(const MessageView& m) {
         (void)read_change_request(a);
         (void)read_response_port(a);
         if (const auto n = read_unknown_attributes(a, types)) check(*n <= types.size());
+        (void)read_password_algorithm(a);
+        if (const auto n = read_password_algorithms(a, types)) check(*n <= types.size());
+        if (const auto text = read_text(a)) {
+            if (const auto features = nonce_security_features(*text)) check(*features < (1u << 24));
+        }
         for (const auto& address : {read_address(a), read_xor_address(a, m.transaction_id())}) {
             if (!address) continue;
             std::vector<std::uint8_t> out;

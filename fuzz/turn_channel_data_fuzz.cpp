@@ -75,7 +75,8 @@ struct Session {
     static turn::TurnOptions options() {
         turn::TurnOptions o;
         o.realm = "fuzz";
-        o.users["u"] = stun::long_term_key("u", "fuzz", "p");
+        o.users["u"] = turn::make_user_keys("u", "fuzz", "p");
+        o.short_term_users["s"] = {'p'};
         return o;
     }
     Session() : machine(options(), ports) {}

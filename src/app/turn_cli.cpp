@@ -25,6 +25,7 @@ struct TurnFlags {
     std::uint16_t min_port = 49152;
     std::uint16_t max_port = 65535;
     std::vector<std::string> users;
+    std::vector<std::string> short_term_users;
     std::string realm = "streamgate";
     bool lt_cred_mech = false;
     std::vector<std::string> denied_peer_ips;
@@ -70,14 +71,25 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     config.max_port = flags.max_port;
     auto& options = config.options;
     options.realm = flags.realm;
-    for (const auto& entry : flags.users) {
+    // NAME:PASSWORD (the password may hold colons).
+    const auto split = [](const std::string& entry,
+                          std::string_view option) -> std::optional<std::pair<std::string, std::string>> {
         const auto colon = entry.find(':');
         if (colon == std::string::npos || colon == 0) {
-            std::cerr << "streamgate: turn: --user " << entry << ": want NAME:PASSWORD\n";
+            std::cerr << "streamgate: turn: " << option << ' ' << entry << ": want NAME:PASSWORD\n";
             return std::nullopt;
         }
-        const std::string name = entry.substr(0, colon);
-        options.users[name] = stun::long_term_key(name, options.realm, entry.substr(colon + 1));
+        return std::pair{entry.substr(0, colon), entry.substr(colon + 1)};
+    };
+    for (const auto& entry : flags.users) {
+        const auto user = split(entry, "--user");
+        if (!user) return std::nullopt;
+        options.users[user->first] = turn::make_user_keys(user->first, options.realm, user->second);
+    }
+    for (const auto& entry : flags.short_term_users) {
+        const auto user = split(entry, "--short-term-user");
+        if (!user) return std::nullopt;
+        options.short_term_users[user->first].assign(user->second.begin(), user->second.end());
     }
     for (const auto& text : flags.denied_peer_ips) {
         const auto range = turn::PeerRange::parse(text);
@@ -137,6 +149,9 @@ Subcommand add_turn_command(CLI::App& app) {
     turn->add_option("--min-port", flags->min_port, "Lowest relayed UDP port (default 49152)");
     turn->add_option("--max-port", flags->max_port, "Highest relayed UDP port (default 65535)");
     turn->add_option("--user,-u", flags->users, "Long-term credential NAME:PASSWORD (repeatable)");
+    turn->add_option("--short-term-user", flags->short_term_users,
+                     "Short-term credential NAME:PASSWORD for Binding requests that carry MESSAGE-INTEGRITY "
+                     "(RFC 8489 section 9.1; repeatable). Bindings without it are answered as always");
     turn->add_option("--realm,-r", flags->realm, "Realm of the long-term credentials (default streamgate)");
     turn->add_flag("--lt-cred-mech,-a", flags->lt_cred_mech,
                    "Long-term credential mechanism (always on: accepted for coturn compatibility)");

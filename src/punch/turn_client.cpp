@@ -1,5 +1,9 @@
 #include "punch/turn_client.hpp"
 
+#include <algorithm>
+#include <array>
+#include <span>
+
 #include "stun/channel_data.hpp"
 
 namespace sg::punch {
@@ -51,14 +55,54 @@ void TurnClient::send(Clock::time_point now, Kind kind, std::vector<std::vector<
         b.add_xor_address(stun::attr::xor_peer_address, *peer_);
     }
     if (!nonce_.empty()) {
-        b.add_text(stun::attr::username, user_);
+        if (hide_user_) {
+            b.add(stun::attr::userhash, stun::userhash(user_, realm_));
+        } else {
+            b.add_text(stun::attr::username, user_);
+        }
         b.add_text(stun::attr::realm, realm_);
         b.add_text(stun::attr::nonce, nonce_);
-        b.add_message_integrity(key_);
+        if (!offered_algorithms_.empty()) {
+            b.add(stun::attr::password_algorithms, offered_algorithms_);
+            b.add_password_algorithm(algorithm_);
+        }
+        if (algorithm_ == stun::password_algorithm_sha256) {
+            b.add_message_integrity_sha256(key_);
+        } else {
+            b.add_message_integrity(key_);
+        }
     }
     b.add_fingerprint();
     out.push_back(p.bytes);
     pending_ = std::move(p);
+}
+
+void TurnClient::choose_credentials(const stun::MessageView& challenge) {
+    const std::uint32_t features = stun::nonce_security_features(nonce_).value_or(0);
+    hide_user_ = (features & stun::security_feature_username_anonymity) != 0;
+    algorithm_ = stun::password_algorithm_md5;
+    offered_algorithms_.clear();
+    const auto* offered = challenge.find(stun::attr::password_algorithms);
+    if ((features & stun::security_feature_password_algorithms) != 0 && offered != nullptr) {
+        std::array<std::uint16_t, 8> algorithms{};
+        const auto n = stun::read_password_algorithms(*offered, algorithms);
+        const auto listed = std::span<const std::uint16_t>(algorithms).first(n ? *n : 0);
+        const auto has = [&listed](std::uint16_t a) {
+            return std::find(listed.begin(), listed.end(), a) != listed.end();
+        };
+        if (has(stun::password_algorithm_sha256) || has(stun::password_algorithm_md5)) {
+            algorithm_ = has(stun::password_algorithm_sha256) ? stun::password_algorithm_sha256
+                                                              : stun::password_algorithm_md5;
+            offered_algorithms_.assign(offered->value.begin(), offered->value.end());
+        }
+    }
+    if (algorithm_ == stun::password_algorithm_sha256) {
+        const auto key = stun::long_term_key_sha256(user_, realm_, password_);
+        key_.assign(key.begin(), key.end());
+    } else {
+        const auto key = stun::long_term_key(user_, realm_, password_);
+        key_.assign(key.begin(), key.end());
+    }
 }
 
 void TurnClient::next(Clock::time_point now, std::vector<std::vector<std::uint8_t>>& out) {
@@ -93,7 +137,7 @@ bool TurnClient::on_message(Clock::time_point now, const stun::MessageView& m,
             if (code == 401) authenticated_ = true;
             realm_ = std::string(*realm_text);
             nonce_ = std::string(*nonce_text);
-            key_ = stun::long_term_key(user_, realm_, password_);
+            choose_credentials(m);
             pending_.reset();
             send(now, kind, out);
             return true;

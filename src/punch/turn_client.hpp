@@ -58,6 +58,7 @@ private:
     void send(Clock::time_point now, Kind kind, std::vector<std::vector<std::uint8_t>>& out);
     void next(Clock::time_point now, std::vector<std::vector<std::uint8_t>>& out);
     void fail_with(std::string_view why);
+    void choose_credentials(const stun::MessageView& challenge);  // after a 401 or 438
 
     std::string user_;
     std::string password_;
@@ -67,7 +68,12 @@ private:
     std::deque<Kind> queue_;
     std::string realm_;
     std::string nonce_;
-    std::array<std::uint8_t, 16> key_{};
+    // RFC 8489 §9.2.3: when the server's nonce announces password algorithms and its 401 offers SHA-256,
+    // we take it (and repeat the offer unchanged); when it announces username anonymity, we send USERHASH.
+    std::vector<std::uint8_t> offered_algorithms_;  // the 401's PASSWORD-ALGORITHMS value, to repeat
+    std::uint16_t algorithm_ = stun::password_algorithm_md5;
+    bool hide_user_ = false;
+    std::vector<std::uint8_t> key_;
     bool authenticated_ = false;  // a 401 answered with credentials: another 401 means a wrong password
     std::optional<stun::Address> relayed_;
     std::optional<stun::Address> peer_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 namespace sg::stun {
 namespace {
@@ -71,6 +72,8 @@ bool known(std::uint16_t type) noexcept {
         case requested_transport:
         case dont_fragment:
         case message_integrity_sha256:
+        case password_algorithm:
+        case userhash:
         case xor_mapped_address:
         case reservation_token:
         case change_request:
@@ -302,22 +305,91 @@ Integrity check_integrity(const MessageView& m, Bytes key) noexcept {
     return diff == 0 ? Integrity::ok : Integrity::bad;
 }
 
-std::array<std::uint8_t, 16> long_term_key(std::string_view username, std::string_view realm,
-                                           std::string_view password) noexcept {
-    std::array<std::uint8_t, 16> key{};
+namespace {
+
+// digest(parts joined by ':') into out; out stays zero on an OpenSSL failure.
+template <std::size_t N>
+std::array<std::uint8_t, N> colon_joined_digest(const EVP_MD* md,
+                                                std::initializer_list<std::string_view> parts) noexcept {
+    std::array<std::uint8_t, N> out{};
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    if (ctx == nullptr) return key;
+    if (ctx == nullptr) return out;
+    bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1;
+    bool first = true;
+    for (const std::string_view part : parts) {
+        if (!first) ok = ok && EVP_DigestUpdate(ctx, ":", 1) == 1;
+        ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+        first = false;
+    }
     unsigned size = 0;
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    const bool ok =
-        EVP_DigestInit_ex(ctx, EVP_md5(), nullptr) == 1 &&
-        EVP_DigestUpdate(ctx, username.data(), username.size()) == 1 && EVP_DigestUpdate(ctx, ":", 1) == 1 &&
-        EVP_DigestUpdate(ctx, realm.data(), realm.size()) == 1 && EVP_DigestUpdate(ctx, ":", 1) == 1 &&
-        EVP_DigestUpdate(ctx, password.data(), password.size()) == 1 &&
-        EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1 && size == key.size();
+    ok = ok && EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1 && size == N;
     EVP_MD_CTX_free(ctx);
-    if (ok) std::memcpy(key.data(), digest.data(), key.size());
-    return key;
+    if (ok) std::memcpy(out.data(), digest.data(), N);
+    return out;
+}
+
+}  // namespace
+
+std::array<std::uint8_t, 16> long_term_key(std::string_view username, std::string_view realm,
+                                           std::string_view password) noexcept {
+    return colon_joined_digest<16>(EVP_md5(), {username, realm, password});
+}
+
+std::array<std::uint8_t, 32> long_term_key_sha256(std::string_view username, std::string_view realm,
+                                                  std::string_view password) noexcept {
+    return colon_joined_digest<32>(EVP_sha256(), {username, realm, password});
+}
+
+std::array<std::uint8_t, 32> userhash(std::string_view username, std::string_view realm) noexcept {
+    return colon_joined_digest<32>(EVP_sha256(), {username, realm});
+}
+
+Result<std::size_t> read_password_algorithms(const Attribute& a, std::span<std::uint16_t> out) noexcept {
+    std::size_t n = 0;
+    std::size_t at = 0;
+    while (at < a.value.size()) {
+        if (a.value.size() - at < 4) return fail("PASSWORD-ALGORITHMS entry cut short");
+        const auto algorithm = static_cast<std::uint16_t>((a.value[at] << 8) | a.value[at + 1]);
+        const auto length = static_cast<std::size_t>((a.value[at + 2] << 8) | a.value[at + 3]);
+        const std::size_t padded = (length + 3) & ~std::size_t{3};
+        if (padded > a.value.size() - at - 4) return fail("PASSWORD-ALGORITHMS parameters past its end");
+        if (n < out.size()) out[n++] = algorithm;
+        at += 4 + padded;
+    }
+    return n;
+}
+
+std::optional<std::uint32_t> nonce_security_features(std::string_view nonce) noexcept {
+    constexpr std::string_view k_cookie = "obMatJos2";
+    if (nonce.size() < k_cookie.size() + 4 || !nonce.starts_with(k_cookie)) return std::nullopt;
+    std::uint32_t bits = 0;
+    for (const char c : nonce.substr(k_cookie.size(), 4)) {
+        std::uint32_t v = 0;
+        if (c >= 'A' && c <= 'Z') {
+            v = static_cast<std::uint32_t>(c - 'A');
+        } else if (c >= 'a' && c <= 'z') {
+            v = static_cast<std::uint32_t>(c - 'a' + 26);
+        } else if (c >= '0' && c <= '9') {
+            v = static_cast<std::uint32_t>(c - '0' + 52);
+        } else if (c == '+') {
+            v = 62;
+        } else if (c == '/') {
+            v = 63;
+        } else {
+            return std::nullopt;
+        }
+        bits = (bits << 6) | v;
+    }
+    return bits;
+}
+
+Result<std::uint16_t> read_password_algorithm(const Attribute& a) noexcept {
+    // Algorithm (16 bits), parameters length (16 bits), parameters: MD5 and SHA-256 take none (§14.12).
+    if (a.value.size() < 4) return fail("PASSWORD-ALGORITHM too short");
+    const auto length = static_cast<std::size_t>((a.value[2] << 8) | a.value[3]);
+    if (4 + length > a.value.size()) return fail("PASSWORD-ALGORITHM parameters past its end");
+    return static_cast<std::uint16_t>((a.value[0] << 8) | a.value[1]);
 }
 
 MessageBuilder::MessageBuilder(std::vector<std::uint8_t>& out, Class cls, std::uint16_t method,
@@ -440,6 +512,22 @@ void MessageBuilder::add_reservation_token(std::uint64_t token) {
     w.put_u32(static_cast<std::uint32_t>(token >> 32));
     w.put_u32(static_cast<std::uint32_t>(token));
     end_attribute();
+}
+
+void MessageBuilder::add_password_algorithms(std::span<const std::uint16_t> algorithms) {
+    std::vector<std::uint8_t> value;
+    for (const std::uint16_t algorithm : algorithms) {
+        ByteWriter w(value);
+        w.put_u16(algorithm);
+        w.put_u16(0);  // no parameters (MD5, SHA-256)
+    }
+    add(attr::password_algorithms, value);
+}
+
+void MessageBuilder::add_password_algorithm(std::uint16_t algorithm) {
+    const std::array<std::uint8_t, 4> value{static_cast<std::uint8_t>(algorithm >> 8),
+                                            static_cast<std::uint8_t>(algorithm), 0, 0};
+    add(attr::password_algorithm, value);
 }
 
 void MessageBuilder::add_message_integrity(Bytes key) {

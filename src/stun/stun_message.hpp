@@ -191,6 +191,25 @@ Integrity check_integrity(const MessageView& m, Bytes key) noexcept;
 // username and password are used as given (no OpaqueString/SASLprep). Empty on OpenSSL failure.
 std::array<std::uint8_t, 16> long_term_key(std::string_view username, std::string_view realm,
                                            std::string_view password) noexcept;
+// The same with the SHA-256 password algorithm (§18.5.1.2): SHA-256(username ":" realm ":" password).
+std::array<std::uint8_t, 32> long_term_key_sha256(std::string_view username, std::string_view realm,
+                                                  std::string_view password) noexcept;
+// USERHASH (§14.4): SHA-256(username ":" realm), the username as a client that hides it sends it.
+std::array<std::uint8_t, 32> userhash(std::string_view username, std::string_view realm) noexcept;
+
+// Password algorithms (§18.5): what PASSWORD-ALGORITHM(S) name.
+inline constexpr std::uint16_t password_algorithm_md5 = 0x0001;
+inline constexpr std::uint16_t password_algorithm_sha256 = 0x0002;
+// PASSWORD-ALGORITHM (§14.12): the algorithm a client chose.
+Result<std::uint16_t> read_password_algorithm(const Attribute& a) noexcept;
+// PASSWORD-ALGORITHMS (§14.11): the algorithms a server offers, in its order; writes at most out.size().
+Result<std::size_t> read_password_algorithms(const Attribute& a, std::span<std::uint16_t> out) noexcept;
+
+// The STUN security feature set a server announces at the start of its NONCE (§9.2): the cookie
+// "obMatJos2" and 24 bits in 4 base64 characters. nullopt when the nonce does not start with them.
+inline constexpr std::uint32_t security_feature_password_algorithms = 0x800000;  // bit 0
+inline constexpr std::uint32_t security_feature_username_anonymity = 0x400000;   // bit 1
+std::optional<std::uint32_t> nonce_security_features(std::string_view nonce) noexcept;
 
 // Appends one message to a caller-owned buffer; the header's length is kept current after every
 // attribute, so the buffer holds a valid message at any point.
@@ -213,6 +232,9 @@ public:
     void add_reservation_token(std::uint64_t token);
     void add_empty(std::uint16_t type) { add(type, {}); }  // DONT-FRAGMENT
     void add_change_request(bool change_ip, bool change_port);
+    // PASSWORD-ALGORITHMS (§14.11) and PASSWORD-ALGORITHM (§14.12), for algorithms without parameters.
+    void add_password_algorithms(std::span<const std::uint16_t> algorithms);
+    void add_password_algorithm(std::uint16_t algorithm);
 
     // In this order, after every other attribute: MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, FINGERPRINT.
     void add_message_integrity(Bytes key);

@@ -50,10 +50,12 @@ std::string NonceIssuer::issue(Time now, const stun::Address& client) const {
     const std::uint32_t issued = seconds_of(now);
     char head[k_time_digits + 1] = {};
     std::snprintf(head, sizeof head, "%08x", issued);
-    return std::string(head) + mac(issued, client);
+    return std::string(k_nonce_prefix) + head + mac(issued, client);
 }
 
 bool NonceIssuer::valid(std::string_view nonce, Time now, const stun::Address& client) const {
+    if (!nonce.starts_with(k_nonce_prefix)) return false;
+    nonce.remove_prefix(k_nonce_prefix.size());
     if (nonce.size() != k_time_digits + k_mac_digits) return false;
     const auto issued = parse_hex<std::uint32_t>(nonce.substr(0, k_time_digits));
     if (!issued) return false;

@@ -3,6 +3,11 @@
 // HMAC-SHA256 over it and the client's address, keyed by a per-process secret. A nonce is accepted only from
 // the client it was issued to and only within its lifetime, so a captured nonce cannot be replayed from
 // elsewhere or later; the server keeps no table that a flood of requests could grow.
+//
+// Every nonce starts with RFC 8489's nonce cookie and security feature set (§9.2): "obMatJos2", then the
+// 24-bit set in base64 with bits 0 (password algorithms) and 1 (username anonymity) on, "wAAA". It tells
+// clients they may pick SHA-256 keys and send USERHASH; the PASSWORD-ALGORITHMS a 401 carries are then
+// checked against downgrade.
 
 #include <array>
 #include <chrono>
@@ -15,6 +20,8 @@
 namespace sg::turn {
 
 using Time = std::chrono::steady_clock::time_point;
+
+inline constexpr std::string_view k_nonce_prefix = "obMatJos2wAAA";
 
 class NonceIssuer {
 public:

@@ -7,6 +7,32 @@
 namespace sg::turn {
 namespace {
 
+// The password algorithms every 401 offers (RFC 8489 §14.11), strongest last as the RFC's example does.
+constexpr std::array<std::uint16_t, 2> k_password_algorithms{stun::password_algorithm_md5,
+                                                             stun::password_algorithm_sha256};
+
+// The password algorithm a request chose (RFC 8489 §9.2.4; our nonces always carry the password-algorithms
+// feature): neither attribute means MD5; otherwise both must be there, PASSWORD-ALGORITHMS exactly as our
+// 401 sent it (a man in the middle cannot strip SHA-256 from the offer) and PASSWORD-ALGORITHM one of them.
+// nullopt: answer 400.
+std::optional<std::uint16_t> chosen_password_algorithm(const stun::MessageView& m) {
+    const auto* offered = m.find(stun::attr::password_algorithms);
+    const auto* chosen = m.find(stun::attr::password_algorithm);
+    if (offered == nullptr && chosen == nullptr) return stun::password_algorithm_md5;
+    if (offered == nullptr || chosen == nullptr) return std::nullopt;
+    if (offered->value.size() != 4 * k_password_algorithms.size()) return std::nullopt;
+    for (std::size_t i = 0; i < k_password_algorithms.size(); ++i) {
+        const Bytes entry = offered->value.subspan(4 * i, 4);
+        const auto algorithm = static_cast<std::uint16_t>((entry[0] << 8) | entry[1]);
+        if (algorithm != k_password_algorithms[i] || entry[2] != 0 || entry[3] != 0) return std::nullopt;
+    }
+    const auto algorithm = stun::read_password_algorithm(*chosen);
+    if (!algorithm || std::find(k_password_algorithms.begin(), k_password_algorithms.end(), *algorithm) ==
+                          k_password_algorithms.end())
+        return std::nullopt;
+    return *algorithm;
+}
+
 constexpr std::uint8_t k_udp = 17;
 
 std::chrono::seconds seconds(std::uint32_t s) {
@@ -42,7 +68,8 @@ public:
     stun::MessageBuilder* operator->() { return &builder_; }
     void finish(const Caller* caller) {
         builder_.add_text(stun::attr::software, machine_.options_.software);
-        if (caller != nullptr && caller->key != nullptr) builder_.add_message_integrity(*caller->key);
+        if (caller != nullptr && caller->sign_sha1) builder_.add_message_integrity(caller->key);
+        if (caller != nullptr && caller->sign_sha256) builder_.add_message_integrity_sha256(caller->key);
         if (machine_.sign_fingerprint_) builder_.add_fingerprint();
     }
 
@@ -55,6 +82,8 @@ TurnMachine::TurnMachine(TurnOptions options, RelayPorts& ports)
     : options_(std::move(options)), ports_(ports), nonces_(options_.nonce_secret, options_.nonce_lifetime) {
     for (std::size_t i = 0; i < 8; ++i)
         token_state_ = (token_state_ << 8) | options_.nonce_secret[31 - i];
+    for (const auto& [name, keys] : options_.users)
+        user_of_hash_.emplace(stun::userhash(name, options_.realm), name);
 }
 
 ClientOutput TurnMachine::on_client_datagram(Time now, const FiveTuple& tuple, Bytes datagram) {
@@ -104,7 +133,7 @@ void TurnMachine::handle_request(Time now, const FiveTuple& tuple, const stun::M
         return;
     }
     if (m.method() == stun::method::binding) {
-        binding(tuple, m);
+        binding(now, tuple, m);
         return;
     }
     const auto method = m.method();
@@ -137,8 +166,14 @@ void TurnMachine::handle_request(Time now, const FiveTuple& tuple, const stun::M
     }
 }
 
-void TurnMachine::binding(const FiveTuple& tuple, const stun::MessageView& m) {
+void TurnMachine::binding(Time now, const FiveTuple& tuple, const stun::MessageView& m) {
     ++stats_.bindings;
+    std::optional<Caller> caller;
+    if (m.has(stun::attr::message_integrity) || m.has(stun::attr::message_integrity_sha256)) {
+        caller =
+            m.has(stun::attr::realm) ? authenticate(now, tuple, m) : authenticate_short_term(now, tuple, m);
+        if (!caller) return;  // answered (or, throttled, not)
+    }
     // Which of the discovery addresses the request came to, if any: (ip index, port index).
     const DiscoveryAddresses* discovery = nullptr;
     std::size_t ip = 0;
@@ -201,7 +236,34 @@ void TurnMachine::binding(const FiveTuple& tuple, const stun::MessageView& m) {
             reply_to_->port = *respond_to_port;
         }
     }
-    r.finish(nullptr);
+    r.finish(caller ? &*caller : nullptr);
+}
+
+std::optional<TurnMachine::Caller> TurnMachine::authenticate_short_term(Time now, const FiveTuple& tuple,
+                                                                        const stun::MessageView& m) {
+    // RFC 8489 §9.1.3: no USERNAME is 400; an unknown user or a wrong key 401, unsigned.
+    if (throttled(now, tuple.client)) {
+        ++stats_.auth_throttled;
+        return std::nullopt;
+    }
+    const auto* username = m.find(stun::attr::username);
+    const auto name =
+        username != nullptr ? stun::read_text(*username) : Result<std::string_view>(fail("none"));
+    if (!name) {
+        reply_error(m, 400, nullptr);
+        return std::nullopt;
+    }
+    const auto found = options_.short_term_users.find(*name);
+    if (found == options_.short_term_users.end() ||
+        stun::check_integrity(m, found->second) != stun::Integrity::ok) {
+        note_auth_failure(now, tuple.client);
+        ++stats_.unauthorized;
+        reply_error(m, 401, nullptr);
+        return std::nullopt;
+    }
+    ++stats_.authenticated;
+    return Caller{found->first, found->second, m.has(stun::attr::message_integrity),
+                  m.has(stun::attr::message_integrity_sha256)};
 }
 
 std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const FiveTuple& tuple,
@@ -212,6 +274,7 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const Fiv
         r->add_error_code(code, stun::reason_phrase(code));
         r->add_text(stun::attr::realm, options_.realm);
         r->add_text(stun::attr::nonce, nonces_.issue(now, tuple.client));
+        r->add_password_algorithms(k_password_algorithms);
         r.finish(nullptr);
     };
     if (!m.has(stun::attr::message_integrity) && !m.has(stun::attr::message_integrity_sha256)) {
@@ -223,16 +286,17 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const Fiv
         return std::nullopt;  // no answer: a guesser learns nothing, not even that it was heard
     }
     const auto* username = m.find(stun::attr::username);
+    const auto* hashed = m.find(stun::attr::userhash);
     const auto* realm = m.find(stun::attr::realm);
     const auto* nonce = m.find(stun::attr::nonce);
-    if (username == nullptr || realm == nullptr || nonce == nullptr) {
+    if ((username == nullptr && hashed == nullptr) || realm == nullptr || nonce == nullptr) {
         reply_error(m, 400, nullptr);
         return std::nullopt;
     }
-    const auto user = stun::read_text(*username);
     const auto realm_text = stun::read_text(*realm);
     const auto nonce_text = stun::read_text(*nonce);
-    if (!user || !realm_text || !nonce_text) {
+    const auto user = username != nullptr ? stun::read_text(*username) : Result<std::string_view>{""};
+    if (!user || !realm_text || !nonce_text || (username == nullptr && hashed->value.size() != 32)) {
         reply_error(m, 400, nullptr);
         return std::nullopt;
     }
@@ -240,14 +304,34 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const Fiv
         challenge(438);
         return std::nullopt;
     }
-    const auto found = options_.users.find(*user);
+    const auto algorithm = chosen_password_algorithm(m);
+    if (!algorithm) {
+        reply_error(m, 400, nullptr);
+        return std::nullopt;
+    }
+    // USERNAME when both are there (RFC 8489 §14.3 allows either); USERHASH hides it (§9.2.4).
+    std::string_view name = *user;
+    if (username == nullptr) {
+        std::array<std::uint8_t, 32> hash{};
+        std::copy(hashed->value.begin(), hashed->value.end(), hash.begin());
+        const auto it = user_of_hash_.find(hash);
+        name = it == user_of_hash_.end() ? std::string_view{} : std::string_view(it->second);
+    }
+    const auto found = options_.users.find(name);
+    const Bytes key = found == options_.users.end()                   ? Bytes{}
+                      : *algorithm == stun::password_algorithm_sha256 ? Bytes(found->second.sha256)
+                                                                      : Bytes(found->second.md5);
     if (*realm_text != options_.realm || found == options_.users.end() ||
-        stun::check_integrity(m, found->second) != stun::Integrity::ok) {
+        stun::check_integrity(m, key) != stun::Integrity::ok) {
         note_auth_failure(now, tuple.client);
         challenge(401);
         return std::nullopt;
     }
-    return Caller{found->first, &found->second};
+    ++stats_.authenticated;
+    if (*algorithm == stun::password_algorithm_sha256) ++stats_.authenticated_sha256;
+    if (username == nullptr) ++stats_.authenticated_userhash;
+    return Caller{found->first, key, m.has(stun::attr::message_integrity),
+                  m.has(stun::attr::message_integrity_sha256)};
 }
 
 bool TurnMachine::throttled(Time now, const stun::Address& client) {
@@ -405,7 +489,6 @@ void TurnMachine::allocate(Time now, const FiveTuple& tuple, const stun::Message
     Allocation a;
     a.tuple = tuple;
     a.user = std::string(caller.user);
-    a.key = *caller.key;
     a.relayed = *relayed;
     if (dual) {
         RelayRequest v6 = request;
@@ -719,6 +802,11 @@ bool TurnMachine::end_allocation(Time now, const stun::Address& relayed, std::st
 
 std::vector<AllocationEnd> TurnMachine::take_ended() {
     return std::exchange(ended_, {});
+}
+
+UserKeys make_user_keys(std::string_view user, std::string_view realm, std::string_view password) {
+    return UserKeys{stun::long_term_key(user, realm, password),
+                    stun::long_term_key_sha256(user, realm, password)};
 }
 
 }  // namespace sg::turn

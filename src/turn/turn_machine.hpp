@@ -6,9 +6,12 @@
 // actions. Opening and closing relayed sockets is its one question to the outside (RelayPorts), answered
 // at once.
 //
-// Request flow (§5, RFC 8489 §9.2.4): Binding needs no credentials. Every other request needs
-// MESSAGE-INTEGRITY with a known user's long-term key: without it 401 (REALM, NONCE); with a stale or
-// foreign nonce 438; with a wrong key 401. Unknown comprehension-required attributes get 420 first.
+// Request flow (§5, RFC 8489 §9.2.4): Binding needs no credentials; one that carries them has them checked
+// (short-term ones, §9.1, or long-term ones when it names a REALM) and its answer signed. Every other request
+// needs MESSAGE-INTEGRITY(-SHA256) with a known user's long-term key: without it 401 (REALM, NONCE,
+// PASSWORD-ALGORITHMS: MD5 and SHA-256); with a stale or foreign nonce 438; with a wrong key 401. The user
+// is named by USERNAME or hidden in USERHASH; a request that picks a password algorithm must repeat the
+// offered list unchanged (no downgrade), else 400. Unknown comprehension-required attributes get 420 first.
 // Indications (Send) and ChannelData carry no credentials; they are accepted only on an existing
 // allocation's 5-tuple and only towards peers with a live permission.
 
@@ -28,7 +31,12 @@
 
 namespace sg::turn {
 
-using Key = std::array<std::uint8_t, 16>;
+// A user's long-term keys, one per password algorithm a client may pick (RFC 8489 §18.5).
+struct UserKeys {
+    std::array<std::uint8_t, 16> md5{};     // stun::long_term_key
+    std::array<std::uint8_t, 32> sha256{};  // stun::long_term_key_sha256
+};
+UserKeys make_user_keys(std::string_view user, std::string_view realm, std::string_view password);
 
 // RFC 5780 NAT behaviour discovery: the server's two IPs of one family and its two ports. A Binding to any
 // of the four combinations is answered with OTHER-ADDRESS (the other IP, the other port) and RESPONSE-ORIGIN,
@@ -40,7 +48,11 @@ struct DiscoveryAddresses {
 
 struct TurnOptions {
     std::string realm = "streamgate";
-    std::map<std::string, Key, std::less<>> users;  // name -> long-term key (stun::long_term_key)
+    std::map<std::string, UserKeys, std::less<>> users;  // name -> long-term keys (make_user_keys)
+    // Short-term credentials (RFC 8489 §9.1) for Binding: name -> key, the password's octets. A Binding with
+    // MESSAGE-INTEGRITY and no REALM is checked against these and its answer signed; one without is
+    // answered as always.
+    std::map<std::string, std::vector<std::uint8_t>, std::less<>> short_term_users;
     std::string software = "streamgate";
     std::chrono::seconds default_lifetime{600};  // RFC 8656 §3.2
     std::chrono::seconds max_lifetime{3600};
@@ -149,9 +161,12 @@ struct TurnStats {
     std::uint64_t bindings = 0;
     std::uint64_t allocations_created = 0;
     std::uint64_t allocations_ended = 0;
-    std::uint64_t unauthorized = 0;     // 401 and 438 answers
-    std::uint64_t forbidden_peers = 0;  // 403 answers
-    std::uint64_t quota_refused = 0;    // 486 and 508 answers
+    std::uint64_t unauthorized = 0;          // 401 and 438 answers
+    std::uint64_t authenticated = 0;         // requests whose credentials passed
+    std::uint64_t authenticated_sha256 = 0;  // ... with the SHA-256 password algorithm (RFC 8489 §18.5.1.2)
+    std::uint64_t authenticated_userhash = 0;  // ... naming the user by USERHASH
+    std::uint64_t forbidden_peers = 0;         // 403 answers
+    std::uint64_t quota_refused = 0;           // 486 and 508 answers
     std::uint64_t reservations = 0;
     std::uint64_t auth_throttled = 0;  // authenticated requests dropped: too many failures from the address
                                        // // ports held for a RESERVATION-TOKEN
@@ -194,7 +209,6 @@ private:
     struct Allocation {
         FiveTuple tuple;
         std::string user;
-        Key key{};
         stun::Address relayed;
         // A dual allocation (ADDITIONAL-ADDRESS-FAMILY, RFC 8656 §7.2): the IPv6 relayed address beside the
         // IPv4 one, or the error that kept it from being made (an ADDRESS-ERROR-CODE in the answer).
@@ -214,12 +228,16 @@ private:
     // What the authentication step found: the user and key to sign the answer with.
     struct Caller {
         std::string_view user;
-        const Key* key = nullptr;
+        Bytes key;                 // of the password algorithm the request chose
+        bool sign_sha1 = false;    // the request had MESSAGE-INTEGRITY: so has the answer
+        bool sign_sha256 = false;  // the same for MESSAGE-INTEGRITY-SHA256
     };
     class Reply;
 
     void handle_request(Time now, const FiveTuple& tuple, const stun::MessageView& m);
-    void binding(const FiveTuple& tuple, const stun::MessageView& m);
+    void binding(Time now, const FiveTuple& tuple, const stun::MessageView& m);
+    std::optional<Caller> authenticate_short_term(Time now, const FiveTuple& tuple,
+                                                  const stun::MessageView& m);
     std::optional<ToPeer> handle_send(Time now, const FiveTuple& tuple, const stun::MessageView& m);
     std::optional<ToPeer> handle_channel_data(Time now, const FiveTuple& tuple, Bytes datagram);
     std::optional<Caller> authenticate(Time now, const FiveTuple& tuple, const stun::MessageView& m);
@@ -241,6 +259,7 @@ private:
     TurnOptions options_;
     RelayPorts& ports_;
     NonceIssuer nonces_;
+    std::map<std::array<std::uint8_t, 32>, std::string> user_of_hash_;  // USERHASH -> user name
     std::map<FiveTuple, Allocation> allocations_;
     std::map<stun::Address, FiveTuple> by_relayed_;
     std::map<std::string, std::size_t, std::less<>> per_user_;

@@ -414,6 +414,14 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
             [&s] { return s.allocations_ended; });
     counter("streamgate_turn_unauthorized_total", "Requests answered 401 or 438",
             [&s] { return s.unauthorized; });
+    counter("streamgate_turn_authenticated_total", "Requests whose long-term credentials passed",
+            [&s] { return s.authenticated; });
+    counter("streamgate_turn_authenticated_sha256_total",
+            "Authenticated requests that chose the SHA-256 password algorithm (the rest used MD5)",
+            [&s] { return s.authenticated_sha256; });
+    counter("streamgate_turn_authenticated_userhash_total",
+            "Authenticated requests that named their user by USERHASH instead of USERNAME",
+            [&s] { return s.authenticated_userhash; });
     counter("streamgate_turn_auth_throttled_total",
             "Authenticated requests not answered: too many failed authentications from the address",
             [&s] { return s.auth_throttled; });

@@ -49,6 +49,8 @@ SRV_OTHER = "198.18.30.3"  # RFC 5780's second address: the NAT classification
 USER, PASSWORD = "punch", "through"
 SECRET_PORT = 3490  # the second server: a rendezvous that takes only registrations signed with SECRET
 SECRET = "correct-horse-battery-staple"
+ADMIN_PORT = 9135  # the first server's metrics
+SECRET_ADMIN_PORT = 9134
 LISTEN_PORT = 5000  # on each side: what the local program sends to
 FORWARD_PORT = 5002  # on each side: where the peer's datagrams are delivered
 FPS, SECONDS = 25, 6
@@ -155,14 +157,15 @@ class Punch(unittest.TestCase):
                                                 "--listening-ip", SRV6,
                                                 "--rendezvous", "--no-tcp",
                                                 "--user", f"{USER}:{PASSWORD}", "--min-port", "50000",
-                                                "--max-port", "50999", "--log-level", "debug"],
+                                                "--max-port", "50999", "--log-level", "debug",
+                                                "--admin", f"{SRV}:{ADMIN_PORT}"],
                                         name="turn", ready=None)
         cls.net.wait_port("srv", SRV, PORT, proto="udp")
         cls.secret_server = cls.net.start_peer("srv", [cls.bin, "turn", "--listening-ip", SRV, "--listening-port",
                                                        str(SECRET_PORT), "--rendezvous", "--rendezvous-secret",
                                                        SECRET, "--no-tcp", "--user", f"{USER}:{PASSWORD}",
                                                        "--min-port", "51000", "--max-port", "51999",
-                                                       "--admin", f"{SRV}:9134"],
+                                                       "--admin", f"{SRV}:{SECRET_ADMIN_PORT}"],
                                                name="turn-secret", ready=None)
         cls.net.wait_port("srv", SRV, SECRET_PORT, proto="udp")
 
@@ -253,6 +256,10 @@ class Punch(unittest.TestCase):
             self.assertEqual(sym["port_step"], "-", sym)
             self.assertFalse(cam["predicting"], cam)
             self.assert_media_arrives(self.stream_and_decode("cam", "sym"))
+            # Both relayed through TURN with RFC 8489's newer credentials: our nonce offers them and the
+            # punch client takes them (SHA-256 key, user hidden in USERHASH).
+            self.assertGreaterEqual(self.metric("streamgate_turn_authenticated_sha256_total"), 2)
+            self.assertGreaterEqual(self.metric("streamgate_turn_authenticated_userhash_total"), 2)
         finally:
             first.stop()
             second.stop()
@@ -305,7 +312,10 @@ class Punch(unittest.TestCase):
         self.assertIn("no IPv6 address", refused.stderr)
 
     def secret_metric(self, name: str) -> float:
-        text = self.net.run("srv", ["curl", "-s", f"http://{SRV}:9134/metrics"], capture_output=True,
+        return self.metric(name, SECRET_ADMIN_PORT)
+
+    def metric(self, name: str, port: int = ADMIN_PORT) -> float:
+        text = self.net.run("srv", ["curl", "-s", f"http://{SRV}:{port}/metrics"], capture_output=True,
                             text=True, timeout=10).stdout
         for line in text.splitlines():
             if line.startswith(name + " "):

@@ -33,7 +33,7 @@ protected:
 
     static turn::TurnOptions options() {
         turn::TurnOptions o;
-        o.users["alice"] = stun::long_term_key("alice", o.realm, "secret");
+        o.users["alice"] = turn::make_user_keys("alice", o.realm, "secret");
         o.nonce_lifetime = 60s;
         return o;
     }
@@ -54,6 +54,8 @@ protected:
             }
         }
     }
+
+    static std::string o_realm() { return turn::TurnOptions{}.realm; }
 
     Relays relays_;
     turn::TurnMachine server_;
@@ -84,6 +86,31 @@ TEST_F(TurnClientTest, AllocatesAnswersTheChallengeAndBindsAChannel) {
     ASSERT_TRUE(data);
     EXPECT_EQ(std::vector<std::uint8_t>(data->begin(), data->end()),
               std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
+}
+
+TEST_F(TurnClientTest, TakesTheSha256KeyAndHidesTheUserWhenTheServerOffers) {
+    TurnClient client("alice", "secret", 1);
+    std::vector<std::vector<std::uint8_t>> out;
+    client.start(now_, out);
+    ASSERT_EQ(out.size(), 1u);
+    const auto challenge = server_.on_client_datagram(now_, turn::FiveTuple{k_client, k_server}, out[0]);
+    const std::vector<std::uint8_t> reply(challenge.reply.begin(), challenge.reply.end());
+    out.clear();
+    ASSERT_TRUE(client.on_message(now_, *stun::parse_message(reply), out));
+    ASSERT_EQ(out.size(), 1u);
+    const auto request = stun::parse_message(out[0]);
+    ASSERT_TRUE(request);
+    // RFC 8489 §9.2.3: our server's nonce announces both features and its 401 offers SHA-256.
+    EXPECT_FALSE(request->has(stun::attr::username));
+    ASSERT_TRUE(request->has(stun::attr::userhash));
+    EXPECT_EQ(*stun::read_password_algorithm(*request->find(stun::attr::password_algorithm)),
+              stun::password_algorithm_sha256);
+    EXPECT_TRUE(request->has(stun::attr::password_algorithms));
+    EXPECT_FALSE(request->has(stun::attr::message_integrity));
+    EXPECT_EQ(stun::check_integrity(*request, stun::long_term_key_sha256("alice", o_realm(), "secret")),
+              stun::Integrity::ok);
+    exchange(client, out);
+    EXPECT_EQ(client.state(), TurnClient::State::allocated);
 }
 
 TEST_F(TurnClientTest, RefreshesBeforeTheAllocationAndPermissionLapse) {

@@ -110,6 +110,63 @@ TEST(Rfc5769, LongTermRequestVerifiesAndRebuildsByteForByte) {
     EXPECT_EQ(out, bytes);
 }
 
+TEST(Rfc8489, UserhashOfTheSampleUser) {
+    // RFC 8489 Appendix B.1's USERHASH for the same user and realm as RFC 5769's long-term sample.
+    const auto expected = from_hex("4a3cf38fef6992bda952c6780417da0f24819415569e60b205c46e41407f1704");
+    const auto hash = userhash(test::k_sample_long_term_user, "example.org");
+    EXPECT_EQ(std::vector<std::uint8_t>(hash.begin(), hash.end()), expected);
+}
+
+TEST(Rfc8489, PasswordAlgorithmAttributes) {
+    std::vector<std::uint8_t> out;
+    MessageBuilder b(out, Class::request, method::binding, TransactionId{});
+    const std::array<std::uint16_t, 2> offered{password_algorithm_md5, password_algorithm_sha256};
+    b.add_password_algorithms(offered);
+    b.add_password_algorithm(password_algorithm_sha256);
+    const auto m = parse_message(out);
+    ASSERT_TRUE(m) << m.error();
+    const auto* list = m->find(attr::password_algorithms);
+    ASSERT_NE(list, nullptr);
+    EXPECT_EQ(std::vector<std::uint8_t>(list->value.begin(), list->value.end()),
+              (std::vector<std::uint8_t>{0, 1, 0, 0, 0, 2, 0, 0}));
+    EXPECT_EQ(*read_password_algorithm(*m->find(attr::password_algorithm)), password_algorithm_sha256);
+    // Parameters claimed past the attribute's end, or no room for the header: refused.
+    Attribute bad{attr::password_algorithm, 0, {}};
+    const std::array<std::uint8_t, 4> past_end{0, 2, 0, 4};
+    bad.value = past_end;
+    EXPECT_FALSE(read_password_algorithm(bad));
+    bad.value = Bytes(past_end).first(3);
+    EXPECT_FALSE(read_password_algorithm(bad));
+    std::array<std::uint16_t, 4> algorithms{};
+    const auto listed = read_password_algorithms(*list, algorithms);
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(*listed, 2u);
+    EXPECT_EQ(algorithms[0], password_algorithm_md5);
+    EXPECT_EQ(algorithms[1], password_algorithm_sha256);
+    // An entry with parameters (padded to 4) is skipped over; one cut short is refused.
+    const std::array<std::uint8_t, 12> with_params{0, 9, 0, 3, 1, 2, 3, 0, 0, 2, 0, 0};
+    const Attribute params{attr::password_algorithms, 0, with_params};
+    ASSERT_TRUE(read_password_algorithms(params, algorithms));
+    EXPECT_EQ(algorithms[1], password_algorithm_sha256);
+    const Attribute cut{attr::password_algorithms, 0, Bytes(with_params).first(6)};
+    EXPECT_FALSE(read_password_algorithms(cut, algorithms));
+    // The SHA-256 key is SHA-256 over the same string as the MD5 one.
+    const auto key = long_term_key_sha256("user", "realm", "pass");
+    const auto again = long_term_key_sha256("user", "realm", "pass");
+    EXPECT_EQ(key, again);
+    EXPECT_NE(key, long_term_key_sha256("user", "realm", "other"));
+}
+
+TEST(Rfc8489, NonceSecurityFeatures) {
+    // B.1's nonce announces no feature in the set's high bits; ours announces both (0xC00000, "wAAA").
+    EXPECT_EQ(nonce_security_features("obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA"), 0x000002u);
+    EXPECT_EQ(nonce_security_features("obMatJos2wAAA0123"),
+              security_feature_password_algorithms | security_feature_username_anonymity);
+    EXPECT_FALSE(nonce_security_features("f//499k954d6OL34oL9FSTvy64sA"));  // RFC 5769's: no cookie
+    EXPECT_FALSE(nonce_security_features("obMatJos2wA"));                   // cut short
+    EXPECT_FALSE(nonce_security_features("obMatJos2w*AA"));
+}
+
 TEST(StunBuilder, Sha256IntegrityAndFingerprintAfterSha1) {
     TransactionId tid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     std::vector<std::uint8_t> out{0xEE};  // the builder appends: a prefix stays untouched

@@ -62,6 +62,12 @@ struct Credentials {
     std::string password = "secret";
     std::string realm{k_realm};
     std::string nonce;
+    // RFC 8489's newer options: the user hidden in USERHASH, a password algorithm picked (with the offered
+    // list repeated as `offered`), MESSAGE-INTEGRITY-SHA256 instead of MESSAGE-INTEGRITY.
+    bool userhash = false;
+    std::optional<std::uint16_t> algorithm;
+    std::vector<std::uint16_t> offered{stun::password_algorithm_md5, stun::password_algorithm_sha256};
+    bool sha256_integrity = false;
 };
 
 class TurnMachineTest : public ::testing::Test {
@@ -71,8 +77,9 @@ protected:
     static TurnOptions make_options() {
         TurnOptions o;
         o.realm = std::string(k_realm);
-        o.users["alice"] = stun::long_term_key("alice", k_realm, "secret");
-        o.users["bob"] = stun::long_term_key("bob", k_realm, "hunter2");
+        o.users["alice"] = make_user_keys("alice", k_realm, "secret");
+        o.users["bob"] = make_user_keys("bob", k_realm, "hunter2");
+        o.short_term_users["ice"] = {'p', 'w'};
         o.max_allocations = 3;
         o.max_allocations_per_user = 2;
         o.nonce_secret[0] = 42;
@@ -94,10 +101,26 @@ protected:
         stun::MessageBuilder b(out, stun::Class::request, method, tid);
         attributes(b);
         if (creds != nullptr) {
-            b.add_text(stun::attr::username, creds->user);
+            if (creds->userhash) {
+                b.add(stun::attr::userhash, stun::userhash(creds->user, creds->realm));
+            } else {
+                b.add_text(stun::attr::username, creds->user);
+            }
             b.add_text(stun::attr::realm, creds->realm);
             b.add_text(stun::attr::nonce, creds->nonce);
-            b.add_message_integrity(stun::long_term_key(creds->user, creds->realm, creds->password));
+            if (creds->algorithm) {
+                b.add_password_algorithms(creds->offered);
+                b.add_password_algorithm(*creds->algorithm);
+            }
+            const bool sha256_key = creds->algorithm == stun::password_algorithm_sha256;
+            const auto md5 = stun::long_term_key(creds->user, creds->realm, creds->password);
+            const auto sha256 = stun::long_term_key_sha256(creds->user, creds->realm, creds->password);
+            const Bytes key = sha256_key ? Bytes(sha256) : Bytes(md5);
+            if (creds->sha256_integrity) {
+                b.add_message_integrity_sha256(key);
+            } else {
+                b.add_message_integrity(key);
+            }
         }
         b.add_fingerprint();
         return out;
@@ -238,6 +261,131 @@ TEST_F(TurnMachineTest, WrongPasswordUnknownUserAndWrongRealmAre401) {
         401);
     EXPECT_EQ(machine_.allocation_count(), 0U);
     EXPECT_TRUE(ports_.open_ports.empty());
+}
+
+TEST_F(TurnMachineTest, ChallengeOffersBothPasswordAlgorithmsInAFeatureNonce) {
+    const auto a =
+        send(request(stun::method::allocate, nullptr, [](auto& b) { b.add_requested_transport(17); }));
+    ASSERT_EQ(a.error(), 401);
+    const auto m = a.view();
+    EXPECT_TRUE(stun::read_text(*m.find(stun::attr::nonce))->starts_with("obMatJos2wAAA"));
+    const auto* offered = m.find(stun::attr::password_algorithms);
+    ASSERT_NE(offered, nullptr);
+    const std::vector<std::uint8_t> expected{0, 1, 0, 0, 0, 2, 0, 0};  // MD5, SHA-256, no parameters
+    EXPECT_EQ(std::vector<std::uint8_t>(offered->value.begin(), offered->value.end()), expected);
+}
+
+TEST_F(TurnMachineTest, Sha256PasswordAlgorithmAndIntegrity) {
+    auto c = login();
+    c.algorithm = stun::password_algorithm_sha256;
+    c.sha256_integrity = true;
+    const auto a = send(request(stun::method::allocate, &c, [](auto& b) { b.add_requested_transport(17); }));
+    ASSERT_TRUE(a.success()) << a.error();
+    // Signed as it was asked: MESSAGE-INTEGRITY-SHA256 with the SHA-256 key, no MESSAGE-INTEGRITY.
+    const auto m = a.view();
+    EXPECT_FALSE(m.has(stun::attr::message_integrity));
+    EXPECT_EQ(stun::check_integrity(m, stun::long_term_key_sha256("alice", k_realm, "secret")),
+              stun::Integrity::ok);
+    EXPECT_EQ(machine_.stats().authenticated_sha256, 1U);
+    // The MD5 key under MESSAGE-INTEGRITY-SHA256 works too (the algorithm picks the key, not the HMAC).
+    const auto other = stun::make_ipv4(0xC6120103, 40000);
+    auto md5 = login("alice", "secret", other);
+    md5.sha256_integrity = true;
+    allocate(md5, other);
+}
+
+TEST_F(TurnMachineTest, BindingWithShortTermCredentialsIsCheckedAndSigned) {
+    const std::vector<std::uint8_t> password{'p', 'w'};
+    const auto binding = [this](std::string_view user, Bytes key, bool sha256) {
+        return send(request(stun::method::binding, nullptr, [&](auto& b) {
+            b.add_text(stun::attr::username, user);
+            if (sha256) {
+                b.add_message_integrity_sha256(key);
+            } else {
+                b.add_message_integrity(key);
+            }
+        }));
+    };
+    for (const bool sha256 : {false, true}) {
+        const auto ok = binding("ice", password, sha256);
+        ASSERT_TRUE(ok.success()) << ok.error();
+        const auto m = ok.view();
+        EXPECT_EQ(m.has(stun::attr::message_integrity_sha256), sha256);
+        EXPECT_EQ(stun::check_integrity(m, password), stun::Integrity::ok);
+        EXPECT_TRUE(m.has(stun::attr::xor_mapped_address));
+    }
+    // RFC 8489 §9.1.3: a wrong key or an unknown user is 401, unsigned and without REALM or NONCE.
+    const std::vector<std::uint8_t> wrong{'x'};
+    const auto bad = binding("ice", wrong, false);
+    EXPECT_EQ(bad.error(), 401);
+    EXPECT_FALSE(bad.view().has(stun::attr::message_integrity));
+    EXPECT_FALSE(bad.view().has(stun::attr::nonce));
+    EXPECT_EQ(binding("nobody", password, false).error(), 401);
+    // MESSAGE-INTEGRITY without USERNAME: 400.
+    EXPECT_EQ(
+        send(request(stun::method::binding, nullptr, [&](auto& b) { b.add_message_integrity(password); }))
+            .error(),
+        400);
+    // A Binding with long-term credentials (it names a REALM) is checked like any other request.
+    auto c = login();
+    const auto long_term = send(request(stun::method::binding, &c, [](auto&) {}));
+    ASSERT_TRUE(long_term.success()) << long_term.error();
+    EXPECT_EQ(stun::check_integrity(long_term.view(), stun::long_term_key("alice", k_realm, "secret")),
+              stun::Integrity::ok);
+    c.password = "wrong";
+    EXPECT_EQ(send(request(stun::method::binding, &c, [](auto&) {})).error(), 401);
+}
+
+TEST_F(TurnMachineTest, UserhashStandsForTheUserName) {
+    auto c = login();
+    c.userhash = true;
+    allocate(c);
+    EXPECT_EQ(machine_.allocation_count(), 1U);
+    EXPECT_EQ(machine_.stats().authenticated_userhash, 1U);
+    auto mallory = login("mallory", "secret", stun::make_ipv4(0xC6120103, 40000));
+    mallory.userhash = true;
+    EXPECT_EQ(send(request(stun::method::allocate, &mallory, [](auto& b) { b.add_requested_transport(17); }),
+                   stun::make_ipv4(0xC6120103, 40000))
+                  .error(),
+              401);
+}
+
+TEST_F(TurnMachineTest, PasswordAlgorithmDowngradeOrHalfIsRefused400) {
+    auto c = login();
+    c.algorithm = stun::password_algorithm_md5;
+    c.offered = {stun::password_algorithm_md5};  // SHA-256 stripped from the offer on the way
+    EXPECT_EQ(
+        send(request(stun::method::allocate, &c, [](auto& b) { b.add_requested_transport(17); })).error(),
+        400);
+    c = login();
+    c.algorithm = 0x0003;  // not offered
+    EXPECT_EQ(
+        send(request(stun::method::allocate, &c, [](auto& b) { b.add_requested_transport(17); })).error(),
+        400);
+    c = login();  // PASSWORD-ALGORITHM alone
+    const auto alone = send(request(stun::method::allocate, nullptr, [&c](auto& b) {
+        b.add_requested_transport(17);
+        b.add_text(stun::attr::username, c.user);
+        b.add_text(stun::attr::realm, c.realm);
+        b.add_text(stun::attr::nonce, c.nonce);
+        b.add_password_algorithm(stun::password_algorithm_md5);
+        b.add_message_integrity(stun::long_term_key(c.user, c.realm, c.password));
+    }));
+    EXPECT_EQ(alone.error(), 400);
+    // With the SHA-256 algorithm picked, the MD5 key is a wrong password.
+    c = login();
+    c.algorithm = stun::password_algorithm_sha256;
+    const auto md5_key = send(request(stun::method::allocate, nullptr, [&c](auto& b) {
+        b.add_requested_transport(17);
+        b.add_text(stun::attr::username, c.user);
+        b.add_text(stun::attr::realm, c.realm);
+        b.add_text(stun::attr::nonce, c.nonce);
+        b.add_password_algorithms(c.offered);
+        b.add_password_algorithm(stun::password_algorithm_sha256);
+        b.add_message_integrity(stun::long_term_key(c.user, c.realm, c.password));
+    }));
+    EXPECT_EQ(md5_key.error(), 401);
+    EXPECT_EQ(machine_.allocation_count(), 0U);
 }
 
 TEST_F(TurnMachineTest, PasswordGuessingIsThrottledPerAddress) {
