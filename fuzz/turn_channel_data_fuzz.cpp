@@ -75,8 +75,8 @@ struct Session {
     static turn::TurnOptions options() {
         turn::TurnOptions o;
         o.realm = "fuzz";
-        o.users["u"] = turn::make_user_keys("u", "fuzz", "p");
-        o.short_term_users["s"] = {'p'};
+        o.credentials.users["u"] = turn::make_user_keys("u", "fuzz", "p");
+        o.credentials.short_term_users["s"] = {'p'};
         return o;
     }
     Session() : machine(options(), ports) {}

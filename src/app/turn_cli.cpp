@@ -11,38 +11,42 @@
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/subcommand.hpp"
+#include "app/turn_cli.hpp"
 #include "stun/stun_message.hpp"
 #include "turn/turn_server.hpp"
 
 namespace sg::app {
 namespace {
 
-struct TurnFlags {
-    std::vector<std::string> listening_ips;
-    std::uint16_t listening_port = 3478;
-    std::optional<std::uint16_t> alt_listening_port;
-    std::vector<std::string> relay_ips;
-    std::uint16_t min_port = 49152;
-    std::uint16_t max_port = 65535;
-    std::vector<std::string> users;
-    std::vector<std::string> short_term_users;
-    std::string realm = "streamgate";
-    bool lt_cred_mech = false;
-    std::vector<std::string> denied_peer_ips;
-    bool allow_loopback_peers = false;
-    bool no_tcp = false;
-    std::size_t max_tcp_connections = 1024;
-    std::size_t total_quota = 10000;
-    std::size_t user_quota = 100;
-    unsigned max_allocate_lifetime = 3600;
-    std::uint32_t max_auth_failures = 50;
-    std::string admin;
-    std::string admin_token_file;
-    std::string log_level = "info";
-    bool rendezvous = false;
-    std::size_t rendezvous_max_entries = 10000;
-    std::string rendezvous_secret;
-};
+// The users of --user and --short-term-user (NAME:PASSWORD; the password may hold colons), keyed for
+// --realm.
+std::optional<turn::TurnCredentials> turn_credentials(const TurnFlags& flags, std::string& error) {
+    turn::TurnCredentials credentials;
+    const auto split = [](const std::string& entry) -> std::optional<std::pair<std::string, std::string>> {
+        const auto colon = entry.find(':');
+        if (colon == std::string::npos || colon == 0) return std::nullopt;
+        return std::pair{entry.substr(0, colon), entry.substr(colon + 1)};
+    };
+    for (const auto& entry : flags.users) {
+        const auto user = split(entry);
+        if (!user) {
+            error = "--user " + entry + ": want NAME:PASSWORD";
+            return std::nullopt;
+        }
+        credentials.users[user->first] = turn::make_user_keys(user->first, flags.realm, user->second);
+    }
+    for (const auto& entry : flags.short_term_users) {
+        const auto user = split(entry);
+        if (!user) {
+            error = "--short-term-user " + entry + ": want NAME:PASSWORD";
+            return std::nullopt;
+        }
+        credentials.short_term_users[user->first].assign(user->second.begin(), user->second.end());
+    }
+    return credentials;
+}
+
+}  // namespace
 
 std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     turn::TurnServerConfig config;
@@ -71,26 +75,13 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     config.max_port = flags.max_port;
     auto& options = config.options;
     options.realm = flags.realm;
-    // NAME:PASSWORD (the password may hold colons).
-    const auto split = [](const std::string& entry,
-                          std::string_view option) -> std::optional<std::pair<std::string, std::string>> {
-        const auto colon = entry.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            std::cerr << "streamgate: turn: " << option << ' ' << entry << ": want NAME:PASSWORD\n";
-            return std::nullopt;
-        }
-        return std::pair{entry.substr(0, colon), entry.substr(colon + 1)};
-    };
-    for (const auto& entry : flags.users) {
-        const auto user = split(entry, "--user");
-        if (!user) return std::nullopt;
-        options.users[user->first] = turn::make_user_keys(user->first, options.realm, user->second);
+    std::string error;
+    auto credentials = turn_credentials(flags, error);
+    if (!credentials) {
+        std::cerr << "streamgate: turn: " << error << '\n';
+        return std::nullopt;
     }
-    for (const auto& entry : flags.short_term_users) {
-        const auto user = split(entry, "--short-term-user");
-        if (!user) return std::nullopt;
-        options.short_term_users[user->first].assign(user->second.begin(), user->second.end());
-    }
+    options.credentials = std::move(*credentials);
     for (const auto& text : flags.denied_peer_ips) {
         const auto range = turn::PeerRange::parse(text);
         if (!range) {
@@ -116,7 +107,6 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
         config.admin = *hp;
     }
     if (!flags.admin_token_file.empty()) {
-        std::string error;
         auto token = read_admin_token(flags.admin_token_file, error);
         if (!token) {
             std::cerr << "streamgate: turn: --admin-token-file " << error << '\n';
@@ -127,8 +117,6 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
     config.version = STREAMGATE_VERSION;
     return config;
 }
-
-}  // namespace
 
 Subcommand add_turn_command(CLI::App& app) {
     auto* turn =
@@ -183,11 +171,44 @@ Subcommand add_turn_command(CLI::App& app) {
         "Secret shared with streamgate punch: only registrations signed with it "
         "(MESSAGE-INTEGRITY-SHA256) are taken, others get 401 (default: none, not authenticated)");
     add_log_level_option(*turn, flags->log_level);
-    const auto run = [flags]() -> int {
-        const auto config = turn_config(*flags);
+    turn->add_option("--config-file", flags->config_file,
+                     "TOML file whose [turn] table holds the same options (long names as keys); the command "
+                     "line wins. SIGHUP reads its user and short-term-user lists again");
+    const auto run = [flags, turn]() -> int {
+        const auto given = [turn](std::string_view option) {
+            return turn->get_option(std::string(option))->count() > 0;
+        };
+        if (!flags->config_file.empty()) {
+            std::string error;
+            if (!read_turn_config_file(flags->config_file, given, *flags, error)) {
+                std::cerr << "streamgate: turn: " << flags->config_file << ": " << error << '\n';
+                return 2;
+            }
+        }
+        auto config = turn_config(*flags);
         if (!config) return 2;
+        if (!flags->config_file.empty()) {
+            // The file again, over the options as they were at start: the command line still wins, and
+            // the realm the keys are made for cannot change without a restart.
+            config->reload_credentials = [flags = *flags,
+                                          given](std::string& error) -> std::optional<turn::TurnCredentials> {
+                TurnFlags fresh = flags;
+                // Lists the file no longer has are gone, unless they came from the command line.
+                if (!given("--user")) fresh.users.clear();
+                if (!given("--short-term-user")) fresh.short_term_users.clear();
+                if (!read_turn_config_file(fresh.config_file, given, fresh, error)) {
+                    error = fresh.config_file + ": " + error;
+                    return std::nullopt;
+                }
+                if (fresh.realm != flags.realm) {
+                    error = "the realm changed: that needs a restart";
+                    return std::nullopt;
+                }
+                return turn_credentials(fresh, error);
+            };
+        }
         start_logging(flags->log_level);
-        if (config->options.users.empty())
+        if (config->options.credentials.users.empty())
             spdlog::warn("turn: no --user: STUN Binding only, every TURN request is refused (401)");
         return turn::run_turn(*config);
     };

@@ -82,7 +82,17 @@ TurnMachine::TurnMachine(TurnOptions options, RelayPorts& ports)
     : options_(std::move(options)), ports_(ports), nonces_(options_.nonce_secret, options_.nonce_lifetime) {
     for (std::size_t i = 0; i < 8; ++i)
         token_state_ = (token_state_ << 8) | options_.nonce_secret[31 - i];
-    for (const auto& [name, keys] : options_.users)
+    index_user_hashes();
+}
+
+void TurnMachine::set_credentials(TurnCredentials credentials) {
+    options_.credentials = std::move(credentials);
+    index_user_hashes();
+}
+
+void TurnMachine::index_user_hashes() {
+    user_of_hash_.clear();
+    for (const auto& [name, keys] : options_.credentials.users)
         user_of_hash_.emplace(stun::userhash(name, options_.realm), name);
 }
 
@@ -253,8 +263,8 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate_short_term(Time now
         reply_error(m, 400, nullptr);
         return std::nullopt;
     }
-    const auto found = options_.short_term_users.find(*name);
-    if (found == options_.short_term_users.end() ||
+    const auto found = options_.credentials.short_term_users.find(*name);
+    if (found == options_.credentials.short_term_users.end() ||
         stun::check_integrity(m, found->second) != stun::Integrity::ok) {
         note_auth_failure(now, tuple.client);
         ++stats_.unauthorized;
@@ -317,11 +327,11 @@ std::optional<TurnMachine::Caller> TurnMachine::authenticate(Time now, const Fiv
         const auto it = user_of_hash_.find(hash);
         name = it == user_of_hash_.end() ? std::string_view{} : std::string_view(it->second);
     }
-    const auto found = options_.users.find(name);
-    const Bytes key = found == options_.users.end()                   ? Bytes{}
+    const auto found = options_.credentials.users.find(name);
+    const Bytes key = found == options_.credentials.users.end()       ? Bytes{}
                       : *algorithm == stun::password_algorithm_sha256 ? Bytes(found->second.sha256)
                                                                       : Bytes(found->second.md5);
-    if (*realm_text != options_.realm || found == options_.users.end() ||
+    if (*realm_text != options_.realm || found == options_.credentials.users.end() ||
         stun::check_integrity(m, key) != stun::Integrity::ok) {
         note_auth_failure(now, tuple.client);
         challenge(401);

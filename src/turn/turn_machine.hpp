@@ -46,13 +46,18 @@ struct DiscoveryAddresses {
     std::array<std::uint16_t, 2> ports{};
 };
 
-struct TurnOptions {
-    std::string realm = "streamgate";
+// Who may use the server; what SIGHUP can replace.
+struct TurnCredentials {
     std::map<std::string, UserKeys, std::less<>> users;  // name -> long-term keys (make_user_keys)
     // Short-term credentials (RFC 8489 §9.1) for Binding: name -> key, the password's octets. A Binding with
     // MESSAGE-INTEGRITY and no REALM is checked against these and its answer signed; one without is
     // answered as always.
     std::map<std::string, std::vector<std::uint8_t>, std::less<>> short_term_users;
+};
+
+struct TurnOptions {
+    std::string realm = "streamgate";
+    TurnCredentials credentials;  // keyed for `realm`
     std::string software = "streamgate";
     std::chrono::seconds default_lifetime{600};  // RFC 8656 §3.2
     std::chrono::seconds max_lifetime{3600};
@@ -196,6 +201,9 @@ public:
     // Ends the allocation relaying on `relayed` (either family of a dual one) as any other end, with
     // `reason`; false when there is none.
     bool end_allocation(Time now, const stun::Address& relayed, std::string_view reason);
+    // Replaces the long-term and short-term users (SIGHUP). Running allocations stay; a removed user's next
+    // Refresh is refused (401), so the allocation ends when its lifetime runs out.
+    void set_credentials(TurnCredentials credentials);
 
     std::size_t allocation_count() const noexcept { return allocations_.size(); }
     std::size_t reservation_count() const noexcept { return reservations_.size(); }
@@ -255,6 +263,7 @@ private:
     std::uint64_t next_token();
     bool throttled(Time now, const stun::Address& client);
     void note_auth_failure(Time now, const stun::Address& client);
+    void index_user_hashes();  // user_of_hash_ from the credentials
 
     TurnOptions options_;
     RelayPorts& ports_;

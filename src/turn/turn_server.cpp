@@ -172,6 +172,7 @@ public:
     std::vector<AllocationInfo> allocation_list() const {
         return machine_.allocations(std::chrono::steady_clock::now());
     }
+    void set_credentials(TurnCredentials credentials) { machine_.set_credentials(std::move(credentials)); }
     bool end_allocation(const stun::Address& relayed) {
         const bool ended =
             machine_.end_allocation(std::chrono::steady_clock::now(), relayed, "ended by operator");
@@ -562,6 +563,21 @@ int run_turn(const TurnServerConfig& config) {
         admin.stop();
         io.stop();
     });
+    asio::signal_set reload_signal(io, SIGHUP);
+    std::function<void(const std::error_code&, int)> on_reload = [&](const std::error_code& ec, int) {
+        if (ec) return;
+        if (!config.reload_credentials) {
+            spdlog::warn("turn: SIGHUP: no configuration file to read again; nothing changed");
+        } else if (std::string error; auto credentials = config.reload_credentials(error)) {
+            spdlog::info("turn: SIGHUP: credentials reloaded ({} users, {} short-term users)",
+                         credentials->users.size(), credentials->short_term_users.size());
+            server.set_credentials(std::move(*credentials));
+        } else {
+            spdlog::error("turn: SIGHUP: kept the old credentials: {}", error);
+        }
+        reload_signal.async_wait(on_reload);
+    };
+    reload_signal.async_wait(on_reload);
     io.run();
     return 0;
 }

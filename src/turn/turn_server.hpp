@@ -6,6 +6,7 @@
 // ended allocation is one log line.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,9 +35,13 @@ struct TurnServerConfig {
     // answered by it, everything else by the TURN machine.
     bool rendezvous = false;
     punch::RendezvousOptions rendezvous_options;
+    // SIGHUP: the credentials to use from now on (read again from the configuration file), or nullopt and
+    // why in `error` (the old ones stay). Unset: SIGHUP is logged and changes nothing.
+    std::function<std::optional<TurnCredentials>(std::string& error)> reload_credentials;
 };
 
-// Serves until SIGINT or SIGTERM; returns the exit status (2 for a configuration or bind error).
+// Serves until SIGINT or SIGTERM (SIGHUP reloads the credentials); returns the exit status (2 for a
+// configuration or bind error).
 int run_turn(const TurnServerConfig& config);
 
 }  // namespace sg::turn

@@ -13,6 +13,9 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
     IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY) or with relayed addresses of both
     families (-Z, ADDITIONAL-ADDRESS-FAMILY);
   - a wrong password gets no allocation, and a loopback peer or one in a --denied-peer-ip range no permission;
+  - a second server runs from a [turn] configuration file (check-config accepts it); after the file changes
+    its users, SIGHUP swaps the credentials (the old password refused, the new users relay), and a broken
+    file on SIGHUP keeps the old ones;
   - every allocation ends with one log line counting what went each way.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import time
 import unittest
@@ -66,9 +70,9 @@ class Turn(unittest.TestCase):
     # ----- helpers -----
 
     def uclient(self, client: str, server: str, peer: str, *flags: str, password: str = PASSWORD,
-                count: int = 20, length: int = 170) -> tuple[int, str]:
-        cp = self.net.run(client, ["turnutils_uclient", *flags, "-p", str(TURN_PORT), "-e", peer,
-                                   "-r", str(PEER_PORT), "-u", USER, "-w", password, "-n", str(count), "-m", "1",
+                count: int = 20, length: int = 170, user: str = USER, port: int = TURN_PORT) -> tuple[int, str]:
+        cp = self.net.run(client, ["turnutils_uclient", *flags, "-p", str(port), "-e", peer,
+                                   "-r", str(PEER_PORT), "-u", user, "-w", password, "-n", str(count), "-m", "1",
                                    "-l", str(length), server], check=False, timeout=60)
         return cp.returncode, cp.stdout + cp.stderr
 
@@ -197,6 +201,54 @@ class Turn(unittest.TestCase):
         self.assertNotIn("tot_recv_msgs", out)
         time.sleep(0.5)
         self.assertEqual(len(self.allocation_ends()), before, self.server.log_text()[-2000:])
+
+    def test_config_file_and_sighup_reload_of_the_users(self):
+        """A second server from a [turn] file: check-config accepts it, its user relays; SIGHUP after the
+        file changed the password swaps the credentials; a broken file on SIGHUP keeps the old ones."""
+        port = 3490
+        peer = self.net.addr("origin4", 4)
+
+        def config(users: str) -> str:
+            return (f'[turn]\nlistening-ip = ["{self.gw4}"]\nlistening-port = {port}\nalt-listening-port = 0\n'
+                    f'relay-ip = "{self.net.addr("gw", 4, peer="origin4")}"\nmin-port = 51000\n'
+                    f'max-port = 51999\nno-tcp = true\nrealm = "{REALM}"\nuser = [{users}]\n')
+
+        path = self.net.write_file("turn.toml", config('"carol:one"'))
+        checked = self.net.run("gw", [self.bin, "check-config", str(path)], capture_output=True, text=True,
+                               check=False, timeout=10)
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertIn("ok (turn: 1 listening addresses, 1 users", checked.stdout)
+        server = self.net.start_peer("gw", [self.bin, "turn", "--config-file", str(path)], name="turn-file",
+                                     ready=None)
+        try:
+            self.net.wait_port("gw", self.gw4, port, proto="udp")
+            self.assert_relayed(*self.uclient("client4", self.gw4, peer, "-c", user="carol", password="one",
+                                              count=4, port=port), count=4)
+
+            def reload(expect: str) -> None:
+                server.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 5
+                while expect not in server.log_text():
+                    if time.monotonic() > deadline:
+                        self.fail(f"no '{expect}' after SIGHUP:\n{server.log_text()[-2000:]}")
+                    time.sleep(0.1)
+
+            path.write_text(config('"carol:two", "dave:three"'))
+            reload("credentials reloaded (2 users, 0 short-term users)")
+            rc, out = self.uclient("client4", self.gw4, peer, "-c", user="carol", password="one", count=2,
+                                   port=port)
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn("Cannot complete Allocation", out)
+            self.assert_relayed(*self.uclient("client4", self.gw4, peer, "-c", user="dave", password="three",
+                                              count=4, port=port), count=4)
+            # A file that no longer parses: the server says why and keeps what it had.
+            path.write_text("[turn]\nuser = [\n")
+            reload("kept the old credentials")
+            self.assert_relayed(*self.uclient("client4", self.gw4, peer, "-c", user="carol", password="two",
+                                              count=4, port=port), count=4)
+            self.assertIsNone(server.proc.poll(), server.log_text()[-2000:])
+        finally:
+            server.stop()
 
     def test_denied_range_peer_is_refused(self):
         rc, out = self.uclient("client4", self.gw4, "198.19.0.1", "-c", count=2)

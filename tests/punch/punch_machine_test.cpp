@@ -71,7 +71,7 @@ public:
     }
     static turn::TurnOptions turn_options() {
         turn::TurnOptions o;
-        o.users["alice"] = turn::make_user_keys("alice", o.realm, "secret");
+        o.credentials.users["alice"] = turn::make_user_keys("alice", o.realm, "secret");
         return o;
     }
 

@@ -33,7 +33,7 @@ protected:
 
     static turn::TurnOptions options() {
         turn::TurnOptions o;
-        o.users["alice"] = turn::make_user_keys("alice", o.realm, "secret");
+        o.credentials.users["alice"] = turn::make_user_keys("alice", o.realm, "secret");
         o.nonce_lifetime = 60s;
         return o;
     }

@@ -77,9 +77,9 @@ protected:
     static TurnOptions make_options() {
         TurnOptions o;
         o.realm = std::string(k_realm);
-        o.users["alice"] = make_user_keys("alice", k_realm, "secret");
-        o.users["bob"] = make_user_keys("bob", k_realm, "hunter2");
-        o.short_term_users["ice"] = {'p', 'w'};
+        o.credentials.users["alice"] = make_user_keys("alice", k_realm, "secret");
+        o.credentials.users["bob"] = make_user_keys("bob", k_realm, "hunter2");
+        o.credentials.short_term_users["ice"] = {'p', 'w'};
         o.max_allocations = 3;
         o.max_allocations_per_user = 2;
         o.nonce_secret[0] = 42;
