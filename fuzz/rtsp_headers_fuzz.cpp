@@ -1,5 +1,5 @@
 // libFuzzer target for the typed RTSP header helpers (rtsp/transport, session_header, range, rtp_info,
-// simple_headers, auth). The first input byte picks the helper, the rest is the header value.
+// play_rate, simple_headers, auth). The first input byte picks the helper, the rest is the header value.
 // Properties checked (a violation traps):
 //   - every parser terminates without a sanitizer report on any input;
 //   - round trip: parse(value) = v  =>  parse(format(v)) succeeds and equals v;
@@ -7,6 +7,7 @@
 //   - base64: decode(encode(x)) == x, and decode is canonical (encode(decode(s)) == s);
 //   - Digest: credentials answering a parsed challenge verify, and a recomputed response verifies.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -14,6 +15,7 @@
 #include <string_view>
 
 #include "rtsp/auth.hpp"
+#include "rtsp/play_rate.hpp"
 #include "rtsp/range.hpp"
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/session_header.hpp"
@@ -91,7 +93,7 @@ void fuzz_authorization(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-    switch (data[0] % 15) {
+    switch (data[0] % 16) {
         case 0:
             round_trip(text, parse_transport, [](const std::vector<TransportSpec>& specs) {
                 return to_header_value(std::span<const TransportSpec>(specs));
@@ -141,6 +143,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case 13:
             fuzz_base64(text);
+            break;
+        case 14:
+            // Scale and Speed: what parses formats to a value that parses again, near the first.
+            for (const auto parse : {parse_scale, parse_speed}) {
+                if (const auto rate = parse(text); rate && std::fabs(*rate) >= 0.001) {
+                    const auto again = parse_scale(format_rate(*rate));
+                    if (!again || std::fabs(*again - *rate) > 0.0005) __builtin_trap();
+                }
+            }
             break;
         default:
             fuzz_quoting(text);

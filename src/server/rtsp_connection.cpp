@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "net/asio_endpoint.hpp"
+#include "rtsp/play_rate.hpp"
 #include "rtsp/range.hpp"
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/session_header.hpp"
@@ -370,6 +371,9 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_multicast_play(const rtsp
     it->second.playing = true;
     auto response = with_session_header(status_reply(200), *session);
     response.headers.set("Range", "npt=" + format_npt(position.npt) + "-");
+    // One stream for the whole group: no trick play for a member.
+    if (request.headers.contains("Scale")) response.headers.set("Scale", "1");
+    if (request.headers.contains("Speed")) response.headers.set("Speed", "1");
     std::vector<rtsp::RtpInfoEntry> entries;
     const std::string base = content_base(request.uri);
     for (const auto& track : position.tracks) {
@@ -384,6 +388,19 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_multicast_play(const rtsp
 }
 
 rtsp::Response RtspConnection::handle_play(const rtsp::Request& request, Session& session) {
+    PlayRate asked;
+    const auto* scale = request.headers.get("Scale");
+    const auto* speed = request.headers.get("Speed");
+    if (scale != nullptr) {
+        const auto value = rtsp::parse_scale(*scale);
+        if (!value) return status_reply(400);
+        asked.scale = *value;
+    }
+    if (speed != nullptr) {
+        const auto value = rtsp::parse_speed(*speed);
+        if (!value) return status_reply(400);
+        asked.speed = *value;
+    }
     std::optional<double> start;
     if (const auto* range_header = request.headers.get("Range")) {
         const auto range = rtsp::parse_range(*range_header);
@@ -395,12 +412,19 @@ rtsp::Response RtspConnection::handle_play(const rtsp::Request& request, Session
                 return status_reply(457);
         }
     }
-    const auto position = session.play(start);
+    const auto position = session.play(start, asked);
     if (!position) return status_reply(457);
     auto response = status_reply(200);
     std::string range = "npt=" + format_npt(position->npt) + "-";
-    if (!context_.config.loop && session.duration() > 0.0) range += format_npt(session.duration());
+    if (position->rate.scale < 0.0) {
+        range += "0";  // backwards to the start (RFC 7826 §4.4.2's reverse range)
+    } else if (!context_.config.loop && session.duration() > 0.0) {
+        range += format_npt(session.duration());
+    }
     response.headers.set("Range", range);
+    // The rates chosen (RFC 2326 §12.34: the answer carries the Scale actually used).
+    if (scale != nullptr) response.headers.set("Scale", rtsp::format_rate(position->rate.scale));
+    if (speed != nullptr) response.headers.set("Speed", rtsp::format_rate(position->rate.speed));
     std::vector<rtsp::RtpInfoEntry> entries;
     const std::string base = content_base(request.uri);
     for (const auto& track : position->tracks) {

@@ -75,13 +75,68 @@ std::uint32_t Session::rtp_time(const Track& track, double session_seconds) cons
 
 double Session::session_now() const noexcept {
     if (state_ != SessionState::playing) return position_;
-    return play_npt_ + std::chrono::duration<double>(Clock::now() - play_clock_).count();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - play_clock_).count();
+    return std::max(0.0, play_npt_ + elapsed * rate_.scale * rate_.speed);
 }
 
-std::optional<PlayPosition> Session::play(std::optional<double> start) {
+bool Session::is_video(std::size_t track) const noexcept {
+    const Codec codec = file_->tracks()[track].codec;
+    return codec == Codec::h264 || codec == Codec::h265;
+}
+
+PlayRate Session::supported_rate(PlayRate asked) const noexcept {
+    const auto clamp = [](double rate) { return std::clamp(rate, k_min_play_rate, k_max_play_rate); };
+    PlayRate rate;
+    rate.speed = clamp(asked.speed);
+    // Trick play picks key frames of a video track we send (an mp2t track has none we can see).
+    bool video = false;
+    for (std::size_t i = 0; i < tracks_.size(); ++i)
+        video = video || (tracks_[i].transport && is_video(i));
+    if (video && asked.scale != 1.0) rate.scale = std::copysign(clamp(std::fabs(asked.scale)), asked.scale);
+    return rate;
+}
+
+bool Session::wanted(const MediaPacket& packet) const noexcept {
+    if (!trick_play()) return true;
+    if (!tracks_[packet.track].transport || !is_video(packet.track)) return false;
+    const bool key_frames_only = rate_.scale > 1.0 || rate_.scale < 0.0;
+    return !key_frames_only || packet.keyframe;
+}
+
+Clock::time_point Session::due(double npt) const noexcept {
+    // Media time passes at scale x speed the wall clock's pace (backwards for a negative scale).
+    return play_clock_ + seconds_to_duration((npt - play_npt_) / (rate_.scale * rate_.speed));
+}
+
+std::uint32_t Session::media_timestamp(const Track& track, const MediaPacket& packet) const noexcept {
+    const double clock_rate = track.packetizer.clock_rate();
+    if (!trick_play()) {
+        const auto loop_units = std::llround(loop_offset_ * clock_rate);
+        return track.timestamp_base + static_cast<std::uint32_t>(packet.pts_clock + loop_units);
+    }
+    // Trick play: from the RTP-Info of the PLAY on, timestamps count viewing time, not media time.
+    const double npt = static_cast<double>(packet.pts_clock) / clock_rate + loop_offset_;
+    const auto viewing_units = std::llround((npt - play_npt_) / rate_.scale * clock_rate);
+    return play_rtptime_[packet.track] + static_cast<std::uint32_t>(viewing_units);
+}
+
+std::uint32_t Session::report_rtp_time(std::size_t index) const noexcept {
+    const Track& track = tracks_[index];
+    if (!trick_play() || state_ != SessionState::playing) return rtp_time(track, session_now());
+    // Viewing time runs at `speed` times the wall clock.
+    const double elapsed = std::chrono::duration<double>(Clock::now() - play_clock_).count();
+    return play_rtptime_[index] +
+           static_cast<std::uint32_t>(std::llround(elapsed * rate_.speed * track.packetizer.clock_rate()));
+}
+
+std::optional<PlayPosition> Session::play(std::optional<double> start, PlayRate rate) {
     pause();  // PLAY while playing: settle the position, then restart from there (or from `start`)
     ++generation_;
     pace_timer_.cancel();
+    // After trick play the demuxer is wherever the last key frame was read: go back to the position.
+    if (!start && reposition_) start = position_;
+    reposition_ = false;
+    rate_ = supported_rate(rate);
     if (start) {
         if (!file_->seek(*start)) return std::nullopt;
         pending_ = false;
@@ -98,12 +153,19 @@ std::optional<PlayPosition> Session::play(std::optional<double> start) {
     last_report_ = Clock::time_point{};
     PlayPosition result;
     result.npt = position_;
+    result.rate = rate_;
+    play_rtptime_.assign(tracks_.size(), 0);
     for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        play_rtptime_[i] = rtp_time(tracks_[i], position_);
         if (!tracks_[i].transport) continue;
-        result.tracks.push_back({i, tracks_[i].next_seq, rtp_time(tracks_[i], position_)});
+        result.tracks.push_back({i, tracks_[i].next_seq, play_rtptime_[i]});
     }
+    if (trick_play()) reposition_ = true;
     asio::co_spawn(
-        executor_, [self = shared_from_this(), g = generation_] { return self->stream(g); },
+        executor_,
+        [self = shared_from_this(), g = generation_, reverse = rate_.scale < 0.0] {
+            return reverse ? self->stream_reverse(g) : self->stream(g);
+        },
         net::log_unhandled(net::Unhandled::serve_session));
     return result;
 }
@@ -121,7 +183,7 @@ PlayPosition Session::position_now() const {
 void Session::pause() {
     if (state_ != SessionState::playing) return;
     position_ = session_now();
-    if (pending_) position_ = std::min(position_, packet_.dts_seconds + loop_offset_);
+    if (pending_ && !trick_play()) position_ = std::min(position_, packet_.dts_seconds + loop_offset_);
     ++generation_;
     pace_timer_.cancel();
     state_ = SessionState::ready;
@@ -175,32 +237,69 @@ asio::awaitable<void> Session::stream(std::uint64_t generation) {
                 if (file_->rewind_for_loop()) continue;
             }
             if (r != ReadResult::packet) {
-                // The BYE goes out a moment after the last packet: over UDP it travels on the RTCP socket,
-                // and a receiver that handles it before the last RTP datagrams would drop them.
-                pace_timer_.expires_after(k_bye_delay);
-                co_await pace_timer_.async_wait(as_tuple_awaitable);
-                if (generation_ != generation) co_return;
-                end_of_stream_ = r == ReadResult::end_of_file ? "end of file" : "read error";
-                send_reports(/*bye=*/true);
-                position_ = session_now();
-                state_ = SessionState::ready;
+                co_await end_stream(generation, r == ReadResult::end_of_file ? "end of file" : "read error");
                 co_return;
             }
-            pending_ = true;
             read_in_pass = true;
+            file_end_ = std::max(file_end_, packet_.end_seconds);
+            if (!wanted(packet_)) continue;  // trick play: not a frame for this rate
+            pending_ = true;
         }
-        const double npt = packet_.dts_seconds + loop_offset_;
-        const auto due = play_clock_ + seconds_to_duration(npt - play_npt_);
-        if (due > Clock::now()) {
-            pace_timer_.expires_at(due);
+        const auto when = due(packet_.dts_seconds + loop_offset_);
+        if (when > Clock::now()) {
+            pace_timer_.expires_at(when);
             co_await pace_timer_.async_wait(as_tuple_awaitable);
             continue;  // re-check the generation: pause, seek or stop may have ended this stream
         }
         send_media(packet_);
         pending_ = false;
-        file_end_ = std::max(file_end_, packet_.end_seconds);
         if (Clock::now() - last_report_ >= k_report_interval) send_reports(/*bye=*/false);
     }
+}
+
+asio::awaitable<void> Session::stream_reverse(std::uint64_t generation) {
+    const auto self = shared_from_this();
+    co_await asio::post(executor_, asio::use_awaitable);  // the PLAY response first, as in stream()
+    // How many packets after a seek may come before the video key frame it landed on (audio interleaved).
+    constexpr int k_max_reads_to_key_frame = 1000;
+    double target = play_npt_;
+    std::optional<double> last_sent;
+    while (generation_ == generation) {
+        bool found = false;
+        if (target >= 0.0 && file_->seek(target)) {
+            for (int i = 0; i < k_max_reads_to_key_frame && !found; ++i) {
+                if (file_->read(packet_) != ReadResult::packet) break;
+                found = wanted(packet_);
+            }
+        }
+        // Nothing before the last key frame sent (or the seek came back to it): the start is reached.
+        if (!found || (last_sent && packet_.dts_seconds >= *last_sent)) {
+            co_await end_stream(generation, "start of file");
+            co_return;
+        }
+        const auto when = due(packet_.dts_seconds);
+        if (when > Clock::now()) {
+            pace_timer_.expires_at(when);
+            co_await pace_timer_.async_wait(as_tuple_awaitable);
+            if (generation_ != generation) co_return;
+        }
+        send_media(packet_);
+        last_sent = packet_.dts_seconds;
+        target = packet_.dts_seconds - 0.001;  // the key frame before this one
+        if (Clock::now() - last_report_ >= k_report_interval) send_reports(/*bye=*/false);
+    }
+}
+
+asio::awaitable<void> Session::end_stream(std::uint64_t generation, std::string reason) {
+    // The BYE goes out a moment after the last packet: over UDP it travels on the RTCP socket, and a
+    // receiver that handles it before the last RTP datagrams would drop them.
+    pace_timer_.expires_after(k_bye_delay);
+    co_await pace_timer_.async_wait(as_tuple_awaitable);
+    if (generation_ != generation) co_return;
+    end_of_stream_ = std::move(reason);
+    send_reports(/*bye=*/true);
+    position_ = session_now();
+    state_ = SessionState::ready;
 }
 
 void Session::send_media(const MediaPacket& packet) {
@@ -210,8 +309,7 @@ void Session::send_media(const MediaPacket& packet) {
         ++stats_.dropped;  // a malformed frame in the file costs that frame only
         return;
     }
-    const auto loop_units = std::llround(loop_offset_ * track.packetizer.clock_rate());
-    const auto timestamp = track.timestamp_base + static_cast<std::uint32_t>(packet.pts_clock + loop_units);
+    const auto timestamp = media_timestamp(track, packet);
     for (std::size_t i = 0; i < payloads_.size(); ++i) {
         const auto& chunk = payloads_.chunk(i);
         rtp::RtpHeader header;
@@ -231,12 +329,12 @@ void Session::send_media(const MediaPacket& packet) {
 void Session::send_reports(bool bye) {
     last_report_ = Clock::now();
     const auto ntp = rtp::to_ntp(std::chrono::system_clock::now());
-    const double now = session_now();
     const std::string cname = "streamgate-" + id_;
-    for (auto& track : tracks_) {
+    for (std::size_t i = 0; i < tracks_.size(); ++i) {
+        Track& track = tracks_[i];
         if (!track.transport) continue;
         buffer_.clear();
-        const rtp::SenderInfo info{ntp, rtp_time(track, now), track.packets, track.payload_octets};
+        const rtp::SenderInfo info{ntp, report_rtp_time(i), track.packets, track.payload_octets};
         if (!rtp::append_sender_report(buffer_, track.ssrc, info)) continue;
         if (!rtp::append_sdes_cname(buffer_, track.ssrc, cname)) continue;
         if (bye) {

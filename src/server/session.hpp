@@ -49,8 +49,23 @@ struct TrackTransport {
     bool multicast = false;
 };
 
+// Trick play (RFC 2326 §12.34-35, RFC 7826 §18.46, §18.50). Scale is the viewing rate: above 1 fast forward
+// (key frames only, at that pace), below 1 slow motion (every frame), negative backwards (key frame by key
+// frame); the video alone is sent, and its RTP timestamps follow the viewing time, so a player shows each
+// frame for as long as it is on screen at that rate. Speed is the delivery rate: the media's own timestamps,
+// sent that much faster or slower.
+struct PlayRate {
+    double scale = 1.0;
+    double speed = 1.0;
+    friend bool operator==(const PlayRate&, const PlayRate&) = default;
+};
+// The rates serve plays: |Scale| and Speed from 1/16 to 16. Others are answered with the nearest one.
+inline constexpr double k_min_play_rate = 1.0 / 16;
+inline constexpr double k_max_play_rate = 16.0;
+
 struct PlayPosition {
     double npt = 0.0;  // where playing starts, in seconds
+    PlayRate rate;     // what the session plays at (the answer's Scale and Speed)
     struct Track {
         std::size_t index = 0;
         std::uint16_t seq = 0;
@@ -82,7 +97,8 @@ public:
 
     // Starts (or restarts, after a seek) streaming. `start` seeks; without it, playing resumes where it
     // paused. Returns the position for the Range and RTP-Info headers, or nullopt if the seek failed.
-    std::optional<PlayPosition> play(std::optional<double> start);
+    // `rate` is what the player asked for; the answer's rate is what it gets (Scale 1 without a video track).
+    std::optional<PlayPosition> play(std::optional<double> start, PlayRate rate = {});
     void pause();
     // Where the stream is now, for the RTP-Info of a player joining it (a multicast group's stream).
     PlayPosition position_now() const;
@@ -109,8 +125,19 @@ private:
     };
 
     asio::awaitable<void> stream(std::uint64_t generation);
+    // Negative Scale: seeks back key frame by key frame from the play position to the start.
+    asio::awaitable<void> stream_reverse(std::uint64_t generation);
+    asio::awaitable<void> end_stream(std::uint64_t generation, std::string reason);
+    bool is_video(std::size_t track) const noexcept;
+    PlayRate supported_rate(PlayRate asked) const noexcept;
+    bool trick_play() const noexcept { return rate_.scale != 1.0; }
+    // Whether a packet read goes out at the current rate (trick play sends set-up video only).
+    bool wanted(const MediaPacket& packet) const noexcept;
+    std::chrono::steady_clock::time_point due(double npt) const noexcept;
+    std::uint32_t media_timestamp(const Track& track, const MediaPacket& packet) const noexcept;
     asio::awaitable<void> receive_rtcp(std::size_t track);
     void send_media(const MediaPacket& packet);
+    std::uint32_t report_rtp_time(std::size_t track) const noexcept;
     void send_reports(bool bye);
     void deliver(Track& track, bool rtcp, Bytes data);
     std::uint32_t rtp_time(const Track& track, double session_seconds) const noexcept;
@@ -138,6 +165,9 @@ private:
     double position_ = 0.0;     // session time of the last packet sent
     std::chrono::steady_clock::time_point play_clock_;
     double play_npt_ = 0.0;
+    PlayRate rate_;
+    bool reposition_ = false;                  // trick play moved the demuxer: the next PLAY seeks
+    std::vector<std::uint32_t> play_rtptime_;  // per track: the RTP-Info rtptime of the last PLAY
     std::chrono::steady_clock::time_point last_report_;
 
     rtp::PayloadList payloads_;

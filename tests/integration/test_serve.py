@@ -202,6 +202,53 @@ class Serve(unittest.TestCase):
         self.assertLess(r["span_s"], 1.5)
         self.assertGreater(r["span_s"], 0.5)
 
+    def test_trick_play_scale_forward_and_backward(self):
+        """Scale 2 sends only key frames, two per second of viewing at a GOP of one second, with timestamps
+        half a second apart, and ffprobe decodes every one of them; Scale -4 from npt 4 steps back through the
+        key frames at 4, 3, 2, 1 and 0 and ends; slow motion (Scale 0.5) sends every frame. No audio meanwhile."""
+        name = "trick.mp4"
+        if not (self.media / name).exists():
+            subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                            f"testsrc=size=320x240:rate={FPS}:duration=8", "-f", "lavfi", "-i",
+                            "sine=frequency=440:sample_rate=44100:duration=8", "-c:v", "libx264", "-preset",
+                            "ultrafast", "-g", str(FPS), "-keyint_min", str(FPS), "-sc_threshold", "0",
+                            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(self.media / name)],
+                           check=True, timeout=120)
+        out = self.net.tmpdir / "trick-forward.h264"
+        r = self.probe("trick", 4, name, f"2,0,2.6,{out}")
+        report = json.dumps(r)[:3000]
+        self.assertEqual((r["setup"], r["play"], r["scale"]), ([200, 200], 200, "2"), report)
+        self.assertEqual(r["audio_packets"], 0, report)
+        frames = r["frames"]
+        self.assertGreaterEqual(len(frames), 4, report)  # about 2.6 s x 2 key frames per second
+        for frame in frames:
+            self.assertIn(5, frame["types"], report)       # an IDR picture in every access unit...
+            self.assertNotIn(1, frame["types"], report)    # ...and never a predicted one
+        self.assertEqual(frames[0]["ts"], r["rtpinfo_rtptime"], report)
+        deltas = {(b["ts"] - a["ts"]) % (1 << 32) for a, b in zip(frames, frames[1:])}
+        self.assertEqual(deltas, {45000}, report)  # one second of media shown for half a second
+        cp = self.net.run("gw", ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                                 "stream=nb_read_frames", "-of", "csv=p=0", str(out)], timeout=60)
+        self.assertEqual(int(cp.stdout.strip()), len(frames), cp.stderr)
+        self.assertEqual(cp.stderr.strip(), "")
+
+        r = self.probe("trick", 4, name, f"-4,4,5,{self.net.tmpdir / 'trick-back.h264'}")
+        report = json.dumps(r)[:3000]
+        self.assertEqual((r["play"], r["scale"], r["range"]), (200, "-4", "npt=4.000-0"), report)
+        self.assertEqual(len(r["frames"]), 5, report)  # the key frames at 4, 3, 2, 1 and 0 s
+        self.assertTrue(r["bye"], report)              # then the start: the stream ends
+        self.assertEqual({(b["ts"] - a["ts"]) % (1 << 32) for a, b in zip(r["frames"], r["frames"][1:])},
+                         {22500}, report)  # one second back every quarter second, timestamps still rising
+        self.assertEqual(r["audio_packets"], 0, report)
+
+        r = self.probe("trick", 4, name, f"0.5,0,1.2,{self.net.tmpdir / 'trick-slow.h264'}")
+        report = json.dumps(r)[:3000]
+        self.assertEqual((r["play"], r["scale"]), (200, "0.5"), report)
+        self.assertTrue(any(1 in f["types"] for f in r["frames"]), report)  # predicted frames too
+        self.assertGreaterEqual(len(r["frames"]), 10, report)  # 25 fps at half speed: ~12 in 1.2 s
+        self.assertLessEqual(len(r["frames"]), 20, report)
+        self.assertEqual(r["audio_packets"], 0, report)
+
     def test_bad_requests_and_vanishing_client_while_another_plays(self):
         fds_before = self.open_fds(4)
         viewer = self.net.popen("gw", ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-count_frames",

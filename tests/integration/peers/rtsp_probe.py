@@ -9,6 +9,9 @@ Usage: rtsp_probe.py SCENARIO HOST PORT PATH [ARG]
   vanish   - SETUP over TCP, PLAY, read a little media, then reset the connection
   idle     - SETUP over UDP, PLAY, then stay silent (no RTCP, no requests) for ARG seconds, then send a
              keep-alive with the old session id; reports its status
+  trick    - SETUP video and audio interleaved over TCP, PLAY with ARG "SCALE,START,SECONDS,OUT.h264": reads
+             for SECONDS (or until the BYE), writes the video's H.264 as Annex B to OUT.h264 and reports each
+             access unit (RTP timestamp, arrival time, NAL unit types) and the audio packets seen
 """
 
 import json
@@ -223,6 +226,76 @@ def scenario_idle(host, port, path, seconds):
     return {"setup": resp[0], "play": play[0], "session_header": resp[1]["session"], "after": status(after)}
 
 
+def depacketize_h264(payload: bytes, out: bytearray, types: list) -> None:
+    """RFC 6184: a single NAL unit, STAP-A (24) or FU-A (28) into Annex B."""
+    kind = payload[0] & 0x1F
+    if 1 <= kind <= 23:
+        out += b"\x00\x00\x00\x01" + payload
+        types.append(kind)
+    elif kind == 24:
+        at = 1
+        while at + 2 <= len(payload):
+            n = struct.unpack("!H", payload[at:at + 2])[0]
+            nal = payload[at + 2:at + 2 + n]
+            out += b"\x00\x00\x00\x01" + nal
+            types.append(nal[0] & 0x1F)
+            at += 2 + n
+    elif kind == 28:
+        if payload[1] & 0x80:  # start of the fragmented NAL unit: its header back together
+            header = (payload[0] & 0xE0) | (payload[1] & 0x1F)
+            out += b"\x00\x00\x00\x01" + bytes([header])
+            types.append(header & 0x1F)
+        out += payload[2:]
+
+
+def scenario_trick(host, port, path, arg):
+    scale, start, seconds, out_path = arg.split(",")
+    c = Conn(host, port)
+    video = c.request("SETUP", c.url(f"{path}/trackID=0"), {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"})
+    sid = session_id(video)
+    audio = c.request("SETUP", c.url(f"{path}/trackID=1"),
+                      {"Session": sid, "Transport": "RTP/AVP/TCP;unicast;interleaved=2-3"})
+    play = c.request("PLAY", c.url(path), {"Session": sid, "Range": f"npt={start}-", "Scale": scale})
+    info = re.search(r"seq=(\d+);rtptime=(\d+)", play[1].get("rtp-info", "")) if play else None
+    out = {"setup": [status(video), status(audio)], "play": status(play),
+           "scale": play[1].get("scale") if play else None, "range": play[1].get("range") if play else None,
+           "rtpinfo_rtptime": int(info.group(2)) if info else None, "frames": [], "audio_packets": 0,
+           "bye": False}
+    annex_b = bytearray()
+    frame = None
+    began = time.monotonic()
+    c.sock.settimeout(0.5)
+    while time.monotonic() - began < float(seconds) and not out["bye"]:
+        while len(c.buf) >= 4 and c.buf.startswith(b"$"):
+            n = struct.unpack("!H", c.buf[2:4])[0]
+            if len(c.buf) < 4 + n:
+                break
+            channel, packet = c.buf[1], c.buf[4:4 + n]
+            c.buf = c.buf[4 + n:]
+            if channel == 0:
+                ts = struct.unpack("!I", packet[4:8])[0]
+                if frame is None or frame["ts"] != ts:
+                    frame = {"ts": ts, "t": round(time.monotonic() - began, 3), "types": []}
+                    out["frames"].append(frame)
+                header = 12 + 4 * (packet[0] & 0x0F)
+                depacketize_h264(packet[header:], annex_b, frame["types"])
+            elif channel == 2:
+                out["audio_packets"] += 1
+            elif channel in (1, 3) and any(pt == 203 for pt, _ in parse_rtcp(packet)):
+                out["bye"] = True
+        try:
+            data = c.sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not data:
+            break
+        c.buf += data
+    with open(out_path, "wb") as f:
+        f.write(annex_b)
+    c.close()
+    return out
+
+
 def main():
     scenario, host, port, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     if scenario == "errors":
@@ -237,6 +310,8 @@ def main():
         out = scenario_vanish(host, port, path)
     elif scenario == "idle":
         out = scenario_idle(host, port, path, float(sys.argv[5]))
+    elif scenario == "trick":
+        out = scenario_trick(host, port, path, sys.argv[5])
     else:
         raise SystemExit(f"unknown scenario {scenario}")
     print(json.dumps(out), flush=True)
