@@ -13,6 +13,7 @@
 #include "app/subcommand.hpp"
 #include "app/turn_cli.hpp"
 #include "stun/stun_message.hpp"
+#include "tls/tls_context.hpp"
 #include "turn/turn_server.hpp"
 
 namespace sg::app {
@@ -59,6 +60,20 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
         flags.alt_listening_port.value_or(static_cast<std::uint16_t>(flags.listening_port + 1));
     config.relay_ips = flags.relay_ips;
     config.tcp = !flags.no_tcp;
+    // TURN over TLS when given a certificate and key, as coturn does (unless --no-tls).
+    if (flags.cert.empty() != flags.pkey.empty()) {
+        std::cerr << "streamgate: turn: --cert and --pkey go together\n";
+        return std::nullopt;
+    }
+    if (!flags.cert.empty() && !flags.no_tls) {
+        std::string tls_error;
+        config.tls = tls::make_server_context(flags.cert, flags.pkey, tls_error);
+        if (!config.tls) {
+            std::cerr << "streamgate: turn: " << tls_error << '\n';
+            return std::nullopt;
+        }
+        config.tls_listening_port = flags.tls_listening_port;
+    }
     config.max_tcp_connections = flags.max_tcp_connections;
     config.rendezvous = flags.rendezvous;
     config.rendezvous_options.max_entries = flags.rendezvous_max_entries;
@@ -132,6 +147,14 @@ Subcommand add_turn_command(CLI::App& app) {
                    "Listen on UDP only (default: UDP and TCP on the same addresses)");
     turn->add_option("--max-tcp-connections", flags->max_tcp_connections,
                      "TCP clients at once; more are closed at accept (default 1024)");
+    turn->add_option(
+        "--cert", flags->cert,
+        "PEM certificate chain for TURN over TLS (turns:); with --pkey, every --listening-ip also "
+        "takes TLS on --tls-listening-port");
+    turn->add_option("--pkey", flags->pkey, "PEM private key of --cert");
+    turn->add_option("--tls-listening-port", flags->tls_listening_port,
+                     "Port for TURN over TLS (default 5349)");
+    turn->add_flag("--no-tls", flags->no_tls, "No TLS listeners even with --cert and --pkey");
     turn->add_option("--relay-ip", flags->relay_ips,
                      "Address of relayed sockets, one per family (repeatable; default: the listening IPs)");
     turn->add_option("--min-port", flags->min_port, "Lowest relayed UDP port (default 49152)");

@@ -31,6 +31,10 @@ bool read_turn_config_file(const std::string& path, const std::function<bool(std
         {"rendezvous", bool_option(flags.rendezvous)},
         {"rendezvous-max-entries", number_option(flags.rendezvous_max_entries)},
         {"rendezvous-secret", string_option(flags.rendezvous_secret)},
+        {"cert", string_option(flags.cert)},
+        {"pkey", string_option(flags.pkey)},
+        {"tls-listening-port", number_option(flags.tls_listening_port)},
+        {"no-tls", bool_option(flags.no_tls)},
     };
     return read_option_table(path, "turn", readers, given, error);
 }

@@ -39,6 +39,10 @@ struct TurnFlags {
     bool rendezvous = false;
     std::size_t rendezvous_max_entries = 10000;
     std::string rendezvous_secret;
+    std::string cert;
+    std::string pkey;
+    std::uint16_t tls_listening_port = 5349;
+    bool no_tls = false;
     std::string config_file;
 };
 

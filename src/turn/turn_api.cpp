@@ -80,7 +80,7 @@ json allocation_json(const AllocationInfo& a) {
     return json{{"id", stun::to_string(a.relayed)},
                 {"user", a.user},
                 {"client", stun::to_string(a.client)},
-                {"transport", a.transport == Transport::tcp ? "tcp" : "udp"},
+                {"transport", transport_name(a.transport)},
                 {"relayed", stun::to_string(a.relayed)},
                 {"relayed_other", a.relayed_other ? json(stun::to_string(*a.relayed_other)) : json(nullptr)},
                 {"permissions", a.permissions},

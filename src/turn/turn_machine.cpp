@@ -712,7 +712,7 @@ std::optional<ToClient> TurnMachine::on_peer_datagram(Time now, const stun::Addr
     if (channel != a.channel_of_peer.end()) {
         const auto bound = a.channels.find(channel->second);
         // Over TCP the padding is mandatory (RFC 8656 §12.5), over UDP it would only cost octets.
-        const bool pad = a.tuple.transport == Transport::tcp;
+        const bool pad = a.tuple.transport != Transport::udp;  // a stream: RFC 8656 §12.5
         if (bound != a.channels.end() && bound->second.expires > now)
             sent = stun::append_channel_data(out_, channel->second, datagram, pad).ok();
     }
@@ -817,6 +817,18 @@ std::vector<AllocationEnd> TurnMachine::take_ended() {
 UserKeys make_user_keys(std::string_view user, std::string_view realm, std::string_view password) {
     return UserKeys{stun::long_term_key(user, realm, password),
                     stun::long_term_key_sha256(user, realm, password)};
+}
+
+std::string_view transport_name(Transport transport) noexcept {
+    switch (transport) {
+        case Transport::udp:
+            return "udp";
+        case Transport::tcp:
+            return "tcp";
+        case Transport::tls:
+            return "tls";
+    }
+    return "udp";
 }
 
 }  // namespace sg::turn

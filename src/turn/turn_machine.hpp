@@ -80,7 +80,10 @@ struct TurnOptions {
     std::array<std::uint8_t, 32> nonce_secret{};
 };
 
-enum class Transport : std::uint8_t { udp, tcp };
+// How the client reaches the server: UDP, TCP, or TLS over TCP (RFC 8656 §3.1; "turns:" URIs, RFC 7065).
+// TCP and TLS frame alike (padded ChannelData); the relayed side is always UDP.
+enum class Transport : std::uint8_t { udp, tcp, tls };
+std::string_view transport_name(Transport transport) noexcept;  // "udp", "tcp", "tls"
 
 // The client's side of an allocation: its address, the listener's address it talks to, and the transport
 // between them (the relayed side is always UDP).

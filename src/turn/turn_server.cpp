@@ -18,6 +18,7 @@
 #include <optional>
 
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/write.hpp>
 #include <deque>
 #include <list>
@@ -30,6 +31,8 @@
 #include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
 #include "stun/stream_framing.hpp"
+#include "tls/maybe_tls_stream.hpp"
+#include "tls/tls_context.hpp"
 #include "turn/datagram_queue.hpp"
 #include "turn/relay_sockets.hpp"
 #include "turn/turn_api.hpp"
@@ -45,11 +48,14 @@ constexpr int k_listener_buffer = 4 * 1024 * 1024;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // What one TCP client may have queued towards it; past this, relayed data is dropped as UDP would drop it.
 constexpr std::size_t k_max_tcp_queue = std::size_t{256} * 1024;
+// A TLS client has this long to finish its handshake.
+constexpr auto k_tls_handshake_wait = std::chrono::seconds(10);
 
 // A client connected over TCP (RFC 8656 §3.1: TCP between client and server, UDP on the relayed side).
 struct TcpClient {
     explicit TcpClient(asio::ip::tcp::socket s) : socket(std::move(s)) {}
     asio::ip::tcp::socket socket;
+    tls::MaybeTlsStream stream{socket};  // TLS on the TLS listeners, else the socket as it is
     FiveTuple tuple;
     std::deque<std::vector<std::uint8_t>> queue;
     std::size_t queued_bytes = 0;
@@ -95,6 +101,7 @@ public:
           relays_(reactor_, std::move(relay_ips), config.min_port, config.max_port, *this),
           machine_(options, relays_),
           max_tcp_clients_(config.max_tcp_connections),
+          tls_(config.tls),
           in_(k_batch, k_slot_size) {
         if (config.rendezvous) rendezvous_.emplace(config.rendezvous_options);
         reactor_.set_after_turn([this] { flush(); });
@@ -142,6 +149,26 @@ public:
         return true;
     }
 
+    // TURN over TLS on `ip`: the same STUN/TURN over TCP inside TLS (needs the config's TLS context).
+    bool listen_tls(const asio::ip::address& ip, std::uint16_t port) {
+        std::error_code ec;
+        const asio::ip::tcp::endpoint endpoint(ip, port);
+        auto& acceptor = acceptors_.emplace_back(net::open_listener(io_, endpoint, ec));
+        if (ec) {
+            spdlog::error("turn: listen tls {}: {}", net::to_string(endpoint), ec.message());
+            return false;
+        }
+        const auto local = to_stun(asio::ip::udp::endpoint(ip, acceptor.local_endpoint().port()));
+        spdlog::info("turn: STUN/TURN on tls {}", stun::to_string(local));
+        asio::co_spawn(
+            io_,
+            net::accept_loop(
+                acceptor, [this, local](asio::ip::tcp::socket s) { start_tcp(std::move(s), local, true); },
+                accepted_),
+            [](const std::exception_ptr& e) { log_escaped(e); });
+        return true;
+    }
+
     void start_expiry() {
         asio::co_spawn(io_, expiry_loop(), [](const std::exception_ptr& e) { log_escaped(e); });
     }
@@ -163,6 +190,7 @@ public:
 
     const TurnStats& stats() const noexcept { return machine_.stats(); }
     std::uint64_t tcp_refused() const noexcept { return tcp_refused_; }
+    std::uint64_t tls_failed() const noexcept { return tls_failed_; }
     std::uint64_t tcp_dropped() const noexcept { return tcp_dropped_; }
     std::uint64_t send_failures() const noexcept { return send_failures_; }
     std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
@@ -250,7 +278,7 @@ private:
             const auto delivery =
                 machine_.on_peer_datagram(now, relayed, to_stun(in_.source(i)), in_.data(i));
             if (!delivery) continue;
-            if (delivery->tuple.transport == Transport::tcp) {
+            if (delivery->tuple.transport != Transport::udp) {
                 if (const auto client = tcp_clients_.find(delivery->tuple); client != tcp_clients_.end())
                     enqueue(client->second, delivery->data);
                 continue;
@@ -267,7 +295,7 @@ private:
     // After each reactor turn: what the turn's reads produced leaves, one sendmmsg per sending socket.
     void flush() noexcept { send_failures_ += queue_.flush().failed; }
 
-    void start_tcp(asio::ip::tcp::socket socket, const stun::Address& local) {
+    void start_tcp(asio::ip::tcp::socket socket, const stun::Address& local, bool tls = false) {
         std::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         if (ec) return;
@@ -277,8 +305,9 @@ private:
         }
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
         auto client = std::make_shared<TcpClient>(std::move(socket));
-        client->tuple =
-            FiveTuple{to_stun(asio::ip::udp::endpoint(peer.address(), peer.port())), local, Transport::tcp};
+        if (tls) client->stream.enable(*tls_);
+        client->tuple = FiveTuple{to_stun(asio::ip::udp::endpoint(peer.address(), peer.port())), local,
+                                  tls ? Transport::tls : Transport::tcp};
         tcp_clients_[client->tuple] = client;
         asio::co_spawn(io_, tcp_session(client), [](const std::exception_ptr& e) { log_escaped(e); });
     }
@@ -288,13 +317,15 @@ private:
     asio::awaitable<void> tcp_session(TcpClientPtr client) {
         std::vector<std::uint8_t> buffer(4096);
         std::size_t filled = 0;
-        for (;;) {
+        bool handshaken = true;
+        if (client->stream.is_tls()) handshaken = co_await tls_handshake(*client);
+        while (handshaken) {
             if (filled == buffer.size()) {
                 if (buffer.size() >= stun::k_max_message_size)
                     break;  // cannot happen: the framer bounds items
                 buffer.resize(std::min(buffer.size() * 2, stun::k_max_message_size));
             }
-            const auto [ec, n] = co_await client->socket.async_read_some(
+            const auto [ec, n] = co_await client->stream.async_read_some(
                 asio::buffer(buffer.data() + filled, buffer.size() - filled), k_use);
             if (ec) break;
             filled += n;
@@ -317,6 +348,23 @@ private:
         tcp_clients_.erase(client->tuple);
         machine_.on_connection_closed(std::chrono::steady_clock::now(), client->tuple);
         log_ended();
+    }
+
+    // The server side of the TLS handshake, within k_tls_handshake_wait: a client that connects and says
+    // nothing (or speaks plain STUN to the TLS port) holds a slot no longer than that.
+    asio::awaitable<bool> tls_handshake(TcpClient& client) {
+        using namespace asio::experimental::awaitable_operators;
+        asio::steady_timer deadline(io_);
+        deadline.expires_after(k_tls_handshake_wait);
+        const auto result =
+            co_await (client.stream.tls().async_handshake(asio::ssl::stream_base::server, k_use) ||
+                      deadline.async_wait(k_use));
+        if (result.index() == 0 && !std::get<0>(std::get<0>(result))) co_return true;
+        ++tls_failed_;
+        tls_log_.info("turn: tls handshake with {} failed: {}", stun::to_string(client.tuple.client),
+                      result.index() == 1 ? std::string("timeout")
+                                          : tls::openssl_error(std::get<0>(std::get<0>(result)).message()));
+        co_return false;
     }
 
     void handle_tcp_item(const TcpClientPtr& client, Bytes item) {
@@ -345,7 +393,7 @@ private:
     static asio::awaitable<void> tcp_writer(TcpClientPtr client) {
         while (!client->queue.empty()) {
             const auto [ec, n] =
-                co_await asio::async_write(client->socket, asio::buffer(client->queue.front()), k_use);
+                co_await client->stream.async_write(asio::buffer(client->queue.front()), k_use);
             client->queued_bytes -= client->queue.front().size();
             client->queue.pop_front();
             if (ec) {
@@ -377,9 +425,9 @@ private:
                 "turn-allocation-end user={} client={} transport={} relayed={} to_peer_bytes={} "
                 "to_peer_packets={} "
                 "to_client_bytes={} to_client_packets={} duration={:.3f}s reason=\"{}\"",
-                end.user, stun::to_string(end.client), end.transport == Transport::tcp ? "tcp" : "udp",
-                relayed_text(end), end.to_peer.bytes, end.to_peer.packets, end.to_client.bytes,
-                end.to_client.packets, seconds(end.duration), end.reason);
+                end.user, stun::to_string(end.client), transport_name(end.transport), relayed_text(end),
+                end.to_peer.bytes, end.to_peer.packets, end.to_client.bytes, end.to_client.packets,
+                seconds(end.duration), end.reason);
     }
 
     asio::io_context& io_;
@@ -387,6 +435,9 @@ private:
     RelaySockets relays_;
     TurnMachine machine_;
     std::size_t max_tcp_clients_;
+    std::shared_ptr<asio::ssl::context> tls_;
+    std::uint64_t tls_failed_ = 0;  // TLS handshakes that failed or timed out
+    net::RateLimitedLog tls_log_{"turn tls"};
     std::uint64_t tcp_refused_ = 0;    // over max_tcp_connections
     std::uint64_t tcp_dropped_ = 0;    // relayed data dropped for a full TCP queue
     std::uint64_t send_failures_ = 0;  // UDP datagrams the kernel refused or had no buffer room for
@@ -442,6 +493,9 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
             [&s] { return s.to_client.packets; });
     counter("streamgate_turn_to_client_bytes_total", "Octets relayed to clients",
             [&s] { return s.to_client.bytes; });
+    counter("streamgate_turn_tls_handshakes_failed_total",
+            "TLS connections closed before their handshake finished (failed or not within 10 s)",
+            [&server] { return server.tls_failed(); });
     counter("streamgate_turn_tcp_refused_total", "TCP connections closed at once: over max_tcp_connections",
             [&server] { return server.tcp_refused(); });
     counter("streamgate_turn_send_failures_total",
@@ -525,6 +579,9 @@ int run_turn(const TurnServerConfig& config) {
         if (!server.listen(ip, config.listening_port, config.tcp)) return 2;
     for (const auto& ip : alternate_listeners)
         if (!server.listen(ip, config.alt_listening_port, false)) return 2;
+    if (config.tls)
+        for (const auto& ip : listen_ips)
+            if (!server.listen_tls(ip, config.tls_listening_port)) return 2;
     if (config.rendezvous)
         spdlog::info("turn: rendezvous for streamgate punch on the UDP listeners ({})",
                      config.rendezvous_options.secret.empty() ? "not authenticated: no --rendezvous-secret"

@@ -5,8 +5,10 @@
 // carries out what it answers. A timer expires allocations, permissions and channels once a second; every
 // ended allocation is one log line.
 
+#include <asio/ssl/context.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +27,10 @@ struct TurnServerConfig {
     std::vector<std::string> relay_ips;  // empty: the (non-wildcard) listening IPs
     std::uint16_t min_port = 49152;
     std::uint16_t max_port = 65535;
-    bool tcp = true;                         // also listen on TCP (same addresses and port)
+    bool tcp = true;  // also listen on TCP (same addresses and port)
+    // TURN over TLS ("turns:", RFC 7065): with a context, every listening IP also takes TLS on this port.
+    std::shared_ptr<asio::ssl::context> tls;
+    std::uint16_t tls_listening_port = 5349;
     std::size_t max_tcp_connections = 1024;  // TCP clients at once; more are closed at accept
     std::optional<net::HostPort> admin;      // Prometheus /metrics and the JSON API (turn_api.hpp)
     std::string admin_token;                 // lets the API end allocations; empty: read-only

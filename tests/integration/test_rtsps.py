@@ -22,21 +22,11 @@ import json
 import subprocess
 import unittest
 
-from testnet import TestNetwork, make_test_clip, require_tools, streamgate_bin
+from testnet import TestNetwork, make_certificate, make_test_clip, require_tools, streamgate_bin
 
 PLAIN_PORT = 8554
 TLS_PORT = 8322
 FPS = 25
-
-
-def make_certificate(directory, name: str, addresses: list[str]) -> tuple[str, str]:
-    """A self-signed P-256 certificate for these IP addresses (its own CA); returns (certificate, key)."""
-    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
-    san = ",".join(f"IP:{a}" for a in addresses)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}",
-                    "-addext", f"subjectAltName={san}"], check=True, capture_output=True, timeout=60)
-    return str(cert), str(key)
 
 
 class Rtsps(unittest.TestCase):

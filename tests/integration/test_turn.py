@@ -9,7 +9,8 @@ gw does not forward, a datagram from a client reaches a peer only through a TURN
     gw's other address and port;
   - turnutils_uclient with long-term credentials relays to the peer and gets every message back: with
     channels (ChannelBind, ChannelData), with Send/Data indications (-s), with RTP/RTCP allocation pairs
-    (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over IPv6, and from an IPv4 client through an
+    (EVEN-PORT, RESERVATION-TOKEN), with DONT-FRAGMENT (-g), over TCP to the server (-t), over TLS (-t -S,
+    port 5349), over IPv6, and from an IPv4 client through an
     IPv6 relayed address to an IPv6 peer (-x, REQUESTED-ADDRESS-FAMILY) or with relayed addresses of both
     families (-Z, ADDITIONAL-ADDRESS-FAMILY);
   - a wrong password gets no allocation, and a loopback peer or one in a --denied-peer-ip range no permission;
@@ -28,9 +29,10 @@ import subprocess
 import time
 import unittest
 
-from testnet import TestNetwork, require_tools, streamgate_bin
+from testnet import TestNetwork, make_certificate, require_tools, streamgate_bin
 
 TURN_PORT = 3478
+TLS_PORT = 5349  # TURN over TLS (turns:)
 PEER_PORT = 3480
 USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
 ADMIN = "127.0.0.1:9136"
@@ -53,6 +55,7 @@ class Turn(unittest.TestCase):
         cls.gw4 = net.addr("gw", 4, peer="client4")
         cls.gw6 = net.addr("gw", 6, peer="client6")
         cls.token_file = token_file = net.write_file("admin.token", ADMIN_TOKEN + "\n")
+        cls.cert, key = make_certificate(net.make_dir("certs"), "turn-test", [cls.gw4, cls.gw6])
         cls.server = net.start_peer("gw", [cls.bin, "turn", "--listening-ip", cls.gw4, "--listening-ip", cls.gw6,
                                            "--relay-ip", net.addr("gw", 4, peer="origin4"),
                                            "--relay-ip", net.addr("gw", 6, peer="origin6"),
@@ -60,11 +63,13 @@ class Turn(unittest.TestCase):
                                            "--user", f"{USER}:{PASSWORD}", "--realm", REALM, "--lt-cred-mech",
                                            "--denied-peer-ip", DENIED_RANGE,
                                            "--admin", ADMIN, "--admin-token-file", str(token_file),
+                                           "--cert", cls.cert, "--pkey", key,
                                            "--log-level", "debug"],
                                     name="streamgate", ready=None)
         for addr in (cls.gw4, cls.gw6):
             net.wait_port("gw", addr, TURN_PORT, proto="udp")
             net.wait_port("gw", addr, TURN_PORT, proto="tcp")
+            net.wait_port("gw", addr, TLS_PORT, proto="tcp")
         net.wait_port("gw", "127.0.0.1", int(ADMIN.rsplit(":", 1)[1]))
 
     # ----- helpers -----
@@ -173,6 +178,22 @@ class Turn(unittest.TestCase):
     def test_tcp_client_send_indications_ipv6(self):
         rc, out = self.uclient("client6", self.gw6, self.net.addr("origin6", 6), "-t", "-c", "-s")
         self.assert_relayed(rc, out)
+
+    def test_tls_client_channels_ipv4_and_ipv6(self):
+        """turnutils_uclient -t -S: TURN over TLS to port 5349 ("turns:"), channels relayed to the UDP peer;
+        the allocation-end line says tls. A plain TCP client on the TLS port gets nothing and is counted."""
+        for client, server, family in (("client4", self.gw4, 4), ("client6", self.gw6, 6)):
+            before = len(self.allocation_ends())
+            self.assert_relayed(*self.uclient(client, server, self.net.addr(f"origin{family}", family), "-t",
+                                              "-S", "-c", port=TLS_PORT))
+            self.assertIn("transport=tls", self.wait_allocation_end(before))
+        rc, out = self.uclient("client4", self.gw4, self.net.addr("origin4", 4), "-t", "-c", count=2,
+                               port=TLS_PORT)
+        self.assertNotIn("tot_recv_msgs=2", out)
+        metrics = self.net.run("gw", ["curl", "-s", f"http://{ADMIN}/metrics"], capture_output=True, text=True,
+                               timeout=10).stdout
+        failed = [l for l in metrics.splitlines() if l.startswith("streamgate_turn_tls_handshakes_failed_total ")]
+        self.assertTrue(failed and float(failed[0].split()[1]) >= 1, metrics[-2000:])
 
     def test_ipv4_client_through_ipv6_relay(self):
         before = len(self.allocation_ends())

@@ -889,6 +889,16 @@ def _local_matches(local: str, want, port: int) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # Helpers for test modules.
 
+def make_certificate(directory, name: str, addresses: list[str]) -> tuple[str, str]:
+    """A self-signed P-256 certificate for these IP addresses (its own CA); returns (certificate, key)."""
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    san = ",".join(f"IP:{a}" for a in addresses)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName={san}"], check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)
+
+
 def make_test_clip(path: Path, seconds: float, fps: int = 25, size: str = "320x240", audio: bool = True,
                    gop: int | None = None) -> Path:
     """Encodes a test pattern (H.264, a key frame every `gop` frames, one second by default) with a 440 Hz AAC

@@ -826,41 +826,44 @@ namespace {
 
 // The same flow over a TCP 5-tuple: ChannelData towards the client is padded, and closing the connection
 // ends the allocation.
-TEST_F(TurnMachineTest, TcpClientsGetPaddedChannelDataAndLoseTheAllocationWithTheConnection) {
-    const FiveTuple tcp{k_client, k_server, Transport::tcp};
-    const auto send_tcp = [&](const std::vector<std::uint8_t>& d) {
-        const auto out = machine_.on_client_datagram(now_, tcp, d);
-        return Answer{{out.reply.begin(), out.reply.end()}, out.to_peer};
-    };
-    auto challenge =
-        send_tcp(request(stun::method::allocate, nullptr, [](auto& b) { b.add_requested_transport(17); }));
-    ASSERT_EQ(challenge.error(), 401);
-    Credentials c;
-    c.nonce = std::string(*stun::read_text(*challenge.view().find(stun::attr::nonce)));
-    const auto allocated =
-        send_tcp(request(stun::method::allocate, &c, [](auto& b) { b.add_requested_transport(17); }));
-    ASSERT_TRUE(allocated.success());
-    const auto m = allocated.view();
-    const auto relayed =
-        *stun::read_xor_address(*m.find(stun::attr::xor_relayed_address), m.transaction_id());
-    // The UDP 5-tuple of the same addresses is another allocation's (none).
-    EXPECT_EQ(permit(c, k_peer).error(), 437);
-    ASSERT_TRUE(send_tcp(request(stun::method::channel_bind, &c, [](auto& b) {
-                    b.add_channel_number(0x4000);
-                    b.add_xor_address(stun::attr::xor_peer_address, k_peer);
-                })).success());
-    const std::array<std::uint8_t, 5> payload{1, 2, 3, 4, 5};
-    const auto delivery = machine_.on_peer_datagram(now_, relayed, k_peer, payload);
-    ASSERT_TRUE(delivery);
-    EXPECT_EQ(delivery->tuple, tcp);
-    EXPECT_EQ(delivery->data.size(), 12U);  // 4 + 5, padded to 12
-    machine_.on_connection_closed(now_, tcp);
-    EXPECT_EQ(machine_.allocation_count(), 0U);
-    const auto ended = machine_.take_ended();
-    ASSERT_EQ(ended.size(), 1U);
-    EXPECT_EQ(ended[0].reason, "connection closed");
-    EXPECT_EQ(ended[0].transport, Transport::tcp);
-    EXPECT_TRUE(ports_.open_ports.empty());
+TEST_F(TurnMachineTest, TcpAndTlsClientsGetPaddedChannelDataAndLoseTheAllocationWithTheConnection) {
+    for (const Transport transport : {Transport::tcp, Transport::tls}) {
+        SCOPED_TRACE(transport_name(transport));
+        const FiveTuple tcp{k_client, k_server, transport};
+        const auto send_tcp = [&](const std::vector<std::uint8_t>& d) {
+            const auto out = machine_.on_client_datagram(now_, tcp, d);
+            return Answer{{out.reply.begin(), out.reply.end()}, out.to_peer};
+        };
+        auto challenge = send_tcp(
+            request(stun::method::allocate, nullptr, [](auto& b) { b.add_requested_transport(17); }));
+        ASSERT_EQ(challenge.error(), 401);
+        Credentials c;
+        c.nonce = std::string(*stun::read_text(*challenge.view().find(stun::attr::nonce)));
+        const auto allocated =
+            send_tcp(request(stun::method::allocate, &c, [](auto& b) { b.add_requested_transport(17); }));
+        ASSERT_TRUE(allocated.success());
+        const auto m = allocated.view();
+        const auto relayed =
+            *stun::read_xor_address(*m.find(stun::attr::xor_relayed_address), m.transaction_id());
+        // The UDP 5-tuple of the same addresses is another allocation's (none).
+        EXPECT_EQ(permit(c, k_peer).error(), 437);
+        ASSERT_TRUE(send_tcp(request(stun::method::channel_bind, &c, [](auto& b) {
+                        b.add_channel_number(0x4000);
+                        b.add_xor_address(stun::attr::xor_peer_address, k_peer);
+                    })).success());
+        const std::array<std::uint8_t, 5> payload{1, 2, 3, 4, 5};
+        const auto delivery = machine_.on_peer_datagram(now_, relayed, k_peer, payload);
+        ASSERT_TRUE(delivery);
+        EXPECT_EQ(delivery->tuple, tcp);
+        EXPECT_EQ(delivery->data.size(), 12U);  // 4 + 5, padded to 12
+        machine_.on_connection_closed(now_, tcp);
+        EXPECT_EQ(machine_.allocation_count(), 0U);
+        const auto ended = machine_.take_ended();
+        ASSERT_EQ(ended.size(), 1U);
+        EXPECT_EQ(ended[0].reason, "connection closed");
+        EXPECT_EQ(ended[0].transport, transport);
+        EXPECT_TRUE(ports_.open_ports.empty());
+    }
 }
 
 }  // namespace
