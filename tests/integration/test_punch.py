@@ -148,7 +148,7 @@ def path_reports(peer) -> list[dict]:
 class Punch(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        require_tools("ffmpeg", "ffprobe", "nft")
+        require_tools("ffmpeg", "ffprobe", "nft", "turnutils_natdiscovery")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
         cls.addClassCleanup(cls.net.close)
@@ -263,6 +263,21 @@ class Punch(unittest.TestCase):
         finally:
             first.stop()
             second.stop()
+
+    def test_coturn_natdiscovery_classifies_each_nat(self):
+        """coturn's turnutils_natdiscovery (RFC 5780, -m mapping and -f filtering) against the server's two
+        addresses, from behind each kind of NAT: masquerade maps endpoint-independently and filters by address
+        and port; masquerade fully-random maps by address and port (symmetric). Our own classifier
+        (test_cone_to_symmetric_falls_back_to_turn) says the same."""
+        for host, mapping, filtering in (("cam", "Endpoint Independent Mapping", "Address and Port Dependent Filtering"),
+                                         ("sym", "Address and Port Dependent Mapping", None)):
+            cp = self.net.run(host, ["turnutils_natdiscovery", "-m", "-f", "-p", str(PORT), SRV], check=False,
+                              timeout=60)
+            out = cp.stdout + cp.stderr
+            self.assertIn(f"Other addr: : {SRV_OTHER}:{PORT + 1}", out, out[-3000:])
+            self.assertIn(f"NAT with {mapping}!", out, out[-3000:])
+            if filtering:
+                self.assertIn(f"NAT with {filtering}!", out, out[-3000:])
 
     def test_symmetric_to_symmetric_falls_back_to_turn(self):
         first, second, a, b = self.run_pair("syma", "sym", "symb", "sym2")
