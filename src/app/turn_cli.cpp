@@ -75,6 +75,7 @@ std::optional<turn::TurnServerConfig> turn_config(const TurnFlags& flags) {
         config.tls_listening_port = flags.tls_listening_port;
     }
     config.max_tcp_connections = flags.max_tcp_connections;
+    config.max_allocate_timeout = std::chrono::seconds{flags.max_allocate_timeout};
     config.rendezvous = flags.rendezvous;
     config.rendezvous_options.max_entries = flags.rendezvous_max_entries;
     if (!flags.rendezvous_secret.empty() && !flags.rendezvous) {
@@ -147,6 +148,9 @@ Subcommand add_turn_command(CLI::App& app) {
                    "Listen on UDP only (default: UDP and TCP on the same addresses)");
     turn->add_option("--max-tcp-connections", flags->max_tcp_connections,
                      "TCP clients at once; more are closed at accept (default 1024)");
+    turn->add_option("--max-allocate-timeout", flags->max_allocate_timeout,
+                     "Seconds a TCP or TLS client may stay connected without an allocation (default 60)")
+        ->check(CLI::Range(1U, 3600U));
     turn->add_option(
         "--cert", flags->cert,
         "PEM certificate chain for TURN over TLS (turns:); with --pkey, every --listening-ip also "

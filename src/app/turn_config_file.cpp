@@ -21,6 +21,7 @@ bool read_turn_config_file(const std::string& path, const std::function<bool(std
         {"allow-loopback-peers", bool_option(flags.allow_loopback_peers)},
         {"no-tcp", bool_option(flags.no_tcp)},
         {"max-tcp-connections", number_option(flags.max_tcp_connections)},
+        {"max-allocate-timeout", number_option(flags.max_allocate_timeout)},
         {"total-quota", number_option(flags.total_quota)},
         {"user-quota", number_option(flags.user_quota)},
         {"max-allocate-lifetime", number_option(flags.max_allocate_lifetime)},

@@ -29,6 +29,7 @@ struct TurnFlags {
     bool allow_loopback_peers = false;
     bool no_tcp = false;
     std::size_t max_tcp_connections = 1024;
+    unsigned max_allocate_timeout = 60;
     std::size_t total_quota = 10000;
     std::size_t user_quota = 100;
     unsigned max_allocate_lifetime = 3600;

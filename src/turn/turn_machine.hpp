@@ -209,6 +209,7 @@ public:
     void set_credentials(TurnCredentials credentials);
 
     std::size_t allocation_count() const noexcept { return allocations_.size(); }
+    bool has_allocation(const FiveTuple& tuple) const { return allocations_.contains(tuple); }
     std::size_t reservation_count() const noexcept { return reservations_.size(); }
     const TurnStats& stats() const noexcept { return stats_; }
 

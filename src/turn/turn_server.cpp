@@ -56,6 +56,7 @@ struct TcpClient {
     explicit TcpClient(asio::ip::tcp::socket s) : socket(std::move(s)) {}
     asio::ip::tcp::socket socket;
     tls::MaybeTlsStream stream{socket};  // TLS on the TLS listeners, else the socket as it is
+    std::chrono::steady_clock::time_point connected = std::chrono::steady_clock::now();
     FiveTuple tuple;
     std::deque<std::vector<std::uint8_t>> queue;
     std::size_t queued_bytes = 0;
@@ -102,6 +103,7 @@ public:
           machine_(options, relays_),
           max_tcp_clients_(config.max_tcp_connections),
           tls_(config.tls),
+          allocate_timeout_(config.max_allocate_timeout),
           in_(k_batch, k_slot_size) {
         if (config.rendezvous) rendezvous_.emplace(config.rendezvous_options);
         reactor_.set_after_turn([this] { flush(); });
@@ -191,6 +193,7 @@ public:
     const TurnStats& stats() const noexcept { return machine_.stats(); }
     std::uint64_t tcp_refused() const noexcept { return tcp_refused_; }
     std::uint64_t tls_failed() const noexcept { return tls_failed_; }
+    std::uint64_t tcp_idle_closed() const noexcept { return tcp_idle_closed_; }
     std::uint64_t tcp_dropped() const noexcept { return tcp_dropped_; }
     std::uint64_t send_failures() const noexcept { return send_failures_; }
     std::size_t tcp_clients() const noexcept { return tcp_clients_.size(); }
@@ -415,7 +418,21 @@ private:
             if (stopping_) co_return;
             machine_.expire(std::chrono::steady_clock::now());
             if (rendezvous_) rendezvous_->expire(std::chrono::steady_clock::now());
+            close_idle_tcp_clients(std::chrono::steady_clock::now());
             log_ended();
+        }
+    }
+
+    // A TCP or TLS client without an allocation --max-allocate-timeout after connecting is closed: otherwise
+    // one that connects and idles holds a --max-tcp-connections slot as long as it likes. Closing the socket
+    // ends the client's reader, which cleans up after it.
+    void close_idle_tcp_clients(std::chrono::steady_clock::time_point now) {
+        for (const auto& [tuple, client] : tcp_clients_) {
+            if (now - client->connected < allocate_timeout_ || machine_.has_allocation(tuple)) continue;
+            if (!client->socket.is_open()) continue;
+            ++tcp_idle_closed_;
+            std::error_code ignored;
+            client->socket.close(ignored);
         }
     }
 
@@ -437,6 +454,8 @@ private:
     std::size_t max_tcp_clients_;
     std::shared_ptr<asio::ssl::context> tls_;
     std::uint64_t tls_failed_ = 0;  // TLS handshakes that failed or timed out
+    std::chrono::seconds allocate_timeout_;
+    std::uint64_t tcp_idle_closed_ = 0;  // TCP/TLS clients closed for having no allocation in time
     net::RateLimitedLog tls_log_{"turn tls"};
     std::uint64_t tcp_refused_ = 0;    // over max_tcp_connections
     std::uint64_t tcp_dropped_ = 0;    // relayed data dropped for a full TCP queue
@@ -493,6 +512,9 @@ void register_metrics(metrics::Registry& registry, const Server& server) {
             [&s] { return s.to_client.packets; });
     counter("streamgate_turn_to_client_bytes_total", "Octets relayed to clients",
             [&s] { return s.to_client.bytes; });
+    counter("streamgate_turn_tcp_idle_closed_total",
+            "TCP and TLS clients closed for having no allocation --max-allocate-timeout after connecting",
+            [&server] { return server.tcp_idle_closed(); });
     counter("streamgate_turn_tls_handshakes_failed_total",
             "TLS connections closed before their handshake finished (failed or not within 10 s)",
             [&server] { return server.tls_failed(); });

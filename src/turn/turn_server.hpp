@@ -6,6 +6,7 @@
 // ended allocation is one log line.
 
 #include <asio/ssl/context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,9 +32,10 @@ struct TurnServerConfig {
     // TURN over TLS ("turns:", RFC 7065): with a context, every listening IP also takes TLS on this port.
     std::shared_ptr<asio::ssl::context> tls;
     std::uint16_t tls_listening_port = 5349;
-    std::size_t max_tcp_connections = 1024;  // TCP clients at once; more are closed at accept
-    std::optional<net::HostPort> admin;      // Prometheus /metrics and the JSON API (turn_api.hpp)
-    std::string admin_token;                 // lets the API end allocations; empty: read-only
+    std::size_t max_tcp_connections = 1024;         // TCP clients at once; more are closed at accept
+    std::chrono::seconds max_allocate_timeout{60};  // a TCP/TLS client without an allocation by then: closed
+    std::optional<net::HostPort> admin;             // Prometheus /metrics and the JSON API (turn_api.hpp)
+    std::string admin_token;                        // lets the API end allocations; empty: read-only
     std::string version;
     TurnOptions options;
     // `streamgate punch`'s rendezvous on the UDP listeners (src/punch/rendezvous.hpp): Register requests are

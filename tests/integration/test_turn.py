@@ -29,10 +29,11 @@ import subprocess
 import time
 import unittest
 
-from testnet import TestNetwork, make_certificate, require_tools, streamgate_bin
+from testnet import PYTHON, TestNetwork, make_certificate, require_tools, streamgate_bin
 
 TURN_PORT = 3478
 TLS_PORT = 5349  # TURN over TLS (turns:)
+ALLOCATE_TIMEOUT = 2  # --max-allocate-timeout: a TCP client without an allocation is closed after it
 PEER_PORT = 3480
 USER, PASSWORD, REALM = "alice", "wonderland", "streamgate.test"
 ADMIN = "127.0.0.1:9136"
@@ -64,6 +65,7 @@ class Turn(unittest.TestCase):
                                            "--denied-peer-ip", DENIED_RANGE,
                                            "--admin", ADMIN, "--admin-token-file", str(token_file),
                                            "--cert", cls.cert, "--pkey", key,
+                                           "--max-allocate-timeout", str(ALLOCATE_TIMEOUT),
                                            "--log-level", "debug"],
                                     name="streamgate", ready=None)
         for addr in (cls.gw4, cls.gw6):
@@ -194,6 +196,23 @@ class Turn(unittest.TestCase):
                                timeout=10).stdout
         failed = [l for l in metrics.splitlines() if l.startswith("streamgate_turn_tls_handshakes_failed_total ")]
         self.assertTrue(failed and float(failed[0].split()[1]) >= 1, metrics[-2000:])
+
+    def test_tcp_client_without_allocation_is_closed(self):
+        """A TCP connection that never allocates holds a --max-tcp-connections slot only until
+        --max-allocate-timeout (2 s here): the server closes it, and counts it."""
+        script = ("import socket, sys, time\n"
+                  "s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n"
+                  "s.settimeout(15)\n"
+                  "t = time.monotonic()\n"
+                  "print(len(s.recv(100)), round(time.monotonic() - t, 1))\n")
+        cp = self.net.run("client4", [PYTHON, "-c", script, self.gw4, str(TURN_PORT)], timeout=30)
+        received, waited = cp.stdout.split()
+        self.assertEqual(received, "0")  # closed by the server, nothing sent
+        self.assertGreaterEqual(float(waited), ALLOCATE_TIMEOUT - 0.5)
+        metrics = self.net.run("gw", ["curl", "-s", f"http://{ADMIN}/metrics"], capture_output=True, text=True,
+                               timeout=10).stdout
+        closed = [l for l in metrics.splitlines() if l.startswith("streamgate_turn_tcp_idle_closed_total ")]
+        self.assertTrue(closed and float(closed[0].split()[1]) >= 1, metrics[-2000:])
 
     def test_ipv4_client_through_ipv6_relay(self):
         before = len(self.allocation_ends())
