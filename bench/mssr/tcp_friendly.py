@@ -84,6 +84,19 @@ def setup_path(net: TestNetwork, args) -> None:
                   "net.ipv4.conf.to-snd.rp_filter=0", "net.ipv4.conf.to-rcv.rp_filter=0"])
 
 
+def set_meter(net: TestNetwork) -> None:
+    """Counts, on rcv's input, the IP bytes of each flow that crossed the bottleneck: its share of the link."""
+    net.nft(RCV, "table ip share { chain input { type filter hook input priority 0; policy accept; "
+                 f"udp dport {PATH_PORT} counter; tcp dport {IPERF_PORT} counter; }}; }}")
+
+
+def meter_bytes(net: TestNetwork) -> tuple[int, int]:
+    """(MSSR, TCP) bytes counted so far."""
+    text = net.run(RCV, ["nft", "list", "table", "ip", "share"]).stdout
+    found = [int(b) for b in re.findall(r"counter packets \d+ bytes (\d+)", text)]
+    return found[0], found[1]
+
+
 def tbf_drops(net: TestNetwork) -> int:
     text = net.run(RTR, ["tc", "-s", "qdisc", "show", "dev", "to-rcv"]).stdout
     m = re.search(r"dropped (\d+)", text)
@@ -137,6 +150,7 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
         net.wait_port(SND, "127.0.0.1", IN_PORT, proto="udp")
         time.sleep(1.0)
     drops_before = tbf_drops(net)
+    meter_before = meter_bytes(net)
     t0 = time.monotonic()
     player = iperf = None
     if mode:
@@ -150,10 +164,15 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
         if iperf.returncode != 0:
             raise RuntimeError(f"iperf3 failed: {stdout[-2000:]} {stderr[-2000:]}")
         result.update(iperf_rates(json.loads(stdout), WARMUP_S))
-    if player:
-        player.wait(timeout=args.seconds + 60)
     else:
         time.sleep(max(0.0, t0 + args.seconds - time.monotonic()))
+    # the link's shares over the iperf3 run's time (the clip plays two seconds longer)
+    elapsed = time.monotonic() - t0
+    meter = meter_bytes(net)
+    result["tcp_wire_mbps"] = mbps(meter[1] - meter_before[1], elapsed)
+    result["mssr_wire_mbps"] = mbps(meter[0] - meter_before[0], elapsed)
+    if player:
+        player.wait(timeout=args.seconds + 60)
     result["tbf_drops"] = tbf_drops(net) - drops_before
     if mode:
         time.sleep(1.0)
@@ -174,7 +193,8 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
             "frames": frames["frames"], "decode_errors": frames["decode_errors"],
             "loss_events": sent["loss_events"], "retransmissions": sent["retransmissions"],
             "dropped_unsent": sent["dropped_unsent"], "dropped_unrepaired": sent["dropped_unrepaired"],
-            "timeouts": sent["timeouts"],
+            "timeouts": sent["timeouts"], "fragments_sent": sent["fragments_sent"],
+            "late_fragments": video.get("late_fragments"),
             "cwnd_median_bytes": int(statistics.median(c for _, c in progress)) if progress else None,
             "cwnd_min_bytes": min((c for _, c in progress), default=None),
             "srtt_median_ms": round(statistics.median(r for r, _ in progress), 1) if progress else None,
@@ -206,6 +226,7 @@ def main() -> int:
     results = []
     with TestNetwork() as net:
         setup_path(net, args)
+        set_meter(net)
         ping = net.run(SND, ["ping", "-c", "5", "-i", "0.2", "-q", RCV_ADDR]).stdout.strip().splitlines()[-1]
         print(f"path: TBF {args.rate} burst {args.burst} latency {args.tbf_latency}, one-way delay "
               f"{args.delay_ms} ms; idle ping {ping}", flush=True)
@@ -221,12 +242,13 @@ def main() -> int:
             results.append(r)
             print(json.dumps(r), flush=True)
     print(f"\n| run | TCP Mbit/s | MSSR Mbit/s | TCP, {WARMUP_S}-{args.seconds} s | MSSR, {WARMUP_S}-{args.seconds} s "
-          "| frames | MSSR loss events | median cwnd | median SRTT | TBF drops |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| TCP, MSSR on the wire | frames | MSSR loss events | median cwnd | median SRTT | TBF drops |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     for r in results:
         frames = f"{r['frames']}, {r['decode_errors']} err" if "frames" in r else "-"
         print(f"| {r['run']} | {cell(r, 'tcp_mbps')} | {cell(r, 'mssr_mbps')} | {cell(r, 'tcp_mbps_steady')} | "
-              f"{cell(r, 'mssr_mbps_steady')} | {frames} | {r.get('loss_events', '-')} | "
+              f"{cell(r, 'mssr_mbps_steady')} | {r['tcp_wire_mbps']:.2f}, {r['mssr_wire_mbps']:.2f} | {frames} | "
+              f"{r.get('loss_events', '-')} | "
               f"{r.get('cwnd_median_bytes', '-')} | {r.get('srtt_median_ms', '-')} | {r['tbf_drops']} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "clip_kbps": clip_kbps, "runs": results},
