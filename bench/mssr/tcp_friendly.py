@@ -195,6 +195,7 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
             "dropped_unsent": sent["dropped_unsent"], "dropped_unrepaired": sent["dropped_unrepaired"],
             "timeouts": sent["timeouts"], "fragments_sent": sent["fragments_sent"],
             "late_fragments": video.get("late_fragments"),
+            "cwnd_final_bytes": sent["cwnd_bytes"],
             "cwnd_median_bytes": int(statistics.median(c for _, c in progress)) if progress else None,
             "cwnd_min_bytes": min((c for _, c in progress), default=None),
             "srtt_median_ms": round(statistics.median(r for r, _ in progress), 1) if progress else None,
