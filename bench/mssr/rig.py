@@ -50,9 +50,11 @@ with open(sys.argv[3], "wb") as out:
 """
 
 
-def build(net: TestNetwork) -> None:
+def build(net: TestNetwork, forwarding: bool = False) -> None:
+    """snd --- rtr --- rcv; rtr forwards IP between them only with `forwarding` (this rig's own runs go
+    through the user-space forwarder on rtr instead)."""
     net.add_host(SND, families=(4,))
-    net.add_host(RTR, families=(4,))
+    net.add_host(RTR, families=(4,), forwarding=forwarding)
     net.add_host(RCV, families=(4,))
     net.add_link(SND, "eth0", RTR, "to-snd")
     net.add_link(RCV, "eth0", RTR, "to-rcv")
@@ -71,6 +73,15 @@ def wire_bytes(net: TestNetwork) -> int:
     text = net.run(RTR, ["nft", "list", "table", "ip", "impair"]).stdout
     m = re.search(r"counter packets \d+ bytes (\d+)", text)
     return int(m.group(1)) if m else 0
+
+
+def make_clip(path: Path, seconds: int, bitrate: str, gop: int) -> None:
+    """The test stream: testsrc2, 1280x720 at FPS, H.264 at `bitrate` (capped by -maxrate), as MPEG-TS."""
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=1280x720:rate={FPS}:duration={seconds}", "-c:v", "libx264",
+                    "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", str(gop), "-b:v", bitrate,
+                    "-maxrate", bitrate, "-bufsize", bitrate, "-f", "mpegts", str(path)],
+                   check=True, timeout=300)
 
 
 def analyse(path: Path) -> dict:
@@ -157,11 +168,7 @@ def main() -> int:
     with TestNetwork() as net:
         build(net)
         clip = net.tmpdir / "clip.ts"
-        subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        f"testsrc2=size=1280x720:rate={FPS}:duration={args.seconds}", "-c:v", "libx264",
-                        "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", str(args.gop), "-b:v", args.bitrate,
-                        "-maxrate", args.bitrate, "-bufsize", args.bitrate, "-f", "mpegts", str(clip)],
-                       check=True, timeout=300)
+        make_clip(clip, args.seconds, args.bitrate, args.gop)
         source = analyse(clip)
         payload = clip.stat().st_size
         print(f"source: {source}, {payload} bytes of TS", flush=True)
