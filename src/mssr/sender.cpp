@@ -209,8 +209,6 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
 
 void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_t& acked,
                         std::optional<TimePoint>& newest_single_send) {
-    (void)seq;
-    (void)now;
     if (f.state == State::done || f.state == State::queued) return;
     // Karn: only a fragment sent exactly once gives an unambiguous RTT sample. And only one sent after
     // everything acked before: a cumulative ack that passes an old fragment late (the receiver gave up
@@ -220,7 +218,19 @@ void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_
         newest_single_send = f.last_sent;
     }
     newest_acked_send_ = std::max(newest_acked_send_, f.last_sent);
-    acked += f.size;
+    // Acknowledged when it could only have reached the receiver after its frame's deadline (the ack is half
+    // a round trip younger than the arrival): it came too late to be shown, or the receiver gave it up and
+    // its cumulative ack passed it. Either way the path did not deliver it in time, so for congestion
+    // control it is a loss (one already declared lost was counted then), not window growth: otherwise a
+    // stream above its fair share would grow its window on data queued past its deadline, or never see
+    // the losses of frames the receiver stopped asking for.
+    const auto half_rtt = rtt_.has_sample() ? rtt_.srtt() / 2 : std::chrono::microseconds(0);
+    if (now - half_rtt >= f.deadline) {
+        ++stats_.acked_late;
+        if (f.state == State::in_flight) cc_.on_loss(seq, end_sequence());
+    } else {
+        acked += f.size;
+    }
     finish(f);  // a fragment in the retransmission set is skipped when its turn comes
 }
 

@@ -68,6 +68,7 @@ struct SenderStats {
     std::uint64_t rejected_adus = 0;       // send buffer full
     std::uint64_t probes = 0;              // sent while RWND was 0
     std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
+    std::uint64_t acked_late = 0;   // acknowledged past their deadline: a loss to congestion control
 };
 
 class Sender {

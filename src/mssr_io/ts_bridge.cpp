@@ -221,6 +221,7 @@ int run_ts_send(const TsBridgeConfig& config) {
                               {"fast_retransmits", st.fast_retransmits},
                               {"timeouts", st.timeouts},
                               {"tail_probes", st.tail_probes},
+                              {"acked_late", st.acked_late},
                               {"dropped_unsent", st.dropped_unsent},
                               {"dropped_unrepaired", st.dropped_unrepaired},
                               {"rejected_adus", st.rejected_adus},

@@ -279,6 +279,7 @@ private:
                                       {"fast_retransmits", st.fast_retransmits},
                                       {"timeouts", st.timeouts},
                                       {"tail_probes", st.tail_probes},
+                                      {"acked_late", st.acked_late},
                                       {"dropped_unsent", st.dropped_unsent},
                                       {"dropped_unrepaired", st.dropped_unrepaired},
                                       {"rejected_adus", st.rejected_adus},

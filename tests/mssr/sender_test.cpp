@@ -229,6 +229,23 @@ TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
     EXPECT_EQ(s.stats().tail_probes, 5u);
 }
 
+TEST(MssrSender, AFragmentAckedPastItsDeadlineIsALossNotWindowGrowth) {
+    Sender s(config(RetransmitMode::by_value, 100ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 10)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);     // the whole initial window
+    s.on_feedback(at_ms(10), feedback(5).view());  // in time: slow start grows by what was acked
+    const std::size_t grown = s.congestion().window();
+    EXPECT_GT(grown, std::size_t{10} * k_default_mss);
+    EXPECT_EQ(s.congestion().loss_events(), 0u);
+    // The other five are acknowledged 150 ms in: half a round trip earlier their frame's deadline (100 ms)
+    // had passed, so they came too late (or the receiver gave them up). No growth, and one loss event.
+    s.on_feedback(at_ms(150), feedback(10).view());
+    EXPECT_EQ(s.stats().acked_late, 5u);
+    EXPECT_EQ(s.congestion().loss_events(), 1u);
+    EXPECT_LT(s.congestion().window(), grown);
+    EXPECT_EQ(s.in_flight(), 0u);
+}
+
 TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {
     SenderConfig c = config(RetransmitMode::by_value, 60s);
     c.congestion.initial_window_packets = 40000;  // only the sequence window limits
