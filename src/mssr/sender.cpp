@@ -219,13 +219,14 @@ void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_
     }
     newest_acked_send_ = std::max(newest_acked_send_, f.last_sent);
     // Acknowledged when it could only have reached the receiver after its frame's deadline (the ack is half
-    // a round trip younger than the arrival): it came too late to be shown, or the receiver gave it up and
-    // its cumulative ack passed it. Either way the path did not deliver it in time, so for congestion
-    // control it is a loss (one already declared lost was counted then), not window growth: otherwise a
-    // stream above its fair share would grow its window on data queued past its deadline, or never see
-    // the losses of frames the receiver stopped asking for.
+    // a round trip younger than the arrival), though it was sent early enough to arrive in time at the
+    // usual delay: the path lost or held it, and the receiver gave it up and let its cumulative ack pass
+    // it (it no longer asks for what is past its deadline, so no gap ack says so). For congestion control
+    // that is a loss, not window growth: otherwise a stream above its fair share grows its window while
+    // its frames arrive too late. One sent too close to its deadline was made late by our own queue: it
+    // counts as delivered, or a window-limited sender would starve on its own backlog.
     const auto half_rtt = rtt_.has_sample() ? rtt_.srtt() / 2 : std::chrono::microseconds(0);
-    if (now - half_rtt >= f.deadline) {
+    if (now - half_rtt >= f.deadline && f.last_sent + half_rtt < f.deadline) {
         ++stats_.acked_late;
         if (f.state == State::in_flight) cc_.on_loss(seq, end_sequence());
     } else {

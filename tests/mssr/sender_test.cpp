@@ -229,7 +229,7 @@ TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
     EXPECT_EQ(s.stats().tail_probes, 5u);
 }
 
-TEST(MssrSender, AFragmentAckedPastItsDeadlineIsALossNotWindowGrowth) {
+TEST(MssrSender, AFragmentSentInTimeButAckedPastItsDeadlineIsALoss) {
     Sender s(config(RetransmitMode::by_value, 100ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 10)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);     // the whole initial window
@@ -237,13 +237,20 @@ TEST(MssrSender, AFragmentAckedPastItsDeadlineIsALossNotWindowGrowth) {
     const std::size_t grown = s.congestion().window();
     EXPECT_GT(grown, std::size_t{10} * k_default_mss);
     EXPECT_EQ(s.congestion().loss_events(), 0u);
-    // The other five are acknowledged 150 ms in: half a round trip earlier their frame's deadline (100 ms)
-    // had passed, so they came too late (or the receiver gave them up). No growth, and one loss event.
+    // The other five, sent at 0, are acknowledged 150 ms in: half a round trip earlier their frame's deadline
+    // (100 ms) had passed, so the path lost or held them. No growth, and one loss event.
     s.on_feedback(at_ms(150), feedback(10).view());
     EXPECT_EQ(s.stats().acked_late, 5u);
     EXPECT_EQ(s.congestion().loss_events(), 1u);
     EXPECT_LT(s.congestion().window(), grown);
     EXPECT_EQ(s.in_flight(), 0u);
+    // Sent 2 ms before its deadline (it waited in our own queue) and acked late: delivered as far as the
+    // window is concerned, or a window-limited sender would starve on its own backlog.
+    ASSERT_TRUE(s.submit(at_ms(200), frame(520)).ok());  // deadline 300
+    ASSERT_EQ(drain(s, at_ms(298)).size(), 1u);
+    s.on_feedback(at_ms(340), feedback(11).view());
+    EXPECT_EQ(s.stats().acked_late, 5u);
+    EXPECT_EQ(s.congestion().loss_events(), 1u);
 }
 
 TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {
