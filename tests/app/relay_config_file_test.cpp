@@ -1,25 +1,13 @@
 #include "app/relay_config_file.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
+#include "temp_toml_file.hpp"
 
 namespace sg::app {
 namespace {
 
-class RelayConfigFile : public ::testing::Test {
-protected:
-    std::string write(std::string_view text) {
-        std::ofstream(path_) << text;
-        return path_.string();
-    }
-    void TearDown() override { std::filesystem::remove(path_); }
-
-    std::filesystem::path path_ =
-        std::filesystem::temp_directory_path() / ("sg-relay-config-" + std::to_string(::getpid()) + ".toml");
-};
+class RelayConfigFile : public test::TempTomlFile {};
 
 const auto nothing_given = [](std::string_view) { return false; };
 
