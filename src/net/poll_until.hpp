@@ -1,7 +1,8 @@
 #pragma once
 // Waits on an event loop for a condition that other threads change and nothing completes on: the number of
 // connections or sessions still open on every loop, at shutdown. Looks every `interval` on `timer` and
-// calls `then` once, the first time `ready` holds; cancelling the timer ends the wait without calling it.
+// calls `then` once, the first time `ready` holds. The wait lives as long as it is armed on `timer`: stopping
+// the timer's io_context ends it without calling `then`.
 
 #include <asio/steady_timer.hpp>
 #include <chrono>
