@@ -237,12 +237,16 @@ def relay_calls(net: TestNetwork, port: int = NG_PORT) -> list[str]:
 
 
 def relay_ports_in_use(net: TestNetwork, port_min: int = PORT_MIN, port_max: int = PORT_MAX) -> list[int]:
-    """Media ports of a relay's range bound on gw (ss)."""
-    out = net.run("gw", ["ss", "-H", "-u", "-a", "-n"]).stdout
+    """Media ports of a relay's range that a streamgate process holds on gw (ss -p). Only streamgate's own
+    sockets count: a range that reached into the kernel's ephemeral ports would otherwise count Kamailio's or a
+    control client's short-lived sockets (CI once failed on Kamailio's port 32883 that way)."""
+    ephemeral_min = int(net.run("gw", ["cat", "/proc/sys/net/ipv4/ip_local_port_range"]).stdout.split()[0])
+    assert port_max < ephemeral_min, f"relay port range {port_min}-{port_max} overlaps ephemeral ports"
+    out = net.run("gw", ["ss", "-H", "-u", "-a", "-n", "-p"]).stdout
     ports = []
     for line in out.splitlines():
         cols = line.split()
-        if len(cols) >= 4:
+        if len(cols) >= 4 and '"streamgate"' in line:
             port = cols[3].rpartition(":")[2]
             if port.isdigit() and port_min <= int(port) <= port_max:
                 ports.append(int(port))

@@ -268,7 +268,7 @@ class RelayRecording:
     `streamgate detect` read it back with the same counts."""
 
     PROTOCOL = ""
-    NG_PORT, RTPP_PORT, PORT_MIN, PORT_MAX = 2225, 7724, 32000, 32999
+    NG_PORT, RTPP_PORT, PORT_MIN, PORT_MAX = 2225, 7724, 29000, 29999
 
     @classmethod
     def setUpClass(cls):
