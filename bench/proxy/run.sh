@@ -8,9 +8,9 @@
 #           RTSP proxy doing the same fan-out
 #   socks   players --socks -> streamgate gateway (CONNECT + RTSP ALG; UDP media relayed per player) -> serve
 # For each path and transport, N steps up (--steps) until a run has a failed player or any RTP loss. For the
-# gateway's runs it also reports the gateway's CPU time per relayed Gbit (user+sys of the gateway process over
-# the run, /proc/PID/stat, divided by the RTP bits the players received): the CPU cores one relayed Gbit/s
-# costs. Everything shares the machine's cores, so compare paths and peers, not absolute capacities.
+# gateway's runs and the GstRtspServer peer's it also reports the relaying process's CPU time per relayed Gbit
+# (user+sys of the gateway's or the peer's process over the run, all threads, /proc/PID/stat, divided by the
+# RTP bits the players received): the CPU cores one relayed Gbit/s costs. Everything shares the machine's cores, so compare paths and peers, not absolute capacities.
 #
 # usage: bench/proxy/run.sh [--build-dir DIR] [--steps "50 100 200 400"] [--seconds PLAY_S] [--ramp PER_S]
 #                           [--paths "direct mount gst socks"] [--transports "udp tcp"]
@@ -88,7 +88,8 @@ if [[ " $paths " == *" mount "* ]]; then wait_port $mount_port $gateway_pid; fi
 start_bg "$work/gst.log" /usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 \
   --port $gst_port \
   --mount "/clip=rtspsrc location=$origin protocols=udp latency=200 ! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1"
-wait_port $gst_port "$last_pid"
+gst_pid=$last_pid
+wait_port $gst_port "$gst_pid"
 
 ticks_per_s=$(getconf CLK_TCK)
 
@@ -110,12 +111,15 @@ for path in $paths; do
     [[ $path == socks ]] && extra=(--socks "127.0.0.1:$socks_port")
     for n in $steps; do
       report="$work/$path-$transport-$n.json"
-      before=$(cpu_ticks $gateway_pid)
+      # The relaying process of this path: the gateway, or the peer's (all its threads, as for the gateway).
+      relay_pid=$gateway_pid
+      [[ $path == gst ]] && relay_pid=$gst_pid
+      before=$(cpu_ticks $relay_pid)
       set +e
       timeout $((seconds + n / ramp + 60)) "$bin" testplayer "$(url_of "$path")" -n "$n" --ramp "$ramp" \
         --duration "$seconds" --transport "$transport" "${extra[@]}" --json "$report" -q >/dev/null 2>"$work/err.txt"
       set -e
-      after=$(cpu_ticks $gateway_pid)
+      after=$(cpu_ticks $relay_pid)
       line=$(/usr/bin/python3 - "$report" "$n" "$path" "$((after - before))" "$ticks_per_s" <<'PY'
 import json, sys
 try:
@@ -126,8 +130,9 @@ n, path, ticks, hz = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.ar
 ok = r["succeeded"] == n and r["rtp_lost"] == 0
 gbit = r["rtp_bytes"] * 8 / 1e9
 cpu = ""
-if path in ("mount", "socks") and gbit > 0:
-    cpu = f" gateway {ticks / hz:.2f} CPU-s for {gbit:.2f} Gbit = {ticks / hz / gbit:.2f} cores per Gbit/s"
+if path in ("mount", "socks", "gst") and gbit > 0:
+    who = "GstRtspServer" if path == "gst" else "gateway"
+    cpu = f" {who} {ticks / hz:.2f} CPU-s for {gbit:.2f} Gbit = {ticks / hz / gbit:.2f} cores per Gbit/s"
 print(f"{'OK' if ok else 'FAIL'} succeeded {r['succeeded']}/{n} lost {r['rtp_lost']} "
       f"{r['mbit_per_s']:.0f} Mbit/s setup p99 {r['setup_ms']['p99']:.0f} ms "
       f"first_rtp p99 {r['first_rtp_ms']['p99']:.0f} ms "

@@ -142,6 +142,7 @@ void UdpSendBatch::add(const udp::endpoint& destination, Bytes head, Bytes body)
 }
 
 void UdpSendBatch::prepare() {
+    failed_.assign(entries_.size(), 0);
     iovecs_.resize(entries_.size() * 2);
     headers_.resize(entries_.size());
     for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -194,11 +195,13 @@ UdpSendResult send_batch_now(int fd, UdpSendBatch& batch) {
         if (err == EAGAIN || err == EWOULDBLOCK || socket_unusable(err)) {
             // No room now (or no socket): the rest are dropped, not queued.
             if (socket_unusable(err)) result.error = to_error(err);
+            std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(next), batch.failed_.end(), 1);
             result.failed += total - next;
             result.last_failure = to_error(err);
             break;
         }
         // This datagram only (too big, no route, not permitted, ...): the following ones may still go.
+        batch.failed_[next] = 1;
         ++result.failed;
         result.last_failure = to_error(err);
         ++next;
@@ -240,11 +243,14 @@ asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& bat
             break;
         } else {
             // This datagram only (too big, no route, not permitted, ...): the following ones may still go.
+            batch.failed_[next] = 1;
             ++result.failed;
             result.last_failure = to_error(err);
             ++next;
         }
     }
+    if (result.error)
+        std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(next), batch.failed_.end(), 1);
     co_return result;
 }
 

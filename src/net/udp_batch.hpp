@@ -86,6 +86,9 @@ public:
     void add(const asio::ip::udp::endpoint& destination, Bytes head, Bytes body);
     std::size_t size() const noexcept { return entries_.size(); }
     bool empty() const noexcept { return entries_.empty(); }
+    // After a send: whether datagram `i` was refused or dropped (counted in UdpSendResult::failed), so a
+    // caller sending for many receivers charges each loss to its own receiver.
+    bool failed(std::size_t i) const noexcept { return i < failed_.size() && failed_[i] != 0; }
 
 private:
     friend asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
@@ -101,6 +104,7 @@ private:
     int try_send(int fd, std::size_t first, bool batched);
 
     std::vector<Entry> entries_;
+    std::vector<std::uint8_t> failed_;  // one flag per entry, set by the last send
     std::vector<::iovec> iovecs_;
     std::vector<::mmsghdr> headers_;
 };

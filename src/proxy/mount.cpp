@@ -94,6 +94,27 @@ void Mount::subscribe(PlayerSession* player) {
     if (std::find(players_.begin(), players_.end(), player) == players_.end()) players_.push_back(player);
 }
 
+std::shared_ptr<FanoutPort> Mount::fanout_port(std::size_t track, asio::ip::udp family, std::string& error) {
+    auto& slot = fanout_ports_[{track, family == asio::ip::udp::v6()}];
+    if (auto port = slot.lock(); port && !port->closed()) return port;
+    auto port = FanoutPort::open(executor_, family, error);
+    slot = port;
+    return port;
+}
+
+void Mount::fanout_queued(const std::shared_ptr<FanoutPort>& port) {
+    if (std::find(fanout_pending_.begin(), fanout_pending_.end(), port) == fanout_pending_.end())
+        fanout_pending_.push_back(port);
+}
+
+void Mount::flush_fanout() {
+    // Flushing tells players what became of their datagrams, which may end one of them: swap first.
+    auto pending = std::move(fanout_pending_);
+    fanout_pending_.clear();
+    for (const auto& port : pending)
+        port->flush();
+}
+
 void Mount::unsubscribe(PlayerSession* player) {
     std::erase(players_, player);
     if (players_.empty()) idle_since_ = Clock::now();
@@ -167,6 +188,7 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     const auto players = players_;
     for (auto* player : players)
         player->deliver(track, packet, now);
+    flush_fanout();
 }
 
 void Mount::on_rtcp(std::size_t track, std::span<const std::uint8_t> packet) {

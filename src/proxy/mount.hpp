@@ -11,10 +11,12 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,6 +25,7 @@
 
 #include "client/presentation.hpp"
 #include "metrics/registry.hpp"
+#include "proxy/fanout_port.hpp"
 #include "proxy/mount_config.hpp"
 #include "restream/bitrate_meter.hpp"
 #include "restream/gop_cache.hpp"
@@ -115,6 +118,14 @@ public:
 
     void subscribe(PlayerSession* player);
     void unsubscribe(PlayerSession* player);
+
+    // The server port pair that track `track`'s UDP players of `family` share (fanout_port.hpp), opened by
+    // the first of them; nothing when no pair can be bound (`error` says why).
+    std::shared_ptr<FanoutPort> fanout_port(std::size_t track, asio::ip::udp family, std::string& error);
+    // A player queued a datagram on `port`: it goes out with everything else queued for the same upstream
+    // packet at the next flush_fanout().
+    void fanout_queued(const std::shared_ptr<FanoutPort>& port);
+    void flush_fanout();
 
     // The upstream's RTP timestamp of track `track` estimated for `when` (the last packet's timestamp moved
     // by the time between its arrival and `when`, which may be earlier; exactly the cached key frame's
@@ -218,6 +229,8 @@ private:
     std::optional<MountDescription> description_;
     std::vector<UpstreamTrack> tracks_;
     std::vector<PlayerSession*> players_;
+    std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
+    std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
     Clock::time_point idle_since_ = Clock::now();
     Attempt* attempt_for_media_ = nullptr;  // the attempt whose media is fanned out
     bool got_media_ = false;

@@ -61,13 +61,7 @@ void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32
     slot = std::move(transport);
     slot.set_up = true;
     slot.waiting_for_key_frame = wait_key_frame;
-    if (slot.udp) {
-        // A player's receive buffer may be full: a send that would block is a dropped packet, not a stall.
-        slot.udp->rtp.non_blocking(true);
-        slot.udp->rtcp.non_blocking(true);
-        asio::co_spawn(slot.udp->rtcp.get_executor(), receive_rtcp(shared_from_this(), track),
-                       net::log_unhandled(net::Unhandled::player_rtcp));
-    }
+    if (slot.fanout) slot.fanout->attach(slot.client_rtcp, this);
     static thread_local std::mt19937 random{std::random_device{}()};
     PlayerStart start;
     start.ssrc = static_cast<std::uint32_t>(random());
@@ -127,6 +121,7 @@ void PlayerSession::send_join_burst() {
             burst = true;
         }
     }
+    mount_->flush_fanout();
     if (burst) mount_->metrics().gop_starts->inc();
     // A TCP player too slow for the burst was cut off (stop() ran inside deliver()): never subscribe it.
     if (stopped_) return;
@@ -155,22 +150,26 @@ void PlayerSession::send_to_player(PlayerTrack& track, bool rtcp, std::span<cons
             return;
         }
         if (rtcp) return;
-        ++dropped_;
-        mount_->metrics().dropped->inc();
+        on_media_dropped();
         // A player that has not read for thousands of packets is not coming back in time: cut it off so it
         // holds no memory and its counters say why.
         if (++consecutive_drops_ == k_max_consecutive_drops && sink) sink->close_after_flush("too slow");
         return;
     }
-    if (!track.udp) return;
-    asio::error_code ec;
-    auto& socket = rtcp ? track.udp->rtcp : track.udp->rtp;
-    socket.send_to(asio::buffer(data.data(), data.size()), rtcp ? track.client_rtcp : track.client_rtp, 0,
-                   ec);
-    if (ec && !rtcp) {
-        ++dropped_;
-        mount_->metrics().dropped->inc();
-    }
+    // UDP media goes through deliver()'s shared queue; this carries RTCP only.
+    if (track.fanout && rtcp) track.fanout->send_rtcp(track.client_rtcp, data);
+}
+
+void PlayerSession::on_media_sent(std::size_t bytes) {
+    ++packets_;
+    bytes_ += bytes;
+    mount_->metrics().rtp_packets->inc();
+    mount_->metrics().rtp_bytes->inc(bytes);
+}
+
+void PlayerSession::on_media_dropped() {
+    ++dropped_;
+    mount_->metrics().dropped->inc();
 }
 
 void PlayerSession::deliver(std::size_t track_index, std::span<const std::uint8_t> packet,
@@ -183,15 +182,21 @@ void PlayerSession::deliver(std::size_t track_index, std::span<const std::uint8_
         if (!view || !starts_key_frame(mount_->key_frame_codec(track_index), view->payload())) return;
         track.waiting_for_key_frame = false;
     }
+    if (track.fanout) {
+        if (packet.size() < rtp::k_fixed_header_size) return;
+        FanoutPort::Head head{};
+        std::copy_n(packet.begin(), head.size(), head.begin());
+        const Bytes whole(packet.data(), packet.size());
+        if (!track.rewriter->rewrite_head(whole, head, now)) return;
+        track.fanout->queue(this, track.client_rtp, head, whole.subspan(head.size()));
+        mount_->fanout_queued(track.fanout);
+        return;
+    }
     buffer_.assign(packet.begin(), packet.end());
     if (!track.rewriter->rewrite(buffer_, now)) return;
     const auto dropped_before = dropped_;
     send_to_player(track, false, buffer_);
-    if (dropped_ != dropped_before) return;
-    ++packets_;
-    bytes_ += buffer_.size();
-    mount_->metrics().rtp_packets->inc();
-    mount_->metrics().rtp_bytes->inc(buffer_.size());
+    if (dropped_ == dropped_before) on_media_sent(buffer_.size());
 }
 
 void PlayerSession::send_reports(bool bye) {
@@ -215,21 +220,6 @@ void PlayerSession::send_reports(bool bye) {
     }
 }
 
-asio::awaitable<void> PlayerSession::receive_rtcp(std::shared_ptr<PlayerSession> self, std::size_t track) {
-    std::array<std::uint8_t, 1500> buffer{};
-    for (;;) {
-        auto& slot = self->tracks_[track];
-        if (self->stopped_ || !slot.udp) co_return;
-        asio::ip::udp::endpoint from;
-        auto [ec, n] =
-            co_await slot.udp->rtcp.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
-        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-        if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
-        // Receiver reports from the player's address keep its session alive (RFC 2326 §12.37).
-        if (from.address() == slot.client_rtcp.address()) self->touch();
-    }
-}
-
 void PlayerSession::stop(std::string_view reason) {
     if (stopped_) return;
     stopped_ = true;
@@ -240,10 +230,9 @@ void PlayerSession::stop(std::string_view reason) {
     if (playing_) send_reports(true);
     playing_ = false;
     for (auto& track : tracks_) {
-        if (!track.udp) continue;
-        asio::error_code ignored;
-        track.udp->rtp.close(ignored);
-        track.udp->rtcp.close(ignored);
+        if (!track.fanout) continue;
+        track.fanout->detach(track.client_rtcp, this);  // the last player closes the port
+        track.fanout.reset();
     }
     mount_->metrics().players_active->dec();
     const auto seconds = std::chrono::duration<double>(Clock::now() - created_).count();

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "client/udp_port_pair.hpp"
+#include "proxy/fanout_port.hpp"
 #include "restream/rtp_rewriter.hpp"
 
 namespace sg::proxy {
@@ -36,7 +36,7 @@ struct PlayerTrack {
     bool tcp = false;
     std::uint8_t rtp_channel = 0;
     std::uint8_t rtcp_channel = 1;
-    std::optional<client::UdpPortPair> udp;
+    std::shared_ptr<FanoutPort> fanout;  // UDP: the track's server port pair, shared with its other players
     asio::ip::udp::endpoint client_rtp;
     asio::ip::udp::endpoint client_rtcp;
     std::optional<RtpRewriter> rewriter;
@@ -75,7 +75,8 @@ public:
     PlayerSnapshot snapshot(Clock::time_point now) const;
     std::string transport_name() const;
 
-    // Starts the UDP RTCP receivers (they keep the session alive) and the track's rewriter.
+    // Registers a UDP track with its shared port (its RTCP keeps the session alive) and starts the track's
+    // rewriter.
     void set_up(std::size_t track, PlayerTrack transport, std::uint32_t clock_rate, bool wait_key_frame);
     // Starts playing. A first PLAY on a mount whose GOP cache holds a key frame starts from it: the caller
     // queues the PLAY reply, then calls send_join_burst().
@@ -84,8 +85,14 @@ public:
     // Sends the cached packets from the join point at once, then joins the live packets.
     void send_join_burst();
     void pause();
-    // Fans one upstream packet out to this player (copy, rewrite, send). Never blocks.
+    // Fans one upstream packet out to this player: a TCP player gets a rewritten copy on its connection, a
+    // UDP player's rewritten header is queued on the track's shared port with the packet's payload (sent by
+    // the mount's flush_fanout(); `packet` must live until then). Never blocks.
     void deliver(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
+    // Counts one media packet sent to the player, or lost on the way out (a FanoutPort reports its
+    // datagrams here).
+    void on_media_sent(std::size_t bytes);
+    void on_media_dropped();
     // The upstream restarted: every track continues its numbers from where it was.
     void resync();
     void send_reports(bool bye);
@@ -102,7 +109,6 @@ public:
     static constexpr std::uint32_t k_max_consecutive_drops = 2000;  // then a TCP player is cut off
 
 private:
-    static asio::awaitable<void> receive_rtcp(std::shared_ptr<PlayerSession> self, std::size_t track);
     void send_to_player(PlayerTrack& track, bool rtcp, std::span<const std::uint8_t> data);
 
     std::string id_;

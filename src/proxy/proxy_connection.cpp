@@ -306,8 +306,13 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
         transport.rtp_channel = channels.first;
         transport.rtcp_channel = channels.last;
     } else {
-        auto pair = open_port_pair("player");
-        if (!pair) co_return status_reply(453);
+        // Every UDP player of this track shares one server port pair: one sendmmsg reaches them all.
+        std::string error;
+        auto port = mount->fanout_port(track, udp_family(), error);
+        if (!port) {
+            log_port_starved("player", error);
+            co_return status_reply(453);
+        }
         // Media goes to the address the request came from, never to a `destination` the player names.
         const auto client = *chosen.client_port;
         const auto rtcp_port =
@@ -315,8 +320,8 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
         transport.client_rtp = {peer_address(), client.first};
         transport.client_rtcp = {peer_address(), rtcp_port};
         answer.client_port = rtsp::PortRange{client.first, rtcp_port};
-        answer.server_port = rtsp::PortRange{pair->rtp_port, static_cast<std::uint16_t>(pair->rtp_port + 1)};
-        transport.udp = std::move(pair);
+        answer.server_port = rtsp::PortRange{port->rtp_port(), static_cast<std::uint16_t>(port->rtp_port() + 1)};
+        transport.fanout = std::move(port);
     }
     session->set_up(track, std::move(transport), description->clock_rates[track],
                     track < description->wait_key_frame.size() && description->wait_key_frame[track]);
@@ -330,14 +335,19 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     co_return response;
 }
 
+asio::ip::udp ProxyConnection::udp_family() const {
+    return net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4();
+}
+
+void ProxyConnection::log_port_starved(std::string_view role, const std::string& error) const {
+    static net::RateLimitedLog port_starved_log("rtsp proxy: SETUPs without a UDP port pair");
+    port_starved_log.warn("rtsp {} {} SETUP: {}", role, peer(), error);
+}
+
 std::optional<client::UdpPortPair> ProxyConnection::open_port_pair(std::string_view role) {
     std::string error;
-    auto pair = client::open_udp_port_pair(
-        executor(), net::unmap(local_address()).is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), error);
-    if (!pair) {
-        static net::RateLimitedLog port_starved_log("rtsp proxy: SETUPs without a UDP port pair");
-        port_starved_log.warn("rtsp {} {} SETUP: {}", role, peer(), error);
-    }
+    auto pair = client::open_udp_port_pair(executor(), udp_family(), error);
+    if (!pair) log_port_starved(role, error);
     return pair;
 }
 

@@ -76,6 +76,8 @@ private:
 
     // A UDP port pair for a SETUP of `role` ("player", "publisher"); nothing (logged) when none is free.
     std::optional<client::UdpPortPair> open_port_pair(std::string_view role);
+    asio::ip::udp udp_family() const;
+    void log_port_starved(std::string_view role, const std::string& error) const;
 
     // Publishing (publisher_session.hpp).
     bool is_publisher_request(const rtsp::Request& request) const;

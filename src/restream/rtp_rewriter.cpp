@@ -22,7 +22,13 @@ std::uint32_t RtpRewriter::elapsed_ticks(Clock::time_point from, Clock::time_poi
 }
 
 bool RtpRewriter::rewrite(std::span<std::uint8_t> packet, Clock::time_point now) noexcept {
-    const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
+    if (packet.size() < rtp::k_fixed_header_size) return false;
+    return rewrite_head(Bytes(packet.data(), packet.size()), packet.first<rtp::k_fixed_header_size>(), now);
+}
+
+bool RtpRewriter::rewrite_head(Bytes packet, std::span<std::uint8_t, rtp::k_fixed_header_size> head,
+                               Clock::time_point now) noexcept {
+    const auto view = rtp::parse_rtp(packet);
     if (!view) return false;
     const std::uint16_t seq = view->sequence();
     const std::uint32_t timestamp = view->timestamp();
@@ -43,9 +49,9 @@ bool RtpRewriter::rewrite(std::span<std::uint8_t> packet, Clock::time_point now)
     last_seq_ = static_cast<std::uint16_t>(seq + seq_offset_);
     last_timestamp_ = timestamp + timestamp_offset_;
     last_time_ = now;
-    rtp::set_sequence(packet, last_seq_);
-    rtp::set_timestamp(packet, last_timestamp_);
-    rtp::set_ssrc(packet, start_.ssrc);
+    rtp::set_sequence(head, last_seq_);
+    rtp::set_timestamp(head, last_timestamp_);
+    rtp::set_ssrc(head, start_.ssrc);
     ++packets_;
     payload_octets_ += static_cast<std::uint32_t>(view->payload().size());
     return true;

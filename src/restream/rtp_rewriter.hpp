@@ -10,7 +10,9 @@
 #include <optional>
 #include <span>
 
+#include "common/byte_io.hpp"
 #include "rtp/rtcp.hpp"
+#include "rtp/rtp_packet.hpp"
 
 namespace sg::proxy {
 
@@ -35,6 +37,11 @@ public:
     // it is not valid RTP. A new upstream SSRC, or resync(), re-bases the mapping so the player's numbers
     // stay continuous.
     bool rewrite(std::span<std::uint8_t> packet, Clock::time_point now) noexcept;
+
+    // The same for a packet shared by many players: `head` (a copy of the packet's 12-byte fixed header) is
+    // rewritten, `packet` is only read. A fan-out sends each player its own head in front of the one body.
+    bool rewrite_head(Bytes packet, std::span<std::uint8_t, rtp::k_fixed_header_size> head,
+                      Clock::time_point now) noexcept;
 
     // The upstream was restarted: the next packet continues the player's sequence and its timestamp
     // advances by the wall time elapsed since the last packet.

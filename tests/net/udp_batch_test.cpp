@@ -178,6 +178,9 @@ TEST_P(UdpBatchTest, ARefusedDatagramIsCountedAndTheRestStillGo) {
     EXPECT_EQ(result->failed, 2u);
     EXPECT_TRUE(result->last_failure);
     EXPECT_FALSE(result->error);
+    // Each loss is charged to its own datagram.
+    EXPECT_EQ((std::array{out.failed(0), out.failed(1), out.failed(2), out.failed(3)}),
+              (std::array{false, true, true, false}));
     std::array<char, 64> buf;
     EXPECT_EQ(std::string(buf.data(), receiver.receive(asio::buffer(buf))), ok1);
     EXPECT_EQ(std::string(buf.data(), receiver.receive(asio::buffer(buf))), ok2);
@@ -279,6 +282,8 @@ TEST_P(UdpBatchTest, SendBatchNowCountsEverythingAsFailedOnAnUnusableSocket) {
     EXPECT_EQ(result.sent, 0u);
     EXPECT_EQ(result.failed, 2u);
     EXPECT_TRUE(result.error);
+    EXPECT_TRUE(out.failed(0));
+    EXPECT_TRUE(out.failed(1));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, UdpBatchTest, ::testing::Values(true, false),

@@ -4,6 +4,8 @@
 // player joining mid-GOP gets the cached GOP first (the GOP cache), then the live packets.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
 #include <future>
 #include <string>
@@ -153,6 +155,83 @@ TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
         EXPECT_EQ(seq_of(frames[i]), static_cast<std::uint16_t>(announced_seq + i)) << i;
         EXPECT_EQ(timestamp_of(frames[i]) - announced_rtptime, upstream_timestamps[i] - 4600) << i;
     }
+}
+
+std::uint32_t ssrc_of(const std::string& frame) {
+    std::uint32_t out = 0;
+    for (int i = 8; i < 12; ++i)
+        out = (out << 8) | static_cast<std::uint8_t>(frame[static_cast<std::size_t>(i)]);
+    return out;
+}
+
+// UDP players of one track share the mount's server port pair (one sendmmsg per upstream packet), yet each
+// gets its own SSRC and sequence numbers in front of the same payload, and one leaving does not stop the other.
+TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
+    feed_description();
+    struct UdpPlayer {
+        std::unique_ptr<RawRtspClient> rtsp;
+        std::unique_ptr<asio::ip::udp::socket> rtp;
+        std::string session;
+        std::string server_port;
+    };
+    std::vector<UdpPlayer> players(2);
+    for (auto& player : players) {
+        player.rtsp = std::make_unique<RawRtspClient>(client_io_, endpoint_);
+        player.rtp = std::make_unique<asio::ip::udp::socket>(
+            client_io_, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        const auto port = player.rtp->local_endpoint().port();
+        ASSERT_EQ(player.rtsp->request("DESCRIBE " + url(), 1).rfind("RTSP/1.0 200", 0), 0u);
+        const auto setup = player.rtsp->request(
+            "SETUP " + url() + "/track0", 2,
+            "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" + std::to_string(port + 1) +
+                "\r\n");
+        ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
+        const auto at = setup.find("server_port=");
+        ASSERT_NE(at, std::string::npos) << setup;
+        player.server_port = setup.substr(at + 12, setup.find_first_of(";\r", at) - at - 12);
+        player.session = RawRtspClient::header(setup, "Session");
+        const auto play = player.rtsp->request("PLAY " + url(), 3, "Session: " + player.session + "\r\n");
+        ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
+    }
+    EXPECT_EQ(players[0].server_port, players[1].server_port);
+
+    const auto receive = [](asio::ip::udp::socket& socket) {
+        std::array<char, 2048> buffer{};
+        socket.non_blocking(false);
+        asio::ip::udp::endpoint from;
+        const auto n = socket.receive_from(asio::buffer(buffer), from);
+        return std::pair{std::string(buffer.data(), n), from.port()};
+    };
+    const auto first = h264_rtp_packet(200, 9000, 0x65, true);
+    const auto second = h264_rtp_packet(201, 12600, 0x41, true);
+    on_io([&] {
+        mount_->feed_rtp(0, first);
+        mount_->feed_rtp(0, second);
+    });
+    std::vector<std::string> got[2];
+    for (std::size_t p = 0; p < 2; ++p) {
+        for (int i = 0; i < 2; ++i) {
+            auto [datagram, from_port] = receive(*players[p].rtp);
+            EXPECT_EQ(std::to_string(from_port), players[p].server_port.substr(0, players[p].server_port.find('-')));
+            got[p].push_back(datagram);
+        }
+        ASSERT_EQ(got[p][0].size(), first.size());
+        EXPECT_EQ(got[p][0].substr(12), std::string(first.begin() + 12, first.end()));
+        EXPECT_EQ(got[p][1].substr(12), std::string(second.begin() + 12, second.end()));
+        EXPECT_EQ(seq_of(got[p][1]), static_cast<std::uint16_t>(seq_of(got[p][0]) + 1));
+        EXPECT_EQ(timestamp_of(got[p][1]) - timestamp_of(got[p][0]), 3600u);
+        EXPECT_EQ(ssrc_of(got[p][0]), ssrc_of(got[p][1]));
+    }
+    EXPECT_NE(ssrc_of(got[0][0]), ssrc_of(got[1][0]));
+
+    // The first player leaves; the second still gets the next packet.
+    const auto teardown = players[0].rtsp->request("TEARDOWN " + url(), 4, "Session: " + players[0].session + "\r\n");
+    ASSERT_EQ(teardown.rfind("RTSP/1.0 200", 0), 0u) << teardown;
+    const auto third = h264_rtp_packet(202, 16200, 0x41, true);
+    on_io([&] { mount_->feed_rtp(0, third); });
+    const auto [datagram, from_port] = receive(*players[1].rtp);
+    EXPECT_EQ(seq_of(datagram), static_cast<std::uint16_t>(seq_of(got[1][1]) + 1));
+    EXPECT_EQ(datagram.substr(12), std::string(third.begin() + 12, third.end()));
 }
 
 }  // namespace

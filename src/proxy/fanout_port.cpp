@@ -1,0 +1,120 @@
+#include "proxy/fanout_port.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/unhandled.hpp"
+#include "proxy/player_session.hpp"
+
+namespace sg::proxy {
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+// Room for a burst to every player of a popular mount (a key frame to thousands of players) before the
+// kernel answers EAGAIN; the kernel caps it at net.core.wmem_max unless we are privileged.
+constexpr int k_send_buffer = 4 * 1024 * 1024;
+
+}  // namespace
+
+std::shared_ptr<FanoutPort> FanoutPort::open(const asio::any_io_executor& executor, asio::ip::udp family,
+                                             std::string& error) {
+    auto pair = client::open_udp_port_pair(executor, family, error);
+    if (!pair) return nullptr;
+    asio::error_code ignored;
+    // Sends never wait: a full socket buffer drops the datagram (charged to its player), it never stalls
+    // the mount's loop.
+    pair->rtp.non_blocking(true, ignored);
+    pair->rtcp.non_blocking(true, ignored);
+    pair->rtp.set_option(asio::socket_base::send_buffer_size(k_send_buffer), ignored);
+    auto port = std::make_shared<FanoutPort>(std::move(*pair));
+    asio::co_spawn(executor, receive_rtcp(port), net::log_unhandled(net::Unhandled::player_rtcp));
+    return port;
+}
+
+FanoutPort::FanoutPort(client::UdpPortPair pair) : pair_(std::move(pair)) {}
+
+FanoutPort::~FanoutPort() {
+    close();
+}
+
+void FanoutPort::close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ignored;
+    pair_.rtp.close(ignored);
+    pair_.rtcp.close(ignored);
+}
+
+void FanoutPort::attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player) {
+    players_.emplace(client_rtcp, player);
+}
+
+void FanoutPort::detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player) {
+    auto [first, last] = players_.equal_range(client_rtcp);
+    for (auto it = first; it != last; ++it) {
+        if (it->second != player) continue;
+        players_.erase(it);
+        break;
+    }
+    // A datagram still queued for this player must not report back to it.
+    for (auto& queued : queued_)
+        if (queued.player == player) queued.player = nullptr;
+    if (players_.empty()) close();
+}
+
+void FanoutPort::queue(PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head, Bytes body) {
+    queued_.push_back(Queued{player, to, head, body});
+}
+
+void FanoutPort::flush() {
+    if (queued_.empty()) return;
+    // The heads live in queued_, which no longer grows: the batch may point into it.
+    batch_.clear();
+    for (const auto& queued : queued_)
+        batch_.add(queued.to, Bytes(queued.head.data(), queued.head.size()), queued.body);
+    (void)net::send_batch_now(closed_ ? -1 : pair_.rtp.native_handle(), batch_);
+    // Reporting may end a player (and detach it, which clears its entries): walk by index.
+    for (std::size_t i = 0; i < queued_.size(); ++i) {
+        auto* player = queued_[i].player;
+        if (player == nullptr) continue;
+        if (batch_.failed(i)) {
+            player->on_media_dropped();
+        } else {
+            player->on_media_sent(queued_[i].head.size() + queued_[i].body.size());
+        }
+    }
+    queued_.clear();
+    batch_.clear();
+}
+
+void FanoutPort::send_rtcp(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> compound) {
+    if (closed_) return;
+    asio::error_code ignored;
+    pair_.rtcp.send_to(asio::buffer(compound.data(), compound.size()), to, 0, ignored);
+}
+
+asio::awaitable<void> FanoutPort::receive_rtcp(std::shared_ptr<FanoutPort> self) {
+    std::array<std::uint8_t, 1500> buffer{};
+    for (;;) {
+        if (self->closed_) co_return;
+        asio::ip::udp::endpoint from;
+        auto [ec, n] =
+            co_await self->pair_.rtcp.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
+        if (self->closed_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+            co_return;
+        if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
+        // Receiver reports keep a player's session alive (RFC 2326 §12.37). A player normally reports from
+        // the RTCP port it announced; one behind a NAT may report from another port of its address.
+        auto [first, last] = self->players_.equal_range(from);
+        if (first != last) {
+            for (auto it = first; it != last; ++it)
+                it->second->touch();
+            continue;
+        }
+        for (auto& [endpoint, player] : self->players_)
+            if (endpoint.address() == from.address()) player->touch();
+    }
+}
+
+}  // namespace sg::proxy

@@ -1,0 +1,82 @@
+#pragma once
+// The server port pair one mount track shares among all its UDP players of one address family, so a packet
+// from upstream reaches N players in one sendmmsg(2) instead of N sendto(2) calls. Each player keeps its own
+// SSRC, sequence and timestamps: it gets its own rewritten 12-byte RTP header in front of the one shared
+// payload (a gathered write; the payload is never copied per player). RTCP from the players arrives on the
+// shared RTCP port and is told apart by the player's address and port.
+//
+// A UDP socket has no per-receiver queue on the sending side: a player whose receive buffer is full loses
+// its own datagrams in its kernel, the other players' still go. A datagram the kernel refuses (EAGAIN when
+// the socket's own buffer is full, or a per-destination error) is charged to the player it was for.
+
+#include <array>
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/udp.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client/udp_port_pair.hpp"
+#include "common/byte_io.hpp"
+#include "net/udp_batch.hpp"
+#include "rtp/rtp_packet.hpp"
+
+namespace sg::proxy {
+
+class PlayerSession;
+
+class FanoutPort : public std::enable_shared_from_this<FanoutPort> {
+public:
+    using Head = std::array<std::uint8_t, rtp::k_fixed_header_size>;
+
+    // Binds an even/odd port pair in `family` and starts receiving RTCP on it; nothing on failure, with
+    // `error` naming the limit hit.
+    static std::shared_ptr<FanoutPort> open(const asio::any_io_executor& executor, asio::ip::udp family,
+                                            std::string& error);
+    explicit FanoutPort(client::UdpPortPair pair);
+    FanoutPort(const FanoutPort&) = delete;
+    FanoutPort& operator=(const FanoutPort&) = delete;
+    ~FanoutPort();
+
+    std::uint16_t rtp_port() const noexcept { return pair_.rtp_port; }
+    bool closed() const noexcept { return closed_; }
+    std::size_t players() const noexcept { return players_.size(); }
+
+    // RTCP from `client_rtcp` keeps `player` alive. The last detach closes the port.
+    void attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player);
+    void detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player);
+
+    // Queues one RTP datagram: `head` then `body`. `body` must stay valid until flush(), which the caller
+    // runs once it has queued the packet for every player.
+    void queue(PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head, Bytes body);
+    // Sends what is queued in as few system calls as the kernel allows, without waiting, and tells each
+    // player what became of its datagrams.
+    void flush();
+    bool pending() const noexcept { return !queued_.empty(); }
+
+    // RTCP to one player (sender reports, BYE), without waiting.
+    void send_rtcp(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> compound);
+
+private:
+    static asio::awaitable<void> receive_rtcp(std::shared_ptr<FanoutPort> self);
+    void close();
+
+    struct Queued {
+        PlayerSession* player;
+        asio::ip::udp::endpoint to;
+        Head head;
+        Bytes body;
+    };
+
+    client::UdpPortPair pair_;
+    bool closed_ = false;
+    std::multimap<asio::ip::udp::endpoint, PlayerSession*> players_;
+    std::vector<Queued> queued_;
+    net::UdpSendBatch batch_;
+};
+
+}  // namespace sg::proxy
