@@ -32,22 +32,7 @@ SND_ADDR, RTR_NEAR, RTR_FAR, RCV_ADDR = "198.18.60.2", "198.18.60.1", "198.18.61
 IN_PORT, PATH_PORT, SINK_PORT = 5000, 6000, 7000
 FPS = 25
 
-SINK = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind((sys.argv[1], int(sys.argv[2])))
-print("READY", flush=True)
-with open(sys.argv[3], "wb") as out:
-    s.settimeout(60)
-    while True:
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            break
-        out.write(data)
-        s.settimeout(3)
-"""
+SINK = HERE.parent.parent / "tests" / "integration" / "peers" / "udp_sink.py"
 
 
 def build(net: TestNetwork, forwarding: bool = False) -> None:
@@ -102,7 +87,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                                RCV_ADDR, str(args.delay_ms)], name=f"fwd-{name}")
     out = tmp / f"{name}.ts"
     local_sink = proto != "udp"
-    sink = net.start_peer(RCV, [PYTHON, "-c", SINK, "127.0.0.1" if local_sink else RCV_ADDR,
+    sink = net.start_peer(RCV, [PYTHON, str(SINK), "127.0.0.1" if local_sink else RCV_ADDR,
                                 str(SINK_PORT if local_sink else PATH_PORT), str(out)], name=f"sink-{name}")
     peers = []
     target = f"{RTR_NEAR}:{PATH_PORT}"

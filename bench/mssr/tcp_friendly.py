@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from rig import (IN_PORT, PATH_PORT, RCV, RCV_ADDR, RTR, SINK_PORT, SND, analyse, build,  # noqa: E402
+from rig import (IN_PORT, PATH_PORT, RCV, RCV_ADDR, RTR, SINK, SINK_PORT, SND, analyse, build,  # noqa: E402
                  make_clip)
 from testnet import PYTHON, TestNetwork, require_tools, streamgate_bin  # noqa: E402
 
@@ -41,27 +41,6 @@ SND_NET, RCV_NET = "198.18.60.0/24", "198.18.61.0/24"
 IPERF_PORT = 5201
 WARMUP_S = 5  # the steady-state columns leave out the first seconds (slow start, the clip's first GOP)
 
-# Counts what arrives with CLOCK_MONOTONIC arrival times (one clock for every namespace) and writes the TS.
-SINK = """
-import json, socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-print("READY", flush=True)
-arrivals = []
-with open(sys.argv[2], "wb") as out:
-    s.settimeout(120)
-    while True:
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            break
-        arrivals.append((time.monotonic(), len(data)))
-        out.write(data)
-        s.settimeout(3)
-with open(sys.argv[3], "w") as f:
-    json.dump(arrivals, f)
-"""
 
 PROGRESS = re.compile(r"rtt ([\d.]+) ms, cwnd (\d+) B")
 
@@ -136,7 +115,8 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
     peers = []
     if mode:
         out = tmp / f"{name}.ts"
-        sink = net.start_peer(RCV, [PYTHON, "-c", SINK, str(SINK_PORT), str(out), str(tmp / f"{name}-arr.json")],
+        sink = net.start_peer(RCV, [PYTHON, str(SINK), "127.0.0.1", str(SINK_PORT), str(out),
+                                    "--arrivals", str(tmp / f"{name}-arr.json"), "--first", "120"],
                               name=f"sink-{name}")
         peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
                                           "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",

@@ -1,5 +1,6 @@
 #include "app/option_table.hpp"
 
+#include <iostream>
 #include <limits>
 #include <utility>
 
@@ -107,6 +108,18 @@ bool read_option_table(const std::string& path, std::string_view table_name, con
         }
     }
     return true;
+}
+
+std::function<bool(std::string_view)> given_on_command_line(const CLI::App& command) {
+    return [&command](std::string_view option) { return command.get_option(std::string(option))->count() > 0; };
+}
+
+bool read_config_file_or_complain(std::string_view command, const std::string& path,
+                                  const std::function<bool(std::string& error)>& read) {
+    std::string error;
+    if (read(error)) return true;
+    std::cerr << "streamgate: " << command << ": " << path << ": " << error << '\n';
+    return false;
 }
 
 }  // namespace sg::app

@@ -3,6 +3,7 @@
 // "b"]`), read into the same variables the command line fills: `streamgate relay --config-file` ([relay]) and
 // `streamgate turn --config-file` ([turn]). Options given on the command line win over the file.
 
+#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
 #include <cstdint>
@@ -33,5 +34,13 @@ OptionReader number_option(std::optional<std::uint16_t>& out);
 // malformed file, a missing table, an unknown key or a value of the wrong type.
 bool read_option_table(const std::string& path, std::string_view table, const OptionReaders& readers,
                        const std::function<bool(std::string_view)>& given, std::string& error);
+
+// read_option_table's `given`, answered from a parsed (sub)command: whether `--name` was on its command line.
+std::function<bool(std::string_view)> given_on_command_line(const CLI::App& command);
+
+// Runs `read` for a subcommand's --config-file; false after saying why on stderr
+// ("streamgate: relay: /etc/x.toml: line 3: ...").
+bool read_config_file_or_complain(std::string_view command, const std::string& path,
+                                  const std::function<bool(std::string& error)>& read);
 
 }  // namespace sg::app

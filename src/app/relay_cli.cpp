@@ -11,6 +11,7 @@
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/relay_cli.hpp"
+#include "app/option_table.hpp"
 #include "app/relay_config_file.hpp"
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
@@ -194,16 +195,11 @@ Subcommand add_relay_command(CLI::App& app) {
                     "Ignored: the relay always runs in the foreground");
     relay->add_flag("--log-stderr,-E", flags->compatibility_flag, "Ignored: the relay always logs to stderr");
     const auto run = [flags, relay]() -> int {
-        if (!flags->config_file.empty()) {
-            std::string error;
-            const auto given = [relay](std::string_view option) {
-                return relay->get_option(std::string(option))->count() > 0;
-            };
-            if (!read_relay_config_file(flags->config_file, given, *flags, error)) {
-                std::cerr << "streamgate: relay: " << flags->config_file << ": " << error << '\n';
-                return 2;
-            }
-        }
+        const auto read_file = [&](std::string& error) {
+            return read_relay_config_file(flags->config_file, given_on_command_line(*relay), *flags, error);
+        };
+        if (!flags->config_file.empty() && !read_config_file_or_complain("relay", flags->config_file, read_file))
+            return 2;
         const auto config = relay_config(*flags);
         if (!config) return 2;
         net::ignore_sigpipe();

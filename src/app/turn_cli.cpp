@@ -10,6 +10,7 @@
 
 #include "app/config.hpp"
 #include "app/logging.hpp"
+#include "app/option_table.hpp"
 #include "app/subcommand.hpp"
 #include "app/turn_cli.hpp"
 #include "stun/stun_message.hpp"
@@ -202,16 +203,12 @@ Subcommand add_turn_command(CLI::App& app) {
                      "TOML file whose [turn] table holds the same options (long names as keys); the command "
                      "line wins. SIGHUP reads its user and short-term-user lists again");
     const auto run = [flags, turn]() -> int {
-        const auto given = [turn](std::string_view option) {
-            return turn->get_option(std::string(option))->count() > 0;
+        const auto given = given_on_command_line(*turn);
+        const auto read_file = [&](std::string& error) {
+            return read_turn_config_file(flags->config_file, given, *flags, error);
         };
-        if (!flags->config_file.empty()) {
-            std::string error;
-            if (!read_turn_config_file(flags->config_file, given, *flags, error)) {
-                std::cerr << "streamgate: turn: " << flags->config_file << ": " << error << '\n';
-                return 2;
-            }
-        }
+        if (!flags->config_file.empty() && !read_config_file_or_complain("turn", flags->config_file, read_file))
+            return 2;
         auto config = turn_config(*flags);
         if (!config) return 2;
         if (!flags->config_file.empty()) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mssr/ts_grouper.hpp"
+#include "mssr_io/stats_json.hpp"
 
 namespace sg::mssr {
 namespace {
@@ -28,14 +29,6 @@ constexpr std::array<const char*, 2> k_stream_names{"video", "other"};
 
 double millis(std::chrono::microseconds us) {
     return static_cast<double>(us.count()) / 1000.0;
-}
-
-Json socket_json(const SocketStats& s) {
-    return Json{{"datagrams_in", s.datagrams_in},
-                {"datagrams_out", s.datagrams_out},
-                {"foreign", s.foreign},
-                {"unusable", s.unusable},
-                {"send_errors", s.send_errors}};
 }
 
 bool write_json(const std::string& path, const Json& json) {
@@ -213,24 +206,7 @@ int run_ts_send(const TsBridgeConfig& config) {
     run.io.run();
 
     Json json;
-    if (const Sender* s = mssr.sender()) {
-        const SenderStats& st = s->stats();
-        json["sender"] = Json{{"adus", st.adus},
-                              {"fragments_sent", st.fragments_sent},
-                              {"retransmissions", st.retransmissions},
-                              {"fast_retransmits", st.fast_retransmits},
-                              {"timeouts", st.timeouts},
-                              {"tail_probes", st.tail_probes},
-                              {"acked_late", st.acked_late},
-                              {"dropped_unsent", st.dropped_unsent},
-                              {"dropped_unrepaired", st.dropped_unrepaired},
-                              {"rejected_adus", st.rejected_adus},
-                              {"rwnd_probes", st.probes},
-                              {"rtt_ms", millis(s->rtt().srtt())},
-                              {"rto_ms", millis(s->rtt().rto())},
-                              {"cwnd_bytes", s->congestion().window()},
-                              {"loss_events", s->congestion().loss_events()}};
-    }
+    if (const Sender* s = mssr.sender()) json["sender"] = sender_stats_json(*s);
     const TsGrouperStats& g = grouper->stats();
     json["input"] = Json{{"datagrams", counters.datagrams},
                          {"bytes", counters.bytes},
@@ -242,7 +218,7 @@ int run_ts_send(const TsBridgeConfig& config) {
                          {"key_adus", g.key_adus},
                          {"submitted", counters.submitted},
                          {"rejected", counters.rejected}};
-    json["socket"] = socket_json(mssr.stats());
+    json["socket"] = socket_stats_json(mssr.stats());
     if (!write_json(config.stats_json, json) && run.status == 0) run.status = 1;
     return run.status;
 }
@@ -362,7 +338,7 @@ int run_ts_recv(const TsBridgeConfig& config) {
                           {"datagrams", out.datagrams},
                           {"bytes", out.bytes},
                           {"errors", out.errors}};
-    json["socket"] = socket_json(mssr.stats());
+    json["socket"] = socket_stats_json(mssr.stats());
     return write_json(config.stats_json, json) ? run.status : 1;
 }
 

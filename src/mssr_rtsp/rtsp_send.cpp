@@ -19,6 +19,7 @@
 #include "client/presentation.hpp"
 #include "client/rtsp_client.hpp"
 #include "mssr/rtp_adu.hpp"
+#include "mssr_io/stats_json.hpp"
 #include "mssr_rtsp/rtsp_bridge.hpp"
 #include "restream/key_frame.hpp"
 #include "restream/mount_sdp.hpp"
@@ -271,20 +272,8 @@ private:
         if (config_.stats_json.empty()) return true;
         Json json;
         if (mssr_) {
-            if (const Sender* s = mssr_->sender()) {
-                const SenderStats& st = s->stats();
-                json["sender"] = Json{{"adus", st.adus},
-                                      {"fragments_sent", st.fragments_sent},
-                                      {"retransmissions", st.retransmissions},
-                                      {"fast_retransmits", st.fast_retransmits},
-                                      {"timeouts", st.timeouts},
-                                      {"tail_probes", st.tail_probes},
-                                      {"acked_late", st.acked_late},
-                                      {"dropped_unsent", st.dropped_unsent},
-                                      {"dropped_unrepaired", st.dropped_unrepaired},
-                                      {"rejected_adus", st.rejected_adus},
-                                      {"rtt_ms", static_cast<double>(s->rtt().srtt().count()) / 1000.0}};
-            }
+            if (const Sender* s = mssr_->sender()) json["sender"] = sender_stats_json(*s);
+            json["socket"] = socket_stats_json(mssr_->stats());
         }
         Json tracks = Json::array();
         for (const auto& track : tracks_) {

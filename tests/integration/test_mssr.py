@@ -25,7 +25,7 @@ import time
 import unittest
 from pathlib import Path
 
-from testnet import PYTHON, TestNetwork, require_tools, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, require_tools, streamgate_bin
 
 FPS = 25
 SECONDS = 10
@@ -39,26 +39,7 @@ ORIGIN_PORT = 8554    # streamgate serve on snd (the RTSP test)
 RTSP_MSSR_PORT = 6001  # mssr recv --serve's MSSR listener, on rcv
 MOUNT_PORT = 8555     # mssr recv --serve's RTSP listener, on rcv (loopback)
 
-# Writes every datagram to a file; ends 3 s after the last one (or after 60 s of nothing at all).
-SINK = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind((sys.argv[1], int(sys.argv[2])))
-print("READY", flush=True)
-n = 0
-with open(sys.argv[3], "wb") as out:
-    s.settimeout(60)
-    while True:
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            break
-        out.write(data)
-        n += 1
-        s.settimeout(3)
-print("datagrams", n, flush=True)
-"""
+SINK = PEERS / "udp_sink.py"  # writes every datagram to a file; ends 3 s after the last one
 
 
 def build_lossy_path(net: TestNetwork, loss_permille: int) -> None:
@@ -148,7 +129,7 @@ class Mssr(unittest.TestCase):
 
     def sink(self, name: str):
         out = self.net.tmpdir / f"{name}.ts"
-        peer = self.net.start_peer(RCV, [PYTHON, "-c", SINK, "127.0.0.1" if name == "mssr" else RCV_ADDR,
+        peer = self.net.start_peer(RCV, [PYTHON, str(SINK), "127.0.0.1" if name == "mssr" else RCV_ADDR,
                                          str(SINK_PORT), str(out)], name=f"sink-{name}")
         return peer, out
 
