@@ -48,9 +48,9 @@ bool parse_port_range(std::string_view text, std::uint16_t& first_port, std::uin
     return true;
 }
 
-bool multicast_settings(const ServeFlags& flags, server::MulticastSettings& settings) {
+bool multicast_settings(const ServeFlags& flags, multicast::MulticastSettings& settings) {
     for (const auto& text : flags.multicast_ranges) {
-        const auto range = server::MulticastRange::parse(text);
+        const auto range = multicast::MulticastRange::parse(text);
         if (!range) {
             std::cerr << "streamgate: serve: --multicast-range " << text << ": " << range.error() << '\n';
             return false;

@@ -1,43 +1,21 @@
 #include "server/multicast_group.hpp"
 
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
-#include <asio/ip/multicast.hpp>
 
 #include <asio/post.hpp>
 
+#include "multicast/sender_options.hpp"
+
 namespace sg::server {
 
-std::error_code set_multicast_options(asio::ip::udp::socket& socket, bool v6,
-                                      const MulticastSettings& settings) {
-    std::error_code ec;
-    socket.set_option(asio::ip::multicast::hops(settings.ttl), ec);
-    if (ec || settings.interface.empty()) return ec;
-    const unsigned index = ::if_nametoindex(settings.interface.c_str());
-    if (index == 0) return std::make_error_code(std::errc::no_such_device);
-    if (v6) {
-        socket.set_option(asio::ip::multicast::outbound_interface(index), ec);
-        return ec;
-    }
-    // asio names an IPv4 outgoing interface by address only; ip_mreqn takes the index.
-    ip_mreqn request{};
-    request.imr_ifindex = static_cast<int>(index);
-    if (::setsockopt(socket.native_handle(), IPPROTO_IP, IP_MULTICAST_IF, &request, sizeof request) != 0)
-        return {errno, std::system_category()};
-    return {};
-}
-
-MulticastGroup::MulticastGroup(MulticastKey key, MulticastLease lease, std::shared_ptr<Session> engine)
+MulticastGroup::MulticastGroup(MulticastKey key, multicast::MulticastLease lease, std::shared_ptr<Session> engine)
     : key_(std::move(key)),
       lease_(std::move(lease)),
       engine_(std::move(engine)),
       engine_executor_(engine_->executor()) {}
 
 MulticastTrack MulticastGroup::set_up_track(std::size_t track, UdpPortAllocator& ports,
-                                            const MulticastSettings& settings) {
+                                            const multicast::MulticastSettings& settings) {
     MulticastTrack result;
     if (track >= engine_->track_count() || 2 * track + 1 >= lease_.port_count) return result;
     result.rtp_port = static_cast<std::uint16_t>(lease_.port_first + 2 * track);
@@ -54,8 +32,8 @@ MulticastTrack MulticastGroup::set_up_track(std::size_t track, UdpPortAllocator&
     TrackTransport transport;
     transport.udp = ports.allocate(engine_executor_, any);
     if (!transport.udp) return result;
-    if (set_multicast_options(transport.udp->rtp, v6, settings) ||
-        set_multicast_options(transport.udp->rtcp, v6, settings))
+    if (multicast::set_sender_options(transport.udp->rtp, v6, settings) ||
+        multicast::set_sender_options(transport.udp->rtcp, v6, settings))
         return result;
     transport.multicast = true;
     transport.client_rtp = {lease_.group, result.rtp_port};
@@ -83,7 +61,7 @@ SessionStats MulticastGroup::end() {
     return engine_->stats();
 }
 
-MulticastRegistry::MulticastRegistry(MulticastSettings settings) : allocator_(std::move(settings)) {}
+MulticastRegistry::MulticastRegistry(multicast::MulticastSettings settings) : allocator_(std::move(settings)) {}
 
 std::shared_ptr<MulticastGroup> MulticastRegistry::join_existing(const MulticastKey& key) {
     const std::lock_guard lock(mutex_);

@@ -24,7 +24,7 @@
 #include <string>
 #include <utility>
 
-#include "server/multicast_allocator.hpp"
+#include "multicast/allocator.hpp"
 #include "server/session.hpp"
 #include "server/udp_ports.hpp"
 
@@ -46,16 +46,16 @@ struct MulticastTrack {
 
 class MulticastGroup {
 public:
-    MulticastGroup(MulticastKey key, MulticastLease lease, std::shared_ptr<Session> engine);
+    MulticastGroup(MulticastKey key, multicast::MulticastLease lease, std::shared_ptr<Session> engine);
 
     const MulticastKey& key() const noexcept { return key_; }
-    const MulticastLease& lease() const noexcept { return lease_; }
+    const multicast::MulticastLease& lease() const noexcept { return lease_; }
     asio::any_io_executor executor() const { return engine_executor_; }
 
     // The rest runs on executor().
     // Opens the track's sending sockets on the first SETUP of it (idempotent).
     MulticastTrack set_up_track(std::size_t track, UdpPortAllocator& ports,
-                                const MulticastSettings& settings);
+                                const multicast::MulticastSettings& settings);
     PlayPosition start_playing();  // one more member playing; the first starts the stream
     void stop_playing();           // one fewer; the last pauses the stream
     PlayPosition position() const { return engine_->position_now(); }
@@ -64,7 +64,7 @@ public:
 private:
     friend class MulticastRegistry;
     MulticastKey key_;
-    MulticastLease lease_;
+    multicast::MulticastLease lease_;
     std::shared_ptr<Session> engine_;
     asio::any_io_executor engine_executor_;
     std::size_t members_ = 0;  // under the registry's lock
@@ -73,9 +73,9 @@ private:
 
 class MulticastRegistry {
 public:
-    explicit MulticastRegistry(MulticastSettings settings);
+    explicit MulticastRegistry(multicast::MulticastSettings settings);
 
-    const MulticastSettings& settings() const noexcept { return allocator_.settings(); }
+    const multicast::MulticastSettings& settings() const noexcept { return allocator_.settings(); }
     bool enabled_for(bool v6) const noexcept { return settings().enabled_for(v6); }
 
     // Joins the key's group if there is one (one more member); nullptr otherwise.
@@ -99,13 +99,8 @@ public:
 
 private:
     std::mutex mutex_;
-    MulticastAllocator allocator_;
+    multicast::MulticastAllocator allocator_;
     std::map<MulticastKey, std::shared_ptr<MulticastGroup>> groups_;
 };
-
-// IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS and, when named, the outgoing interface (IP_MULTICAST_IF /
-// IPV6_MULTICAST_IF) of a socket sending to a group.
-std::error_code set_multicast_options(asio::ip::udp::socket& socket, bool v6,
-                                      const MulticastSettings& settings);
 
 }  // namespace sg::server

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "net/endpoint.hpp"
-#include "server/multicast_allocator.hpp"
+#include "multicast/allocator.hpp"
 
 namespace sg::server {
 
@@ -31,7 +31,7 @@ struct ServeConfig {
     // Connections over these are answered 503 and closed (0 = no limit).
     std::uint32_t max_connections = 4096;
     std::uint32_t max_connections_per_client = 256;
-    MulticastSettings multicast;  // no range: multicast SETUPs get 461
+    multicast::MulticastSettings multicast;  // no range: multicast SETUPs get 461
 };
 
 }  // namespace sg::server

@@ -1,7 +1,7 @@
 #pragma once
-// Multicast groups of `streamgate serve` (RFC 2326 §12.39 `destination`/`port`/`ttl`): one group address
+// Multicast groups of `streamgate serve` and of the gateway's mounts (RFC 2326 §12.39 `destination`/`port`/`ttl`): one group address
 // and one block of ports per presentation and address family, taken from the ranges the operator
-// configured. Pure bookkeeping, no sockets: the server wraps it in its registry's lock.
+// configured. Pure bookkeeping, no sockets: serve wraps it in its registry's lock, the proxy uses it on its one loop.
 //
 // An address range is a multicast prefix ("239.255.42.0/24", "ff15::42:0/112"); the group addresses are
 // the prefix's addresses after its first (offset 1, 2, ...: the all-zero host part is never used, it reads
@@ -22,7 +22,7 @@
 
 #include "common/result.hpp"
 
-namespace sg::server {
+namespace sg::multicast {
 
 struct MulticastRange {
     asio::ip::address network;  // host bits below the prefix are zero
@@ -80,4 +80,4 @@ private:
 // The address `offset` places after the range's network address (offset < the range's size).
 asio::ip::address address_at(const MulticastRange& range, std::uint32_t offset);
 
-}  // namespace sg::server
+}  // namespace sg::multicast

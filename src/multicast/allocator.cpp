@@ -1,9 +1,9 @@
-#include "server/multicast_allocator.hpp"
+#include "multicast/allocator.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-namespace sg::server {
+namespace sg::multicast {
 namespace {
 
 std::uint32_t range_size_capped(const MulticastRange& range) {
@@ -101,4 +101,4 @@ void MulticastAllocator::release(const MulticastLease& lease) {
     (lease.group.is_v6() ? used_v6_ : used_v4_).erase(lease.offset);
 }
 
-}  // namespace sg::server
+}  // namespace sg::multicast

@@ -1,13 +1,13 @@
 // Multicast groups of serve: ranges parsed strictly, one group address and port block per lease, the
 // lowest free first, nothing shared while leased, everything reusable once released.
-#include "server/multicast_allocator.hpp"
+#include "multicast/allocator.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-namespace sg::server {
+namespace sg::multicast {
 namespace {
 
 MulticastSettings settings(const char* v4, const char* v6, std::uint16_t first, std::uint16_t last) {
@@ -123,4 +123,4 @@ TEST(MulticastAllocator, RunsOutOfPortsThenFitsIntoAFreedGap) {
 }
 
 }  // namespace
-}  // namespace sg::server
+}  // namespace sg::multicast
