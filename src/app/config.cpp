@@ -390,6 +390,54 @@ void read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, Problems& p
     }
 }
 
+void read_rtsp_multicast(const toml::table& rtsp, multicast::MulticastSettings& settings,
+                         Problems& problems) {
+    if (const auto* node = rtsp.get("multicast_ranges")) {
+        const auto* list = node->as_array();
+        if (list == nullptr) problems.add(node, "[rtsp] multicast_ranges: must be an array of strings");
+        for (std::size_t i = 0; list != nullptr && i < list->size(); ++i) {
+            const auto& item = *list->get(i);
+            const auto text = item.value<std::string>();
+            const auto range = multicast::MulticastRange::parse(text.value_or(""));
+            if (!range) {
+                problems.add(&item, fmt::format("[rtsp] multicast_ranges: {}", range.error()));
+                continue;
+            }
+            auto& slot = range->network.is_v6() ? settings.v6 : settings.v4;
+            if (slot) problems.add(&item, "[rtsp] multicast_ranges: one range per address family");
+            slot = *range;
+        }
+    }
+    if (const auto* node = rtsp.get("multicast_ports")) {
+        std::string_view text;
+        if (const auto* value = node->as_string()) text = value->get();
+        const auto first = parse_uint<std::uint16_t>(pop_token(text, '-'));
+        const auto last = parse_uint<std::uint16_t>(text);
+        if (!first || !last || *first == 0 || *last < *first + 1) {
+            problems.add(node, "[rtsp] multicast_ports: want \"FIRST-LAST\" with at least two ports");
+        } else {
+            settings.port_first = *first;
+            settings.port_last = *last;
+        }
+    }
+    if (const auto* node = rtsp.get("multicast_ttl")) {
+        const auto ttl = node->value<std::int64_t>();
+        if (!ttl || *ttl < 1 || *ttl > 255) {
+            problems.add(node, "[rtsp] multicast_ttl: must be 1-255");
+        } else {
+            settings.ttl = static_cast<std::uint8_t>(*ttl);
+        }
+    }
+    if (const auto* node = rtsp.get("multicast_interface")) {
+        const auto name = node->value<std::string>();
+        if (!name || name->empty()) {
+            problems.add(node, "[rtsp] multicast_interface: must be an interface name");
+        } else {
+            settings.interface = *name;  // checked when the gateway starts (check-config may run elsewhere)
+        }
+    }
+}
+
 void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{"listen",
                                                   "session_timeout_s",
@@ -402,8 +450,13 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                                                   "gop_cache_packets",
                                                   "tls_listen",
                                                   "tls_cert",
-                                                  "tls_key"};
+                                                  "tls_key",
+                                                  "multicast_ranges",
+                                                  "multicast_ports",
+                                                  "multicast_ttl",
+                                                  "multicast_interface"};
     reject_unknown_keys(rtsp, known, "[rtsp]", problems);
+    read_rtsp_multicast(rtsp, config.rtsp_multicast, problems);
     read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, problems);
     read_list(rtsp.get("tls_listen"), "[rtsp] tls_listen", net::parse_host_port, config.rtsp_tls_listeners,
               problems);

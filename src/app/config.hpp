@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "multicast/allocator.hpp"
 #include "net/cidr.hpp"
 #include "net/endpoint.hpp"
 #include "socks/connector.hpp"
@@ -84,6 +85,9 @@ struct GatewayConfig {
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;
     std::string rtsp_realm = "streamgate";
+    // [rtsp] multicast_ranges, multicast_ports, multicast_ttl, multicast_interface: groups for mount players
+    // asking for multicast; no range: refused (461).
+    multicast::MulticastSettings rtsp_multicast;
 };
 
 // "NAME=URL" of --mount: upstream transport auto, on demand, credentials from the URL.

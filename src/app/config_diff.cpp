@@ -99,6 +99,8 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
              before.rtsp_gop_cache_packets != after.rtsp_gop_cache_packets,
          "rtsp gop cache (mounts restart)");
     note(before.rtsp_users != after.rtsp_users || before.rtsp_realm != after.rtsp_realm, "rtsp users");
+    note(before.rtsp_multicast.to_string() != after.rtsp_multicast.to_string(),
+         "rtsp multicast (needs a restart)");
     mount_changes(before, after, out);
     return out;
 }

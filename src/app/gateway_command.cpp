@@ -1,5 +1,7 @@
 #include "app/gateway_command.hpp"
 
+#include <net/if.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -86,6 +88,7 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     options.users = config.rtsp_users;
     options.realm = config.rtsp_realm;
     options.caps = {config.rtsp_max_connections, config.rtsp_max_connections_per_client};
+    options.multicast = config.rtsp_multicast;
     for (const auto& mount : config.rtsp_mounts) {
         proxy::MountConfig out;
         out.name = mount.name;
@@ -272,6 +275,12 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         spdlog::error("no SOCKS listener could be opened");
         return 1;
     }
+    const auto& multicast = config.rtsp_multicast;
+    if (!multicast.interface.empty() && ::if_nametoindex(multicast.interface.c_str()) == 0) {
+        spdlog::error("[rtsp] multicast_interface {}: no such interface", multicast.interface);
+        return 1;
+    }
+    if (multicast.v4 || multicast.v6) spdlog::info("rtsp mounts offer multicast: {}", multicast.to_string());
     proxy::RtspProxy rtsp_proxy(io, rtsp_proxy_options(config), &registry);
     api.rtsp = &rtsp_proxy;
     if (!open_rtsp_proxy(rtsp_proxy, config, api.listeners)) {

@@ -111,7 +111,8 @@ bool read_option_table(const std::string& path, std::string_view table_name, con
 }
 
 std::function<bool(std::string_view)> given_on_command_line(const CLI::App& command) {
-    return [&command](std::string_view option) { return command.get_option(std::string(option))->count() > 0; };
+    return
+        [&command](std::string_view option) { return command.get_option(std::string(option))->count() > 0; };
 }
 
 bool read_config_file_or_complain(std::string_view command, const std::string& path,

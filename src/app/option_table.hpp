@@ -3,8 +3,8 @@
 // "b"]`), read into the same variables the command line fills: `streamgate relay --config-file` ([relay]) and
 // `streamgate turn --config-file` ([turn]). Options given on the command line win over the file.
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <functional>

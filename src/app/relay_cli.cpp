@@ -10,8 +10,8 @@
 
 #include "app/config.hpp"
 #include "app/logging.hpp"
-#include "app/relay_cli.hpp"
 #include "app/option_table.hpp"
+#include "app/relay_cli.hpp"
 #include "app/relay_config_file.hpp"
 #include "app/subcommand.hpp"
 #include "common/text.hpp"
@@ -198,7 +198,8 @@ Subcommand add_relay_command(CLI::App& app) {
         const auto read_file = [&](std::string& error) {
             return read_relay_config_file(flags->config_file, given_on_command_line(*relay), *flags, error);
         };
-        if (!flags->config_file.empty() && !read_config_file_or_complain("relay", flags->config_file, read_file))
+        if (!flags->config_file.empty() &&
+            !read_config_file_or_complain("relay", flags->config_file, read_file))
             return 2;
         const auto config = relay_config(*flags);
         if (!config) return 2;

@@ -207,7 +207,8 @@ Subcommand add_turn_command(CLI::App& app) {
         const auto read_file = [&](std::string& error) {
             return read_turn_config_file(flags->config_file, given, *flags, error);
         };
-        if (!flags->config_file.empty() && !read_config_file_or_complain("turn", flags->config_file, read_file))
+        if (!flags->config_file.empty() &&
+            !read_config_file_or_complain("turn", flags->config_file, read_file))
             return 2;
         auto config = turn_config(*flags);
         if (!config) return 2;

@@ -27,6 +27,16 @@ bool host_bits_zero(const asio::ip::address& address, unsigned prefix) {
 
 }  // namespace
 
+std::string MulticastSettings::to_string() const {
+    std::string out;
+    for (const auto* range : {&v4, &v6})
+        if (*range) out += (*range)->to_string() + " ";
+    out += "ports " + std::to_string(port_first) + "-" + std::to_string(port_last) + " ttl " +
+           std::to_string(ttl);
+    if (!interface.empty()) out += " interface " + interface;
+    return out;
+}
+
 Result<MulticastRange> MulticastRange::parse(std::string_view text) {
     const auto slash = text.find('/');
     const auto address_text = std::string(text.substr(0, slash));

@@ -1,7 +1,8 @@
 #pragma once
-// Multicast groups of `streamgate serve` and of the gateway's mounts (RFC 2326 §12.39 `destination`/`port`/`ttl`): one group address
-// and one block of ports per presentation and address family, taken from the ranges the operator
-// configured. Pure bookkeeping, no sockets: serve wraps it in its registry's lock, the proxy uses it on its one loop.
+// Multicast groups of `streamgate serve` and of the gateway's mounts (RFC 2326 §12.39
+// `destination`/`port`/`ttl`): one group address and one block of ports per presentation and address family,
+// taken from the ranges the operator configured. Pure bookkeeping, no sockets: serve wraps it in its
+// registry's lock, the proxy uses it on its one loop.
 //
 // An address range is a multicast prefix ("239.255.42.0/24", "ff15::42:0/112"); the group addresses are
 // the prefix's addresses after its first (offset 1, 2, ...: the all-zero host part is never used, it reads
@@ -43,6 +44,8 @@ struct MulticastSettings {
 
     // Closed by default: no range, no multicast (SETUP answers 461).
     bool enabled_for(bool family_v6) const noexcept { return family_v6 ? v6.has_value() : v4.has_value(); }
+    // "239.255.42.0/24 ff15::42:0/112 ports 30000-30999 ttl 16 interface eth0", for logs and config diffs.
+    std::string to_string() const;
 };
 
 struct MulticastLease {

@@ -9,7 +9,8 @@
 
 namespace sg::multicast {
 
-std::error_code set_sender_options(asio::ip::udp::socket& socket, bool v6, const MulticastSettings& settings) {
+std::error_code set_sender_options(asio::ip::udp::socket& socket, bool v6,
+                                   const MulticastSettings& settings) {
     std::error_code ec;
     socket.set_option(asio::ip::multicast::hops(settings.ttl), ec);
     if (ec || settings.interface.empty()) return ec;

@@ -4,6 +4,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "multicast/sender_options.hpp"
 #include "net/unhandled.hpp"
 #include "proxy/player_session.hpp"
 
@@ -63,7 +64,8 @@ void FanoutPort::detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSessio
     if (players_.empty()) close();
 }
 
-void FanoutPort::queue(PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head, Bytes body) {
+void FanoutPort::queue(PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head,
+                       Bytes body) {
     queued_.push_back(Queued{player, to, head, body});
 }
 
@@ -86,6 +88,11 @@ void FanoutPort::flush() {
     }
     queued_.clear();
     batch_.clear();
+}
+
+std::error_code FanoutPort::set_multicast_options(bool v6, const multicast::MulticastSettings& settings) {
+    if (auto ec = multicast::set_sender_options(pair_.rtp, v6, settings)) return ec;
+    return multicast::set_sender_options(pair_.rtcp, v6, settings);
 }
 
 void FanoutPort::send_rtcp(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> compound) {

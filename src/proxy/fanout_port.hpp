@@ -18,10 +18,12 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "client/udp_port_pair.hpp"
 #include "common/byte_io.hpp"
+#include "multicast/allocator.hpp"
 #include "net/udp_batch.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -57,6 +59,9 @@ public:
     // player what became of its datagrams.
     void flush();
     bool pending() const noexcept { return !queued_.empty(); }
+
+    // Lets the port send to a multicast group too (TTL, outgoing interface; unicast is not affected).
+    std::error_code set_multicast_options(bool v6, const multicast::MulticastSettings& settings);
 
     // RTCP to one player (sender reports, BYE), without waiting.
     void send_rtcp(const asio::ip::udp::endpoint& to, std::span<const std::uint8_t> compound);

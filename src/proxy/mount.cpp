@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "net/unhandled.hpp"
+#include "proxy/mount_multicast.hpp"
 #include "proxy/player_session.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -113,6 +114,21 @@ void Mount::flush_fanout() {
     fanout_pending_.clear();
     for (const auto& port : pending)
         port->flush();
+}
+
+std::shared_ptr<MountMulticast> Mount::multicast_group(
+    bool v6, const std::shared_ptr<multicast::MulticastAllocator>& allocator, std::size_t tracks,
+    std::string& error) {
+    auto& slot = multicast_groups_[v6];
+    if (auto group = slot.lock()) return group;
+    const auto lease = allocator->allocate(v6, tracks);
+    if (!lease) {
+        error = "no free multicast group or port block in the range";
+        return nullptr;
+    }
+    auto group = std::make_shared<MountMulticast>(shared_from_this(), *lease, allocator, tracks);
+    slot = group;
+    return group;
 }
 
 void Mount::unsubscribe(PlayerSession* player) {

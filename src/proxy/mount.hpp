@@ -25,6 +25,7 @@
 
 #include "client/presentation.hpp"
 #include "metrics/registry.hpp"
+#include "multicast/allocator.hpp"
 #include "proxy/fanout_port.hpp"
 #include "proxy/mount_config.hpp"
 #include "restream/bitrate_meter.hpp"
@@ -98,6 +99,8 @@ public:
     virtual std::string describe_publisher() const = 0;
 };
 
+class MountMulticast;
+
 class Mount : public std::enable_shared_from_this<Mount> {
 public:
     using Clock = std::chrono::steady_clock;
@@ -126,6 +129,13 @@ public:
     // packet at the next flush_fanout().
     void fanout_queued(const std::shared_ptr<FanoutPort>& port);
     void flush_fanout();
+
+    // The mount's multicast group of the family (mount_multicast.hpp), allocated from `allocator` by its
+    // first member's SETUP; null with `error` when the range has no free group or port block.
+    std::shared_ptr<MountMulticast> multicast_group(
+        bool v6, const std::shared_ptr<multicast::MulticastAllocator>& allocator, std::size_t tracks,
+        std::string& error);
+    const asio::any_io_executor& executor() const noexcept { return executor_; }
 
     // The upstream's RTP timestamp of track `track` estimated for `when` (the last packet's timestamp moved
     // by the time between its arrival and `when`, which may be earlier; exactly the cached key frame's
@@ -231,6 +241,7 @@ private:
     std::vector<PlayerSession*> players_;
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
+    std::map<bool, std::weak_ptr<MountMulticast>> multicast_groups_;  // by family (IPv6)
     Clock::time_point idle_since_ = Clock::now();
     Attempt* attempt_for_media_ = nullptr;  // the attempt whose media is fanned out
     bool got_media_ = false;

@@ -10,6 +10,7 @@
 
 #include "net/unhandled.hpp"
 #include "proxy/mount.hpp"
+#include "proxy/mount_multicast.hpp"
 #include "restream/key_frame.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -51,7 +52,7 @@ PlayerSnapshot PlayerSession::snapshot(Clock::time_point now) const {
 
 std::string PlayerSession::transport_name() const {
     for (const auto& track : tracks_)
-        if (track.set_up) return track.tcp ? "tcp" : "udp";
+        if (track.set_up) return track.multicast ? "multicast" : track.tcp ? "tcp" : "udp";
     return "none";
 }
 
@@ -70,8 +71,23 @@ void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32
     slot.rewriter.emplace(start, clock_rate);
 }
 
+void PlayerSession::set_up_member(std::size_t track, std::shared_ptr<MountMulticast> group) {
+    multicast_ = std::move(group);
+    tracks_[track].set_up = true;
+    tracks_[track].multicast = true;
+}
+
 void PlayerSession::play() {
     if (stopped_) return;
+    if (multicast_) {
+        if (!joined_) multicast_->join();
+        joined_ = true;
+        playing_ = true;
+        // Subscribed though it receives nothing here: a mount that ends, ends its members too.
+        if (!subscribed_) mount_->subscribe(this);
+        subscribed_ = true;
+        return;
+    }
     const auto now = Clock::now();
     bool started = false;
     for (const auto& track : tracks_)
@@ -133,6 +149,8 @@ void PlayerSession::send_join_burst() {
 }
 
 void PlayerSession::pause() {
+    if (multicast_ && joined_) multicast_->leave();
+    joined_ = false;
     playing_ = false;
 }
 
@@ -229,6 +247,11 @@ void PlayerSession::stop(std::string_view reason) {
     }
     if (playing_) send_reports(true);
     playing_ = false;
+    if (multicast_) {
+        if (joined_) multicast_->leave();
+        joined_ = false;
+        multicast_.reset();  // the last member's end ends the group
+    }
     for (auto& track : tracks_) {
         if (!track.fanout) continue;
         track.fanout->detach(track.client_rtcp, this);  // the last player closes the port

@@ -20,6 +20,7 @@
 namespace sg::proxy {
 
 class Mount;
+class MountMulticast;
 
 // Where interleaved frames go (the player's RTSP connection). send_interleaved returns false when the
 // frame was dropped because the connection's queue is full.
@@ -41,6 +42,7 @@ struct PlayerTrack {
     asio::ip::udp::endpoint client_rtcp;
     std::optional<RtpRewriter> rewriter;
     bool waiting_for_key_frame = false;  // a late joiner's video starts where it can be decoded
+    bool multicast = false;  // a multicast member's track (set up in its group), or the group's own track
 };
 
 // What the admin API shows of a player session.
@@ -78,8 +80,13 @@ public:
     // Registers a UDP track with its shared port (its RTCP keeps the session alive) and starts the track's
     // rewriter.
     void set_up(std::size_t track, PlayerTrack transport, std::uint32_t clock_rate, bool wait_key_frame);
-    // Starts playing. A first PLAY on a mount whose GOP cache holds a key frame starts from it: the caller
-    // queues the PLAY reply, then calls send_join_burst().
+    // A multicast member's track: set up in `group` (mount_multicast.hpp), which sends for it.
+    void set_up_member(std::size_t track, std::shared_ptr<MountMulticast> group);
+    // The group of a multicast member; null for a unicast player.
+    const std::shared_ptr<MountMulticast>& multicast() const noexcept { return multicast_; }
+
+    // Starts playing (a multicast member joins its group's stream instead). A first PLAY on a mount whose GOP
+    // cache holds a key frame starts from it: the caller queues the PLAY reply, then calls send_join_burst().
     void play();
     bool join_burst_pending() const noexcept { return join_from_.has_value(); }
     // Sends the cached packets from the join point at once, then joins the live packets.
@@ -119,6 +126,8 @@ private:
     std::vector<PlayerTrack> tracks_;
     bool playing_ = false;
     bool subscribed_ = false;
+    std::shared_ptr<MountMulticast> multicast_;
+    bool joined_ = false;  // a member counted as playing in its group
     bool stopped_ = false;
     std::optional<Clock::time_point> join_from_;  // play() chose a start from the GOP cache
     std::vector<std::uint8_t> buffer_;

@@ -14,6 +14,7 @@
 #include "net/rate_limited_log.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/mount_description.hpp"
+#include "proxy/mount_multicast.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/session_header.hpp"
@@ -21,6 +22,7 @@
 #include "rtsp/transport.hpp"
 #include "rtsp/url.hpp"
 #include "rtsp_server/request_helpers.hpp"
+#include "rtsp_server/transport_choice.hpp"
 
 namespace sg::proxy {
 namespace {
@@ -266,7 +268,10 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     if (transport_header == nullptr) co_return status_reply(400);
     const auto specs = rtsp::parse_transport(*transport_header);
     if (!specs) co_return status_reply(400);
-    const auto* spec = choose_unicast_transport(*specs);
+    const auto& groups = context_->multicast;
+    const bool multicast_enabled =
+        groups && groups->settings().enabled_for(udp_family() == asio::ip::udp::v6());
+    const auto* spec = server::choose_transport(*specs, multicast_enabled);
     if (spec == nullptr) co_return status_reply(461);
     const rtsp::TransportSpec chosen = *spec;
 
@@ -296,6 +301,28 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     }
     if (track >= session->tracks().size()) co_return status_reply(404);
     if (session->tracks()[track].set_up) co_return status_reply(455);
+    // A session is either multicast or unicast (as in serve).
+    if (session->any_set_up() && chosen.is_multicast() != (session->multicast() != nullptr))
+        co_return status_reply(461);
+    if (chosen.is_multicast()) {
+        const bool wait_key_frame =
+            track < description->wait_key_frame.size() && description->wait_key_frame[track];
+        std::string error;
+        auto group = session->multicast();
+        if (!group)
+            group = mount->multicast_group(udp_family() == asio::ip::udp::v6(), groups, track_count, error);
+        const auto ssrc =
+            group ? group->set_up_track(track, description->clock_rates[track], wait_key_frame, error)
+                  : std::nullopt;
+        if (!ssrc) {
+            static net::RateLimitedLog group_log("rtsp proxy: multicast SETUPs without a group");
+            group_log.warn("rtsp player {} SETUP {}: 453 ({})", peer(), request.uri, error);
+            co_return status_reply(453);
+        }
+        session->set_up_member(track, group);
+        co_return setup_reply(session, server::multicast_answer(group->lease().group, group->rtp_port(track),
+                                                                group->ttl(), *ssrc));
+    }
 
     rtsp::TransportSpec answer;
     answer.delivery = rtsp::Delivery::unicast;
@@ -320,19 +347,25 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
         transport.client_rtp = {peer_address(), client.first};
         transport.client_rtcp = {peer_address(), rtcp_port};
         answer.client_port = rtsp::PortRange{client.first, rtcp_port};
-        answer.server_port = rtsp::PortRange{port->rtp_port(), static_cast<std::uint16_t>(port->rtp_port() + 1)};
+        answer.server_port =
+            rtsp::PortRange{port->rtp_port(), static_cast<std::uint16_t>(port->rtp_port() + 1)};
         transport.fanout = std::move(port);
     }
     session->set_up(track, std::move(transport), description->clock_rates[track],
                     track < description->wait_key_frame.size() && description->wait_key_frame[track]);
     answer.ssrc = session->tracks()[track].rewriter->ssrc();
+    co_return setup_reply(session, answer);
+}
+
+rtsp::Response ProxyConnection::setup_reply(const std::shared_ptr<PlayerSession>& session,
+                                            const rtsp::TransportSpec& answer) {
     sessions_.emplace(session->id(), session);
     auto response = status_reply(200);
     response.headers.set("Transport", rtsp::to_header_value(answer));
     response.headers.set("Session",
                          rtsp::to_header_value(rtsp::SessionHeader{
                              session->id(), static_cast<std::uint32_t>(context_->session_timeout.count())}));
-    co_return response;
+    return response;
 }
 
 asio::ip::udp ProxyConnection::udp_family() const {
@@ -359,9 +392,12 @@ rtsp::Response ProxyConnection::handle_play(const rtsp::Request& request, Player
     const std::string base = content_base(request.uri);
     const auto target = parse_target(request.uri);
     const auto now = Clock::now();
+    // A multicast member's numbers are its group's.
+    PlayerSession* group = session.multicast() ? session.multicast()->stream().get() : nullptr;
     for (std::size_t i = 0; i < session.tracks().size(); ++i) {
-        const auto& track = session.tracks()[i];
-        if (!track.set_up || !track.rewriter) continue;
+        if (!session.tracks()[i].set_up) continue;
+        const auto& track = group != nullptr ? group->tracks()[i] : session.tracks()[i];
+        if (!track.rewriter) continue;
         // The first packet after this PLAY carries these numbers (see RtpRewriter).
         rtsp::RtpInfoEntry entry;
         entry.url = target && target->track ? std::string(request.uri) : base + mount_track_control(i);

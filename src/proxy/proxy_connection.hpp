@@ -23,10 +23,12 @@
 
 #include "common/units.hpp"
 #include "metrics/registry.hpp"
+#include "multicast/allocator.hpp"
 #include "proxy/player_session.hpp"
 #include "proxy/publisher_session.hpp"
 #include "rtsp/digest_server.hpp"
 #include "rtsp/message.hpp"
+#include "rtsp/transport.hpp"
 #include "rtsp_server/rtsp_server_connection.hpp"
 
 namespace sg::proxy {
@@ -39,6 +41,8 @@ struct ProxyConnectionContext {
     // Digest auth of players; null: players are not authenticated (the allow-list only).
     std::shared_ptr<const rtsp::DigestServer> auth;
     metrics::Counter* auth_failures = nullptr;
+    // Where mounts' multicast groups come from; null: no range configured, multicast SETUPs get 461.
+    std::shared_ptr<multicast::MulticastAllocator> multicast;
 };
 
 class ProxyConnection : public server::RtspServerConnection, public PlayerSink {
@@ -77,6 +81,9 @@ private:
     // A UDP port pair for a SETUP of `role` ("player", "publisher"); nothing (logged) when none is free.
     std::optional<client::UdpPortPair> open_port_pair(std::string_view role);
     asio::ip::udp udp_family() const;
+    // 200 with the Transport answer and the Session header; the session joins this connection's.
+    rtsp::Response setup_reply(const std::shared_ptr<PlayerSession>& session,
+                               const rtsp::TransportSpec& answer);
     void log_port_starved(std::string_view role, const std::string& error) const;
 
     // Publishing (publisher_session.hpp).

@@ -35,6 +35,9 @@ struct RtspProxyOptions {
     std::string realm = "streamgate";
     // Player connections over these are answered 503 and closed (0 = no limit).
     server::RtspConnectionCaps caps;
+    // Multicast groups for players asking for multicast (mount_multicast.hpp); no range: 461. Read at
+    // start only: a reload keeps the groups running.
+    multicast::MulticastSettings multicast;
 };
 
 class RtspProxy {

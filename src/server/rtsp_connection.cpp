@@ -17,9 +17,9 @@
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp_server/request_helpers.hpp"
+#include "rtsp_server/transport_choice.hpp"
 #include "server/blocking.hpp"
 #include "server/media_path.hpp"
-#include "server/serve_transport.hpp"
 
 namespace sg::server {
 namespace {
@@ -207,7 +207,7 @@ asio::awaitable<rtsp::Response> RtspConnection::handle_setup(const rtsp::Request
     if (!specs) co_return status_reply(400);
     // Multicast groups are per family of the player's connection.
     const bool family_v6 = net::unmap(peer_address()).is_v6();
-    const auto* spec = choose_serve_transport(*specs, context_.multicast.enabled_for(family_v6));
+    const auto* spec = choose_transport(*specs, context_.multicast.enabled_for(family_v6));
     if (spec == nullptr) co_return status_reply(461);
 
     std::shared_ptr<Session> session;

@@ -29,6 +29,35 @@ TEST(RtspConfig, ReadsConnectionCaps) {
     EXPECT_FALSE(parse("[rtsp]\nmax_connections = -1\n", error));
 }
 
+TEST(RtspConfig, MulticastIsClosedByDefaultAndReadsItsFourKeys) {
+    std::string error;
+    const auto closed = parse(default_config_text(), error);
+    ASSERT_TRUE(closed) << error;
+    EXPECT_FALSE(closed->rtsp_multicast.enabled_for(false));
+    EXPECT_FALSE(closed->rtsp_multicast.enabled_for(true));
+
+    const auto config = parse(R"([rtsp]
+multicast_ranges = ["239.255.42.0/24", "ff15::42:0/112"]
+multicast_ports = "31000-31099"
+multicast_ttl = 4
+multicast_interface = "eth1"
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_EQ(config->rtsp_multicast.to_string(),
+              "239.255.42.0/24 ff15::42:0/112 ports 31000-31099 ttl 4 interface eth1");
+
+    for (const char* bad :
+         {"multicast_ranges = [\"10.0.0.0/8\"]",                      // not multicast
+          "multicast_ranges = [\"239.1.0.0/16\", \"239.2.0.0/16\"]",  // two of one family
+          "multicast_ranges = \"239.1.0.0/16\"", "multicast_ports = \"30000\"", "multicast_ports = \"0-10\"",
+          "multicast_ttl = 0", "multicast_ttl = 256", "multicast_interface = \"\"", "multicast_group = 1"}) {
+        error.clear();
+        EXPECT_FALSE(parse(std::string("[rtsp]\n") + bad + "\n", error)) << bad;
+        EXPECT_NE(error.find("[rtsp]"), std::string::npos) << bad << ": " << error;
+    }
+}
+
 TEST(RtspConfig, ReadsListenersTimeoutAndMounts) {
     std::string error;
     const auto config = parse(R"(

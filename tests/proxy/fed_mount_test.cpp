@@ -165,7 +165,8 @@ std::uint32_t ssrc_of(const std::string& frame) {
 }
 
 // UDP players of one track share the mount's server port pair (one sendmmsg per upstream packet), yet each
-// gets its own SSRC and sequence numbers in front of the same payload, and one leaving does not stop the other.
+// gets its own SSRC and sequence numbers in front of the same payload, and one leaving does not stop the
+// other.
 TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
     feed_description();
     struct UdpPlayer {
@@ -181,10 +182,10 @@ TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
             client_io_, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         const auto port = player.rtp->local_endpoint().port();
         ASSERT_EQ(player.rtsp->request("DESCRIBE " + url(), 1).rfind("RTSP/1.0 200", 0), 0u);
-        const auto setup = player.rtsp->request(
-            "SETUP " + url() + "/track0", 2,
-            "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" + std::to_string(port + 1) +
-                "\r\n");
+        const auto setup =
+            player.rtsp->request("SETUP " + url() + "/track0", 2,
+                                 "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" +
+                                     std::to_string(port + 1) + "\r\n");
         ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
         const auto at = setup.find("server_port=");
         ASSERT_NE(at, std::string::npos) << setup;
@@ -212,7 +213,8 @@ TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
     for (std::size_t p = 0; p < 2; ++p) {
         for (int i = 0; i < 2; ++i) {
             auto [datagram, from_port] = receive(*players[p].rtp);
-            EXPECT_EQ(std::to_string(from_port), players[p].server_port.substr(0, players[p].server_port.find('-')));
+            EXPECT_EQ(std::to_string(from_port),
+                      players[p].server_port.substr(0, players[p].server_port.find('-')));
             got[p].push_back(datagram);
         }
         ASSERT_EQ(got[p][0].size(), first.size());
@@ -225,7 +227,8 @@ TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
     EXPECT_NE(ssrc_of(got[0][0]), ssrc_of(got[1][0]));
 
     // The first player leaves; the second still gets the next packet.
-    const auto teardown = players[0].rtsp->request("TEARDOWN " + url(), 4, "Session: " + players[0].session + "\r\n");
+    const auto teardown =
+        players[0].rtsp->request("TEARDOWN " + url(), 4, "Session: " + players[0].session + "\r\n");
     ASSERT_EQ(teardown.rfind("RTSP/1.0 200", 0), 0u) << teardown;
     const auto third = h264_rtp_packet(202, 16200, 0x41, true);
     on_io([&] { mount_->feed_rtp(0, third); });

@@ -1,6 +1,6 @@
 // Serve's transport choice: the client's order of preference, multicast only where configured, and the
 // multicast answer's exact header.
-#include "server/serve_transport.hpp"
+#include "rtsp_server/transport_choice.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,26 +17,26 @@ std::vector<rtsp::TransportSpec> specs(std::string_view header) {
 
 TEST(ServeTransport, MulticastOnlyWhenEnabled) {
     const auto offered = specs("RTP/AVP;multicast");
-    EXPECT_EQ(choose_serve_transport(offered, false), nullptr);  // 461: closed by default
-    EXPECT_EQ(choose_serve_transport(offered, true), &offered[0]);
+    EXPECT_EQ(choose_transport(offered, false), nullptr);  // 461: closed by default
+    EXPECT_EQ(choose_transport(offered, true), &offered[0]);
     const auto ffmpeg = specs("RTP/AVP/UDP;multicast");  // what ffmpeg -rtsp_transport udp_multicast sends
-    EXPECT_EQ(choose_serve_transport(ffmpeg, true), &ffmpeg[0]);
+    EXPECT_EQ(choose_transport(ffmpeg, true), &ffmpeg[0]);
 }
 
 TEST(ServeTransport, FollowsTheClientsOrder) {
     const auto multicast_first =
         specs("RTP/AVP;multicast;port=5000-5001,RTP/AVP;unicast;client_port=4000-4001");
-    EXPECT_EQ(choose_serve_transport(multicast_first, true), &multicast_first[0]);
-    EXPECT_EQ(choose_serve_transport(multicast_first, false), &multicast_first[1]);
+    EXPECT_EQ(choose_transport(multicast_first, true), &multicast_first[0]);
+    EXPECT_EQ(choose_transport(multicast_first, false), &multicast_first[1]);
     const auto unicast_first = specs("RTP/AVP/TCP;interleaved=0-1,RTP/AVP;multicast");
-    EXPECT_EQ(choose_serve_transport(unicast_first, true), &unicast_first[0]);
+    EXPECT_EQ(choose_transport(unicast_first, true), &unicast_first[0]);
 }
 
 TEST(ServeTransport, RefusesWhatWeDoNotSend) {
     for (const char* header : {"RTP/SAVP;multicast", "RTP/AVPF;multicast", "RTP/AVP/TCP;multicast",
                                "RAW/RAW/UDP;multicast", "RTP/AVP;unicast"}) {
         const auto offered = specs(header);
-        EXPECT_EQ(choose_serve_transport(offered, true), nullptr) << header;
+        EXPECT_EQ(choose_transport(offered, true), nullptr) << header;
     }
 }
 

@@ -1,4 +1,4 @@
-#include "server/serve_transport.hpp"
+#include "rtsp_server/transport_choice.hpp"
 
 #include "rtsp_server/request_helpers.hpp"
 
@@ -9,8 +9,8 @@ bool is_served_multicast(const rtsp::TransportSpec& spec) noexcept {
     return spec.is_multicast() && spec.is_rtp() && spec.profile == "AVP" && spec.is_udp();
 }
 
-const rtsp::TransportSpec* choose_serve_transport(const std::vector<rtsp::TransportSpec>& specs,
-                                                  bool multicast_enabled) {
+const rtsp::TransportSpec* choose_transport(const std::vector<rtsp::TransportSpec>& specs,
+                                            bool multicast_enabled) {
     const auto* unicast = choose_unicast_transport(specs);
     for (const auto& spec : specs) {
         if (&spec == unicast) return unicast;
