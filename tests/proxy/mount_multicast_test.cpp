@@ -115,6 +115,28 @@ TEST_F(MountMulticastTest, MembersShareOneGroupAndJoinTheRunningStream) {
     EXPECT_NE(field(setup_c, R"(ssrc=([0-9A-F]+))"), field(setup_a, R"(ssrc=([0-9A-F]+))")) << setup_c;
 }
 
+// The mount ends (its feed stops): the group's stream and every member end with it, members' connections
+// close.
+TEST_F(MountMulticastTest, AMountThatEndsEndsItsGroupAndMembers) {
+    start(true);
+    RawRtspClient a(client_io_, endpoint_);
+    RawRtspClient b(client_io_, endpoint_);
+    for (auto* client : {&a, &b}) {
+        const auto reply = setup(*client, 1, "RTP/AVP;multicast");
+        ASSERT_EQ(reply.rfind("RTSP/1.0 200", 0), 0u) << reply;
+        const auto session = RawRtspClient::header(reply, "Session");
+        ASSERT_EQ(
+            client->request("PLAY " + url(), 2, "Session: " + session + "\r\n").rfind("RTSP/1.0 200", 0), 0u);
+    }
+    on_io([this] {
+        mount_->feed_rtp(0, h264_rtp_packet(700, 9000, 0x65, true));
+        mount_->stop("feed ended");
+    });
+    EXPECT_TRUE(a.closed_by_peer());
+    EXPECT_TRUE(b.closed_by_peer());
+    on_io([] {});  // the posted release of the group's session runs
+}
+
 TEST_F(MountMulticastTest, WithoutARangeMulticastIsRefusedAndUnicastStillServed) {
     start(false);
     RawRtspClient client(client_io_, endpoint_);
