@@ -8,7 +8,8 @@
 
 namespace sg::server {
 
-MulticastGroup::MulticastGroup(MulticastKey key, multicast::MulticastLease lease, std::shared_ptr<Session> engine)
+MulticastGroup::MulticastGroup(MulticastKey key, multicast::MulticastLease lease,
+                               std::shared_ptr<Session> engine)
     : key_(std::move(key)),
       lease_(std::move(lease)),
       engine_(std::move(engine)),
@@ -61,7 +62,8 @@ SessionStats MulticastGroup::end() {
     return engine_->stats();
 }
 
-MulticastRegistry::MulticastRegistry(multicast::MulticastSettings settings) : allocator_(std::move(settings)) {}
+MulticastRegistry::MulticastRegistry(multicast::MulticastSettings settings)
+    : allocator_(std::move(settings)) {}
 
 std::shared_ptr<MulticastGroup> MulticastRegistry::join_existing(const MulticastKey& key) {
     const std::lock_guard lock(mutex_);

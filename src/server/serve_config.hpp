@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "net/endpoint.hpp"
 #include "multicast/allocator.hpp"
+#include "net/endpoint.hpp"
 
 namespace sg::server {
 
