@@ -2,13 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
-#include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 #include <random>
 
-#include "net/unhandled.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/mount_multicast.hpp"
 #include "restream/key_frame.hpp"
@@ -18,7 +15,6 @@
 namespace sg::proxy {
 namespace {
 
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::string_view k_cname = "streamgate-proxy";
 
 std::uint64_t ntp_now() {
