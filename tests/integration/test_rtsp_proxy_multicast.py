@@ -177,7 +177,7 @@ transport = "udp"
             with self.subTest(family=family):
                 group_before, upstream_before = self.counter(f"{'ip' if family == 4 else 'ip6'} mcast", "group"), \
                     self.counter("ip upstream", "rtp")
-                results = self.play_together(family, ["udp_multicast", "udp_multicast", "udp"])
+                results = self.play_together(family, transports=["udp_multicast", "udp_multicast", "udp"])
                 for rc, frames, err in results:
                     self.assertEqual(rc, 0, err[-3000:] + "\n" + self.gateway.log_text()[-3000:])
                     self.assertEqual(frames, FRAMES, err[-3000:])
