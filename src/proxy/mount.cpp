@@ -47,6 +47,14 @@ MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string
                                     "Publishers that took the mount with ANNOUNCE", labels);
     m.gop_starts = &r.counter("streamgate_rtsp_proxy_gop_starts_total",
                               "Players started at once from the mount's GOP cache", labels);
+    m.multicast_groups =
+        &r.gauge("streamgate_rtsp_proxy_multicast_groups",
+                 "Multicast groups the mount streams to now (one per address family at most)", labels);
+    m.multicast_groups_total = &r.counter("streamgate_rtsp_proxy_multicast_groups_total",
+                                          "Multicast groups the mount started", labels);
+    m.multicast_members_total =
+        &r.counter("streamgate_rtsp_proxy_multicast_members_total",
+                   "Player sessions that joined a multicast group of the mount", labels);
     return m;
 }
 

@@ -61,6 +61,9 @@ struct MountMetrics {
     metrics::Counter* upstream_bye = nullptr;      // playing upstreams that said RTCP BYE
     metrics::Counter* publishers_total = nullptr;  // ANNOUNCEs that took the mount (publish mounts)
     metrics::Counter* gop_starts = nullptr;        // players started from the GOP cache
+    metrics::Gauge* multicast_groups = nullptr;    // groups streaming or waiting for a PLAY now
+    metrics::Counter* multicast_groups_total = nullptr;
+    metrics::Counter* multicast_members_total = nullptr;  // member SETUPs that joined a group
     static MountMetrics create(metrics::Registry* registry, const std::string& mount);
 };
 

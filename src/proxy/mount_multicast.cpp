@@ -16,12 +16,15 @@ MountMulticast::MountMulticast(std::shared_ptr<Mount> mount, multicast::Multicas
     // No sink: the group session has no RTSP connection of its own.
     session_ = std::make_shared<PlayerSession>("group-" + group, mount_, "multicast " + group, tracks,
                                                std::weak_ptr<PlayerSink>());
+    mount_->metrics().multicast_groups->inc();
+    mount_->metrics().multicast_groups_total->inc();
     spdlog::info("rtsp mount {} multicast group {} started: ports {}-{} ttl {}", mount_->name(), group,
                  lease_.port_first, lease_.port_first + lease_.port_count - 1, ttl());
 }
 
 MountMulticast::~MountMulticast() {
     session_->stop("last member left");
+    mount_->metrics().multicast_groups->dec();
     allocator_->release(lease_);
     // The session may be on the call stack that ended the last member (a mount ending all its players walks
     // a list that holds it): it is released once that has returned.

@@ -68,6 +68,7 @@ void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32
 }
 
 void PlayerSession::set_up_member(std::size_t track, std::shared_ptr<MountMulticast> group) {
+    if (!multicast_) mount_->metrics().multicast_members_total->inc();
     multicast_ = std::move(group);
     tracks_[track].set_up = true;
     tracks_[track].multicast = true;

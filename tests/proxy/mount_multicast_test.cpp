@@ -8,6 +8,7 @@
 #include <string>
 
 #include "h264_rtp_packet.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "proxy_fixture.hpp"
@@ -37,7 +38,7 @@ protected:
             options.multicast.port_last = 31099;
             options.multicast.ttl = 3;
         }
-        start_proxy(options);
+        start_proxy(options, &registry_);
         mount_ = proxy_->find_mount("live");
         ASSERT_TRUE(mount_);
         on_io([this] {
@@ -64,6 +65,14 @@ protected:
         return std::regex_search(reply, match, std::regex(pattern)) ? match[1].str() : "";
     }
 
+    // The value of a series in the registry's exposition ("" when absent).
+    std::string exposed(const std::string& series) {
+        const auto text = on_io([this] { return registry_.expose(); });
+        return field(text,
+                     "\n" + std::regex_replace(series, std::regex(R"([{}."])"), R"(\$&)") + R"( (\S+))");
+    }
+
+    metrics::Registry registry_;
     std::shared_ptr<Mount> mount_;
 };
 
@@ -109,6 +118,9 @@ TEST_F(MountMulticastTest, MembersShareOneGroupAndJoinTheRunningStream) {
     ASSERT_EQ(b.request("TEARDOWN " + url(), 4, "Session: " + session_b + "\r\n").rfind("RTSP/1.0 200", 0),
               0u);
     on_io([] {});  // the group session is released by a handler posted at its end
+    EXPECT_EQ(exposed(R"(streamgate_rtsp_proxy_multicast_groups{mount="live"})"), "0");
+    EXPECT_EQ(exposed(R"(streamgate_rtsp_proxy_multicast_groups_total{mount="live"})"), "1");
+    EXPECT_EQ(exposed(R"(streamgate_rtsp_proxy_multicast_members_total{mount="live"})"), "2");
     RawRtspClient c(client_io_, endpoint_);
     const auto setup_c = setup(c, 1, "RTP/AVP;multicast");
     EXPECT_EQ(field(setup_c, R"(destination=([^;]+))"), field(setup_a, R"(destination=([^;]+))")) << setup_c;
