@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from testnet import PYTHON, TestNetwork, make_test_clip, require_tools, streamgate_bin
+from testnet import PEERS, PYTHON, TestNetwork, make_test_clip, require_tools, streamgate_bin
 
 GW_PORT = 8554
 CLOSED_PORT = 8555  # a second gateway, without multicast_ranges
@@ -27,14 +27,7 @@ RANGES = {4: "239.255.77.0/24", 6: "ff15::77:0/112"}
 TTL = 4
 GOP_PACKETS = 80  # the group's start from the GOP cache: at most 1 s of the clip (25 video frames, ~43 audio packets)
 
-SETUP_PROBE = ("import socket, sys\n"
-               "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)\n"
-               "s.sendall(f'SETUP {sys.argv[3]} RTSP/1.0\\r\\nCSeq: 1\\r\\nTransport: {sys.argv[4]}\\r\\n\\r\\n'"
-               ".encode())\n"
-               "data = b''\n"
-               "while b'\\r\\n\\r\\n' not in data and (chunk := s.recv(4096)):\n"
-               "    data += chunk\n"
-               "print(data.decode())\n")
+SETUP_PROBE = PEERS / "rtsp_setup_probe.py"  # HOST PORT URL TRANSPORT: one SETUP, the reply head printed
 
 
 class RtspProxyMulticast(unittest.TestCase):
@@ -155,7 +148,7 @@ transport = "udp"
             with self.subTest(family=family):
                 host = self.gw4 if family == 4 else self.gw6
                 client = "client4" if family == 4 else "client6"
-                probe = [PYTHON, "-c", SETUP_PROBE, host, str(GW_PORT), self.url(family) + "/track0",
+                probe = [PYTHON, str(SETUP_PROBE), host, str(GW_PORT), self.url(family) + "/track0",
                          "RTP/AVP;multicast"]
                 reply = self.net.run(client, probe, timeout=30).stdout
                 self.assertTrue(reply.startswith("RTSP/1.0 200"), reply)
@@ -163,11 +156,11 @@ transport = "udp"
                 self.assertRegex(reply, rf"Transport: RTP/AVP;multicast;destination={group};ttl={TTL};"
                                         r"port=330\d\d-330\d\d;ssrc=[0-9A-F]{8}\r?\n")
                 # Defaults are closed: no range, no multicast; the same gateway still answers unicast.
-                probe[4] = str(CLOSED_PORT)
-                probe[5] = self.url(family, CLOSED_PORT) + "/track0"
+                probe[3] = str(CLOSED_PORT)
+                probe[4] = self.url(family, CLOSED_PORT) + "/track0"
                 reply = self.net.run(client, probe, timeout=30).stdout
                 self.assertTrue(reply.startswith("RTSP/1.0 461"), reply)
-                probe[6] = "RTP/AVP;unicast;client_port=5000-5001"
+                probe[5] = "RTP/AVP;unicast;client_port=5000-5001"
                 reply = self.net.run(client, probe, timeout=30).stdout
                 self.assertTrue(reply.startswith("RTSP/1.0 200"), reply)
         self.wait_groups_ended()  # the probes' sessions time out or end with their connections

@@ -27,14 +27,7 @@ FPS = 25
 GROUP_PORTS = "30000-30999"
 RANGES = {4: "239.255.42.0/24", 6: "ff15::42:0/112"}
 
-SETUP_PROBE = ("import socket, sys\n"
-               "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)\n"
-               "s.sendall(f'SETUP {sys.argv[3]} RTSP/1.0\\r\\nCSeq: 1\\r\\nTransport: {sys.argv[4]}\\r\\n\\r\\n'"
-               ".encode())\n"
-               "data = b''\n"
-               "while b'\\r\\n\\r\\n' not in data and (chunk := s.recv(4096)):\n"
-               "    data += chunk\n"
-               "print(data.decode())\n")
+SETUP_PROBE = PEERS / "rtsp_setup_probe.py"  # HOST PORT URL TRANSPORT: one SETUP, the reply head printed
 
 # Two raw players on two connections: the first PLAY starts the group, the second joins it later where it
 # is; a session cannot mix multicast and unicast. Prints one JSON object.
@@ -181,7 +174,7 @@ class ServeMulticast(unittest.TestCase):
         return started - ended
 
     def setup_reply(self, port: int, transport: str, path: str = "clip.mp4/trackID=0") -> str:
-        cp = self.net.run("gw", [PYTHON, "-c", SETUP_PROBE, self.net.addr("origin4", 4), str(port),
+        cp = self.net.run("gw", [PYTHON, str(SETUP_PROBE), self.net.addr("origin4", 4), str(port),
                                  self.url(4, path, port), transport], timeout=30)
         return cp.stdout
 

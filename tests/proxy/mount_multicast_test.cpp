@@ -20,10 +20,6 @@ namespace {
 using testing::h264_rtp_packet;
 using testing::RawRtspClient;
 
-constexpr std::string_view k_sdp =
-    "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=clip\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\n"
-    "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n";
-
 class MountMulticastTest : public testing::ProxyFixture {
 protected:
     void start(bool with_range) {
@@ -41,13 +37,7 @@ protected:
         start_proxy(options, &registry_);
         mount_ = proxy_->find_mount("live");
         ASSERT_TRUE(mount_);
-        on_io([this] {
-            MountDescription d;
-            d.upstream_sdp = std::string(k_sdp);
-            d.clock_rates = {90000};
-            d.wait_key_frame = {false};
-            mount_->feed_start(std::move(d));
-        });
+        on_io([this] { mount_->feed_start(testing::h264_mount_description()); });
     }
     void TearDown() override {
         ProxyFixture::TearDown();
