@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <asio/ip/address.hpp>
 
 #include <toml++/toml.h>
 #include <fstream>
@@ -308,7 +309,9 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
                                                   "gop_cache_bytes",
                                                   "gop_cache_packets",
                                                   "tls_verify",
-                                                  "tls_ca"};
+                                                  "tls_ca",
+                                                  "multicast_group",
+                                                  "multicast_port"};
     reject_unknown_keys(table, known, "[[rtsp.mount]]", problems);
     RtspMountConfig mount;
     const auto name = table["name"].value<std::string>();
@@ -325,7 +328,8 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
     for (const auto& [key, field] :
          {std::pair{"transport", &mount.transport}, std::pair{"user", &mount.user},
           std::pair{"password", &mount.password}, std::pair{"publish_user", &mount.publish_user},
-          std::pair{"publish_password", &mount.publish_password}, std::pair{"tls_ca", &mount.tls_ca}}) {
+          std::pair{"publish_password", &mount.publish_password}, std::pair{"tls_ca", &mount.tls_ca},
+          std::pair{"multicast_group", &mount.multicast_group}}) {
         if (const auto* node = table.get(key)) {
             if (const auto text = node->value<std::string>(); text) {
                 *field = *text;
@@ -348,6 +352,29 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
                 ok = false;
             }
         }
+    }
+    read_count(table, "multicast_port", mount.multicast_port, problems);
+    if (!mount.multicast_group.empty()) {
+        asio::error_code ec;
+        const auto group = asio::ip::make_address(mount.multicast_group, ec);
+        if (ec || !group.is_multicast()) {
+            problems.add(
+                table.get("multicast_group"),
+                fmt::format("[[rtsp.mount]] '{}' multicast_group: must be a multicast address", mount.name));
+            ok = false;
+        }
+        if (mount.multicast_port == 0 || mount.multicast_port % 2 != 0 || mount.multicast_port > 65534) {
+            problems.add(&table,
+                         fmt::format("[[rtsp.mount]] '{}' multicast_port: an even port 2-65534 is needed "
+                                     "with multicast_group",
+                                     mount.name));
+            ok = false;
+        }
+    } else if (table.get("multicast_port") != nullptr) {
+        problems.add(
+            table.get("multicast_port"),
+            fmt::format("[[rtsp.mount]] '{}' multicast_port: only with multicast_group", mount.name));
+        ok = false;
     }
     for (const auto& [key, field] : {std::pair{"gop_cache_bytes", &mount.gop_cache_bytes},
                                      std::pair{"gop_cache_packets", &mount.gop_cache_packets}}) {
@@ -438,6 +465,20 @@ void read_rtsp_multicast(const toml::table& rtsp, multicast::MulticastSettings& 
     }
 }
 
+// A mount's configured group must not be one the ranges hand out to other mounts.
+void check_fixed_group(const RtspMountConfig& mount, const multicast::MulticastSettings& settings,
+                       const toml::node& where, Problems& problems) {
+    if (mount.multicast_group.empty()) return;
+    const auto group = asio::ip::make_address(mount.multicast_group);
+    for (const auto* range : {&settings.v4, &settings.v6}) {
+        if (*range && (*range)->contains(group))
+            problems.add(&where,
+                         fmt::format("[[rtsp.mount]] '{}' multicast_group: {} is inside multicast_ranges' "
+                                     "{}, whose groups go to other mounts",
+                                     mount.name, mount.multicast_group, (*range)->to_string()));
+    }
+}
+
 void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problems) {
     static const std::set<std::string_view> known{"listen",
                                                   "session_timeout_s",
@@ -490,6 +531,8 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                 problems.add(&item, fmt::format("[[rtsp.mount]]: the name '{}' is used twice",
                                                 config.rtsp_mounts.back().name));
             }
+            if (config.rtsp_mounts.size() != before)
+                check_fixed_group(config.rtsp_mounts.back(), config.rtsp_multicast, item, problems);
         }
     }
 }

@@ -41,6 +41,10 @@ struct RtspMountConfig {
     // file; "": the system's).
     bool tls_verify = true;
     std::string tls_ca;
+    // A fixed multicast group for this mount's multicast players ("" none: from [rtsp] multicast_ranges),
+    // and the even port of its first track's RTP (track k: multicast_port + 2k).
+    std::string multicast_group;
+    std::uint32_t multicast_port = 0;
     bool operator==(const RtspMountConfig&) const = default;
 };
 

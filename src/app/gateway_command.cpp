@@ -105,6 +105,10 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
         out.always_on = mount.always_on;
         out.tls_verify = mount.tls_verify;
         out.tls_ca = mount.tls_ca;
+        if (!mount.multicast_group.empty()) {
+            out.multicast_group = asio::ip::make_address(mount.multicast_group);  // checked by parse_config
+            out.multicast_port = static_cast<std::uint16_t>(mount.multicast_port);
+        }
         out.publish = mount.publish;
         out.publish_user = mount.publish_user;
         out.publish_password = mount.publish_password;

@@ -63,6 +63,20 @@ std::string MulticastRange::to_string() const {
     return network.to_string() + "/" + std::to_string(prefix);
 }
 
+bool MulticastRange::contains(const asio::ip::address& address) const noexcept {
+    if (address.is_v4() != network.is_v4()) return false;
+    if (address.is_v4()) {
+        const auto mask = prefix == 0 ? 0U : (0xffffffffU << (32 - prefix));
+        return (address.to_v4().to_uint() & mask) == (network.to_v4().to_uint() & mask);
+    }
+    const auto a = address.to_v6().to_bytes();
+    const auto n = network.to_v6().to_bytes();
+    for (unsigned bit = 0; bit < prefix; ++bit) {
+        if (((a[bit / 8] ^ n[bit / 8]) >> (7 - bit % 8)) & 1U) return false;
+    }
+    return true;
+}
+
 asio::ip::address address_at(const MulticastRange& range, std::uint32_t offset) {
     if (range.network.is_v4()) return asio::ip::address_v4(range.network.to_v4().to_uint() + offset);
     auto bytes = range.network.to_v6().to_bytes();

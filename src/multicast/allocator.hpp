@@ -32,6 +32,7 @@ struct MulticastRange {
     // "239.255.42.0/24" or "ff15::/64"; the network must be a multicast address and its host bits zero.
     static Result<MulticastRange> parse(std::string_view text);
     std::string to_string() const;
+    bool contains(const asio::ip::address& address) const noexcept;
 };
 
 struct MulticastSettings {

@@ -129,12 +129,23 @@ std::shared_ptr<MountMulticast> Mount::multicast_group(
     std::string& error) {
     auto& slot = multicast_groups_[v6];
     if (auto group = slot.lock()) return group;
-    const auto lease = allocator->allocate(v6, tracks);
+    std::optional<multicast::MulticastLease> lease;
+    const bool fixed = has_fixed_group(v6);
+    if (fixed) {
+        // The configured group; its ports run up from multicast_port, two per track.
+        lease = multicast::MulticastLease{
+            *config_.multicast_group, config_.multicast_port,
+            static_cast<std::uint16_t>(std::min<std::size_t>(2 * tracks, 65536U - config_.multicast_port)),
+            0};
+    } else {
+        lease = allocator->allocate(v6, tracks);
+    }
     if (!lease) {
         error = "no free multicast group or port block in the range";
         return nullptr;
     }
-    auto group = std::make_shared<MountMulticast>(shared_from_this(), *lease, allocator, tracks);
+    auto group = std::make_shared<MountMulticast>(shared_from_this(), *lease, fixed ? nullptr : allocator,
+                                                  allocator->settings(), tracks);
     slot = group;
     return group;
 }

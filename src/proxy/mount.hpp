@@ -138,6 +138,10 @@ public:
     std::shared_ptr<MountMulticast> multicast_group(
         bool v6, const std::shared_ptr<multicast::MulticastAllocator>& allocator, std::size_t tracks,
         std::string& error);
+    // The mount has a configured group (MountConfig::multicast_group) of the family.
+    bool has_fixed_group(bool v6) const noexcept {
+        return config_.multicast_group && config_.multicast_group->is_v6() == v6;
+    }
     const asio::any_io_executor& executor() const noexcept { return executor_; }
 
     // The upstream's RTP timestamp of track `track` estimated for `when` (the last packet's timestamp moved

@@ -2,7 +2,9 @@
 // What configures one mount of the RTSP proxy listener (`--mount NAME=URL`, [[rtsp.mount]]): plain data,
 // shared by the running Mount and the pure reload diff (mount_table_diff.hpp).
 
+#include <asio/ip/address.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "restream/gop_cache.hpp"
@@ -34,6 +36,10 @@ struct MountConfig {
     // An rtsps:// upstream: check its certificate (against tls_ca, a PEM file, or the system's CAs) and name.
     bool tls_verify = true;
     std::string tls_ca;
+    // A configured multicast group of this mount (outside the [rtsp] ranges), for players of its family
+    // asking for multicast; RTP of track k on multicast_port + 2k. None: groups come from the ranges.
+    std::optional<asio::ip::address> multicast_group;
+    std::uint16_t multicast_port = 0;
 
     bool operator==(const MountConfig&) const = default;
 };

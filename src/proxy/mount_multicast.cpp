@@ -10,8 +10,12 @@
 namespace sg::proxy {
 
 MountMulticast::MountMulticast(std::shared_ptr<Mount> mount, multicast::MulticastLease lease,
-                               std::shared_ptr<multicast::MulticastAllocator> allocator, std::size_t tracks)
-    : mount_(std::move(mount)), lease_(std::move(lease)), allocator_(std::move(allocator)) {
+                               std::shared_ptr<multicast::MulticastAllocator> allocator,
+                               multicast::MulticastSettings settings, std::size_t tracks)
+    : mount_(std::move(mount)),
+      lease_(std::move(lease)),
+      allocator_(std::move(allocator)),
+      settings_(std::move(settings)) {
     const std::string group = lease_.group.to_string();
     // No sink: the group session has no RTSP connection of its own.
     session_ = std::make_shared<PlayerSession>("group-" + group, mount_, "multicast " + group, tracks,
@@ -25,7 +29,7 @@ MountMulticast::MountMulticast(std::shared_ptr<Mount> mount, multicast::Multicas
 MountMulticast::~MountMulticast() {
     session_->stop("last member left");
     mount_->metrics().multicast_groups->dec();
-    allocator_->release(lease_);
+    if (allocator_) allocator_->release(lease_);
     // The session may be on the call stack that ended the last member (a mount ending all its players walks
     // a list that holds it): it is released once that has returned.
     asio::post(mount_->executor(), [session = std::move(session_)] {});
@@ -42,7 +46,7 @@ std::optional<std::uint32_t> MountMulticast::set_up_track(std::size_t track, std
     const bool v6 = lease_.group.is_v6();
     auto port = mount_->fanout_port(track, v6 ? asio::ip::udp::v6() : asio::ip::udp::v4(), error);
     if (!port) return std::nullopt;
-    if (const auto ec = port->set_multicast_options(v6, allocator_->settings())) {
+    if (const auto ec = port->set_multicast_options(v6, settings_)) {
         error = "cannot send to the group: " + ec.message();
         return std::nullopt;
     }

@@ -25,14 +25,16 @@ class PlayerSession;
 
 class MountMulticast {
 public:
+    // `allocator`: where the lease goes back at the end; null for a mount's configured group.
     MountMulticast(std::shared_ptr<Mount> mount, multicast::MulticastLease lease,
-                   std::shared_ptr<multicast::MulticastAllocator> allocator, std::size_t tracks);
+                   std::shared_ptr<multicast::MulticastAllocator> allocator,
+                   multicast::MulticastSettings settings, std::size_t tracks);
     ~MountMulticast();
     MountMulticast(const MountMulticast&) = delete;
     MountMulticast& operator=(const MountMulticast&) = delete;
 
     const multicast::MulticastLease& lease() const noexcept { return lease_; }
-    std::uint8_t ttl() const noexcept { return allocator_->settings().ttl; }
+    std::uint8_t ttl() const noexcept { return settings_.ttl; }
     std::uint16_t rtp_port(std::size_t track) const noexcept {
         return static_cast<std::uint16_t>(lease_.port_first + 2 * track);
     }
@@ -54,6 +56,7 @@ private:
     std::shared_ptr<Mount> mount_;
     multicast::MulticastLease lease_;
     std::shared_ptr<multicast::MulticastAllocator> allocator_;
+    multicast::MulticastSettings settings_;
     std::shared_ptr<PlayerSession> session_;
     std::size_t playing_ = 0;
 };

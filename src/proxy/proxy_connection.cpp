@@ -269,8 +269,9 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
     const auto specs = rtsp::parse_transport(*transport_header);
     if (!specs) co_return status_reply(400);
     const auto& groups = context_->multicast;
+    const bool v6 = udp_family() == asio::ip::udp::v6();
     const bool multicast_enabled =
-        groups && groups->settings().enabled_for(udp_family() == asio::ip::udp::v6());
+        groups && (groups->settings().enabled_for(v6) || mount->has_fixed_group(v6));
     const auto* spec = server::choose_transport(*specs, multicast_enabled);
     if (spec == nullptr) co_return status_reply(461);
     const rtsp::TransportSpec chosen = *spec;
@@ -309,8 +310,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle_setup(const rtsp::Reques
             track < description->wait_key_frame.size() && description->wait_key_frame[track];
         std::string error;
         auto group = session->multicast();
-        if (!group)
-            group = mount->multicast_group(udp_family() == asio::ip::udp::v6(), groups, track_count, error);
+        if (!group) group = mount->multicast_group(v6, groups, track_count, error);
         const auto ssrc =
             group ? group->set_up_track(track, description->clock_rates[track], wait_key_frame, error)
                   : std::nullopt;

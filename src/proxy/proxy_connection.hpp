@@ -41,7 +41,7 @@ struct ProxyConnectionContext {
     // Digest auth of players; null: players are not authenticated (the allow-list only).
     std::shared_ptr<const rtsp::DigestServer> auth;
     metrics::Counter* auth_failures = nullptr;
-    // Where mounts' multicast groups come from; null: no range configured, multicast SETUPs get 461.
+    // Where mounts' multicast groups come from (no range: only mounts with a fixed group offer multicast).
     std::shared_ptr<multicast::MulticastAllocator> multicast;
 };
 

@@ -27,8 +27,8 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
       context_(std::make_shared<ProxyConnectionContext>()),
       caps_("rtsp proxy", options_.caps) {
     context_->session_timeout = options_.session_timeout;
-    if (options_.multicast.v4 || options_.multicast.v6)
-        context_->multicast = std::make_shared<multicast::MulticastAllocator>(options_.multicast);
+    // Without ranges it hands out nothing, but still holds the TTL and interface of mounts' fixed groups.
+    context_->multicast = std::make_shared<multicast::MulticastAllocator>(options_.multicast);
     context_->find_mount = [this](std::string_view name) -> std::shared_ptr<Mount> {
         const auto it = mounts_.find(name);
         return it == mounts_.end() ? nullptr : it->second;

@@ -58,6 +58,35 @@ multicast_interface = "eth1"
     }
 }
 
+TEST(RtspConfig, AMountMayHaveAFixedMulticastGroupOutsideTheRanges) {
+    std::string error;
+    const auto config = parse(R"([rtsp]
+multicast_ranges = ["239.255.42.0/24"]
+[[rtsp.mount]]
+name = "tv1"
+url = "rtsp://192.0.2.1/tv1"
+multicast_group = "239.1.2.3"
+multicast_port = 40000
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_EQ(config->rtsp_mounts.at(0).multicast_group, "239.1.2.3");
+    EXPECT_EQ(config->rtsp_mounts.at(0).multicast_port, 40000U);
+    for (const char* bad : {"multicast_group = \"10.1.2.3\"\nmulticast_port = 40000",         // not multicast
+                            "multicast_group = \"239.1.2.3\"",                                // no port
+                            "multicast_group = \"239.1.2.3\"\nmulticast_port = 40001",        // odd
+                            "multicast_port = 40000",                                         // no group
+                            "multicast_group = \"239.255.42.7\"\nmulticast_port = 40000"}) {  // in the range
+        error.clear();
+        const std::string text = std::string(
+                                     "[rtsp]\nmulticast_ranges = [\"239.255.42.0/24\"]\n[[rtsp.mount]]\n"
+                                     "name = \"tv1\"\nurl = \"rtsp://192.0.2.1/tv1\"\n") +
+                                 bad + "\n";
+        EXPECT_FALSE(parse(text, error)) << bad;
+        EXPECT_NE(error.find("multicast_"), std::string::npos) << bad << ": " << error;
+    }
+}
+
 TEST(RtspConfig, ReadsListenersTimeoutAndMounts) {
     std::string error;
     const auto config = parse(R"(

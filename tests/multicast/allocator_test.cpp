@@ -122,5 +122,17 @@ TEST(MulticastAllocator, RunsOutOfPortsThenFitsIntoAFreedGap) {
     EXPECT_EQ(allocator.leases(), 3U);
 }
 
+TEST(MulticastRange, ContainsItsOwnAddressesOnly) {
+    const auto v4 = MulticastRange::parse("239.255.42.0/24").value();
+    EXPECT_TRUE(v4.contains(asio::ip::make_address("239.255.42.0")));
+    EXPECT_TRUE(v4.contains(asio::ip::make_address("239.255.42.255")));
+    EXPECT_FALSE(v4.contains(asio::ip::make_address("239.255.43.1")));
+    EXPECT_FALSE(v4.contains(asio::ip::make_address("ff15::1")));
+    const auto v6 = MulticastRange::parse("ff15::42:0/112").value();
+    EXPECT_TRUE(v6.contains(asio::ip::make_address("ff15::42:ffff")));
+    EXPECT_FALSE(v6.contains(asio::ip::make_address("ff15::43:0")));
+    EXPECT_FALSE(v6.contains(asio::ip::make_address("239.255.42.1")));
+}
+
 }  // namespace
 }  // namespace sg::multicast

@@ -4,6 +4,8 @@
 // the range when its last member leaves, and a proxy without a range refuses multicast (461).
 #include <gtest/gtest.h>
 
+#include <asio/ip/address.hpp>
+#include <optional>
 #include <regex>
 #include <string>
 
@@ -22,11 +24,13 @@ using testing::RawRtspClient;
 
 class MountMulticastTest : public testing::ProxyFixture {
 protected:
-    void start(bool with_range) {
+    void start(bool with_range, std::optional<asio::ip::address> fixed_group = std::nullopt) {
         RtspProxyOptions options;
         MountConfig mount;
         mount.name = "live";
         mount.fed = true;
+        mount.multicast_group = fixed_group;
+        mount.multicast_port = 40000;
         options.mounts.push_back(mount);
         if (with_range) {
             options.multicast.v4 = multicast::MulticastRange::parse("239.255.77.0/24").value();
@@ -137,6 +141,25 @@ TEST_F(MountMulticastTest, AMountThatEndsEndsItsGroupAndMembers) {
     EXPECT_TRUE(a.closed_by_peer());
     EXPECT_TRUE(b.closed_by_peer());
     on_io([] {});  // the posted release of the group's session runs
+}
+
+// A mount with a configured group answers it (and its port) without any range; it is never given back to a
+// range.
+TEST_F(MountMulticastTest, AConfiguredGroupNeedsNoRange) {
+    start(false, asio::ip::make_address("239.1.2.3"));
+    for (int round = 0; round < 2; ++round) {
+        RawRtspClient client(client_io_, endpoint_);
+        const auto reply = setup(client, 1, "RTP/AVP;multicast");
+        ASSERT_EQ(reply.rfind("RTSP/1.0 200", 0), 0u) << reply;
+        EXPECT_NE(reply.find("RTP/AVP;multicast;destination=239.1.2.3;ttl=16;port=40000-40001;ssrc="),
+                  std::string::npos)
+            << reply;
+        const auto session = RawRtspClient::header(reply, "Session");
+        EXPECT_EQ(
+            client.request("TEARDOWN " + url(), 2, "Session: " + session + "\r\n").rfind("RTSP/1.0 200", 0),
+            0u);
+        on_io([] {});
+    }
 }
 
 TEST_F(MountMulticastTest, WithoutARangeMulticastIsRefusedAndUnicastStillServed) {
