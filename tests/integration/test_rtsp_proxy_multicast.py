@@ -1,11 +1,12 @@
 """A gateway mount delivered to a multicast group (RFC 2326 §12.39 `multicast`), issue 13.
 
 `streamgate serve --loop` on origin4 is the mount's upstream; the gateway on gw offers the mount on multicast
-groups from `[rtsp] multicast_ranges` (IPv4 239.255.77.0/24 and IPv6 ff15::77:0/112); ffmpeg players on client4
+groups from `[rtsp] multicast_ranges` (IPv4 239.255.77.0/24 and IPv6 ff15::77:0/112), and a second mount on its
+configured group (`multicast_group`, `multicast_port`); ffmpeg players on client4
 and client6 ask for `-rtsp_transport udp_multicast`, with a unicast ffmpeg beside them. gw routes the groups
 out of its veths to the clients (the route the kernel needs to pick the interface). nftables counters on gw
 count the RTP datagrams the gateway sends to the groups (with the configured TTL) and the RTP datagrams the
-mount receives from the origin: two members playing together cost one copy of each packet, not two. A
+mount receives from its origin: two members playing together cost one copy of each packet, not two. A
 gateway without a range answers a multicast SETUP 461 (closed by default).
 """
 
@@ -21,10 +22,13 @@ from testnet import PEERS, PYTHON, TestNetwork, make_test_clip, require_tools, s
 
 GW_PORT = 8554
 CLOSED_PORT = 8555  # a second gateway, without multicast_ranges
-ORIGIN_PORT = 8560
+ORIGIN_PORT = 8560          # the origin of mount "live"
+CHANNEL_ORIGIN_PORT = 8561  # the origin of mount "channel1"
+LIVE_RTP_PORTS = "20000-20999"  # the ports "live"'s origin sends RTP from
 FRAMES = 75  # 3 s at 25 fps
 RANGES = {4: "239.255.77.0/24", 6: "ff15::77:0/112"}
 TTL = 4
+FIXED_GROUP, FIXED_PORT = "239.1.2.3", 34000  # the configured group of mount "channel1"
 GOP_PACKETS = 80  # the group's start from the GOP cache: at most 1 s of the clip (25 video frames, ~43 audio packets)
 
 SETUP_PROBE = PEERS / "rtsp_setup_probe.py"  # HOST PORT URL TRANSPORT: one SETUP, the reply head printed
@@ -45,9 +49,11 @@ class RtspProxyMulticast(unittest.TestCase):
         o4 = net.addr("origin4", 4)
         media = net.make_dir("media")
         make_test_clip(media / "clip.mp4", seconds=4, fps=25)
-        net.start_peer("origin4", [cls.bin, "serve", str(media), "--loop", "--listen", f"{o4}:{ORIGIN_PORT}"],
-                       name="serve", ready=None)
-        net.wait_port("origin4", o4, ORIGIN_PORT)
+        # Two origins, so the counter of what mount "live" receives can tell its packets by their source ports.
+        for port, rtp_ports in ((ORIGIN_PORT, LIVE_RTP_PORTS), (CHANNEL_ORIGIN_PORT, "21000-21999")):
+            net.start_peer("origin4", [cls.bin, "serve", str(media), "--loop", "--listen", f"{o4}:{port}",
+                                       "--rtp-ports", rtp_ports], name=f"serve-{port}", ready=None)
+            net.wait_port("origin4", o4, port)
         cls.gw4 = net.addr("gw", 4, peer="client4")
         cls.gw6 = net.addr("gw", 6, peer="client6")
         cls.gateway = cls.start_gateway(GW_PORT, multicast=True)
@@ -55,7 +61,7 @@ class RtspProxyMulticast(unittest.TestCase):
         # Groups leave gw by the veth to their family's client; the clients join through their eth0. An IPv6
         # join without an interface follows the local table, where every interface has its ff00::/8: the more
         # specific route goes there.
-        net.ip_batch("gw", ["route add 239.255.77.0/24 dev to-client4",
+        net.ip_batch("gw", ["route add 239.255.77.0/24 dev to-client4", f"route add {FIXED_GROUP}/32 dev to-client4",
                             "route add multicast ff15::/16 dev to-client6 table local"])
         net.ip_batch("client4", ["route add 239.0.0.0/8 dev eth0"])
         net.ip_batch("client6", ["route add multicast ff15::/16 dev eth0 table local"])
@@ -67,7 +73,7 @@ class RtspProxyMulticast(unittest.TestCase):
                           f"counter name group\n }}\n}}\n")
         net.nft("gw", f"table ip upstream {{\n counter rtp {{}}\n chain in {{\n"
                       f"  type filter hook input priority 0; policy accept;\n"
-                      f"  ip saddr {o4} udp dport & 1 == 0 counter name rtp\n }}\n}}\n")
+                      f"  ip saddr {o4} udp sport {LIVE_RTP_PORTS} udp dport & 1 == 0 counter name rtp\n }}\n}}\n")
 
     @classmethod
     def start_gateway(cls, port: int, multicast: bool):
@@ -90,6 +96,13 @@ listen = ["{cls.gw4}:{port}", "[{cls.gw6}]:{port}"]
 name = "live"
 url = "rtsp://{net.addr('origin4', 4)}:{ORIGIN_PORT}/clip.mp4"
 transport = "udp"
+
+[[rtsp.mount]]
+name = "channel1"
+url = "rtsp://{net.addr('origin4', 4)}:{CHANNEL_ORIGIN_PORT}/clip.mp4"
+transport = "udp"
+multicast_group = "{FIXED_GROUP}"
+multicast_port = {FIXED_PORT}
 """)
         peer = net.start_peer("gw", [cls.bin, "gateway", "--config", str(config), "--log-level", "debug"],
                               name=f"gateway-{port}", ready=None)
@@ -98,9 +111,9 @@ transport = "udp"
 
     # ----- helpers -----
 
-    def url(self, family: int, port: int = GW_PORT) -> str:
+    def url(self, family: int, port: int = GW_PORT, mount: str = "live") -> str:
         host = f"[{self.gw6}]" if family == 6 else self.gw4
-        return f"rtsp://{host}:{port}/live"
+        return f"rtsp://{host}:{port}/{mount}"
 
     def counter(self, table: str, name: str) -> int:
         cp = self.net.run("gw", ["nft", "-j", "list", "counter", table.split()[0], table.split()[1], name])
@@ -109,7 +122,7 @@ transport = "udp"
                 return int(item["counter"]["packets"])
         raise AssertionError(cp.stdout)
 
-    def play_together(self, family: int, transports: list[str]) -> list[tuple[int, int, str]]:
+    def play_together(self, family: int, transports: list[str], mount: str = "live") -> list[tuple[int, int, str]]:
         """ffmpeg players on the family's client, started together: (exit status, frames decoded, stderr)."""
         client = "client4" if family == 4 else "client6"
         results: list = [None] * len(transports)
@@ -117,7 +130,7 @@ transport = "udp"
         def play(i: int) -> None:
             cp = self.net.run(client, ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info",
                                        "-rtsp_transport", transports[i], "-timeout", "10000000",
-                                       "-i", self.url(family), "-map", "0:v", "-frames:v", str(FRAMES),
+                                       "-i", self.url(family, mount=mount), "-map", "0:v", "-frames:v", str(FRAMES),
                                        "-f", "null", "-"], timeout=90, check=False)
             counts = re.findall(r"frame=\s*(\d+)", cp.stderr)
             results[i] = (cp.returncode, int(counts[-1]) if counts else 0, cp.stderr)
@@ -164,6 +177,17 @@ transport = "udp"
                 reply = self.net.run(client, probe, timeout=30).stdout
                 self.assertTrue(reply.startswith("RTSP/1.0 200"), reply)
         self.wait_groups_ended()  # the probes' sessions time out or end with their connections
+
+    def test_a_configured_group_is_answered_and_decodes(self):
+        probe = [PYTHON, str(SETUP_PROBE), self.gw4, str(GW_PORT), self.url(4, mount="channel1") + "/track0",
+                 "RTP/AVP;multicast"]
+        reply = self.net.run("client4", probe, timeout=30).stdout
+        self.assertRegex(reply, rf"Transport: RTP/AVP;multicast;destination={re.escape(FIXED_GROUP)};ttl={TTL};"
+                                rf"port={FIXED_PORT}-{FIXED_PORT + 1};ssrc=[0-9A-F]{{8}}\r?\n")
+        ((rc, frames, err),) = self.play_together(4, transports=["udp_multicast"], mount="channel1")
+        self.assertEqual(rc, 0, err[-3000:] + "\n" + self.gateway.log_text()[-3000:])
+        self.assertEqual(frames, FRAMES, err[-3000:])
+        self.wait_groups_ended()
 
     def test_two_members_cost_one_copy_and_decode_beside_a_unicast_player(self):
         for family in (4, 6):
