@@ -436,16 +436,9 @@ void read_rtsp_multicast(const toml::table& rtsp, multicast::MulticastSettings& 
         }
     }
     if (const auto* node = rtsp.get("multicast_ports")) {
-        std::string_view text;
-        if (const auto* value = node->as_string()) text = value->get();
-        const auto first = parse_uint<std::uint16_t>(pop_token(text, '-'));
-        const auto last = parse_uint<std::uint16_t>(text);
-        if (!first || !last || *first == 0 || *last < *first + 1) {
+        const auto* text = node->as_string();
+        if (text == nullptr || !parse_port_range(text->get(), settings.port_first, settings.port_last))
             problems.add(node, "[rtsp] multicast_ports: want \"FIRST-LAST\" with at least two ports");
-        } else {
-            settings.port_first = *first;
-            settings.port_last = *last;
-        }
     }
     if (const auto* node = rtsp.get("multicast_ttl")) {
         const auto ttl = node->value<std::int64_t>();

@@ -38,16 +38,6 @@ struct ServeFlags {
     std::string multicast_interface;
 };
 
-// FIRST-LAST with at least two ports.
-bool parse_port_range(std::string_view text, std::uint16_t& first_port, std::uint16_t& last_port) {
-    const auto first = parse_uint<std::uint16_t>(pop_token(text, '-'));
-    const auto last = parse_uint<std::uint16_t>(text);
-    if (!first || !last || *first == 0 || *last < *first + 1) return false;
-    first_port = *first;
-    last_port = *last;
-    return true;
-}
-
 bool multicast_settings(const ServeFlags& flags, multicast::MulticastSettings& settings) {
     for (const auto& text : flags.multicast_ranges) {
         const auto range = multicast::MulticastRange::parse(text);

@@ -81,6 +81,17 @@ std::optional<T> parse_uint(std::string_view s) noexcept {
     return value;
 }
 
+// "FIRST-LAST", a UDP port range of at least two ports starting above 0 (RTP/RTCP pairs need two).
+inline bool parse_port_range(std::string_view text, std::uint16_t& first_port,
+                             std::uint16_t& last_port) noexcept {
+    const auto first = parse_uint<std::uint16_t>(pop_token(text, '-'));
+    const auto last = parse_uint<std::uint16_t>(text);
+    if (!first || !last || *first == 0 || *last < *first + 1) return false;
+    first_port = *first;
+    last_port = *last;
+    return true;
+}
+
 // Unsigned hexadecimal (no "0x" prefix), as used in Digest nc values and RTSP session ids.
 template <class T>
 std::optional<T> parse_hex(std::string_view s) noexcept {
