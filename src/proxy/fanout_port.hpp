@@ -31,7 +31,7 @@ namespace sg::proxy {
 
 class PlayerSession;
 
-class FanoutPort : public std::enable_shared_from_this<FanoutPort> {
+class FanoutPort {
 public:
     using Head = std::array<std::uint8_t, rtp::k_fixed_header_size>;
 
@@ -46,7 +46,6 @@ public:
 
     std::uint16_t rtp_port() const noexcept { return pair_.rtp_port; }
     bool closed() const noexcept { return closed_; }
-    std::size_t players() const noexcept { return players_.size(); }
 
     // RTCP from `client_rtcp` keeps `player` alive. The last detach closes the port.
     void attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player);
@@ -58,7 +57,6 @@ public:
     // Sends what is queued in as few system calls as the kernel allows, without waiting, and tells each
     // player what became of its datagrams.
     void flush();
-    bool pending() const noexcept { return !queued_.empty(); }
 
     // Lets the port send to a multicast group too (TTL, outgoing interface; unicast is not affected).
     std::error_code set_multicast_options(bool v6, const multicast::MulticastSettings& settings);
