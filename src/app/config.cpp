@@ -13,6 +13,7 @@
 
 #include "common/text.hpp"
 #include "rtsp/url.hpp"
+#include "websocket/handshake.hpp"
 
 namespace sg::app {
 namespace {
@@ -417,6 +418,11 @@ void read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, Problems& p
     }
 }
 
+sg::Result<std::string> parse_origin_entry(std::string_view text) {
+    if (!websocket::is_origin_entry(text)) return sg::fail("want scheme://host[:port], null or *");
+    return std::string(text);
+}
+
 void read_rtsp_multicast(const toml::table& rtsp, multicast::MulticastSettings& settings,
                          Problems& problems) {
     if (const auto* node = rtsp.get("multicast_ranges")) {
@@ -488,7 +494,8 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                                                   "multicast_ranges",
                                                   "multicast_ports",
                                                   "multicast_ttl",
-                                                  "multicast_interface"};
+                                                  "multicast_interface",
+                                                  "websocket_origins"};
     reject_unknown_keys(rtsp, known, "[rtsp]", problems);
     read_rtsp_multicast(rtsp, config.rtsp_multicast, problems);
     read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, problems);
@@ -510,6 +517,8 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
     read_count(rtsp, "gop_cache_bytes", config.rtsp_gop_cache_bytes, problems);
     read_count(rtsp, "gop_cache_packets", config.rtsp_gop_cache_packets, problems);
     read_rtsp_users(rtsp, config, problems);
+    read_list(rtsp.get("websocket_origins"), "[rtsp] websocket_origins", parse_origin_entry,
+              config.rtsp_websocket_origins, problems);
     if (const auto* node = rtsp.get("mount")) {
         const auto* tables = node->as_array();
         if (tables == nullptr || !tables->is_array_of_tables()) {
@@ -566,8 +575,8 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     if (!url || (url->scheme != "rtsp" && url->scheme != "rtsps"))
         return sg::fail("url must be an rtsp:// or rtsps:// URL");
     if (mount.transport != "udp" && mount.transport != "tcp" && mount.transport != "auto" &&
-        mount.transport != "http")
-        return sg::fail("transport must be \"udp\", \"tcp\", \"auto\" or \"http\"");
+        mount.transport != "http" && mount.transport != "ws")
+        return sg::fail("transport must be \"udp\", \"tcp\", \"auto\", \"http\" or \"ws\"");
     if (url->is_tls() && mount.transport == "http")
         return sg::fail("transport \"http\" (the HTTP tunnel) does not go with an rtsps:// URL");
     if (!url->is_tls() && (!mount.tls_verify || !mount.tls_ca.empty()))

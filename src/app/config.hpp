@@ -89,6 +89,9 @@ struct GatewayConfig {
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;
     std::string rtsp_realm = "streamgate";
+    // [rtsp] websocket_origins: Origins whose web pages may open RTSP over WebSocket (none by default:
+    // only clients that send no Origin, which are not browsers).
+    std::vector<std::string> rtsp_websocket_origins;
     // [rtsp] multicast_ranges, multicast_ports, multicast_ttl, multicast_interface: groups for mount players
     // asking for multicast; no range: refused (461).
     multicast::MulticastSettings rtsp_multicast;

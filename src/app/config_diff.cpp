@@ -95,6 +95,7 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
              before.rtsp_max_connections != after.rtsp_max_connections ||
              before.rtsp_max_connections_per_client != after.rtsp_max_connections_per_client,
          "rtsp timeout or limits");
+    note(before.rtsp_websocket_origins != after.rtsp_websocket_origins, "rtsp websocket_origins");
     note(before.rtsp_gop_cache_bytes != after.rtsp_gop_cache_bytes ||
              before.rtsp_gop_cache_packets != after.rtsp_gop_cache_packets,
          "rtsp gop cache (mounts restart)");

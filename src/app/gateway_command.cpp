@@ -89,6 +89,7 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     options.realm = config.rtsp_realm;
     options.caps = {config.rtsp_max_connections, config.rtsp_max_connections_per_client};
     options.multicast = config.rtsp_multicast;
+    options.websocket_origins = config.rtsp_websocket_origins;
     for (const auto& mount : config.rtsp_mounts) {
         proxy::MountConfig out;
         out.name = mount.name;
@@ -101,6 +102,7 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
         out.transport = mount.transport == "udp"    ? proxy::UpstreamTransport::udp
                         : mount.transport == "tcp"  ? proxy::UpstreamTransport::tcp
                         : mount.transport == "http" ? proxy::UpstreamTransport::http
+                        : mount.transport == "ws"   ? proxy::UpstreamTransport::websocket
                                                     : proxy::UpstreamTransport::automatic;
         out.always_on = mount.always_on;
         out.tls_verify = mount.tls_verify;

@@ -13,6 +13,7 @@
 #include "common/text.hpp"
 #include "net/relay.hpp"
 #include "server/server.hpp"
+#include "websocket/handshake.hpp"
 
 namespace sg::app {
 namespace {
@@ -36,6 +37,7 @@ struct ServeFlags {
     unsigned multicast_ttl = 16;
     std::string multicast_ports = "30000-30999";
     std::string multicast_interface;
+    std::vector<std::string> websocket_origins;
 };
 
 bool multicast_settings(const ServeFlags& flags, multicast::MulticastSettings& settings) {
@@ -94,6 +96,14 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
         std::cerr << "streamgate: serve: --tls-listen needs --tls-cert and --tls-key\n";
         return std::nullopt;
     }
+    for (const auto& origin : flags.websocket_origins) {
+        if (!websocket::is_origin_entry(origin)) {
+            std::cerr << "streamgate: serve: --websocket-origin " << origin
+                      << ": want scheme://host[:port], null or *\n";
+            return std::nullopt;
+        }
+    }
+    config.websocket_origins = flags.websocket_origins;
     config.tls_certificate = flags.tls_cert;
     config.tls_key = flags.tls_key;
     if (!parse_port_range(flags.rtp_ports, config.rtp_port_first, config.rtp_port_last)) {
@@ -160,6 +170,9 @@ Subcommand add_serve_command(CLI::App& app) {
                       "UDP port range of the groups, 2 per track and group (default 30000-30999)");
     serve->add_option("--multicast-interface", flags->multicast_interface,
                       "Interface multicast leaves by (IP_MULTICAST_IF; default: the route to the group)");
+    serve->add_option("--websocket-origin", flags->websocket_origins,
+                      "Origin (scheme://host[:port], null or *) whose web pages may play over RTSP over "
+                      "WebSocket (repeatable; default: none, only clients sending no Origin)");
     serve->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     add_log_level_option(*serve, flags->log_level);
     const auto run = [flags]() -> int {

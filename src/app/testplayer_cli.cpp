@@ -54,9 +54,10 @@ std::optional<loadtest::RunConfig> run_config(const TestplayerFlags& flags) {
     }
     player.url = *url;
     player.url_text = rtsp::to_string(*url);  // without credentials: they go into Authorization only
-    // "http": interleaved, on the GET of an RTSP-over-HTTP tunnel.
-    player.tcp = flags.transport == "tcp" || flags.transport == "http";
+    // "http": interleaved, on the GET of an RTSP-over-HTTP tunnel; "ws": interleaved, in RTSP over WebSocket.
+    player.tcp = flags.transport == "tcp" || flags.transport == "http" || flags.transport == "ws";
     player.connect.http_tunnel = flags.transport == "http";
+    player.connect.websocket = flags.transport == "ws";
     if (flags.duration != "auto") {
         try {
             player.duration_s = std::stod(flags.duration);
@@ -141,9 +142,9 @@ Subcommand add_testplayer_command(CLI::App& app) {
         "--duration", flags->duration,
         "Seconds each player plays before TEARDOWN, or 'auto' for the SDP's a=range length (default 10)");
     cmd->add_option("--transport", flags->transport,
-                    "Media delivery: udp, tcp (interleaved) or http (interleaved in an RTSP-over-HTTP "
-                    "tunnel); default udp")
-        ->check(CLI::IsMember({"udp", "tcp", "http"}));
+                    "Media delivery: udp, tcp (interleaved), http (interleaved in an RTSP-over-HTTP "
+                    "tunnel) or ws (interleaved in RTSP over WebSocket, ONVIF); default udp")
+        ->check(CLI::IsMember({"udp", "tcp", "http", "ws"}));
     cmd->add_option("--socks", flags->socks, "Reach the server through this SOCKS5 gateway, HOST:PORT");
     cmd->add_option("--socks-user", flags->socks_user, "RFC 1929 credentials for --socks, NAME:PASSWORD");
     cmd->add_option("--json", flags->json_file, "Write the results as JSON to this file");

@@ -15,6 +15,7 @@
 #include "rtsp/auth.hpp"
 #include "rtsp/simple_headers.hpp"
 #include "tls/tls_context.hpp"
+#include "websocket/handshake.hpp"
 
 namespace sg::client {
 namespace {
@@ -121,6 +122,10 @@ asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options)
         fail("connection closed");
         co_return false;
     }
+    if (options.http_tunnel && options.websocket) {
+        fail("http tunnel and websocket are exclusive");
+        co_return false;
+    }
     if (url.is_tls()) {
         auto handshake = start_tls(url, options);
         if (!co_await std::move(handshake)) co_return false;
@@ -128,6 +133,10 @@ asio::awaitable<bool> RtspClient::connect(rtsp::Url url, ConnectOptions options)
     if (options.http_tunnel) {
         auto tunnel = open_tunnel(url, options);
         if (!co_await std::move(tunnel)) co_return false;
+    }
+    if (options.websocket) {
+        auto upgrade = open_websocket(url);
+        if (!co_await std::move(upgrade)) co_return false;
     }
     co_return true;
 }
@@ -174,26 +183,11 @@ asio::awaitable<bool> RtspClient::open_tunnel(const rtsp::Url& url, const Connec
         "GET " + path + " HTTP/1.0\r\n" + common + "Accept: application/x-rtsp-tunnelled\r\n\r\n";
     if (!co_await write(get, deadline)) co_return false;
     // The answer's head; what follows it (RTSP replies, frames) stays in the buffer.
-    for (;;) {
-        const std::string_view received(reinterpret_cast<const char*>(in_.data() + in_begin_),
-                                        in_end_ - in_begin_);
-        const auto end = received.find("\r\n\r\n");
-        if (end != std::string_view::npos) {
-            if (!received.starts_with("HTTP/1.0 200") && !received.starts_with("HTTP/1.1 200")) {
-                fail("http tunnel refused");
-                co_return false;
-            }
-            in_begin_ += end + 4;
-            break;
-        }
-        if (received.size() > 16 * k_kib) {
-            fail("http tunnel refused");
-            co_return false;
-        }
-        if (!co_await read_more(deadline)) {
-            fail("timeout");
-            co_return false;
-        }
+    std::string head;
+    if (!co_await read_http_head(deadline, head)) co_return false;
+    if (!head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200")) {
+        fail("http tunnel refused");
+        co_return false;
     }
     arm(deadline);
     auto opening = open(post_, url, options);
@@ -215,6 +209,94 @@ asio::awaitable<bool> RtspClient::open_tunnel(const rtsp::Url& url, const Connec
         co_return false;
     }
     co_return true;
+}
+
+asio::awaitable<bool> RtspClient::read_http_head(Clock::time_point deadline, std::string& head) {
+    for (;;) {
+        const std::string_view received(reinterpret_cast<const char*>(in_.data() + in_begin_),
+                                        in_end_ - in_begin_);
+        const auto end = received.find("\r\n\r\n");
+        if (end != std::string_view::npos) {
+            head.assign(received.substr(0, end + 4));
+            in_begin_ += end + 4;
+            co_return true;
+        }
+        if (received.size() > 16 * k_kib) {
+            fail("http answer too long");
+            co_return false;
+        }
+        if (!co_await read_more(deadline)) {
+            fail(timed_out_ ? "timeout" : "connection closed");
+            co_return false;
+        }
+    }
+}
+
+asio::awaitable<bool> RtspClient::open_websocket(const rtsp::Url& url) {
+    const auto deadline = Clock::now() + timeout_;
+    const auto key = websocket::make_key();
+    const std::string host =
+        (url.is_ipv6() ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.effective_port());
+    if (!co_await write(websocket::client_request(url.path, host, key), deadline)) co_return false;
+    std::string head;
+    if (!co_await read_http_head(deadline, head)) co_return false;
+    if (const auto why = websocket::check_reply(head, key)) {
+        fail("websocket " + std::string(*why));
+        co_return false;
+    }
+    websocket_ = std::make_unique<websocket::Codec>(websocket::Role::client);
+    // Frames that came with the answer are the first of the stream.
+    const std::vector<std::uint8_t> raw(in_.begin() + static_cast<std::ptrdiff_t>(in_begin_),
+                                        in_.begin() + static_cast<std::ptrdiff_t>(in_end_));
+    in_begin_ = in_end_ = 0;
+    if (raw.empty()) co_return true;
+    co_return co_await websocket_received(raw, deadline);
+}
+
+bool RtspClient::append_input(Bytes bytes) {
+    if (in_.size() - in_end_ < bytes.size()) {
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        }
+        if (in_.size() - in_end_ < bytes.size()) {
+            if (in_end_ + bytes.size() > k_max_buffer) {
+                fail("RTSP message too long");
+                return false;
+            }
+            in_.resize(std::max({in_.size() * 2, k_initial_buffer, in_end_ + bytes.size()}));
+        }
+    }
+    std::memcpy(in_.data() + in_end_, bytes.data(), bytes.size());
+    in_end_ += bytes.size();
+    return true;
+}
+
+asio::awaitable<bool> RtspClient::websocket_received(Bytes raw, Clock::time_point deadline) {
+    std::vector<std::uint8_t> decoded;
+    std::vector<std::uint8_t> control;
+    const auto state = websocket_->feed(raw, decoded, control);
+    if (!control.empty() && !co_await write_on_wire(asio::buffer(control), deadline)) co_return false;
+    if (!append_input(decoded)) co_return false;
+    if (state == websocket::Codec::State::closing) {
+        fail(websocket_->close_received() ? "websocket closed by server"
+                                          : "bad websocket frames from server");
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> RtspClient::read_websocket(Clock::time_point deadline) {
+    std::array<std::uint8_t, 16 * k_kib> raw{};
+    arm(deadline);
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(raw), k_use);
+    disarm();
+    if (ec) {
+        if (!timed_out_) fail(ec == asio::error::eof ? "connection closed" : "connection reset");
+        co_return false;
+    }
+    co_return co_await websocket_received(Bytes(raw.data(), n), deadline);
 }
 
 std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cseq, bool& broken) {
@@ -253,14 +335,30 @@ std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cse
 }
 
 asio::awaitable<bool> RtspClient::write(std::string_view data, Clock::time_point deadline) {
+    if (tunnelled_) {
+        const auto encoded = rtsp::base64_encode(data);  // everything the client says goes by the POST
+        co_return co_await write_on_wire(asio::buffer(encoded), deadline);
+    }
+    if (websocket_) {
+        std::vector<std::uint8_t> message;
+        websocket_->frame_binary(Bytes(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()),
+                                 message);
+        if (message.empty()) {  // our close frame has gone out
+            fail("connection closed");
+            co_return false;
+        }
+        co_return co_await write_on_wire(asio::buffer(message), deadline);
+    }
+    co_return co_await write_on_wire(asio::buffer(data), deadline);
+}
+
+asio::awaitable<bool> RtspClient::write_on_wire(asio::const_buffer bytes, Clock::time_point deadline) {
     arm(deadline);
-    std::string encoded;
-    if (tunnelled_) encoded = rtsp::base64_encode(data);  // everything the client says goes by the POST
     std::tuple<asio::error_code, std::size_t> written;
     if (tunnelled_) {
-        written = co_await asio::async_write(post_, asio::buffer(encoded), k_use);
+        written = co_await asio::async_write(post_, bytes, k_use);
     } else {
-        written = co_await stream_.async_write(asio::buffer(data), k_use);
+        written = co_await stream_.async_write(bytes, k_use);
     }
     const auto [ec, n] = written;
     disarm();
@@ -277,6 +375,7 @@ asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
         replies_to_send_.pop_back();
         if (!co_await write(answer, deadline)) co_return false;
     }
+    if (websocket_) co_return co_await read_websocket(deadline);
     if (in_.size() - in_end_ < k_min_read_room) {
         if (in_begin_ > 0) {
             std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);

@@ -10,6 +10,9 @@
 //
 // With ConnectOptions::http_tunnel the control connection is the GET of an HTTP tunnel: everything written
 // (requests, interleaved RTCP, answers to the server) goes base64-encoded on a second connection, the POST.
+// With ConnectOptions::websocket it is upgraded to a WebSocket (ONVIF's RTSP over WebSocket, subprotocol
+// rtsp.onvif.org; over TLS for rtsps:// URLs): everything written goes in masked binary messages, and what
+// the server's messages carry is read as the RTSP byte stream.
 //
 // An rtsps:// URL (RFC 7826 §4.2) is RTSP over TLS: after connecting (directly or through SOCKS) the client
 // does the TLS handshake, checking the server's certificate and name unless its TLS context says not to.
@@ -33,6 +36,7 @@
 #include "rtsp/message.hpp"
 #include "rtsp/url.hpp"
 #include "tls/maybe_tls_stream.hpp"
+#include "websocket/codec.hpp"
 
 namespace sg::client {
 
@@ -43,6 +47,8 @@ struct ConnectOptions {
     // RTSP tunnelled in HTTP (the QuickTime scheme): replies and interleaved media on a GET connection,
     // requests base64-encoded on a POST connection with the same x-sessioncookie.
     bool http_tunnel = false;
+    // RTSP over WebSocket (ONVIF): the connection upgraded by an HTTP GET to the URL's path.
+    bool websocket = false;
     // For rtsps:// URLs (client context, tls::make_client_context); nullptr: verify against the system's CAs.
     std::shared_ptr<asio::ssl::context> tls;
 };
@@ -96,12 +102,26 @@ private:
     asio::awaitable<bool> start_tls(const rtsp::Url& url, const ConnectOptions& options);
     // Turns the connected socket_ into a tunnel GET and opens its POST.
     asio::awaitable<bool> open_tunnel(const rtsp::Url& url, const ConnectOptions& options);
+    // Upgrades the connected socket_ (or its TLS) to a WebSocket.
+    asio::awaitable<bool> open_websocket(const rtsp::Url& url);
+    // Reads an HTTP answer head (up to its empty line, at most 16 KiB) into `head`; what follows stays in
+    // the buffer. False with error_ set on a timeout or a closed connection.
+    asio::awaitable<bool> read_http_head(Clock::time_point deadline, std::string& head);
+    // WebSocket: reads, decodes into the buffer and answers pings; false (with error_) when it failed.
+    asio::awaitable<bool> read_websocket(Clock::time_point deadline);
+    // WebSocket: decodes bytes received and writes the answers the server is owed.
+    asio::awaitable<bool> websocket_received(Bytes raw, Clock::time_point deadline);
+    // Appends decoded bytes behind the unparsed ones; false (with error_) past the buffer limit.
+    bool append_input(Bytes bytes);
+    // Writes bytes as they go on the wire (socket_ or TLS, or the POST when tunnelled).
+    asio::awaitable<bool> write_on_wire(asio::const_buffer bytes, Clock::time_point deadline);
 
     asio::ip::tcp::socket socket_;
     std::shared_ptr<asio::ssl::context> tls_context_;  // kept while stream_ uses it
     tls::MaybeTlsStream stream_{socket_};              // socket_ itself, or TLS over it (rtsps://)
     asio::ip::tcp::socket post_;                       // the tunnel's POST (http_tunnel only)
     bool tunnelled_ = false;
+    std::unique_ptr<websocket::Codec> websocket_;  // set once the WebSocket handshake succeeded
     asio::ip::tcp::resolver resolver_;
     asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;

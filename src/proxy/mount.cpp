@@ -267,11 +267,12 @@ MountSnapshot Mount::snapshot(Clock::time_point now) const {
     MountSnapshot s;
     s.name = config_.name;
     s.url = config_.publish ? "" : rtsp::to_string(config_.url);  // never the credentials
-    s.transport = config_.publish                                ? "publish"
-                  : config_.transport == UpstreamTransport::udp  ? "udp"
-                  : config_.transport == UpstreamTransport::tcp  ? "tcp"
-                  : config_.transport == UpstreamTransport::http ? "http"
-                                                                 : "auto";
+    s.transport = config_.publish                                     ? "publish"
+                  : config_.transport == UpstreamTransport::udp       ? "udp"
+                  : config_.transport == UpstreamTransport::tcp       ? "tcp"
+                  : config_.transport == UpstreamTransport::http      ? "http"
+                  : config_.transport == UpstreamTransport::websocket ? "ws"
+                                                                      : "auto";
     s.always_on = config_.always_on;
     s.state = std::string(k_states[static_cast<std::size_t>(state_)]);
     if (state_ == State::playing && !fed()) s.upstream_transport = upstream_tcp_ ? "tcp" : "udp";

@@ -14,7 +14,8 @@ namespace sg::proxy {
 
 // http: interleaved in an RTSP-over-HTTP tunnel (the QuickTime GET/POST scheme), for upstreams behind
 // firewalls that pass only HTTP.
-enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic, http };
+// http: interleaved in an RTSP-over-HTTP tunnel; websocket: interleaved in RTSP over WebSocket (ONVIF).
+enum class UpstreamTransport : std::uint8_t { udp, tcp, automatic, http, websocket };
 
 struct MountConfig {
     std::string name;

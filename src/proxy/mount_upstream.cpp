@@ -72,7 +72,8 @@ struct Mount::Attempt {
 
 asio::awaitable<void> Mount::run_upstream() {
     const auto self = shared_from_this();
-    bool tcp = config_.transport == UpstreamTransport::tcp || config_.transport == UpstreamTransport::http;
+    bool tcp = config_.transport == UpstreamTransport::tcp || config_.transport == UpstreamTransport::http ||
+               config_.transport == UpstreamTransport::websocket;
     bool played = false;  // this run reached PLAY at least once
     std::optional<Clock::time_point> lost_since;
     auto backoff = std::chrono::milliseconds(250);
@@ -159,6 +160,7 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     client::ConnectOptions options;
     options.timeout = timing_.request_timeout;
     options.http_tunnel = config_.transport == UpstreamTransport::http;
+    options.websocket = config_.transport == UpstreamTransport::websocket;
     if (config_.url.is_tls()) {
         if (!upstream_tls_) {
             std::string error;

@@ -135,6 +135,7 @@ void RtspProxy::admit(asio::ip::tcp::socket socket, asio::ssl::context* tls) {
     connections_.add(connection);
     connection->hold(std::move(slot));
     if (tls != nullptr) connection->use_tls(*tls);
+    connection->allow_websocket_origins(options_.websocket_origins);
     connection->start();
 }
 

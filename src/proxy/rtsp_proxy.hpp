@@ -38,6 +38,9 @@ struct RtspProxyOptions {
     // Multicast groups for players asking for multicast (mount_multicast.hpp); no range: 461. Read at
     // start only: a reload keeps the groups running.
     multicast::MulticastSettings multicast;
+    // Origins whose web pages may open RTSP over WebSocket (websocket::origin_allowed); a reload applies
+    // to new connections.
+    std::vector<std::string> websocket_origins;
 };
 
 class RtspProxy {

@@ -22,6 +22,7 @@
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
 #include "tls/tls_context.hpp"
+#include "websocket/handshake.hpp"
 
 namespace sg::server {
 namespace {
@@ -50,6 +51,14 @@ net::RateLimitedLog& tunnel_log() {
     static net::RateLimitedLog log("rtsp over http: refused tunnels");
     return log;
 }
+
+net::RateLimitedLog& websocket_log() {
+    static net::RateLimitedLog log("rtsp over websocket: refused handshakes");
+    return log;
+}
+
+// The close status (RFC 6455 section 7.4.1) the server ends a WebSocket with: the RTSP side decided.
+constexpr std::uint16_t k_close_normal = 1000;
 
 }  // namespace
 
@@ -144,6 +153,11 @@ void RtspServerConnection::close(std::string_view reason) {
 
 void RtspServerConnection::close_after_flush(std::string reason) {
     if (!open_ || close_when_flushed_) return;
+    if (websocket_) {
+        std::vector<std::uint8_t> frame;
+        websocket_->frame_close(k_close_normal, frame);  // nothing when the client's close was answered
+        if (!frame.empty()) queue_raw(std::move(frame));
+    }
     close_reason_ = std::move(reason);
     close_when_flushed_ = true;
     on_closing(close_reason_);
@@ -151,6 +165,17 @@ void RtspServerConnection::close_after_flush(std::string reason) {
 }
 
 void RtspServerConnection::queue(std::vector<std::uint8_t> bytes) {
+    if (websocket_) {
+        std::vector<std::uint8_t> message;
+        message.reserve(bytes.size() + 10);  // the longest server frame head
+        websocket_->frame_binary(bytes, message);
+        if (message.empty()) return;  // the close handshake has begun
+        bytes = std::move(message);
+    }
+    queue_raw(std::move(bytes));
+}
+
+void RtspServerConnection::queue_raw(std::vector<std::uint8_t> bytes) {
     queued_bytes_ += bytes.size();
     out_.push_back(std::move(bytes));
     wake_writer_.cancel();
@@ -235,6 +260,10 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
         }
         if (mode_ == Mode::tunnel_get)
             continue;  // the client says nothing more here; its requests come by POST
+        if (mode_ == Mode::websocket) {
+            if (!co_await websocket_received(Bytes(chunk.data(), n))) co_return;
+            continue;
+        }
         in.insert(in.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
         if (mode_ == Mode::undecided) {
             const std::string_view received(reinterpret_cast<const char*>(in.data()), in.size());
@@ -248,6 +277,13 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
                 if (mode_ == Mode::tunnel_post) {
                     co_await post_loop(std::move(in));
                     co_return;
+                }
+                if (mode_ == Mode::websocket) {
+                    // Frames may have come with the handshake.
+                    const auto frames = std::move(in);
+                    in.clear();
+                    if (!frames.empty() && !co_await websocket_received(frames)) co_return;
+                    continue;
                 }
                 in.clear();
                 continue;
@@ -296,7 +332,7 @@ asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uin
             // may append to `in` meanwhile).
             rtsp::Request copy = *request;
             std::optional<rtsp::Response> refused;
-            if (mode_ == Mode::tunnel_get && copy.method == "SETUP") {
+            if ((mode_ == Mode::tunnel_get || mode_ == Mode::websocket) && copy.method == "SETUP") {
                 if (const auto* transport = copy.headers.get("Transport")) {
                     if (auto interleaved = tunnel_transport(*transport)) {
                         copy.headers.set("Transport", *interleaved);
@@ -339,6 +375,13 @@ void RtspServerConnection::refuse_tunnel(int status, std::string_view why) {
 
 bool RtspServerConnection::open_tunnel(std::vector<std::uint8_t>& in) {
     const std::string_view received(reinterpret_cast<const char*>(in.data()), in.size());
+    {
+        http::Limits limits;
+        limits.content_length_body = true;  // a tunnel POST's; its parser below judges it
+        const auto request = http::parse_request(received, limits);
+        if (request.done() && websocket::is_upgrade(request.value))
+            return open_websocket(request.value, request.consumed, in);
+    }
     auto head = http::parse_tunnel_head(received);
     if (head.need_more()) return true;
     if (head.failed()) {
@@ -392,6 +435,49 @@ bool RtspServerConnection::open_tunnel(std::vector<std::uint8_t>& in) {
     tunnel_get_ = get;
     in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(head.consumed));
     return true;
+}
+
+void RtspServerConnection::refuse_websocket(int status, std::string_view why) {
+    websocket_log().warn("rtsp over websocket: {} refused ({}): {}", peer_, status, why);
+    queue_text(websocket::refusal_reply(status));
+    close_after_flush(std::string("websocket refused: ") + std::string(why));
+}
+
+bool RtspServerConnection::open_websocket(const http::Request& request, std::size_t consumed,
+                                          std::vector<std::uint8_t>& in) {
+    auto upgrade = websocket::parse_upgrade(request);
+    if (upgrade.failed()) {
+        refuse_websocket(upgrade.error_status, upgrade.error);
+        return false;
+    }
+    if (!websocket::origin_allowed(upgrade.value, websocket_origins_)) {
+        // The origin is printable ASCII: the HTTP parser refuses control characters in field values.
+        websocket_log().warn("rtsp over websocket: {} refused (403): Origin {} is not in websocket_origins",
+                             peer_, upgrade.value.origin);
+        queue_text(websocket::refusal_reply(403));
+        close_after_flush("websocket refused: origin not allowed");
+        return false;
+    }
+    queue_text(websocket::accept_reply(upgrade.value));  // before the codec: the 101 is not framed
+    websocket_ = std::make_unique<websocket::Codec>(websocket::Role::server);
+    mode_ = Mode::websocket;
+    in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(consumed));
+    spdlog::debug("rtsp connection {}: websocket {} (origin {})", peer_, upgrade.value.path,
+                  upgrade.value.has_origin ? upgrade.value.origin : "none");
+    return true;
+}
+
+asio::awaitable<bool> RtspServerConnection::websocket_received(Bytes raw) {
+    std::vector<std::uint8_t> control;
+    const auto state = websocket_->feed(raw, websocket_in_, control);
+    if (!control.empty()) queue_raw(std::move(control));  // pongs, our half of the close handshake
+    if (!websocket_in_.empty() && !co_await answer_requests(websocket_in_)) co_return false;
+    if (state == websocket::Codec::State::closing) {
+        close_after_flush(websocket_->close_received() ? "websocket closed by the client"
+                                                       : "websocket protocol error or message too large");
+        co_return false;
+    }
+    co_return true;
 }
 
 asio::awaitable<void> RtspServerConnection::tunnel_loop() {

@@ -13,6 +13,12 @@
 // paired by their x-sessioncookie in one table for the process; a GET whose POST does not come within
 // k_tunnel_post_wait is closed. Over a tunnel only interleaved transports are set up (461 otherwise).
 //
+// RTSP over WebSocket (ONVIF Streaming Specification section 5.1.1.5) is served on the same port too: an
+// HTTP GET asking to upgrade to a WebSocket (subprotocol rtsp.onvif.org) is answered 101 when its Origin,
+// if any, is allowed (allow_websocket_origins); from then on the client's messages carry its RTSP byte
+// stream and each reply and interleaved frame goes out as one binary message. Media is interleaved only,
+// as in a tunnel.
+//
 // On a TLS listener (rtsps://, RFC 7826 §4.2) the connection first completes its TLS handshake (within
 // k_tls_handshake_wait) and then reads and writes everything, tunnels included, through TLS.
 
@@ -32,11 +38,13 @@
 #include <vector>
 
 #include "common/byte_io.hpp"
+#include "http/http_request.hpp"
 #include "net/admission.hpp"
 #include "net/rate_limited_log.hpp"
 #include "rtsp/message.hpp"
 #include "rtsp/session_header.hpp"
 #include "tls/maybe_tls_stream.hpp"
+#include "websocket/codec.hpp"
 
 namespace sg::server {
 
@@ -52,12 +60,17 @@ public:
 
     // Speak TLS with `context` (a server context, shared by the listener); before start().
     void use_tls(asio::ssl::context& context) { stream_.enable(context); }
+    // The Origins whose pages may open RTSP over WebSocket (websocket::origin_allowed); before start().
+    void allow_websocket_origins(std::vector<std::string> origins) {
+        websocket_origins_ = std::move(origins);
+    }
     void start();
     // Keeps the connection's place under its listener's caps until the connection closes.
     void hold(net::Admission::Slot slot) { slot_ = std::move(slot); }
     // Ends the connection now: on_close(), then the socket goes. Idempotent.
     void close(std::string_view reason);
-    // Ends it once what is queued has been written (a final reply, RTCP BYEs): on_closing() now.
+    // Ends it once what is queued has been written (a final reply, RTCP BYEs, a WebSocket's close frame):
+    // on_closing() now.
     void close_after_flush(std::string reason);
     // Queues one interleaved frame; false (nothing queued) when closing or when the queue is full.
     bool queue_interleaved(std::uint8_t channel, Bytes frame);
@@ -95,14 +108,17 @@ protected:
     const asio::ip::address& local_address() const noexcept { return local_address_; }  // as the socket says
 
 private:
-    enum class Mode : std::uint8_t { undecided, plain, tunnel_get, tunnel_post };
+    enum class Mode : std::uint8_t { undecided, plain, tunnel_get, tunnel_post, websocket };
 
     asio::awaitable<void> read_loop();
     // The server side of the TLS handshake, bounded by k_tls_handshake_wait; false (closed) when it failed.
     asio::awaitable<bool> tls_handshake();
     asio::awaitable<void> write_loop();
     asio::awaitable<void> tick_loop();
+    // Queues bytes of the RTSP stream (framed as a WebSocket message on a WebSocket).
     void queue(std::vector<std::uint8_t> bytes);
+    // Queues bytes as they go on the wire.
+    void queue_raw(std::vector<std::uint8_t> bytes);
     // Parses and answers the complete requests at the start of `in`, then erases them; false when the
     // connection stops reading (closed, or closing after a 400).
     asio::awaitable<bool> answer_requests(std::vector<std::uint8_t>& in);
@@ -110,6 +126,13 @@ private:
     // the connection is closing.
     bool open_tunnel(std::vector<std::uint8_t>& in);
     void refuse_tunnel(int status, std::string_view why);
+    // The handshake of RTSP over WebSocket, `request` (the first `consumed` bytes of `in`): answered 101
+    // and the mode set, or refused; false when the connection is closing.
+    bool open_websocket(const http::Request& request, std::size_t consumed, std::vector<std::uint8_t>& in);
+    void refuse_websocket(int status, std::string_view why);
+    // WebSocket: decodes `raw` and answers the requests it completes; false when the connection stops
+    // reading.
+    asio::awaitable<bool> websocket_received(Bytes raw);
     // Tunnel GET: answers the requests its POSTs hand over; closes when the first POST does not come.
     asio::awaitable<void> tunnel_loop();
     // Tunnel GET, on its own loop: takes decoded request bytes from `post` and returns once they have been
@@ -147,6 +170,10 @@ private:
     bool tunnel_posted_ = false;                       // GET: a POST has come
     asio::steady_timer tunnel_wake_;                   // GET: wakes tunnel_loop
     asio::steady_timer tunnel_drained_;                // GET: wakes tunnel_feed
+
+    std::vector<std::string> websocket_origins_;
+    std::unique_ptr<websocket::Codec> websocket_;  // set by the handshake
+    std::vector<std::uint8_t> websocket_in_;       // RTSP bytes decoded, not answered yet
 };
 
 // The Transport header of a SETUP that arrived through an HTTP tunnel, where media can only be interleaved:

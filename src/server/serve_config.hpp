@@ -32,6 +32,9 @@ struct ServeConfig {
     std::uint32_t max_connections = 4096;
     std::uint32_t max_connections_per_client = 256;
     multicast::MulticastSettings multicast;  // no range: multicast SETUPs get 461
+    // Origins whose web pages may open RTSP over WebSocket (websocket::origin_allowed); clients sending no
+    // Origin (not browsers) need no entry.
+    std::vector<std::string> websocket_origins;
 };
 
 }  // namespace sg::server

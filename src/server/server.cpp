@@ -96,6 +96,7 @@ void start_connection(asio::ip::tcp::socket socket, asio::io_context& loop, Serv
         const auto connection = std::make_shared<RtspConnection>(std::move(socket), context);
         connection->hold(std::move(slot));
         if (tls != nullptr) connection->use_tls(*tls);
+        connection->allow_websocket_origins(context.config.websocket_origins);
         context.connections.add(connection);
         connection->start();
     });

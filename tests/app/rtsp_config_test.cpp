@@ -29,6 +29,25 @@ TEST(RtspConfig, ReadsConnectionCaps) {
     EXPECT_FALSE(parse("[rtsp]\nmax_connections = -1\n", error));
 }
 
+TEST(RtspConfig, WebSocketOriginsAreClosedByDefaultAndChecked) {
+    std::string error;
+    const auto closed = parse(default_config_text(), error);
+    ASSERT_TRUE(closed) << error;
+    EXPECT_TRUE(closed->rtsp_websocket_origins.empty());
+    const auto config = parse(
+        "[rtsp]\nwebsocket_origins = [\"https://viewer.example\", \"http://127.0.0.1:9131\", \"null\"]\n",
+        error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_EQ(config->rtsp_websocket_origins,
+              (std::vector<std::string>{"https://viewer.example", "http://127.0.0.1:9131", "null"}));
+    for (const char* bad : {"[\"viewer.example\"]", "[\"https://viewer.example/page\"]", "[\"https://\"]",
+                            "[\"https://a b\"]", "\"*\""}) {
+        error.clear();
+        EXPECT_FALSE(parse(std::string("[rtsp]\nwebsocket_origins = ") + bad + "\n", error)) << bad;
+        EXPECT_NE(error.find("[rtsp] websocket_origins"), std::string::npos) << bad << ": " << error;
+    }
+}
+
 TEST(RtspConfig, MulticastIsClosedByDefaultAndReadsItsFourKeys) {
     std::string error;
     const auto closed = parse(default_config_text(), error);

@@ -10,7 +10,7 @@ UDP beside the TLS control connection) and `wrongca` (it trusts the other certif
   IPv6 client: TLS on both legs of the gateway.
 - testplayer checks serve's certificate: with the certificate as its CA it plays without loss, without it it
   fails with "certificate verify failed", and with --tls-insecure it plays; through the `secudp` mount it
-  plays over UDP without loss.
+  plays over UDP without loss; with --transport ws it plays RTSP over WebSocket inside TLS without loss.
 - The `wrongca` mount refuses the origin's certificate: its player gets 502 and the gateway says why.
 - A plain-text RTSP request to the RTSPS port gets no RTSP answer (the connection is closed), and the port
   goes on serving TLS clients.
@@ -118,6 +118,14 @@ tls_ca = "{cls.other_cert}"
         self.assertIn("tls: certificate verify failed", json.dumps(untrusted["errors"]))
         insecure = self.run_testplayer("gw", url, "--tls-insecure", "--transport", "udp")
         self.assertEqual((insecure["succeeded"], insecure["rtp_lost"]), (1, 0), insecure)
+
+    def test_websocket_over_tls(self):
+        # RTSP over WebSocket inside TLS (wss): the client core upgrades after the TLS handshake, the server
+        # tells the upgrade from RTSP inside the TLS stream.
+        report = self.run_testplayer("gw", f"rtsps://{self.o4}:{TLS_PORT}/clip.mp4", "--tls-ca", self.cert,
+                                     "--transport", "ws")
+        self.assertEqual((report["succeeded"], report["rtp_lost"]), (1, 0), report)
+        self.assertGreater(report["rtp_packets"], 0)
 
     def test_mount_over_rtsps_with_udp_media(self):
         report = self.run_testplayer("client4", f"rtsp://{self.gw4}:{PLAIN_PORT}/secudp", "--transport", "udp")
