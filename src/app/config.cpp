@@ -418,11 +418,6 @@ void read_rtsp_users(const toml::table& rtsp, GatewayConfig& config, Problems& p
     }
 }
 
-sg::Result<std::string> parse_origin_entry(std::string_view text) {
-    if (!websocket::is_origin_entry(text)) return sg::fail("want scheme://host[:port], null or *");
-    return std::string(text);
-}
-
 void read_rtsp_multicast(const toml::table& rtsp, multicast::MulticastSettings& settings,
                          Problems& problems) {
     if (const auto* node = rtsp.get("multicast_ranges")) {
@@ -517,7 +512,7 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
     read_count(rtsp, "gop_cache_bytes", config.rtsp_gop_cache_bytes, problems);
     read_count(rtsp, "gop_cache_packets", config.rtsp_gop_cache_packets, problems);
     read_rtsp_users(rtsp, config, problems);
-    read_list(rtsp.get("websocket_origins"), "[rtsp] websocket_origins", parse_origin_entry,
+    read_list(rtsp.get("websocket_origins"), "[rtsp] websocket_origins", websocket::parse_origin_entry,
               config.rtsp_websocket_origins, problems);
     if (const auto* node = rtsp.get("mount")) {
         const auto* tables = node->as_array();

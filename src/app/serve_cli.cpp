@@ -97,9 +97,8 @@ std::optional<server::ServeConfig> serve_config(const ServeFlags& flags) {
         return std::nullopt;
     }
     for (const auto& origin : flags.websocket_origins) {
-        if (!websocket::is_origin_entry(origin)) {
-            std::cerr << "streamgate: serve: --websocket-origin " << origin
-                      << ": want scheme://host[:port], null or *\n";
+        if (const auto entry = websocket::parse_origin_entry(origin); !entry) {
+            std::cerr << "streamgate: serve: --websocket-origin " << origin << ": " << entry.error() << '\n';
             return std::nullopt;
         }
     }

@@ -41,6 +41,12 @@ std::string connect_failure(const asio::error_code& ec) {
     return "connect failed: " + ec.message();
 }
 
+// The Host field of the tunnel's and the WebSocket's HTTP requests: the RTSP port always, since HTTP's
+// default port is not RTSP's.
+std::string host_field(const rtsp::Url& url) {
+    return (url.is_ipv6() ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.effective_port());
+}
+
 }  // namespace
 
 RtspClient::RtspClient(const asio::any_io_executor& executor)
@@ -175,9 +181,8 @@ asio::awaitable<bool> RtspClient::open_tunnel(const rtsp::Url& url, const Connec
     std::snprintf(cookie.data(), cookie.size(), "%016llx",  // NOLINT(cppcoreguidelines-pro-type-vararg)
                   static_cast<unsigned long long>(generator()));
     const std::string path = url.path.empty() ? "/" : url.path;
-    const std::string host =
-        (url.is_ipv6() ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.effective_port());
-    const std::string common = "Host: " + host + "\r\nx-sessioncookie: " + std::string(cookie.data()) +
+    const std::string common = "Host: " + host_field(url) +
+                               "\r\nx-sessioncookie: " + std::string(cookie.data()) +
                                "\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n";
     const std::string get =
         "GET " + path + " HTTP/1.0\r\n" + common + "Accept: application/x-rtsp-tunnelled\r\n\r\n";
@@ -235,9 +240,7 @@ asio::awaitable<bool> RtspClient::read_http_head(Clock::time_point deadline, std
 asio::awaitable<bool> RtspClient::open_websocket(const rtsp::Url& url) {
     const auto deadline = Clock::now() + timeout_;
     const auto key = websocket::make_key();
-    const std::string host =
-        (url.is_ipv6() ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.effective_port());
-    if (!co_await write(websocket::client_request(url.path, host, key), deadline)) co_return false;
+    if (!co_await write(websocket::client_request(url.path, host_field(url), key), deadline)) co_return false;
     std::string head;
     if (!co_await read_http_head(deadline, head)) co_return false;
     if (const auto why = websocket::check_reply(head, key)) {
@@ -253,21 +256,24 @@ asio::awaitable<bool> RtspClient::open_websocket(const rtsp::Url& url) {
     co_return co_await websocket_received(raw, deadline);
 }
 
-bool RtspClient::append_input(Bytes bytes) {
-    if (in_.size() - in_end_ < bytes.size()) {
-        if (in_begin_ > 0) {
-            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-            in_end_ -= in_begin_;
-            in_begin_ = 0;
-        }
-        if (in_.size() - in_end_ < bytes.size()) {
-            if (in_end_ + bytes.size() > k_max_buffer) {
-                fail("RTSP message too long");
-                return false;
-            }
-            in_.resize(std::max({in_.size() * 2, k_initial_buffer, in_end_ + bytes.size()}));
-        }
+bool RtspClient::make_room(std::size_t need) {
+    if (in_.size() - in_end_ >= need) return true;
+    if (in_begin_ > 0) {
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
     }
+    if (in_.size() - in_end_ >= need) return true;
+    if (in_.size() >= k_max_buffer || in_end_ + need > k_max_buffer) {
+        fail("RTSP message too long");
+        return false;
+    }
+    in_.resize(std::max({in_.size() * 2, k_initial_buffer, in_end_ + need}));
+    return true;
+}
+
+bool RtspClient::append_input(Bytes bytes) {
+    if (!make_room(bytes.size())) return false;
     std::memcpy(in_.data() + in_end_, bytes.data(), bytes.size());
     in_end_ += bytes.size();
     return true;
@@ -376,20 +382,7 @@ asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
         if (!co_await write(answer, deadline)) co_return false;
     }
     if (websocket_) co_return co_await read_websocket(deadline);
-    if (in_.size() - in_end_ < k_min_read_room) {
-        if (in_begin_ > 0) {
-            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-            in_end_ -= in_begin_;
-            in_begin_ = 0;
-        }
-        if (in_.size() - in_end_ < k_min_read_room) {
-            if (in_.size() >= k_max_buffer) {
-                fail("RTSP message too long");
-                co_return false;
-            }
-            in_.resize(std::max(in_.size() * 2, k_initial_buffer));
-        }
-    }
+    if (!make_room(k_min_read_room)) co_return false;
     const std::size_t room = in_.size() - in_end_;
     arm(deadline);
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_.data() + in_end_, room), k_use);

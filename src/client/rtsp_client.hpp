@@ -111,6 +111,9 @@ private:
     asio::awaitable<bool> read_websocket(Clock::time_point deadline);
     // WebSocket: decodes bytes received and writes the answers the server is owed.
     asio::awaitable<bool> websocket_received(Bytes raw, Clock::time_point deadline);
+    // Makes room for `need` more bytes behind the unparsed ones (moving them to the front, growing the
+    // buffer); false (with error_) past the buffer limit.
+    bool make_room(std::size_t need);
     // Appends decoded bytes behind the unparsed ones; false (with error_) past the buffer limit.
     bool append_input(Bytes bytes);
     // Writes bytes as they go on the wire (socket_ or TLS, or the POST when tunnelled).

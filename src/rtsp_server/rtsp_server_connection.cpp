@@ -452,10 +452,7 @@ bool RtspServerConnection::open_websocket(const http::Request& request, std::siz
     }
     if (!websocket::origin_allowed(upgrade.value, websocket_origins_)) {
         // The origin is printable ASCII: the HTTP parser refuses control characters in field values.
-        websocket_log().warn("rtsp over websocket: {} refused (403): Origin {} is not in websocket_origins",
-                             peer_, upgrade.value.origin);
-        queue_text(websocket::refusal_reply(403));
-        close_after_flush("websocket refused: origin not allowed");
+        refuse_websocket(403, "Origin " + upgrade.value.origin + " is not in websocket_origins");
         return false;
     }
     queue_text(websocket::accept_reply(upgrade.value));  // before the codec: the 101 is not framed

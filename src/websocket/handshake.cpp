@@ -42,6 +42,16 @@ std::string base64(const unsigned char* data, std::size_t size) {
     return encoded;
 }
 
+// "*", "null" or "scheme://host[:port]" in printable ASCII without spaces or a path.
+bool is_origin_entry(std::string_view entry) noexcept {
+    if (entry == "*" || entry == "null") return true;
+    const auto scheme_end = entry.find("://");
+    if (scheme_end == std::string_view::npos || scheme_end == 0) return false;
+    const auto host = entry.substr(scheme_end + 3);
+    return !host.empty() && host.find('/') == std::string_view::npos &&
+           std::all_of(entry.begin(), entry.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
 }  // namespace
 
 bool is_upgrade(const http::Request& request) noexcept {
@@ -134,13 +144,9 @@ bool origin_allowed(const Upgrade& upgrade, std::span<const std::string> allowed
     });
 }
 
-bool is_origin_entry(std::string_view entry) noexcept {
-    if (entry == "*" || entry == "null") return true;
-    const auto scheme_end = entry.find("://");
-    if (scheme_end == std::string_view::npos || scheme_end == 0) return false;
-    const auto host = entry.substr(scheme_end + 3);
-    return !host.empty() && host.find('/') == std::string_view::npos &&
-           std::all_of(entry.begin(), entry.end(), [](char c) { return c > ' ' && c < 0x7f; });
+Result<std::string> parse_origin_entry(std::string_view entry) {
+    if (!is_origin_entry(entry)) return fail("want scheme://host[:port], null or *");
+    return std::string(entry);
 }
 
 std::string make_key() {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/parse.hpp"
+#include "common/result.hpp"
 #include "http/http_request.hpp"
 
 namespace sg::websocket {
@@ -54,9 +55,9 @@ std::string refusal_reply(int status);
 // Clients that are not browsers send none, and are admitted: the listener's ACL governs them.
 bool origin_allowed(const Upgrade& upgrade, std::span<const std::string> allowed) noexcept;
 
-// Whether `entry` can be an entry of such a list: "*", "null" (pages of opaque origins) or
-// "scheme://host[:port]" in printable ASCII without spaces or a path.
-bool is_origin_entry(std::string_view entry) noexcept;
+// An entry of such a list as configured: "*", "null" (pages of opaque origins) or "scheme://host[:port]" in
+// printable ASCII without spaces or a path; anything else fails with what is wanted.
+Result<std::string> parse_origin_entry(std::string_view entry);
 
 // ---- the client's half ----
 

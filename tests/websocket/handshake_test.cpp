@@ -143,10 +143,13 @@ TEST(WebSocketHandshake, ClientRequestIsAcceptedAndItsAnswerChecked) {
 
 TEST(WebSocketHandshake, OriginEntries) {
     for (const char* good :
-         {"*", "null", "https://viewer.example", "http://127.0.0.1:9131", "http://[::1]:80"})
-        EXPECT_TRUE(is_origin_entry(good)) << good;
+         {"*", "null", "https://viewer.example", "http://127.0.0.1:9131", "http://[::1]:80"}) {
+        const auto entry = parse_origin_entry(good);
+        ASSERT_TRUE(entry) << good;
+        EXPECT_EQ(*entry, good);
+    }
     for (const char* bad : {"", "viewer.example", "https://", "://x", "https://x/", "https://a b", "nul"})
-        EXPECT_FALSE(is_origin_entry(bad)) << bad;
+        EXPECT_FALSE(parse_origin_entry(bad)) << bad;
 }
 
 }  // namespace
