@@ -312,7 +312,8 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
                                                   "tls_verify",
                                                   "tls_ca",
                                                   "multicast_group",
-                                                  "multicast_port"};
+                                                  "multicast_port",
+                                                  "vod_cache"};
     reject_unknown_keys(table, known, "[[rtsp.mount]]", problems);
     RtspMountConfig mount;
     const auto name = table["name"].value<std::string>();
@@ -342,8 +343,8 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
     }
     for (const auto& [key, field] :
          {std::pair{"always_on", &mount.always_on}, std::pair{"publish", &mount.publish},
-          std::pair{"publish_takeover", &mount.publish_takeover},
-          std::pair{"tls_verify", &mount.tls_verify}}) {
+          std::pair{"publish_takeover", &mount.publish_takeover}, std::pair{"tls_verify", &mount.tls_verify},
+          std::pair{"vod_cache", &mount.vod_cache}}) {
         if (const auto* node = table.get(key)) {
             if (const auto* value = node->as_boolean(); value != nullptr) {
                 *field = value->get();
@@ -490,7 +491,10 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                                                   "multicast_ports",
                                                   "multicast_ttl",
                                                   "multicast_interface",
-                                                  "websocket_origins"};
+                                                  "websocket_origins",
+                                                  "vod_cache_dir",
+                                                  "vod_cache_max_mb",
+                                                  "vod_cache_fresh_s"};
     reject_unknown_keys(rtsp, known, "[rtsp]", problems);
     read_rtsp_multicast(rtsp, config.rtsp_multicast, problems);
     read_list(rtsp.get("listen"), "[rtsp] listen", net::parse_host_port, config.rtsp_listeners, problems);
@@ -506,6 +510,15 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
             }
         }
     }
+    if (const auto* node = rtsp.get("vod_cache_dir")) {
+        if (const auto text = node->value<std::string>(); text && !text->empty()) {
+            config.rtsp_vod_cache_dir = *text;
+        } else {
+            problems.add(node, "[rtsp] vod_cache_dir: must be the path of a directory");
+        }
+    }
+    read_count(rtsp, "vod_cache_max_mb", config.rtsp_vod_cache_max_mb, problems);
+    read_seconds(rtsp, "vod_cache_fresh_s", config.rtsp_vod_cache_fresh, problems);
     read_seconds(rtsp, "session_timeout_s", config.rtsp_session_timeout, problems);
     read_count(rtsp, "max_connections", config.rtsp_max_connections, problems);
     read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, problems);
@@ -530,6 +543,11 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
             }
             if (config.rtsp_mounts.size() != before)
                 check_fixed_group(config.rtsp_mounts.back(), config.rtsp_multicast, item, problems);
+            if (config.rtsp_mounts.size() != before && config.rtsp_mounts.back().vod_cache &&
+                config.rtsp_vod_cache_dir.empty()) {
+                problems.add(&item, fmt::format("[[rtsp.mount]] '{}' vod_cache: needs [rtsp] vod_cache_dir",
+                                                config.rtsp_mounts.back().name));
+            }
         }
     }
 }
@@ -558,8 +576,9 @@ sg::Result<RtspMountConfig> check_mount(RtspMountConfig mount) {
     if (mount.name.starts_with("track")) return sg::fail("the name must not start with 'track'");
     if (mount.publish) {
         // Publishers bring the media: there is no upstream to configure.
-        if (!mount.url.empty() || !mount.user.empty() || !mount.password.empty() || mount.always_on)
-            return sg::fail("a publish mount has no url, user, password or always_on");
+        if (!mount.url.empty() || !mount.user.empty() || !mount.password.empty() || mount.always_on ||
+            mount.vod_cache)
+            return sg::fail("a publish mount has no url, user, password, always_on or vod_cache");
         if (mount.publish_user.empty() != mount.publish_password.empty())
             return sg::fail("publish_user and publish_password go together");
         return mount;

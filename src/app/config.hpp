@@ -45,6 +45,9 @@ struct RtspMountConfig {
     // and the even port of its first track's RTP (track k: multicast_port + 2k).
     std::string multicast_group;
     std::uint32_t multicast_port = 0;
+    // A non-live upstream (a file) is recorded into [rtsp] vod_cache_dir the first time and later players
+    // are served from the recording (proxy/mount_vod.cpp).
+    bool vod_cache = false;
     bool operator==(const RtspMountConfig&) const = default;
 };
 
@@ -95,6 +98,12 @@ struct GatewayConfig {
     // [rtsp] multicast_ranges, multicast_ports, multicast_ttl, multicast_interface: groups for mount players
     // asking for multicast; no range: refused (461).
     multicast::MulticastSettings rtsp_multicast;
+    // [rtsp] vod_cache_dir, vod_cache_max_mb, vod_cache_fresh_s: where mounts with vod_cache = true keep
+    // their recordings ("": no cache), how many MiB in all (LRU eviction), and how long an entry is served
+    // before it is checked against its upstream again.
+    std::string rtsp_vod_cache_dir;
+    std::uint32_t rtsp_vod_cache_max_mb = 10240;
+    std::chrono::seconds rtsp_vod_cache_fresh{60};
 };
 
 // "NAME=URL" of --mount: upstream transport auto, on demand, credentials from the URL.

@@ -102,6 +102,10 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
     note(before.rtsp_users != after.rtsp_users || before.rtsp_realm != after.rtsp_realm, "rtsp users");
     note(before.rtsp_multicast.to_string() != after.rtsp_multicast.to_string(),
          "rtsp multicast (needs a restart)");
+    note(before.rtsp_vod_cache_dir != after.rtsp_vod_cache_dir ||
+             before.rtsp_vod_cache_max_mb != after.rtsp_vod_cache_max_mb ||
+             before.rtsp_vod_cache_fresh != after.rtsp_vod_cache_fresh,
+         "rtsp vod cache (needs a restart)");
     mount_changes(before, after, out);
     return out;
 }

@@ -20,6 +20,7 @@
 
 #include "alg_relay/rtsp_alg.hpp"
 #include "app/config_diff.hpp"
+#include "common/units.hpp"
 #include "dashboard/dashboard.hpp"
 #include "gateway_api/gateway_api.hpp"
 #include "metrics/admin_server.hpp"
@@ -90,6 +91,9 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
     options.caps = {config.rtsp_max_connections, config.rtsp_max_connections_per_client};
     options.multicast = config.rtsp_multicast;
     options.websocket_origins = config.rtsp_websocket_origins;
+    options.vod_cache.directory = config.rtsp_vod_cache_dir;
+    options.vod_cache.max_bytes = std::uint64_t{config.rtsp_vod_cache_max_mb} * k_mib;
+    options.vod_cache.fresh = config.rtsp_vod_cache_fresh;
     for (const auto& mount : config.rtsp_mounts) {
         proxy::MountConfig out;
         out.name = mount.name;
@@ -106,6 +110,7 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
                                                     : proxy::UpstreamTransport::automatic;
         out.always_on = mount.always_on;
         out.tls_verify = mount.tls_verify;
+        out.vod_cache = mount.vod_cache;
         out.tls_ca = mount.tls_ca;
         if (!mount.multicast_group.empty()) {
             out.multicast_group = asio::ip::make_address(mount.multicast_group);  // checked by parse_config
@@ -133,6 +138,13 @@ bool open_rtsp_proxy(proxy::RtspProxy& rtsp_proxy, const GatewayConfig& config,
             tls = tls::make_server_context(config.rtsp_tls_certificate, config.rtsp_tls_key, error);
         if (!tls) {
             spdlog::error("rtsps: {}", error);
+            return false;
+        }
+    }
+    if (!config.rtsp_vod_cache_dir.empty()) {
+        std::string error;
+        if (!rtsp_proxy.open_vod_cache(error)) {
+            spdlog::error("rtsp vod cache: {}", error);
             return false;
         }
     }

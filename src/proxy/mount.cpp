@@ -219,6 +219,7 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     if (!reception) reception.emplace(tracks_[track].clock_rate, now);
     reception->on_rtp(view->ssrc(), view->sequence(), view->timestamp(), now);
     if (auto& gop = tracks_[track].gop) gop->add(packet, now);
+    if (recording_) feed_recording(track, packet, now);
     // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy.
     const auto players = players_;
     for (auto* player : players)

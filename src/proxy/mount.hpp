@@ -16,6 +16,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "client/presentation.hpp"
+#include "client/rtsp_client.hpp"
 #include "metrics/registry.hpp"
 #include "multicast/allocator.hpp"
 #include "proxy/fanout_port.hpp"
@@ -36,6 +38,8 @@
 #include "rtp/rtcp.hpp"
 #include "rtsp/digest_server.hpp"
 #include "rtsp/url.hpp"
+#include "vod_cache/recording.hpp"
+#include "vod_cache/store.hpp"
 
 namespace sg::proxy {
 
@@ -103,6 +107,7 @@ public:
 };
 
 class MountMulticast;
+struct VodCache;
 
 class Mount : public std::enable_shared_from_this<Mount> {
 public:
@@ -187,6 +192,14 @@ public:
     // The publisher is gone: its players end with `reason`, and the mount waits for the next publisher.
     void release_publisher(MountPublisher* publisher, std::string_view reason);
 
+    // The VOD cache (mount_vod.hpp), for a mount configured with vod_cache; null: none.
+    void set_vod_cache(std::shared_ptr<VodCache> cache);
+    // Whether a DESCRIBE now is answered from the mount's recording (checked against the upstream first
+    // when it is older than the cache's `fresh`).
+    asio::awaitable<bool> serve_from_cache();
+    // The recording players of the mount are served from, if there is one.
+    std::optional<std::filesystem::path> cached_file() const;
+
     void start_always_on();
     // A reload changed only `always_on`: the running upstream stays (start_always_on() starts it).
     void set_always_on(bool always_on);
@@ -209,6 +222,16 @@ private:
     struct Attempt;
     enum class State : std::uint8_t { idle, connecting, playing, failed };
     enum class Outcome : std::uint8_t { idle, no_media, lost, refused };
+
+    enum class UpstreamCheck : std::uint8_t { unchanged, changed, unreachable };
+    // How to connect to the upstream (its TLS context made at the first call); nothing with `error` set.
+    std::optional<client::ConnectOptions> upstream_options(std::string& error);
+    asio::awaitable<UpstreamCheck> check_upstream(const vod::EntryInfo& recorded);
+    // The VOD cache's recording of this pass (mount_vod.cpp).
+    void start_recording(const client::Presentation& presentation, const rtsp::Response& describe,
+                         const rtsp::Response& play);
+    void feed_recording(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
+    void end_recording(bool complete, std::string_view why);
 
     // One UpstreamTrack per track of `description`, with its clock rate, codec and an empty GOP cache.
     void assign_tracks(const MountDescription& description);
@@ -257,6 +280,11 @@ private:
     std::optional<UpstreamSilence> silence_;            // of the playing attempt
     std::shared_ptr<asio::ssl::context> upstream_tls_;  // rtsps:// upstreams: made at the first attempt
     std::string stop_reason_;
+    std::shared_ptr<VodCache> vod_;
+    std::string vod_key_;
+    std::unique_ptr<vod::Recording> recording_;
+    std::filesystem::path recording_file_;  // where recording_ writes until it is stored
+    vod::EntryInfo recording_info_;
 };
 
 }  // namespace sg::proxy

@@ -41,6 +41,9 @@ struct MountConfig {
     // asking for multicast; RTP of track k on multicast_port + 2k. None: groups come from the ranges.
     std::optional<asio::ip::address> multicast_group;
     std::uint16_t multicast_port = 0;
+    // A non-live upstream is recorded into the VOD cache the first time; later players are served from the
+    // recording (proxy/mount_vod.cpp).
+    bool vod_cache = false;
 
     bool operator==(const MountConfig&) const = default;
 };

@@ -87,6 +87,8 @@ asio::awaitable<void> Mount::run_upstream() {
         const Outcome outcome = co_await std::move(playing);
         attempt->close();
         current_.reset();
+        // A pass is complete when the upstream said goodbye (RTCP BYE at the end of its file).
+        end_recording(silence_ && silence_->bye(), "the upstream ended before the presentation's end");
         const bool reached_play = state_ == State::playing;
         if (stopping_) break;
         if (reached_play) {
@@ -99,6 +101,12 @@ asio::awaitable<void> Mount::run_upstream() {
                          outcome == Outcome::idle ? "no players" : failure_, seconds, players_.size());
         }
         if (outcome == Outcome::idle) break;
+        // An upstream that ended its presentation (RTCP BYE) while nobody watched is not played again; nor is
+        // a VOD-cache mount's, whose upstream is a film: its players end with it, as they would at the
+        // origin.
+        if (reached_play && silence_ && silence_->bye() && !config_.always_on &&
+            (players_.empty() || config_.vod_cache))
+            break;
         // `auto`: no media over UDP, or an upstream that refuses UDP in SETUP (461), means TCP.
         const bool udp_refused = outcome == Outcome::refused && failure_.starts_with("SETUP");
         if ((outcome == Outcome::no_media || udp_refused) &&
@@ -154,25 +162,31 @@ asio::awaitable<void> Mount::run_upstream() {
     set_state(played || failure_.empty() ? State::idle : State::failed);
 }
 
-asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attempt, bool tcp) {
-    auto& a = *attempt;
-    silence_.reset();  // the last attempt's; a BYE before this one plays is not its end
+std::optional<client::ConnectOptions> Mount::upstream_options(std::string& error) {
     client::ConnectOptions options;
     options.timeout = timing_.request_timeout;
     options.http_tunnel = config_.transport == UpstreamTransport::http;
     options.websocket = config_.transport == UpstreamTransport::websocket;
     if (config_.url.is_tls()) {
         if (!upstream_tls_) {
-            std::string error;
             upstream_tls_ = tls::make_client_context({config_.tls_verify, config_.tls_ca}, error);
-            if (!upstream_tls_) {
-                failure_ = "connect: tls: " + error;
-                co_return Outcome::refused;
-            }
+            if (!upstream_tls_) return std::nullopt;
         }
         options.tls = upstream_tls_;
     }
-    auto connecting = a.client.connect(config_.url, options);
+    return options;
+}
+
+asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attempt, bool tcp) {
+    auto& a = *attempt;
+    silence_.reset();  // the last attempt's; a BYE before this one plays is not its end
+    std::string error;
+    const auto options = upstream_options(error);
+    if (!options) {
+        failure_ = "connect: tls: " + error;
+        co_return Outcome::refused;
+    }
+    auto connecting = a.client.connect(config_.url, *options);
     if (!co_await std::move(connecting)) {
         failure_ = "connect: " + a.client.error();
         co_return Outcome::refused;
@@ -243,6 +257,7 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     }
     const bool reconnected = description_.has_value();
     description_ = std::move(description);
+    start_recording(a.presentation, *describe, *play);
     metrics_.upstream_started->inc();
     for (auto* player : players_)
         player->resync();
@@ -428,6 +443,7 @@ void Mount::stop(std::string reason) {
     stop_reason_ = std::move(reason);
     if (publisher_ != nullptr) publisher_->end_from_mount(stop_reason_);
     if (current_) current_->close();
+    end_recording(false, stop_reason_);
     end_players(stop_reason_);
     report_timer_.cancel();
     state_changed_.cancel();

@@ -15,6 +15,7 @@
 #include "proxy/mount.hpp"
 #include "proxy/mount_description.hpp"
 #include "proxy/mount_multicast.hpp"
+#include "proxy/mount_vod.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtsp/rtp_info.hpp"
 #include "rtsp/session_header.hpp"
@@ -40,13 +41,14 @@ constexpr std::string_view k_public =
 constexpr std::string_view k_player_methods =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
-// The mount name and track of a Request-URI: "rtsp://gw/NAME" is the aggregate, ".../NAME/trackN" a track.
+// The mount name and track of a Request-URI: "rtsp://gw/NAME" is the aggregate, ".../NAME/trackN" a track
+// (`track_prefix` "track"; the VOD cache's playback names them "trackID=N", as serve does).
 struct Target {
     std::string mount;
     std::optional<std::size_t> track;
 };
 
-std::optional<Target> parse_target(std::string_view uri) {
+std::optional<Target> parse_target(std::string_view uri, std::string_view track_prefix = "track") {
     const auto url = rtsp::parse_url(uri);
     if (!url) return std::nullopt;
     std::string_view path = url->path;
@@ -58,14 +60,31 @@ std::optional<Target> parse_target(std::string_view uri) {
     if (path.empty()) return std::nullopt;
     Target target;
     const auto slash = path.rfind('/');
-    if (slash != std::string_view::npos && path.substr(slash + 1).starts_with("track")) {
-        const auto index = parse_uint<std::size_t>(path.substr(slash + 1 + 5));
+    if (slash != std::string_view::npos && path.substr(slash + 1).starts_with(track_prefix)) {
+        const auto index = parse_uint<std::size_t>(path.substr(slash + 1 + track_prefix.size()));
         if (!index) return std::nullopt;
         target.track = *index;
         path = path.substr(0, slash);
     }
     target.mount = std::string(path);
     return target;
+}
+
+// The mount and track of a Request-URI of cached playback: serve's engine names tracks "NAME/trackID=N".
+std::optional<Target> parse_cached_target(std::string_view uri) {
+    return parse_target(uri, "trackID=");
+}
+
+// serve's engine's view of a cached mount's Request-URI path: the mount's recording and the track.
+Result<server::MediaTarget> cached_target(
+    std::string_view path, const std::function<std::shared_ptr<Mount>(std::string_view)>& find) {
+    const auto target = parse_cached_target("rtsp://host" + std::string(path));
+    if (!target) return fail("not a mount");
+    const auto mount = find(target->mount);
+    if (!mount) return fail("no such mount");
+    auto file = mount->cached_file();
+    if (!file) return fail("no recording");
+    return server::MediaTarget{std::move(*file), target->mount, target->track};
 }
 
 // The channels an interleaved SETUP of `track` gets (the ones asked for, an RTCP channel one above a single
@@ -91,9 +110,16 @@ bool is_record_mode(const rtsp::TransportSpec& spec) {
 ProxyConnection::ProxyConnection(asio::ip::tcp::socket socket,
                                  std::shared_ptr<const ProxyConnectionContext> context)
     : RtspServerConnection(std::move(socket), k_max_queued_bytes, context->session_timeout),
-      context_(std::move(context)) {}
+      context_(std::move(context)) {
+    if (context_->vod) {
+        cached_ = std::make_unique<server::FileSessions>(
+            *context_->vod->server, *this,
+            [find = context_->find_mount](std::string_view path) { return cached_target(path, find); });
+    }
+}
 
 void ProxyConnection::on_close(std::string_view reason) {
+    if (cached_) cached_->end_all(reason);
     for (auto& [id, session] : sessions_)
         session->stop(reason);
     sessions_.clear();
@@ -162,10 +188,12 @@ std::size_t ProxyConnection::expire_sessions(Clock::time_point now, Clock::durat
         announced_->stop("timeout");
         announced_.reset();
     }
-    return players + publishers + (announced_ ? 1 : 0);
+    const std::size_t cached = cached_ ? cached_->expire(now, timeout) : 0;
+    return players + publishers + cached + (announced_ ? 1 : 0);
 }
 
 void ProxyConnection::on_interleaved(const rtsp::InterleavedFrame& frame) {
+    if (cached_) cached_->touch_all();
     for (auto& [id, session] : sessions_)
         session->touch();
     for (auto& [id, publisher] : publishers_)
@@ -218,6 +246,11 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
     if (context_->auth) {
         if (auto challenge = authenticate(request, *context_->auth, user_)) co_return std::move(*challenge);
     }
+    auto deciding = for_cached_playback(request);
+    if (co_await std::move(deciding)) {
+        auto handling = cached_->handle(request);
+        co_return co_await std::move(handling);
+    }
     if (method == "DESCRIBE") {
         auto describing = handle_describe(request);
         co_return co_await std::move(describing);
@@ -232,6 +265,23 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
     auto response = status_reply(501);
     response.headers.set("Public", k_public);
     co_return response;
+}
+
+// A request of a session served from the VOD cache, a DESCRIBE of a mount whose recording is usable, or a
+// SETUP opening a session of a recording.
+asio::awaitable<bool> ProxyConnection::for_cached_playback(const rtsp::Request& request) {
+    if (!cached_) co_return false;
+    if (cached_->owns_session(request)) co_return true;
+    if (request.method != "DESCRIBE" && (request.method != "SETUP" || request.headers.contains("Session")))
+        co_return false;
+    const auto target = parse_cached_target(request.uri);
+    if (!target) co_return false;
+    const auto mount = context_->find_mount(target->mount);
+    if (!mount) co_return false;
+    if (request.method == "SETUP") co_return target->track && mount->cached_file().has_value();
+    if (target->track) co_return false;
+    auto deciding = mount->serve_from_cache();
+    co_return co_await std::move(deciding);
 }
 
 asio::awaitable<rtsp::Response> ProxyConnection::handle_describe(const rtsp::Request& request) {

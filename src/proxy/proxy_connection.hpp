@@ -30,10 +30,12 @@
 #include "rtsp/message.hpp"
 #include "rtsp/transport.hpp"
 #include "rtsp_server/rtsp_server_connection.hpp"
+#include "server/file_sessions.hpp"
 
 namespace sg::proxy {
 
 class Mount;
+struct VodCache;
 
 struct ProxyConnectionContext {
     std::function<std::shared_ptr<Mount>(std::string_view name)> find_mount;
@@ -43,9 +45,13 @@ struct ProxyConnectionContext {
     metrics::Counter* auth_failures = nullptr;
     // Where mounts' multicast groups come from (no range: only mounts with a fixed group offer multicast).
     std::shared_ptr<multicast::MulticastAllocator> multicast;
+    // The VOD cache (mount_vod.hpp); null: none. Cached mounts' players are served by serve's engine.
+    std::shared_ptr<VodCache> vod;
 };
 
-class ProxyConnection : public server::RtspServerConnection, public PlayerSink {
+class ProxyConnection : public server::RtspServerConnection,
+                        public PlayerSink,
+                        public server::InterleavedSink {
 public:
     ProxyConnection(asio::ip::tcp::socket socket, std::shared_ptr<const ProxyConnectionContext> context);
 
@@ -54,6 +60,7 @@ public:
     void append_players(std::vector<PlayerSnapshot>& out, Clock::time_point now) const;
     bool end_player(const std::string& id);
 
+    // Interleaved media of mount players and of sessions served from the VOD cache.
     bool send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) override;
     void close_after_flush(std::string reason) override;
 
@@ -69,6 +76,8 @@ private:
     void on_close(std::string_view reason) override;
 
     asio::awaitable<rtsp::Response> handle_describe(const rtsp::Request& request);
+    // The request goes to serve's engine playing a VOD cache recording (mount_vod.hpp).
+    asio::awaitable<bool> for_cached_playback(const rtsp::Request& request);
     asio::awaitable<rtsp::Response> handle_setup(const rtsp::Request& request);
     rtsp::Response handle_play(const rtsp::Request& request, PlayerSession& session);
     rtsp::Response handle_session_request(const rtsp::Request& request);
@@ -104,6 +113,8 @@ private:
     std::map<std::string, std::shared_ptr<PublisherSession>> publishers_;
     std::string publish_user_;                   // the Digest user this connection last published as
     std::shared_ptr<PlayerSession> join_burst_;  // its PLAY reply is being queued; its GOP burst follows
+    // Sessions of VOD cache recordings, played by serve's engine; null without a cache.
+    std::unique_ptr<server::FileSessions> cached_;
 };
 
 }  // namespace sg::proxy

@@ -10,6 +10,7 @@
 
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
+#include "proxy/mount_vod.hpp"
 
 namespace sg::proxy {
 namespace {
@@ -73,6 +74,7 @@ std::shared_ptr<Mount> RtspProxy::make_mount(const MountConfig& config) {
         if (!auth) throw std::invalid_argument("mount " + config.name + ": " + std::string(auth.error()));
         mount->set_publish_auth(std::make_shared<const rtsp::DigestServer>(std::move(*auth)));
     }
+    if (context_->vod) mount->set_vod_cache(context_->vod);  // a mount a reload added
     return mount;
 }
 
@@ -110,6 +112,17 @@ std::optional<asio::ip::tcp::endpoint> RtspProxy::listen(const asio::ip::tcp::en
             counters),
         net::log_unhandled(net::Unhandled::accept_loop));
     return bound;
+}
+
+bool RtspProxy::open_vod_cache(std::string& error) {
+    if (options_.vod_cache.directory.empty()) return true;
+    context_->vod = make_vod_cache(options_.vod_cache, options_.session_timeout, registry_, error);
+    if (!context_->vod) return false;
+    for (auto& [name, mount] : mounts_)
+        mount->set_vod_cache(context_->vod);
+    spdlog::info("rtsp vod cache in {}: {} recordings, {} of {} bytes", options_.vod_cache.directory.string(),
+                 context_->vod->store.entries(), context_->vod->store.bytes(), options_.vod_cache.max_bytes);
+    return true;
 }
 
 void RtspProxy::start() {

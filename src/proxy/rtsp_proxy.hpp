@@ -19,6 +19,7 @@
 #include "net/cidr.hpp"
 #include "net/rate_limited_log.hpp"
 #include "proxy/mount.hpp"
+#include "proxy/mount_vod.hpp"
 #include "proxy/proxy_connection.hpp"
 #include "rtsp/digest_server.hpp"
 #include "rtsp_server/connection_registry.hpp"
@@ -41,6 +42,8 @@ struct RtspProxyOptions {
     // Origins whose web pages may open RTSP over WebSocket (websocket::origin_allowed); a reload applies
     // to new connections.
     std::vector<std::string> websocket_origins;
+    // The VOD cache of mounts with vod_cache (proxy/mount_vod.cpp); read at start only.
+    VodCacheOptions vod_cache;
 };
 
 class RtspProxy {
@@ -54,6 +57,9 @@ public:
     // endpoint, or nothing with `error` set.
     std::optional<asio::ip::tcp::endpoint> listen(const asio::ip::tcp::endpoint& endpoint, std::string& error,
                                                   std::shared_ptr<asio::ssl::context> tls = nullptr);
+    // Opens the VOD cache of options.vod_cache (before listen()); false with `error` when its directory
+    // cannot be used.
+    bool open_vod_cache(std::string& error);
     // Starts the always-on mounts' upstreams.
     void start();
     // SIGHUP: applies a freshly loaded configuration on the proxy's executor (rtsp_proxy_reload.cpp). The

@@ -99,6 +99,9 @@ protected:
     virtual void on_close(std::string_view reason) = 0;
 
     void queue_text(std::string_view text);
+
+public:
+    // Read by the request handlers a connection delegates to (server::FileSessions).
     // A session that just expired: the client may still come back and hear 454 rather than find the door
     // shut.
     void note_activity() noexcept { last_request_ = Clock::now(); }

@@ -1,10 +1,27 @@
 #include "server/presentation_cache.hpp"
 
+#include <array>
+#include <chrono>
+#include <ctime>
 #include <system_error>
 
 #include "server/track_packetizer.hpp"
 
 namespace sg::server {
+namespace {
+
+std::string http_date(std::filesystem::file_time_type mtime) {
+    const auto system = std::chrono::file_clock::to_sys(mtime);
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(
+        std::chrono::time_point_cast<std::chrono::system_clock::duration>(system));
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    std::array<char, 64> text{};
+    const auto size = std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    return std::string(text.data(), size);
+}
+
+}  // namespace
 
 std::shared_ptr<PresentationCache::Entry> PresentationCache::entry_for(const std::string& key) {
     const std::lock_guard lock(mutex_);
@@ -42,6 +59,7 @@ std::shared_ptr<const Presentation> PresentationCache::get(const std::filesystem
         if (media) {
             auto presentation = std::make_shared<Presentation>();
             presentation->layout = media->layout();
+            presentation->last_modified = http_date(mtime);
             for (std::size_t i = 0; i < media->tracks().size() && entry->error.empty(); ++i) {
                 auto packetizer = TrackPacketizer::create(media->tracks()[i], i, max_payload_);
                 if (packetizer) {

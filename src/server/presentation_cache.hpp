@@ -20,6 +20,9 @@ namespace sg::server {
 struct Presentation {
     ProbedLayout layout;
     std::string media_sdp;  // "m=" sections of every track, in track order, CRLF line endings
+    // The file's modification time as an HTTP-date (RFC 9110 §5.6.7), DESCRIBE's Last-Modified: what a
+    // caching proxy (the gateway's VOD cache) revalidates against.
+    std::string last_modified;
 };
 
 class PresentationCache {

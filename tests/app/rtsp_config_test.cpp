@@ -48,6 +48,42 @@ TEST(RtspConfig, WebSocketOriginsAreClosedByDefaultAndChecked) {
     }
 }
 
+TEST(RtspConfig, TheVodCacheIsOffByDefaultAndNeedsItsDirectory) {
+    std::string error;
+    const auto off = parse(default_config_text(), error);
+    ASSERT_TRUE(off) << error;
+    EXPECT_TRUE(off->rtsp_vod_cache_dir.empty());
+
+    const auto config = parse(R"([rtsp]
+vod_cache_dir = "/var/cache/streamgate/vod"
+vod_cache_max_mb = 512
+vod_cache_fresh_s = 30
+[[rtsp.mount]]
+name = "film"
+url = "rtsp://192.0.2.1/film.mp4"
+vod_cache = true
+)",
+                              error);
+    ASSERT_TRUE(config) << error;
+    EXPECT_EQ(config->rtsp_vod_cache_dir, "/var/cache/streamgate/vod");
+    EXPECT_EQ(config->rtsp_vod_cache_max_mb, 512U);
+    EXPECT_EQ(config->rtsp_vod_cache_fresh, std::chrono::seconds(30));
+    ASSERT_EQ(config->rtsp_mounts.size(), 1U);
+    EXPECT_TRUE(config->rtsp_mounts[0].vod_cache);
+
+    // A mount asking for the cache without a directory, a publish mount asking for it, and a wrong type.
+    EXPECT_FALSE(
+        parse("[[rtsp.mount]]\nname = \"film\"\nurl = \"rtsp://192.0.2.1/f\"\nvod_cache = true\n", error));
+    EXPECT_NE(error.find("vod_cache: needs [rtsp] vod_cache_dir"), std::string::npos) << error;
+    EXPECT_FALSE(
+        parse("[rtsp]\nvod_cache_dir = \"/tmp/v\"\n[[rtsp.mount]]\nname = \"s\"\npublish = true\n"
+              "vod_cache = true\n",
+              error));
+    EXPECT_NE(error.find("vod_cache"), std::string::npos) << error;
+    EXPECT_FALSE(parse("[rtsp]\nvod_cache_dir = \"\"\n", error));
+    EXPECT_FALSE(parse("[rtsp]\nvod_cache_fresh_s = 0\n", error));
+}
+
 TEST(RtspConfig, MulticastIsClosedByDefaultAndReadsItsFourKeys) {
     std::string error;
     const auto closed = parse(default_config_text(), error);
