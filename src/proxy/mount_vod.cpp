@@ -125,9 +125,10 @@ asio::awaitable<bool> Mount::serve_from_cache() {
             vod_->store.remove(vod_key_);
             co_return false;
         }
-        if (verdict == UpstreamCheck::unchanged) {
-            vod_->store.mark_validated(vod_key_);
-        } else {
+        // An upstream that cannot be asked is asked again one `fresh` later, not at every DESCRIBE: players
+        // meanwhile get the copy at once (stale-if-error), and this line comes once per period.
+        vod_->store.mark_validated(vod_key_);
+        if (verdict == UpstreamCheck::unreachable) {
             spdlog::info(
                 "rtsp mount {}: the upstream cannot be checked; serving the VOD cache entry as it is",
                 config_.name);

@@ -6,7 +6,8 @@
 // each with its own session, timeline, seeks and trick play, and the upstream is not opened for them. An
 // entry older than `fresh` is checked against the upstream before it is used: a DESCRIBE whose
 // Last-Modified (or, without one, whose SDP) differs from the recorded one drops the entry, and the mount
-// plays and records the upstream again; an upstream that cannot be reached leaves the entry in use.
+// plays and records the upstream again; an upstream that cannot be reached leaves the entry in use until
+// the next check, one `fresh` later.
 
 #include <chrono>
 #include <cstdint>

@@ -159,9 +159,26 @@ void ProxyConnection::on_closing(std::string_view reason) {
 void ProxyConnection::append_players(std::vector<PlayerSnapshot>& out, Clock::time_point now) const {
     for (const auto& [id, session] : sessions_)
         out.push_back(session->snapshot(now));
+    if (!cached_) return;
+    // Players served from the VOD cache, as the mount's other players are shown.
+    cached_->for_each([&](const server::Session& session) {
+        PlayerSnapshot snapshot;
+        snapshot.id = session.id();
+        snapshot.mount = session.path();
+        snapshot.client = session.peer();
+        snapshot.user = user_;
+        snapshot.transport = session.any_set_up() ? std::string(session.transport_name()) : "none";
+        snapshot.playing = session.state() == server::SessionState::playing;
+        snapshot.packets = session.stats().packets;
+        snapshot.bytes = session.stats().octets;
+        snapshot.dropped = session.stats().dropped;
+        snapshot.age = now - session.created();
+        out.push_back(std::move(snapshot));
+    });
 }
 
 bool ProxyConnection::end_player(const std::string& id) {
+    if (cached_ && cached_->end(id, "ended by operator")) return true;
     const auto it = sessions_.find(id);
     if (it == sessions_.end()) return false;
     const auto session = it->second;  // close_after_flush() empties sessions_

@@ -51,6 +51,15 @@ void FileSessions::end_all(std::string_view reason) {
     sessions_.clear();
 }
 
+bool FileSessions::end(const std::string& id, std::string_view reason) {
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end()) return false;
+    const auto session = it->second;
+    sessions_.erase(it);
+    end_session(*session, reason);
+    return true;
+}
+
 void FileSessions::end_session(Session& session, std::string_view reason) {
     leave_group(session.id());
     session.stop(reason);

@@ -77,6 +77,14 @@ public:
     void touch_all();
     // The connection closes: every session ends with `reason`.
     void end_all(std::string_view reason);
+    // Ends the session `id` with `reason` (an RTCP BYE first); false when there is none.
+    bool end(const std::string& id, std::string_view reason);
+    // Calls `visit` with each session (the admin API's listing).
+    template <class Visit>
+    void for_each(Visit&& visit) const {
+        for (const auto& [id, session] : sessions_)
+            visit(static_cast<const Session&>(*session));
+    }
 
     static constexpr std::size_t k_max_sessions = 16;
 

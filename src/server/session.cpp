@@ -189,6 +189,14 @@ void Session::pause() {
     state_ = SessionState::ready;
 }
 
+std::string_view Session::transport_name() const noexcept {
+    const bool tcp = std::any_of(tracks_.begin(), tracks_.end(),
+                                 [](const Track& t) { return t.transport && t.transport->tcp; });
+    const bool multicast = std::any_of(tracks_.begin(), tracks_.end(),
+                                       [](const Track& t) { return t.transport && t.transport->multicast; });
+    return multicast ? "multicast" : (tcp ? "tcp" : "udp");
+}
+
 void Session::stop(std::string_view reason) {
     if (stopped_) return;
     const bool was_playing = state_ == SessionState::playing;
@@ -204,18 +212,13 @@ void Session::stop(std::string_view reason) {
         }
     }
     const auto lifetime = std::chrono::duration<double>(Clock::now() - created_).count();
-    const bool tcp = std::any_of(tracks_.begin(), tracks_.end(),
-                                 [](const Track& t) { return t.transport && t.transport->tcp; });
-    const bool multicast = std::any_of(tracks_.begin(), tracks_.end(),
-                                       [](const Track& t) { return t.transport && t.transport->multicast; });
     std::size_t set_up = 0;
     for (const auto& track : tracks_)
         set_up += track.transport ? 1 : 0;
     spdlog::info(
         "session {} end: client={} path={} tracks={} transport={} packets={} bytes={} dropped={} "
         "duration={:.1f}s reason={}",
-        id_, peer_, path_, set_up, multicast ? "multicast" : (tcp ? "tcp" : "udp"), stats_.packets,
-        stats_.octets, stats_.dropped, lifetime,
+        id_, peer_, path_, set_up, transport_name(), stats_.packets, stats_.octets, stats_.dropped, lifetime,
         end_of_stream_.empty() ? std::string(reason) : std::string(reason) + " after " + end_of_stream_);
 }
 

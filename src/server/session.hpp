@@ -110,6 +110,10 @@ public:
     std::chrono::steady_clock::time_point last_activity() const noexcept { return last_activity_; }
 
     const SessionStats& stats() const noexcept { return stats_; }
+    std::chrono::steady_clock::time_point created() const noexcept { return created_; }
+    // "udp", "tcp" or "multicast": how its tracks are delivered (for the log and the admin API).
+    std::string_view transport_name() const noexcept;
+    const std::string& peer() const noexcept { return peer_; }
 
 private:
     struct Track {

@@ -4,7 +4,8 @@ An IPv4-only `streamgate serve` origin holds the films; players on the IPv6-only
 gateway's mounts with `vod_cache = true`. The first player's pass is recorded (every packet, to the origin's
 RTCP BYE); later players are served from the recording by serve's engine inside the gateway, each in its own
 session: the origin sees no new connection (its accepted-connections counter, read from its own /metrics),
-ffmpeg decodes every frame over TCP and UDP, and a seek lands where it asked. A cache of 1 MiB keeps the
+ffmpeg decodes every frame over TCP and UDP, the admin API lists and ends a cached player, and a seek lands
+where it asked. A cache of 1 MiB keeps the
 recently used film and evicts the least recently used one. After a restart the entries come back and are
 checked against the origin (a DESCRIBE, no session); a film replaced at the origin (a new Last-Modified) is
 dropped and played and recorded again.
@@ -12,6 +13,7 @@ dropped and played and recorded again.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -26,6 +28,7 @@ ORIGIN_ADMIN_PORT = 9134
 FPS = 25
 SECONDS = 4
 FRAMES = FPS * SECONDS
+TOKEN = "vod-cache-test-token-0123456789"
 
 
 def ffmpeg_clip(path, seconds=SECONDS, noise=False):
@@ -75,6 +78,8 @@ class VodCache(unittest.TestCase):
     @classmethod
     def start_gateway(cls, fresh_s):
         config = cls.net.tmpdir / "gateway.toml"
+        token_file = cls.net.tmpdir / "admin-token"
+        token_file.write_text(TOKEN + "\n")
         mounts = "".join(f"""
 [[rtsp.mount]]
 name = "{name}"
@@ -86,6 +91,7 @@ vod_cache = true
 [gateway]
 socks = ["127.0.0.1:1080"]
 admin = "{ADMIN}"
+admin_token_file = "{token_file}"
 allow = ["2001:2::/48"]
 
 [rtsp]
@@ -164,6 +170,29 @@ vod_cache_fresh_s = {fresh_s}
         ends = re.findall(r"session \S+ end: client=\S+ path=film tracks=2 transport=(\w+) .* reason=teardown "
                           r"after end of file", self.gateway.log_text())
         self.assertGreaterEqual(len(ends), 3, self.gateway.log_text()[-3000:])
+
+    def test_2b_the_admin_api_lists_and_ends_a_cached_player(self):
+        player = self.net.popen("client6", ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+                                            "-i", f"rtsp://[{self.gw6}]:{GW_PORT}/film", "-f", "null", "-"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def listed():
+                text = self.net.run("gw", ["curl", "-sS", "--max-time", "5",
+                                           f"http://{ADMIN}/api/v1/rtsp/players"]).stdout
+                players = [p for p in json.loads(text)["players"] if p["mount"] == "film" and p["playing"]]
+                return players[0] if players else None
+            found = self.net.wait_until(listed, "the cached player listed by the API", timeout=10)
+            self.assertEqual(found["transport"], "tcp")
+            ended = self.net.run("gw", ["curl", "-sS", "--max-time", "5", "-X", "DELETE", "-H",
+                                        f"Authorization: Bearer {TOKEN}",
+                                        f"http://{ADMIN}/api/v1/rtsp/players/{found['id']}"])
+            self.assertIn(found["id"], ended.stdout)
+            self.net.wait_until(lambda: f"session {found['id']} end:" in self.gateway.log_text(),
+                                "the cached session's end line", timeout=10)
+            self.assertRegex(self.gateway.log_text(), rf"session {found['id']} end: .* reason=ended by operator")
+        finally:
+            player.kill()
+            player.wait()
 
     def test_3_players_seek_in_the_recording(self):
         accepted, sessions = self.origin_counts()
