@@ -4,14 +4,11 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/post.hpp>
-#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cerrno>
 #include <utility>
 
 #include "net/asio_endpoint.hpp"
-#include "net/udp_batch.hpp"
 #include "net/unhandled.hpp"
 
 namespace sg::alg {
@@ -19,7 +16,9 @@ namespace {
 
 using asio::ip::udp;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t k_batch = 16;         // datagrams per system call
+// Datagrams per system call. One batch serves every relay of the loop, so its size costs nothing per relay;
+// its slots are committed only as datagrams fill them.
+constexpr std::size_t k_batch = 32;
 constexpr std::size_t k_slot_size = 65536;  // any UDP datagram fits
 
 std::uint16_t channel_port(rtsp::PortRange ports, int channel) {
@@ -28,6 +27,9 @@ std::uint16_t channel_port(rtsp::PortRange ports, int channel) {
 }
 
 }  // namespace
+
+RelayLoop::RelayLoop(asio::io_context& loop)
+    : io(loop), reactor(loop, net::Unhandled::media_relay), in(k_batch, k_slot_size) {}
 
 MediaRelay::MediaRelay(PortPair origin_facing, PortPair client_facing, const asio::ip::address& client_ip,
                        rtsp::PortRange client_ports, std::shared_ptr<AlgStats> stats,
@@ -39,9 +41,10 @@ MediaRelay::MediaRelay(PortPair origin_facing, PortPair client_facing, const asi
       stats_(std::move(stats)),
       session_timeout_(session_timeout) {}
 
-void MediaRelay::start(const asio::any_io_executor& executor, const asio::ip::address& origin_ip,
+void MediaRelay::start(std::shared_ptr<RelayLoop> loop, const asio::ip::address& origin_ip,
                        const OriginMedia& origin, std::string session_id) {
-    if (stopped_ || running_) return;
+    if (stopped_ || running_ || !loop) return;
+    loop_ = std::move(loop);
     origin_ip_ = net::unmap(origin_ip);
     session_id_ = std::move(session_id);
     if (origin.server_ports) {
@@ -51,13 +54,13 @@ void MediaRelay::start(const asio::any_io_executor& executor, const asio::ip::ad
     }
     origin_label_ = net::to_string(udp::endpoint(
         origin_ip_, origin.server_ports ? origin.server_ports->first : static_cast<std::uint16_t>(0)));
-    stop_signal_.emplace(executor, Clock::time_point::max());
+    stop_signal_.emplace(loop_->io, Clock::time_point::max());
     running_ = true;
     started_ = Clock::now();
     last_activity_ = started_;
     stats_->media_relays.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(
-        executor, [self = shared_from_this()]() { return self->run(); },
+        loop_->io, [self = shared_from_this()]() { return self->run(); },
         net::log_unhandled(net::Unhandled::media_relay));
 }
 
@@ -84,13 +87,37 @@ void MediaRelay::drop() {
 }
 
 asio::awaitable<void> MediaRelay::run() {
-    using namespace asio::experimental::awaitable_operators;
-    co_await (to_client(0) || to_client(1) || to_origin(0) || to_origin(1) || watchdog());
+    if (watch()) {
+        co_await watchdog();
+    } else {
+        end("relay socket error");  // the loop's epoll set is unusable (descriptors ran out)
+    }
+    unwatch();  // before the sockets close: the reactor must not call a reader whose socket is gone
     stopped_ = true;
     running_ = false;
     origin_facing_.close();
     client_facing_.close();
     log_end();
+}
+
+bool MediaRelay::watch() {
+    for (std::size_t i = 0; i < inbound_.size(); ++i) {
+        Inbound& in = inbound_[i];
+        in.relay = this;
+        in.channel = static_cast<int>(i % 2);
+        in.to_client = i < 2;
+        in.fd = (in.to_client ? origin_facing_ : client_facing_).socket(in.channel).native_handle();
+        if (!loop_->reactor.add(in.fd, in)) return false;
+        in.watched = true;
+    }
+    return true;
+}
+
+void MediaRelay::unwatch() noexcept {
+    for (Inbound& in : inbound_) {
+        if (in.watched) loop_->reactor.remove(in.fd, in);
+        in.watched = false;
+    }
 }
 
 MediaRelaySnapshot MediaRelay::snapshot(Clock::time_point now) const {
@@ -122,105 +149,96 @@ void MediaRelay::log_end() const {
         client_latched_[0] ? "yes" : "no", duration.count(), end_reason_.empty() ? "closed" : end_reason_);
 }
 
-// The batch calls complete at once while datagrams keep coming: give the other sessions a turn per batch,
-// and learn whether the relay is ending.
-asio::awaitable<bool> MediaRelay::still_running() {
-    const auto state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) co_return false;
-    const auto executor = co_await asio::this_coro::executor;
-    co_await asio::post(executor, asio::use_awaitable);
-    co_return true;
-}
-
-asio::awaitable<void> MediaRelay::to_client(int channel) {
-    udp::socket& in = origin_facing_.socket(channel);
-    udp::socket& out = client_facing_.socket(channel);
-    net::UdpReceiveBatch batch(k_batch, k_slot_size);
-    net::UdpSendBatch send;
-    for (;;) {
-        if (!co_await still_running()) co_return;
-        const auto ec = co_await net::receive_batch(in, batch);
-        if (ec) {
+bool MediaRelay::receive(Inbound& in) {
+    if (!end_reason_.empty()) return false;  // ending: the watchdog has been woken
+    const int got = loop_->in.receive_now(in.fd);
+    if (got <= 0) {
+        if (got == -EBADF || got == -ENOTSOCK) {
             end("relay socket error");
-            co_return;
+            if (stop_signal_) stop_signal_->cancel();
+            return false;
         }
-        send.clear();
-        const udp::endpoint destination =
-            client_latched_[channel] ? *client_latched_[channel]
-                                     : udp::endpoint(client_ip_, channel_port(client_ports_, channel));
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (batch.bad_source(i) || batch.truncated(i) ||
-                net::unmap(batch.source(i).address()) != origin_ip_) {
-                drop();
-                continue;
-            }
-            // An origin that named no server_port: its own source port is where the client's packets go.
-            if (!origin_endpoint_[channel])
-                origin_endpoint_[channel] = udp::endpoint(origin_ip_, batch.source(i).port());
-            send.add(destination, {}, batch.data(i));
-        }
-        if (send.empty()) continue;
-        const auto sent = co_await net::send_batch(out, send);
-        counters_.packets_to_client[channel] += sent.sent;
-        counters_.bytes_to_client += sent.body_bytes;
-        stats_->packets_to_client.fetch_add(sent.sent, std::memory_order_relaxed);
-        stats_->bytes_to_client.fetch_add(sent.body_bytes, std::memory_order_relaxed);
-        for (std::size_t i = 0; i < sent.failed; ++i)
-            drop();
-        if (sent.sent > 0) last_activity_ = Clock::now();
-        if (sent.error) {
-            end("relay socket error");
-            co_return;
-        }
+        // EAGAIN: a stale edge. Anything else (an ICMP error queued on the socket) concerned one datagram:
+        // read again rather than lose what may be queued behind it.
+        return got != -EAGAIN && got != -EWOULDBLOCK;
     }
+    if (in.to_client) {
+        forward_to_client(in.channel);
+    } else {
+        forward_to_origin(in.channel);
+    }
+    return static_cast<std::size_t>(got) == loop_->in.capacity();
 }
 
-asio::awaitable<void> MediaRelay::to_origin(int channel) {
-    udp::socket& in = client_facing_.socket(channel);
-    udp::socket& out = origin_facing_.socket(channel);
-    net::UdpReceiveBatch batch(k_batch, k_slot_size);
-    net::UdpSendBatch send;
-    for (;;) {
-        if (!co_await still_running()) co_return;
-        const auto ec = co_await net::receive_batch(in, batch);
-        if (ec) {
-            end("relay socket error");
-            co_return;
-        }
-        send.clear();
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (batch.bad_source(i) || batch.truncated(i)) {
-                drop();
-                continue;
-            }
-            const udp::endpoint source(net::unmap(batch.source(i).address()), batch.source(i).port());
-            if (source.address() != client_ip_) {
-                drop();
-                continue;
-            }
-            // Symmetric latching: the first packet fixes the client's endpoint for this channel.
-            if (!client_latched_[channel]) client_latched_[channel] = source;
-            // Only the latched endpoint speaks for the client from then on.
-            if (source != *client_latched_[channel]) {
-                drop();
-                continue;
-            }
-            last_activity_ = Clock::now();             // a punch or RTCP report is the client's sign of life
-            if (!origin_endpoint_[channel]) continue;  // nowhere to send yet: the origin named no port
-            send.add(*origin_endpoint_[channel], {}, batch.data(i));
-        }
-        if (send.empty()) continue;
-        const auto sent = co_await net::send_batch(out, send);
-        counters_.packets_to_origin[channel] += sent.sent;
-        counters_.bytes_to_origin += sent.body_bytes;
-        stats_->packets_to_origin.fetch_add(sent.sent, std::memory_order_relaxed);
-        stats_->bytes_to_origin.fetch_add(sent.body_bytes, std::memory_order_relaxed);
-        for (std::size_t i = 0; i < sent.failed; ++i)
+void MediaRelay::forward_to_client(int channel) {
+    const net::UdpReceiveBatch& batch = loop_->in;
+    net::UdpSendBatch& send = loop_->out;
+    send.clear();
+    const udp::endpoint destination = client_latched_[channel]
+                                          ? *client_latched_[channel]
+                                          : udp::endpoint(client_ip_, channel_port(client_ports_, channel));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch.bad_source(i) || batch.truncated(i) ||
+            net::unmap(batch.source(i).address()) != origin_ip_) {
             drop();
-        if (sent.error) {
-            end("relay socket error");
-            co_return;
+            continue;
         }
+        // An origin that named no server_port: its own source port is where the client's packets go.
+        if (!origin_endpoint_[channel])
+            origin_endpoint_[channel] = udp::endpoint(origin_ip_, batch.source(i).port());
+        send.add(destination, {}, batch.data(i));
+    }
+    if (send.empty()) return;
+    sent(net::send_batch_now(client_facing_.socket(channel).native_handle(), send), true, channel);
+}
+
+void MediaRelay::forward_to_origin(int channel) {
+    const net::UdpReceiveBatch& batch = loop_->in;
+    net::UdpSendBatch& send = loop_->out;
+    send.clear();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch.bad_source(i) || batch.truncated(i)) {
+            drop();
+            continue;
+        }
+        const udp::endpoint source(net::unmap(batch.source(i).address()), batch.source(i).port());
+        if (source.address() != client_ip_) {
+            drop();
+            continue;
+        }
+        // Symmetric latching: the first packet fixes the client's endpoint for this channel.
+        if (!client_latched_[channel]) client_latched_[channel] = source;
+        // Only the latched endpoint speaks for the client from then on.
+        if (source != *client_latched_[channel]) {
+            drop();
+            continue;
+        }
+        last_activity_ = Clock::now();             // a punch or RTCP report is the client's sign of life
+        if (!origin_endpoint_[channel]) continue;  // nowhere to send yet: the origin named no port
+        send.add(*origin_endpoint_[channel], {}, batch.data(i));
+    }
+    if (send.empty()) return;
+    sent(net::send_batch_now(origin_facing_.socket(channel).native_handle(), send), false, channel);
+}
+
+void MediaRelay::sent(const net::UdpSendResult& result, bool to_client, int channel) {
+    if (to_client) {
+        counters_.packets_to_client[channel] += result.sent;
+        counters_.bytes_to_client += result.body_bytes;
+        stats_->packets_to_client.fetch_add(result.sent, std::memory_order_relaxed);
+        stats_->bytes_to_client.fetch_add(result.body_bytes, std::memory_order_relaxed);
+        if (result.sent > 0) last_activity_ = Clock::now();
+    } else {
+        counters_.packets_to_origin[channel] += result.sent;
+        counters_.bytes_to_origin += result.body_bytes;
+        stats_->packets_to_origin.fetch_add(result.sent, std::memory_order_relaxed);
+        stats_->bytes_to_origin.fetch_add(result.body_bytes, std::memory_order_relaxed);
+    }
+    for (std::size_t i = 0; i < result.failed; ++i)
+        drop();
+    if (result.error) {
+        end("relay socket error");
+        if (stop_signal_) stop_signal_->cancel();
     }
 }
 
@@ -236,8 +254,6 @@ asio::awaitable<void> MediaRelay::watchdog() {
         stop_signal_->expires_at(deadline);
         auto [ec] = co_await stop_signal_->async_wait(k_use);
         if (ec && !end_reason_.empty()) co_return;
-        const auto state = co_await asio::this_coro::cancellation_state;
-        if (state.cancelled() != asio::cancellation_type::none) co_return;
     }
 }
 

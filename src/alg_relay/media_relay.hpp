@@ -12,10 +12,15 @@
 // The relay ends when stop() is called (TEARDOWN, end of the control connection) or after
 // `session_timeout` without a packet either way nor a touch() from the control connection; its ports are
 // closed at once and one log line reports it.
+//
+// I/O: the four sockets of every relay on an event loop sit in that loop's one edge-triggered epoll set
+// (RelayLoop, net::EdgeReactor): a wakeup serves every ready socket with a recvmmsg and a sendmmsg each, and
+// no socket is re-armed per packet. What the client's socket has no room for is dropped and counted, as a
+// router drops: one slow player never holds up the loop.
 
 #include <array>
-#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
@@ -29,6 +34,8 @@
 #include "alg/transport_rewrite.hpp"
 #include "alg_relay/alg_stats.hpp"
 #include "alg_relay/port_pool.hpp"
+#include "net/edge_reactor.hpp"
+#include "net/udp_batch.hpp"
 #include "rtsp/transport.hpp"
 
 namespace sg::alg {
@@ -53,6 +60,17 @@ struct MediaRelaySnapshot {
     std::chrono::steady_clock::duration idle{};  // since the last packet or control activity
 };
 
+// What the media relays of one event loop share: the epoll set their sockets sit in and the batch buffers,
+// used by one relay at a time on the loop's thread. Owned by the relays that use it (RtspAlg::relay_loop).
+struct RelayLoop {
+    explicit RelayLoop(asio::io_context& io);
+
+    asio::io_context& io;
+    net::EdgeReactor reactor;
+    net::UdpReceiveBatch in;
+    net::UdpSendBatch out;
+};
+
 class MediaRelay : public std::enable_shared_from_this<MediaRelay> {
 public:
     using Clock = std::chrono::steady_clock;
@@ -64,9 +82,10 @@ public:
     std::uint16_t origin_facing_port() const noexcept { return origin_facing_.rtp_port(); }
     std::uint16_t client_facing_port() const noexcept { return client_facing_.rtp_port(); }
 
-    // Starts relaying toward `origin_ip` (its server ports from `origin`); runs on `executor` until stopped.
-    void start(const asio::any_io_executor& executor, const asio::ip::address& origin_ip,
-               const OriginMedia& origin, std::string session_id);
+    // Starts relaying toward `origin_ip` (its server ports from `origin`); runs on `loop` (the event loop the
+    // relay's sockets were opened on) until stopped.
+    void start(std::shared_ptr<RelayLoop> loop, const asio::ip::address& origin_ip, const OriginMedia& origin,
+               std::string session_id);
     // Ends the relay (idempotent) and frees its ports; `why` (static text) goes into the log line.
     void stop(std::string_view why);
     // Control-connection activity (RTSP keep-alives) keeps a paused stream's ports.
@@ -79,11 +98,25 @@ public:
     MediaRelaySnapshot snapshot(Clock::time_point now) const;
 
 private:
+    // One of the four receiving sockets: origin-facing ones carry media to the client, client-facing ones
+    // to the origin; channel 0 is RTP, 1 RTCP.
+    struct Inbound final : net::EdgeReactor::Reader {
+        MediaRelay* relay = nullptr;
+        int fd = -1;
+        int channel = 0;
+        bool to_client = true;
+        bool watched = false;
+        bool on_readable() override { return relay->receive(*this); }
+    };
+
     asio::awaitable<void> run();
-    asio::awaitable<void> to_client(int channel);
-    asio::awaitable<void> to_origin(int channel);
+    bool watch();
+    void unwatch() noexcept;
+    bool receive(Inbound& in);
+    void forward_to_client(int channel);
+    void forward_to_origin(int channel);
+    void sent(const net::UdpSendResult& result, bool to_client, int channel);
     asio::awaitable<void> watchdog();
-    asio::awaitable<bool> still_running();
     void end(std::string_view why);
     void drop();
     void log_end() const;
@@ -99,6 +132,8 @@ private:
     std::array<std::optional<asio::ip::udp::endpoint>, 2> client_latched_;   // the client's own sources
     std::string session_id_;
     std::string origin_label_;  // for the log line
+    std::shared_ptr<RelayLoop> loop_;
+    std::array<Inbound, 4> inbound_{};  // to the client RTP, RTCP; to the origin RTP, RTCP
     std::optional<asio::steady_timer> stop_signal_;
     MediaRelayCounters counters_;
     Clock::time_point started_ = Clock::now();

@@ -207,7 +207,7 @@ private:
             const auto named = asio::ip::make_address(*start.origin.source, ec);
             if (!ec && net::unmap(named).is_v4() == origin_ip_.is_v4()) media_source = net::unmap(named);
         }
-        it->second->start(executor_, media_source, start.origin, start.session_id);
+        it->second->start(alg_->relay_loop(executor_), media_source, start.origin, start.session_id);
     }
 
     // Relays that stopped on their own (session timeout) no longer count toward the session's maximum.
@@ -274,6 +274,19 @@ void RtspAlg::track(const std::shared_ptr<MediaRelay>& relay, const asio::execut
         return !locked || (t.loop == &loop && locked->stopped());
     });
     relays_.push_back({&loop, relay});
+}
+
+std::shared_ptr<RelayLoop> RtspAlg::relay_loop(const asio::any_io_executor& executor) {
+    const auto* io_executor = executor.target<asio::io_context::executor_type>();
+    if (io_executor == nullptr) return nullptr;
+    asio::io_context& io = io_executor->context();
+    const std::lock_guard lock(loops_mutex_);
+    auto& slot = loops_[&io];
+    if (auto loop = slot.lock()) return loop;
+    auto loop = std::make_shared<RelayLoop>(io);
+    loop->reactor.set_owner(loop);
+    slot = loop;
+    return loop;
 }
 
 std::vector<MediaRelaySnapshot> RtspAlg::relays(const asio::execution_context* loop) const {

@@ -18,10 +18,12 @@
 // freed at a successful TEARDOWN reply (the relays of that Session), at the end of the control connection,
 // and after `session_timeout` without media nor control traffic.
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +68,9 @@ public:
     // Every media relay an ALG session opens is listed here while it runs, for the admin API; `loop` is the
     // event loop the relay runs on. Call it on that loop.
     void track(const std::shared_ptr<MediaRelay>& relay, const asio::execution_context& loop);
+    // The epoll set and batch buffers shared by the media relays of the event loop `executor` belongs to
+    // (made on first use, gone with the loop's last relay); null when that is not an io_context.
+    std::shared_ptr<RelayLoop> relay_loop(const asio::any_io_executor& executor);
     // The running relays of `loop`, oldest first; call it on that loop's thread (a relay's state is read
     // without a lock). Null: every loop's, for a single-threaded caller.
     std::vector<MediaRelaySnapshot> relays(const asio::execution_context* loop = nullptr) const;
@@ -78,6 +83,8 @@ private:
     AlgOptions options_;
     mutable std::mutex relays_mutex_;
     mutable std::vector<Tracked> relays_;  // pruned as relays end
+    std::mutex loops_mutex_;
+    std::map<const asio::execution_context*, std::weak_ptr<RelayLoop>> loops_;
     std::shared_ptr<AlgStats> stats_;
     PortPool ports_;
 };

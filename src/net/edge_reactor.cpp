@@ -43,7 +43,8 @@ bool EdgeReactor::add(int fd, Reader& reader) {
     ++watched_;
     if (!running_) {
         running_ = true;
-        asio::co_spawn(io_, loop(), log_unhandled(where_));
+        asio::co_spawn(
+            io_, [this, keep = owner_.lock()]() { return loop(); }, log_unhandled(where_));
     }
     return true;
 }

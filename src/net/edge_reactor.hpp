@@ -23,6 +23,7 @@
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "net/unhandled.hpp"
@@ -59,6 +60,10 @@ public:
 
     std::size_t watched() const noexcept { return watched_; }
 
+    // For a reactor owned through a shared_ptr (shared by the sockets of many owners): its wait loop keeps
+    // `owner` alive while it runs, so the last owner may let go while the loop still has to wake once.
+    void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+
     // Called after each turn of readers (every ready reader read once): a reader may queue what it has to
     // send and leave it to this hook, so one sendmmsg carries what many sockets' batches produced.
     void set_after_turn(std::function<void()> after_turn) { after_turn_ = std::move(after_turn); }
@@ -74,6 +79,7 @@ private:
     asio::io_context& io_;
     Unhandled where_;
     std::function<void()> after_turn_;
+    std::weak_ptr<void> owner_;
     asio::posix::stream_descriptor waiter_;
     std::vector<::epoll_event> events_;
     std::vector<Reader*> pending_;  // full batch last time: read again

@@ -220,9 +220,10 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     reception->on_rtp(view->ssrc(), view->sequence(), view->timestamp(), now);
     if (auto& gop = tracks_[track].gop) gop->add(packet, now);
     if (recording_) feed_recording(track, packet, now);
-    // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy.
-    const auto players = players_;
-    for (auto* player : players)
+    // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy, kept in a
+    // member so the copy costs no allocation per packet.
+    delivering_.assign(players_.begin(), players_.end());
+    for (auto* player : delivering_)
         player->deliver(track, packet, now);
     flush_fanout();
 }

@@ -269,6 +269,7 @@ private:
     std::optional<MountDescription> description_;
     std::vector<UpstreamTrack> tracks_;
     std::vector<PlayerSession*> players_;
+    std::vector<PlayerSession*> delivering_;  // on_rtp's copy of players_ (reused)
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
     std::map<bool, std::weak_ptr<MountMulticast>> multicast_groups_;  // by family (IPv6)

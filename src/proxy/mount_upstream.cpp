@@ -32,6 +32,8 @@ constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_await
 constexpr std::string_view k_cname = "streamgate-proxy";
 constexpr int k_receive_buffer = 1 << 20;  // key frames arrive as bursts
 constexpr std::size_t k_max_datagram = 65536;
+// Datagrams an upstream socket's reader handles per wake-up before it yields to the players' writers.
+constexpr std::size_t k_receive_batch = 32;
 // A playing upstream silent this long is lost whatever its packet rate; a fast stream much sooner
 // (upstream_silence.hpp).
 constexpr auto k_media_timeout = std::chrono::seconds(10);
@@ -407,13 +409,24 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
         if (attempt->closed || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable for an RR we sent
-        // Media only from the upstream host: nobody else can inject packets into every player's stream.
-        if (net::unmap(from.address()) != server || self->current_ != attempt) continue;
-        const std::span<const std::uint8_t> data(buffer.data(), n);
-        if (rtcp) {
-            self->on_rtcp(track, data);
-        } else {
-            self->on_rtp(track, data, Clock::now());
+        // What else is queued is read now, before the players' writers run: the packets of a video frame
+        // arrive together, and a TCP player then gets them in one write instead of one write each.
+        for (std::size_t read = 1;; ++read) {
+            // Media only from the upstream host: nobody else can inject packets into every player's stream.
+            if (net::unmap(from.address()) == server && self->current_ == attempt) {
+                const std::span<const std::uint8_t> data(buffer.data(), n);
+                if (rtcp) {
+                    self->on_rtcp(track, data);
+                } else {
+                    self->on_rtp(track, data, Clock::now());
+                }
+            }
+            if (read == k_receive_batch || attempt->closed) break;
+            asio::error_code more;
+            // Affects this synchronous read only (the awaited one is Asio's); set once, it is a system call.
+            if (!socket.non_blocking()) socket.non_blocking(true, more);
+            if (!more) n = socket.receive_from(asio::buffer(buffer), from, 0, more);
+            if (more) break;  // would block: wait again
         }
     }
 }

@@ -31,7 +31,7 @@ constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_await
 constexpr std::size_t k_read_chunk = 16 * k_kib;
 // Unparsed bytes a client may leave pending; the parser's own limits refuse a larger head long before.
 constexpr std::size_t k_max_request_buffer = 64 * k_kib;
-constexpr std::size_t k_max_gathered_writes = 64;
+constexpr std::size_t k_kept_write_buffer = 256 * k_kib;  // a write buffer larger than this is not kept
 // Tunnel cookies in the table at once: each tunnel is two connections, which the listener caps bound too.
 constexpr std::size_t k_max_tunnels = 4096;
 
@@ -154,9 +154,9 @@ void RtspServerConnection::close(std::string_view reason) {
 void RtspServerConnection::close_after_flush(std::string reason) {
     if (!open_ || close_when_flushed_) return;
     if (websocket_) {
-        std::vector<std::uint8_t> frame;
-        websocket_->frame_close(k_close_normal, frame);  // nothing when the client's close was answered
-        if (!frame.empty()) queue_raw(std::move(frame));
+        const std::size_t before = out_.size();
+        websocket_->frame_close(k_close_normal, out_);  // nothing when the client's close was answered
+        appended(before);
     }
     close_reason_ = std::move(reason);
     close_when_flushed_ = true;
@@ -164,40 +164,50 @@ void RtspServerConnection::close_after_flush(std::string reason) {
     wake_writer_.cancel();
 }
 
-void RtspServerConnection::queue(std::vector<std::uint8_t> bytes) {
+void RtspServerConnection::queue(Bytes bytes) {
+    const std::size_t before = out_.size();
     if (websocket_) {
-        std::vector<std::uint8_t> message;
-        message.reserve(bytes.size() + 10);  // the longest server frame head
-        websocket_->frame_binary(bytes, message);
-        if (message.empty()) return;  // the close handshake has begun
-        bytes = std::move(message);
+        websocket_->frame_binary(bytes, out_);  // nothing once the close handshake has begun
+    } else {
+        out_.insert(out_.end(), bytes.begin(), bytes.end());
     }
-    queue_raw(std::move(bytes));
+    appended(before);
 }
 
-void RtspServerConnection::queue_raw(std::vector<std::uint8_t> bytes) {
-    queued_bytes_ += bytes.size();
-    out_.push_back(std::move(bytes));
-    wake_writer_.cancel();
+void RtspServerConnection::queue_raw(Bytes bytes) {
+    const std::size_t before = out_.size();
+    out_.insert(out_.end(), bytes.begin(), bytes.end());
+    appended(before);
+}
+
+void RtspServerConnection::appended(std::size_t before) {
+    queued_bytes_ += out_.size() - before;
+    // A writer in the middle of a write finds the new bytes when it comes back; waking it costs a timer
+    // cancellation and a handler per frame, which a fan-out to hundreds of TCP players pays per packet.
+    if (writer_asleep_ && out_.size() > before) wake_writer_.cancel();
 }
 
 void RtspServerConnection::queue_text(std::string_view text) {
-    queue(std::vector<std::uint8_t>(text.begin(), text.end()));
+    queue(Bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
 bool RtspServerConnection::queue_interleaved(std::uint8_t channel, Bytes frame) {
     if (!is_open() || queued_bytes_ + frame.size() > max_queued_bytes_) return false;
-    std::vector<std::uint8_t> bytes;
-    bytes.reserve(frame.size() + 4);
-    if (!rtsp::append_interleaved(bytes, channel, frame)) return false;
-    queue(std::move(bytes));
+    if (websocket_) {
+        frame_scratch_.clear();
+        if (!rtsp::append_interleaved(frame_scratch_, channel, frame)) return false;
+        queue(frame_scratch_);
+        return true;
+    }
+    const std::size_t before = out_.size();
+    if (!rtsp::append_interleaved(out_, channel, frame)) return false;  // checks the size before appending
+    appended(before);
     return true;
 }
 
 asio::awaitable<void> RtspServerConnection::write_loop() {
     const auto self = shared_from_this();
-    std::vector<asio::const_buffer> batch;
-    std::vector<std::vector<std::uint8_t>> writing;
+    std::vector<std::uint8_t> writing;
     while (open_) {
         if (out_.empty()) {
             if (close_when_flushed_) {
@@ -205,31 +215,22 @@ asio::awaitable<void> RtspServerConnection::write_loop() {
                 co_return;
             }
             wake_writer_.expires_at(Clock::time_point::max());
+            writer_asleep_ = true;
             co_await wake_writer_.async_wait(as_tuple_awaitable);
+            writer_asleep_ = false;
             continue;
         }
-        // Everything queued goes out in one gathered write.
+        // Everything queued goes out in one write (with TLS: records of up to 16 KiB, not one per frame).
         writing.clear();
-        batch.clear();
-        while (!out_.empty() && writing.size() < k_max_gathered_writes) {
-            writing.push_back(std::move(out_.front()));
-            out_.pop_front();
-        }
-        for (const auto& bytes : writing)
-            batch.emplace_back(asio::buffer(bytes));
-        if (stream_.is_tls() && batch.size() > 1) {
-            // TLS writes one record per buffer of a gathered write: one buffer, fewer records and sends.
-            tls_batch_.clear();
-            for (const auto& bytes : writing)
-                tls_batch_.insert(tls_batch_.end(), bytes.begin(), bytes.end());
-            batch.assign(1, asio::buffer(tls_batch_));
-        }
-        auto [ec, n] = co_await stream_.async_write(batch, as_tuple_awaitable);
+        std::swap(writing, out_);
+        auto [ec, n] = co_await stream_.async_write(asio::buffer(writing), as_tuple_awaitable);
         queued_bytes_ -= std::min(queued_bytes_, n);
         if (ec) {
             close("write failed: " + ec.message());
             co_return;
         }
+        // A burst (a GOP sent to a joining player) may have grown the buffer far past what one packet needs.
+        if (writing.capacity() > k_kept_write_buffer) writing = std::vector<std::uint8_t>();
     }
 }
 
@@ -467,7 +468,7 @@ bool RtspServerConnection::open_websocket(const http::Request& request, std::siz
 asio::awaitable<bool> RtspServerConnection::websocket_received(Bytes raw) {
     std::vector<std::uint8_t> control;
     const auto state = websocket_->feed(raw, websocket_in_, control);
-    if (!control.empty()) queue_raw(std::move(control));  // pongs, our half of the close handshake
+    if (!control.empty()) queue_raw(control);  // pongs, our half of the close handshake
     if (!websocket_in_.empty() && !co_await answer_requests(websocket_in_)) co_return false;
     if (state == websocket::Codec::State::closing) {
         close_after_flush(websocket_->close_received() ? "websocket closed by the client"

@@ -30,7 +30,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,9 +118,11 @@ private:
     asio::awaitable<void> write_loop();
     asio::awaitable<void> tick_loop();
     // Queues bytes of the RTSP stream (framed as a WebSocket message on a WebSocket).
-    void queue(std::vector<std::uint8_t> bytes);
+    void queue(Bytes bytes);
     // Queues bytes as they go on the wire.
-    void queue_raw(std::vector<std::uint8_t> bytes);
+    void queue_raw(Bytes bytes);
+    // Counts what was appended to out_ since it held `before` octets, and wakes the writer if it sleeps.
+    void appended(std::size_t before);
     // Parses and answers the complete requests at the start of `in`, then erases them; false when the
     // connection stops reading (closed, or closing after a 400).
     asio::awaitable<bool> answer_requests(std::vector<std::uint8_t>& in);
@@ -147,15 +148,18 @@ private:
 
     asio::ip::tcp::socket socket_;
     tls::MaybeTlsStream stream_{socket_};  // socket_ itself or TLS over it
-    std::vector<std::uint8_t> tls_batch_;  // TLS: the gathered write in one buffer, one record per write
     std::size_t max_queued_bytes_;
     Clock::duration session_timeout_;
     std::string peer_;
     asio::ip::address peer_address_;
     asio::ip::address local_address_;
-    std::deque<std::vector<std::uint8_t>> out_;
-    std::size_t queued_bytes_ = 0;
+    // Queued octets, one contiguous buffer: a frame costs a copy into it, not an allocation, and the writer
+    // takes all of it in one write (swapped with the buffer of the previous write, so both are reused).
+    std::vector<std::uint8_t> out_;
+    std::size_t queued_bytes_ = 0;             // out_ plus the write in flight
+    std::vector<std::uint8_t> frame_scratch_;  // WebSocket: an interleaved frame before its message framing
     asio::steady_timer wake_writer_;
+    bool writer_asleep_ = false;  // write_loop waits on wake_writer_: only then is a wake-up worth its cost
     asio::steady_timer tick_;
     bool open_ = true;
     bool close_when_flushed_ = false;

@@ -186,6 +186,26 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
     EXPECT_EQ(std::string(buffer.data(), n), rtp_down);
     EXPECT_EQ(from.port(), gateway_server_port);
 
+    // A datagram from another address (127.0.0.2 is loopback too) is not the origin's: dropped and counted.
+    udp::socket stranger(peers_, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+    stranger.send_to(asio::buffer(std::string("\x80\x60\x05\x09injected")),
+                     udp::endpoint(loopback, static_cast<std::uint16_t>(toward_gateway)));
+    // A burst longer than one receive batch (the loop reads 32 datagrams per system call) arrives whole and
+    // in order, and nothing of the stranger's before it.
+    constexpr int k_burst = 100;
+    for (int i = 0; i < k_burst; ++i) {
+        const std::string packet = "\x80\x60\x06" + std::string(1, static_cast<char>(i)) + "burst";
+        origin_rtp.send_to(asio::buffer(packet),
+                           udp::endpoint(loopback, static_cast<std::uint16_t>(toward_gateway)));
+    }
+    for (int i = 0; i < k_burst; ++i) {
+        ASSERT_TRUE(wait_readable(player_rtp)) << "burst packet " << i;
+        n = player_rtp.receive_from(asio::buffer(buffer), from, 0, ec);
+        ASSERT_FALSE(ec) << ec.message();
+        ASSERT_EQ(std::string(buffer.data(), n),
+                  "\x80\x60\x06" + std::string(1, static_cast<char>(i)) + "burst");
+    }
+
     // Player -> origin: to the origin's server_port.
     const std::string rtp_up = "\x80\x60\x05\x02media-up";
     player_rtp.send_to(asio::buffer(rtp_up),
@@ -203,9 +223,10 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
     EXPECT_EQ(listed[0].client, "127.0.0.1:" + std::to_string(player_port));
     EXPECT_EQ(listed[0].client_facing_port, gateway_server_port);
     EXPECT_EQ(listed[0].origin_facing_port, toward_gateway);
-    EXPECT_EQ(listed[0].counters.packets_to_client[0], 1U);
-    EXPECT_EQ(listed[0].counters.bytes_to_client, rtp_down.size());
+    EXPECT_EQ(listed[0].counters.packets_to_client[0], 1U + k_burst);
+    EXPECT_EQ(listed[0].counters.bytes_to_client, rtp_down.size() + k_burst * 9U);
     EXPECT_EQ(listed[0].counters.bytes_to_origin, rtp_up.size());
+    EXPECT_EQ(listed[0].counters.dropped, 1U);
 
     send(player_, "TEARDOWN rtsp://origin/test RTSP/1.0\r\nCSeq: 3\r\nSession: abc\r\n\r\n");
     EXPECT_NE(read_head(origin_, origin_buffer_).find("TEARDOWN"), std::string::npos);
@@ -220,9 +241,9 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
     const auto result = result_.get();
     EXPECT_EQ(result.media_relays, 1u);
     EXPECT_EQ(result.end_reason, "closed");
-    EXPECT_EQ(alg_->stats()->packets_to_client.load(), 1u);
+    EXPECT_EQ(alg_->stats()->packets_to_client.load(), 1U + k_burst);
     EXPECT_EQ(alg_->stats()->packets_to_origin.load(), 1u);
-    EXPECT_EQ(alg_->stats()->bytes_to_client.load(), rtp_down.size());
+    EXPECT_EQ(alg_->stats()->bytes_to_client.load(), rtp_down.size() + k_burst * 9U);
 }
 
 TEST_F(RtspAlgTest, ClosingTheControlConnectionFreesThePorts) {
@@ -236,6 +257,23 @@ TEST_F(RtspAlgTest, ClosingTheControlConnectionFreesThePorts) {
     EXPECT_EQ(pairs_in_use(), 2);
     player_.close();  // a player that vanishes without TEARDOWN
     EXPECT_TRUE(ports_freed());
+}
+
+// The relays of one event loop share one epoll set and its buffers; another loop gets its own, and a loop's
+// goes when nothing holds it.
+TEST(RelayLoopTest, IsSharedPerEventLoopAndGoesWithItsLastHolder) {
+    RtspAlg alg(AlgOptions{}, nullptr);
+    asio::io_context one;
+    asio::io_context two;
+    const auto first = alg.relay_loop(one.get_executor());
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(alg.relay_loop(one.get_executor()), first);
+    EXPECT_EQ(&first->io, &one);
+    const auto other = alg.relay_loop(two.get_executor());
+    ASSERT_NE(other, nullptr);
+    EXPECT_NE(other, first);
+    const std::weak_ptr<RelayLoop> watched = first;
+    EXPECT_EQ(watched.use_count(), 1);  // the caller's, not the ALG's (it keeps a weak reference)
 }
 
 TEST_F(RtspAlgTest, InterleavedAndUnparsableBytesPassUntouched) {
