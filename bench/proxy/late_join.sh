@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # bench/proxy/late_join.sh: how soon a player joining a live RTSP proxy mount can show its first frame
 # (issue 17, "fast start for late joiners"). One ~2 Mbit/s H.264 stream (`streamgate serve --loop`, a key
-# frame every --gop frames at 25 fps) is mounted twice on one gateway, always on: `cached` with the default
-# GOP cache, `nocache` with gop_cache_bytes = 0 (the behaviour before the cache). N `streamgate testplayer`
+# frame every --gop frames at 25 fps) is mounted three times on one gateway, always on: `cached` with the
+# default GOP cache and its paced burst (gop_burst_kbps 20000), `unpaced` with the burst sent at once
+# (gop_burst_kbps = 0), `nocache` with gop_cache_bytes = 0 (the behaviour before the cache). N `streamgate testplayer`
 # players join each mount one after the other (--ramp per second, so they land at every phase of the GOP)
 # and report, per player, PLAY sent -> first RTP packet and PLAY sent -> the last packet of the first key
-# frame (the first decodable frame), and whether the first video packet began a key frame.
+# frame (the first decodable frame), and whether the first video packet began a key frame. --udp-buffer
+# sets the players' RTP receive buffer (testplayer --udp-buffer; default 1 MiB): a small one shows what an
+# unpaced burst costs a player that cannot hold it.
 #
 # usage: bench/proxy/late_join.sh [--build-dir DIR] [-n PLAYERS] [--ramp PER_S] [--gop FRAMES]
-#                                 [--transports "udp tcp"]
+#                                 [--transports "udp tcp"] [--udp-buffer BYTES]
 # tools: ffmpeg python3 timeout
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -18,6 +21,7 @@ players=50
 ramp=10
 gop=25
 transports="udp tcp"
+udp_buffer=1048576
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -25,6 +29,7 @@ while (($#)); do
     --ramp) ramp=$2; shift 2 ;;
     --gop) gop=$2; shift 2 ;;
     --transports) transports=$2; shift 2 ;;
+    --udp-buffer) udp_buffer=$2; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +44,7 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=
   -c:v libx264 -preset ultrafast -b:v 2M -maxrate 2M -bufsize 1M -g "$gop" -keyint_min "$gop" \
   -sc_threshold 0 -pix_fmt yuv420p "$work/media/clip.mkv"
 echo "stream: H.264 1280x720 25 fps ~2 Mbit/s, a key frame every $gop frames; $players players per run," \
-  "$ramp joins per second"
+  "$ramp joins per second, RTP receive buffer $udp_buffer bytes"
 
 start_bg "$work/serve.log" "$bin" serve "$work/media" --loop --listen "127.0.0.1:$origin_port" \
   --rtp-ports 40000-40999 --log-level warn
@@ -61,6 +66,12 @@ url = "rtsp://127.0.0.1:$origin_port/clip.mkv"
 transport = "udp"
 always_on = true
 [[rtsp.mount]]
+name = "unpaced"
+url = "rtsp://127.0.0.1:$origin_port/clip.mkv"
+transport = "udp"
+always_on = true
+gop_burst_kbps = 0
+[[rtsp.mount]]
 name = "nocache"
 url = "rtsp://127.0.0.1:$origin_port/clip.mkv"
 transport = "udp"
@@ -71,12 +82,12 @@ start_bg "$work/gateway.log" "$bin" gateway --config "$work/gateway.toml"
 wait_port $mount_port "$last_pid"
 sleep 3  # both upstreams play and their caches hold a GOP
 
-for mount in nocache cached; do
+for mount in nocache unpaced cached; do
   for transport in $transports; do
     report="$work/$mount-$transport.json"
     set +e
     timeout $((players / ramp + 60)) "$bin" testplayer "rtsp://127.0.0.1:$mount_port/$mount" -n "$players" \
-      --ramp "$ramp" --duration 3 --transport "$transport" --json "$report" -q >/dev/null 2>"$work/err.txt"
+      --ramp "$ramp" --duration 3 --transport "$transport" --udp-buffer "$udp_buffer" --json "$report" -q >/dev/null 2>"$work/err.txt"
     set -e
     /usr/bin/python3 - "$report" "$mount" "$transport" "$players" <<'PY'
 import json, sys

@@ -309,6 +309,7 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
                                                   "publish_takeover",
                                                   "gop_cache_bytes",
                                                   "gop_cache_packets",
+                                                  "gop_burst_kbps",
                                                   "tls_verify",
                                                   "tls_ca",
                                                   "multicast_group",
@@ -379,7 +380,8 @@ void read_mount(const toml::table& table, GatewayConfig& config, Problems& probl
         ok = false;
     }
     for (const auto& [key, field] : {std::pair{"gop_cache_bytes", &mount.gop_cache_bytes},
-                                     std::pair{"gop_cache_packets", &mount.gop_cache_packets}}) {
+                                     std::pair{"gop_cache_packets", &mount.gop_cache_packets},
+                                     std::pair{"gop_burst_kbps", &mount.gop_burst_kbps}}) {
         if (table.get(key) == nullptr) continue;
         std::uint32_t value = 0;
         const auto before = problems.size();
@@ -484,6 +486,7 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                                                   "max_connections_per_client",
                                                   "gop_cache_bytes",
                                                   "gop_cache_packets",
+                                                  "gop_burst_kbps",
                                                   "tls_listen",
                                                   "tls_cert",
                                                   "tls_key",
@@ -524,6 +527,7 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
     read_count(rtsp, "max_connections_per_client", config.rtsp_max_connections_per_client, problems);
     read_count(rtsp, "gop_cache_bytes", config.rtsp_gop_cache_bytes, problems);
     read_count(rtsp, "gop_cache_packets", config.rtsp_gop_cache_packets, problems);
+    read_count(rtsp, "gop_burst_kbps", config.rtsp_gop_burst_kbps, problems);
     read_rtsp_users(rtsp, config, problems);
     read_list(rtsp.get("websocket_origins"), "[rtsp] websocket_origins", websocket::parse_origin_entry,
               config.rtsp_websocket_origins, problems);

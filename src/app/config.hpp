@@ -34,9 +34,11 @@ struct RtspMountConfig {
     std::string publish_user;
     std::string publish_password;
     bool publish_takeover = false;
-    // This mount's GOP cache limits; unset: [rtsp] gop_cache_bytes / gop_cache_packets.
+    // This mount's GOP cache limits and burst rate; unset: [rtsp] gop_cache_bytes / gop_cache_packets /
+    // gop_burst_kbps.
     std::optional<std::uint32_t> gop_cache_bytes;
     std::optional<std::uint32_t> gop_cache_packets;
+    std::optional<std::uint32_t> gop_burst_kbps;
     // An rtsps:// upstream: check its certificate and name (tls_verify), against the CAs of tls_ca (a PEM
     // file; "": the system's).
     bool tls_verify = true;
@@ -89,6 +91,8 @@ struct GatewayConfig {
     // joiner starts at once (restream/gop_cache.hpp); 0 turns the cache off.
     std::uint32_t rtsp_gop_cache_bytes = 1U << 20U;
     std::uint32_t rtsp_gop_cache_packets = 1024;
+    // How fast a joining player's cached GOP goes out, kbit/s (MountConfig::gop_burst_rate); 0: at once.
+    std::uint32_t rtsp_gop_burst_kbps = 20000;
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;
     std::string rtsp_realm = "streamgate";

@@ -97,7 +97,8 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
          "rtsp timeout or limits");
     note(before.rtsp_websocket_origins != after.rtsp_websocket_origins, "rtsp websocket_origins");
     note(before.rtsp_gop_cache_bytes != after.rtsp_gop_cache_bytes ||
-             before.rtsp_gop_cache_packets != after.rtsp_gop_cache_packets,
+             before.rtsp_gop_cache_packets != after.rtsp_gop_cache_packets ||
+             before.rtsp_gop_burst_kbps != after.rtsp_gop_burst_kbps,
          "rtsp gop cache (mounts restart)");
     note(before.rtsp_users != after.rtsp_users || before.rtsp_realm != after.rtsp_realm, "rtsp users");
     note(before.rtsp_multicast.to_string() != after.rtsp_multicast.to_string(),

@@ -122,6 +122,8 @@ proxy::RtspProxyOptions rtsp_proxy_options(const GatewayConfig& config) {
         out.publish_takeover = mount.publish_takeover;
         out.gop_cache.max_bytes = mount.gop_cache_bytes.value_or(config.rtsp_gop_cache_bytes);
         out.gop_cache.max_packets = mount.gop_cache_packets.value_or(config.rtsp_gop_cache_packets);
+        out.gop_burst_rate =
+            std::uint64_t{mount.gop_burst_kbps.value_or(config.rtsp_gop_burst_kbps)} * 1000U / 8U;
         options.mounts.push_back(std::move(out));
     }
     return options;

@@ -30,6 +30,7 @@ struct TestplayerFlags {
     std::string json_file;
     double timeout_s = 10;
     double first_rtp_timeout_s = 5;
+    int udp_buffer = 1 << 20;
     std::string tls_ca;
     bool tls_insecure = false;
     bool quiet = false;
@@ -88,6 +89,7 @@ std::optional<loadtest::RunConfig> run_config(const TestplayerFlags& flags) {
     }
     player.connect.timeout = std::chrono::milliseconds(static_cast<long>(flags.timeout_s * 1000));
     player.first_rtp_timeout = std::chrono::milliseconds(static_cast<long>(flags.first_rtp_timeout_s * 1000));
+    player.udp_receive_buffer = flags.udp_buffer;
     config.players = flags.players;
     config.ramp_per_s = flags.ramp;
     config.threads = flags.threads;
@@ -153,6 +155,10 @@ Subcommand add_testplayer_command(CLI::App& app) {
     cmd->add_option("--first-rtp-timeout", flags->first_rtp_timeout_s,
                     "Seconds after PLAY before a player without RTP fails (default 5)")
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--udp-buffer", flags->udp_buffer,
+                    "Receive buffer asked for each RTP socket, bytes (default 1048576; the kernel doubles it "
+                    "and caps it at net.core.rmem_max)")
+        ->check(CLI::Range(1024, 1 << 30));
     cmd->add_option("--threads", flags->threads,
                     "Threads (one event loop each) the players are spread over (default 1; use the cores "
                     "for thousands of players)")

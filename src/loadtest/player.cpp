@@ -27,7 +27,6 @@ using asio::ip::udp;
 constexpr std::string_view k_cname = "streamgate-testplayer";
 // With `--duration auto`, how long after the announced end the player keeps listening for late packets.
 constexpr double k_auto_grace_s = 1.5;
-constexpr int k_rtp_receive_buffer = 1 << 20;
 
 double ms_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double, std::milli>(to - from).count();
@@ -178,7 +177,8 @@ asio::awaitable<bool> Player::setup_tracks() {
             // scheduled in time: a deeper buffer turns a late read into no loss. Pages are only committed
             // while data waits, so an idle socket costs nothing; the kernel caps it at net.core.rmem_max.
             asio::error_code ignored;
-            track.udp->rtp.set_option(asio::socket_base::receive_buffer_size(k_rtp_receive_buffer), ignored);
+            track.udp->rtp.set_option(asio::socket_base::receive_buffer_size(config_.udp_receive_buffer),
+                                      ignored);
             transport = client::udp_transport(track.udp->rtp_port);
         }
         rtsp::Headers headers;

@@ -25,6 +25,9 @@ struct PlayerConfig {
     bool tcp = false;                  // interleaved on the RTSP connection instead of UDP
     client::ConnectOptions connect;
     std::chrono::milliseconds first_rtp_timeout{5000};
+    // SO_RCVBUF asked for each RTP socket (the kernel doubles it and caps it at net.core.rmem_max). The
+    // default is deep; a small one plays a player that reads slowly or a set-top box with little memory.
+    int udp_receive_buffer = 1 << 20;
     std::chrono::seconds report_interval{5};  // RTCP receiver reports
 };
 

@@ -64,7 +64,8 @@ Mount::Mount(asio::any_io_executor executor, MountConfig config, MountTiming tim
       timing_(timing),
       metrics_(metrics),
       state_changed_(executor_),
-      report_timer_(executor_) {}
+      report_timer_(executor_),
+      pace_timer_(executor_) {}
 
 void Mount::set_state(State state) {
     state_ = state;
@@ -152,7 +153,47 @@ std::shared_ptr<MountMulticast> Mount::multicast_group(
 
 void Mount::unsubscribe(PlayerSession* player) {
     std::erase(players_, player);
+    std::erase(catching_up_, player);
     if (players_.empty()) idle_since_ = Clock::now();
+}
+
+std::size_t Mount::pace_share(Clock::time_point now) const noexcept {
+    // At least twice the stream's own rate, so a joiner always catches up with the live packets (within a
+    // GOP: the cache keeps the previous one readable), and at least one full packet per tick.
+    constexpr std::size_t k_min_share = 1500;
+    const std::uint64_t rate = std::max(config_.gop_burst_rate, bitrate_.bits_per_second(now) / 4U);
+    const auto share = rate * static_cast<std::uint64_t>(k_pace_tick.count()) / 1000U;
+    return std::max<std::size_t>(static_cast<std::size_t>(share), k_min_share);
+}
+
+void Mount::start_catch_up(PlayerSession* player) {
+    const auto now = Clock::now();
+    const bool more = player->catch_up(pace_share(now), now);
+    flush_fanout();
+    if (!more) return;  // the whole burst fit in the first share
+    if (std::find(catching_up_.begin(), catching_up_.end(), player) == catching_up_.end())
+        catching_up_.push_back(player);
+    if (pace_running_) return;
+    pace_running_ = true;
+    asio::co_spawn(executor_, pace_loop(), net::log_unhandled(net::Unhandled::mount_report));
+}
+
+asio::awaitable<void> Mount::pace_loop() {
+    const auto self = shared_from_this();
+    while (!catching_up_.empty() && !stopping_) {
+        pace_timer_.expires_after(k_pace_tick);
+        co_await pace_timer_.async_wait(as_tuple_awaitable);
+        const auto now = Clock::now();
+        const std::size_t share = pace_share(now);
+        // A player may leave while it sends (a too-slow TCP player is cut off): iterate over a copy.
+        pacing_.assign(catching_up_.begin(), catching_up_.end());
+        for (auto* player : pacing_) {
+            if (std::find(catching_up_.begin(), catching_up_.end(), player) == catching_up_.end()) continue;
+            if (!player->catch_up(share, now)) std::erase(catching_up_, player);
+        }
+        flush_fanout();
+    }
+    pace_running_ = false;
 }
 
 bool Mount::wanted(Clock::time_point now) const {
@@ -218,13 +259,14 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     auto& reception = tracks_[track].reception;
     if (!reception) reception.emplace(tracks_[track].clock_rate, now);
     reception->on_rtp(view->ssrc(), view->sequence(), view->timestamp(), now);
-    if (auto& gop = tracks_[track].gop) gop->add(packet, now);
+    std::optional<std::uint64_t> cached;  // the packet's serial in the GOP cache, if it holds it
+    if (auto& gop = tracks_[track].gop) cached = gop->add(packet, now);
     if (recording_) feed_recording(track, packet, now);
     // Players may leave while we deliver (a too-slow TCP player is cut off): iterate over a copy, kept in a
     // member so the copy costs no allocation per packet.
     delivering_.assign(players_.begin(), players_.end());
     for (auto* player : delivering_)
-        player->deliver(track, packet, now);
+        player->deliver(track, packet, now, cached);
     flush_fanout();
 }
 

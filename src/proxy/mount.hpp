@@ -130,6 +130,13 @@ public:
     void subscribe(PlayerSession* player);
     void unsubscribe(PlayerSession* player);
 
+    // How fast a joining player's cached GOP goes out (MountConfig::gop_burst_rate); 0: at once.
+    std::uint64_t gop_burst_rate() const noexcept { return config_.gop_burst_rate; }
+    // A subscribed player starts a paced GOP burst: it sends its first share now, and the rest every
+    // k_pace_tick (PlayerSession::catch_up) until it has reached the live packets or leaves.
+    void start_catch_up(PlayerSession* player);
+    static constexpr std::chrono::milliseconds k_pace_tick{5};
+
     // The server port pair that track `track`'s UDP players of `family` share (fanout_port.hpp), opened by
     // the first of them; nothing when no pair can be bound (`error` says why).
     std::shared_ptr<FanoutPort> fanout_port(std::size_t track, asio::ip::udp family, std::string& error);
@@ -243,6 +250,9 @@ private:
     static asio::awaitable<void> receive_udp(std::shared_ptr<Mount> self, std::shared_ptr<Attempt> attempt,
                                              std::size_t track, bool rtcp);
     asio::awaitable<void> report_loop();
+    asio::awaitable<void> pace_loop();
+    // The bytes each catching-up player may send per tick.
+    std::size_t pace_share(Clock::time_point now) const noexcept;
     void send_upstream_reports(Attempt& attempt);
     void set_state(State state);
     void on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
@@ -269,7 +279,11 @@ private:
     std::optional<MountDescription> description_;
     std::vector<UpstreamTrack> tracks_;
     std::vector<PlayerSession*> players_;
-    std::vector<PlayerSession*> delivering_;  // on_rtp's copy of players_ (reused)
+    std::vector<PlayerSession*> delivering_;   // on_rtp's copy of players_ (reused)
+    std::vector<PlayerSession*> catching_up_;  // players in a paced GOP burst
+    std::vector<PlayerSession*> pacing_;       // pace_loop's copy of catching_up_ (reused)
+    asio::steady_timer pace_timer_;
+    bool pace_running_ = false;
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
     std::map<bool, std::weak_ptr<MountMulticast>> multicast_groups_;  // by family (IPv6)

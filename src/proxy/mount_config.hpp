@@ -34,6 +34,10 @@ struct MountConfig {
     bool publish_takeover = false;
     // The GOP cache that starts late joiners at once (restream/gop_cache.hpp); zero limits turn it off.
     GopCacheLimits gop_cache;
+    // How fast a joining player's cached GOP goes out (bytes per second, all its tracks together), so the
+    // burst does not overflow a player's socket buffer or a queue on the way; live packets wait behind it.
+    // 0: at once, in the PLAY reply's wake.
+    std::uint64_t gop_burst_rate = 0;
     // An rtsps:// upstream: check its certificate (against tls_ca, a PEM file, or the system's CAs) and name.
     bool tls_verify = true;
     std::string tls_ca;

@@ -459,6 +459,7 @@ void Mount::stop(std::string reason) {
     end_recording(false, stop_reason_);
     end_players(stop_reason_);
     report_timer_.cancel();
+    pace_timer_.cancel();
     state_changed_.cancel();
 }
 

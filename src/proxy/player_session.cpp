@@ -120,9 +120,12 @@ void PlayerSession::send_join_burst() {
     if (stopped_ || !playing_) return;
     const auto now = Clock::now();
     bool burst = false;
+    bool paced_burst = false;
     for (std::size_t i = 0; i < tracks_.size(); ++i) {
         auto& track = tracks_[i];
         if (!track.set_up || !track.rewriter || track.rewriter->started()) continue;
+        // Over TCP the connection paces the burst itself (its queue, TCP's window).
+        const bool paced = mount_->gop_burst_rate() > 0 && !track.tcp;
         const auto* cache = mount_->gop_cache(i);
         // A video track whose GOP did not fit the cache waits for its next key frame, as without a cache.
         if (cache == nullptr || !cache->ready()) continue;
@@ -130,8 +133,13 @@ void PlayerSession::send_join_burst() {
             // Audio tails may reach back further than the video's key frame: the player starts at the latter.
             if (packet.arrival < from) continue;
             track.waiting_for_key_frame = false;
-            deliver(i, packet.bytes, now);
             burst = true;
+            if (paced) {
+                track.catch_up = packet.serial;  // the pacer sends from here
+                paced_burst = true;
+                break;
+            }
+            send_media(i, packet.bytes, now);
         }
     }
     mount_->flush_fanout();
@@ -142,6 +150,47 @@ void PlayerSession::send_join_burst() {
     if (!subscribed_) {
         mount_->subscribe(this);
         subscribed_ = true;
+    }
+    if (paced_burst) mount_->start_catch_up(this);
+}
+
+bool PlayerSession::catch_up(std::size_t share, Clock::time_point now) {
+    const bool can_send = !stopped_ && playing_;
+    std::size_t sent = 0;
+    for (;;) {
+        // The earliest cached packet among the tracks still catching up, so the tracks stay interleaved as
+        // they arrived.
+        std::size_t next_track = tracks_.size();
+        const GopCache::Packet* next = nullptr;
+        for (std::size_t i = 0; i < tracks_.size(); ++i) {
+            auto& track = tracks_[i];
+            if (!track.catch_up) continue;
+            const auto* cache = mount_->gop_cache(i);
+            if (!can_send || cache == nullptr || *track.catch_up >= cache->end_serial()) {
+                track.catch_up.reset();  // caught up (or gone): live packets from here
+                continue;
+            }
+            const auto* packet = cache->find(*track.catch_up);
+            if (packet == nullptr) {
+                // The cache moved on past this place (a new GOP began): go on from what it holds now.
+                if (cache->packets().empty()) {
+                    track.catch_up.reset();
+                    continue;
+                }
+                packet = &cache->packets().front();
+                track.catch_up = packet->serial;
+            }
+            if (next == nullptr || packet->arrival < next->arrival) {
+                next = packet;
+                next_track = i;
+            }
+        }
+        if (next == nullptr) return false;
+        if (sent >= share) return true;
+        ++*tracks_[next_track].catch_up;
+        sent += next->bytes.size();
+        send_media(next_track, next->bytes, now);
+        if (stopped_) return false;  // a TCP player too slow for the burst was cut off
     }
 }
 
@@ -188,15 +237,27 @@ void PlayerSession::on_media_dropped() {
 }
 
 void PlayerSession::deliver(std::size_t track_index, std::span<const std::uint8_t> packet,
-                            Clock::time_point now) {
+                            Clock::time_point now, std::optional<std::uint64_t> cached) {
     if (!playing_ || track_index >= tracks_.size()) return;
     auto& track = tracks_[track_index];
     if (!track.set_up || !track.rewriter) return;
+    if (track.catch_up) {
+        // In a paced burst the pacer sends what the cache holds, in order. A packet the cache could not hold
+        // breaks the cached run: go live from here (a gap, as a lost packet would leave).
+        if (cached) return;
+        track.catch_up.reset();
+    }
     if (track.waiting_for_key_frame) {
         const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
         if (!view || !starts_key_frame(mount_->key_frame_codec(track_index), view->payload())) return;
         track.waiting_for_key_frame = false;
     }
+    send_media(track_index, packet, now);
+}
+
+void PlayerSession::send_media(std::size_t track_index, std::span<const std::uint8_t> packet,
+                               Clock::time_point now) {
+    auto& track = tracks_[track_index];
     if (track.fanout) {
         if (packet.size() < rtp::k_fixed_header_size) return;
         FanoutPort::Head head{};

@@ -42,6 +42,9 @@ struct PlayerTrack {
     asio::ip::udp::endpoint client_rtcp;
     std::optional<RtpRewriter> rewriter;
     bool waiting_for_key_frame = false;  // a late joiner's video starts where it can be decoded
+    // A paced GOP burst (Mount::start_catch_up): the serial of the next cached packet to send; live packets
+    // the cache holds wait for the pacer meanwhile.
+    std::optional<std::uint64_t> catch_up;
     bool multicast = false;  // a multicast member's track (set up in its group), or the group's own track
 };
 
@@ -89,13 +92,19 @@ public:
     // cache holds a key frame starts from it: the caller queues the PLAY reply, then calls send_join_burst().
     void play();
     bool join_burst_pending() const noexcept { return join_from_.has_value(); }
-    // Sends the cached packets from the join point at once, then joins the live packets.
+    // Sends the cached packets from the join point, then joins the live packets: at once, or paced by the
+    // mount (Mount::gop_burst_rate) with the live packets waiting behind them.
     void send_join_burst();
+    // One share of a paced burst: sends up to `share` bytes of cached packets, the tracks' packets in their
+    // arrival order. False once every track has reached the live packets (or the player stopped or paused).
+    bool catch_up(std::size_t share, Clock::time_point now);
     void pause();
     // Fans one upstream packet out to this player: a TCP player gets a rewritten copy on its connection, a
     // UDP player's rewritten header is queued on the track's shared port with the packet's payload (sent by
     // the mount's flush_fanout(); `packet` must live until then). Never blocks.
-    void deliver(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
+    // `cached`: the packet's serial in the track's GOP cache, if the cache holds it.
+    void deliver(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now,
+                 std::optional<std::uint64_t> cached = std::nullopt);
     // Counts one media packet sent to the player, or lost on the way out (a FanoutPort reports its
     // datagrams here).
     void on_media_sent(std::size_t bytes);
@@ -116,6 +125,8 @@ public:
     static constexpr std::uint32_t k_max_consecutive_drops = 2000;  // then a TCP player is cut off
 
 private:
+    // Rewrites and sends one packet of a track that plays (the key-frame wait already passed).
+    void send_media(std::size_t track, std::span<const std::uint8_t> packet, Clock::time_point now);
     void send_to_player(PlayerTrack& track, bool rtcp, std::span<const std::uint8_t> data);
 
     std::string id_;

@@ -7,6 +7,7 @@ namespace sg::proxy {
 void GopCache::clear() noexcept {
     while (!packets_.empty())
         pop_front();
+    recycle(previous_);
     have_gop_ = false;
     skipping_ = false;
 }
@@ -24,6 +25,12 @@ void GopCache::pop_front() noexcept {
     packets_.pop_front();
 }
 
+void GopCache::recycle(std::deque<Packet>& packets) noexcept {
+    for (auto& packet : packets)
+        if (spare_.size() < limits_.max_packets) spare_.push_back(std::move(packet.bytes));
+    packets.clear();
+}
+
 void GopCache::push(std::span<const std::uint8_t> packet, Clock::time_point arrival, std::uint32_t timestamp,
                     bool non_vcl_only) {
     std::vector<std::uint8_t> bytes;
@@ -33,13 +40,23 @@ void GopCache::push(std::span<const std::uint8_t> packet, Clock::time_point arri
     }
     bytes.assign(packet.begin(), packet.end());
     bytes_ += bytes.size();
-    packets_.push_back(Packet{std::move(bytes), arrival, timestamp, non_vcl_only});
+    packets_.push_back(Packet{std::move(bytes), arrival, timestamp, non_vcl_only, next_serial_++});
 }
 
-void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arrival) {
-    if (limits_.max_bytes == 0 || limits_.max_packets == 0) return;
+const GopCache::Packet* GopCache::find(std::uint64_t serial) const noexcept {
+    // Each deque holds consecutive serials: the one wanted is at a fixed distance from its front.
+    for (const auto* held : {&packets_, &previous_}) {
+        if (held->empty() || serial < held->front().serial) continue;
+        const std::uint64_t index = serial - held->front().serial;
+        if (index < held->size()) return &(*held)[static_cast<std::size_t>(index)];
+    }
+    return nullptr;
+}
+
+std::optional<std::uint64_t> GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arrival) {
+    if (limits_.max_bytes == 0 || limits_.max_packets == 0) return std::nullopt;
     const auto view = rtp::parse_rtp(Bytes(packet.data(), packet.size()));
-    if (!view) return;
+    if (!view) return std::nullopt;
     // A new upstream stream (reconnect, rollover): its numbers do not continue the old one's.
     if (!packets_.empty() && view->ssrc() != ssrc_) clear();
     ssrc_ = view->ssrc();
@@ -49,8 +66,9 @@ void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arriv
         while (!packets_.empty() &&
                (arrival - packets_.front().arrival > limits_.tail || !fits(packet.size())))
             pop_front();
-        if (fits(packet.size())) push(packet, arrival, timestamp, false);
-        return;
+        if (!fits(packet.size())) return std::nullopt;
+        push(packet, arrival, timestamp, false);
+        return packets_.back().serial;
     }
 
     const auto summary = summarize_payload(codec_, view->payload());
@@ -64,8 +82,13 @@ void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arriv
         for (auto it = packets_.rbegin();
              it != packets_.rend() && it->non_vcl_only && it->timestamp == timestamp; ++it)
             ++keep;
-        while (packets_.size() > keep)
-            pop_front();
+        // The GOP that ends here moves to previous_, still readable by serial (find).
+        recycle(previous_);
+        while (packets_.size() > keep) {
+            bytes_ -= packets_.front().bytes.size();
+            previous_.push_back(std::move(packets_.front()));
+            packets_.pop_front();
+        }
         have_gop_ = true;
         skipping_ = false;
         gop_timestamp_ = timestamp;
@@ -74,7 +97,7 @@ void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arriv
         if (!summary.non_vcl_only) {
             while (!packets_.empty())
                 pop_front();
-            return;
+            return std::nullopt;
         }
     }
     if (!fits(packet.size())) {
@@ -83,9 +106,10 @@ void GopCache::add(std::span<const std::uint8_t> packet, Clock::time_point arriv
         const bool in_gop = have_gop_;
         clear();
         skipping_ = in_gop;
-        return;
+        return std::nullopt;
     }
     push(packet, arrival, timestamp, summary.non_vcl_only);
+    return packets_.back().serial;
 }
 
 }  // namespace sg::proxy

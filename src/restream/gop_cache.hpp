@@ -6,7 +6,8 @@
 // limits is not held at all, and a joining player then waits for the next key frame as before. For any
 // other track (audio), every packet is a sync point: it holds a short tail.
 //
-// Pure code, bounded by the limits: no I/O, no clock of its own (arrival times are passed in). Packets are
+// Pure code, bounded by the limits (a video track's previous GOP is kept as well, so at most twice them): no
+// I/O, no clock of its own (arrival times are passed in). Packets are
 // copied into buffers that are reused, so the steady state allocates nothing per packet.
 
 #include <chrono>
@@ -39,12 +40,13 @@ public:
         Clock::time_point arrival{};
         std::uint32_t timestamp = 0;
         bool non_vcl_only = false;  // may open the access unit of a key frame (key_frame.hpp)
+        std::uint64_t serial = 0;   // the cache's count of packets stored before this one
     };
 
     GopCache(VideoCodec codec, GopCacheLimits limits) noexcept : codec_(codec), limits_(limits) {}
 
-    // Takes one RTP packet of the track (not valid RTP: ignored).
-    void add(std::span<const std::uint8_t> packet, Clock::time_point arrival);
+    // Takes one RTP packet of the track (not valid RTP: ignored). Returns its serial when the cache holds it.
+    std::optional<std::uint64_t> add(std::span<const std::uint8_t> packet, Clock::time_point arrival);
     // Forgets everything (the upstream restarted).
     void clear() noexcept;
 
@@ -54,6 +56,14 @@ public:
     // In arrival order, oldest first; meaningful as a start only when ready().
     const std::deque<Packet>& packets() const noexcept { return packets_; }
     std::size_t bytes() const noexcept { return bytes_; }
+    // The packet with `serial` if the cache still holds it. Serials grow by one per stored packet and are
+    // never reused, so a reader (a player catching up at its own pace) can keep its place by serial while
+    // the cache moves on. A video track's previous GOP stays readable here until the next key frame (not
+    // in packets(): a joiner starts at the last key frame), so a reader that joined just before a key
+    // frame goes on into the new GOP without a gap.
+    const Packet* find(std::uint64_t serial) const noexcept;
+    // The serial the next stored packet will get.
+    std::uint64_t end_serial() const noexcept { return next_serial_; }
     VideoCodec codec() const noexcept { return codec_; }
     // GOPs not held because they outgrew the limits.
     std::uint64_t over_limit() const noexcept { return over_limit_; }
@@ -62,6 +72,7 @@ private:
     void push(std::span<const std::uint8_t> packet, Clock::time_point arrival, std::uint32_t timestamp,
               bool non_vcl_only);
     void pop_front() noexcept;
+    void recycle(std::deque<Packet>& packets) noexcept;
     bool fits(std::size_t more) const noexcept {
         return packets_.size() + 1 <= limits_.max_packets && bytes_ + more <= limits_.max_bytes;
     }
@@ -69,6 +80,7 @@ private:
     VideoCodec codec_;
     GopCacheLimits limits_;
     std::deque<Packet> packets_;
+    std::deque<Packet> previous_;                   // video: the GOP before packets_' key frame, for find()
     std::vector<std::vector<std::uint8_t>> spare_;  // buffers of popped packets, reused by push()
     std::size_t bytes_ = 0;
     std::uint32_t ssrc_ = 0;
@@ -76,6 +88,7 @@ private:
     bool skipping_ = false;  // video: the current GOP outgrew the limits; wait for the next key frame
     std::uint32_t gop_timestamp_ = 0;
     std::uint64_t over_limit_ = 0;
+    std::uint64_t next_serial_ = 0;
 };
 
 }  // namespace sg::proxy

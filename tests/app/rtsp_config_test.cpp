@@ -185,14 +185,17 @@ TEST(RtspConfig, GopCacheLimitsGloballyAndPerMount) {
     ASSERT_TRUE(defaults) << error;
     EXPECT_EQ(defaults->rtsp_gop_cache_bytes, 1U << 20U);
     EXPECT_EQ(defaults->rtsp_gop_cache_packets, 1024U);
+    EXPECT_EQ(defaults->rtsp_gop_burst_kbps, 20000U);
     const auto config = parse(R"(
 [rtsp]
 gop_cache_bytes = 0
 gop_cache_packets = 300
+gop_burst_kbps = 0
 [[rtsp.mount]]
 name = "cam"
 url = "rtsp://x/"
 gop_cache_bytes = 4194304
+gop_burst_kbps = 8000
 [[rtsp.mount]]
 name = "other"
 url = "rtsp://y/"
@@ -205,7 +208,11 @@ url = "rtsp://y/"
     EXPECT_EQ(config->rtsp_mounts[0].gop_cache_bytes, 4194304U);
     EXPECT_FALSE(config->rtsp_mounts[0].gop_cache_packets);
     EXPECT_FALSE(config->rtsp_mounts[1].gop_cache_bytes);
+    EXPECT_EQ(config->rtsp_gop_burst_kbps, 0U);
+    EXPECT_EQ(config->rtsp_mounts[0].gop_burst_kbps, 8000U);
+    EXPECT_FALSE(config->rtsp_mounts[1].gop_burst_kbps);
     EXPECT_FALSE(parse("[rtsp]\ngop_cache_bytes = -1\n", error));
+    EXPECT_FALSE(parse("[rtsp]\ngop_burst_kbps = \"fast\"\n", error));
     EXPECT_FALSE(
         parse("[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\ngop_cache_packets = \"many\"\n", error));
 }

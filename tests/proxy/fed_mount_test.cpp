@@ -3,7 +3,9 @@
 // the RTP packets fed to the mount; with nothing fed, DESCRIBE fails after the wait instead of hanging. A
 // player joining mid-GOP gets the cached GOP first (the GOP cache), then the live packets.
 #include <gtest/gtest.h>
+#include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
@@ -144,6 +146,86 @@ TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
         EXPECT_EQ(static_cast<std::uint8_t>(frames[i][12]), nals[i]) << i;
         EXPECT_EQ(seq_of(frames[i]), static_cast<std::uint16_t>(announced_seq + i)) << i;
         EXPECT_EQ(timestamp_of(frames[i]) - announced_rtptime, upstream_timestamps[i] - 4600) << i;
+    }
+}
+
+// The same mount with its GOP bursts paced at the lowest rate (one share of 1,500 bytes per 5 ms tick).
+class PacedFedMount : public FedMount {
+protected:
+    void SetUp() override {
+        RtspProxyOptions options;
+        MountConfig mount;
+        mount.name = "live";
+        mount.fed = true;
+        mount.gop_burst_rate = 1;
+        options.mounts.push_back(mount);
+        options.timing.first_media = 300ms;
+        start_proxy(options);
+        mount_ = proxy_->find_mount("live");
+        ASSERT_TRUE(mount_);
+    }
+};
+
+// A packet of `size` bytes: the header and NAL byte of h264_rtp_packet, then filler the cache never reads.
+std::vector<std::uint8_t> big_packet(std::uint16_t seq, std::uint32_t timestamp, std::uint8_t nal,
+                                     bool marker, std::size_t size) {
+    const auto head = h264_rtp_packet(seq, timestamp, nal, marker);
+    std::vector<std::uint8_t> packet(std::max(size, head.size()), 0x5a);
+    std::copy(head.begin(), head.end(), packet.begin());
+    return packet;
+}
+
+// A UDP player's paced burst takes several ticks (1,000-byte packets, two per share). Live packets fed
+// meanwhile wait behind it, a new GOP beginning meanwhile does not cut it short (the cache keeps the previous
+// GOP readable), and once it has caught up the live packets flow directly: one continuous stream.
+TEST_F(PacedFedMount, APacedBurstKeepsTheLivePacketsBehindIt) {
+    feed_description();
+    on_io([this] {
+        mount_->feed_rtp(0, big_packet(100, 4600, 0x67, false, 1000));
+        mount_->feed_rtp(0, big_packet(101, 4600, 0x65, false, 1000));
+        mount_->feed_rtp(0, big_packet(102, 4600, 0x65, true, 1000));
+        mount_->feed_rtp(0, big_packet(103, 8200, 0x41, true, 1000));
+        mount_->feed_rtp(0, big_packet(104, 11800, 0x41, true, 1000));
+    });
+    RawRtspClient client(client_io_, endpoint_);
+    asio::ip::udp::socket rtp(client_io_, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = rtp.local_endpoint().port();
+    ASSERT_EQ(client.request("DESCRIBE " + url(), 1).rfind("RTSP/1.0 200", 0), 0u);
+    const auto setup = client.request("SETUP " + url() + "/track0", 2,
+                                      "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" +
+                                          std::to_string(port + 1) + "\r\n");
+    ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
+    const auto play =
+        client.request("PLAY " + url(), 3, "Session: " + RawRtspClient::header(setup, "Session") + "\r\n");
+    ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
+    // While the burst is paced out: a live P frame, then the next GOP's first packets.
+    on_io([this] {
+        mount_->feed_rtp(0, big_packet(105, 15400, 0x41, true, 1000));
+        mount_->feed_rtp(0, big_packet(106, 19000, 0x67, false, 1000));
+        mount_->feed_rtp(0, big_packet(107, 19000, 0x65, true, 1000));
+    });
+    const auto receive = [&rtp]() -> std::string {
+        pollfd ready{rtp.native_handle(), POLLIN, 0};
+        if (::poll(&ready, 1, 5000) != 1) return "";
+        std::array<char, 2048> buffer{};
+        asio::ip::udp::endpoint from;
+        const auto n = rtp.receive_from(asio::buffer(buffer), from);
+        return {buffer.data(), n};
+    };
+    std::vector<std::string> frames;
+    for (int i = 0; i < 8; ++i) {
+        frames.push_back(receive());
+        ASSERT_EQ(frames.back().size(), 1000U) << i;
+    }
+    on_io([this] { mount_->feed_rtp(0, big_packet(108, 22600, 0x41, true, 1000)); });  // after the catch-up
+    frames.push_back(receive());
+    ASSERT_EQ(frames.back().size(), 1000U);
+    const std::uint8_t nals[] = {0x67, 0x65, 0x65, 0x41, 0x41, 0x41, 0x67, 0x65, 0x41};
+    const std::uint32_t upstream_timestamps[] = {4600, 4600, 4600, 8200, 11800, 15400, 19000, 19000, 22600};
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        EXPECT_EQ(static_cast<std::uint8_t>(frames[i][12]), nals[i]) << i;
+        EXPECT_EQ(seq_of(frames[i]), static_cast<std::uint16_t>(seq_of(frames[0]) + i)) << i;
+        EXPECT_EQ(timestamp_of(frames[i]) - timestamp_of(frames[0]), upstream_timestamps[i] - 4600) << i;
     }
 }
 

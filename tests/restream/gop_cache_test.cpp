@@ -196,6 +196,42 @@ TEST(GopCache, AudioKeepsAShortTailOfEveryPacket) {
     EXPECT_EQ(seq_of(cache.packets().back().bytes), static_cast<std::uint16_t>(up.seq - 1));
 }
 
+// A paced reader keeps its place by serial: serials grow by one per stored packet, find() answers for the
+// packets held and for the previous GOP's, and a place two GOPs back is gone rather than wrong.
+TEST(GopCache, SerialsNameStoredPacketsAndOutliveTheirGop) {
+    GopCache cache(VideoCodec::h264, {});
+    Upstream up;
+    EXPECT_FALSE(cache.add(up.packet(k_p_slice), up.now));  // no key frame yet: not held
+    EXPECT_EQ(cache.end_serial(), 0U);
+    const auto sps = cache.add(up.packet(k_sps), up.now);
+    const auto idr = cache.add(up.packet(k_idr_fu_start), up.now);
+    ASSERT_TRUE(sps && idr);
+    EXPECT_EQ(*idr, *sps + 1);
+    up.next_frame();
+    const auto p = cache.add(up.packet(k_p_slice), up.now);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(cache.end_serial(), *p + 1);
+    ASSERT_NE(cache.find(*idr), nullptr);
+    EXPECT_EQ(cache.find(*idr)->serial, *idr);
+    EXPECT_EQ(seq_of(cache.find(*p)->bytes), seq_of(cache.packets().back().bytes));
+    EXPECT_EQ(cache.find(cache.end_serial()), nullptr);  // not stored yet
+
+    up.next_frame();
+    const auto next_gop = cache.add(up.packet(k_idr_fu_start), up.now);
+    ASSERT_TRUE(next_gop);
+    EXPECT_EQ(*next_gop, *p + 1);
+    EXPECT_EQ(cache.packets().front().serial, *next_gop);  // a joiner starts at the new key frame
+    ASSERT_NE(cache.find(*sps), nullptr);  // while a reader still in the old GOP goes on without a gap
+    EXPECT_EQ(cache.find(*p)->serial, *p);
+
+    up.next_frame();
+    const auto third_gop = cache.add(up.packet(k_idr_fu_start), up.now);
+    ASSERT_TRUE(third_gop);
+    EXPECT_EQ(cache.find(*sps), nullptr);  // two GOPs on: gone
+    EXPECT_EQ(cache.find(*p), nullptr);
+    EXPECT_NE(cache.find(*next_gop), nullptr);
+}
+
 // A late joiner gets the cached GOP, then the live packets, through its own rewriter: one continuous stream
 // whose first packet carries the numbers its PLAY reply announced.
 TEST(GopCache, BurstThenLiveIsOneContinuousStream) {
