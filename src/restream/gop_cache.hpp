@@ -6,9 +6,9 @@
 // limits is not held at all, and a joining player then waits for the next key frame as before. For any
 // other track (audio), every packet is a sync point: it holds a short tail.
 //
-// Pure code, bounded by the limits (a video track's previous GOP is kept as well, so at most twice them): no
-// I/O, no clock of its own (arrival times are passed in). Packets are
-// copied into buffers that are reused, so the steady state allocates nothing per packet.
+// Pure code, bounded by the limits (a video track's previous GOP is kept as well, so at most twice them):
+// no I/O, no clock of its own (arrival times are passed in). Packets are copied into buffers that are
+// reused, so the steady state allocates nothing per packet.
 
 #include <chrono>
 #include <cstddef>

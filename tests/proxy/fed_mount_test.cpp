@@ -29,11 +29,15 @@ using namespace std::chrono_literals;
 
 class FedMount : public testing::ProxyFixture {
 protected:
+    // The mount's MountConfig::gop_burst_rate: its late joiners' GOP burst at once.
+    virtual std::uint64_t gop_burst_rate() const { return 0; }
+
     void SetUp() override {
         RtspProxyOptions options;
         MountConfig mount;
         mount.name = "live";
         mount.fed = true;
+        mount.gop_burst_rate = gop_burst_rate();
         options.mounts.push_back(mount);
         options.timing.first_media = 300ms;
         start_proxy(options);
@@ -152,18 +156,7 @@ TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
 // The same mount with its GOP bursts paced at the lowest rate (one share of 1,500 bytes per 5 ms tick).
 class PacedFedMount : public FedMount {
 protected:
-    void SetUp() override {
-        RtspProxyOptions options;
-        MountConfig mount;
-        mount.name = "live";
-        mount.fed = true;
-        mount.gop_burst_rate = 1;
-        options.mounts.push_back(mount);
-        options.timing.first_media = 300ms;
-        start_proxy(options);
-        mount_ = proxy_->find_mount("live");
-        ASSERT_TRUE(mount_);
-    }
+    std::uint64_t gop_burst_rate() const override { return 1; }
 };
 
 // A packet of `size` bytes: the header and NAL byte of h264_rtp_packet, then filler the cache never reads.
