@@ -6,6 +6,7 @@
 #include <array>
 #include <initializer_list>
 
+#include "common/hex.hpp"
 #include "common/text.hpp"
 #include "rtsp/simple_headers.hpp"
 
@@ -128,14 +129,7 @@ std::string md5_hex(std::string_view data) {
         length != 16) {
         return {};
     }
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(k_md5_hex_length);
-    for (unsigned int i = 0; i < length; ++i) {
-        out.push_back(k_hex[digest[i] >> 4]);
-        out.push_back(k_hex[digest[i] & 0xf]);
-    }
-    return out;
+    return hex_lower(std::span<const std::uint8_t>(digest.data(), length));
 }
 
 std::string join_colon(std::initializer_list<std::string_view> parts) {

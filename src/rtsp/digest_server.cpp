@@ -8,6 +8,7 @@
 #include <set>
 #include <variant>
 
+#include "common/hex.hpp"
 #include "common/text.hpp"
 #include "rtsp/auth.hpp"
 
@@ -16,17 +17,6 @@ namespace {
 
 constexpr std::size_t k_time_digits = 16;
 constexpr std::size_t k_mac_digits = 32;  // the first 16 bytes of the HMAC-SHA256
-
-std::string hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr std::string_view digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * size);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += digits[bytes[i] >> 4U];
-        out += digits[bytes[i] & 0x0fU];
-    }
-    return out;
-}
 
 std::string time_hex(std::uint64_t seconds) {
     std::array<char, k_time_digits + 1> text{};
@@ -86,7 +76,7 @@ std::string DigestServer::nonce_mac(std::string_view time_text) const {
              time_text.size(), mac.data(), &length) == nullptr ||
         length < k_mac_digits / 2)
         return {};
-    return hex(mac.data(), k_mac_digits / 2);
+    return hex_lower(std::span<const std::uint8_t>(mac.data(), k_mac_digits / 2));
 }
 
 std::string DigestServer::make_nonce(std::uint64_t now_s) const {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/hex.hpp"
 #include "common/text.hpp"
 
 namespace sg::turn {
@@ -16,16 +17,6 @@ constexpr std::size_t k_mac_digits = 24;
 std::uint32_t seconds_of(Time t) noexcept {
     return static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
-}
-
-std::string hex(const std::uint8_t* p, std::size_t n) {
-    static constexpr char k_digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(k_digits[p[i] >> 4]);
-        out.push_back(k_digits[p[i] & 15]);
-    }
-    return out;
 }
 
 }  // namespace
@@ -43,7 +34,7 @@ std::string NonceIssuer::mac(std::uint32_t issued, const stun::Address& client) 
     if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()), input.data(), input.size(),
              digest.data(), &size) == nullptr)
         return {};
-    return hex(digest.data(), k_mac_digits / 2);
+    return hex_lower(std::span<const std::uint8_t>(digest.data(), k_mac_digits / 2));
 }
 
 std::string NonceIssuer::issue(Time now, const stun::Address& client) const {

@@ -7,8 +7,11 @@
 #include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <system_error>
 #include <vector>
+
+#include "common/hex.hpp"
 
 namespace sg::vod {
 namespace {
@@ -55,13 +58,7 @@ std::string Store::key_of(std::string_view url) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int size = 0;
     EVP_Digest(url.data(), url.size(), digest.data(), &size, EVP_sha256(), nullptr);
-    static constexpr std::string_view k_hex = "0123456789abcdef";
-    std::string key;
-    for (unsigned i = 0; i < size; ++i) {
-        key += k_hex[digest[i] >> 4];
-        key += k_hex[digest[i] & 0xf];
-    }
-    return key;
+    return hex_lower(std::span<const std::uint8_t>(digest.data(), size));
 }
 
 std::filesystem::path Store::partial_path(const std::string& key, std::string_view suffix) const {

@@ -32,14 +32,13 @@ bool append_parameter_sets(std::string_view list, std::vector<std::uint8_t>& out
     return true;
 }
 
-bool parse_hex(std::string_view text, std::vector<std::uint8_t>& out) {
+// Appends the bytes that `text` (pairs of hexadecimal digits) spells.
+bool append_hex_bytes(std::string_view text, std::vector<std::uint8_t>& out) {
     if (text.empty() || text.size() % 2 != 0) return false;
     for (std::size_t i = 0; i < text.size(); i += 2) {
-        std::uint8_t byte = 0;
-        const auto* end = text.data() + i + 2;
-        const auto [ptr, ec] = std::from_chars(text.data() + i, end, byte, 16);
-        if (ec != std::errc{} || ptr != end) return false;
-        out.push_back(byte);
+        const auto byte = parse_hex<std::uint8_t>(text.substr(i, 2));
+        if (!byte) return false;
+        out.push_back(*byte);
     }
     return true;
 }
@@ -94,7 +93,7 @@ Result<TrackFormat> track_format(const sdp::MediaDescription& media) {
         format.codec = rtp::DepacketizedCodec::aac;
         const auto mode = parameter("mode");
         const auto config = parameter("config");
-        if (!mode || !istarts_with(*mode, "aac") || !config || !parse_hex(*config, format.extradata))
+        if (!mode || !istarts_with(*mode, "aac") || !config || !append_hex_bytes(*config, format.extradata))
             return fail("mpeg4-generic that is not AAC with a config");
         const auto size_length = parse_bits(parameter("sizelength"), 13);
         const auto index_length = parse_bits(parameter("indexlength"), 3);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
+#include "common/hex.hpp"
+
 namespace sg {
 namespace {
 
@@ -55,6 +59,12 @@ TEST(Text, ParseHex) {
     EXPECT_EQ(parse_hex<std::uint32_t>("DEADbeef"), 0xdeadbeefu);
     EXPECT_EQ(parse_hex<std::uint32_t>("123456789"), std::nullopt);
     EXPECT_EQ(parse_hex<std::uint32_t>("xyz"), std::nullopt);
+}
+
+TEST(HexLower, TwoLowerCaseDigitsPerByte) {
+    const std::array<std::uint8_t, 5> bytes{0x00, 0x0f, 0xa0, 0xff, 0x5c};
+    EXPECT_EQ(hex_lower(bytes), "000fa0ff5c");
+    EXPECT_EQ(hex_lower({}), "");
 }
 
 }  // namespace
