@@ -153,7 +153,8 @@ std::shared_ptr<MountMulticast> Mount::multicast_group(
 
 void Mount::unsubscribe(PlayerSession* player) {
     std::erase(players_, player);
-    std::erase(catching_up_, player);
+    // Nulled, not erased: pace_loop may be walking the list (it drops the null entries after its turn).
+    std::replace(catching_up_.begin(), catching_up_.end(), player, static_cast<PlayerSession*>(nullptr));
     if (players_.empty()) idle_since_ = Clock::now();
 }
 
@@ -185,12 +186,13 @@ asio::awaitable<void> Mount::pace_loop() {
         co_await pace_timer_.async_wait(as_tuple_awaitable);
         const auto now = Clock::now();
         const std::size_t share = pace_share(now);
-        // A player may leave while it sends (a too-slow TCP player is cut off): iterate over a copy.
-        pacing_.assign(catching_up_.begin(), catching_up_.end());
-        for (auto* player : pacing_) {
-            if (std::find(catching_up_.begin(), catching_up_.end(), player) == catching_up_.end()) continue;
-            if (!player->catch_up(share, now)) std::erase(catching_up_, player);
+        // Indexes, not iterators: a player that leaves meanwhile is nulled by unsubscribe(), and one that
+        // joins is appended; neither invalidates an index.
+        for (std::size_t i = 0; i < catching_up_.size(); ++i) {
+            PlayerSession* player = catching_up_[i];
+            if (player != nullptr && !player->catch_up(share, now)) catching_up_[i] = nullptr;
         }
+        std::erase(catching_up_, static_cast<PlayerSession*>(nullptr));
         flush_fanout();
     }
     pace_running_ = false;

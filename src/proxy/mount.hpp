@@ -280,8 +280,7 @@ private:
     std::vector<UpstreamTrack> tracks_;
     std::vector<PlayerSession*> players_;
     std::vector<PlayerSession*> delivering_;   // on_rtp's copy of players_ (reused)
-    std::vector<PlayerSession*> catching_up_;  // players in a paced GOP burst
-    std::vector<PlayerSession*> pacing_;       // pace_loop's copy of catching_up_ (reused)
+    std::vector<PlayerSession*> catching_up_;  // players in a paced GOP burst (null: left during a turn)
     asio::steady_timer pace_timer_;
     bool pace_running_ = false;
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
