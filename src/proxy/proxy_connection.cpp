@@ -32,6 +32,8 @@ using server::check_request;
 using server::choose_unicast_transport;
 using server::content_base;
 using server::find_named_session;
+using server::is_session_method;
+using server::is_sessionless_keepalive;
 using server::new_session_id;
 using server::status_reply;
 
@@ -276,9 +278,7 @@ asio::awaitable<rtsp::Response> ProxyConnection::handle(const rtsp::Request& req
         auto setting_up = handle_setup(request);
         co_return co_await std::move(setting_up);
     }
-    if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
-        method == "SET_PARAMETER")
-        co_return handle_session_request(request);
+    if (is_session_method(method)) co_return handle_session_request(request);
     auto response = status_reply(501);
     response.headers.set("Public", k_public);
     co_return response;
@@ -486,9 +486,7 @@ rtsp::Response ProxyConnection::handle_session_request(const rtsp::Request& requ
     const auto session = find_session(request, status);
     const std::string& method = request.method;
     if (!session) {
-        if ((method == "GET_PARAMETER" || method == "SET_PARAMETER") &&
-            !request.headers.contains("Session") && request.body.empty())
-            return status_reply(200);
+        if (is_sessionless_keepalive(request)) return status_reply(200);
         return status_reply(status);
     }
     const auto session_header = rtsp::to_header_value(

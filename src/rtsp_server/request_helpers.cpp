@@ -14,6 +14,16 @@ std::string new_session_id() {
     return text.data();
 }
 
+bool is_session_method(std::string_view method) noexcept {
+    return method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
+           method == "SET_PARAMETER";
+}
+
+bool is_sessionless_keepalive(const rtsp::Request& request) {
+    return (request.method == "GET_PARAMETER" || request.method == "SET_PARAMETER") &&
+           !request.headers.contains("Session") && request.body.empty();
+}
+
 std::string content_base(std::string_view uri) {
     std::string base(uri.substr(0, uri.find('?')));
     if (base.empty() || base.back() != '/') base += '/';

@@ -120,9 +120,7 @@ asio::awaitable<rtsp::Response> FileSessions::handle(const rtsp::Request& reques
             co_return response;
         }
     }
-    if (method == "PLAY" || method == "PAUSE" || method == "TEARDOWN" || method == "GET_PARAMETER" ||
-        method == "SET_PARAMETER")
-        co_return handle_session_request(request);
+    if (is_session_method(method)) co_return handle_session_request(request);
     auto response = status_reply(501);
     response.headers.set("Public", k_public);
     co_return response;
@@ -452,10 +450,7 @@ rtsp::Response FileSessions::handle_session_request(const rtsp::Request& request
     const auto session = find_session(request, status);
     const std::string& method = request.method;
     if (!session) {
-        // Keep-alives without a session are harmless (RFC 2326 §10.8: GET_PARAMETER as a ping).
-        if ((method == "GET_PARAMETER" || method == "SET_PARAMETER") &&
-            !request.headers.contains("Session") && request.body.empty())
-            return status_reply(200);
+        if (is_sessionless_keepalive(request)) return status_reply(200);
         return status_reply(status);
     }
     auto response = status_reply(200);

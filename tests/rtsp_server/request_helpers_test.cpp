@@ -35,6 +35,28 @@ TEST(RequestHelpers, ContentBaseEndsInOneSlashAndDropsTheQuery) {
     EXPECT_EQ(content_base("rtsp://gw/clip.mp4?start=3"), "rtsp://gw/clip.mp4/");
 }
 
+TEST(RequestHelpers, SessionMethodsAndSessionlessKeepAlives) {
+    for (const char* method : {"PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER"})
+        EXPECT_TRUE(is_session_method(method)) << method;
+    for (const char* method : {"OPTIONS", "DESCRIBE", "SETUP", "ANNOUNCE", "RECORD", "play"})
+        EXPECT_FALSE(is_session_method(method)) << method;
+
+    rtsp::Request ping;
+    ping.method = "GET_PARAMETER";
+    EXPECT_TRUE(is_sessionless_keepalive(ping));
+    ping.method = "SET_PARAMETER";
+    EXPECT_TRUE(is_sessionless_keepalive(ping));
+    rtsp::Request named = ping;
+    named.headers.add("Session", "12345678");
+    EXPECT_FALSE(is_sessionless_keepalive(named));  // a session named must exist
+    rtsp::Request with_body = ping;
+    with_body.body = "volume\r\n";
+    EXPECT_FALSE(is_sessionless_keepalive(with_body));  // a real parameter request
+    rtsp::Request play = ping;
+    play.method = "PLAY";
+    EXPECT_FALSE(is_sessionless_keepalive(play));
+}
+
 TEST(RequestHelpers, SessionIdsAreSixteenHexDigitsAndDistinct) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) {
