@@ -37,7 +37,7 @@ load=$!
 sleep 5
 perf stat -e task-clock,context-switches,syscalls:sys_enter_recvmmsg,syscalls:sys_enter_sendmmsg \
   -e syscalls:sys_enter_recvmsg,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendto \
-  -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl -p "$relay" -- sleep 5 >"$out/stat.txt" 2>&1
+  -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_io_uring_enter -p "$relay" -- sleep 5 >"$out/stat.txt" 2>&1
 perf record -g -o "$out/perf.data" -p "$relay" -- sleep 5 >/dev/null 2>&1
 wait "$load" || true
 python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print({k: v for k, v in r.items() if not isinstance(v, dict)})' \

@@ -100,6 +100,14 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
     config.settings.max_calls = flags.max_sessions;
     config.threads =
         flags.num_threads != 0 ? flags.num_threads : std::max(1U, std::thread::hardware_concurrency());
+    if (flags.media_io == "io_uring") {
+        config.media_io = relay_io::MediaIo::io_uring;
+    } else if (flags.media_io == "epoll") {
+        config.media_io = relay_io::MediaIo::epoll;
+    } else if (flags.media_io != "auto") {
+        std::cerr << "streamgate: relay: --media-io " << flags.media_io << ": want auto, io_uring or epoll\n";
+        return std::nullopt;
+    }
     if (!flags.recording_dir.empty()) {
         std::error_code ec;
         if (!std::filesystem::is_directory(flags.recording_dir, ec)) {
@@ -174,6 +182,9 @@ Subcommand add_relay_command(CLI::App& app) {
         ->add_option("--num-threads", flags->num_threads,
                      "Event loops, one thread each; calls are spread over them (default: one per core)")
         ->check(CLI::Range(0U, 256U));
+    relay->add_option("--media-io", flags->media_io,
+                      "How media sockets wait and move datagrams: io_uring (no system call per packet), "
+                      "epoll (recvmmsg/sendmmsg), or auto: io_uring when the kernel allows it (default)");
     relay->add_option("--max-sessions", flags->max_sessions,
                       "Calls held at most; more offers fail (default 100000)");
     relay->add_option("--recording-dir", flags->recording_dir,

@@ -19,6 +19,7 @@ bool read_relay_config_file(const std::string& path, const std::function<bool(st
         {"delete-delay", number_option(flags.delete_delay)},
         {"max-sessions", number_option(flags.max_sessions)},
         {"num-threads", number_option(flags.num_threads)},
+        {"media-io", string_option(flags.media_io)},
         {"recording-dir", string_option(flags.recording_dir)},
         {"prompt-dir", string_option(flags.prompt_dir)},
         {"admin", string_option(flags.admin)},

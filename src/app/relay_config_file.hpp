@@ -23,6 +23,7 @@ struct RelayFlags {
     unsigned delete_delay = 30;
     unsigned max_sessions = 100000;
     unsigned num_threads = 0;
+    std::string media_io = "auto";
     std::string admin;
     std::string admin_token_file;
     std::string recording_dir;

@@ -1,6 +1,9 @@
 #include "relay_io/endpoint_conversion.hpp"
 
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "net/asio_endpoint.hpp"
 
@@ -31,6 +34,30 @@ asio::ip::udp::endpoint to_endpoint(const relay::Address& address) {
     asio::ip::address_v4::bytes_type bytes;
     std::copy_n(address.bytes.begin(), 4, bytes.begin());
     return {asio::ip::address_v4(bytes), address.port};
+}
+
+std::optional<relay::Address> to_address(const ::sockaddr* address, ::socklen_t length) noexcept {
+    relay::Address out;
+    if (address->sa_family == AF_INET && length >= sizeof(::sockaddr_in)) {
+        ::sockaddr_in v4{};
+        std::memcpy(&v4, address, sizeof v4);
+        out.family = relay::Family::ip4;
+        out.port = ntohs(v4.sin_port);
+        std::memcpy(out.bytes.data(), &v4.sin_addr, 4);
+        return out;
+    }
+    if (address->sa_family != AF_INET6 || length < sizeof(::sockaddr_in6)) return std::nullopt;
+    ::sockaddr_in6 v6{};
+    std::memcpy(&v6, address, sizeof v6);
+    out.port = ntohs(v6.sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+        out.family = relay::Family::ip4;
+        std::memcpy(out.bytes.data(), &v6.sin6_addr.s6_addr[12], 4);
+    } else {
+        out.family = relay::Family::ip6;
+        std::memcpy(out.bytes.data(), &v6.sin6_addr, 16);
+    }
+    return out;
 }
 
 }  // namespace sg::relay_io

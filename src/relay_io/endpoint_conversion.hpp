@@ -2,7 +2,10 @@
 // relay::Address <-> Asio UDP endpoints. IPv4-mapped IPv6 sources are unmapped, so latching compares the
 // address the peer really has.
 
+#include <sys/socket.h>
+
 #include <asio/ip/udp.hpp>
+#include <optional>
 
 #include "relay/request.hpp"
 
@@ -10,5 +13,7 @@ namespace sg::relay_io {
 
 relay::Address to_address(const asio::ip::udp::endpoint& endpoint);
 asio::ip::udp::endpoint to_endpoint(const relay::Address& address);
+// A source address as the kernel gives it; nullopt when it is neither IPv4 nor IPv6 or too short.
+std::optional<relay::Address> to_address(const ::sockaddr* address, ::socklen_t length) noexcept;
 
 }  // namespace sg::relay_io

@@ -5,129 +5,96 @@
 #include <unistd.h>
 
 #include "relay_io/endpoint_conversion.hpp"
+#include "relay_io/media_backends.hpp"
 
 namespace sg::relay_io {
-namespace {
 
-// Datagrams per system call, and the largest relayed: RTP on real networks stays under a 1,500-byte MTU.
-// Longer datagrams are counted and dropped. One batch serves the whole shard, so a larger one costs nothing
-// per socket.
-constexpr std::size_t k_batch = 32;
-constexpr std::size_t k_slot = 2048;
-
-}  // namespace
-
-struct UdpMediaSockets::Socket final : net::EdgeReactor::Reader {
-    Socket(UdpMediaSockets& sockets, int descriptor, std::uint32_t socket_id)
-        : owner(sockets), fd(descriptor), id(socket_id) {}
-    ~Socket() { ::close(fd); }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-
-    bool on_readable() override { return owner.receive(*this); }
-
-    UdpMediaSockets& owner;
-    int fd;
-    std::uint32_t id;
-};
-
-UdpMediaSockets::UdpMediaSockets(asio::io_context& io)
-    : reactor_(io, net::Unhandled::relay_media), in_(k_batch, k_slot) {}
-
-UdpMediaSockets::~UdpMediaSockets() {
-    for (auto& [id, socket] : sockets_)
-        reactor_.remove(socket->fd, *socket);
+MediaSocketsIo::~MediaSocketsIo() {
+    for (const auto& [id, fd] : sockets_)
+        ::close(fd);
 }
 
-std::unique_ptr<UdpMediaSockets::Socket> UdpMediaSockets::bind(const relay::Address& local) {
+void MediaSocketsIo::unwatch_all() noexcept {
+    for (const auto& [id, fd] : sockets_)
+        unwatch(fd, id);
+}
+
+int MediaSocketsIo::descriptor(std::uint32_t socket_id) const noexcept {
+    const auto it = sockets_.find(socket_id);
+    return it == sockets_.end() ? -1 : it->second;
+}
+
+int MediaSocketsIo::bind(const relay::Address& local) {
     const auto endpoint = to_endpoint(local);
     const bool v6 = endpoint.address().is_v6();
     const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return nullptr;
-    auto socket = std::make_unique<Socket>(*this, fd, next_id_);
+    if (fd < 0) return -1;
     const int on = 1;
-    if (v6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) return nullptr;
-    if (::bind(fd, endpoint.data(), static_cast<::socklen_t>(endpoint.size())) != 0) return nullptr;
-    ++next_id_;
-    if (next_id_ == 0) next_id_ = 1;
-    return socket;
+    if ((v6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+        ::bind(fd, endpoint.data(), static_cast<::socklen_t>(endpoint.size())) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-std::optional<relay::MediaSockets::Pair> UdpMediaSockets::open(const relay::Address& local) {
-    auto rtp = bind(local);
-    if (!rtp) return std::nullopt;
+std::optional<relay::MediaSockets::Pair> MediaSocketsIo::open(const relay::Address& local) {
+    const int rtp = bind(local);
+    if (rtp < 0) return std::nullopt;
     relay::Address rtcp_address = local;
     rtcp_address.port = static_cast<std::uint16_t>(local.port + 1U);
-    auto rtcp = bind(rtcp_address);
-    if (!rtcp) return std::nullopt;
-    if (!reactor_.add(rtp->fd, *rtp)) return std::nullopt;
-    if (!reactor_.add(rtcp->fd, *rtcp)) {
-        reactor_.remove(rtp->fd, *rtp);
+    const int rtcp = bind(rtcp_address);
+    if (rtcp < 0) {
+        ::close(rtp);
         return std::nullopt;
     }
-    const Pair pair{rtp->id, rtcp->id};
-    sockets_[pair.rtp] = std::move(rtp);
-    sockets_[pair.rtcp] = std::move(rtcp);
+    const auto next = [this] {
+        const std::uint32_t id = next_id_++;
+        if (next_id_ == 0) next_id_ = 1;
+        return id;
+    };
+    const Pair pair{next(), next()};
+    if (!watch(rtp, pair.rtp)) {
+        ::close(rtp);
+        ::close(rtcp);
+        return std::nullopt;
+    }
+    if (!watch(rtcp, pair.rtcp)) {
+        unwatch(rtp, pair.rtp);
+        ::close(rtp);
+        ::close(rtcp);
+        return std::nullopt;
+    }
+    sockets_[pair.rtp] = rtp;
+    sockets_[pair.rtcp] = rtcp;
     return pair;
 }
 
-void UdpMediaSockets::close(std::uint32_t socket_id) {
+void MediaSocketsIo::close(std::uint32_t socket_id) {
     const auto it = sockets_.find(socket_id);
     if (it == sockets_.end()) return;
-    reactor_.remove(it->second->fd, *it->second);
-    sockets_.erase(it);  // closes the descriptor
+    unwatch(it->second, socket_id);
+    ::close(it->second);
+    sockets_.erase(it);
 }
 
-bool UdpMediaSockets::send(std::uint32_t socket_id, const relay::Address& destination, Bytes datagram) {
-    const auto it = sockets_.find(socket_id);
-    if (it == sockets_.end()) return false;
+bool MediaSocketsIo::send(std::uint32_t socket_id, const relay::Address& destination, Bytes datagram) {
+    const int fd = descriptor(socket_id);
+    if (fd < 0) return false;
     const auto endpoint = to_endpoint(destination);
-    const ::ssize_t sent =
-        ::sendto(it->second->fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                 endpoint.data(), static_cast<::socklen_t>(endpoint.size()));
+    const ::ssize_t sent = ::sendto(fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                                    endpoint.data(), static_cast<::socklen_t>(endpoint.size()));
     if (sent < 0) ++counters_.send_failures;
     return sent >= 0;
 }
 
-void UdpMediaSockets::flush(int fd) {
-    if (out_.empty()) return;
-    const auto result = net::send_batch_now(fd, out_);
-    counters_.send_failures += result.failed;
-    out_.clear();
-}
-
-bool UdpMediaSockets::receive(Socket& in) {
-    const int got = in_.receive_now(in.fd);
-    if (got <= 0) {
-        // EAGAIN: a stale edge, nothing to read. Anything else concerned one datagram (unconnected sockets
-        // get no ICMP errors, but be safe): ask to be called again rather than lose what may be queued.
-        return got != -EAGAIN && got != -EWOULDBLOCK && got != -EBADF && got != -ENOTSOCK;
+std::unique_ptr<MediaSocketsIo> make_media_sockets(asio::io_context& io, MediaIo wanted, std::string& why) {
+    why.clear();
+    if (wanted != MediaIo::epoll) {
+        auto uring = make_uring_media_sockets(io, why);
+        if (uring || wanted == MediaIo::io_uring) return uring;
     }
-    const auto now = std::chrono::steady_clock::now();
-    int out_fd = -1;
-    std::uint32_t out_id = 0;
-    for (std::size_t i = 0; i < in_.size(); ++i) {
-        if (in_.bad_source(i)) continue;
-        if (in_.truncated(i)) {
-            ++counters_.truncated;
-            continue;
-        }
-        const auto forward = table_->on_packet(in.id, to_address(in_.source(i)), in_.data(i), now);
-        if (!forward) continue;
-        if (out_fd < 0 || out_id != forward->socket_id) {
-            flush(out_fd);
-            const auto it = sockets_.find(forward->socket_id);
-            if (it == sockets_.end()) {
-                out_fd = -1;
-                continue;
-            }
-            out_fd = it->second->fd;
-            out_id = forward->socket_id;
-        }
-        out_.add(to_endpoint(forward->destination), {}, in_.data(i));
-    }
-    flush(out_fd);
-    return static_cast<std::size_t>(got) == in_.capacity();
+    return make_epoll_media_sockets(io);
 }
 
 }  // namespace sg::relay_io

@@ -1,9 +1,15 @@
 #pragma once
-// The relay's media sockets: one UDP socket per port of each side's pair, all watched by the shard's
-// edge-triggered reactor (edge_reactor.hpp). When a socket is readable, one recvmmsg takes what it holds (up
-// to a batch), the call table says where each datagram goes, and sendmmsg sends them on out of the other
-// side's socket, copying nothing. One instance per shard: its sockets and its call table share the shard's
-// event loop, so the per-packet path takes no lock and allocates nothing once its batches have grown.
+// The relay's media sockets: one UDP socket per port of each side's pair. When a datagram arrives, the call
+// table says where it goes and it is sent on out of the other side's socket, copying nothing. One instance
+// per shard: its sockets and its call table share the shard's event loop, so the per-packet path takes no
+// lock and allocates nothing once its buffers have grown.
+//
+// Two ways to wait and move the datagrams, chosen per shard by make_media_sockets():
+//   io_uring  a multishot receive per socket and every send of a wakeup in one submission
+//   (net/uring_udp.hpp):
+//             no system call per packet;
+//   epoll     the shard's edge-triggered epoll set, a recvmmsg per ready socket and a sendmmsg per
+//             destination socket (net/edge_reactor.hpp): where io_uring is missing or forbidden.
 //
 // The sockets are plain descriptors, not Asio sockets: Asio would register each one in its own epoll set as
 // well and wake for every datagram.
@@ -11,25 +17,26 @@
 #include <asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
-#include "net/edge_reactor.hpp"
-#include "net/udp_batch.hpp"
+#include "common/byte_io.hpp"
 #include "relay/call_table.hpp"
 
 namespace sg::relay_io {
 
 struct MediaCounters {
     std::uint64_t send_failures = 0;  // datagrams the kernel refused (unreachable, too big, buffer full)
-    std::uint64_t truncated = 0;      // longer than a receive slot: dropped
+    std::uint64_t truncated = 0;      // longer than a receive buffer: dropped
 };
 
-class UdpMediaSockets : public relay::MediaSockets {
+class MediaSocketsIo : public relay::MediaSockets {
 public:
-    explicit UdpMediaSockets(asio::io_context& io);
-    ~UdpMediaSockets() override;
-    UdpMediaSockets(const UdpMediaSockets&) = delete;
-    UdpMediaSockets& operator=(const UdpMediaSockets&) = delete;
+    MediaSocketsIo() = default;
+    ~MediaSocketsIo() override;
+    MediaSocketsIo(const MediaSocketsIo&) = delete;
+    MediaSocketsIo& operator=(const MediaSocketsIo&) = delete;
 
     // The table the receive path asks; set once, before the first open().
     void attach(relay::CallTable& table) noexcept { table_ = &table; }
@@ -42,24 +49,32 @@ public:
     bool send(std::uint32_t socket_id, const relay::Address& destination, Bytes datagram);
 
     std::size_t open_sockets() const noexcept { return sockets_.size(); }
-    const MediaCounters& counters() const noexcept { return counters_; }
+    virtual MediaCounters counters() const noexcept = 0;
+    // "io_uring" or "epoll".
+    virtual std::string_view backend() const noexcept = 0;
 
-    struct Socket;
+protected:
+    // Start and stop reading a bound socket. A derived destructor must unwatch every open socket.
+    virtual bool watch(int fd, std::uint32_t socket_id) = 0;
+    virtual void unwatch(int fd, std::uint32_t socket_id) noexcept = 0;
+    void unwatch_all() noexcept;
+    // The descriptor of an open socket, or -1.
+    int descriptor(std::uint32_t socket_id) const noexcept;
+
+    relay::CallTable* table_ = nullptr;
+    MediaCounters counters_;
 
 private:
-    std::unique_ptr<Socket> bind(const relay::Address& local);
-    // Reads one batch from `in` and forwards it; true when the batch was full (more may be queued).
-    bool receive(Socket& in);
-    void flush(int fd);
+    int bind(const relay::Address& local);
 
-    net::EdgeReactor reactor_;
-    relay::CallTable* table_ = nullptr;
-    std::unordered_map<std::uint32_t, std::unique_ptr<Socket>> sockets_;
+    std::unordered_map<std::uint32_t, int> sockets_;  // socket id -> descriptor
     std::uint32_t next_id_ = 1;
-    MediaCounters counters_;
-    // Shared by every socket of the shard: only one is read at a time.
-    net::UdpReceiveBatch in_;
-    net::UdpSendBatch out_;
 };
+
+enum class MediaIo { automatic, io_uring, epoll };
+
+// `automatic` takes io_uring when this kernel lets us and epoll otherwise; `why` then says why not io_uring
+// (empty when it was taken or not asked for). `io_uring` never falls back: nullptr, with `why`.
+std::unique_ptr<MediaSocketsIo> make_media_sockets(asio::io_context& io, MediaIo wanted, std::string& why);
 
 }  // namespace sg::relay_io

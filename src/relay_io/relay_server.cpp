@@ -261,7 +261,17 @@ int run_relay(const RelayConfig& config) {
         relay::RelaySettings settings = config.settings;
         settings.port_min = first;
         settings.port_max = last;
-        shards.push_back(std::make_unique<Shard>(settings, config.recording_dir, config.prompt_dir));
+        shards.push_back(
+            std::make_unique<Shard>(settings, config.recording_dir, config.prompt_dir, config.media_io));
+    }
+    // Every shard chooses the same way on one kernel: the first speaks for all.
+    if (!shards.front()->media_note().empty()) {
+        if (config.media_io == MediaIo::io_uring) {
+            spdlog::error("relay: --media-io io_uring: {}", shards.front()->media_note());
+            return 2;
+        }
+        spdlog::warn("relay: media sockets on epoll, io_uring is not available here: {}",
+                     shards.front()->media_note());
     }
     ControlFront front(shards);
     const auto ng = relay::make_ng_protocol();
@@ -365,10 +375,11 @@ int run_relay(const RelayConfig& config) {
         interfaces += relay::ip_to_string(interface.address);
     }
     spdlog::info(
-        "relay: media on {} ports {}-{} over {} event loops; ng on {} UDP and {} TCP socket(s), rtpproxy "
-        "protocol on {} UDP and {} unix socket(s)",
-        interfaces, config.settings.port_min, config.settings.port_max, shards.size(), ng_sockets.size(),
-        tcp_acceptors.size(), rtpproxy_sockets.size(), unix_acceptors.size());
+        "relay: media on {} ports {}-{} over {} event loops ({}); ng on {} UDP and {} TCP socket(s), "
+        "rtpproxy protocol on {} UDP and {} unix socket(s)",
+        interfaces, config.settings.port_min, config.settings.port_max, shards.size(),
+        shards.front()->media_backend(), ng_sockets.size(), tcp_acceptors.size(), rtpproxy_sockets.size(),
+        unix_acceptors.size());
     io.run();
     for (auto& thread : threads)
         thread.join();

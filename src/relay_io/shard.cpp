@@ -63,15 +63,28 @@ std::size_t shard_of(std::string_view call_id, std::size_t shards) noexcept {
     return shards <= 1 ? 0 : std::hash<std::string_view>{}(call_id) % shards;
 }
 
+namespace {
+
+// The media sockets the shard was asked for; epoll when io_uring was demanded and refused (the note says
+// why, and run_relay refuses to start).
+std::unique_ptr<MediaSocketsIo> media_sockets(asio::io_context& io, MediaIo wanted, std::string& note) {
+    auto sockets = make_media_sockets(io, wanted, note);
+    if (sockets) return sockets;
+    std::string ignored;
+    return make_media_sockets(io, MediaIo::epoll, ignored);
+}
+
+}  // namespace
+
 Shard::Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir,
-             std::filesystem::path prompt_dir)
-    : sockets_(io_),
+             std::filesystem::path prompt_dir, MediaIo media_io)
+    : sockets_(media_sockets(io_, media_io, media_note_)),
       recorder_(recording_dir.empty() ? nullptr : std::make_unique<PcapRecorder>(recording_dir)),
-      table_(std::move(settings), sockets_, recorder_.get()),
+      table_(std::move(settings), *sockets_, recorder_.get()),
       expire_timer_(io_),
       prompt_dir_(std::move(prompt_dir)),
       random_(std::random_device{}()) {
-    sockets_.attach(table_);
+    sockets_->attach(table_);
 }
 
 relay::Outcome Shard::play(const relay::Request& request) {
@@ -107,7 +120,7 @@ relay::Outcome Shard::play(const relay::Request& request) {
                 co_return;
             }
             if (target->destination.family != relay::Family::unspecified)
-                self.sockets_.send(target->socket_id, target->destination, *packet);
+                self.sockets_->send(target->socket_id, target->destination, *packet);
             // An absolute schedule: 50 packets a second however late a wakeup was.
             next += std::chrono::milliseconds(20);
             timer.expires_at(next);
@@ -184,7 +197,7 @@ void Shard::publish() {
     published_.relayed_bytes.store(s.relayed_bytes, std::memory_order_relaxed);
     published_.dropped_packets.store(s.dropped_packets, std::memory_order_relaxed);
     published_.ports_in_use.store(s.ports_in_use, std::memory_order_relaxed);
-    published_.send_failures.store(sockets_.counters().send_failures, std::memory_order_relaxed);
+    published_.send_failures.store(sockets_->counters().send_failures, std::memory_order_relaxed);
 }
 
 void Shard::log_ended(std::vector<relay::EndedCall>& ended) {

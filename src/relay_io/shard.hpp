@@ -14,6 +14,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "relay/call_table.hpp"
@@ -39,7 +40,7 @@ struct PublishedStatistics {
 class Shard {
 public:
     Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir,
-          std::filesystem::path prompt_dir);
+          std::filesystem::path prompt_dir, MediaIo media_io = MediaIo::automatic);
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
 
@@ -56,6 +57,10 @@ public:
     void shutdown();  // ends every call (logged), stops the timer; the loop then runs out of work
 
     const PublishedStatistics& published() const noexcept { return published_; }
+    // How the media sockets wait and move datagrams ("io_uring" or "epoll"), and why not io_uring when it
+    // was wanted and refused (empty otherwise).
+    std::string_view media_backend() const noexcept { return sockets_->backend(); }
+    const std::string& media_note() const noexcept { return media_note_; }
 
 private:
     void log_ended(std::vector<relay::EndedCall>& ended);
@@ -63,7 +68,8 @@ private:
     relay::Outcome play(const relay::Request& request);
 
     asio::io_context io_{1};
-    UdpMediaSockets sockets_;
+    std::string media_note_;
+    std::unique_ptr<MediaSocketsIo> sockets_;
     std::unique_ptr<PcapRecorder> recorder_;
     relay::CallTable table_;
     asio::steady_timer expire_timer_;

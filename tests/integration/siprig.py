@@ -52,8 +52,10 @@ def relay_kind() -> str:
 
 
 def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, port_min: int = PORT_MIN,
-               port_max: int = PORT_MAX, recording_dir: Path | None = None) -> list[str]:
-    """The relay's command line: rtpengine's option names, which `streamgate relay` takes as well."""
+               port_max: int = PORT_MAX, recording_dir: Path | None = None,
+               media_io: str | None = None) -> list[str]:
+    """The relay's command line: rtpengine's option names, which `streamgate relay` takes as well.
+    `media_io`: streamgate's --media-io (io_uring or epoll; default: its own choice)."""
     common = ["--interface", PUB4, "--interface", PUB6,
               "--listen-ng", f"{CONTROL_HOST}:{ng_port}", "--listen-udp", f"{CONTROL_HOST}:{rtpp_port}",
               "--port-min", str(port_min), "--port-max", str(port_max),
@@ -64,7 +66,7 @@ def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, po
         # --config-file=none: not /etc/rtpengine/rtpengine.conf (interface=any, table 0, CLI/HTTP ports).
         return [RTPENGINE, "--config-file=none", "--table=-1", "--foreground", "--log-stderr", "--log-level=7",
                 *common]
-    return [streamgate_bin(), "relay", *common]
+    return [streamgate_bin(), "relay", *common, *(["--media-io", media_io] if media_io else [])]
 
 
 def check_relay_available(kind: str) -> None:

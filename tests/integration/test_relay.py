@@ -358,7 +358,8 @@ class RelayNodes(unittest.TestCase):
     def setUpClass(cls):
         cls.net = net
         cls.played = siprig.pcap_packet_count()
-        cls.node_b = siprig.start_relay(net, RELAY_KIND, name="relay-node-b", **cls.NODE_B)
+        media_io = {"media_io": "epoll"} if RELAY_KIND == "streamgate" else {}
+        cls.node_b = siprig.start_relay(net, RELAY_KIND, name="relay-node-b", **cls.NODE_B, **media_io)
         cls.addClassCleanup(cls.node_b.stop, timeout=2.0)
         sockets = siprig.relay_sockets("ng", siprig.NG_PORT, cls.NODE_B["ng_port"])
         cls.kamailio = siprig.start_kamailio(net, "ng", sockets=sockets, defines=("MANY_NODES",),
@@ -384,6 +385,9 @@ class RelayNodes(unittest.TestCase):
         return out
 
     def test_calls_survive_a_dead_node(self):
+        if RELAY_KIND == "streamgate":
+            for peer, backend in ((relay, "io_uring"), (self.node_b, "epoll")):
+                self.assertIn(f"event loops ({backend})", peer.log_text(), f"{peer.name}'s media I/O")
         alice, bob = UAS["alice"], UAS["bob"]
         want = int(self.played * MIN_SHARE)
         node_a_ng, node_b_ng = siprig.NG_PORT, self.NODE_B["ng_port"]
