@@ -1,18 +1,19 @@
 #include "net/uring_udp.hpp"
 
 #include <liburing.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace sg::net {
 namespace {
@@ -23,6 +24,10 @@ constexpr std::uint64_t k_send_bit = 1;
 constexpr unsigned k_buffer_group = 0;
 // Rounds of completions served per wakeup before the loop lets timers and control requests run.
 constexpr int k_rounds = 8;
+
+std::string describe(int error) {
+    return std::error_code(error, std::generic_category()).message();
+}
 
 }  // namespace
 
@@ -96,7 +101,7 @@ std::unique_ptr<UringUdp> UringUdp::create(asio::io_context& io, Unhandled where
     params.cq_entries = std::max(options.entries, options.buffers) * 2;
     int rc = ::io_uring_queue_init_params(options.entries, &ring->ring, &params);
     if (rc < 0) {
-        why = std::string("io_uring_setup: ") + std::strerror(-rc);
+        why = std::string("io_uring_setup: ") + describe(-rc);
         return nullptr;
     }
     ring->initialised = true;
@@ -110,7 +115,7 @@ std::unique_ptr<UringUdp> UringUdp::create(asio::io_context& io, Unhandled where
     void* mapped =
         ::mmap(nullptr, ring->ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (mapped == MAP_FAILED) {
-        why = std::string("mmap: ") + std::strerror(errno);
+        why = std::string("mmap: ") + describe(errno);
         return nullptr;
     }
     ring->buffer_ring = static_cast<::io_uring_buf_ring*>(mapped);
@@ -121,7 +126,7 @@ std::unique_ptr<UringUdp> UringUdp::create(asio::io_context& io, Unhandled where
     registration.bgid = k_buffer_group;
     rc = ::io_uring_register_buf_ring(&ring->ring, &registration, 0);
     if (rc < 0) {
-        why = std::string("provided buffer ring: ") + std::strerror(-rc);
+        why = std::string("provided buffer ring: ") + describe(-rc);
         return nullptr;
     }
     // Registered sockets, as many as the descriptor limit allows (the kernel refuses more).
@@ -210,7 +215,7 @@ void UringUdp::remove(std::uint64_t tag) noexcept {
         // registered: cancel, then clear the slot, so the caller's close() really closes and the port can
         // be bound again. The cancellation runs within the submission.
         if (::io_uring_sqe* sqe = ring_->sqe(); sqe != nullptr) {
-            ::io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(receiver.get()), 0);
+            ::io_uring_prep_cancel(sqe, receiver.get(), 0);
             ::io_uring_sqe_set_data64(sqe, 0);
         }
         ::io_uring_submit(&ring_->ring);
@@ -238,7 +243,7 @@ void UringUdp::arm(Receiver& receiver) {
     }
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = k_buffer_group;
-    ::io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&receiver));
+    ::io_uring_sqe_set_data(sqe, &receiver);
     receiver.armed = true;
 }
 
@@ -321,6 +326,7 @@ bool UringUdp::serve() {
     // One completion at a time: the handler may submit (a full queue), which may add completions.
     while (::io_uring_peek_cqe(&ring, &cqe) == 0) {
         const std::uint64_t data = ::io_uring_cqe_get_data64(cqe);
+        void* const receiver = ::io_uring_cqe_get_data(cqe);  // the same bits, when it is a receive's
         const int result = cqe->res;
         const unsigned flags = cqe->flags;
         ::io_uring_cqe_seen(&ring, cqe);
@@ -335,7 +341,7 @@ bool UringUdp::serve() {
             release_buffer(static_cast<unsigned>(data >> 1));
             continue;
         }
-        on_receive(*reinterpret_cast<Receiver*>(data), result, flags);
+        on_receive(*static_cast<Receiver*>(receiver), result, flags);
     }
     ring_->publish_returned();
     // Receives stopped for want of buffers start again once half the buffers are back (not one at a time:
