@@ -39,12 +39,10 @@ struct UringUdp::Receiver {
     bool removed = false;  // remove() was called: freed when its receive has ended
 };
 
-// The ring, the provided buffers and what each in-flight send needs kept alive (one per buffer, since a
-// send always goes out of the buffer its datagram arrived in).
+// The ring, the provided buffers and the destination each in-flight send needs kept (one per buffer, since
+// a send always goes out of the buffer its datagram arrived in).
 struct UringUdp::Ring {
     struct Send {
-        ::msghdr header{};
-        ::iovec iov{};
         ::sockaddr_storage destination{};
     };
 
@@ -263,21 +261,14 @@ void UringUdp::forward(std::uint64_t out_tag, const ::sockaddr* destination, ::s
         return;
     }
     Ring::Send& send = ring_->sends[id];
-    send.iov.iov_base = const_cast<std::uint8_t*>(handled_payload_.data());
-    send.iov.iov_len = handled_payload_.size();
     std::memcpy(&send.destination, destination, destination_length);
-    send.header = {};
-    send.header.msg_name = &send.destination;
-    send.header.msg_namelen = destination_length;
-    send.header.msg_iov = &send.iov;
-    send.header.msg_iovlen = 1;
-    // MSG_DONTWAIT: a full socket buffer fails the send at once instead of parking it in the kernel.
-    if (socket.slot >= 0) {
-        ::io_uring_prep_sendmsg(sqe, socket.slot, &send.header, MSG_DONTWAIT | MSG_NOSIGNAL);
-        sqe->flags |= IOSQE_FIXED_FILE;
-    } else {
-        ::io_uring_prep_sendmsg(sqe, socket.fd, &send.header, MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
+    // A send with a destination (sendto; Linux 6.0): no message header for the kernel to copy in and
+    // check. MSG_DONTWAIT: a full socket buffer fails the send at once instead of parking it in the kernel.
+    ::io_uring_prep_send(sqe, socket.slot >= 0 ? socket.slot : socket.fd, handled_payload_.data(),
+                         handled_payload_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    sqe->addr2 = reinterpret_cast<std::uint64_t>(&send.destination);
+    sqe->addr_len = static_cast<std::uint16_t>(destination_length);
+    if (socket.slot >= 0) sqe->flags |= IOSQE_FIXED_FILE;
     ::io_uring_sqe_set_data64(sqe, (std::uint64_t{id} << 1) | k_send_bit);
     handled_buffer_ = -1;  // the send gives the buffer back when it completes
 }
