@@ -27,8 +27,9 @@
 namespace sg::relay_io {
 
 struct MediaCounters {
-    std::uint64_t send_failures = 0;  // datagrams the kernel refused (unreachable, too big, buffer full)
-    std::uint64_t truncated = 0;      // longer than a receive buffer: dropped
+    std::uint64_t send_failures = 0;     // datagrams the kernel refused (unreachable, too big, buffer full)
+    std::uint64_t truncated = 0;         // longer than a receive buffer: dropped
+    std::uint64_t buffer_shortages = 0;  // io_uring: a socket's receive stopped until buffers came back
 };
 
 class MediaSocketsIo : public relay::MediaSockets {

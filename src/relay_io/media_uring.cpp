@@ -21,6 +21,7 @@ public:
     MediaCounters counters() const noexcept override {
         MediaCounters total = counters_;
         total.send_failures += uring_->counters().send_failures;
+        total.buffer_shortages = uring_->counters().buffer_shortages;
         return total;
     }
     std::string_view backend() const noexcept override { return "io_uring"; }

@@ -233,6 +233,14 @@ void register_metrics(metrics::Registry& registry, const std::vector<std::unique
         [&s] { return sum_over(s, &PublishedStatistics::dropped_packets); });
     registry.counter_callback("streamgate_relay_send_failures_total", "Relayed datagrams the kernel refused",
                               [&s] { return sum_over(s, &PublishedStatistics::send_failures); });
+    registry.counter_callback("streamgate_relay_oversized_dropped_total",
+                              "Datagrams longer than a receive buffer (2 KiB), dropped",
+                              [&s] { return sum_over(s, &PublishedStatistics::oversized); });
+    registry.counter_callback(
+        "streamgate_relay_receive_buffer_shortages_total",
+        "io_uring: times a socket's receive stopped because every receive buffer was in use (resumed when "
+        "half came back)",
+        [&s] { return sum_over(s, &PublishedStatistics::buffer_shortages); });
     registry.gauge_callback("streamgate_relay_ports_in_use", "Media ports held by calls",
                             [&s] { return sum_over(s, &PublishedStatistics::ports_in_use); });
     registry.counter_callback(

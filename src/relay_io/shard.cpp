@@ -197,7 +197,10 @@ void Shard::publish() {
     published_.relayed_bytes.store(s.relayed_bytes, std::memory_order_relaxed);
     published_.dropped_packets.store(s.dropped_packets, std::memory_order_relaxed);
     published_.ports_in_use.store(s.ports_in_use, std::memory_order_relaxed);
-    published_.send_failures.store(sockets_->counters().send_failures, std::memory_order_relaxed);
+    const MediaCounters media = sockets_->counters();
+    published_.send_failures.store(media.send_failures, std::memory_order_relaxed);
+    published_.oversized.store(media.truncated, std::memory_order_relaxed);
+    published_.buffer_shortages.store(media.buffer_shortages, std::memory_order_relaxed);
 }
 
 void Shard::log_ended(std::vector<relay::EndedCall>& ended) {

@@ -32,6 +32,8 @@ struct PublishedStatistics {
     std::atomic<std::uint64_t> dropped_packets{0};
     std::atomic<std::uint64_t> ports_in_use{0};
     std::atomic<std::uint64_t> send_failures{0};
+    std::atomic<std::uint64_t> oversized{0};
+    std::atomic<std::uint64_t> buffer_shortages{0};
     std::atomic<std::uint64_t> ended_deleted{0};
     std::atomic<std::uint64_t> ended_timeout{0};
     std::atomic<std::uint64_t> ended_other{0};

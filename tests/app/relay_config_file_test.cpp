@@ -16,13 +16,14 @@ TEST_F(RelayConfigFile, ReadsEveryKindOfKey) {
     std::string error;
     ASSERT_TRUE(read_relay_config_file(write("[relay]\ninterface = [\"203.0.113.1\", \"2001:db8::1\"]\n"
                                              "listen-ng = \"127.0.0.1:2223\"\nport-min = 31000\n"
-                                             "recording-dir = \"/var/lib/rec\"\n"),
+                                             "recording-dir = \"/var/lib/rec\"\nmedia-io = \"epoll\"\n"),
                                        nothing_given, flags, error))
         << error;
     EXPECT_EQ(flags.interfaces, (std::vector<std::string>{"203.0.113.1", "2001:db8::1"}));
     EXPECT_EQ(flags.listen_ng, std::vector<std::string>{"127.0.0.1:2223"});
     EXPECT_EQ(flags.port_min, 31000U);
     EXPECT_EQ(flags.recording_dir, "/var/lib/rec");
+    EXPECT_EQ(flags.media_io, "epoll");
 }
 
 TEST_F(RelayConfigFile, TheCommandLineWins) {
