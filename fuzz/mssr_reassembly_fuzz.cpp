@@ -5,7 +5,8 @@
 //
 // Input: records [kind u8][time step u8][...]: kind bit 0 set = a built fragment from 12 field octets
 // (stream, priority, sequence u16, stream sequence u16, ADU length u16, fragment index u8, ADU time u16,
-// unused), clear = a raw datagram of (kind >> 1) octets. Kind bit 7 asks for feedback after the record.
+// fill octet whose bit 0 is the W bit), clear = a raw datagram of (kind >> 1) octets. Kind bit 7 asks for
+// feedback after the record.
 
 #include <algorithm>
 #include <chrono>
@@ -21,7 +22,7 @@ namespace {
 
 using namespace sg::mssr;
 
-constexpr std::size_t k_mss = 28 + 64;
+constexpr std::size_t k_mss = k_packet_overhead + 64;
 
 void check(bool property) {
     if (!property) __builtin_trap();
@@ -49,7 +50,7 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     info.priority = static_cast<Priority>(f[1] % 3);
     info.stream_sequence = static_cast<std::uint16_t>(f[4] << 8 | f[5]);
     info.length = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(f[6] << 8 | f[7]));
-    info.time_ms = static_cast<std::uint32_t>(f[9] << 8 | f[10]);
+    info.time_ms = static_cast<std::uint16_t>(f[9] << 8 | f[10]);
     const std::size_t count = fragment_count(info.length, size);
     const std::size_t index = f[8] % count;
     const auto sequence = static_cast<std::uint16_t>(f[2] << 8 | f[3]);
@@ -58,9 +59,11 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     if (!plans) return packet;
     const FragmentPlan& plan = (*plans)[index];
     const std::vector<std::uint8_t> payload(plan.size, f[11]);
+    FragmentHeader header = plan.header;
+    header.feedback_wanted = (f[11] & 1) != 0;
     RtpFields rtp;
     rtp.ssrc = info.stream;
-    (void)append_data_packet(packet, rtp, plan.header, payload);
+    (void)append_data_packet(packet, rtp, header, payload);
     return packet;
 }
 
@@ -90,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const Feedback f = reassembler.make_feedback(now);
             check(f.acks.size() <= k_feedback_block_budget && f.nacks.size() <= k_feedback_block_budget);
             std::vector<std::uint8_t> out;
-            check(append_feedback_compound(out, f).ok());
+            check(append_feedback_datagram(out, f).ok());
             const auto view = parse_feedback_datagram(out);
             check(view.ok() && view->to_feedback() == f);
         }

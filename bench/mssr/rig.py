@@ -100,7 +100,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                                           str(tmp / f"{name}-recv.json")], name=f"recv-{name}", ready=None))
         net.wait_port(RCV, RCV_ADDR, PATH_PORT, proto="udp")
         peers.append(net.start_peer(SND, [streamgate_bin(), "mssr", "send", f"udp://127.0.0.1:{IN_PORT}", "--to",
-                                          target, "--latency", str(args.latency_ms), "--mss", "1344", "--quiet",
+                                          target, "--latency", str(args.latency_ms), "--mss", "1340", "--quiet",
                                           "--stats-json", str(tmp / f"{name}-send.json"), *extra],
                                     name=f"send-{name}", ready=None))
         net.wait_port(SND, "127.0.0.1", IN_PORT, proto="udp")

@@ -83,18 +83,28 @@ const Reassembler::AduRef* Reassembler::owner(std::int64_t seq) const {
     return seq < it->first + it->second.count ? &it->second : nullptr;
 }
 
+std::int64_t Reassembler::extend_time(TimePoint now, std::uint16_t wire) const noexcept {
+    // The sender's clock now, as far as we can tell (the fastest path's offset): a packet's ADU time lies
+    // at most its stream's latency (30 s at most, handshake.hpp) behind it, well inside the 32.7 s either
+    // side that 16 bits tell apart. Unlike the newest ADU time seen, this reference survives a pause of
+    // the source longer than the wrap.
+    const std::int64_t reference = have_offset_ ? to_millis(now) - offset_ms_ : last_time_ms_;
+    return extend_seq16(wire, reference);
+}
+
 void Reassembler::on_packet(TimePoint now, Bytes datagram) {
     ++stats_.packets;
+    last_wants_feedback_ = false;
     const auto packet = parse_data_packet(datagram);
     if (!packet || fragment_size_ == 0 || packet->header.stream >= streams_.size()) {
         ++stats_.invalid;
         return;
     }
     const FragmentHeader& h = packet->header;
+    last_wants_feedback_ = h.feedback_wanted;
     // Fragment geometry must follow the sender's rule (all but the last exactly fragment_size_ long).
-    const bool last = h.adu_offset + packet->fragment.size() == h.adu_length;
-    if (h.adu_offset % fragment_size_ != 0 || (!last && packet->fragment.size() != fragment_size_) ||
-        packet->fragment.size() > fragment_size_) {
+    const auto offset = fragment_offset(h, packet->fragment.size(), fragment_size_);
+    if (!offset) {
         ++stats_.invalid;
         return;
     }
@@ -102,13 +112,13 @@ void Reassembler::on_packet(TimePoint now, Bytes datagram) {
         ++stats_.over_limit;
         return;
     }
-    accept(now, *packet);
+    accept(now, *packet, *offset);
     poll(now);
 }
 
-void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
+void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint32_t offset) {
     const FragmentHeader& h = packet.header;
-    const auto index = static_cast<std::uint32_t>(h.adu_offset / fragment_size_);
+    const std::uint32_t index = h.fragment_index;
     const auto count = static_cast<std::uint32_t>(fragment_count(h.adu_length, fragment_size_));
 
     std::int64_t seq = 0;
@@ -130,7 +140,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
         }
     }
 
-    const std::int64_t time_ms = extend_u32(h.adu_time_ms, last_time_ms_);
+    const std::int64_t time_ms = extend_time(now, h.adu_time_ms);
     Stream& stream = streams_[h.stream];
     std::int64_t sseq = 0;
     if (!stream.started) {
@@ -206,15 +216,14 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
     // Accepted: from here on the packet counts.
     ++stream.stats.fragments;
     stream.highest = std::max(stream.highest, sseq);
-    last_time_ms_ = std::max(last_time_ms_, time_ms);
-    const std::int64_t offset = to_millis(now) - time_ms;
-    if (!have_offset_ || offset < offset_ms_) offset_ms_ = offset;
+    const std::int64_t clock_offset = to_millis(now) - time_ms;
+    if (!have_offset_ || clock_offset < offset_ms_) offset_ms_ = clock_offset;
     have_offset_ = true;
 
     adu.have[index] = true;
     ++adu.received;
     std::copy(packet.fragment.begin(), packet.fragment.end(),
-              adu.data.begin() + static_cast<std::ptrdiff_t>(h.adu_offset));
+              adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
 
     if (in_window(seq)) slot(seq).state = SlotState::received;
     if (seq > highest_) {

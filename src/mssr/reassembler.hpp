@@ -95,6 +95,9 @@ public:
 
     // One datagram from the data port.
     void on_packet(TimePoint now, Bytes datagram);
+    // Whether the last datagram was a data packet whose sender waits for feedback (its W bit: its window is
+    // full, or it probes): the feedback pacer then guards against a lost feedback (feedback_pacer.hpp).
+    bool last_wants_feedback() const noexcept { return last_wants_feedback_; }
     // Gives up on ADUs past their deadline and delivers what became deliverable.
     void poll(TimePoint now);
     // The feedback to send now (poll()s first).
@@ -156,7 +159,9 @@ private:
     bool in_window(std::int64_t seq) const noexcept { return seq >= cum_ && seq < cum_ + k_window; }
     // The pending ADU whose fragment range holds `seq`, if any.
     const AduRef* owner(std::int64_t seq) const;
-    void accept(TimePoint now, const DataPacketView& packet);
+    void accept(TimePoint now, const DataPacketView& packet, std::uint32_t offset);
+    // The extended (64-bit) ADU time of a 16-bit wire value.
+    std::int64_t extend_time(TimePoint now, std::uint16_t wire) const noexcept;
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);
     void close_adu(std::uint8_t stream_number, Stream& stream, std::map<std::int64_t, Adu>::iterator it,
                    bool complete);
@@ -176,9 +181,10 @@ private:
     ReassemblerConfig config_;
     std::size_t fragment_size_ = 0;
     bool started_ = false;
-    std::int64_t cum_ = 0;      // every sequence number below is received or no longer wanted
-    std::int64_t highest_ = 0;  // highest received
-    std::int64_t last_time_ms_ = 0;
+    std::int64_t cum_ = 0;           // every sequence number below is received or no longer wanted
+    std::int64_t highest_ = 0;       // highest received
+    std::int64_t last_time_ms_ = 0;  // the first packet's ADU time, until offset_ms_ is known
+    bool last_wants_feedback_ = false;
     bool have_offset_ = false;
     std::int64_t offset_ms_ = 0;  // min(arrival - ADU time): maps sender time onto ours
     std::vector<Slot> slots_;

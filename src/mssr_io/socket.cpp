@@ -240,7 +240,7 @@ asio::awaitable<void> Socket::pump(TimePoint now) {
             const Feedback feedback = receiver_->make_feedback(now);
             pacer_.on_sent(now, !feedback.nacks.empty());
             out_.clear();
-            if (append_feedback_compound(out_, feedback)) co_await send(out_, *peer_);
+            if (append_feedback_datagram(out_, feedback)) co_await send(out_, *peer_);
         }
     }
 }

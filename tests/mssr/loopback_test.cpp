@@ -157,7 +157,7 @@ Outcome run(const Scenario& sc) {
             pacer.on_sent(now, !f.nacks.empty());
             ++out.feedbacks;
             std::vector<std::uint8_t> feedback;
-            EXPECT_TRUE(append_feedback_compound(feedback, f).ok());
+            EXPECT_TRUE(append_feedback_datagram(feedback, f).ok());
             backward.send(now, feedback);
         }
         for (const auto& datagram : backward.arrivals(now)) {

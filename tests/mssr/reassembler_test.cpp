@@ -301,6 +301,41 @@ TEST(MssrReassembler, IncompleteAduAtItsDeadlineIsLostAndLaterFragmentsIgnored) 
     EXPECT_EQ(r.memory_used(), 0u);
 }
 
+// The ADU time is 16 bits of milliseconds on the wire (version 2): it wraps every 65.536 s.
+TEST(MssrReassembler, AduTimeWrapsAtSixteenBits) {
+    Reassembler r(config(std::chrono::milliseconds(100)));
+    const auto before = fragments(adu(0, 0, 64, 65530), 10, adu_bytes(64, 1));
+    r.on_packet(at_ms(70000), before[0]);  // clock offset 70000 - 65530 = 4470 ms
+    ASSERT_EQ(r.take_deliveries().size(), 1u);
+    // 10 ms later on the sender's clock: 65540, which is 4 on the wire.
+    const auto after = fragments(adu(0, 1, 192, 65540), 11, adu_bytes(192, 2));
+    r.on_packet(at_ms(70010), after[0]);
+    r.on_packet(at_ms(70010), after[2]);
+    EXPECT_EQ(r.next_deadline(), at_ms(70110));  // 65540 + 4470 + 100, not 65,536 ms earlier
+    r.poll(at_ms(70109));
+    EXPECT_TRUE(r.take_deliveries().empty());
+    r.on_packet(at_ms(70050), after[1]);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+}
+
+// The wire time is read against the sender's clock as we see it now, not the newest ADU time seen: a source
+// that pauses longer than half the wrap (32.7 s; SRs keep the session up) is still read right afterwards.
+TEST(MssrReassembler, AduTimeIsReadRightAfterAPauseLongerThanTheWrap) {
+    Reassembler r(config(std::chrono::milliseconds(100)));
+    r.on_packet(at_ms(5000), fragments(adu(0, 0, 64, 1000), 10, adu_bytes(64, 1))[0]);  // offset 4000
+    ASSERT_EQ(r.take_deliveries().size(), 1u);
+    // 100 s later: sender time 101000, 35464 on the wire, which is more than 32767 past the last ADU time.
+    const auto p = fragments(adu(0, 1, 192, 101000), 11, adu_bytes(192, 2));
+    r.on_packet(at_ms(105000), p[0]);
+    r.on_packet(at_ms(105000), p[2]);
+    EXPECT_EQ(r.next_deadline(), at_ms(105100));
+    r.poll(at_ms(105001));
+    EXPECT_TRUE(r.take_deliveries().empty());  // not given up as if 65.5 s old
+    EXPECT_EQ(requested(r.make_feedback(at_ms(105001))), (std::set<std::uint16_t>{12}));
+}
+
 TEST(MssrReassembler, PartialPolicyDeliversWhatArrived) {
     ReassemblerConfig c = config(std::chrono::milliseconds(50));
     c.default_policy.late = LatePolicy::partial;
