@@ -1,7 +1,8 @@
 // libFuzzer target for the MSSR receiver: a sequence of packets (raw datagrams, or well-formed fragments
 // built from fuzzed fields so the fuzzer reaches deep reassembly states) with fuzzed arrival times. The
 // reassembler must never exceed its memory bounds, its feedback must always encode and parse, and what it
-// delivers must respect its ADU bound.
+// delivers must respect its ADU bound. A feedback pacer follows the packets (with their W bits) as
+// mssr::Socket drives it, and must be due whenever its own next_due() has come.
 //
 // Input: records [kind u8][time step u8][...]: kind bit 0 set = a built fragment from 12 field octets
 // (stream, priority, sequence u16, stream sequence u16, ADU length u16, fragment index u8, ADU time u16,
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mssr/feedback_pacer.hpp"
 #include "mssr/fragmenter.hpp"
 #include "mssr/reassembler.hpp"
 #include "mssr/wire.hpp"
@@ -72,6 +74,7 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const ReassemblerConfig config = make_config();
     Reassembler reassembler(config);
+    FeedbackPacer pacer;
     auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
     std::size_t pos = 0;
     while (size - pos >= 2) {
@@ -87,10 +90,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             reassembler.on_packet(now, sg::Bytes(data + pos, length));
             pos += length;
         }
+        pacer.on_data(now, reassembler.last_wants_feedback());
+        const auto next = pacer.next_due();
+        check(!next || now < *next || pacer.due(now, std::nullopt));
         check(reassembler.memory_used() <= config.max_total_bytes);
         check(reassembler.receive_window() == config.max_total_bytes - reassembler.memory_used());
         if ((kind & 0x80) != 0) {
             const Feedback f = reassembler.make_feedback(now);
+            pacer.on_sent(now, !f.nacks.empty());
             check(f.acks.size() <= k_feedback_block_budget && f.nacks.size() <= k_feedback_block_budget);
             std::vector<std::uint8_t> out;
             check(append_feedback_datagram(out, f).ok());

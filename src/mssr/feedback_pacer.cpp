@@ -4,9 +4,17 @@
 
 namespace sg::mssr {
 
-void FeedbackPacer::on_data(TimePoint now) noexcept {
+namespace {
+
+// Request repeats back off to max_delay x 2^2 at most.
+constexpr std::uint32_t k_max_repeat_shift = 2;
+
+}  // namespace
+
+void FeedbackPacer::on_data(TimePoint now, bool wants_feedback) noexcept {
     if (unreported_++ == 0) first_unreported_ = now;
     last_unreported_ = now;
+    sender_waiting_ = sender_waiting_ || wants_feedback;
 }
 
 std::optional<TimePoint> FeedbackPacer::next_due() const noexcept {
@@ -16,9 +24,14 @@ std::optional<TimePoint> FeedbackPacer::next_due() const noexcept {
         due = std::min(due, *first_unreported_ + config_.max_delay);
         due = std::min(due, last_unreported_ + config_.quiet);
     }
-    // Repeat a feedback that requested retransmissions or acknowledged new data once, `max_delay` later, if
-    // nothing arrived since: it may have been lost, and a window-limited sender would wait for its RTO.
-    if (requested_ || (acked_data_ && unreported_ == 0)) due = std::min(due, *last_sent_ + config_.max_delay);
+    // Repeat a feedback that acknowledged a waiting sender's data once, `max_delay` later, if nothing arrived
+    // since: it may have been lost, and a window-limited sender would wait for a probe or its RTO.
+    if (acked_waiting_ && unreported_ == 0) due = std::min(due, *last_sent_ + config_.max_delay);
+    // Repeat requests while they are outstanding, backing off while nothing arrives.
+    if (requested_) {
+        const std::uint32_t shift = std::min(request_repeats_, k_max_repeat_shift);
+        due = std::min(due, *last_sent_ + config_.max_delay * (1u << shift));
+    }
     return due;
 }
 
@@ -31,8 +44,10 @@ bool FeedbackPacer::due(TimePoint now, std::optional<TimePoint> request_due) con
 
 void FeedbackPacer::on_sent(TimePoint now, bool requested) noexcept {
     last_sent_ = now;
+    request_repeats_ = requested && requested_ && unreported_ == 0 ? request_repeats_ + 1 : 0;
     requested_ = requested;
-    acked_data_ = unreported_ > 0;
+    acked_waiting_ = unreported_ > 0 && sender_waiting_;
+    sender_waiting_ = false;
     unreported_ = 0;
     first_unreported_.reset();
 }

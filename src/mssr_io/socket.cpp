@@ -196,7 +196,7 @@ void Socket::handle(TimePoint now, Bytes datagram) {
     }
     if (receiver_) {
         receiver_->on_packet(now, datagram);
-        pacer_.on_data(now);
+        pacer_.on_data(now, receiver_->last_wants_feedback());
         if (on_delivery_) {
             for (Delivery& d : receiver_->take_deliveries())
                 on_delivery_(std::move(d));

@@ -149,7 +149,7 @@ Outcome run(const Scenario& sc) {
         }
         for (const auto& datagram : forward.arrivals(now)) {
             receiver.on_packet(now, datagram);
-            pacer.on_data(now);
+            pacer.on_data(now, receiver.last_wants_feedback());
         }
         receiver.poll(now);
         if (pacer.due(now, receiver.request_due())) {  // as mssr::Socket paces it
