@@ -130,7 +130,10 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         sent = json.loads((tmp / f"{name}-send.json").read_text())["sender"]
         stats = {"retransmissions": sent["retransmissions"], "dropped_unrepaired": sent["dropped_unrepaired"],
                  "dropped_unsent": sent["dropped_unsent"], "cwnd_bytes": sent["cwnd_bytes"],
-                 "rtt_ms": sent["rtt_ms"]}
+                 "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"]}
+        received = json.loads((tmp / f"{name}-recv.json").read_text())
+        # The receiver's datagrams out are its feedback (and one HELLO-ACK): the control traffic issue 14 counts.
+        stats["receiver_datagrams_out"] = received.get("socket", {}).get("datagrams_out")
     result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
     result.update(stats)
     return result
