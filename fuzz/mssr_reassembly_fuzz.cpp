@@ -97,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(reassembler.receive_window() == config.max_total_bytes - reassembler.memory_used());
         if ((kind & 0x80) != 0) {
             const Feedback f = reassembler.make_feedback(now);
-            pacer.on_sent(now, !f.nacks.empty());
+            pacer.on_sent(now, !f.nacks.empty(), reassembler.repair_round_trip());
             check(f.acks.size() <= k_feedback_block_budget && f.nacks.size() <= k_feedback_block_budget);
             std::vector<std::uint8_t> out;
             check(append_feedback_datagram(out, f).ok());

@@ -30,7 +30,11 @@ std::optional<TimePoint> FeedbackPacer::next_due() const noexcept {
     // Repeat requests while they are outstanding, backing off while nothing arrives.
     if (requested_) {
         const std::uint32_t shift = std::min(request_repeats_, k_max_repeat_shift);
-        due = std::min(due, *last_sent_ + config_.max_delay * (1u << shift));
+        TimePoint::duration repeat = config_.max_delay * (1u << shift);
+        // After the first repeat (a lost request), the next can only help once the repair is overdue.
+        if (request_repeats_ > 0 && repair_round_trip_)
+            repeat = std::max<TimePoint::duration>(repeat, *repair_round_trip_ * 5 / 4);
+        due = std::min(due, *last_sent_ + repeat);
     }
     return due;
 }
@@ -42,8 +46,10 @@ bool FeedbackPacer::due(TimePoint now, std::optional<TimePoint> request_due) con
     return next && now >= *next;  // (nothing heard yet: nothing to say)
 }
 
-void FeedbackPacer::on_sent(TimePoint now, bool requested) noexcept {
+void FeedbackPacer::on_sent(TimePoint now, bool requested,
+                            std::optional<std::chrono::microseconds> repair_round_trip) noexcept {
     last_sent_ = now;
+    repair_round_trip_ = repair_round_trip;
     request_repeats_ = requested && requested_ && unreported_ == 0 ? request_repeats_ + 1 : 0;
     requested_ = requested;
     acked_waiting_ = unreported_ > 0 && sender_waiting_;

@@ -12,10 +12,12 @@
 //     and that sender would wait for a probe or its retransmission timeout. A sender with room in its window
 //     (the live mode, usually) loses nothing by a lost ack, so it gets no repeat: that repeat was half of all
 //     feedback of a 25 fps stream before the W bit (docs/mssr.md);
-//   - `max_delay` after a feedback that requested retransmissions, while requests stay outstanding and
-//     nothing arrives, then twice and four times that (a request, or its repair, may have been lost; but a
-//     repeat inside one round trip is useless unless the request itself was lost, and data arriving again
-//     brings a feedback with the requests anyway);
+//   - after a feedback that requested retransmissions, while requests stay outstanding and nothing arrives:
+//     `max_delay` later (the request may have been lost), then, backing off from twice and four times that,
+//     no sooner than the repair is overdue: the repair round trip the receiver measured, plus a quarter. A
+//     lost repair can only be asked for again then (the sender resends a fragment at most once per SRTT),
+//     so earlier repeats only cost a datagram each; data arriving again brings a feedback with the requests
+//     anyway, and resets the back-off;
 //   - every `idle_interval` while nothing arrives: a keepalive, and RWND for a sender that probes.
 // While packets arrive in order and nothing is missing, no feedback is sent that says nothing new. Pure: the
 // caller passes `now`.
@@ -44,8 +46,10 @@ public:
     void on_data(TimePoint now, bool wants_feedback = false) noexcept;
     // Whether feedback is due now; `request_due`: Reassembler::request_due().
     bool due(TimePoint now, std::optional<TimePoint> request_due) const noexcept;
-    // Feedback was sent now; `requested`: it asked for retransmissions.
-    void on_sent(TimePoint now, bool requested) noexcept;
+    // Feedback was sent now; `requested`: it asked for retransmissions; `repair_round_trip`:
+    // Reassembler::repair_round_trip(), how long a repair takes (nullopt: not known yet).
+    void on_sent(TimePoint now, bool requested,
+                 std::optional<std::chrono::microseconds> repair_round_trip = std::nullopt) noexcept;
     // When due() becomes true without a new packet (request_due aside); nullopt before anything was heard.
     std::optional<TimePoint> next_due() const noexcept;
 
@@ -57,8 +61,9 @@ private:
     std::optional<TimePoint> last_sent_;
     bool requested_ = false;
     std::uint32_t request_repeats_ = 0;  // feedbacks in a row that requested with nothing arrived between
-    bool sender_waiting_ = false;        // a packet since the last feedback had the W bit
-    bool acked_waiting_ = false;         // the last feedback acknowledged such a packet
+    std::optional<std::chrono::microseconds> repair_round_trip_;
+    bool sender_waiting_ = false;  // a packet since the last feedback had the W bit
+    bool acked_waiting_ = false;   // the last feedback acknowledged such a packet
 };
 
 }  // namespace sg::mssr

@@ -12,6 +12,8 @@ namespace {
 constexpr std::size_t k_adu_overhead = 128;
 // Extended values start here so that nothing goes negative near the first packet.
 constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
+// The repair round trip is the minimum over windows of this long (the current one and the last).
+constexpr auto k_repair_window = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -225,7 +227,13 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
     std::copy(packet.fragment.begin(), packet.fragment.end(),
               adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
 
-    if (in_window(seq)) slot(seq).state = SlotState::received;
+    if (in_window(seq)) {
+        Slot& arrived = slot(seq);
+        // A retransmission of what we asked for measures a repair; a requested fragment that was only late
+        // (reordered past the reorder window) would not.
+        if (arrived.requested_at && h.retransmission) on_repair(now, *arrived.requested_at);
+        arrived.state = SlotState::received;
+    }
     if (seq > highest_) {
         for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
             Slot& gap = slot(s);
@@ -380,6 +388,22 @@ std::optional<TimePoint> Reassembler::next_deadline() const {
     return earliest;
 }
 
+void Reassembler::on_repair(TimePoint now, TimePoint requested_at) {
+    if (now - repair_window_start_ >= k_repair_window) {
+        repair_min_before_ = repair_min_now_;
+        repair_min_now_.reset();
+        repair_window_start_ = now;
+    }
+    const auto sample = std::chrono::duration_cast<std::chrono::microseconds>(now - requested_at);
+    if (!repair_min_now_ || sample < *repair_min_now_) repair_min_now_ = sample;
+}
+
+std::optional<std::chrono::microseconds> Reassembler::repair_round_trip() const noexcept {
+    if (!repair_min_before_) return repair_min_now_;
+    if (!repair_min_now_) return repair_min_before_;
+    return std::min(*repair_min_now_, *repair_min_before_);
+}
+
 Feedback Reassembler::make_feedback(TimePoint now) {
     poll(now);
     gap_pending_ = false;
@@ -411,7 +435,7 @@ Feedback Reassembler::make_feedback(TimePoint now) {
     // Requests: fragments of known ADUs, missing for longer than the reorder window, worth resending, in
     // time.
     for (std::int64_t s = cum_; s < highest_ && f.nacks.size() <= k_feedback_block_budget; ++s) {
-        const Slot& sl = slot(s);
+        Slot& sl = slot(s);
         if (sl.state != SlotState::unknown || !sl.noticed || now - sl.noticed_at < config_.reorder_window)
             continue;
         const AduRef* ref = owner(s);
@@ -431,12 +455,14 @@ Feedback Reassembler::make_feedback(TimePoint now) {
             if (distance >= 1 && distance <= 16) {
                 last.blp = static_cast<std::uint16_t>(last.blp | (1u << (distance - 1)));
                 ++stats_.nacks;
+                if (!sl.requested_at) sl.requested_at = now;
                 continue;
             }
         }
         if (f.nacks.size() == k_feedback_block_budget) break;
         f.nacks.push_back(NackBlock{seq16, 0});
         ++stats_.nacks;
+        if (!sl.requested_at) sl.requested_at = now;
     }
     return f;
 }

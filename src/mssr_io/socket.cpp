@@ -238,7 +238,7 @@ asio::awaitable<void> Socket::pump(TimePoint now) {
         }
         if (pacer_.due(now, receiver_->request_due())) {
             const Feedback feedback = receiver_->make_feedback(now);
-            pacer_.on_sent(now, !feedback.nacks.empty());
+            pacer_.on_sent(now, !feedback.nacks.empty(), receiver_->repair_round_trip());
             out_.clear();
             if (append_feedback_datagram(out_, feedback)) co_await send(out_, *peer_);
         }

@@ -154,7 +154,7 @@ Outcome run(const Scenario& sc) {
         receiver.poll(now);
         if (pacer.due(now, receiver.request_due())) {  // as mssr::Socket paces it
             const Feedback f = receiver.make_feedback(now);
-            pacer.on_sent(now, !f.nacks.empty());
+            pacer.on_sent(now, !f.nacks.empty(), receiver.repair_round_trip());
             ++out.feedbacks;
             std::vector<std::uint8_t> feedback;
             EXPECT_TRUE(append_feedback_datagram(feedback, f).ok());
