@@ -134,6 +134,9 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         received = json.loads((tmp / f"{name}-recv.json").read_text())
         # The receiver's datagrams out are its feedback (and one HELLO-ACK): the control traffic issue 14 counts.
         stats["receiver_datagrams_out"] = received.get("socket", {}).get("datagrams_out")
+        # Fragments that arrived twice or after their ADU was done: retransmissions the path did not need.
+        stats["duplicates"] = sum(st.get("duplicates", 0) + st.get("late_fragments", 0)
+                                  for st in received.get("streams", []))
     result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
     result.update(stats)
     return result
