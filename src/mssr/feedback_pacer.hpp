@@ -14,10 +14,10 @@
 //     feedback of a 25 fps stream before the W bit (docs/mssr.md);
 //   - after a feedback that requested retransmissions, while requests stay outstanding and nothing arrives:
 //     `max_delay` later (the request may have been lost), then, backing off from twice and four times that,
-//     no sooner than the repair is overdue: the repair round trip the receiver measured, plus a quarter. A
-//     lost repair can only be asked for again then (the sender resends a fragment at most once per SRTT),
-//     so earlier repeats only cost a datagram each; data arriving again brings a feedback with the requests
-//     anyway, and resets the back-off;
+//     no sooner than one repair round trip (measured by the receiver) after that first repeat, when the
+//     repair is `max_delay` overdue. A lost repair can only be asked for again then (the sender resends a
+//     fragment at most once per SRTT), so earlier repeats only cost a datagram each; data arriving again
+//     brings a feedback with the requests anyway, and resets the back-off;
 //   - every `idle_interval` while nothing arrives: a keepalive, and RWND for a sender that probes.
 // While packets arrive in order and nothing is missing, no feedback is sent that says nothing new. Pure: the
 // caller passes `now`.

@@ -111,17 +111,17 @@ TEST(MssrFeedbackPacer, RepeatedRequestsBackOffWhileNothingArrives) {
 }
 
 // The first repeat comes after the maximum delay (the request may have been lost); the next ones only once
-// the repair is overdue: a quarter past the repair round trip the receiver measured. Before that a lost
-// repair could not be asked for again anyway (the sender resends at most once per SRTT).
+// the repair is overdue: one repair round trip (measured by the receiver) after the first repeat. Before
+// that a lost repair could not be asked for again anyway (the sender resends at most once per SRTT).
 TEST(MssrFeedbackPacer, LaterRepeatsWaitUntilTheRepairIsOverdue) {
     FeedbackPacer p(config());
     p.on_data(at_ms(0));
     p.on_sent(at_ms(0), true, std::chrono::milliseconds(120));
     EXPECT_EQ(p.next_due(), at_ms(40));
     p.on_sent(at_ms(40), true, std::chrono::milliseconds(120));
-    EXPECT_EQ(p.next_due(), at_ms(190));  // 40 + 150, not 40 + 80
-    p.on_sent(at_ms(190), true, std::chrono::milliseconds(120));
-    EXPECT_EQ(p.next_due(), at_ms(350));  // the back-off (160) is longer now
+    EXPECT_EQ(p.next_due(), at_ms(160));  // 40 + 120, not 40 + 80
+    p.on_sent(at_ms(160), true, std::chrono::milliseconds(120));
+    EXPECT_EQ(p.next_due(), at_ms(320));  // the back-off (160) is longer now
     // A short round trip leaves the back-off as it is.
     FeedbackPacer q(config());
     q.on_data(at_ms(0));
