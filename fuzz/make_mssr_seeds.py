@@ -6,22 +6,23 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def data_packet(seq, stream, sseq, length, offset, frag, prio=0, rtx=0, marker=0, time_ms=1000):
+def data_packet(seq, stream, sseq, length, index, frag, prio=0, rtx=0, marker=0, time_ms=1000, wants=0):
+    """RTP header + the 12-octet MSSR version 2 header (docs/mssr.md) + the fragment."""
     rtp = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | 96, seq, 90000, 0x1000 + stream)
-    first = (1 << 6) | (prio << 4) | (rtx << 3)
-    mssr = struct.pack("!BBHH", first, stream, seq, sseq) + length.to_bytes(3, "big") + offset.to_bytes(3, "big")
-    mssr += struct.pack("!I", time_ms)
+    first = (2 << 6) | (prio << 4) | stream
+    mssr = bytes([first]) + length.to_bytes(3, "big") + struct.pack("!HHHH", seq, sseq, time_ms & 0xffff,
+                                                                    (rtx << 15) | (wants << 14) | index)
     return rtp + mssr + frag
 
 
-def feedback(ssrc, rwnd, cum, acks, nacks):
-    rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
+def feedback(ssrc, rwnd, cum, acks, nacks, with_rr=False):
+    """The APP packet alone (reduced-size RTCP, version 2); with_rr: version 1's compound, still parsed."""
     body = struct.pack("!IHBB", rwnd, cum, len(acks), len(nacks))
     body += b"".join(struct.pack("!HH", s, c) for s, c in acks)
     body += b"".join(struct.pack("!HH", p, b) for p, b in nacks)
     app_len = (12 + len(body)) // 4 - 1
     app = struct.pack("!BBHI", 0x80 | 0, 204, app_len, ssrc) + b"MSSR" + body
-    return rr + app
+    return (struct.pack("!BBHI", 0x80, 201, 1, ssrc) if with_rr else b"") + app
 
 
 def write(target, name, data):
@@ -31,11 +32,14 @@ def write(target, name, data):
         f.write(data)
 
 
-write("mssr_packet_fuzz", "data_first", data_packet(7, 0, 3, 1300, 0, b"\x5a" * 520))
-write("mssr_packet_fuzz", "data_last_rtx", data_packet(0xffff, 1, 0xffff, 1300, 1040, b"\x01" * 260, 1, 1, 1))
+write("mssr_packet_fuzz", "data_first", data_packet(7, 0, 3, 1300, 0, b"\x5a" * 524))
+write("mssr_packet_fuzz", "data_last_rtx", data_packet(0xffff, 1, 0xffff, 1300, 2, b"\x01" * 252, 1, 1, 1))
+write("mssr_packet_fuzz", "data_wants_feedback_wrapped_time",
+      data_packet(9, 15, 4, 0xffffff, 0x3fff, b"\x02" * 16, 2, 0, 0, 0x1ffff, 1))
 write("mssr_packet_fuzz", "feedback", feedback(0xcafe, 65536, 2, [(4, 3), (9, 1)], [(3, 0), (8, 0x0003)]))
 write("mssr_packet_fuzz", "feedback_zero_window", feedback(1, 0, 10, [], []))
-hello_body = struct.pack("!BBHB3x", 1, 0, 548, 2) + struct.pack("!HBB", 120, 0, 0) + struct.pack("!HBB", 400, 1, 1)
+write("mssr_packet_fuzz", "feedback_v1_compound", feedback(1, 4096, 10, [(12, 2)], [], with_rr=True))
+hello_body = struct.pack("!BBHB3x", 2, 0, 548, 2) + struct.pack("!HBB", 120, 0, 0) + struct.pack("!HBB", 400, 1, 1)
 write("mssr_packet_fuzz", "hello", struct.pack("!BBHI", 0x80, 201, 1, 7) +
       struct.pack("!BBHI", 0x81, 204, (12 + len(hello_body)) // 4 - 1, 7) + b"MSSR" + hello_body)
 
@@ -45,17 +49,19 @@ def built(kind_extra, step, stream, prio, seq, sseq, length, index, time_ms, fil
         [index]) + struct.pack("!H", time_ms) + bytes([fill])
 
 
-# An ADU of three fragments with the middle one late, then feedback; a second stream; a wrap.
+# An ADU of three fragments with the middle one late, then feedback; a second stream; a wrap (of the
+# sequence numbers, and of the 16-bit ADU time: 0xfffe, then 0x0028).
 seq = b""
 seq += built(0, 0, 0, 0, 10, 0, 192, 0, 1000, 1)
 seq += built(0x80, 1, 0, 0, 12, 0, 192, 2, 1000, 1)
 seq += built(0, 5, 0, 0, 11, 0, 192, 1, 1000, 1)
 seq += built(0x80, 1, 1, 1, 13, 0, 50, 0, 1000, 2)
-seq += built(0, 1, 0, 1, 0xffff, 0xffff, 128, 0, 1040, 3)
-seq += built(0x80, 200, 0, 1, 0, 0xffff, 128, 1, 1040, 3)
+seq += built(0, 1, 0, 1, 0xffff, 0xffff, 128, 0, 0xfffe, 3)
+seq += built(0x80, 200, 0, 1, 0, 0xffff, 128, 1, 0xfffe, 3)
+seq += built(0x80, 40, 0, 1, 2, 0, 64, 0, 0x0028, 1)
 write("mssr_reassembly_fuzz", "three_fragments_reordered", seq)
 lossy = b"".join(built(0x80 if i % 3 == 0 else 0, 3, i % 3, i % 3, 100 + 2 * i, i, 100, i % 2, 2000 + 10 * i, i)
                  for i in range(20))
 write("mssr_reassembly_fuzz", "gaps_and_deadlines", lossy)
-raw = data_packet(5, 0, 0, 30, 0, b"\x07" * 30)  # a raw record holds at most 63 octets
+raw = data_packet(5, 0, 0, 30, 0, b"\x07" * 30, wants=1)  # a raw record holds at most 63 octets
 write("mssr_reassembly_fuzz", "raw_datagram", bytes([0x80 | (len(raw) << 1), 0]) + raw)

@@ -1,6 +1,8 @@
 // libFuzzer target for MSSR's parsers and the sender's feedback handling.
 //  1. The input as an MSSR data packet: one that parses is rebuilt with append_data_packet (when its RTP
-//     header is one our builder writes) and must give the same octets.
+//     header is one our builder writes) and must give the same octets (version 2 has no reserved bits, so
+//     every header that parses has exactly one encoding); where it lies in its ADU, for a few fragment
+//     sizes, must lie within the ADU whenever the geometry check accepts it.
 //  2. The input as an MSSR-RTCP datagram: feedback that parses is rebuilt and must parse to the same value.
 //  3. The input as a session HELLO / HELLO-ACK: one that parses is rebuilt and must parse to the same value.
 //  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds.
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mssr/fragmenter.hpp"
 #include "mssr/handshake.hpp"
 #include "mssr/sender.hpp"
 #include "mssr/wire.hpp"
@@ -26,8 +29,17 @@ void data_round_trip(sg::Bytes input) {
     const auto view = parse_data_packet(input);
     if (!view) return;
     const FragmentHeader& h = view->header;
-    check(h.adu_offset < h.adu_length && view->fragment.size() <= h.adu_length - h.adu_offset);
+    check(h.adu_length >= 1 && h.adu_length <= k_max_adu_size && view->fragment.size() <= h.adu_length);
     check(!view->fragment.empty());
+    check(h.stream <= k_max_stream && h.fragment_index <= k_max_fragment_index);
+    for (const std::size_t fs : {std::size_t{1}, std::size_t{64}, fragment_size(k_default_mss),
+                                 fragment_size(1340), view->fragment.size()}) {
+        const auto offset = fragment_offset(h, view->fragment.size(), fs);
+        if (!offset) continue;
+        check(*offset % fs == 0 && *offset / fs == h.fragment_index);
+        check(*offset < h.adu_length && view->fragment.size() <= h.adu_length - *offset);
+        check(view->fragment.size() == fs || *offset + view->fragment.size() == h.adu_length);
+    }
     const auto again_header = parse_fragment_header(view->rtp.payload());
     check(again_header.ok() && *again_header == h);
     if (view->rtp.csrc_count() != 0 || view->rtp.has_extension() || view->rtp.has_padding()) return;
@@ -48,6 +60,8 @@ void hello_round_trip(sg::Bytes input) {
     const auto hello = parse_hello_datagram(input);
     if (!hello) return;
     check(hello->streams.size() <= k_max_session_streams);
+    for (const StreamPolicy& p : hello->streams)
+        check(p.latency.count() <= k_max_latency_ms);
     std::vector<std::uint8_t> out;
     check(append_hello(out, *hello).ok());
     const auto again = parse_hello_datagram(out);
@@ -60,7 +74,7 @@ void feedback_round_trip(sg::Bytes input, Sender& sender, std::chrono::steady_cl
     const Feedback f = view->to_feedback();
     check(f.acks.size() == view->ack_count() && f.nacks.size() == view->nack_count());
     std::vector<std::uint8_t> out;
-    check(append_feedback_compound(out, f).ok());
+    check(append_feedback_datagram(out, f).ok());
     const auto again = parse_feedback_datagram(out);
     check(again.ok() && again->to_feedback() == f);
 

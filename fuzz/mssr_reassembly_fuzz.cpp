@@ -1,11 +1,13 @@
 // libFuzzer target for the MSSR receiver: a sequence of packets (raw datagrams, or well-formed fragments
 // built from fuzzed fields so the fuzzer reaches deep reassembly states) with fuzzed arrival times. The
 // reassembler must never exceed its memory bounds, its feedback must always encode and parse, and what it
-// delivers must respect its ADU bound.
+// delivers must respect its ADU bound. A feedback pacer follows the packets (with their W bits) as
+// mssr::Socket drives it, and must be due whenever its own next_due() has come.
 //
 // Input: records [kind u8][time step u8][...]: kind bit 0 set = a built fragment from 12 field octets
 // (stream, priority, sequence u16, stream sequence u16, ADU length u16, fragment index u8, ADU time u16,
-// unused), clear = a raw datagram of (kind >> 1) octets. Kind bit 7 asks for feedback after the record.
+// fill octet whose bit 0 is the W bit), clear = a raw datagram of (kind >> 1) octets. Kind bit 7 asks for
+// feedback after the record.
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mssr/feedback_pacer.hpp"
 #include "mssr/fragmenter.hpp"
 #include "mssr/reassembler.hpp"
 #include "mssr/wire.hpp"
@@ -21,7 +24,7 @@ namespace {
 
 using namespace sg::mssr;
 
-constexpr std::size_t k_mss = 28 + 64;
+constexpr std::size_t k_mss = k_packet_overhead + 64;
 
 void check(bool property) {
     if (!property) __builtin_trap();
@@ -49,7 +52,7 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     info.priority = static_cast<Priority>(f[1] % 3);
     info.stream_sequence = static_cast<std::uint16_t>(f[4] << 8 | f[5]);
     info.length = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(f[6] << 8 | f[7]));
-    info.time_ms = static_cast<std::uint32_t>(f[9] << 8 | f[10]);
+    info.time_ms = static_cast<std::uint16_t>(f[9] << 8 | f[10]);
     const std::size_t count = fragment_count(info.length, size);
     const std::size_t index = f[8] % count;
     const auto sequence = static_cast<std::uint16_t>(f[2] << 8 | f[3]);
@@ -58,9 +61,11 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     if (!plans) return packet;
     const FragmentPlan& plan = (*plans)[index];
     const std::vector<std::uint8_t> payload(plan.size, f[11]);
+    FragmentHeader header = plan.header;
+    header.feedback_wanted = (f[11] & 1) != 0;
     RtpFields rtp;
     rtp.ssrc = info.stream;
-    (void)append_data_packet(packet, rtp, plan.header, payload);
+    (void)append_data_packet(packet, rtp, header, payload);
     return packet;
 }
 
@@ -69,6 +74,7 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const ReassemblerConfig config = make_config();
     Reassembler reassembler(config);
+    FeedbackPacer pacer;
     auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
     std::size_t pos = 0;
     while (size - pos >= 2) {
@@ -84,13 +90,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             reassembler.on_packet(now, sg::Bytes(data + pos, length));
             pos += length;
         }
+        pacer.on_data(now, reassembler.last_wants_feedback());
+        const auto next = pacer.next_due();
+        check(!next || now < *next || pacer.due(now, std::nullopt));
         check(reassembler.memory_used() <= config.max_total_bytes);
         check(reassembler.receive_window() == config.max_total_bytes - reassembler.memory_used());
         if ((kind & 0x80) != 0) {
             const Feedback f = reassembler.make_feedback(now);
+            pacer.on_sent(now, !f.nacks.empty(), reassembler.repair_round_trip());
             check(f.acks.size() <= k_feedback_block_budget && f.nacks.size() <= k_feedback_block_budget);
             std::vector<std::uint8_t> out;
-            check(append_feedback_compound(out, f).ok());
+            check(append_feedback_datagram(out, f).ok());
             const auto view = parse_feedback_datagram(out);
             check(view.ok() && view->to_feedback() == f);
         }

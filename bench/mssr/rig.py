@@ -100,7 +100,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                                           str(tmp / f"{name}-recv.json")], name=f"recv-{name}", ready=None))
         net.wait_port(RCV, RCV_ADDR, PATH_PORT, proto="udp")
         peers.append(net.start_peer(SND, [streamgate_bin(), "mssr", "send", f"udp://127.0.0.1:{IN_PORT}", "--to",
-                                          target, "--latency", str(args.latency_ms), "--mss", "1344", "--quiet",
+                                          target, "--latency", str(args.latency_ms), "--mss", "1340", "--quiet",
                                           "--stats-json", str(tmp / f"{name}-send.json"), *extra],
                                     name=f"send-{name}", ready=None))
         net.wait_port(SND, "127.0.0.1", IN_PORT, proto="udp")
@@ -130,7 +130,13 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         sent = json.loads((tmp / f"{name}-send.json").read_text())["sender"]
         stats = {"retransmissions": sent["retransmissions"], "dropped_unrepaired": sent["dropped_unrepaired"],
                  "dropped_unsent": sent["dropped_unsent"], "cwnd_bytes": sent["cwnd_bytes"],
-                 "rtt_ms": sent["rtt_ms"]}
+                 "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"]}
+        received = json.loads((tmp / f"{name}-recv.json").read_text())
+        # The receiver's datagrams out are its feedback (and one HELLO-ACK): the control traffic issue 14 counts.
+        stats["receiver_datagrams_out"] = received.get("socket", {}).get("datagrams_out")
+        # Fragments that arrived twice or after their ADU was done: retransmissions the path did not need.
+        stats["duplicates"] = sum(st.get("duplicates", 0) + st.get("late_fragments", 0)
+                                  for st in received.get("streams", []))
     result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
     result.update(stats)
     return result

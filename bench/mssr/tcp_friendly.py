@@ -123,7 +123,7 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
                                           str(tmp / f"{name}-recv.json")], name=f"recv-{name}", ready=None))
         net.wait_port(RCV, RCV_ADDR, PATH_PORT, proto="udp")
         send = net.start_peer(SND, [streamgate_bin(), "mssr", "send", f"udp://127.0.0.1:{IN_PORT}", "--to",
-                                    f"{RCV_ADDR}:{PATH_PORT}", "--latency", str(args.latency_ms), "--mss", "1344",
+                                    f"{RCV_ADDR}:{PATH_PORT}", "--latency", str(args.latency_ms), "--mss", "1340",
                                     "--stats-json", str(tmp / f"{name}-send.json"), *mssr_args(mode, args)],
                               name=f"send-{name}", ready=None)
         peers.append(send)

@@ -100,12 +100,12 @@ Subcommand add_mssr_command(CLI::App& app) {
     send->add_option("--to", flags->to, "The receiver's HOST:PORT")->required();
     send->add_option("--latency", flags->latency,
                      "Latency budget in ms: a frame not delivered by then is given up (default 120)")
-        ->check(CLI::Range(1U, 60000U));
+        ->check(CLI::Range(1U, 30000U));
     send->add_option("--audio-latency", flags->audio_latency,
                      "Budget of the audio stream (default: --latency)")
-        ->check(CLI::Range(0U, 60000U));
+        ->check(CLI::Range(0U, 30000U));
     send->add_option("--mss", flags->mss,
-                     "Datagram size (RTP packet) in octets; 548 fits any IPv4 path, 1344 carries SRT's 1316 "
+                     "Datagram size (RTP packet) in octets; 548 fits any IPv4 path, 1340 carries SRT's 1316 "
                      "(default 548)")
         ->check(CLI::Range(64U, 65507U));
     send->add_option("--loss-tolerance", flags->loss_tolerance,

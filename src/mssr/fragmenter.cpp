@@ -9,7 +9,10 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
     const std::size_t size = fragment_size(mss);
     if (size == 0) return fail("MSS below the minimum");
     if (adu.length == 0) return fail("empty ADU");
+    if (adu.stream > k_max_stream) return fail("MSSR stream number beyond 15");
     if (adu.length > k_max_adu_size) return fail("ADU longer than 16 MiB - 1");
+    if (fragment_count(adu.length, size) > std::size_t{k_max_fragment_index} + 1)
+        return fail("ADU of more fragments than the 14-bit index numbers");
     std::vector<FragmentPlan> plans;
     plans.reserve(fragment_count(adu.length, size));
     for (std::uint32_t offset = 0, index = 0; offset < adu.length;
@@ -20,8 +23,9 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
         plan.header.sequence = static_cast<std::uint16_t>(first_sequence + index);
         plan.header.stream_sequence = adu.stream_sequence;
         plan.header.adu_length = adu.length;
-        plan.header.adu_offset = offset;
+        plan.header.fragment_index = static_cast<std::uint16_t>(index);
         plan.header.adu_time_ms = adu.time_ms;
+        plan.offset = offset;
         plan.size = static_cast<std::uint32_t>(std::min<std::size_t>(size, adu.length - offset));
         plans.push_back(plan);
     }

@@ -1,10 +1,12 @@
 #pragma once
 // Cuts an ADU (one video frame, one audio frame) into fragments. Every fragment but the last carries exactly
 // fragment_size(mss) octets, so a receiver can tell from any one fragment which fragment sequence numbers
-// its ADU spans (index = offset / fragment size): that is what lets it name a lost first or last fragment.
+// its ADU spans (first = sequence - index, count from the length): that is what lets it name a lost first or
+// last fragment. The same rule lets the header carry the index instead of a byte offset (version 2).
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/result.hpp"
@@ -27,22 +29,37 @@ constexpr std::size_t fragment_count(std::size_t adu_length, std::size_t fragmen
     return fragment_size == 0 ? 0 : (adu_length + fragment_size - 1) / fragment_size;
 }
 
+// Where a fragment starts in its ADU, if it follows the geometry rule for this fragment size: its index
+// lies in the ADU, it is exactly fragment_size long unless it is the last, and the last ends the ADU.
+// nullopt otherwise (the receiver refuses such a fragment).
+constexpr std::optional<std::uint32_t> fragment_offset(const FragmentHeader& h, std::size_t size,
+                                                       std::size_t fragment_size) noexcept {
+    if (fragment_size == 0 || size == 0 || size > fragment_size) return std::nullopt;
+    const std::size_t offset = std::size_t{h.fragment_index} * fragment_size;
+    if (offset >= h.adu_length) return std::nullopt;
+    const std::size_t rest = h.adu_length - offset;
+    const bool last = rest <= fragment_size;
+    if (last ? size != rest : size != fragment_size) return std::nullopt;
+    return static_cast<std::uint32_t>(offset);
+}
+
 struct AduInfo {
     std::uint8_t stream = 0;
     std::uint16_t stream_sequence = 0;
     Priority priority = Priority::key;
-    std::uint32_t time_ms = 0;
+    std::uint16_t time_ms = 0;  // the low 16 bits of the sender's clock in ms (the wire's width)
     std::uint32_t length = 0;
 };
 
 // Where fragment `index` of an ADU lies, and the header it carries (sequence = first_sequence + index).
 struct FragmentPlan {
     FragmentHeader header;
+    std::uint32_t offset = 0;
     std::uint32_t size = 0;
 };
 
-// The fragments of one ADU, in order. Fails on an empty ADU, one longer than k_max_adu_size, or an MSS
-// below k_min_mss.
+// The fragments of one ADU, in order. Fails on an empty ADU, one longer than k_max_adu_size or than
+// k_max_fragment_index + 1 fragments, or an MSS below k_min_mss.
 Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
                                                  std::size_t mss);
 

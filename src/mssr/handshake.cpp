@@ -22,7 +22,8 @@ Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& he
     w.put_u8(static_cast<std::uint8_t>(hello.streams.size()));
     w.put_u24(0);
     for (const StreamPolicy& s : hello.streams) {
-        if (s.latency.count() < 0 || s.latency.count() > 0xffff) return fail("MSSR latency beyond 65,535 ms");
+        if (s.latency.count() < 0 || s.latency.count() > k_max_latency_ms)
+            return fail("MSSR latency beyond 30,000 ms");
         w.put_u16(static_cast<std::uint16_t>(s.latency.count()));
         w.put_u8(static_cast<std::uint8_t>(s.mode));
         w.put_u8(static_cast<std::uint8_t>(s.late));
@@ -68,6 +69,7 @@ Result<Hello> parse_hello_datagram(Bytes datagram) noexcept {
             std::uint8_t late = 0;
             (void)(r.read_u16(latency) && r.read_u8(mode) && r.read_u8(late));  // length checked above
             if (mode > k_max_mode || late > k_max_late) return fail("MSSR hello: unknown stream policy");
+            if (latency > k_max_latency_ms) return fail("MSSR hello: latency beyond 30,000 ms");
             hello.streams.push_back(StreamPolicy{std::chrono::milliseconds(latency),
                                                  static_cast<RetransmitMode>(mode),
                                                  static_cast<LatePolicy>(late)});

@@ -3,7 +3,7 @@
 // "MSSR" packet, subtype 1 (HELLO, from the connecting side) or 2 (HELLO-ACK, the listener's answer). Both
 // carry the sender's view of the session, so the receiver adopts the sender's MSS and stream policies:
 //
-//   version (8) | role (8) | MSS (16)
+//   version (8, now 2: the 12-octet data header and reduced-size feedback) | role (8) | MSS (16)
 //   stream count (8) | reserved (24, zero)
 //   per stream: latency ms (16) | retransmit mode (8) | late policy (8)
 
@@ -19,7 +19,10 @@ namespace sg::mssr {
 
 inline constexpr std::uint8_t k_hello_subtype = 1;
 inline constexpr std::uint8_t k_hello_ack_subtype = 2;
-inline constexpr std::size_t k_max_session_streams = 16;
+inline constexpr std::size_t k_max_session_streams = 16;  // the data header's stream field has 4 bits
+// A stream's latency budget at most: the data header's 16-bit ADU time tells apart 32.7 s either side of the
+// sender's clock, and a fragment must stay inside that for as long as it can still be delivered.
+inline constexpr std::int64_t k_max_latency_ms = 30000;
 
 enum class Role : std::uint8_t { sender = 0, receiver = 1 };
 
@@ -28,12 +31,12 @@ struct Hello {
     std::uint32_t ssrc = 0;
     Role role = Role::sender;
     std::uint16_t mss = k_default_mss;
-    std::vector<StreamPolicy> streams;  // at most k_max_session_streams; latency in whole ms up to 65,535
+    std::vector<StreamPolicy> streams;  // at most k_max_session_streams; latency in whole ms up to 30,000
     friend bool operator==(const Hello&, const Hello&) = default;
 };
 
-// Appends the compound (RR + APP). Fails on too many streams, a latency beyond 65,535 ms, or an MSS below
-// the minimum.
+// Appends the compound (RR + APP). Fails on too many streams, a latency beyond k_max_latency_ms, or an MSS
+// below the minimum.
 Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& hello);
 // Finds and decodes a HELLO or HELLO-ACK in an RTCP datagram.
 Result<Hello> parse_hello_datagram(Bytes datagram) noexcept;

@@ -12,6 +12,8 @@ namespace {
 constexpr std::size_t k_adu_overhead = 128;
 // Extended values start here so that nothing goes negative near the first packet.
 constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
+// The repair round trip is the minimum over windows of this long (the current one and the last).
+constexpr auto k_repair_window = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -83,18 +85,28 @@ const Reassembler::AduRef* Reassembler::owner(std::int64_t seq) const {
     return seq < it->first + it->second.count ? &it->second : nullptr;
 }
 
+std::int64_t Reassembler::extend_time(TimePoint now, std::uint16_t wire) const noexcept {
+    // The sender's clock now, as far as we can tell (the fastest path's offset): a packet's ADU time lies
+    // at most its stream's latency (30 s at most, handshake.hpp) behind it, well inside the 32.7 s either
+    // side that 16 bits tell apart. Unlike the newest ADU time seen, this reference survives a pause of
+    // the source longer than the wrap.
+    const std::int64_t reference = have_offset_ ? to_millis(now) - offset_ms_ : last_time_ms_;
+    return extend_seq16(wire, reference);
+}
+
 void Reassembler::on_packet(TimePoint now, Bytes datagram) {
     ++stats_.packets;
+    last_wants_feedback_ = false;
     const auto packet = parse_data_packet(datagram);
     if (!packet || fragment_size_ == 0 || packet->header.stream >= streams_.size()) {
         ++stats_.invalid;
         return;
     }
     const FragmentHeader& h = packet->header;
+    last_wants_feedback_ = h.feedback_wanted;
     // Fragment geometry must follow the sender's rule (all but the last exactly fragment_size_ long).
-    const bool last = h.adu_offset + packet->fragment.size() == h.adu_length;
-    if (h.adu_offset % fragment_size_ != 0 || (!last && packet->fragment.size() != fragment_size_) ||
-        packet->fragment.size() > fragment_size_) {
+    const auto offset = fragment_offset(h, packet->fragment.size(), fragment_size_);
+    if (!offset) {
         ++stats_.invalid;
         return;
     }
@@ -102,13 +114,13 @@ void Reassembler::on_packet(TimePoint now, Bytes datagram) {
         ++stats_.over_limit;
         return;
     }
-    accept(now, *packet);
+    accept(now, *packet, *offset);
     poll(now);
 }
 
-void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
+void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint32_t offset) {
     const FragmentHeader& h = packet.header;
-    const auto index = static_cast<std::uint32_t>(h.adu_offset / fragment_size_);
+    const std::uint32_t index = h.fragment_index;
     const auto count = static_cast<std::uint32_t>(fragment_count(h.adu_length, fragment_size_));
 
     std::int64_t seq = 0;
@@ -130,7 +142,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
         }
     }
 
-    const std::int64_t time_ms = extend_u32(h.adu_time_ms, last_time_ms_);
+    const std::int64_t time_ms = extend_time(now, h.adu_time_ms);
     Stream& stream = streams_[h.stream];
     std::int64_t sseq = 0;
     if (!stream.started) {
@@ -206,17 +218,22 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet) {
     // Accepted: from here on the packet counts.
     ++stream.stats.fragments;
     stream.highest = std::max(stream.highest, sseq);
-    last_time_ms_ = std::max(last_time_ms_, time_ms);
-    const std::int64_t offset = to_millis(now) - time_ms;
-    if (!have_offset_ || offset < offset_ms_) offset_ms_ = offset;
+    const std::int64_t clock_offset = to_millis(now) - time_ms;
+    if (!have_offset_ || clock_offset < offset_ms_) offset_ms_ = clock_offset;
     have_offset_ = true;
 
     adu.have[index] = true;
     ++adu.received;
     std::copy(packet.fragment.begin(), packet.fragment.end(),
-              adu.data.begin() + static_cast<std::ptrdiff_t>(h.adu_offset));
+              adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
 
-    if (in_window(seq)) slot(seq).state = SlotState::received;
+    if (in_window(seq)) {
+        Slot& arrived = slot(seq);
+        // A retransmission of what we asked for measures a repair; a requested fragment that was only late
+        // (reordered past the reorder window) would not.
+        if (arrived.requested_at && h.retransmission) on_repair(now, *arrived.requested_at);
+        arrived.state = SlotState::received;
+    }
     if (seq > highest_) {
         for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
             Slot& gap = slot(s);
@@ -371,6 +388,22 @@ std::optional<TimePoint> Reassembler::next_deadline() const {
     return earliest;
 }
 
+void Reassembler::on_repair(TimePoint now, TimePoint requested_at) {
+    if (now - repair_window_start_ >= k_repair_window) {
+        repair_min_before_ = repair_min_now_;
+        repair_min_now_.reset();
+        repair_window_start_ = now;
+    }
+    const auto sample = std::chrono::duration_cast<std::chrono::microseconds>(now - requested_at);
+    if (!repair_min_now_ || sample < *repair_min_now_) repair_min_now_ = sample;
+}
+
+std::optional<std::chrono::microseconds> Reassembler::repair_round_trip() const noexcept {
+    if (!repair_min_before_) return repair_min_now_;
+    if (!repair_min_now_) return repair_min_before_;
+    return std::min(*repair_min_now_, *repair_min_before_);
+}
+
 Feedback Reassembler::make_feedback(TimePoint now) {
     poll(now);
     gap_pending_ = false;
@@ -402,7 +435,7 @@ Feedback Reassembler::make_feedback(TimePoint now) {
     // Requests: fragments of known ADUs, missing for longer than the reorder window, worth resending, in
     // time.
     for (std::int64_t s = cum_; s < highest_ && f.nacks.size() <= k_feedback_block_budget; ++s) {
-        const Slot& sl = slot(s);
+        Slot& sl = slot(s);
         if (sl.state != SlotState::unknown || !sl.noticed || now - sl.noticed_at < config_.reorder_window)
             continue;
         const AduRef* ref = owner(s);
@@ -422,12 +455,14 @@ Feedback Reassembler::make_feedback(TimePoint now) {
             if (distance >= 1 && distance <= 16) {
                 last.blp = static_cast<std::uint16_t>(last.blp | (1u << (distance - 1)));
                 ++stats_.nacks;
+                if (!sl.requested_at) sl.requested_at = now;
                 continue;
             }
         }
         if (f.nacks.size() == k_feedback_block_budget) break;
         f.nacks.push_back(NackBlock{seq16, 0});
         ++stats_.nacks;
+        if (!sl.requested_at) sl.requested_at = now;
     }
     return f;
 }

@@ -95,6 +95,14 @@ public:
 
     // One datagram from the data port.
     void on_packet(TimePoint now, Bytes datagram);
+    // Whether the last datagram was a data packet whose sender waits for feedback (its W bit: its window is
+    // full, or it probes): the feedback pacer then guards against a lost feedback (feedback_pacer.hpp).
+    bool last_wants_feedback() const noexcept { return last_wants_feedback_; }
+    // How long a repair takes: the smallest time from our first request of a fragment to the arrival of its
+    // retransmission, over the last 10-20 s (a windowed minimum, so a repair that needed a second request
+    // does not inflate it): one round trip plus the sender's turnaround. nullopt before the first repair.
+    // The feedback pacer repeats a request a second time only once its repair is overdue.
+    std::optional<std::chrono::microseconds> repair_round_trip() const noexcept;
     // Gives up on ADUs past their deadline and delivers what became deliverable.
     void poll(TimePoint now);
     // The feedback to send now (poll()s first).
@@ -142,7 +150,8 @@ private:
         SlotState state = SlotState::unknown;
         bool noticed = false;  // missing below the highest sequence number since `noticed_at`
         TimePoint noticed_at{};
-        std::int64_t time_bound_ms = 0;  // ADU time (sender clock) of the packet that revealed the gap
+        std::int64_t time_bound_ms = 0;         // ADU time (sender clock) of the packet that revealed the gap
+        std::optional<TimePoint> requested_at;  // first put in a feedback's requests
     };
     struct AduRef {
         std::uint8_t stream = 0;
@@ -156,7 +165,9 @@ private:
     bool in_window(std::int64_t seq) const noexcept { return seq >= cum_ && seq < cum_ + k_window; }
     // The pending ADU whose fragment range holds `seq`, if any.
     const AduRef* owner(std::int64_t seq) const;
-    void accept(TimePoint now, const DataPacketView& packet);
+    void accept(TimePoint now, const DataPacketView& packet, std::uint32_t offset);
+    // The extended (64-bit) ADU time of a 16-bit wire value.
+    std::int64_t extend_time(TimePoint now, std::uint16_t wire) const noexcept;
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);
     void close_adu(std::uint8_t stream_number, Stream& stream, std::map<std::int64_t, Adu>::iterator it,
                    bool complete);
@@ -172,13 +183,15 @@ private:
     void skip_to(std::uint8_t stream_number, Stream& stream, std::int64_t new_next);
     void report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until);
     void advance_cumulative(TimePoint now);
+    void on_repair(TimePoint now, TimePoint requested_at);
 
     ReassemblerConfig config_;
     std::size_t fragment_size_ = 0;
     bool started_ = false;
-    std::int64_t cum_ = 0;      // every sequence number below is received or no longer wanted
-    std::int64_t highest_ = 0;  // highest received
-    std::int64_t last_time_ms_ = 0;
+    std::int64_t cum_ = 0;           // every sequence number below is received or no longer wanted
+    std::int64_t highest_ = 0;       // highest received
+    std::int64_t last_time_ms_ = 0;  // the first packet's ADU time, until offset_ms_ is known
+    bool last_wants_feedback_ = false;
     bool have_offset_ = false;
     std::int64_t offset_ms_ = 0;  // min(arrival - ADU time): maps sender time onto ours
     std::vector<Slot> slots_;
@@ -192,6 +205,10 @@ private:
     std::optional<TimePoint> reorder_wakeup_;  // when a held-back whole-ADU loss can be decided
     std::vector<Delivery> deliveries_;
     ReceiverStats stats_;
+    // Windowed minimum of the repair round trip: this window's and the last one's.
+    std::optional<std::chrono::microseconds> repair_min_now_;
+    std::optional<std::chrono::microseconds> repair_min_before_;
+    TimePoint repair_window_start_{};
 };
 
 }  // namespace sg::mssr

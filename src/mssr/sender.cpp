@@ -49,7 +49,7 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     info.stream = adu.stream;
     info.stream_sequence = stream_sequence_[adu.stream];
     info.priority = adu.priority;
-    info.time_ms = static_cast<std::uint32_t>(to_millis(now));
+    info.time_ms = static_cast<std::uint16_t>(to_millis(now));
     info.length = static_cast<std::uint32_t>(adu.data.size());
     const auto plans = plan_fragments(info, static_cast<std::uint16_t>(end_sequence()), config_.mss);
     if (!plans) return Error{plans.error()};
@@ -60,6 +60,7 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
         Fragment f;
         f.adu = data;
         f.header = (*plans)[i].header;
+        f.offset = (*plans)[i].offset;
         f.size = (*plans)[i].size;
         f.rtp_timestamp = adu.rtp_timestamp;
         f.last = i + 1 == plans->size();
@@ -77,8 +78,7 @@ Sender::Fragment* Sender::find(std::int64_t seq) {
     return &buffer_[static_cast<std::size_t>(seq - base_)];
 }
 
-bool Sender::window_open() const noexcept {
-    if (rwnd_ == 0) return in_flight_ == 0;  // rule b: one probe
+std::size_t Sender::send_window() const noexcept {
     std::size_t window = cc_.window();
     if (config_.live_rate_kbps != 0) {
         // kbit/s x microseconds / 8000 = octets: what the stream sends while its fragments await their ack
@@ -86,7 +86,12 @@ bool Sender::window_open() const noexcept {
         window += static_cast<std::size_t>(std::uint64_t{config_.live_rate_kbps} *
                                            static_cast<std::uint64_t>(rtt_.srtt().count()) / 8000);
     }
-    return in_flight_ < std::min<std::size_t>(window, rwnd_);  // rule a
+    return std::min<std::size_t>(window, rwnd_);
+}
+
+bool Sender::window_open() const noexcept {
+    if (rwnd_ == 0) return in_flight_ == 0;  // rule b: one probe
+    return in_flight_ < send_window();       // rule a
 }
 
 void Sender::finish(Fragment& f) {
@@ -101,13 +106,17 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     FragmentHeader header = f.header;
     header.retransmission = retransmission;
     header.sequence = static_cast<std::uint16_t>(seq);
+    // After this packet the window is closed: we wait for feedback, and a lost one would stall us until a
+    // probe or the RTO, so the receiver repeats its feedback for such packets (feedback_pacer.hpp). A
+    // sender with room to spare (the live mode, usually) does not need that, and is spared the repeats.
+    header.feedback_wanted = rwnd_ == 0 || in_flight_ + f.wire_size() >= send_window();
     RtpFields rtp;
     rtp.payload_type = config_.payload_type;
     rtp.rtp_sequence = rtp_sequence_[header.stream]++;
     rtp.rtp_timestamp = f.rtp_timestamp;
     rtp.ssrc = config_.streams[header.stream].ssrc;
     rtp.marker = f.last;
-    const Bytes fragment = Bytes(*f.adu).subspan(header.adu_offset, f.size);
+    const Bytes fragment = Bytes(*f.adu).subspan(f.offset, f.size);
     const auto written = append_data_packet(out, rtp, header, fragment);
     if (!written) return 0;  // cannot happen: the plan was checked when the ADU was submitted
 
@@ -145,6 +154,7 @@ std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<st
         if (f.deadline <= now) return std::nullopt;
         FragmentHeader header = f.header;
         header.retransmission = true;
+        header.feedback_wanted = true;  // a probe exists to draw feedback
         header.sequence = static_cast<std::uint16_t>(seq);
         RtpFields rtp;
         rtp.payload_type = config_.payload_type;
@@ -152,8 +162,7 @@ std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<st
         rtp.rtp_timestamp = f.rtp_timestamp;
         rtp.ssrc = config_.streams[header.stream].ssrc;
         rtp.marker = f.last;
-        const auto written =
-            append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(header.adu_offset, f.size));
+        const auto written = append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(f.offset, f.size));
         if (!written) return std::nullopt;
         // Still in flight, already counted; sent twice now, so Karn takes no sample from it.
         ++f.transmissions;

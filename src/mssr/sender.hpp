@@ -100,6 +100,7 @@ private:
     struct Fragment {
         std::shared_ptr<const std::vector<std::uint8_t>> adu;
         FragmentHeader header;
+        std::uint32_t offset = 0;  // in the ADU
         std::uint32_t size = 0;
         std::uint32_t rtp_timestamp = 0;
         State state = State::queued;
@@ -121,6 +122,7 @@ private:
     std::int64_t end_sequence() const noexcept { return base_ + static_cast<std::int64_t>(buffer_.size()); }
     void expire(TimePoint now);
     void trim();
+    std::size_t send_window() const noexcept;  // min(congestion window (+ live term), RWND)
     bool window_open() const noexcept;
     std::chrono::microseconds probe_timeout() const noexcept;
     std::optional<std::size_t> send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out);

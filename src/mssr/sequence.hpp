@@ -1,5 +1,5 @@
 #pragma once
-// Serial-number helpers for MSSR's 16-bit wire sequence numbers and 32-bit millisecond times. Internally
+// Serial-number helpers for MSSR's 16-bit wire sequence numbers and millisecond times. Internally
 // the state machines work on 64-bit "extended" values, so wrap-around is handled once, here, and nowhere
 // else.
 
@@ -17,18 +17,11 @@ using Millis = std::chrono::milliseconds;
 // unfinished one, so a conforming receiver never has to drop one as out of window.
 inline constexpr std::int64_t k_sequence_window = 16384;
 
-// Extends a 16-bit sequence number to the 64-bit value closest to `reference` (an extended value already
-// seen), so values up to 32767 behind or 32768 ahead of it map correctly across a wrap.
+// Extends a 16-bit sequence number (or ADU time in ms) to the 64-bit value closest to `reference` (an
+// extended value), so values up to 32768 behind or 32767 ahead of it map correctly across a wrap.
 constexpr std::int64_t extend_seq16(std::uint16_t wire, std::int64_t reference) noexcept {
     const auto ref16 = static_cast<std::uint16_t>(reference);
     const auto delta = static_cast<std::int16_t>(static_cast<std::uint16_t>(wire - ref16));
-    return reference + delta;
-}
-
-// The same for 32-bit values (the ADU time in milliseconds).
-constexpr std::int64_t extend_u32(std::uint32_t wire, std::int64_t reference) noexcept {
-    const auto ref32 = static_cast<std::uint32_t>(reference);
-    const auto delta = static_cast<std::int32_t>(static_cast<std::uint32_t>(wire - ref32));
     return reference + delta;
 }
 

@@ -3,19 +3,22 @@
 namespace sg::mssr {
 namespace {
 
-// Octet 0 of the MSSR header: version (2 bits), priority (2 bits), R (retransmission), 3 reserved bits.
+// Octet 0: version (2 bits), priority (2 bits), stream (4 bits); then the 24-bit ADU length.
 constexpr std::uint8_t k_version_shift = 6;
 constexpr std::uint8_t k_priority_shift = 4;
 constexpr std::uint8_t k_priority_mask = 0x30;
-constexpr std::uint8_t k_retransmission_bit = 0x08;
-constexpr std::uint8_t k_reserved_mask = 0x07;
+constexpr std::uint8_t k_stream_mask = 0x0f;
 constexpr std::uint8_t k_max_priority = static_cast<std::uint8_t>(Priority::disposable);
+// Octets 10-11: R (retransmission), W (feedback wanted), the 14-bit fragment index.
+constexpr std::uint16_t k_retransmission_bit = 0x8000;
+constexpr std::uint16_t k_feedback_wanted_bit = 0x4000;
+constexpr std::uint16_t k_index_mask = 0x3fff;
 
 constexpr std::size_t k_feedback_fixed_size = 8;  // RWND, cumulative ack, two block counts
 
 bool fragment_fits(const FragmentHeader& h, std::size_t fragment_size) noexcept {
-    return fragment_size != 0 && h.adu_length <= k_max_adu_size && h.adu_offset < h.adu_length &&
-           fragment_size <= h.adu_length - h.adu_offset;
+    return fragment_size != 0 && h.adu_length != 0 && h.adu_length <= k_max_adu_size &&
+           fragment_size <= h.adu_length;
 }
 
 }  // namespace
@@ -23,20 +26,21 @@ bool fragment_fits(const FragmentHeader& h, std::size_t fragment_size) noexcept 
 Result<FragmentHeader> parse_fragment_header(Bytes payload) noexcept {
     ByteReader r(payload);
     std::uint8_t first = 0;
-    std::uint8_t stream = 0;
+    std::uint16_t flags_and_index = 0;
     FragmentHeader h;
-    if (!r.read_u8(first) || !r.read_u8(stream) || !r.read_u16(h.sequence) ||
-        !r.read_u16(h.stream_sequence) || !r.read_u24(h.adu_length) || !r.read_u24(h.adu_offset) ||
-        !r.read_u32(h.adu_time_ms)) {
+    if (!r.read_u8(first) || !r.read_u24(h.adu_length) || !r.read_u16(h.sequence) ||
+        !r.read_u16(h.stream_sequence) || !r.read_u16(h.adu_time_ms) || !r.read_u16(flags_and_index)) {
         return fail("MSSR header truncated");
     }
-    if ((first >> k_version_shift) != k_version) return fail("MSSR version is not 1");
-    if ((first & k_reserved_mask) != 0) return fail("MSSR reserved bits set");
+    if ((first >> k_version_shift) != k_version) return fail("MSSR version is not 2");
     const auto priority = static_cast<std::uint8_t>((first & k_priority_mask) >> k_priority_shift);
     if (priority > k_max_priority) return fail("MSSR priority 3 is reserved");
+    if (h.adu_length == 0) return fail("MSSR ADU length 0");
     h.priority = static_cast<Priority>(priority);
-    h.retransmission = (first & k_retransmission_bit) != 0;
-    h.stream = stream;
+    h.stream = first & k_stream_mask;
+    h.retransmission = (flags_and_index & k_retransmission_bit) != 0;
+    h.feedback_wanted = (flags_and_index & k_feedback_wanted_bit) != 0;
+    h.fragment_index = flags_and_index & k_index_mask;
     return h;
 }
 
@@ -47,7 +51,7 @@ Result<DataPacketView> parse_data_packet(Bytes datagram) noexcept {
     auto header = parse_fragment_header(payload);
     if (!header) return Error{header.error()};
     const Bytes fragment = payload.subspan(k_payload_header_size);
-    if (!fragment_fits(*header, fragment.size())) return fail("MSSR fragment outside its ADU");
+    if (!fragment_fits(*header, fragment.size())) return fail("MSSR fragment empty or longer than its ADU");
     return DataPacketView{*rtp, *header, fragment};
 }
 
@@ -55,20 +59,23 @@ Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const Rtp
                                        const FragmentHeader& header, Bytes fragment) {
     if (static_cast<std::uint8_t>(header.priority) > k_max_priority)
         return fail("MSSR priority out of range");
-    if (!fragment_fits(header, fragment.size())) return fail("MSSR fragment outside its ADU");
+    if (header.stream > k_max_stream) return fail("MSSR stream number beyond 15");
+    if (header.fragment_index > k_max_fragment_index) return fail("MSSR fragment index beyond 16,383");
+    if (!fragment_fits(header, fragment.size())) return fail("MSSR fragment empty or longer than its ADU");
 
     std::vector<std::uint8_t> mssr;
     mssr.reserve(k_payload_header_size);
     ByteWriter w(mssr);
     w.put_u8(static_cast<std::uint8_t>((k_version << k_version_shift) |
                                        (static_cast<std::uint8_t>(header.priority) << k_priority_shift) |
-                                       (header.retransmission ? k_retransmission_bit : 0)));
-    w.put_u8(header.stream);
+                                       header.stream));
+    w.put_u24(header.adu_length);
     w.put_u16(header.sequence);
     w.put_u16(header.stream_sequence);
-    w.put_u24(header.adu_length);
-    w.put_u24(header.adu_offset);
-    w.put_u32(header.adu_time_ms);
+    w.put_u16(header.adu_time_ms);
+    w.put_u16(static_cast<std::uint16_t>((header.retransmission ? k_retransmission_bit : 0) |
+                                         (header.feedback_wanted ? k_feedback_wanted_bit : 0) |
+                                         header.fragment_index));
 
     rtp::RtpHeader rtp_header;
     rtp_header.marker = rtp.marker;
@@ -164,16 +171,8 @@ Result<std::size_t> append_feedback(std::vector<std::uint8_t>& out, const Feedba
     return rtp::append_app(out, k_feedback_subtype, feedback.ssrc, k_app_name, body);
 }
 
-Result<std::size_t> append_feedback_compound(std::vector<std::uint8_t>& out, const Feedback& feedback) {
-    const std::size_t start = out.size();
-    const auto rr = rtp::append_receiver_report(out, feedback.ssrc);
-    if (!rr) return rr;
-    const auto app = append_feedback(out, feedback);
-    if (!app) {
-        out.resize(start);
-        return app;
-    }
-    return out.size() - start;
+Result<std::size_t> append_feedback_datagram(std::vector<std::uint8_t>& out, const Feedback& feedback) {
+    return append_feedback(out, feedback);
 }
 
 }  // namespace sg::mssr

@@ -1,7 +1,8 @@
 #pragma once
-// MSSR-RTP wire format (docs/mssr.md): an RTP packet (RFC 3550) whose payload starts with a 16-octet MSSR
-// payload header, and MSSR-RTCP feedback: an RTCP APP packet named "MSSR" carrying the receive window,
-// a cumulative ack, received ranges above it (gap acks) and retransmission requests (RFC 4585 NACK layout).
+// MSSR-RTP wire format, version 2 (docs/mssr.md): an RTP packet (RFC 3550) whose payload starts with a
+// 12-octet MSSR payload header, and MSSR-RTCP feedback: an RTCP APP packet named "MSSR" carrying the receive
+// window, a cumulative ack, received ranges above it (gap acks) and retransmission requests (RFC 4585 NACK
+// layout), sent alone as a reduced-size RTCP packet (RFC 5506; the handshake's version announces it).
 //
 // Views check every length once (parse_* fail on anything malformed); fields are read explicitly.
 
@@ -17,10 +18,14 @@
 
 namespace sg::mssr {
 
-inline constexpr std::uint8_t k_version = 1;
-inline constexpr std::size_t k_payload_header_size = 16;
-inline constexpr std::uint32_t k_max_adu_size = 0xffffff;  // ADU length and offset are 24-bit fields
-inline constexpr std::size_t k_default_mss = 548;          // 576 (minimum IPv4 MTU) - 20 IPv4 - 8 UDP
+inline constexpr std::uint8_t k_version = 2;
+inline constexpr std::size_t k_payload_header_size = 12;
+inline constexpr std::uint32_t k_max_adu_size = 0xffffff;  // the ADU length is a 24-bit field
+inline constexpr std::uint8_t k_max_stream = 15;           // the stream number is a 4-bit field
+// The fragment index is a 14-bit field: an ADU spans at most 16,384 fragments, which is also the receiver's
+// sequence window (sequence.hpp), so no ADU the index cannot number could ever be reassembled anyway.
+inline constexpr std::uint16_t k_max_fragment_index = 0x3fff;
+inline constexpr std::size_t k_default_mss = 548;  // 576 (minimum IPv4 MTU) - 20 IPv4 - 8 UDP
 inline constexpr std::uint8_t k_default_payload_type = 96;
 
 // What a lost fragment is worth: decides retransmission order and, in key_only mode, whether at all.
@@ -33,12 +38,17 @@ enum class Priority : std::uint8_t {
 struct FragmentHeader {
     Priority priority = Priority::key;
     bool retransmission = false;
-    std::uint8_t stream = 0;
+    // The sender's window is full after this packet (or it is a tail-loss probe): it waits for feedback, so
+    // the receiver should not let a lost feedback stall it (feedback_pacer.hpp).
+    bool feedback_wanted = false;
+    std::uint8_t stream = 0;            // 4 bits
     std::uint16_t sequence = 0;         // per-session fragment sequence number
     std::uint16_t stream_sequence = 0;  // per-stream ADU number, shared by all fragments of one ADU
-    std::uint32_t adu_length = 0;       // 24 bits
-    std::uint32_t adu_offset = 0;       // 24 bits
-    std::uint32_t adu_time_ms = 0;      // sender clock when the ADU was submitted, milliseconds (wraps)
+    std::uint32_t adu_length = 0;       // 24 bits, at least 1
+    // Where the fragment lies in its ADU, in fragments (14 bits): its offset is index x fragment_size(mss),
+    // since every fragment but the last is exactly that long (fragmenter.hpp, fragment_offset).
+    std::uint16_t fragment_index = 0;
+    std::uint16_t adu_time_ms = 0;  // sender clock when the ADU was submitted, milliseconds (wraps in 65.5 s)
     friend bool operator==(const FragmentHeader&, const FragmentHeader&) = default;
 };
 
@@ -49,8 +59,9 @@ struct DataPacketView {
     Bytes fragment;
 };
 
-// Parses a datagram as an MSSR data packet. Besides the RTP checks: MSSR version 1, priority 0-2, reserved
-// bits zero, a non-empty fragment that lies within the ADU (offset + size <= length).
+// Parses a datagram as an MSSR data packet. Besides the RTP checks: MSSR version 2, priority 0-2, a non-zero
+// ADU length and a non-empty fragment no longer than it. Where the fragment lies needs the fragment size (the
+// MSS): the receiver checks that (fragment_offset in fragmenter.hpp).
 Result<DataPacketView> parse_data_packet(Bytes datagram) noexcept;
 // The MSSR header alone (what follows the RTP header).
 Result<FragmentHeader> parse_fragment_header(Bytes payload) noexcept;
@@ -63,8 +74,8 @@ struct RtpFields {
     bool marker = false;  // set on an ADU's last fragment, as video payload formats do
 };
 
-// Appends RTP header + MSSR header + fragment. Fails (appending nothing) on a fragment outside the ADU,
-// an empty fragment, fields too wide for the wire, or an invalid priority.
+// Appends RTP header + MSSR header + fragment. Fails (appending nothing) on an empty fragment or one longer
+// than the ADU, fields too wide for the wire, or an invalid priority.
 Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const RtpFields& rtp,
                                        const FragmentHeader& header, Bytes fragment);
 
@@ -129,7 +140,9 @@ Result<FeedbackView> parse_feedback_datagram(Bytes datagram) noexcept;
 
 // Appends the APP packet. Fails on more than k_max_feedback_blocks blocks of a kind or an empty range.
 Result<std::size_t> append_feedback(std::vector<std::uint8_t>& out, const Feedback& feedback);
-// Appends a compound packet as RFC 3550 requires one: an empty RR from `feedback.ssrc`, then the APP.
-Result<std::size_t> append_feedback_compound(std::vector<std::uint8_t>& out, const Feedback& feedback);
+// Appends the feedback datagram: the APP packet alone, a reduced-size RTCP packet (RFC 5506). Version 1 put
+// an empty RR in front of it (RFC 3550's compound rule), 8 octets that said nothing; both ends announce
+// version 2 in the handshake, which is the signalling RFC 5506 asks for.
+Result<std::size_t> append_feedback_datagram(std::vector<std::uint8_t>& out, const Feedback& feedback);
 
 }  // namespace sg::mssr

@@ -196,7 +196,7 @@ void Socket::handle(TimePoint now, Bytes datagram) {
     }
     if (receiver_) {
         receiver_->on_packet(now, datagram);
-        pacer_.on_data(now);
+        pacer_.on_data(now, receiver_->last_wants_feedback());
         if (on_delivery_) {
             for (Delivery& d : receiver_->take_deliveries())
                 on_delivery_(std::move(d));
@@ -238,9 +238,9 @@ asio::awaitable<void> Socket::pump(TimePoint now) {
         }
         if (pacer_.due(now, receiver_->request_due())) {
             const Feedback feedback = receiver_->make_feedback(now);
-            pacer_.on_sent(now, !feedback.nacks.empty());
+            pacer_.on_sent(now, !feedback.nacks.empty(), receiver_->repair_round_trip());
             out_.clear();
-            if (append_feedback_compound(out_, feedback)) co_await send(out_, *peer_);
+            if (append_feedback_datagram(out_, feedback)) co_await send(out_, *peer_);
         }
     }
 }

@@ -247,7 +247,7 @@ int run_ts_recv(const TsBridgeConfig& config) {
 
     // An ADU is whole TS packets: out they go as they came, in 1,316-octet datagrams. Of a partial ADU (given
     // up at its deadline, missing ranges zero-filled) only the packets that still start with the sync byte go
-    // out, so the reader sees a gap in the TS, as after a UDP loss; with --mss 1344 fragments are exactly 7
+    // out, so the reader sees a gap in the TS, as after a UDP loss; with --mss 1340 fragments are exactly 7
     // TS packets, so no packet is half zero. A lost ADU writes nothing.
     std::vector<std::uint8_t> kept;
     const auto write = [&](Bytes data) {

@@ -91,10 +91,50 @@ TEST(MssrFeedbackPacer, RequestsAreRepeatedAfterTheMaximumDelayEvenWithoutNewDat
     EXPECT_EQ(p.next_due(), at_ms(240));
 }
 
-// A lost feedback must not leave a window-limited sender waiting for its retransmission timeout.
-TEST(MssrFeedbackPacer, AFeedbackThatAckedDataIsRepeatedOnceWhenNothingFollows) {
+// Within a round trip a repeat is useless unless the request itself was lost: while nothing arrives, the
+// repeats back off to four times the maximum delay.
+TEST(MssrFeedbackPacer, RepeatedRequestsBackOffWhileNothingArrives) {
     FeedbackPacer p(config());
     p.on_data(at_ms(0));
+    p.on_sent(at_ms(0), true);
+    EXPECT_EQ(p.next_due(), at_ms(40));
+    p.on_sent(at_ms(40), true);
+    EXPECT_EQ(p.next_due(), at_ms(120));
+    p.on_sent(at_ms(120), true);
+    EXPECT_EQ(p.next_due(), at_ms(280));
+    p.on_sent(at_ms(280), true);
+    EXPECT_EQ(p.next_due(), at_ms(440));  // capped at 4 x 40 ms (the idle keepalive is later still)
+    // Data arriving again resets the back-off: the requests ride on its feedback.
+    p.on_data(at_ms(300));
+    p.on_sent(at_ms(300), true);
+    EXPECT_EQ(p.next_due(), at_ms(340));
+}
+
+// The first repeat comes after the maximum delay (the request may have been lost); the next ones only once
+// the repair is overdue: one repair round trip (measured by the receiver) after the first repeat. Before
+// that a lost repair could not be asked for again anyway (the sender resends at most once per SRTT).
+TEST(MssrFeedbackPacer, LaterRepeatsWaitUntilTheRepairIsOverdue) {
+    FeedbackPacer p(config());
+    p.on_data(at_ms(0));
+    p.on_sent(at_ms(0), true, std::chrono::milliseconds(120));
+    EXPECT_EQ(p.next_due(), at_ms(40));
+    p.on_sent(at_ms(40), true, std::chrono::milliseconds(120));
+    EXPECT_EQ(p.next_due(), at_ms(160));  // 40 + 120, not 40 + 80
+    p.on_sent(at_ms(160), true, std::chrono::milliseconds(120));
+    EXPECT_EQ(p.next_due(), at_ms(320));  // the back-off (160) is longer now
+    // A short round trip leaves the back-off as it is.
+    FeedbackPacer q(config());
+    q.on_data(at_ms(0));
+    q.on_sent(at_ms(0), true, std::chrono::milliseconds(5));
+    q.on_sent(at_ms(40), true, std::chrono::milliseconds(5));
+    EXPECT_EQ(q.next_due(), at_ms(120));
+}
+
+// A lost feedback must not leave a window-limited sender waiting for its retransmission timeout: a sender
+// that waits says so with the W bit of its data packets.
+TEST(MssrFeedbackPacer, AFeedbackThatAckedAWaitingSenderIsRepeatedOnceWhenNothingFollows) {
+    FeedbackPacer p(config());
+    p.on_data(at_ms(0), true);
     p.on_sent(at_ms(0), false);
     EXPECT_FALSE(p.due(at_ms(39), std::nullopt));
     EXPECT_TRUE(p.due(at_ms(40), std::nullopt));
@@ -102,9 +142,24 @@ TEST(MssrFeedbackPacer, AFeedbackThatAckedDataIsRepeatedOnceWhenNothingFollows) 
     EXPECT_EQ(p.next_due(), at_ms(240));  // once: then the idle keepalive
 }
 
-TEST(MssrFeedbackPacer, AnIdleSessionGetsAKeepaliveEveryIdleInterval) {
+// A sender with room in its window loses nothing by a lost ack: no repeat (half of a 25 fps stream's
+// feedback before the W bit).
+TEST(MssrFeedbackPacer, AFeedbackThatAckedASenderWithRoomIsNotRepeated) {
     FeedbackPacer p(config());
     p.on_data(at_ms(0));
+    p.on_data(at_ms(1), false);
+    p.on_sent(at_ms(6), false);
+    EXPECT_EQ(p.next_due(), at_ms(206));
+    // The W bit of any packet since the last feedback counts.
+    p.on_data(at_ms(10), true);
+    p.on_data(at_ms(11), false);
+    p.on_sent(at_ms(16), false);
+    EXPECT_EQ(p.next_due(), at_ms(56));
+}
+
+TEST(MssrFeedbackPacer, AnIdleSessionGetsAKeepaliveEveryIdleInterval) {
+    FeedbackPacer p(config());
+    p.on_data(at_ms(0), true);
     p.on_sent(at_ms(0), false);
     p.on_sent(at_ms(40), false);  // the repeat
     EXPECT_FALSE(p.due(at_ms(239), std::nullopt));

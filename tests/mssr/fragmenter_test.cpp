@@ -5,9 +5,10 @@
 namespace sg::mssr {
 namespace {
 
-TEST(MssrFragmenter, DefaultMssLeaves520OctetsPerFragment) {
-    EXPECT_EQ(fragment_size(k_default_mss), 520u);
-    EXPECT_EQ(fragment_size(1200), 1172u);
+TEST(MssrFragmenter, DefaultMssLeaves524OctetsPerFragment) {
+    EXPECT_EQ(fragment_size(k_default_mss), 524u);  // 548 - 12 (RTP) - 12 (MSSR)
+    EXPECT_EQ(fragment_size(1200), 1176u);
+    EXPECT_EQ(fragment_size(1340), 1316u);  // SRT's payload: 7 TS packets
     EXPECT_EQ(fragment_size(k_min_mss - 1), 0u);
 }
 
@@ -21,12 +22,13 @@ TEST(MssrFragmenter, CutsEqualFragmentsAndAShortLastOne) {
     const auto plans = plan_fragments(info, 0xffff, k_default_mss);
     ASSERT_TRUE(plans.ok());
     ASSERT_EQ(plans->size(), 3u);
-    const std::uint32_t sizes[] = {520, 520, 260};
+    const std::uint32_t sizes[] = {524, 524, 252};
     const std::uint16_t sequences[] = {0xffff, 0, 1};  // consecutive across the 16-bit wrap
     for (std::size_t i = 0; i < 3; ++i) {
         const FragmentPlan& p = (*plans)[i];
         EXPECT_EQ(p.size, sizes[i]);
-        EXPECT_EQ(p.header.adu_offset, 520 * i);
+        EXPECT_EQ(p.header.fragment_index, i);
+        EXPECT_EQ(p.offset, 524 * i);
         EXPECT_EQ(p.header.sequence, sequences[i]);
         EXPECT_EQ(p.header.stream_sequence, 9);
         EXPECT_EQ(p.header.adu_length, 1300u);
@@ -38,11 +40,11 @@ TEST(MssrFragmenter, CutsEqualFragmentsAndAShortLastOne) {
 
 TEST(MssrFragmenter, ExactMultipleAndSingleFragment) {
     AduInfo info;
-    info.length = 1040;
+    info.length = 1048;
     auto plans = plan_fragments(info, 0, k_default_mss);
     ASSERT_TRUE(plans.ok());
     EXPECT_EQ(plans->size(), 2u);
-    EXPECT_EQ(plans->back().size, 520u);
+    EXPECT_EQ(plans->back().size, 524u);
     info.length = 1;
     plans = plan_fragments(info, 0, k_default_mss);
     ASSERT_TRUE(plans.ok());
@@ -56,6 +58,41 @@ TEST(MssrFragmenter, RefusesEmptyHugeAndTinyMss) {
     EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
     info.length = 10;
     EXPECT_FALSE(plan_fragments(info, 0, 20).ok());
+    info.stream = k_max_stream + 1;  // the header's 4 bits
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+}
+
+TEST(MssrFragmenter, AnAduSpansAtMostTheFourteenBitIndex) {
+    AduInfo info;
+    const std::size_t size = fragment_size(k_default_mss);
+    info.length = static_cast<std::uint32_t>(size * (k_max_fragment_index + 1));
+    const auto plans = plan_fragments(info, 0, k_default_mss);
+    ASSERT_TRUE(plans.ok());
+    EXPECT_EQ(plans->back().header.fragment_index, k_max_fragment_index);
+    info.length += 1;  // one octet more needs fragment 16,384
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+}
+
+TEST(MssrFragmenter, OffsetsFollowFromTheIndexOnlyForFragmentsOfTheRightGeometry) {
+    FragmentHeader h;
+    h.adu_length = 1300;  // fragments of 524: 524, 524, 252
+    const auto at = [&](std::uint16_t index, std::size_t size) {
+        h.fragment_index = index;
+        return fragment_offset(h, size, 524);
+    };
+    EXPECT_EQ(at(0, 524), 0u);
+    EXPECT_EQ(at(1, 524), 524u);
+    EXPECT_EQ(at(2, 252), 1048u);
+    EXPECT_FALSE(at(2, 524).has_value());  // past the ADU's end
+    EXPECT_FALSE(at(2, 251).has_value());  // the last must end the ADU
+    EXPECT_FALSE(at(1, 252).has_value());  // every fragment but the last is full
+    EXPECT_FALSE(at(3, 1).has_value());    // index beyond the ADU
+    EXPECT_FALSE(at(0, 0).has_value());
+    EXPECT_FALSE(at(0, 525).has_value());  // longer than a fragment
+    h.fragment_index = 0;
+    EXPECT_FALSE(fragment_offset(h, 10, 0).has_value());
+    h.adu_length = 524;  // exactly one full fragment
+    EXPECT_EQ(fragment_offset(h, 524, 524), 0u);
 }
 
 }  // namespace

@@ -149,15 +149,15 @@ Outcome run(const Scenario& sc) {
         }
         for (const auto& datagram : forward.arrivals(now)) {
             receiver.on_packet(now, datagram);
-            pacer.on_data(now);
+            pacer.on_data(now, receiver.last_wants_feedback());
         }
         receiver.poll(now);
         if (pacer.due(now, receiver.request_due())) {  // as mssr::Socket paces it
             const Feedback f = receiver.make_feedback(now);
-            pacer.on_sent(now, !f.nacks.empty());
+            pacer.on_sent(now, !f.nacks.empty(), receiver.repair_round_trip());
             ++out.feedbacks;
             std::vector<std::uint8_t> feedback;
-            EXPECT_TRUE(append_feedback_compound(feedback, f).ok());
+            EXPECT_TRUE(append_feedback_datagram(feedback, f).ok());
             backward.send(now, feedback);
         }
         for (const auto& datagram : backward.arrivals(now)) {

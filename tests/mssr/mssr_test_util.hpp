@@ -11,7 +11,7 @@
 
 namespace sg::mssr::test {
 
-inline constexpr std::size_t k_test_mss = 64 + 28;  // 64 octets of data per fragment keeps tests small
+inline constexpr std::size_t k_test_mss = 64 + k_packet_overhead;  // 64 octets per fragment keeps tests small
 
 inline std::vector<std::uint8_t> adu_bytes(std::size_t length, std::uint8_t seed) {
     std::vector<std::uint8_t> data(length);
@@ -32,8 +32,7 @@ inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std
         RtpFields rtp;
         rtp.ssrc = 100 + info.stream;
         rtp.rtp_timestamp = info.stream_sequence * 3000u;
-        (void)append_data_packet(packet, rtp, plan.header,
-                                 Bytes(data).subspan(plan.header.adu_offset, plan.size));
+        (void)append_data_packet(packet, rtp, plan.header, Bytes(data).subspan(plan.offset, plan.size));
         out.push_back(std::move(packet));
     }
     return out;
@@ -45,7 +44,7 @@ inline AduInfo adu(std::uint8_t stream, std::uint16_t stream_sequence, std::uint
     info.stream = stream;
     info.stream_sequence = stream_sequence;
     info.priority = priority;
-    info.time_ms = time_ms;
+    info.time_ms = static_cast<std::uint16_t>(time_ms);  // the wire's 16 bits
     info.length = length;
     return info;
 }

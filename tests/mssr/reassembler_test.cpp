@@ -72,6 +72,37 @@ TEST(MssrReassembler, CaseAMiddleFragmentIsRequestedAndRepaired) {
     EXPECT_EQ(out[0].data, data);
 }
 
+// The R bit of a data packet (octet 10 of the MSSR header, after the 12-octet RTP header).
+std::vector<std::uint8_t> as_retransmission(const std::vector<std::uint8_t>& packet) {
+    std::vector<std::uint8_t> copy = packet;
+    if (copy.size() > 12 + 10) copy.at(12 + 10) = static_cast<std::uint8_t>(copy.at(12 + 10) | 0x80);
+    return copy;
+}
+
+// How long a repair takes, from the first request to the retransmission's arrival: the feedback pacer repeats
+// a request a second time only once its repair is overdue.
+TEST(MssrReassembler, MeasuresTheRepairRoundTripAsAWindowedMinimum) {
+    Reassembler r(config(std::chrono::seconds(30)));
+    const auto p = fragments(adu(0, 0, 64 * 8, 1000), 10, adu_bytes(64 * 8, 2));
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);
+    r.on_packet(at_ms(0), p[4]);
+    EXPECT_EQ(requested(r.make_feedback(at_ms(1))), (std::set<std::uint16_t>{11, 13}));
+    EXPECT_FALSE(r.repair_round_trip().has_value());
+    r.on_packet(at_ms(20), p[1]);  // only late, not a repair: no sample
+    EXPECT_FALSE(r.repair_round_trip().has_value());
+    (void)r.make_feedback(at_ms(30));  // 13 asked again: its first request still counts
+    r.on_packet(at_ms(46), as_retransmission(p[3]));
+    EXPECT_EQ(r.repair_round_trip(), std::chrono::milliseconds(45));
+    // A slower repair does not raise the minimum; a faster one lowers it.
+    r.on_packet(at_ms(100), p[7]);
+    EXPECT_EQ(requested(r.make_feedback(at_ms(101))), (std::set<std::uint16_t>{15, 16}));
+    r.on_packet(at_ms(201), as_retransmission(p[5]));
+    EXPECT_EQ(r.repair_round_trip(), std::chrono::milliseconds(45));
+    r.on_packet(at_ms(131), as_retransmission(p[6]));
+    EXPECT_EQ(r.repair_round_trip(), std::chrono::milliseconds(30));
+}
+
 TEST(MssrReassembler, CaseBFirstFragmentIsRequested) {
     Reassembler r(config());
     const auto p = fragments(adu(0, 0, 256), 10, adu_bytes(256, 3));
@@ -212,9 +243,10 @@ TEST(MssrReassembler, ReorderingAndDuplicatesYieldOneAdu) {
     const auto data = adu_bytes(64 * 6 + 5, 9);
     auto p = fragments(adu(0, 0, static_cast<std::uint32_t>(data.size())), 100, data);
     std::reverse(p.begin(), p.end());
-    p.insert(p.begin() + 3, p[1]);
-    for (const auto& packet : p)
-        r.on_packet(at_ms(0), packet);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        r.on_packet(at_ms(0), p[i]);
+        if (i == 2) r.on_packet(at_ms(0), p[1]);  // a duplicate (not p.insert: g++ 12 -Warray-bounds)
+    }
     const auto out = r.take_deliveries();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].data, data);
@@ -299,6 +331,41 @@ TEST(MssrReassembler, IncompleteAduAtItsDeadlineIsLostAndLaterFragmentsIgnored) 
     EXPECT_TRUE(r.take_deliveries().empty());
     EXPECT_EQ(r.stream_stats(0).late_fragments, 1u);
     EXPECT_EQ(r.memory_used(), 0u);
+}
+
+// The ADU time is 16 bits of milliseconds on the wire (version 2): it wraps every 65.536 s.
+TEST(MssrReassembler, AduTimeWrapsAtSixteenBits) {
+    Reassembler r(config(std::chrono::milliseconds(100)));
+    const auto before = fragments(adu(0, 0, 64, 65530), 10, adu_bytes(64, 1));
+    r.on_packet(at_ms(70000), before[0]);  // clock offset 70000 - 65530 = 4470 ms
+    ASSERT_EQ(r.take_deliveries().size(), 1u);
+    // 10 ms later on the sender's clock: 65540, which is 4 on the wire.
+    const auto after = fragments(adu(0, 1, 192, 65540), 11, adu_bytes(192, 2));
+    r.on_packet(at_ms(70010), after[0]);
+    r.on_packet(at_ms(70010), after[2]);
+    EXPECT_EQ(r.next_deadline(), at_ms(70110));  // 65540 + 4470 + 100, not 65,536 ms earlier
+    r.poll(at_ms(70109));
+    EXPECT_TRUE(r.take_deliveries().empty());
+    r.on_packet(at_ms(70050), after[1]);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+}
+
+// The wire time is read against the sender's clock as we see it now, not the newest ADU time seen: a source
+// that pauses longer than half the wrap (32.7 s; SRs keep the session up) is still read right afterwards.
+TEST(MssrReassembler, AduTimeIsReadRightAfterAPauseLongerThanTheWrap) {
+    Reassembler r(config(std::chrono::milliseconds(100)));
+    r.on_packet(at_ms(5000), fragments(adu(0, 0, 64, 1000), 10, adu_bytes(64, 1))[0]);  // offset 4000
+    ASSERT_EQ(r.take_deliveries().size(), 1u);
+    // 100 s later: sender time 101000, 35464 on the wire, which is more than 32767 past the last ADU time.
+    const auto p = fragments(adu(0, 1, 192, 101000), 11, adu_bytes(192, 2));
+    r.on_packet(at_ms(105000), p[0]);
+    r.on_packet(at_ms(105000), p[2]);
+    EXPECT_EQ(r.next_deadline(), at_ms(105100));
+    r.poll(at_ms(105001));
+    EXPECT_TRUE(r.take_deliveries().empty());  // not given up as if 65.5 s old
+    EXPECT_EQ(requested(r.make_feedback(at_ms(105001))), (std::set<std::uint16_t>{12}));
 }
 
 TEST(MssrReassembler, PartialPolicyDeliversWhatArrived) {

@@ -12,6 +12,9 @@ namespace {
 using namespace std::chrono_literals;
 using test::at_ms;
 
+// Octets per full fragment at the default MSS (548 - 12 RTP - 12 MSSR).
+constexpr std::size_t k_fragment = fragment_size(k_default_mss);
+
 SenderConfig config(RetransmitMode mode = RetransmitMode::by_value,
                     std::chrono::milliseconds latency = 1000ms) {
     SenderConfig c;
@@ -52,13 +55,13 @@ FeedbackBytes feedback(std::uint16_t cum, std::vector<AckRange> acks = {}, std::
     f.acks = std::move(acks);
     f.nacks = std::move(nacks);
     FeedbackBytes out;
-    EXPECT_TRUE(append_feedback_compound(out.bytes, f).ok());
+    EXPECT_TRUE(append_feedback_datagram(out.bytes, f).ok());
     return out;
 }
 
 TEST(MssrSender, NoNewDataWhileUnackedReachesCwnd) {
     Sender s(config());
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
     const auto sent = drain(s, at_ms(0));
     EXPECT_EQ(sent.size(), 10u);  // RFC 6928 initial window of 10 full-size datagrams
     EXPECT_GE(s.in_flight(), s.congestion().window());
@@ -67,9 +70,26 @@ TEST(MssrSender, NoNewDataWhileUnackedReachesCwnd) {
     EXPECT_EQ(drain(s, at_ms(40)).size(), 10u);
 }
 
+// The W bit: set on the packet after which the window is closed, so the receiver guards that sender against
+// a lost feedback (feedback_pacer.hpp); a sender with room in its window does not need it.
+TEST(MssrSender, ThePacketThatFillsTheWindowAsksForFeedback) {
+    Sender s(config());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
+    const auto sent = drain(s, at_ms(0));
+    ASSERT_EQ(sent.size(), 10u);
+    for (std::size_t i = 0; i + 1 < sent.size(); ++i)
+        EXPECT_FALSE(sent[i].feedback_wanted) << i;
+    EXPECT_TRUE(sent.back().feedback_wanted);
+
+    Sender roomy(config());
+    ASSERT_TRUE(roomy.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    for (const FragmentHeader& h : drain(roomy, at_ms(0)))
+        EXPECT_FALSE(h.feedback_wanted);
+}
+
 TEST(MssrSender, ZeroReceiveWindowAllowsOneProbe) {
     Sender s(config());
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
     s.on_feedback(at_ms(40), feedback(10, {}, {}, 0).view());
     EXPECT_EQ(drain(s, at_ms(40)).size(), 1u);  // the probe
@@ -81,7 +101,7 @@ TEST(MssrSender, ZeroReceiveWindowAllowsOneProbe) {
 
 TEST(MssrSender, RequestedFragmentGoesBeforeNewData) {
     Sender s(config());
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
     // Receiver: 0..2 and 4..9 arrived, 3 is wanted.
     s.on_feedback(at_ms(40), feedback(3, {AckRange{4, 6}}, {NackBlock{3, 0}}).view());
@@ -96,8 +116,8 @@ TEST(MssrSender, RequestedFragmentGoesBeforeNewData) {
 
 TEST(MssrSender, KeyFramesAreRepairedFirst) {
     Sender s(config());
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2, Priority::reference)).ok());  // 0, 1
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2, Priority::key)).ok());        // 2, 3
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 2, Priority::reference)).ok());  // 0, 1
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 2, Priority::key)).ok());        // 2, 3
     ASSERT_EQ(drain(s, at_ms(0)).size(), 4u);
     s.on_feedback(at_ms(40), feedback(0, {AckRange{2, 1}}, {NackBlock{0, 0b100}}).view());  // 0 and 3 lost
     const auto sent = drain(s, at_ms(40));
@@ -108,7 +128,7 @@ TEST(MssrSender, KeyFramesAreRepairedFirst) {
 
 TEST(MssrSender, KeyOnlyModeDoesNotRepairOtherFrames) {
     Sender s(config(RetransmitMode::key_only));
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2, Priority::reference)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 2, Priority::reference)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
     s.on_feedback(at_ms(40), feedback(0, {AckRange{1, 1}}, {NackBlock{0, 0}}).view());
     EXPECT_TRUE(drain(s, at_ms(40)).empty());
@@ -117,7 +137,7 @@ TEST(MssrSender, KeyOnlyModeDoesNotRepairOtherFrames) {
 
 TEST(MssrSender, ExpiredFragmentsAreNeverSent) {
     Sender s(config(RetransmitMode::by_value, 100ms));
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 30)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
     // No feedback until past the deadline: the 20 queued fragments are dropped, not sent late.
     s.on_feedback(at_ms(150), feedback(10).view());
@@ -125,7 +145,7 @@ TEST(MssrSender, ExpiredFragmentsAreNeverSent) {
     EXPECT_EQ(s.stats().dropped_unsent, 20u);
     EXPECT_EQ(s.buffered_bytes(), 0u);
     // A loss reported after the deadline is not repaired either.
-    ASSERT_TRUE(s.submit(at_ms(200), frame(520 * 2)).ok());
+    ASSERT_TRUE(s.submit(at_ms(200), frame(k_fragment * 2)).ok());
     ASSERT_EQ(drain(s, at_ms(200)).size(), 2u);
     // The dropped fragments used up 10..29 (the receiver sees a whole-ADU loss): these are 30 and 31.
     s.on_feedback(at_ms(301), feedback(30, {AckRange{31, 1}}, {NackBlock{30, 0}}).view());
@@ -135,7 +155,7 @@ TEST(MssrSender, ExpiredFragmentsAreNeverSent) {
 
 TEST(MssrSender, KarnTakesRttSamplesOnlyFromFragmentsSentOnce) {
     Sender s(config());
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 2)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 2)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
     s.on_feedback(at_ms(50), feedback(0, {AckRange{1, 1}}, {NackBlock{0, 0}}).view());
     EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(50ms));
@@ -162,7 +182,7 @@ TEST(MssrSender, ALateCumulativeAckOfAnOldFragmentGivesNoRttSample) {
 
 TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
     Sender s(config(RetransmitMode::by_value, 5000ms));
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 3u);
     EXPECT_EQ(s.next_wakeup(), at_ms(1000));  // initial RTO 1 s
     EXPECT_TRUE(drain(s, at_ms(999)).empty());
@@ -176,7 +196,7 @@ TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
 
 TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
     Sender s(config());
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 3)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 3u);
     // 0 and 1 acked after 40 ms; 2 (the tail) is never heard of: the receiver cannot see it missing.
     s.on_feedback(at_ms(40), feedback(2).view());
@@ -186,6 +206,7 @@ TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
     ASSERT_EQ(probe.size(), 1u);
     EXPECT_EQ(probe[0].sequence, 2);
     EXPECT_TRUE(probe[0].retransmission);
+    EXPECT_TRUE(probe[0].feedback_wanted);  // a probe exists to draw feedback
     EXPECT_EQ(s.stats().tail_probes, 1u);
     // The next probe would wait twice as long (280 ms); the RTO (200 ms from the ack at 40 ms) comes first.
     EXPECT_EQ(s.next_wakeup(), at_ms(240));
@@ -197,7 +218,7 @@ TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
     SenderConfig c = config();
     c.congestion.initial_window_packets = 2;
     Sender s(c);
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 20)).ok());  // more than the window
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 20)).ok());  // more than the window
     ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
     s.on_feedback(at_ms(2), feedback(2).view());  // SRTT 2 ms: probes wait their floor, 10 ms
     const auto window = drain(s, at_ms(2));
@@ -231,7 +252,7 @@ TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
 
 TEST(MssrSender, AFragmentSentInTimeButAckedPastItsDeadlineIsALoss) {
     Sender s(config(RetransmitMode::by_value, 100ms));
-    ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 10)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 10)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);     // the whole initial window
     s.on_feedback(at_ms(10), feedback(5).view());  // in time: slow start grows by what was acked
     const std::size_t grown = s.congestion().window();
@@ -246,7 +267,7 @@ TEST(MssrSender, AFragmentSentInTimeButAckedPastItsDeadlineIsALoss) {
     EXPECT_EQ(s.in_flight(), 0u);
     // Sent 2 ms before its deadline (it waited in our own queue) and acked late: delivered as far as the
     // window is concerned, or a window-limited sender would starve on its own backlog.
-    ASSERT_TRUE(s.submit(at_ms(200), frame(520)).ok());  // deadline 300
+    ASSERT_TRUE(s.submit(at_ms(200), frame(k_fragment)).ok());  // deadline 300
     ASSERT_EQ(drain(s, at_ms(298)).size(), 1u);
     s.on_feedback(at_ms(340), feedback(11).view());
     EXPECT_EQ(s.stats().acked_late, 5u);
@@ -260,7 +281,7 @@ TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {
     c.initial_receive_window = 0xffffffff;
     Sender s(c);
     for (int i = 0; i < 20; ++i)
-        ASSERT_TRUE(s.submit(at_ms(0), frame(520 * 1000)).ok());
+        ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 1000)).ok());
     const auto sent = drain(s, at_ms(0));
     ASSERT_EQ(sent.size(), static_cast<std::size_t>(k_sequence_window));
     // Acking the oldest one opens exactly one more number.

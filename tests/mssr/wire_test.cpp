@@ -11,17 +11,18 @@ FragmentHeader sample_header() {
     FragmentHeader h;
     h.priority = Priority::reference;
     h.retransmission = true;
+    h.feedback_wanted = true;
     h.stream = 3;
     h.sequence = 0xfffe;
     h.stream_sequence = 0x1234;
     h.adu_length = 0xabcdef;
-    h.adu_offset = 0x000208;
-    h.adu_time_ms = 0xdeadbeef;
+    h.fragment_index = 0x0123;
+    h.adu_time_ms = 0xbeef;
     return h;
 }
 
 TEST(MssrWire, DataPacketRoundTripsWithExactLayout) {
-    const std::vector<std::uint8_t> fragment(520, 0x5a);
+    const std::vector<std::uint8_t> fragment(524, 0x5a);
     RtpFields rtp;
     rtp.rtp_sequence = 7;
     rtp.rtp_timestamp = 90000;
@@ -30,20 +31,43 @@ TEST(MssrWire, DataPacketRoundTripsWithExactLayout) {
     std::vector<std::uint8_t> out;
     const auto written = append_data_packet(out, rtp, sample_header(), fragment);
     ASSERT_TRUE(written.ok()) << written.error();
-    EXPECT_EQ(*written, 12u + 16u + 520u);
+    EXPECT_EQ(*written, 12u + 12u + 524u);
     ASSERT_EQ(out.size(), 548u);  // the seed's MSS: fits a 576-octet IPv4 datagram
-    // The MSSR header octets, as docs/mssr.md draws them.
-    const std::vector<std::uint8_t> expected = {0x58, 0x03, 0xff, 0xfe, 0x12, 0x34, 0xab, 0xcd,
-                                                0xef, 0x00, 0x02, 0x08, 0xde, 0xad, 0xbe, 0xef};
-    EXPECT_EQ(std::vector<std::uint8_t>(out.begin() + 12, out.begin() + 28), expected);
+    // The MSSR header octets, as docs/mssr.md draws them: V=2 Pri=1 stream=3 | length | fragment sequence |
+    // stream sequence | time | R W index.
+    const std::vector<std::uint8_t> expected = {0x93, 0xab, 0xcd, 0xef, 0xff, 0xfe,
+                                                0x12, 0x34, 0xbe, 0xef, 0xc1, 0x23};
+    EXPECT_EQ(std::vector<std::uint8_t>(out.begin() + 12, out.begin() + 24), expected);
 
     const auto view = parse_data_packet(out);
     ASSERT_TRUE(view.ok()) << view.error();
     EXPECT_EQ(view->header, sample_header());
-    EXPECT_EQ(view->fragment.size(), 520u);
+    EXPECT_EQ(view->fragment.size(), 524u);
     EXPECT_TRUE(view->rtp.marker());
     EXPECT_EQ(view->rtp.payload_type(), k_default_payload_type);
     EXPECT_EQ(view->rtp.ssrc(), 0x11223344u);
+}
+
+TEST(MssrWire, FlagsAndTheWidestFieldsRoundTrip) {
+    FragmentHeader h;
+    h.priority = Priority::disposable;
+    h.stream = k_max_stream;
+    h.adu_length = k_max_adu_size;
+    h.fragment_index = k_max_fragment_index;
+    h.adu_time_ms = 0xffff;
+    h.sequence = 0xffff;
+    h.stream_sequence = 0xffff;
+    for (const bool r : {false, true}) {
+        for (const bool w : {false, true}) {
+            h.retransmission = r;
+            h.feedback_wanted = w;
+            std::vector<std::uint8_t> out;
+            ASSERT_TRUE(append_data_packet(out, {}, h, std::vector<std::uint8_t>(3, 1)).ok());
+            const auto view = parse_data_packet(out);
+            ASSERT_TRUE(view.ok()) << view.error();
+            EXPECT_EQ(view->header, h);
+        }
+    }
 }
 
 TEST(MssrWire, RejectsMalformedDataPackets) {
@@ -51,7 +75,7 @@ TEST(MssrWire, RejectsMalformedDataPackets) {
     const std::vector<std::uint8_t> fragment(8, 1);
     FragmentHeader h = sample_header();
     h.adu_length = 16;
-    h.adu_offset = 8;
+    h.fragment_index = 1;
     ASSERT_TRUE(append_data_packet(good, {}, h, fragment).ok());
     ASSERT_TRUE(parse_data_packet(good).ok());
 
@@ -60,9 +84,10 @@ TEST(MssrWire, RejectsMalformedDataPackets) {
         std::size_t at;
         std::uint8_t value;
     };
-    for (const Case& c : {Case{"version 0", 12, 0x18}, Case{"version 2", 12, 0x98},
-                          Case{"priority 3", 12, 0x78}, Case{"reserved bit", 12, 0x59},
-                          Case{"offset past length", 23, 0x10}, Case{"fragment past length", 23, 0x09}}) {
+    // Octet 12 is V Pri stream (0x93 here); 13-15 the ADU length (16).
+    for (const Case& c : {Case{"version 0", 12, 0x13}, Case{"version 1", 12, 0x53},
+                          Case{"version 3", 12, 0xd3}, Case{"priority 3", 12, 0xb3},
+                          Case{"length 0", 15, 0x00}, Case{"fragment longer than its ADU", 15, 0x07}}) {
         std::vector<std::uint8_t> bad = good;
         bad[c.at] = c.value;
         EXPECT_FALSE(parse_data_packet(bad).ok()) << c.name;
@@ -70,7 +95,7 @@ TEST(MssrWire, RejectsMalformedDataPackets) {
     for (std::size_t size = 0; size < good.size(); ++size) {
         // A cut inside the headers fails; a cut inside the fragment leaves a shorter fragment, still valid.
         const auto view = parse_data_packet(Bytes(good).first(size));
-        if (size >= 29) {
+        if (size >= 25) {
             EXPECT_TRUE(view.ok()) << size;
         } else {
             EXPECT_FALSE(view.ok()) << size;
@@ -82,19 +107,27 @@ TEST(MssrWire, BuilderRefusesWhatTheParserWouldRefuse) {
     std::vector<std::uint8_t> out;
     FragmentHeader h = sample_header();
     h.adu_length = 4;
-    h.adu_offset = 0;
+    h.fragment_index = 0;
     const std::vector<std::uint8_t> five(5, 0);
     EXPECT_FALSE(append_data_packet(out, {}, h, five).ok());
     EXPECT_FALSE(append_data_packet(out, {}, h, {}).ok());
     h.adu_length = k_max_adu_size + 1;
     EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
+    h.adu_length = 0;
+    EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
     h.adu_length = 4;
+    h.stream = k_max_stream + 1;  // 4 bits
+    EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
+    h.stream = 0;
+    h.fragment_index = k_max_fragment_index + 1;  // 14 bits
+    EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
+    h.fragment_index = 0;
     h.priority = static_cast<Priority>(3);
     EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
     EXPECT_TRUE(out.empty());
 }
 
-TEST(MssrWire, FeedbackRoundTripsThroughACompound) {
+TEST(MssrWire, FeedbackRoundTripsAsAReducedSizeRtcpPacket) {
     Feedback f;
     f.ssrc = 0xcafe;
     f.receive_window = 123456;
@@ -102,10 +135,15 @@ TEST(MssrWire, FeedbackRoundTripsThroughACompound) {
     f.acks = {AckRange{0xfff2, 3}, AckRange{0x0002, 100}};
     f.nacks = {NackBlock{0xfff0, 0x0001}, NackBlock{0x0000, 0x8000}};
     std::vector<std::uint8_t> out;
-    const auto written = append_feedback_compound(out, f);
+    const auto written = append_feedback_datagram(out, f);
     ASSERT_TRUE(written.ok()) << written.error();
-    EXPECT_EQ(*written, 8u + 12u + 8u + 16u);
-    ASSERT_TRUE(rtp::validate_compound(out).ok());  // a valid RFC 3550 compound: RR first
+    EXPECT_EQ(*written, 12u + 8u + 16u);             // no RR in front (RFC 5506)
+    ASSERT_FALSE(rtp::validate_compound(out).ok());  // not an RFC 3550 compound: the APP comes alone
+    const auto packets = rtp::parse_compound(out);
+    ASSERT_TRUE(packets.ok());
+    ASSERT_EQ(packets->size(), 1u);
+    EXPECT_EQ((*packets)[0].type, rtp::RtcpType::app);
+    EXPECT_TRUE(rtp::looks_like_rtcp(out));  // one port demultiplexes it as RFC 5761 does
     const auto view = parse_feedback_datagram(out);
     ASSERT_TRUE(view.ok()) << view.error();
     EXPECT_EQ(view->to_feedback(), f);
