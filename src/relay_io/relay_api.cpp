@@ -78,6 +78,7 @@ asio::awaitable<ApiResponse> status(const ApiContext& context) {
                                       {"version", context.version},
                                       {"uptime_s", uptime.count()},
                                       {"event_loops", context.shards->size()},
+                                      {"media_io", std::string(context.shards->front()->media_backend())},
                                       {"interfaces", context.interfaces},
                                       {"listeners", context.listeners},
                                       {"calls", calls}});
