@@ -245,10 +245,6 @@ void UringUdp::arm(Receiver& receiver) {
     receiver.armed = true;
 }
 
-void UringUdp::release_buffer(unsigned id) noexcept {
-    ring_->give_back(id);
-}
-
 void UringUdp::forward(std::uint64_t out_tag, const ::sockaddr* destination, ::socklen_t destination_length) {
     if (handled_buffer_ < 0 || destination_length > sizeof(::sockaddr_storage)) return;
     const auto out = watching_.find(out_tag);
@@ -280,7 +276,7 @@ void UringUdp::on_receive(Receiver& receiver, int result, unsigned flags) {
         if (ring_->free_buffers > 0) --ring_->free_buffers;
         auto* out = ::io_uring_recvmsg_validate(ring_->buffer(id), result, &ring_->receive_header);
         if (receiver.removed || out == nullptr || handler_ == nullptr) {
-            release_buffer(id);
+            ring_->give_back(id);
         } else {
             ++counters_.received;
             UringDatagram datagram;
@@ -295,7 +291,7 @@ void UringUdp::on_receive(Receiver& receiver, int result, unsigned flags) {
             handled_buffer_ = static_cast<int>(id);
             handled_payload_ = datagram.payload;
             handler_(datagram);
-            if (handled_buffer_ >= 0) release_buffer(id);  // not forwarded
+            if (handled_buffer_ >= 0) ring_->give_back(id);  // not forwarded
             handled_buffer_ = -1;
         }
     }
@@ -329,7 +325,7 @@ bool UringUdp::serve() {
             } else {
                 ++counters_.sent;
             }
-            release_buffer(static_cast<unsigned>(data >> 1));
+            ring_->give_back(static_cast<unsigned>(data >> 1));
             continue;
         }
         on_receive(*static_cast<Receiver*>(receiver), result, flags);

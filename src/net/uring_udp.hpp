@@ -95,7 +95,6 @@ private:
     void on_receive(Receiver& receiver, int result, unsigned flags);
     void arm(Receiver& receiver);
     void release_slot(Receiver& receiver) noexcept;
-    void release_buffer(unsigned id) noexcept;
 
     asio::io_context& io_;
     Unhandled where_;

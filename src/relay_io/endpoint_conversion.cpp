@@ -36,28 +36,15 @@ asio::ip::udp::endpoint to_endpoint(const relay::Address& address) {
     return {asio::ip::address_v4(bytes), address.port};
 }
 
+// Only a length the endpoint can hold reaches resize(), which would throw otherwise.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 std::optional<relay::Address> to_address(const ::sockaddr* address, ::socklen_t length) noexcept {
-    relay::Address out;
-    if (address->sa_family == AF_INET && length >= sizeof(::sockaddr_in)) {
-        ::sockaddr_in v4{};
-        std::memcpy(&v4, address, sizeof v4);
-        out.family = relay::Family::ip4;
-        out.port = ntohs(v4.sin_port);
-        std::memcpy(out.bytes.data(), &v4.sin_addr, 4);
-        return out;
-    }
-    if (address->sa_family != AF_INET6 || length < sizeof(::sockaddr_in6)) return std::nullopt;
-    ::sockaddr_in6 v6{};
-    std::memcpy(&v6, address, sizeof v6);
-    out.port = ntohs(v6.sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
-        out.family = relay::Family::ip4;
-        std::memcpy(out.bytes.data(), &v6.sin6_addr.s6_addr[12], 4);
-    } else {
-        out.family = relay::Family::ip6;
-        std::memcpy(out.bytes.data(), &v6.sin6_addr, 16);
-    }
-    return out;
+    asio::ip::udp::endpoint endpoint;
+    const bool known_family = address->sa_family == AF_INET || address->sa_family == AF_INET6;
+    if (!known_family || length < sizeof(::sockaddr_in) || length > endpoint.capacity()) return std::nullopt;
+    std::memcpy(endpoint.data(), address, length);
+    endpoint.resize(length);
+    return to_address(endpoint);
 }
 
 }  // namespace sg::relay_io
