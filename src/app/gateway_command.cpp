@@ -27,6 +27,7 @@
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/descriptor_limit.hpp"
+#include "net/fork_join_pool.hpp"
 #include "net/poll_until.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "rtsp/url.hpp"
@@ -301,7 +302,11 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         return 1;
     }
     if (multicast.v4 || multicast.v6) spdlog::info("rtsp mounts offer multicast: {}", multicast.to_string());
-    proxy::RtspProxy rtsp_proxy(io, rtsp_proxy_options(config), &registry);
+    // The mounts run on loop 0; a large UDP fan-out borrows helper threads, one per other core.
+    net::ForkJoinPool fanout_pool(loops.size() - 1);
+    auto proxy_options = rtsp_proxy_options(config);
+    proxy_options.fanout_pool = &fanout_pool;
+    proxy::RtspProxy rtsp_proxy(io, std::move(proxy_options), &registry);
     api.rtsp = &rtsp_proxy;
     if (!open_rtsp_proxy(rtsp_proxy, config, api.listeners)) {
         spdlog::error("no RTSP listener could be opened");
@@ -419,7 +424,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
             stop_loops();
         });
 
-    spdlog::info("gateway: {} event loops", loops.size());
+    spdlog::info("gateway: {} event loops, {} fan-out helper threads", loops.size(), fanout_pool.helpers());
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < loops.size(); ++i)
         threads.emplace_back([&loop = *loops[i]] { loop.run(); });

@@ -3,16 +3,21 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <cerrno>
+
+#include "net/fork_join_pool.hpp"
 
 namespace sg::net {
 namespace {
 
 using asio::ip::udp;
 constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
+// More runs than this would each be too short to be worth a thread.
+constexpr std::size_t k_max_parallel_runs = 64;
 
 // Process-wide: a kernel that lacks the calls lacks them for every socket.
 std::atomic<bool> g_batch_syscalls{true};
@@ -160,10 +165,10 @@ void UdpSendBatch::prepare() {
     }
 }
 
-int UdpSendBatch::try_send(int fd, std::size_t first, bool batched) {
+int UdpSendBatch::try_send(int fd, std::size_t first, std::size_t last, bool batched) {
     if (batched) {
         // The kernel caps one call at UIO_MAXIOV messages; the caller loops for the rest.
-        const auto n = static_cast<unsigned>(std::min<std::size_t>(entries_.size() - first, UIO_MAXIOV));
+        const auto n = static_cast<unsigned>(std::min<std::size_t>(last - first, UIO_MAXIOV));
         const int sent = ::sendmmsg(fd, headers_.data() + first, n, MSG_DONTWAIT | MSG_NOSIGNAL);
         return sent < 0 ? -errno : sent;
     }
@@ -171,14 +176,14 @@ int UdpSendBatch::try_send(int fd, std::size_t first, bool batched) {
     return r < 0 ? -errno : 1;
 }
 
-UdpSendResult send_batch_now(int fd, UdpSendBatch& batch) {
+// Sends entries [first, last) of a prepared batch. Runs of one batch may be sent from several threads at
+// once: each writes only its own entries' failure flags.
+UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std::size_t last) {
     UdpSendResult result;
-    batch.prepare();
-    std::size_t next = 0;
-    const std::size_t total = batch.entries_.size();
-    while (next < total) {
+    std::size_t next = first;
+    while (next < last) {
         const bool batched = batch_syscalls_enabled();
-        const int sent = batch.try_send(fd, next, batched);
+        const int sent = batch.try_send(fd, next, last, batched);
         if (sent > 0) {
             for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i)
                 result.body_bytes += batch.entries_[i].body.size();
@@ -195,8 +200,9 @@ UdpSendResult send_batch_now(int fd, UdpSendBatch& batch) {
         if (err == EAGAIN || err == EWOULDBLOCK || socket_unusable(err)) {
             // No room now (or no socket): the rest are dropped, not queued.
             if (socket_unusable(err)) result.error = to_error(err);
-            std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(next), batch.failed_.end(), 1);
-            result.failed += total - next;
+            std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(next),
+                      batch.failed_.begin() + static_cast<std::ptrdiff_t>(last), 1);
+            result.failed += last - next;
             result.last_failure = to_error(err);
             break;
         }
@@ -209,6 +215,29 @@ UdpSendResult send_batch_now(int fd, UdpSendBatch& batch) {
     return result;
 }
 
+UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool) {
+    batch.prepare();
+    const std::size_t total = batch.entries_.size();
+    const std::size_t runs =
+        pool == nullptr ? 1 : std::clamp<std::size_t>(total / k_parallel_send_min, 1, pool->helpers() + 1);
+    if (runs == 1) return send_range_now(fd, batch, 0, total);
+    std::array<UdpSendResult, k_max_parallel_runs> results;
+    const std::size_t used = std::min(runs, results.size());
+    pool->run(used, [&](std::size_t run) {
+        results[run] = send_range_now(fd, batch, total * run / used, total * (run + 1) / used);
+    });
+    UdpSendResult merged;
+    for (std::size_t run = 0; run < used; ++run) {
+        const auto& r = results[run];
+        merged.sent += r.sent;
+        merged.failed += r.failed;
+        merged.body_bytes += r.body_bytes;
+        if (r.last_failure) merged.last_failure = r.last_failure;
+        if (r.error) merged.error = r.error;
+    }
+    return merged;
+}
+
 asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& batch) {
     UdpSendResult result;
     batch.prepare();
@@ -219,7 +248,7 @@ asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& bat
             break;
         }
         const bool batched = batch_syscalls_enabled();
-        const int sent = batch.try_send(socket.native_handle(), next, batched);
+        const int sent = batch.try_send(socket.native_handle(), next, batch.entries_.size(), batched);
         if (sent > 0) {
             for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i)
                 result.body_bytes += batch.entries_[i].body.size();

@@ -18,6 +18,8 @@
 
 namespace sg::net {
 
+class ForkJoinPool;
+
 // Receive slots for up to `capacity()` datagrams, refilled by each receive_batch().
 class UdpReceiveBatch {
 public:
@@ -92,7 +94,8 @@ public:
 
 private:
     friend asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
-    friend UdpSendResult send_batch_now(int fd, UdpSendBatch& batch);
+    friend UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool);
+    friend UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std::size_t last);
     struct Entry {
         asio::ip::udp::endpoint destination;
         Bytes head;
@@ -100,8 +103,8 @@ private:
     };
     // Points the kernel's message headers at the entries (once they no longer move).
     void prepare();
-    // One non-blocking attempt from entry `first`: datagrams sent, or -errno.
-    int try_send(int fd, std::size_t first, bool batched);
+    // One non-blocking attempt at entries [first, last): datagrams sent, or -errno.
+    int try_send(int fd, std::size_t first, std::size_t last, bool batched);
 
     std::vector<Entry> entries_;
     std::vector<std::uint8_t> failed_;  // one flag per entry, set by the last send
@@ -116,7 +119,14 @@ asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSend
 // Sends what `fd` takes now, without waiting: datagrams the socket buffer has no room for (EAGAIN) are
 // dropped and counted as failed, as a router drops when its queue is full. For a caller that must not stall
 // (a media relay); `error` is set when the socket is unusable (the rest then count as failed too).
-UdpSendResult send_batch_now(int fd, UdpSendBatch& batch);
+//
+// With a `pool`, a batch of at least k_parallel_send_min datagrams is cut into consecutive runs sent at the
+// same time from the caller and the pool's helpers (fork_join_pool.hpp): several sendmmsg(2) calls on one
+// socket, each on its own core. Which datagrams failed is known per datagram as before; only their order on
+// the wire may interleave between runs (they go to different receivers: a fan-out).
+UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool = nullptr);
+// Datagrams per run of a batch sent in parallel: fewer are not worth waking a helper for.
+inline constexpr std::size_t k_parallel_send_min = 128;
 
 // Whether recvmmsg/sendmmsg are used (true until a call fails with ENOSYS). Tests turn them off to cover the
 // one-datagram-per-call fallback.

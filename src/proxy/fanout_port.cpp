@@ -75,7 +75,7 @@ void FanoutPort::flush() {
     batch_.clear();
     for (const auto& queued : queued_)
         batch_.add(queued.to, Bytes(queued.head.data(), queued.head.size()), queued.body);
-    (void)net::send_batch_now(closed_ ? -1 : pair_.rtp.native_handle(), batch_);
+    (void)net::send_batch_now(closed_ ? -1 : pair_.rtp.native_handle(), batch_, pool_);
     // Reporting may end a player (and detach it, which clears its entries): walk by index.
     for (std::size_t i = 0; i < queued_.size(); ++i) {
         auto* player = queued_[i].player;

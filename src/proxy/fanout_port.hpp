@@ -24,6 +24,7 @@
 #include "client/udp_port_pair.hpp"
 #include "common/byte_io.hpp"
 #include "multicast/allocator.hpp"
+#include "net/fork_join_pool.hpp"
 #include "net/udp_batch.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -57,6 +58,10 @@ public:
     // Sends what is queued in as few system calls as the kernel allows, without waiting, and tells each
     // player what became of its datagrams.
     void flush();
+    // Lets flush() share a large fan-out with `pool`'s helpers: consecutive runs of players are sent at
+    // once from several cores (net::send_batch_now). Every player's outcome is still reported by flush(),
+    // on the port's own loop, so players never see another thread.
+    void set_send_pool(net::ForkJoinPool* pool) noexcept { pool_ = pool; }
 
     // Lets the port send to a multicast group too (TTL, outgoing interface; unicast is not affected).
     std::error_code set_multicast_options(bool v6, const multicast::MulticastSettings& settings);
@@ -80,6 +85,7 @@ private:
     std::multimap<asio::ip::udp::endpoint, PlayerSession*> players_;
     std::vector<Queued> queued_;
     net::UdpSendBatch batch_;
+    net::ForkJoinPool* pool_ = nullptr;
 };
 
 }  // namespace sg::proxy

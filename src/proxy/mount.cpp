@@ -108,6 +108,7 @@ std::shared_ptr<FanoutPort> Mount::fanout_port(std::size_t track, asio::ip::udp 
     auto& slot = fanout_ports_[{track, family == asio::ip::udp::v6()}];
     if (auto port = slot.lock(); port && !port->closed()) return port;
     auto port = FanoutPort::open(executor_, family, error);
+    if (port) port->set_send_pool(fanout_pool_);
     slot = port;
     return port;
 }

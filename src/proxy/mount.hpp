@@ -144,6 +144,8 @@ public:
     // packet at the next flush_fanout().
     void fanout_queued(const std::shared_ptr<FanoutPort>& port);
     void flush_fanout();
+    // Helpers for large fan-outs (RtspProxyOptions::fanout_pool), given to the ports opened from now on.
+    void set_fanout_pool(net::ForkJoinPool* pool) noexcept { fanout_pool_ = pool; }
 
     // The mount's multicast group of the family (mount_multicast.hpp), allocated from `allocator` by its
     // first member's SETUP; null with `error` when the range has no free group or port block.
@@ -285,6 +287,7 @@ private:
     bool pace_running_ = false;
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
+    net::ForkJoinPool* fanout_pool_ = nullptr;
     std::map<bool, std::weak_ptr<MountMulticast>> multicast_groups_;  // by family (IPv6)
     Clock::time_point idle_since_ = Clock::now();
     Attempt* attempt_for_media_ = nullptr;  // the attempt whose media is fanned out

@@ -45,6 +45,12 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
             "streamgate_rtsp_proxy_connections_busy_total",
             "Player connections answered 503 and closed: over max_connections or max_connections_per_client",
             [this] { return static_cast<double>(caps_.refused().load()); });
+        if (auto* pool = options_.fanout_pool; pool != nullptr) {
+            registry->counter_callback(
+                "streamgate_rtsp_proxy_fanout_shared_total",
+                "UDP fan-outs of one upstream packet large enough to be sent from several threads at once",
+                [pool] { return static_cast<double>(pool->shared_jobs()); });
+        }
     }
     context_->auth_failures = &r.counter("streamgate_rtsp_proxy_auth_failures_total",
                                          "Player requests refused with 401 for wrong Digest credentials");
@@ -65,6 +71,7 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
 std::shared_ptr<Mount> RtspProxy::make_mount(const MountConfig& config) {
     auto mount = std::make_shared<Mount>(io_.get_executor(), config, options_.timing,
                                          MountMetrics::create(registry_, config.name));
+    mount->set_fanout_pool(options_.fanout_pool);
     if (config.publish && !config.publish_user.empty()) {
         auto auth =
             rtsp::DigestServer::create(options_.realm, {{config.publish_user, config.publish_password}},

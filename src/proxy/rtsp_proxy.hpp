@@ -44,6 +44,9 @@ struct RtspProxyOptions {
     std::vector<std::string> websocket_origins;
     // The VOD cache of mounts with vod_cache (proxy/mount_vod.cpp); read at start only.
     VodCacheOptions vod_cache;
+    // Helper threads that share a large UDP fan-out with the mounts' loop (fanout_port.hpp); null: the loop
+    // sends alone. Not owned; read at start only.
+    net::ForkJoinPool* fanout_pool = nullptr;
 };
 
 class RtspProxy {

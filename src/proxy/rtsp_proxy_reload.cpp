@@ -51,6 +51,7 @@ void RtspProxy::apply(RtspProxyOptions fresh) {
     // Connections read the context on every request: the new accounts and timeout apply at once.
     const bool users_changed = fresh.users != options_.users || fresh.realm != options_.realm;
     fresh.timing = options_.timing;
+    fresh.fanout_pool = options_.fanout_pool;
     fresh.multicast = options_.multicast;  // groups in use keep their addresses: a restart changes them
     options_ = std::move(fresh);
     context_->session_timeout = options_.session_timeout;

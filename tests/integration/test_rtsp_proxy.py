@@ -4,8 +4,8 @@ Players on the IPv6-only host play IPv4-only origins (GstRtspServer through peer
 `streamgate serve`) through the gateway, whose forwarding is off: the only path is the proxy's own RTSP
 sessions. Each player uses the other lower transport than the mount's upstream (transport conversion both
 ways); an origin that only speaks TCP is reached through the `auto` rollover. Fan-out: ten concurrent players
-of one mount, one upstream session at the origin (counted with ss), all decode. TestPlayer: 200 sessions
-through the proxy, zero loss. Faults: wrong upstream password (502 to DESCRIBE, quickly), origin killed
+of one mount, one upstream session at the origin (counted with ss), all decode. TestPlayer: 300 UDP sessions
+through the proxy, zero loss, their fan-out shared with the gateway's helper thread. Faults: wrong upstream password (502 to DESCRIBE, quickly), origin killed
 mid-stream (players end promptly, descriptors back to baseline), player vanishing (its ports freed), a player
 outside the allow-list (refused), a player over `max_connections_per_client` (503 with its CSeq, then a close).
 Late joiners of a mount whose GOP is long start at once from its GOP cache: their first video packet begins a
@@ -90,11 +90,12 @@ class RtspProxy(unittest.TestCase):
 socks = ["127.0.0.1:1080"]
 admin = "{ADMIN}"
 allow = ["198.18.0.0/15", "2001:2::/48"]
+threads = 2   # mounts on loop 0, one fan-out helper thread (test 9)
 
 [rtsp]
 listen = ["{cls.gw4}:{GW_PORT}", "[{cls.gw6}]:{GW_PORT}", "127.0.0.1:{GW_PORT}"]
 session_timeout_s = 20
-max_connections_per_client = 0   # test 9 plays 200 sessions from client4; test 14 sets its own cap
+max_connections_per_client = 0   # test 9 plays 300 sessions from client4; test 14 sets its own cap
 
 [[rtsp.mount]]
 name = "live-udp"
@@ -350,16 +351,21 @@ gop_cache_packets = 4096
         self.assertRegex(self.gateway.log_text(), r"rtsp player \S+ mount doomed .* ended: upstream")
         self.wait_for(lambda: self.gateway_fds() <= fds_before, 20, "descriptors back to baseline")
 
-    def test_9_testplayer_200_sessions_zero_loss(self):
+    def test_9_testplayer_300_sessions_zero_loss(self):
+        # 300 UDP players of one mount: each upstream packet is a fan-out large enough to be shared with the
+        # gateway's helper thread (two runs of 150 sendmmsg'd at once), and still nothing is lost.
+        shared_before = self.metrics().get("streamgate_rtsp_proxy_fanout_shared_total", 0.0)
         report_path = self.net.tmpdir / "testplayer.json"
-        cp = self.net.run("client4", [self.bin, "testplayer", self.url("fan", 4), "-n", "200", "--ramp", "50",
+        cp = self.net.run("client4", [self.bin, "testplayer", self.url("fan", 4), "-n", "300", "--ramp", "75",
                                       "--duration", "8", "--transport", "udp", "--json", str(report_path), "-q"],
                           check=False, timeout=120)
         self.assertEqual(cp.returncode, 0, cp.stdout[-2000:] + cp.stderr[-2000:])
         report = json.loads(report_path.read_text())
-        self.assertEqual(report["succeeded"], 200, report["errors"])
+        self.assertEqual(report["succeeded"], 300, report["errors"])
         self.assertEqual(report["rtp_lost"], 0)
         self.assertEqual(report["rtp_invalid"], 0)
+        shared = self.metrics().get("streamgate_rtsp_proxy_fanout_shared_total", 0.0) - shared_before
+        self.assertGreater(shared, 0, "no fan-out was shared with the helper thread")
         print(f"testplayer through the proxy: {report['succeeded']} sessions, rtp_lost {report['rtp_lost']}",
               flush=True)
 

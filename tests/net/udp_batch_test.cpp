@@ -10,8 +10,11 @@
 #include <cerrno>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "net/fork_join_pool.hpp"
 
 namespace sg::net {
 namespace {
@@ -284,6 +287,47 @@ TEST_P(UdpBatchTest, SendBatchNowCountsEverythingAsFailedOnAnUnusableSocket) {
     EXPECT_TRUE(result.error);
     EXPECT_TRUE(out.failed(0));
     EXPECT_TRUE(out.failed(1));
+}
+
+TEST_P(UdpBatchTest, SendBatchNowWithAPoolSendsEveryDatagramOnceAndChargesEachLossToItsOwn) {
+    ForkJoinPool pool(3);
+    auto sender = open_socket();
+    std::vector<udp::socket> receivers;
+    for (int i = 0; i < 8; ++i)
+        receivers.push_back(open_socket());
+    // Enough datagrams for four runs, with two refused ones in different runs.
+    constexpr std::size_t k_total = 4 * k_parallel_send_min;
+    const std::set<std::size_t> refused{10, k_total - 5};
+    std::vector<std::string> bodies;
+    for (std::size_t i = 0; i < k_total; ++i)
+        bodies.push_back(std::to_string(i));
+    UdpSendBatch out;
+    for (std::size_t i = 0; i < k_total; ++i) {
+        const auto to = refused.contains(i) ? udp::endpoint(asio::ip::make_address("::1"), 9)  // wrong family
+                                            : receivers[i % receivers.size()].local_endpoint();
+        out.add(to, Bytes{}, as_bytes(bodies[i]));
+    }
+    const auto result = send_batch_now(sender.native_handle(), out, &pool);
+    EXPECT_EQ(result.sent, k_total - refused.size());
+    EXPECT_EQ(result.failed, refused.size());
+    EXPECT_FALSE(result.error);
+    for (std::size_t i = 0; i < k_total; ++i)
+        ASSERT_EQ(out.failed(i), refused.contains(i)) << i;
+    std::multiset<std::string> got;
+    std::array<char, 64> buf;
+    for (auto& receiver : receivers) {
+        receiver.non_blocking(true);
+        asio::error_code ec;
+        for (;;) {
+            const auto n = receiver.receive(asio::buffer(buf), 0, ec);
+            if (ec) break;
+            got.insert(std::string(buf.data(), n));
+        }
+    }
+    std::multiset<std::string> expected;
+    for (std::size_t i = 0; i < k_total; ++i)
+        if (!refused.contains(i)) expected.insert(bodies[i]);
+    EXPECT_EQ(got, expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, UdpBatchTest, ::testing::Values(true, false),
