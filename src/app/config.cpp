@@ -487,6 +487,7 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
                                                   "gop_cache_bytes",
                                                   "gop_cache_packets",
                                                   "gop_burst_kbps",
+                                                  "fanout_threads",
                                                   "tls_listen",
                                                   "tls_cert",
                                                   "tls_key",
@@ -528,6 +529,17 @@ void read_rtsp(const toml::table& rtsp, GatewayConfig& config, Problems& problem
     read_count(rtsp, "gop_cache_bytes", config.rtsp_gop_cache_bytes, problems);
     read_count(rtsp, "gop_cache_packets", config.rtsp_gop_cache_packets, problems);
     read_count(rtsp, "gop_burst_kbps", config.rtsp_gop_burst_kbps, problems);
+    if (rtsp.get("fanout_threads") != nullptr) {
+        std::uint32_t helpers = 0;
+        const auto before = problems.size();
+        read_count(rtsp, "fanout_threads", helpers, problems);
+        if (helpers > k_max_threads) {
+            problems.add(rtsp.get("fanout_threads"),
+                         fmt::format("[rtsp] fanout_threads: must be a number from 0 to {}", k_max_threads));
+        } else if (problems.size() == before) {
+            config.rtsp_fanout_threads = helpers;
+        }
+    }
     read_rtsp_users(rtsp, config, problems);
     read_list(rtsp.get("websocket_origins"), "[rtsp] websocket_origins", websocket::parse_origin_entry,
               config.rtsp_websocket_origins, problems);

@@ -93,6 +93,9 @@ struct GatewayConfig {
     std::uint32_t rtsp_gop_cache_packets = 1024;
     // How fast a joining player's cached GOP goes out, kbit/s (MountConfig::gop_burst_rate); 0: at once.
     std::uint32_t rtsp_gop_burst_kbps = 20000;
+    // Helper threads a mount's large UDP fan-out is shared with; none: one per event loop besides the
+    // mounts' own (threads - 1).
+    std::optional<std::uint32_t> rtsp_fanout_threads;
     // [rtsp] users: Digest accounts of players (name, password); none: players are not authenticated.
     std::vector<std::pair<std::string, std::string>> rtsp_users;
     std::string rtsp_realm = "streamgate";

@@ -302,8 +302,8 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         return 1;
     }
     if (multicast.v4 || multicast.v6) spdlog::info("rtsp mounts offer multicast: {}", multicast.to_string());
-    // The mounts run on loop 0; a large UDP fan-out borrows helper threads, one per other core.
-    net::ForkJoinPool fanout_pool(loops.size() - 1);
+    // The mounts run on loop 0; a large UDP fan-out borrows helper threads, by default one per other loop.
+    net::ForkJoinPool fanout_pool(config.rtsp_fanout_threads.value_or(loops.size() - 1));
     auto proxy_options = rtsp_proxy_options(config);
     proxy_options.fanout_pool = &fanout_pool;
     proxy::RtspProxy rtsp_proxy(io, std::move(proxy_options), &registry);

@@ -5,9 +5,10 @@
 // when refused), reconnected after a failure while players remain, rolled over from UDP to interleaved TCP
 // when `auto` gets no media, and torn down shortly after its last player left.
 //
-// Everything runs on the gateway's single event loop: the fan-out is a plain loop over the subscribed
+// Everything runs on the gateway's first event loop: the fan-out is a plain loop over the subscribed
 // players, and each player's send never blocks (non-blocking UDP sends, a bounded TCP write queue), so a
-// slow player loses its own packets and never stalls the others.
+// slow player loses its own packets and never stalls the others. Only the system calls of a large UDP
+// fan-out leave the loop: they are shared with helper threads while the loop waits (fanout_port.hpp).
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>

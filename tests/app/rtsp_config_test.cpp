@@ -212,6 +212,12 @@ url = "rtsp://y/"
     EXPECT_EQ(config->rtsp_mounts[0].gop_burst_kbps, 8000U);
     EXPECT_FALSE(config->rtsp_mounts[1].gop_burst_kbps);
     EXPECT_FALSE(parse("[rtsp]\ngop_cache_bytes = -1\n", error));
+    EXPECT_FALSE(defaults->rtsp_fanout_threads);
+    const auto helpers = parse("[rtsp]\nfanout_threads = 0\n", error);
+    ASSERT_TRUE(helpers) << error;
+    EXPECT_EQ(helpers->rtsp_fanout_threads, 0U);
+    EXPECT_FALSE(parse("[rtsp]\nfanout_threads = 5000\n", error));
+    EXPECT_NE(error.find("fanout_threads"), std::string::npos) << error;
     EXPECT_FALSE(parse("[rtsp]\ngop_burst_kbps = \"fast\"\n", error));
     EXPECT_FALSE(
         parse("[[rtsp.mount]]\nname = \"a\"\nurl = \"rtsp://x/\"\ngop_cache_packets = \"many\"\n", error));
