@@ -20,6 +20,7 @@
 #                                PID dies
 #   free_port LOW SPAN [tcp|udp] a port in [LOW, LOW+SPAN) nobody listens on or has bound
 #   cpu_ticks PID                the process's user+system clock ticks so far (/proc/PID/stat)
+#   thread_ticks PID             the same per thread, as "TID:TICKS" words
 #   require_executable PATH...   dies naming the first one that is missing ("build it first")
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -128,3 +129,12 @@ free_port() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# "TID:TICKS" for each thread of PID (user+system clock ticks so far), space-separated.
+thread_ticks() {
+  local stat line
+  for stat in /proc/"$1"/task/*/stat; do
+    # The thread's name is in parentheses and may hold spaces: count fields after its closing one.
+    line=$(cat "$stat" 2>/dev/null) || continue
+    awk -v tid="${line%% *}" '{printf "%s:%d ", tid, $12 + $13}' <<<"${line##*) }"
+  done
+}

@@ -14,6 +14,7 @@
 #
 # usage: bench/proxy/run.sh [--build-dir DIR] [--steps "50 100 200 400"] [--seconds PLAY_S] [--ramp PER_S]
 #                           [--paths "direct mount gst socks"] [--transports "udp tcp"]
+# SG_BENCH_RTSP_EXTRA: lines added to the gateway's [rtsp] table (e.g. "fanout_threads = 0").
 # tools: ffmpeg ffprobe python3 timeout awk
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -72,6 +73,7 @@ if [[ " $paths " == *" mount "* ]]; then
 listen = ["127.0.0.1:$mount_port"]
 max_connections = 0
 max_connections_per_client = 0
+${SG_BENCH_RTSP_EXTRA:-}
 
 [[rtsp.mount]]
 name = "clip"
@@ -115,24 +117,33 @@ for path in $paths; do
       relay_pid=$gateway_pid
       [[ $path == gst ]] && relay_pid=$gst_pid
       before=$(cpu_ticks $relay_pid)
+      threads_before=$(thread_ticks $relay_pid)
       set +e
       timeout $((seconds + n / ramp + 60)) "$bin" testplayer "$(url_of "$path")" -n "$n" --ramp "$ramp" \
         --duration "$seconds" --transport "$transport" "${extra[@]}" --json "$report" -q >/dev/null 2>"$work/err.txt"
       set -e
       after=$(cpu_ticks $relay_pid)
-      line=$(/usr/bin/python3 - "$report" "$n" "$path" "$((after - before))" "$ticks_per_s" <<'PY'
+      threads_after=$(thread_ticks $relay_pid)
+      line=$(/usr/bin/python3 - "$report" "$n" "$path" "$((after - before))" "$ticks_per_s" "$threads_before" \
+        "$threads_after" <<'PY'
 import json, sys
 try:
     r = json.load(open(sys.argv[1]))
 except (OSError, ValueError):
     print("FAIL no report"); sys.exit()
 n, path, ticks, hz = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+# Per-thread ticks ("TID:TICKS" words) before and after: how much of the run the busiest thread carried.
+before = dict(w.split(":") for w in sys.argv[6].split())
+spent = sorted((int(t) - int(before.get(tid, 0)) for tid, t in (w.split(":") for w in sys.argv[7].split())),
+               reverse=True)
 ok = r["succeeded"] == n and r["rtp_lost"] == 0
 gbit = r["rtp_bytes"] * 8 / 1e9
 cpu = ""
 if path in ("mount", "socks", "gst") and gbit > 0:
     who = "GstRtspServer" if path == "gst" else "gateway"
     cpu = f" {who} {ticks / hz:.2f} CPU-s for {gbit:.2f} Gbit = {ticks / hz / gbit:.2f} cores per Gbit/s"
+    if spent and sum(spent) > 0:
+        cpu += f" (busiest threads {', '.join(f'{100 * t / sum(spent):.0f}%' for t in spent[:3])})"
 print(f"{'OK' if ok else 'FAIL'} succeeded {r['succeeded']}/{n} lost {r['rtp_lost']} "
       f"{r['mbit_per_s']:.0f} Mbit/s setup p99 {r['setup_ms']['p99']:.0f} ms "
       f"first_rtp p99 {r['first_rtp_ms']['p99']:.0f} ms "

@@ -218,8 +218,11 @@ UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std
 UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool) {
     batch.prepare();
     const std::size_t total = batch.entries_.size();
+    // A few runs per thread rather than one: a helper that wakes late still finds runs left to take, so
+    // the threads share the work as they become free.
     const std::size_t runs =
-        pool == nullptr ? 1 : std::clamp<std::size_t>(total / k_parallel_send_min, 1, pool->helpers() + 1);
+        pool == nullptr ? 1
+                        : std::clamp<std::size_t>(total / k_parallel_send_min, 1, 4 * (pool->helpers() + 1));
     if (runs == 1) return send_range_now(fd, batch, 0, total);
     std::array<UdpSendResult, k_max_parallel_runs> results;
     const std::size_t used = std::min(runs, results.size());
