@@ -130,13 +130,18 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         sent = json.loads((tmp / f"{name}-send.json").read_text())["sender"]
         stats = {"retransmissions": sent["retransmissions"], "dropped_unrepaired": sent["dropped_unrepaired"],
                  "dropped_unsent": sent["dropped_unsent"], "cwnd_bytes": sent["cwnd_bytes"],
-                 "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"]}
+                 "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"],
+                 "first_fragment_copies": sent.get("first_fragment_copies", 0)}
         received = json.loads((tmp / f"{name}-recv.json").read_text())
         # The receiver's datagrams out are its feedback (and one HELLO-ACK): the control traffic issue 14 counts.
         stats["receiver_datagrams_out"] = received.get("socket", {}).get("datagrams_out")
-        # Fragments that arrived twice or after their ADU was done: retransmissions the path did not need.
+        # Fragments that arrived twice or after their ADU was done: retransmissions the path did not need
+        # (first-fragment copies whose original arrived count here too).
         stats["duplicates"] = sum(st.get("duplicates", 0) + st.get("late_fragments", 0)
                                   for st in received.get("streams", []))
+        video = next((st for st in received.get("streams", []) if st.get("stream") == 0), {})
+        stats["adus_partial"] = video.get("adus_partial")
+        stats["key_adus_incomplete"] = video.get("key_adus_incomplete")
     result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
     result.update(stats)
     return result

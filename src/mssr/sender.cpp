@@ -133,6 +133,23 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
     if (!rto_at_) rto_at_ = now + rtt_.rto();
     probe_at_ = now + probe_timeout();
+    if (!retransmission) {
+        // The first fragment carries what a decoder needs to use the frame at all. When even the fastest
+        // repair (its request after the receiver's reorder window, one round trip) would miss the deadline,
+        // a second copy is the only protection left; it goes after the ADU's last fragment, so a loss burst
+        // in between does not take both.
+        if (f.header.fragment_index == 0 && config_.copy_unrepairable_first_fragment && rtt_.has_sample() &&
+            now + rtt_.srtt() + config_.reorder_allowance >= f.deadline) {
+            f.copy_wanted = true;
+        }
+        if (f.last) {
+            Fragment* first = find(seq - f.header.fragment_index);
+            if (first != nullptr && first->copy_wanted) {
+                first->copy_wanted = false;
+                copies_.push_back(seq - f.header.fragment_index);
+            }
+        }
+    }
     return *written;
 }
 
@@ -140,6 +157,26 @@ std::chrono::microseconds Sender::probe_timeout() const noexcept {
     // RFC 8985 §7.2: two smoothed RTTs (at least 10 ms); the receiver's feedback interval is inside SRTT.
     if (!rtt_.has_sample()) return rtt_.rto();
     return std::max<std::chrono::microseconds>(2 * rtt_.srtt(), std::chrono::milliseconds(10));
+}
+
+std::optional<std::size_t> Sender::resend(Fragment& f, std::int64_t seq, TimePoint now, bool feedback_wanted,
+                                          std::vector<std::uint8_t>& out) {
+    FragmentHeader header = f.header;
+    header.retransmission = true;
+    header.feedback_wanted = feedback_wanted;
+    header.sequence = static_cast<std::uint16_t>(seq);
+    RtpFields rtp;
+    rtp.payload_type = config_.payload_type;
+    rtp.rtp_sequence = rtp_sequence_[header.stream]++;
+    rtp.rtp_timestamp = f.rtp_timestamp;
+    rtp.ssrc = config_.streams[header.stream].ssrc;
+    rtp.marker = f.last;
+    const auto written = append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(f.offset, f.size));
+    if (!written) return std::nullopt;
+    // Still in flight, already counted; sent twice now, so Karn takes no sample from it.
+    ++f.transmissions;
+    f.last_sent = now;
+    return *written;
 }
 
 std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out) {
@@ -152,24 +189,27 @@ std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<st
         Fragment& f = *find(seq);
         if (f.state != State::in_flight) continue;
         if (f.deadline <= now) return std::nullopt;
-        FragmentHeader header = f.header;
-        header.retransmission = true;
-        header.feedback_wanted = true;  // a probe exists to draw feedback
-        header.sequence = static_cast<std::uint16_t>(seq);
-        RtpFields rtp;
-        rtp.payload_type = config_.payload_type;
-        rtp.rtp_sequence = rtp_sequence_[header.stream]++;
-        rtp.rtp_timestamp = f.rtp_timestamp;
-        rtp.ssrc = config_.streams[header.stream].ssrc;
-        rtp.marker = f.last;
-        const auto written = append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(f.offset, f.size));
+        // A probe exists to draw feedback.
+        const auto written = resend(f, seq, now, true, out);
         if (!written) return std::nullopt;
-        // Still in flight, already counted; sent twice now, so Karn takes no sample from it.
-        ++f.transmissions;
-        f.last_sent = now;
         ++stats_.retransmissions;
         ++stats_.tail_probes;
-        return *written;
+        return written;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::size_t> Sender::send_copy(TimePoint now, std::vector<std::uint8_t>& out) {
+    while (!copies_.empty()) {
+        const std::int64_t seq = copies_.front();
+        copies_.pop_front();
+        Fragment* f = find(seq);
+        // Acked or declared lost meanwhile (then the retransmission rules have it), or too late to help.
+        if (f == nullptr || f->state != State::in_flight || f->deadline <= now) continue;
+        const auto written = resend(*f, seq, now, false, out);
+        if (!written) continue;
+        ++stats_.first_fragment_copies;
+        return written;
     }
     return std::nullopt;
 }
@@ -187,6 +227,8 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
         if (auto n = send_tail_probe(now, out)) return n;
     }
     if (!window) return std::nullopt;
+    // A first fragment's copy is due now, right behind its ADU: no later than the next ADU's data.
+    if (auto n = send_copy(now, out)) return n;
     // Rule c: retransmissions first, most valuable and most urgent first.
     while (!retransmit_.empty()) {
         const std::int64_t seq = std::get<2>(*retransmit_.begin());

@@ -10,8 +10,11 @@
 // retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, also when
 // the window is full (a lost feedback), so a lost tail or ack shows up at once instead of waiting for the
 // retransmission timer, which follows RFC 6298 with Karn's
-// algorithm. Pure: `now` is passed in.
+// algorithm. Where no repair can arrive in time (the budget is below a round trip), the first fragment of
+// each ADU, the one a decoder cannot do without, is sent a second time after the ADU's last fragment instead.
+// Pure: `now` is passed in.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -48,6 +51,12 @@ struct SenderConfig {
     std::uint32_t live_rate_kbps = 0;
     // Until the first feedback we assume the receiver can hold this much.
     std::uint32_t initial_receive_window = 1u << 20;
+    // When no repair of an ADU's first fragment could arrive in time (its deadline is less than one SRTT plus
+    // this allowance, the receiver's reorder window, after its first transmission), send that fragment a
+    // second time right after the ADU's last one: it carries the PES/picture header, without which a
+    // decoder loses the whole frame. Off: a budget below the RTT gets plain UDP's delivery, nothing more.
+    bool copy_unrepairable_first_fragment = true;
+    std::chrono::milliseconds reorder_allowance{5};
 };
 
 struct Adu {
@@ -69,6 +78,7 @@ struct SenderStats {
     std::uint64_t probes = 0;              // sent while RWND was 0
     std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
     std::uint64_t acked_late = 0;   // acknowledged past their deadline: a loss to congestion control
+    std::uint64_t first_fragment_copies = 0;  // second copies of unrepairable first fragments (not above)
 };
 
 class Sender {
@@ -105,6 +115,7 @@ private:
         std::uint32_t rtp_timestamp = 0;
         State state = State::queued;
         bool last = false;
+        bool copy_wanted = false;  // first fragment of its ADU, unrepairable: resend after the ADU's last
         std::uint32_t transmissions = 0;
         TimePoint last_sent{};
         TimePoint deadline{};
@@ -126,6 +137,10 @@ private:
     bool window_open() const noexcept;
     std::chrono::microseconds probe_timeout() const noexcept;
     std::optional<std::size_t> send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out);
+    // Sends an in-flight fragment again without changing the window's count (a probe or a copy).
+    std::optional<std::size_t> resend(Fragment& f, std::int64_t seq, TimePoint now, bool feedback_wanted,
+                                      std::vector<std::uint8_t>& out);
+    std::optional<std::size_t> send_copy(TimePoint now, std::vector<std::uint8_t>& out);
     std::size_t transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out);
 
     SenderConfig config_;
@@ -135,6 +150,7 @@ private:
     std::int64_t base_ = 0;
     std::int64_t next_new_ = 0;  // first fragment never sent (extended)
     std::set<RetransmitKey> retransmit_;
+    std::deque<std::int64_t> copies_;  // first fragments whose second copy is due (their ADU is all sent)
     std::vector<std::uint16_t> stream_sequence_;
     std::vector<std::uint16_t> rtp_sequence_;
     std::size_t in_flight_ = 0;

@@ -17,6 +17,7 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
             {"fast_retransmits", st.fast_retransmits},
             {"timeouts", st.timeouts},
             {"tail_probes", st.tail_probes},
+            {"first_fragment_copies", st.first_fragment_copies},
             {"acked_late", st.acked_late},
             {"dropped_unsent", st.dropped_unsent},
             {"dropped_unrepaired", st.dropped_unrepaired},

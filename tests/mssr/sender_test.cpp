@@ -135,8 +135,15 @@ TEST(MssrSender, KeyOnlyModeDoesNotRepairOtherFrames) {
     EXPECT_EQ(s.stats().dropped_unrepaired, 1u);
 }
 
+// Budgets below the RTT of these two would add first-fragment copies (tested apart below).
+SenderConfig config_without_copies(std::chrono::milliseconds latency) {
+    SenderConfig c = config(RetransmitMode::by_value, latency);
+    c.copy_unrepairable_first_fragment = false;
+    return c;
+}
+
 TEST(MssrSender, ExpiredFragmentsAreNeverSent) {
-    Sender s(config(RetransmitMode::by_value, 100ms));
+    Sender s(config_without_copies(100ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
     // No feedback until past the deadline: the 20 queued fragments are dropped, not sent late.
@@ -251,7 +258,7 @@ TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
 }
 
 TEST(MssrSender, AFragmentSentInTimeButAckedPastItsDeadlineIsALoss) {
-    Sender s(config(RetransmitMode::by_value, 100ms));
+    Sender s(config_without_copies(100ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 10)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);     // the whole initial window
     s.on_feedback(at_ms(10), feedback(5).view());  // in time: slow start grows by what was acked
@@ -287,6 +294,89 @@ TEST(MssrSender, NeverSendsPastTheReceiversSequenceWindow) {
     // Acking the oldest one opens exactly one more number.
     s.on_feedback(at_ms(40), feedback(1, {}, {}, 0xffffffff).view());
     EXPECT_EQ(drain(s, at_ms(40)).size(), 1u);
+}
+
+// A budget below a round trip: no request can be answered in time, so the first fragment of each ADU (which
+// carries the picture's headers: without it a decoder loses the frame) goes out twice, the copy right after
+// the ADU's last fragment and before the next ADU.
+Sender sender_with_rtt(std::chrono::milliseconds latency, std::chrono::milliseconds rtt) {
+    Sender s(config(RetransmitMode::by_value, latency));
+    EXPECT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    EXPECT_EQ(drain(s, at_ms(0)).size(), 1u);
+    s.on_feedback(at_ms(rtt.count()), feedback(1).view());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(rtt));
+    return s;
+}
+
+TEST(MssrSender, AnUnrepairableFirstFragmentIsSentTwice) {
+    Sender s = sender_with_rtt(40ms, 42ms);
+    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 3)).ok());            // fragments 1-3
+    ASSERT_TRUE(s.submit(at_ms(100), frame(100, Priority::reference)).ok());  // fragment 4, alone
+    const auto sent = drain(s, at_ms(100));
+    ASSERT_EQ(sent.size(), 6u);
+    const std::vector<std::uint16_t> order{1, 2, 3, 1, 4, 4};
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        EXPECT_EQ(sent[i].sequence, order[i]) << i;
+        EXPECT_EQ(sent[i].retransmission, i == 3 || i == 5) << i;
+        EXPECT_FALSE(sent[i].feedback_wanted) << i;
+    }
+    EXPECT_EQ(sent[3].fragment_index, 0u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 2u);
+    EXPECT_EQ(s.stats().retransmissions, 0u);  // copies are not repairs
+    EXPECT_EQ(s.stats().fragments_sent, 5u);
+    // The copy does not count twice against the window: four fragments are in flight.
+    EXPECT_EQ(s.in_flight(), 3 * (k_fragment + k_packet_overhead) + 100 + k_packet_overhead);
+    // Karn: the copied fragment gives no RTT sample; a fragment sent once does.
+    s.on_feedback(at_ms(150), feedback(2).view());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(42ms));
+}
+
+TEST(MssrSender, AFirstFragmentThatCanStillBeRepairedIsSentOnce) {
+    // RTT 42 ms + the receiver's 5 ms reorder window fit a 120 ms budget: requests do the work.
+    Sender s = sender_with_rtt(120ms, 42ms);
+    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 3)).ok());
+    EXPECT_EQ(drain(s, at_ms(100)).size(), 3u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 0u);
+}
+
+TEST(MssrSender, NoFirstFragmentCopyWithoutAnRttSampleOrWhenTurnedOff) {
+    Sender before_any_sample(config(RetransmitMode::by_value, 40ms));
+    ASSERT_TRUE(before_any_sample.submit(at_ms(0), frame(k_fragment * 2)).ok());
+    EXPECT_EQ(drain(before_any_sample, at_ms(0)).size(), 2u);
+
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.copy_unrepairable_first_fragment = false;
+    Sender off(c);
+    ASSERT_TRUE(off.submit(at_ms(0), frame(100)).ok());
+    ASSERT_EQ(drain(off, at_ms(0)).size(), 1u);
+    off.on_feedback(at_ms(42), feedback(1).view());
+    ASSERT_TRUE(off.submit(at_ms(100), frame(k_fragment * 2)).ok());
+    EXPECT_EQ(drain(off, at_ms(100)).size(), 2u);
+    EXPECT_EQ(off.stats().first_fragment_copies, 0u);
+}
+
+TEST(MssrSender, AFirstFragmentCopyIsSkippedOnceAckedOrTooLate) {
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.congestion.initial_window_packets = 2;  // the ADU's tail waits for the window
+    Sender s(c);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);
+    s.on_feedback(at_ms(42), feedback(1).view());
+    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 4)).ok());  // 1-4
+    ASSERT_EQ(drain(s, at_ms(100)).size(), 2u);                     // 1, 2
+    // 1 and 2 are acked: the window opens, 3 and 4 go, and 1's copy is no longer needed.
+    s.on_feedback(at_ms(110), feedback(3).view());
+    const auto rest = drain(s, at_ms(110));
+    ASSERT_EQ(rest.size(), 2u);
+    EXPECT_EQ(rest[1].sequence, 4u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 0u);
+    // And a copy whose deadline passed before it could go (the window was closed) is never sent.
+    s.on_feedback(at_ms(120), feedback(5).view());
+    ASSERT_TRUE(s.submit(at_ms(130), frame(100)).ok());  // 5, deadline 170
+    std::vector<std::uint8_t> buf;
+    ASSERT_TRUE(s.next_packet(at_ms(130), buf));  // 5; its copy is due next
+    EXPECT_TRUE(drain(s, at_ms(170)).empty());
+    EXPECT_EQ(s.stats().first_fragment_copies, 0u);
 }
 
 TEST(MssrSender, RejectsWhatItCannotHold) {
