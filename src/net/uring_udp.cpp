@@ -288,6 +288,7 @@ void UringUdp::on_receive(Receiver& receiver, int result, unsigned flags) {
                 static_cast<const std::uint8_t*>(::io_uring_recvmsg_payload(out, &ring_->receive_header)),
                 length);
             datagram.truncated = (out->flags & MSG_TRUNC) != 0;
+            datagram.found_at = serving_since_;
             handled_buffer_ = static_cast<int>(id);
             handled_payload_ = datagram.payload;
             handler_(datagram);
@@ -308,6 +309,7 @@ void UringUdp::on_receive(Receiver& receiver, int result, unsigned flags) {
 
 bool UringUdp::serve() {
     ::io_uring& ring = ring_->ring;
+    serving_since_ = std::chrono::steady_clock::now();
     unsigned seen = 0;
     ::io_uring_cqe* cqe = nullptr;
     // One completion at a time: the handler may submit (a full queue), which may add completions.

@@ -1,7 +1,7 @@
 #pragma once
 // Many UDP sockets served by one io_uring: each socket has one multishot recvmsg armed for its whole life,
-// datagrams land in a ring of provided buffers, and a datagram is sent on (sendmsg) straight from the buffer
-// it arrived in. All the sends of a wakeup go to the kernel in one io_uring_enter.
+// datagrams land in a ring of provided buffers, and a datagram is sent on (a send with its destination) from
+// the buffer it arrived in. All the sends of a wakeup go to the kernel in one io_uring_enter.
 //
 // Why, next to EdgeReactor and recvmmsg/sendmmsg: a relayed call leg carries 50 packets a second, so a
 // readable socket holds one datagram and its "batch" is one packet; with epoll that is a recvmmsg and a
@@ -13,6 +13,7 @@
 // Threading: everything runs on the io_context's thread.
 
 // A C++ standard header before Asio's (see edge_reactor.hpp).
+#include <chrono>
 #include <cstddef>
 
 #include <sys/socket.h>
@@ -39,6 +40,8 @@ struct UringDatagram {
     ::socklen_t source_length = 0;
     Bytes payload;
     bool truncated = false;  // longer than a buffer holds: payload is its beginning only
+    // When the wakeup that found it began: one clock read per wakeup, not per datagram.
+    std::chrono::steady_clock::time_point found_at{};
 };
 
 struct UringCounters {
@@ -108,6 +111,7 @@ private:
     std::vector<unsigned> free_slots_;  // of the registered file table
     int handled_buffer_ = -1;           // the buffer of the datagram in the handler; -1 once forwarded
     Bytes handled_payload_;
+    std::chrono::steady_clock::time_point serving_since_{};  // the start of the current serve()
     bool running_ = false;
     UringCounters counters_;
 };

@@ -38,7 +38,7 @@ private:
         const auto from = to_address(datagram.source, datagram.source_length);
         if (!from) return;
         const auto forward = table_->on_packet(static_cast<std::uint32_t>(datagram.tag), *from,
-                                               datagram.payload, std::chrono::steady_clock::now());
+                                               datagram.payload, datagram.found_at);
         if (!forward) return;
         const auto destination = to_endpoint(forward->destination);
         uring_->forward(forward->socket_id, destination.data(), static_cast<::socklen_t>(destination.size()));

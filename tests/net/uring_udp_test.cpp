@@ -87,9 +87,14 @@ TEST(UringUdp, ForwardsABurstWholeAndInOrderFromTheBufferItArrivedIn) {
     Hop hop;
     std::size_t handled = 0;
     std::uint64_t tags = 0;
+    const auto start = std::chrono::steady_clock::now();
+    auto found_last = start;
     uring->set_handler([&](const UringDatagram& datagram) {
         ++handled;
         tags |= datagram.tag;
+        // Stamped once per wakeup: never before the burst was sent, never going back.
+        EXPECT_GE(datagram.found_at, found_last);
+        found_last = datagram.found_at;
         EXPECT_EQ(datagram.payload.size(), 4U);
         EXPECT_FALSE(datagram.truncated);
         ASSERT_EQ(datagram.source->sa_family, AF_INET);
@@ -105,6 +110,8 @@ TEST(UringUdp, ForwardsABurstWholeAndInOrderFromTheBufferItArrivedIn) {
     for (std::uint32_t i = 0; i < 300; ++i)
         EXPECT_EQ(got[i], i);
     EXPECT_EQ(handled, 300U);
+    EXPECT_LE(found_last, std::chrono::steady_clock::now());
+    EXPECT_GE(found_last, start);
     EXPECT_EQ(tags, 7U);  // nothing came in on the sending socket
     EXPECT_EQ(uring->counters().received, 300U);
     EXPECT_EQ(uring->counters().sent, 300U);
