@@ -350,6 +350,11 @@ void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
     trim();
 }
 
+void Sender::seed_rtt(std::chrono::microseconds sample) noexcept {
+    if (rtt_.has_sample()) return;  // the path's own samples are newer than the handshake
+    rtt_.on_sample(sample);
+}
+
 void Sender::expire(TimePoint now) {
     if (!next_expiry_ || now < *next_expiry_) return;
     next_expiry_.reset();
