@@ -98,6 +98,7 @@ public:
     // The round trip of the session's handshake (HandshakeTimer, handshake.hpp) as the first RTT sample, so
     // that the stream's first ADUs (its first key frame) get the RTO and the first-fragment copy that a
     // measured path gives; RFC 6298 takes the SYN / SYN-ACK's the same way. Ignored once a sample exists.
+    // The live window keeps its generous start until an ack gives a sample (send_window()).
     void seed_rtt(std::chrono::microseconds sample) noexcept;
     // Retransmission timeout and deadline expiry; next_packet() calls it too.
     void poll(TimePoint now);
@@ -164,6 +165,7 @@ private:
         TimePoint::min();             // newest transmission time of any fragment acked so far (RTT samples)
     std::size_t peak_in_flight_ = 0;  // since the last feedback: was the window in use?
     std::uint32_t rwnd_;
+    bool ack_sampled_ = false;  // an RTT sample came from an ack, not only from the handshake (seed_rtt)
     std::optional<TimePoint> rto_at_;
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::uint32_t probes_since_ack_ = 0;

@@ -400,6 +400,21 @@ TEST(MssrSender, TheSeededRttSetsTheRto) {
     EXPECT_EQ(measured.rtt().srtt(), std::chrono::microseconds(42ms));
 }
 
+TEST(MssrSender, ASeededRttKeepsTheLiveWindowsGenerousStart) {
+    // A stream's start can come in a burst; with only the handshake's 42 ms the live term would hold 23 kB
+    // at 4,500 kbit/s, and at a 40 ms budget what waits for an ack is dropped unsent. Until an ack's sample
+    // the term spans the initial RTO (1 s), as without the seed.
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.live_rate_kbps = 4500;
+    Sender s(c);
+    s.seed_rtt(42ms);
+    for (int i = 0; i < 6; ++i)
+        ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 40)).ok());  // 6 x 40 fragments, about 126 kB
+    const auto sent = drain(s, at_ms(0));
+    EXPECT_EQ(sent.size(), 6u * 41u);  // every fragment, and each ADU's first once more
+    EXPECT_EQ(s.stats().first_fragment_copies, 6u);
+}
+
 TEST(MssrSender, AFirstFragmentCopyIsSkippedOnceAckedOrTooLate) {
     SenderConfig c = config(RetransmitMode::by_value, 40ms);
     c.congestion.initial_window_packets = 2;  // the ADU's tail waits for the window
