@@ -127,11 +127,14 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
     sink.proc.wait(timeout=90)
     fwd.stop()
     if proto.startswith("mssr"):
-        sent = json.loads((tmp / f"{name}-send.json").read_text())["sender"]
+        send_json = json.loads((tmp / f"{name}-send.json").read_text())
+        sent = send_json["sender"]
         stats = {"retransmissions": sent["retransmissions"], "dropped_unrepaired": sent["dropped_unrepaired"],
                  "dropped_unsent": sent["dropped_unsent"], "cwnd_bytes": sent["cwnd_bytes"],
-                 "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"],
-                 "first_fragment_copies": sent.get("first_fragment_copies", 0)}
+                 "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"], "adus": sent["adus"],
+                 "first_fragment_copies": sent.get("first_fragment_copies", 0),
+                 # The HELLO / HELLO-ACK round trip that seeded the sender's RTT (null: a HELLO was repeated).
+                 "handshake_rtt_ms": send_json.get("socket", {}).get("handshake_rtt_ms")}
         received = json.loads((tmp / f"{name}-recv.json").read_text())
         # The receiver's datagrams out are its feedback (and one HELLO-ACK): the control traffic issue 14 counts.
         stats["receiver_datagrams_out"] = received.get("socket", {}).get("datagrams_out")

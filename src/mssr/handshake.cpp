@@ -82,4 +82,9 @@ Result<Hello> parse_hello_datagram(Bytes datagram) noexcept {
     return fail("no MSSR hello in the RTCP packet");
 }
 
+std::optional<std::chrono::microseconds> HandshakeTimer::on_ack(TimePoint now) const noexcept {
+    if (hellos_sent_ != 1 || now < first_sent_) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::microseconds>(now - first_sent_);
+}
+
 }  // namespace sg::mssr

@@ -7,12 +7,15 @@
 //   stream count (8) | reserved (24, zero)
 //   per stream: latency ms (16) | retransmit mode (8) | late policy (8)
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/byte_io.hpp"
 #include "common/result.hpp"
+#include "mssr/sequence.hpp"
 #include "mssr/stream_policy.hpp"
 
 namespace sg::mssr {
@@ -40,5 +43,23 @@ struct Hello {
 Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& hello);
 // Finds and decodes a HELLO or HELLO-ACK in an RTCP datagram.
 Result<Hello> parse_hello_datagram(Bytes datagram) noexcept;
+
+// Times the connecting side's HELLO / HELLO-ACK exchange: the sender's first RTT sample, as TCP times its
+// SYN / SYN-ACK (RFC 6298 §2.2 and §3). The hellos carry no nonce, so by Karn's rule only an exchange with
+// exactly one HELLO sent can be matched: once a HELLO was repeated, the ACK may answer either one, and there
+// is no sample.
+class HandshakeTimer {
+public:
+    void on_hello_sent(TimePoint now) noexcept {
+        if (hellos_sent_++ == 0) first_sent_ = now;
+    }
+    // The round trip when the ACK arriving at `now` answers the one HELLO sent; nullopt otherwise.
+    std::optional<std::chrono::microseconds> on_ack(TimePoint now) const noexcept;
+    std::uint32_t hellos_sent() const noexcept { return hellos_sent_; }
+
+private:
+    TimePoint first_sent_{};
+    std::uint32_t hellos_sent_ = 0;
+};
 
 }  // namespace sg::mssr

@@ -12,6 +12,7 @@
 // retransmission timer, which follows RFC 6298 with Karn's
 // algorithm. Where no repair can arrive in time (the budget is below a round trip), the first fragment of
 // each ADU, the one a decoder cannot do without, is sent a second time after the ADU's last fragment instead.
+// The handshake's round trip can seed the RTT, so that this holds from the first ADU on.
 // Pure: `now` is passed in.
 
 #include <chrono>
@@ -94,6 +95,11 @@ public:
     std::optional<std::size_t> next_packet(TimePoint now, std::vector<std::uint8_t>& out);
 
     void on_feedback(TimePoint now, const FeedbackView& feedback);
+    // The round trip of the session's handshake (HandshakeTimer, handshake.hpp) as the first RTT sample, so
+    // that the stream's first ADUs (its first key frame) get the RTO and the first-fragment copy that a
+    // measured path gives; RFC 6298 takes the SYN / SYN-ACK's the same way. Ignored once a sample exists.
+    // The live window keeps its generous start until an ack gives a sample (send_window()).
+    void seed_rtt(std::chrono::microseconds sample) noexcept;
     // Retransmission timeout and deadline expiry; next_packet() calls it too.
     void poll(TimePoint now);
     std::optional<TimePoint> next_wakeup() const;
@@ -159,6 +165,7 @@ private:
         TimePoint::min();             // newest transmission time of any fragment acked so far (RTT samples)
     std::size_t peak_in_flight_ = 0;  // since the last feedback: was the window in use?
     std::uint32_t rwnd_;
+    bool ack_sampled_ = false;  // an RTT sample came from an ack, not only from the handshake (seed_rtt)
     std::optional<TimePoint> rto_at_;
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::uint32_t probes_since_ack_ = 0;

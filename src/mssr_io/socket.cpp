@@ -133,7 +133,9 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
     const TimePoint give_up = Clock::now() + options_.connect_timeout;
     std::vector<std::uint8_t> hello;
     if (!append_hello(hello, our_hello(false))) co_return asio::error::invalid_argument;
+    HandshakeTimer timer;
     while (!closed_ && Clock::now() < give_up) {
+        timer.on_hello_sent(Clock::now());
         co_await send(hello, peer);
         const TimePoint resend = std::min(give_up, Clock::now() + options_.hello_interval);
         while (!closed_ && Clock::now() < resend) {
@@ -159,9 +161,14 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
                 continue;
             }
             if (!complementary(answer->role, options_.role)) co_return asio::error::connection_refused;
+            const TimePoint now = Clock::now();
             peer_ = peer;
             start_session(*answer);
-            last_heard_ = Clock::now();
+            // The exchange's round trip seeds the sender's RTT: its first key frame is then sent as the rest
+            // of the stream is (RTO, first-fragment copy). Karn: none after a repeated HELLO.
+            stats_.handshake_rtt = timer.on_ack(now);
+            if (sender_ && stats_.handshake_rtt) sender_->seed_rtt(*stats_.handshake_rtt);
+            last_heard_ = now;
             co_return asio::error_code{};
         }
     }

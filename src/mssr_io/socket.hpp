@@ -53,6 +53,9 @@ struct SocketStats {
     std::uint64_t foreign = 0;   // from another address than the peer's
     std::uint64_t unusable = 0;  // control datagrams that are neither feedback nor hello
     std::uint64_t send_errors = 0;
+    // connect(): the HELLO / HELLO-ACK round trip, when exactly one HELLO went out (Karn); a sender's first
+    // RTT sample. A listener has none: nothing answers its HELLO-ACK (docs/mssr.md).
+    std::optional<std::chrono::microseconds> handshake_rtt;
 };
 
 class Socket {

@@ -34,7 +34,9 @@ nlohmann::ordered_json socket_stats_json(const SocketStats& stats) {
             {"datagrams_out", stats.datagrams_out},
             {"foreign", stats.foreign},
             {"unusable", stats.unusable},
-            {"send_errors", stats.send_errors}};
+            {"send_errors", stats.send_errors},
+            {"handshake_rtt_ms",
+             stats.handshake_rtt ? nlohmann::ordered_json(millis(*stats.handshake_rtt)) : nullptr}};
 }
 
 }  // namespace sg::mssr

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mssr_test_util.hpp"
 #include "rtp/rtcp.hpp"
 
 namespace sg::mssr {
@@ -68,6 +69,27 @@ TEST(MssrHandshake, ParserChecksEveryField) {
     std::vector<std::uint8_t> feedback;
     ASSERT_TRUE(append_feedback_datagram(feedback, Feedback{}).ok());
     EXPECT_FALSE(parse_hello_datagram(feedback).ok());
+}
+
+// The connecting side's HELLO / HELLO-ACK round trip seeds the sender's RTT (RFC 6298 takes the SYN's); the
+// hellos carry no nonce, so by Karn's rule only a single HELLO's exchange can be timed.
+TEST(MssrHandshakeTimer, TimesTheExchangeOfASingleHello) {
+    HandshakeTimer timer;
+    EXPECT_FALSE(timer.on_ack(test::at_ms(5)));  // nothing sent yet
+    timer.on_hello_sent(test::at_ms(1000));
+    const auto rtt = timer.on_ack(test::at_ms(1042));
+    ASSERT_TRUE(rtt);
+    EXPECT_EQ(*rtt, std::chrono::microseconds(42ms));
+}
+
+TEST(MssrHandshakeTimer, ARepeatedHelloGivesNoSample) {
+    // The first HELLO may have been lost, or its ACK may be slow: an ACK after the second one may answer
+    // either, and 242 ms and 42 ms are both possible readings.
+    HandshakeTimer timer;
+    timer.on_hello_sent(test::at_ms(1000));
+    timer.on_hello_sent(test::at_ms(1200));
+    EXPECT_EQ(timer.hellos_sent(), 2u);
+    EXPECT_FALSE(timer.on_ack(test::at_ms(1242)));
 }
 
 }  // namespace

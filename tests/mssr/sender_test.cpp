@@ -355,6 +355,66 @@ TEST(MssrSender, NoFirstFragmentCopyWithoutAnRttSampleOrWhenTurnedOff) {
     EXPECT_EQ(off.stats().first_fragment_copies, 0u);
 }
 
+// The stream's first ADU (its first key frame) goes out before any feedback: the handshake's round trip,
+// seeded as the first RTT sample, lets it have its first fragment's copy at a budget below the RTT.
+TEST(MssrSender, AHandshakeSeededRttCopiesTheFirstAdusFirstFragment) {
+    Sender s(config(RetransmitMode::by_value, 40ms));
+    s.seed_rtt(42ms);
+    ASSERT_TRUE(s.rtt().has_sample());
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(42ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3)).ok());  // fragments 0-2: the very first ADU
+    const auto sent = drain(s, at_ms(0));
+    ASSERT_EQ(sent.size(), 4u);
+    const std::vector<std::uint16_t> order{0, 1, 2, 0};
+    for (std::size_t i = 0; i < sent.size(); ++i)
+        EXPECT_EQ(sent[i].sequence, order[i]) << i;
+    EXPECT_TRUE(sent[3].retransmission);
+    EXPECT_EQ(s.stats().first_fragment_copies, 1u);
+
+    // A budget a repair fits in (42 + 5 ms < 120 ms): no copy, seeded or not.
+    Sender roomy(config(RetransmitMode::by_value, 120ms));
+    roomy.seed_rtt(42ms);
+    ASSERT_TRUE(roomy.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    EXPECT_EQ(drain(roomy, at_ms(0)).size(), 3u);
+    EXPECT_EQ(roomy.stats().first_fragment_copies, 0u);
+}
+
+TEST(MssrSender, TheSeededRttSetsTheRto) {
+    Sender s(config());
+    EXPECT_EQ(s.rtt().rto(), std::chrono::microseconds(1s));  // RFC 6298's initial RTO, without a sample
+    s.seed_rtt(150ms);
+    // RFC 6298 §2.2: SRTT = R, RTTVAR = R / 2, RTO = SRTT + 4 RTTVAR = 450 ms.
+    EXPECT_EQ(s.rtt().srtt(), std::chrono::microseconds(150ms));
+    EXPECT_EQ(s.rtt().rttvar(), std::chrono::microseconds(75ms));
+    EXPECT_EQ(s.rtt().rto(), std::chrono::microseconds(450ms));
+    // The retransmission timer of the first fragment runs on it: no timeout at 449 ms, one at 450 ms.
+    ASSERT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);
+    s.poll(at_ms(449));
+    EXPECT_EQ(s.stats().timeouts, 0u);
+    s.poll(at_ms(450));
+    EXPECT_EQ(s.stats().timeouts, 1u);
+    // A seed is only a first sample: the path's own samples are newer.
+    Sender measured = sender_with_rtt(1000ms, 42ms);
+    measured.seed_rtt(300ms);
+    EXPECT_EQ(measured.rtt().srtt(), std::chrono::microseconds(42ms));
+}
+
+TEST(MssrSender, ASeededRttKeepsTheLiveWindowsGenerousStart) {
+    // A stream's start can come in a burst; with only the handshake's 42 ms the live term would hold 23 kB
+    // at 4,500 kbit/s, and at a 40 ms budget what waits for an ack is dropped unsent. Until an ack's sample
+    // the term spans the initial RTO (1 s), as without the seed.
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.live_rate_kbps = 4500;
+    Sender s(c);
+    s.seed_rtt(42ms);
+    for (int i = 0; i < 6; ++i)
+        ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 40)).ok());  // 6 x 40 fragments, about 126 kB
+    const auto sent = drain(s, at_ms(0));
+    EXPECT_EQ(sent.size(), 6u * 41u);  // every fragment, and each ADU's first once more
+    EXPECT_EQ(s.stats().first_fragment_copies, 6u);
+}
+
 TEST(MssrSender, AFirstFragmentCopyIsSkippedOnceAckedOrTooLate) {
     SenderConfig c = config(RetransmitMode::by_value, 40ms);
     c.congestion.initial_window_packets = 2;  // the ADU's tail waits for the window

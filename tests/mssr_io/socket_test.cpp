@@ -101,6 +101,11 @@ TEST(MssrSocket, CarriesFramesFromConnectingSenderToListeningReceiver) {
         EXPECT_EQ(d.data, frame_bytes(index % 2 == 0 ? 5000 : 100, static_cast<std::uint8_t>(index)));
     }
     EXPECT_EQ(sender->sender()->stats().retransmissions, 0u);
+    // The one HELLO's round trip seeded the sender's RTT (loopback: well below the 50 ms resend interval);
+    // the listener, whose HELLO-ACK nothing answers, has no such sample.
+    ASSERT_TRUE(sender->stats().handshake_rtt);
+    EXPECT_LT(*sender->stats().handshake_rtt, std::chrono::microseconds(50ms));
+    EXPECT_FALSE(receiver->stats().handshake_rtt);
 }
 
 TEST(MssrSocket, AListeningSenderServesAConnectingReceiver) {
