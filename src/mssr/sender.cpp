@@ -114,14 +114,7 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     // probe or the RTO, so the receiver repeats its feedback for such packets (feedback_pacer.hpp). A
     // sender with room to spare (the live mode, usually) does not need that, and is spared the repeats.
     header.feedback_wanted = rwnd_ == 0 || in_flight_ + f.wire_size() >= send_window();
-    RtpFields rtp;
-    rtp.payload_type = config_.payload_type;
-    rtp.rtp_sequence = rtp_sequence_[header.stream]++;
-    rtp.rtp_timestamp = f.rtp_timestamp;
-    rtp.ssrc = config_.streams[header.stream].ssrc;
-    rtp.marker = f.last;
-    const Bytes fragment = Bytes(*f.adu).subspan(f.offset, f.size);
-    const auto written = append_data_packet(out, rtp, header, fragment);
+    const auto written = append_fragment(f, header, out);
     if (!written) return 0;  // cannot happen: the plan was checked when the ADU was submitted
 
     if (rwnd_ == 0) ++stats_.probes;
@@ -163,19 +156,24 @@ std::chrono::microseconds Sender::probe_timeout() const noexcept {
     return std::max<std::chrono::microseconds>(2 * rtt_.srtt(), std::chrono::milliseconds(10));
 }
 
+Result<std::size_t> Sender::append_fragment(const Fragment& f, const FragmentHeader& header,
+                                            std::vector<std::uint8_t>& out) {
+    RtpFields rtp;
+    rtp.payload_type = config_.payload_type;
+    rtp.rtp_sequence = rtp_sequence_[header.stream]++;  // every datagram of a stream, repeats included
+    rtp.rtp_timestamp = f.rtp_timestamp;
+    rtp.ssrc = config_.streams[header.stream].ssrc;
+    rtp.marker = f.last;
+    return append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(f.offset, f.size));
+}
+
 std::optional<std::size_t> Sender::resend(Fragment& f, std::int64_t seq, TimePoint now, bool feedback_wanted,
                                           std::vector<std::uint8_t>& out) {
     FragmentHeader header = f.header;
     header.retransmission = true;
     header.feedback_wanted = feedback_wanted;
     header.sequence = static_cast<std::uint16_t>(seq);
-    RtpFields rtp;
-    rtp.payload_type = config_.payload_type;
-    rtp.rtp_sequence = rtp_sequence_[header.stream]++;
-    rtp.rtp_timestamp = f.rtp_timestamp;
-    rtp.ssrc = config_.streams[header.stream].ssrc;
-    rtp.marker = f.last;
-    const auto written = append_data_packet(out, rtp, header, Bytes(*f.adu).subspan(f.offset, f.size));
+    const auto written = append_fragment(f, header, out);
     if (!written) return std::nullopt;
     // Still in flight, already counted; sent twice now, so Karn takes no sample from it.
     ++f.transmissions;

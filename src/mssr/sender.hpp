@@ -143,6 +143,9 @@ private:
     bool window_open() const noexcept;
     std::chrono::microseconds probe_timeout() const noexcept;
     std::optional<std::size_t> send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out);
+    // One datagram of `f` with `header`, as RTP of its stream (the stream's next RTP sequence number).
+    Result<std::size_t> append_fragment(const Fragment& f, const FragmentHeader& header,
+                                        std::vector<std::uint8_t>& out);
     // Sends an in-flight fragment again without changing the window's count (a probe or a copy).
     std::optional<std::size_t> resend(Fragment& f, std::int64_t seq, TimePoint now, bool feedback_wanted,
                                       std::vector<std::uint8_t>& out);
