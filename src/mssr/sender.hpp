@@ -78,7 +78,7 @@ struct SenderStats {
     std::uint64_t probes = 0;              // sent while RWND was 0
     std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
     std::uint64_t acked_late = 0;   // acknowledged past their deadline though sent in time (no loss)
-    std::uint64_t gap_losses = 0;   // unacked while k_dup_threshold later fragments were: a loss, requested or not
+    std::uint64_t gap_losses = 0;   // unacked while 3 later fragments were acked: a loss, requested or not
     std::uint64_t first_fragment_copies = 0;  // second copies of unrepairable first fragments (not above)
 };
 
@@ -116,7 +116,7 @@ private:
         std::uint32_t rtp_timestamp = 0;
         State state = State::queued;
         bool last = false;
-        bool copy_wanted = false;  // first fragment of its ADU, unrepairable: resend after the ADU's last
+        bool copy_wanted = false;   // first fragment of its ADU, unrepairable: resend after the ADU's last
         bool loss_counted = false;  // its loss was already a congestion signal (gap ack or request)
         std::uint32_t transmissions = 0;
         TimePoint last_sent{};

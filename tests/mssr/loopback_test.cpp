@@ -62,9 +62,9 @@ public:
         TimePoint arrival = now + config_.delay;
         if (config_.rate_kbps != 0) {
             // Octets still waiting at `now`: the time the queue needs to drain, at the rate.
-            const auto backlog = busy_until_ > now ? std::chrono::duration_cast<std::chrono::microseconds>(
-                                                         busy_until_ - now)
-                                                   : std::chrono::microseconds(0);
+            const auto backlog =
+                busy_until_ > now ? std::chrono::duration_cast<std::chrono::microseconds>(busy_until_ - now)
+                                  : std::chrono::microseconds(0);
             const auto waiting = static_cast<std::size_t>(backlog.count()) * config_.rate_kbps / 8000;
             if (waiting + datagram.size() > config_.queue_bytes) {
                 ++queue_drops_;
@@ -195,13 +195,14 @@ Outcome run(const Scenario& sc) {
             if (view) sender.on_feedback(now, *view);
         }
         if (std::getenv("MSSR_SIM_TRACE") != nullptr && t % 250 == 0) {
-            std::printf("t %d cwnd %zu inflight %zu srtt %lld loss events %llu gap %llu fast %llu drops %llu\n", t,
-                        sender.congestion().window(), sender.in_flight(),
-                        static_cast<long long>(sender.rtt().srtt().count()),
-                        static_cast<unsigned long long>(sender.congestion().loss_events()),
-                        static_cast<unsigned long long>(sender.stats().gap_losses),
-                        static_cast<unsigned long long>(sender.stats().fast_retransmits),
-                        static_cast<unsigned long long>(forward.queue_drops()));
+            std::printf(
+                "t %d cwnd %zu inflight %zu srtt %lld loss events %llu gap %llu fast %llu drops %llu\n", t,
+                sender.congestion().window(), sender.in_flight(),
+                static_cast<long long>(sender.rtt().srtt().count()),
+                static_cast<unsigned long long>(sender.congestion().loss_events()),
+                static_cast<unsigned long long>(sender.stats().gap_losses),
+                static_cast<unsigned long long>(sender.stats().fast_retransmits),
+                static_cast<unsigned long long>(forward.queue_drops()));
         }
         if (t >= 2000) out.max_window = std::max(out.max_window, sender.congestion().window());
         for (const Delivery& d : receiver.take_deliveries()) {

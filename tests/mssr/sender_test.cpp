@@ -310,7 +310,7 @@ TEST(MssrSender, AGivenUpFragmentPassedByTheCumulativeAckDoesNotGrowTheWindow) {
     EXPECT_EQ(s.congestion().loss_events(), 1u);
     const std::size_t window = s.congestion().window();
     s.on_feedback(at_ms(50), feedback(10).view());  // the receiver gave 2 up: the ack passes it
-    EXPECT_EQ(s.congestion().window(), window);      // nothing newly delivered
+    EXPECT_EQ(s.congestion().window(), window);     // nothing newly delivered
     EXPECT_EQ(s.congestion().loss_events(), 1u);
     EXPECT_EQ(s.in_flight(), 0u);
 }
@@ -320,8 +320,8 @@ TEST(MssrSender, AGivenUpFragmentPassedByTheCumulativeAckDoesNotGrowTheWindow) {
 // round trips part of the first event, so most drops did not reduce the window.
 TEST(MssrSender, ALossOfAFragmentSentAfterTheLastDecreaseIsANewEventDespiteABacklog) {
     Sender s(config_without_copies(1000ms));
-    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 200)).ok());  // far more than the window
-    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);                        // 0-9
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 200)).ok());        // far more than the window
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);                            // 0-9
     s.on_feedback(at_ms(40), feedback(0, {}, {NackBlock{0, 0}}).view());  // 0 lost: first event
     EXPECT_EQ(s.congestion().loss_events(), 1u);
     // A loss among 1-9, sent before that decrease, is part of the same event.
