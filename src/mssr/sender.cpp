@@ -129,6 +129,7 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     if (rwnd_ == 0) ++stats_.probes;
     if (retransmission) {
         ++stats_.retransmissions;
+        f.loss_counted = false;  // a new transmission: a request for it again is a new loss
     } else {
         ++stats_.fragments_sent;
     }
@@ -329,7 +330,9 @@ void Sender::detect_gap_losses(const FeedbackView& feedback, std::int64_t cum) {
         const std::int64_t hole_start = std::max(i + 1 < count ? ranges[i + 1].second : cum, base_);
         for (std::int64_t seq = hole_start; seq < hole_end; ++seq) {
             Fragment& f = *find(seq);
-            if (f.state != State::in_flight || f.loss_counted) continue;
+            // A retransmission sits below fragments acked long before it was sent: only the receiver's
+            // request can tell that it was lost too.
+            if (f.state != State::in_flight || f.loss_counted || f.transmissions > 1) continue;
             ++stats_.gap_losses;
             count_loss(f, seq);
         }

@@ -302,6 +302,28 @@ TEST(MssrSender, AGapWithThreeLaterFragmentsAckedIsALossEvenUnrequested) {
     EXPECT_TRUE(repair[0].retransmission);
 }
 
+TEST(MssrSender, ARepairInFlightIsNotCountedLostAgainByTheGap) {
+    Sender s(config_without_copies(1000ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 10)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 10u);
+    s.on_feedback(at_ms(40), feedback(2, {AckRange{3, 7}}, {NackBlock{2, 0}}).view());  // 2 lost
+    EXPECT_EQ(s.congestion().loss_events(), 1u);
+    const auto repair = drain(s, at_ms(40));
+    ASSERT_FALSE(repair.empty());
+    EXPECT_EQ(repair[0].sequence, 2);
+    ASSERT_TRUE(s.submit(at_ms(40), frame(k_fragment * 10)).ok());  // the next round trip's data
+    ASSERT_FALSE(drain(s, at_ms(40)).empty());
+    // The same ranges again: the repair in flight is not counted lost a second time by them.
+    s.on_feedback(at_ms(50), feedback(2, {AckRange{3, 7}}).view());
+    EXPECT_EQ(s.stats().gap_losses, 0u);
+    EXPECT_EQ(s.congestion().loss_events(), 1u);
+    // A round trip later the receiver asks again: the repair was lost and goes out once more.
+    s.on_feedback(at_ms(90), feedback(2, {AckRange{3, 7}}, {NackBlock{2, 0}}).view());
+    EXPECT_EQ(s.stats().fast_retransmits, 2u);
+    EXPECT_FALSE(drain(s, at_ms(90)).empty());
+    EXPECT_EQ(s.stats().retransmissions, 2u);
+}
+
 TEST(MssrSender, AGivenUpFragmentPassedByTheCumulativeAckDoesNotGrowTheWindow) {
     Sender s(config_without_copies(1000ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 10)).ok());
