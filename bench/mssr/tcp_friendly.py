@@ -174,6 +174,8 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
             "loss_events": sent["loss_events"], "retransmissions": sent["retransmissions"],
             "dropped_unsent": sent["dropped_unsent"], "dropped_unrepaired": sent["dropped_unrepaired"],
             "timeouts": sent["timeouts"], "fragments_sent": sent["fragments_sent"],
+            "fast_retransmits": sent.get("fast_retransmits"), "gap_losses": sent.get("gap_losses"),
+            "acked_late": sent.get("acked_late"),
             "late_fragments": video.get("late_fragments"),
             "cwnd_final_bytes": sent["cwnd_bytes"],
             "cwnd_median_bytes": int(statistics.median(c for _, c in progress)) if progress else None,

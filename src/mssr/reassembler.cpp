@@ -356,7 +356,7 @@ void Reassembler::advance_cumulative(TimePoint now) {
             // Part of no known ADU: a whole ADU lost (or dropped at the sender). Wait out reordering, and for
             // a requested one its deadline (whichever stream it is, so the longest budget): acking it would
             // make the sender drop it.
-            if (!s.noticed || now - s.noticed_at < config_.reorder_window) break;
+            if (!s.noticed || !s.reported || now - s.noticed_at < config_.reorder_window) break;
             // (Once the first number of a long run is passed, the rest of it is too: passing shortens the
             // run as seen from above.)
             if (!passing_unknown_run_) {
@@ -364,6 +364,8 @@ void Reassembler::advance_cumulative(TimePoint now) {
                 passing_unknown_run_ = true;
             }
         } else {
+            // A fragment of an ADU given up: passed once a feedback showed it missing (see Slot::reported).
+            if (s.state == SlotState::abandoned && !s.reported) break;
             passing_unknown_run_ = false;
         }
         s = Slot{};
@@ -423,6 +425,7 @@ Feedback Reassembler::make_feedback(TimePoint now) {
     // Received ranges above the cumulative ack; truncation only hides acks, which is safe.
     for (std::int64_t s = cum_; s <= highest_ && f.acks.size() < k_feedback_block_budget;) {
         if (slot(s).state != SlotState::received) {
+            slot(s).reported = true;  // a range above it follows
             ++s;
             continue;
         }

@@ -152,6 +152,10 @@ private:
         TimePoint noticed_at{};
         std::int64_t time_bound_ms = 0;         // ADU time (sender clock) of the packet that revealed the gap
         std::optional<TimePoint> requested_at;  // first put in a feedback's requests
+        // Shown missing in a feedback (below a received range): the cumulative ack passes a missing fragment
+        // (unknown, or abandoned with its ADU) only then, so the sender sees every loss as a gap, its
+        // congestion signal, also one that is never requested (its ADU past the deadline).
+        bool reported = false;
     };
     struct AduRef {
         std::uint8_t stream = 0;

@@ -1,6 +1,10 @@
 #include "mssr/sender.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <utility>
 
 #include "mssr/fragmenter.hpp"
 
@@ -12,6 +16,8 @@ constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
 constexpr std::size_t k_max_outstanding = 32000;
 // Tail-loss probes in a row without an ack before only the retransmission timer is left.
 constexpr std::uint32_t k_max_probes = 3;
+// RFC 6675's DupThresh: fragments acked above an unacked one before it counts as lost.
+constexpr std::int64_t k_dup_threshold = 3;
 
 CongestionConfig with_mss(CongestionConfig c, std::size_t mss) {
     c.mss = mss;
@@ -120,6 +126,7 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     if (rwnd_ == 0) ++stats_.probes;
     if (retransmission) {
         ++stats_.retransmissions;
+        f.loss_counted = false;  // a new transmission: a request for it again is a new loss
     } else {
         ++stats_.fragments_sent;
     }
@@ -260,7 +267,7 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
     return std::nullopt;
 }
 
-void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_t& acked,
+void Sender::mark_acked(Fragment& f, std::int64_t /*seq*/, TimePoint now, std::size_t& acked,
                         std::optional<TimePoint>& newest_single_send) {
     if (f.state == State::done || f.state == State::queued) return;
     // Karn: only a fragment sent exactly once gives an unambiguous RTT sample. And only one sent after
@@ -271,20 +278,16 @@ void Sender::mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_
         newest_single_send = f.last_sent;
     }
     newest_acked_send_ = std::max(newest_acked_send_, f.last_sent);
-    // Acknowledged when it could only have reached the receiver after its frame's deadline (the ack is half
-    // a round trip younger than the arrival), though it was sent early enough to arrive in time at the
-    // usual delay: the path lost or held it, and the receiver gave it up and let its cumulative ack pass
-    // it (it no longer asks for what is past its deadline, so no gap ack says so). For congestion control
-    // that is a loss, not window growth: otherwise a stream above its fair share grows its window while
-    // its frames arrive too late. One sent too close to its deadline was made late by our own queue: it
-    // counts as delivered, or a window-limited sender would starve on its own backlog.
+    // Counted when it was acknowledged past its frame's deadline (the ack time minus SRTT/2), though sent
+    // early enough to arrive in time at the usual delay; for the record only. Lateness is not loss: this
+    // rule used to be a loss event, and the feedback pacer's delay (up to 10 ms) alone made fragments that
+    // arrived in time look late, so a window-limited sender with a backlog halved its window every round
+    // trip without a single drop (tests/mssr/loopback_test.cpp). Drops are found by the gap ack instead
+    // (detect_gap_losses), also those the receiver does not ask for; such a fragment, passed by the
+    // cumulative ack once the receiver gave it up, grows nothing.
     const auto half_rtt = rtt_.has_sample() ? rtt_.srtt() / 2 : std::chrono::microseconds(0);
-    if (now - half_rtt >= f.deadline && f.last_sent + half_rtt < f.deadline) {
-        ++stats_.acked_late;
-        if (f.state == State::in_flight) cc_.on_loss(seq, end_sequence());
-    } else {
-        acked += f.size;
-    }
+    if (now - half_rtt >= f.deadline && f.last_sent + half_rtt < f.deadline) ++stats_.acked_late;
+    if (!f.loss_counted) acked += f.size;
     finish(f);  // a fragment in the retransmission set is skipped when its turn comes
 }
 
@@ -292,7 +295,7 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     if (f.state != State::in_flight) return;
     in_flight_ -= f.wire_size();
     f.state = State::lost;
-    if (congestion) cc_.on_loss(seq, end_sequence());
+    if (congestion) count_loss(f, seq);
     const StreamPolicy& policy = config_.streams[f.header.stream].policy;
     if (!worth_retransmitting(policy.mode, f.header.priority) || f.deadline <= now) {
         finish(f);
@@ -301,6 +304,41 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     }
     retransmit_.emplace(static_cast<std::uint8_t>(f.header.priority), f.deadline, seq);
     if (!next_expiry_ || f.deadline < *next_expiry_) next_expiry_ = f.deadline;
+}
+
+void Sender::count_loss(Fragment& f, std::int64_t seq) {
+    if (f.loss_counted) return;
+    f.loss_counted = true;
+    cc_.on_loss(seq, sent_end());
+}
+
+void Sender::detect_gap_losses(const FeedbackView& feedback, std::int64_t cum) {
+    // Ranges may come in any order; walk them from the highest down, counting the fragments acked above.
+    // The count field has 8 bits: a fixed array, no allocation per feedback.
+    std::array<std::pair<std::int64_t, std::int64_t>, 255> ranges;  // [start, end)
+    const std::size_t count = std::min(feedback.ack_count(), ranges.size());
+    for (std::size_t i = 0; i < count; ++i) {
+        const AckRange range = feedback.ack(i);
+        const std::int64_t start = extend_seq16(range.start, cum);
+        ranges[i] = {start, start + range.count};
+    }
+    std::sort(ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(count), std::greater<>());
+    std::int64_t acked_above = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        acked_above += ranges[i].second - ranges[i].first;
+        if (acked_above < k_dup_threshold) continue;
+        // The hole below this range, down to the next range or the cumulative ack.
+        const std::int64_t hole_end = std::min(ranges[i].first, end_sequence());
+        const std::int64_t hole_start = std::max(i + 1 < count ? ranges[i + 1].second : cum, base_);
+        for (std::int64_t seq = hole_start; seq < hole_end; ++seq) {
+            Fragment& f = *find(seq);
+            // A retransmission sits below fragments acked long before it was sent: only the receiver's
+            // request can tell that it was lost too.
+            if (f.state != State::in_flight || f.loss_counted || f.transmissions > 1) continue;
+            ++stats_.gap_losses;
+            count_loss(f, seq);
+        }
+    }
 }
 
 void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
@@ -333,6 +371,7 @@ void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
             mark_lost(*f, seq, now, true);
         }
     }
+    detect_gap_losses(feedback, cum);
     if (newest_single_send) {
         rtt_.on_sample(std::chrono::duration_cast<std::chrono::microseconds>(now - *newest_single_send));
         ack_sampled_ = true;
@@ -381,7 +420,7 @@ void Sender::poll(TimePoint now) {
     if (rto_at_ && now >= *rto_at_) {
         // RFC 6298 §5.4-5.6: everything outstanding is presumed lost; back off.
         ++stats_.timeouts;
-        cc_.on_timeout(in_flight_, end_sequence());
+        cc_.on_timeout(in_flight_, sent_end());
         rtt_.on_timeout();
         for (std::int64_t seq = base_; seq < end_sequence(); ++seq) {
             Fragment& f = *find(seq);

@@ -78,7 +78,8 @@ struct SenderStats {
     std::uint64_t rejected_adus = 0;       // send buffer full
     std::uint64_t probes = 0;              // sent while RWND was 0
     std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
-    std::uint64_t acked_late = 0;   // acknowledged past their deadline: a loss to congestion control
+    std::uint64_t acked_late = 0;   // acknowledged past their deadline though sent in time (no loss)
+    std::uint64_t gap_losses = 0;   // unacked while 3 later fragments were acked: a loss, requested or not
     std::uint64_t first_fragment_copies = 0;  // second copies of unrepairable first fragments (not above)
 };
 
@@ -121,7 +122,8 @@ private:
         std::uint32_t rtp_timestamp = 0;
         State state = State::queued;
         bool last = false;
-        bool copy_wanted = false;  // first fragment of its ADU, unrepairable: resend after the ADU's last
+        bool copy_wanted = false;   // first fragment of its ADU, unrepairable: resend after the ADU's last
+        bool loss_counted = false;  // its loss was already a congestion signal (gap ack or request)
         std::uint32_t transmissions = 0;
         TimePoint last_sent{};
         TimePoint deadline{};
@@ -136,6 +138,13 @@ private:
     // `congestion` is false for losses found by the timer (they have their own window reaction).
     void mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion);
     void finish(Fragment& f);
+    // RFC 6675's IsLost over one feedback's ack ranges: an in-flight fragment below them with at least
+    // k_dup_threshold fragments acked above it was dropped, whether or not the receiver asks for it.
+    void detect_gap_losses(const FeedbackView& feedback, std::int64_t cum);
+    // The congestion signal for fragment `seq`, once per fragment.
+    void count_loss(Fragment& f, std::int64_t seq);
+    // NewReno's recovery point (RFC 6582 §3.2): the highest number sent so far, plus one.
+    std::int64_t sent_end() const noexcept { return std::max(next_new_, base_); }
     std::int64_t end_sequence() const noexcept { return base_ + static_cast<std::int64_t>(buffer_.size()); }
     void expire(TimePoint now);
     void trim();

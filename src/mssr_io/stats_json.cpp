@@ -19,6 +19,7 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
             {"tail_probes", st.tail_probes},
             {"first_fragment_copies", st.first_fragment_copies},
             {"acked_late", st.acked_late},
+            {"gap_losses", st.gap_losses},
             {"dropped_unsent", st.dropped_unsent},
             {"dropped_unrepaired", st.dropped_unrepaired},
             {"rejected_adus", st.rejected_adus},

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +44,10 @@ struct LinkConfig {
     double reorder = 0.0;          // share of packets held back by reorder_extra
     std::chrono::milliseconds reorder_extra{3};
     std::uint64_t seed = 1;
+    // A bottleneck before the delay (0: none): datagrams leave one after another at this rate, and one that
+    // would find more than queue_bytes waiting is dropped (a drop-tail queue, like tc's TBF).
+    std::uint32_t rate_kbps = 0;
+    std::size_t queue_bytes = 0;
 };
 
 // One direction of a path: drops, delays and reorders whole datagrams.
@@ -55,6 +60,20 @@ public:
         if (config_.drop_every != 0 && sent_ % config_.drop_every == 0) return;
         if (random_.next() < config_.loss) return;
         TimePoint arrival = now + config_.delay;
+        if (config_.rate_kbps != 0) {
+            // Octets still waiting at `now`: the time the queue needs to drain, at the rate.
+            const auto backlog =
+                busy_until_ > now ? std::chrono::duration_cast<std::chrono::microseconds>(busy_until_ - now)
+                                  : std::chrono::microseconds(0);
+            const auto waiting = static_cast<std::size_t>(backlog.count()) * config_.rate_kbps / 8000;
+            if (waiting + datagram.size() > config_.queue_bytes) {
+                ++queue_drops_;
+                return;
+            }
+            busy_until_ = std::max(busy_until_, now) +
+                          std::chrono::microseconds(datagram.size() * 8000 / config_.rate_kbps);
+            arrival = busy_until_ + config_.delay;
+        }
         if (random_.next() < config_.reorder) arrival += config_.reorder_extra;
         queue_.emplace(arrival, datagram);
     }
@@ -67,12 +86,15 @@ public:
         return out;
     }
     std::uint64_t sent() const { return sent_; }
+    std::uint64_t queue_drops() const { return queue_drops_; }
 
 private:
     LinkConfig config_;
     Random random_;
     std::multimap<TimePoint, std::vector<std::uint8_t>> queue_;
     std::uint64_t sent_ = 0;
+    TimePoint busy_until_{};
+    std::uint64_t queue_drops_ = 0;
 };
 
 struct Scenario {
@@ -101,6 +123,9 @@ struct Outcome {
     int content_errors = 0;
     int feedbacks = 0;
     int video_headed = 0;  // video ADUs delivered with their first fragment: what a decoder can use at all
+    std::uint64_t queue_drops = 0;  // at the forward link's bottleneck
+    std::uint64_t loss_events = 0;  // window reductions
+    std::size_t max_window = 0;     // the congestion window's largest value after the first 2 s
     SenderStats sender;
     StreamStats video;
 };
@@ -169,6 +194,17 @@ Outcome run(const Scenario& sc) {
             EXPECT_TRUE(view.ok());
             if (view) sender.on_feedback(now, *view);
         }
+        if (std::getenv("MSSR_SIM_TRACE") != nullptr && t % 250 == 0) {
+            std::printf(
+                "t %d cwnd %zu inflight %zu srtt %lld loss events %llu gap %llu fast %llu drops %llu\n", t,
+                sender.congestion().window(), sender.in_flight(),
+                static_cast<long long>(sender.rtt().srtt().count()),
+                static_cast<unsigned long long>(sender.congestion().loss_events()),
+                static_cast<unsigned long long>(sender.stats().gap_losses),
+                static_cast<unsigned long long>(sender.stats().fast_retransmits),
+                static_cast<unsigned long long>(forward.queue_drops()));
+        }
+        if (t >= 2000) out.max_window = std::max(out.max_window, sender.congestion().window());
         for (const Delivery& d : receiver.take_deliveries()) {
             if (d.stream == 0 &&
                 (d.outcome == Delivery::Outcome::complete ||
@@ -193,12 +229,14 @@ Outcome run(const Scenario& sc) {
     }
     out.sender = sender.stats();
     out.video = receiver.stream_stats(0);
+    out.queue_drops = forward.queue_drops();
+    out.loss_events = sender.congestion().loss_events();
     EXPECT_EQ(receiver.memory_used(), 0u) << "everything was delivered or given up";
     if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
         std::printf(
             "frames %d/%d key %d/%d audio %d/%d sent %llu rtx %llu fast %llu rto %llu unsent %llu "
             "unrepaired %llu tlp %llu copies %llu headed %d cwnd %zu srtt %lld us, loss events %llu, "
-            "feedbacks %d\n",
+            "feedbacks %d, acked late %llu, gap losses %llu, bottleneck drops %llu, max cwnd %zu\n",
             out.complete, out.frames, out.key_complete, out.key_frames, out.audio_complete, out.audio,
             static_cast<unsigned long long>(out.sender.fragments_sent),
             static_cast<unsigned long long>(out.sender.retransmissions),
@@ -209,7 +247,10 @@ Outcome run(const Scenario& sc) {
             static_cast<unsigned long long>(out.sender.tail_probes),
             static_cast<unsigned long long>(out.sender.first_fragment_copies), out.video_headed,
             sender.congestion().window(), static_cast<long long>(sender.rtt().srtt().count()),
-            static_cast<unsigned long long>(sender.congestion().loss_events()), out.feedbacks);
+            static_cast<unsigned long long>(sender.congestion().loss_events()), out.feedbacks,
+            static_cast<unsigned long long>(out.sender.acked_late),
+            static_cast<unsigned long long>(out.sender.gap_losses),
+            static_cast<unsigned long long>(out.queue_drops), out.max_window);
     }
     return out;
 }
@@ -346,6 +387,49 @@ TEST(MssrLoopback, ABudgetBelowTheRttStillKeepsTheFirstFragmentOfNearlyEveryFram
     EXPECT_GE(copied.sender.first_fragment_copies, static_cast<std::uint64_t>(copied.frames - 2));
     EXPECT_LT(plain.video_headed, plain.frames - 5);  // about 5 % of the frames lose their head
     EXPECT_GE(copied.video_headed, copied.frames - 2);
+}
+
+// The TCP-friendliness bench's path in small: a stream of about 6.2 Mbit/s (100 kB key frames, 28 kB others)
+// into a 4 Mbit/s bottleneck (its fair share of 8) with a 40 kB drop-tail queue (80 ms), 40 ms base RTT, a
+// 120 ms budget, frames written in part. Before: no drop was ever a loss event (the receiver does not ask for
+// fragments of frames past their deadline, and gave them up before any feedback showed them missing), the
+// window grew to 90 kB and the queue dropped 2,689 packets; and a late ack was a loss, so before that the
+// sender halved its window 44 times with no drop at all (the pacer's delay made fragments that arrived in
+// time look late) and held 15 kB.
+Scenario bottleneck_scenario() {
+    Scenario sc;
+    sc.forward.rate_kbps = 4000;
+    sc.forward.queue_bytes = 40000;
+    sc.latency = 120ms;
+    sc.key_size = 100000;
+    sc.p_size = 28000;
+    sc.seconds = 20;
+    sc.late = LatePolicy::partial;
+    return sc;
+}
+
+TEST(MssrLoopback, NewRenoSeesTheDropsOfABottleneckItOverfillsAsLosses) {
+    const Outcome o = run(bottleneck_scenario());
+    ASSERT_GT(o.queue_drops, 20u);  // the stream is above the bottleneck's rate
+    // Nearly every drop is found (by a request or as a gap), and every overflow halves the window: it stays
+    // near what the path holds (20 kB in flight plus the 40 kB queue), as TCP's would.
+    EXPECT_GE(o.sender.gap_losses + o.sender.fast_retransmits, o.queue_drops * 3 / 4);
+    EXPECT_GE(o.loss_events, 3u);
+    EXPECT_LT(o.max_window, 80000u);
+    EXPECT_LT(o.queue_drops, 500u);
+}
+
+TEST(MssrLoopback, LateArrivalsWithoutDropsAreNoLossEvents) {
+    // The same stream and bottleneck with a queue that never overflows: the delay grows and frames arrive
+    // late, but nothing is lost, so the window is never halved (TCP's would not be either).
+    Scenario sc = bottleneck_scenario();
+    sc.forward.queue_bytes = 4u << 20;
+    sc.seconds = 10;
+    const Outcome o = run(sc);
+    EXPECT_EQ(o.queue_drops, 0u);
+    EXPECT_GT(o.sender.acked_late, 0u);
+    EXPECT_EQ(o.loss_events, 0u);
+    EXPECT_EQ(o.sender.gap_losses, 0u);
 }
 
 }  // namespace

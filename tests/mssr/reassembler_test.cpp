@@ -143,7 +143,12 @@ TEST(MssrReassembler, CaseDWholeAduIsReportedLostAndNeverRequested) {
     EXPECT_EQ(out[2].stream_sequence, 2);
     const Feedback f = r.make_feedback(at_ms(1));
     EXPECT_TRUE(f.nacks.empty());
-    EXPECT_EQ(f.cumulative_ack, 16);  // 12 and 13 belong to no known ADU: not wanted
+    // 12 and 13 belong to no known ADU: not wanted. One feedback shows them missing (the sender's loss
+    // signal), the next passes them.
+    EXPECT_EQ(f.cumulative_ack, 12);
+    ASSERT_EQ(f.acks.size(), 1u);
+    EXPECT_EQ(f.acks[0].start, 14);
+    EXPECT_EQ(r.make_feedback(at_ms(1)).cumulative_ack, 16);
     EXPECT_EQ(r.stream_stats(0).adus_whole_lost, 1u);
 }
 
@@ -219,7 +224,8 @@ TEST(MssrReassembler, LostOneFragmentAduIsRequestedAndWaitedForUntilItsDeadline)
     EXPECT_EQ(out[1].outcome, Outcome::complete);
     const Feedback after = lost.make_feedback(at_ms(100));
     EXPECT_TRUE(requested(after).empty());
-    EXPECT_EQ(after.cumulative_ack, 13);
+    EXPECT_EQ(after.cumulative_ack, 11);  // shown missing once, then passed
+    EXPECT_EQ(lost.make_feedback(at_ms(100)).cumulative_ack, 13);
 }
 
 // Two or more unknown numbers in a row may be one multi-fragment ADU: the seed's rule, never requested.
@@ -309,6 +315,27 @@ TEST(MssrReassembler, SequenceNumbersWrap) {
     EXPECT_EQ(r.make_feedback(at_ms(9)).cumulative_ack, static_cast<std::uint16_t>(0xfff0 + 24));
 }
 
+// The sender's congestion control sees a drop only as a gap in the feedback: a missing fragment of an ADU
+// given up at its deadline (never requested) must be shown missing once before the cumulative ack passes it,
+// even when no feedback was made while it was merely missing.
+TEST(MssrReassembler, AGivenUpFragmentIsShownMissingBeforeTheCumulativeAckPassesIt) {
+    Reassembler r(config(std::chrono::milliseconds(100)));
+    const auto p = fragments(adu(0, 0, 192, 1000), 10, adu_bytes(192, 1));  // 10, 11, 12
+    r.on_packet(at_ms(5000), p[0]);
+    r.on_packet(at_ms(5000), p[2]);
+    r.poll(at_ms(5100));  // given up with 11 missing; no feedback was made meanwhile
+    (void)r.take_deliveries();
+    const Feedback shown = r.make_feedback(at_ms(5100));
+    EXPECT_EQ(shown.cumulative_ack, 11);
+    ASSERT_EQ(shown.acks.size(), 1u);
+    EXPECT_EQ(shown.acks[0].start, 12);
+    EXPECT_EQ(shown.acks[0].count, 1);
+    EXPECT_TRUE(shown.nacks.empty());  // past its deadline: not wanted
+    const Feedback passed = r.make_feedback(at_ms(5101));
+    EXPECT_EQ(passed.cumulative_ack, 13);
+    EXPECT_TRUE(passed.acks.empty());
+}
+
 TEST(MssrReassembler, IncompleteAduAtItsDeadlineIsLostAndLaterFragmentsIgnored) {
     Reassembler r(config(std::chrono::milliseconds(100)));
     const auto p = fragments(adu(0, 0, 192, 1000), 10, adu_bytes(192, 1));
@@ -326,7 +353,8 @@ TEST(MssrReassembler, IncompleteAduAtItsDeadlineIsLostAndLaterFragmentsIgnored) 
     // Past the deadline nothing is requested any more, and the straggler is ignored.
     const Feedback f = r.make_feedback(at_ms(5101));
     EXPECT_TRUE(f.nacks.empty());
-    EXPECT_EQ(f.cumulative_ack, 13);
+    EXPECT_EQ(f.cumulative_ack, 11);  // the given-up fragment is shown missing once (a loss to the sender)
+    EXPECT_EQ(r.make_feedback(at_ms(5101)).cumulative_ack, 13);
     r.on_packet(at_ms(5102), p[1]);
     EXPECT_TRUE(r.take_deliveries().empty());
     EXPECT_EQ(r.stream_stats(0).late_fragments, 1u);
