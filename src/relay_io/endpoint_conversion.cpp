@@ -40,8 +40,11 @@ asio::ip::udp::endpoint to_endpoint(const relay::Address& address) {
 // NOLINTNEXTLINE(bugprone-exception-escape)
 std::optional<relay::Address> to_address(const ::sockaddr* address, ::socklen_t length) noexcept {
     asio::ip::udp::endpoint endpoint;
-    const bool known_family = address->sa_family == AF_INET || address->sa_family == AF_INET6;
-    if (!known_family || length < sizeof(::sockaddr_in) || length > endpoint.capacity()) return std::nullopt;
+    // Each family's whole structure, as the kernel gives it: a shorter one is refused, not zero-filled.
+    ::socklen_t needed = 0;
+    if (address->sa_family == AF_INET) needed = sizeof(::sockaddr_in);
+    if (address->sa_family == AF_INET6) needed = sizeof(::sockaddr_in6);
+    if (needed == 0 || length < needed || length > endpoint.capacity()) return std::nullopt;
     std::memcpy(endpoint.data(), address, length);
     endpoint.resize(length);
     return to_address(endpoint);

@@ -45,6 +45,10 @@ TEST(EndpointConversion, KernelSourceOfAnotherFamilyOrTooShortIsRefused) {
     EXPECT_FALSE(to_address(reinterpret_cast<const ::sockaddr*>(&storage), sizeof storage).has_value());
     storage.ss_family = AF_INET;
     EXPECT_FALSE(to_address(reinterpret_cast<const ::sockaddr*>(&storage), 4).has_value());
+    // Long enough for IPv4 but not for the IPv6 structure it claims to be.
+    storage.ss_family = AF_INET6;
+    EXPECT_FALSE(
+        to_address(reinterpret_cast<const ::sockaddr*>(&storage), sizeof(::sockaddr_in)).has_value());
     // Longer than any endpoint can hold: refused, not thrown.
     storage.ss_family = AF_INET6;
     EXPECT_FALSE(to_address(reinterpret_cast<const ::sockaddr*>(&storage), sizeof storage + 1).has_value());
