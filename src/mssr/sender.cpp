@@ -267,7 +267,7 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
     return std::nullopt;
 }
 
-void Sender::mark_acked(Fragment& f, std::int64_t /*seq*/, TimePoint now, std::size_t& acked,
+void Sender::mark_acked(Fragment& f, TimePoint now, std::size_t& acked,
                         std::optional<TimePoint>& newest_single_send) {
     if (f.state == State::done || f.state == State::queued) return;
     // Karn: only a fragment sent exactly once gives an unambiguous RTT sample. And only one sent after
@@ -350,12 +350,12 @@ void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
     std::size_t acked = 0;
     std::optional<TimePoint> newest_single_send;
     for (std::int64_t seq = base_; seq < cum; ++seq)
-        mark_acked(*find(seq), seq, now, acked, newest_single_send);
+        mark_acked(*find(seq), now, acked, newest_single_send);
     for (std::size_t i = 0; i < feedback.ack_count(); ++i) {
         const AckRange range = feedback.ack(i);
         const std::int64_t start = extend_seq16(range.start, cum);
         for (std::int64_t seq = std::max(start, base_); seq < std::min(start + range.count, end); ++seq)
-            mark_acked(*find(seq), seq, now, acked, newest_single_send);
+            mark_acked(*find(seq), now, acked, newest_single_send);
     }
     for (std::size_t i = 0; i < feedback.nack_count(); ++i) {
         const NackBlock block = feedback.nack(i);

@@ -133,7 +133,7 @@ private:
     using RetransmitKey = std::tuple<std::uint8_t, TimePoint, std::int64_t>;
 
     Fragment* find(std::int64_t seq);
-    void mark_acked(Fragment& f, std::int64_t seq, TimePoint now, std::size_t& acked,
+    void mark_acked(Fragment& f, TimePoint now, std::size_t& acked,
                     std::optional<TimePoint>& newest_single_send);
     // `congestion` is false for losses found by the timer (they have their own window reaction).
     void mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion);
