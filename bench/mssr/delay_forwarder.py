@@ -2,10 +2,15 @@
 datagram to TARGET_ADDR:PORT from a socket bound to OUT_ADDR, and sends what comes back to the last sender,
 each datagram held DELAY_MS in either direction. Runs until SIGTERM; prints READY once bound.
 
-    python3 delay_forwarder.py LISTEN_ADDR PORT OUT_ADDR TARGET_ADDR DELAY_MS
+With JITTER_MS each datagram is held DELAY_MS plus a uniform random 0 to JITTER_MS more, drawn on its own,
+so datagrams sent closer together than that overtake one another (jitter and reordering, as netem's
+delay with jitter and no rate does).
+
+    python3 delay_forwarder.py LISTEN_ADDR PORT OUT_ADDR TARGET_ADDR DELAY_MS [JITTER_MS]
 """
 
 import heapq
+import random
 import select
 import signal
 import socket
@@ -16,6 +21,7 @@ import time
 def main() -> None:
     listen_addr, port, out_addr, target_addr, delay_ms = sys.argv[1:6]
     delay = float(delay_ms) / 1000.0
+    jitter = float(sys.argv[6]) / 1000.0 if len(sys.argv) > 6 else 0.0
     near = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     far = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for s in (near, far):
@@ -44,9 +50,9 @@ def main() -> None:
             data, addr = s.recvfrom(65536)
             if s is near:
                 client = addr
-                heapq.heappush(queue, (now + delay, seq, far, data, target))
+                heapq.heappush(queue, (now + delay + random.uniform(0.0, jitter), seq, far, data, target))
             elif client is not None:
-                heapq.heappush(queue, (now + delay, seq, near, data, client))
+                heapq.heappush(queue, (now + delay + random.uniform(0.0, jitter), seq, near, data, client))
             seq += 1
 
 

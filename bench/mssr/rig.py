@@ -9,7 +9,10 @@ once with ffmpeg and played in real time (-re) as MPEG-TS in 1,316-octet UDP dat
 sink on rcv writes what arrives to a file that ffprobe and ffmpeg decode afterwards.
 
     /usr/bin/python3 bench/mssr/rig.py [--seconds 10] [--bitrate 3M] [--gop 50] [--delay-ms 20] \
-        [--latency-ms 120] [--loss 0,1,5,10] [--json out.json]
+        [--jitter-ms 0] [--latency-ms 120] [--loss 0,1,5,10] [--json out.json]
+
+--jitter-ms J holds every datagram a further uniform random 0-J ms on its own (both directions), which also
+reorders datagrams sent less than J ms apart.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
     name = f"{proto}-{loss}"
     set_loss(net, loss * 10)
     fwd = net.start_peer(RTR, [PYTHON, str(HERE / "delay_forwarder.py"), RTR_NEAR, str(PATH_PORT), RTR_FAR,
-                               RCV_ADDR, str(args.delay_ms)], name=f"fwd-{name}")
+                               RCV_ADDR, str(args.delay_ms), str(args.jitter_ms)], name=f"fwd-{name}")
     out = tmp / f"{name}.ts"
     local_sink = proto != "udp"
     sink = net.start_peer(RCV, [PYTHON, str(SINK), "127.0.0.1" if local_sink else RCV_ADDR,
@@ -138,6 +141,12 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         received = json.loads((tmp / f"{name}-recv.json").read_text())
         # The receiver's datagrams out are its feedback (and one HELLO-ACK): the control traffic issue 14 counts.
         stats["receiver_datagrams_out"] = received.get("socket", {}).get("datagrams_out")
+        # Reordering the receiver saw (first transmissions after a later number), requests that a late
+        # original then answered, and the reorder window it ended with.
+        receiver = received.get("receiver", {})
+        stats["reordered"] = receiver.get("reordered")
+        stats["spurious_requests"] = receiver.get("spurious_requests")
+        stats["reorder_window_ms"] = receiver.get("reorder_window_ms")
         # Fragments that arrived twice or after their ADU was done: retransmissions the path did not need
         # (first-fragment copies whose original arrived count here too).
         stats["duplicates"] = sum(st.get("duplicates", 0) + st.get("late_fragments", 0)
@@ -156,6 +165,7 @@ def main() -> int:
     parser.add_argument("--bitrate", default="3M")
     parser.add_argument("--gop", type=int, default=50)
     parser.add_argument("--delay-ms", type=int, default=20)
+    parser.add_argument("--jitter-ms", type=int, default=0)
     parser.add_argument("--latency-ms", type=int, default=120)
     parser.add_argument("--loss", default="0,1,5,10")
     parser.add_argument("--protos", default="udp,srt,mssr,mssr-lt,mssr-live")

@@ -12,8 +12,10 @@ namespace {
 constexpr std::size_t k_adu_overhead = 128;
 // Extended values start here so that nothing goes negative near the first packet.
 constexpr std::int64_t k_extended_base = std::int64_t{1} << 32;
-// The repair round trip is the minimum over windows of this long (the current one and the last).
+// The repair round trip is the minimum over windows of this long (the current one and the last), the
+// reordering the path shows the maximum.
 constexpr auto k_repair_window = std::chrono::seconds(10);
+constexpr auto k_reorder_memory = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -21,7 +23,9 @@ Reassembler::Reassembler(ReassemblerConfig config)
     : config_(std::move(config)),
       fragment_size_(fragment_size(config_.mss)),
       slots_(static_cast<std::size_t>(k_window)),
-      streams_(std::clamp<std::size_t>(config_.max_streams, 1, 256)) {
+      streams_(std::clamp<std::size_t>(config_.max_streams, 1, 256)),
+      repair_min_(k_repair_window),
+      reorder_max_(k_reorder_memory) {
     // An ADU must fit the sequence window, or its tail could never be tracked.
     if (fragment_size_ != 0) {
         config_.max_adu_bytes =
@@ -232,9 +236,12 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
         // A retransmission of what we asked for measures a repair; a requested fragment that was only late
         // (reordered past the reorder window) would not.
         if (arrived.requested_at && h.retransmission) on_repair(now, *arrived.requested_at);
+        // A first transmission that comes after a later number was only reordered: the path's measure.
+        if (!h.retransmission && arrived.noticed) on_reordered(now, arrived);
         arrived.state = SlotState::received;
     }
     if (seq > highest_) {
+        const auto window = reorder_window(now);
         for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
             Slot& gap = slot(s);
             if (gap.state == SlotState::unknown && !gap.noticed) {
@@ -242,7 +249,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
                 gap.noticed_at = now;
                 gap.time_bound_ms = time_ms;  // numbers follow submission order: the gap is no younger
                 gap_pending_ = true;
-                last_request_due_ = now + config_.reorder_window;
+                last_request_due_ = now + window;
                 if (!request_due_) request_due_ = last_request_due_;
             }
         }
@@ -315,13 +322,14 @@ void Reassembler::skip_to(std::uint8_t stream_number, Stream& stream, std::int64
 bool Reassembler::gaps_settled(std::int64_t below, TimePoint now, std::chrono::milliseconds latency) {
     // Bounded look-back: enough for any reordering the window allows at media rates.
     constexpr std::int64_t k_look_back = 1024;
+    const auto window = reorder_window(now);
     for (std::int64_t s = below - 1; s >= std::max(cum_, below - k_look_back); --s) {
         const Slot& sl = slot(s);
         if (sl.state != SlotState::unknown || owner(s) != nullptr) continue;
         if (!sl.noticed) return false;
         // A requested gap may still be repaired: our missing ADU could be it until its deadline.
         const TimePoint settles =
-            unknown_run_requested(s) ? unknown_deadline(s, latency) : sl.noticed_at + config_.reorder_window;
+            unknown_run_requested(s) ? unknown_deadline(s, latency) : sl.noticed_at + window;
         if (settles > now) {
             if (!reorder_wakeup_ || settles < *reorder_wakeup_) reorder_wakeup_ = settles;
             return false;
@@ -349,6 +357,7 @@ void Reassembler::deliver_head(std::uint8_t stream_number, Stream& stream, TimeP
 }
 
 void Reassembler::advance_cumulative(TimePoint now) {
+    const auto window = reorder_window(now);
     while (cum_ <= highest_) {
         Slot& s = slot(cum_);
         if (s.state == SlotState::unknown) {
@@ -356,7 +365,7 @@ void Reassembler::advance_cumulative(TimePoint now) {
             // Part of no known ADU: a whole ADU lost (or dropped at the sender). Wait out reordering, and for
             // a requested one its deadline (whichever stream it is, so the longest budget): acking it would
             // make the sender drop it.
-            if (!s.noticed || !s.reported || now - s.noticed_at < config_.reorder_window) break;
+            if (!s.noticed || !s.reported || now - s.noticed_at < window) break;
             // (Once the first number of a long run is passed, the rest of it is too: passing shortens the
             // run as seen from above.)
             if (!passing_unknown_run_) {
@@ -391,19 +400,26 @@ std::optional<TimePoint> Reassembler::next_deadline() const {
 }
 
 void Reassembler::on_repair(TimePoint now, TimePoint requested_at) {
-    if (now - repair_window_start_ >= k_repair_window) {
-        repair_min_before_ = repair_min_now_;
-        repair_min_now_.reset();
-        repair_window_start_ = now;
-    }
-    const auto sample = std::chrono::duration_cast<std::chrono::microseconds>(now - requested_at);
-    if (!repair_min_now_ || sample < *repair_min_now_) repair_min_now_ = sample;
+    repair_min_.add(now, std::chrono::duration_cast<std::chrono::microseconds>(now - requested_at));
 }
 
 std::optional<std::chrono::microseconds> Reassembler::repair_round_trip() const noexcept {
-    if (!repair_min_before_) return repair_min_now_;
-    if (!repair_min_now_) return repair_min_before_;
-    return std::min(*repair_min_now_, *repair_min_before_);
+    return repair_min_.last_known();
+}
+
+void Reassembler::on_reordered(TimePoint now, Slot& arrived) {
+    ++stats_.reordered;
+    if (arrived.requested_at) ++stats_.spurious_requests;
+    reorder_max_.add(now, std::chrono::duration_cast<std::chrono::microseconds>(now - arrived.noticed_at));
+}
+
+std::chrono::microseconds Reassembler::reorder_window(TimePoint now) const {
+    const std::chrono::microseconds floor = config_.reorder_window;
+    const std::chrono::microseconds cap =
+        std::max<std::chrono::microseconds>(floor, config_.max_reorder_window);
+    const auto seen = reorder_max_.get(now);
+    if (!seen) return floor;
+    return std::clamp<std::chrono::microseconds>(*seen + *seen / 4, floor, cap);
 }
 
 Feedback Reassembler::make_feedback(TimePoint now) {
@@ -437,10 +453,10 @@ Feedback Reassembler::make_feedback(TimePoint now) {
 
     // Requests: fragments of known ADUs, missing for longer than the reorder window, worth resending, in
     // time.
+    const auto window = reorder_window(now);
     for (std::int64_t s = cum_; s < highest_ && f.nacks.size() <= k_feedback_block_budget; ++s) {
         Slot& sl = slot(s);
-        if (sl.state != SlotState::unknown || !sl.noticed || now - sl.noticed_at < config_.reorder_window)
-            continue;
+        if (sl.state != SlotState::unknown || !sl.noticed || now - sl.noticed_at < window) continue;
         const AduRef* ref = owner(s);
         if (ref == nullptr) {
             // Case d: a whole ADU. Requested only when it can be no more than a few one-fragment ADUs (the

@@ -20,12 +20,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
 
 #include "mssr/sequence.hpp"
 #include "mssr/stream_policy.hpp"
+#include "mssr/windowed_extreme.hpp"
 #include "mssr/wire.hpp"
 
 namespace sg::mssr {
@@ -36,8 +38,11 @@ struct ReassemblerConfig {
     std::size_t max_streams = 16;       // stream numbers 0 .. max_streams - 1
     std::vector<StreamPolicy> streams;  // per stream number; missing entries use default_policy
     StreamPolicy default_policy;
-    // A gap is requested only after it has been missing this long (reordering is not loss).
+    // A gap is requested only after it has been missing for the reorder window (reordering is not loss):
+    // at least reorder_window, more on a path that reorders more (reorder_window() below), at most
+    // max_reorder_window.
     std::chrono::milliseconds reorder_window{5};
+    std::chrono::milliseconds max_reorder_window{40};
     // A run of at most this many missing fragment numbers that belong to no known ADU is requested and waited
     // for until its deadline: it can only be that many one-fragment ADUs (audio), cheap to resend. Longer
     // unknown runs (a whole multi-fragment ADU) follow the seed: given up after the reorder window, never
@@ -80,10 +85,12 @@ struct StreamStats {
 
 struct ReceiverStats {
     std::uint64_t packets = 0;
-    std::uint64_t invalid = 0;        // unparsable, inconsistent with the MSS or with earlier fragments
-    std::uint64_t out_of_window = 0;  // too far ahead of the cumulative ack
-    std::uint64_t over_limit = 0;     // dropped by a memory or pending-ADU bound
-    std::uint64_t nacks = 0;          // fragment requests put in feedback
+    std::uint64_t invalid = 0;            // unparsable, inconsistent with the MSS or with earlier fragments
+    std::uint64_t out_of_window = 0;      // too far ahead of the cumulative ack
+    std::uint64_t over_limit = 0;         // dropped by a memory or pending-ADU bound
+    std::uint64_t nacks = 0;              // fragment requests put in feedback
+    std::uint64_t reordered = 0;          // first transmissions that arrived after a later-numbered fragment
+    std::uint64_t spurious_requests = 0;  // fragments requested whose first transmission then arrived
 };
 
 class Reassembler {
@@ -103,6 +110,10 @@ public:
     // does not inflate it): one round trip plus the sender's turnaround. nullopt before the first repair.
     // The feedback pacer repeats a request a second time only once its repair is overdue.
     std::optional<std::chrono::microseconds> repair_round_trip() const noexcept;
+    // How long a gap waits before it is requested at `now`: the configured minimum, or, when this path
+    // delivered fragments later than that after a later-numbered one over the last 10-20 s, a quarter more
+    // than the latest of them (RFC 8985 adapts its reordering window to what the path shows, too), capped.
+    std::chrono::microseconds reorder_window(TimePoint now) const;
     // Gives up on ADUs past their deadline and delivers what became deliverable.
     void poll(TimePoint now);
     // The feedback to send now (poll()s first).
@@ -188,6 +199,7 @@ private:
     void report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until);
     void advance_cumulative(TimePoint now);
     void on_repair(TimePoint now, TimePoint requested_at);
+    void on_reordered(TimePoint now, Slot& arrived);
 
     ReassemblerConfig config_;
     std::size_t fragment_size_ = 0;
@@ -209,10 +221,9 @@ private:
     std::optional<TimePoint> reorder_wakeup_;  // when a held-back whole-ADU loss can be decided
     std::vector<Delivery> deliveries_;
     ReceiverStats stats_;
-    // Windowed minimum of the repair round trip: this window's and the last one's.
-    std::optional<std::chrono::microseconds> repair_min_now_;
-    std::optional<std::chrono::microseconds> repair_min_before_;
-    TimePoint repair_window_start_{};
+    WindowedExtreme<std::chrono::microseconds, std::less<>> repair_min_;
+    // How late first transmissions came after a later-numbered fragment had arrived.
+    WindowedExtreme<std::chrono::microseconds, std::greater<>> reorder_max_;
 };
 
 }  // namespace sg::mssr

@@ -330,7 +330,10 @@ int run_ts_recv(const TsBridgeConfig& config) {
                                 {"invalid", rs.invalid},
                                 {"out_of_window", rs.out_of_window},
                                 {"over_limit", rs.over_limit},
-                                {"nacks", rs.nacks}};
+                                {"nacks", rs.nacks},
+                                {"reordered", rs.reordered},
+                                {"spurious_requests", rs.spurious_requests},
+                                {"reorder_window_ms", millis(r->reorder_window(Clock::now()))}};
     }
     json["streams"] = streams;
     json["output"] = Json{{"adus", out.adus},

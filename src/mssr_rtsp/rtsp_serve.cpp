@@ -228,7 +228,10 @@ private:
                                            {"key_adus_complete", st.key_adus_complete},
                                            {"key_adus_incomplete", st.key_adus_incomplete}});
                 }
-                json["receiver"] = Json{{"packets", r->stats().packets}, {"nacks", r->stats().nacks}};
+                json["receiver"] = Json{{"packets", r->stats().packets},
+                                        {"nacks", r->stats().nacks},
+                                        {"reordered", r->stats().reordered},
+                                        {"spurious_requests", r->stats().spurious_requests}};
             }
         }
         json["streams"] = streams;

@@ -82,7 +82,9 @@ std::vector<std::uint8_t> as_retransmission(const std::vector<std::uint8_t>& pac
 // How long a repair takes, from the first request to the retransmission's arrival: the feedback pacer repeats
 // a request a second time only once its repair is overdue.
 TEST(MssrReassembler, MeasuresTheRepairRoundTripAsAWindowedMinimum) {
-    Reassembler r(config(std::chrono::seconds(30)));
+    ReassemblerConfig c = config(std::chrono::seconds(30));
+    c.max_reorder_window = std::chrono::milliseconds(0);  // the late p[1] below must not widen the window
+    Reassembler r(c);
     const auto p = fragments(adu(0, 0, 64 * 8, 1000), 10, adu_bytes(64 * 8, 2));
     r.on_packet(at_ms(0), p[0]);
     r.on_packet(at_ms(0), p[2]);
@@ -289,6 +291,66 @@ TEST(MssrReassembler, RequestIsDueWhenTheGapOutlastsTheReorderWindow) {
     EXPECT_EQ(r.request_due(), at_ms(16));  // the newer gap's
     EXPECT_EQ(requested(r.make_feedback(at_ms(16))), (std::set<std::uint16_t>{11, 13}));
     EXPECT_FALSE(r.request_due().has_value());
+}
+
+// The reorder window follows the path: a first transmission that came 8 ms after a later number shows
+// reordering the 5 ms minimum would have taken for loss, so gaps wait a quarter longer than that from then on
+// (and a request that a late original then answers is counted as spurious).
+TEST(MssrReassembler, ReorderWindowGrowsWithTheReorderingThePathShows) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(5);
+    Reassembler r(c);
+    const auto p = fragments(adu(0, 0, 64 * 8), 10, adu_bytes(64 * 8, 4));
+    EXPECT_EQ(r.reorder_window(at_ms(0)), std::chrono::milliseconds(5));
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);  // 11 missing since 0
+    r.on_packet(at_ms(8), p[1]);  // only late: an original, 8 ms after 12
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(8))).empty());
+    EXPECT_EQ(r.stats().reordered, 1u);
+    EXPECT_EQ(r.stats().spurious_requests, 0u);
+    EXPECT_EQ(r.reorder_window(at_ms(8)), std::chrono::milliseconds(10));
+
+    r.on_packet(at_ms(20), p[4]);  // 13 missing since 20
+    EXPECT_EQ(r.request_due(), at_ms(30));
+    EXPECT_TRUE(requested(r.make_feedback(at_ms(26))).empty());  // the 5 ms minimum would have asked
+    EXPECT_EQ(requested(r.make_feedback(at_ms(30))), std::set<std::uint16_t>{13});
+    r.on_packet(at_ms(33), p[3]);  // the original after all: the request was not needed
+    EXPECT_EQ(r.stats().reordered, 2u);
+    EXPECT_EQ(r.stats().spurious_requests, 1u);
+    EXPECT_EQ(r.reorder_window(at_ms(33)), std::chrono::microseconds(16250));  // 13 ms and a quarter
+}
+
+// A repair is not reordering: a retransmission filling a gap leaves the window alone, however late.
+TEST(MssrReassembler, RetransmissionsDoNotWidenTheReorderWindow) {
+    ReassemblerConfig c = config();
+    c.reorder_window = std::chrono::milliseconds(5);
+    Reassembler r(c);
+    const auto p = fragments(adu(0, 0, 64 * 3), 10, adu_bytes(64 * 3, 5));
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);
+    EXPECT_EQ(requested(r.make_feedback(at_ms(5))), std::set<std::uint16_t>{11});
+    r.on_packet(at_ms(50), as_retransmission(p[1]));
+    EXPECT_EQ(r.take_deliveries().size(), 1u);
+    EXPECT_EQ(r.stats().reordered, 0u);
+    EXPECT_EQ(r.reorder_window(at_ms(50)), std::chrono::milliseconds(5));
+    EXPECT_EQ(r.repair_round_trip(), std::chrono::milliseconds(45));
+}
+
+// The window is capped (a repair must still fit the budget after it), and shrinks back to the minimum once
+// the path has shown no reordering for two of its 10 s memory windows.
+TEST(MssrReassembler, ReorderWindowIsCappedAndForgotten) {
+    ReassemblerConfig c = config(std::chrono::milliseconds(1000));
+    c.reorder_window = std::chrono::milliseconds(5);
+    c.max_reorder_window = std::chrono::milliseconds(40);
+    Reassembler r(c);
+    const auto p = fragments(adu(0, 0, 64 * 3), 10, adu_bytes(64 * 3, 6));
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[2]);
+    r.on_packet(at_ms(300), p[1]);  // 300 ms late
+    EXPECT_EQ(r.reorder_window(at_ms(300)), std::chrono::milliseconds(40));
+    EXPECT_EQ(r.reorder_window(at_ms(10'299)), std::chrono::milliseconds(40));
+    EXPECT_EQ(r.reorder_window(at_ms(20'299)), std::chrono::milliseconds(40));
+    EXPECT_EQ(r.reorder_window(at_ms(20'300)), std::chrono::milliseconds(5));
 }
 
 TEST(MssrReassembler, SequenceNumbersWrap) {
