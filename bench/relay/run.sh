@@ -11,16 +11,19 @@
 # Prints a markdown table and writes a JSON file. Takes 3-6 minutes; needs root the first time (apt-get).
 #
 # usage: bench/relay/run.sh [--build-dir DIR] [--out FILE] [--seconds N] [--fixed-calls N] [--fixed-seconds N]
-#                           [--steps 500,1000,...] [--only streamgate,rtpengine] [--keep] [--no-build]
+#                           [--steps 500,1000,...] [--only streamgate,rtpengine] [--pin] [--keep] [--no-build]
 #   --build-dir  release tree with streamgate and relay_load (default build/release; configured and built
 #                when missing, like scripts/build release)
 #   --out        JSON result file (default BUILD_DIR/bench/relay-YYYYmmddTHHMMSSZ.json)
 #   --seconds    media seconds of every step (default 10)
+#   --pin        one core each: every relay runs one media thread on CPU 1 (taskset), relay_load runs on
+#                CPU 0, so the calls a relay holds measure one core of relay, not what the generator leaves
+#                over on cores it shares with the relay (steps 500-4,000 by 250 unless --steps says)
 #   --keep       keep the raw outputs and every relay's log (they are kept anyway when the run fails)
 #   --no-build   run the binaries already in the build tree as they are
 # Environment: SG_BENCH_RELAY_ARGS adds streamgate relay options; SG_BENCH_RTPENGINE_ARGS adds rtpengine
 # options (e.g. "--num-threads=1"); SG_BUILD_JOBS.
-# tools: rtpengine ss awk nproc python3 timeout setsid dpkg-query
+# tools: rtpengine ss awk nproc python3 timeout setsid taskset dpkg-query
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -33,6 +36,8 @@ fixed_seconds=20
 steps="500,1000,1500,2000,3000,4000"
 only="streamgate,rtpengine"
 build=1
+pin=0
+steps_given=0
 max_total_seconds=1200
 # Below the kernel's ephemeral range (32768-60999), so no other socket on the machine holds these ports;
 # 20,000 ports are 5,000 calls (a port pair per side: RTP and RTCP).
@@ -46,16 +51,29 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --fixed-calls) fixed_calls=$2; shift 2 ;;
     --fixed-seconds) fixed_seconds=$2; shift 2 ;;
-    --steps) steps=$2; shift 2 ;;
+    --steps) steps=$2; steps_given=1; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --pin) pin=1; shift ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 
 wants() { [[ ",$only," == *",$1,"* ]]; }
+
+# With --pin both relays get the same single core and the generator the other one.
+relay_cpu=()
+load_cpu=()
+if ((pin)); then
+  (($(nproc) >= 2)) || die "--pin needs two cores"
+  relay_cpu=(taskset -c 1)
+  load_cpu=(taskset -c 0)
+  SG_BENCH_RELAY_ARGS="--num-threads 1 ${SG_BENCH_RELAY_ARGS:-}"
+  SG_BENCH_RTPENGINE_ARGS="--num-threads=1 ${SG_BENCH_RTPENGINE_ARGS:-}"
+  ((steps_given)) || steps="500,750,1000,1250,1500,1750,2000,2250,2500,2750,3000,3500,4000"
+fi
 
 # --- packages: rtpengine-daemon comes from the project's install script --------------------------------
 "$repo/scripts/install-deps"
@@ -113,14 +131,14 @@ start_relay() {  # start_relay NAME NG_PORT LOGFILE: sets last_pid
   case $name in
     streamgate)
       # shellcheck disable=SC2086  # word splitting of the extra options is wanted
-      start_bg "$logfile" "$streamgate" relay --interface 127.0.0.1 --listen-ng "127.0.0.1:$ng" \
+      start_bg "$logfile" "${relay_cpu[@]}" "$streamgate" relay --interface 127.0.0.1 --listen-ng "127.0.0.1:$ng" \
         --port-min "$port_min" --port-max "$port_max" --timeout 600 --delete-delay 0 --log-level warn \
         ${SG_BENCH_RELAY_ARGS:-}
       ;;
     rtpengine)
       # --config-file=none: the package's /etc/rtpengine/rtpengine.conf would add its own listeners.
       # shellcheck disable=SC2086
-      start_bg "$logfile" rtpengine --config-file=none --table=-1 --foreground --log-stderr \
+      start_bg "$logfile" "${relay_cpu[@]}" rtpengine --config-file=none --table=-1 --foreground --log-stderr \
         --interface=127.0.0.1 --listen-ng="127.0.0.1:$ng" --port-min="$port_min" --port-max="$port_max" \
         --timeout=600 --delete-delay=0 --log-level=3 ${SG_BENCH_RTPENGINE_ARGS:-}
       ;;
@@ -136,7 +154,7 @@ measure() {
   pid=$last_pid
   wait_ng "$ng" "$pid" || die "$name did not answer an ng ping: $(tail -n 3 "$work/$label.log")"
   log "$name: $calls calls for ${seconds}s"
-  timeout $((seconds + 180)) "$relay_load" --ng "127.0.0.1:$ng" --calls "$calls" --seconds "$seconds" \
+  timeout $((seconds + 180)) "${load_cpu[@]}" "$relay_load" --ng "127.0.0.1:$ng" --calls "$calls" --seconds "$seconds" \
     --pid "$pid" --relay-ports "$port_min-$port_max" --label "$label" >"$work/$label.json" \
     2>"$work/$label.load.log" || log "warning: relay_load $label failed (see $work/$label.load.log)"
   grep -v ' s  A->B' "$work/$label.load.log" | sed 's/^/    /' >&2 || true
@@ -172,7 +190,7 @@ cat >"$work/run.json" <<EOF
  "nproc": $(nproc), "kernel": "$(uname -r)", "cpu": "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)",
  "load_before": $load_before, "load_after": $load_after, "uptime_before": "$uptime_before", "uptime_after": "$(uptime)",
  "commit": "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)",
- "params": {"seconds": $seconds, "fixed_calls": $fixed_calls, "fixed_seconds": $fixed_seconds, "steps": "$steps", "port_min": $port_min,
+ "params": {"pinned": $pin, "seconds": $seconds, "fixed_calls": $fixed_calls, "fixed_seconds": $fixed_seconds, "steps": "$steps", "port_min": $port_min,
             "port_max": $port_max, "packet_bytes": 172, "packets_per_second_per_call_each_way": 50},
  "versions": {"rtpengine_package": "$(dpkg-query -W -f='${Version}' rtpengine-daemon 2>/dev/null)",
               "streamgate": "$("$streamgate" --version 2>/dev/null | awk '{print $2}')",
