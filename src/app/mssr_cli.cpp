@@ -2,8 +2,10 @@
 // `srt-live-transmit udp://... srt://...` would be used.
 
 #include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "app/subcommand.hpp"
 #include "mssr/live_window.hpp"
@@ -32,14 +34,13 @@ struct MssrFlags {
     double loss_tolerance = 0.0;
     unsigned stream_kbps = 0;
     std::string stats_json;
+    std::string admin;  // HOST:PORT for Prometheus /metrics
     bool quiet = false;
 };
 
-// HOST:PORT or udp://HOST:PORT[?options] (ffmpeg's query options such as pkt_size are ignored); HOST an IP
-// literal, as everywhere a streamgate socket binds or sends.
-std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const char* what) {
-    if (text.starts_with("udp://")) text.remove_prefix(6);
-    if (const auto query = text.find('?'); query != std::string_view::npos) text = text.substr(0, query);
+// HOST:PORT with HOST an IP literal, as everywhere a streamgate socket binds or sends.
+template <typename Endpoint>
+std::optional<Endpoint> ip_endpoint(std::string_view text, const char* what) {
     const auto hp = net::parse_host_port(text);
     asio::error_code ec;
     const auto address = hp ? asio::ip::make_address(hp->host, ec) : asio::ip::address{};
@@ -47,7 +48,14 @@ std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const
         std::cerr << "streamgate: mssr: " << what << ' ' << text << ": want IP:PORT or [IPV6]:PORT\n";
         return std::nullopt;
     }
-    return asio::ip::udp::endpoint(address, hp->port);
+    return Endpoint(address, hp->port);
+}
+
+// HOST:PORT or udp://HOST:PORT[?options] (ffmpeg's query options such as pkt_size are ignored).
+std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const char* what) {
+    if (text.starts_with("udp://")) text.remove_prefix(6);
+    if (const auto query = text.find('?'); query != std::string_view::npos) text = text.substr(0, query);
+    return ip_endpoint<asio::ip::udp::endpoint>(text, what);
 }
 
 // rtsp://ADDR[:PORT]/NAME with ADDR an IP literal: where `mssr recv --serve` listens and the mount's name.
@@ -118,6 +126,7 @@ Subcommand add_mssr_command(CLI::App& app) {
             "what carries it for one latency budget (not TCP-friendly; default 0: off). See docs/mssr.md")
         ->check(CLI::Range(0U, 10000000U));
     send->add_option("--stats-json", flags->stats_json, "Write the session's statistics here at exit");
+    send->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     send->add_flag("--quiet", flags->quiet, "No progress line on stderr");
 
     auto* recv = mssr->add_subcommand("recv", "Receive from an MSSR sender and write MPEG-TS over UDP");
@@ -136,12 +145,19 @@ Subcommand add_mssr_command(CLI::App& app) {
     recv->add_option("--allow", flags->allow,
                      "With --serve: players allowed, CIDR (repeatable; default loopback)");
     recv->add_option("--stats-json", flags->stats_json, "Write per-stream statistics here at exit");
+    recv->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     recv->add_flag("--quiet", flags->quiet, "No progress line on stderr");
 
     const auto run = [flags, send]() -> int {
         net::ignore_sigpipe();
+        std::optional<asio::ip::tcp::endpoint> admin;
+        if (!flags->admin.empty()) {
+            admin = ip_endpoint<asio::ip::tcp::endpoint>(flags->admin, "--admin");
+            if (!admin) return 2;
+        }
         if (send->parsed() && flags->input.starts_with("rtsp://")) {
             mssr::RtspBridgeConfig config;
+            config.admin = admin;
             config.source_url = flags->input;
             config.options = socket_options(*flags);
             config.stats_json = flags->stats_json;
@@ -153,6 +169,7 @@ Subcommand add_mssr_command(CLI::App& app) {
         }
         if (!send->parsed() && (!flags->serve.empty() || !flags->rtp.empty())) {
             mssr::RtspBridgeConfig config;
+            config.admin = admin;
             config.stats_json = flags->stats_json;
             if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
             const auto listen = udp_endpoint(flags->listen, "--listen");
@@ -182,6 +199,7 @@ Subcommand add_mssr_command(CLI::App& app) {
             return 2;
         }
         mssr::TsBridgeConfig config;
+        config.admin = admin;
         config.options = socket_options(*flags);
         config.stats_json = flags->stats_json;
         if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);

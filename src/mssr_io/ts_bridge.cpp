@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mssr/ts_grouper.hpp"
+#include "mssr_io/session_admin.hpp"
 #include "mssr_io/stats_json.hpp"
 
 namespace sg::mssr {
@@ -51,6 +52,7 @@ struct Run {
     asio::signal_set signals;
     asio::steady_timer progress;
     std::unique_ptr<Socket> mssr;
+    std::unique_ptr<SessionAdmin> admin;  // after mssr: its series read the socket until it goes
     bool stopping = false;
     int status = 0;
     std::function<void()> on_stop;
@@ -59,6 +61,7 @@ struct Run {
         if (stopping) return;
         stopping = true;
         if (mssr) mssr->close();
+        if (admin) admin->stop();
         asio::error_code ec;
         signals.cancel(ec);
         progress.cancel();
@@ -74,6 +77,15 @@ struct Run {
         signals.async_wait([this](const asio::error_code& ec, int) {
             if (!ec) stop();
         });
+        if (!config.admin) return true;
+        std::string error;
+        admin = SessionAdmin::start(
+            io, *config.admin, [this] { return static_cast<const Socket*>(mssr.get()); },
+            {k_stream_names.begin(), k_stream_names.end()}, error);
+        if (!admin) {
+            std::fputs(fmt::format("streamgate: mssr: --admin: {}\n", error).c_str(), stderr);
+            return false;
+        }
         return true;
     }
     // Calls `line` every progress_interval until stop().

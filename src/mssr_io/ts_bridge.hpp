@@ -5,8 +5,10 @@
 // source (ffmpeg, ffprobe, a player) reads the output. Runs until SIGINT/SIGTERM or until the session ends
 // (the peer fell silent), then writes the statistics.
 
+#include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "mssr_io/socket.hpp"
@@ -18,6 +20,7 @@ struct TsBridgeConfig {
     asio::ip::udp::endpoint peer;   // send: the MSSR receiver; recv: where the TS output goes
     SocketOptions options;          // role, MSS, stream policies (send), congestion
     std::string stats_json;         // statistics written here at exit (empty: none)
+    std::optional<asio::ip::tcp::endpoint> admin;  // Prometheus /metrics for the session (none by default)
     std::chrono::milliseconds progress_interval{1000};  // a line on stderr (0: none)
     // send: an input pause this long ends the open ADUs (the last frame of a stream that stopped).
     std::chrono::milliseconds input_idle_flush{200};

@@ -33,6 +33,7 @@ struct RtspBridgeConfig {
     // send: MSS, congestion; streams[0] the video policy, streams[1] the audio (and any other track's) one.
     SocketOptions options;
     std::string stats_json;
+    std::optional<asio::ip::tcp::endpoint> admin;  // Prometheus /metrics for the session (none by default)
     std::chrono::milliseconds progress_interval{1000};
     // send: how often the session description is sent again (a lost copy costs one period).
     std::chrono::milliseconds description_interval{1000};

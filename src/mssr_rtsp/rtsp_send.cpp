@@ -20,7 +20,7 @@
 #include "client/rtsp_client.hpp"
 #include "mssr/rtp_adu.hpp"
 #include "mssr_io/stats_json.hpp"
-#include "mssr_rtsp/rtsp_bridge.hpp"
+#include "mssr_rtsp/bridge_admin.hpp"
 #include "restream/key_frame.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtp/rtcp.hpp"
@@ -52,6 +52,8 @@ public:
         : config_(config), signals_(io_, SIGINT, SIGTERM), client_(io_.get_executor()), timer_(io_) {}
 
     int run() {
+        if (!start_admin(config_, io_, admin_, [this] { return static_cast<const Socket*>(mssr_.get()); }))
+            return 2;
         signals_.async_wait([this](const asio::error_code& ec, int) {
             if (!ec) stop();
         });
@@ -78,6 +80,7 @@ private:
         timer_.cancel();
         client_.close();
         if (mssr_) mssr_->close();
+        if (admin_) admin_->stop();
     }
 
     void fail(int status, const std::string& why) {
@@ -298,6 +301,7 @@ private:
     client::RtspClient client_;
     asio::steady_timer timer_;
     std::unique_ptr<Socket> mssr_;
+    std::unique_ptr<SessionAdmin> admin_;  // after mssr_: its series read the socket until it goes
     std::vector<std::unique_ptr<Track>> tracks_;
     std::vector<std::uint8_t> channels_;  // interleaved RTP channel of each track
     std::vector<std::uint8_t> description_;

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "mssr/rtp_adu.hpp"
+#include "mssr_rtsp/bridge_admin.hpp"
 #include "mssr_rtsp/rtp_out_sdp.hpp"
-#include "mssr_rtsp/rtsp_bridge.hpp"
 #include "net/asio_endpoint.hpp"
 #include "proxy/mount_description.hpp"
 #include "proxy/rtsp_proxy.hpp"
@@ -91,6 +91,8 @@ private:
         }
         mssr_ = std::move(*created);
         mssr_->on_delivery([this](Delivery d) { on_delivery(std::move(d)); });
+        if (!start_admin(config_, io_, admin_, [this] { return static_cast<const Socket*>(mssr_.get()); }))
+            return 2;
         signals_.async_wait([this](const asio::error_code& ec, int) {
             if (!ec) stop();
         });
@@ -114,6 +116,7 @@ private:
         exit_.expires_after(std::chrono::seconds(2));
         exit_.async_wait([this](const asio::error_code&) { io_.stop(); });
         if (mssr_) mssr_->close();
+        if (admin_) admin_->stop();
         if (mount_) mount_->stop("mssr session ended");  // the players' log says why
         if (proxy_) proxy_->shutdown();
     }
@@ -256,6 +259,7 @@ private:
     std::unique_ptr<proxy::RtspProxy> proxy_;
     std::shared_ptr<proxy::Mount> mount_;
     std::unique_ptr<Socket> mssr_;
+    std::unique_ptr<SessionAdmin> admin_;  // after mssr_: its series read the socket until it goes
     asio::ip::udp::socket rtp_out_{io_};
     std::array<int, k_streams> track_of_stream_ = [] {
         std::array<int, k_streams> a{};

@@ -38,6 +38,7 @@ SINK_PORT = 7000      # the sink's port, on rcv (mssr recv's TS output, or plain
 ORIGIN_PORT = 8554    # streamgate serve on snd (the RTSP test)
 RTSP_MSSR_PORT = 6001  # mssr recv --serve's MSSR listener, on rcv
 MOUNT_PORT = 8555     # mssr recv --serve's RTSP listener, on rcv (loopback)
+ADMIN_PORT = 9109     # mssr send's and recv's --admin (Prometheus /metrics), each on its host's loopback
 
 SINK = PEERS / "udp_sink.py"  # writes every datagram to a file; ends 3 s after the last one
 
@@ -108,10 +109,21 @@ def stream(net: TestNetwork, clip: Path, target: str) -> None:
                   "copy", "-f", "mpegts", f"udp://{target}?pkt_size=1316"], timeout=SECONDS + 60)
 
 
+def scrape(net: TestNetwork, host: str) -> dict:
+    """The samples of the /metrics page of the mssr tool on `host`, by series."""
+    text = net.run(host, ["curl", "-sS", "--max-time", "5", f"http://127.0.0.1:{ADMIN_PORT}/metrics"]).stdout
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            samples[series] = float(value)
+    return samples
+
+
 class Mssr(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        require_tools("ffmpeg", "ffprobe", "nft")
+        require_tools("ffmpeg", "ffprobe", "nft", "curl")
         cls.bin = streamgate_bin()
         cls.net = TestNetwork().start()
         try:
@@ -151,16 +163,21 @@ class Mssr(unittest.TestCase):
         sink, mssr_ts = self.sink("mssr")
         tmp = net.tmpdir
         recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{MSSR_PORT}", "--ts-out",
-                                    f"udp://127.0.0.1:{SINK_PORT}", "--stats-json", str(tmp / "recv.json")],
+                                    f"udp://127.0.0.1:{SINK_PORT}", "--stats-json", str(tmp / "recv.json"),
+                                    "--admin", f"127.0.0.1:{ADMIN_PORT}"],
                               name="mssr-recv", ready=None)
         net.wait_port(RCV, RCV_ADDR, MSSR_PORT, proto="udp")
         send = net.start_peer(SND, [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--to",
                                     f"{RCV_ADDR}:{MSSR_PORT}", "--latency", "120", "--stats-json",
-                                    str(tmp / "send.json")], name="mssr-send", ready=None)
+                                    str(tmp / "send.json"), "--admin", f"127.0.0.1:{ADMIN_PORT}"],
+                              name="mssr-send", ready=None)
         net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
         time.sleep(1.0)  # the HELLO handshake (repeated every 200 ms while the router drops)
         stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
         time.sleep(1.0)  # the last frames' repairs
+        # While the session runs, Prometheus sees it from both ends (curl, each on its own host).
+        send_metrics = scrape(net, SND)
+        recv_metrics = scrape(net, RCV)
         self.assertEqual(send.stop(), 0, send.log_text())
         self.wait_sink(sink)
         self.assertEqual(recv.stop(), 0, recv.log_text())
@@ -181,6 +198,12 @@ class Mssr(unittest.TestCase):
         self.assertLessEqual(got["decode_errors"], 2, report)
         self.assertGreaterEqual(got["frames"], self.source["frames"] - 2, report)
         self.assertLess(got["decode_errors"], plain["decode_errors"], report)
+        # The /metrics series say what the statistics say (scraped after the stream, before the end).
+        self.assertEqual(send_metrics["streamgate_mssr_sender_adus_total"], sent["sender"]["adus"], report)
+        self.assertEqual(send_metrics["streamgate_mssr_sender_retransmissions_total"],
+                         sent["sender"]["retransmissions"], report)
+        self.assertEqual(recv_metrics['streamgate_mssr_receiver_adus_total{stream="video",outcome="complete"}'],
+                         video["adus_complete"], report)
 
     def test_rtsp_in_and_out_keeps_every_key_frame_where_plain_rtp_breaks(self):
         net = self.net
