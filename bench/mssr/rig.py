@@ -136,6 +136,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                  "dropped_unsent": sent["dropped_unsent"], "cwnd_bytes": sent["cwnd_bytes"],
                  "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"], "adus": sent["adus"],
                  "first_fragment_copies": sent.get("first_fragment_copies", 0),
+                 "repair_copies": sent.get("repair_copies", 0),
                  # The HELLO / HELLO-ACK round trip that seeded the sender's RTT (null: a HELLO was repeated).
                  "handshake_rtt_ms": send_json.get("socket", {}).get("handshake_rtt_ms")}
         received = json.loads((tmp / f"{name}-recv.json").read_text())

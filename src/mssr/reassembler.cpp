@@ -407,7 +407,7 @@ std::optional<std::chrono::microseconds> Reassembler::repair_round_trip() const 
     return repair_min_.last_known();
 }
 
-void Reassembler::on_reordered(TimePoint now, Slot& arrived) {
+void Reassembler::on_reordered(TimePoint now, const Slot& arrived) {
     ++stats_.reordered;
     if (arrived.requested_at) ++stats_.spurious_requests;
     reorder_max_.add(now, std::chrono::duration_cast<std::chrono::microseconds>(now - arrived.noticed_at));

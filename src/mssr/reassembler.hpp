@@ -199,7 +199,7 @@ private:
     void report_whole_loss(std::uint8_t stream_number, Stream& stream, std::int64_t until);
     void advance_cumulative(TimePoint now);
     void on_repair(TimePoint now, TimePoint requested_at);
-    void on_reordered(TimePoint now, Slot& arrived);
+    void on_reordered(TimePoint now, const Slot& arrived);
 
     ReassemblerConfig config_;
     std::size_t fragment_size_ = 0;

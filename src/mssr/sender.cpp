@@ -127,6 +127,10 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     if (retransmission) {
         ++stats_.retransmissions;
         f.loss_counted = false;  // a new transmission: a request for it again is a new loss
+        // The next request for it would reach us no sooner than one SRTT from now (the guard in
+        // on_feedback): past the deadline, this is its last chance.
+        if (config_.copy_last_chance_repairs && rtt_.has_sample() && now + rtt_.srtt() > f.deadline)
+            copies_.push_back(Copy{seq, true});
     } else {
         ++stats_.fragments_sent;
     }
@@ -150,7 +154,7 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
             Fragment* first = find(seq - f.header.fragment_index);
             if (first != nullptr && first->copy_wanted) {
                 first->copy_wanted = false;
-                copies_.push_back(seq - f.header.fragment_index);
+                copies_.push_back(Copy{seq - f.header.fragment_index, false});
             }
         }
     }
@@ -210,14 +214,14 @@ std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<st
 
 std::optional<std::size_t> Sender::send_copy(TimePoint now, std::vector<std::uint8_t>& out) {
     while (!copies_.empty()) {
-        const std::int64_t seq = copies_.front();
+        const Copy copy = copies_.front();
         copies_.pop_front();
-        Fragment* f = find(seq);
+        Fragment* f = find(copy.seq);
         // Acked or declared lost meanwhile (then the retransmission rules have it), or too late to help.
         if (f == nullptr || f->state != State::in_flight || f->deadline <= now) continue;
-        const auto written = resend(*f, seq, now, false, out);
+        const auto written = resend(*f, copy.seq, now, false, out);
         if (!written) continue;
-        ++stats_.first_fragment_copies;
+        ++(copy.repair ? stats_.repair_copies : stats_.first_fragment_copies);
         return written;
     }
     return std::nullopt;
@@ -236,7 +240,8 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
         if (auto n = send_tail_probe(now, out)) return n;
     }
     if (!window) return std::nullopt;
-    // A first fragment's copy is due now, right behind its ADU: no later than the next ADU's data.
+    // A copy is due now: a first fragment's right behind its ADU (no later than the next ADU's data), a
+    // last-chance repair's right behind the repair.
     if (auto n = send_copy(now, out)) return n;
     // Rule c: retransmissions first, most valuable and most urgent first.
     while (!retransmit_.empty()) {

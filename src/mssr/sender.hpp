@@ -58,6 +58,11 @@ struct SenderConfig {
     // decoder loses the whole frame. Off: a budget below the RTT gets plain UDP's delivery, nothing more.
     bool copy_unrepairable_first_fragment = true;
     std::chrono::milliseconds reorder_allowance{5};
+    // When a retransmission is the last one that can arrive in time (another request could only be answered
+    // one SRTT from now, past the deadline), send it twice, back to back: the loss of a last repair is the
+    // loss of the fragment. Such repairs are those of losses found late: a frame's tail, noticed only when
+    // the next frame arrives, or a path whose reordering widened the receiver's reorder window.
+    bool copy_last_chance_repairs = true;
 };
 
 struct Adu {
@@ -81,6 +86,7 @@ struct SenderStats {
     std::uint64_t acked_late = 0;   // acknowledged past their deadline though sent in time (no loss)
     std::uint64_t gap_losses = 0;   // unacked while 3 later fragments were acked: a loss, requested or not
     std::uint64_t first_fragment_copies = 0;  // second copies of unrepairable first fragments (not above)
+    std::uint64_t repair_copies = 0;          // second copies of last-chance retransmissions (not above)
 };
 
 class Sender {
@@ -168,7 +174,12 @@ private:
     std::int64_t base_ = 0;
     std::int64_t next_new_ = 0;  // first fragment never sent (extended)
     std::set<RetransmitKey> retransmit_;
-    std::deque<std::int64_t> copies_;  // first fragments whose second copy is due (their ADU is all sent)
+    // Fragments whose second copy is due: first fragments (their ADU is all sent) and last-chance repairs.
+    struct Copy {
+        std::int64_t seq = 0;
+        bool repair = false;
+    };
+    std::deque<Copy> copies_;
     std::vector<std::uint16_t> stream_sequence_;
     std::vector<std::uint16_t> rtp_sequence_;
     std::size_t in_flight_ = 0;

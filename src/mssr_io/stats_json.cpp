@@ -18,6 +18,7 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
             {"timeouts", st.timeouts},
             {"tail_probes", st.tail_probes},
             {"first_fragment_copies", st.first_fragment_copies},
+            {"repair_copies", st.repair_copies},
             {"acked_late", st.acked_late},
             {"gap_losses", st.gap_losses},
             {"dropped_unsent", st.dropped_unsent},

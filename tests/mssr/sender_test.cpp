@@ -417,6 +417,38 @@ TEST(MssrSender, AFirstFragmentThatCanStillBeRepairedIsSentOnce) {
     EXPECT_EQ(s.stats().first_fragment_copies, 0u);
 }
 
+// A repair after which no other could arrive in time (the next request would come one SRTT later, past the
+// deadline) goes out twice, back to back; one with time for another round goes out once.
+TEST(MssrSender, ALastChanceRepairIsSentTwice) {
+    Sender s = sender_with_rtt(120ms, 42ms);
+    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 3)).ok());  // fragments 1-3, deadline 220 ms
+    ASSERT_EQ(drain(s, at_ms(100)).size(), 3u);
+    // 1 missing at 150 ms: 150 + 42 < 220, a second request could still be answered.
+    s.on_feedback(at_ms(150), feedback(1, {AckRange{2, 2}}, {NackBlock{1, 0}}).view());
+    auto sent = drain(s, at_ms(150));
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].sequence, 1);
+    EXPECT_EQ(s.stats().repair_copies, 0u);
+    // Asked again at 195 ms (the repair was lost): 195 + 42 > 220, so the repair is sent twice.
+    s.on_feedback(at_ms(195), feedback(1, {AckRange{2, 2}}, {NackBlock{1, 0}}).view());
+    sent = drain(s, at_ms(195));
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].sequence, 1);
+    EXPECT_EQ(sent[1].sequence, 1);
+    EXPECT_TRUE(sent[1].retransmission);
+    EXPECT_EQ(s.stats().retransmissions, 2u);
+    EXPECT_EQ(s.stats().repair_copies, 1u);
+
+    SenderConfig c = config(RetransmitMode::by_value, 120ms);
+    c.copy_last_chance_repairs = false;
+    Sender off(c);
+    ASSERT_TRUE(off.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    ASSERT_EQ(drain(off, at_ms(0)).size(), 3u);
+    off.on_feedback(at_ms(100), feedback(0, {AckRange{1, 2}}, {NackBlock{0, 0}}).view());
+    EXPECT_EQ(drain(off, at_ms(100)).size(), 1u);
+    EXPECT_EQ(off.stats().repair_copies, 0u);
+}
+
 TEST(MssrSender, NoFirstFragmentCopyWithoutAnRttSampleOrWhenTurnedOff) {
     Sender before_any_sample(config(RetransmitMode::by_value, 40ms));
     ASSERT_TRUE(before_any_sample.submit(at_ms(0), frame(k_fragment * 2)).ok());
