@@ -18,6 +18,7 @@
 #include "mssr/ts_grouper.hpp"
 #include "mssr_io/session_admin.hpp"
 #include "mssr_io/stats_json.hpp"
+#include "net/asio_endpoint.hpp"
 
 namespace sg::mssr {
 namespace {
@@ -83,7 +84,9 @@ struct Run {
             io, *config.admin, [this] { return static_cast<const Socket*>(mssr.get()); },
             {k_stream_names.begin(), k_stream_names.end()}, error);
         if (!admin) {
-            std::fputs(fmt::format("streamgate: mssr: --admin: {}\n", error).c_str(), stderr);
+            std::fputs(fmt::format("streamgate: mssr: --admin {}: {}\n", net::to_string(*config.admin), error)
+                           .c_str(),
+                       stderr);
             return false;
         }
         return true;
