@@ -15,24 +15,16 @@
 #include <chrono>
 #include <string>
 
+#include "loopback_sockets.hpp"
+
 namespace sg::mssr {
 namespace {
 
 using namespace std::chrono_literals;
 using tcp = asio::ip::tcp;
+using test::make;
+using test::spawn_listening;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
-
-std::unique_ptr<Socket> make(asio::io_context& io, Role role) {
-    SocketOptions options;
-    options.role = role;
-    options.idle_timeout = 600ms;
-    options.connect_timeout = 500ms;
-    options.hello_interval = 50ms;
-    auto socket = Socket::create(io.get_executor(),
-                                 asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
-    EXPECT_TRUE(socket.ok()) << socket.error();
-    return socket ? std::move(*socket) : nullptr;
-}
 
 const tcp::endpoint k_any_loopback(asio::ip::make_address("127.0.0.1"), 0);
 
@@ -77,12 +69,7 @@ TEST(MssrSessionAdmin, ServesTheSessionsFiguresWhileItRuns) {
     receiver->on_delivery([&](const Delivery&) { ++delivered; });
     std::string receiver_text;
     std::string sender_text;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            if (!co_await receiver->listen()) co_await receiver->run();
-        },
-        asio::detached);
+    spawn_listening(io, *receiver);
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {

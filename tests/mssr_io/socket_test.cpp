@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "loopback_sockets.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace sg::mssr {
@@ -20,27 +21,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using Endpoint = asio::ip::udp::endpoint;
+using test::make;
+using test::spawn_listening;
 
 std::vector<std::uint8_t> frame_bytes(std::size_t size, std::uint8_t seed) {
     std::vector<std::uint8_t> data(size);
     for (std::size_t i = 0; i < size; ++i)
         data[i] = static_cast<std::uint8_t>(seed * 31 + i);
     return data;
-}
-
-std::unique_ptr<Socket> make(asio::io_context& io, Role role,
-                             std::vector<StreamPolicy> streams = {StreamPolicy{}}) {
-    SocketOptions options;
-    options.role = role;
-    options.streams = std::move(streams);
-    options.idle_timeout = 600ms;
-    options.report_interval = 100ms;
-    options.connect_timeout = 500ms;
-    options.hello_interval = 50ms;
-    auto socket =
-        Socket::create(io.get_executor(), Endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
-    EXPECT_TRUE(socket.ok()) << socket.error();
-    return socket ? std::move(*socket) : nullptr;
 }
 
 TEST(MssrSocket, CarriesFramesFromConnectingSenderToListeningReceiver) {
@@ -191,12 +179,7 @@ TEST(MssrSocket, RepairsLossOnARealUdpPath) {
         }
     });
     asio::co_spawn(io, impair(relay, receiver->local_endpoint(), 10, dropped), asio::detached);
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            if (!co_await receiver->listen()) co_await receiver->run();
-        },
-        asio::detached);
+    spawn_listening(io, *receiver);
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
