@@ -317,7 +317,10 @@ void Sender::count_loss(Fragment& f, std::int64_t seq) {
     cc_.on_loss(seq, sent_end());
 }
 
-void Sender::detect_gap_losses(const FeedbackView& feedback, std::int64_t cum) {
+void Sender::detect_gap_losses(TimePoint now, const FeedbackView& feedback, std::int64_t cum) {
+    // RACK's reordering window is a quarter of the minimum RTT; a quarter of SRTT here (no minimum is kept).
+    // Before any sample nothing is overdue sooner than the RTO.
+    const auto overdue = rtt_.has_sample() ? rtt_.srtt() + rtt_.srtt() / 4 : rtt_.rto();
     // Ranges may come in any order; walk them from the highest down, counting the fragments acked above.
     // The count field has 8 bits: a fixed array, no allocation per feedback.
     std::array<std::pair<std::int64_t, std::int64_t>, 255> ranges;  // [start, end)
@@ -340,6 +343,7 @@ void Sender::detect_gap_losses(const FeedbackView& feedback, std::int64_t cum) {
             // A retransmission sits below fragments acked long before it was sent: only the receiver's
             // request can tell that it was lost too.
             if (f.state != State::in_flight || f.loss_counted || f.transmissions > 1) continue;
+            if (now - f.last_sent < overdue) continue;  // only reordered, perhaps: the next feedback decides
             ++stats_.gap_losses;
             count_loss(f, seq);
         }
@@ -376,7 +380,7 @@ void Sender::on_feedback(TimePoint now, const FeedbackView& feedback) {
             mark_lost(*f, seq, now, true);
         }
     }
-    detect_gap_losses(feedback, cum);
+    detect_gap_losses(now, feedback, cum);
     if (newest_single_send) {
         rtt_.on_sample(std::chrono::duration_cast<std::chrono::microseconds>(now - *newest_single_send));
         ack_sampled_ = true;

@@ -145,8 +145,10 @@ private:
     void mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion);
     void finish(Fragment& f);
     // RFC 6675's IsLost over one feedback's ack ranges: an in-flight fragment below them with at least
-    // k_dup_threshold fragments acked above it was dropped, whether or not the receiver asks for it.
-    void detect_gap_losses(const FeedbackView& feedback, std::int64_t cum);
+    // k_dup_threshold fragments acked above it was dropped, whether or not the receiver asks for it, once it
+    // is also overdue (RFC 8985's time rule: sent more than an SRTT and a quarter ago), so that a path
+    // that reorders by less than that is not taken for a congested one.
+    void detect_gap_losses(TimePoint now, const FeedbackView& feedback, std::int64_t cum);
     // The congestion signal for fragment `seq`, once per fragment.
     void count_loss(Fragment& f, std::int64_t seq);
     // NewReno's recovery point (RFC 6582 §3.2): the highest number sent so far, plus one.
