@@ -241,7 +241,6 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
         arrived.state = SlotState::received;
     }
     if (seq > highest_) {
-        const auto window = reorder_window(now);
         for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
             Slot& gap = slot(s);
             if (gap.state == SlotState::unknown && !gap.noticed) {
@@ -249,7 +248,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
                 gap.noticed_at = now;
                 gap.time_bound_ms = time_ms;  // numbers follow submission order: the gap is no younger
                 gap_pending_ = true;
-                last_request_due_ = now + window;
+                last_request_due_ = now + reorder_window(now);  // only where a gap opens: off the usual path
                 if (!request_due_) request_due_ = last_request_due_;
             }
         }
@@ -357,7 +356,6 @@ void Reassembler::deliver_head(std::uint8_t stream_number, Stream& stream, TimeP
 }
 
 void Reassembler::advance_cumulative(TimePoint now) {
-    const auto window = reorder_window(now);
     while (cum_ <= highest_) {
         Slot& s = slot(cum_);
         if (s.state == SlotState::unknown) {
@@ -365,7 +363,7 @@ void Reassembler::advance_cumulative(TimePoint now) {
             // Part of no known ADU: a whole ADU lost (or dropped at the sender). Wait out reordering, and for
             // a requested one its deadline (whichever stream it is, so the longest budget): acking it would
             // make the sender drop it.
-            if (!s.noticed || !s.reported || now - s.noticed_at < window) break;
+            if (!s.noticed || !s.reported || now - s.noticed_at < reorder_window(now)) break;
             // (Once the first number of a long run is passed, the rest of it is too: passing shortens the
             // run as seen from above.)
             if (!passing_unknown_run_) {
