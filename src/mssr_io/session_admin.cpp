@@ -1,6 +1,11 @@
 #include "mssr_io/session_admin.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cstdio>
+
+#include "net/asio_endpoint.hpp"
 
 namespace sg::mssr {
 namespace {
@@ -31,6 +36,18 @@ std::unique_ptr<SessionAdmin> SessionAdmin::start(asio::io_context& io,
 
 void SessionAdmin::stop() {
     server_.stop();
+}
+
+bool start_session_admin(asio::io_context& io, const std::optional<asio::ip::tcp::endpoint>& endpoint,
+                         SessionAdmin::SocketSource socket, const std::vector<std::string>& stream_names,
+                         std::unique_ptr<SessionAdmin>& admin) {
+    if (!endpoint) return true;
+    std::string error;
+    admin = SessionAdmin::start(io, *endpoint, std::move(socket), stream_names, error);
+    if (admin) return true;
+    std::fputs(fmt::format("streamgate: mssr: --admin {}: {}\n", net::to_string(*endpoint), error).c_str(),
+               stderr);
+    return false;
 }
 
 void SessionAdmin::register_series(const std::vector<std::string>& stream_names) {

@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,11 @@ private:
     metrics::AdminServer server_;
     asio::ip::tcp::endpoint endpoint_;
 };
+
+// What every `streamgate mssr` form does with `--admin`: starts `admin` when `endpoint` is set. False, with a
+// message on stderr, when the listener cannot be bound.
+bool start_session_admin(asio::io_context& io, const std::optional<asio::ip::tcp::endpoint>& endpoint,
+                         SessionAdmin::SocketSource socket, const std::vector<std::string>& stream_names,
+                         std::unique_ptr<SessionAdmin>& admin);
 
 }  // namespace sg::mssr

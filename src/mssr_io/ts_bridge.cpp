@@ -18,7 +18,6 @@
 #include "mssr/ts_grouper.hpp"
 #include "mssr_io/session_admin.hpp"
 #include "mssr_io/stats_json.hpp"
-#include "net/asio_endpoint.hpp"
 
 namespace sg::mssr {
 namespace {
@@ -78,18 +77,9 @@ struct Run {
         signals.async_wait([this](const asio::error_code& ec, int) {
             if (!ec) stop();
         });
-        if (!config.admin) return true;
-        std::string error;
-        admin = SessionAdmin::start(
-            io, *config.admin, [this] { return static_cast<const Socket*>(mssr.get()); },
-            {k_stream_names.begin(), k_stream_names.end()}, error);
-        if (!admin) {
-            std::fputs(fmt::format("streamgate: mssr: --admin {}: {}\n", net::to_string(*config.admin), error)
-                           .c_str(),
-                       stderr);
-            return false;
-        }
-        return true;
+        return start_session_admin(
+            io, config.admin, [this] { return static_cast<const Socket*>(mssr.get()); },
+            {k_stream_names.begin(), k_stream_names.end()}, admin);
     }
     // Calls `line` every progress_interval until stop().
     asio::awaitable<void> report(std::function<void(double seconds)> line) {

@@ -10,7 +10,7 @@
 
 namespace sg::mssr {
 
-// Starts `admin` when config.admin asks for it. False, with a message on stderr, when it cannot listen.
+// start_session_admin() with the streams of the RTSP bridges.
 bool start_admin(const RtspBridgeConfig& config, asio::io_context& io, std::unique_ptr<SessionAdmin>& admin,
                  SessionAdmin::SocketSource socket);
 
