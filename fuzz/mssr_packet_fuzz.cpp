@@ -2,10 +2,12 @@
 //  1. The input as an MSSR data packet: one that parses is rebuilt with append_data_packet (when its RTP
 //     header is one our builder writes) and must give the same octets (version 2 has no reserved bits, so
 //     every header that parses has exactly one encoding); where it lies in its ADU, for a few fragment
-//     sizes, must lie within the ADU whenever the geometry check accepts it.
+//     sizes, must lie within the ADU whenever the geometry check accepts it, and a parity fragment is never
+//     also a data fragment.
 //  2. The input as an MSSR-RTCP datagram: feedback that parses is rebuilt and must parse to the same value.
 //  3. The input as a session HELLO / HELLO-ACK: one that parses is rebuilt and must parse to the same value.
-//  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds.
+//  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds. The
+//     input's third octet decides whether that data carries parity fragments (an RTT above both budgets).
 
 #include <chrono>
 #include <cstddef>
@@ -39,6 +41,7 @@ void data_round_trip(sg::Bytes input) {
         check(*offset % fs == 0 && *offset / fs == h.fragment_index);
         check(*offset < h.adu_length && view->fragment.size() <= h.adu_length - *offset);
         check(view->fragment.size() == fs || *offset + view->fragment.size() == h.adu_length);
+        check(!is_parity_fragment(h, view->fragment.size(), fs));
     }
     const auto again_header = parse_fragment_header(view->rtp.payload());
     check(again_header.ok() && *again_header == h);
@@ -100,7 +103,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.streams = {SenderStreamConfig{1, StreamPolicy{}},
                       SenderStreamConfig{2, StreamPolicy{std::chrono::milliseconds(500),
                                                          RetransmitMode::key_only, LatePolicy::drop}}};
+    const bool parity = size >= 3 && (data[2] & 1) != 0;
+    config.parity_when_unrepairable = parity;
     Sender sender(config);
+    if (parity) sender.seed_rtt(std::chrono::milliseconds(600));
     auto now = std::chrono::steady_clock::time_point{} + std::chrono::seconds(1);
     for (std::uint8_t stream = 0; stream < 2; ++stream) {
         Adu adu;

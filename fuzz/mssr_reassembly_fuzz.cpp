@@ -5,9 +5,9 @@
 // mssr::Socket drives it, and must be due whenever its own next_due() has come.
 //
 // Input: records [kind u8][time step u8][...]: kind bit 0 set = a built fragment from 12 field octets
-// (stream, priority, sequence u16, stream sequence u16, ADU length u16, fragment index u8, ADU time u16,
-// fill octet whose bit 0 is the W bit), clear = a raw datagram of (kind >> 1) octets. Kind bit 7 asks for
-// feedback after the record.
+// (stream, priority (bit 7: a parity-protected ADU), sequence u16, stream sequence u16, ADU length u16,
+// fragment index u8, ADU time u16, fill octet whose bit 0 is the W bit), clear = a raw datagram of
+// (kind >> 1) octets. Kind bit 7 asks for feedback after the record.
 
 #include <algorithm>
 #include <chrono>
@@ -53,7 +53,8 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     info.stream_sequence = static_cast<std::uint16_t>(f[4] << 8 | f[5]);
     info.length = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(f[6] << 8 | f[7]));
     info.time_ms = static_cast<std::uint16_t>(f[9] << 8 | f[10]);
-    const std::size_t count = fragment_count(info.length, size);
+    info.parity = (f[1] & 0x80) != 0;
+    const std::size_t count = fragment_count(info.length, size) + (info.parity ? 1 : 0);
     const std::size_t index = f[8] % count;
     const auto sequence = static_cast<std::uint16_t>(f[2] << 8 | f[3]);
     const auto plans = plan_fragments(info, static_cast<std::uint16_t>(sequence - index), k_mss);

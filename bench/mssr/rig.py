@@ -96,8 +96,10 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
     target = f"{RTR_NEAR}:{PATH_PORT}"
     stats = {}
     if proto.startswith("mssr"):
+        # mssr-live-copy: the live mode with the first fragment's copy instead of parity where no repair fits.
         extra = {"mssr-lt": ["--loss-tolerance", "0.2"],
-                 "mssr-live": ["--stream-kbps", str(args.stream_kbps)]}.get(proto, [])
+                 "mssr-live": ["--stream-kbps", str(args.stream_kbps)],
+                 "mssr-live-copy": ["--stream-kbps", str(args.stream_kbps), "--no-parity"]}.get(proto, [])
         peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
                                           "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",
                                           str(tmp / f"{name}-recv.json")], name=f"recv-{name}", ready=None))
@@ -137,6 +139,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                  "rtt_ms": sent["rtt_ms"], "tail_probes": sent["tail_probes"], "adus": sent["adus"],
                  "first_fragment_copies": sent.get("first_fragment_copies", 0),
                  "repair_copies": sent.get("repair_copies", 0),
+                 "parity_fragments": sent.get("parity_fragments", 0),
                  # The HELLO / HELLO-ACK round trip that seeded the sender's RTT (null: a HELLO was repeated).
                  "handshake_rtt_ms": send_json.get("socket", {}).get("handshake_rtt_ms")}
         received = json.loads((tmp / f"{name}-recv.json").read_text())
@@ -148,6 +151,7 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         stats["reordered"] = receiver.get("reordered")
         stats["spurious_requests"] = receiver.get("spurious_requests")
         stats["reorder_window_ms"] = receiver.get("reorder_window_ms")
+        stats["parity_recovered"] = receiver.get("parity_recovered")
         # Fragments that arrived twice or after their ADU was done: retransmissions the path did not need
         # (first-fragment copies whose original arrived count here too).
         stats["duplicates"] = sum(st.get("duplicates", 0) + st.get("late_fragments", 0)

@@ -33,6 +33,7 @@ struct MssrFlags {
     unsigned mss = 548;
     double loss_tolerance = 0.0;
     unsigned stream_kbps = 0;
+    bool no_parity = false;  // send: the first fragment's copy instead of parity (SocketOptions::parity)
     std::string stats_json;
     std::string admin;  // HOST:PORT for Prometheus /metrics
     bool quiet = false;
@@ -92,6 +93,7 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     options.congestion = mssr::live_congestion(options.congestion, flags.stream_kbps,
                                                std::chrono::milliseconds(flags.latency), flags.mss);
     options.live_rate_kbps = flags.stream_kbps;
+    options.parity = !flags.no_parity;
     return options;
 }
 
@@ -125,6 +127,9 @@ Subcommand add_mssr_command(CLI::App& app) {
             "Live mode: the stream's peak rate in kbit/s; the congestion window never shrinks below "
             "what carries it for one latency budget (not TCP-friendly; default 0: off). See docs/mssr.md")
         ->check(CLI::Range(0U, 10000000U));
+    send->add_flag("--no-parity", flags->no_parity,
+                   "Where the budget leaves no time for a repair, send each frame's first fragment twice "
+                   "instead of a parity fragment that rebuilds any one lost fragment (see docs/mssr.md)");
     send->add_option("--stats-json", flags->stats_json, "Write the session's statistics here at exit");
     send->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     send->add_flag("--quiet", flags->quiet, "No progress line on stderr");

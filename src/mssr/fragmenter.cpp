@@ -11,10 +11,11 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
     if (adu.length == 0) return fail("empty ADU");
     if (adu.stream > k_max_stream) return fail("MSSR stream number beyond 15");
     if (adu.length > k_max_adu_size) return fail("ADU longer than 16 MiB - 1");
-    if (fragment_count(adu.length, size) > std::size_t{k_max_fragment_index} + 1)
-        return fail("ADU of more fragments than the 14-bit index numbers");
+    const std::size_t count = fragment_count(adu.length, size);
+    if (count + (adu.parity ? 1 : 0) > std::size_t{k_max_fragment_index} + 1)
+        return fail("ADU of more fragments than the 13-bit index numbers");
     std::vector<FragmentPlan> plans;
-    plans.reserve(fragment_count(adu.length, size));
+    plans.reserve(count + 1);
     for (std::uint32_t offset = 0, index = 0; offset < adu.length;
          offset += static_cast<std::uint32_t>(size), ++index) {
         FragmentPlan plan;
@@ -25,11 +26,27 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
         plan.header.adu_length = adu.length;
         plan.header.fragment_index = static_cast<std::uint16_t>(index);
         plan.header.adu_time_ms = adu.time_ms;
+        plan.header.parity = adu.parity;
         plan.offset = offset;
         plan.size = static_cast<std::uint32_t>(std::min<std::size_t>(size, adu.length - offset));
         plans.push_back(plan);
     }
+    if (adu.parity) {
+        FragmentPlan plan = plans.front();
+        plan.header.sequence = static_cast<std::uint16_t>(first_sequence + count);
+        plan.header.fragment_index = static_cast<std::uint16_t>(count);
+        plan.offset = 0;
+        plan.size = static_cast<std::uint32_t>(parity_fragment_size(adu.length, size));
+        plan.is_parity = true;
+        plans.push_back(plan);
+    }
     return plans;
+}
+
+void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept {
+    const std::size_t n = std::min(parity.size(), fragment.size());
+    for (std::size_t i = 0; i < n; ++i)
+        parity[i] = static_cast<std::uint8_t>(parity[i] ^ fragment[i]);
 }
 
 }  // namespace sg::mssr

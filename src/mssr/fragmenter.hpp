@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/result.hpp"
@@ -43,23 +44,45 @@ constexpr std::optional<std::uint32_t> fragment_offset(const FragmentHeader& h, 
     return static_cast<std::uint32_t>(offset);
 }
 
+// An ADU's parity fragment (FragmentHeader::parity) is as long as its first fragment, the longest: the XOR
+// of all its data fragments, each padded with zeros to that length. Any one lost data fragment is then the
+// XOR of the parity and the others, cut to its own length.
+constexpr std::size_t parity_fragment_size(std::size_t adu_length, std::size_t fragment_size) noexcept {
+    return adu_length < fragment_size ? adu_length : fragment_size;
+}
+
+// Whether a fragment is its ADU's parity fragment: P set, the index one past the data fragments, the parity
+// length. (A P fragment that is neither this nor a data fragment by fragment_offset is refused.)
+constexpr bool is_parity_fragment(const FragmentHeader& h, std::size_t size,
+                                  std::size_t fragment_size) noexcept {
+    return h.parity && fragment_size != 0 &&
+           h.fragment_index == fragment_count(h.adu_length, fragment_size) &&
+           size == parity_fragment_size(h.adu_length, fragment_size);
+}
+
+// parity ^= fragment, octet by octet; `fragment` may be shorter (zero padding).
+void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept;
+
 struct AduInfo {
     std::uint8_t stream = 0;
     std::uint16_t stream_sequence = 0;
     Priority priority = Priority::key;
     std::uint16_t time_ms = 0;  // the low 16 bits of the sender's clock in ms (the wire's width)
     std::uint32_t length = 0;
+    bool parity = false;  // protect it with a parity fragment
 };
 
 // Where fragment `index` of an ADU lies, and the header it carries (sequence = first_sequence + index).
 struct FragmentPlan {
     FragmentHeader header;
-    std::uint32_t offset = 0;
+    std::uint32_t offset = 0;  // 0 for the parity fragment, which is built, not cut from the ADU
     std::uint32_t size = 0;
+    bool is_parity = false;
 };
 
-// The fragments of one ADU, in order. Fails on an empty ADU, one longer than k_max_adu_size or than
-// k_max_fragment_index + 1 fragments, or an MSS below k_min_mss.
+// The fragments of one ADU, in order, the parity fragment last when AduInfo::parity. Fails on an empty ADU,
+// one longer than k_max_adu_size or of more fragments (parity included) than the index numbers, or an MSS
+// below k_min_mss.
 Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
                                                  std::size_t mss);
 

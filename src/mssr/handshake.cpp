@@ -20,7 +20,8 @@ Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& he
     w.put_u8(static_cast<std::uint8_t>(hello.role));
     w.put_u16(hello.mss);
     w.put_u8(static_cast<std::uint8_t>(hello.streams.size()));
-    w.put_u24(0);
+    w.put_u8(hello.features);
+    w.put_u16(0);
     for (const StreamPolicy& s : hello.streams) {
         if (s.latency.count() < 0 || s.latency.count() > k_max_latency_ms)
             return fail("MSSR latency beyond 30,000 ms");
@@ -52,10 +53,10 @@ Result<Hello> parse_hello_datagram(Bytes datagram) noexcept {
         std::uint8_t version = 0;
         std::uint8_t role = 0;
         std::uint8_t count = 0;
-        std::uint32_t reserved = 0;
+        std::uint16_t reserved = 0;
         Hello hello;
         if (!r.read_u8(version) || !r.read_u8(role) || !r.read_u16(hello.mss) || !r.read_u8(count) ||
-            !r.read_u24(reserved)) {
+            !r.read_u8(hello.features) || !r.read_u16(reserved)) {
             return fail("MSSR hello truncated");
         }
         if (version != k_version) return fail("MSSR hello: unknown version");

@@ -4,7 +4,7 @@
 // carry the sender's view of the session, so the receiver adopts the sender's MSS and stream policies:
 //
 //   version (8, now 2: the 12-octet data header and reduced-size feedback) | role (8) | MSS (16)
-//   stream count (8) | reserved (24, zero)
+//   stream count (8) | features (8) | reserved (16, zero)
 //   per stream: latency ms (16) | retransmit mode (8) | late policy (8)
 
 #include <chrono>
@@ -29,11 +29,17 @@ inline constexpr std::int64_t k_max_latency_ms = 30000;
 
 enum class Role : std::uint8_t { sender = 0, receiver = 1 };
 
+// Feature bits: what this end understands beyond version 2's base. A peer whose hello lacks a bit is not
+// sent what it names; unknown bits are ignored. (These octets were reserved and zero before, so an older
+// peer announces nothing.)
+inline constexpr std::uint8_t k_feature_parity = 0x01;  // parity fragments (FragmentHeader::parity)
+
 struct Hello {
     bool ack = false;  // HELLO-ACK
     std::uint32_t ssrc = 0;
     Role role = Role::sender;
     std::uint16_t mss = k_default_mss;
+    std::uint8_t features = 0;          // k_feature_* bits
     std::vector<StreamPolicy> streams;  // at most k_max_session_streams; latency in whole ms up to 30,000
     friend bool operator==(const Hello&, const Hello&) = default;
 };

@@ -86,7 +86,7 @@ const Reassembler::AduRef* Reassembler::owner(std::int64_t seq) const {
     auto it = by_first_seq_.upper_bound(seq);
     if (it == by_first_seq_.begin()) return nullptr;
     --it;
-    return seq < it->first + it->second.count ? &it->second : nullptr;
+    return seq < it->first + it->second.span ? &it->second : nullptr;
 }
 
 std::int64_t Reassembler::extend_time(TimePoint now, std::uint16_t wire) const noexcept {
@@ -109,23 +109,28 @@ void Reassembler::on_packet(TimePoint now, Bytes datagram) {
     const FragmentHeader& h = packet->header;
     last_wants_feedback_ = h.feedback_wanted;
     // Fragment geometry must follow the sender's rule (all but the last exactly fragment_size_ long).
-    const auto offset = fragment_offset(h, packet->fragment.size(), fragment_size_);
-    if (!offset) {
-        ++stats_.invalid;
-        return;
+    std::optional<std::uint32_t> offset;
+    if (!is_parity_fragment(h, packet->fragment.size(), fragment_size_)) {
+        offset = fragment_offset(h, packet->fragment.size(), fragment_size_);
+        if (!offset) {
+            ++stats_.invalid;
+            return;
+        }
     }
     if (h.adu_length > config_.max_adu_bytes) {
         ++stats_.over_limit;
         return;
     }
-    accept(now, *packet, *offset);
+    accept(now, *packet, offset);
     poll(now);
 }
 
-void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint32_t offset) {
+void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optional<std::uint32_t> offset) {
     const FragmentHeader& h = packet.header;
     const std::uint32_t index = h.fragment_index;
+    const bool is_parity = !offset;
     const auto count = static_cast<std::uint32_t>(fragment_count(h.adu_length, fragment_size_));
+    const std::uint32_t span = count + (h.parity ? 1 : 0);
 
     std::int64_t seq = 0;
     if (!started_) {
@@ -154,8 +159,12 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
     } else {
         sseq = extend_seq16(h.stream_sequence, stream.highest);
         if (sseq < stream.next) {
-            ++stream.stats.late_fragments;
+            // A parity fragment usually comes after its ADU was complete: it was not needed.
+            ++(is_parity ? stats_.parity_fragments : stream.stats.late_fragments);
             if (in_window(seq)) slot(seq).state = SlotState::received;
+            // The parity fragment is its ADU's highest number, and often the newest of all: acked at once,
+            // so that a stream's last one does not wait in the sender for its retransmission timer.
+            if (is_parity) raise_highest(now, seq, time_ms);
             return;
         }
     }
@@ -164,22 +173,23 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
     if (it == stream.pending.end()) {
         const std::int64_t first = seq - index;
         // Fragment ranges of distinct ADUs never overlap.
-        for (std::int64_t s : {first, first + count - 1}) {
+        for (std::int64_t s : {first, first + span - 1}) {
             if (owner(s) != nullptr) {
                 ++stats_.invalid;
                 return;
             }
         }
         const auto next_range = by_first_seq_.lower_bound(first);
-        if (next_range != by_first_seq_.end() && next_range->first < first + count) {
+        if (next_range != by_first_seq_.end() && next_range->first < first + span) {
             ++stats_.invalid;
             return;
         }
         // A jump past what may wait (a long outage at the sender): give up what lies before the new span.
         // Only for a fragment that passed every other check, so garbage cannot flush a stream.
-        const auto span = static_cast<std::int64_t>(config_.max_pending_adus);
-        if (stream.started && sseq >= stream.next + span) skip_to(h.stream, stream, sseq - span + 1);
-        const std::size_t charge = h.adu_length + count + k_adu_overhead;
+        const auto may_wait = static_cast<std::int64_t>(config_.max_pending_adus);
+        if (stream.started && sseq >= stream.next + may_wait) skip_to(h.stream, stream, sseq - may_wait + 1);
+        const std::size_t charge = h.adu_length + count + k_adu_overhead +
+                                   (h.parity ? parity_fragment_size(h.adu_length, fragment_size_) : 0);
         if (total_bytes_ + charge > config_.max_total_bytes ||
             stream.bytes + charge > config_.max_stream_bytes ||
             stream.pending.size() >= config_.max_pending_adus) {
@@ -202,34 +212,40 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
         adu.charge = charge;
         adu.data.assign(h.adu_length, 0);
         adu.have.assign(count, false);
+        adu.parity = h.parity;
         total_bytes_ += charge;
         stream.bytes += charge;
-        by_first_seq_[first] = AduRef{h.stream, sseq, count};
+        by_first_seq_[first] = AduRef{h.stream, sseq, span};
         it = stream.pending.emplace(sseq, std::move(adu)).first;
     }
     Adu& adu = it->second;
     if (adu.length != h.adu_length || adu.first_seq != seq - index || adu.priority != h.priority ||
-        adu.time_ms != time_ms) {
+        adu.time_ms != time_ms || adu.parity != h.parity) {
         ++stats_.invalid;
         return;
     }
-    if (adu.have[index]) {
+    if (is_parity ? adu.have_parity : adu.have[index]) {
         ++stream.stats.duplicates;
         if (in_window(seq)) slot(seq).state = SlotState::received;
         return;
     }
 
     // Accepted: from here on the packet counts.
-    ++stream.stats.fragments;
+    ++(is_parity ? stats_.parity_fragments : stream.stats.fragments);
     stream.highest = std::max(stream.highest, sseq);
     const std::int64_t clock_offset = to_millis(now) - time_ms;
     if (!have_offset_ || clock_offset < offset_ms_) offset_ms_ = clock_offset;
     have_offset_ = true;
 
-    adu.have[index] = true;
-    ++adu.received;
-    std::copy(packet.fragment.begin(), packet.fragment.end(),
-              adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
+    if (is_parity) {
+        adu.have_parity = true;
+        adu.parity_data.assign(packet.fragment.begin(), packet.fragment.end());
+    } else {
+        adu.have[index] = true;
+        ++adu.received;
+        std::copy(packet.fragment.begin(), packet.fragment.end(),
+                  adu.data.begin() + static_cast<std::ptrdiff_t>(*offset));
+    }
 
     if (in_window(seq)) {
         Slot& arrived = slot(seq);
@@ -240,20 +256,45 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::uint3
         if (!h.retransmission && arrived.noticed) on_reordered(now, arrived);
         arrived.state = SlotState::received;
     }
-    if (seq > highest_) {
-        for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
-            Slot& gap = slot(s);
-            if (gap.state == SlotState::unknown && !gap.noticed) {
-                gap.noticed = true;
-                gap.noticed_at = now;
-                gap.time_bound_ms = time_ms;  // numbers follow submission order: the gap is no younger
-                gap_pending_ = true;
-                last_request_due_ = now + reorder_window(now);  // only where a gap opens: off the usual path
-                if (!request_due_) request_due_ = last_request_due_;
-            }
+    raise_highest(now, seq, time_ms);
+    if (adu.have_parity && adu.received + 1 == adu.count) recover_from_parity(adu);
+}
+
+void Reassembler::raise_highest(TimePoint now, std::int64_t seq, std::int64_t time_ms) {
+    if (seq <= highest_) return;
+    for (std::int64_t s = std::max(highest_ + 1, cum_); s < seq; ++s) {
+        Slot& gap = slot(s);
+        if (gap.state == SlotState::unknown && !gap.noticed) {
+            gap.noticed = true;
+            gap.noticed_at = now;
+            gap.time_bound_ms = time_ms;  // numbers follow submission order: the gap is no younger
+            gap_pending_ = true;
+            last_request_due_ = now + reorder_window(now);  // only where a gap opens: off the usual path
+            if (!request_due_) request_due_ = last_request_due_;
         }
-        highest_ = seq;
     }
+    highest_ = seq;
+}
+
+void Reassembler::recover_from_parity(Adu& adu) {
+    const auto missing =
+        static_cast<std::uint32_t>(std::find(adu.have.begin(), adu.have.end(), false) - adu.have.begin());
+    const std::size_t offset = std::size_t{missing} * fragment_size_;
+    const std::size_t size = std::min<std::size_t>(fragment_size_, adu.length - offset);
+    std::vector<std::uint8_t>& rebuilt = adu.parity_data;  // no longer needed as parity after this
+    for (std::uint32_t i = 0; i < adu.count; ++i) {
+        if (i == missing) continue;
+        const std::size_t at = std::size_t{i} * fragment_size_;
+        xor_into(rebuilt,
+                 Bytes(adu.data).subspan(at, std::min<std::size_t>(fragment_size_, adu.length - at)));
+    }
+    std::copy_n(rebuilt.begin(), size, adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
+    adu.have[missing] = true;
+    ++adu.received;
+    adu.parity_data = {};
+    ++stats_.parity_recovered;
+    const std::int64_t seq = adu.first_seq + missing;
+    if (in_window(seq) && slot(seq).state == SlotState::unknown) slot(seq).state = SlotState::abandoned;
 }
 
 void Reassembler::close_adu(std::uint8_t stream_number, Stream& stream,
@@ -287,6 +328,11 @@ void Reassembler::close_adu(std::uint8_t stream_number, Stream& stream,
             ++stream.stats.adus_lost;
         }
     }
+    // A parity fragment not (yet) here is no longer wanted; if it comes, it is acked as it arrives.
+    const std::int64_t parity_seq = adu.first_seq + adu.count;
+    if (adu.parity && !adu.have_parity && in_window(parity_seq) &&
+        slot(parity_seq).state == SlotState::unknown)
+        slot(parity_seq).state = SlotState::abandoned;
     deliveries_.push_back(std::move(d));
     total_bytes_ -= adu.charge;
     stream.bytes -= adu.charge;
@@ -462,6 +508,7 @@ Feedback Reassembler::make_feedback(TimePoint now) {
             if (!unknown_run_requested(s) || unknown_deadline(s, max_latency()) <= now) continue;
         } else {
             const Adu& adu = streams_[ref->stream].pending.at(ref->stream_sequence);
+            if (s == adu.first_seq + adu.count) continue;  // the parity fragment: never repeated
             if (!worth_retransmitting(policy(ref->stream).mode, adu.priority)) continue;
             if (deadline(ref->stream, adu) <= now) continue;
         }

@@ -91,6 +91,8 @@ struct ReceiverStats {
     std::uint64_t nacks = 0;              // fragment requests put in feedback
     std::uint64_t reordered = 0;          // first transmissions that arrived after a later-numbered fragment
     std::uint64_t spurious_requests = 0;  // fragments requested whose first transmission then arrived
+    std::uint64_t parity_fragments = 0;   // parity fragments accepted (also those that came after their ADU)
+    std::uint64_t parity_recovered = 0;   // lost fragments rebuilt from a parity fragment
 };
 
 class Reassembler {
@@ -137,7 +139,7 @@ public:
 private:
     struct Adu {
         std::int64_t first_seq = 0;
-        std::uint32_t count = 0;
+        std::uint32_t count = 0;  // data fragments; a parity fragment follows them when `parity`
         std::uint32_t length = 0;
         std::uint32_t received = 0;
         std::int64_t time_ms = 0;  // extended, sender clock
@@ -147,6 +149,10 @@ private:
         std::size_t charge = 0;
         std::vector<std::uint8_t> data;
         std::vector<bool> have;
+        bool parity = false;
+        bool have_parity = false;
+        std::vector<std::uint8_t> parity_data;
+        std::uint32_t span() const noexcept { return count + (parity ? 1 : 0); }  // fragment numbers
     };
     struct Stream {
         bool started = false;
@@ -171,7 +177,7 @@ private:
     struct AduRef {
         std::uint8_t stream = 0;
         std::int64_t stream_sequence = 0;
-        std::uint32_t count = 0;
+        std::uint32_t span = 0;  // fragment numbers, the parity fragment's included
     };
 
     const StreamPolicy& policy(std::uint8_t stream) const;
@@ -180,7 +186,13 @@ private:
     bool in_window(std::int64_t seq) const noexcept { return seq >= cum_ && seq < cum_ + k_window; }
     // The pending ADU whose fragment range holds `seq`, if any.
     const AduRef* owner(std::int64_t seq) const;
-    void accept(TimePoint now, const DataPacketView& packet, std::uint32_t offset);
+    // `offset` is where a data fragment lies; the parity fragment has none.
+    void accept(TimePoint now, const DataPacketView& packet, std::optional<std::uint32_t> offset);
+    // A fragment numbered above every other so far: the numbers in between are missing (noticed now).
+    void raise_highest(TimePoint now, std::int64_t seq, std::int64_t time_ms);
+    // With the parity fragment and all data fragments but one, rebuilds that one. It stays unacknowledged:
+    // the sender should see the loss, and must not repeat it.
+    void recover_from_parity(Adu& adu);
     // The extended (64-bit) ADU time of a 16-bit wire value.
     std::int64_t extend_time(TimePoint now, std::uint16_t wire) const noexcept;
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);

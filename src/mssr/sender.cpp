@@ -45,35 +45,51 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     const std::size_t size = fragment_size(config_.mss);
     if (size == 0) return fail("MSS below the minimum");
     if (adu.data.empty() || adu.data.size() > k_max_adu_size) return fail("ADU empty or too long");
-    if (buffered_ + adu.data.size() > config_.max_buffer_bytes ||
-        buffer_.size() + fragment_count(adu.data.size(), size) > k_max_outstanding) {
+    const StreamPolicy& policy = config_.streams[adu.stream].policy;
+    // No repair can make the deadline: a request comes a reorder window after the loss, its answer one
+    // round trip later.
+    const bool parity = config_.parity_when_unrepairable && rtt_.has_sample() &&
+                        std::chrono::microseconds(policy.latency) <= rtt_.srtt() + config_.reorder_allowance;
+    const std::size_t parity_size = parity ? parity_fragment_size(adu.data.size(), size) : 0;
+    if (buffered_ + adu.data.size() + parity_size > config_.max_buffer_bytes ||
+        buffer_.size() + fragment_count(adu.data.size(), size) + 1 > k_max_outstanding) {
         ++stats_.rejected_adus;
         return fail("MSSR send buffer full");
     }
-    const StreamPolicy& policy = config_.streams[adu.stream].policy;
     AduInfo info;
     info.stream = adu.stream;
     info.stream_sequence = stream_sequence_[adu.stream];
     info.priority = adu.priority;
     info.time_ms = static_cast<std::uint16_t>(to_millis(now));
     info.length = static_cast<std::uint32_t>(adu.data.size());
+    info.parity = parity;
     const auto plans = plan_fragments(info, static_cast<std::uint16_t>(end_sequence()), config_.mss);
     if (!plans) return Error{plans.error()};
 
     const auto data = std::make_shared<const std::vector<std::uint8_t>>(std::move(adu.data));
+    std::shared_ptr<const std::vector<std::uint8_t>> parity_data;
+    if (parity) {
+        auto built = std::make_shared<std::vector<std::uint8_t>>(parity_size, 0);
+        for (std::size_t offset = 0; offset < data->size(); offset += size)
+            xor_into(*built, Bytes(*data).subspan(offset, std::min(size, data->size() - offset)));
+        parity_data = std::move(built);
+        ++stats_.parity_adus;
+    }
     const TimePoint deadline = now + policy.latency;
+    const std::size_t data_fragments = plans->size() - (parity ? 1 : 0);
     for (std::size_t i = 0; i < plans->size(); ++i) {
         Fragment f;
-        f.adu = data;
+        f.is_parity = (*plans)[i].is_parity;
+        f.adu = f.is_parity ? parity_data : data;
         f.header = (*plans)[i].header;
         f.offset = (*plans)[i].offset;
         f.size = (*plans)[i].size;
         f.rtp_timestamp = adu.rtp_timestamp;
-        f.last = i + 1 == plans->size();
+        f.last = i + 1 == data_fragments;
         f.deadline = deadline;
         buffer_.push_back(std::move(f));
     }
-    buffered_ += data->size();
+    buffered_ += data->size() + parity_size;
     if (!next_expiry_ || deadline < *next_expiry_) next_expiry_ = deadline;
     ++stats_.adus;
     return stream_sequence_[info.stream]++;
@@ -132,7 +148,7 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
         if (config_.copy_last_chance_repairs && rtt_.has_sample() && now + rtt_.srtt() > f.deadline)
             copies_.push_back(Copy{seq, true});
     } else {
-        ++stats_.fragments_sent;
+        ++(f.is_parity ? stats_.parity_fragments : stats_.fragments_sent);
     }
     ++f.transmissions;
     f.last_sent = now;
@@ -144,10 +160,10 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     if (!retransmission) {
         // The first fragment carries what a decoder needs to use the frame at all. When even the fastest
         // repair (its request after the receiver's reorder window, one round trip) would miss the deadline,
-        // a second copy is the only protection left; it goes after the ADU's last fragment, so a loss burst
-        // in between does not take both.
-        if (f.header.fragment_index == 0 && config_.copy_unrepairable_first_fragment && rtt_.has_sample() &&
-            now + rtt_.srtt() + config_.reorder_allowance >= f.deadline) {
+        // a second copy is the only protection left (unless the ADU has parity); it goes after the ADU's
+        // last fragment, so a loss burst in between does not take both.
+        if (f.header.fragment_index == 0 && !f.header.parity && config_.copy_unrepairable_first_fragment &&
+            rtt_.has_sample() && now + rtt_.srtt() + config_.reorder_allowance >= f.deadline) {
             f.copy_wanted = true;
         }
         if (f.last) {
@@ -301,6 +317,10 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     in_flight_ -= f.wire_size();
     f.state = State::lost;
     if (congestion) count_loss(f, seq);
+    if (f.is_parity) {  // it served, or failed to serve, its one purpose: a repair of it would come too late
+        finish(f);
+        return;
+    }
     const StreamPolicy& policy = config_.streams[f.header.stream].policy;
     if (!worth_retransmitting(policy.mode, f.header.priority) || f.deadline <= now) {
         finish(f);

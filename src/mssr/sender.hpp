@@ -10,8 +10,9 @@
 // retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, also when
 // the window is full (a lost feedback), so a lost tail or ack shows up at once instead of waiting for the
 // retransmission timer, which follows RFC 6298 with Karn's
-// algorithm. Where no repair can arrive in time (the budget is below a round trip), the first fragment of
-// each ADU, the one a decoder cannot do without, is sent a second time after the ADU's last fragment instead.
+// algorithm. Where no repair can arrive in time (the budget is below a round trip), each ADU gets a parity
+// fragment after its last one, which rebuilds any one lost fragment at the receiver; or, for a receiver that
+// does not take parity, its first fragment, the one a decoder cannot do without, is sent a second time.
 // The handshake's round trip can seed the RTT, so that this holds from the first ADU on.
 // Pure: `now` is passed in.
 
@@ -63,6 +64,12 @@ struct SenderConfig {
     // loss of the fragment. Such repairs are those of losses found late: a frame's tail, noticed only when
     // the next frame arrives, or a path whose reordering widened the receiver's reorder window.
     bool copy_last_chance_repairs = true;
+    // Where no repair could arrive in time (the stream's latency is at most one SRTT plus the reorder
+    // allowance when the ADU is submitted), protect the ADU with a parity fragment instead of the first
+    // fragment's copy: the same one datagram more per ADU, but it rebuilds any one lost fragment, the first
+    // included, where the copy saves only the first. Only for a receiver that announced k_feature_parity
+    // (handshake.hpp), so off here; the session turns it on.
+    bool parity_when_unrepairable = false;
 };
 
 struct Adu {
@@ -87,6 +94,8 @@ struct SenderStats {
     std::uint64_t gap_losses = 0;   // unacked while 3 later fragments were acked: a loss, requested or not
     std::uint64_t first_fragment_copies = 0;  // second copies of unrepairable first fragments (not above)
     std::uint64_t repair_copies = 0;          // second copies of last-chance retransmissions (not above)
+    std::uint64_t parity_adus = 0;            // ADUs given a parity fragment
+    std::uint64_t parity_fragments = 0;       // parity fragments sent (not in fragments_sent)
 };
 
 class Sender {
@@ -127,7 +136,8 @@ private:
         std::uint32_t size = 0;
         std::uint32_t rtp_timestamp = 0;
         State state = State::queued;
-        bool last = false;
+        bool last = false;          // the ADU's last data fragment
+        bool is_parity = false;     // the ADU's parity fragment: never retransmitted
         bool copy_wanted = false;   // first fragment of its ADU, unrepairable: resend after the ADU's last
         bool loss_counted = false;  // its loss was already a congestion signal (gap ack or request)
         std::uint32_t transmissions = 0;

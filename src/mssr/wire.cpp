@@ -9,10 +9,11 @@ constexpr std::uint8_t k_priority_shift = 4;
 constexpr std::uint8_t k_priority_mask = 0x30;
 constexpr std::uint8_t k_stream_mask = 0x0f;
 constexpr std::uint8_t k_max_priority = static_cast<std::uint8_t>(Priority::disposable);
-// Octets 10-11: R (retransmission), W (feedback wanted), the 14-bit fragment index.
+// Octets 10-11: R (retransmission), W (feedback wanted), P (parity-protected ADU), the 13-bit fragment index.
 constexpr std::uint16_t k_retransmission_bit = 0x8000;
 constexpr std::uint16_t k_feedback_wanted_bit = 0x4000;
-constexpr std::uint16_t k_index_mask = 0x3fff;
+constexpr std::uint16_t k_parity_bit = 0x2000;
+constexpr std::uint16_t k_index_mask = 0x1fff;
 
 constexpr std::size_t k_feedback_fixed_size = 8;  // RWND, cumulative ack, two block counts
 
@@ -40,6 +41,7 @@ Result<FragmentHeader> parse_fragment_header(Bytes payload) noexcept {
     h.stream = first & k_stream_mask;
     h.retransmission = (flags_and_index & k_retransmission_bit) != 0;
     h.feedback_wanted = (flags_and_index & k_feedback_wanted_bit) != 0;
+    h.parity = (flags_and_index & k_parity_bit) != 0;
     h.fragment_index = flags_and_index & k_index_mask;
     return h;
 }
@@ -60,7 +62,7 @@ Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const Rtp
     if (static_cast<std::uint8_t>(header.priority) > k_max_priority)
         return fail("MSSR priority out of range");
     if (header.stream > k_max_stream) return fail("MSSR stream number beyond 15");
-    if (header.fragment_index > k_max_fragment_index) return fail("MSSR fragment index beyond 16,383");
+    if (header.fragment_index > k_max_fragment_index) return fail("MSSR fragment index beyond 8,191");
     if (!fragment_fits(header, fragment.size())) return fail("MSSR fragment empty or longer than its ADU");
 
     std::vector<std::uint8_t> mssr;
@@ -75,7 +77,7 @@ Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const Rtp
     w.put_u16(header.adu_time_ms);
     w.put_u16(static_cast<std::uint16_t>((header.retransmission ? k_retransmission_bit : 0) |
                                          (header.feedback_wanted ? k_feedback_wanted_bit : 0) |
-                                         header.fragment_index));
+                                         (header.parity ? k_parity_bit : 0) | header.fragment_index));
 
     rtp::RtpHeader rtp_header;
     rtp_header.marker = rtp.marker;

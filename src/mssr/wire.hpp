@@ -22,9 +22,10 @@ inline constexpr std::uint8_t k_version = 2;
 inline constexpr std::size_t k_payload_header_size = 12;
 inline constexpr std::uint32_t k_max_adu_size = 0xffffff;  // the ADU length is a 24-bit field
 inline constexpr std::uint8_t k_max_stream = 15;           // the stream number is a 4-bit field
-// The fragment index is a 14-bit field: an ADU spans at most 16,384 fragments, which is also the receiver's
-// sequence window (sequence.hpp), so no ADU the index cannot number could ever be reassembled anyway.
-inline constexpr std::uint16_t k_max_fragment_index = 0x3fff;
+// The fragment index is a 13-bit field: an ADU spans at most 8,192 fragments, which is also the most the
+// receiver reassembles (half its sequence window, sequence.hpp). It had 14 bits; the fourteenth could only
+// number ADUs no receiver would take, and is now the P bit.
+inline constexpr std::uint16_t k_max_fragment_index = 0x1fff;
 inline constexpr std::size_t k_default_mss = 548;  // 576 (minimum IPv4 MTU) - 20 IPv4 - 8 UDP
 inline constexpr std::uint8_t k_default_payload_type = 96;
 
@@ -41,12 +42,17 @@ struct FragmentHeader {
     // The sender's window is full after this packet (or it is a tail-loss probe): it waits for feedback, so
     // the receiver should not let a lost feedback stall it (feedback_pacer.hpp).
     bool feedback_wanted = false;
+    // The ADU is protected by one parity fragment (set on all of its fragments): the XOR of its data
+    // fragments, numbered and indexed right after its last one (fragmenter.hpp, parity_fragment_size). With
+    // it the receiver rebuilds any one lost fragment without a round trip.
+    bool parity = false;
     std::uint8_t stream = 0;            // 4 bits
     std::uint16_t sequence = 0;         // per-session fragment sequence number
     std::uint16_t stream_sequence = 0;  // per-stream ADU number, shared by all fragments of one ADU
     std::uint32_t adu_length = 0;       // 24 bits, at least 1
-    // Where the fragment lies in its ADU, in fragments (14 bits): its offset is index x fragment_size(mss),
-    // since every fragment but the last is exactly that long (fragmenter.hpp, fragment_offset).
+    // Where the fragment lies in its ADU, in fragments (13 bits): its offset is index x fragment_size(mss),
+    // since every fragment but the last is exactly that long (fragmenter.hpp, fragment_offset). The parity
+    // fragment's index is the data fragments' count.
     std::uint16_t fragment_index = 0;
     std::uint16_t adu_time_ms = 0;  // sender clock when the ADU was submitted, milliseconds (wraps in 65.5 s)
     friend bool operator==(const FragmentHeader&, const FragmentHeader&) = default;

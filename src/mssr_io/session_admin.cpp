@@ -87,6 +87,9 @@ void SessionAdmin::register_series(const std::vector<std::string>& stream_names)
                        sender([](const Sender& s) { return s.stats().adus; }));
     r.counter_callback("streamgate_mssr_sender_fragments_total", "Fragments sent the first time",
                        sender([](const Sender& s) { return s.stats().fragments_sent; }));
+    r.counter_callback("streamgate_mssr_sender_parity_fragments_total",
+                       "Parity fragments sent (frames whose budget leaves no time for a repair)",
+                       sender([](const Sender& s) { return s.stats().parity_fragments; }));
     r.counter_callback("streamgate_mssr_sender_retransmissions_total",
                        "Fragments sent again (requested, timed out or tail probes)",
                        sender([](const Sender& s) { return s.stats().retransmissions; }));
@@ -148,6 +151,9 @@ void SessionAdmin::register_series(const std::vector<std::string>& stream_names)
     r.counter_callback("streamgate_mssr_receiver_spurious_requests_total",
                        "Requested fragments whose first transmission came after all",
                        receiver([](const Reassembler& x) { return x.stats().spurious_requests; }));
+    r.counter_callback("streamgate_mssr_receiver_parity_recovered_total",
+                       "Lost fragments rebuilt from their frame's parity fragment, without a round trip",
+                       receiver([](const Reassembler& x) { return x.stats().parity_recovered; }));
     r.gauge_callback("streamgate_mssr_receiver_reorder_window_seconds",
                      "How long a gap waits before it is requested (follows the path's reordering)",
                      receiver([](const Reassembler& x) { return seconds(x.reorder_window(Clock::now())); }));

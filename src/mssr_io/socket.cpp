@@ -60,6 +60,8 @@ Hello Socket::our_hello(bool ack) const {
     h.role = options_.role;
     h.mss = static_cast<std::uint16_t>(options_.mss);
     if (options_.role == Role::sender) h.streams = options_.streams;
+    if (options_.role == Role::receiver)
+        h.features = k_feature_parity;  // what a receiver of this build takes
     return h;
 }
 
@@ -69,6 +71,7 @@ void Socket::start_session(const Hello& peer_hello) {
         config.mss = options_.mss;
         config.congestion = options_.congestion;
         config.live_rate_kbps = options_.live_rate_kbps;
+        config.parity_when_unrepairable = options_.parity && (peer_hello.features & k_feature_parity) != 0;
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
             config.streams.push_back(
                 SenderStreamConfig{options_.ssrc + static_cast<std::uint32_t>(i), options_.streams[i]});

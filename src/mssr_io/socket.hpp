@@ -45,6 +45,9 @@ struct SocketOptions {
     std::chrono::milliseconds reorder_window{5};
     CongestionConfig congestion;
     std::uint32_t live_rate_kbps = 0;  // sender: SenderConfig::live_rate_kbps (the live mode; 0: off)
+    // Sender: parity fragments where no repair can arrive in time, when the receiver announced that it
+    // takes them (SenderConfig::parity_when_unrepairable); the first fragment's copy otherwise.
+    bool parity = true;
 };
 
 struct SocketStats {

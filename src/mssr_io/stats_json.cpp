@@ -19,6 +19,8 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
             {"tail_probes", st.tail_probes},
             {"first_fragment_copies", st.first_fragment_copies},
             {"repair_copies", st.repair_copies},
+            {"parity_adus", st.parity_adus},
+            {"parity_fragments", st.parity_fragments},
             {"acked_late", st.acked_late},
             {"gap_losses", st.gap_losses},
             {"dropped_unsent", st.dropped_unsent},
@@ -39,6 +41,32 @@ nlohmann::ordered_json socket_stats_json(const SocketStats& stats) {
             {"send_errors", stats.send_errors},
             {"handshake_rtt_ms",
              stats.handshake_rtt ? nlohmann::ordered_json(millis(*stats.handshake_rtt)) : nullptr}};
+}
+
+nlohmann::ordered_json stream_stats_json(const StreamStats& st) {
+    return {{"fragments", st.fragments},
+            {"duplicates", st.duplicates},
+            {"late_fragments", st.late_fragments},
+            {"adus_complete", st.adus_complete},
+            {"adus_partial", st.adus_partial},
+            {"adus_lost", st.adus_lost},
+            {"adus_whole_lost", st.adus_whole_lost},
+            {"key_adus_complete", st.key_adus_complete},
+            {"key_adus_incomplete", st.key_adus_incomplete}};
+}
+
+nlohmann::ordered_json receiver_stats_json(const Reassembler& receiver, TimePoint now) {
+    const ReceiverStats& rs = receiver.stats();
+    return {{"packets", rs.packets},
+            {"invalid", rs.invalid},
+            {"out_of_window", rs.out_of_window},
+            {"over_limit", rs.over_limit},
+            {"nacks", rs.nacks},
+            {"reordered", rs.reordered},
+            {"spurious_requests", rs.spurious_requests},
+            {"reorder_window_ms", millis(receiver.reorder_window(now))},
+            {"parity_fragments", rs.parity_fragments},
+            {"parity_recovered", rs.parity_recovered}};
 }
 
 }  // namespace sg::mssr

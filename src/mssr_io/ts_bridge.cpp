@@ -318,27 +318,11 @@ int run_ts_recv(const TsBridgeConfig& config) {
     if (const Reassembler* r = mssr.receiver()) {
         for (std::size_t i = 0; i < k_stream_names.size(); ++i) {
             const StreamStats& st = r->stream_stats(static_cast<std::uint8_t>(i));
-            streams.push_back(Json{{"stream", i},
-                                   {"name", k_stream_names[i]},
-                                   {"fragments", st.fragments},
-                                   {"duplicates", st.duplicates},
-                                   {"late_fragments", st.late_fragments},
-                                   {"adus_complete", st.adus_complete},
-                                   {"adus_partial", st.adus_partial},
-                                   {"adus_lost", st.adus_lost},
-                                   {"adus_whole_lost", st.adus_whole_lost},
-                                   {"key_adus_complete", st.key_adus_complete},
-                                   {"key_adus_incomplete", st.key_adus_incomplete}});
+            Json stream{{"stream", i}, {"name", k_stream_names[i]}};
+            stream.update(stream_stats_json(st));
+            streams.push_back(std::move(stream));
         }
-        const ReceiverStats& rs = r->stats();
-        json["receiver"] = Json{{"packets", rs.packets},
-                                {"invalid", rs.invalid},
-                                {"out_of_window", rs.out_of_window},
-                                {"over_limit", rs.over_limit},
-                                {"nacks", rs.nacks},
-                                {"reordered", rs.reordered},
-                                {"spurious_requests", rs.spurious_requests},
-                                {"reorder_window_ms", millis(r->reorder_window(Clock::now()))}};
+        json["receiver"] = receiver_stats_json(*r, Clock::now());
     }
     json["streams"] = streams;
     json["output"] = Json{{"adus", out.adus},

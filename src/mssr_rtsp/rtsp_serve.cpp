@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mssr/rtp_adu.hpp"
+#include "mssr_io/stats_json.hpp"
 #include "mssr_rtsp/bridge_admin.hpp"
 #include "mssr_rtsp/rtp_out_sdp.hpp"
 #include "net/asio_endpoint.hpp"
@@ -219,22 +220,11 @@ private:
                 for (std::size_t i = 0; i < k_streams; ++i) {
                     const StreamStats& st = r->stream_stats(static_cast<std::uint8_t>(i));
                     if (st.fragments == 0 && st.adus_lost == 0) continue;
-                    streams.push_back(Json{{"stream", i},
-                                           {"track", track_of_stream_[i]},
-                                           {"fragments", st.fragments},
-                                           {"duplicates", st.duplicates},
-                                           {"late_fragments", st.late_fragments},
-                                           {"adus_complete", st.adus_complete},
-                                           {"adus_partial", st.adus_partial},
-                                           {"adus_lost", st.adus_lost},
-                                           {"adus_whole_lost", st.adus_whole_lost},
-                                           {"key_adus_complete", st.key_adus_complete},
-                                           {"key_adus_incomplete", st.key_adus_incomplete}});
+                    Json stream{{"stream", i}, {"track", track_of_stream_[i]}};
+                    stream.update(stream_stats_json(st));
+                    streams.push_back(std::move(stream));
                 }
-                json["receiver"] = Json{{"packets", r->stats().packets},
-                                        {"nacks", r->stats().nacks},
-                                        {"reordered", r->stats().reordered},
-                                        {"spurious_requests", r->stats().spurious_requests}};
+                json["receiver"] = receiver_stats_json(*r, Clock::now());
             }
         }
         json["streams"] = streams;

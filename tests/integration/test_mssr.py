@@ -8,6 +8,9 @@ what arrives to a file, which ffprobe and ffmpeg then decode: frames, key frames
   - Through MSSR (latency 120 ms): every key frame arrives and the decoder reports (next to) no error; the
     statistics show the losses were repaired by retransmission (so the router did drop).
   - Plain UDP on the same path (ffmpeg straight to the sink): decode errors, so the test can fail.
+  - A budget no repair fits (5 ms: a request waits 5 ms for reordering, and this path's round trip is about
+    2 ms): no retransmission at all, each frame gets a parity fragment that rebuilds one lost fragment; the
+    decoder reports fewer errors than with the first-fragment copies (`--no-parity`) on the same path.
 
 RTSP in and out over the same path (the second test): `streamgate serve` on snd is the origin (an MP4 with
 H.264 and AAC), `mssr send rtsp://...` plays it on snd and carries it, `mssr recv --serve rtsp://...` on rcv
@@ -141,7 +144,7 @@ class Mssr(unittest.TestCase):
 
     def sink(self, name: str):
         out = self.net.tmpdir / f"{name}.ts"
-        peer = self.net.start_peer(RCV, [PYTHON, str(SINK), "127.0.0.1" if name == "mssr" else RCV_ADDR,
+        peer = self.net.start_peer(RCV, [PYTHON, str(SINK), "127.0.0.1" if name.startswith("mssr") else RCV_ADDR,
                                          str(SINK_PORT), str(out)], name=f"sink-{name}")
         return peer, out
 
@@ -204,6 +207,46 @@ class Mssr(unittest.TestCase):
                          sent["sender"]["retransmissions"], report)
         self.assertEqual(recv_metrics['streamgate_mssr_receiver_adus_total{stream="video",outcome="complete"}'],
                          video["adus_complete"], report)
+
+    def mssr_ts_session(self, name: str, send_args: list[str]) -> tuple[dict, dict, dict]:
+        """Streams the clip through mssr send | recv (TS in, TS out); the decoded result and both ends' stats."""
+        net = self.net
+        tmp = net.tmpdir
+        sink, ts = self.sink(name)
+        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{MSSR_PORT}", "--ts-out",
+                                    f"udp://127.0.0.1:{SINK_PORT}", "--stats-json", str(tmp / f"{name}-recv.json")],
+                              name=f"{name}-recv", ready=None)
+        net.wait_port(RCV, RCV_ADDR, MSSR_PORT, proto="udp")
+        send = net.start_peer(SND, [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--to",
+                                    f"{RCV_ADDR}:{MSSR_PORT}", "--stats-json", str(tmp / f"{name}-send.json"),
+                                    *send_args], name=f"{name}-send", ready=None)
+        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
+        time.sleep(1.0)  # the handshake
+        stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
+        time.sleep(0.5)
+        self.assertEqual(send.stop(), 0, send.log_text())
+        self.wait_sink(sink)
+        self.assertEqual(recv.stop(), 0, recv.log_text())
+        return (analyse(ts), json.loads((tmp / f"{name}-send.json").read_text()),
+                json.loads((tmp / f"{name}-recv.json").read_text()))
+
+    def test_parity_rebuilds_fragments_where_no_repair_fits(self):
+        tight = ["--latency", "5", "--stream-kbps", "3000"]
+        copied, copied_sent, _ = self.mssr_ts_session("mssr-copy", [*tight, "--no-parity"])
+        got, sent, received = self.mssr_ts_session("mssr-parity", tight)
+        report = (f"source {self.source}\nfirst-fragment copies {copied}\nparity {got}\n"
+                  f"sender {json.dumps(sent)}\nreceiver {json.dumps(received)}")
+        print(report)
+        # No repair fits: nothing was retransmitted; the copies or the parity did what could be done.
+        self.assertEqual(sent["sender"]["retransmissions"], 0, report)
+        self.assertGreater(copied_sent["sender"]["first_fragment_copies"], 0, report)
+        self.assertEqual(copied_sent["sender"]["parity_fragments"], 0, report)
+        self.assertEqual(sent["sender"]["first_fragment_copies"], 0, report)
+        # Every frame was given parity (decided when it is submitted); what a 5 ms budget let out went.
+        self.assertEqual(sent["sender"]["parity_adus"], sent["sender"]["adus"], report)
+        self.assertGreater(sent["sender"]["parity_fragments"], 0, report)
+        self.assertGreater(received["receiver"]["parity_recovered"], 0, report)
+        self.assertLess(got["decode_errors"], copied["decode_errors"], report)
 
     def test_rtsp_in_and_out_keeps_every_key_frame_where_plain_rtp_breaks(self):
         net = self.net

@@ -62,15 +62,52 @@ TEST(MssrFragmenter, RefusesEmptyHugeAndTinyMss) {
     EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
 }
 
-TEST(MssrFragmenter, AnAduSpansAtMostTheFourteenBitIndex) {
+TEST(MssrFragmenter, AnAduSpansAtMostTheThirteenBitIndex) {
     AduInfo info;
     const std::size_t size = fragment_size(k_default_mss);
     info.length = static_cast<std::uint32_t>(size * (k_max_fragment_index + 1));
     const auto plans = plan_fragments(info, 0, k_default_mss);
     ASSERT_TRUE(plans.ok());
     EXPECT_EQ(plans->back().header.fragment_index, k_max_fragment_index);
-    info.length += 1;  // one octet more needs fragment 16,384
+    info.length += 1;  // one octet more needs fragment 8,192
     EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+    info.length -= 1;  // the parity fragment needs a number too
+    info.parity = true;
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+}
+
+// The parity fragment comes last: numbered and indexed after the data fragments, as long as the first one.
+TEST(MssrFragmenter, PlansTheParityFragmentAfterTheData) {
+    AduInfo info;
+    info.length = 1300;  // 524 + 524 + 252
+    info.parity = true;
+    const auto plans = plan_fragments(info, 0xfffe, k_default_mss);
+    ASSERT_TRUE(plans.ok());
+    ASSERT_EQ(plans->size(), 4u);
+    for (const FragmentPlan& p : *plans)
+        EXPECT_TRUE(p.header.parity);
+    const FragmentPlan& parity = plans->back();
+    EXPECT_TRUE(parity.is_parity);
+    EXPECT_EQ(parity.header.fragment_index, 3u);
+    EXPECT_EQ(parity.header.sequence, 1u);  // 0xfffe + 3, wrapped
+    EXPECT_EQ(parity.size, 524u);
+    EXPECT_TRUE(is_parity_fragment(parity.header, 524, 524));
+    EXPECT_FALSE(is_parity_fragment(parity.header, 252, 524));
+    EXPECT_FALSE(is_parity_fragment((*plans)[2].header, 252, 524));
+    // A one-fragment ADU's parity is as long as the ADU: a copy.
+    info.length = 100;
+    const auto single = plan_fragments(info, 0, k_default_mss);
+    ASSERT_TRUE(single.ok());
+    ASSERT_EQ(single->size(), 2u);
+    EXPECT_EQ(single->back().size, 100u);
+    EXPECT_FALSE(single->front().is_parity);
+}
+
+TEST(MssrFragmenter, XorIntoPadsAShorterFragmentWithZeros) {
+    std::vector<std::uint8_t> parity{0x0f, 0xf0, 0x55};
+    const std::vector<std::uint8_t> fragment{0xff, 0xff};
+    xor_into(parity, fragment);
+    EXPECT_EQ(parity, (std::vector<std::uint8_t>{0xf0, 0x0f, 0x55}));
 }
 
 TEST(MssrFragmenter, OffsetsFollowFromTheIndexOnlyForFragmentsOfTheRightGeometry) {

@@ -32,6 +32,21 @@ TEST(MssrHandshake, RoundTripsAsAValidCompound) {
     EXPECT_EQ(*hello, sample());
 }
 
+// The features octet (the first of what was reserved): a receiver announces that it takes parity fragments;
+// a hello without it, as an older peer sends, announces nothing.
+TEST(MssrHandshake, CarriesTheFeatureBits) {
+    Hello h = sample();
+    h.features = k_feature_parity;
+    std::vector<std::uint8_t> out;
+    ASSERT_TRUE(append_hello(out, h).ok());
+    EXPECT_EQ(out[20 + 5], k_feature_parity);  // version, role, MSS (2), stream count, features
+    const auto parsed = parse_hello_datagram(out);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(parsed->features, k_feature_parity);
+    out[20 + 5] = 0;
+    EXPECT_EQ(parse_hello_datagram(out)->features, 0u);
+}
+
 TEST(MssrHandshake, RefusesWhatItCannotCarry) {
     std::vector<std::uint8_t> out;
     Hello h = sample();

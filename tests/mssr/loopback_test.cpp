@@ -111,6 +111,7 @@ struct Scenario {
     std::uint32_t stream_kbps = 0;  // the live mode's floor (live_window.hpp); 0: plain NewReno
     LatePolicy late = LatePolicy::drop;
     bool first_fragment_copies = true;  // SenderConfig::copy_unrepairable_first_fragment
+    bool parity = false;                // SenderConfig::parity_when_unrepairable
 };
 
 struct Outcome {
@@ -138,6 +139,7 @@ Outcome run(const Scenario& sc) {
     sc_config.congestion = live_congestion(sc_config.congestion, sc.stream_kbps, sc.latency, sc_config.mss);
     sc_config.live_rate_kbps = sc.stream_kbps;
     sc_config.copy_unrepairable_first_fragment = sc.first_fragment_copies;
+    sc_config.parity_when_unrepairable = sc.parity;
     Sender sender(sc_config);
     ReassemblerConfig rc;
     rc.streams = {policy, policy};
@@ -387,6 +389,36 @@ TEST(MssrLoopback, ABudgetBelowTheRttStillKeepsTheFirstFragmentOfNearlyEveryFram
     EXPECT_GE(copied.sender.first_fragment_copies, static_cast<std::uint64_t>(copied.frames - 2));
     EXPECT_LT(plain.video_headed, plain.frames - 5);  // about 5 % of the frames lose their head
     EXPECT_GE(copied.video_headed, copied.frames - 2);
+}
+
+// The same tight point with parity fragments: one more datagram per frame, as with the copies, but it
+// rebuilds any one lost fragment, so that far more frames arrive whole; a frame loses its head only when its
+// first fragment and another one are lost.
+TEST(MssrLoopback, ABudgetBelowTheRttWithParityDeliversMostFramesWhole) {
+    Scenario sc;
+    sc.forward.delay = 21ms;
+    sc.backward.delay = 21ms;
+    sc.forward.loss = 0.05;
+    sc.backward.loss = 0.05;
+    sc.backward.seed = 2;
+    sc.latency = 40ms;
+    sc.key_size = 36000;
+    sc.p_size = 12000;
+    sc.seconds = 10;
+    sc.stream_kbps = 4500;
+    sc.late = LatePolicy::partial;
+    const Outcome copied = run(sc);
+    sc.parity = true;
+    const Outcome parity = run(sc);
+    std::printf("copies: %d/%d whole, %d headed; parity: %d/%d whole, %d headed, %llu parity fragments\n",
+                copied.complete, copied.frames, copied.video_headed, parity.complete, parity.frames,
+                parity.video_headed, static_cast<unsigned long long>(parity.sender.parity_fragments));
+    EXPECT_GE(parity.sender.parity_fragments, static_cast<std::uint64_t>(parity.frames - 2));
+    EXPECT_EQ(parity.sender.first_fragment_copies, 0u);
+    EXPECT_EQ(parity.sender.retransmissions, 0u);
+    EXPECT_EQ(parity.sender.dropped_unsent, 0u);
+    EXPECT_EQ(parity.content_errors, 0);  // every rebuilt fragment is the one that was lost
+    EXPECT_GE(parity.complete, copied.complete * 3 / 2);
 }
 
 // The TCP-friendliness bench's path in small: a stream of about 6.2 Mbit/s (100 kB key frames, 28 kB others)

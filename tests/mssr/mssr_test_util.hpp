@@ -1,6 +1,7 @@
 #pragma once
 // Builds MSSR data packets for the receiver tests: the fragments of one ADU, as the sender would cut them.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -32,20 +33,29 @@ inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std
         RtpFields rtp;
         rtp.ssrc = 100 + info.stream;
         rtp.rtp_timestamp = info.stream_sequence * 3000u;
-        (void)append_data_packet(packet, rtp, plan.header, Bytes(data).subspan(plan.offset, plan.size));
+        std::vector<std::uint8_t> parity;
+        if (plan.is_parity) {  // as the sender builds it
+            parity.assign(plan.size, 0);
+            const std::size_t size = fragment_size(mss);
+            for (std::size_t at = 0; at < data.size(); at += size)
+                xor_into(parity, Bytes(data).subspan(at, std::min(size, data.size() - at)));
+        }
+        const Bytes payload = plan.is_parity ? Bytes(parity) : Bytes(data).subspan(plan.offset, plan.size);
+        (void)append_data_packet(packet, rtp, plan.header, payload);
         out.push_back(std::move(packet));
     }
     return out;
 }
 
 inline AduInfo adu(std::uint8_t stream, std::uint16_t stream_sequence, std::uint32_t length,
-                   std::uint32_t time_ms = 1000, Priority priority = Priority::key) {
+                   std::uint32_t time_ms = 1000, Priority priority = Priority::key, bool parity = false) {
     AduInfo info;
     info.stream = stream;
     info.stream_sequence = stream_sequence;
     info.priority = priority;
     info.time_ms = static_cast<std::uint16_t>(time_ms);  // the wire's 16 bits
     info.length = length;
+    info.parity = parity;
     return info;
 }
 

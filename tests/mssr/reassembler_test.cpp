@@ -79,6 +79,80 @@ std::vector<std::uint8_t> as_retransmission(const std::vector<std::uint8_t>& pac
     return copy;
 }
 
+// A parity-protected ADU (P bit): its parity fragment rebuilds any one lost fragment, first, middle or the
+// shorter last, without a request. The rebuilt number is left unacknowledged until a feedback has shown it
+// missing, so that the sender sees the loss (its congestion signal) but does not repeat it.
+TEST(MssrReassembler, AParityFragmentRebuildsAnyOneLostFragment) {
+    const auto data = adu_bytes(200, 3);  // 64 + 64 + 64 + 8 octets: fragments 10-13, parity 14
+    for (const std::size_t lost : {0u, 1u, 3u}) {
+        Reassembler r(config());
+        const auto p = fragments(adu(0, 0, 200, 1000, Priority::key, true), 10, data);
+        ASSERT_EQ(p.size(), 5u);
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            if (i != lost) r.on_packet(at_ms(0), p[i]);
+        }
+        const auto out = r.take_deliveries();
+        ASSERT_EQ(out.size(), 1u) << lost;
+        EXPECT_EQ(out[0].outcome, Outcome::complete) << lost;
+        EXPECT_EQ(out[0].data, data) << lost;
+        EXPECT_EQ(r.stats().parity_recovered, 1u);
+        EXPECT_EQ(r.stats().parity_fragments, 1u);
+        EXPECT_EQ(r.stream_stats(0).fragments, 3u);
+        EXPECT_EQ(r.memory_used(), 0u);
+        const Feedback shown = r.make_feedback(at_ms(1));
+        EXPECT_TRUE(shown.nacks.empty()) << lost;
+        EXPECT_EQ(shown.cumulative_ack, 10 + lost) << lost;
+        EXPECT_EQ(r.make_feedback(at_ms(2)).cumulative_ack, 15) << lost;
+    }
+}
+
+TEST(MssrReassembler, ALostParityFragmentIsNeitherRequestedNorWaitedFor) {
+    Reassembler r(config(std::chrono::milliseconds(1000)));
+    const auto first = fragments(adu(0, 0, 200, 1000, Priority::key, true), 10, adu_bytes(200, 1));
+    const auto second = fragments(adu(0, 1, 100, 1000, Priority::key, true), 15, adu_bytes(100, 2));
+    for (std::size_t i = 0; i + 1 < first.size(); ++i)
+        r.on_packet(at_ms(0), first[i]);  // parity 14 lost
+    for (const auto& packet : second)
+        r.on_packet(at_ms(0), packet);
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].outcome, Outcome::complete);
+    EXPECT_EQ(out[1].outcome, Outcome::complete);
+    const Feedback f = r.make_feedback(at_ms(1));
+    EXPECT_TRUE(f.nacks.empty());
+    EXPECT_EQ(r.make_feedback(at_ms(2)).cumulative_ack, 18);
+    EXPECT_EQ(r.stats().parity_recovered, 0u);
+    // A parity fragment that comes after its ADU was complete is no late data fragment.
+    r.on_packet(at_ms(3), first[4]);
+    EXPECT_EQ(r.stream_stats(0).late_fragments, 0u);
+    EXPECT_EQ(r.stats().parity_fragments, 2u);
+}
+
+TEST(MssrReassembler, TwoLostFragmentsAreRequestedAsWithoutParity) {
+    Reassembler r(config());
+    const auto data = adu_bytes(200, 4);
+    const auto p = fragments(adu(0, 0, 200, 1000, Priority::key, true), 10, data);
+    r.on_packet(at_ms(0), p[0]);
+    r.on_packet(at_ms(0), p[3]);
+    r.on_packet(at_ms(0), p[4]);
+    EXPECT_EQ(requested(r.make_feedback(at_ms(1))), (std::set<std::uint16_t>{11, 12}));
+    r.on_packet(at_ms(2), as_retransmission(p[1]));  // now one is missing: the parity rebuilds it
+    const auto out = r.take_deliveries();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].data, data);
+    EXPECT_EQ(r.stats().parity_recovered, 1u);
+}
+
+// A P fragment that is neither a data fragment nor the parity (wrong length, index past it) is refused.
+TEST(MssrReassembler, RefusesAMisshapenParityFragment) {
+    Reassembler r(config());
+    auto p = fragments(adu(0, 0, 200, 1000, Priority::key, true), 10, adu_bytes(200, 5));
+    p[4].pop_back();  // one octet short of the parity length
+    r.on_packet(at_ms(0), p[4]);
+    EXPECT_EQ(r.stats().invalid, 1u);
+    EXPECT_EQ(r.stats().parity_fragments, 0u);
+}
+
 // How long a repair takes, from the first request to the retransmission's arrival: the feedback pacer repeats
 // a request a second time only once its repair is overdue.
 TEST(MssrReassembler, MeasuresTheRepairRoundTripAsAWindowedMinimum) {

@@ -434,6 +434,77 @@ TEST(MssrSender, AFirstFragmentThatCanStillBeRepairedIsSentOnce) {
     EXPECT_EQ(s.stats().first_fragment_copies, 0u);
 }
 
+// Where no repair fits the budget and the receiver takes parity, each ADU gets a parity fragment instead of
+// the first fragment's copy: numbered and indexed right after its last fragment, the XOR of its fragments.
+TEST(MssrSender, AnUnrepairableAduGetsAParityFragmentInsteadOfACopy) {
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.parity_when_unrepairable = true;
+    Sender s(c);
+    s.seed_rtt(42ms);
+    Adu adu = frame(k_fragment * 2 + 10);
+    for (std::size_t i = 0; i < adu.data.size(); ++i)
+        adu.data[i] = static_cast<std::uint8_t>(i * 7);
+    const std::vector<std::uint8_t> data = adu.data;
+    ASSERT_TRUE(s.submit(at_ms(0), std::move(adu)).ok());
+    std::vector<std::vector<std::uint8_t>> datagrams;
+    std::vector<std::uint8_t> buf;
+    while (s.next_packet(at_ms(0), buf)) {
+        datagrams.push_back(buf);
+        buf.clear();
+    }
+    ASSERT_EQ(datagrams.size(), 4u);
+    std::vector<std::uint8_t> expected(k_fragment, 0);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        expected[i % k_fragment] ^= data[i];
+    for (std::size_t i = 0; i < datagrams.size(); ++i) {
+        const auto view = parse_data_packet(datagrams[i]);
+        ASSERT_TRUE(view.ok());
+        EXPECT_TRUE(view->header.parity) << i;
+        EXPECT_EQ(view->header.sequence, i) << i;
+        EXPECT_EQ(view->header.fragment_index, i) << i;
+        EXPECT_FALSE(view->header.retransmission) << i;
+        EXPECT_EQ(view->rtp.marker(), i == 2) << i;  // M stays on the last data fragment
+        if (i == 3) {
+            EXPECT_EQ(std::vector<std::uint8_t>(view->fragment.begin(), view->fragment.end()), expected);
+        }
+    }
+    EXPECT_EQ(s.stats().parity_adus, 1u);
+    EXPECT_EQ(s.stats().parity_fragments, 1u);
+    EXPECT_EQ(s.stats().fragments_sent, 3u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 0u);
+
+    // A request for the parity fragment is not answered (a repair of it would come too late to help), and
+    // its loss still counts for the congestion window.
+    s.on_feedback(at_ms(42), feedback(0, {AckRange{0, 3}}, {NackBlock{3, 0}}).view());
+    EXPECT_TRUE(drain(s, at_ms(42)).empty());
+    EXPECT_EQ(s.stats().retransmissions, 0u);
+    EXPECT_EQ(s.congestion().loss_events(), 1u);
+    EXPECT_EQ(s.in_flight(), 0u);
+}
+
+TEST(MssrSender, ParityIsOnlyForUnrepairableAdus) {
+    SenderConfig c = config(RetransmitMode::by_value, 120ms);
+    c.parity_when_unrepairable = true;
+    Sender roomy(c);
+    roomy.seed_rtt(42ms);  // 42 ms + the 5 ms reorder allowance fit 120 ms: requests do the work
+    ASSERT_TRUE(roomy.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    for (const FragmentHeader& h : drain(roomy, at_ms(0)))
+        EXPECT_FALSE(h.parity);
+    EXPECT_EQ(roomy.stats().parity_adus, 0u);
+
+    // Without an RTT there is nothing to judge by; without the option, the first fragment's copy.
+    Sender unmeasured(c);
+    ASSERT_TRUE(unmeasured.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    EXPECT_EQ(drain(unmeasured, at_ms(0)).size(), 3u);
+    SenderConfig off = config(RetransmitMode::by_value, 40ms);
+    Sender copying(off);
+    copying.seed_rtt(42ms);
+    ASSERT_TRUE(copying.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    EXPECT_EQ(drain(copying, at_ms(0)).size(), 4u);
+    EXPECT_EQ(copying.stats().first_fragment_copies, 1u);
+    EXPECT_EQ(copying.stats().parity_adus, 0u);
+}
+
 // A repair after which no other could arrive in time (the next request would come one SRTT later, past the
 // deadline) goes out twice, back to back; one with time for another round goes out once.
 TEST(MssrSender, ALastChanceRepairIsSentTwice) {

@@ -59,13 +59,18 @@ TEST(MssrWire, FlagsAndTheWidestFieldsRoundTrip) {
     h.stream_sequence = 0xffff;
     for (const bool r : {false, true}) {
         for (const bool w : {false, true}) {
-            h.retransmission = r;
-            h.feedback_wanted = w;
-            std::vector<std::uint8_t> out;
-            ASSERT_TRUE(append_data_packet(out, {}, h, std::vector<std::uint8_t>(3, 1)).ok());
-            const auto view = parse_data_packet(out);
-            ASSERT_TRUE(view.ok()) << view.error();
-            EXPECT_EQ(view->header, h);
+            for (const bool p : {false, true}) {
+                h.retransmission = r;
+                h.feedback_wanted = w;
+                h.parity = p;
+                std::vector<std::uint8_t> out;
+                ASSERT_TRUE(append_data_packet(out, {}, h, std::vector<std::uint8_t>(3, 1)).ok());
+                const auto view = parse_data_packet(out);
+                ASSERT_TRUE(view.ok()) << view.error();
+                EXPECT_EQ(view->header, h);
+                // Octets 10-11 of the MSSR header: R, W, P, then the 13-bit index.
+                EXPECT_EQ(out[12 + 10], (r ? 0x80 : 0) | (w ? 0x40 : 0) | (p ? 0x20 : 0) | 0x1f);
+            }
         }
     }
 }
@@ -119,7 +124,7 @@ TEST(MssrWire, BuilderRefusesWhatTheParserWouldRefuse) {
     h.stream = k_max_stream + 1;  // 4 bits
     EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
     h.stream = 0;
-    h.fragment_index = k_max_fragment_index + 1;  // 14 bits
+    h.fragment_index = k_max_fragment_index + 1;  // 13 bits
     EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
     h.fragment_index = 0;
     h.priority = static_cast<Priority>(3);

@@ -16,7 +16,8 @@
 namespace sg::mssr::test {
 
 inline std::unique_ptr<Socket> make(asio::io_context& io, Role role,
-                                    std::vector<StreamPolicy> streams = {StreamPolicy{}}) {
+                                    std::vector<StreamPolicy> streams = {StreamPolicy{}},
+                                    bool parity = true) {
     using namespace std::chrono_literals;
     SocketOptions options;
     options.role = role;
@@ -25,6 +26,7 @@ inline std::unique_ptr<Socket> make(asio::io_context& io, Role role,
     options.report_interval = 100ms;
     options.connect_timeout = 500ms;
     options.hello_interval = 50ms;
+    options.parity = parity;
     auto socket = Socket::create(io.get_executor(),
                                  asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
     EXPECT_TRUE(socket.ok()) << socket.error();

@@ -204,6 +204,59 @@ TEST(MssrSocket, RepairsLossOnARealUdpPath) {
     EXPECT_GE(sender->sender()->stats().retransmissions, static_cast<std::uint64_t>(dropped));
 }
 
+// The receiver's hello announces parity; a sender then protects every ADU whose budget no repair fits (here
+// 5 ms: loopback's round trip plus the 5 ms reorder allowance is more) with a parity fragment, and without
+// the option it sends the first fragment's copy instead.
+TEST(MssrSocket, AReceiverThatTakesParityGetsItWhereNoRepairFits) {
+    for (const bool parity : {true, false}) {
+        asio::io_context io;
+        auto receiver = make(io, Role::receiver);
+        auto sender = make(io, Role::sender,
+                           {StreamPolicy{5ms, RetransmitMode::by_value, LatePolicy::partial}}, parity);
+        ASSERT_TRUE(receiver && sender);
+        int delivered = 0;
+        receiver->on_delivery([&](const Delivery&) {
+            if (++delivered == 5) {
+                receiver->close();
+                sender->close();
+            }
+        });
+        spawn_listening(io, *receiver);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                if (co_await sender->connect(receiver->local_endpoint())) co_return;
+                asio::co_spawn(io, sender->run(), asio::detached);
+                asio::steady_timer pace(io);
+                for (int i = 0; i < 5; ++i) {
+                    pace.expires_after(10ms);  // the sender's loop runs in between
+                    co_await pace.async_wait(asio::use_awaitable);
+                    Adu adu;
+                    adu.data = frame_bytes(3000, static_cast<std::uint8_t>(i));
+                    EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+                }
+            },
+            asio::detached);
+        io.run_for(3s);
+        // Decided when each ADU is submitted (the handshake gave the RTT): exact whatever the machine's load.
+        EXPECT_GT(delivered, 0) << parity;
+        ASSERT_NE(sender->sender(), nullptr);
+        const SenderStats& stats = sender->sender()->stats();
+        EXPECT_EQ(stats.parity_adus, parity ? 5u : 0u);
+        if (parity) {
+            EXPECT_EQ(stats.first_fragment_copies, 0u);
+        }
+        // What a 5 ms budget let through; the test ends at the fifth delivery, before its parity fragment.
+        const std::uint64_t arrived = receiver->receiver()->stats().parity_fragments;
+        EXPECT_LE(arrived, stats.parity_fragments);
+        if (parity) {
+            EXPECT_GT(arrived, 0u);
+        } else {
+            EXPECT_EQ(arrived, 0u);
+        }
+    }
+}
+
 TEST(MssrSocket, SenderReportsKeepAnIdleSessionAlive) {
     asio::io_context io;
     auto receiver = make(io, Role::receiver);
