@@ -105,7 +105,8 @@ Subcommand add_mssr_command(CLI::App& app) {
     auto flags = std::make_shared<MssrFlags>();
     auto* send = mssr->add_subcommand("send", "Read MPEG-TS over UDP and send it to an MSSR receiver");
     send->add_option("SOURCE", flags->input,
-                     "udp://HOST:PORT where the MPEG-TS arrives (bound here), or rtsp://ORIGIN/PATH to play")
+                     "udp://HOST:PORT where the MPEG-TS arrives (bound here), rtsp://ORIGIN/PATH to play, or "
+                     "FILE.sdp describing RTP over UDP (as ffmpeg -f rtp -sdp_file writes it)")
         ->required();
     send->add_option("--to", flags->to, "The receiver's HOST:PORT")->required();
     send->add_option("--latency", flags->latency,
@@ -160,10 +161,10 @@ Subcommand add_mssr_command(CLI::App& app) {
             admin = ip_endpoint<asio::ip::tcp::endpoint>(flags->admin, "--admin");
             if (!admin) return 2;
         }
-        if (send->parsed() && flags->input.starts_with("rtsp://")) {
+        if (send->parsed() && (flags->input.starts_with("rtsp://") || flags->input.ends_with(".sdp"))) {
             mssr::RtspBridgeConfig config;
             config.admin = admin;
-            config.source_url = flags->input;
+            (flags->input.starts_with("rtsp://") ? config.source_url : config.source_sdp_file) = flags->input;
             config.options = socket_options(*flags);
             config.stats_json = flags->stats_json;
             if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);

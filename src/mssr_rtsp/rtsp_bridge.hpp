@@ -1,11 +1,12 @@
 #pragma once
 // RTSP in, MSSR-RTP across the lossy path, RTSP out: the I/O half of `streamgate mssr send rtsp://...` and
 // `streamgate mssr recv --serve rtsp://...` (docs/mssr.md). The sender plays the origin with the RTSP client
-// core (interleaved TCP, so nothing is lost before MSSR takes over) and carries its RTP packets per frame
-// (src/mssr/rtp_adu.hpp) with the origin's SDP; the receiver feeds what arrives to a mount of the RTSP proxy
-// machinery (src/proxy, MountConfig::fed), which serves any player over UDP or TCP in either family, and/or
-// re-emits them as plain RTP described by an SDP file.
-// Both run until SIGINT/SIGTERM or until the session ends, then write their statistics.
+// core (interleaved TCP, so nothing is lost before MSSR takes over), or takes RTP over UDP as an SDP file
+// describes it (`mssr send FILE.sdp`, what ffmpeg's RTP muxer writes with -sdp_file), and carries its RTP
+// packets per frame (src/mssr/rtp_adu.hpp) with the SDP; the receiver feeds what arrives to a mount of the
+// RTSP proxy machinery (src/proxy, MountConfig::fed), which serves any player over UDP or TCP in either
+// family, and/or re-emits them as plain RTP described by an SDP file. Both run until SIGINT/SIGTERM or until
+// the session ends, then write their statistics.
 
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
@@ -20,7 +21,10 @@
 namespace sg::mssr {
 
 struct RtspBridgeConfig {
-    std::string source_url;          // send: rtsp://origin/...
+    std::string source_url;  // send: rtsp://origin/...
+    // send: instead of source_url, an SDP file: each m= section's RTP arrives on its port at the c= address
+    // (bound there; a multicast group is joined), its RTCP on the port above (a BYE ends the input).
+    std::string source_sdp_file;
     asio::ip::udp::endpoint peer;    // send: the MSSR receiver
     asio::ip::udp::endpoint listen;  // recv: where the sender is awaited
     bool serve_rtsp = false;         // recv: serve a mount (--serve)

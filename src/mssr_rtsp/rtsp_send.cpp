@@ -1,13 +1,16 @@
 // `streamgate mssr send rtsp://...`: plays the origin over interleaved TCP with the RTSP client core, groups
 // each track's RTP packets into ADUs (src/mssr/rtp_adu.hpp) and submits them to an MSSR session, together
-// with the origin's SDP, repeated.
+// with the origin's SDP, repeated. `streamgate mssr send FILE.sdp` does the same with RTP over UDP that the
+// SDP file describes.
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/multicast.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdio>
@@ -21,6 +24,7 @@
 #include "mssr/rtp_adu.hpp"
 #include "mssr_io/stats_json.hpp"
 #include "mssr_rtsp/bridge_admin.hpp"
+#include "mssr_rtsp/sdp_input.hpp"
 #include "restream/key_frame.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtp/rtcp.hpp"
@@ -32,6 +36,7 @@ namespace {
 
 using udp = asio::ip::udp;
 using Json = nlohmann::ordered_json;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr auto k_request_timeout = std::chrono::seconds(5);
 // The origin silent this long after its media started: it is over (serve ends a file with BYE, too).
 constexpr auto k_origin_silence = std::chrono::seconds(3);
@@ -79,6 +84,11 @@ private:
         exit_.async_wait([this](const asio::error_code&) { io_.stop(); });
         timer_.cancel();
         client_.close();
+        asio::error_code ignored_close;
+        for (auto& socket : rtp_sockets_)
+            socket->close(ignored_close);
+        for (auto& socket : rtcp_sockets_)
+            socket->close(ignored_close);
         if (mssr_) mssr_->close();
         if (admin_) admin_->stop();
     }
@@ -92,36 +102,33 @@ private:
     }
 
     asio::awaitable<void> play() {
-        const auto url = rtsp::parse_url(config_.source_url);
-        if (!url) co_return fail(2, fmt::format("{}: {}", config_.source_url, url.error()));
-        client::ConnectOptions connect;
-        connect.timeout = k_request_timeout;
-        if (!co_await client_.connect(*url, connect))
-            co_return fail(1, "origin: connect: " + client_.error());
-        const std::string request_url = rtsp::to_string(*url);
-        rtsp::Headers accept;
-        accept.add("Accept", "application/sdp");
-        auto describe = co_await client_.request("DESCRIBE", request_url, accept);
-        if (!describe || describe->status != 200)
-            co_return fail(1, describe ? fmt::format("origin: DESCRIBE answered {}", describe->status)
-                                       : "origin: DESCRIBE: " + client_.error());
-        auto presentation =
-            client::parse_presentation(describe->body, client::base_url(*describe, request_url));
-        if (!presentation) co_return fail(1, fmt::format("origin: DESCRIBE: {}", presentation.error()));
-        if (describe->body.size() > k_max_description_bytes) co_return fail(1, "origin: SDP too long");
-        std::vector<std::string> media;
-        for (const auto& t : presentation->tracks)
-            media.push_back(t.media);
+        if (!config_.source_sdp_file.empty()) {
+            co_await play_sdp_file();
+        } else {
+            co_await play_rtsp();
+        }
+    }
+
+    // The tracks, their groupers and the MSSR session for a presentation of these media types described by
+    // `sdp`; false after fail().
+    asio::awaitable<bool> open_session(const std::vector<std::string>& media, const std::string& sdp) {
+        if (sdp.size() > k_max_description_bytes) {
+            fail(1, "source: SDP too long");
+            co_return false;
+        }
         const auto streams = assign_streams(media);
-        if (!streams) co_return fail(1, fmt::format("origin: {}", streams.error()));
-        const auto encodings = proxy::mount_track_encodings(describe->body);
+        if (!streams) {
+            fail(1, fmt::format("source: {}", streams.error()));
+            co_return false;
+        }
+        const auto encodings = proxy::mount_track_encodings(sdp);
         for (std::size_t i = 0; i < streams->size(); ++i) {
             const std::uint8_t stream = (*streams)[i];
             const bool h264 = i < encodings.size() && proxy::waits_for_key_frame(encodings[i]);
             tracks_.push_back(
                 std::make_unique<Track>(Track{stream, h264, RtpAduGrouper(stream, stream == 0)}));
         }
-        description_ = encode_session_description(SessionDescription{*streams, describe->body});
+        description_ = encode_session_description(SessionDescription{*streams, sdp});
 
         // The session's streams: video, audio, the description (repeated, so a long budget costs nothing),
         // then any further track with the audio policy.
@@ -139,12 +146,41 @@ private:
         const udp::endpoint any =
             config_.peer.address().is_v6() ? udp::endpoint(udp::v6(), 0) : udp::endpoint(udp::v4(), 0);
         auto created = Socket::create(io_.get_executor(), any, options);
-        if (!created) co_return fail(2, std::string(created.error()));
+        if (!created) {
+            fail(2, std::string(created.error()));
+            co_return false;
+        }
         mssr_ = std::move(*created);
-        if (const auto ec = co_await mssr_->connect(config_.peer))
-            co_return fail(1, "no MSSR receiver at the peer: " + ec.message());
+        if (const auto ec = co_await mssr_->connect(config_.peer)) {
+            fail(1, "no MSSR receiver at the peer: " + ec.message());
+            co_return false;
+        }
         asio::co_spawn(io_, session(), asio::detached);
         send_description();
+        co_return true;
+    }
+
+    asio::awaitable<void> play_rtsp() {
+        const auto url = rtsp::parse_url(config_.source_url);
+        if (!url) co_return fail(2, fmt::format("{}: {}", config_.source_url, url.error()));
+        client::ConnectOptions connect;
+        connect.timeout = k_request_timeout;
+        if (!co_await client_.connect(*url, connect))
+            co_return fail(1, "origin: connect: " + client_.error());
+        const std::string request_url = rtsp::to_string(*url);
+        rtsp::Headers accept;
+        accept.add("Accept", "application/sdp");
+        auto describe = co_await client_.request("DESCRIBE", request_url, accept);
+        if (!describe || describe->status != 200)
+            co_return fail(1, describe ? fmt::format("origin: DESCRIBE answered {}", describe->status)
+                                       : "origin: DESCRIBE: " + client_.error());
+        auto presentation =
+            client::parse_presentation(describe->body, client::base_url(*describe, request_url));
+        if (!presentation) co_return fail(1, fmt::format("origin: DESCRIBE: {}", presentation.error()));
+        std::vector<std::string> media;
+        for (const auto& t : presentation->tracks)
+            media.push_back(t.media);
+        if (!co_await open_session(media, describe->body)) co_return;
 
         client_.set_frame_handler(
             [this](std::uint8_t channel, Bytes payload) { on_frame(channel, payload); });
@@ -175,36 +211,143 @@ private:
             std::chrono::seconds(std::clamp<std::uint32_t>(session_timeout_s / 2, 1, 30));
         const auto start = Clock::now();
         auto next_keepalive = start + keepalive_every;
-        auto next_description = start + config_.description_interval;
-        auto next_progress = start + config_.progress_interval;
+        Chores chores(start, config_);
         last_media_ = start;
         while (!stopping_ && !origin_ended_) {
             const auto now = Clock::now();
             if (now - last_media_ > k_origin_silence) break;
-            if (now >= next_description) {
-                next_description = now + config_.description_interval;
-                send_description();
-            }
-            if (config_.progress_interval.count() > 0 && now >= next_progress) {
-                next_progress = now + config_.progress_interval;
-                progress(std::chrono::duration<double>(now - start).count());
-            }
+            do_chores(chores, now);
             if (now >= next_keepalive) {
                 next_keepalive = now + keepalive_every;
                 if (!co_await client_.request("GET_PARAMETER", presentation->aggregate_url)) break;
                 continue;
             }
-            auto wake = std::min({next_keepalive, next_description, now + std::chrono::milliseconds(200)});
-            if (!co_await client_.pump_until(wake)) break;  // the origin closed the connection
+            if (!co_await client_.pump_until(std::min(next_keepalive, chores.next(now))))
+                break;  // the origin closed the connection
         }
+        co_await finish();
+    }
+
+    // RTP over UDP as an SDP file describes it (ffmpeg -f rtp ... -sdp_file F writes one): each m= section's
+    // packets arrive on its port at the c= address, its RTCP one port above.
+    asio::awaitable<void> play_sdp_file() {
+        std::ifstream in(config_.source_sdp_file, std::ios::binary);
+        std::string text(k_max_description_bytes + 1, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        if (text.empty()) co_return fail(2, fmt::format("{}: cannot read it", config_.source_sdp_file));
+        const auto input = sdp_input_tracks(text);
+        if (!input) co_return fail(2, fmt::format("{}: {}", config_.source_sdp_file, input.error()));
+        for (const SdpInputTrack& track : *input) {
+            asio::error_code ec;
+            auto rtp = bind_input(track.address, track.port, ec);
+            if (!rtp) {
+                co_return fail(2, fmt::format("{}: {} port {}: {}", config_.source_sdp_file,
+                                              track.address.to_string(), track.port, ec.message()));
+            }
+            rtp_sockets_.push_back(std::move(rtp));
+            // RTCP only ends the input (BYE); a port already taken costs nothing but that.
+            if (auto rtcp = bind_input(track.address, static_cast<std::uint16_t>(track.port + 1), ec))
+                rtcp_sockets_.push_back(std::move(rtcp));
+        }
+        std::vector<std::string> media;
+        for (const SdpInputTrack& track : *input)
+            media.push_back(track.media);
+        if (!co_await open_session(media, text)) co_return;
+        for (std::size_t i = 0; i < rtp_sockets_.size(); ++i)
+            asio::co_spawn(io_, receive(*rtp_sockets_[i], i, false), asio::detached);
+        for (auto& socket : rtcp_sockets_)
+            asio::co_spawn(io_, receive(*socket, 0, true), asio::detached);
+        if (config_.progress_interval.count() > 0)
+            say(fmt::format("mssr send: waiting for the RTP of {} ({} tracks)\n", config_.source_sdp_file,
+                            tracks_.size()));
+
+        // The input may start any time after us; once it has, silence or a BYE ends it.
+        const auto start = Clock::now();
+        Chores chores(start, config_);
+        while (!stopping_ && !origin_ended_) {
+            const auto now = Clock::now();
+            if (media_started_ && now - last_media_ > k_origin_silence) break;
+            do_chores(chores, now);
+            timer_.expires_at(chores.next(now));
+            const auto [ec] = co_await timer_.async_wait(as_tuple_awaitable);
+            (void)ec;  // cancelled by stop(): the loop condition says so
+        }
+        co_await finish();
+    }
+
+    // A UDP socket for input on `port` of `address` (bound to the wildcard and joined when multicast); null
+    // with `ec` set when it cannot be had.
+    std::unique_ptr<udp::socket> bind_input(const asio::ip::address& address, std::uint16_t port,
+                                            asio::error_code& ec) {
+        auto socket = std::make_unique<udp::socket>(io_);
+        const bool multicast = address.is_multicast();
+        const asio::ip::address any = address.is_v6() ? asio::ip::address(asio::ip::address_v6::any())
+                                                      : asio::ip::address(asio::ip::address_v4::any());
+        const udp::endpoint local(multicast ? any : address, port);
+        socket->open(local.protocol(), ec);
+        if (!ec && multicast) socket->set_option(udp::socket::reuse_address(true), ec);
+        if (!ec) socket->bind(local, ec);
+        if (!ec && multicast) socket->set_option(asio::ip::multicast::join_group(address), ec);
+        if (ec) return nullptr;
+        asio::error_code ignored;  // best effort: room for a key frame's burst
+        socket->set_option(asio::socket_base::receive_buffer_size(4 << 20), ignored);
+        return socket;
+    }
+
+    asio::awaitable<void> receive(udp::socket& socket, std::size_t track, bool rtcp) {
+        std::vector<std::uint8_t> buffer(65536);
+        while (!stopping_) {
+            const auto [ec, n] = co_await socket.async_receive(asio::buffer(buffer), as_tuple_awaitable);
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return;
+                continue;  // e.g. an ICMP error queued on the socket
+            }
+            const Bytes datagram(buffer.data(), n);
+            if (rtcp) {
+                on_rtcp(datagram);
+            } else {
+                on_rtp(track, datagram);
+            }
+        }
+    }
+
+    // What both inputs do while media flows: repeat the description, print progress.
+    struct Chores {
+        Chores(Clock::time_point start, const RtspBridgeConfig& config)
+            : start_time(start),
+              next_description(start + config.description_interval),
+              next_progress(config.progress_interval.count() > 0 ? start + config.progress_interval
+                                                                 : Clock::time_point::max()) {}
+        Clock::time_point start_time;
+        Clock::time_point next_description;
+        Clock::time_point next_progress;  // never with --quiet
+        Clock::time_point next(Clock::time_point now) const {
+            return std::min({next_description, next_progress, now + std::chrono::milliseconds(200)});
+        }
+    };
+
+    void do_chores(Chores& chores, Clock::time_point now) {
+        if (now >= chores.next_description) {
+            chores.next_description = now + config_.description_interval;
+            send_description();
+        }
+        if (now >= chores.next_progress) {
+            chores.next_progress = now + config_.progress_interval;
+            progress(std::chrono::duration<double>(now - chores.start_time).count());
+        }
+    }
+
+    // The input is done: the last frames' repairs still get their chance, then the session ends.
+    asio::awaitable<void> finish() {
         if (stopping_) co_return;
         for (auto& track : tracks_)
             track->grouper.flush();
         submit_ready();
-        // The origin is done: the last frames' repairs still get their chance, then the session ends.
         timer_.expires_after(config_.drain);
-        co_await timer_.async_wait(asio::use_awaitable);
-        if (config_.progress_interval.count() > 0) say("mssr send: the origin ended\n");
+        const auto [ec] = co_await timer_.async_wait(as_tuple_awaitable);
+        (void)ec;
+        if (config_.progress_interval.count() > 0) say("mssr send: the source ended\n");
         stop();
     }
 
@@ -224,27 +367,32 @@ private:
 
     void on_frame(std::uint8_t channel, Bytes payload) {
         for (std::size_t i = 0; i < channels_.size(); ++i) {
-            if (channel == channels_[i]) {
-                last_media_ = Clock::now();
-                Track& track = *tracks_[i];
-                bool key = false;
-                if (track.h264) {
-                    if (const auto view = rtp::parse_rtp(payload))
-                        key = proxy::h264_starts_key_frame(view->payload());
-                }
-                track.grouper.feed(payload, key);
-                submit_ready();
-                return;
-            }
-            if (channel == channels_[i] + 1) {
-                // RTCP: a BYE ends the origin's stream (serve says it at the end of a file).
-                if (const auto compound = rtp::parse_compound(payload)) {
-                    for (const auto& part : *compound)
-                        if (part.type == rtp::RtcpType::bye) origin_ended_ = true;
-                }
-                return;
-            }
+            if (channel == channels_[i]) return on_rtp(i, payload);
+            if (channel == channels_[i] + 1) return on_rtcp(payload);
         }
+    }
+
+    void on_rtp(std::size_t index, Bytes payload) {
+        last_media_ = Clock::now();
+        media_started_ = true;
+        Track& track = *tracks_[index];
+        bool key = false;
+        if (track.h264) {
+            if (const auto view = rtp::parse_rtp(payload))
+                key = proxy::h264_starts_key_frame(view->payload());
+        }
+        track.grouper.feed(payload, key);
+        submit_ready();
+    }
+
+    // RTCP: a BYE ends the source's stream (serve says it at the end of a file, and so does ffmpeg).
+    void on_rtcp(Bytes payload) {
+        if (origin_ended_) return;
+        if (const auto compound = rtp::parse_compound(payload)) {
+            for (const auto& part : *compound)
+                if (part.type == rtp::RtcpType::bye) origin_ended_ = true;
+        }
+        if (origin_ended_) timer_.cancel();  // the SDP input's loop sleeps on it
     }
 
     void submit_ready() {
@@ -303,9 +451,12 @@ private:
     std::unique_ptr<Socket> mssr_;
     std::unique_ptr<SessionAdmin> admin_;  // after mssr_: its series read the socket until it goes
     std::vector<std::unique_ptr<Track>> tracks_;
-    std::vector<std::uint8_t> channels_;  // interleaved RTP channel of each track
+    std::vector<std::uint8_t> channels_;                      // interleaved RTP channel of each track
+    std::vector<std::unique_ptr<udp::socket>> rtp_sockets_;   // SDP input: track i's RTP
+    std::vector<std::unique_ptr<udp::socket>> rtcp_sockets_;  // SDP input: RTCP (for BYE)
     std::vector<std::uint8_t> description_;
     Clock::time_point last_media_{};
+    bool media_started_ = false;
     bool origin_ended_ = false;
     bool stopping_ = false;
     int status_ = 0;

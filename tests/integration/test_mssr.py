@@ -17,6 +17,10 @@ H.264 and AAC), `mssr send rtsp://...` plays it on snd and carries it, `mssr rec
 serves it as a mount, and ffprobe on rcv decodes that mount over RTP/UDP (loopback, lossless). Plain RTP across
 the same lossy path (ffprobe on rcv straight from the origin, RTP over UDP) must show decode errors; through
 MSSR every key frame must arrive whole and the decoder report (next to) nothing.
+
+RTP over UDP described by an SDP file in, RTSP out (the third test): ffmpeg on snd sends the MP4's tracks as
+RTP to two loopback ports and writes the SDP file (`-f rtp ... -sdp_file`), `mssr send FILE.sdp` takes them
+there and carries them across the lossy path, and ffprobe on rcv decodes the mount `mssr recv --serve` makes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ MSSR_PORT = 6000      # mssr recv's listener, on rcv
 SINK_PORT = 7000      # the sink's port, on rcv (mssr recv's TS output, or plain UDP straight from snd)
 ORIGIN_PORT = 8554    # streamgate serve on snd (the RTSP test)
 RTSP_MSSR_PORT = 6001  # mssr recv --serve's MSSR listener, on rcv
+SDP_MSSR_PORT = 6002  # the same for the SDP-input test
+RTP_IN_PORT = 5010    # ffmpeg's RTP to mssr send FILE.sdp, on snd: video here, audio at + 2
 MOUNT_PORT = 8555     # mssr recv --serve's RTSP listener, on rcv (loopback)
 ADMIN_PORT = 9109     # mssr send's and recv's --admin (Prometheus /metrics), each on its host's loopback
 
@@ -247,6 +253,53 @@ class Mssr(unittest.TestCase):
         self.assertGreater(sent["sender"]["parity_fragments"], 0, report)
         self.assertGreater(received["receiver"]["parity_recovered"], 0, report)
         self.assertLess(got["decode_errors"], copied["decode_errors"], report)
+
+    def test_rtp_described_by_an_sdp_file_crosses_the_lossy_path(self):
+        net = self.net
+        tmp = net.tmpdir
+        clip = tmp / "sdp-clip.mp4"
+        make_mp4(clip)
+        sdp_file = tmp / "in.sdp"
+        rtp_out = ["-map", "0:v", "-c", "copy", "-f", "rtp", f"rtp://127.0.0.1:{RTP_IN_PORT}", "-map", "0:a",
+                   "-c", "copy", "-f", "rtp", f"rtp://127.0.0.1:{RTP_IN_PORT + 2}"]
+        # The SDP ffmpeg writes for these outputs (payload types, parameter sets) is the same for every run:
+        # a short run writes it before the receiving side starts.
+        net.run(SND, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-t", "0.1", "-i", str(clip),
+                      *rtp_out, "-sdp_file", str(sdp_file)], timeout=60)
+        self.assertIn("m=video", sdp_file.read_text())
+
+        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{SDP_MSSR_PORT}",
+                                    "--serve", f"rtsp://127.0.0.1:{MOUNT_PORT + 1}/live", "--stats-json",
+                                    str(tmp / "sdp-recv.json")], name="mssr-recv-sdp", ready=None)
+        net.wait_port(RCV, "127.0.0.1", MOUNT_PORT + 1)
+        out = tmp / "mssr-sdp"
+        player = probe_rtsp(net, RCV, f"rtsp://127.0.0.1:{MOUNT_PORT + 1}/live", out)
+        send = net.start_peer(SND, [self.bin, "mssr", "send", str(sdp_file), "--to", f"{RCV_ADDR}:{SDP_MSSR_PORT}",
+                                    "--latency", "200", "--stream-kbps", "3000", "--stats-json",
+                                    str(tmp / "sdp-send.json")], name="mssr-send-sdp", ready=None)
+        net.wait_port(SND, "127.0.0.1", RTP_IN_PORT, proto="udp")
+        time.sleep(1.0)  # the handshake across the lossy path
+        net.run(SND, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", str(clip), *rtp_out],
+                timeout=SECONDS + 60)
+        # The input falls silent: mssr send ends by itself (3 s of silence, then the repairs' drain).
+        self.assertEqual(send.proc.wait(timeout=30), 0, send.log_text())
+        got = probe_result(player, out)
+        self.assertEqual(recv.stop(), 0, recv.log_text())
+        sent = json.loads((tmp / "sdp-send.json").read_text())
+        received = json.loads((tmp / "sdp-recv.json").read_text())
+        report = f"MSSR {got}\nsender {json.dumps(sent)}\nreceiver {json.dumps(received)}"
+        print(report)
+
+        tracks = sent["input"]["tracks"]
+        self.assertEqual(len(tracks), 2, report)
+        self.assertGreaterEqual(tracks[0]["adus"], FPS * SECONDS - 2, report)  # every video frame was taken
+        self.assertGreater(tracks[1]["adus"], 0, report)
+        self.assertGreater(sent["sender"]["retransmissions"], 0, report)  # the path lost, MSSR repaired
+        video = next(s for s in received["streams"] if s["stream"] == 0)
+        self.assertEqual(video["key_adus_incomplete"], 0, report)
+        self.assertGreaterEqual(got["key_frames"], SECONDS - 2, report)
+        self.assertGreaterEqual(got["frames"], FPS * (SECONDS - 2), report)
+        self.assertLessEqual(got["decode_errors"], 2, report)
 
     def test_rtsp_in_and_out_keeps_every_key_frame_where_plain_rtp_breaks(self):
         net = self.net
