@@ -49,4 +49,11 @@ void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept {
         parity[i] = static_cast<std::uint8_t>(parity[i] ^ fragment[i]);
 }
 
+std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size) {
+    std::vector<std::uint8_t> parity(parity_fragment_size(adu.size(), fragment_size), 0);
+    for (std::size_t offset = 0; offset < adu.size() && fragment_size != 0; offset += fragment_size)
+        xor_into(parity, adu.subspan(offset, std::min(fragment_size, adu.size() - offset)));
+    return parity;
+}
+
 }  // namespace sg::mssr

@@ -62,6 +62,8 @@ constexpr bool is_parity_fragment(const FragmentHeader& h, std::size_t size,
 
 // parity ^= fragment, octet by octet; `fragment` may be shorter (zero padding).
 void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept;
+// The parity fragment of a whole ADU cut into fragments of `fragment_size` octets.
+std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size);
 
 struct AduInfo {
     std::uint8_t stream = 0;

@@ -48,11 +48,13 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     const StreamPolicy& policy = config_.streams[adu.stream].policy;
     // No repair can make the deadline: a request comes a reorder window after the loss, its answer one
     // round trip later.
-    const bool parity = config_.parity_when_unrepairable && rtt_.has_sample() &&
-                        std::chrono::microseconds(policy.latency) <= rtt_.srtt() + config_.reorder_allowance;
+    const bool parity =
+        config_.parity_when_unrepairable && rtt_.has_sample() &&
+        std::chrono::microseconds(policy.latency) <= rtt_.srtt() + config_.reorder_allowance &&
+        protects(now, adu.priority);
     const std::size_t parity_size = parity ? parity_fragment_size(adu.data.size(), size) : 0;
     if (buffered_ + adu.data.size() + parity_size > config_.max_buffer_bytes ||
-        buffer_.size() + fragment_count(adu.data.size(), size) + 1 > k_max_outstanding) {
+        buffer_.size() + fragment_count(adu.data.size(), size) + (parity ? 1 : 0) > k_max_outstanding) {
         ++stats_.rejected_adus;
         return fail("MSSR send buffer full");
     }
@@ -69,10 +71,7 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     const auto data = std::make_shared<const std::vector<std::uint8_t>>(std::move(adu.data));
     std::shared_ptr<const std::vector<std::uint8_t>> parity_data;
     if (parity) {
-        auto built = std::make_shared<std::vector<std::uint8_t>>(parity_size, 0);
-        for (std::size_t offset = 0; offset < data->size(); offset += size)
-            xor_into(*built, Bytes(*data).subspan(offset, std::min(size, data->size() - offset)));
-        parity_data = std::move(built);
+        parity_data = std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size));
         ++stats_.parity_adus;
     }
     const TimePoint deadline = now + policy.latency;
@@ -160,10 +159,13 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     if (!retransmission) {
         // The first fragment carries what a decoder needs to use the frame at all. When even the fastest
         // repair (its request after the receiver's reorder window, one round trip) would miss the deadline,
-        // a second copy is the only protection left (unless the ADU has parity); it goes after the ADU's
-        // last fragment, so a loss burst in between does not take both.
-        if (f.header.fragment_index == 0 && !f.header.parity && config_.copy_unrepairable_first_fragment &&
-            rtt_.has_sample() && now + rtt_.srtt() + config_.reorder_allowance >= f.deadline) {
+        // a second copy is the only protection left; it goes after the ADU's last fragment, so a loss burst
+        // in between does not take both. Parity replaces it, but for a key ADU: parity rebuilds one lost
+        // fragment, and a key frame is long (30 fragments at 3 Mbit/s), so it often loses two, and without
+        // its head the whole GOP is lost; one more datagram per key frame is cheap.
+        if (f.header.fragment_index == 0 && (!f.header.parity || f.header.priority == Priority::key) &&
+            config_.copy_unrepairable_first_fragment && rtt_.has_sample() &&
+            now + rtt_.srtt() + config_.reorder_allowance >= f.deadline && protects(now, f.header.priority)) {
             f.copy_wanted = true;
         }
         if (f.last) {
@@ -316,7 +318,7 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     if (f.state != State::in_flight) return;
     in_flight_ -= f.wire_size();
     f.state = State::lost;
-    if (congestion) count_loss(f, seq);
+    if (congestion) count_loss(f, seq, now);
     if (f.is_parity) {  // it served, or failed to serve, its one purpose: a repair of it would come too late
         finish(f);
         return;
@@ -331,10 +333,16 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     if (!next_expiry_ || f.deadline < *next_expiry_) next_expiry_ = f.deadline;
 }
 
-void Sender::count_loss(Fragment& f, std::int64_t seq) {
+void Sender::count_loss(Fragment& f, std::int64_t seq, TimePoint now) {
+    last_loss_ = now;
     if (f.loss_counted) return;
     f.loss_counted = true;
     cc_.on_loss(seq, sent_end());
+}
+
+bool Sender::protects(TimePoint now, Priority priority) const noexcept {
+    if (priority == Priority::key || config_.protect_after_loss.count() == 0) return true;
+    return last_loss_ && now - *last_loss_ < config_.protect_after_loss;
 }
 
 void Sender::detect_gap_losses(TimePoint now, const FeedbackView& feedback, std::int64_t cum) {
@@ -362,10 +370,14 @@ void Sender::detect_gap_losses(TimePoint now, const FeedbackView& feedback, std:
             Fragment& f = *find(seq);
             // A retransmission sits below fragments acked long before it was sent: only the receiver's
             // request can tell that it was lost too.
-            if (f.state != State::in_flight || f.loss_counted || f.transmissions > 1) continue;
+            if (f.state != State::in_flight) continue;
+            // A hole at all keeps unrepairable ADUs protected (protects()), also one the receiver rebuilt
+            // from parity and so never shows overdue, or one only reordered: protection there costs little.
+            last_loss_ = now;
+            if (f.loss_counted || f.transmissions > 1) continue;
             if (now - f.last_sent < overdue) continue;  // only reordered, perhaps: the next feedback decides
             ++stats_.gap_losses;
-            count_loss(f, seq);
+            count_loss(f, seq, now);
         }
     }
 }

@@ -12,7 +12,8 @@
 // retransmission timer, which follows RFC 6298 with Karn's
 // algorithm. Where no repair can arrive in time (the budget is below a round trip), each ADU gets a parity
 // fragment after its last one, which rebuilds any one lost fragment at the receiver; or, for a receiver that
-// does not take parity, its first fragment, the one a decoder cannot do without, is sent a second time.
+// does not take parity, its first fragment, the one a decoder cannot do without, is sent a second time: for
+// key ADUs always, for the others while the path shows loss.
 // The handshake's round trip can seed the RTT, so that this holds from the first ADU on.
 // Pure: `now` is passed in.
 
@@ -70,6 +71,10 @@ struct SenderConfig {
     // included, where the copy saves only the first. Only for a receiver that announced k_feature_parity
     // (handshake.hpp), so off here; the session turns it on.
     bool parity_when_unrepairable = false;
+    // That protection (parity or the copy) costs a datagram per ADU whether or not anything is lost, so a
+    // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
+    // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.
+    std::chrono::milliseconds protect_after_loss{10000};
 };
 
 struct Adu {
@@ -151,6 +156,8 @@ private:
     Fragment* find(std::int64_t seq);
     void mark_acked(Fragment& f, TimePoint now, std::size_t& acked,
                     std::optional<TimePoint>& newest_single_send);
+    // Whether an ADU of `priority` whose budget no repair fits gets parity or the first fragment's copy.
+    bool protects(TimePoint now, Priority priority) const noexcept;
     // `congestion` is false for losses found by the timer (they have their own window reaction).
     void mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion);
     void finish(Fragment& f);
@@ -159,8 +166,8 @@ private:
     // is also overdue (RFC 8985's time rule: sent more than an SRTT and a quarter ago), so that a path
     // that reorders by less than that is not taken for a congested one.
     void detect_gap_losses(TimePoint now, const FeedbackView& feedback, std::int64_t cum);
-    // The congestion signal for fragment `seq`, once per fragment.
-    void count_loss(Fragment& f, std::int64_t seq);
+    // The congestion signal for fragment `seq`, once per fragment; it also keeps unrepairable ADUs protected.
+    void count_loss(Fragment& f, std::int64_t seq, TimePoint now);
     // NewReno's recovery point (RFC 6582 §3.2): the highest number sent so far, plus one.
     std::int64_t sent_end() const noexcept { return std::max(next_new_, base_); }
     std::int64_t end_sequence() const noexcept { return base_ + static_cast<std::int64_t>(buffer_.size()); }
@@ -205,6 +212,7 @@ private:
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::uint32_t probes_since_ack_ = 0;
     std::optional<TimePoint> next_expiry_;
+    std::optional<TimePoint> last_loss_;  // the newest hole or request seen (protects())
     SenderStats stats_;
 };
 

@@ -103,6 +103,12 @@ TEST(MssrFragmenter, PlansTheParityFragmentAfterTheData) {
     EXPECT_FALSE(single->front().is_parity);
 }
 
+TEST(MssrFragmenter, ParityOfAnAduIsTheXorOfItsPaddedFragments) {
+    const std::vector<std::uint8_t> adu{1, 2, 3, 4, 5, 6, 7};  // fragments of 3: 1 2 3 | 4 5 6 | 7
+    EXPECT_EQ(parity_of(adu, 3), (std::vector<std::uint8_t>{1 ^ 4 ^ 7, 2 ^ 5, 3 ^ 6}));
+    EXPECT_EQ(parity_of(std::vector<std::uint8_t>{9, 8}, 3), (std::vector<std::uint8_t>{9, 8}));  // a copy
+}
+
 TEST(MssrFragmenter, XorIntoPadsAShorterFragmentWithZeros) {
     std::vector<std::uint8_t> parity{0x0f, 0xf0, 0x55};
     const std::vector<std::uint8_t> fragment{0xff, 0xff};

@@ -33,13 +33,8 @@ inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std
         RtpFields rtp;
         rtp.ssrc = 100 + info.stream;
         rtp.rtp_timestamp = info.stream_sequence * 3000u;
-        std::vector<std::uint8_t> parity;
-        if (plan.is_parity) {  // as the sender builds it
-            parity.assign(plan.size, 0);
-            const std::size_t size = fragment_size(mss);
-            for (std::size_t at = 0; at < data.size(); at += size)
-                xor_into(parity, Bytes(data).subspan(at, std::min(size, data.size() - at)));
-        }
+        const std::vector<std::uint8_t> parity =
+            plan.is_parity ? parity_of(data, fragment_size(mss)) : std::vector<std::uint8_t>{};
         const Bytes payload = plan.is_parity ? Bytes(parity) : Bytes(data).subspan(plan.offset, plan.size);
         (void)append_data_packet(packet, rtp, plan.header, payload);
         out.push_back(std::move(packet));

@@ -405,8 +405,8 @@ Sender sender_with_rtt(std::chrono::milliseconds latency, std::chrono::milliseco
 
 TEST(MssrSender, AnUnrepairableFirstFragmentIsSentTwice) {
     Sender s = sender_with_rtt(40ms, 42ms);
-    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 3)).ok());            // fragments 1-3
-    ASSERT_TRUE(s.submit(at_ms(100), frame(100, Priority::reference)).ok());  // fragment 4, alone
+    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 3)).ok());  // fragments 1-3
+    ASSERT_TRUE(s.submit(at_ms(100), frame(100)).ok());             // fragment 4, alone
     const auto sent = drain(s, at_ms(100));
     ASSERT_EQ(sent.size(), 6u);
     const std::vector<std::uint16_t> order{1, 2, 3, 1, 4, 4};
@@ -439,9 +439,10 @@ TEST(MssrSender, AFirstFragmentThatCanStillBeRepairedIsSentOnce) {
 TEST(MssrSender, AnUnrepairableAduGetsAParityFragmentInsteadOfACopy) {
     SenderConfig c = config(RetransmitMode::by_value, 40ms);
     c.parity_when_unrepairable = true;
+    c.protect_after_loss = 0ms;  // protect delta frames on a path that has not lost yet, too
     Sender s(c);
     s.seed_rtt(42ms);
-    Adu adu = frame(k_fragment * 2 + 10);
+    Adu adu = frame(k_fragment * 2 + 10, Priority::reference);
     for (std::size_t i = 0; i < adu.data.size(); ++i)
         adu.data[i] = static_cast<std::uint8_t>(i * 7);
     const std::vector<std::uint8_t> data = adu.data;
@@ -453,9 +454,9 @@ TEST(MssrSender, AnUnrepairableAduGetsAParityFragmentInsteadOfACopy) {
         buf.clear();
     }
     ASSERT_EQ(datagrams.size(), 4u);
-    std::vector<std::uint8_t> expected(k_fragment, 0);
+    std::vector<std::uint8_t> expected(k_fragment, 0);  // worked out here octet by octet, not by parity_of
     for (std::size_t i = 0; i < data.size(); ++i)
-        expected[i % k_fragment] ^= data[i];
+        expected[i % k_fragment] = static_cast<std::uint8_t>(expected[i % k_fragment] ^ data[i]);
     for (std::size_t i = 0; i < datagrams.size(); ++i) {
         const auto view = parse_data_packet(datagrams[i]);
         ASSERT_TRUE(view.ok());
@@ -482,6 +483,23 @@ TEST(MssrSender, AnUnrepairableAduGetsAParityFragmentInsteadOfACopy) {
     EXPECT_EQ(s.in_flight(), 0u);
 }
 
+// A key ADU gets both: the parity rebuilds one lost fragment, and a long key frame often loses two; without
+// its head the GOP is lost, so its first fragment goes twice as well.
+TEST(MssrSender, AnUnrepairableKeyAduGetsParityAndItsFirstFragmentsCopy) {
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.parity_when_unrepairable = true;
+    Sender s(c);
+    s.seed_rtt(42ms);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3)).ok());  // fragments 0-2, parity 3
+    const auto sent = drain(s, at_ms(0));
+    ASSERT_EQ(sent.size(), 5u);
+    const std::vector<std::uint16_t> order{0, 1, 2, 0, 3};  // the copy right after the last data fragment
+    for (std::size_t i = 0; i < sent.size(); ++i)
+        EXPECT_EQ(sent[i].sequence, order[i]) << i;
+    EXPECT_EQ(s.stats().first_fragment_copies, 1u);
+    EXPECT_EQ(s.stats().parity_fragments, 1u);
+}
+
 TEST(MssrSender, ParityIsOnlyForUnrepairableAdus) {
     SenderConfig c = config(RetransmitMode::by_value, 120ms);
     c.parity_when_unrepairable = true;
@@ -503,6 +521,27 @@ TEST(MssrSender, ParityIsOnlyForUnrepairableAdus) {
     EXPECT_EQ(drain(copying, at_ms(0)).size(), 4u);
     EXPECT_EQ(copying.stats().first_fragment_copies, 1u);
     EXPECT_EQ(copying.stats().parity_adus, 0u);
+}
+
+// Protection where no repair fits costs a datagram per ADU, lost or not: key ADUs always get it, the others
+// only while the path has shown a loss within protect_after_loss (10 s).
+TEST(MssrSender, ADeltaFrameIsProtectedOnlyWhileThePathLoses) {
+    Sender s = sender_with_rtt(40ms, 42ms);
+    ASSERT_TRUE(s.submit(at_ms(100), frame(k_fragment * 4, Priority::reference)).ok());  // 1-4
+    EXPECT_EQ(drain(s, at_ms(100)).size(), 4u);  // a clean path so far: no copy
+    EXPECT_EQ(s.stats().first_fragment_copies, 0u);
+    // Fragment 1 missing below three acked ones: a loss.
+    s.on_feedback(at_ms(142), feedback(1, {AckRange{2, 3}}).view());
+    ASSERT_TRUE(s.submit(at_ms(150), frame(k_fragment * 2, Priority::reference)).ok());  // 5-6
+    EXPECT_EQ(drain(s, at_ms(150)).size(), 3u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 1u);
+    // Ten seconds without one: delta frames go unprotected again, key frames not.
+    s.on_feedback(at_ms(200), feedback(7).view());
+    ASSERT_TRUE(s.submit(at_ms(10200), frame(k_fragment * 2, Priority::reference)).ok());
+    EXPECT_EQ(drain(s, at_ms(10200)).size(), 2u);
+    ASSERT_TRUE(s.submit(at_ms(10210), frame(k_fragment * 2)).ok());
+    EXPECT_EQ(drain(s, at_ms(10210)).size(), 3u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 2u);
 }
 
 // A repair after which no other could arrive in time (the next request would come one SRTT later, past the
