@@ -361,10 +361,9 @@ TEST(MssrLoopback, BudgetBelowTheRttDropsInsteadOfRepairing) {
     EXPECT_GT(o.complete, 0);
 }
 
-TEST(MssrLoopback, ABudgetBelowTheRttStillKeepsTheFirstFragmentOfNearlyEveryFrame) {
-    // The bench's tight point: 3 Mbit/s, 5 % loss both ways, RTT 42 ms, a 40 ms budget, frames written in
-    // part. No request can be answered in time; without copies a frame's first fragment (its picture
-    // headers) is lost as often as any datagram, exactly as over plain UDP. With them both copies must go.
+// The bench's tight point: 3 Mbit/s, 5 % loss both ways, RTT 42 ms, a 40 ms budget, frames written in part.
+// No request can be answered in time.
+Scenario tight_budget() {
     Scenario sc;
     sc.forward.delay = 21ms;
     sc.backward.delay = 21ms;
@@ -377,6 +376,13 @@ TEST(MssrLoopback, ABudgetBelowTheRttStillKeepsTheFirstFragmentOfNearlyEveryFram
     sc.seconds = 10;
     sc.stream_kbps = 4500;
     sc.late = LatePolicy::partial;
+    return sc;
+}
+
+TEST(MssrLoopback, ABudgetBelowTheRttStillKeepsTheFirstFragmentOfNearlyEveryFrame) {
+    // Without copies a frame's first fragment (its picture headers) is lost as often as any datagram, exactly
+    // as over plain UDP. With them both copies must go.
+    Scenario sc = tight_budget();
     sc.first_fragment_copies = false;
     const Outcome plain = run(sc);
     sc.first_fragment_copies = true;
@@ -395,24 +401,15 @@ TEST(MssrLoopback, ABudgetBelowTheRttStillKeepsTheFirstFragmentOfNearlyEveryFram
 // rebuilds any one lost fragment, so that far more frames arrive whole; a frame loses its head only when its
 // first fragment and another one are lost.
 TEST(MssrLoopback, ABudgetBelowTheRttWithParityDeliversMostFramesWhole) {
-    Scenario sc;
-    sc.forward.delay = 21ms;
-    sc.backward.delay = 21ms;
-    sc.forward.loss = 0.05;
-    sc.backward.loss = 0.05;
-    sc.backward.seed = 2;
-    sc.latency = 40ms;
-    sc.key_size = 36000;
-    sc.p_size = 12000;
-    sc.seconds = 10;
-    sc.stream_kbps = 4500;
-    sc.late = LatePolicy::partial;
+    Scenario sc = tight_budget();
     const Outcome copied = run(sc);
     sc.parity = true;
     const Outcome parity = run(sc);
-    std::printf("copies: %d/%d whole, %d headed; parity: %d/%d whole, %d headed, %llu parity fragments\n",
-                copied.complete, copied.frames, copied.video_headed, parity.complete, parity.frames,
-                parity.video_headed, static_cast<unsigned long long>(parity.sender.parity_fragments));
+    if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
+        std::printf("copies: %d/%d whole, %d headed; parity: %d/%d whole, %d headed, %llu parity fragments\n",
+                    copied.complete, copied.frames, copied.video_headed, parity.complete, parity.frames,
+                    parity.video_headed, static_cast<unsigned long long>(parity.sender.parity_fragments));
+    }
     EXPECT_GE(parity.sender.parity_fragments, static_cast<std::uint64_t>(parity.frames - 2));
     EXPECT_LE(parity.sender.first_fragment_copies, static_cast<std::uint64_t>(parity.key_frames));
     EXPECT_EQ(parity.sender.retransmissions, 0u);
