@@ -88,4 +88,9 @@ std::optional<std::chrono::microseconds> HandshakeTimer::on_ack(TimePoint now) c
     return std::chrono::duration_cast<std::chrono::microseconds>(now - first_sent_);
 }
 
+std::optional<std::chrono::microseconds> HandshakeTimer::round_trip_floor(TimePoint now) const noexcept {
+    if (hellos_sent_ == 0 || now < last_sent_) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::microseconds>(now - last_sent_);
+}
+
 }  // namespace sg::mssr

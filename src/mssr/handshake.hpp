@@ -58,13 +58,19 @@ class HandshakeTimer {
 public:
     void on_hello_sent(TimePoint now) noexcept {
         if (hellos_sent_++ == 0) first_sent_ = now;
+        last_sent_ = now;
     }
     // The round trip when the ACK arriving at `now` answers the one HELLO sent; nullopt otherwise.
     std::optional<std::chrono::microseconds> on_ack(TimePoint now) const noexcept;
+    // The time since the last HELLO: the round trip when the ACK answers it, less when it answers an earlier
+    // one, so never more than the path's. A HELLO repeats only when one or its ACK was lost, and then the ACK
+    // usually answers the last. nullopt before any HELLO.
+    std::optional<std::chrono::microseconds> round_trip_floor(TimePoint now) const noexcept;
     std::uint32_t hellos_sent() const noexcept { return hellos_sent_; }
 
 private:
     TimePoint first_sent_{};
+    TimePoint last_sent_{};
     std::uint32_t hellos_sent_ = 0;
 };
 

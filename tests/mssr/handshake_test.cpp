@@ -105,6 +105,9 @@ TEST(MssrHandshakeTimer, ARepeatedHelloGivesNoSample) {
     timer.on_hello_sent(test::at_ms(1200));
     EXPECT_EQ(timer.hellos_sent(), 2u);
     EXPECT_FALSE(timer.on_ack(test::at_ms(1242)));
+    // What it does give is a floor: the round trip is at least the time since the last HELLO.
+    EXPECT_EQ(timer.round_trip_floor(test::at_ms(1242)), std::chrono::microseconds(42000));
+    EXPECT_FALSE(HandshakeTimer{}.round_trip_floor(test::at_ms(1242)));
 }
 
 }  // namespace
