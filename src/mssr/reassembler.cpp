@@ -281,13 +281,10 @@ void Reassembler::recover_from_parity(Adu& adu) {
         static_cast<std::uint32_t>(std::find(adu.have.begin(), adu.have.end(), false) - adu.have.begin());
     const std::size_t offset = std::size_t{missing} * fragment_size_;
     const std::size_t size = std::min<std::size_t>(fragment_size_, adu.length - offset);
-    std::vector<std::uint8_t>& rebuilt = adu.parity_data;  // no longer needed as parity after this
-    for (std::uint32_t i = 0; i < adu.count; ++i) {
-        if (i == missing) continue;
-        const std::size_t at = std::size_t{i} * fragment_size_;
-        xor_into(rebuilt,
-                 Bytes(adu.data).subspan(at, std::min<std::size_t>(fragment_size_, adu.length - at)));
-    }
+    // The missing fragment's octets are still the zeros the buffer started with, so the parity of the ADU
+    // as it stands is the parity of the others, and XORed with the sender's it leaves the missing one.
+    std::vector<std::uint8_t> rebuilt = parity_of(adu.data, fragment_size_);
+    xor_into(rebuilt, adu.parity_data);
     std::copy_n(rebuilt.begin(), size, adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
     adu.have[missing] = true;
     ++adu.received;

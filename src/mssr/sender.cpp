@@ -45,13 +45,8 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     const std::size_t size = fragment_size(config_.mss);
     if (size == 0) return fail("MSS below the minimum");
     if (adu.data.empty() || adu.data.size() > k_max_adu_size) return fail("ADU empty or too long");
-    const StreamPolicy& policy = config_.streams[adu.stream].policy;
-    // No repair can make the deadline: a request comes a reorder window after the loss, its answer one
-    // round trip later.
-    const bool parity =
-        config_.parity_when_unrepairable && rtt_.has_sample() &&
-        std::chrono::microseconds(policy.latency) <= rtt_.srtt() + config_.reorder_allowance &&
-        protects(now, adu.priority);
+    const TimePoint deadline = now + config_.streams[adu.stream].policy.latency;
+    const bool parity = config_.parity_when_unrepairable && unrepairable(now, deadline, adu.priority);
     const std::size_t parity_size = parity ? parity_fragment_size(adu.data.size(), size) : 0;
     if (buffered_ + adu.data.size() + parity_size > config_.max_buffer_bytes ||
         buffer_.size() + fragment_count(adu.data.size(), size) + (parity ? 1 : 0) > k_max_outstanding) {
@@ -74,7 +69,6 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
         parity_data = std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size));
         ++stats_.parity_adus;
     }
-    const TimePoint deadline = now + policy.latency;
     const std::size_t data_fragments = plans->size() - (parity ? 1 : 0);
     for (std::size_t i = 0; i < plans->size(); ++i) {
         Fragment f;
@@ -164,8 +158,7 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
         // fragment, and a key frame is long (30 fragments at 3 Mbit/s), so it often loses two, and without
         // its head the whole GOP is lost; one more datagram per key frame is cheap.
         if (f.header.fragment_index == 0 && (!f.header.parity || f.header.priority == Priority::key) &&
-            config_.copy_unrepairable_first_fragment && rtt_.has_sample() &&
-            now + rtt_.srtt() + config_.reorder_allowance >= f.deadline && protects(now, f.header.priority)) {
+            config_.copy_unrepairable_first_fragment && unrepairable(now, f.deadline, f.header.priority)) {
             f.copy_wanted = true;
         }
         if (f.last) {
@@ -338,6 +331,12 @@ void Sender::count_loss(Fragment& f, std::int64_t seq, TimePoint now) {
     if (f.loss_counted) return;
     f.loss_counted = true;
     cc_.on_loss(seq, sent_end());
+}
+
+bool Sender::unrepairable(TimePoint now, TimePoint deadline, Priority priority) const noexcept {
+    // A request comes a reorder window after the loss, its answer one round trip later.
+    return rtt_.has_sample() && now + rtt_.srtt() + config_.reorder_allowance >= deadline &&
+           protects(now, priority);
 }
 
 bool Sender::protects(TimePoint now, Priority priority) const noexcept {

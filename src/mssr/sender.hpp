@@ -158,6 +158,9 @@ private:
                     std::optional<TimePoint>& newest_single_send);
     // Whether an ADU of `priority` whose budget no repair fits gets parity or the first fragment's copy.
     bool protects(TimePoint now, Priority priority) const noexcept;
+    // Whether something of `priority` sent at `now` for `deadline` needs that protection: no repair of it
+    // could arrive in time (judged by the RTT; none before a sample), and protects() says it is worth it.
+    bool unrepairable(TimePoint now, TimePoint deadline, Priority priority) const noexcept;
     // `congestion` is false for losses found by the timer (they have their own window reaction).
     void mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool congestion);
     void finish(Fragment& f);
