@@ -7,7 +7,9 @@
 //  2. The input as an MSSR-RTCP datagram: feedback that parses is rebuilt and must parse to the same value.
 //  3. The input as a session HELLO / HELLO-ACK: one that parses is rebuilt and must parse to the same value.
 //  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds. The
-//     input's third octet decides whether that data carries parity fragments (an RTT above both budgets).
+//     input's third octet decides whether that data carries parity fragments (an RTT above both budgets)
+//     and whether the sender paces (then, after the feedback, the pacer's wake-up must be in the future
+//     whenever it holds back a datagram, or a caller waiting for it would spin).
 
 #include <chrono>
 #include <cstddef>
@@ -83,11 +85,17 @@ void feedback_round_trip(sg::Bytes input, Sender& sender, std::chrono::steady_cl
 
     sender.on_feedback(now, *view);
     std::vector<std::uint8_t> packet;
-    for (int i = 0; i < 64 && sender.next_packet(now, packet); ++i) {
+    int sent = 0;
+    for (; sent < 64 && sender.next_packet(now, packet); ++sent) {
         check(parse_data_packet(packet).ok());
         packet.clear();
     }
     check(sender.buffered_bytes() <= (1u << 20));
+    // Nothing more goes out now, so a wake-up due now would find nothing to do: it must lie ahead.
+    if (sent < 64) {
+        const auto wake = sender.next_wakeup();
+        check(!wake || *wake > now || sender.next_packet(now, packet));
+    }
 }
 
 }  // namespace
@@ -105,8 +113,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                          RetransmitMode::key_only, LatePolicy::drop}}};
     const bool parity = size >= 3 && (data[2] & 1) != 0;
     config.parity_when_unrepairable = parity;
+    const bool pacing = size >= 3 && (data[2] & 2) != 0;
+    config.pacing = pacing;
     Sender sender(config);
     if (parity) sender.seed_rtt(std::chrono::milliseconds(600));
+    if (pacing && !parity) sender.seed_rtt(std::chrono::milliseconds(30));
     auto now = std::chrono::steady_clock::time_point{} + std::chrono::seconds(1);
     for (std::uint8_t stream = 0; stream < 2; ++stream) {
         Adu adu;

@@ -12,7 +12,8 @@ sink on rcv writes what arrives to a file that ffprobe and ffmpeg decode afterwa
         [--jitter-ms 0] [--latency-ms 120] [--loss 0,1,5,10] [--json out.json]
 
 --jitter-ms J holds every datagram a further uniform random 0-J ms on its own (both directions), which also
-reorders datagrams sent less than J ms apart.
+reorders datagrams sent less than J ms apart. --e2e also captures (tcpdump) what ffmpeg sends into each sender
+and what reaches the sink, and reports every TS packet's end-to-end delay (e2e_delay.py) as `e2e`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests" / "integration"))
 
+from e2e_delay import summary as e2e_summary  # noqa: E402
 from testnet import PYTHON, TestNetwork, require_tools, streamgate_bin  # noqa: E402
 
 SND, RTR, RCV = "snd", "rtr", "rcv"
@@ -82,6 +84,38 @@ def analyse(path: Path) -> dict:
             "decode_errors": sum(1 for line in dec.stderr.splitlines() if line.strip())}
 
 
+def pacing_suffix(proto: str) -> tuple[str, list[str]]:
+    """An MSSR protocol name without its "-pace" / "-nopace" suffix, and the `mssr send` option it asks for."""
+    for suffix, value in (("-nopace", "off"), ("-pace", "on")):
+        if proto.endswith(suffix):
+            return proto.removesuffix(suffix), ["--pacing", value]
+    return proto, []
+
+
+def start_captures(net: TestNetwork, name: str, plain_udp: bool) -> list:
+    """tcpdump of the TS going into the sender (snd) and coming out to the sink (rcv), for e2e_delay.py.
+    Plain UDP has no sender or receiver: ffmpeg sends onto the path and the sink reads it off rcv's eth0."""
+    if plain_udp:
+        points = [(SND, "eth0", f"dst host {RTR_NEAR} and dst port {PATH_PORT}", "in"),
+                  (RCV, "eth0", f"dst host {RCV_ADDR} and dst port {PATH_PORT}", "out")]
+    else:
+        points = [(SND, "lo", f"dst host 127.0.0.1 and dst port {IN_PORT}", "in"),
+                  (RCV, "lo", f"dst host 127.0.0.1 and dst port {SINK_PORT}", "out")]
+    captures = []
+    for host, interface, where, side in points:
+        captures.append(net.start_peer(host, ["tcpdump", "-Z", "root", "-U", "-B", "16384", "-s", "2048", "-n",
+                                              "--time-stamp-precision=nano", "-i", interface,
+                                              "-w", str(net.tmpdir / f"{name}-{side}.pcap"), f"udp and {where}"],
+                                       name=f"tcpdump-{name}-{side}", ready=None))
+    for capture in captures:  # tcpdump says so on stderr, which the peer's log holds
+        deadline = time.monotonic() + 10
+        while "listening on" not in capture.log_text():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{capture.name} did not start: {capture.log_text()}")
+            time.sleep(0.05)
+    return captures
+
+
 def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
     tmp = net.tmpdir
     name = f"{proto}-{loss}"
@@ -96,10 +130,13 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
     target = f"{RTR_NEAR}:{PATH_PORT}"
     stats = {}
     if proto.startswith("mssr"):
-        # mssr-live-copy: the live mode with the first fragment's copy instead of parity where no repair fits.
+        # mssr-live-copy: the live mode with the first fragment's copy instead of parity where no repair fits;
+        # a "-pace" or "-nopace" suffix on any MSSR protocol turns the sender's pacing on or off.
+        base, pacing = pacing_suffix(proto)
         extra = {"mssr-lt": ["--loss-tolerance", "0.2"],
                  "mssr-live": ["--stream-kbps", str(args.stream_kbps)],
-                 "mssr-live-copy": ["--stream-kbps", str(args.stream_kbps), "--no-parity"]}.get(proto, [])
+                 "mssr-live-copy": ["--stream-kbps", str(args.stream_kbps), "--no-parity"]}.get(base, [])
+        extra += pacing
         peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
                                           "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",
                                           str(tmp / f"{name}-recv.json")], name=f"recv-{name}", ready=None))
@@ -122,15 +159,19 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         net.wait_port(SND, "127.0.0.1", IN_PORT, proto="udp")
         time.sleep(1.0)
         target = f"127.0.0.1:{IN_PORT}"
+    captures = start_captures(net, name, proto == "udp") if args.e2e else []
     before = wire_bytes(net)
     net.run(SND, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", str(clip), "-c", "copy",
                   "-f", "mpegts", f"udp://{target}?pkt_size=1316"], timeout=args.seconds + 60)
-    time.sleep(1.0)
+    time.sleep(3.0 if args.e2e else 1.0)  # e2e: the last frame, held until the sender's input idles
     wire = wire_bytes(net) - before
     for peer in peers:
         peer.stop()
     sink.proc.wait(timeout=90)
     fwd.stop()
+    for capture in captures:
+        capture.stop()
+    e2e = e2e_summary(tmp / f"{name}-in.pcap", tmp / f"{name}-out.pcap") if captures else None
     if proto.startswith("mssr"):
         send_json = json.loads((tmp / f"{name}-send.json").read_text())
         sent = send_json["sender"]
@@ -161,6 +202,8 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         stats["key_adus_incomplete"] = video.get("key_adus_incomplete")
     result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
     result.update(stats)
+    if e2e is not None:
+        result["e2e"] = e2e
     return result
 
 
@@ -176,8 +219,9 @@ def main() -> int:
     parser.add_argument("--protos", default="udp,srt,mssr,mssr-lt,mssr-live")
     parser.add_argument("--stream-kbps", type=int, default=4500, help="mssr-live's --stream-kbps")
     parser.add_argument("--json", default="")
+    parser.add_argument("--e2e", action="store_true", help="measure every TS packet's end-to-end delay (tcpdump)")
     args = parser.parse_args()
-    require_tools("ffmpeg", "ffprobe", "nft", "srt-live-transmit")
+    require_tools("ffmpeg", "ffprobe", "nft", "srt-live-transmit", *(["tcpdump"] if args.e2e else []))
     results = []
     with TestNetwork() as net:
         build(net)

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from rig import (IN_PORT, PATH_PORT, RCV, RCV_ADDR, RTR, SINK, SINK_PORT, SND, analyse, build,  # noqa: E402
-                 make_clip)
+                 make_clip, pacing_suffix)
 from testnet import PYTHON, TestNetwork, require_tools, streamgate_bin  # noqa: E402
 
 TUN = "dly0"
@@ -98,15 +98,18 @@ def iperf_rates(report: dict, t_from: float) -> dict:
 
 
 def mssr_args(mode: str, args) -> list[str]:
+    """A mode's `mssr send` options; a "-pace" or "-nopace" suffix turns the sender's pacing on or off."""
+    base, pacing = pacing_suffix(mode)
     return {"mssr": [], "mssr-lt": ["--loss-tolerance", "0.2"],
-            "mssr-live": ["--stream-kbps", str(args.stream_kbps)]}[mode]
+            "mssr-live": ["--stream-kbps", str(args.stream_kbps)]}[base] + pacing
 
 
 def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
     parts = run.split("+")
     with_tcp = "tcp" in parts
     modes = [p for p in parts if p != "tcp"]
-    if len(modes) > 1 or (modes and modes[0] not in ("mssr", "mssr-lt", "mssr-live")) or not (with_tcp or modes):
+    if len(modes) > 1 or (modes and pacing_suffix(modes[0])[0] not in ("mssr", "mssr-lt", "mssr-live")) \
+            or not (with_tcp or modes):
         raise SystemExit(f"bad run {run!r}")
     mode = modes[0] if modes else None
     tmp = net.tmpdir
@@ -175,7 +178,7 @@ def one_run(net: TestNetwork, args, clip: Path, run: str) -> dict:
             "dropped_unsent": sent["dropped_unsent"], "dropped_unrepaired": sent["dropped_unrepaired"],
             "timeouts": sent["timeouts"], "fragments_sent": sent["fragments_sent"],
             "fast_retransmits": sent.get("fast_retransmits"), "gap_losses": sent.get("gap_losses"),
-            "acked_late": sent.get("acked_late"),
+            "acked_late": sent.get("acked_late"), "paced_waits": sent.get("paced_waits"),
             "late_fragments": video.get("late_fragments"),
             "cwnd_final_bytes": sent["cwnd_bytes"],
             "cwnd_median_bytes": int(statistics.median(c for _, c in progress)) if progress else None,

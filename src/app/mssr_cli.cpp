@@ -34,6 +34,8 @@ struct MssrFlags {
     double loss_tolerance = 0.0;
     unsigned stream_kbps = 0;
     bool no_parity = false;  // send: the first fragment's copy instead of parity (SocketOptions::parity)
+    // send: SocketOptions::pacing; "auto" paces the TCP-friendly modes and not the live mode
+    std::string pacing = "auto";
     std::string stats_json;
     std::string admin;  // HOST:PORT for Prometheus /metrics
     bool quiet = false;
@@ -94,6 +96,9 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
                                                std::chrono::milliseconds(flags.latency), flags.mss);
     options.live_rate_kbps = flags.stream_kbps;
     options.parity = !flags.no_parity;
+    // The live mode exists to carry the stream at its own rate within its budget; pacing there spreads a key
+    // frame over much of a tight budget (docs/mssr.md, "Pacing"), so it is the operator's choice.
+    options.pacing = flags.pacing == "on" || (flags.pacing == "auto" && flags.stream_kbps == 0);
     return options;
 }
 
@@ -131,6 +136,12 @@ Subcommand add_mssr_command(CLI::App& app) {
     send->add_flag("--no-parity", flags->no_parity,
                    "Where the budget leaves no time for a repair, send each frame's first fragment twice "
                    "instead of a parity fragment that rebuilds any one lost fragment (see docs/mssr.md)");
+    send->add_option(
+            "--pacing", flags->pacing,
+            "Spread datagrams over the round trip at 1.2 times the window per RTT instead of sending a "
+            "window's worth at once: on, off, or auto (default: on, but off in the live mode of "
+            "--stream-kbps). See docs/mssr.md")
+        ->check(CLI::IsMember({"auto", "on", "off"}));
     send->add_option("--stats-json", flags->stats_json, "Write the session's statistics here at exit");
     send->add_option("--admin", flags->admin, "Prometheus /metrics listener HOST:PORT (default: none)");
     send->add_flag("--quiet", flags->quiet, "No progress line on stderr");

@@ -246,11 +246,20 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
     // would stall the sender until its RTO (200 ms at least, beyond a live deadline). As in QUIC (RFC 9002
     // §7.5), the congestion window does not block a probe.
     const bool window = window_open();
-    const bool more_to_send = !retransmit_.empty() || std::max(next_new_, base_) < end_sequence();
-    if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && (!window || !more_to_send)) {
+    if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && (!window || !more_to_send())) {
         if (auto n = send_tail_probe(now, out)) return n;
     }
     if (!window) return std::nullopt;
+    if (config_.pacing && now < pace_at_) {
+        if (has_sendable()) ++stats_.paced_waits;
+        return std::nullopt;
+    }
+    const auto written = next_in_window(now, out);
+    if (written) pace(now, *written);
+    return written;
+}
+
+std::optional<std::size_t> Sender::next_in_window(TimePoint now, std::vector<std::uint8_t>& out) {
     // A copy is due now: a first fragment's right behind its ADU (no later than the next ADU's data), a
     // last-chance repair's right behind the repair.
     if (auto n = send_copy(now, out)) return n;
@@ -481,10 +490,51 @@ void Sender::trim() {
 
 std::optional<TimePoint> Sender::next_wakeup() const {
     std::optional<TimePoint> earliest = next_expiry_;
-    for (const auto& t : {rto_at_, probe_at_}) {
+    const bool window = window_open();
+    // The tail-loss probe goes out only when nothing else can (next_packet()); while data waits for the
+    // pacer, the pacer's time is the next event. Neither is a wake-up unless something waits for it: a time
+    // in the past would wake the caller at once, again and again.
+    const std::optional<TimePoint> probe = window && more_to_send() ? std::nullopt : probe_at_;
+    std::optional<TimePoint> paced;
+    if (config_.pacing && window && has_sendable()) paced = pace_at_;
+    for (const auto& t : {rto_at_, probe, paced}) {
         if (t && (!earliest || *t < *earliest)) earliest = t;
     }
     return earliest;
+}
+
+bool Sender::more_to_send() const noexcept {
+    return !retransmit_.empty() || std::max(next_new_, base_) < end_sequence();
+}
+
+bool Sender::has_sendable() const noexcept {
+    return !copies_.empty() || more_to_send();
+}
+
+std::optional<std::chrono::nanoseconds> Sender::pacing_interval(std::size_t octets) const noexcept {
+    if (!config_.pacing || !rtt_.has_sample()) return std::nullopt;
+    const std::size_t window = send_window();
+    const std::uint32_t percent =
+        cc_.in_slow_start() ? config_.pacing_slow_start_percent : config_.pacing_percent;
+    if (window == 0 || percent == 0) return std::nullopt;
+    // octets / (percent/100 x window / SRTT); in floating point, as the product overflows 64 bits for
+    // long RTTs and large datagrams.
+    const double srtt_ns = static_cast<double>(std::chrono::nanoseconds(rtt_.srtt()).count());
+    const double ns = static_cast<double>(octets) * srtt_ns * 100.0 /
+                      (static_cast<double>(percent) * static_cast<double>(window));
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
+}
+
+void Sender::pace(TimePoint now, std::size_t octets) {
+    const auto interval = pacing_interval(octets);
+    if (!interval) return;
+    // A token bucket of pacing_burst_packets full datagrams: after a pause that many go back to back, then
+    // one per interval. The bucket is never fuller than that, however long the pause was.
+    const std::size_t burst_octets =
+        (std::max<std::size_t>(config_.pacing_burst_packets, 1) - 1) * config_.mss;
+    const auto burst = pacing_interval(burst_octets).value_or(std::chrono::nanoseconds(0));
+    pace_at_ = std::max(pace_at_, now - std::chrono::duration_cast<TimePoint::duration>(burst)) +
+               std::chrono::duration_cast<TimePoint::duration>(*interval);
 }
 
 }  // namespace sg::mssr

@@ -10,12 +10,13 @@
 // retransmit; a tail-loss probe (RFC 8985 §7) resends the newest fragment after two silent RTTs, also when
 // the window is full (a lost feedback), so a lost tail or ack shows up at once instead of waiting for the
 // retransmission timer, which follows RFC 6298 with Karn's
-// algorithm. Where no repair can arrive in time (the budget is below a round trip), each ADU gets a parity
-// fragment after its last one, which rebuilds any one lost fragment at the receiver; or, for a receiver that
-// does not take parity, its first fragment, the one a decoder cannot do without, is sent a second time: for
-// key ADUs always, for the others while the path shows loss.
-// The handshake's round trip can seed the RTT, so that this holds from the first ADU on.
-// Pure: `now` is passed in.
+// algorithm. Datagrams can be paced at a share of the window per SRTT (RFC 9002 §7.7, as Linux paces TCP), so
+// that a frame does not leave as one burst into a queue that another flow keeps full. Where no repair can
+// arrive in time (the budget is below a round trip), each ADU gets a parity fragment after its last one,
+// which rebuilds any one lost fragment at the receiver; or, for a receiver that does not take parity, its
+// first fragment, the one a decoder cannot do without, is sent a second time: for key ADUs always, for the
+// others while the path shows loss. The handshake's round trip can seed the RTT, so that this holds from the
+// first ADU on. Pure: `now` is passed in.
 
 #include <chrono>
 #include <cstddef>
@@ -75,6 +76,18 @@ struct SenderConfig {
     // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
     // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.
     std::chrono::milliseconds protect_after_loss{10000};
+    // Pacing: once the RTT is known, datagrams leave no faster than pacing_percent % of the send window per
+    // SRTT (pacing_slow_start_percent % in slow start, where the window doubles every round trip), with
+    // bursts of at most pacing_burst_packets. Without it a window's worth leaves at once: a key frame into
+    // a bottleneck queue that a TCP flow keeps nearly full overflows it in one burst, which costs many
+    // fragments but is one loss event, so the window shrinks less often than the TCP flow's does (the
+    // TCP-friendliness bench, docs/benchmarks.md). The ratios are Linux's (tcp_pacing_ss_ratio and
+    // tcp_pacing_ca_ratio). Tail-loss probes are not paced: they exist because nothing else went out. Off
+    // here; the session (SocketOptions::pacing) turns it on.
+    bool pacing = false;
+    std::uint32_t pacing_percent = 120;
+    std::uint32_t pacing_slow_start_percent = 200;
+    std::size_t pacing_burst_packets = 2;
 };
 
 struct Adu {
@@ -101,6 +114,7 @@ struct SenderStats {
     std::uint64_t repair_copies = 0;          // second copies of last-chance retransmissions (not above)
     std::uint64_t parity_adus = 0;            // ADUs given a parity fragment
     std::uint64_t parity_fragments = 0;       // parity fragments sent (not in fragments_sent)
+    std::uint64_t paced_waits = 0;            // times a datagram ready to go waited for the pacer
 };
 
 class Sender {
@@ -187,6 +201,15 @@ private:
     std::optional<std::size_t> resend(Fragment& f, std::int64_t seq, TimePoint now, bool feedback_wanted,
                                       std::vector<std::uint8_t>& out);
     std::optional<std::size_t> send_copy(TimePoint now, std::vector<std::uint8_t>& out);
+    // next_packet() once the window and the pacer allow a datagram: copies, repairs, then new data.
+    std::optional<std::size_t> next_in_window(TimePoint now, std::vector<std::uint8_t>& out);
+    // A repair or new data is waiting to go out, whatever the window says; has_sendable(): or a copy.
+    bool more_to_send() const noexcept;
+    bool has_sendable() const noexcept;
+    // How long `octets` take at the pacing rate; nullopt when not pacing (off, or no RTT sample yet).
+    std::optional<std::chrono::nanoseconds> pacing_interval(std::size_t octets) const noexcept;
+    // Charges a datagram of `octets` sent at `now` to the pacer.
+    void pace(TimePoint now, std::size_t octets);
     std::size_t transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out);
 
     SenderConfig config_;
@@ -215,7 +238,8 @@ private:
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::uint32_t probes_since_ack_ = 0;
     std::optional<TimePoint> next_expiry_;
-    std::optional<TimePoint> last_loss_;  // the newest hole or request seen (protects())
+    std::optional<TimePoint> last_loss_;    // the newest hole or request seen (protects())
+    TimePoint pace_at_ = TimePoint::min();  // the pacer lets the next datagram go at or after this
     SenderStats stats_;
 };
 

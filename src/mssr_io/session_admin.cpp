@@ -90,6 +90,10 @@ void SessionAdmin::register_series(const std::vector<std::string>& stream_names)
     r.counter_callback("streamgate_mssr_sender_parity_fragments_total",
                        "Parity fragments sent (frames whose budget leaves no time for a repair)",
                        sender([](const Sender& s) { return s.stats().parity_fragments; }));
+    r.counter_callback(
+        "streamgate_mssr_sender_paced_waits_total",
+        "Times a datagram ready to go waited for the pacer (a window's worth spread over the RTT)",
+        sender([](const Sender& s) { return s.stats().paced_waits; }));
     r.counter_callback("streamgate_mssr_sender_retransmissions_total",
                        "Fragments sent again (requested, timed out or tail probes)",
                        sender([](const Sender& s) { return s.stats().retransmissions; }));

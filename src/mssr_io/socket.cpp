@@ -72,6 +72,7 @@ void Socket::start_session(const Hello& peer_hello) {
         config.congestion = options_.congestion;
         config.live_rate_kbps = options_.live_rate_kbps;
         config.parity_when_unrepairable = options_.parity && (peer_hello.features & k_feature_parity) != 0;
+        config.pacing = options_.pacing;
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
             config.streams.push_back(
                 SenderStreamConfig{options_.ssrc + static_cast<std::uint32_t>(i), options_.streams[i]});

@@ -48,6 +48,9 @@ struct SocketOptions {
     // Sender: parity fragments where no repair can arrive in time, when the receiver announced that it
     // takes them (SenderConfig::parity_when_unrepairable); the first fragment's copy otherwise.
     bool parity = true;
+    // Sender: pace datagrams at a share of the window per SRTT (SenderConfig::pacing). `mssr send` leaves it
+    // off in the live mode, where it costs delay at tight budgets (docs/mssr.md, "Pacing").
+    bool pacing = true;
 };
 
 struct SocketStats {

@@ -21,6 +21,7 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
             {"repair_copies", st.repair_copies},
             {"parity_adus", st.parity_adus},
             {"parity_fragments", st.parity_fragments},
+            {"paced_waits", st.paced_waits},
             {"acked_late", st.acked_late},
             {"gap_losses", st.gap_losses},
             {"dropped_unsent", st.dropped_unsent},

@@ -708,6 +708,88 @@ TEST(MssrRtt, FollowsRfc6298) {
     EXPECT_EQ(fast.rto(), std::chrono::microseconds(200ms)) << "clamped to the minimum";
 }
 
+SenderConfig paced() {
+    SenderConfig c = config();
+    c.pacing = true;
+    return c;
+}
+
+// A window's worth leaves over the round trip, not at once: in slow start at twice the window per SRTT, so
+// with the initial window of 10 datagrams and a 40 ms RTT one datagram every 2 ms, after a burst of two.
+TEST(MssrSender, PacingSpreadsTheWindowOverTheRoundTrip) {
+    Sender s(paced());
+    s.seed_rtt(40ms);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
+    EXPECT_EQ(drain(s, at_ms(0)).size(), 2u);
+    EXPECT_EQ(s.stats().paced_waits, 1u);
+    ASSERT_TRUE(s.next_wakeup().has_value());
+    EXPECT_EQ(*s.next_wakeup(), at_ms(2));
+    EXPECT_EQ(drain(s, at_ms(1)).size(), 0u);
+    std::size_t sent = 2;
+    for (int ms = 2; ms <= 16; ms += 2) {
+        EXPECT_EQ(drain(s, at_ms(ms)).size(), 1u) << ms << " ms";
+        ++sent;
+    }
+    EXPECT_EQ(sent, 10u);
+    // The window is full now: nothing waits for the pacer, so it does not ask to be woken for it.
+    EXPECT_EQ(drain(s, at_ms(40)).size(), 0u);
+    EXPECT_GT(*s.next_wakeup(), at_ms(40));
+}
+
+// After a pause the pacer allows a burst of pacing_burst_packets, not what the pause would have paid for.
+TEST(MssrSender, APauseBuysOnlyTheBurst) {
+    SenderConfig c = paced();
+    c.pacing_burst_packets = 3;
+    Sender s(c);
+    s.seed_rtt(40ms);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment)).ok());
+    EXPECT_EQ(drain(s, at_ms(0)).size(), 1u);
+    s.on_feedback(at_ms(40), feedback(1).view());
+    ASSERT_TRUE(s.submit(at_ms(500), frame(k_fragment * 8)).ok());
+    EXPECT_EQ(drain(s, at_ms(500)).size(), 3u);
+}
+
+// Until the RTT is known there is no rate to pace at: the initial window goes at once, as before.
+TEST(MssrSender, NoPacingWithoutAnRttSample) {
+    Sender s(paced());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 30)).ok());
+    EXPECT_EQ(drain(s, at_ms(0)).size(), 10u);
+    EXPECT_EQ(s.stats().paced_waits, 0u);
+}
+
+// Out of slow start the rate is 1.2 windows per SRTT.
+TEST(MssrSender, CongestionAvoidancePacesAtSixFifthsOfTheWindow) {
+    SenderConfig c = paced();
+    c.congestion.initial_window_packets = 40;
+    Sender s(c);
+    s.seed_rtt(40ms);
+    // A loss event ends slow start: the window halves and grows linearly from there.
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 80)).ok());
+    std::size_t sent = 0;
+    for (int ms = 0; ms < 40; ++ms)
+        sent += drain(s, at_ms(ms)).size();
+    ASSERT_EQ(sent, 40u);
+    // Fragments 4-39 acked, 0-3 missing: at least three acked above each, so they count as lost (one event).
+    s.on_feedback(at_ms(90), feedback(0, {AckRange{4, 36}}).view());
+    ASSERT_FALSE(s.congestion().in_slow_start());
+    const std::size_t window = s.congestion().window();
+    ASSERT_GE(window, 10 * k_default_mss);
+    // One datagram per (mss / (1.2 x window)) x SRTT.
+    const auto interval = std::chrono::duration_cast<std::chrono::microseconds>(
+        s.rtt().srtt() * static_cast<std::int64_t>(k_default_mss) * 100 /
+        (120 * static_cast<std::int64_t>(window)));
+    std::vector<TimePoint> times;
+    for (auto t = at_ms(90); t < at_ms(200) && times.size() < 4; t += 100us) {
+        if (!drain(s, t).empty()) times.push_back(t);
+    }
+    ASSERT_EQ(times.size(), 4u);
+    for (std::size_t i = 2; i < times.size(); ++i) {
+        const auto gap = times[i] - times[i - 1];
+        EXPECT_GE(gap, interval - 100us) << i;
+        EXPECT_LE(gap, interval + 100us) << i;
+    }
+}
+
 TEST(MssrCongestion, SlowStartThenOneDecreasePerRoundTrip) {
     CongestionControl cc;
     EXPECT_EQ(cc.window(), 10 * k_default_mss);
