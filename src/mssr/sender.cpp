@@ -504,7 +504,9 @@ std::optional<TimePoint> Sender::next_wakeup() const {
 }
 
 bool Sender::more_to_send() const noexcept {
-    return !retransmit_.empty() || std::max(next_new_, base_) < end_sequence();
+    // New data only as far as next_in_window() may send it: inside the receiver's sequence window.
+    return !retransmit_.empty() ||
+           std::max(next_new_, base_) < std::min(end_sequence(), base_ + k_sequence_window);
 }
 
 bool Sender::has_sendable() const noexcept {

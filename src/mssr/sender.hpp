@@ -203,7 +203,8 @@ private:
     std::optional<std::size_t> send_copy(TimePoint now, std::vector<std::uint8_t>& out);
     // next_packet() once the window and the pacer allow a datagram: copies, repairs, then new data.
     std::optional<std::size_t> next_in_window(TimePoint now, std::vector<std::uint8_t>& out);
-    // A repair or new data is waiting to go out, whatever the window says; has_sendable(): or a copy.
+    // A repair or new data is waiting to go out, whatever the congestion window says (new data within the
+    // receiver's sequence window); has_sendable(): or a copy.
     bool more_to_send() const noexcept;
     bool has_sendable() const noexcept;
     // How long `octets` take at the pacing rate; nullopt when not pacing (off, or no RTT sample yet).

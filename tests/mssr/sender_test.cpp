@@ -790,6 +790,26 @@ TEST(MssrSender, CongestionAvoidancePacesAtSixFifthsOfTheWindow) {
     }
 }
 
+// Data beyond the receiver's sequence window (half the 16-bit space ahead of the oldest unacknowledged
+// fragment) cannot go out, however open the congestion window is; so it does not hold back the tail-loss
+// probe that only fires when nothing else can go out (and does not keep a wake-up due in the past).
+TEST(MssrSender, DataBeyondTheSequenceWindowDoesNotHoldBackTheTailProbe) {
+    SenderConfig c = config(RetransmitMode::by_value, 60s);
+    c.congestion.initial_window_packets = 40000;
+    c.max_buffer_bytes = 64u << 20;
+    c.initial_receive_window = 0xffffffff;
+    Sender s(c);
+    s.seed_rtt(40ms);  // the probe after two SRTTs, well before the 200 ms RTO
+    for (int i = 0; i < 20; ++i)
+        ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 1000)).ok());
+    EXPECT_EQ(drain(s, at_ms(0)).size(), static_cast<std::size_t>(k_sequence_window));
+    ASSERT_TRUE(s.next_wakeup().has_value());
+    const TimePoint probe = *s.next_wakeup();
+    EXPECT_EQ(probe, at_ms(80));
+    EXPECT_EQ(drain(s, probe).size(), 1u);
+    EXPECT_EQ(s.stats().tail_probes, 1u);
+}
+
 TEST(MssrCongestion, SlowStartThenOneDecreasePerRoundTrip) {
     CongestionControl cc;
     EXPECT_EQ(cc.window(), 10 * k_default_mss);
