@@ -277,8 +277,8 @@ std::optional<std::size_t> Sender::next_in_window(TimePoint now, std::vector<std
         if (const std::size_t n = transmit(*f, seq, now, out)) return n;
     }
     next_new_ = std::max(next_new_, base_);
-    // Stay inside the receiver's sequence window (its cumulative ack is at or below our base_).
-    while (next_new_ < end_sequence() && next_new_ < base_ + k_sequence_window) {
+    // Stay inside the receiver's sequence window.
+    while (next_new_ < new_data_end()) {
         const std::int64_t seq = next_new_++;
         Fragment& f = *find(seq);
         if (f.state != State::queued) continue;
@@ -504,39 +504,37 @@ std::optional<TimePoint> Sender::next_wakeup() const {
 }
 
 bool Sender::more_to_send() const noexcept {
-    // New data only as far as next_in_window() may send it: inside the receiver's sequence window.
-    return !retransmit_.empty() ||
-           std::max(next_new_, base_) < std::min(end_sequence(), base_ + k_sequence_window);
+    return !retransmit_.empty() || std::max(next_new_, base_) < new_data_end();
 }
 
 bool Sender::has_sendable() const noexcept {
     return !copies_.empty() || more_to_send();
 }
 
-std::optional<std::chrono::nanoseconds> Sender::pacing_interval(std::size_t octets) const noexcept {
+std::optional<double> Sender::pacing_ns_per_octet() const noexcept {
     if (!config_.pacing || !rtt_.has_sample()) return std::nullopt;
     const std::size_t window = send_window();
     const std::uint32_t percent =
         cc_.in_slow_start() ? config_.pacing_slow_start_percent : config_.pacing_percent;
     if (window == 0 || percent == 0) return std::nullopt;
-    // octets / (percent/100 x window / SRTT); in floating point, as the product overflows 64 bits for
+    // SRTT / (percent/100 x window); in floating point, as octets x SRTT in nanoseconds overflows 64 bits for
     // long RTTs and large datagrams.
     const double srtt_ns = static_cast<double>(std::chrono::nanoseconds(rtt_.srtt()).count());
-    const double ns = static_cast<double>(octets) * srtt_ns * 100.0 /
-                      (static_cast<double>(percent) * static_cast<double>(window));
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
+    return srtt_ns * 100.0 / (static_cast<double>(percent) * static_cast<double>(window));
 }
 
 void Sender::pace(TimePoint now, std::size_t octets) {
-    const auto interval = pacing_interval(octets);
-    if (!interval) return;
+    const auto ns_per_octet = pacing_ns_per_octet();
+    if (!ns_per_octet) return;
+    const auto duration_of = [&](std::size_t n) {
+        return std::chrono::duration_cast<TimePoint::duration>(
+            std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(n) * *ns_per_octet)));
+    };
     // A token bucket of pacing_burst_packets full datagrams: after a pause that many go back to back, then
     // one per interval. The bucket is never fuller than that, however long the pause was.
     const std::size_t burst_octets =
         (std::max<std::size_t>(config_.pacing_burst_packets, 1) - 1) * config_.mss;
-    const auto burst = pacing_interval(burst_octets).value_or(std::chrono::nanoseconds(0));
-    pace_at_ = std::max(pace_at_, now - std::chrono::duration_cast<TimePoint::duration>(burst)) +
-               std::chrono::duration_cast<TimePoint::duration>(*interval);
+    pace_at_ = std::max(pace_at_, now - duration_of(burst_octets)) + duration_of(octets);
 }
 
 }  // namespace sg::mssr

@@ -203,12 +203,15 @@ private:
     std::optional<std::size_t> send_copy(TimePoint now, std::vector<std::uint8_t>& out);
     // next_packet() once the window and the pacer allow a datagram: copies, repairs, then new data.
     std::optional<std::size_t> next_in_window(TimePoint now, std::vector<std::uint8_t>& out);
-    // A repair or new data is waiting to go out, whatever the congestion window says (new data within the
-    // receiver's sequence window); has_sendable(): or a copy.
+    // A repair or new data is waiting to go out, whatever the congestion window says; has_sendable(): or a
+    // copy.
     bool more_to_send() const noexcept;
     bool has_sendable() const noexcept;
-    // How long `octets` take at the pacing rate; nullopt when not pacing (off, or no RTT sample yet).
-    std::optional<std::chrono::nanoseconds> pacing_interval(std::size_t octets) const noexcept;
+    // New data goes out only below this: the end of the buffer, or of the receiver's sequence window (its
+    // cumulative ack is at or below our base_).
+    std::int64_t new_data_end() const noexcept { return std::min(end_sequence(), base_ + k_sequence_window); }
+    // The pacing rate as nanoseconds per octet; nullopt when not pacing (off, or no RTT sample yet).
+    std::optional<double> pacing_ns_per_octet() const noexcept;
     // Charges a datagram of `octets` sent at `now` to the pacer.
     void pace(TimePoint now, std::size_t octets);
     std::size_t transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out);
