@@ -65,10 +65,16 @@ stop_bg() {
   wait "$pid" 2>/dev/null || true
 }
 
+exit_commands=()
+bench_on_exit() {  # bench_on_exit 'COMMAND': run by the exit trap after the processes are stopped
+  exit_commands+=("$1")
+}
+
 bench_cleanup() {
   local status=$? i
   trap - EXIT INT TERM HUP
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_bg "${pids[i]}"; done
+  for ((i = ${#exit_commands[@]} - 1; i >= 0; i--)); do eval "${exit_commands[i]}" || true; done
   if [[ -n $watchdog ]]; then
     kill -- "-$watchdog" 2>/dev/null || true
     wait "$watchdog" 2>/dev/null || true

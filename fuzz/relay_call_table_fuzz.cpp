@@ -2,7 +2,9 @@
 // script of control messages (ng datagrams and rtpproxy commands, decoded by the real codecs) and media
 // packets from arbitrary sources, with the clock moving forward. Invariants: every socket the table opened
 // is closed once its call ends, no two open sockets share a port, packets are only ever sent out of open
-// sockets, and clearing the table closes everything.
+// sockets, and clearing the table closes everything. With a kernel forwarder (odd-sized inputs): a flow
+// handed to the kernel arrives on an open socket at that socket's address and leaves from another open
+// socket's address, no flow is removed that was not installed, and none outlives its call.
 
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +52,39 @@ public:
     std::uint32_t next = 1;
 };
 
+class Kernel : public relay::KernelForwarder {
+public:
+    explicit Kernel(const Sockets& sockets) : sockets_(sockets) {}
+    void install(const relay::KernelFlow& flow) override {
+        const auto in = sockets_.open_ids.find(flow.socket_id);
+        if (in == sockets_.open_ids.end() || !(in->second == flow.local)) __builtin_trap();
+        bool out_open = false;
+        for (const auto& [id, address] : sockets_.open_ids)
+            out_open = out_open || (id != flow.socket_id && address == flow.out_local);
+        if (!out_open || flow.source.family != flow.local.family ||
+            flow.destination.family != flow.out_local.family)
+            __builtin_trap();
+        flows[flow.socket_id] = flow;
+    }
+    void remove(std::uint32_t socket_id) override {
+        if (flows.erase(socket_id) != 1) __builtin_trap();
+    }
+    std::vector<relay::KernelCount> read(std::span<const std::uint32_t> socket_ids) override {
+        std::vector<relay::KernelCount> out;
+        for (const auto id : socket_ids)
+            if (flows.count(id) == 0)
+                __builtin_trap();  // the table asked for a flow it never installed
+            else
+                out.push_back({id, counted += 3, counted * 100});
+        return out;
+    }
+    std::map<std::uint32_t, relay::KernelFlow> flows;
+    std::uint64_t counted = 0;
+
+private:
+    const Sockets& sockets_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -63,10 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     settings.silent_timeout = 9s;
     settings.delete_delay = std::chrono::seconds(size % 3);
     Sockets sockets;
+    Kernel kernel(sockets);
     const auto ng = relay::make_ng_protocol();
     const auto rtpproxy = relay::make_rtpproxy_protocol(relay::RtpproxyTransport::udp);
     {
-        relay::CallTable table(settings, sockets);
+        relay::CallTable table(settings, sockets, nullptr, size % 2 == 1 ? &kernel : nullptr);
         auto now = relay::SteadyTime{} + 1000s;
         std::vector<relay::EndedCall> ended;
         // Records are separated by a 0xff byte; the first byte of each says what it is.
@@ -107,6 +143,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     if (record.size() % 2 == 0)
                         table.end_playback(play.call_id, play.speaker_tag, generation);
                 }
+            } else if (kind == 'k' && record.size() >= 2) {
+                // the kernel reports counts for a socket (cumulative; any value)
+                const std::uint32_t id = static_cast<std::uint8_t>(record[0]);
+                const std::uint64_t packets = static_cast<std::uint8_t>(record[1]);
+                table.kernel_counted(id, packets, packets * 172, now);
             } else if (kind == 't') {
                 now += std::chrono::seconds(record.empty() ? 1 : static_cast<std::uint8_t>(record[0]) % 16);
                 table.expire(now, 0, ended);
@@ -115,8 +156,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         const auto stats = table.statistics();
         if (stats.ports_in_use != sockets.open_ids.size()) __builtin_trap();
+        if (table.kernel_flows() != kernel.flows.size()) __builtin_trap();
         table.clear(now, 0, ended, "fuzz");
-        if (!sockets.open_ids.empty() || table.calls() != 0) __builtin_trap();
+        if (!sockets.open_ids.empty() || table.calls() != 0 || !kernel.flows.empty()) __builtin_trap();
     }
     if (!sockets.open_ids.empty()) __builtin_trap();
     return 0;

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # bench/relay/run.sh: the media relay benchmark (issue 15). In one run on this machine, on 127.0.0.1 only, it
-# measures `streamgate relay` next to rtpengine userspace (--table=-1), both with the same interface, port
+# measures `streamgate relay` (in userspace, and as "streamgate-kernel" forwarding latched media in the kernel
+# with --table) next to rtpengine userspace (--table=-1), all with the same interface, port
 # range and timeouts, both set up through rtpengine's ng protocol by relay_load, which then sends G.711-sized
 # RTP (172-byte packets, 50 per second each way per call) from one socket per side:
 #   (a) CPU seconds per million relayed packets at a fixed load (--fixed-calls, default 500 calls: 25,000
 #       packets/s each way, 50,000 relayed per second, for --fixed-seconds, default 20: a million packets),
-#       read from /proc/PID/stat (every thread's utime + stime) over the media window;
+#       read from /proc/PID/stat (every thread's utime + stime) over the media window, and the whole
+#       machine's CPU time (every process's) over the same window: forwarding in the kernel runs in the
+#       generator's system calls on loopback, so only the machine figure compares streamgate-kernel;
 #   (b) the most calls held with zero loss: the steps (--steps) in turn, each on a fresh relay for --seconds,
 #       a relay's steps ending at its first step with any loss (or a failed call set-up).
 # Prints a markdown table and writes a JSON file. Takes 3-6 minutes; needs root the first time (apt-get).
 #
 # usage: bench/relay/run.sh [--build-dir DIR] [--out FILE] [--seconds N] [--fixed-calls N] [--fixed-seconds N]
-#                           [--steps 500,1000,...] [--only streamgate,rtpengine] [--pin] [--keep] [--no-build]
+#                           [--steps 500,1000,...] [--only streamgate,streamgate-kernel,rtpengine] [--pin]
+#                           [--keep] [--no-build]
 #   --build-dir  release tree with streamgate and relay_load (default build/release; configured and built
 #                when missing, like scripts/build release)
 #   --out        JSON result file (default BUILD_DIR/bench/relay-YYYYmmddTHHMMSSZ.json)
@@ -19,11 +23,15 @@
 #   --pin        one core each: every relay runs one media thread on CPU 1 (taskset), relay_load runs on
 #                CPU 0, so the calls a relay holds measure one core of relay, not what the generator leaves
 #                over on cores it shares with the relay (steps 500-4,000 by 250 unless --steps says)
+#   --rps        with --pin: loopback's receive path runs on the relays' core too (RPS on lo = CPU 1, put
+#                back on exit), so that core carries what a relay host's core carries: the delivery of every
+#                datagram, forwarding in the kernel (streamgate-kernel) included, and the relay
+#                (net.core.netdev_max_backlog is raised to 50,000 meanwhile: one generator tick is a burst)
 #   --keep       keep the raw outputs and every relay's log (they are kept anyway when the run fails)
 #   --no-build   run the binaries already in the build tree as they are
 # Environment: SG_BENCH_RELAY_ARGS adds streamgate relay options; SG_BENCH_RTPENGINE_ARGS adds rtpengine
 # options (e.g. "--num-threads=1"); SG_BUILD_JOBS.
-# tools: rtpengine ss awk nproc python3 timeout setsid taskset dpkg-query
+# tools: rtpengine ss awk nproc python3 timeout setsid taskset dpkg-query nft
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -34,9 +42,11 @@ seconds=10
 fixed_calls=500
 fixed_seconds=20
 steps="500,1000,1500,2000,3000,4000"
-only="streamgate,rtpengine"
+only="streamgate,streamgate-kernel,rtpengine"
+kernel_table=7  # streamgate-kernel's nftables table: streamgate_7
 build=1
 pin=0
+rps=0
 steps_given=0
 max_total_seconds=1200
 # Below the kernel's ephemeral range (32768-60999), so no other socket on the machine holds these ports;
@@ -54,9 +64,10 @@ while (($#)); do
     --steps) steps=$2; steps_given=1; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --pin) pin=1; shift ;;
+    --rps) rps=1; shift ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -96,6 +107,18 @@ mkdir -p "$(dirname "$out")"
 # --- processes and cleanup -------------------------------------------------------------------------------
 bench_workdir relay-bench
 stop_grace_s=5
+if ((rps)); then
+  ((pin)) || die "--rps needs --pin"
+  rps_file=/sys/class/net/lo/queues/rx-0/rps_cpus
+  rps_before=$(cat "$rps_file")
+  bench_on_exit "echo $rps_before >$rps_file"
+  echo 2 >"$rps_file" || die "cannot set $rps_file (root?)"
+  # One tick of the generator sends a datagram per call and side at once: with RPS they all wait in CPU 1's
+  # input backlog, which at the default 1,000 drops them long before any relay is busy.
+  backlog_before=$(sysctl -n net.core.netdev_max_backlog)
+  bench_on_exit "sysctl -qw net.core.netdev_max_backlog=$backlog_before"
+  sysctl -qw net.core.netdev_max_backlog=50000
+fi
 
 # The whole run is bounded: a stuck relay must not keep the machine busy.
 bench_time_limit "$max_total_seconds"
@@ -135,6 +158,12 @@ start_relay() {  # start_relay NAME NG_PORT LOGFILE: sets last_pid
         --port-min "$port_min" --port-max "$port_max" --timeout 600 --delete-delay 0 --log-level warn \
         ${SG_BENCH_RELAY_ARGS:-}
       ;;
+    streamgate-kernel)
+      # shellcheck disable=SC2086
+      start_bg "$logfile" "${relay_cpu[@]}" "$streamgate" relay --interface 127.0.0.1 --listen-ng "127.0.0.1:$ng" \
+        --port-min "$port_min" --port-max "$port_max" --timeout 600 --delete-delay 0 --log-level warn \
+        --table "$kernel_table" ${SG_BENCH_RELAY_ARGS:-}
+      ;;
     rtpengine)
       # --config-file=none: the package's /etc/rtpengine/rtpengine.conf would add its own listeners.
       # shellcheck disable=SC2086
@@ -163,6 +192,8 @@ measure() {
     echo "$label" >>"$work/died-$name"
   fi
   stop_bg "$pid"
+  # A relay that had to be killed leaves its table: its flows would forward the next relay's ports.
+  [[ $name != streamgate-kernel ]] || nft delete table inet "streamgate_$kernel_table" 2>/dev/null || true
 }
 
 lossless() {  # lossless LABEL: every call set up and not one packet lost
@@ -174,7 +205,7 @@ read -r load_before _ < /proc/loadavg
 uptime_before=$(uptime)
 started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 IFS=, read -r -a step_list <<<"$steps"
-for name in streamgate rtpengine; do
+for name in streamgate streamgate-kernel rtpengine; do
   wants "$name" || continue
   measure "$name" "$fixed_calls" "$fixed_seconds" "$name-fixed-$fixed_calls"
   for calls in "${step_list[@]}"; do
@@ -190,7 +221,7 @@ cat >"$work/run.json" <<EOF
  "nproc": $(nproc), "kernel": "$(uname -r)", "cpu": "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)",
  "load_before": $load_before, "load_after": $load_after, "uptime_before": "$uptime_before", "uptime_after": "$(uptime)",
  "commit": "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)",
- "params": {"pinned": $pin, "seconds": $seconds, "fixed_calls": $fixed_calls, "fixed_seconds": $fixed_seconds, "steps": "$steps", "port_min": $port_min,
+ "params": {"pinned": $pin, "rps_on_relay_core": $rps, "seconds": $seconds, "fixed_calls": $fixed_calls, "fixed_seconds": $fixed_seconds, "steps": "$steps", "port_min": $port_min,
             "port_max": $port_max, "packet_bytes": 172, "packets_per_second_per_call_each_way": 50},
  "versions": {"rtpengine_package": "$(dpkg-query -W -f='${Version}' rtpengine-daemon 2>/dev/null)",
               "streamgate": "$("$streamgate" --version 2>/dev/null | awk '{print $2}')",

@@ -79,6 +79,17 @@ OptionReader number_option(std::optional<std::uint16_t>& out) {
     };
 }
 
+OptionReader number_option(int& out) {
+    return [&out](const toml::node& node) {
+        const auto* value = node.as_integer();
+        if (value == nullptr || value->get() < std::numeric_limits<int>::min() ||
+            value->get() > std::numeric_limits<int>::max())
+            return false;
+        out = static_cast<int>(value->get());
+        return true;
+    };
+}
+
 bool read_option_table(const std::string& path, std::string_view table_name, const OptionReaders& readers,
                        const std::function<bool(std::string_view)>& given, std::string& error) {
     toml::table root;

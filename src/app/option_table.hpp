@@ -28,6 +28,7 @@ OptionReader number_option(unsigned& out);
 OptionReader number_option(std::uint16_t& out);
 OptionReader number_option(std::size_t& out);
 OptionReader number_option(std::optional<std::uint16_t>& out);
+OptionReader number_option(int& out);  // any integer that fits
 
 // Reads [table] of the file at `path` with `readers`, skipping keys whose option `given("--key")` says the
 // command line set. False with `error` ("line 3: [relay] port-min: wrong type") for an unreadable or

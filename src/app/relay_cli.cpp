@@ -108,6 +108,11 @@ std::optional<relay_io::RelayConfig> relay_config(const RelayFlags& flags) {
         std::cerr << "streamgate: relay: --media-io " << flags.media_io << ": want auto, io_uring or epoll\n";
         return std::nullopt;
     }
+    if (flags.table < -1 || flags.table > 255) {
+        std::cerr << "streamgate: relay: --table " << flags.table << ": want -1 (userspace) or 0-255\n";
+        return std::nullopt;
+    }
+    config.table = flags.table;
     if (!flags.recording_dir.empty()) {
         std::error_code ec;
         if (!std::filesystem::is_directory(flags.recording_dir, ec)) {
@@ -200,8 +205,13 @@ Subcommand add_relay_command(CLI::App& app) {
         "--config-file", flags->config_file,
         "TOML file whose [relay] table holds the same options (long names as keys); the command "
         "line wins");
+    relay
+        ->add_option(
+            "--table,-t", flags->table,
+            "Forward latched media in the kernel, in nftables table streamgate_N (rtpengine's kernel "
+            "table N); -1: every packet through userspace (default -1)")
+        ->check(CLI::Range(-1, 255));
     // rtpengine options that have no meaning here; accepted so its command lines work unchanged.
-    relay->add_option("--table,-t", flags->table, "rtpengine's kernel table; ignored (userspace relay)");
     relay->add_flag("--foreground,-f", flags->compatibility_flag,
                     "Ignored: the relay always runs in the foreground");
     relay->add_flag("--log-stderr,-E", flags->compatibility_flag, "Ignored: the relay always logs to stderr");

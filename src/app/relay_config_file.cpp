@@ -20,6 +20,7 @@ bool read_relay_config_file(const std::string& path, const std::function<bool(st
         {"max-sessions", number_option(flags.max_sessions)},
         {"num-threads", number_option(flags.num_threads)},
         {"media-io", string_option(flags.media_io)},
+        {"table", number_option(flags.table)},
         {"recording-dir", string_option(flags.recording_dir)},
         {"prompt-dir", string_option(flags.prompt_dir)},
         {"admin", string_option(flags.admin)},

@@ -30,7 +30,7 @@ struct RelayFlags {
     std::string prompt_dir;
     std::string log_level = "info";
     std::string config_file;
-    int table = -1;  // rtpengine's kernel table: accepted for compatibility, this relay is userspace only
+    int table = -1;  // rtpengine's kernel table: >= 0 forwards latched media in the kernel (nftables)
     bool compatibility_flag = false;
 };
 

@@ -16,6 +16,9 @@ struct CallTable::Component {
     Side* side = nullptr;
     StreamCounters received;
     SteadyTime last_packet{};
+    std::optional<KernelFlow> kernel;  // installed in the kernel
+    std::uint64_t kernel_packets = 0;  // its counters, as far as they were counted into `received`
+    std::uint64_t kernel_bytes = 0;
 };
 
 struct CallTable::Side {
@@ -91,10 +94,12 @@ Outcome failure(std::string reason, int rtpproxy_error) {
 
 }  // namespace
 
-CallTable::CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder)
+CallTable::CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder,
+                     KernelForwarder* kernel)
     : settings_(std::move(settings)),
       sockets_(sockets),
       recorder_(recorder),
+      kernel_(kernel),
       ports_(settings_.port_min, settings_.port_max) {}
 
 CallTable::~CallTable() {
@@ -160,6 +165,10 @@ bool CallTable::open_side(Side& side, Family family, const std::string& interfac
 void CallTable::close_side(Side& side) {
     if (!side.open) return;
     for (Component* component : {&side.rtp, &side.rtcp}) {
+        // The other side's flows leave through this side's sockets: they go too (sync_kernel puts them back
+        // when the side is open again).
+        set_kernel(*component, std::nullopt);
+        set_kernel(*component->peer, std::nullopt);
         by_socket_.erase(component->socket_id);
         sockets_.close(component->socket_id);
         component->socket_id = 0;
@@ -322,6 +331,7 @@ Outcome CallTable::offer_or_answer(const Request& request, SteadyTime now) {
         if (!rewritten) return failure(std::string(rewritten.error()), k_rtpp_e_invalid_argument);
         outcome.sdp = sdp::to_string(*sd);
     }
+    sync_kernel(call);
     return outcome;
 }
 
@@ -358,6 +368,7 @@ Outcome CallTable::recording(const Request& request, std::int64_t wall_now) {
     if (request.op == Op::stop_recording) {
         if (call.recording && recorder_ != nullptr) recorder_->stop(call.call_id);
         call.recording = false;
+        sync_kernel(call);
         return Outcome{};
     }
     if (recorder_ == nullptr)
@@ -365,6 +376,7 @@ Outcome CallTable::recording(const Request& request, std::int64_t wall_now) {
     if (!call.recording && !recorder_->start(call.call_id, wall_now))
         return failure("cannot open the recording", k_rtpp_e_no_memory);
     call.recording = true;
+    sync_kernel(call);  // a recording needs every packet in userspace
     return Outcome{};
 }
 
@@ -388,19 +400,26 @@ Outcome CallTable::start_playback(const Request& request, std::uint64_t& generat
     if (side == nullptr) return failure("no audio stream for that tag", k_rtpp_e_invalid_argument);
     side->playback = next_playback_++;
     generation = side->playback;
+    sync_kernel(*side->call);
     return Outcome{};
 }
 
 Outcome CallTable::stop_playback(const Request& request) {
     if (calls_.find(request.call_id) == calls_.end())
         return failure("unknown call-id", k_rtpp_e_session_not_found);
-    if (Side* side = audio_side(request.call_id, request.speaker_tag)) side->playback = 0;
+    if (Side* side = audio_side(request.call_id, request.speaker_tag)) {
+        side->playback = 0;
+        sync_kernel(*side->call);
+    }
     return Outcome{};
 }
 
 void CallTable::end_playback(const std::string& call_id, const std::string& tag, std::uint64_t generation) {
     Side* side = audio_side(call_id, tag);
-    if (side != nullptr && side->playback == generation) side->playback = 0;
+    if (side != nullptr && side->playback == generation) {
+        side->playback = 0;
+        sync_kernel(*side->call);
+    }
 }
 
 std::optional<Forward> CallTable::playback_target(const std::string& call_id, const std::string& tag,
@@ -444,12 +463,26 @@ CallReport CallTable::report(const Call& call, SteadyTime now, std::int64_t wall
     return out;
 }
 
+void CallTable::read_kernel_counts(const std::vector<const Call*>& calls, SteadyTime now) {
+    if (kernel_ == nullptr) return;
+    std::vector<std::uint32_t> offloaded;
+    for (const Call* call : calls)
+        for (const auto& stream : call->streams)
+            for (const auto& side : stream->sides)
+                for (const Component* component : {&side.rtp, &side.rtcp})
+                    if (component->kernel) offloaded.push_back(component->socket_id);
+    if (offloaded.empty()) return;
+    for (const auto& count : kernel_->read(offloaded))
+        kernel_counted(count.socket_id, count.packets, count.bytes, now);
+}
+
 void CallTable::end_call(const std::string& call_id, std::string_view reason, SteadyTime now,
-                         std::int64_t wall_now, std::vector<EndedCall>& ended) {
+                         std::int64_t wall_now, std::vector<EndedCall>& ended, bool read_kernel) {
     auto it = calls_.find(call_id);
     if (it == calls_.end()) return;
     Call& call = *it->second;
     if (call.recording && recorder_ != nullptr) recorder_->stop(call.call_id);
+    if (read_kernel) read_kernel_counts({&call}, now);
     EndedCall end;
     end.report = report(call, now, wall_now);
     end.reason = std::string(reason);
@@ -472,6 +505,7 @@ std::optional<Forward> CallTable::on_packet(std::uint32_t socket_id, const Addre
         ++totals_.dropped_packets;
         return std::nullopt;
     }
+    if (verdict == LatchVerdict::latched) sync_kernel(*in.side->call);
     ++in.received.packets;
     in.received.bytes += packet.size();
     in.last_packet = now;
@@ -501,6 +535,76 @@ std::optional<Forward> CallTable::on_packet(std::uint32_t socket_id, const Addre
     return Forward{out_socket, *destination};
 }
 
+std::optional<KernelFlow> CallTable::kernel_flow(const Component& in) const {
+    // The same choices on_packet makes, for a packet from the latched source: when they depend on the
+    // packet (RTP or RTCP) or need userspace (recording, a prompt), the kernel cannot make them.
+    const Side& side = *in.side;
+    const bool rtp = &in == &side.rtp;
+    const Component* out = in.peer;
+    if (kernel_ == nullptr || !side.open || !out->side->open || side.call->recording) return std::nullopt;
+    if (rtp && out->side->playback != 0) return std::nullopt;
+    if (rtp && side.rtcp_mux && !out->side->rtcp_mux) return std::nullopt;  // RTP and RTCP part ways
+    if (!rtp && out->side->rtcp_mux) out = &out->side->rtp;
+    if (in.latch.asymmetric() || !in.latch.latched() || in.latch.latched()->family != side.local.family)
+        return std::nullopt;
+    const auto destination = out->latch.destination();
+    if (!destination || destination->family != side.local.family ||
+        out->side->local.family != side.local.family)
+        return std::nullopt;  // nowhere to send, or a bridge between the families: userspace translates
+    KernelFlow flow;
+    flow.socket_id = in.socket_id;
+    flow.source = *in.latch.latched();
+    flow.local = side.local;
+    flow.out_local = out->side->local;
+    if (!rtp) flow.local.port = static_cast<std::uint16_t>(flow.local.port + 1U);
+    if (out == &out->side->rtcp) flow.out_local.port = static_cast<std::uint16_t>(flow.out_local.port + 1U);
+    flow.destination = *destination;
+    return flow;
+}
+
+void CallTable::set_kernel(Component& in, const std::optional<KernelFlow>& flow) {
+    if (kernel_ == nullptr || in.kernel == flow) return;
+    if (in.kernel) {
+        kernel_->remove(in.kernel->socket_id);
+        --kernel_flows_;
+    }
+    in.kernel = flow;
+    in.kernel_packets = 0;
+    in.kernel_bytes = 0;
+    if (in.kernel) {
+        kernel_->install(*in.kernel);
+        in.latch.forget_sequence();
+        ++kernel_flows_;
+    }
+}
+
+void CallTable::sync_kernel(Call& call) {
+    if (kernel_ == nullptr) return;
+    for (auto& stream : call.streams)
+        for (auto& side : stream->sides)
+            for (Component* component : {&side.rtp, &side.rtcp})
+                set_kernel(*component, kernel_flow(*component));
+}
+
+void CallTable::kernel_counted(std::uint32_t socket_id, std::uint64_t packets, std::uint64_t bytes,
+                               SteadyTime now) {
+    const auto it = by_socket_.find(socket_id);
+    if (it == by_socket_.end() || !it->second->kernel) return;
+    Component& in = *it->second;
+    if (packets <= in.kernel_packets) return;  // nothing new (or a stale report of a replaced flow)
+    const std::uint64_t new_packets = packets - in.kernel_packets;
+    const std::uint64_t new_bytes = bytes >= in.kernel_bytes ? bytes - in.kernel_bytes : 0;
+    in.kernel_packets = packets;
+    in.kernel_bytes = bytes;
+    in.received.packets += new_packets;
+    in.received.bytes += new_bytes;
+    in.last_packet = now;
+    totals_.relayed_packets += new_packets;
+    totals_.relayed_bytes += new_bytes;
+    totals_.kernel_packets += new_packets;
+    totals_.kernel_bytes += new_bytes;
+}
+
 void CallTable::expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended) {
     std::vector<std::pair<std::string, std::string_view>> due;
     for (const auto& [id, call] : calls_) {
@@ -518,9 +622,14 @@ void CallTable::expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedC
         const auto limit = on_hold ? settings_.silent_timeout : settings_.timeout;
         if (now - last >= limit) due.emplace_back(id, on_hold ? "silent timeout" : "timeout");
     }
+    std::vector<const Call*> ending;  // the kernel's last figures of them all in one read
+    ending.reserve(due.size());
+    for (const auto& [id, reason] : due)
+        ending.push_back(calls_.at(id).get());
+    read_kernel_counts(ending, now);
     for (const auto& [id, reason] : due) {
         if (reason != "deleted") ++totals_.timed_out_calls;
-        end_call(id, reason, now, wall_now, ended);
+        end_call(id, reason, now, wall_now, ended, false);
     }
 }
 
@@ -540,8 +649,13 @@ std::optional<CallReport> CallTable::report(const std::string& call_id, SteadyTi
 
 void CallTable::clear(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended,
                       std::string_view reason) {
+    std::vector<const Call*> all;  // the kernel's last figures of every call in one read
+    all.reserve(calls_.size());
+    for (const auto& [id, call] : calls_)
+        all.push_back(call.get());
+    read_kernel_counts(all, now);
     for (const auto& id : call_ids())
-        end_call(id, reason, now, wall_now, ended);
+        end_call(id, reason, now, wall_now, ended, false);
 }
 
 std::vector<std::string> CallTable::call_ids() const {

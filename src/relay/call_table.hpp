@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/byte_io.hpp"
+#include "relay/kernel_flow.hpp"
 #include "relay/latch.hpp"
 #include "relay/port_pool.hpp"
 #include "relay/relay_sdp.hpp"
@@ -84,8 +85,10 @@ struct EndedCall {
 
 class CallTable {
 public:
-    // `recorder` may be null: start recording then fails with "recording is not configured".
-    CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder = nullptr);
+    // `recorder` may be null: start recording then fails with "recording is not configured". `kernel` may be
+    // null: every packet is forwarded in userspace.
+    CallTable(RelaySettings settings, MediaSockets& sockets, CallRecorder* recorder = nullptr,
+              KernelForwarder* kernel = nullptr);
     ~CallTable();
     CallTable(const CallTable&) = delete;
     CallTable& operator=(const CallTable&) = delete;
@@ -111,6 +114,11 @@ public:
     // ended (the player then stops).
     std::optional<Forward> playback_target(const std::string& call_id, const std::string& tag,
                                            std::uint64_t generation) const;
+
+    // What the kernel forwarded for the flow of `socket_id` since it was installed (cumulative counters):
+    // counted as if the packets had come through on_packet, and they keep the call from timing out.
+    void kernel_counted(std::uint32_t socket_id, std::uint64_t packets, std::uint64_t bytes, SteadyTime now);
+    std::size_t kernel_flows() const noexcept { return kernel_flows_; }
 
     // Ends calls whose media stopped (timeout, silent timeout) and delayed deletes that are due.
     void expire(SteadyTime now, std::int64_t wall_now, std::vector<EndedCall>& ended);
@@ -138,17 +146,25 @@ private:
     Outcome query(const Request& request, SteadyTime now, std::int64_t wall_now) const;
     Outcome recording(const Request& request, std::int64_t wall_now);
     Side* audio_side(const std::string& call_id, const std::string& tag) const;
+    // `read_kernel`: read the call's kernel counters first (false: the caller read them for many calls).
     void end_call(const std::string& call_id, std::string_view reason, SteadyTime now, std::int64_t wall_now,
-                  std::vector<EndedCall>& ended);
+                  std::vector<EndedCall>& ended, bool read_kernel = true);
+    void read_kernel_counts(const std::vector<const Call*>& calls, SteadyTime now);
     CallReport report(const Call& call, SteadyTime now, std::int64_t wall_now) const;
     bool open_side(Side& side, Family family, const std::string& interface_name);
     void close_side(Side& side);
+    // Hands the call's directions to the kernel, or takes them back, as its state now allows.
+    void sync_kernel(Call& call);
+    std::optional<KernelFlow> kernel_flow(const Component& in) const;
+    void set_kernel(Component& in, const std::optional<KernelFlow>& flow);
     const Interface* pick_interface(Family family, const std::string& name) const;
     Family family_for(const std::string& name, const std::string& speaker_name, Family speaker_family) const;
 
     RelaySettings settings_;
     MediaSockets& sockets_;
     CallRecorder* recorder_;
+    KernelForwarder* kernel_;
+    std::size_t kernel_flows_ = 0;
     PortPool ports_;
     std::map<std::string, std::unique_ptr<Call>> calls_;
     std::unordered_map<std::uint32_t, Component*> by_socket_;

@@ -53,6 +53,12 @@ public:
     std::optional<Address> destination() const noexcept;
     const std::optional<Address>& latched() const noexcept { return latched_; }
     const std::optional<Address>& announced() const noexcept { return announced_; }
+    bool asymmetric() const noexcept { return policy_.asymmetric; }
+    // The kernel forwards this component's packets from now on, so the last sequence number seen here goes
+    // stale: a rebinding is then recognised by its SSRC alone (the kernel reports no sequence numbers).
+    void forget_sequence() noexcept {
+        if (last_) last_->sequence.reset();
+    }
 
 private:
     bool same_host(const Address& a, const Address& b) const noexcept;

@@ -123,6 +123,8 @@ struct GlobalStatistics {
     std::uint64_t relayed_packets = 0;
     std::uint64_t relayed_bytes = 0;
     std::uint64_t dropped_packets = 0;
+    std::uint64_t kernel_packets = 0;  // of relayed_packets, those the kernel forwarded (kernel_flow.hpp)
+    std::uint64_t kernel_bytes = 0;
     std::uint64_t ports_in_use = 0;
     std::uint64_t ports_free = 0;
 };

@@ -241,6 +241,22 @@ void register_metrics(metrics::Registry& registry, const std::vector<std::unique
         "io_uring: times a socket's receive stopped because every receive buffer was in use (resumed when "
         "half came back)",
         [&s] { return sum_over(s, &PublishedStatistics::buffer_shortages); });
+    registry.gauge_callback("streamgate_relay_kernel_flows",
+                            "Directions of calls the kernel forwards now (--table)",
+                            [&s] { return sum_over(s, &PublishedStatistics::kernel_flows); });
+    registry.counter_callback("streamgate_relay_kernel_packets_total",
+                              "Of the relayed packets, those the kernel forwarded (counted once a second)",
+                              [&s] { return sum_over(s, &PublishedStatistics::kernel_packets); });
+    registry.counter_callback("streamgate_relay_kernel_bytes_total",
+                              "Of the relayed bytes, those the kernel forwarded",
+                              [&s] { return sum_over(s, &PublishedStatistics::kernel_bytes); });
+    registry.counter_callback("streamgate_relay_kernel_transactions_total",
+                              "nftables transactions that added or removed kernel flows",
+                              [&s] { return sum_over(s, &PublishedStatistics::kernel_transactions); });
+    registry.gauge_callback(
+        "streamgate_relay_kernel_failed_threads",
+        "Event loops that went back to userspace forwarding because the kernel refused a change",
+        [&s] { return sum_over(s, &PublishedStatistics::kernel_failed); });
     registry.gauge_callback("streamgate_relay_ports_in_use", "Media ports held by calls",
                             [&s] { return sum_over(s, &PublishedStatistics::ports_in_use); });
     registry.counter_callback(
@@ -264,13 +280,22 @@ int run_relay(const RelayConfig& config) {
     // One shard per event loop, each with its own share of the port range.
     const std::size_t loops = std::max<std::size_t>(1, config.threads);
     const auto ranges = split_port_range(config.settings.port_min, config.settings.port_max, loops);
+    // Declared before the shards, so their flows go before the table does.
+    std::unique_ptr<KernelTable> kernel;
+    if (config.table >= 0) {
+        std::string why;
+        kernel = KernelTable::create(config.table, loops, config.settings.interfaces, why);
+        if (!kernel)
+            spdlog::warn("relay: kernel forwarding is off, userspace forwards every packet: {}", why);
+    }
     std::vector<std::unique_ptr<Shard>> shards;
     for (const auto& [first, last] : ranges) {
         relay::RelaySettings settings = config.settings;
         settings.port_min = first;
         settings.port_max = last;
-        shards.push_back(
-            std::make_unique<Shard>(settings, config.recording_dir, config.prompt_dir, config.media_io));
+        shards.push_back(std::make_unique<Shard>(settings, config.recording_dir, config.prompt_dir,
+                                                 config.media_io, kernel ? kernel->name() : std::string(),
+                                                 shards.size()));
     }
     // Every shard chooses the same way on one kernel: the first speaks for all.
     if (!shards.front()->media_note().empty()) {
@@ -383,11 +408,12 @@ int run_relay(const RelayConfig& config) {
         interfaces += relay::ip_to_string(interface.address);
     }
     spdlog::info(
-        "relay: media on {} ports {}-{} over {} event loops ({}); ng on {} UDP and {} TCP socket(s), "
+        "relay: media on {} ports {}-{} over {} event loops ({}{}); ng on {} UDP and {} TCP socket(s), "
         "rtpproxy protocol on {} UDP and {} unix socket(s)",
         interfaces, config.settings.port_min, config.settings.port_max, shards.size(),
-        shards.front()->media_backend(), ng_sockets.size(), tcp_acceptors.size(), rtpproxy_sockets.size(),
-        unix_acceptors.size());
+        shards.front()->media_backend(),
+        kernel ? ", latched media forwarded in the kernel, nftables table inet " + kernel->name() : "",
+        ng_sockets.size(), tcp_acceptors.size(), rtpproxy_sockets.size(), unix_acceptors.size());
     io.run();
     for (auto& thread : threads)
         thread.join();

@@ -24,8 +24,9 @@ struct RelayConfig {
     std::filesystem::path prompt_dir;                // empty: play media is refused
     unsigned threads = 1;                            // event loops; calls are spread over them by Call-ID
     MediaIo media_io = MediaIo::automatic;           // how the media sockets wait and move datagrams
-    std::string admin_token;                         // empty: the admin API is read-only
-    std::string version;                             // for /api/v1/status
+    int table = -1;  // >= 0: latched media forwarded in the kernel, nftables table streamgate_<table>
+    std::string admin_token;  // empty: the admin API is read-only
+    std::string version;      // for /api/v1/status
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit status.

@@ -77,10 +77,12 @@ std::unique_ptr<MediaSocketsIo> media_sockets(asio::io_context& io, MediaIo want
 }  // namespace
 
 Shard::Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir,
-             std::filesystem::path prompt_dir, MediaIo media_io)
+             std::filesystem::path prompt_dir, MediaIo media_io, const std::string& kernel_table,
+             std::size_t index)
     : sockets_(media_sockets(io_, media_io, media_note_)),
       recorder_(recording_dir.empty() ? nullptr : std::make_unique<PcapRecorder>(recording_dir)),
-      table_(std::move(settings), *sockets_, recorder_.get()),
+      kernel_(kernel_table.empty() ? nullptr : std::make_unique<NftForwarder>(io_, kernel_table, index)),
+      table_(std::move(settings), *sockets_, recorder_.get(), kernel_.get()),
       expire_timer_(io_),
       prompt_dir_(std::move(prompt_dir)),
       random_(std::random_device{}()) {
@@ -173,6 +175,7 @@ void Shard::start() {
             co_await self.expire_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             if (ec) co_return;
             std::vector<relay::EndedCall> ended;
+            self.count_kernel();  // before expire: what the kernel forwarded keeps its calls alive
             self.table_.expire(std::chrono::steady_clock::now(), wall_seconds(), ended);
             self.log_ended(ended);
             self.publish();
@@ -189,6 +192,13 @@ void Shard::shutdown() {
     expire_timer_.cancel();
 }
 
+void Shard::count_kernel() {
+    if (!kernel_) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& count : kernel_->poll())
+        table_.kernel_counted(count.socket_id, count.packets, count.bytes, now);
+}
+
 void Shard::publish() {
     const auto s = table_.statistics();
     published_.calls.store(s.current_calls, std::memory_order_relaxed);
@@ -201,6 +211,13 @@ void Shard::publish() {
     published_.send_failures.store(media.send_failures, std::memory_order_relaxed);
     published_.oversized.store(media.truncated, std::memory_order_relaxed);
     published_.buffer_shortages.store(media.buffer_shortages, std::memory_order_relaxed);
+    published_.kernel_packets.store(s.kernel_packets, std::memory_order_relaxed);
+    published_.kernel_bytes.store(s.kernel_bytes, std::memory_order_relaxed);
+    if (kernel_) {
+        published_.kernel_flows.store(kernel_->flows_in_kernel(), std::memory_order_relaxed);
+        published_.kernel_transactions.store(kernel_->transactions(), std::memory_order_relaxed);
+        published_.kernel_failed.store(kernel_->failed() ? 1 : 0, std::memory_order_relaxed);
+    }
 }
 
 void Shard::log_ended(std::vector<relay::EndedCall>& ended) {

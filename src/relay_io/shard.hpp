@@ -19,6 +19,7 @@
 
 #include "relay/call_table.hpp"
 #include "relay_io/media_sockets.hpp"
+#include "relay_io/nft_forwarder.hpp"
 #include "relay_io/pcap_recorder.hpp"
 
 namespace sg::relay_io {
@@ -37,12 +38,20 @@ struct PublishedStatistics {
     std::atomic<std::uint64_t> ended_deleted{0};
     std::atomic<std::uint64_t> ended_timeout{0};
     std::atomic<std::uint64_t> ended_other{0};
+    std::atomic<std::uint64_t> kernel_flows{0};
+    std::atomic<std::uint64_t> kernel_packets{0};
+    std::atomic<std::uint64_t> kernel_bytes{0};
+    std::atomic<std::uint64_t> kernel_transactions{0};
+    std::atomic<std::uint64_t> kernel_failed{0};  // 1: the kernel refused a change, userspace forwards
 };
 
 class Shard {
 public:
+    // `kernel_table` non-empty: latched media is forwarded in the kernel, in that nftables table (made by
+    // KernelTable), in the maps of shard number `index`.
     Shard(relay::RelaySettings settings, const std::filesystem::path& recording_dir,
-          std::filesystem::path prompt_dir, MediaIo media_io = MediaIo::automatic);
+          std::filesystem::path prompt_dir, MediaIo media_io = MediaIo::automatic,
+          const std::string& kernel_table = {}, std::size_t index = 0);
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
 
@@ -67,12 +76,14 @@ public:
 private:
     void log_ended(std::vector<relay::EndedCall>& ended);
     void publish();
+    void count_kernel();
     relay::Outcome play(const relay::Request& request);
 
     asio::io_context io_{1};
     std::string media_note_;
     std::unique_ptr<MediaSocketsIo> sockets_;
     std::unique_ptr<PcapRecorder> recorder_;
+    std::unique_ptr<NftForwarder> kernel_;  // outlives table_, whose ended calls remove their flows
     relay::CallTable table_;
     asio::steady_timer expire_timer_;
     PublishedStatistics published_;

@@ -53,9 +53,10 @@ def relay_kind() -> str:
 
 def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, port_min: int = PORT_MIN,
                port_max: int = PORT_MAX, recording_dir: Path | None = None,
-               media_io: str | None = None) -> list[str]:
+               media_io: str | None = None, table: int | None = None) -> list[str]:
     """The relay's command line: rtpengine's option names, which `streamgate relay` takes as well.
-    `media_io`: streamgate's --media-io (io_uring or epoll; default: its own choice)."""
+    `media_io`: streamgate's --media-io (io_uring or epoll; default: its own choice). `table`: streamgate's
+    kernel forwarding table (rtpengine's --table; default: userspace only)."""
     common = ["--interface", PUB4, "--interface", PUB6,
               "--listen-ng", f"{CONTROL_HOST}:{ng_port}", "--listen-udp", f"{CONTROL_HOST}:{rtpp_port}",
               "--port-min", str(port_min), "--port-max", str(port_max),
@@ -66,7 +67,8 @@ def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, po
         # --config-file=none: not /etc/rtpengine/rtpengine.conf (interface=any, table 0, CLI/HTTP ports).
         return [RTPENGINE, "--config-file=none", "--table=-1", "--foreground", "--log-stderr", "--log-level=7",
                 *common]
-    return [streamgate_bin(), "relay", *common, *(["--media-io", media_io] if media_io else [])]
+    return [streamgate_bin(), "relay", *common, *(["--media-io", media_io] if media_io else []),
+            *(["--table", str(table)] if table is not None else [])]
 
 
 def check_relay_available(kind: str) -> None:
@@ -253,6 +255,22 @@ def relay_ports_in_use(net: TestNetwork, port_min: int = PORT_MIN, port_max: int
             if port.isdigit() and port_min <= int(port) <= port_max:
                 ports.append(int(port))
     return ports
+
+
+def kernel_flows(net: TestNetwork, table: int = 0) -> list[dict] | None:
+    """The flows a streamgate relay forwards in the kernel (`--table`), read from its nftables table on gw:
+    [{"key": [source, port, relay address, port], "packets": n}]; None when the table does not exist."""
+    cp = net.run("gw", ["nft", "-j", "list", "table", "inet", f"streamgate_{table}"], check=False)
+    if cp.returncode != 0:
+        return None
+    flows = []
+    for item in json.loads(cp.stdout)["nftables"]:
+        m = item.get("map")
+        if not m or not m["name"].startswith("flow"):
+            continue
+        for elem, _mark in m.get("elem", []):
+            flows.append({"key": elem["elem"]["val"]["concat"], "packets": elem["elem"]["counter"]["packets"]})
+    return flows
 
 
 class Capture:

@@ -9,6 +9,7 @@ else, and direct media between them is impossible, so only a relay that latched 
 
 RelayRecording* read a call's recording back with tshark and `streamgate detect`; RelayNodes runs two relay
 nodes under one Kamailio and kills one of them mid-run (docs/relay.md, "Many nodes" and "Recording").
+RelayCallsKernel runs the call cases again with the relay forwarding in the kernel (`--table`).
 """
 
 from __future__ import annotations
@@ -181,6 +182,64 @@ class RelayCallsRtpproxy(RelayCalls, unittest.TestCase):
         self.assertRegex(after or "", r"^E\d+$", f"{query!r} after the BYE\n{relay.log_text()[-3000:]}")
         ng_query = siprig.ng(self.net, {"command": "query", "call-id": call_id})
         self.assertEqual((ng_query or {}).get("result"), "error", f"ng query after the BYE: {ng_query}")
+
+
+class RelayCallsKernel(RelayCalls, unittest.TestCase):
+    """The call cases again with the relay forwarding latched media in the kernel (`--table 0`, nftables;
+    docs/relay.md "Forwarding in the kernel"). gw forwards for this class (the relay refuses the kernel path
+    on a host that does not, and says why), and the UAs still receive
+    media only from the relay's address: the kernel rewrote both ends. The IPv6-to-IPv4 call stays in
+    userspace (the kernel does not translate families), the hold takes a direction back and gives it again,
+    and vanished UAs still time out although the kernel, not the relay's sockets, counted their media."""
+
+    PROTOCOL = "ng"
+
+    @classmethod
+    def setUpClass(cls):
+        if RELAY_KIND != "streamgate":
+            raise unittest.SkipTest("kernel forwarding is streamgate's (rtpengine's needs its kernel module)")
+        global relay
+        keys = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
+        before = [net.run("gw", ["sysctl", "-n", key]).stdout.strip() for key in keys]
+        net.run("gw", ["sysctl", "-q", "-w", *(f"{key}=1" for key in keys)])
+        cls.addClassCleanup(net.run, "gw", ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in zip(keys, before))])
+        relay.stop(timeout=2.0)
+        relay = siprig.start_relay(net, RELAY_KIND, table=0)
+        cls.addClassCleanup(restart_relay)
+        super().setUpClass()
+
+    def test_media_goes_through_the_kernel(self):
+        """During a call both directions' RTP and RTCP are flows in the kernel's table and most packets are
+        counted there; after the BYE the flows are gone, and with the relay its table."""
+        self.assertIn("forwarded in the kernel, nftables table inet streamgate_0", relay.log_text())
+        call = Call(self.net, UAS["alice"], UAS["bob"], self.label()).start()
+        try:
+            time.sleep(3.0)
+            during = siprig.kernel_flows(self.net)
+        finally:
+            result = call.finish()
+        self.assertEqual((result.caller_rc, result.callee_rc), (0, 0), f"SIPp failed\n{result.logs}")
+        self.check_media(result, UAS["alice"], UAS["bob"])
+        print(f"  kernel flows during the call: {during}")
+        rtp = [flow for flow in (during or []) if flow["key"][2] == siprig.PUB4 and flow["packets"] > 0]
+        self.assertGreaterEqual(len(rtp), 2, f"flows in the kernel during the call: {during}")
+        # 3 s into a 30 ms stream each way: about 100 packets per direction, a few of them latched in userspace
+        self.assertGreaterEqual(sum(flow["packets"] for flow in rtp), 120, f"kernel flows: {during}")
+        self.assertEqual(self.wait_no_calls(timeout=2.0), [], "ng list after BYE")
+        self.assertEqual(siprig.kernel_flows(self.net), [], "flows left in the kernel after the BYE")
+        ended = [line for line in relay.log_text().splitlines() if "ended (deleted)" in line]
+        self.assertTrue(ended, "no call-end log line")
+        sent = [int(n) for n in re.findall(r"sent (\d+) packets", ended[-1])]
+        self.assertEqual(len(sent), 2, ended[-1])
+        self.assertTrue(all(n >= int(self.played * MIN_SHARE) for n in sent),
+                        f"the call's log line must count what the kernel forwarded: {ended[-1]}")
+
+    def test_the_table_goes_with_the_relay(self):
+        global relay
+        self.assertEqual(siprig.kernel_flows(self.net), [])
+        relay.stop(timeout=2.0)
+        self.assertIsNone(siprig.kernel_flows(self.net), "the relay left its nftables table behind")
+        relay = siprig.start_relay(net, RELAY_KIND, table=0)
 
 
 class RtpproxySequences(unittest.TestCase):
