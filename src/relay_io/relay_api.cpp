@@ -74,14 +74,17 @@ asio::awaitable<ApiResponse> status(const ApiContext& context) {
         calls += shard->published().calls.load(std::memory_order_relaxed);
     const auto uptime =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - context.started);
-    co_return json_response(200, json{{"service", "relay"},
-                                      {"version", context.version},
-                                      {"uptime_s", uptime.count()},
-                                      {"event_loops", context.shards->size()},
-                                      {"media_io", std::string(context.shards->front()->media_backend())},
-                                      {"interfaces", context.interfaces},
-                                      {"listeners", context.listeners},
-                                      {"calls", calls}});
+    json body{{"service", "relay"},
+              {"version", context.version},
+              {"uptime_s", uptime.count()},
+              {"event_loops", context.shards->size()},
+              {"media_io", std::string(context.shards->front()->media_backend())},
+              {"interfaces", context.interfaces},
+              {"listeners", context.listeners},
+              {"calls", calls}};
+    if (!context.kernel_table.empty()) body["kernel_table"] = context.kernel_table;
+    if (!context.kernel_note.empty()) body["kernel_note"] = context.kernel_note;
+    co_return json_response(200, body);
 }
 
 asio::awaitable<ApiResponse> list_calls(const ApiContext& context, std::string_view query) {

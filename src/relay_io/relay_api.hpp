@@ -21,6 +21,8 @@ struct ApiContext {
     std::chrono::steady_clock::time_point started;
     std::vector<std::string> interfaces;
     std::vector<std::string> listeners;  // "ng udp 127.0.0.1:2223", ...
+    std::string kernel_table;            // the nftables table forwarding in the kernel; empty: none
+    std::string kernel_note;             // --table given and kernel forwarding off: why
     std::vector<std::unique_ptr<Shard>>* shards = nullptr;
 };
 

@@ -282,11 +282,11 @@ int run_relay(const RelayConfig& config) {
     const auto ranges = split_port_range(config.settings.port_min, config.settings.port_max, loops);
     // Declared before the shards, so their flows go before the table does.
     std::unique_ptr<KernelTable> kernel;
+    std::string kernel_note;
     if (config.table >= 0) {
-        std::string why;
-        kernel = KernelTable::create(config.table, loops, config.settings.interfaces, why);
+        kernel = KernelTable::create(config.table, loops, config.settings.interfaces, kernel_note);
         if (!kernel)
-            spdlog::warn("relay: kernel forwarding is off, userspace forwards every packet: {}", why);
+            spdlog::warn("relay: kernel forwarding is off, userspace forwards every packet: {}", kernel_note);
     }
     std::vector<std::unique_ptr<Shard>> shards;
     for (const auto& [first, last] : ranges) {
@@ -350,6 +350,8 @@ int run_relay(const RelayConfig& config) {
     metrics::AdminServer admin(io, registry, admin_options);
     dashboard::add_dashboard(admin);  // the web page at /
     ApiContext api;
+    api.kernel_table = kernel ? kernel->name() : std::string();
+    api.kernel_note = kernel_note;
     api.version = config.version;
     api.started = std::chrono::steady_clock::now();
     api.shards = &shards;

@@ -53,10 +53,10 @@ def relay_kind() -> str:
 
 def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, port_min: int = PORT_MIN,
                port_max: int = PORT_MAX, recording_dir: Path | None = None,
-               media_io: str | None = None, table: int | None = None) -> list[str]:
+               media_io: str | None = None, table: int | None = None, admin: str | None = None) -> list[str]:
     """The relay's command line: rtpengine's option names, which `streamgate relay` takes as well.
     `media_io`: streamgate's --media-io (io_uring or epoll; default: its own choice). `table`: streamgate's
-    kernel forwarding table (rtpengine's --table; default: userspace only)."""
+    kernel forwarding table (rtpengine's --table; default: userspace only). `admin`: streamgate's --admin."""
     common = ["--interface", PUB4, "--interface", PUB6,
               "--listen-ng", f"{CONTROL_HOST}:{ng_port}", "--listen-udp", f"{CONTROL_HOST}:{rtpp_port}",
               "--port-min", str(port_min), "--port-max", str(port_max),
@@ -68,7 +68,8 @@ def relay_argv(kind: str, ng_port: int = NG_PORT, rtpp_port: int = RTPP_PORT, po
         return [RTPENGINE, "--config-file=none", "--table=-1", "--foreground", "--log-stderr", "--log-level=7",
                 *common]
     return [streamgate_bin(), "relay", *common, *(["--media-io", media_io] if media_io else []),
-            *(["--table", str(table)] if table is not None else [])]
+            *(["--table", str(table)] if table is not None else []),
+            *(["--admin", admin] if admin else [])]
 
 
 def check_relay_available(kind: str) -> None:
@@ -255,6 +256,12 @@ def relay_ports_in_use(net: TestNetwork, port_min: int = PORT_MIN, port_max: int
             if port.isdigit() and port_min <= int(port) <= port_max:
                 ports.append(int(port))
     return ports
+
+
+def admin_get(net: TestNetwork, admin: str, path: str) -> str:
+    """GET http://ADMIN/PATH from gw (a relay's --admin listener, which may open just after its control ports)."""
+    return net.run("gw", ["curl", "-sS", "--max-time", "5", "--retry", "10", "--retry-connrefused",
+                          "--retry-max-time", "8", f"http://{admin}{path}"]).stdout
 
 
 def kernel_flows(net: TestNetwork, table: int = 0) -> list[dict] | None:

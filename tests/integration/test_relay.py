@@ -193,6 +193,7 @@ class RelayCallsKernel(RelayCalls, unittest.TestCase):
     and vanished UAs still time out although the kernel, not the relay's sockets, counted their media."""
 
     PROTOCOL = "ng"
+    ADMIN = "127.0.0.1:9190"
 
     @classmethod
     def setUpClass(cls):
@@ -204,7 +205,7 @@ class RelayCallsKernel(RelayCalls, unittest.TestCase):
         net.run("gw", ["sysctl", "-q", "-w", *(f"{key}=1" for key in keys)])
         cls.addClassCleanup(net.run, "gw", ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in zip(keys, before))])
         relay.stop(timeout=2.0)
-        relay = siprig.start_relay(net, RELAY_KIND, table=0)
+        relay = siprig.start_relay(net, RELAY_KIND, table=0, admin=cls.ADMIN)
         cls.addClassCleanup(restart_relay)
         super().setUpClass()
 
@@ -212,6 +213,8 @@ class RelayCallsKernel(RelayCalls, unittest.TestCase):
         """During a call both directions' RTP and RTCP are flows in the kernel's table and most packets are
         counted there; after the BYE the flows are gone, and with the relay its table."""
         self.assertIn("forwarded in the kernel, nftables table inet streamgate_0", relay.log_text())
+        status = json.loads(siprig.admin_get(self.net, self.ADMIN, "/api/v1/status"))
+        self.assertEqual(status.get("kernel_table"), "streamgate_0", status)
         call = Call(self.net, UAS["alice"], UAS["bob"], self.label()).start()
         try:
             time.sleep(3.0)
@@ -227,6 +230,10 @@ class RelayCallsKernel(RelayCalls, unittest.TestCase):
         self.assertGreaterEqual(sum(flow["packets"] for flow in rtp), 120, f"kernel flows: {during}")
         self.assertEqual(self.wait_no_calls(timeout=2.0), [], "ng list after BYE")
         self.assertEqual(siprig.kernel_flows(self.net), [], "flows left in the kernel after the BYE")
+        metrics = siprig.admin_get(self.net, self.ADMIN, "/metrics")
+        kernel_packets = re.search(r"^streamgate_relay_kernel_packets_total (\d+)", metrics, re.M)
+        self.assertTrue(kernel_packets and int(kernel_packets.group(1)) >= 120,
+                        f"streamgate_relay_kernel_packets_total: {kernel_packets and kernel_packets.group(0)}")
         ended = [line for line in relay.log_text().splitlines() if "ended (deleted)" in line]
         self.assertTrue(ended, "no call-end log line")
         sent = [int(n) for n in re.findall(r"sent (\d+) packets", ended[-1])]
@@ -239,7 +246,22 @@ class RelayCallsKernel(RelayCalls, unittest.TestCase):
         self.assertEqual(siprig.kernel_flows(self.net), [])
         relay.stop(timeout=2.0)
         self.assertIsNone(siprig.kernel_flows(self.net), "the relay left its nftables table behind")
-        relay = siprig.start_relay(net, RELAY_KIND, table=0)
+        relay = siprig.start_relay(net, RELAY_KIND, table=0, admin=self.ADMIN)
+
+    def test_a_host_that_does_not_forward_keeps_userspace(self):
+        """With IP forwarding off, the kernel could not route what it forwards: the relay makes no table, says
+        why (log and status) and relays in userspace."""
+        net.run("gw", ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+        self.addCleanup(net.run, "gw", ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        admin = "127.0.0.1:9191"
+        other = siprig.start_relay(net, RELAY_KIND, name="relay-no-forwarding", ng_port=2226, rtpp_port=7725,
+                                   port_min=32000, port_max=32199, table=1, admin=admin)
+        self.addCleanup(other.stop, timeout=2.0)
+        status = json.loads(siprig.admin_get(self.net, admin, "/api/v1/status"))
+        self.assertNotIn("kernel_table", status)
+        self.assertIn("net.ipv4.ip_forward is 0", status.get("kernel_note", ""), status)
+        self.assertIn("kernel forwarding is off", other.log_text())
+        self.assertIsNone(siprig.kernel_flows(self.net, table=1))
 
 
 class RtpproxySequences(unittest.TestCase):
