@@ -226,17 +226,23 @@ std::vector<relay::KernelCount> NftForwarder::counts(std::string_view listing) c
     return out;
 }
 
+bool NftForwarder::read_counts(const std::string& commands, const char* what,
+                               std::vector<relay::KernelCount>& out) {
+    std::string listing;
+    if (!session_.run(commands, listing)) {
+        fail(what, listing);
+        out.clear();
+        return false;
+    }
+    auto some = counts(listing);
+    out.insert(out.end(), some.begin(), some.end());
+    return true;
+}
+
 std::vector<relay::KernelCount> NftForwarder::list_all() {
     std::vector<relay::KernelCount> out;
-    for (const auto family : {relay::Family::ip4, relay::Family::ip6}) {
-        std::string listing;
-        if (!session_.run(relay::nft::list_flows(table_, shard_, family), listing)) {
-            fail("reading the counters", listing);
-            return {};
-        }
-        auto some = counts(listing);
-        out.insert(out.end(), some.begin(), some.end());
-    }
+    for (const auto family : {relay::Family::ip4, relay::Family::ip6})
+        if (!read_counts(relay::nft::list_flows(table_, shard_, family), "reading the counters", out)) break;
     return out;
 }
 
@@ -266,16 +272,10 @@ std::vector<relay::KernelCount> NftForwarder::read(std::span<const std::uint32_t
         return all;
     }
     std::vector<relay::KernelCount> out;
-    for (const auto& some : flows) {
-        if (some.empty()) continue;
-        std::string listing;
-        if (!session_.run(relay::nft::get_flows(table_, shard_, some), listing)) {
-            fail("reading a call's counters", listing);
-            return {};
-        }
-        auto counted = counts(listing);
-        out.insert(out.end(), counted.begin(), counted.end());
-    }
+    for (const auto& some : flows)
+        if (!some.empty() &&
+            !read_counts(relay::nft::get_flows(table_, shard_, some), "reading a call's counters", out))
+            break;
     return out;
 }
 

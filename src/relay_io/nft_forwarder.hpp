@@ -85,6 +85,9 @@ private:
     void post_flush();
     std::vector<relay::KernelCount> counts(std::string_view listing) const;
     std::vector<relay::KernelCount> list_all();
+    // Runs `commands` (listings) and appends the counters they show to `out`; on failure `out` is emptied
+    // and the loop goes back to userspace (fail(), with `what`).
+    bool read_counts(const std::string& commands, const char* what, std::vector<relay::KernelCount>& out);
     void fail(const std::string& what, const std::string& error);
 
     asio::io_context& io_;

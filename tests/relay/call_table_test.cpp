@@ -64,7 +64,8 @@ std::vector<std::uint8_t> rtp_packet(std::uint32_t ssrc, std::uint16_t sequence)
 
 class CallTableTest : public ::testing::Test {
 protected:
-    CallTableTest() : table(settings(), sockets) {}
+    explicit CallTableTest(CallRecorder* recorder = nullptr, KernelForwarder* kernel = nullptr)
+        : table(settings(), sockets, recorder, kernel) {}
 
     static RelaySettings settings() {
         RelaySettings s;
@@ -442,10 +443,7 @@ TEST_F(CallTableTest, BadSdpIsAnErrorNotACall) {
 // Kernel forwarding: which directions the call table hands to the kernel, and when it takes them back.
 class FakeKernel : public KernelForwarder {
 public:
-    void install(const KernelFlow& flow) override {
-        flows[flow.socket_id] = flow;
-        ++installs;
-    }
+    void install(const KernelFlow& flow) override { flows[flow.socket_id] = flow; }
     void remove(std::uint32_t socket_id) override {
         ASSERT_EQ(flows.erase(socket_id), 1U) << "removed a flow that was not installed";
     }
@@ -457,54 +455,53 @@ public:
     }
     std::map<std::uint32_t, KernelFlow> flows;
     std::map<std::uint32_t, KernelCount> counts;  // what read() reports
-    int installs = 0;
 };
 
-class KernelForwardingTest : public CallTableTest {
-protected:
-    KernelForwardingTest() : kernel_table(settings(), sockets, nullptr, &kernel) {}
+class CountingRecorder : public CallRecorder {
+public:
+    bool start(const std::string&, std::int64_t) override { return true; }
+    void record(const std::string&, const Address&, const Address&, Bytes) override { ++packets; }
+    void stop(const std::string&) override {}
+    int packets = 0;
+};
 
-    Outcome send_k(Request request) { return kernel_table.handle(request, now, 1'700'000'000, ended); }
-    Outcome offer_k(std::string_view sdp) {
-        Request r;
-        r.op = Op::offer;
-        r.call_id = "k1";
-        r.speaker_tag = "caller";
-        r.sdp = std::string(sdp);
-        return send_k(r);
-    }
-    Outcome answer_k(std::string_view sdp) {
-        Request r;
-        r.op = Op::answer;
-        r.call_id = "k1";
-        r.speaker_tag = "callee";
-        r.peer_tag = "caller";
-        r.sdp = std::string(sdp);
-        return send_k(r);
-    }
+// Built before CallTableTest, whose table refers to them.
+struct KernelFixtureParts {
+    FakeKernel kernel;
+    CountingRecorder recorder;
+};
+
+class KernelForwardingTest : protected KernelFixtureParts, public CallTableTest {
+protected:
+    explicit KernelForwardingTest(bool recording = false)
+        : CallTableTest(recording ? &recorder : nullptr, &kernel) {}
+
     // A call whose two sides latched behind their NATs (RTP only).
     void latched_call() {
-        o = offer_k(sdp_from("10.0.0.5", 4000));
-        a = answer_k(sdp_from("10.1.0.9", 5000));
+        o = offer(sdp_from("10.0.0.5", 4000));
+        a = answer(sdp_from("10.1.0.9", 5000));
         caller_side = sockets.id_of(ip("203.0.113.1", media_port(a.sdp)));
         callee_side = sockets.id_of(ip("203.0.113.1", media_port(o.sdp)));
-        ASSERT_TRUE(kernel_table.on_packet(caller_side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
-        ASSERT_TRUE(kernel_table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 1), now));
+        ASSERT_TRUE(table.on_packet(caller_side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
+        ASSERT_TRUE(table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 1), now));
     }
 
-    FakeKernel kernel;
-    CallTable kernel_table;
     Outcome o, a;
     std::uint32_t caller_side = 0, callee_side = 0;
 };
 
+class RecordedKernelForwardingTest : public KernelForwardingTest {
+protected:
+    RecordedKernelForwardingTest() : KernelForwardingTest(true) {}
+};
+
 TEST_F(KernelForwardingTest, ALatchedDirectionGoesToTheKernelWithBothEndsRewritten) {
-    o = offer_k(sdp_from("10.0.0.5", 4000));
-    a = answer_k(sdp_from("10.1.0.9", 5000));
+    o = offer(sdp_from("10.0.0.5", 4000));
+    a = answer(sdp_from("10.1.0.9", 5000));
     EXPECT_TRUE(kernel.flows.empty()) << "nothing is latched yet: no source to match";
     caller_side = sockets.id_of(ip("203.0.113.1", media_port(a.sdp)));
     callee_side = sockets.id_of(ip("203.0.113.1", media_port(o.sdp)));
-    ASSERT_TRUE(kernel_table.on_packet(caller_side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
+    ASSERT_TRUE(table.on_packet(caller_side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
     // The caller's direction: from its NAT to the relay's caller-side port, out of the callee-side port to
     // the callee's announced address.
     ASSERT_EQ(kernel.flows.size(), 1U);
@@ -514,16 +511,16 @@ TEST_F(KernelForwardingTest, ALatchedDirectionGoesToTheKernelWithBothEndsRewritt
     EXPECT_EQ(flow.out_local, ip("203.0.113.1", media_port(o.sdp)));
     EXPECT_EQ(flow.destination, ip("10.1.0.9", 5000));
     // The callee latches: its own direction goes to the kernel, and the caller's follows it to the NAT.
-    ASSERT_TRUE(kernel_table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 1), now));
+    ASSERT_TRUE(table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 1), now));
     ASSERT_EQ(kernel.flows.size(), 2U);
     EXPECT_EQ(kernel.flows.at(caller_side).destination, ip("192.0.2.20", 62000));
     EXPECT_EQ(kernel.flows.at(callee_side).destination, ip("198.51.100.7", 61000));
-    EXPECT_EQ(kernel_table.kernel_flows(), 2U);
+    EXPECT_EQ(table.kernel_flows(), 2U);
 }
 
 TEST_F(KernelForwardingTest, RtcpGoesToTheKernelOnItsOwnPorts) {
     latched_call();
-    ASSERT_TRUE(kernel_table.on_packet(caller_side + 1, ip("198.51.100.7", 61001), rtp_packet(1, 1), now));
+    ASSERT_TRUE(table.on_packet(caller_side + 1, ip("198.51.100.7", 61001), rtp_packet(1, 1), now));
     ASSERT_TRUE(kernel.flows.count(caller_side + 1));
     const KernelFlow& flow = kernel.flows.at(caller_side + 1);
     EXPECT_EQ(flow.local.port, media_port(a.sdp) + 1);
@@ -534,22 +531,22 @@ TEST_F(KernelForwardingTest, RtcpGoesToTheKernelOnItsOwnPorts) {
 TEST_F(KernelForwardingTest, KernelCountsAreTheCallsCountsAndKeepItAlive) {
     latched_call();
     now += 8s;
-    kernel_table.kernel_counted(caller_side, 400, 400 * 172, now);
-    kernel_table.kernel_counted(caller_side, 400, 400 * 172, now);  // the same report again adds nothing
+    table.kernel_counted(caller_side, 400, 400 * 172, now);
+    table.kernel_counted(caller_side, 400, 400 * 172, now);  // the same report again adds nothing
     now += 8s;  // 16 s after the last packet userspace saw, but the kernel forwarded some 8 s ago
-    kernel_table.expire(now, 1'700'000'016, ended);
+    table.expire(now, 1'700'000'016, ended);
     EXPECT_TRUE(ended.empty()) << "the kernel's packets count as media";
-    kernel_table.kernel_counted(caller_side, 500, 500 * 172, now);
-    const auto stats = kernel_table.statistics();
+    table.kernel_counted(caller_side, 500, 500 * 172, now);
+    const auto stats = table.statistics();
     EXPECT_EQ(stats.kernel_packets, 500U);
     EXPECT_EQ(stats.kernel_bytes, 500U * 172);
     EXPECT_EQ(stats.relayed_packets, 502U);  // two latching packets in userspace, 500 in the kernel
-    const auto report = kernel_table.report("k1", now, 1'700'000'016);
+    const auto report = table.report("c1", now, 1'700'000'016);
     ASSERT_TRUE(report);
     EXPECT_EQ(report->legs.at(0).streams.at(0).received.packets, 501U);
     now += 11s;                                                           // then silence
     kernel.counts[callee_side] = KernelCount{callee_side, 30, 30 * 172};  // not polled before the end
-    kernel_table.expire(now, 1'700'000'027, ended);
+    table.expire(now, 1'700'000'027, ended);
     ASSERT_EQ(ended.size(), 1U);
     EXPECT_EQ(ended[0].reason, "timeout");
     EXPECT_EQ(ended[0].report.legs.at(1).streams.at(0).received.packets, 31U)
@@ -561,11 +558,11 @@ TEST_F(KernelForwardingTest, ANatRebindingComesToUserspaceAndMovesTheFlow) {
     latched_call();
     // The kernel forwarded many packets meanwhile, so the sequence number userspace last saw is stale: the
     // same SSRC from a new port still moves the latch, and the flow with it.
-    EXPECT_TRUE(kernel_table.on_packet(caller_side, ip("198.51.100.7", 61002), rtp_packet(1, 9000), now));
+    EXPECT_TRUE(table.on_packet(caller_side, ip("198.51.100.7", 61002), rtp_packet(1, 9000), now));
     EXPECT_EQ(kernel.flows.at(caller_side).source, ip("198.51.100.7", 61002));
     EXPECT_EQ(kernel.flows.at(callee_side).destination, ip("198.51.100.7", 61002));
     // Another SSRC from elsewhere is still an injection.
-    EXPECT_FALSE(kernel_table.on_packet(caller_side, ip("198.51.100.66", 1), rtp_packet(7, 9001), now));
+    EXPECT_FALSE(table.on_packet(caller_side, ip("198.51.100.66", 1), rtp_packet(7, 9001), now));
     EXPECT_EQ(kernel.flows.at(caller_side).source, ip("198.51.100.7", 61002));
 }
 
@@ -574,93 +571,77 @@ TEST_F(KernelForwardingTest, RecordingAndPromptsTakeTheirDirectionsBack) {
     ASSERT_EQ(kernel.flows.size(), 2U);
     Request play;
     play.op = Op::play_media;
-    play.call_id = "k1";
+    play.call_id = "c1";
     play.speaker_tag = "caller";  // the caller hears a prompt: the callee's media must not reach it
     std::uint64_t generation = 0;
-    ASSERT_FALSE(kernel_table.start_playback(play, generation).error);
+    ASSERT_FALSE(table.start_playback(play, generation).error);
     EXPECT_EQ(kernel.flows.count(callee_side), 0U);
     EXPECT_EQ(kernel.flows.count(caller_side), 1U);
-    kernel_table.end_playback("k1", "caller", generation);
+    table.end_playback("c1", "caller", generation);
     EXPECT_EQ(kernel.flows.count(callee_side), 1U);
 
     // A recording without a recorder fails and changes nothing.
     Request record;
     record.op = Op::start_recording;
-    record.call_id = "k1";
-    EXPECT_TRUE(send_k(record).error);
+    record.call_id = "c1";
+    EXPECT_TRUE(send(record).error);
     EXPECT_EQ(kernel.flows.size(), 2U);
 }
 
-TEST_F(KernelForwardingTest, ARecordedCallIsForwardedInUserspace) {
-    struct NullRecorder : CallRecorder {
-        bool start(const std::string&, std::int64_t) override { return true; }
-        void record(const std::string&, const Address&, const Address&, Bytes) override { ++packets; }
-        void stop(const std::string&) override {}
-        int packets = 0;
-    } recorder;
-    CallTable recorded(settings(), sockets, &recorder, &kernel);
-    Request r;
-    r.op = Op::offer;
-    r.call_id = "r1";
-    r.speaker_tag = "caller";
-    r.sdp = sdp_from("10.0.0.5", 4000);
-    o = recorded.handle(r, now, 0, ended);
-    r.op = Op::answer;
-    r.speaker_tag = "callee";
-    r.peer_tag = "caller";
-    r.sdp = sdp_from("10.1.0.9", 5000);
-    a = recorded.handle(r, now, 0, ended);
+TEST_F(RecordedKernelForwardingTest, ARecordedCallIsForwardedInUserspace) {
+    o = offer(sdp_from("10.0.0.5", 4000));
+    a = answer(sdp_from("10.1.0.9", 5000));
     const auto side = sockets.id_of(ip("203.0.113.1", media_port(a.sdp)));
-    ASSERT_TRUE(recorded.on_packet(side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
+    ASSERT_TRUE(table.on_packet(side, ip("198.51.100.7", 61000), rtp_packet(1, 1), now));
     ASSERT_EQ(kernel.flows.count(side), 1U);
     Request record;
     record.op = Op::start_recording;
-    record.call_id = "r1";
-    ASSERT_FALSE(recorded.handle(record, now, 0, ended).error);
+    record.call_id = "c1";
+    ASSERT_FALSE(send(record).error);
     EXPECT_EQ(kernel.flows.count(side), 0U) << "the recorder must see every packet";
-    ASSERT_TRUE(recorded.on_packet(side, ip("198.51.100.7", 61000), rtp_packet(1, 2), now));
+    ASSERT_TRUE(table.on_packet(side, ip("198.51.100.7", 61000), rtp_packet(1, 2), now));
     EXPECT_EQ(recorder.packets, 1);
     record.op = Op::stop_recording;
-    ASSERT_FALSE(recorded.handle(record, now, 0, ended).error);
+    ASSERT_FALSE(send(record).error);
     EXPECT_EQ(kernel.flows.count(side), 1U);
 }
 
 TEST_F(KernelForwardingTest, HoldAndDeleteTakeTheFlowsBack) {
     latched_call();
     // The callee puts the call on hold with 0.0.0.0: nothing goes to it any more.
-    a = answer_k(sdp_from("0.0.0.0", 5000));
+    a = answer(sdp_from("0.0.0.0", 5000));
     EXPECT_EQ(kernel.flows.count(caller_side), 0U);
-    a = answer_k(sdp_from("10.1.0.9", 5000));  // and back
+    a = answer(sdp_from("10.1.0.9", 5000));  // and back
     // The callee's latch was forgotten on hold: the caller's media goes to its announced address until the
     // callee's next packet shows where it is.
     EXPECT_EQ(kernel.flows.at(caller_side).destination, ip("10.1.0.9", 5000));
     EXPECT_EQ(kernel.flows.count(callee_side), 0U);
-    ASSERT_TRUE(kernel_table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 50), now));
+    ASSERT_TRUE(table.on_packet(callee_side, ip("192.0.2.20", 62000), rtp_packet(2, 50), now));
     EXPECT_EQ(kernel.flows.size(), 2U);
     Request del;
     del.op = Op::remove;
-    del.call_id = "k1";
-    ASSERT_FALSE(send_k(del).error);
+    del.call_id = "c1";
+    ASSERT_FALSE(send(del).error);
     EXPECT_TRUE(kernel.flows.empty());
-    EXPECT_EQ(kernel_table.kernel_flows(), 0U);
+    EXPECT_EQ(table.kernel_flows(), 0U);
 }
 
 TEST_F(KernelForwardingTest, BridgesAndAsymmetricSidesStayInUserspace) {
     Request r;
     r.op = Op::offer;
-    r.call_id = "k1";
+    r.call_id = "c1";
     r.speaker_tag = "caller";
     r.sdp = sdp_from("fd00::5", 4000);
     r.options.family = Family::ip4;
-    o = send_k(r);
+    o = send(r);
     r.op = Op::answer;
     r.speaker_tag = "callee";
     r.peer_tag = "caller";
     r.sdp = sdp_from("10.1.0.9", 5000);
     r.options.family = Family::ip6;
-    a = send_k(r);
+    a = send(r);
     const auto v6_side = sockets.id_of(ip("2001:db8::1", media_port(a.sdp)));
-    ASSERT_TRUE(kernel_table.on_packet(v6_side, ip("fd00::5", 4000), rtp_packet(1, 1), now));
+    ASSERT_TRUE(table.on_packet(v6_side, ip("fd00::5", 4000), rtp_packet(1, 1), now));
     EXPECT_TRUE(kernel.flows.empty()) << "the kernel does not translate between the families";
 
     r = Request{};
@@ -669,14 +650,14 @@ TEST_F(KernelForwardingTest, BridgesAndAsymmetricSidesStayInUserspace) {
     r.speaker_tag = "caller";
     r.sdp = sdp_from("10.0.0.5", 4000);
     r.options.asymmetric = true;
-    o = send_k(r);
+    o = send(r);
     r.op = Op::answer;
     r.speaker_tag = "callee";
     r.peer_tag = "caller";
     r.sdp = sdp_from("10.1.0.9", 5000);
-    a = send_k(r);
+    a = send(r);
     const auto asymmetric_side = sockets.id_of(ip("203.0.113.1", media_port(a.sdp)));
-    ASSERT_TRUE(kernel_table.on_packet(asymmetric_side, ip("10.0.0.5", 4000), rtp_packet(1, 1), now));
+    ASSERT_TRUE(table.on_packet(asymmetric_side, ip("10.0.0.5", 4000), rtp_packet(1, 1), now));
     EXPECT_TRUE(kernel.flows.empty()) << "an asymmetric side accepts any source: no one source to match";
 }
 
