@@ -7,9 +7,10 @@
 //  2. The input as an MSSR-RTCP datagram: feedback that parses is rebuilt and must parse to the same value.
 //  3. The input as a session HELLO / HELLO-ACK: one that parses is rebuilt and must parse to the same value.
 //  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds. The
-//     input's third octet decides whether that data carries parity fragments (an RTT above both budgets)
-//     and whether the sender paces (then, after the feedback, the pacer's wake-up must be in the future
-//     whenever it holds back a datagram, or a caller waiting for it would spin).
+//     input's third octet decides whether that data carries parity fragments (an RTT above both budgets),
+//     whether the key ADU's come in groups, and whether the sender paces (then, after the feedback, the
+//     pacer's wake-up must be in the future whenever it holds back a datagram, or a caller waiting for it
+//     would spin).
 
 #include <chrono>
 #include <cstddef>
@@ -43,7 +44,8 @@ void data_round_trip(sg::Bytes input) {
         check(*offset % fs == 0 && *offset / fs == h.fragment_index);
         check(*offset < h.adu_length && view->fragment.size() <= h.adu_length - *offset);
         check(view->fragment.size() == fs || *offset + view->fragment.size() == h.adu_length);
-        check(!is_parity_fragment(h, view->fragment.size(), fs));
+        for (const std::size_t key_group : {std::size_t{0}, std::size_t{4}})
+            check(!is_parity_fragment(h, view->fragment.size(), fs, key_group));
     }
     const auto again_header = parse_fragment_header(view->rtp.payload());
     check(again_header.ok() && *again_header == h);
@@ -113,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                          RetransmitMode::key_only, LatePolicy::drop}}};
     const bool parity = size >= 3 && (data[2] & 1) != 0;
     config.parity_when_unrepairable = parity;
+    config.key_parity_group = size >= 3 && (data[2] & 4) != 0 ? 3 : 0;  // the key ADU's 8 fragments: 3 groups
     const bool pacing = size >= 3 && (data[2] & 2) != 0;
     config.pacing = pacing;
     Sender sender(config);

@@ -25,6 +25,8 @@ namespace {
 using namespace sg::mssr;
 
 constexpr std::size_t k_mss = k_packet_overhead + 64;
+// Key ADUs get a parity fragment per 4 data fragments (fragmenter.hpp, parity_groups), the others one.
+constexpr std::size_t k_key_parity_group = 4;
 
 void check(bool property) {
     if (!property) __builtin_trap();
@@ -38,6 +40,7 @@ ReassemblerConfig make_config() {
     c.max_stream_bytes = 40 * 1024;
     c.max_total_bytes = 64 * 1024;
     c.max_pending_adus = 32;
+    c.key_parity_group = k_key_parity_group;
     c.reorder_window = std::chrono::milliseconds(3);
     c.streams = {StreamPolicy{std::chrono::milliseconds(100), RetransmitMode::by_value, LatePolicy::drop},
                  StreamPolicy{std::chrono::milliseconds(40), RetransmitMode::key_only, LatePolicy::partial},
@@ -54,10 +57,13 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     info.length = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(f[6] << 8 | f[7]));
     info.time_ms = static_cast<std::uint16_t>(f[9] << 8 | f[10]);
     info.parity = (f[1] & 0x80) != 0;
-    const std::size_t count = fragment_count(info.length, size) + (info.parity ? 1 : 0);
+    const std::size_t data_fragments = fragment_count(info.length, size);
+    const std::size_t count =
+        data_fragments + (info.parity ? parity_groups(data_fragments, info.priority, k_key_parity_group) : 0);
     const std::size_t index = f[8] % count;
     const auto sequence = static_cast<std::uint16_t>(f[2] << 8 | f[3]);
-    const auto plans = plan_fragments(info, static_cast<std::uint16_t>(sequence - index), k_mss);
+    const auto plans =
+        plan_fragments(info, static_cast<std::uint16_t>(sequence - index), k_mss, k_key_parity_group);
     std::vector<std::uint8_t> packet;
     if (!plans) return packet;
     const FragmentPlan& plan = (*plans)[index];

@@ -34,6 +34,7 @@ struct MssrFlags {
     double loss_tolerance = 0.0;
     unsigned stream_kbps = 0;
     bool no_parity = false;  // send: the first fragment's copy instead of parity (SocketOptions::parity)
+    unsigned key_parity_group = 8;  // send: SocketOptions::key_parity_group
     // send: SocketOptions::pacing; "auto" paces the TCP-friendly modes and not the live mode
     std::string pacing = "auto";
     std::string stats_json;
@@ -96,6 +97,7 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
                                                std::chrono::milliseconds(flags.latency), flags.mss);
     options.live_rate_kbps = flags.stream_kbps;
     options.parity = !flags.no_parity;
+    options.key_parity_group = static_cast<std::uint8_t>(flags.key_parity_group);
     // The live mode exists to carry the stream at its own rate within its budget; pacing there spreads a key
     // frame over much of a tight budget (docs/mssr.md, "Pacing"), so it is the operator's choice.
     options.pacing = flags.pacing == "on" || (flags.pacing == "auto" && flags.stream_kbps == 0);
@@ -136,6 +138,10 @@ Subcommand add_mssr_command(CLI::App& app) {
     send->add_flag("--no-parity", flags->no_parity,
                    "Where the budget leaves no time for a repair, send each frame's first fragment twice "
                    "instead of a parity fragment that rebuilds any one lost fragment (see docs/mssr.md)");
+    send->add_option("--key-parity-group", flags->key_parity_group,
+                     "With parity, a key frame gets one parity fragment per this many of its fragments, each "
+                     "rebuilding one lost fragment of its group (0: one per frame; default 8)")
+        ->check(CLI::Range(0U, 255U));
     send->add_option(
             "--pacing", flags->pacing,
             "Spread datagrams over the round trip at 1.2 times the window per RTT instead of sending a "

@@ -5,17 +5,18 @@
 namespace sg::mssr {
 
 Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
-                                                 std::size_t mss) {
+                                                 std::size_t mss, std::size_t key_group) {
     const std::size_t size = fragment_size(mss);
     if (size == 0) return fail("MSS below the minimum");
     if (adu.length == 0) return fail("empty ADU");
     if (adu.stream > k_max_stream) return fail("MSSR stream number beyond 15");
     if (adu.length > k_max_adu_size) return fail("ADU longer than 16 MiB - 1");
     const std::size_t count = fragment_count(adu.length, size);
-    if (count + (adu.parity ? 1 : 0) > std::size_t{k_max_fragment_index} + 1)
+    const std::size_t parities = adu.parity ? parity_groups(count, adu.priority, key_group) : 0;
+    if (count + parities > std::size_t{k_max_fragment_index} + 1)
         return fail("ADU of more fragments than the 13-bit index numbers");
     std::vector<FragmentPlan> plans;
-    plans.reserve(count + 1);
+    plans.reserve(count + parities);
     for (std::uint32_t offset = 0, index = 0; offset < adu.length;
          offset += static_cast<std::uint32_t>(size), ++index) {
         FragmentPlan plan;
@@ -31,10 +32,10 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
         plan.size = static_cast<std::uint32_t>(std::min<std::size_t>(size, adu.length - offset));
         plans.push_back(plan);
     }
-    if (adu.parity) {
+    for (std::size_t group = 0; group < parities; ++group) {
         FragmentPlan plan = plans.front();
-        plan.header.sequence = static_cast<std::uint16_t>(first_sequence + count);
-        plan.header.fragment_index = static_cast<std::uint16_t>(count);
+        plan.header.sequence = static_cast<std::uint16_t>(first_sequence + count + group);
+        plan.header.fragment_index = static_cast<std::uint16_t>(count + group);
         plan.offset = 0;
         plan.size = static_cast<std::uint32_t>(parity_fragment_size(adu.length, size));
         plan.is_parity = true;
@@ -49,9 +50,13 @@ void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept {
         parity[i] = static_cast<std::uint8_t>(parity[i] ^ fragment[i]);
 }
 
-std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size) {
+std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size, std::size_t groups,
+                                    std::size_t group) {
     std::vector<std::uint8_t> parity(parity_fragment_size(adu.size(), fragment_size), 0);
-    for (std::size_t offset = 0; offset < adu.size() && fragment_size != 0; offset += fragment_size)
+    if (fragment_size == 0 || groups == 0) return parity;
+    // The group's members lie `groups` fragments apart.
+    const std::size_t stride = groups * fragment_size;
+    for (std::size_t offset = group * fragment_size; offset < adu.size(); offset += stride)
         xor_into(parity, adu.subspan(offset, std::min(fragment_size, adu.size() - offset)));
     return parity;
 }

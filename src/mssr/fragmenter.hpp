@@ -44,26 +44,48 @@ constexpr std::optional<std::uint32_t> fragment_offset(const FragmentHeader& h, 
     return static_cast<std::uint32_t>(offset);
 }
 
-// An ADU's parity fragment (FragmentHeader::parity) is as long as its first fragment, the longest: the XOR
-// of all its data fragments, each padded with zeros to that length. Any one lost data fragment is then the
-// XOR of the parity and the others, cut to its own length.
+// An ADU's parity fragments (FragmentHeader::parity) are as long as its first fragment, the longest. Parity
+// fragment g is the XOR of the data fragments of group g, each padded with zeros to that length; any one lost
+// data fragment of a group is then the XOR of the group's parity and its other members, cut to its own
+// length.
 constexpr std::size_t parity_fragment_size(std::size_t adu_length, std::size_t fragment_size) noexcept {
     return adu_length < fragment_size ? adu_length : fragment_size;
 }
 
-// Whether a fragment is its ADU's parity fragment: P set, the index one past the data fragments, the parity
-// length. (A P fragment that is neither this nor a data fragment by fragment_offset is refused.)
-constexpr bool is_parity_fragment(const FragmentHeader& h, std::size_t size,
-                                  std::size_t fragment_size) noexcept {
-    return h.parity && fragment_size != 0 &&
-           h.fragment_index == fragment_count(h.adu_length, fragment_size) &&
+// How many parity groups a protected ADU of `count` data fragments has: one, or, for a key ADU in a session
+// that agreed on a key parity group (handshake.hpp, Hello::key_parity_group), one per `key_group` data
+// fragments. Data fragment i belongs to group i mod groups, so the members of a group lie `groups` apart and
+// a burst of consecutive losses falls into different groups. The parity fragments follow the data fragments:
+// group g's has the index count + g.
+constexpr std::size_t parity_groups(std::size_t count, Priority priority, std::size_t key_group) noexcept {
+    if (key_group == 0 || priority != Priority::key || count <= key_group) return 1;
+    return (count + key_group - 1) / key_group;
+}
+
+// The parity group of a fragment of a protected ADU whose data fragments number `count`: which one a data
+// fragment belongs to, or which one a parity fragment protects.
+constexpr std::size_t parity_group_of(std::size_t index, std::size_t count, std::size_t groups) noexcept {
+    return index >= count ? index - count : index % groups;
+}
+
+// Whether a fragment is one of its ADU's parity fragments: P set, the index one of the `parity_groups` past
+// the data fragments, the parity length. (A P fragment that is neither this nor a data fragment by
+// fragment_offset is refused.)
+constexpr bool is_parity_fragment(const FragmentHeader& h, std::size_t size, std::size_t fragment_size,
+                                  std::size_t key_group) noexcept {
+    if (!h.parity || fragment_size == 0) return false;
+    const std::size_t count = fragment_count(h.adu_length, fragment_size);
+    return h.fragment_index >= count &&
+           h.fragment_index < count + parity_groups(count, h.priority, key_group) &&
            size == parity_fragment_size(h.adu_length, fragment_size);
 }
 
 // parity ^= fragment, octet by octet; `fragment` may be shorter (zero padding).
 void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept;
-// The parity fragment of a whole ADU cut into fragments of `fragment_size` octets.
-std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size);
+// The parity fragment of group `group` of `groups` of a whole ADU cut into fragments of `fragment_size`
+// octets (the defaults: the one parity fragment of the whole ADU).
+std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size, std::size_t groups = 1,
+                                    std::size_t group = 0);
 
 struct AduInfo {
     std::uint8_t stream = 0;
@@ -71,7 +93,7 @@ struct AduInfo {
     Priority priority = Priority::key;
     std::uint16_t time_ms = 0;  // the low 16 bits of the sender's clock in ms (the wire's width)
     std::uint32_t length = 0;
-    bool parity = false;  // protect it with a parity fragment
+    bool parity = false;  // protect it with parity fragments (parity_groups of them)
 };
 
 // Where fragment `index` of an ADU lies, and the header it carries (sequence = first_sequence + index).
@@ -82,10 +104,10 @@ struct FragmentPlan {
     bool is_parity = false;
 };
 
-// The fragments of one ADU, in order, the parity fragment last when AduInfo::parity. Fails on an empty ADU,
-// one longer than k_max_adu_size or of more fragments (parity included) than the index numbers, or an MSS
-// below k_min_mss.
+// The fragments of one ADU, in order, the parity fragments last when AduInfo::parity (as many as
+// parity_groups says for `key_group`). Fails on an empty ADU, one longer than k_max_adu_size or of more
+// fragments (parity included) than the index numbers, or an MSS below k_min_mss.
 Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
-                                                 std::size_t mss);
+                                                 std::size_t mss, std::size_t key_group = 0);
 
 }  // namespace sg::mssr

@@ -21,7 +21,8 @@ Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& he
     w.put_u16(hello.mss);
     w.put_u8(static_cast<std::uint8_t>(hello.streams.size()));
     w.put_u8(hello.features);
-    w.put_u16(0);
+    w.put_u8(hello.key_parity_group);
+    w.put_u8(0);
     for (const StreamPolicy& s : hello.streams) {
         if (s.latency.count() < 0 || s.latency.count() > k_max_latency_ms)
             return fail("MSSR latency beyond 30,000 ms");
@@ -33,7 +34,7 @@ Result<std::size_t> append_hello(std::vector<std::uint8_t>& out, const Hello& he
     const auto rr = rtp::append_receiver_report(out, hello.ssrc);
     if (!rr) return rr;
     const auto app =
-        rtp::append_app(out, hello.ack ? k_hello_ack_subtype : k_hello_subtype, hello.ssrc, k_app_name, body);
+        rtp::append_app(out, static_cast<std::uint8_t>(hello.kind), hello.ssrc, k_app_name, body);
     if (!app) {
         out.resize(start);
         return app;
@@ -48,15 +49,17 @@ Result<Hello> parse_hello_datagram(Bytes datagram) noexcept {
         if (packet.type != rtp::RtcpType::app) continue;
         const auto app = rtp::parse_app(packet);
         if (!app || app->name != k_app_name) continue;
-        if (app->subtype != k_hello_subtype && app->subtype != k_hello_ack_subtype) continue;
+        if (app->subtype != k_hello_subtype && app->subtype != k_hello_ack_subtype &&
+            app->subtype != k_hello_confirm_subtype)
+            continue;
         ByteReader r(app->data);
         std::uint8_t version = 0;
         std::uint8_t role = 0;
         std::uint8_t count = 0;
-        std::uint16_t reserved = 0;
+        std::uint8_t reserved = 0;
         Hello hello;
         if (!r.read_u8(version) || !r.read_u8(role) || !r.read_u16(hello.mss) || !r.read_u8(count) ||
-            !r.read_u8(hello.features) || !r.read_u16(reserved)) {
+            !r.read_u8(hello.features) || !r.read_u8(hello.key_parity_group) || !r.read_u8(reserved)) {
             return fail("MSSR hello truncated");
         }
         if (version != k_version) return fail("MSSR hello: unknown version");
@@ -75,7 +78,7 @@ Result<Hello> parse_hello_datagram(Bytes datagram) noexcept {
                                                  static_cast<RetransmitMode>(mode),
                                                  static_cast<LatePolicy>(late)});
         }
-        hello.ack = app->subtype == k_hello_ack_subtype;
+        hello.kind = static_cast<HelloKind>(app->subtype);
         hello.ssrc = app->ssrc;
         hello.role = static_cast<Role>(role);
         return hello;

@@ -110,7 +110,7 @@ void Reassembler::on_packet(TimePoint now, Bytes datagram) {
     last_wants_feedback_ = h.feedback_wanted;
     // Fragment geometry must follow the sender's rule (all but the last exactly fragment_size_ long).
     std::optional<std::uint32_t> offset;
-    if (!is_parity_fragment(h, packet->fragment.size(), fragment_size_)) {
+    if (!is_parity_fragment(h, packet->fragment.size(), fragment_size_, config_.key_parity_group)) {
         offset = fragment_offset(h, packet->fragment.size(), fragment_size_);
         if (!offset) {
             ++stats_.invalid;
@@ -130,7 +130,9 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     const std::uint32_t index = h.fragment_index;
     const bool is_parity = !offset;
     const auto count = static_cast<std::uint32_t>(fragment_count(h.adu_length, fragment_size_));
-    const std::uint32_t span = count + (h.parity ? 1 : 0);
+    const auto parities =
+        h.parity ? static_cast<std::uint32_t>(parity_groups(count, h.priority, config_.key_parity_group)) : 0;
+    const std::uint32_t span = count + parities;
 
     std::int64_t seq = 0;
     if (!started_) {
@@ -159,11 +161,11 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     } else {
         sseq = extend_seq16(h.stream_sequence, stream.highest);
         if (sseq < stream.next) {
-            // A parity fragment usually comes after its ADU was complete: it was not needed.
+            // A parity fragment often comes after its ADU was complete: it was not needed.
             ++(is_parity ? stats_.parity_fragments : stream.stats.late_fragments);
             if (in_window(seq)) slot(seq).state = SlotState::received;
-            // The parity fragment is its ADU's highest number, and often the newest of all: acked at once,
-            // so that a stream's last one does not wait in the sender for its retransmission timer.
+            // The parity fragments are their ADU's highest numbers, and often the newest of all: acked at
+            // once, so that a stream's last one does not wait in the sender for its retransmission timer.
             if (is_parity) raise_highest(now, seq, time_ms);
             return;
         }
@@ -189,7 +191,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         const auto may_wait = static_cast<std::int64_t>(config_.max_pending_adus);
         if (stream.started && sseq >= stream.next + may_wait) skip_to(h.stream, stream, sseq - may_wait + 1);
         const std::size_t charge = h.adu_length + count + k_adu_overhead +
-                                   (h.parity ? parity_fragment_size(h.adu_length, fragment_size_) : 0);
+                                   parities * parity_fragment_size(h.adu_length, fragment_size_);
         if (total_bytes_ + charge > config_.max_total_bytes ||
             stream.bytes + charge > config_.max_stream_bytes ||
             stream.pending.size() >= config_.max_pending_adus) {
@@ -213,6 +215,8 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         adu.data.assign(h.adu_length, 0);
         adu.have.assign(count, false);
         adu.parity = h.parity;
+        adu.have_parity.assign(parities, false);
+        adu.parity_data.resize(parities);
         total_bytes_ += charge;
         stream.bytes += charge;
         by_first_seq_[first] = AduRef{h.stream, sseq, span};
@@ -224,7 +228,8 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         ++stats_.invalid;
         return;
     }
-    if (is_parity ? adu.have_parity : adu.have[index]) {
+    const auto group = h.parity ? static_cast<std::uint32_t>(parity_group_of(index, count, parities)) : 0;
+    if (is_parity ? adu.have_parity[group] : adu.have[index]) {
         ++stream.stats.duplicates;
         if (in_window(seq)) slot(seq).state = SlotState::received;
         return;
@@ -238,8 +243,8 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     have_offset_ = true;
 
     if (is_parity) {
-        adu.have_parity = true;
-        adu.parity_data.assign(packet.fragment.begin(), packet.fragment.end());
+        adu.have_parity[group] = true;
+        adu.parity_data[group].assign(packet.fragment.begin(), packet.fragment.end());
     } else {
         adu.have[index] = true;
         ++adu.received;
@@ -257,7 +262,8 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         arrived.state = SlotState::received;
     }
     raise_highest(now, seq, time_ms);
-    if (adu.have_parity && adu.received + 1 == adu.count) recover_from_parity(adu);
+    if (adu.parity && adu.have_parity[group] && !adu.parity_data[group].empty())
+        recover_from_parity(adu, group);
 }
 
 void Reassembler::raise_highest(TimePoint now, std::int64_t seq, std::int64_t time_ms) {
@@ -276,21 +282,28 @@ void Reassembler::raise_highest(TimePoint now, std::int64_t seq, std::int64_t ti
     highest_ = seq;
 }
 
-void Reassembler::recover_from_parity(Adu& adu) {
-    const auto missing =
-        static_cast<std::uint32_t>(std::find(adu.have.begin(), adu.have.end(), false) - adu.have.begin());
-    const std::size_t offset = std::size_t{missing} * fragment_size_;
+void Reassembler::recover_from_parity(Adu& adu, std::uint32_t group) {
+    const std::uint32_t groups = adu.parities();
+    std::optional<std::uint32_t> missing;
+    for (std::uint32_t i = group; i < adu.count; i += groups) {
+        if (adu.have[i]) continue;
+        if (missing) return;  // two or more missing: the group's parity cannot tell them apart
+        missing = i;
+    }
+    if (!missing) return;
+    const std::size_t offset = std::size_t{*missing} * fragment_size_;
     const std::size_t size = std::min<std::size_t>(fragment_size_, adu.length - offset);
-    // The missing fragment's octets are still the zeros the buffer started with, so the parity of the ADU
-    // as it stands is the parity of the others, and XORed with the sender's it leaves the missing one.
-    std::vector<std::uint8_t> rebuilt = parity_of(adu.data, fragment_size_);
-    xor_into(rebuilt, adu.parity_data);
+    // The missing fragment's octets are still the zeros the buffer started with, so the group's parity of
+    // the ADU as it stands is the parity of the others, and XORed with the sender's it leaves the missing
+    // one.
+    std::vector<std::uint8_t> rebuilt = parity_of(adu.data, fragment_size_, groups, group);
+    xor_into(rebuilt, adu.parity_data[group]);
     std::copy_n(rebuilt.begin(), size, adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
-    adu.have[missing] = true;
+    adu.have[*missing] = true;
     ++adu.received;
-    adu.parity_data = {};
+    adu.parity_data[group] = {};  // used: nothing more to rebuild in this group
     ++stats_.parity_recovered;
-    const std::int64_t seq = adu.first_seq + missing;
+    const std::int64_t seq = adu.first_seq + *missing;
     if (in_window(seq) && slot(seq).state == SlotState::unknown) slot(seq).state = SlotState::abandoned;
 }
 
@@ -326,10 +339,11 @@ void Reassembler::close_adu(std::uint8_t stream_number, Stream& stream,
         }
     }
     // A parity fragment not (yet) here is no longer wanted; if it comes, it is acked as it arrives.
-    const std::int64_t parity_seq = adu.first_seq + adu.count;
-    if (adu.parity && !adu.have_parity && in_window(parity_seq) &&
-        slot(parity_seq).state == SlotState::unknown)
-        slot(parity_seq).state = SlotState::abandoned;
+    for (std::uint32_t group = 0; group < adu.parities(); ++group) {
+        const std::int64_t parity_seq = adu.first_seq + adu.count + group;
+        if (!adu.have_parity[group] && in_window(parity_seq) && slot(parity_seq).state == SlotState::unknown)
+            slot(parity_seq).state = SlotState::abandoned;
+    }
     deliveries_.push_back(std::move(d));
     total_bytes_ -= adu.charge;
     stream.bytes -= adu.charge;
@@ -505,7 +519,7 @@ Feedback Reassembler::make_feedback(TimePoint now) {
             if (!unknown_run_requested(s) || unknown_deadline(s, max_latency()) <= now) continue;
         } else {
             const Adu& adu = streams_[ref->stream].pending.at(ref->stream_sequence);
-            if (s == adu.first_seq + adu.count) continue;  // the parity fragment: never repeated
+            if (s >= adu.first_seq + adu.count) continue;  // a parity fragment: never repeated
             if (!worth_retransmitting(policy(ref->stream).mode, adu.priority)) continue;
             if (deadline(ref->stream, adu) <= now) continue;
         }

@@ -52,6 +52,9 @@ struct ReassemblerConfig {
     std::size_t max_stream_bytes = 16u << 20;
     std::size_t max_total_bytes = 32u << 20;
     std::size_t max_pending_adus = 256;  // per stream
+    // Data fragments per parity group of a key ADU, as the sender's hello says (Hello::key_parity_group;
+    // fragmenter.hpp, parity_groups): 0, one parity fragment per protected ADU.
+    std::size_t key_parity_group = 0;
 };
 
 struct Delivery {
@@ -150,9 +153,11 @@ private:
         std::vector<std::uint8_t> data;
         std::vector<bool> have;
         bool parity = false;
-        bool have_parity = false;
-        std::vector<std::uint8_t> parity_data;
-        std::uint32_t span() const noexcept { return count + (parity ? 1 : 0); }  // fragment numbers
+        // Per parity group (parity_groups: one, or several for a key ADU): its parity fragment, until used.
+        std::vector<bool> have_parity;
+        std::vector<std::vector<std::uint8_t>> parity_data;
+        std::uint32_t parities() const noexcept { return static_cast<std::uint32_t>(have_parity.size()); }
+        std::uint32_t span() const noexcept { return count + parities(); }  // fragment numbers
     };
     struct Stream {
         bool started = false;
@@ -177,7 +182,7 @@ private:
     struct AduRef {
         std::uint8_t stream = 0;
         std::int64_t stream_sequence = 0;
-        std::uint32_t span = 0;  // fragment numbers, the parity fragment's included
+        std::uint32_t span = 0;  // fragment numbers, the parity fragments' included
     };
 
     const StreamPolicy& policy(std::uint8_t stream) const;
@@ -190,9 +195,9 @@ private:
     void accept(TimePoint now, const DataPacketView& packet, std::optional<std::uint32_t> offset);
     // A fragment numbered above every other so far: the numbers in between are missing (noticed now).
     void raise_highest(TimePoint now, std::int64_t seq, std::int64_t time_ms);
-    // With the parity fragment and all data fragments but one, rebuilds that one. It stays unacknowledged:
-    // the sender should see the loss, and must not repeat it.
-    void recover_from_parity(Adu& adu);
+    // With parity group `group`'s parity fragment and all of its data fragments but one, rebuilds that one.
+    // It stays unacknowledged: the sender should see the loss, and must not repeat it.
+    void recover_from_parity(Adu& adu, std::uint32_t group);
     // The extended (64-bit) ADU time of a 16-bit wire value.
     std::int64_t extend_time(TimePoint now, std::uint16_t wire) const noexcept;
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);

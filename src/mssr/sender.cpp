@@ -47,9 +47,11 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     if (adu.data.empty() || adu.data.size() > k_max_adu_size) return fail("ADU empty or too long");
     const TimePoint deadline = now + config_.streams[adu.stream].policy.latency;
     const bool parity = config_.parity_when_unrepairable && unrepairable(now, deadline, adu.priority);
-    const std::size_t parity_size = parity ? parity_fragment_size(adu.data.size(), size) : 0;
+    const std::size_t count = fragment_count(adu.data.size(), size);
+    const std::size_t parities = parity ? parity_groups(count, adu.priority, config_.key_parity_group) : 0;
+    const std::size_t parity_size = parities * parity_fragment_size(adu.data.size(), size);
     if (buffered_ + adu.data.size() + parity_size > config_.max_buffer_bytes ||
-        buffer_.size() + fragment_count(adu.data.size(), size) + (parity ? 1 : 0) > k_max_outstanding) {
+        buffer_.size() + count + parities > k_max_outstanding) {
         ++stats_.rejected_adus;
         return fail("MSSR send buffer full");
     }
@@ -60,25 +62,25 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     info.time_ms = static_cast<std::uint16_t>(to_millis(now));
     info.length = static_cast<std::uint32_t>(adu.data.size());
     info.parity = parity;
-    const auto plans = plan_fragments(info, static_cast<std::uint16_t>(end_sequence()), config_.mss);
+    const auto plans = plan_fragments(info, static_cast<std::uint16_t>(end_sequence()), config_.mss,
+                                      config_.key_parity_group);
     if (!plans) return Error{plans.error()};
 
     const auto data = std::make_shared<const std::vector<std::uint8_t>>(std::move(adu.data));
-    std::shared_ptr<const std::vector<std::uint8_t>> parity_data;
-    if (parity) {
-        parity_data = std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size));
-        ++stats_.parity_adus;
-    }
-    const std::size_t data_fragments = plans->size() - (parity ? 1 : 0);
+    std::vector<std::shared_ptr<const std::vector<std::uint8_t>>> parity_data;
+    for (std::size_t group = 0; group < parities; ++group)
+        parity_data.push_back(
+            std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size, parities, group)));
+    if (parity) ++stats_.parity_adus;
     for (std::size_t i = 0; i < plans->size(); ++i) {
         Fragment f;
         f.is_parity = (*plans)[i].is_parity;
-        f.adu = f.is_parity ? parity_data : data;
+        f.adu = f.is_parity ? parity_data[i - count] : data;
         f.header = (*plans)[i].header;
         f.offset = (*plans)[i].offset;
         f.size = (*plans)[i].size;
         f.rtp_timestamp = adu.rtp_timestamp;
-        f.last = i + 1 == data_fragments;
+        f.last = i + 1 == count;
         f.deadline = deadline;
         buffer_.push_back(std::move(f));
     }

@@ -13,10 +13,10 @@
 // algorithm. Datagrams can be paced at a share of the window per SRTT (RFC 9002 §7.7, as Linux paces TCP), so
 // that a frame does not leave as one burst into a queue that another flow keeps full. Where no repair can
 // arrive in time (the budget is below a round trip), each ADU gets a parity fragment after its last one,
-// which rebuilds any one lost fragment at the receiver; or, for a receiver that does not take parity, its
-// first fragment, the one a decoder cannot do without, is sent a second time: for key ADUs always, for the
-// others while the path shows loss. The handshake's round trip can seed the RTT, so that this holds from the
-// first ADU on. Pure: `now` is passed in.
+// which rebuilds any one lost fragment at the receiver (a key ADU one per group of its fragments); or, for a
+// receiver that does not take parity, its first fragment, the one a decoder cannot do without, is sent a
+// second time: for key ADUs always, for the others while the path shows loss. The handshake's round trip can
+// seed the RTT, so that this holds from the first ADU on. Pure: `now` is passed in.
 
 #include <chrono>
 #include <cstddef>
@@ -72,6 +72,12 @@ struct SenderConfig {
     // included, where the copy saves only the first. Only for a receiver that announced k_feature_parity
     // (handshake.hpp), so off here; the session turns it on.
     bool parity_when_unrepairable = false;
+    // A key ADU so protected gets one parity fragment per this many data fragments (interleaved groups,
+    // fragmenter.hpp, parity_groups) instead of one for the whole ADU: a key frame is long (about 30
+    // fragments at 3 Mbit/s), so at a few percent loss it usually loses two or more, which one parity
+    // fragment cannot rebuild, and without it the decoder loses its GOP. 0: one parity fragment per ADU.
+    // Only for a receiver that announced k_feature_parity_groups (handshake.hpp), so 0 here.
+    std::size_t key_parity_group = 0;
     // That protection (parity or the copy) costs a datagram per ADU whether or not anything is lost, so a
     // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
     // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.
@@ -156,7 +162,7 @@ private:
         std::uint32_t rtp_timestamp = 0;
         State state = State::queued;
         bool last = false;          // the ADU's last data fragment
-        bool is_parity = false;     // the ADU's parity fragment: never retransmitted
+        bool is_parity = false;     // one of the ADU's parity fragments: never retransmitted
         bool copy_wanted = false;   // first fragment of its ADU, unrepairable: resend after the ADU's last
         bool loss_counted = false;  // its loss was already a congestion signal (gap ack or request)
         std::uint32_t transmissions = 0;

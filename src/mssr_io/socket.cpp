@@ -53,15 +53,18 @@ void Socket::close() {
     wake_.cancel();
 }
 
-Hello Socket::our_hello(bool ack) const {
+Hello Socket::our_hello(HelloKind kind) const {
     Hello h;
-    h.ack = ack;
+    h.kind = kind;
     h.ssrc = options_.ssrc;
     h.role = options_.role;
     h.mss = static_cast<std::uint16_t>(options_.mss);
-    if (options_.role == Role::sender) h.streams = options_.streams;
+    if (options_.role == Role::sender) {
+        h.streams = options_.streams;
+        h.key_parity_group = options_.key_parity_group;
+    }
     if (options_.role == Role::receiver)
-        h.features = k_feature_parity;  // what a receiver of this build takes
+        h.features = k_feature_parity | k_feature_parity_groups;  // what a receiver of this build takes
     return h;
 }
 
@@ -72,6 +75,9 @@ void Socket::start_session(const Hello& peer_hello) {
         config.congestion = options_.congestion;
         config.live_rate_kbps = options_.live_rate_kbps;
         config.parity_when_unrepairable = options_.parity && (peer_hello.features & k_feature_parity) != 0;
+        // Our hello announced the group; a receiver that did not say it takes groups gets one parity per ADU.
+        if ((peer_hello.features & k_feature_parity_groups) != 0)
+            config.key_parity_group = options_.key_parity_group;
         config.pacing = options_.pacing;
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
             config.streams.push_back(
@@ -85,6 +91,7 @@ void Socket::start_session(const Hello& peer_hello) {
         config.streams = peer_hello.streams;
         config.max_streams = std::max<std::size_t>(1, peer_hello.streams.size());
         config.reorder_window = options_.reorder_window;
+        config.key_parity_group = peer_hello.key_parity_group;  // 0 from a sender built before groups
         receiver_ = std::make_unique<Reassembler>(std::move(config));
         pacer_ = FeedbackPacer(options_.feedback);
         // The handshake counts as the first report: from here on the idle keepalive runs, so a sender whose
@@ -114,7 +121,7 @@ asio::awaitable<asio::error_code> Socket::listen() {
         }
         ++stats_.datagrams_in;
         const auto hello = parse_hello_datagram(Bytes(in_.data(), n));
-        if (!hello || hello->ack || !complementary(hello->role, options_.role)) {
+        if (!hello || hello->kind != HelloKind::hello || !complementary(hello->role, options_.role)) {
             ++stats_.unusable;
             continue;
         }
@@ -125,7 +132,10 @@ asio::awaitable<asio::error_code> Socket::listen() {
         peer_ = from;
         start_session(*hello);
         out_.clear();
-        if (append_hello(out_, our_hello(true))) co_await send(out_, from);
+        if (append_hello(out_, our_hello(HelloKind::ack))) {
+            ack_timer_.on_hello_sent(Clock::now());
+            co_await send(out_, from);
+        }
         last_heard_ = Clock::now();
         co_return asio::error_code{};
     }
@@ -136,7 +146,7 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
     using namespace asio::experimental::awaitable_operators;
     const TimePoint give_up = Clock::now() + options_.connect_timeout;
     std::vector<std::uint8_t> hello;
-    if (!append_hello(hello, our_hello(false))) co_return asio::error::invalid_argument;
+    if (!append_hello(hello, our_hello(HelloKind::hello))) co_return asio::error::invalid_argument;
     HandshakeTimer timer;
     while (!closed_ && Clock::now() < give_up) {
         timer.on_hello_sent(Clock::now());
@@ -160,7 +170,7 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
                 continue;
             }
             const auto answer = parse_hello_datagram(Bytes(in_.data(), n));
-            if (!answer || !answer->ack) {
+            if (!answer || answer->kind != HelloKind::ack) {
                 ++stats_.unusable;
                 continue;
             }
@@ -178,10 +188,26 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
             const auto seed = stats_.handshake_rtt ? stats_.handshake_rtt : timer.round_trip_floor(now);
             if (sender_ && seed) sender_->seed_rtt(*seed);
             last_heard_ = now;
+            // A listening sender has no round trip to time but this one: its HELLO-ACK to our answer. Without
+            // it, its first ADUs went out judged by no RTT at all until the first ack.
+            if (receiver_) {
+                out_.clear();
+                if (append_hello(out_, our_hello(HelloKind::confirm))) co_await send(out_, peer);
+            }
             co_return asio::error_code{};
         }
     }
     co_return closed_ ? asio::error::operation_aborted : asio::error::timed_out;
+}
+
+void Socket::on_confirm(TimePoint now) {
+    if (!sender_ || confirmed_ || ack_timer_.hellos_sent() == 0) return;
+    confirmed_ = true;
+    // As a connecting sender times its HELLO: exact after one HELLO-ACK (Karn), else the time since the last
+    // one, which is no more than the round trip (handshake.hpp). An ack's sample, if one came first, stands.
+    stats_.handshake_rtt = ack_timer_.on_ack(now);
+    const auto seed = stats_.handshake_rtt ? stats_.handshake_rtt : ack_timer_.round_trip_floor(now);
+    if (seed) sender_->seed_rtt(*seed);
 }
 
 Result<std::uint16_t> Socket::submit(Adu adu) {
@@ -199,8 +225,12 @@ void Socket::handle(TimePoint now, Bytes datagram) {
                 return;
             }
         }
-        if (const auto hello = parse_hello_datagram(datagram); hello && !hello->ack) {
-            hello_ack_due_ = true;  // our HELLO-ACK was lost: the connecting side asks again
+        if (const auto hello = parse_hello_datagram(datagram); hello && hello->kind != HelloKind::ack) {
+            if (hello->kind == HelloKind::confirm) {
+                on_confirm(now);
+            } else {
+                hello_ack_due_ = true;  // our HELLO-ACK was lost: the connecting side asks again
+            }
             return;
         }
         if (const auto compound = rtp::parse_compound(datagram);
@@ -226,7 +256,10 @@ asio::awaitable<void> Socket::pump(TimePoint now) {
     if (hello_ack_due_) {
         hello_ack_due_ = false;
         out_.clear();
-        if (append_hello(out_, our_hello(true))) co_await send(out_, *peer_);
+        if (append_hello(out_, our_hello(HelloKind::ack))) {
+            ack_timer_.on_hello_sent(now);
+            co_await send(out_, *peer_);
+        }
     }
     if (sender_) {
         out_.clear();

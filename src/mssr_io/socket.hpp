@@ -48,6 +48,10 @@ struct SocketOptions {
     // Sender: parity fragments where no repair can arrive in time, when the receiver announced that it
     // takes them (SenderConfig::parity_when_unrepairable); the first fragment's copy otherwise.
     bool parity = true;
+    // Sender: with parity, a key ADU gets one parity fragment per this many data fragments
+    // (SenderConfig::key_parity_group), announced in the hello, for a receiver that takes parity groups.
+    // 0: one per ADU.
+    std::uint8_t key_parity_group = 0;
     // Sender: pace datagrams at a share of the window per SRTT (SenderConfig::pacing). `mssr send` leaves it
     // off in the live mode, where it costs delay at tight budgets (docs/mssr.md, "Pacing").
     bool pacing = true;
@@ -60,7 +64,8 @@ struct SocketStats {
     std::uint64_t unusable = 0;  // control datagrams that are neither feedback nor hello
     std::uint64_t send_errors = 0;
     // connect(): the HELLO / HELLO-ACK round trip, when exactly one HELLO went out (Karn); a sender's first
-    // RTT sample. A listener has none: nothing answers its HELLO-ACK (docs/mssr.md).
+    // RTT sample. A listening sender: its HELLO-ACK / HELLO-CONFIRM round trip, when exactly one HELLO-ACK
+    // went out and the connecting receiver confirms (one built before HELLO-CONFIRM does not; docs/mssr.md).
     std::optional<std::chrono::microseconds> handshake_rtt;
 };
 
@@ -97,7 +102,9 @@ public:
 private:
     Socket(asio::ip::udp::socket socket, SocketOptions options);
     void start_session(const Hello& peer_hello);
-    Hello our_hello(bool ack) const;
+    Hello our_hello(HelloKind kind) const;
+    // A listening sender: the connecting receiver's HELLO-CONFIRM arrived, which times our HELLO-ACK.
+    void on_confirm(TimePoint now);
     asio::awaitable<void> send(const std::vector<std::uint8_t>& datagram, const Endpoint& to);
     asio::awaitable<void> pump(TimePoint now);
     void handle(TimePoint now, Bytes datagram);
@@ -116,6 +123,8 @@ private:
     std::uint64_t octets_sent_ = 0;
     TimePoint last_heard_{};
     bool hello_ack_due_ = false;
+    HandshakeTimer ack_timer_;  // listening: our HELLO-ACKs, until the HELLO-CONFIRM
+    bool confirmed_ = false;
     bool closed_ = false;
     SocketStats stats_;
 };

@@ -91,9 +91,9 @@ TEST(MssrFragmenter, PlansTheParityFragmentAfterTheData) {
     EXPECT_EQ(parity.header.fragment_index, 3u);
     EXPECT_EQ(parity.header.sequence, 1u);  // 0xfffe + 3, wrapped
     EXPECT_EQ(parity.size, 524u);
-    EXPECT_TRUE(is_parity_fragment(parity.header, 524, 524));
-    EXPECT_FALSE(is_parity_fragment(parity.header, 252, 524));
-    EXPECT_FALSE(is_parity_fragment((*plans)[2].header, 252, 524));
+    EXPECT_TRUE(is_parity_fragment(parity.header, 524, 524, 0));
+    EXPECT_FALSE(is_parity_fragment(parity.header, 252, 524, 0));
+    EXPECT_FALSE(is_parity_fragment((*plans)[2].header, 252, 524, 0));
     // A one-fragment ADU's parity is as long as the ADU: a copy.
     info.length = 100;
     const auto single = plan_fragments(info, 0, k_default_mss);
@@ -107,6 +107,57 @@ TEST(MssrFragmenter, ParityOfAnAduIsTheXorOfItsPaddedFragments) {
     const std::vector<std::uint8_t> adu{1, 2, 3, 4, 5, 6, 7};  // fragments of 3: 1 2 3 | 4 5 6 | 7
     EXPECT_EQ(parity_of(adu, 3), (std::vector<std::uint8_t>{1 ^ 4 ^ 7, 2 ^ 5, 3 ^ 6}));
     EXPECT_EQ(parity_of(std::vector<std::uint8_t>{9, 8}, 3), (std::vector<std::uint8_t>{9, 8}));  // a copy
+    // Two groups: fragments 0 and 2 in group 0, fragment 1 in group 1.
+    EXPECT_EQ(parity_of(adu, 3, 2, 0), (std::vector<std::uint8_t>{1 ^ 7, 2, 3}));
+    EXPECT_EQ(parity_of(adu, 3, 2, 1), (std::vector<std::uint8_t>{4, 5, 6}));
+}
+
+// Only a key ADU longer than the session's group gets several parity fragments, one per group of data
+// fragments, and the groups interleave: members lie `groups` apart.
+TEST(MssrFragmenter, KeyAdusGetAParityFragmentPerGroup) {
+    EXPECT_EQ(parity_groups(30, Priority::key, 0), 1u);
+    EXPECT_EQ(parity_groups(30, Priority::key, 8), 4u);
+    EXPECT_EQ(parity_groups(32, Priority::key, 8), 4u);
+    EXPECT_EQ(parity_groups(33, Priority::key, 8), 5u);
+    EXPECT_EQ(parity_groups(8, Priority::key, 8), 1u);
+    EXPECT_EQ(parity_groups(30, Priority::reference, 8), 1u);
+    EXPECT_EQ(parity_groups(30, Priority::disposable, 8), 1u);
+    EXPECT_EQ(parity_group_of(0, 30, 4), 0u);
+    EXPECT_EQ(parity_group_of(5, 30, 4), 1u);
+    EXPECT_EQ(parity_group_of(29, 30, 4), 1u);
+    EXPECT_EQ(parity_group_of(30, 30, 4), 0u);  // the parity fragments follow the data, group by group
+    EXPECT_EQ(parity_group_of(33, 30, 4), 3u);
+
+    AduInfo info;
+    info.length = 10 * 524 - 100;  // 10 fragments, the last one short
+    info.parity = true;
+    info.priority = Priority::key;
+    const auto plans = plan_fragments(info, 0xfffe, k_default_mss, 4);
+    ASSERT_TRUE(plans.ok());
+    ASSERT_EQ(plans->size(), 13u);  // 10 data + 3 parity
+    for (std::size_t i = 10; i < 13; ++i) {
+        const FragmentPlan& parity = (*plans)[i];
+        EXPECT_TRUE(parity.is_parity);
+        EXPECT_EQ(parity.header.fragment_index, i);
+        EXPECT_EQ(parity.header.sequence, static_cast<std::uint16_t>(0xfffe + i));
+        EXPECT_EQ(parity.size, 524u);
+        EXPECT_TRUE(is_parity_fragment(parity.header, 524, 524, 4));
+        // A receiver that expects one parity fragment per ADU takes only the first for one.
+        EXPECT_EQ(is_parity_fragment(parity.header, 524, 524, 0), i == 10);
+    }
+    FragmentHeader beyond = (*plans)[12].header;
+    beyond.fragment_index = 13;
+    EXPECT_FALSE(is_parity_fragment(beyond, 524, 524, 4));
+    // A delta frame of the same length: one parity fragment.
+    info.priority = Priority::reference;
+    const auto delta = plan_fragments(info, 0, k_default_mss, 4);
+    ASSERT_TRUE(delta.ok());
+    EXPECT_EQ(delta->size(), 11u);
+    // The parity fragments need numbers in the 13-bit index too.
+    info.priority = Priority::key;
+    info.length = static_cast<std::uint32_t>(524 * (k_max_fragment_index + 1 - 2));
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss, 4000).ok());  // 8,190 data + 3 parity
+    EXPECT_TRUE(plan_fragments(info, 0, k_default_mss, 5000).ok());   // 8,190 data + 2 parity
 }
 
 TEST(MssrFragmenter, XorIntoPadsAShorterFragmentWithZeros) {

@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 
 Hello sample() {
     Hello h;
-    h.ack = true;
+    h.kind = HelloKind::ack;
     h.ssrc = 0x1234;
     h.role = Role::receiver;
     h.mss = 1200;
@@ -32,6 +32,22 @@ TEST(MssrHandshake, RoundTripsAsAValidCompound) {
     EXPECT_EQ(*hello, sample());
 }
 
+// Each kind is its own APP subtype; another subtype of the MSSR APP is no handshake message.
+TEST(MssrHandshake, EachKindIsItsOwnSubtype) {
+    for (const HelloKind kind : {HelloKind::hello, HelloKind::ack, HelloKind::confirm}) {
+        Hello h = sample();
+        h.kind = kind;
+        std::vector<std::uint8_t> out;
+        ASSERT_TRUE(append_hello(out, h).ok());
+        EXPECT_EQ(out[8] & 0x1f, static_cast<int>(kind));  // the APP packet's subtype, after the 8-octet RR
+        const auto parsed = parse_hello_datagram(out);
+        ASSERT_TRUE(parsed.ok());
+        EXPECT_EQ(parsed->kind, kind);
+        out[8] = static_cast<std::uint8_t>((out[8] & 0xe0) | 4);
+        EXPECT_FALSE(parse_hello_datagram(out).ok());
+    }
+}
+
 // The features octet (the first of what was reserved): a receiver announces that it takes parity fragments;
 // a hello without it, as an older peer sends, announces nothing.
 TEST(MssrHandshake, CarriesTheFeatureBits) {
@@ -45,6 +61,19 @@ TEST(MssrHandshake, CarriesTheFeatureBits) {
     EXPECT_EQ(parsed->features, k_feature_parity);
     out[20 + 5] = 0;
     EXPECT_EQ(parse_hello_datagram(out)->features, 0u);
+}
+
+// The next octet: the sender's key parity group, for a receiver that announces k_feature_parity_groups.
+TEST(MssrHandshake, CarriesTheKeyParityGroup) {
+    Hello h = sample();
+    h.key_parity_group = 8;
+    std::vector<std::uint8_t> out;
+    ASSERT_TRUE(append_hello(out, h).ok());
+    EXPECT_EQ(out[20 + 6], 8u);
+    EXPECT_EQ(out[20 + 7], 0u);  // still reserved
+    const auto parsed = parse_hello_datagram(out);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, h);
 }
 
 TEST(MssrHandshake, RefusesWhatItCannotCarry) {

@@ -112,6 +112,7 @@ struct Scenario {
     LatePolicy late = LatePolicy::drop;
     bool first_fragment_copies = true;  // SenderConfig::copy_unrepairable_first_fragment
     bool parity = false;                // SenderConfig::parity_when_unrepairable
+    std::size_t key_parity_group = 0;   // SenderConfig and ReassemblerConfig::key_parity_group
     bool pacing = false;                // SenderConfig::pacing
 };
 
@@ -141,11 +142,13 @@ Outcome run(const Scenario& sc) {
     sc_config.live_rate_kbps = sc.stream_kbps;
     sc_config.copy_unrepairable_first_fragment = sc.first_fragment_copies;
     sc_config.parity_when_unrepairable = sc.parity;
+    sc_config.key_parity_group = sc.key_parity_group;
     sc_config.pacing = sc.pacing;
     Sender sender(sc_config);
     ReassemblerConfig rc;
     rc.streams = {policy, policy};
     rc.reorder_window = sc.reorder_window;
+    rc.key_parity_group = sc.key_parity_group;
     Reassembler receiver(rc);
     FeedbackPacer pacer;
     Link forward(sc.forward);
@@ -418,6 +421,34 @@ TEST(MssrLoopback, ABudgetBelowTheRttWithParityDeliversMostFramesWhole) {
     EXPECT_EQ(parity.sender.dropped_unsent, 0u);
     EXPECT_EQ(parity.content_errors, 0);  // every rebuilt fragment is the one that was lost
     EXPECT_GE(parity.complete, copied.complete * 3 / 2);
+}
+
+// Key frames are long (36 kB: 69 fragments here), so at 5 % loss nearly every one loses two or more, which
+// one parity fragment cannot rebuild. With a parity fragment per 8 of its fragments most arrive whole, for
+// 8 datagrams more per key frame (one a second).
+TEST(MssrLoopback, ParityGroupsDeliverMostKeyFramesWholeAtABudgetBelowTheRtt) {
+    Scenario sc = tight_budget();
+    sc.seconds = 20;
+    sc.parity = true;
+    const Outcome single = run(sc);
+    sc.key_parity_group = 8;
+    const Outcome grouped = run(sc);
+    if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
+        std::printf(
+            "one parity: %d/%d key frames whole, %d/%d frames; groups of 8: %d/%d, %d/%d, %llu parity\n",
+            single.key_complete, single.key_frames, single.complete, single.frames, grouped.key_complete,
+            grouped.key_frames, grouped.complete, grouped.frames,
+            static_cast<unsigned long long>(grouped.sender.parity_fragments));
+    }
+    EXPECT_EQ(grouped.content_errors, 0);
+    EXPECT_EQ(grouped.sender.retransmissions, 0u);
+    // 9 parity fragments per protected key frame instead of one (each also has its first fragment's copy; the
+    // first key frame, sent before any RTT sample, has neither); the delta frames keep theirs.
+    EXPECT_EQ(grouped.sender.parity_fragments - single.sender.parity_fragments,
+              8 * grouped.sender.first_fragment_copies);
+    EXPECT_LE(single.key_complete, grouped.key_frames / 4);
+    EXPECT_GE(grouped.key_complete, grouped.key_frames / 2);
+    EXPECT_GE(grouped.complete, single.complete);
 }
 
 // The TCP-friendliness bench's path in small: a stream of about 6.2 Mbit/s (100 kB key frames, 28 kB others)

@@ -143,6 +143,55 @@ TEST(MssrReassembler, TwoLostFragmentsAreRequestedAsWithoutParity) {
     EXPECT_EQ(r.stats().parity_recovered, 1u);
 }
 
+// A key ADU of a session with a key parity group (here 4 data fragments per group): 10 data fragments in 3
+// interleaved groups (0 3 6 9 | 1 4 7 | 2 5 8), 3 parity fragments. One lost fragment per group is rebuilt,
+// also three in a row; two in one group are requested, and the parity fragments never are.
+TEST(MssrReassembler, ParityGroupsRebuildOneLostFragmentEach) {
+    ReassemblerConfig c = config();
+    c.key_parity_group = 4;
+    const auto data = adu_bytes(10 * 64 - 30, 6);  // fragments 10-19, parity 20-22
+    const auto p =
+        fragments(adu(0, 0, 10 * 64 - 30, 1000, Priority::key, true), 10, data, test::k_test_mss, 4);
+    ASSERT_EQ(p.size(), 13u);
+    {
+        Reassembler r(c);
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            if (i < 4 || i > 6) r.on_packet(at_ms(0), p[i]);  // 4, 5, 6 lost: groups 1, 2, 0
+        }
+        const auto out = r.take_deliveries();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].outcome, Outcome::complete);
+        EXPECT_EQ(out[0].data, data);
+        EXPECT_EQ(r.stats().parity_recovered, 3u);
+        EXPECT_EQ(r.stats().parity_fragments, 3u);
+        EXPECT_EQ(r.memory_used(), 0u);
+        EXPECT_TRUE(r.make_feedback(at_ms(1)).nacks.empty());
+        EXPECT_EQ(r.make_feedback(at_ms(2)).cumulative_ack, 23);
+    }
+    {
+        Reassembler r(c);
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            if (i != 0 && i != 3 && i != 12) r.on_packet(at_ms(0), p[i]);  // two of group 0; group 2's parity
+        }
+        EXPECT_TRUE(r.take_deliveries().empty());
+        EXPECT_EQ(r.stats().parity_recovered, 0u);
+        EXPECT_EQ(requested(r.make_feedback(at_ms(1))), (std::set<std::uint16_t>{10, 13}));
+        r.on_packet(at_ms(2), as_retransmission(p[3]));  // one left in group 0: its parity rebuilds it
+        const auto out = r.take_deliveries();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].data, data);
+        EXPECT_EQ(r.stats().parity_recovered, 1u);
+    }
+    {
+        // Without the session's group the same ADU is one of 10 data fragments and one parity: fragments
+        // 21 and 22 are no fragments of it.
+        Reassembler r(config());
+        r.on_packet(at_ms(0), p[11]);
+        r.on_packet(at_ms(0), p[12]);
+        EXPECT_EQ(r.stats().invalid, 2u);
+    }
+}
+
 // A P fragment that is neither a data fragment nor the parity (wrong length, index past it) is refused.
 TEST(MssrReassembler, RefusesAMisshapenParityFragment) {
     Reassembler r(config());

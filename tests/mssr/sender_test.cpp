@@ -500,6 +500,48 @@ TEST(MssrSender, AnUnrepairableKeyAduGetsParityAndItsFirstFragmentsCopy) {
     EXPECT_EQ(s.stats().parity_fragments, 1u);
 }
 
+// With a key parity group, a key ADU gets one parity fragment per group of data fragments, each the XOR of
+// its interleaved group; a delta frame of the same length still gets one.
+TEST(MssrSender, AnUnrepairableKeyAduGetsAParityFragmentPerGroup) {
+    SenderConfig c = config(RetransmitMode::by_value, 40ms);
+    c.parity_when_unrepairable = true;
+    c.protect_after_loss = 0ms;
+    c.key_parity_group = 4;
+    c.congestion.initial_window_packets = 40;  // all of it at once
+    Sender s(c);
+    s.seed_rtt(42ms);
+    Adu key = frame(k_fragment * 9 + 10);  // 10 fragments: groups 0 3 6 9 | 1 4 7 | 2 5 8
+    for (std::size_t i = 0; i < key.data.size(); ++i)
+        key.data[i] = static_cast<std::uint8_t>(i * 13 + 1);
+    const std::vector<std::uint8_t> data = key.data;
+    ASSERT_TRUE(s.submit(at_ms(0), std::move(key)).ok());
+    std::vector<std::vector<std::uint8_t>> datagrams;
+    std::vector<std::uint8_t> buf;
+    while (s.next_packet(at_ms(0), buf)) {
+        datagrams.push_back(buf);
+        buf.clear();
+    }
+    ASSERT_EQ(datagrams.size(), 14u);  // 10 data, the first one's copy, 3 parity
+    std::vector<std::vector<std::uint8_t>> expected(3, std::vector<std::uint8_t>(k_fragment, 0));
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        auto& group = expected[(i / k_fragment) % 3];
+        group[i % k_fragment] = static_cast<std::uint8_t>(group[i % k_fragment] ^ data[i]);
+    }
+    for (std::size_t g = 0; g < 3; ++g) {
+        const auto view = parse_data_packet(datagrams[11 + g]);
+        ASSERT_TRUE(view.ok());
+        EXPECT_EQ(view->header.fragment_index, 10 + g);
+        EXPECT_EQ(view->header.sequence, 10 + g);
+        EXPECT_EQ(std::vector<std::uint8_t>(view->fragment.begin(), view->fragment.end()), expected[g]) << g;
+    }
+    EXPECT_EQ(s.stats().parity_adus, 1u);
+    EXPECT_EQ(s.stats().parity_fragments, 3u);
+
+    ASSERT_TRUE(s.submit(at_ms(1), frame(k_fragment * 9 + 10, Priority::reference)).ok());
+    EXPECT_EQ(drain(s, at_ms(1)).size(), 11u);
+    EXPECT_EQ(s.stats().parity_fragments, 4u);
+}
+
 TEST(MssrSender, ParityIsOnlyForUnrepairableAdus) {
     SenderConfig c = config(RetransmitMode::by_value, 120ms);
     c.parity_when_unrepairable = true;

@@ -16,8 +16,8 @@
 namespace sg::mssr::test {
 
 inline std::unique_ptr<Socket> make(asio::io_context& io, Role role,
-                                    std::vector<StreamPolicy> streams = {StreamPolicy{}},
-                                    bool parity = true) {
+                                    std::vector<StreamPolicy> streams = {StreamPolicy{}}, bool parity = true,
+                                    std::uint8_t key_parity_group = 0) {
     using namespace std::chrono_literals;
     SocketOptions options;
     options.role = role;
@@ -27,6 +27,7 @@ inline std::unique_ptr<Socket> make(asio::io_context& io, Role role,
     options.connect_timeout = 500ms;
     options.hello_interval = 50ms;
     options.parity = parity;
+    options.key_parity_group = key_parity_group;
     auto socket = Socket::create(io.get_executor(),
                                  asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
     EXPECT_TRUE(socket.ok()) << socket.error();

@@ -103,11 +103,16 @@ TEST(MssrSocket, AListeningSenderServesAConnectingReceiver) {
     auto receiver = make(io, Role::receiver);
     ASSERT_TRUE(receiver && sender);
     std::vector<Delivery> delivered;
+    asio::steady_timer linger(io);
     receiver->on_delivery([&](Delivery d) {
         delivered.push_back(std::move(d));
         if (delivered.size() == 5) {
-            receiver->close();
-            sender->close();
+            // A little longer, so that the sender surely read what the receiver sent before the data.
+            linger.expires_after(100ms);
+            linger.async_wait([&](const asio::error_code&) {
+                receiver->close();
+                sender->close();
+            });
         }
     });
     asio::co_spawn(
@@ -132,6 +137,12 @@ TEST(MssrSocket, AListeningSenderServesAConnectingReceiver) {
     ASSERT_EQ(delivered.size(), 5u);
     for (std::size_t i = 0; i < delivered.size(); ++i)
         EXPECT_EQ(delivered[i].data, frame_bytes(2000, static_cast<std::uint8_t>(i)));
+    // The receiver timed its HELLO, and its HELLO-CONFIRM timed the listening sender's HELLO-ACK: the
+    // sender's first RTT sample, before any ack.
+    ASSERT_TRUE(receiver->stats().handshake_rtt);
+    ASSERT_TRUE(sender->stats().handshake_rtt);
+    EXPECT_LT(*sender->stats().handshake_rtt, std::chrono::microseconds(50ms));
+    EXPECT_TRUE(sender->sender()->rtt().has_sample());
 }
 
 // A forwarder between the two ends that drops every `drop_every`-th data packet from the sender.
@@ -204,52 +215,68 @@ TEST(MssrSocket, RepairsLossOnARealUdpPath) {
     EXPECT_GE(sender->sender()->stats().retransmissions, static_cast<std::uint64_t>(dropped));
 }
 
+void run_parity_session(bool parity, std::uint8_t group) {
+    SCOPED_TRACE(::testing::Message() << "parity " << parity << ", key parity group " << int{group});
+    asio::io_context io;
+    auto receiver = make(io, Role::receiver);
+    auto sender = make(io, Role::sender, {StreamPolicy{5ms, RetransmitMode::by_value, LatePolicy::partial}},
+                       parity, group);
+    ASSERT_TRUE(receiver && sender);
+    int delivered = 0;
+    receiver->on_delivery([&](const Delivery&) {
+        if (++delivered == 5) {
+            receiver->close();
+            sender->close();
+        }
+    });
+    spawn_listening(io, *receiver);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            if (co_await sender->connect(receiver->local_endpoint())) co_return;
+            asio::co_spawn(io, sender->run(), asio::detached);
+            asio::steady_timer pace(io);
+            for (int i = 0; i < 5; ++i) {
+                pace.expires_after(10ms);  // the sender's loop runs in between
+                co_await pace.async_wait(asio::use_awaitable);
+                Adu adu;
+                adu.data = frame_bytes(3000, static_cast<std::uint8_t>(i));
+                EXPECT_TRUE(sender->submit(std::move(adu)).ok());
+            }
+        },
+        asio::detached);
+    io.run_for(3s);
+    // Decided when each ADU is submitted (the handshake gave the RTT): exact whatever the machine's load.
+    EXPECT_GT(delivered, 0) << parity;
+    ASSERT_NE(sender->sender(), nullptr);
+    const SenderStats& stats = sender->sender()->stats();
+    EXPECT_EQ(stats.parity_adus, parity ? 5u : 0u);
+    // What a 5 ms budget let through; the test ends at the fifth delivery, before its parity fragment.
+    const std::uint64_t arrived = receiver->receiver()->stats().parity_fragments;
+    EXPECT_LE(arrived, stats.parity_fragments);
+    if (parity) {
+        EXPECT_GT(arrived, 0u);
+        // Each of the first four ADUs went out whole (6 fragments: 3 groups of 2, or one).
+        EXPECT_GE(stats.parity_fragments, (group == 0 ? 1u : 3u) * 4);
+        EXPECT_LE(stats.parity_fragments, (group == 0 ? 1u : 3u) * 5);
+    } else {
+        EXPECT_EQ(arrived, 0u);
+    }
+    // The receiver took the group from the sender's hello: the extra parity fragments are fragments of their
+    // ADUs to it, not misshapen ones.
+    EXPECT_EQ(receiver->receiver()->stats().invalid, 0u);
+}
+
 // The receiver's hello announces parity; a sender then protects every ADU whose budget no repair fits (here
 // 5 ms: loopback's round trip plus the 5 ms reorder allowance is more) with a parity fragment, and without
 // the option it sends only the first fragment's copy. (These are key ADUs: they get the copy either way.)
+// With a key parity group of 2 in the sender's hello, each 6-fragment ADU gets 3 parity fragments, and the
+// receiver (which announces groups) takes them.
 TEST(MssrSocket, AReceiverThatTakesParityGetsItWhereNoRepairFits) {
-    for (const bool parity : {true, false}) {
-        asio::io_context io;
-        auto receiver = make(io, Role::receiver);
-        auto sender = make(io, Role::sender,
-                           {StreamPolicy{5ms, RetransmitMode::by_value, LatePolicy::partial}}, parity);
-        ASSERT_TRUE(receiver && sender);
-        int delivered = 0;
-        receiver->on_delivery([&](const Delivery&) {
-            if (++delivered == 5) {
-                receiver->close();
-                sender->close();
-            }
-        });
-        spawn_listening(io, *receiver);
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                if (co_await sender->connect(receiver->local_endpoint())) co_return;
-                asio::co_spawn(io, sender->run(), asio::detached);
-                asio::steady_timer pace(io);
-                for (int i = 0; i < 5; ++i) {
-                    pace.expires_after(10ms);  // the sender's loop runs in between
-                    co_await pace.async_wait(asio::use_awaitable);
-                    Adu adu;
-                    adu.data = frame_bytes(3000, static_cast<std::uint8_t>(i));
-                    EXPECT_TRUE(sender->submit(std::move(adu)).ok());
-                }
-            },
-            asio::detached);
-        io.run_for(3s);
-        // Decided when each ADU is submitted (the handshake gave the RTT): exact whatever the machine's load.
-        EXPECT_GT(delivered, 0) << parity;
-        ASSERT_NE(sender->sender(), nullptr);
-        const SenderStats& stats = sender->sender()->stats();
-        EXPECT_EQ(stats.parity_adus, parity ? 5u : 0u);
-        // What a 5 ms budget let through; the test ends at the fifth delivery, before its parity fragment.
-        const std::uint64_t arrived = receiver->receiver()->stats().parity_fragments;
-        EXPECT_LE(arrived, stats.parity_fragments);
-        if (parity) {
-            EXPECT_GT(arrived, 0u);
-        } else {
-            EXPECT_EQ(arrived, 0u);
+    for (const std::uint8_t group : {0, 2}) {
+        for (const bool parity : {true, false}) {
+            run_parity_session(parity, group);
+            if (::testing::Test::HasFatalFailure()) return;
         }
     }
 }
