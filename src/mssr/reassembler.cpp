@@ -217,6 +217,9 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         adu.parity = h.parity;
         adu.have_parity.assign(parities, false);
         adu.parity_data.resize(parities);
+        for (std::uint32_t g = 0; g < parities; ++g)
+            adu.group_missing.push_back((count - g + parities - 1) /
+                                        parities);  // members g, g + parities, ...
         total_bytes_ += charge;
         stream.bytes += charge;
         by_first_seq_[first] = AduRef{h.stream, sseq, span};
@@ -248,6 +251,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     } else {
         adu.have[index] = true;
         ++adu.received;
+        if (adu.parity) --adu.group_missing[group];
         std::copy(packet.fragment.begin(), packet.fragment.end(),
                   adu.data.begin() + static_cast<std::ptrdiff_t>(*offset));
     }
@@ -262,7 +266,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         arrived.state = SlotState::received;
     }
     raise_highest(now, seq, time_ms);
-    if (adu.parity && adu.have_parity[group] && !adu.parity_data[group].empty())
+    if (adu.parity && adu.have_parity[group] && adu.group_missing[group] == 1)
         recover_from_parity(adu, group);
 }
 
@@ -284,11 +288,9 @@ void Reassembler::raise_highest(TimePoint now, std::int64_t seq, std::int64_t ti
 
 void Reassembler::recover_from_parity(Adu& adu, std::uint32_t group) {
     const std::uint32_t groups = adu.parities();
-    std::optional<std::uint32_t> missing;
-    for (std::uint32_t i = group; i < adu.count; i += groups) {
-        if (adu.have[i]) continue;
-        if (missing) return;  // two or more missing: the group's parity cannot tell them apart
-        missing = i;
+    std::optional<std::uint32_t> missing;  // the group's one missing member (group_missing says there is one)
+    for (std::uint32_t i = group; i < adu.count && !missing; i += groups) {
+        if (!adu.have[i]) missing = i;
     }
     if (!missing) return;
     const std::size_t offset = std::size_t{*missing} * fragment_size_;
@@ -301,6 +303,7 @@ void Reassembler::recover_from_parity(Adu& adu, std::uint32_t group) {
     std::copy_n(rebuilt.begin(), size, adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
     adu.have[*missing] = true;
     ++adu.received;
+    adu.group_missing[group] = 0;
     adu.parity_data[group] = {};  // used: nothing more to rebuild in this group
     ++stats_.parity_recovered;
     const std::int64_t seq = adu.first_seq + *missing;

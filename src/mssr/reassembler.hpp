@@ -156,6 +156,7 @@ private:
         // Per parity group (parity_groups: one, or several for a key ADU): its parity fragment, until used.
         std::vector<bool> have_parity;
         std::vector<std::vector<std::uint8_t>> parity_data;
+        std::vector<std::uint32_t> group_missing;  // data fragments of each group not (yet) here
         std::uint32_t parities() const noexcept { return static_cast<std::uint32_t>(have_parity.size()); }
         std::uint32_t span() const noexcept { return count + parities(); }  // fragment numbers
     };

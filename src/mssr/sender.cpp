@@ -525,9 +525,39 @@ std::optional<double> Sender::pacing_ns_per_octet() const noexcept {
     return srtt_ns * 100.0 / (static_cast<double>(percent) * static_cast<double>(window));
 }
 
+std::optional<double> Sender::deadline_ns_per_octet(TimePoint now) const noexcept {
+    const std::int64_t seq = std::max(next_new_, base_);
+    if (seq >= new_data_end()) return std::nullopt;
+    const Fragment& f = buffer_[static_cast<std::size_t>(seq - base_)];
+    const std::size_t size = fragment_size(config_.mss);
+    const std::size_t count = fragment_count(f.header.adu_length, size);
+    const std::size_t parities =
+        f.header.parity ? parity_groups(count, f.header.priority, config_.key_parity_group) : 0;
+    // What is left of the ADU from this fragment on, parity included, as full datagrams (at most one too
+    // many).
+    const std::size_t left =
+        (count + parities - std::min<std::size_t>(f.header.fragment_index, count + parities)) *
+        (size + k_packet_overhead);
+    // Its last first transmission must leave one way before the deadline, and, where the budget has room for
+    // a repair (a request after the reorder window, one round trip), that much earlier too.
+    auto available = f.deadline - now - rtt_.srtt() / 2;
+    const auto repair = rtt_.srtt() + config_.reorder_allowance;
+    if (available > 2 * repair) available -= repair;
+    if (available <= TimePoint::duration::zero() || left == 0) return 0.0;
+    return static_cast<double>(std::chrono::nanoseconds(available).count()) / static_cast<double>(left);
+}
+
 void Sender::pace(TimePoint now, std::size_t octets) {
-    const auto ns_per_octet = pacing_ns_per_octet();
+    auto ns_per_octet = pacing_ns_per_octet();
     if (!ns_per_octet) return;
+    // Pacing spreads a frame over the round trip, which at a budget near the RTT is longer than the frame
+    // has. The live mode, whose window is the stream's rate whatever the path says, puts deadlines first:
+    // never slower than what gets the next ADU out in time. The TCP-friendly modes do not: their window is
+    // what the path carries, and faster only overflows the bottleneck's queue (in the simulated bottleneck,
+    // loopback_test.cpp, twice the drops).
+    if (config_.live_rate_kbps != 0) {
+        if (const auto in_time = deadline_ns_per_octet(now)) ns_per_octet = std::min(*ns_per_octet, *in_time);
+    }
     const auto duration_of = [&](std::size_t n) {
         return std::chrono::duration_cast<TimePoint::duration>(
             std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(n) * *ns_per_octet)));

@@ -218,6 +218,10 @@ private:
     std::int64_t new_data_end() const noexcept { return std::min(end_sequence(), base_ + k_sequence_window); }
     // The pacing rate as nanoseconds per octet; nullopt when not pacing (off, or no RTT sample yet).
     std::optional<double> pacing_ns_per_octet() const noexcept;
+    // The slowest rate, as nanoseconds per octet, at which the rest of the next new fragment's ADU still
+    // leaves in time: its last first transmission one way before the deadline, and a repair's time before
+    // that where the budget has room for twice as much; 0 when it is late already, nullopt with no new data.
+    std::optional<double> deadline_ns_per_octet(TimePoint now) const noexcept;
     // Charges a datagram of `octets` sent at `now` to the pacer.
     void pace(TimePoint now, std::size_t octets);
     std::size_t transmit(Fragment& f, std::int64_t seq, TimePoint now, std::vector<std::uint8_t>& out);

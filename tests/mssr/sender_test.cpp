@@ -778,6 +778,36 @@ TEST(MssrSender, PacingSpreadsTheWindowOverTheRoundTrip) {
     EXPECT_GT(*s.next_wakeup(), at_ms(40));
 }
 
+// Paced at the window's rate, a frame of a window's worth takes about one SRTT to leave: at a 40 ms budget
+// with a 42 ms RTT its tail would miss the deadline. In the live mode the pacer is never slower than what
+// gets the frame out one way (21 ms) before its deadline; with a roomy budget it paces as before.
+TEST(MssrSender, LivePacingNeverHoldsAFramePastWhatItsDeadlineAllows) {
+    for (const auto budget : {40ms, 1000ms}) {
+        SenderConfig c = config(RetransmitMode::by_value, budget);
+        c.live_rate_kbps = 1;  // the live mode, with a window term too small to matter
+        c.pacing = true;
+        c.pacing_slow_start_percent = 100;  // a window per SRTT: 2.1 ms per datagram here
+        c.congestion.initial_window_packets = 20;
+        Sender s(c);
+        s.seed_rtt(42ms);
+        ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 20, Priority::reference)).ok());
+        std::size_t sent = 0;
+        int last_ms = 0;
+        for (int ms = 0; ms <= 60; ++ms) {
+            const std::size_t n = drain(s, at_ms(ms)).size();
+            if (n != 0) last_ms = ms;
+            sent += n;
+        }
+        EXPECT_EQ(sent, 20u) << budget.count();
+        if (budget == 40ms) {
+            EXPECT_LE(last_ms, 19);
+            EXPECT_GE(last_ms, 15);  // still spread, not sent at once
+        } else {
+            EXPECT_GE(last_ms, 35);
+        }
+    }
+}
+
 // After a pause the pacer allows a burst of pacing_burst_packets, not what the pause would have paid for.
 TEST(MssrSender, APauseBuysOnlyTheBurst) {
     SenderConfig c = paced();
