@@ -2,7 +2,7 @@
 // The MSSR session handshake (the seed's SR_CONNECT / SR_LISTEN): an RTCP compound of an empty RR and an APP
 // "MSSR" packet, subtype 1 (HELLO, from the connecting side), 2 (HELLO-ACK, the listener's answer) or 3
 // (HELLO-CONFIRM: a connecting receiver's answer to the HELLO-ACK, which times the listening sender's first
-// round trip). All carry the sender's view of the session, so the receiver adopts the sender's MSS and stream
+// round trip). Each carries its end's view of the session; the receiver adopts the sender's MSS and stream
 // policies:
 //
 //   version (8, now 2: the 12-octet data header and reduced-size feedback) | role (8) | MSS (16)

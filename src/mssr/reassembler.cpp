@@ -217,9 +217,9 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         adu.parity = h.parity;
         adu.have_parity.assign(parities, false);
         adu.parity_data.resize(parities);
+        // Group g's members are g, g + parities, ... below count.
         for (std::uint32_t g = 0; g < parities; ++g)
-            adu.group_missing.push_back((count - g + parities - 1) /
-                                        parities);  // members g, g + parities, ...
+            adu.group_missing.push_back((count - g + parities - 1) / parities);
         total_bytes_ += charge;
         stream.bytes += charge;
         by_first_seq_[first] = AduRef{h.stream, sseq, span};

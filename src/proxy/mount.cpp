@@ -126,6 +126,28 @@ void Mount::flush_fanout() {
         port->flush();
 }
 
+void Mount::end_batch() {
+    batching_ = false;
+    if (tcp_deferred_.empty()) return;
+    const auto sinks = std::move(tcp_deferred_);
+    tcp_deferred_.clear();
+    const std::size_t parts = (sinks.size() + k_tcp_writes_per_part - 1) / k_tcp_writes_per_part;
+    const auto write_part = [&sinks](std::size_t part) {
+        const std::size_t end = std::min(sinks.size(), (part + 1) * k_tcp_writes_per_part);
+        for (std::size_t i = part * k_tcp_writes_per_part; i < end; ++i)
+            sinks[i]->write_deferred();
+    };
+    // The helpers touch nothing but each connection's own queue and socket, while the loop waits here.
+    if (fanout_pool_ != nullptr && parts > 1) {
+        fanout_pool_->run(parts, write_part);
+    } else {
+        for (std::size_t part = 0; part < parts; ++part)
+            write_part(part);
+    }
+    for (const auto& sink : sinks)
+        sink->end_deferred();
+}
+
 std::shared_ptr<MountMulticast> Mount::multicast_group(
     bool v6, const std::shared_ptr<multicast::MulticastAllocator>& allocator, std::size_t tracks,
     std::string& error) {

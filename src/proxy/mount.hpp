@@ -7,8 +7,9 @@
 //
 // Everything runs on the gateway's first event loop: the fan-out is a plain loop over the subscribed
 // players, and each player's send never blocks (non-blocking UDP sends, a bounded TCP write queue), so a
-// slow player loses its own packets and never stalls the others. Only the system calls of a large UDP
-// fan-out leave the loop: they are shared with helper threads while the loop waits (fanout_port.hpp).
+// slow player loses its own packets and never stalls the others. Only the system calls of a large fan-out
+// leave the loop: a UDP fan-out's sendmmsg runs (fanout_port.hpp) and the TCP players' sends at the end of a
+// receive batch (end_batch) are shared with helper threads while the loop waits.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -73,6 +74,7 @@ struct MountMetrics {
 };
 
 class PlayerSession;
+class PlayerSink;
 
 // What the admin API shows of a mount.
 struct MountSnapshot {
@@ -145,6 +147,16 @@ public:
     // packet at the next flush_fanout().
     void fanout_queued(const std::shared_ptr<FanoutPort>& port);
     void flush_fanout();
+    // A receive batch (several upstream packets read at once, mount_upstream.cpp): the interleaved TCP
+    // players' media queued during it is written at its end, one send per player, shared with the fan-out
+    // helpers when there are many players, instead of waking each connection's writer (tcp_deferred lists
+    // a player's connection once per batch).
+    void begin_batch() noexcept { batching_ = true; }
+    void end_batch();
+    bool batching() const noexcept { return batching_; }
+    void tcp_deferred(std::shared_ptr<PlayerSink> sink) { tcp_deferred_.push_back(std::move(sink)); }
+    // Connections per part of end_batch's writes: below twice this the loop writes them alone.
+    static constexpr std::size_t k_tcp_writes_per_part = 64;
     // Helpers for large fan-outs (RtspProxyOptions::fanout_pool), given to the ports opened from now on.
     void set_fanout_pool(net::ForkJoinPool* pool) noexcept { fanout_pool_ = pool; }
 
@@ -288,6 +300,8 @@ private:
     bool pace_running_ = false;
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
+    bool batching_ = false;
+    std::vector<std::shared_ptr<PlayerSink>> tcp_deferred_;
     net::ForkJoinPool* fanout_pool_ = nullptr;
     std::map<bool, std::weak_ptr<MountMulticast>> multicast_groups_;  // by family (IPv6)
     Clock::time_point idle_since_ = Clock::now();

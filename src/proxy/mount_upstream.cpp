@@ -410,7 +410,9 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable for an RR we sent
         // What else is queued is read now, before the players' writers run: the packets of a video frame
-        // arrive together, and a TCP player then gets them in one write instead of one write each.
+        // arrive together, and a TCP player then gets them in one write instead of one write each, made by
+        // end_batch().
+        self->begin_batch();
         for (std::size_t read = 1;; ++read) {
             // Media only from the upstream host: nobody else can inject packets into every player's stream.
             if (net::unmap(from.address()) == server && self->current_ == attempt) {
@@ -428,6 +430,7 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
             if (!more) n = socket.receive_from(asio::buffer(buffer), from, 0, more);
             if (more) break;  // would block: wait again
         }
+        self->end_batch();
     }
 }
 

@@ -208,7 +208,15 @@ void PlayerSession::resync() {
 void PlayerSession::send_to_player(PlayerTrack& track, bool rtcp, std::span<const std::uint8_t> data) {
     if (track.tcp) {
         const auto sink = sink_.lock();
-        const bool sent = sink && sink->send_interleaved(rtcp ? track.rtcp_channel : track.rtp_channel, data);
+        bool sent = false;
+        if (sink && !rtcp && mount_->batching()) {
+            // The mount writes it at the end of its receive batch, with the other TCP players' media.
+            const bool listed = sink->deferred_pending();
+            sent = sink->send_interleaved_deferred(track.rtp_channel, data);
+            if (sent && !listed) mount_->tcp_deferred(sink);
+        } else if (sink) {
+            sent = sink->send_interleaved(rtcp ? track.rtcp_channel : track.rtp_channel, data);
+        }
         if (sent) {
             consecutive_drops_ = 0;
             return;

@@ -28,6 +28,13 @@ class PlayerSink {
 public:
     virtual ~PlayerSink() = default;
     virtual bool send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) = 0;
+    // In a mount's receive batch (Mount::begin_batch): as send_interleaved, but the connection's writer is
+    // not woken; the mount writes what is queued at the batch's end (write_deferred, on its loop or a
+    // fan-out helper, then end_deferred on the loop). deferred_pending(): queued so since end_deferred().
+    virtual bool send_interleaved_deferred(std::uint8_t channel, std::span<const std::uint8_t> frame) = 0;
+    virtual bool deferred_pending() const noexcept = 0;
+    virtual void write_deferred() noexcept = 0;
+    virtual void end_deferred() = 0;
     // The mount is gone or the player is too slow: flush what is queued (a BYE), then close.
     virtual void close_after_flush(std::string reason) = 0;
 };

@@ -192,6 +192,10 @@ bool ProxyConnection::send_interleaved(std::uint8_t channel, std::span<const std
     return queue_interleaved(channel, Bytes(frame.data(), frame.size()));
 }
 
+bool ProxyConnection::send_interleaved_deferred(std::uint8_t channel, std::span<const std::uint8_t> frame) {
+    return queue_interleaved_deferred(channel, Bytes(frame.data(), frame.size()));
+}
+
 std::size_t ProxyConnection::expire_sessions(Clock::time_point now, Clock::duration timeout) {
     const auto players =
         server::expire_idle_sessions(sessions_, now, timeout, [this](PlayerSession& session) {

@@ -62,6 +62,10 @@ public:
 
     // Interleaved media of mount players and of sessions served from the VOD cache.
     bool send_interleaved(std::uint8_t channel, std::span<const std::uint8_t> frame) override;
+    bool send_interleaved_deferred(std::uint8_t channel, std::span<const std::uint8_t> frame) override;
+    bool deferred_pending() const noexcept override { return RtspServerConnection::deferred_pending(); }
+    void write_deferred() noexcept override { RtspServerConnection::write_deferred(); }
+    void end_deferred() override { RtspServerConnection::end_deferred(); }
     void close_after_flush(std::string reason) override;
 
     static constexpr std::size_t k_max_queued_bytes = 2 * k_mib;

@@ -48,7 +48,8 @@ RtspProxy::RtspProxy(asio::io_context& io, RtspProxyOptions options, metrics::Re
         if (auto* pool = options_.fanout_pool; pool != nullptr) {
             registry->counter_callback(
                 "streamgate_rtsp_proxy_fanout_shared_total",
-                "UDP fan-outs of one upstream packet large enough to be sent from several threads at once",
+                "Fan-outs large enough to be sent from several threads at once: an upstream packet's UDP "
+                "datagrams, or a receive batch's writes to TCP players",
                 [pool] { return static_cast<double>(pool->shared_jobs()); });
         }
     }

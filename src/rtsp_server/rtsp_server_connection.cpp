@@ -1,5 +1,7 @@
 #include "rtsp_server/rtsp_server_connection.hpp"
 
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -184,7 +186,7 @@ void RtspServerConnection::appended(std::size_t before) {
     queued_bytes_ += out_.size() - before;
     // A writer in the middle of a write finds the new bytes when it comes back; waking it costs a timer
     // cancellation and a handler per frame, which a fan-out to hundreds of TCP players pays per packet.
-    if (writer_asleep_ && out_.size() > before) wake_writer_.cancel();
+    if (writer_asleep_ && out_.size() > before && !defer_wake_) wake_writer_.cancel();
 }
 
 void RtspServerConnection::queue_text(std::string_view text) {
@@ -203,6 +205,32 @@ bool RtspServerConnection::queue_interleaved(std::uint8_t channel, Bytes frame) 
     if (!rtsp::append_interleaved(out_, channel, frame)) return false;  // checks the size before appending
     appended(before);
     return true;
+}
+
+bool RtspServerConnection::queue_interleaved_deferred(std::uint8_t channel, Bytes frame) {
+    defer_wake_ = true;
+    const bool queued = queue_interleaved(channel, frame);
+    defer_wake_ = false;
+    wake_deferred_ = wake_deferred_ || queued;
+    return queued;
+}
+
+void RtspServerConnection::write_deferred() noexcept {
+    // Only while the writer sleeps: with a write in flight these bytes would overtake its. Not under TLS,
+    // whose records only the stream can make.
+    if (!wake_deferred_ || !open_ || !writer_asleep_ || stream_.is_tls() || out_.empty()) return;
+    const ssize_t sent =
+        ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent <= 0) return;  // it would block, or failed: the writer meets the same and acts on it
+    const auto n = static_cast<std::size_t>(sent);
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(n));
+    queued_bytes_ -= std::min(queued_bytes_, n);
+}
+
+void RtspServerConnection::end_deferred() {
+    if (!wake_deferred_) return;
+    wake_deferred_ = false;
+    if (writer_asleep_ && !out_.empty()) wake_writer_.cancel();
 }
 
 asio::awaitable<void> RtspServerConnection::write_loop() {

@@ -73,6 +73,17 @@ public:
     void close_after_flush(std::string reason);
     // Queues one interleaved frame; false (nothing queued) when closing or when the queue is full.
     bool queue_interleaved(std::uint8_t channel, Bytes frame);
+    // Writes shared by a fan-out (proxy::Mount::end_batch): queue_interleaved_deferred() queues a frame as
+    // queue_interleaved() does but does not wake the writer. write_deferred() then writes what is queued
+    // with one non-blocking send, if no write is in flight and the connection has no TLS; it may run on
+    // another thread, while this connection's loop runs nothing else. end_deferred(), on the loop, wakes
+    // the writer for what the socket did not take. A fan-out to hundreds of TCP players so costs one send
+    // per player and batch, without a coroutine resumed for each, and the sends can be spread over threads.
+    bool queue_interleaved_deferred(std::uint8_t channel, Bytes frame);
+    // Something was queued deferred since the last end_deferred().
+    bool deferred_pending() const noexcept { return wake_deferred_; }
+    void write_deferred() noexcept;
+    void end_deferred();
     // The connection's event loop: close() and everything else run there.
     asio::any_io_executor executor() { return socket_.get_executor(); }
 
@@ -160,6 +171,8 @@ private:
     std::vector<std::uint8_t> frame_scratch_;  // WebSocket: an interleaved frame before its message framing
     asio::steady_timer wake_writer_;
     bool writer_asleep_ = false;  // write_loop waits on wake_writer_: only then is a wake-up worth its cost
+    bool defer_wake_ = false;     // inside queue_interleaved_deferred(): appended() leaves the writer asleep
+    bool wake_deferred_ = false;  // queued deferred since the last end_deferred()
     asio::steady_timer tick_;
     bool open_ = true;
     bool close_when_flushed_ = false;

@@ -10,10 +10,12 @@
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "h264_rtp_packet.hpp"
+#include "net/fork_join_pool.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "proxy_fixture.hpp"
 #include "raw_rtsp_client.hpp"
@@ -31,6 +33,8 @@ class FedMount : public testing::ProxyFixture {
 protected:
     // The mount's MountConfig::gop_burst_rate: its late joiners' GOP burst at once.
     virtual std::uint64_t gop_burst_rate() const { return 0; }
+    // RtspProxyOptions::fanout_pool: none, the loop sends alone.
+    virtual net::ForkJoinPool* fanout_pool() { return nullptr; }
 
     void SetUp() override {
         RtspProxyOptions options;
@@ -40,6 +44,7 @@ protected:
         mount.gop_burst_rate = gop_burst_rate();
         options.mounts.push_back(mount);
         options.timing.first_media = 300ms;
+        options.fanout_pool = fanout_pool();
         start_proxy(options);
         mount_ = proxy_->find_mount("live");
         ASSERT_TRUE(mount_);
@@ -150,6 +155,49 @@ TEST_F(FedMount, ALateJoinerGetsTheCachedGopThenTheLivePackets) {
         EXPECT_EQ(static_cast<std::uint8_t>(frames[i][12]), nals[i]) << i;
         EXPECT_EQ(seq_of(frames[i]), static_cast<std::uint16_t>(announced_seq + i)) << i;
         EXPECT_EQ(timestamp_of(frames[i]) - announced_rtptime, upstream_timestamps[i] - 4600) << i;
+    }
+}
+
+// The same mount with a fan-out helper thread.
+class BatchedFedMount : public FedMount {
+protected:
+    net::ForkJoinPool* fanout_pool() override { return &pool_; }
+    net::ForkJoinPool pool_{1};
+};
+
+// A receive batch's media for interleaved TCP players is written at the batch's end (Mount::end_batch), one
+// send per player instead of a woken writer each, split between the loop and the helper when there are many
+// players: every player gets every packet, in order, and the helper took part.
+TEST_F(BatchedFedMount, ABatchsTcpWritesAreSharedWithTheHelpers) {
+    feed_description();
+    constexpr std::size_t k_players = 2 * Mount::k_tcp_writes_per_part + 2;  // three parts
+    std::vector<std::unique_ptr<RawRtspClient>> players;
+    for (std::size_t i = 0; i < k_players; ++i) {
+        players.push_back(std::make_unique<RawRtspClient>(client_io_, endpoint_));
+        ASSERT_EQ(play_interleaved(*players.back()).rfind("RTSP/1.0 200", 0), 0u) << i;
+    }
+    const auto jobs_before = pool_.shared_jobs();
+    const bool batching = on_io([this] {
+        mount_->begin_batch();
+        mount_->feed_rtp(0, h264_rtp_packet(100, 4600, 0x67, false));
+        mount_->feed_rtp(0, h264_rtp_packet(101, 4600, 0x65, true));
+        mount_->feed_rtp(0, h264_rtp_packet(102, 8200, 0x41, true));
+        const bool was = mount_->batching();
+        mount_->end_batch();
+        return was && !mount_->batching();
+    });
+    EXPECT_TRUE(batching);
+    EXPECT_EQ(pool_.shared_jobs(), jobs_before + 1);
+    const std::uint8_t nals[] = {0x67, 0x65, 0x41};
+    for (std::size_t i = 0; i < players.size(); ++i) {
+        std::uint16_t first = 0;
+        for (std::size_t k = 0; k < 3; ++k) {
+            const auto frame = players[i]->read_frame_on(0);
+            ASSERT_TRUE(frame && frame->size() >= 13u) << i;
+            EXPECT_EQ(static_cast<std::uint8_t>((*frame)[12]), nals[k]) << i;
+            if (k == 0) first = seq_of(*frame);
+            EXPECT_EQ(seq_of(*frame), static_cast<std::uint16_t>(first + k)) << i;
+        }
     }
 }
 
