@@ -306,6 +306,14 @@ asio::awaitable<bool> RtspClient::read_websocket(Clock::time_point deadline) {
 }
 
 std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cseq, bool& broken) {
+    bool dispatched = false;
+    auto reply = drain_items(cseq, broken, dispatched);
+    if (dispatched && on_frames_done_) on_frames_done_();
+    return reply;
+}
+
+std::optional<rtsp::Response> RtspClient::drain_items(std::optional<std::uint32_t> cseq, bool& broken,
+                                                      bool& dispatched) {
     while (in_begin_ < in_end_) {
         auto parsed = rtsp::parse_item(Bytes(in_.data() + in_begin_, in_end_ - in_begin_));
         if (parsed.need_more()) break;
@@ -316,7 +324,10 @@ std::optional<rtsp::Response> RtspClient::drain(std::optional<std::uint32_t> cse
         // Dispatch before consuming: a frame's payload points into the buffer.
         std::optional<rtsp::Response> match;
         if (auto* frame = std::get_if<rtsp::InterleavedFrame>(&parsed.value)) {
-            if (on_frame_) on_frame_(frame->channel, frame->payload);
+            if (on_frame_) {
+                on_frame_(frame->channel, frame->payload);
+                dispatched = true;
+            }
         } else if (auto* reply = std::get_if<rtsp::Response>(&parsed.value)) {
             const auto* value = reply->headers.get("CSeq");
             if (cseq && value != nullptr) {

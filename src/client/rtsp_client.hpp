@@ -75,6 +75,9 @@ public:
     asio::awaitable<bool> send_frame(std::uint8_t channel, Bytes payload);
 
     void set_frame_handler(FrameHandler handler) { on_frame_ = std::move(handler); }
+    // Called once the frames that arrived together (one read's worth) have all been handed to the frame
+    // handler: a fan-out can write what they queued at once (proxy::Mount::end_batch).
+    void set_frames_done_handler(std::function<void()> handler) { on_frames_done_ = std::move(handler); }
     void set_session(std::string id) { session_ = std::move(id); }
     const std::string& session() const noexcept { return session_; }
     const std::string& error() const noexcept { return error_; }
@@ -87,6 +90,9 @@ public:
 private:
     // Dispatches buffered items. Returns the reply with `cseq` when it is among them.
     std::optional<rtsp::Response> drain(std::optional<std::uint32_t> cseq, bool& broken);
+    // drain()'s work; `dispatched` says whether a frame went to the frame handler.
+    std::optional<rtsp::Response> drain_items(std::optional<std::uint32_t> cseq, bool& broken,
+                                              bool& dispatched);
     // Reads more bytes before `deadline`; false (with error_) on timeout or a failed connection.
     asio::awaitable<bool> read_more(Clock::time_point deadline);
     asio::awaitable<bool> write(std::string_view data, Clock::time_point deadline);
@@ -141,6 +147,7 @@ private:
     std::string error_;
     Authenticator auth_;
     FrameHandler on_frame_;
+    std::function<void()> on_frames_done_;
 };
 
 }  // namespace sg::client

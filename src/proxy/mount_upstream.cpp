@@ -231,12 +231,15 @@ asio::awaitable<Mount::Outcome> Mount::play_once(std::shared_ptr<Attempt> attemp
     // A raw pointer: the handler lives inside the attempt's client, a shared_ptr would keep it alive forever.
     a.client.set_frame_handler([this, raw = attempt.get()](std::uint8_t channel, Bytes payload) {
         if (current_.get() != raw) return;
+        // The frames of one read form a receive batch, as the datagrams of one wake-up do over UDP.
+        begin_batch();
         for (std::size_t i = 0; i < raw->tracks.size(); ++i) {
             const auto rtp_channel = raw->tracks[i].rtp_channel;
             if (channel == rtp_channel) on_rtp(i, payload, Clock::now());
             if (channel == rtp_channel + 1) on_rtcp(i, payload);
         }
     });
+    a.client.set_frames_done_handler([this] { end_batch(); });
     auto setting_up = set_up_tracks(a, tcp);
     if (!co_await std::move(setting_up)) co_return Outcome::refused;
     if (!tcp) {

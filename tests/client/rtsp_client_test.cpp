@@ -256,6 +256,41 @@ TEST_F(RtspClientTest, ConnectRefused) {
     });
 }
 
+// After the frames of one read have all gone to the frame handler, the frames-done handler runs once (a
+// mount's receive batch ends there): after a frame, never twice in a row, and last.
+TEST_F(RtspClientTest, SaysWhenTheFramesOfAReadAreDone) {
+    FakeServer server(io_, [](const rtsp::Request& r) {
+        return reply(r) + frame(0, "rtp-1") + frame(1, "rtcp") + frame(0, "rtp-2");
+    });
+    std::vector<std::string> events;
+    run([&]() -> asio::awaitable<void> {
+        RtspClient client(io_.get_executor());
+        client.set_frame_handler([&](std::uint8_t channel, Bytes p) {
+            events.push_back(std::to_string(channel) + ":" + std::string(p.begin(), p.end()));
+        });
+        client.set_frames_done_handler([&] { events.emplace_back("done"); });
+        auto connecting = client.connect(url(server.port()), {});
+        const bool connected = co_await std::move(connecting);
+        EXPECT_TRUE(connected) << client.error();
+        auto r_pending = client.request("PLAY", "rtsp://127.0.0.1/a");
+        EXPECT_TRUE((co_await std::move(r_pending)).has_value());
+        const bool pumped = co_await client.pump_until(RtspClient::Clock::now() + 200ms);
+        EXPECT_TRUE(pumped);
+        client.close();
+    });
+    ASSERT_FALSE(events.empty());
+    EXPECT_NE(events.front(), "done");
+    EXPECT_EQ(events.back(), "done");
+    std::vector<std::string> frames;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (events[i] != "done") frames.push_back(events[i]);
+        if (i > 0 && events[i] == "done") {
+            EXPECT_NE(events[i - 1], "done") << i;
+        }
+    }
+    EXPECT_EQ(frames, (std::vector<std::string>{"0:rtp-1", "1:rtcp", "0:rtp-2"}));
+}
+
 TEST_F(RtspClientTest, PumpDeliversFramesUntilTheDeadlineAndNoticesAClose) {
     FakeServer server(io_, [](const rtsp::Request& r) {
         return reply(r) + frame(0, "rtp-1") + frame(1, "rtcp") + frame(0, "rtp-2");
