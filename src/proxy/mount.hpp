@@ -155,7 +155,7 @@ public:
     void end_batch();
     bool batching() const noexcept { return batching_; }
     void tcp_deferred(std::shared_ptr<PlayerSink> sink) { tcp_deferred_.push_back(std::move(sink)); }
-    // Connections per part of end_batch's writes: below twice this the loop writes them alone.
+    // Connections per part of end_batch's writes: up to this many, the loop writes them alone.
     static constexpr std::size_t k_tcp_writes_per_part = 64;
     // Helpers for large fan-outs (RtspProxyOptions::fanout_pool), given to the ports opened from now on.
     void set_fanout_pool(net::ForkJoinPool* pool) noexcept { fanout_pool_ = pool; }
