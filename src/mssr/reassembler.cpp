@@ -214,7 +214,6 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         adu.charge = charge;
         adu.data.assign(h.adu_length, 0);
         adu.have.assign(count, false);
-        adu.parity = h.parity;
         adu.have_parity.assign(parities, false);
         adu.parity_data.resize(parities);
         // Group g's members are g, g + parities, ... below count.
@@ -227,7 +226,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     }
     Adu& adu = it->second;
     if (adu.length != h.adu_length || adu.first_seq != seq - index || adu.priority != h.priority ||
-        adu.time_ms != time_ms || adu.parity != h.parity) {
+        adu.time_ms != time_ms || adu.parity() != h.parity) {
         ++stats_.invalid;
         return;
     }
@@ -251,7 +250,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     } else {
         adu.have[index] = true;
         ++adu.received;
-        if (adu.parity) --adu.group_missing[group];
+        if (adu.parity()) --adu.group_missing[group];
         std::copy(packet.fragment.begin(), packet.fragment.end(),
                   adu.data.begin() + static_cast<std::ptrdiff_t>(*offset));
     }
@@ -266,7 +265,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         arrived.state = SlotState::received;
     }
     raise_highest(now, seq, time_ms);
-    if (adu.parity && adu.have_parity[group] && adu.group_missing[group] == 1)
+    if (adu.parity() && adu.have_parity[group] && adu.group_missing[group] == 1)
         recover_from_parity(adu, group);
 }
 

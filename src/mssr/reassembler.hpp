@@ -152,12 +152,13 @@ private:
         std::size_t charge = 0;
         std::vector<std::uint8_t> data;
         std::vector<bool> have;
-        bool parity = false;
-        // Per parity group (parity_groups: one, or several for a key ADU): its parity fragment, until used.
+        // Per parity group (parity_groups: one, or several for a key ADU; none without the P bit): its parity
+        // fragment, until used.
         std::vector<bool> have_parity;
         std::vector<std::vector<std::uint8_t>> parity_data;
         std::vector<std::uint32_t> group_missing;  // data fragments of each group not (yet) here
         std::uint32_t parities() const noexcept { return static_cast<std::uint32_t>(have_parity.size()); }
+        bool parity() const noexcept { return !have_parity.empty(); }       // the P bit
         std::uint32_t span() const noexcept { return count + parities(); }  // fragment numbers
     };
     struct Stream {

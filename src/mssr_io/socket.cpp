@@ -179,14 +179,8 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
             peer_ = peer;
             start_session(*answer);
             // The exchange's round trip seeds the sender's RTT: its first key frame is then sent as the rest
-            // of the stream is (RTO, first-fragment copy). Karn: none after a repeated HELLO.
-            stats_.handshake_rtt = timer.on_ack(now);
-            // After a repeated HELLO Karn's rule gives no sample, and the stream's first key frame went out
-            // unprotected at a budget below the RTT (4 of 5 key frames in such a bench run). The time since
-            // the last HELLO is no more than the round trip, so judged by it an ADU is never found
-            // unrepairable when it is not, and the RTO keeps its floor.
-            const auto seed = stats_.handshake_rtt ? stats_.handshake_rtt : timer.round_trip_floor(now);
-            if (sender_ && seed) sender_->seed_rtt(*seed);
+            // of the stream is (RTO, first-fragment copy).
+            take_handshake_sample(timer, now);
             last_heard_ = now;
             // A listening sender has no round trip to time but this one: its HELLO-ACK to our answer. Without
             // it, its first ADUs went out judged by no RTT at all until the first ack.
@@ -200,14 +194,21 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
     co_return closed_ ? asio::error::operation_aborted : asio::error::timed_out;
 }
 
+void Socket::take_handshake_sample(const HandshakeTimer& timer, TimePoint now) {
+    // Karn: an exact sample only when one message was sent. After a repeat there is none, and the stream's
+    // first key frame went out unprotected at a budget below the RTT (4 of 5 key frames in such a bench
+    // run); the time since the last one is no more than the round trip, so judged by it an ADU is never
+    // found unrepairable when it is not, and the RTO keeps its floor. An ack's sample, if one came first,
+    // stands (Sender::seed_rtt).
+    stats_.handshake_rtt = timer.on_ack(now);
+    const auto seed = stats_.handshake_rtt ? stats_.handshake_rtt : timer.round_trip_floor(now);
+    if (sender_ && seed) sender_->seed_rtt(*seed);
+}
+
 void Socket::on_confirm(TimePoint now) {
     if (!sender_ || confirmed_ || ack_timer_.hellos_sent() == 0) return;
     confirmed_ = true;
-    // As a connecting sender times its HELLO: exact after one HELLO-ACK (Karn), else the time since the last
-    // one, which is no more than the round trip (handshake.hpp). An ack's sample, if one came first, stands.
-    stats_.handshake_rtt = ack_timer_.on_ack(now);
-    const auto seed = stats_.handshake_rtt ? stats_.handshake_rtt : ack_timer_.round_trip_floor(now);
-    if (seed) sender_->seed_rtt(*seed);
+    take_handshake_sample(ack_timer_, now);  // as a connecting sender times its HELLO
 }
 
 Result<std::uint16_t> Socket::submit(Adu adu) {

@@ -105,6 +105,9 @@ private:
     Hello our_hello(HelloKind kind) const;
     // A listening sender: the connecting receiver's HELLO-CONFIRM arrived, which times our HELLO-ACK.
     void on_confirm(TimePoint now);
+    // The handshake's answer arrived at `now`: its round trip (exact, or its floor after a repeat) in the
+    // statistics and as a sender's first RTT sample.
+    void take_handshake_sample(const HandshakeTimer& timer, TimePoint now);
     asio::awaitable<void> send(const std::vector<std::uint8_t>& datagram, const Endpoint& to);
     asio::awaitable<void> pump(TimePoint now);
     void handle(TimePoint now, Bytes datagram);

@@ -137,8 +137,9 @@ void Mount::end_batch() {
         for (std::size_t i = part * k_tcp_writes_per_part; i < end; ++i)
             sinks[i]->write_deferred();
     };
-    // The helpers touch nothing but each connection's own queue and socket, while the loop waits here.
-    if (fanout_pool_ != nullptr && parts > 1) {
+    // The helpers touch nothing but each connection's own queue and socket, while the loop waits here. One
+    // part (or no free helper) runs on the loop alone: the pool's own rule.
+    if (fanout_pool_ != nullptr) {
         fanout_pool_->run(parts, write_part);
     } else {
         for (std::size_t part = 0; part < parts; ++part)
