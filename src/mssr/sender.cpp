@@ -214,11 +214,13 @@ std::optional<std::size_t> Sender::send_tail_probe(TimePoint now, std::vector<st
     for (std::int64_t seq = end_sequence() - 1; seq >= base_; --seq) {
         Fragment& f = *find(seq);
         if (f.state != State::in_flight) continue;
-        if (f.deadline <= now) return std::nullopt;
-        // A probe exists to draw feedback.
+        // A probe exists to draw feedback, so it goes out also when its fragment is past its deadline and
+        // repairs nothing: the receiver still reports on it. Where the budget is below the probe's wait
+        // (10 ms at least), every probe finds its fragments late; skipping them left a full window, whose
+        // feedback was lost, stalled until the 200 ms RTO, and everything submitted meanwhile expired unsent.
         const auto written = resend(f, seq, now, true, out);
         if (!written) return std::nullopt;
-        ++stats_.retransmissions;
+        if (f.deadline > now) ++stats_.retransmissions;
         ++stats_.tail_probes;
         return written;
     }

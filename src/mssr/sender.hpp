@@ -113,9 +113,10 @@ struct SenderStats {
     std::uint64_t dropped_unrepaired = 0;  // lost, but too late or not worth a retransmission
     std::uint64_t rejected_adus = 0;       // send buffer full
     std::uint64_t probes = 0;              // sent while RWND was 0
-    std::uint64_t tail_probes = 0;  // newest fragment resent after two silent RTTs (also in retransmissions)
-    std::uint64_t acked_late = 0;   // acknowledged past their deadline though sent in time (no loss)
-    std::uint64_t gap_losses = 0;   // unacked while 3 later fragments were acked: a loss, requested or not
+    // Newest fragment resent after two silent RTTs; also in retransmissions if still before its deadline.
+    std::uint64_t tail_probes = 0;
+    std::uint64_t acked_late = 0;  // acknowledged past their deadline though sent in time (no loss)
+    std::uint64_t gap_losses = 0;  // unacked while 3 later fragments were acked: a loss, requested or not
     std::uint64_t first_fragment_copies = 0;  // second copies of unrepairable first fragments (not above)
     std::uint64_t repair_copies = 0;          // second copies of last-chance retransmissions (not above)
     std::uint64_t parity_adus = 0;            // ADUs given a parity fragment

@@ -257,6 +257,32 @@ TEST(MssrSender, TailLossProbeAlsoWhenTheWindowIsFullAndTheFeedbackWasLost) {
     EXPECT_EQ(s.stats().tail_probes, 5u);
 }
 
+TEST(MssrSender, TailLossProbeGoesOutPastTheDeadlineToDrawTheLostFeedback) {
+    // A 5 ms budget, below the probe's 10 ms floor: when the probe is due, its fragment is late.
+    SenderConfig c = config(RetransmitMode::by_value, 5ms);
+    c.congestion.initial_window_packets = 2;
+    Sender s(c);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 2)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 2u);
+    s.on_feedback(at_ms(2), feedback(2).view());
+    ASSERT_TRUE(s.submit(at_ms(2), frame(k_fragment * 20)).ok());  // more than the window
+    const auto window = drain(s, at_ms(2));
+    ASSERT_FALSE(window.empty());
+    // The feedback acking this window is lost. The probe repairs nothing, but its arrival makes the
+    // receiver report again, long before the 200 ms RTO.
+    const auto probe = drain(s, at_ms(12));
+    ASSERT_EQ(probe.size(), 1u);
+    EXPECT_EQ(probe[0].sequence, window.back().sequence);
+    EXPECT_TRUE(probe[0].feedback_wanted);
+    EXPECT_EQ(s.stats().tail_probes, 1u);
+    EXPECT_EQ(s.stats().retransmissions, 0u);  // no repair: it was late
+    // The report it draws opens the window for the next frame.
+    s.on_feedback(at_ms(14), feedback(static_cast<std::uint16_t>(window.back().sequence + 1)).view());
+    ASSERT_TRUE(s.submit(at_ms(14), frame(k_fragment)).ok());
+    EXPECT_FALSE(drain(s, at_ms(14)).empty());
+    EXPECT_EQ(s.stats().timeouts, 0u);
+}
+
 TEST(MssrSender, AFragmentAckedPastItsDeadlineIsCountedButIsNoLoss) {
     Sender s(config_without_copies(100ms));
     ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 10)).ok());
