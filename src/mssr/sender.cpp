@@ -174,6 +174,11 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
     return *written;
 }
 
+std::chrono::microseconds Sender::overdue_after() const noexcept {
+    // RACK's reordering window is a quarter of the minimum RTT; a quarter of SRTT here (no minimum is kept).
+    return rtt_.has_sample() ? rtt_.srtt() + rtt_.srtt() / 4 : rtt_.rto();
+}
+
 std::chrono::microseconds Sender::probe_timeout() const noexcept {
     // RFC 8985 §7.2: two smoothed RTTs (at least 10 ms); the receiver's feedback interval is inside SRTT.
     if (!rtt_.has_sample()) return rtt_.rto();
@@ -358,9 +363,7 @@ bool Sender::protects(TimePoint now, Priority priority) const noexcept {
 }
 
 void Sender::detect_gap_losses(TimePoint now, const FeedbackView& feedback, std::int64_t cum) {
-    // RACK's reordering window is a quarter of the minimum RTT; a quarter of SRTT here (no minimum is kept).
-    // Before any sample nothing is overdue sooner than the RTO.
-    const auto overdue = rtt_.has_sample() ? rtt_.srtt() + rtt_.srtt() / 4 : rtt_.rto();
+    const auto overdue = overdue_after();
     // Ranges may come in any order; walk them from the highest down, counting the fragments acked above.
     // The count field has 8 bits: a fixed array, no allocation per feedback.
     std::array<std::pair<std::int64_t, std::int64_t>, 255> ranges;  // [start, end)
@@ -471,15 +474,23 @@ void Sender::expire(TimePoint now) {
 
 void Sender::poll(TimePoint now) {
     if (rto_at_ && now >= *rto_at_) {
-        // RFC 6298 §5.4-5.6: everything outstanding is presumed lost; back off.
+        // RFC 6298 §5.4-5.6: back off. What is lost follows RFC 8985 §6.3: the oldest fragment in flight, and
+        // every other one that has had its round trip to be acked. The timer runs from the last ack, not
+        // from each transmission, so it can fire right after new fragments went out (a source that paused,
+        // a window that had just opened): presuming those lost as well resent them needlessly.
         ++stats_.timeouts;
+        const auto overdue = overdue_after();
         cc_.on_timeout(in_flight_, sent_end());
         rtt_.on_timeout();
+        bool oldest = true;
         for (std::int64_t seq = base_; seq < end_sequence(); ++seq) {
             Fragment& f = *find(seq);
-            if (f.state == State::in_flight) mark_lost(f, seq, now, false);
+            if (f.state != State::in_flight) continue;
+            if (oldest || now - f.last_sent >= overdue) mark_lost(f, seq, now, false);
+            oldest = false;
         }
         rto_at_.reset();
+        if (in_flight_ > 0) rto_at_ = now + rtt_.rto();  // for those still on their way, backed off
     }
     expire(now);
     trim();

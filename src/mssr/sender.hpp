@@ -200,6 +200,9 @@ private:
     std::size_t send_window() const noexcept;  // min(congestion window (+ live term), RWND)
     bool window_open() const noexcept;
     std::chrono::microseconds probe_timeout() const noexcept;
+    // How long after its transmission an unacked fragment counts as lost rather than reordered or still on
+    // its way: RFC 8985's RTT plus reordering window (SRTT and a quarter); the RTO before any sample.
+    std::chrono::microseconds overdue_after() const noexcept;
     std::optional<std::size_t> send_tail_probe(TimePoint now, std::vector<std::uint8_t>& out);
     // One datagram of `f` with `header`, as RTP of its stream (the stream's next RTP sequence number).
     Result<std::size_t> append_fragment(const Fragment& f, const FragmentHeader& header,

@@ -201,6 +201,24 @@ TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
     EXPECT_EQ(s.congestion().window(), k_default_mss);
 }
 
+TEST(MssrSender, TimeoutPresumesLostOnlyWhatHadItsRoundTrip) {
+    Sender s(config(RetransmitMode::by_value, 5000ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);  // 0: never acked
+    ASSERT_TRUE(s.submit(at_ms(995), frame(100)).ok());
+    ASSERT_EQ(drain(s, at_ms(995)).size(), 1u);  // 1: sent just before the timer fires
+    const auto resent = drain(s, at_ms(1000));
+    EXPECT_EQ(s.stats().timeouts, 1u);
+    ASSERT_EQ(resent.size(), 1u);
+    EXPECT_EQ(resent[0].sequence, 0);  // the oldest, sent an RTO ago
+    EXPECT_EQ(s.stats().retransmissions, 1u);
+    // 1 is still on its way, under the backed-off timer.
+    EXPECT_EQ(s.next_wakeup(), at_ms(3000));
+    s.on_feedback(at_ms(1010), feedback(2).view());
+    EXPECT_EQ(s.in_flight(), 0u);
+    EXPECT_EQ(s.stats().retransmissions, 1u);
+}
+
 TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
     Sender s(config());
     ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3)).ok());
