@@ -3,19 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 #include <cerrno>
 #include <utility>
 
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::alg {
 namespace {
 
 using asio::ip::udp;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // Datagrams per system call. One batch serves every relay of the loop, so its size costs nothing per relay;
 // its slots are committed only as datagrams fill them.
 constexpr std::size_t k_batch = 32;
@@ -252,7 +250,7 @@ asio::awaitable<void> MediaRelay::watchdog() {
             co_return;
         }
         stop_signal_->expires_at(deadline);
-        auto [ec] = co_await stop_signal_->async_wait(k_use);
+        auto [ec] = co_await stop_signal_->async_wait(net::k_use_tuple);
         if (ec && !end_reason_.empty()) co_return;
     }
 }

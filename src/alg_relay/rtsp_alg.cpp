@@ -4,11 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <map>
 #include <optional>
@@ -22,13 +20,13 @@
 #include "metrics/registry.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/rate_limited_log.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::alg {
 namespace {
 
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_read_chunk = 16384;
 
 // IPv6 literals go into Transport without brackets (the formatter adds what the syntax needs).
@@ -112,13 +110,13 @@ private:
                 open_relay(*step.open);
             }
             if (!out.empty()) {
-                auto [ec, n] = co_await asio::async_write(to, asio::buffer(out), k_use);
+                auto [ec, n] = co_await asio::async_write(to, asio::buffer(out), net::k_use_tuple);
                 if (ec) {
                     end("reset");
                     co_return;
                 }
             }
-            auto [ec, n] = co_await from.async_read_some(asio::buffer(chunk), k_use);
+            auto [ec, n] = co_await from.async_read_some(asio::buffer(chunk), net::k_use_tuple);
             if (ec == asio::error::eof) {
                 // Pass the half-close on; the connection ends when the other side closes too.
                 asio::error_code ignored;
@@ -127,7 +125,7 @@ private:
                 // origin that closes it has stopped serving: the media ports go now, not at the timeout.
                 stop_relays(from_client ? "client closed" : "origin closed");
                 if (++eofs_ == 2) co_return;
-                co_await half_closed_.async_wait(k_use);  // until the other direction ends it all
+                co_await half_closed_.async_wait(net::k_use_tuple);  // until the other direction ends it all
                 co_return;
             }
             if (ec) {
@@ -244,7 +242,7 @@ private:
             }
             // Wake at least every 30 s: media activity moves the deadline without waking the timer.
             timer.expires_at(std::min(deadline, Clock::now() + std::chrono::seconds{30}));
-            auto [ec] = co_await timer.async_wait(k_use);
+            auto [ec] = co_await timer.async_wait(net::k_use_tuple);
             if (ec) co_return;
         }
     }
@@ -348,10 +346,11 @@ asio::awaitable<SniffVerdict> sniff_client(tcp::socket& client, tcp::socket& ori
     for (;;) {
         const SniffVerdict verdict = sniff_rtsp_request(buffer);
         if (verdict != SniffVerdict::need_more) co_return verdict;
-        auto woken = co_await (client.async_wait(tcp::socket::wait_read, k_use) ||
-                               origin.async_wait(tcp::socket::wait_read, k_use) || timer.async_wait(k_use));
+        auto woken = co_await (client.async_wait(tcp::socket::wait_read, net::k_use_tuple) ||
+                               origin.async_wait(tcp::socket::wait_read, net::k_use_tuple) ||
+                               timer.async_wait(net::k_use_tuple));
         if (woken.index() != 0) co_return SniffVerdict::other;  // the origin spoke first, or time is up
-        auto [ec, n] = co_await client.async_read_some(asio::buffer(chunk), k_use);
+        auto [ec, n] = co_await client.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         if (ec) co_return SniffVerdict::other;  // EOF or error: the plain relay will see it again
         buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
     }

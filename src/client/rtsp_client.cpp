@@ -2,8 +2,6 @@
 
 #include <array>
 #include <asio/connect.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include <variant>
 
 #include "common/units.hpp"
+#include "net/use_tuple.hpp"
 #include "rtsp/auth.hpp"
 #include "rtsp/simple_headers.hpp"
 #include "tls/tls_context.hpp"
@@ -20,7 +19,6 @@
 namespace sg::client {
 namespace {
 
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // Thousands of mostly idle connections (a load test's UDP players read a reply every few seconds) must not
 // cost a large buffer each: it starts small, doubles when a message does not fit, and doubles up to
 // k_busy_buffer when reads keep filling it (interleaved media), so a busy connection still reads in
@@ -89,9 +87,9 @@ asio::awaitable<std::string> RtspClient::open(asio::ip::tcp::socket& socket, con
     const std::string host = options.socks ? options.socks->host : url.host;
     const std::uint16_t port = options.socks ? options.socks->port : url.effective_port();
     const auto service = std::to_string(port);
-    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, service, k_use);
+    auto [resolve_error, endpoints] = co_await resolver_.async_resolve(host, service, net::k_use_tuple);
     if (resolve_error) co_return timed_out_ ? "resolve timeout" : "resolve failed";
-    auto [connect_error, peer] = co_await asio::async_connect(socket, endpoints, k_use);
+    auto [connect_error, peer] = co_await asio::async_connect(socket, endpoints, net::k_use_tuple);
     if (connect_error) {
         // Through a proxy, say so: "connect refused" would otherwise read as the RTSP server refusing.
         const std::string prefix = options.socks ? "socks proxy " : "";
@@ -164,7 +162,7 @@ asio::awaitable<bool> RtspClient::start_tls(const rtsp::Url& url, const ConnectO
     stream_.enable(*tls_context_);
     stream_.expect_server(url.host);
     arm(Clock::now() + timeout_);
-    auto [ec] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::client, k_use);
+    auto [ec] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::client, net::k_use_tuple);
     disarm();
     if (ec) {
         // "tls: certificate verify failed", "tls: wrong version number" (a plain RTSP server), ...
@@ -207,7 +205,7 @@ asio::awaitable<bool> RtspClient::open_tunnel(const rtsp::Url& url, const Connec
                              "Content-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n"
                              "Expires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n";
     arm(deadline);
-    auto [ec, n] = co_await asio::async_write(post_, asio::buffer(post), k_use);
+    auto [ec, n] = co_await asio::async_write(post_, asio::buffer(post), net::k_use_tuple);
     disarm();
     if (ec) {
         fail(timed_out_ ? "timeout" : "connection closed");
@@ -296,7 +294,7 @@ asio::awaitable<bool> RtspClient::websocket_received(Bytes raw, Clock::time_poin
 asio::awaitable<bool> RtspClient::read_websocket(Clock::time_point deadline) {
     std::array<std::uint8_t, 16 * k_kib> raw{};
     arm(deadline);
-    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(raw), k_use);
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(raw), net::k_use_tuple);
     disarm();
     if (ec) {
         if (!timed_out_) fail(ec == asio::error::eof ? "connection closed" : "connection reset");
@@ -373,9 +371,9 @@ asio::awaitable<bool> RtspClient::write_on_wire(asio::const_buffer bytes, Clock:
     arm(deadline);
     std::tuple<asio::error_code, std::size_t> written;
     if (tunnelled_) {
-        written = co_await asio::async_write(post_, bytes, k_use);
+        written = co_await asio::async_write(post_, bytes, net::k_use_tuple);
     } else {
-        written = co_await stream_.async_write(bytes, k_use);
+        written = co_await stream_.async_write(bytes, net::k_use_tuple);
     }
     const auto [ec, n] = written;
     disarm();
@@ -396,7 +394,8 @@ asio::awaitable<bool> RtspClient::read_more(Clock::time_point deadline) {
     if (!make_room(k_min_read_room)) co_return false;
     const std::size_t room = in_.size() - in_end_;
     arm(deadline);
-    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(in_.data() + in_end_, room), k_use);
+    auto [ec, n] =
+        co_await stream_.async_read_some(asio::buffer(in_.data() + in_end_, room), net::k_use_tuple);
     disarm();
     if (ec) {
         // A timeout is the caller's to name: an expected end for pump_until(), a failure for a request.

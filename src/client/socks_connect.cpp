@@ -1,19 +1,16 @@
 #include "client/socks_connect.hpp"
 
 #include <array>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
-#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <optional>
 #include <vector>
 
+#include "net/use_tuple.hpp"
 #include "socks5/socks5.hpp"
 
 namespace sg::client {
 namespace {
-
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Reads until `parse` accepts a message. False when the stream ends first or the message is malformed.
 // Replies are read whole before the next request is sent, and an RTSP server never speaks first, so no
@@ -23,7 +20,7 @@ asio::awaitable<bool> read_message(asio::ip::tcp::socket& socket, Parse parse, s
     std::vector<std::uint8_t> buffer;
     std::array<std::uint8_t, 512> chunk{};
     while (buffer.size() < 1024) {
-        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), k_use);
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         if (ec) co_return false;
         buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
         auto parsed = parse(Bytes(buffer));
@@ -37,7 +34,7 @@ asio::awaitable<bool> read_message(asio::ip::tcp::socket& socket, Parse parse, s
 }
 
 asio::awaitable<bool> write_all(asio::ip::tcp::socket& socket, const std::vector<std::uint8_t>& data) {
-    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), k_use);
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), net::k_use_tuple);
     co_return !ec;
 }
 

@@ -7,19 +7,17 @@
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "common/units.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::ctl {
 namespace {
 
 using asio::ip::tcp;
-constexpr auto k_use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_max_response = 64 * k_mib;  // a page of 1000 calls is a few MiB at most
 
 struct Exchange {
@@ -41,24 +39,24 @@ std::string connect_hint(const net::HostPort& admin, const asio::error_code& ec)
 asio::awaitable<void> exchange(tcp::socket& socket, const net::HostPort& admin, Exchange& x) {
     tcp::resolver resolver(socket.get_executor());
     auto [resolve_ec, endpoints] =
-        co_await resolver.async_resolve(admin.host, std::to_string(admin.port), k_use_tuple);
+        co_await resolver.async_resolve(admin.host, std::to_string(admin.port), net::k_use_tuple);
     if (resolve_ec) {
         x.error = fmt::format("cannot resolve {}: {}", admin.host, resolve_ec.message());
         co_return;
     }
-    auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, k_use_tuple);
+    auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, net::k_use_tuple);
     if (connect_ec) {
         x.error = connect_hint(admin, connect_ec);
         co_return;
     }
-    auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(x.wire), k_use_tuple);
+    auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(x.wire), net::k_use_tuple);
     if (write_ec) {
         x.error = fmt::format("sending the request: {}", write_ec.message());
         co_return;
     }
     std::array<char, 16384> chunk{};
     for (;;) {
-        auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(chunk), k_use_tuple);
+        auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         x.received.append(chunk.data(), n);
         if (read_ec == asio::error::eof) break;
         if (read_ec) {

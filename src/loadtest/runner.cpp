@@ -4,15 +4,15 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 #include <csignal>
 #include <memory>
 #include <thread>
+
+#include "net/use_tuple.hpp"
 
 namespace sg::loadtest {
 namespace {
@@ -53,7 +53,7 @@ asio::awaitable<void> launch_players(RunState& state, std::vector<asio::any_io_e
         if (config.ramp_per_s > 0) {
             const auto offset = std::chrono::duration<double>(static_cast<double>(i) / config.ramp_per_s);
             timer.expires_at(state.t0 + std::chrono::duration_cast<Clock::duration>(offset));
-            co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            co_await timer.async_wait(net::k_use_tuple);
         }
         if (state.live.stop_requested.load(std::memory_order_relaxed)) {
             PlayerResult never;
@@ -82,7 +82,7 @@ asio::awaitable<void> handle_signals(RunState& state, std::FILE* out) {
     asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
     state.signals = &signals;
     while (state.finished < state.config.players) {
-        auto [ec, signal] = co_await signals.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        auto [ec, signal] = co_await signals.async_wait(net::k_use_tuple);
         if (ec) break;
         state.live.stop_requested.store(true, std::memory_order_relaxed);
         if (out != nullptr) fmt::print(out, "testplayer: signal {}: stopping the players\n", signal);
@@ -115,7 +115,7 @@ asio::awaitable<void> report_progress(RunState& state, std::FILE* out) {
     while (state.finished < state.config.players) {
         next += std::chrono::seconds(1);
         timer.expires_at(next);
-        auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        auto [ec] = co_await timer.async_wait(net::k_use_tuple);
         if (ec) break;  // the run is over
         if (out != nullptr) print_progress(state, out, last_bytes, last_time);
     }

@@ -4,11 +4,9 @@
 
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <atomic>
 #include <cstdio>
@@ -28,6 +26,7 @@
 #include "net/clock.hpp"
 #include "net/rate_limited_log.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::metrics {
 
@@ -54,7 +53,6 @@ struct AdminServer::Shared {
 
 namespace {
 
-constexpr auto k_use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::string_view k_metrics_type = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view k_text_type = "text/plain; charset=utf-8";
 constexpr std::string_view k_index =
@@ -187,14 +185,14 @@ asio::awaitable<http::ParsedRequest> read_head(tcp::socket& socket, std::vector<
     for (;;) {
         http::ParsedRequest parsed = http::parse_request(Bytes(buffer));
         if (!parsed.need_more()) co_return parsed;
-        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), k_use_tuple);
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         if (ec) co_return parsed;
         buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
     }
 }
 
 asio::awaitable<void> write_all(tcp::socket& socket, const std::string& bytes) {
-    co_await asio::async_write(socket, asio::buffer(bytes), k_use_tuple);
+    co_await asio::async_write(socket, asio::buffer(bytes), net::k_use_tuple);
 }
 
 // RFC 9112 section 9.6: after answering, read (and drop) what the client still sends until it closes, for a
@@ -205,7 +203,7 @@ asio::awaitable<void> drain(tcp::socket& socket) {
     std::array<std::uint8_t, 1024> chunk;
     std::size_t total = 0;
     while (total < k_max_drain) {
-        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), k_use_tuple);
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         if (ec) co_return;
         total += n;
     }
@@ -213,7 +211,7 @@ asio::awaitable<void> drain(tcp::socket& socket) {
 
 asio::awaitable<void> sleep_until(Clock::time_point deadline) {
     net::Timer timer(co_await asio::this_coro::executor, deadline);
-    co_await timer.async_wait(k_use_tuple);
+    co_await timer.async_wait(net::k_use_tuple);
 }
 
 // Keeps the open-connection registry and count right however the connection ends.

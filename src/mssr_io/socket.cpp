@@ -1,18 +1,16 @@
 #include "mssr_io/socket.hpp"
 
 #include <algorithm>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "mssr/fragmenter.hpp"
+#include "net/use_tuple.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace sg::mssr {
 namespace {
 
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_max_datagram = 65536;
 
 bool complementary(Role a, Role b) {
@@ -101,7 +99,7 @@ void Socket::start_session(const Hello& peer_hello) {
 }
 
 asio::awaitable<void> Socket::send(const std::vector<std::uint8_t>& datagram, const Endpoint& to) {
-    auto [ec, n] = co_await socket_.async_send_to(asio::buffer(datagram), to, as_tuple_awaitable);
+    auto [ec, n] = co_await socket_.async_send_to(asio::buffer(datagram), to, net::k_use_tuple);
     (void)n;
     if (ec) {
         ++stats_.send_errors;  // UDP: a refused datagram is a lost one; the protocol repairs or drops it
@@ -113,7 +111,7 @@ asio::awaitable<void> Socket::send(const std::vector<std::uint8_t>& datagram, co
 asio::awaitable<asio::error_code> Socket::listen() {
     while (!closed_) {
         Endpoint from;
-        auto [ec, n] = co_await socket_.async_receive_from(asio::buffer(in_), from, as_tuple_awaitable);
+        auto [ec, n] = co_await socket_.async_receive_from(asio::buffer(in_), from, net::k_use_tuple);
         if (ec) {
             if (closed_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
                 co_return ec;
@@ -155,8 +153,8 @@ asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
         while (!closed_ && Clock::now() < resend) {
             wake_.expires_at(resend);
             Endpoint from;
-            auto result = co_await (socket_.async_receive_from(asio::buffer(in_), from, as_tuple_awaitable) ||
-                                    wake_.async_wait(as_tuple_awaitable));
+            auto result = co_await (socket_.async_receive_from(asio::buffer(in_), from, net::k_use_tuple) ||
+                                    wake_.async_wait(net::k_use_tuple));
             if (result.index() == 1) continue;
             const auto [ec, n] = std::get<0>(result);
             if (ec) {
@@ -318,8 +316,8 @@ asio::awaitable<asio::error_code> Socket::run() {
         }
         wake_.expires_at(std::max(wake, now));
         Endpoint from;
-        auto result = co_await (socket_.async_receive_from(asio::buffer(in_), from, as_tuple_awaitable) ||
-                                wake_.async_wait(as_tuple_awaitable));
+        auto result = co_await (socket_.async_receive_from(asio::buffer(in_), from, net::k_use_tuple) ||
+                                wake_.async_wait(net::k_use_tuple));
         if (result.index() == 1) continue;  // a timer or submit(): pump again
         const auto [ec, n] = std::get<0>(result);
         if (ec) {

@@ -4,12 +4,10 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -18,13 +16,13 @@
 #include "mssr/ts_grouper.hpp"
 #include "mssr_io/session_admin.hpp"
 #include "mssr_io/stats_json.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::mssr {
 namespace {
 
 using udp = asio::ip::udp;
 using Json = nlohmann::ordered_json;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_ts_datagram = 7 * k_ts_packet_size;  // 1,316: what ffmpeg and SRT tools send
 constexpr std::array<const char*, 2> k_stream_names{"video", "other"};
 
@@ -87,7 +85,7 @@ struct Run {
         const auto start = Clock::now();
         while (!stopping) {
             progress.expires_after(config.progress_interval);
-            auto [ec] = co_await progress.async_wait(as_tuple_awaitable);
+            auto [ec] = co_await progress.async_wait(net::k_use_tuple);
             if (ec || stopping) break;
             line(std::chrono::duration<double>(Clock::now() - start).count());
         }
@@ -191,8 +189,8 @@ int run_ts_send(const TsBridgeConfig& config) {
             asio::steady_timer idle(run.io);
             while (!run.stopping) {
                 idle.expires_after(config.input_idle_flush);
-                auto result = co_await (input.async_receive(asio::buffer(buffer), as_tuple_awaitable) ||
-                                        idle.async_wait(as_tuple_awaitable));
+                auto result = co_await (input.async_receive(asio::buffer(buffer), net::k_use_tuple) ||
+                                        idle.async_wait(net::k_use_tuple));
                 if (run.stopping) break;
                 if (result.index() == 1) {
                     grouper->flush();  // the input paused: its last access units are complete

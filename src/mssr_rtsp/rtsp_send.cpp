@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/multicast.hpp>
 #include <asio/signal_set.hpp>
@@ -25,6 +24,7 @@
 #include "mssr_io/stats_json.hpp"
 #include "mssr_rtsp/bridge_admin.hpp"
 #include "mssr_rtsp/sdp_input.hpp"
+#include "net/use_tuple.hpp"
 #include "restream/key_frame.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtp/rtcp.hpp"
@@ -36,7 +36,6 @@ namespace {
 
 using udp = asio::ip::udp;
 using Json = nlohmann::ordered_json;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr auto k_request_timeout = std::chrono::seconds(5);
 // The origin silent this long after its media started: it is over (serve ends a file with BYE, too).
 constexpr auto k_origin_silence = std::chrono::seconds(3);
@@ -270,7 +269,7 @@ private:
             if (media_started_ && now - last_media_ > k_origin_silence) break;
             do_chores(chores, now);
             timer_.expires_at(chores.next(now));
-            const auto [ec] = co_await timer_.async_wait(as_tuple_awaitable);
+            const auto [ec] = co_await timer_.async_wait(net::k_use_tuple);
             (void)ec;  // cancelled by stop(): the loop condition says so
         }
         co_await finish();
@@ -298,7 +297,7 @@ private:
     asio::awaitable<void> receive(udp::socket& socket, std::size_t track, bool rtcp) {
         std::vector<std::uint8_t> buffer(65536);
         while (!stopping_) {
-            const auto [ec, n] = co_await socket.async_receive(asio::buffer(buffer), as_tuple_awaitable);
+            const auto [ec, n] = co_await socket.async_receive(asio::buffer(buffer), net::k_use_tuple);
             if (ec) {
                 if (stopping_ || ec == asio::error::operation_aborted) co_return;
                 continue;  // e.g. an ICMP error queued on the socket
@@ -345,7 +344,7 @@ private:
             track->grouper.flush();
         submit_ready();
         timer_.expires_after(config_.drain);
-        const auto [ec] = co_await timer_.async_wait(as_tuple_awaitable);
+        const auto [ec] = co_await timer_.async_wait(net::k_use_tuple);
         (void)ec;
         if (config_.progress_interval.count() > 0) say("mssr send: the source ended\n");
         stop();

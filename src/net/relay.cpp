@@ -14,7 +14,6 @@
 
 #include <asio/cancellation_state.hpp>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -23,6 +22,7 @@
 #include "common/text.hpp"
 #include "net/clock.hpp"
 #include "net/splice_pipe.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::net {
 
@@ -36,7 +36,6 @@ void ignore_sigpipe() noexcept {
 namespace {
 
 using asio::ip::tcp;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
 // A direction that keeps finding data never suspends on its own (splice is a plain system call), so after
 // this much work it lets the other coroutines of the io_context run.
@@ -155,7 +154,7 @@ asio::awaitable<Burst> splice_burst(tcp::socket& from, tcp::socket& to, const Pi
         }
         // Bytes in the pipe and the destination full (its splice just said EAGAIN): the source is not read
         // until the destination takes them.
-        auto [ec] = co_await to.async_wait(tcp::socket::wait_write, k_use);
+        auto [ec] = co_await to.async_wait(tcp::socket::wait_write, k_use_tuple);
         if (ec || shared.aborted) co_return Burst::failed;
     }
 }
@@ -173,7 +172,7 @@ asio::awaitable<Burst> copy_burst(tcp::socket& from, tcp::socket& to, std::size_
         if (read_ec == asio::error::eof) co_return Burst::eof;
         if (read_ec) co_return Burst::failed;
         shared.last_activity = Clock::now();
-        auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), k_use);
+        auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), k_use_tuple);
         dir.bytes += written;
         if (dir.live != nullptr) *dir.live += written;
         if (write_ec || shared.aborted) co_return Burst::failed;
@@ -191,7 +190,7 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Direction& dir, c
     bool wait_first = false;
     for (;;) {
         if (wait_first) {
-            auto [ec] = co_await from.async_wait(tcp::socket::wait_read, k_use);
+            auto [ec] = co_await from.async_wait(tcp::socket::wait_read, k_use_tuple);
             if (ec) break;
         }
         // Also before the first burst: the other direction may have failed before this one ever ran, and
@@ -282,7 +281,7 @@ asio::awaitable<RelayResult> relay(tcp::socket& a, tcp::socket& b, Clock::durati
     while (finished < 2) {
         // After an abort only the directions' ends are awaited.
         wake.expires_at(shared.aborted ? Clock::time_point::max() : idle_deadline(shared, idle_timeout));
-        co_await wake.async_wait(k_use);
+        co_await wake.async_wait(k_use_tuple);
         if (finished == 2 || shared.aborted) continue;
         if (cancel.cancelled() != asio::cancellation_type::none) {
             abort_both(shared, a, b);

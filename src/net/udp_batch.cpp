@@ -4,18 +4,16 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <cerrno>
 
 #include "net/fork_join_pool.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::net {
 namespace {
 
 using asio::ip::udp;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // More runs than this would each be too short to be worth a thread.
 constexpr std::size_t k_max_parallel_runs = 64;
 
@@ -129,7 +127,7 @@ asio::awaitable<asio::error_code> receive_batch(udp::socket& socket, UdpReceiveB
         }
         const int err = got == 0 ? EAGAIN : -got;
         if (err == EAGAIN || err == EWOULDBLOCK) {
-            auto [ec] = co_await socket.async_wait(udp::socket::wait_read, k_use);
+            auto [ec] = co_await socket.async_wait(udp::socket::wait_read, k_use_tuple);
             if (ec) co_return ec;
         } else if (err == ENOSYS && batched) {
             set_batch_syscalls_enabled(false);
@@ -215,6 +213,17 @@ UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std
     return result;
 }
 
+std::optional<std::size_t> receive_queued(udp::socket& socket, std::span<std::uint8_t> buffer,
+                                          udp::endpoint& from) {
+    asio::error_code ec;
+    // Set once per socket: it is a system call.
+    if (!socket.non_blocking()) socket.non_blocking(true, ec);
+    if (ec) return std::nullopt;
+    const std::size_t n = socket.receive_from(asio::buffer(buffer.data(), buffer.size()), from, 0, ec);
+    if (ec) return std::nullopt;
+    return n;
+}
+
 UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool) {
     batch.prepare();
     const std::size_t total = batch.entries_.size();
@@ -261,7 +270,7 @@ asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& bat
         }
         const int err = sent == 0 ? EAGAIN : -sent;
         if (err == EAGAIN || err == EWOULDBLOCK) {
-            auto [ec] = co_await socket.async_wait(udp::socket::wait_write, k_use);
+            auto [ec] = co_await socket.async_wait(udp::socket::wait_write, k_use_tuple);
             if (ec) {
                 result.error = ec;
                 break;

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "common/byte_io.hpp"
@@ -127,6 +129,15 @@ asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSend
 UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool = nullptr);
 // Datagrams per run of a batch sent in parallel: fewer are not worth waking a helper for.
 inline constexpr std::size_t k_parallel_send_min = 128;
+
+// One more datagram already queued on `socket`, read into `buffer` without waiting (the socket is made
+// non-blocking for synchronous calls, which does not affect Asio's awaited ones): its size, or nothing when
+// none is queued or the read failed (the next awaited receive then reports the error). For a loop that has
+// just been woken by one datagram and takes the rest of a burst (a video frame's packets) before acting on
+// them together; up to k_receive_burst of them, so that one busy socket does not hold the loop.
+std::optional<std::size_t> receive_queued(asio::ip::udp::socket& socket, std::span<std::uint8_t> buffer,
+                                          asio::ip::udp::endpoint& from);
+inline constexpr std::size_t k_receive_burst = 32;
 
 // Whether recvmmsg/sendmmsg are used (true until a call fails with ENOSYS). Tests turn them off to cover the
 // one-datagram-per-call fallback.

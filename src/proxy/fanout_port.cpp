@@ -1,17 +1,15 @@
 #include "proxy/fanout_port.hpp"
 
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "multicast/sender_options.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 #include "proxy/player_session.hpp"
 
 namespace sg::proxy {
 namespace {
 
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 // Room for a burst to every player of a popular mount (a key frame to thousands of players) before the
 // kernel answers EAGAIN; the kernel caps it at net.core.wmem_max unless we are privileged.
 constexpr int k_send_buffer = 4 * 1024 * 1024;
@@ -107,7 +105,7 @@ asio::awaitable<void> FanoutPort::receive_rtcp(std::shared_ptr<FanoutPort> self)
         if (self->closed_) co_return;
         asio::ip::udp::endpoint from;
         auto [ec, n] =
-            co_await self->pair_.rtcp.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
+            co_await self->pair_.rtcp.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
         if (self->closed_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable reported on the socket

@@ -4,21 +4,16 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 #include "proxy/mount_multicast.hpp"
 #include "proxy/player_session.hpp"
 #include "restream/mount_sdp.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace sg::proxy {
-namespace {
-
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
-
-}  // namespace
+namespace {}  // namespace
 
 MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string& mount) {
     static metrics::Registry fallback(metrics::Registry::OnError::record);
@@ -81,7 +76,7 @@ asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& wh
         const auto until = Clock::now() + timing_.first_media;
         while (state_ != State::playing && !stopping_ && Clock::now() < until) {
             state_changed_.expires_at(until);
-            co_await state_changed_.async_wait(as_tuple_awaitable);
+            co_await state_changed_.async_wait(net::k_use_tuple);
         }
         if (state_ == State::playing && description_) co_return description_;
         why = config_.publish ? "no publisher" : "no media fed yet";
@@ -92,7 +87,7 @@ asio::awaitable<std::optional<MountDescription>> Mount::describe(std::string& wh
     const auto deadline = Clock::now() + 6 * timing_.request_timeout + timing_.first_media;
     while (state_ == State::connecting && Clock::now() < deadline) {
         state_changed_.expires_at(deadline);
-        co_await state_changed_.async_wait(as_tuple_awaitable);
+        co_await state_changed_.async_wait(net::k_use_tuple);
     }
     idle_since_ = Clock::now();
     if (state_ == State::playing && description_) co_return description_;
@@ -131,6 +126,7 @@ void Mount::end_batch() {
     if (tcp_deferred_.empty()) return;
     const auto sinks = std::move(tcp_deferred_);
     tcp_deferred_.clear();
+    batched_tcp_writes_ += sinks.size();
     const std::size_t parts = (sinks.size() + k_tcp_writes_per_part - 1) / k_tcp_writes_per_part;
     const auto write_part = [&sinks](std::size_t part) {
         const std::size_t end = std::min(sinks.size(), (part + 1) * k_tcp_writes_per_part);
@@ -207,7 +203,7 @@ asio::awaitable<void> Mount::pace_loop() {
     const auto self = shared_from_this();
     while (!catching_up_.empty() && !stopping_) {
         pace_timer_.expires_after(k_pace_tick);
-        co_await pace_timer_.async_wait(as_tuple_awaitable);
+        co_await pace_timer_.async_wait(net::k_use_tuple);
         const auto now = Clock::now();
         const std::size_t share = pace_share(now);
         // Indexes, not iterators: a player that leaves meanwhile is nulled by unsubscribe(), and one that
@@ -324,7 +320,7 @@ asio::awaitable<void> Mount::report_loop() {
     const auto generation = report_generation_;
     while (running_ && generation == report_generation_) {
         report_timer_.expires_after(timing_.report_interval);
-        co_await report_timer_.async_wait(as_tuple_awaitable);
+        co_await report_timer_.async_wait(net::k_use_tuple);
         if (!running_ || generation != report_generation_) co_return;
         for (auto* player : players_)
             if (player->playing()) player->send_reports(false);

@@ -155,6 +155,8 @@ public:
     void end_batch();
     bool batching() const noexcept { return batching_; }
     void tcp_deferred(std::shared_ptr<PlayerSink> sink) { tcp_deferred_.push_back(std::move(sink)); }
+    // Connections end_batch() has written to so far, each once per batch whatever the batch held.
+    std::uint64_t batched_tcp_writes() const noexcept { return batched_tcp_writes_; }
     // Connections per part of end_batch's writes: up to this many, the loop writes them alone.
     static constexpr std::size_t k_tcp_writes_per_part = 64;
     // Helpers for large fan-outs (RtspProxyOptions::fanout_pool), given to the ports opened from now on.
@@ -302,6 +304,7 @@ private:
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
     bool batching_ = false;
     std::vector<std::shared_ptr<PlayerSink>> tcp_deferred_;
+    std::uint64_t batched_tcp_writes_ = 0;
     net::ForkJoinPool* fanout_pool_ = nullptr;
     std::map<bool, std::weak_ptr<MountMulticast>> multicast_groups_;  // by family (IPv6)
     Clock::time_point idle_since_ = Clock::now();

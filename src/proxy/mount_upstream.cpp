@@ -7,16 +7,16 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "client/exchange.hpp"
 #include "client/rtsp_client.hpp"
 #include "client/udp_port_pair.hpp"
 #include "net/asio_endpoint.hpp"
+#include "net/udp_batch.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 #include "proxy/mount.hpp"
 #include "proxy/player_session.hpp"
 #include "restream/key_frame.hpp"
@@ -28,12 +28,9 @@ namespace sg::proxy {
 namespace {
 
 using asio::ip::udp;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::string_view k_cname = "streamgate-proxy";
 constexpr int k_receive_buffer = 1 << 20;  // key frames arrive as bursts
 constexpr std::size_t k_max_datagram = 65536;
-// Datagrams an upstream socket's reader handles per wake-up before it yields to the players' writers.
-constexpr std::size_t k_receive_batch = 32;
 // A playing upstream silent this long is lost whatever its packet rate; a fast stream much sooner
 // (upstream_silence.hpp).
 constexpr auto k_media_timeout = std::chrono::seconds(10);
@@ -123,7 +120,7 @@ asio::awaitable<void> Mount::run_upstream() {
         if (!played && failure_.ends_with(" 503") && ++busy_retries <= 3) {
             asio::steady_timer wait(executor_);
             wait.expires_after(std::chrono::milliseconds(300));
-            co_await wait.async_wait(as_tuple_awaitable);
+            co_await wait.async_wait(net::k_use_tuple);
             continue;
         }
         metrics_.upstream_failed->inc();
@@ -151,7 +148,7 @@ asio::awaitable<void> Mount::run_upstream() {
         }
         asio::steady_timer wait(executor_);
         wait.expires_after(backoff);
-        co_await wait.async_wait(as_tuple_awaitable);
+        co_await wait.async_wait(net::k_use_tuple);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         if (config_.transport == UpstreamTransport::automatic) tcp = false;
         if (!played) set_state(State::connecting);  // a DESCRIBE now waits for this attempt's outcome
@@ -408,7 +405,7 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
         auto& pair = *attempt->tracks[track].udp;
         auto& socket = rtcp ? pair.rtcp : pair.rtp;
         udp::endpoint from;
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
+        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
         if (attempt->closed || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable for an RR we sent
@@ -426,12 +423,10 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
                     self->on_rtp(track, data, Clock::now());
                 }
             }
-            if (read == k_receive_batch || attempt->closed) break;
-            asio::error_code more;
-            // Affects this synchronous read only (the awaited one is Asio's); set once, it is a system call.
-            if (!socket.non_blocking()) socket.non_blocking(true, more);
-            if (!more) n = socket.receive_from(asio::buffer(buffer), from, 0, more);
-            if (more) break;  // would block: wait again
+            if (read == net::k_receive_burst || attempt->closed) break;
+            const auto more = net::receive_queued(socket, buffer, from);
+            if (!more) break;  // nothing more queued: wait again
+            n = *more;
         }
         self->end_batch();
     }

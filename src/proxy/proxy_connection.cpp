@@ -224,6 +224,11 @@ void ProxyConnection::on_interleaved(const rtsp::InterleavedFrame& frame) {
                                   std::span<const std::uint8_t>(frame.payload.data(), frame.payload.size()));
 }
 
+void ProxyConnection::on_interleaved_done() {
+    for (auto& [id, publisher] : publishers_)
+        publisher->on_interleaved_done();
+}
+
 std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request& request,
                                                             const rtsp::DigestServer& auth,
                                                             std::string& user) {

@@ -75,6 +75,7 @@ private:
     asio::awaitable<rtsp::Response> handle(const rtsp::Request& request) override;
     std::size_t expire_sessions(Clock::time_point now, Clock::duration timeout) override;
     void on_interleaved(const rtsp::InterleavedFrame& frame) override;
+    void on_interleaved_done() override;
     void on_closing(std::string_view reason) override;
     void on_replied() override;
     void on_close(std::string_view reason) override;

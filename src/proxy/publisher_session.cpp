@@ -3,16 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "net/asio_endpoint.hpp"
+#include "net/udp_batch.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::proxy {
 namespace {
 
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_max_datagram = 65536;
 
 std::string_view without_trailing_slashes(std::string_view uri) {
@@ -92,9 +91,16 @@ void PublisherSession::on_interleaved(std::uint8_t channel, std::span<const std:
     for (std::size_t i = 0; i < tracks_.size(); ++i) {
         const auto& track = tracks_[i];
         if (!track.set_up || !track.tcp) continue;
-        if (channel == track.rtp_channel) return on_packet(i, false, payload);
-        if (channel == track.rtcp_channel) return on_packet(i, true, payload);
+        if (channel != track.rtp_channel && channel != track.rtcp_channel) continue;
+        // The frames of one read form a receive batch, as an upstream's do (Mount::begin_batch): the
+        // players' writes wait for on_interleaved_done().
+        if (recording_ && !stopped_) mount_->begin_batch();
+        return on_packet(i, channel == track.rtcp_channel, payload);
     }
+}
+
+void PublisherSession::on_interleaved_done() {
+    if (mount_->batching()) mount_->end_batch();
 }
 
 asio::awaitable<void> PublisherSession::receive_udp(std::shared_ptr<PublisherSession> self, std::size_t track,
@@ -105,16 +111,27 @@ asio::awaitable<void> PublisherSession::receive_udp(std::shared_ptr<PublisherSes
         if (self->stopped_ || !slot.udp) co_return;
         auto& socket = rtcp ? slot.udp->rtcp : slot.udp->rtp;
         asio::ip::udp::endpoint from;
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, as_tuple_awaitable);
+        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
         if (self->stopped_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
-        // Media only from the publisher's host: nobody else can inject packets into every player's stream.
-        if (net::unmap(from.address()) != self->peer_address_) {
-            ++self->foreign_;
-            continue;
+        // What else is queued is taken now, as a mount's upstream reader does: the players' writes then
+        // come once per burst (a video frame's packets) instead of once per packet.
+        self->mount_->begin_batch();
+        for (std::size_t read = 1;; ++read) {
+            // Media only from the publisher's host: nobody else can inject packets into every player's
+            // stream.
+            if (net::unmap(from.address()) != self->peer_address_) {
+                ++self->foreign_;
+            } else {
+                self->on_packet(track, rtcp, std::span<const std::uint8_t>(buffer.data(), n));
+            }
+            if (read == net::k_receive_burst || self->stopped_) break;
+            const auto more = net::receive_queued(socket, buffer, from);
+            if (!more) break;
+            n = *more;
         }
-        self->on_packet(track, rtcp, std::span<const std::uint8_t>(buffer.data(), n));
+        self->mount_->end_batch();
     }
 }
 
@@ -127,6 +144,9 @@ void PublisherSession::stop(std::string_view reason) {
         track.udp->rtp.close(ignored);
         track.udp->rtcp.close(ignored);
     }
+    // A batch this session began (its connection closing amid a read's frames) is written before the
+    // players end.
+    if (mount_->batching()) mount_->end_batch();
     mount_->release_publisher(this, reason);
     const auto seconds = std::chrono::duration<double>(Clock::now() - created_).count();
     spdlog::info(

@@ -56,8 +56,10 @@ public:
     bool any_set_up() const noexcept;
     // RECORD: the mount serves the announced description, and the media received from now on.
     void record();
-    // An interleaved frame on the publisher's connection.
+    // An interleaved frame on the publisher's connection; on_interleaved_done() after the last one of a
+    // read, when what the mount's TCP players were given in between is written.
     void on_interleaved(std::uint8_t channel, std::span<const std::uint8_t> payload);
+    void on_interleaved_done();
 
     // Ends the session and releases the mount (its players end). Idempotent.
     void stop(std::string_view reason);

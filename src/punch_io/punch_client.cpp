@@ -5,18 +5,17 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
 
 #include "net/asio_endpoint.hpp"
+#include "net/use_tuple.hpp"
 #include "punch/nat_classifier.hpp"
 #include "punch/punch_machine.hpp"
 
@@ -24,7 +23,6 @@ namespace sg::punch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_max_datagram = 65536;
 // While allocating or relaying the TURN client's retransmissions and refreshes are due at most this often.
 constexpr auto k_turn_tick = std::chrono::milliseconds{100};
@@ -157,7 +155,8 @@ private:
         std::vector<Datagram> out;
         asio::ip::udp::endpoint from;
         while (!stopping_) {
-            const auto [ec, n] = co_await network_.async_receive_from(asio::buffer(buffer), from, k_use);
+            const auto [ec, n] =
+                co_await network_.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
             if (stopping_) co_return;
             if (ec) continue;  // ICMP errors from probes that met a closed NAT surface here
             const Bytes datagram(buffer.data(), n);
@@ -182,7 +181,8 @@ private:
         std::vector<Datagram> out;
         asio::ip::udp::endpoint from;
         while (!stopping_) {
-            const auto [ec, n] = co_await local_.async_receive_from(asio::buffer(buffer), from, k_use);
+            const auto [ec, n] =
+                co_await local_.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
             if (stopping_) co_return;
             if (ec) continue;
             // Before a path is chosen local data is dropped: a live stream has nowhere to wait.
@@ -199,7 +199,7 @@ private:
             if (wake == Clock::time_point{}) wake = now + k_turn_tick;
             if (!classifier_.done()) wake = std::min(wake, now + k_turn_tick);
             timer_.expires_at(std::max(wake, now + std::chrono::milliseconds{1}));
-            co_await timer_.async_wait(k_use);  // cancelled only by stop()
+            co_await timer_.async_wait(net::k_use_tuple);  // cancelled only by stop()
             if (stopping_) co_return;
             machine_.tick(Clock::now(), out);
             classifier_.tick(Clock::now(), out);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -15,12 +14,14 @@
 #include <asio/write.hpp>
 
 #include <mutex>
+#include <variant>
 
 #include "common/units.hpp"
 #include "http/base64_decoder.hpp"
 #include "http/rtsp_tunnel.hpp"
 #include "net/asio_endpoint.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 #include "rtsp/simple_headers.hpp"
 #include "rtsp/transport.hpp"
 #include "tls/tls_context.hpp"
@@ -29,7 +30,6 @@
 namespace sg::server {
 namespace {
 
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t k_read_chunk = 16 * k_kib;
 // Unparsed bytes a client may leave pending; the parser's own limits refuse a larger head long before.
 constexpr std::size_t k_max_request_buffer = 64 * k_kib;
@@ -244,14 +244,14 @@ asio::awaitable<void> RtspServerConnection::write_loop() {
             }
             wake_writer_.expires_at(Clock::time_point::max());
             writer_asleep_ = true;
-            co_await wake_writer_.async_wait(as_tuple_awaitable);
+            co_await wake_writer_.async_wait(net::k_use_tuple);
             writer_asleep_ = false;
             continue;
         }
         // Everything queued goes out in one write (with TLS: records of up to 16 KiB, not one per frame).
         writing.clear();
         std::swap(writing, out_);
-        auto [ec, n] = co_await stream_.async_write(asio::buffer(writing), as_tuple_awaitable);
+        auto [ec, n] = co_await stream_.async_write(asio::buffer(writing), net::k_use_tuple);
         queued_bytes_ -= std::min(queued_bytes_, n);
         if (ec) {
             close("write failed: " + ec.message());
@@ -266,7 +266,7 @@ asio::awaitable<void> RtspServerConnection::tick_loop() {
     const auto self = shared_from_this();
     while (open_) {
         tick_.expires_after(std::chrono::seconds(1));
-        co_await tick_.async_wait(as_tuple_awaitable);
+        co_await tick_.async_wait(net::k_use_tuple);
         if (!open_) co_return;
         const auto now = Clock::now();
         // A connection holding no session is only there to talk; one silent for two timeouts is gone (the
@@ -282,7 +282,7 @@ asio::awaitable<void> RtspServerConnection::read_loop() {
     std::vector<std::uint8_t> in;
     std::array<std::uint8_t, k_read_chunk> chunk{};
     while (open_) {
-        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         if (ec) {
             close(ec == asio::error::eof ? "connection closed" : "connection lost: " + ec.message());
             co_return;
@@ -326,9 +326,8 @@ asio::awaitable<bool> RtspServerConnection::tls_handshake() {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer deadline(socket_.get_executor());
     deadline.expires_after(k_tls_handshake_wait);
-    auto result =
-        co_await (stream_.tls().async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
-                  deadline.async_wait(as_tuple_awaitable));
+    auto result = co_await (stream_.tls().async_handshake(asio::ssl::stream_base::server, net::k_use_tuple) ||
+                            deadline.async_wait(net::k_use_tuple));
     if (result.index() == 1) {
         close("tls handshake timeout");
         co_return false;
@@ -343,9 +342,15 @@ asio::awaitable<bool> RtspServerConnection::tls_handshake() {
 
 asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uint8_t>& in) {
     std::size_t used = 0;
+    bool frames = false;  // interleaved frames since the last on_interleaved_done()
+    const auto frames_done = [this, &frames] {
+        if (frames) on_interleaved_done();
+        frames = false;
+    };
     while (open_ && used < in.size()) {
         auto item = rtsp::parse_item(Bytes(in).subspan(used));
         if (item.need_more()) break;
+        if (!std::holds_alternative<rtsp::InterleavedFrame>(item.value)) frames_done();
         if (item.failed()) {
             spdlog::debug("rtsp connection {}: bad message: {}", peer_, item.error);
             on_bad_message();
@@ -385,9 +390,11 @@ asio::awaitable<bool> RtspServerConnection::answer_requests(std::vector<std::uin
             on_replied();
         } else if (const auto* frame = std::get_if<rtsp::InterleavedFrame>(&item.value)) {
             on_interleaved(*frame);
+            frames = true;
         }
         // Responses to us (a client answering a server request) are ignored: we send none.
     }
+    frames_done();
     in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
     if (in.size() > k_max_request_buffer) {
         close("request too large");
@@ -512,7 +519,7 @@ asio::awaitable<void> RtspServerConnection::tunnel_loop() {
     while (open_) {
         if (!tunnel_pending_) {
             tunnel_wake_.expires_at(tunnel_posted_ ? Clock::time_point::max() : deadline);
-            co_await tunnel_wake_.async_wait(as_tuple_awaitable);
+            co_await tunnel_wake_.async_wait(net::k_use_tuple);
             if (!open_) co_return;
             if (!tunnel_posted_ && Clock::now() >= deadline) {
                 tunnel_log().warn("rtsp over http: {}: no POST within {} s", peer_,
@@ -540,7 +547,7 @@ asio::awaitable<bool> RtspServerConnection::tunnel_feed(std::vector<std::uint8_t
     tunnel_wake_.cancel();
     while (is_open() && tunnel_pending_) {
         tunnel_drained_.expires_at(Clock::time_point::max());
-        co_await tunnel_drained_.async_wait(as_tuple_awaitable);
+        co_await tunnel_drained_.async_wait(net::k_use_tuple);
     }
     co_return is_open();
 }
@@ -581,7 +588,7 @@ asio::awaitable<void> RtspServerConnection::post_loop(std::vector<std::uint8_t> 
                 }
             }
         }
-        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), as_tuple_awaitable);
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), net::k_use_tuple);
         if (ec) {
             close(ec == asio::error::eof ? "tunnel POST closed" : "tunnel POST lost: " + ec.message());
             co_return;
@@ -615,8 +622,8 @@ asio::awaitable<void> answer_busy(asio::ip::tcp::socket socket) {
     constexpr std::size_t k_max_head = 16 * k_kib;
     std::optional<std::string> reply;
     while (!reply && received.size() < k_max_head) {
-        auto result = co_await (socket.async_read_some(asio::buffer(chunk), as_tuple_awaitable) ||
-                                deadline.async_wait(as_tuple_awaitable));
+        auto result = co_await (socket.async_read_some(asio::buffer(chunk), net::k_use_tuple) ||
+                                deadline.async_wait(net::k_use_tuple));
         if (result.index() == 1) break;  // nothing (complete) within the wait: close without a word
         const auto [ec, n] = std::get<0>(result);
         if (ec) break;
@@ -626,8 +633,8 @@ asio::awaitable<void> answer_busy(asio::ip::tcp::socket socket) {
         if (parsed.done()) reply = parsed.value;
     }
     if (reply) {
-        auto written = co_await (asio::async_write(socket, asio::buffer(*reply), as_tuple_awaitable) ||
-                                 deadline.async_wait(as_tuple_awaitable));
+        auto written = co_await (asio::async_write(socket, asio::buffer(*reply), net::k_use_tuple) ||
+                                 deadline.async_wait(net::k_use_tuple));
         (void)written;
     }
     std::error_code ec;

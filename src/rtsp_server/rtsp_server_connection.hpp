@@ -100,6 +100,9 @@ protected:
     // An interleaved frame arrived (RTCP from a TCP player, a publisher's media); `frame` views the read
     // buffer, valid during the call only.
     virtual void on_interleaved(const rtsp::InterleavedFrame& /*frame*/) {}
+    // After the interleaved frames of one read, before anything else is handled: what they fed can be
+    // acted on together (a publisher's media written to a mount's players).
+    virtual void on_interleaved_done() {}
     virtual void on_bad_message() {}  // a malformed message: answered 400, then closed
     virtual void on_reply(const rtsp::Response& /*response*/) {}  // each reply, as it is queued
     // Each reply once it is queued: interleaved media that must follow it (a proxy player's GOP burst after

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cmath>
 #include <random>
 
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -20,7 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto k_report_interval = std::chrono::seconds(5);  // RFC 3550 §6.2 minimum for a sender
 constexpr auto k_bye_delay = std::chrono::milliseconds(300);
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 std::uint32_t random_u32() {
     static thread_local std::mt19937 generator{std::random_device{}()};
@@ -251,7 +250,7 @@ asio::awaitable<void> Session::stream(std::uint64_t generation) {
         const auto when = due(packet_.dts_seconds + loop_offset_);
         if (when > Clock::now()) {
             pace_timer_.expires_at(when);
-            co_await pace_timer_.async_wait(as_tuple_awaitable);
+            co_await pace_timer_.async_wait(net::k_use_tuple);
             continue;  // re-check the generation: pause, seek or stop may have ended this stream
         }
         send_media(packet_);
@@ -283,7 +282,7 @@ asio::awaitable<void> Session::stream_reverse(std::uint64_t generation) {
         const auto when = due(packet_.dts_seconds);
         if (when > Clock::now()) {
             pace_timer_.expires_at(when);
-            co_await pace_timer_.async_wait(as_tuple_awaitable);
+            co_await pace_timer_.async_wait(net::k_use_tuple);
             if (generation_ != generation) co_return;
         }
         send_media(packet_);
@@ -297,7 +296,7 @@ asio::awaitable<void> Session::end_stream(std::uint64_t generation, std::string 
     // The BYE goes out a moment after the last packet: over UDP it travels on the RTCP socket, and a
     // receiver that handles it before the last RTP datagrams would drop them.
     pace_timer_.expires_after(k_bye_delay);
-    co_await pace_timer_.async_wait(as_tuple_awaitable);
+    co_await pace_timer_.async_wait(net::k_use_tuple);
     if (generation_ != generation) co_return;
     end_of_stream_ = std::move(reason);
     send_reports(/*bye=*/true);
@@ -378,7 +377,7 @@ asio::awaitable<void> Session::receive_rtcp(std::size_t track_index) {
     while (!stopped_) {
         auto& transport = *tracks_[track_index].transport;
         auto [ec, n] =
-            co_await transport.udp->rtcp.async_receive_from(asio::buffer(datagram), from, as_tuple_awaitable);
+            co_await transport.udp->rtcp.async_receive_from(asio::buffer(datagram), from, net::k_use_tuple);
         if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
         if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
         // Only the viewer's own reports count; anyone else could keep a dead session alive.

@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 #include <deque>
 #include <list>
 #include <memory>
@@ -17,13 +15,13 @@
 #include "net/asio_endpoint.hpp"
 #include "net/clock.hpp"
 #include "net/unhandled.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::socks {
 namespace {
 
 using asio::ip::tcp;
 using net::Clock;  // a test may drive Happy Eyeballs on manual time
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
 // The session log gets this many failure reasons; the rest are counted.
 constexpr std::size_t k_max_logged_errors = 8;
@@ -170,7 +168,7 @@ struct State {
 };
 
 asio::awaitable<void> wait_stop(net::Timer& stop) {
-    co_await stop.async_wait(k_use);
+    co_await stop.async_wait(net::k_use_tuple);
 }
 
 asio::awaitable<void> run_resolution(std::shared_ptr<State> st, Family f) {
@@ -269,8 +267,8 @@ asio::awaitable<Resolution> resolve_family(std::string host, std::uint16_t port,
     tcp::resolver resolver(executor);
     const std::string service = std::to_string(port);
     const tcp protocol = f == Family::ipv4 ? tcp::v4() : tcp::v6();
-    auto [ec, results] =
-        co_await resolver.async_resolve(protocol, host, service, tcp::resolver::numeric_service, k_use);
+    auto [ec, results] = co_await resolver.async_resolve(protocol, host, service,
+                                                         tcp::resolver::numeric_service, net::k_use_tuple);
     Resolution out{ec, {}};
     for (const auto& entry : results)
         out.endpoints.push_back(entry.endpoint());
@@ -278,7 +276,7 @@ asio::awaitable<Resolution> resolve_family(std::string host, std::uint16_t port,
 }
 
 asio::awaitable<asio::error_code> connect_socket(tcp::socket& socket, tcp::endpoint endpoint) {
-    auto [ec] = co_await socket.async_connect(endpoint, k_use);
+    auto [ec] = co_await socket.async_connect(endpoint, net::k_use_tuple);
     co_return ec;
 }
 
@@ -399,7 +397,7 @@ asio::awaitable<ConnectOutcome> happy_eyeballs(Dialer dialer, FamilyPolicy polic
             }
         }
         st->wake.expires_at(wake_at);
-        co_await st->wake.async_wait(k_use);
+        co_await st->wake.async_wait(net::k_use_tuple);
     }
 
     st->finished = true;

@@ -3,20 +3,19 @@
 
 #include <array>
 #include <asio/awaitable.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <vector>
 
 #include "common/parse.hpp"
+#include "net/use_tuple.hpp"
 #include "socks/session_context.hpp"
 #include "socks5/socks5.hpp"
 
 namespace sg::socks {
 
-inline constexpr auto k_use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using net::k_use_tuple;
 
 // Reads until `parse` stops asking for more, bounded by `max_size`. Parsed bytes are removed from `buffer`;
 // anything after them (a pipelining client) stays. A need_more result means the peer went away.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
@@ -19,6 +18,7 @@
 #include "net/clock.hpp"
 #include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
+#include "net/use_tuple.hpp"
 
 namespace sg::socks {
 namespace {
@@ -27,7 +27,6 @@ using asio::ip::tcp;
 using asio::ip::udp;
 using net::Clock;  // idle deadlines; a test may run them on manual time
 using namespace std::chrono_literals;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t k_batch = 16;         // datagrams per system call
 constexpr std::size_t k_slot_size = 65536;  // any UDP datagram fits (IPv6 payload maximum is 65527)
@@ -154,7 +153,8 @@ private:
         udp::resolver resolver(executor_);
         const std::string service = "0";
         auto [ec, results] = co_await resolver.async_resolve(
-            name, service, udp::resolver::numeric_service | udp::resolver::address_configured, k_use);
+            name, service, udp::resolver::numeric_service | udp::resolver::address_configured,
+            net::k_use_tuple);
         std::optional<asio::ip::address> answer;
         // glibc has already ordered the answers (RFC 6724, unreachable destinations last): for UDP, which
         // cannot try one address after another, the first one is the best guess.
@@ -177,7 +177,7 @@ private:
     asio::awaitable<void> watch_control() {
         std::array<std::uint8_t, 512> scratch;
         for (;;) {
-            auto [ec, n] = co_await control_.async_read_some(asio::buffer(scratch), k_use);
+            auto [ec, n] = co_await control_.async_read_some(asio::buffer(scratch), net::k_use_tuple);
             if (ec == asio::error::eof) {
                 end("closed");
                 co_return;
@@ -199,7 +199,7 @@ private:
                 co_return;
             }
             timer.expires_at(deadline);
-            auto [ec] = co_await timer.async_wait(k_use);
+            auto [ec] = co_await timer.async_wait(net::k_use_tuple);
             if (ec) co_return;  // cancelled: the association is ending for another reason
         }
     }
@@ -285,7 +285,7 @@ private:
     // Targets of one family -> client.
     asio::awaitable<void> target_loop(int family) {
         while (!targets_[family]) {
-            co_await opened_[family].async_wait(k_use);  // cancelled by open_target()
+            co_await opened_[family].async_wait(net::k_use_tuple);  // cancelled by open_target()
             const auto state = co_await asio::this_coro::cancellation_state;
             if (state.cancelled() != asio::cancellation_type::none) co_return;
         }

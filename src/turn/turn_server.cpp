@@ -17,7 +17,6 @@
 #include <memory>
 #include <optional>
 
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/write.hpp>
 #include <deque>
@@ -30,6 +29,7 @@
 #include "net/edge_reactor.hpp"
 #include "net/rate_limited_log.hpp"
 #include "net/udp_batch.hpp"
+#include "net/use_tuple.hpp"
 #include "stun/stream_framing.hpp"
 #include "tls/maybe_tls_stream.hpp"
 #include "tls/tls_context.hpp"
@@ -45,7 +45,6 @@ namespace {
 constexpr std::size_t k_batch = 64;
 constexpr std::size_t k_slot_size = 65536;
 constexpr int k_listener_buffer = 4 * 1024 * 1024;
-constexpr auto k_use = asio::experimental::as_tuple(asio::use_awaitable);
 // What one TCP client may have queued towards it; past this, relayed data is dropped as UDP would drop it.
 constexpr std::size_t k_max_tcp_queue = std::size_t{256} * 1024;
 // A TLS client has this long to finish its handshake.
@@ -329,7 +328,7 @@ private:
                 buffer.resize(std::min(buffer.size() * 2, stun::k_max_message_size));
             }
             const auto [ec, n] = co_await client->stream.async_read_some(
-                asio::buffer(buffer.data() + filled, buffer.size() - filled), k_use);
+                asio::buffer(buffer.data() + filled, buffer.size() - filled), net::k_use_tuple);
             if (ec) break;
             filled += n;
             std::size_t start = 0;
@@ -360,8 +359,8 @@ private:
         asio::steady_timer deadline(io_);
         deadline.expires_after(k_tls_handshake_wait);
         const auto result =
-            co_await (client.stream.tls().async_handshake(asio::ssl::stream_base::server, k_use) ||
-                      deadline.async_wait(k_use));
+            co_await (client.stream.tls().async_handshake(asio::ssl::stream_base::server, net::k_use_tuple) ||
+                      deadline.async_wait(net::k_use_tuple));
         if (result.index() == 0 && !std::get<0>(std::get<0>(result))) co_return true;
         ++tls_failed_;
         tls_log_.info("turn: tls handshake with {} failed: {}", stun::to_string(client.tuple.client),
@@ -396,7 +395,7 @@ private:
     static asio::awaitable<void> tcp_writer(TcpClientPtr client) {
         while (!client->queue.empty()) {
             const auto [ec, n] =
-                co_await client->stream.async_write(asio::buffer(client->queue.front()), k_use);
+                co_await client->stream.async_write(asio::buffer(client->queue.front()), net::k_use_tuple);
             client->queued_bytes -= client->queue.front().size();
             client->queue.pop_front();
             if (ec) {

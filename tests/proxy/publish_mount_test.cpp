@@ -105,6 +105,13 @@ protected:
             return std::string("no such mount");
         });
     }
+    // What the mount's receive batches wrote to its TCP players so far (read on the proxy's loop).
+    std::uint64_t batched_tcp_writes(const std::string& mount) {
+        return on_io([&] {
+            const auto m = proxy_->find_mount(mount);
+            return m ? m->batched_tcp_writes() : 0;
+        });
+    }
     // The publisher's packets reach a playing player: sends one IDR packet at a time until one arrives.
     static bool player_receives(RawRtspClient& publisher, RawRtspClient& player) {
         publisher.write_frame(0, k_idr);
@@ -137,6 +144,36 @@ TEST_F(PublishMount, APlayerGetsThePublishersPacketsAndEndsWithThePublisher) {
     EXPECT_EQ(publisher_of("open"), "");
     RawRtspClient again(client_io_, endpoint_);
     EXPECT_FALSE(publish(again, "open", failed).empty()) << failed;
+}
+
+// The frames of one read of the publisher's connection are a receive batch, as an upstream's: the TCP
+// player gets them, in order, in one write made at the end of the read (Mount::end_batch), not one each.
+TEST_F(PublishMount, TheFramesOfOneReadReachATcpPlayerInOneWrite) {
+    RawRtspClient publisher(client_io_, endpoint_);
+    std::string failed;
+    ASSERT_FALSE(publish(publisher, "open", failed).empty()) << failed;
+    RawRtspClient player(client_io_, endpoint_);
+    ASSERT_TRUE(play(player, "open", failed)) << failed;
+    ASSERT_TRUE(player_receives(publisher, player));  // the player's first key frame is through
+    const auto writes_before = batched_tcp_writes("open");
+    EXPECT_GE(writes_before, 1u);
+    publisher.write_frames(
+        0, {testing::h264_rtp_packet(200, 9000, 0x41, true), testing::h264_rtp_packet(201, 12600, 0x41, true),
+            testing::h264_rtp_packet(202, 16200, 0x41, true)});
+    std::uint16_t first = 0;
+    for (int k = 0; k < 3; ++k) {
+        const auto frame = player.read_frame_on(0);
+        ASSERT_TRUE(frame && frame->size() >= 13u) << k;
+        EXPECT_EQ(static_cast<std::uint8_t>((*frame)[12]), 0x41) << k;
+        const auto seq = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*frame)[2]) << 8) |
+                                                    static_cast<std::uint8_t>((*frame)[3]));
+        if (k == 0) first = seq;
+        EXPECT_EQ(seq, static_cast<std::uint16_t>(first + k)) << k;
+    }
+    // One read on loopback, so one write; two if the kernel split the publisher's write.
+    const auto writes = batched_tcp_writes("open") - writes_before;
+    EXPECT_GE(writes, 1u);
+    EXPECT_LE(writes, 2u);
 }
 
 TEST_F(PublishMount, ThePublishersConnectionLostEndsThePlayer) {
