@@ -7,13 +7,16 @@
 #   gst     players -> GstRtspServer restreaming the origin (rtspsrc ! depay ! pay, shared) -> serve: a peer
 #           RTSP proxy doing the same fan-out
 #   socks   players --socks -> streamgate gateway (CONNECT + RTSP ALG; UDP media relayed per player) -> serve
+#   publish players -> streamgate gateway --rtsp publish mount <- ffmpeg publishing the clip in a loop
+#           (ANNOUNCE + RECORD, over --publish-transport; not in the default --paths)
 # For each path and transport, N steps up (--steps) until a run has a failed player or any RTP loss. For the
 # gateway's runs and the GstRtspServer peer's it also reports the relaying process's CPU time per relayed Gbit
 # (user+sys of the gateway's or the peer's process over the run, all threads, /proc/PID/stat, divided by the
 # RTP bits the players received): the CPU cores one relayed Gbit/s costs. Everything shares the machine's cores, so compare paths and peers, not absolute capacities.
 #
 # usage: bench/proxy/run.sh [--build-dir DIR] [--steps "50 100 200 400"] [--seconds PLAY_S] [--ramp PER_S]
-#                           [--paths "direct mount gst socks"] [--transports "udp tcp"]
+#                           [--paths "direct mount gst socks publish"] [--transports "udp tcp"]
+#                           [--publish-transport udp|tcp]
 # SG_BENCH_RTSP_EXTRA: lines added to the gateway's [rtsp] table (e.g. "fanout_threads = 0").
 # tools: ffmpeg ffprobe python3 timeout awk
 set -euo pipefail
@@ -25,6 +28,7 @@ seconds=10
 ramp=100
 paths="direct mount gst socks"
 transports="udp tcp"
+publish_transport=udp
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -33,6 +37,7 @@ while (($#)); do
     --ramp) ramp=$2; shift 2 ;;
     --paths) paths=$2; shift 2 ;;
     --transports) transports=$2; shift 2 ;;
+    --publish-transport) publish_transport=$2; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -66,7 +71,8 @@ level = "warn"
 [alg]
 ports = "50000-59999"
 EOF
-if [[ " $paths " == *" mount "* ]]; then
+has_path() { [[ " $paths " == *" $1 "* ]]; }
+if has_path mount || has_path publish; then
   cat >>"$work/gateway.toml" <<EOF
 
 [rtsp]
@@ -79,12 +85,24 @@ ${SG_BENCH_RTSP_EXTRA:-}
 name = "clip"
 url = "$origin"
 transport = "udp"
+
+[[rtsp.mount]]
+name = "live"
+publish = true
 EOF
 fi
 start_bg "$work/gateway.log" "$bin" gateway --config "$work/gateway.toml"
 gateway_pid=$last_pid
 wait_port $socks_port $gateway_pid
-if [[ " $paths " == *" mount "* ]]; then wait_port $mount_port $gateway_pid; fi
+if has_path mount || has_path publish; then wait_port $mount_port $gateway_pid; fi
+if has_path publish; then
+  # The clip at its own pace (-re), looped: a camera's encoder pushing to the gateway.
+  start_bg "$work/publisher.log" ffmpeg -hide_banner -nostdin -loglevel error -re -stream_loop -1 \
+    -i "$work/media/clip.mkv" -c copy -f rtsp -rtsp_transport "$publish_transport" \
+    "rtsp://127.0.0.1:$mount_port/live"
+  sleep 3  # ANNOUNCE, SETUP, RECORD: the mount serves once the publisher records
+  echo "publisher: ffmpeg over $publish_transport"
+fi
 
 # The peer proxy: one shared GstRtspServer pipeline playing the origin and re-payloading it for every viewer.
 start_bg "$work/gst.log" /usr/bin/python3 "$repo/tests/integration/peers/gst_rtsp_origin.py" --address 127.0.0.1 \
@@ -99,6 +117,7 @@ url_of() {
   case $1 in
     direct | socks) echo "$origin" ;;
     mount) echo "rtsp://127.0.0.1:$mount_port/clip" ;;
+    publish) echo "rtsp://127.0.0.1:$mount_port/live" ;;
     gst) echo "rtsp://127.0.0.1:$gst_port/clip" ;;
   esac
 }
@@ -139,7 +158,7 @@ spent = sorted((int(t) - int(before.get(tid, 0)) for tid, t in (w.split(":") for
 ok = r["succeeded"] == n and r["rtp_lost"] == 0
 gbit = r["rtp_bytes"] * 8 / 1e9
 cpu = ""
-if path in ("mount", "socks", "gst") and gbit > 0:
+if path in ("mount", "socks", "gst", "publish") and gbit > 0:
     who = "GstRtspServer" if path == "gst" else "gateway"
     cpu = f" {who} {ticks / hz:.2f} CPU-s for {gbit:.2f} Gbit = {ticks / hz / gbit:.2f} cores per Gbit/s"
     if spent and sum(spent) > 0:

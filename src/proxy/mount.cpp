@@ -13,7 +13,6 @@
 #include "rtp/rtp_packet.hpp"
 
 namespace sg::proxy {
-namespace {}  // namespace
 
 MountMetrics MountMetrics::create(metrics::Registry* registry, const std::string& mount) {
     static metrics::Registry fallback(metrics::Registry::OnError::record);

@@ -27,6 +27,7 @@ using asio::ip::tcp;
 using testing::h264_idr_packet;
 using testing::h264_rtp_packet;
 using testing::RawRtspClient;
+using testing::seq_of;
 using namespace std::chrono_literals;
 
 class FedMount : public testing::ProxyFixture {
@@ -103,11 +104,6 @@ TEST_F(FedMount, APlayerGetsTheFedDescriptionAndPackets) {
     ASSERT_EQ(frame->size(), packet.size());
     // The payload and timestamp as fed (SSRC and sequence are the player's own).
     EXPECT_EQ(frame->substr(12), std::string(packet.begin() + 12, packet.end()));
-}
-
-std::uint16_t seq_of(const std::string& frame) {
-    return static_cast<std::uint16_t>((static_cast<std::uint8_t>(frame[2]) << 8) |
-                                      static_cast<std::uint8_t>(frame[3]));
 }
 
 std::uint32_t timestamp_of(const std::string& frame) {

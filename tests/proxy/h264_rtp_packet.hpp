@@ -30,6 +30,12 @@ inline std::vector<std::uint8_t> h264_rtp_packet(std::uint16_t seq, std::uint32_
             0x00};
 }
 
+// The RTP sequence number of a packet received as a string (an interleaved frame's payload).
+inline std::uint16_t seq_of(const std::string& packet) {
+    return static_cast<std::uint16_t>((static_cast<std::uint8_t>(packet[2]) << 8) |
+                                      static_cast<std::uint8_t>(packet[3]));
+}
+
 // One IDR slice with the marker set: a complete key frame.
 inline std::vector<std::uint8_t> h264_idr_packet() {
     return h264_rtp_packet(7, 0x1000, 0x65, true);

@@ -112,6 +112,16 @@ protected:
             return m ? m->batched_tcp_writes() : 0;
         });
     }
+    // `publisher` records on `mount`, `player` plays it, and the publisher's first key frame reached it.
+    ::testing::AssertionResult publishing_to(RawRtspClient& publisher, RawRtspClient& player,
+                                             const std::string& mount = "open") {
+        std::string failed;
+        if (publish(publisher, mount, failed).empty()) return ::testing::AssertionFailure() << failed;
+        if (!play(player, mount, failed)) return ::testing::AssertionFailure() << failed;
+        if (!player_receives(publisher, player))
+            return ::testing::AssertionFailure() << "the player got no media";
+        return ::testing::AssertionSuccess();
+    }
     // The publisher's packets reach a playing player: sends one IDR packet at a time until one arrives.
     static bool player_receives(RawRtspClient& publisher, RawRtspClient& player) {
         publisher.write_frame(0, k_idr);
@@ -150,11 +160,8 @@ TEST_F(PublishMount, APlayerGetsThePublishersPacketsAndEndsWithThePublisher) {
 // player gets them, in order, in one write made at the end of the read (Mount::end_batch), not one each.
 TEST_F(PublishMount, TheFramesOfOneReadReachATcpPlayerInOneWrite) {
     RawRtspClient publisher(client_io_, endpoint_);
-    std::string failed;
-    ASSERT_FALSE(publish(publisher, "open", failed).empty()) << failed;
     RawRtspClient player(client_io_, endpoint_);
-    ASSERT_TRUE(play(player, "open", failed)) << failed;
-    ASSERT_TRUE(player_receives(publisher, player));  // the player's first key frame is through
+    ASSERT_TRUE(publishing_to(publisher, player));
     const auto writes_before = batched_tcp_writes("open");
     EXPECT_GE(writes_before, 1u);
     publisher.write_frames(
@@ -165,10 +172,8 @@ TEST_F(PublishMount, TheFramesOfOneReadReachATcpPlayerInOneWrite) {
         const auto frame = player.read_frame_on(0);
         ASSERT_TRUE(frame && frame->size() >= 13u) << k;
         EXPECT_EQ(static_cast<std::uint8_t>((*frame)[12]), 0x41) << k;
-        const auto seq = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*frame)[2]) << 8) |
-                                                    static_cast<std::uint8_t>((*frame)[3]));
-        if (k == 0) first = seq;
-        EXPECT_EQ(seq, static_cast<std::uint16_t>(first + k)) << k;
+        if (k == 0) first = testing::seq_of(*frame);
+        EXPECT_EQ(testing::seq_of(*frame), static_cast<std::uint16_t>(first + k)) << k;
     }
     // One read on loopback, so one write; two if the kernel split the publisher's write.
     const auto writes = batched_tcp_writes("open") - writes_before;
@@ -178,22 +183,16 @@ TEST_F(PublishMount, TheFramesOfOneReadReachATcpPlayerInOneWrite) {
 
 TEST_F(PublishMount, ThePublishersConnectionLostEndsThePlayer) {
     auto publisher = std::make_unique<RawRtspClient>(client_io_, endpoint_);
-    std::string failed;
-    ASSERT_FALSE(publish(*publisher, "open", failed).empty()) << failed;
     RawRtspClient player(client_io_, endpoint_);
-    ASSERT_TRUE(play(player, "open", failed)) << failed;
-    ASSERT_TRUE(player_receives(*publisher, player));
+    ASSERT_TRUE(publishing_to(*publisher, player));
     publisher.reset();
     EXPECT_TRUE(player.closed_by_peer());
 }
 
 TEST_F(PublishMount, TheOperatorEndsThePublisherAndItsPlayers) {
     RawRtspClient publisher(client_io_, endpoint_);
-    std::string failed;
-    ASSERT_FALSE(publish(publisher, "open", failed).empty()) << failed;
     RawRtspClient player(client_io_, endpoint_);
-    ASSERT_TRUE(play(player, "open", failed)) << failed;
-    ASSERT_TRUE(player_receives(publisher, player));
+    ASSERT_TRUE(publishing_to(publisher, player));
     EXPECT_FALSE(on_io([this] { return proxy_->end_publisher("locked"); }));  // nobody publishes there
     EXPECT_TRUE(on_io([this] { return proxy_->end_publisher("open"); }));
     EXPECT_TRUE(publisher.closed_by_peer());
@@ -202,6 +201,7 @@ TEST_F(PublishMount, TheOperatorEndsThePublisherAndItsPlayers) {
     EXPECT_FALSE(on_io([this] { return proxy_->end_publisher("open"); }));
     // The mount takes the next publisher.
     RawRtspClient again(client_io_, endpoint_);
+    std::string failed;
     EXPECT_FALSE(publish(again, "open", failed).empty()) << failed;
 }
 
