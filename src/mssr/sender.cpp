@@ -258,6 +258,13 @@ std::optional<std::size_t> Sender::next_packet(TimePoint now, std::vector<std::u
     if (probe_at_ && now >= *probe_at_ && in_flight_ > 0 && (!window || !more_to_send())) {
         if (auto n = send_tail_probe(now, out)) return n;
     }
+    // RFC 6298 §5.4: a timeout's retransmission goes out at once. What the timer left in flight (sent within
+    // the last round trip) may fill the window it has just cut to one MSS, and must not hold the repair
+    // back until the next probe or timeout.
+    if (timeout_repair_) {
+        timeout_repair_ = false;
+        if (auto n = send_retransmission(now, out)) return n;
+    }
     if (!window) return std::nullopt;
     if (config_.pacing && now < pace_at_) {
         if (has_sendable()) ++stats_.paced_waits;
@@ -272,19 +279,8 @@ std::optional<std::size_t> Sender::next_in_window(TimePoint now, std::vector<std
     // A copy is due now: a first fragment's right behind its ADU (no later than the next ADU's data), a
     // last-chance repair's right behind the repair.
     if (auto n = send_copy(now, out)) return n;
-    // Rule c: retransmissions first, most valuable and most urgent first.
-    while (!retransmit_.empty()) {
-        const std::int64_t seq = std::get<2>(*retransmit_.begin());
-        retransmit_.erase(retransmit_.begin());
-        Fragment* f = find(seq);
-        if (f == nullptr || f->state != State::lost) continue;
-        if (f->deadline <= now) {
-            finish(*f);
-            ++stats_.dropped_unrepaired;
-            continue;
-        }
-        if (const std::size_t n = transmit(*f, seq, now, out)) return n;
-    }
+    // Rule c: retransmissions first.
+    if (auto n = send_retransmission(now, out)) return n;
     next_new_ = std::max(next_new_, base_);
     // Stay inside the receiver's sequence window.
     while (next_new_ < new_data_end()) {
@@ -297,6 +293,23 @@ std::optional<std::size_t> Sender::next_in_window(TimePoint now, std::vector<std
             continue;
         }
         if (const std::size_t n = transmit(f, seq, now, out)) return n;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::size_t> Sender::send_retransmission(TimePoint now, std::vector<std::uint8_t>& out) {
+    // Most valuable and most urgent first.
+    while (!retransmit_.empty()) {
+        const std::int64_t seq = std::get<2>(*retransmit_.begin());
+        retransmit_.erase(retransmit_.begin());
+        Fragment* f = find(seq);
+        if (f == nullptr || f->state != State::lost) continue;
+        if (f->deadline <= now) {
+            finish(*f);
+            ++stats_.dropped_unrepaired;
+            continue;
+        }
+        if (const std::size_t n = transmit(*f, seq, now, out)) return n;
     }
     return std::nullopt;
 }
@@ -477,7 +490,9 @@ void Sender::poll(TimePoint now) {
         // RFC 6298 §5.4-5.6: back off. What is lost follows RFC 8985 §6.3: the oldest fragment in flight, and
         // every other one that has had its round trip to be acked. The timer runs from the last ack, not
         // from each transmission, so it can fire right after new fragments went out (a source that paused,
-        // a window that had just opened): presuming those lost as well resent them needlessly.
+        // a window that had just opened): presuming those lost as well resent them needlessly. One past its
+        // deadline is let go whatever its age (mark_lost finishes it): it can no longer be of use, and would
+        // only hold the window (a tail-loss probe may have just resent it).
         ++stats_.timeouts;
         const auto overdue = overdue_after();
         cc_.on_timeout(in_flight_, sent_end());
@@ -486,9 +501,10 @@ void Sender::poll(TimePoint now) {
         for (std::int64_t seq = base_; seq < end_sequence(); ++seq) {
             Fragment& f = *find(seq);
             if (f.state != State::in_flight) continue;
-            if (oldest || now - f.last_sent >= overdue) mark_lost(f, seq, now, false);
+            if (oldest || now - f.last_sent >= overdue || f.deadline <= now) mark_lost(f, seq, now, false);
             oldest = false;
         }
+        timeout_repair_ = true;
         rto_at_.reset();
         if (in_flight_ > 0) rto_at_ = now + rtt_.rto();  // for those still on their way, backed off
     }

@@ -147,6 +147,7 @@ public:
     std::optional<TimePoint> next_wakeup() const;
 
     const SenderStats& stats() const noexcept { return stats_; }
+    const SenderConfig& config() const noexcept { return config_; }  // as the handshake settled it
     const RttEstimator& rtt() const noexcept { return rtt_; }
     const CongestionControl& congestion() const noexcept { return cc_; }
     std::size_t in_flight() const noexcept { return in_flight_; }
@@ -211,6 +212,8 @@ private:
     std::optional<std::size_t> resend(Fragment& f, std::int64_t seq, TimePoint now, bool feedback_wanted,
                                       std::vector<std::uint8_t>& out);
     std::optional<std::size_t> send_copy(TimePoint now, std::vector<std::uint8_t>& out);
+    // The most valuable and urgent repair still before its deadline, if any.
+    std::optional<std::size_t> send_retransmission(TimePoint now, std::vector<std::uint8_t>& out);
     // next_packet() once the window and the pacer allow a datagram: copies, repairs, then new data.
     std::optional<std::size_t> next_in_window(TimePoint now, std::vector<std::uint8_t>& out);
     // A repair or new data is waiting to go out, whatever the congestion window says; has_sendable(): or a
@@ -253,6 +256,7 @@ private:
     std::uint32_t rwnd_;
     bool ack_sampled_ = false;  // an RTT sample came from an ack, not only from the handshake (seed_rtt)
     std::optional<TimePoint> rto_at_;
+    bool timeout_repair_ = false;        // a timeout's retransmission is due, whatever the window
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::uint32_t probes_since_ack_ = 0;
     std::optional<TimePoint> next_expiry_;

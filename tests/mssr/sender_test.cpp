@@ -203,10 +203,11 @@ TEST(MssrSender, TimeoutRetransmitsAndBacksOff) {
 
 TEST(MssrSender, TimeoutPresumesLostOnlyWhatHadItsRoundTrip) {
     Sender s(config(RetransmitMode::by_value, 5000ms));
-    ASSERT_TRUE(s.submit(at_ms(0), frame(100)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment)).ok());
     ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);  // 0: never acked
-    ASSERT_TRUE(s.submit(at_ms(995), frame(100)).ok());
+    ASSERT_TRUE(s.submit(at_ms(995), frame(k_fragment)).ok());
     ASSERT_EQ(drain(s, at_ms(995)).size(), 1u);  // 1: sent just before the timer fires
+    // The timeout cuts the window to one MSS, which 1, still in flight, fills: the repair goes all the same.
     const auto resent = drain(s, at_ms(1000));
     EXPECT_EQ(s.stats().timeouts, 1u);
     ASSERT_EQ(resent.size(), 1u);
@@ -217,6 +218,23 @@ TEST(MssrSender, TimeoutPresumesLostOnlyWhatHadItsRoundTrip) {
     s.on_feedback(at_ms(1010), feedback(2).view());
     EXPECT_EQ(s.in_flight(), 0u);
     EXPECT_EQ(s.stats().retransmissions, 1u);
+}
+
+TEST(MssrSender, TimeoutLetsGoOfWhatIsPastItsDeadline) {
+    Sender s(config(RetransmitMode::by_value, 500ms));
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment)).ok());
+    ASSERT_EQ(drain(s, at_ms(0)).size(), 1u);
+    ASSERT_TRUE(s.submit(at_ms(400), frame(k_fragment)).ok());
+    ASSERT_EQ(drain(s, at_ms(400)).size(), 1u);
+    // At the timeout both are past their deadlines, the second though it had no round trip yet (the RTO
+    // before any sample): neither is resent, and neither holds the window.
+    EXPECT_TRUE(drain(s, at_ms(1000)).empty());
+    EXPECT_EQ(s.stats().timeouts, 1u);
+    EXPECT_EQ(s.stats().retransmissions, 0u);
+    EXPECT_EQ(s.stats().dropped_unrepaired, 2u);
+    EXPECT_EQ(s.in_flight(), 0u);
+    ASSERT_TRUE(s.submit(at_ms(1000), frame(k_fragment)).ok());
+    EXPECT_EQ(drain(s, at_ms(1000)).size(), 1u);
 }
 
 TEST(MssrSender, TailLossProbeResendsTheNewestFragmentAfterTwoSilentRtts) {
