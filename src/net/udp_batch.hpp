@@ -132,7 +132,8 @@ inline constexpr std::size_t k_parallel_send_min = 128;
 
 // One more datagram already queued on `socket`, read into `buffer` without waiting (the socket is made
 // non-blocking for synchronous calls, which does not affect Asio's awaited ones): its size, or nothing when
-// none is queued or the read failed (the next awaited receive then reports the error). For a loop that has
+// none is queued or the read failed (an error queued on the socket, such as an ICMP port unreachable, is
+// then consumed here, not by the next awaited receive). For a loop that has
 // just been woken by one datagram and takes the rest of a burst (a video frame's packets) before acting on
 // them together; up to k_receive_burst of them, so that one busy socket does not hold the loop.
 std::optional<std::size_t> receive_queued(asio::ip::udp::socket& socket, std::span<std::uint8_t> buffer,

@@ -132,9 +132,12 @@ void ProxyConnection::on_close(std::string_view reason) {
 void ProxyConnection::end_publishers(std::string_view reason) {
     if (announced_) announced_->stop(reason);
     announced_.reset();
-    for (auto& [id, publisher] : publishers_)
-        publisher->stop(reason);
+    // Taken out first: ending a publisher ends its players, which may close this connection (one of them
+    // playing here), and so call this again.
+    const auto publishers = std::move(publishers_);
     publishers_.clear();
+    for (const auto& [id, publisher] : publishers)
+        publisher->stop(reason);
 }
 
 void ProxyConnection::close_after_flush(std::string reason) {
@@ -219,14 +222,26 @@ void ProxyConnection::on_interleaved(const rtsp::InterleavedFrame& frame) {
     if (cached_) cached_->touch_all();
     for (auto& [id, session] : sessions_)
         session->touch();
-    for (auto& [id, publisher] : publishers_)
-        publisher->on_interleaved(frame.channel,
-                                  std::span<const std::uint8_t>(frame.payload.data(), frame.payload.size()));
+    for_each_publisher([&frame](PublisherSession& publisher) {
+        publisher.on_interleaved(frame.channel,
+                                 std::span<const std::uint8_t>(frame.payload.data(), frame.payload.size()));
+    });
 }
 
 void ProxyConnection::on_interleaved_done() {
-    for (auto& [id, publisher] : publishers_)
-        publisher->on_interleaved_done();
+    for_each_publisher([](PublisherSession& publisher) { publisher.on_interleaved_done(); });
+}
+
+template <typename Fn>
+void ProxyConnection::for_each_publisher(Fn&& fn) {
+    // A publisher's media reaches the mount's players, and one of them playing on this very connection may
+    // be cut off as too slow, which ends this connection's publishers (end_publishers): the walk resumes
+    // after the current one's id, and holds it meanwhile.
+    for (auto it = publishers_.begin(); it != publishers_.end();) {
+        const auto publisher = it->second;
+        fn(*publisher);
+        it = publishers_.upper_bound(publisher->id());
+    }
 }
 
 std::optional<rtsp::Response> ProxyConnection::authenticate(const rtsp::Request& request,

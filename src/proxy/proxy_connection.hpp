@@ -106,6 +106,9 @@ private:
     rtsp::Response handle_publisher_request(const rtsp::Request& request);
     rtsp::Response handle_record_setup(const rtsp::Request& request);
     void end_publishers(std::string_view reason);
+    // Calls fn(PublisherSession&) for each publisher, safe against fn ending them all.
+    template <typename Fn>
+    void for_each_publisher(Fn&& fn);
 
     std::shared_ptr<const ProxyConnectionContext> context_;
     std::map<std::string, std::shared_ptr<PlayerSession>> sessions_;

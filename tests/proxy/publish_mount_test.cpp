@@ -181,6 +181,44 @@ TEST_F(PublishMount, TheFramesOfOneReadReachATcpPlayerInOneWrite) {
     EXPECT_LE(writes, 2u);
 }
 
+// One connection publishes the mount and plays it too, and never reads: its player falls so far behind
+// that it is cut off as too slow, from inside the publisher's own media (ending the connection's
+// publishers while their frames are being handled). The connection closes cleanly and the mount is free
+// for the next publisher.
+TEST_F(PublishMount, APublisherThatPlaysItsOwnMountAndDoesNotReadIsCutOffCleanly) {
+    RawRtspClient both(client_io_, endpoint_);
+    std::string failed;
+    ASSERT_FALSE(publish(both, "open", failed).empty()) << failed;
+    ASSERT_EQ(both.request("DESCRIBE " + url("open"), 4).rfind("RTSP/1.0 200", 0), 0u);
+    const auto setup = both.request("SETUP " + url("open") + "/track0", 5,
+                                    "Transport: RTP/AVP/TCP;unicast;interleaved=2-3\r\n");
+    ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
+    const auto play = both.request("PLAY " + url("open"), 6,
+                                   "Session: " + RawRtspClient::header(setup, "Session") + "\r\n");
+    ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
+
+    std::uint16_t seq = 1000;
+    std::uint32_t timestamp = 90000;
+    const auto packet = [&](std::uint8_t nal) {
+        auto p = testing::h264_rtp_packet(seq++, timestamp, nal, true);
+        timestamp += 3600;
+        p.resize(1400, 0x5a);
+        return p;
+    };
+    bool open = both.write_frames(0, {packet(0x65)});
+    // Far more than the player's 2 MiB queue and 2,000 drops in a row.
+    for (int burst = 0; open && burst < 400; ++burst) {
+        std::vector<std::vector<std::uint8_t>> frames;
+        for (int i = 0; i < 50; ++i)
+            frames.push_back(packet(0x41));
+        open = both.write_frames(0, frames);
+    }
+    EXPECT_TRUE(both.closed_by_peer());
+    EXPECT_EQ(publisher_of("open"), "");
+    RawRtspClient next(client_io_, endpoint_);
+    EXPECT_FALSE(publish(next, "open", failed).empty()) << failed;
+}
+
 TEST_F(PublishMount, ThePublishersConnectionLostEndsThePlayer) {
     auto publisher = std::make_unique<RawRtspClient>(client_io_, endpoint_);
     RawRtspClient player(client_io_, endpoint_);

@@ -77,15 +77,18 @@ public:
     void write_frame(std::uint8_t channel, const std::vector<std::uint8_t>& payload) {
         write_frames(channel, {payload});
     }
-    // The frames in one write (so that the server most likely reads them at once).
-    void write_frames(std::uint8_t channel, const std::vector<std::vector<std::uint8_t>>& payloads) {
+    // The frames in one write (so that the server most likely reads them at once); false when the
+    // connection failed.
+    bool write_frames(std::uint8_t channel, const std::vector<std::vector<std::uint8_t>>& payloads) {
         std::string frames;
         for (const auto& payload : payloads) {
             frames += {'$', static_cast<char>(channel), static_cast<char>(payload.size() >> 8),
                        static_cast<char>(payload.size() & 0xff)};
             frames.append(payload.begin(), payload.end());
         }
-        asio::write(socket_, asio::buffer(frames));
+        std::error_code ec;
+        asio::write(socket_, asio::buffer(frames), ec);
+        return !ec;
     }
 
     // True once the proxy closed the connection (what is still buffered is discarded).
