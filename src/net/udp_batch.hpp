@@ -133,12 +133,27 @@ inline constexpr std::size_t k_parallel_send_min = 128;
 // One more datagram already queued on `socket`, read into `buffer` without waiting (the socket is made
 // non-blocking for synchronous calls, which does not affect Asio's awaited ones): its size, or nothing when
 // none is queued or the read failed (an error queued on the socket, such as an ICMP port unreachable, is
-// then consumed here, not by the next awaited receive). For a loop that has
-// just been woken by one datagram and takes the rest of a burst (a video frame's packets) before acting on
-// them together; up to k_receive_burst of them, so that one busy socket does not hold the loop.
+// then consumed here, not by the next awaited receive).
 std::optional<std::size_t> receive_queued(asio::ip::udp::socket& socket, std::span<std::uint8_t> buffer,
                                           asio::ip::udp::endpoint& from);
 inline constexpr std::size_t k_receive_burst = 32;
+
+// For a loop just woken by one datagram (`first` octets in `buffer`, from `from`): hands it to
+// on_datagram(data, from), then the datagrams already queued behind it (a video frame's packets), so that the
+// caller acts on the burst together; up to k_receive_burst in all, so that one busy socket does not hold
+// the loop. on_datagram returns false to stop early (the session ended).
+template <typename OnDatagram>
+void take_burst(asio::ip::udp::socket& socket, std::span<std::uint8_t> buffer, std::size_t first,
+                asio::ip::udp::endpoint& from, OnDatagram&& on_datagram) {
+    std::size_t n = first;
+    for (std::size_t read = 1;; ++read) {
+        if (!on_datagram(std::span<const std::uint8_t>(buffer.data(), n), from) || read == k_receive_burst)
+            return;
+        const auto more = receive_queued(socket, buffer, from);
+        if (!more) return;  // nothing more queued: the caller waits again
+        n = *more;
+    }
+}
 
 // Whether recvmmsg/sendmmsg are used (true until a call fails with ENOSYS). Tests turn them off to cover the
 // one-datagram-per-call fallback.

@@ -413,21 +413,19 @@ asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::share
         // arrive together, and a TCP player then gets them in one write instead of one write each, made by
         // end_batch().
         self->begin_batch();
-        for (std::size_t read = 1;; ++read) {
-            // Media only from the upstream host: nobody else can inject packets into every player's stream.
-            if (net::unmap(from.address()) == server && self->current_ == attempt) {
-                const std::span<const std::uint8_t> data(buffer.data(), n);
-                if (rtcp) {
-                    self->on_rtcp(track, data);
-                } else {
-                    self->on_rtp(track, data, Clock::now());
-                }
-            }
-            if (read == net::k_receive_burst || attempt->closed) break;
-            const auto more = net::receive_queued(socket, buffer, from);
-            if (!more) break;  // nothing more queued: wait again
-            n = *more;
-        }
+        net::take_burst(socket, buffer, n, from,
+                        [&](std::span<const std::uint8_t> data, const udp::endpoint& sender) {
+                            // Media only from the upstream host: nobody else can inject packets into every
+                            // player's stream.
+                            if (net::unmap(sender.address()) == server && self->current_ == attempt) {
+                                if (rtcp) {
+                                    self->on_rtcp(track, data);
+                                } else {
+                                    self->on_rtp(track, data, Clock::now());
+                                }
+                            }
+                            return !attempt->closed;
+                        });
         self->end_batch();
     }
 }

@@ -118,19 +118,17 @@ asio::awaitable<void> PublisherSession::receive_udp(std::shared_ptr<PublisherSes
         // What else is queued is taken now, as a mount's upstream reader does: the players' writes then
         // come once per burst (a video frame's packets) instead of once per packet.
         self->mount_->begin_batch();
-        for (std::size_t read = 1;; ++read) {
-            // Media only from the publisher's host: nobody else can inject packets into every player's
-            // stream.
-            if (net::unmap(from.address()) != self->peer_address_) {
-                ++self->foreign_;
-            } else {
-                self->on_packet(track, rtcp, std::span<const std::uint8_t>(buffer.data(), n));
-            }
-            if (read == net::k_receive_burst || self->stopped_) break;
-            const auto more = net::receive_queued(socket, buffer, from);
-            if (!more) break;
-            n = *more;
-        }
+        net::take_burst(socket, buffer, n, from,
+                        [&](std::span<const std::uint8_t> data, const asio::ip::udp::endpoint& sender) {
+                            // Media only from the publisher's host: nobody else can inject packets into
+                            // every player's stream.
+                            if (net::unmap(sender.address()) != self->peer_address_) {
+                                ++self->foreign_;
+                            } else {
+                                self->on_packet(track, rtcp, data);
+                            }
+                            return !self->stopped_;
+                        });
         self->mount_->end_batch();
     }
 }

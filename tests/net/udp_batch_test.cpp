@@ -101,6 +101,36 @@ TEST(UdpBatch, OneCallTakesEverythingQueued) {
     EXPECT_EQ(batch.size(), 5u);  // loopback delivers synchronously: all five are queued already
 }
 
+// A reader woken by one datagram takes the rest of the burst queued behind it, each with its source, up to
+// k_receive_burst; the next call takes what is left; the handler can stop it early.
+TEST(UdpBatch, TakeBurstHandsOverWhatIsQueuedUpToTheBurst) {
+    asio::io_context io;
+    udp::socket receiver(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    udp::socket sender(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    for (std::size_t i = 0; i < k_receive_burst + 3; ++i)
+        sender.send_to(asio::buffer(std::to_string(i)), receiver.local_endpoint());
+    std::vector<std::uint8_t> buffer(64);
+    const auto burst = [&](std::size_t stop_after) {
+        udp::endpoint from;
+        const std::size_t first = receiver.receive_from(asio::buffer(buffer), from);
+        std::vector<std::string> got;
+        take_burst(receiver, buffer, first, from, [&](Bytes data, const udp::endpoint& source) {
+            EXPECT_EQ(source, sender.local_endpoint());
+            got.push_back(as_string(data));
+            return got.size() < stop_after;
+        });
+        return got;
+    };
+    const auto first = burst(k_receive_burst + 3);
+    ASSERT_EQ(first.size(), k_receive_burst);  // loopback delivers synchronously: all are queued already
+    EXPECT_EQ(first.front(), "0");
+    EXPECT_EQ(first.back(), std::to_string(k_receive_burst - 1));
+    EXPECT_EQ(burst(1), std::vector<std::string>{std::to_string(k_receive_burst)});  // stopped after one
+    EXPECT_EQ(burst(10),
+              (std::vector<std::string>{std::to_string(k_receive_burst + 1),
+                                        std::to_string(k_receive_burst + 2)}));  // then none queued
+}
+
 TEST_P(UdpBatchTest, WaitsForADatagramThatArrivesLater) {
     auto receiver = open_socket();
     auto sender = open_socket();
