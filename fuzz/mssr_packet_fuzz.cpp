@@ -116,6 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool parity = size >= 3 && (data[2] & 1) != 0;
     config.parity_when_unrepairable = parity;
     config.key_parity_group = size >= 3 && (data[2] & 4) != 0 ? 3 : 0;  // the key ADU's 8 fragments: 3 groups
+    config.cauchy_parity = size >= 3 && (data[2] & 8) != 0;
     const bool pacing = size >= 3 && (data[2] & 2) != 0;
     config.pacing = pacing;
     Sender sender(config);

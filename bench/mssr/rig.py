@@ -132,12 +132,14 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
     if proto.startswith("mssr"):
         # mssr-live-copy: the live mode with the first fragment's copy instead of parity where no repair fits;
         # mssr-live-onepar: one parity fragment per key frame too, not one per 8 of its fragments;
+        # mssr-live-xor: a key frame's parity fragments in XOR groups, not the Cauchy code;
         # a "-pace" or "-nopace" suffix on any MSSR protocol turns the sender's pacing on or off.
         base, pacing = pacing_suffix(proto)
         extra = {"mssr-lt": ["--loss-tolerance", "0.2"],
                  "mssr-live": ["--stream-kbps", str(args.stream_kbps)],
                  "mssr-live-copy": ["--stream-kbps", str(args.stream_kbps), "--no-parity"],
-                 "mssr-live-onepar": ["--stream-kbps", str(args.stream_kbps), "--key-parity-group", "0"]}.get(base, [])
+                 "mssr-live-onepar": ["--stream-kbps", str(args.stream_kbps), "--key-parity-group", "0"],
+                 "mssr-live-xor": ["--stream-kbps", str(args.stream_kbps), "--parity-code", "xor"]}.get(base, [])
         extra += pacing
         peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
                                           "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",

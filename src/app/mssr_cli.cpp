@@ -34,7 +34,8 @@ struct MssrFlags {
     double loss_tolerance = 0.0;
     unsigned stream_kbps = 0;
     bool no_parity = false;  // send: the first fragment's copy instead of parity (SocketOptions::parity)
-    unsigned key_parity_group = 8;  // send: SocketOptions::key_parity_group
+    unsigned key_parity_group = 8;       // send: SocketOptions::key_parity_group
+    std::string parity_code = "cauchy";  // send: SocketOptions::cauchy_parity
     // send: SocketOptions::pacing; "auto" paces the TCP-friendly modes and not the live mode
     std::string pacing = "auto";
     std::string stats_json;
@@ -98,6 +99,7 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     options.live_rate_kbps = flags.stream_kbps;
     options.parity = !flags.no_parity;
     options.key_parity_group = static_cast<std::uint8_t>(flags.key_parity_group);
+    options.cauchy_parity = flags.parity_code == "cauchy";
     // The live mode exists to carry the stream at its own rate within its budget; pacing there spreads a key
     // frame over much of a tight budget (docs/mssr.md, "Pacing"), so it is the operator's choice.
     options.pacing = flags.pacing == "on" || (flags.pacing == "auto" && flags.stream_kbps == 0);
@@ -139,9 +141,14 @@ Subcommand add_mssr_command(CLI::App& app) {
                    "Where the budget leaves no time for a repair, send each frame's first fragment twice "
                    "instead of a parity fragment that rebuilds any one lost fragment (see docs/mssr.md)");
     send->add_option("--key-parity-group", flags->key_parity_group,
-                     "With parity, a key frame gets one parity fragment per this many of its fragments, each "
-                     "rebuilding one lost fragment of its group (0: one per frame; default 8)")
+                     "With parity, a key frame gets one parity fragment per this many of its fragments (0: "
+                     "one per frame; default 8)")
         ->check(CLI::Range(0U, 255U));
+    send->add_option("--parity-code", flags->parity_code,
+                     "The code of a key frame's parity fragments: cauchy (default; any N of them rebuild any "
+                     "N lost fragments) or xor (interleaved groups, each rebuilding one lost fragment of its "
+                     "group). A receiver built before cauchy gets xor")
+        ->check(CLI::IsMember({"cauchy", "xor"}));
     send->add_option(
             "--pacing", flags->pacing,
             "Spread datagrams over the round trip at 1.2 times the window per RTT instead of sending a "

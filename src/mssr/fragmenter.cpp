@@ -51,7 +51,8 @@ void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept {
 }
 
 std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size, std::size_t groups,
-                                    std::size_t group) {
+                                    std::size_t group, ParityCode code) {
+    if (code == ParityCode::cauchy) return cauchy_parity_of(adu, fragment_size, groups, group);
     std::vector<std::uint8_t> parity(parity_fragment_size(adu.size(), fragment_size), 0);
     if (fragment_size == 0 || groups == 0) return parity;
     // The group's members lie `groups` fragments apart.

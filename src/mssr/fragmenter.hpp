@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "mssr/cauchy_parity.hpp"
 #include "mssr/wire.hpp"
 
 namespace sg::mssr {
@@ -80,12 +81,24 @@ constexpr bool is_parity_fragment(const FragmentHeader& h, std::size_t size, std
            size == parity_fragment_size(h.adu_length, fragment_size);
 }
 
+// The code of a protected ADU's parity fragments. With XOR groups, parity fragment g rebuilds one lost data
+// fragment of group g. With Cauchy parity (cauchy_parity.hpp), which both ends must have agreed on
+// (handshake.hpp, k_feature_cauchy_parity), any `groups` parity fragments rebuild any as many lost data
+// fragments. It is used only where an ADU has several parity fragments (a single XOR parity fragment is
+// already the best one fragment can do) and where its data and parity fragments fit the code's field; an ADU
+// of more fragments keeps the groups.
+enum class ParityCode : std::uint8_t { xor_groups, cauchy };
+constexpr ParityCode parity_code(std::size_t count, std::size_t groups, bool cauchy_agreed) noexcept {
+    return cauchy_agreed && groups > 1 && count + groups <= k_cauchy_max_span ? ParityCode::cauchy
+                                                                              : ParityCode::xor_groups;
+}
+
 // parity ^= fragment, octet by octet; `fragment` may be shorter (zero padding).
 void xor_into(std::span<std::uint8_t> parity, Bytes fragment) noexcept;
-// The parity fragment of group `group` of `groups` of a whole ADU cut into fragments of `fragment_size`
-// octets (the defaults: the one parity fragment of the whole ADU).
+// Parity fragment `group` of `groups` of a whole ADU cut into fragments of `fragment_size` octets, in
+// `code` (the defaults: the one parity fragment of the whole ADU).
 std::vector<std::uint8_t> parity_of(Bytes adu, std::size_t fragment_size, std::size_t groups = 1,
-                                    std::size_t group = 0);
+                                    std::size_t group = 0, ParityCode code = ParityCode::xor_groups);
 
 struct AduInfo {
     std::uint8_t stream = 0;

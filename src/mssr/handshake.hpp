@@ -45,13 +45,16 @@ enum class HelloKind : std::uint8_t {
 inline constexpr std::uint8_t k_feature_parity = 0x01;  // parity fragments (FragmentHeader::parity)
 // several parity fragments per key ADU, in groups of the sender's Hello::key_parity_group (fragmenter.hpp)
 inline constexpr std::uint8_t k_feature_parity_groups = 0x02;
+// those parity fragments in the Cauchy code (fragmenter.hpp, parity_code): from a receiver, that it takes it;
+// from a sender, that it uses it when the receiver does
+inline constexpr std::uint8_t k_feature_cauchy_parity = 0x04;
 
 struct Hello {
     HelloKind kind = HelloKind::hello;
     std::uint32_t ssrc = 0;
     Role role = Role::sender;
     std::uint16_t mss = k_default_mss;
-    std::uint8_t features = 0;  // k_feature_* bits
+    std::uint8_t features = 0;  // k_feature_* bits: what a receiver takes; a sender's, what it would use
     // Sender: the data fragments per parity group of a protected key ADU (SenderConfig::key_parity_group)
     // when the receiver announces k_feature_parity_groups; 0: one parity fragment per ADU. A receiver's is 0.
     std::uint8_t key_parity_group = 0;

@@ -219,6 +219,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         // Group g's members are g, g + parities, ... below count.
         for (std::uint32_t g = 0; g < parities; ++g)
             adu.group_missing.push_back((count - g + parities - 1) / parities);
+        adu.cauchy = parity_code(count, parities, config_.cauchy_parity) == ParityCode::cauchy;
         total_bytes_ += charge;
         stream.bytes += charge;
         by_first_seq_[first] = AduRef{h.stream, sseq, span};
@@ -265,8 +266,11 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
         arrived.state = SlotState::received;
     }
     raise_highest(now, seq, time_ms);
-    if (adu.parity() && adu.have_parity[group] && adu.group_missing[group] == 1)
+    if (adu.cauchy) {
+        recover_from_cauchy(adu);
+    } else if (adu.parity() && adu.have_parity[group] && adu.group_missing[group] == 1) {
         recover_from_parity(adu, group);
+    }
 }
 
 void Reassembler::raise_highest(TimePoint now, std::int64_t seq, std::int64_t time_ms) {
@@ -300,12 +304,36 @@ void Reassembler::recover_from_parity(Adu& adu, std::uint32_t group) {
     std::vector<std::uint8_t> rebuilt = parity_of(adu.data, fragment_size_, groups, group);
     xor_into(rebuilt, adu.parity_data[group]);
     std::copy_n(rebuilt.begin(), size, adu.data.begin() + static_cast<std::ptrdiff_t>(offset));
-    adu.have[*missing] = true;
-    ++adu.received;
     adu.group_missing[group] = 0;
     adu.parity_data[group] = {};  // used: nothing more to rebuild in this group
+    mark_recovered(adu, *missing);
+}
+
+void Reassembler::recover_from_cauchy(Adu& adu) {
+    const std::uint32_t missing_count = adu.count - adu.received;
+    if (missing_count == 0) return;
+    std::vector<ParityRow> rows;
+    for (std::uint32_t row = 0; row < adu.parities() && rows.size() < missing_count; ++row) {
+        if (adu.have_parity[row]) rows.push_back(ParityRow{row, adu.parity_data[row]});
+    }
+    if (rows.size() < missing_count) return;
+    std::vector<std::size_t> missing;
+    for (std::uint32_t i = 0; i < adu.count; ++i) {
+        if (!adu.have[i]) missing.push_back(i);
+    }
+    // The missing fragments' octets are still the zeros the buffer started with, as the code needs.
+    if (!recover_cauchy(adu.data, fragment_size_, adu.parities(), missing, rows)) return;
+    for (std::size_t index : missing)
+        mark_recovered(adu, static_cast<std::uint32_t>(index));
+    for (auto& parity : adu.parity_data)
+        parity = {};  // nothing is left to rebuild
+}
+
+void Reassembler::mark_recovered(Adu& adu, std::uint32_t index) {
+    adu.have[index] = true;
+    ++adu.received;
     ++stats_.parity_recovered;
-    const std::int64_t seq = adu.first_seq + *missing;
+    const std::int64_t seq = adu.first_seq + index;
     if (in_window(seq) && slot(seq).state == SlotState::unknown) slot(seq).state = SlotState::abandoned;
 }
 

@@ -55,6 +55,9 @@ struct ReassemblerConfig {
     // Data fragments per parity group of a key ADU, as the sender's hello says (Hello::key_parity_group;
     // fragmenter.hpp, parity_groups): 0, one parity fragment per protected ADU.
     std::size_t key_parity_group = 0;
+    // Both hellos announced k_feature_cauchy_parity: an ADU with several parity fragments uses the Cauchy
+    // code (fragmenter.hpp, parity_code).
+    bool cauchy_parity = false;
 };
 
 struct Delivery {
@@ -138,6 +141,7 @@ public:
     std::uint32_t receive_window() const noexcept;
     const ReceiverStats& stats() const noexcept { return stats_; }
     const StreamStats& stream_stats(std::uint8_t stream) const;
+    const ReassemblerConfig& config() const noexcept { return config_; }  // as the handshake settled it
 
 private:
     struct Adu {
@@ -157,6 +161,7 @@ private:
         std::vector<bool> have_parity;
         std::vector<std::vector<std::uint8_t>> parity_data;
         std::vector<std::uint32_t> group_missing;  // data fragments of each group not (yet) here
+        bool cauchy = false;  // the parity fragments are the Cauchy code's rows, not XOR groups
         std::uint32_t parities() const noexcept { return static_cast<std::uint32_t>(have_parity.size()); }
         bool parity() const noexcept { return !have_parity.empty(); }       // the P bit
         std::uint32_t span() const noexcept { return count + parities(); }  // fragment numbers
@@ -200,6 +205,11 @@ private:
     // With parity group `group`'s parity fragment and all of its data fragments but one, rebuilds that one.
     // It stays unacknowledged: the sender should see the loss, and must not repeat it.
     void recover_from_parity(Adu& adu, std::uint32_t group);
+    // With the Cauchy code: once as many parity fragments are here as data fragments are missing, rebuilds
+    // them all (the same acknowledgement rule).
+    void recover_from_cauchy(Adu& adu);
+    // A data fragment rebuilt from parity now counts as here.
+    void mark_recovered(Adu& adu, std::uint32_t index);
     // The extended (64-bit) ADU time of a 16-bit wire value.
     std::int64_t extend_time(TimePoint now, std::uint16_t wire) const noexcept;
     void deliver_head(std::uint8_t stream_number, Stream& stream, TimePoint now);

@@ -68,9 +68,10 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
 
     const auto data = std::make_shared<const std::vector<std::uint8_t>>(std::move(adu.data));
     std::vector<std::shared_ptr<const std::vector<std::uint8_t>>> parity_data;
+    const ParityCode code = parity_code(count, parities, config_.cauchy_parity);
     for (std::size_t group = 0; group < parities; ++group)
         parity_data.push_back(
-            std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size, parities, group)));
+            std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size, parities, group, code)));
     if (parity) ++stats_.parity_adus;
     for (std::size_t i = 0; i < plans->size(); ++i) {
         Fragment f;

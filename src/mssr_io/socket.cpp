@@ -60,9 +60,11 @@ Hello Socket::our_hello(HelloKind kind) const {
     if (options_.role == Role::sender) {
         h.streams = options_.streams;
         h.key_parity_group = options_.key_parity_group;
+        if (options_.cauchy_parity) h.features = k_feature_cauchy_parity;  // what this sender will use
     }
-    if (options_.role == Role::receiver)
-        h.features = k_feature_parity | k_feature_parity_groups;  // what a receiver of this build takes
+    if (options_.role == Role::receiver) {  // what a receiver of this build takes
+        h.features = k_feature_parity | k_feature_parity_groups | k_feature_cauchy_parity;
+    }
     return h;
 }
 
@@ -76,6 +78,7 @@ void Socket::start_session(const Hello& peer_hello) {
         // Our hello announced the group; a receiver that did not say it takes groups gets one parity per ADU.
         if ((peer_hello.features & k_feature_parity_groups) != 0)
             config.key_parity_group = options_.key_parity_group;
+        config.cauchy_parity = options_.cauchy_parity && (peer_hello.features & k_feature_cauchy_parity) != 0;
         config.pacing = options_.pacing;
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
             config.streams.push_back(
@@ -90,6 +93,8 @@ void Socket::start_session(const Hello& peer_hello) {
         config.max_streams = std::max<std::size_t>(1, peer_hello.streams.size());
         config.reorder_window = options_.reorder_window;
         config.key_parity_group = peer_hello.key_parity_group;  // 0 from a sender built before groups
+        // Our hello announced it; a sender built before, or told not to, keeps XOR groups.
+        config.cauchy_parity = (peer_hello.features & k_feature_cauchy_parity) != 0;
         receiver_ = std::make_unique<Reassembler>(std::move(config));
         pacer_ = FeedbackPacer(options_.feedback);
         // The handshake counts as the first report: from here on the idle keepalive runs, so a sender whose

@@ -52,6 +52,9 @@ struct SocketOptions {
     // (SenderConfig::key_parity_group), announced in the hello, for a receiver that takes parity groups.
     // 0: one per ADU.
     std::uint8_t key_parity_group = 0;
+    // Sender: those parity fragments in the Cauchy code (SenderConfig::cauchy_parity), announced in the
+    // hello, for a receiver that takes it; XOR groups otherwise.
+    bool cauchy_parity = true;
     // Sender: pace datagrams at a share of the window per SRTT (SenderConfig::pacing). `mssr send` leaves it
     // off in the live mode, where it costs delay at tight budgets (docs/mssr.md, "Pacing").
     bool pacing = true;

@@ -21,6 +21,7 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
             {"repair_copies", st.repair_copies},
             {"parity_adus", st.parity_adus},
             {"parity_fragments", st.parity_fragments},
+            {"parity_code", sender.config().cauchy_parity ? "cauchy" : "xor"},  // as the handshake settled it
             {"paced_waits", st.paced_waits},
             {"acked_late", st.acked_late},
             {"gap_losses", st.gap_losses},
@@ -67,7 +68,8 @@ nlohmann::ordered_json receiver_stats_json(const Reassembler& receiver, TimePoin
             {"spurious_requests", rs.spurious_requests},
             {"reorder_window_ms", millis(receiver.reorder_window(now))},
             {"parity_fragments", rs.parity_fragments},
-            {"parity_recovered", rs.parity_recovered}};
+            {"parity_recovered", rs.parity_recovered},
+            {"parity_code", receiver.config().cauchy_parity ? "cauchy" : "xor"}};
 }
 
 }  // namespace sg::mssr

@@ -254,6 +254,9 @@ class Mssr(unittest.TestCase):
         self.assertGreaterEqual(sent["sender"]["parity_adus"], sent["sender"]["adus"] - 10, report)
         self.assertGreater(sent["sender"]["parity_fragments"], 0, report)
         self.assertGreater(received["receiver"]["parity_recovered"], 0, report)
+        # Both processes settled on the Cauchy code for key frames' parity (the default) in the handshake.
+        self.assertEqual(sent["sender"]["parity_code"], "cauchy", report)
+        self.assertEqual(received["receiver"]["parity_code"], "cauchy", report)
         self.assertLess(got["decode_errors"], copied["decode_errors"], report)
 
     def test_rtp_described_by_an_sdp_file_crosses_the_lossy_path(self):

@@ -113,6 +113,7 @@ struct Scenario {
     bool first_fragment_copies = true;  // SenderConfig::copy_unrepairable_first_fragment
     bool parity = false;                // SenderConfig::parity_when_unrepairable
     std::size_t key_parity_group = 0;   // SenderConfig and ReassemblerConfig::key_parity_group
+    bool cauchy_parity = false;         // SenderConfig and ReassemblerConfig::cauchy_parity
     bool pacing = false;                // SenderConfig::pacing
 };
 
@@ -143,12 +144,14 @@ Outcome run(const Scenario& sc) {
     sc_config.copy_unrepairable_first_fragment = sc.first_fragment_copies;
     sc_config.parity_when_unrepairable = sc.parity;
     sc_config.key_parity_group = sc.key_parity_group;
+    sc_config.cauchy_parity = sc.cauchy_parity;
     sc_config.pacing = sc.pacing;
     Sender sender(sc_config);
     ReassemblerConfig rc;
     rc.streams = {policy, policy};
     rc.reorder_window = sc.reorder_window;
     rc.key_parity_group = sc.key_parity_group;
+    rc.cauchy_parity = sc.cauchy_parity;
     Reassembler receiver(rc);
     FeedbackPacer pacer;
     Link forward(sc.forward);
@@ -449,6 +452,37 @@ TEST(MssrLoopback, ParityGroupsDeliverMostKeyFramesWholeAtABudgetBelowTheRtt) {
     EXPECT_LE(single.key_complete, grouped.key_frames / 4);
     EXPECT_GE(grouped.key_complete, grouped.key_frames / 2);
     EXPECT_GE(grouped.complete, single.complete);
+}
+
+// The same key frames' parity fragments in the Cauchy code: as many datagrams, but any 9 of them rebuild any
+// 9 lost fragments, where each XOR group's rebuilds one of its own 8 and a second loss there breaks the
+// frame.
+TEST(MssrLoopback, CauchyParityDeliversMoreKeyFramesWholeThanXorGroupsForTheSameDatagrams) {
+    for (const double loss : {0.05, 0.10}) {
+        Scenario sc = tight_budget();
+        sc.seconds = 20;
+        sc.forward.loss = loss;
+        sc.backward.loss = loss;
+        sc.parity = true;
+        sc.key_parity_group = 8;
+        const Outcome groups = run(sc);
+        sc.cauchy_parity = true;
+        const Outcome cauchy = run(sc);
+        if (std::getenv("MSSR_SIM_TRACE") != nullptr) {
+            std::printf(
+                "loss %.2f: xor groups %d/%d key frames whole, %d/%d frames; cauchy %d/%d, %d/%d; "
+                "parity fragments %llu / %llu\n",
+                loss, groups.key_complete, groups.key_frames, groups.complete, groups.frames,
+                cauchy.key_complete, cauchy.key_frames, cauchy.complete, cauchy.frames,
+                static_cast<unsigned long long>(groups.sender.parity_fragments),
+                static_cast<unsigned long long>(cauchy.sender.parity_fragments));
+        }
+        EXPECT_EQ(cauchy.content_errors, 0);  // every rebuilt fragment is the one that was lost
+        EXPECT_EQ(cauchy.sender.parity_fragments, groups.sender.parity_fragments);
+        EXPECT_GT(cauchy.key_complete, groups.key_complete);
+        EXPECT_GE(cauchy.key_complete, cauchy.key_frames * 2 / 3);
+        EXPECT_GE(cauchy.complete, groups.complete);
+    }
 }
 
 // The TCP-friendliness bench's path in small: a stream of about 6.2 Mbit/s (100 kB key frames, 28 kB others)

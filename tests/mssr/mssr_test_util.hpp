@@ -26,7 +26,8 @@ inline std::vector<std::uint8_t> adu_bytes(std::size_t length, std::uint8_t seed
 inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std::uint16_t first_sequence,
                                                         const std::vector<std::uint8_t>& data,
                                                         std::size_t mss = k_test_mss,
-                                                        std::size_t key_group = 0) {
+                                                        std::size_t key_group = 0,
+                                                        ParityCode code = ParityCode::xor_groups) {
     std::vector<std::vector<std::uint8_t>> out;
     const auto plans = plan_fragments(info, first_sequence, mss, key_group);
     if (!plans) return out;
@@ -38,8 +39,9 @@ inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std
         rtp.ssrc = 100 + info.stream;
         rtp.rtp_timestamp = info.stream_sequence * 3000u;
         const std::vector<std::uint8_t> parity =
-            plan.is_parity ? parity_of(data, fragment_size(mss), groups, plan.header.fragment_index - count)
-                           : std::vector<std::uint8_t>{};
+            plan.is_parity
+                ? parity_of(data, fragment_size(mss), groups, plan.header.fragment_index - count, code)
+                : std::vector<std::uint8_t>{};
         const Bytes payload = plan.is_parity ? Bytes(parity) : Bytes(data).subspan(plan.offset, plan.size);
         (void)append_data_packet(packet, rtp, plan.header, payload);
         out.push_back(std::move(packet));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <set>
 
 #include "mssr_test_util.hpp"
@@ -189,6 +190,64 @@ TEST(MssrReassembler, ParityGroupsRebuildOneLostFragmentEach) {
         r.on_packet(at_ms(0), p[11]);
         r.on_packet(at_ms(0), p[12]);
         EXPECT_EQ(r.stats().invalid, 2u);
+    }
+}
+
+// The same ADU in a session that agreed on the Cauchy code: its 3 parity fragments rebuild any 3 lost data
+// fragments, here three of XOR group 0 (0, 3, 6), which the groups could not; with a parity fragment lost
+// too, the two left rebuild two. Fewer parity fragments than losses rebuild nothing, and the losses are
+// requested.
+TEST(MssrReassembler, CauchyParityRebuildsAsManyLostFragmentsAsParityFragmentsCame) {
+    ReassemblerConfig c = config();
+    c.key_parity_group = 4;
+    c.cauchy_parity = true;
+    const auto data = adu_bytes(10 * 64 - 30, 6);
+    const auto p = fragments(adu(0, 0, 10 * 64 - 30, 1000, Priority::key, true), 10, data, test::k_test_mss,
+                             4, ParityCode::cauchy);
+    ASSERT_EQ(p.size(), 13u);
+    const auto run = [&](const std::set<std::size_t>& lost) {
+        auto r = std::make_unique<Reassembler>(c);
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            if (lost.count(i) == 0) r->on_packet(at_ms(0), p[i]);
+        }
+        return r;
+    };
+    for (const std::set<std::size_t>& lost :
+         {std::set<std::size_t>{0, 3, 6}, std::set<std::size_t>{9, 0, 11}, std::set<std::size_t>{4}}) {
+        const auto r = run(lost);
+        const auto out = r->take_deliveries();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].outcome, Outcome::complete);
+        EXPECT_EQ(out[0].data, data);
+        std::size_t data_lost = 0;
+        for (std::size_t i : lost)
+            data_lost += i < 10 ? 1 : 0;
+        EXPECT_EQ(r->stats().parity_recovered, data_lost);
+        EXPECT_TRUE(r->make_feedback(at_ms(1)).nacks.empty());
+        EXPECT_EQ(r->memory_used(), 0u);
+    }
+    {
+        const auto r = run({1, 2, 5, 12});  // three data fragments, two parity fragments left
+        EXPECT_TRUE(r->take_deliveries().empty());
+        EXPECT_EQ(r->stats().parity_recovered, 0u);
+        EXPECT_EQ(requested(r->make_feedback(at_ms(1))), (std::set<std::uint16_t>{11, 12, 15}));
+        r->on_packet(at_ms(2), as_retransmission(p[5]));  // now two missing, two parity fragments
+        const auto out = r->take_deliveries();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].data, data);
+        EXPECT_EQ(r->stats().parity_recovered, 2u);
+    }
+    {
+        // A receiver that did not agree reads the same fragments as XOR groups: group 0's parity "rebuilds"
+        // fragment 0 into wrong octets. That is why both hellos must announce the code.
+        ReassemblerConfig groups = config();
+        groups.key_parity_group = 4;
+        Reassembler xor_reader(groups);
+        for (std::size_t i = 1; i < p.size(); ++i)
+            xor_reader.on_packet(at_ms(0), p[i]);
+        const auto out = xor_reader.take_deliveries();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_NE(out[0].data, data);
     }
 }
 

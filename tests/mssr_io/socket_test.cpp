@@ -215,12 +215,13 @@ TEST(MssrSocket, RepairsLossOnARealUdpPath) {
     EXPECT_GE(sender->sender()->stats().retransmissions, static_cast<std::uint64_t>(dropped));
 }
 
-void run_parity_session(bool parity, std::uint8_t group) {
-    SCOPED_TRACE(::testing::Message() << "parity " << parity << ", key parity group " << int{group});
+void run_parity_session(bool parity, std::uint8_t group, bool cauchy = true) {
+    SCOPED_TRACE(::testing::Message()
+                 << "parity " << parity << ", key parity group " << int{group} << ", cauchy " << cauchy);
     asio::io_context io;
     auto receiver = make(io, Role::receiver);
     auto sender = make(io, Role::sender, {StreamPolicy{5ms, RetransmitMode::by_value, LatePolicy::partial}},
-                       parity, group);
+                       parity, group, cauchy);
     ASSERT_TRUE(receiver && sender);
     int delivered = 0;
     receiver->on_delivery([&](const Delivery&) {
@@ -267,13 +268,18 @@ void run_parity_session(bool parity, std::uint8_t group) {
     // The receiver took the group from the sender's hello: the extra parity fragments are fragments of their
     // ADUs to it, not misshapen ones.
     EXPECT_EQ(receiver->receiver()->stats().invalid, 0u);
+    // Both ends read the code from the hellos, and agree: the sender's option decides, since this receiver
+    // takes either.
+    EXPECT_EQ(sender->sender()->config().cauchy_parity, cauchy);
+    EXPECT_EQ(receiver->receiver()->config().cauchy_parity, cauchy);
 }
 
 // The receiver's hello announces parity; a sender then protects every ADU whose budget no repair fits (here
 // 5 ms: loopback's round trip plus the 5 ms reorder allowance is more) with a parity fragment, and without
 // the option it sends only the first fragment's copy. (These are key ADUs: they get the copy either way.)
 // With a key parity group of 2 in the sender's hello, each 6-fragment ADU gets 3 parity fragments, and the
-// receiver (which announces groups) takes them.
+// receiver (which announces groups) takes them, in the Cauchy code or, when the sender is told so, in XOR
+// groups.
 TEST(MssrSocket, AReceiverThatTakesParityGetsItWhereNoRepairFits) {
     for (const std::uint8_t group : {0, 2}) {
         for (const bool parity : {true, false}) {
@@ -281,6 +287,7 @@ TEST(MssrSocket, AReceiverThatTakesParityGetsItWhereNoRepairFits) {
             if (::testing::Test::HasFatalFailure()) return;
         }
     }
+    run_parity_session(true, 2, false);
 }
 
 TEST(MssrSocket, SenderReportsKeepAnIdleSessionAlive) {
