@@ -312,11 +312,14 @@ void Reassembler::recover_from_parity(Adu& adu, std::uint32_t group) {
 void Reassembler::recover_from_cauchy(Adu& adu) {
     const std::uint32_t missing_count = adu.count - adu.received;
     if (missing_count == 0) return;
+    // Counted first: this runs for every fragment of the ADU, and most find too few parity fragments yet.
+    if (static_cast<std::size_t>(std::count(adu.have_parity.begin(), adu.have_parity.end(), true)) <
+        missing_count)
+        return;
     std::vector<ParityRow> rows;
     for (std::uint32_t row = 0; row < adu.parities() && rows.size() < missing_count; ++row) {
         if (adu.have_parity[row]) rows.push_back(ParityRow{row, adu.parity_data[row]});
     }
-    if (rows.size() < missing_count) return;
     std::vector<std::size_t> missing;
     for (std::uint32_t i = 0; i < adu.count; ++i) {
         if (!adu.have[i]) missing.push_back(i);
