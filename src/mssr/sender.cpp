@@ -366,9 +366,12 @@ void Sender::count_loss(Fragment& f, std::int64_t seq, TimePoint now) {
 }
 
 bool Sender::unrepairable(TimePoint now, TimePoint deadline, Priority priority) const noexcept {
+    if (!rtt_.has_sample()) {
+        return config_.protect_before_rtt && priority == Priority::key &&
+               now + rtt_.rto() + config_.reorder_allowance >= deadline;
+    }
     // A request comes a reorder window after the loss, its answer one round trip later.
-    return rtt_.has_sample() && now + rtt_.srtt() + config_.reorder_allowance >= deadline &&
-           protects(now, priority);
+    return now + rtt_.srtt() + config_.reorder_allowance >= deadline && protects(now, priority);
 }
 
 bool Sender::protects(TimePoint now, Priority priority) const noexcept {

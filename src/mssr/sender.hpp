@@ -85,6 +85,12 @@ struct SenderConfig {
     // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
     // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.
     std::chrono::milliseconds protect_after_loss{10000};
+    // Before the first RTT sample, whether a repair fits is unknown. With this, a key ADU whose budget is
+    // under the initial RTO (RFC 6298's conservative 1 s) counts as unrepairable and is protected; without
+    // it, nothing is. mssr::Socket turns it on: a listening sender's first ADUs leave before the receiver's
+    // HELLO-CONFIRM times its round trip, and the stream's first key frame, which its whole first GOP needs,
+    // is usually among them.
+    bool protect_before_rtt = false;
     // Pacing: once the RTT is known, datagrams leave no faster than pacing_percent % of the send window per
     // SRTT (pacing_slow_start_percent % in slow start, where the window doubles every round trip), with
     // bursts of at most pacing_burst_packets. Without it a window's worth leaves at once: a key frame into

@@ -80,6 +80,7 @@ void Socket::start_session(const Hello& peer_hello) {
             config.key_parity_group = options_.key_parity_group;
         config.cauchy_parity = options_.cauchy_parity && (peer_hello.features & k_feature_cauchy_parity) != 0;
         config.pacing = options_.pacing;
+        config.protect_before_rtt = true;  // a listening sender's first key frame, before HELLO-CONFIRM
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
             config.streams.push_back(
                 SenderStreamConfig{options_.ssrc + static_cast<std::uint32_t>(i), options_.streams[i]});

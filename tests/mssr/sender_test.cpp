@@ -627,6 +627,37 @@ TEST(MssrSender, ParityIsOnlyForUnrepairableAdus) {
     EXPECT_EQ(copying.stats().parity_adus, 0u);
 }
 
+// Before any RTT sample a sender that is told to (mssr::Socket's are) protects key ADUs whose budget is under
+// the initial RTO, and only those: a delta frame still needs a loss seen, and a budget of seconds leaves
+// time for a repair whatever the path.
+TEST(MssrSender, AKeyFrameBeforeTheFirstRttSampleIsProtectedWhenAsked) {
+    SenderConfig c = config(RetransmitMode::by_value, 120ms);
+    c.parity_when_unrepairable = true;
+    c.protect_before_rtt = true;
+    Sender s(c);
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    ASSERT_TRUE(s.submit(at_ms(0), frame(k_fragment * 3, Priority::reference)).ok());
+    const auto sent = drain(s, at_ms(0));
+    ASSERT_EQ(sent.size(), 8u);  // the key ADU's 3, its parity and its first fragment's copy; the delta's 3
+    std::size_t key_fragments = 0;
+    for (const FragmentHeader& h : sent) {
+        EXPECT_EQ(h.parity,
+                  h.priority == Priority::key);  // the P bit is on every fragment of the key ADU only
+        key_fragments += h.priority == Priority::key ? 1 : 0;
+    }
+    EXPECT_EQ(key_fragments, 5u);
+    EXPECT_EQ(s.stats().parity_adus, 1u);
+    EXPECT_EQ(s.stats().first_fragment_copies, 1u);
+
+    SenderConfig slow = config(RetransmitMode::by_value, 2000ms);
+    slow.parity_when_unrepairable = true;
+    slow.protect_before_rtt = true;
+    Sender roomy(slow);
+    ASSERT_TRUE(roomy.submit(at_ms(0), frame(k_fragment * 3)).ok());
+    EXPECT_EQ(drain(roomy, at_ms(0)).size(), 3u);
+    EXPECT_EQ(roomy.stats().parity_adus, 0u);
+}
+
 // Protection where no repair fits costs a datagram per ADU, lost or not: key ADUs always get it, the others
 // only while the path has shown a loss within protect_after_loss (10 s).
 TEST(MssrSender, ADeltaFrameIsProtectedOnlyWhileThePathLoses) {

@@ -143,6 +143,9 @@ TEST(MssrSocket, AListeningSenderServesAConnectingReceiver) {
     ASSERT_TRUE(sender->stats().handshake_rtt);
     EXPECT_LT(*sender->stats().handshake_rtt, std::chrono::microseconds(50ms));
     EXPECT_TRUE(sender->sender()->rtt().has_sample());
+    // The five key ADUs were submitted right after listen(), before HELLO-CONFIRM could arrive: without a
+    // round trip to judge by, their 300 ms budget is under the initial RTO, so each got its parity.
+    EXPECT_EQ(sender->sender()->stats().parity_adus, 5u);
 }
 
 // A forwarder between the two ends that drops every `drop_every`-th data packet from the sender.
