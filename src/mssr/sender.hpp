@@ -78,7 +78,7 @@ struct SenderConfig {
     // fragment cannot rebuild, and without it the decoder loses its GOP. 0: one parity fragment per ADU.
     // Only for a receiver that announced k_feature_parity_groups (handshake.hpp), so 0 here.
     std::size_t key_parity_group = 0;
-    // Those parity fragments in the Cauchy code, where any of them rebuilds any lost fragment, instead of
+    // Those parity fragments in the Cauchy code, where any m of them rebuild any m lost fragments, instead of
     // XOR groups (fragmenter.hpp, parity_code). Only for a receiver that announced k_feature_cauchy_parity.
     bool cauchy_parity = false;
     // That protection (parity or the copy) costs a datagram per ADU whether or not anything is lost, so a
