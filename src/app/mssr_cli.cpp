@@ -21,8 +21,9 @@ namespace {
 
 struct MssrFlags {
     std::string input;               // send: udp://HOST:PORT or rtsp://ORIGIN/...
-    std::string to;                  // send: HOST:PORT
-    std::string listen;              // recv: HOST:PORT
+    std::string to;                  // send: the receiver's HOST:PORT, which it calls
+    std::string listen;              // either: HOST:PORT to wait for the other end on
+    std::string from;                // recv: the sender's HOST:PORT, which it calls
     std::string ts_out;              // recv: udp://HOST:PORT
     std::string serve;               // recv: rtsp://ADDR:PORT/NAME
     std::vector<std::string> allow;  // recv --serve: players allowed
@@ -61,6 +62,19 @@ std::optional<asio::ip::udp::endpoint> udp_endpoint(std::string_view text, const
     if (text.starts_with("udp://")) text.remove_prefix(6);
     if (const auto query = text.find('?'); query != std::string_view::npos) text = text.substr(0, query);
     return ip_endpoint<asio::ip::udp::endpoint>(text, what);
+}
+
+// Where this end meets the other: it waits at --listen, or calls --to (send) or --from (recv). The option
+// group lets exactly one through.
+std::optional<mssr::Rendezvous> rendezvous(const MssrFlags& flags, bool send) {
+    if (!flags.listen.empty()) {
+        const auto address = udp_endpoint(flags.listen, "--listen");
+        if (!address) return std::nullopt;
+        return mssr::Rendezvous{*address, true};
+    }
+    const auto address = send ? udp_endpoint(flags.to, "--to") : udp_endpoint(flags.from, "--from");
+    if (!address) return std::nullopt;
+    return mssr::Rendezvous{*address, false};
 }
 
 // rtsp://ADDR[:PORT]/NAME with ADDR an IP literal: where `mssr recv --serve` listens and the mount's name.
@@ -117,7 +131,13 @@ Subcommand add_mssr_command(CLI::App& app) {
                      "udp://HOST:PORT where the MPEG-TS arrives (bound here), rtsp://ORIGIN/PATH to play, or "
                      "FILE.sdp describing RTP over UDP (as ffmpeg -f rtp -sdp_file writes it)")
         ->required();
-    send->add_option("--to", flags->to, "The receiver's HOST:PORT")->required();
+    auto* send_meets =
+        send->add_option_group("rendezvous", "Where the sender and the receiver meet (one of)");
+    send_meets->add_option("--to", flags->to, "Call the receiver waiting at HOST:PORT (its recv --listen)");
+    send_meets->add_option(
+        "--listen", flags->listen,
+        "Wait at HOST:PORT for the receiver to call (its recv --from), as an SRT listener");
+    send_meets->require_option(1);
     send->add_option("--latency", flags->latency,
                      "Latency budget in ms: a frame not delivered by then is given up (default 120)")
         ->check(CLI::Range(1U, 30000U));
@@ -160,7 +180,13 @@ Subcommand add_mssr_command(CLI::App& app) {
     send->add_flag("--quiet", flags->quiet, "No progress line on stderr");
 
     auto* recv = mssr->add_subcommand("recv", "Receive from an MSSR sender and write MPEG-TS over UDP");
-    recv->add_option("--listen", flags->listen, "HOST:PORT to wait for the sender on")->required();
+    auto* recv_meets =
+        recv->add_option_group("rendezvous", "Where the sender and the receiver meet (one of)");
+    recv_meets->add_option("--listen", flags->listen,
+                           "Wait at HOST:PORT for the sender to call (its send --to)");
+    recv_meets->add_option("--from", flags->from,
+                           "Call the sender waiting at HOST:PORT (its send --listen), as an SRT caller");
+    recv_meets->require_option(1);
     auto* ts_out = recv->add_option("--ts-out", flags->ts_out, "udp://HOST:PORT to write the MPEG-TS to");
     auto* serve = recv->add_option("--serve", flags->serve,
                                    "rtsp://IP:PORT/NAME: serve an RTSP sender's stream to players there");
@@ -192,9 +218,9 @@ Subcommand add_mssr_command(CLI::App& app) {
             config.options = socket_options(*flags);
             config.stats_json = flags->stats_json;
             if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
-            const auto peer = udp_endpoint(flags->to, "--to");
-            if (!peer) return 2;
-            config.peer = *peer;
+            const auto meet = rendezvous(*flags, true);
+            if (!meet) return 2;
+            config.mssr = *meet;
             return mssr::run_rtsp_send(config);
         }
         if (!send->parsed() && (!flags->serve.empty() || !flags->rtp.empty())) {
@@ -202,9 +228,9 @@ Subcommand add_mssr_command(CLI::App& app) {
             config.admin = admin;
             config.stats_json = flags->stats_json;
             if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
-            const auto listen = udp_endpoint(flags->listen, "--listen");
-            if (!listen) return 2;
-            config.listen = *listen;
+            const auto meet = rendezvous(*flags, false);
+            if (!meet) return 2;
+            config.mssr = *meet;
             if (!flags->serve.empty()) {
                 if (!serve_target(flags->serve, config.serve, config.mount)) return 2;
                 config.serve_rtsp = true;
@@ -233,19 +259,18 @@ Subcommand add_mssr_command(CLI::App& app) {
         config.options = socket_options(*flags);
         config.stats_json = flags->stats_json;
         if (flags->quiet) config.progress_interval = std::chrono::milliseconds(0);
+        const auto meet = rendezvous(*flags, send->parsed());
+        if (!meet) return 2;
+        config.mssr = *meet;
         if (send->parsed()) {
-            const auto local = udp_endpoint(flags->input, "SOURCE");
-            const auto peer = udp_endpoint(flags->to, "--to");
-            if (!local || !peer) return 2;
-            config.local = *local;
-            config.peer = *peer;
+            const auto input = udp_endpoint(flags->input, "SOURCE");
+            if (!input) return 2;
+            config.ts = *input;
             return mssr::run_ts_send(config);
         }
-        const auto local = udp_endpoint(flags->listen, "--listen");
-        const auto peer = udp_endpoint(flags->ts_out, "--ts-out");
-        if (!local || !peer) return 2;
-        config.local = *local;
-        config.peer = *peer;
+        const auto output = udp_endpoint(flags->ts_out, "--ts-out");
+        if (!output) return 2;
+        config.ts = *output;
         return mssr::run_ts_recv(config);
     };
     return {mssr, run};

@@ -146,6 +146,17 @@ asio::awaitable<asio::error_code> Socket::listen() {
     co_return asio::error::operation_aborted;
 }
 
+Socket::Endpoint Rendezvous::bind_address() const {
+    if (listen) return address;
+    return address.address().is_v6() ? Socket::Endpoint(asio::ip::udp::v6(), 0)
+                                     : Socket::Endpoint(asio::ip::udp::v4(), 0);
+}
+
+asio::awaitable<asio::error_code> Socket::meet(const Rendezvous& rendezvous) {
+    if (rendezvous.listen) co_return co_await listen();
+    co_return co_await connect(rendezvous.address);
+}
+
 asio::awaitable<asio::error_code> Socket::connect(Endpoint peer) {
     using namespace asio::experimental::awaitable_operators;
     const TimePoint give_up = Clock::now() + options_.connect_timeout;

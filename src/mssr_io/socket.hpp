@@ -72,6 +72,17 @@ struct SocketStats {
     std::optional<std::chrono::microseconds> handshake_rtt;
 };
 
+// How a session's two ends meet, chosen per end as SRT's caller and listener modes are: one waits at
+// `address` (SR_LISTEN) and the other calls it there (SR_CONNECT). Either role may wait: by default the
+// receiver does (`mssr recv --listen`, `mssr send --to`), and a sender that waits (`mssr send --listen`) is
+// called by its receiver (`mssr recv --from`).
+struct Rendezvous {
+    asio::ip::udp::endpoint address;
+    bool listen = false;  // this end waits at `address`; otherwise it calls it
+    // Where this end's socket binds: `address` when it waits, any port of the family when it calls.
+    asio::ip::udp::endpoint bind_address() const;
+};
+
 class Socket {
 public:
     using Endpoint = asio::ip::udp::endpoint;
@@ -87,6 +98,8 @@ public:
     // SR_CONNECT: sends HELLO every hello_interval until the peer's HELLO-ACK (timed_out after
     // connect_timeout; connection_refused when the peer has the same role).
     asio::awaitable<asio::error_code> connect(Endpoint peer);
+    // listen() or connect(), as `rendezvous` says.
+    asio::awaitable<asio::error_code> meet(const Rendezvous& rendezvous);
     // The session: sends, receives, feedback, timers. Returns when close() is called (operation_aborted)
     // or the peer fell silent for idle_timeout (timed_out).
     asio::awaitable<asio::error_code> run();

@@ -105,13 +105,11 @@ int run_ts_send(const TsBridgeConfig& config) {
     Run run(config);
     SocketOptions options = config.options;
     options.role = Role::sender;
-    const udp::endpoint any =
-        config.peer.address().is_v6() ? udp::endpoint(udp::v6(), 0) : udp::endpoint(udp::v4(), 0);
-    if (!run.open(options, any)) return 2;
+    if (!run.open(options, config.mssr.bind_address())) return 2;
     udp::socket input(run.io);
     asio::error_code ec;
-    input.open(config.local.protocol(), ec);
-    if (!ec) input.bind(config.local, ec);
+    input.open(config.ts.protocol(), ec);
+    if (!ec) input.bind(config.ts, ec);
     if (ec) {
         std::fprintf(stderr, "streamgate: mssr send: cannot bind the TS input: %s\n", ec.message().c_str());
         return 2;
@@ -165,7 +163,7 @@ int run_ts_send(const TsBridgeConfig& config) {
         run.io,
         [&]() -> asio::awaitable<void> {
             using namespace asio::experimental::awaitable_operators;
-            const auto connected = co_await mssr.connect(config.peer);
+            const auto connected = co_await mssr.meet(config.mssr);
             if (connected) {
                 if (!run.stopping) {
                     std::fprintf(stderr, "streamgate: mssr send: no MSSR receiver at the peer: %s\n",
@@ -230,10 +228,10 @@ int run_ts_recv(const TsBridgeConfig& config) {
     Run run(config);
     SocketOptions options = config.options;
     options.role = Role::receiver;
-    if (!run.open(options, config.local)) return 2;
+    if (!run.open(options, config.mssr.bind_address())) return 2;
     udp::socket output(run.io);
     asio::error_code ec;
-    output.open(config.peer.protocol(), ec);
+    output.open(config.ts.protocol(), ec);
     if (ec) {
         std::fprintf(stderr, "streamgate: mssr recv: cannot open the TS output: %s\n", ec.message().c_str());
         return 2;
@@ -257,7 +255,7 @@ int run_ts_recv(const TsBridgeConfig& config) {
         for (std::size_t at = 0; at < data.size(); at += k_ts_datagram) {
             const std::size_t n = std::min(k_ts_datagram, data.size() - at);
             asio::error_code send_ec;
-            output.send_to(asio::buffer(data.data() + at, n), config.peer, 0, send_ec);
+            output.send_to(asio::buffer(data.data() + at, n), config.ts, 0, send_ec);
             if (send_ec) {
                 ++out.errors;
             } else {
@@ -299,7 +297,12 @@ int run_ts_recv(const TsBridgeConfig& config) {
     asio::co_spawn(
         run.io,
         [&]() -> asio::awaitable<void> {
-            if (co_await mssr.listen()) {
+            if (const auto met = co_await mssr.meet(config.mssr)) {
+                if (!run.stopping) {  // a listener's wait ends only when it is closed; a call can time out
+                    std::fprintf(stderr, "streamgate: mssr recv: no MSSR sender at the peer: %s\n",
+                                 met.message().c_str());
+                    run.status = 1;
+                }
                 run.stop();
                 co_return;
             }

@@ -16,10 +16,10 @@
 namespace sg::mssr {
 
 struct TsBridgeConfig {
-    asio::ip::udp::endpoint local;  // send: where the TS input arrives; recv: the MSSR listen address
-    asio::ip::udp::endpoint peer;   // send: the MSSR receiver; recv: where the TS output goes
-    SocketOptions options;          // role, MSS, stream policies (send), congestion
-    std::string stats_json;         // statistics written here at exit (empty: none)
+    asio::ip::udp::endpoint ts;  // send: where the TS input arrives; recv: where the TS output goes
+    Rendezvous mssr;             // where the MSSR session's ends meet, and whether this end waits there
+    SocketOptions options;       // role, MSS, stream policies (send), congestion
+    std::string stats_json;      // statistics written here at exit (empty: none)
     std::optional<asio::ip::tcp::endpoint> admin;  // Prometheus /metrics for the session (none by default)
     std::chrono::milliseconds progress_interval{1000};  // a line on stderr (0: none)
     // send: an input pause this long ends the open ADUs (the last frame of a stream that stopped).

@@ -25,11 +25,10 @@ struct RtspBridgeConfig {
     // send: instead of source_url, an SDP file: each m= section's RTP arrives on its port at the c= address
     // (bound there; a multicast group is joined), its RTCP on the port above (a BYE ends the input).
     std::string source_sdp_file;
-    asio::ip::udp::endpoint peer;    // send: the MSSR receiver
-    asio::ip::udp::endpoint listen;  // recv: where the sender is awaited
-    bool serve_rtsp = false;         // recv: serve a mount (--serve)
-    asio::ip::tcp::endpoint serve;   // recv: the RTSP listener
-    std::string mount;               // recv: rtsp://SERVE/MOUNT
+    Rendezvous mssr;                // where the MSSR session's ends meet, and whether this end waits there
+    bool serve_rtsp = false;        // recv: serve a mount (--serve)
+    asio::ip::tcp::endpoint serve;  // recv: the RTSP listener
+    std::string mount;              // recv: rtsp://SERVE/MOUNT
     // recv --rtp HOST:PORT --sdp FILE: plain RTP, track i to PORT + 2 i, described in FILE (rtp_out_sdp.hpp).
     std::optional<asio::ip::udp::endpoint> rtp_out;
     std::string sdp_file;

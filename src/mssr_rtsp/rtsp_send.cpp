@@ -142,15 +142,13 @@ private:
         options.streams.assign(count, audio);
         options.streams[k_rtp_video_stream] = video;
         options.streams[k_description_stream] = description;
-        const udp::endpoint any =
-            config_.peer.address().is_v6() ? udp::endpoint(udp::v6(), 0) : udp::endpoint(udp::v4(), 0);
-        auto created = Socket::create(io_.get_executor(), any, options);
+        auto created = Socket::create(io_.get_executor(), config_.mssr.bind_address(), options);
         if (!created) {
             fail(2, std::string(created.error()));
             co_return false;
         }
         mssr_ = std::move(*created);
-        if (const auto ec = co_await mssr_->connect(config_.peer)) {
+        if (const auto ec = co_await mssr_->meet(config_.mssr)) {
             fail(1, "no MSSR receiver at the peer: " + ec.message());
             co_return false;
         }

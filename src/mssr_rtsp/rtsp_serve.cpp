@@ -85,7 +85,7 @@ private:
     int run_session() {
         SocketOptions socket_options = config_.options;
         socket_options.role = Role::receiver;
-        auto created = Socket::create(io_.get_executor(), config_.listen, socket_options);
+        auto created = Socket::create(io_.get_executor(), config_.mssr.bind_address(), socket_options);
         if (!created) {
             say(fmt::format("streamgate: mssr recv: {}\n", created.error()));
             return 2;
@@ -123,7 +123,13 @@ private:
     }
 
     asio::awaitable<void> session() {
-        if (co_await mssr_->listen()) co_return;
+        if (const auto met = co_await mssr_->meet(config_.mssr)) {
+            if (!stopping_) {  // a listener's wait ends only when it is closed; a call can time out
+                say(fmt::format("streamgate: mssr recv: no MSSR sender at the peer: {}\n", met.message()));
+                status_ = 1;
+            }
+            co_return;
+        }
         if (config_.progress_interval.count() > 0) say("mssr recv: sender connected\n");
         const auto ended = co_await mssr_->run();
         if (ended == asio::error::timed_out) say("mssr recv: the sender fell silent\n");

@@ -11,6 +11,8 @@ what arrives to a file, which ffprobe and ffmpeg then decode: frames, key frames
   - A budget no repair fits (5 ms: a request waits 5 ms for reordering, and this path's round trip is about
     2 ms): no retransmission at all, each frame gets a parity fragment that rebuilds one lost fragment; the
     decoder reports fewer errors than with the first-fragment copies (`--no-parity`) on the same path.
+  - The roles of SRT's listener and caller swapped: `mssr send --listen` waits on snd and `mssr recv --from`
+    calls it across the path; the stream arrives as whole.
 
 RTSP in and out over the same path (the second test): `streamgate serve` on snd is the origin (an MP4 with
 H.264 and AAC), `mssr send rtsp://...` plays it on snd and carries it, `mssr recv --serve rtsp://...` on rcv
@@ -45,6 +47,7 @@ SINK_PORT = 7000      # the sink's port, on rcv (mssr recv's TS output, or plain
 ORIGIN_PORT = 8554    # streamgate serve on snd (the RTSP test)
 RTSP_MSSR_PORT = 6001  # mssr recv --serve's MSSR listener, on rcv
 SDP_MSSR_PORT = 6002  # the same for the SDP-input test
+CALLED_SENDER_PORT = 6003  # mssr send --listen's port, on snd (the receiver calls the sender)
 RTP_IN_PORT = 5010    # ffmpeg's RTP to mssr send FILE.sdp, on snd: video here, audio at + 2
 MOUNT_PORT = 8555     # mssr recv --serve's RTSP listener, on rcv (loopback)
 ADMIN_PORT = 9109     # mssr send's and recv's --admin (Prometheus /metrics), each on its host's loopback
@@ -213,6 +216,37 @@ class Mssr(unittest.TestCase):
                          sent["sender"]["retransmissions"], report)
         self.assertEqual(recv_metrics['streamgate_mssr_receiver_adus_total{stream="video",outcome="complete"}'],
                          video["adus_complete"], report)
+
+    def test_a_listening_sender_serves_a_receiver_that_calls_it(self):
+        """The roles of SRT's listener and caller swapped: mssr send waits (--listen) on snd, mssr recv calls it
+        across the lossy path (--from), and the stream arrives as whole as the other way round."""
+        net = self.net
+        tmp = net.tmpdir
+        sink, ts = self.sink("mssr-called")
+        send = net.start_peer(SND, [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--listen",
+                                    f"{SND_ADDR}:{CALLED_SENDER_PORT}", "--stats-json", str(tmp / "called-send.json")],
+                              name="called-send", ready=None)
+        net.wait_port(SND, SND_ADDR, CALLED_SENDER_PORT, proto="udp")
+        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--from", f"{SND_ADDR}:{CALLED_SENDER_PORT}",
+                                    "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--stats-json",
+                                    str(tmp / "called-recv.json")], name="called-recv", ready=None)
+        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
+        time.sleep(1.0)  # the handshake (repeated every 200 ms while the router drops)
+        stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
+        time.sleep(1.0)  # the last frames' repairs
+        self.assertEqual(send.stop(), 0, send.log_text())
+        self.wait_sink(sink)
+        self.assertEqual(recv.stop(), 0, recv.log_text())
+        got = analyse(ts)
+        sent = json.loads((tmp / "called-send.json").read_text())
+        received = json.loads((tmp / "called-recv.json").read_text())
+        report = f"source {self.source}\nMSSR {got}\nsender {json.dumps(sent)}\nreceiver {json.dumps(received)}"
+        print(report)
+        self.assertGreater(sent["sender"]["retransmissions"], 0, report)  # the path loses; MSSR repaired
+        self.assertEqual(received["streams"][0]["key_adus_incomplete"], 0, report)
+        self.assertEqual(got["key_frames"], self.source["key_frames"], report)
+        self.assertLessEqual(got["decode_errors"], 2, report)
+        self.assertGreaterEqual(got["frames"], self.source["frames"] - 2, report)
 
     def mssr_ts_session(self, name: str, send_args: list[str]) -> tuple[dict, dict, dict]:
         """Streams the clip through mssr send | recv (TS in, TS out); the decoded result and both ends' stats."""
