@@ -16,6 +16,7 @@
 #include "mssr/ts_grouper.hpp"
 #include "mssr_io/session_admin.hpp"
 #include "mssr_io/stats_json.hpp"
+#include "net/udp_batch.hpp"
 #include "net/use_tuple.hpp"
 
 namespace sg::mssr {
@@ -97,6 +98,7 @@ struct SendCounters {
     std::uint64_t bytes = 0;
     std::uint64_t submitted = 0;
     std::uint64_t rejected = 0;  // the send buffer was full or the ADU too long: the path cannot keep up
+    std::uint64_t stale = 0;     // a listening sender: datagrams queued before its receiver called, dropped
 };
 
 }  // namespace
@@ -184,6 +186,22 @@ int run_ts_send(const TsBridgeConfig& config) {
                 asio::detached);
             asio::co_spawn(run.io, run.report(progress_line), asio::detached);
             std::vector<std::uint8_t> buffer(65536);
+            if (config.mssr.listen) {
+                // A listening sender may wait long for its receiver. What the input queued meanwhile (up to
+                // the socket's buffer) is stale: submitted now, it would leave as a burst of old frames. The
+                // session starts with what comes next, as a late joiner of a live stream does.
+                udp::endpoint from;
+                while (net::receive_queued(input, buffer, from))
+                    ++counters.stale;
+                if (counters.stale > 0 && config.progress_interval.count() > 0) {
+                    std::fputs(
+                        fmt::format("mssr send: receiver called; {} input datagrams queued before were "
+                                    "dropped\n",
+                                    counters.stale)
+                            .c_str(),
+                        stderr);
+                }
+            }
             asio::steady_timer idle(run.io);
             while (!run.stopping) {
                 idle.expires_after(config.input_idle_flush);
@@ -218,7 +236,8 @@ int run_ts_send(const TsBridgeConfig& config) {
                          {"adus", g.adus},
                          {"key_adus", g.key_adus},
                          {"submitted", counters.submitted},
-                         {"rejected", counters.rejected}};
+                         {"rejected", counters.rejected},
+                         {"stale_dropped", counters.stale}};
     json["socket"] = socket_stats_json(mssr.stats());
     if (!write_json(config.stats_json, json) && run.status == 0) run.status = 1;
     return run.status;

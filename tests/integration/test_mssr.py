@@ -12,7 +12,8 @@ what arrives to a file, which ffprobe and ffmpeg then decode: frames, key frames
     2 ms): no retransmission at all, each frame gets a parity fragment that rebuilds one lost fragment; the
     decoder reports fewer errors than with the first-fragment copies (`--no-parity`) on the same path.
   - The roles of SRT's listener and caller swapped: `mssr send --listen` waits on snd and `mssr recv --from`
-    calls it across the path; the stream arrives as whole.
+    calls it across the path; the stream arrives as whole, and what the sender's input queued before the
+    call is dropped as stale, not sent.
 
 RTSP in and out over the same path (the second test): `streamgate serve` on snd is the origin (an MP4 with
 H.264 and AAC), `mssr send rtsp://...` plays it on snd and carries it, `mssr recv --serve rtsp://...` on rcv
@@ -227,10 +228,15 @@ class Mssr(unittest.TestCase):
                                     f"{SND_ADDR}:{CALLED_SENDER_PORT}", "--stats-json", str(tmp / "called-send.json")],
                               name="called-send", ready=None)
         net.wait_port(SND, SND_ADDR, CALLED_SENDER_PORT, proto="udp")
+        # Input that arrives before any receiver calls is stale by the time one does: it is dropped, not sent.
+        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
+        null_packet = "bytes([0x47, 0x1f, 0xff, 0x10]) + bytes(184)"  # one TS null packet per datagram
+        net.run(SND, [PYTHON, "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                                    f"[s.sendto({null_packet}, ('127.0.0.1', {TS_IN_PORT})) for _ in range(50)]"])
+        time.sleep(0.5)
         recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--from", f"{SND_ADDR}:{CALLED_SENDER_PORT}",
                                     "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--stats-json",
                                     str(tmp / "called-recv.json")], name="called-recv", ready=None)
-        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
         time.sleep(1.0)  # the handshake (repeated every 200 ms while the router drops)
         stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
         time.sleep(1.0)  # the last frames' repairs
@@ -242,6 +248,7 @@ class Mssr(unittest.TestCase):
         received = json.loads((tmp / "called-recv.json").read_text())
         report = f"source {self.source}\nMSSR {got}\nsender {json.dumps(sent)}\nreceiver {json.dumps(received)}"
         print(report)
+        self.assertEqual(sent["input"]["stale_dropped"], 50, report)
         self.assertGreater(sent["sender"]["retransmissions"], 0, report)  # the path loses; MSSR repaired
         self.assertEqual(received["streams"][0]["key_adus_incomplete"], 0, report)
         self.assertEqual(got["key_frames"], self.source["key_frames"], report)
