@@ -15,6 +15,15 @@ def data_packet(seq, stream, sseq, length, index, frag, prio=0, rtx=0, marker=0,
     return rtp + mssr + frag
 
 
+def data_packet_v3(seq, stream, sseq, length, index, frag, parity_count, prio=1):
+    """Version 3: version 2's header with the P bit and a thirteenth octet, the ADU's parity count."""
+    rtp = struct.pack("!BBHII", 0x80, 96, seq, 90000, 0x1000 + stream)
+    first = (3 << 6) | (prio << 4) | stream
+    p_bit = (1 << 13) if parity_count else 0
+    mssr = bytes([first]) + length.to_bytes(3, "big") + struct.pack("!HHHH", seq, sseq, 1000, p_bit | index)
+    return rtp + mssr + bytes([parity_count]) + frag
+
+
 def feedback(ssrc, rwnd, cum, acks, nacks, with_rr=False):
     """The APP packet alone (reduced-size RTCP, version 2); with_rr: version 1's compound, still parsed."""
     body = struct.pack("!IHBB", rwnd, cum, len(acks), len(nacks))
@@ -36,6 +45,7 @@ write("mssr_packet_fuzz", "data_first", data_packet(7, 0, 3, 1300, 0, b"\x5a" * 
 write("mssr_packet_fuzz", "data_last_rtx", data_packet(0xffff, 1, 0xffff, 1300, 2, b"\x01" * 252, 1, 1, 1))
 write("mssr_packet_fuzz", "data_wants_feedback_wrapped_time",
       data_packet(9, 15, 4, 0xffffff, 0x3fff, b"\x02" * 16, 2, 0, 0, 0x1ffff, 1))
+write("mssr_packet_fuzz", "data_v3_parity", data_packet_v3(11, 0, 5, 1300, 3, b"\x07" * 523, 2))
 write("mssr_packet_fuzz", "feedback", feedback(0xcafe, 65536, 2, [(4, 3), (9, 1)], [(3, 0), (8, 0x0003)]))
 write("mssr_packet_fuzz", "feedback_zero_window", feedback(1, 0, 10, [], []))
 write("mssr_packet_fuzz", "feedback_v1_compound", feedback(1, 4096, 10, [(12, 2)], [], with_rr=True))

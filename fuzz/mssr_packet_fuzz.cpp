@@ -8,7 +8,8 @@
 //  3. The input as a session HELLO / HELLO-ACK: one that parses is rebuilt and must parse to the same value.
 //  4. Parsed feedback drives a sender with data outstanding: its accounting must stay within its bounds. The
 //     input's third octet decides whether that data carries parity fragments (an RTT above both budgets),
-//     whether the key ADU's come in groups, and whether the sender paces (then, after the feedback, the
+//     whether the key ADU's come in groups, whether the data headers are version 3 (the parity count on the
+//     wire), and whether the sender paces (then, after the feedback, the
 //     pacer's wake-up must be in the future whenever it holds back a datagram, or a caller waiting for it
 //     would spin).
 
@@ -37,8 +38,11 @@ void data_round_trip(sg::Bytes input) {
     check(h.adu_length >= 1 && h.adu_length <= k_max_adu_size && view->fragment.size() <= h.adu_length);
     check(!view->fragment.empty());
     check(h.stream <= k_max_stream && h.fragment_index <= k_max_fragment_index);
-    for (const std::size_t fs : {std::size_t{1}, std::size_t{64}, fragment_size(k_default_mss),
-                                 fragment_size(1340), view->fragment.size()}) {
+    check(h.version == k_version || h.version == k_version_parity_count);
+    check((h.parity_count != 0) == (h.parity && h.version == k_version_parity_count));
+    for (const std::size_t fs :
+         {std::size_t{1}, std::size_t{64}, fragment_size(k_default_mss),
+          fragment_size(k_default_mss, k_version_parity_count), fragment_size(1340), view->fragment.size()}) {
         const auto offset = fragment_offset(h, view->fragment.size(), fs);
         if (!offset) continue;
         check(*offset % fs == 0 && *offset / fs == h.fragment_index);
@@ -117,6 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.parity_when_unrepairable = parity;
     config.key_parity_group = size >= 3 && (data[2] & 4) != 0 ? 3 : 0;  // the key ADU's 8 fragments: 3 groups
     config.cauchy_parity = size >= 3 && (data[2] & 8) != 0;
+    if (size >= 3 && (data[2] & 16) != 0) config.header_version = k_version_parity_count;
     const bool pacing = size >= 3 && (data[2] & 2) != 0;
     config.pacing = pacing;
     Sender sender(config);

@@ -7,7 +7,8 @@
 // Input: records [kind u8][time step u8][...]: kind bit 0 set = a built fragment from 12 field octets
 // (stream, priority (bit 7: a parity-protected ADU), sequence u16, stream sequence u16, ADU length u16,
 // fragment index u8, ADU time u16, fill octet whose bit 0 is the W bit), clear = a raw datagram of
-// (kind >> 1) octets. Kind bit 7 asks for feedback after the record.
+// (kind >> 1) octets. Kind bit 7 asks for feedback after the record. Inputs whose size has bit 1 set are a
+// session of header version 3, whose built fragments carry a parity count taken from priority bits 2-4.
 
 #include <algorithm>
 #include <chrono>
@@ -48,8 +49,8 @@ ReassemblerConfig make_config() {
     return c;
 }
 
-std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
-    const std::size_t size = fragment_size(k_mss);
+std::vector<std::uint8_t> build_fragment(const std::uint8_t* f, std::uint8_t version) {
+    const std::size_t size = fragment_size(k_mss, version);
     AduInfo info;
     info.stream = f[0] % 5;  // 4 is out of range on purpose
     info.priority = static_cast<Priority>(f[1] % 3);
@@ -57,9 +58,15 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f) {
     info.length = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(f[6] << 8 | f[7]));
     info.time_ms = static_cast<std::uint16_t>(f[9] << 8 | f[10]);
     info.parity = (f[1] & 0x80) != 0;
+    info.version = version;
     const std::size_t data_fragments = fragment_count(info.length, size);
+    if (version == k_version_parity_count && info.parity)
+        info.parity_count = 1 + ((f[1] >> 2) & 7) % data_fragments;
     const std::size_t count =
-        data_fragments + (info.parity ? parity_groups(data_fragments, info.priority, k_key_parity_group) : 0);
+        data_fragments + (!info.parity ? 0
+                          : info.parity_count != 0
+                              ? info.parity_count
+                              : parity_groups(data_fragments, info.priority, k_key_parity_group));
     const std::size_t index = f[8] % count;
     const auto sequence = static_cast<std::uint16_t>(f[2] << 8 | f[3]);
     const auto plans =
@@ -84,6 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // fuzzer's parity fragments are not the code's, so a rebuild yields garbage octets: the bounds are what
     // is tested.
     config.cauchy_parity = (size & 1) != 0;
+    config.header_version = (size & 2) != 0 ? k_version_parity_count : k_version;
     Reassembler reassembler(config);
     FeedbackPacer pacer;
     auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
@@ -94,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         pos += 2;
         if ((kind & 1) != 0) {
             if (size - pos < 12) break;
-            reassembler.on_packet(now, build_fragment(data + pos));
+            reassembler.on_packet(now, build_fragment(data + pos, config.header_version));
             pos += 12;
         } else {
             const std::size_t length = std::min<std::size_t>((kind & 0x7f) >> 1, size - pos);

@@ -133,13 +133,18 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         # mssr-live-copy: the live mode with the first fragment's copy instead of parity where no repair fits;
         # mssr-live-onepar: one parity fragment per key frame too, not one per 8 of its fragments;
         # mssr-live-xor: a key frame's parity fragments in XOR groups, not the Cauchy code;
+        # mssr-live-groups: the fixed parity counts (one per frame, one per 8 fragments of a key frame) instead
+        # of counts chosen from the measured loss; mssr-live-lean: those chosen for a residual of 0.25;
         # a "-pace" or "-nopace" suffix on any MSSR protocol turns the sender's pacing on or off.
         base, pacing = pacing_suffix(proto)
         extra = {"mssr-lt": ["--loss-tolerance", "0.2"],
                  "mssr-live": ["--stream-kbps", str(args.stream_kbps)],
                  "mssr-live-copy": ["--stream-kbps", str(args.stream_kbps), "--no-parity"],
                  "mssr-live-onepar": ["--stream-kbps", str(args.stream_kbps), "--key-parity-group", "0"],
-                 "mssr-live-xor": ["--stream-kbps", str(args.stream_kbps), "--parity-code", "xor"]}.get(base, [])
+                 "mssr-live-xor": ["--stream-kbps", str(args.stream_kbps), "--parity-code", "xor"],
+                 "mssr-live-groups": ["--stream-kbps", str(args.stream_kbps), "--parity-count", "groups"],
+                 "mssr-live-lean": ["--stream-kbps", str(args.stream_kbps), "--parity-residual", "0.25"]}.get(
+                     base, [])
         extra += pacing
         peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
                                           "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",
@@ -185,6 +190,8 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                  "first_fragment_copies": sent.get("first_fragment_copies", 0),
                  "repair_copies": sent.get("repair_copies", 0),
                  "parity_fragments": sent.get("parity_fragments", 0),
+                 # How the parity counts were chosen ("adaptive" or "groups") and the loss the sender measured.
+                 "parity_count": sent.get("parity_count"), "loss_estimate": sent.get("loss_estimate"),
                  # The HELLO / HELLO-ACK round trip that seeded the sender's RTT (null: a HELLO was repeated).
                  "handshake_rtt_ms": send_json.get("socket", {}).get("handshake_rtt_ms")}
         received = json.loads((tmp / f"{name}-recv.json").read_text())

@@ -37,6 +37,8 @@ struct MssrFlags {
     bool no_parity = false;  // send: the first fragment's copy instead of parity (SocketOptions::parity)
     unsigned key_parity_group = 8;       // send: SocketOptions::key_parity_group
     std::string parity_code = "cauchy";  // send: SocketOptions::cauchy_parity
+    std::string parity_count = "auto";   // send: SocketOptions::adaptive_parity
+    double parity_residual = 0.1;        // send: SocketOptions::parity_residual
     // send: SocketOptions::pacing; "auto" paces the TCP-friendly modes and not the live mode
     std::string pacing = "auto";
     std::string stats_json;
@@ -114,6 +116,8 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     options.parity = !flags.no_parity;
     options.key_parity_group = static_cast<std::uint8_t>(flags.key_parity_group);
     options.cauchy_parity = flags.parity_code == "cauchy";
+    options.adaptive_parity = flags.parity_count == "auto";
+    options.parity_residual = flags.parity_residual;
     // The live mode exists to carry the stream at its own rate within its budget; pacing there spreads a key
     // frame over much of a tight budget (docs/mssr.md, "Pacing"), so it is the operator's choice.
     options.pacing = flags.pacing == "on" || (flags.pacing == "auto" && flags.stream_kbps == 0);
@@ -169,6 +173,16 @@ Subcommand add_mssr_command(CLI::App& app) {
                      "N lost fragments) or xor (interleaved groups, each rebuilding one lost fragment of its "
                      "group). A receiver built before cauchy gets xor")
         ->check(CLI::IsMember({"cauchy", "xor"}));
+    send->add_option(
+            "--parity-count", flags->parity_count,
+            "How many parity fragments a protected frame gets: auto (default; as many as the loss "
+            "the sender measures calls for, see --parity-residual) or groups (one per frame, one per "
+            "--key-parity-group fragments of a key frame). A receiver built before auto gets groups")
+        ->check(CLI::IsMember({"auto", "groups"}));
+    send->add_option("--parity-residual", flags->parity_residual,
+                     "With --parity-count auto: the chance a protected frame may still arrive broken at the "
+                     "measured loss; a key frame gets a tenth of it (default 0.1)")
+        ->check(CLI::Range(0.0001, 0.5));
     send->add_option(
             "--pacing", flags->pacing,
             "Spread datagrams over the round trip at 1.2 times the window per RTT instead of sending a "

@@ -6,15 +6,23 @@ namespace sg::mssr {
 
 Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
                                                  std::size_t mss, std::size_t key_group) {
-    const std::size_t size = fragment_size(mss);
+    const std::size_t size = fragment_size(mss, adu.version);
     if (size == 0) return fail("MSS below the minimum");
     if (adu.length == 0) return fail("empty ADU");
     if (adu.stream > k_max_stream) return fail("MSSR stream number beyond 15");
     if (adu.length > k_max_adu_size) return fail("ADU longer than 16 MiB - 1");
     const std::size_t count = fragment_count(adu.length, size);
-    const std::size_t parities = adu.parity ? parity_groups(count, adu.priority, key_group) : 0;
+    if (adu.version != k_version && adu.version != k_version_parity_count)
+        return fail("unknown MSSR version");
+    const std::size_t parities = !adu.parity             ? 0
+                                 : adu.parity_count != 0 ? adu.parity_count
+                                                         : parity_groups(count, adu.priority, key_group);
     if (count + parities > std::size_t{k_max_fragment_index} + 1)
         return fail("ADU of more fragments than the 13-bit index numbers");
+    if (parities > count) return fail("more parity fragments than data fragments");
+    const bool count_on_wire = adu.version == k_version_parity_count;
+    if (!count_on_wire && adu.parity_count != 0) return fail("MSSR version 2 carries no parity count");
+    if (count_on_wire && parities > 0xff) return fail("more parity fragments than the count octet holds");
     std::vector<FragmentPlan> plans;
     plans.reserve(count + parities);
     for (std::uint32_t offset = 0, index = 0; offset < adu.length;
@@ -28,6 +36,8 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
         plan.header.fragment_index = static_cast<std::uint16_t>(index);
         plan.header.adu_time_ms = adu.time_ms;
         plan.header.parity = adu.parity;
+        plan.header.version = adu.version;
+        plan.header.parity_count = count_on_wire ? static_cast<std::uint8_t>(parities) : 0;
         plan.offset = offset;
         plan.size = static_cast<std::uint32_t>(std::min<std::size_t>(size, adu.length - offset));
         plans.push_back(plan);

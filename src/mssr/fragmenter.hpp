@@ -16,15 +16,20 @@
 
 namespace sg::mssr {
 
-// RTP fixed header + MSSR header: what a datagram carries besides the fragment.
+// RTP fixed header + MSSR header: what a datagram carries besides the fragment (version 2; version 3 has one
+// octet more, packet_overhead).
 inline constexpr std::size_t k_packet_overhead = rtp::k_fixed_header_size + k_payload_header_size;
-// Smallest MSS we accept: room for 36 octets of data per datagram.
+constexpr std::size_t packet_overhead(std::uint8_t version) noexcept {
+    return rtp::k_fixed_header_size + payload_header_size(version);
+}
+// Smallest MSS we accept: room for 35 octets of data per datagram.
 inline constexpr std::size_t k_min_mss = 64;
 
 // The MSS is the UDP payload size (the seed's 548 = 576 minimum IPv4 MTU - 20 IPv4 - 8 UDP): the whole
-// RTP packet. Fragment data is what is left after the two headers. 0 for an MSS below k_min_mss.
-constexpr std::size_t fragment_size(std::size_t mss) noexcept {
-    return mss < k_min_mss ? 0 : mss - k_packet_overhead;
+// RTP packet. Fragment data is what is left after the two headers of the session's header version. 0 for an
+// MSS below k_min_mss.
+constexpr std::size_t fragment_size(std::size_t mss, std::uint8_t version = k_version) noexcept {
+    return mss < k_min_mss ? 0 : mss - packet_overhead(version);
 }
 
 constexpr std::size_t fragment_count(std::size_t adu_length, std::size_t fragment_size) noexcept {
@@ -63,21 +68,29 @@ constexpr std::size_t parity_groups(std::size_t count, Priority priority, std::s
     return (count + key_group - 1) / key_group;
 }
 
+// How many parity fragments protect the ADU of fragment `h`, whose data fragments number `count`: none
+// without P; in version 3 the count the header carries, which the sender chose for the ADU; in version 2
+// parity_groups's.
+constexpr std::size_t parity_count_of(const FragmentHeader& h, std::size_t count,
+                                      std::size_t key_group) noexcept {
+    if (!h.parity) return 0;
+    return h.parity_count != 0 ? h.parity_count : parity_groups(count, h.priority, key_group);
+}
+
 // The parity group of a fragment of a protected ADU whose data fragments number `count`: which one a data
 // fragment belongs to, or which one a parity fragment protects.
 constexpr std::size_t parity_group_of(std::size_t index, std::size_t count, std::size_t groups) noexcept {
     return index >= count ? index - count : index % groups;
 }
 
-// Whether a fragment is one of its ADU's parity fragments: P set, the index one of the `parity_groups` past
+// Whether a fragment is one of its ADU's parity fragments: P set, the index one of the parity_count_of past
 // the data fragments, the parity length. (A P fragment that is neither this nor a data fragment by
 // fragment_offset is refused.)
 constexpr bool is_parity_fragment(const FragmentHeader& h, std::size_t size, std::size_t fragment_size,
                                   std::size_t key_group) noexcept {
     if (!h.parity || fragment_size == 0) return false;
     const std::size_t count = fragment_count(h.adu_length, fragment_size);
-    return h.fragment_index >= count &&
-           h.fragment_index < count + parity_groups(count, h.priority, key_group) &&
+    return h.fragment_index >= count && h.fragment_index < count + parity_count_of(h, count, key_group) &&
            size == parity_fragment_size(h.adu_length, fragment_size);
 }
 
@@ -106,7 +119,11 @@ struct AduInfo {
     Priority priority = Priority::key;
     std::uint16_t time_ms = 0;  // the low 16 bits of the sender's clock in ms (the wire's width)
     std::uint32_t length = 0;
-    bool parity = false;  // protect it with parity fragments (parity_groups of them)
+    bool parity = false;  // protect it with parity fragments
+    // The header version (k_version_parity_count: the parity count goes on the wire) and, with it, how many
+    // parity fragments (1-255); 0: parity_groups's count.
+    std::uint8_t version = k_version;
+    std::size_t parity_count = 0;
 };
 
 // Where fragment `index` of an ADU lies, and the header it carries (sequence = first_sequence + index).
@@ -117,9 +134,10 @@ struct FragmentPlan {
     bool is_parity = false;
 };
 
-// The fragments of one ADU, in order, the parity fragments last when AduInfo::parity (as many as
-// parity_groups says for `key_group`). Fails on an empty ADU, one longer than k_max_adu_size or of more
-// fragments (parity included) than the index numbers, or an MSS below k_min_mss.
+// The fragments of one ADU, in order, the parity fragments last when AduInfo::parity (AduInfo::parity_count
+// of them, or as many as parity_groups says for `key_group`). Fails on an empty ADU, one longer than
+// k_max_adu_size or of more fragments (parity included) than the index numbers, more parity fragments than
+// data fragments or than version 3's octet counts, or an MSS below k_min_mss.
 Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16_t first_sequence,
                                                  std::size_t mss, std::size_t key_group = 0);
 

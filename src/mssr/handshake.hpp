@@ -48,6 +48,9 @@ inline constexpr std::uint8_t k_feature_parity_groups = 0x02;
 // those parity fragments in the Cauchy code (fragmenter.hpp, parity_code): from a receiver, that it takes it;
 // from a sender, that it uses it when the receiver does
 inline constexpr std::uint8_t k_feature_cauchy_parity = 0x04;
+// data headers of version 3 (wire.hpp, k_version_parity_count), which carry each protected ADU's parity
+// count: from a receiver, that it reads them; from a sender, that it sends them when the receiver does
+inline constexpr std::uint8_t k_feature_parity_count = 0x08;
 
 struct Hello {
     HelloKind kind = HelloKind::hello;

@@ -21,7 +21,7 @@ constexpr auto k_reorder_memory = std::chrono::seconds(10);
 
 Reassembler::Reassembler(ReassemblerConfig config)
     : config_(std::move(config)),
-      fragment_size_(fragment_size(config_.mss)),
+      fragment_size_(fragment_size(config_.mss, config_.header_version)),
       slots_(static_cast<std::size_t>(k_window)),
       streams_(std::clamp<std::size_t>(config_.max_streams, 1, 256)),
       repair_min_(k_repair_window),
@@ -102,7 +102,8 @@ void Reassembler::on_packet(TimePoint now, Bytes datagram) {
     ++stats_.packets;
     last_wants_feedback_ = false;
     const auto packet = parse_data_packet(datagram);
-    if (!packet || fragment_size_ == 0 || packet->header.stream >= streams_.size()) {
+    if (!packet || fragment_size_ == 0 || packet->header.stream >= streams_.size() ||
+        packet->header.version != config_.header_version) {
         ++stats_.invalid;
         return;
     }
@@ -130,9 +131,12 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     const std::uint32_t index = h.fragment_index;
     const bool is_parity = !offset;
     const auto count = static_cast<std::uint32_t>(fragment_count(h.adu_length, fragment_size_));
-    const auto parities =
-        h.parity ? static_cast<std::uint32_t>(parity_groups(count, h.priority, config_.key_parity_group)) : 0;
+    const auto parities = static_cast<std::uint32_t>(parity_count_of(h, count, config_.key_parity_group));
     const std::uint32_t span = count + parities;
+    if (parities > count || span > std::uint32_t{k_max_fragment_index} + 1) {  // no sender of ours plans that
+        ++stats_.invalid;
+        return;
+    }
 
     std::int64_t seq = 0;
     if (!started_) {
@@ -227,7 +231,7 @@ void Reassembler::accept(TimePoint now, const DataPacketView& packet, std::optio
     }
     Adu& adu = it->second;
     if (adu.length != h.adu_length || adu.first_seq != seq - index || adu.priority != h.priority ||
-        adu.time_ms != time_ms || adu.parity() != h.parity) {
+        adu.time_ms != time_ms || adu.parity() != h.parity || adu.parities() != parities) {
         ++stats_.invalid;
         return;
     }

@@ -58,6 +58,10 @@ struct ReassemblerConfig {
     // Both hellos announced k_feature_cauchy_parity: an ADU with several parity fragments uses the Cauchy
     // code (fragmenter.hpp, parity_code).
     bool cauchy_parity = false;
+    // The data header's version both hellos settled (wire.hpp; k_version_parity_count when both announced
+    // k_feature_parity_count): it fixes the fragment size with the MSS, and a packet of the other version
+    // is refused.
+    std::uint8_t header_version = k_version;
 };
 
 struct Delivery {

@@ -27,7 +27,7 @@ CongestionConfig with_mss(CongestionConfig c, std::size_t mss) {
 }  // namespace
 
 std::size_t Sender::Fragment::wire_size() const noexcept {
-    return size + k_packet_overhead;
+    return size + packet_overhead(header.version);
 }
 
 Sender::Sender(SenderConfig config)
@@ -42,13 +42,13 @@ Sender::Sender(SenderConfig config)
 
 Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     if (adu.stream >= config_.streams.size()) return fail("unknown MSSR stream");
-    const std::size_t size = fragment_size(config_.mss);
+    const std::size_t size = fragment_size(config_.mss, config_.header_version);
     if (size == 0) return fail("MSS below the minimum");
     if (adu.data.empty() || adu.data.size() > k_max_adu_size) return fail("ADU empty or too long");
     const TimePoint deadline = now + config_.streams[adu.stream].policy.latency;
     const bool parity = config_.parity_when_unrepairable && unrepairable(now, deadline, adu.priority);
     const std::size_t count = fragment_count(adu.data.size(), size);
-    const std::size_t parities = parity ? parity_groups(count, adu.priority, config_.key_parity_group) : 0;
+    const std::size_t parities = parity ? parity_count(count, adu.priority) : 0;
     const std::size_t parity_size = parities * parity_fragment_size(adu.data.size(), size);
     if (buffered_ + adu.data.size() + parity_size > config_.max_buffer_bytes ||
         buffer_.size() + count + parities > k_max_outstanding) {
@@ -62,6 +62,8 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     info.time_ms = static_cast<std::uint16_t>(to_millis(now));
     info.length = static_cast<std::uint32_t>(adu.data.size());
     info.parity = parity;
+    info.version = config_.header_version;
+    if (info.version == k_version_parity_count) info.parity_count = parities;
     const auto plans = plan_fragments(info, static_cast<std::uint16_t>(end_sequence()), config_.mss,
                                       config_.key_parity_group);
     if (!plans) return Error{plans.error()};
@@ -72,7 +74,10 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     for (std::size_t group = 0; group < parities; ++group)
         parity_data.push_back(
             std::make_shared<const std::vector<std::uint8_t>>(parity_of(*data, size, parities, group, code)));
-    if (parity) ++stats_.parity_adus;
+    if (parity) {
+        ++stats_.parity_adus;
+        stats_.parity_planned += parities;
+    }
     for (std::size_t i = 0; i < plans->size(); ++i) {
         Fragment f;
         f.is_parity = (*plans)[i].is_parity;
@@ -336,6 +341,7 @@ void Sender::mark_acked(Fragment& f, TimePoint now, std::size_t& acked,
     const auto half_rtt = rtt_.has_sample() ? rtt_.srtt() / 2 : std::chrono::microseconds(0);
     if (now - half_rtt >= f.deadline && f.last_sent + half_rtt < f.deadline) ++stats_.acked_late;
     if (!f.loss_counted) acked += f.size;
+    note_fate(f, false);
     finish(f);  // a fragment in the retransmission set is skipped when its turn comes
 }
 
@@ -343,6 +349,7 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     if (f.state != State::in_flight) return;
     in_flight_ -= f.wire_size();
     f.state = State::lost;
+    note_fate(f, true);
     if (congestion) count_loss(f, seq, now);
     if (f.is_parity) {  // it served, or failed to serve, its one purpose: a repair of it would come too late
         finish(f);
@@ -358,7 +365,27 @@ void Sender::mark_lost(Fragment& f, std::int64_t seq, TimePoint now, bool conges
     if (!next_expiry_ || f.deadline < *next_expiry_) next_expiry_ = f.deadline;
 }
 
+void Sender::note_fate(Fragment& f, bool lost) noexcept {
+    if (f.fate_counted) return;
+    f.fate_counted = true;
+    if (lost) {
+        loss_.on_lost();
+    } else {
+        loss_.on_delivered();
+    }
+}
+
+std::size_t Sender::parity_count(std::size_t count, Priority priority) const noexcept {
+    const std::size_t fixed = parity_groups(count, priority, config_.key_parity_group);
+    if (config_.header_version != k_version_parity_count) return fixed;
+    const auto loss = loss_.fraction();
+    if (!loss) return fixed;  // too few fates known yet
+    const double residual = priority == Priority::key ? config_.parity_residual_key : config_.parity_residual;
+    return parity_count_for(count, *loss, residual).value_or(fixed);
+}
+
 void Sender::count_loss(Fragment& f, std::int64_t seq, TimePoint now) {
+    note_fate(f, true);
     last_loss_ = now;
     if (f.loss_counted) return;
     f.loss_counted = true;
@@ -405,7 +432,10 @@ void Sender::detect_gap_losses(TimePoint now, const FeedbackView& feedback, std:
             if (f.state != State::in_flight) continue;
             // A hole at all keeps unrepairable ADUs protected (protects()), also one the receiver rebuilt
             // from parity and so never shows overdue, or one only reordered: protection there costs little.
+            // The loss estimate takes it as lost for the same reason: a fragment rebuilt from parity was lost
+            // on the wire, and its hole shows only until the receiver's next cumulative ack passes it.
             last_loss_ = now;
+            note_fate(f, true);
             if (f.loss_counted || f.transmissions > 1) continue;
             if (now - f.last_sent < overdue) continue;  // only reordered, perhaps: the next feedback decides
             ++stats_.gap_losses;
@@ -562,15 +592,14 @@ std::optional<double> Sender::deadline_ns_per_octet(TimePoint now) const noexcep
     const std::int64_t seq = std::max(next_new_, base_);
     if (seq >= new_data_end()) return std::nullopt;
     const Fragment& f = buffer_[static_cast<std::size_t>(seq - base_)];
-    const std::size_t size = fragment_size(config_.mss);
+    const std::size_t size = fragment_size(config_.mss, config_.header_version);
     const std::size_t count = fragment_count(f.header.adu_length, size);
-    const std::size_t parities =
-        f.header.parity ? parity_groups(count, f.header.priority, config_.key_parity_group) : 0;
+    const std::size_t parities = parity_count_of(f.header, count, config_.key_parity_group);
     // What is left of the ADU from this fragment on, parity included, as full datagrams (at most one too
     // many).
     const std::size_t left =
         (count + parities - std::min<std::size_t>(f.header.fragment_index, count + parities)) *
-        (size + k_packet_overhead);
+        (size + packet_overhead(config_.header_version));
     // Its last first transmission must leave one way before the deadline, and, where the budget has room for
     // a repair (a request after the reorder window, one round trip), that much earlier too.
     auto available = f.deadline - now - rtt_.srtt() / 2;

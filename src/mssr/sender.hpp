@@ -13,7 +13,8 @@
 // algorithm. Datagrams can be paced at a share of the window per SRTT (RFC 9002 §7.7, as Linux paces TCP), so
 // that a frame does not leave as one burst into a queue that another flow keeps full. Where no repair can
 // arrive in time (the budget is below a round trip), each ADU gets a parity fragment after its last one,
-// which rebuilds any one lost fragment at the receiver (a key ADU one per group of its fragments); or, for a
+// which rebuilds any one lost fragment at the receiver (a key ADU one per group of its fragments, or, in
+// header version 3, as many as the measured loss calls for: parity_plan.hpp); or, for a
 // receiver that does not take parity, its first fragment, the one a decoder cannot do without, is sent a
 // second time: for key ADUs always, for the others while the path shows loss. The handshake's round trip can
 // seed the RTT, so that this holds from the first ADU on. Pure: `now` is passed in.
@@ -30,6 +31,7 @@
 
 #include "common/result.hpp"
 #include "mssr/congestion.hpp"
+#include "mssr/parity_plan.hpp"
 #include "mssr/rtt_estimator.hpp"
 #include "mssr/sequence.hpp"
 #include "mssr/stream_policy.hpp"
@@ -81,6 +83,15 @@ struct SenderConfig {
     // Those parity fragments in the Cauchy code, where any m of them rebuild any m lost fragments, instead of
     // XOR groups (fragmenter.hpp, parity_code). Only for a receiver that announced k_feature_cauchy_parity.
     bool cauchy_parity = false;
+    // The data header's version. With k_version_parity_count each protected ADU's header carries how many
+    // parity fragments it has, and the sender chooses that count per ADU from the loss it measures
+    // (parity_plan.hpp): as few as leave a key ADU broken with probability parity_residual_key at most, any
+    // other ADU parity_residual, instead of the fixed groups above (which stay the rule until enough fates
+    // are known, and for ADUs too long for the Cauchy code). Only for a receiver that announced
+    // k_feature_parity_count, so version 2 here.
+    std::uint8_t header_version = k_version;
+    double parity_residual = 0.1;
+    double parity_residual_key = 0.01;
     // That protection (parity or the copy) costs a datagram per ADU whether or not anything is lost, so a
     // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
     // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.
@@ -130,6 +141,7 @@ struct SenderStats {
     std::uint64_t repair_copies = 0;          // second copies of last-chance retransmissions (not above)
     std::uint64_t parity_adus = 0;            // ADUs given a parity fragment
     std::uint64_t parity_fragments = 0;       // parity fragments sent (not in fragments_sent)
+    std::uint64_t parity_planned = 0;         // parity fragments of the ADUs given parity
     std::uint64_t paced_waits = 0;            // times a datagram ready to go waited for the pacer
 };
 
@@ -158,6 +170,8 @@ public:
     const SenderStats& stats() const noexcept { return stats_; }
     const SenderConfig& config() const noexcept { return config_; }  // as the handshake settled it
     const RttEstimator& rtt() const noexcept { return rtt_; }
+    // The share of datagrams the path loses, as the feedback shows it (nullopt until enough are known).
+    std::optional<double> loss_estimate() const noexcept { return loss_.fraction(); }
     const CongestionControl& congestion() const noexcept { return cc_; }
     std::size_t in_flight() const noexcept { return in_flight_; }
     std::uint32_t receive_window() const noexcept { return rwnd_; }
@@ -176,6 +190,7 @@ private:
         bool is_parity = false;     // one of the ADU's parity fragments: never retransmitted
         bool copy_wanted = false;   // first fragment of its ADU, unrepairable: resend after the ADU's last
         bool loss_counted = false;  // its loss was already a congestion signal (gap ack or request)
+        bool fate_counted = false;  // its delivery or loss is in the loss estimate
         std::uint32_t transmissions = 0;
         TimePoint last_sent{};
         TimePoint deadline{};
@@ -187,6 +202,11 @@ private:
     Fragment* find(std::int64_t seq);
     void mark_acked(Fragment& f, TimePoint now, std::size_t& acked,
                     std::optional<TimePoint>& newest_single_send);
+    // How many parity fragments a protected ADU of `count` data fragments gets
+    // (SenderConfig::header_version).
+    std::size_t parity_count(std::size_t count, Priority priority) const noexcept;
+    // The loss estimate's share of one fragment's fate, once per fragment.
+    void note_fate(Fragment& f, bool lost) noexcept;
     // Whether an ADU of `priority` whose budget no repair fits gets parity or the first fragment's copy.
     bool protects(TimePoint now, Priority priority) const noexcept;
     // Whether something of `priority` sent at `now` for `deadline` needs that protection: no repair of it
@@ -269,7 +289,8 @@ private:
     std::optional<TimePoint> probe_at_;  // tail-loss probe (RFC 8985 §7)
     std::uint32_t probes_since_ack_ = 0;
     std::optional<TimePoint> next_expiry_;
-    std::optional<TimePoint> last_loss_;    // the newest hole or request seen (protects())
+    std::optional<TimePoint> last_loss_;  // the newest hole or request seen (protects())
+    LossEstimate loss_;
     TimePoint pace_at_ = TimePoint::min();  // the pacer lets the next datagram go at or after this
     SenderStats stats_;
 };

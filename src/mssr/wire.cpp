@@ -33,7 +33,9 @@ Result<FragmentHeader> parse_fragment_header(Bytes payload) noexcept {
         !r.read_u16(h.stream_sequence) || !r.read_u16(h.adu_time_ms) || !r.read_u16(flags_and_index)) {
         return fail("MSSR header truncated");
     }
-    if ((first >> k_version_shift) != k_version) return fail("MSSR version is not 2");
+    h.version = static_cast<std::uint8_t>(first >> k_version_shift);
+    if (h.version != k_version && h.version != k_version_parity_count)
+        return fail("MSSR version is not 2 or 3");
     const auto priority = static_cast<std::uint8_t>((first & k_priority_mask) >> k_priority_shift);
     if (priority > k_max_priority) return fail("MSSR priority 3 is reserved");
     if (h.adu_length == 0) return fail("MSSR ADU length 0");
@@ -43,6 +45,10 @@ Result<FragmentHeader> parse_fragment_header(Bytes payload) noexcept {
     h.feedback_wanted = (flags_and_index & k_feedback_wanted_bit) != 0;
     h.parity = (flags_and_index & k_parity_bit) != 0;
     h.fragment_index = flags_and_index & k_index_mask;
+    if (h.version == k_version_parity_count) {
+        if (!r.read_u8(h.parity_count)) return fail("MSSR header truncated");
+        if ((h.parity_count != 0) != h.parity) return fail("MSSR parity count does not match the P bit");
+    }
     return h;
 }
 
@@ -52,7 +58,7 @@ Result<DataPacketView> parse_data_packet(Bytes datagram) noexcept {
     const Bytes payload = rtp->payload();
     auto header = parse_fragment_header(payload);
     if (!header) return Error{header.error()};
-    const Bytes fragment = payload.subspan(k_payload_header_size);
+    const Bytes fragment = payload.subspan(payload_header_size(header->version));
     if (!fragment_fits(*header, fragment.size())) return fail("MSSR fragment empty or longer than its ADU");
     return DataPacketView{*rtp, *header, fragment};
 }
@@ -64,11 +70,16 @@ Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const Rtp
     if (header.stream > k_max_stream) return fail("MSSR stream number beyond 15");
     if (header.fragment_index > k_max_fragment_index) return fail("MSSR fragment index beyond 8,191");
     if (!fragment_fits(header, fragment.size())) return fail("MSSR fragment empty or longer than its ADU");
+    if (header.version == k_version_parity_count) {
+        if ((header.parity_count != 0) != header.parity) return fail("MSSR parity count does not match P");
+    } else if (header.version != k_version || header.parity_count != 0) {
+        return fail("MSSR version 2 carries no parity count");
+    }
 
     std::vector<std::uint8_t> mssr;
-    mssr.reserve(k_payload_header_size);
+    mssr.reserve(payload_header_size(header.version));
     ByteWriter w(mssr);
-    w.put_u8(static_cast<std::uint8_t>((k_version << k_version_shift) |
+    w.put_u8(static_cast<std::uint8_t>((header.version << k_version_shift) |
                                        (static_cast<std::uint8_t>(header.priority) << k_priority_shift) |
                                        header.stream));
     w.put_u24(header.adu_length);
@@ -78,6 +89,7 @@ Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const Rtp
     w.put_u16(static_cast<std::uint16_t>((header.retransmission ? k_retransmission_bit : 0) |
                                          (header.feedback_wanted ? k_feedback_wanted_bit : 0) |
                                          (header.parity ? k_parity_bit : 0) | header.fragment_index));
+    if (header.version == k_version_parity_count) w.put_u8(header.parity_count);
 
     rtp::RtpHeader rtp_header;
     rtp_header.marker = rtp.marker;

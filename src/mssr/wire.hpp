@@ -1,8 +1,9 @@
 #pragma once
 // MSSR-RTP wire format, version 2 (docs/mssr.md): an RTP packet (RFC 3550) whose payload starts with a
-// 12-octet MSSR payload header, and MSSR-RTCP feedback: an RTCP APP packet named "MSSR" carrying the receive
-// window, a cumulative ack, received ranges above it (gap acks) and retransmission requests (RFC 4585 NACK
-// layout), sent alone as a reduced-size RTCP packet (RFC 5506; the handshake's version announces it).
+// 12-octet MSSR payload header (13 in version 3, which adds the ADU's parity count), and MSSR-RTCP feedback:
+// an RTCP APP packet named "MSSR" carrying the receive window, a cumulative ack, received ranges above it
+// (gap acks) and retransmission requests (RFC 4585 NACK layout), sent alone as a reduced-size RTCP packet
+// (RFC 5506; the handshake's version announces it).
 //
 // Views check every length once (parse_* fail on anything malformed); fields are read explicitly.
 
@@ -20,6 +21,13 @@ namespace sg::mssr {
 
 inline constexpr std::uint8_t k_version = 2;
 inline constexpr std::size_t k_payload_header_size = 12;
+// Version 3 is version 2 plus a thirteenth octet: how many parity fragments protect the ADU (0 for an
+// unprotected one), so that the sender can choose that count per ADU from the loss it measures. It is sent
+// only to a receiver whose hello announces it (handshake.hpp, k_feature_parity_count).
+inline constexpr std::uint8_t k_version_parity_count = 3;
+constexpr std::size_t payload_header_size(std::uint8_t version) noexcept {
+    return version == k_version_parity_count ? k_payload_header_size + 1 : k_payload_header_size;
+}
 inline constexpr std::uint32_t k_max_adu_size = 0xffffff;  // the ADU length is a 24-bit field
 inline constexpr std::uint8_t k_max_stream = 15;           // the stream number is a 4-bit field
 // The fragment index is a 13-bit field: an ADU spans at most 8,192 fragments, which is also the most the
@@ -42,10 +50,14 @@ struct FragmentHeader {
     // The sender's window is full after this packet (or it is a tail-loss probe): it waits for feedback, so
     // the receiver should not let a lost feedback stall it (feedback_pacer.hpp).
     bool feedback_wanted = false;
-    // The ADU is protected by one parity fragment (set on all of its fragments): the XOR of its data
-    // fragments, numbered and indexed right after its last one (fragmenter.hpp, parity_fragment_size). With
-    // it the receiver rebuilds any one lost fragment without a round trip.
+    // The ADU is protected by parity fragments (set on all of its fragments), numbered and indexed right
+    // after its last data fragment (fragmenter.hpp): with them the receiver rebuilds lost fragments without
+    // a round trip.
     bool parity = false;
+    // Version 3 only (k_version_parity_count): the ADU's parity fragments, 1-255 when `parity`, else 0. In
+    // version 2 the receiver works the count out (fragmenter.hpp, parity_groups) and this stays 0.
+    std::uint8_t parity_count = 0;
+    std::uint8_t version = k_version;   // 2, or 3 with parity_count on the wire
     std::uint8_t stream = 0;            // 4 bits
     std::uint16_t sequence = 0;         // per-session fragment sequence number
     std::uint16_t stream_sequence = 0;  // per-stream ADU number, shared by all fragments of one ADU
@@ -65,8 +77,9 @@ struct DataPacketView {
     Bytes fragment;
 };
 
-// Parses a datagram as an MSSR data packet. Besides the RTP checks: MSSR version 2, priority 0-2, a non-zero
-// ADU length and a non-empty fragment no longer than it. Where the fragment lies needs the fragment size (the
+// Parses a datagram as an MSSR data packet. Besides the RTP checks: MSSR version 2 or 3, priority 0-2, a
+// non-zero ADU length, in version 3 a parity count that is non-zero exactly when P is set, and a non-empty
+// fragment no longer than the ADU. Where the fragment lies needs the fragment size (the
 // MSS): the receiver checks that (fragment_offset in fragmenter.hpp).
 Result<DataPacketView> parse_data_packet(Bytes datagram) noexcept;
 // The MSSR header alone (what follows the RTP header).
@@ -80,8 +93,9 @@ struct RtpFields {
     bool marker = false;  // set on an ADU's last fragment, as video payload formats do
 };
 
-// Appends RTP header + MSSR header + fragment. Fails (appending nothing) on an empty fragment or one longer
-// than the ADU, fields too wide for the wire, or an invalid priority.
+// Appends RTP header + MSSR header (of header.version) + fragment. Fails (appending nothing) on an empty
+// fragment or one longer than the ADU, fields too wide for the wire, an invalid priority or version, or in
+// version 3 a parity count that does not match P.
 Result<std::size_t> append_data_packet(std::vector<std::uint8_t>& out, const RtpFields& rtp,
                                        const FragmentHeader& header, Bytes fragment);
 

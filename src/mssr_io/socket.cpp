@@ -60,10 +60,13 @@ Hello Socket::our_hello(HelloKind kind) const {
     if (options_.role == Role::sender) {
         h.streams = options_.streams;
         h.key_parity_group = options_.key_parity_group;
-        if (options_.cauchy_parity) h.features = k_feature_cauchy_parity;  // what this sender will use
+        // What this sender will use.
+        if (options_.cauchy_parity) h.features |= k_feature_cauchy_parity;
+        if (options_.adaptive_parity) h.features |= k_feature_parity_count;
     }
     if (options_.role == Role::receiver) {  // what a receiver of this build takes
-        h.features = k_feature_parity | k_feature_parity_groups | k_feature_cauchy_parity;
+        h.features =
+            k_feature_parity | k_feature_parity_groups | k_feature_cauchy_parity | k_feature_parity_count;
     }
     return h;
 }
@@ -79,6 +82,10 @@ void Socket::start_session(const Hello& peer_hello) {
         if ((peer_hello.features & k_feature_parity_groups) != 0)
             config.key_parity_group = options_.key_parity_group;
         config.cauchy_parity = options_.cauchy_parity && (peer_hello.features & k_feature_cauchy_parity) != 0;
+        if (options_.adaptive_parity && (peer_hello.features & k_feature_parity_count) != 0)
+            config.header_version = k_version_parity_count;
+        config.parity_residual = options_.parity_residual;
+        config.parity_residual_key = options_.parity_residual / 10;
         config.pacing = options_.pacing;
         config.protect_before_rtt = true;  // a listening sender's first key frame, before HELLO-CONFIRM
         for (std::size_t i = 0; i < options_.streams.size(); ++i) {
@@ -96,6 +103,8 @@ void Socket::start_session(const Hello& peer_hello) {
         config.key_parity_group = peer_hello.key_parity_group;  // 0 from a sender built before groups
         // Our hello announced it; a sender built before, or told not to, keeps XOR groups.
         config.cauchy_parity = (peer_hello.features & k_feature_cauchy_parity) != 0;
+        if ((peer_hello.features & k_feature_parity_count) != 0)
+            config.header_version = k_version_parity_count;
         receiver_ = std::make_unique<Reassembler>(std::move(config));
         pacer_ = FeedbackPacer(options_.feedback);
         // The handshake counts as the first report: from here on the idle keepalive runs, so a sender whose

@@ -55,6 +55,12 @@ struct SocketOptions {
     // Sender: those parity fragments in the Cauchy code (SenderConfig::cauchy_parity), announced in the
     // hello, for a receiver that takes it; XOR groups otherwise.
     bool cauchy_parity = true;
+    // Sender: choose each protected ADU's parity count from the measured loss and send it in the data
+    // header (SenderConfig::header_version), announced in the hello, for a receiver that reads it; the fixed
+    // groups otherwise. The count leaves a non-key ADU broken with at most `parity_residual` probability at
+    // that loss, a key ADU with a tenth of it.
+    bool adaptive_parity = true;
+    double parity_residual = 0.1;
     // Sender: pace datagrams at a share of the window per SRTT (SenderConfig::pacing). `mssr send` leaves it
     // off in the live mode, where it costs delay at tight budgets (docs/mssr.md, "Pacing").
     bool pacing = true;

@@ -160,6 +160,57 @@ TEST(MssrFragmenter, KeyAdusGetAParityFragmentPerGroup) {
     EXPECT_TRUE(plan_fragments(info, 0, k_default_mss, 5000).ok());   // 8,190 data + 2 parity
 }
 
+// With header version 3 the ADU's parity count is the sender's choice and goes in every fragment's header;
+// the fragments are one octet shorter for it.
+TEST(MssrFragmenter, VersionThreeCarriesTheChosenParityCountInEveryFragment) {
+    EXPECT_EQ(fragment_size(k_default_mss, k_version_parity_count), 523u);
+    EXPECT_EQ(packet_overhead(k_version_parity_count), 25u);
+    AduInfo info;
+    info.version = k_version_parity_count;
+    info.length = 10 * 523 - 100;  // 10 fragments
+    info.parity = true;
+    info.priority = Priority::reference;
+    info.parity_count = 3;
+    const auto plans = plan_fragments(info, 0, k_default_mss, 8);
+    ASSERT_TRUE(plans.ok()) << plans.error();
+    ASSERT_EQ(plans->size(), 13u);  // a delta frame with 3 parity fragments: the groups rule would give 1
+    for (const FragmentPlan& p : *plans) {
+        EXPECT_EQ(p.header.version, k_version_parity_count);
+        EXPECT_EQ(p.header.parity_count, 3u);
+        EXPECT_EQ(parity_count_of(p.header, 10, 8), 3u);
+    }
+    EXPECT_EQ((*plans)[0].size, 523u);
+    EXPECT_TRUE(is_parity_fragment((*plans)[12].header, 523, 523, 8));
+    FragmentHeader beyond = (*plans)[12].header;
+    beyond.fragment_index = 13;
+    EXPECT_FALSE(is_parity_fragment(beyond, 523, 523, 8));
+    // Without a chosen count, the groups rule's, written down.
+    info.parity_count = 0;
+    info.priority = Priority::key;
+    const auto groups = plan_fragments(info, 0, k_default_mss, 4);
+    ASSERT_TRUE(groups.ok());
+    EXPECT_EQ(groups->front().header.parity_count, 3u);
+    // Unprotected: 0.
+    info.parity = false;
+    const auto plain = plan_fragments(info, 0, k_default_mss, 4);
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->front().header.parity_count, 0u);
+    EXPECT_EQ(parity_count_of(plain->front().header, 10, 4), 0u);
+    // Refused: more parity than data, a count version 2 cannot carry, one the octet cannot.
+    info.parity = true;
+    info.parity_count = 11;
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+    info.parity_count = 2;
+    info.version = k_version;
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+    info.version = k_version_parity_count;
+    info.length = 523 * 300;
+    info.parity_count = 256;
+    EXPECT_FALSE(plan_fragments(info, 0, k_default_mss).ok());
+    info.parity_count = 255;
+    EXPECT_TRUE(plan_fragments(info, 0, k_default_mss).ok());
+}
+
 TEST(MssrFragmenter, XorIntoPadsAShorterFragmentWithZeros) {
     std::vector<std::uint8_t> parity{0x0f, 0xf0, 0x55};
     const std::vector<std::uint8_t> fragment{0xff, 0xff};

@@ -114,6 +114,7 @@ struct Scenario {
     bool parity = false;                // SenderConfig::parity_when_unrepairable
     std::size_t key_parity_group = 0;   // SenderConfig and ReassemblerConfig::key_parity_group
     bool cauchy_parity = false;         // SenderConfig and ReassemblerConfig::cauchy_parity
+    bool adaptive_parity = false;       // header version 3 on both ends: the parity count per ADU
     bool pacing = false;                // SenderConfig::pacing
 };
 
@@ -145,6 +146,8 @@ Outcome run(const Scenario& sc) {
     sc_config.parity_when_unrepairable = sc.parity;
     sc_config.key_parity_group = sc.key_parity_group;
     sc_config.cauchy_parity = sc.cauchy_parity;
+    const std::uint8_t version = sc.adaptive_parity ? k_version_parity_count : k_version;
+    sc_config.header_version = version;
     sc_config.pacing = sc.pacing;
     Sender sender(sc_config);
     ReassemblerConfig rc;
@@ -152,6 +155,7 @@ Outcome run(const Scenario& sc) {
     rc.reorder_window = sc.reorder_window;
     rc.key_parity_group = sc.key_parity_group;
     rc.cauchy_parity = sc.cauchy_parity;
+    rc.header_version = version;
     Reassembler receiver(rc);
     FeedbackPacer pacer;
     Link forward(sc.forward);
@@ -482,6 +486,48 @@ TEST(MssrLoopback, CauchyParityDeliversMoreKeyFramesWholeThanXorGroupsForTheSame
         EXPECT_GT(cauchy.key_complete, groups.key_complete);
         EXPECT_GE(cauchy.key_complete, cauchy.key_frames * 2 / 3);
         EXPECT_GE(cauchy.complete, groups.complete);
+    }
+}
+
+// The parity count chosen per ADU from the measured loss (header version 3, parity_plan.hpp) against the
+// fixed rule (one parity fragment per delta frame, one per 8 fragments of a key frame), both in the Cauchy
+// code. Where the path loses much, the delta frames' one parity fragment leaves many of them broken, and
+// the adaptive count spends more to keep them whole; where it loses little, a key frame's 9 parity
+// fragments are mostly waste, and the adaptive count sends fewer.
+TEST(MssrLoopback, AParityCountFromTheMeasuredLossKeepsMoreFramesWholeAtHighLossAndCostsLessAtLowLoss) {
+    Scenario sc = tight_budget();
+    sc.seconds = 20;
+    sc.parity = true;
+    sc.key_parity_group = 8;
+    sc.cauchy_parity = true;
+    const auto trace = [](double loss, const Outcome& fixed, const Outcome& adaptive) {
+        if (std::getenv("MSSR_SIM_TRACE") == nullptr) return;
+        std::printf(
+            "loss %.2f: fixed %d/%d frames whole (%d/%d key), %llu parity; adaptive %d/%d (%d/%d key), %llu "
+            "parity\n",
+            loss, fixed.complete, fixed.frames, fixed.key_complete, fixed.key_frames,
+            static_cast<unsigned long long>(fixed.sender.parity_fragments), adaptive.complete,
+            adaptive.frames, adaptive.key_complete, adaptive.key_frames,
+            static_cast<unsigned long long>(adaptive.sender.parity_fragments));
+    };
+    for (const double loss : {0.10, 0.01}) {
+        sc.forward.loss = loss;
+        sc.backward.loss = loss;
+        sc.adaptive_parity = false;
+        const Outcome fixed = run(sc);
+        sc.adaptive_parity = true;
+        const Outcome adaptive = run(sc);
+        trace(loss, fixed, adaptive);
+        EXPECT_EQ(adaptive.content_errors, 0);  // every rebuilt fragment is the one that was lost
+        EXPECT_EQ(fixed.sender.parity_adus, adaptive.sender.parity_adus);  // the same ADUs protected
+        if (loss > 0.05) {
+            EXPECT_GT(adaptive.sender.parity_fragments, fixed.sender.parity_fragments);
+            EXPECT_GE(adaptive.complete, fixed.complete + fixed.frames / 10);
+            EXPECT_GE(adaptive.key_complete, fixed.key_complete);
+        } else {
+            EXPECT_LT(adaptive.sender.parity_fragments, fixed.sender.parity_fragments);
+            EXPECT_GE(adaptive.complete, fixed.frames * 95 / 100);
+        }
     }
 }
 

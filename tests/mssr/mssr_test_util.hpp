@@ -22,7 +22,7 @@ inline std::vector<std::uint8_t> adu_bytes(std::size_t length, std::uint8_t seed
 }
 
 // The datagrams of one ADU; fragment i has sequence first_sequence + i. `key_group`: the session's key
-// parity group (fragmenter.hpp, parity_groups).
+// parity group (fragmenter.hpp, parity_groups); AduInfo::version and parity_count: header version 3's count.
 inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std::uint16_t first_sequence,
                                                         const std::vector<std::uint8_t>& data,
                                                         std::size_t mss = k_test_mss,
@@ -31,17 +31,18 @@ inline std::vector<std::vector<std::uint8_t>> fragments(const AduInfo& info, std
     std::vector<std::vector<std::uint8_t>> out;
     const auto plans = plan_fragments(info, first_sequence, mss, key_group);
     if (!plans) return out;
-    const std::size_t count = fragment_count(data.size(), fragment_size(mss));
-    const std::size_t groups = parity_groups(count, info.priority, key_group);
+    const std::size_t size = fragment_size(mss, info.version);
+    const std::size_t count = fragment_count(data.size(), size);
+    // The header says how many parity fragments (parity_count_of: version 3's count or the groups rule).
+    const std::size_t groups = parity_count_of(plans->front().header, count, key_group);
     for (const FragmentPlan& plan : *plans) {
         std::vector<std::uint8_t> packet;
         RtpFields rtp;
         rtp.ssrc = 100 + info.stream;
         rtp.rtp_timestamp = info.stream_sequence * 3000u;
         const std::vector<std::uint8_t> parity =
-            plan.is_parity
-                ? parity_of(data, fragment_size(mss), groups, plan.header.fragment_index - count, code)
-                : std::vector<std::uint8_t>{};
+            plan.is_parity ? parity_of(data, size, groups, plan.header.fragment_index - count, code)
+                           : std::vector<std::uint8_t>{};
         const Bytes payload = plan.is_parity ? Bytes(parity) : Bytes(data).subspan(plan.offset, plan.size);
         (void)append_data_packet(packet, rtp, plan.header, payload);
         out.push_back(std::move(packet));

@@ -251,6 +251,64 @@ TEST(MssrReassembler, CauchyParityRebuildsAsManyLostFragmentsAsParityFragmentsCa
     }
 }
 
+// Header version 3: the ADU's parity count comes from its headers, so a delta frame can have several parity
+// fragments (here 3, where the groups rule gives one), and any 3 of its lost fragments are rebuilt.
+TEST(MssrReassembler, VersionThreeTakesTheParityCountFromTheHeader) {
+    ReassemblerConfig c = config();
+    c.key_parity_group = 4;
+    c.cauchy_parity = true;
+    c.header_version = k_version_parity_count;
+    const std::size_t size = fragment_size(test::k_test_mss, k_version_parity_count);
+    const auto data = adu_bytes(10 * size - 30, 8);
+    AduInfo info = adu(0, 0, static_cast<std::uint32_t>(data.size()), 1000, Priority::reference, true);
+    info.version = k_version_parity_count;
+    info.parity_count = 3;
+    const auto p = fragments(info, 10, data, test::k_test_mss, 4, ParityCode::cauchy);
+    ASSERT_EQ(p.size(), 13u);
+    {
+        Reassembler r(c);
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            if (i != 0 && i != 4 && i != 9) r.on_packet(at_ms(0), p[i]);
+        }
+        const auto out = r.take_deliveries();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].outcome, Outcome::complete);
+        EXPECT_EQ(out[0].data, data);
+        EXPECT_EQ(r.stats().parity_recovered, 3u);
+        EXPECT_EQ(r.stats().invalid, 0u);
+    }
+    {
+        // Fragments of one ADU that disagree on the count: the later one is refused.
+        AduInfo other = info;
+        other.parity_count = 2;
+        const auto q = fragments(other, 10, data, test::k_test_mss, 4, ParityCode::cauchy);
+        Reassembler r(c);
+        r.on_packet(at_ms(0), p[0]);
+        r.on_packet(at_ms(0), q[1]);
+        EXPECT_EQ(r.stats().invalid, 1u);
+    }
+    {
+        // A version 2 packet in a version 3 session, and the other way round: the fragment size differs, so
+        // neither can be placed.
+        Reassembler r(c);
+        r.on_packet(at_ms(0), fragments(adu(0, 0, 100), 10, adu_bytes(100, 1))[0]);
+        EXPECT_EQ(r.stats().invalid, 1u);
+        Reassembler v2(config());
+        v2.on_packet(at_ms(0), p[0]);
+        EXPECT_EQ(v2.stats().invalid, 1u);
+    }
+    {
+        // More parity fragments than data fragments: no sender plans that.
+        AduInfo single = adu(0, 0, 10, 1000, Priority::reference, true);
+        single.version = k_version_parity_count;
+        auto packet = fragments(single, 10, adu_bytes(10, 1), test::k_test_mss)[0];
+        packet[12 + 12] = 2;
+        Reassembler r(c);
+        r.on_packet(at_ms(0), packet);
+        EXPECT_EQ(r.stats().invalid, 1u);
+    }
+}
+
 // A P fragment that is neither a data fragment nor the parity (wrong length, index past it) is refused.
 TEST(MssrReassembler, RefusesAMisshapenParityFragment) {
     Reassembler r(config());

@@ -679,6 +679,55 @@ TEST(MssrSender, ADeltaFrameIsProtectedOnlyWhileThePathLoses) {
     EXPECT_EQ(s.stats().first_fragment_copies, 2u);
 }
 
+// Header version 3: the sender counts every datagram's fate from its feedback and, once it knows 100 of them,
+// gives a protected ADU as many parity fragments as that loss calls for, and says so in every header. Here
+// every ADU's first fragment is lost (1 datagram in 11 or 12): a 10-fragment delta frame goes from the fixed
+// one parity fragment to 2 (which leave it broken in 7-9 % of cases at that loss, under the 10 % target;
+// one would in 23-26 %). Version 2 keeps one.
+TEST(MssrSender, InVersionThreeTheParityCountFollowsTheMeasuredLoss) {
+    for (const std::uint8_t version : {k_version_parity_count, k_version}) {
+        SCOPED_TRACE(int{version});
+        SenderConfig c = config(RetransmitMode::by_value, 40ms);
+        c.parity_when_unrepairable = true;
+        c.protect_after_loss = 0ms;
+        c.copy_last_chance_repairs = false;
+        c.header_version = version;
+        c.congestion.initial_window_packets = 40;
+        Sender s(c);
+        s.seed_rtt(42ms);
+        const std::size_t size = fragment_size(k_default_mss, version);
+        std::uint16_t first = 0;
+        std::vector<std::size_t> counts;
+        for (int round = 0; round < 20; ++round) {
+            const std::int64_t t = round * 50;
+            ASSERT_TRUE(s.submit(at_ms(t), frame(size * 10, Priority::reference)).ok());
+            const auto sent = drain(s, at_ms(t));
+            ASSERT_GE(sent.size(), 11u);
+            EXPECT_EQ(sent.front().version, version);
+            counts.push_back(sent.size() - 10);
+            EXPECT_EQ(sent.front().parity_count, version == k_version_parity_count ? counts.back() : 0u);
+            // The ADU's first fragment is missing below all the others: lost. (The cumulative ack passes the
+            // one before, which the receiver gave up.)
+            const auto end = static_cast<std::uint16_t>(first + sent.size());
+            s.on_feedback(at_ms(t + 42),
+                          feedback(first, {AckRange{static_cast<std::uint16_t>(first + 1),
+                                                    static_cast<std::uint16_t>(end - first - 1)}})
+                              .view());
+            first = end;
+        }
+        EXPECT_EQ(counts.front(), 1u);  // too few fates known: the fixed count
+        if (version == k_version_parity_count) {
+            ASSERT_TRUE(s.loss_estimate());
+            EXPECT_GT(*s.loss_estimate(), 1.0 / 14);
+            EXPECT_LT(*s.loss_estimate(), 1.0 / 10);
+            EXPECT_EQ(counts.back(), 2u);
+            EXPECT_EQ(s.stats().parity_planned, s.stats().parity_fragments);
+        } else {
+            EXPECT_EQ(counts.back(), 1u);
+        }
+    }
+}
+
 // A repair after which no other could arrive in time (the next request would come one SRTT later, past the
 // deadline) goes out twice, back to back; one with time for another round goes out once.
 TEST(MssrSender, ALastChanceRepairIsSentTwice) {

@@ -90,9 +90,11 @@ TEST(MssrWire, RejectsMalformedDataPackets) {
         std::uint8_t value;
     };
     // Octet 12 is V Pri stream (0x93 here); 13-15 the ADU length (16).
-    for (const Case& c : {Case{"version 0", 12, 0x13}, Case{"version 1", 12, 0x53},
-                          Case{"version 3", 12, 0xd3}, Case{"priority 3", 12, 0xb3},
-                          Case{"length 0", 15, 0x00}, Case{"fragment longer than its ADU", 15, 0x07}}) {
+    for (const Case& c :
+         {Case{"version 0", 12, 0x13}, Case{"version 1", 12, 0x53},
+          Case{"version 3 whose count octet (a fragment octet, 1) says parity without P", 12, 0xd3},
+          Case{"priority 3", 12, 0xb3}, Case{"length 0", 15, 0x00},
+          Case{"fragment longer than its ADU", 15, 0x07}}) {
         std::vector<std::uint8_t> bad = good;
         bad[c.at] = c.value;
         EXPECT_FALSE(parse_data_packet(bad).ok()) << c.name;
@@ -130,6 +132,58 @@ TEST(MssrWire, BuilderRefusesWhatTheParserWouldRefuse) {
     h.priority = static_cast<Priority>(3);
     EXPECT_FALSE(append_data_packet(out, {}, h, Bytes(five).first(1)).ok());
     EXPECT_TRUE(out.empty());
+}
+
+// Version 3 adds one octet, the ADU's parity count, after version 2's twelve; the fragment follows it.
+TEST(MssrWire, VersionThreeCarriesTheParityCountInAThirteenthOctet) {
+    FragmentHeader h = sample_header();
+    h.version = k_version_parity_count;
+    h.parity = true;
+    h.parity_count = 200;
+    const std::vector<std::uint8_t> fragment(523, 0x5a);
+    std::vector<std::uint8_t> out;
+    const auto written = append_data_packet(out, {}, h, fragment);
+    ASSERT_TRUE(written.ok()) << written.error();
+    EXPECT_EQ(*written, 12u + 13u + 523u);  // still the seed's 548 with a fragment one octet shorter
+    EXPECT_EQ(out[12], 0xd3);               // V=3 Pri=1 stream=3
+    EXPECT_EQ(out[12 + 10], 0xe1);          // R W P and the index's high bits
+    EXPECT_EQ(out[12 + 12], 200);
+    const auto view = parse_data_packet(out);
+    ASSERT_TRUE(view.ok()) << view.error();
+    EXPECT_EQ(view->header, h);
+    EXPECT_EQ(view->fragment.size(), 523u);
+    EXPECT_EQ(payload_header_size(k_version_parity_count), 13u);
+    EXPECT_EQ(payload_header_size(k_version), 12u);
+
+    // The count and P must agree, both ways, at either end; version 2 has no count to carry.
+    std::vector<std::uint8_t> bad = out;
+    bad[12 + 12] = 0;  // P without a count
+    EXPECT_FALSE(parse_data_packet(bad).ok());
+    bad = out;
+    bad[12 + 10] = 0xc1;  // a count without P
+    EXPECT_FALSE(parse_data_packet(bad).ok());
+    EXPECT_FALSE(parse_data_packet(Bytes(out).first(24)).ok());  // cut before the count octet
+    std::vector<std::uint8_t> refused;
+    FragmentHeader no_count = h;
+    no_count.parity_count = 0;
+    EXPECT_FALSE(append_data_packet(refused, {}, no_count, fragment).ok());
+    FragmentHeader count_without_p = h;
+    count_without_p.parity = false;
+    EXPECT_FALSE(append_data_packet(refused, {}, count_without_p, fragment).ok());
+    FragmentHeader version_two_with_count = h;
+    version_two_with_count.version = k_version;
+    EXPECT_FALSE(append_data_packet(refused, {}, version_two_with_count, fragment).ok());
+    FragmentHeader version_one = sample_header();
+    version_one.version = 1;
+    EXPECT_FALSE(append_data_packet(refused, {}, version_one, fragment).ok());
+    EXPECT_TRUE(refused.empty());
+    // An unprotected ADU's version 3 header says 0.
+    FragmentHeader plain = sample_header();
+    plain.version = k_version_parity_count;
+    ASSERT_TRUE(append_data_packet(refused, {}, plain, fragment).ok());
+    EXPECT_EQ(refused[12 + 12], 0);
+    ASSERT_TRUE(parse_data_packet(refused).ok());
+    EXPECT_EQ(parse_data_packet(refused)->header, plain);
 }
 
 TEST(MssrWire, FeedbackRoundTripsAsAReducedSizeRtcpPacket) {

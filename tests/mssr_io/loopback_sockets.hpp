@@ -17,7 +17,8 @@ namespace sg::mssr::test {
 
 inline std::unique_ptr<Socket> make(asio::io_context& io, Role role,
                                     std::vector<StreamPolicy> streams = {StreamPolicy{}}, bool parity = true,
-                                    std::uint8_t key_parity_group = 0, bool cauchy_parity = true) {
+                                    std::uint8_t key_parity_group = 0, bool cauchy_parity = true,
+                                    bool adaptive_parity = true) {
     using namespace std::chrono_literals;
     SocketOptions options;
     options.role = role;
@@ -29,6 +30,7 @@ inline std::unique_ptr<Socket> make(asio::io_context& io, Role role,
     options.parity = parity;
     options.key_parity_group = key_parity_group;
     options.cauchy_parity = cauchy_parity;
+    options.adaptive_parity = adaptive_parity;
     auto socket = Socket::create(io.get_executor(),
                                  asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0), options);
     EXPECT_TRUE(socket.ok()) << socket.error();
