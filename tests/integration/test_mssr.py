@@ -222,30 +222,16 @@ class Mssr(unittest.TestCase):
         """The roles of SRT's listener and caller swapped: mssr send waits (--listen) on snd, mssr recv calls it
         across the lossy path (--from), and the stream arrives as whole as the other way round."""
         net = self.net
-        tmp = net.tmpdir
-        sink, ts = self.sink("mssr-called")
-        send = net.start_peer(SND, [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--listen",
-                                    f"{SND_ADDR}:{CALLED_SENDER_PORT}", "--stats-json", str(tmp / "called-send.json")],
-                              name="called-send", ready=None)
-        net.wait_port(SND, SND_ADDR, CALLED_SENDER_PORT, proto="udp")
-        # Input that arrives before any receiver calls is stale by the time one does: it is dropped, not sent.
-        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
-        null_packet = "bytes([0x47, 0x1f, 0xff, 0x10]) + bytes(184)"  # one TS null packet per datagram
-        net.run(SND, [PYTHON, "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-                                    f"[s.sendto({null_packet}, ('127.0.0.1', {TS_IN_PORT})) for _ in range(50)]"])
-        time.sleep(0.5)
-        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--from", f"{SND_ADDR}:{CALLED_SENDER_PORT}",
-                                    "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--stats-json",
-                                    str(tmp / "called-recv.json")], name="called-recv", ready=None)
-        time.sleep(1.0)  # the handshake (repeated every 200 ms while the router drops)
-        stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
-        time.sleep(1.0)  # the last frames' repairs
-        self.assertEqual(send.stop(), 0, send.log_text())
-        self.wait_sink(sink)
-        self.assertEqual(recv.stop(), 0, recv.log_text())
-        got = analyse(ts)
-        sent = json.loads((tmp / "called-send.json").read_text())
-        received = json.loads((tmp / "called-recv.json").read_text())
+
+        def stale_input():
+            # Input that arrives before any receiver calls is stale by the time one does: dropped, not sent.
+            null_packet = "bytes([0x47, 0x1f, 0xff, 0x10]) + bytes(184)"  # one TS null packet per datagram
+            net.run(SND, [PYTHON, "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                                        f"[s.sendto({null_packet}, ('127.0.0.1', {TS_IN_PORT})) for _ in range(50)]"])
+            time.sleep(0.5)
+
+        got, sent, received = self.mssr_ts_session("mssr-called", [], sender_listens=True,
+                                                   before_receiver=stale_input)
         report = f"source {self.source}\nMSSR {got}\nsender {json.dumps(sent)}\nreceiver {json.dumps(received)}"
         print(report)
         self.assertEqual(sent["input"]["stale_dropped"], 50, report)
@@ -255,22 +241,37 @@ class Mssr(unittest.TestCase):
         self.assertLessEqual(got["decode_errors"], 2, report)
         self.assertGreaterEqual(got["frames"], self.source["frames"] - 2, report)
 
-    def mssr_ts_session(self, name: str, send_args: list[str]) -> tuple[dict, dict, dict]:
-        """Streams the clip through mssr send | recv (TS in, TS out); the decoded result and both ends' stats."""
+    def mssr_ts_session(self, name: str, send_args: list[str], sender_listens: bool = False,
+                        before_receiver=None) -> tuple[dict, dict, dict]:
+        """Streams the clip through mssr send | recv (TS in, TS out); the decoded result and both ends' stats.
+        By default the receiver listens and the sender calls it; with sender_listens the sender waits and the
+        receiver calls it, after before_receiver() (if given) has run."""
         net = self.net
         tmp = net.tmpdir
         sink, ts = self.sink(name)
-        recv = net.start_peer(RCV, [self.bin, "mssr", "recv", "--listen", f"{RCV_ADDR}:{MSSR_PORT}", "--ts-out",
-                                    f"udp://127.0.0.1:{SINK_PORT}", "--stats-json", str(tmp / f"{name}-recv.json")],
-                              name=f"{name}-recv", ready=None)
-        net.wait_port(RCV, RCV_ADDR, MSSR_PORT, proto="udp")
-        send = net.start_peer(SND, [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--to",
-                                    f"{RCV_ADDR}:{MSSR_PORT}", "--stats-json", str(tmp / f"{name}-send.json"),
-                                    *send_args], name=f"{name}-send", ready=None)
-        net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
-        time.sleep(1.0)  # the handshake
+        recv_cmd = [self.bin, "mssr", "recv", "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--stats-json",
+                    str(tmp / f"{name}-recv.json")]
+        send_cmd = [self.bin, "mssr", "send", f"udp://127.0.0.1:{TS_IN_PORT}", "--stats-json",
+                    str(tmp / f"{name}-send.json"), *send_args]
+        if sender_listens:
+            send = net.start_peer(SND, [*send_cmd, "--listen", f"{SND_ADDR}:{CALLED_SENDER_PORT}"],
+                                  name=f"{name}-send", ready=None)
+            net.wait_port(SND, SND_ADDR, CALLED_SENDER_PORT, proto="udp")
+            net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
+            if before_receiver is not None:
+                before_receiver()
+            recv = net.start_peer(RCV, [*recv_cmd, "--from", f"{SND_ADDR}:{CALLED_SENDER_PORT}"],
+                                  name=f"{name}-recv", ready=None)
+        else:
+            recv = net.start_peer(RCV, [*recv_cmd, "--listen", f"{RCV_ADDR}:{MSSR_PORT}"], name=f"{name}-recv",
+                                  ready=None)
+            net.wait_port(RCV, RCV_ADDR, MSSR_PORT, proto="udp")
+            send = net.start_peer(SND, [*send_cmd, "--to", f"{RCV_ADDR}:{MSSR_PORT}"], name=f"{name}-send",
+                                  ready=None)
+            net.wait_port(SND, "127.0.0.1", TS_IN_PORT, proto="udp")
+        time.sleep(1.0)  # the handshake (repeated every 200 ms while the router drops)
         stream(net, self.clip, f"127.0.0.1:{TS_IN_PORT}")
-        time.sleep(0.5)
+        time.sleep(1.0)  # the last frames' repairs
         self.assertEqual(send.stop(), 0, send.log_text())
         self.wait_sink(sink)
         self.assertEqual(recv.stop(), 0, recv.log_text())
@@ -298,6 +299,12 @@ class Mssr(unittest.TestCase):
         # Both processes settled on the Cauchy code for key frames' parity (the default) in the handshake.
         self.assertEqual(sent["sender"]["parity_code"], "cauchy", report)
         self.assertEqual(received["receiver"]["parity_code"], "cauchy", report)
+        # And on version 3 headers, whose parity counts the sender chose from the loss it measured (the path
+        # drops 5 % each way).
+        self.assertEqual(sent["sender"]["parity_count"], "adaptive", report)
+        self.assertEqual(received["receiver"]["parity_count"], "adaptive", report)
+        self.assertGreater(sent["sender"]["loss_estimate"], 0.01, report)
+        self.assertLess(sent["sender"]["loss_estimate"], 0.2, report)
         self.assertLess(got["decode_errors"], copied["decode_errors"], report)
 
     def test_rtp_described_by_an_sdp_file_crosses_the_lossy_path(self):
