@@ -75,3 +75,40 @@ lossy = b"".join(built(0x80 if i % 3 == 0 else 0, 3, i % 3, i % 3, 100 + 2 * i, 
 write("mssr_reassembly_fuzz", "gaps_and_deadlines", lossy)
 raw = data_packet(5, 0, 0, 30, 0, b"\x07" * 30, wants=1)  # a raw record holds at most 63 octets
 write("mssr_reassembly_fuzz", "raw_datagram", bytes([0x80 | (len(raw) << 1), 0]) + raw)
+
+
+def ts_packets(pid, payload, unit_start, random_access=False):
+    """TS packets of `payload` on `pid`, the first with payload_unit_start (and the random access flag); the
+    last one's tail is 0xff."""
+    out = b""
+    first = True
+    while payload or first:
+        header_len = 6 if (random_access and first) else 4
+        chunk, payload = payload[:188 - header_len], payload[188 - header_len:]
+        head = bytes([0x47, (0x40 if (unit_start and first) else 0) | (pid >> 8), pid & 0xff])
+        head += bytes([0x30, 1, 0x40]) if (random_access and first) else bytes([0x10])
+        out += head + chunk + b"\xff" * (188 - header_len - len(chunk))
+        first = False
+    return out
+
+
+def video_pes(es, key=False):
+    """One video PES (PTS only) on PID 0x100 as TS packets."""
+    return ts_packets(0x100, bytes([0, 0, 1, 0xE0, 0, 0, 0x80, 0x80, 5, 0x21, 0, 1, 0, 1]) + es, True, key)
+
+
+def nal(header, body=8):
+    return b"\x00\x00\x00\x01" + bytes(header) + b"\x55" * body
+
+
+# mssr_ts_grouper_fuzz: the first octet cuts the rest into datagrams of 1 + (octet % 8) TS packets.
+h264 = (video_pes(nal([0x09, 0xF0], 0) + nal([0x67, 0x64]) + nal([0x65, 0x88], 300), key=True) +
+        video_pes(nal([0x09, 0xF0], 0) + nal([0x41, 0x9A], 200)) +
+        video_pes(nal([0x09, 0xF0], 0) + nal([0x06, 0x05], 160) + nal([0x01, 0x9E], 200)) +
+        ts_packets(0x101, bytes([0, 0, 1, 0xC0, 0, 0, 0x80, 0x80, 5, 0x21, 0, 1, 0, 1]) + b"\x11" * 100, True) +
+        ts_packets(0x1FFF, b"", False))
+write("mssr_ts_grouper_fuzz", "h264_key_reference_disposable_audio_null", bytes([6]) + h264)
+h265 = (video_pes(nal([0x46, 0x01, 0x50], 0) + nal([0x40, 0x01]) + nal([0x26, 0x01], 300), key=True) +
+        video_pes(nal([0x46, 0x01, 0x50], 0) + nal([0x02, 0x01], 200)) +
+        video_pes(nal([0x46, 0x01, 0x50], 0) + nal([0x00, 0x01], 200)))
+write("mssr_ts_grouper_fuzz", "h265_key_reference_disposable", bytes([0]) + h265)

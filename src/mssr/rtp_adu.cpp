@@ -78,7 +78,7 @@ Result<SessionDescription> parse_session_description(Bytes adu) {
     return d;
 }
 
-void RtpAduGrouper::feed(Bytes packet, bool starts_key) {
+void RtpAduGrouper::feed(Bytes packet, bool starts_key, bool non_reference) {
     ++stats_.packets;
     const auto view = rtp::parse_rtp(packet);
     if (!view || packet.size() > k_max_record) {
@@ -97,6 +97,7 @@ void RtpAduGrouper::feed(Bytes packet, bool starts_key) {
         adu_.rtp_timestamp = view->timestamp();
     }
     if (starts_key) adu_.priority = Priority::key;
+    if (non_reference && adu_.priority == Priority::reference) adu_.priority = Priority::disposable;
     ByteWriter w(adu_.data);
     w.put_u16(static_cast<std::uint16_t>(packet.size()));
     w.put_bytes(packet);
@@ -111,6 +112,7 @@ void RtpAduGrouper::close() {
     open_ = false;
     ++stats_.adus;
     if (adu_.priority == Priority::key) ++stats_.key_adus;
+    if (adu_.priority == Priority::disposable) ++stats_.disposable_adus;
     ready_.push_back(std::move(adu_));
     adu_ = Adu{};
 }

@@ -54,6 +54,7 @@ struct RtpGrouperStats {
     std::uint64_t invalid = 0;  // not RTP, or longer than a record can say
     std::uint64_t adus = 0;
     std::uint64_t key_adus = 0;
+    std::uint64_t disposable_adus = 0;
 };
 
 // Groups one track's RTP packets into ADUs.
@@ -65,8 +66,10 @@ public:
     // `frames`: group packets per access unit (video); otherwise one packet per ADU.
     RtpAduGrouper(std::uint8_t stream, bool frames) : stream_(stream), frames_(frames) {}
 
-    // One RTP packet; `starts_key` when it begins a key frame (or carries what a decoder starts from).
-    void feed(Bytes packet, bool starts_key);
+    // One RTP packet; `starts_key` when it begins a key frame (or carries what a decoder starts from),
+    // `non_reference` when it carries a picture no other picture refers to: an ADU with such a packet and no
+    // key start is `disposable`, one with neither `reference`.
+    void feed(Bytes packet, bool starts_key, bool non_reference = false);
     // Ends the open ADU (end of input).
     void flush();
     // Moves out the ADUs completed since the last call.

@@ -7,7 +7,11 @@
 //   * Streams: a PES whose stream_id is 0xE0-0xEF (video) goes to stream 0, any other PES (audio, private
 //     data) to stream 1, so audio has its own deadline and never waits behind video.
 //   * Priority: a video PES that carries the random_access_indicator (ffmpeg's muxer sets it on key frames)
-//     is `key`, other video PES `reference`, everything on stream 1 `reference`.
+//     is `key`; another video PES whose first picture no other picture refers to is `disposable` (H.264:
+//     a slice with nal_ref_idc 0; H.265: a sub-layer non-reference slice, types 0-14 even), found in the
+//     first octets of its elementary stream, whose codec the PID's access unit delimiters or parameter sets
+//     tell; other video PES (and any whose first picture is not found there) `reference`, everything on
+//     stream 1 `reference`.
 //   * Tables (PAT, PMT, SDT: any PID whose units do not start with a PES start code) are held and sent at the
 //     front of the next video PES, so a key frame arrives together with the tables a decoder needs first.
 //   * Null packets (PID 0x1FFF) are dropped: they are padding.
@@ -42,6 +46,7 @@ struct TsGrouperStats {
     std::uint64_t orphans = 0;  // continuation of a PES whose start we never saw
     std::uint64_t adus = 0;
     std::uint64_t key_adus = 0;
+    std::uint64_t disposable_adus = 0;
 };
 
 class TsGrouper {
@@ -61,12 +66,23 @@ public:
     const TsGrouperStats& stats() const noexcept { return stats_; }
 
 private:
+    // The codec of a video PID's elementary stream, as its Annex B units show it.
+    enum class Codec : std::uint8_t { unknown, h264, h265 };
     struct Group {
         bool open = false;
         bool pes = false;  // this PID carries PES (learned at its first unit start)
         TsAdu adu;
+        Codec codec = Codec::unknown;  // kept from one PES to the next
+        // The first octets of an open video PES's elementary stream, until its first picture is found.
+        std::vector<std::uint8_t> es_head;
+        bool valued = false;  // the first picture was found (or given up on): priority settled
     };
+    // How many octets of a PES's elementary stream are searched for its first picture: past the unit
+    // delimiter, parameter sets and SEI a delta frame carries before its first slice.
+    static constexpr std::size_t k_max_es_head = 1024;
     void packet(Bytes ts);
+    // Feeds a video PES's elementary stream octets to the search for its first picture.
+    void value_from_es(Group& group, Bytes es);
     void close(Group& group);
     void emit(TsAdu adu);
 

@@ -235,6 +235,7 @@ int run_ts_send(const TsBridgeConfig& config) {
                          {"orphans", g.orphans},
                          {"adus", g.adus},
                          {"key_adus", g.key_adus},
+                         {"disposable_adus", g.disposable_adus},
                          {"submitted", counters.submitted},
                          {"rejected", counters.rejected},
                          {"stale_dropped", counters.stale}};

@@ -374,11 +374,15 @@ private:
         media_started_ = true;
         Track& track = *tracks_[index];
         bool key = false;
+        bool non_reference = false;
         if (track.h264) {
-            if (const auto view = rtp::parse_rtp(payload))
-                key = proxy::h264_starts_key_frame(view->payload());
+            if (const auto view = rtp::parse_rtp(payload)) {
+                const auto summary = proxy::summarize_payload(proxy::VideoCodec::h264, view->payload());
+                key = summary.key_start || summary.parameter_set;
+                non_reference = summary.non_reference;
+            }
         }
-        track.grouper.feed(payload, key);
+        track.grouper.feed(payload, key, non_reference);
         submit_ready();
     }
 
@@ -430,7 +434,8 @@ private:
                                   {"rtp_packets", g.packets},
                                   {"invalid", g.invalid},
                                   {"adus", g.adus},
-                                  {"key_adus", g.key_adus}});
+                                  {"key_adus", g.key_adus},
+                                  {"disposable_adus", g.disposable_adus}});
         }
         json["input"] = Json{{"tracks", tracks}, {"submitted", submitted_}, {"rejected", rejected_}};
         std::ofstream out(config_.stats_json);

@@ -24,8 +24,21 @@ constexpr std::uint8_t k_h265_suffix_sei = 40;
 constexpr std::uint8_t k_h265_ap = 48;
 constexpr std::uint8_t k_h265_fu = 49;
 
+// Whether a VCL unit of `type` (with H.264's nal_ref_idc `ref_idc`) belongs to a picture no other picture
+// refers to; false for non-VCL units.
+bool non_reference_unit(VideoCodec codec, std::uint8_t type, std::uint8_t ref_idc) noexcept {
+    if (codec == VideoCodec::h264) return type >= 1 && type <= 5 && ref_idc == 0;
+    return type <= 14 && type % 2 == 0;  // TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N, RSV_VCL_N10/12/14
+}
+
+// H.264's nal_ref_idc from a NAL unit header (or an FU indicator, which copies it).
+std::uint8_t h264_ref_idc(std::uint8_t header) noexcept {
+    return static_cast<std::uint8_t>((header >> 5) & 0x3);
+}
+
 // Folds one NAL unit type into the summary.
-void add_unit(VideoCodec codec, std::uint8_t type, PayloadSummary& s) noexcept {
+void add_unit(VideoCodec codec, std::uint8_t type, std::uint8_t ref_idc, PayloadSummary& s) noexcept {
+    s.non_reference = s.non_reference || non_reference_unit(codec, type, ref_idc);
     bool key = false;
     bool parameter_set = false;
     bool non_vcl = false;
@@ -56,7 +69,7 @@ bool walk_aggregate(VideoCodec codec, Bytes payload, std::size_t at, PayloadSumm
                                       ? payload[at] & 0x1f
                                       : static_cast<std::uint8_t>((payload[at] >> 1) & 0x3f);
         if (codec == VideoCodec::h265 && size < 2) return false;
-        add_unit(codec, type, s);
+        add_unit(codec, type, h264_ref_idc(payload[at]), s);
         any = true;
         at += size;
     }
@@ -72,15 +85,17 @@ PayloadSummary summarize_h264(Bytes payload) noexcept {
         // FU header: S bit and the fragmented unit's type. A continuation fragment belongs to a VCL unit
         // or not, as its start did; we only need to know that it starts nothing.
         const std::uint8_t unit = payload[1] & 0x1f;
+        const std::uint8_t ref_idc = h264_ref_idc(payload[0]);  // the FU indicator carries the unit's
         if ((payload[1] & 0x80) != 0) {
-            add_unit(VideoCodec::h264, unit, s);
+            add_unit(VideoCodec::h264, unit, ref_idc, s);
         } else {
             s.non_vcl_only = false;
+            s.non_reference = non_reference_unit(VideoCodec::h264, unit, ref_idc);
         }
         return s;
     }
     if (type == k_h264_stap_a) return walk_aggregate(VideoCodec::h264, payload, 1, s) ? s : PayloadSummary{};
-    add_unit(VideoCodec::h264, type, s);
+    add_unit(VideoCodec::h264, type, h264_ref_idc(payload[0]), s);
     return s;
 }
 
@@ -93,15 +108,16 @@ PayloadSummary summarize_h265(Bytes payload) noexcept {
         if (payload.size() < 3) return {};
         const auto unit = static_cast<std::uint8_t>(payload[2] & 0x3f);
         if ((payload[2] & 0x80) != 0) {
-            add_unit(VideoCodec::h265, unit, s);
+            add_unit(VideoCodec::h265, unit, 0, s);
         } else {
             s.non_vcl_only = false;
+            s.non_reference = non_reference_unit(VideoCodec::h265, unit, 0);
         }
         return s;
     }
     // Aggregation packets without DONL (sprop-max-don-diff absent, as every upstream we have seen sends).
     if (type == k_h265_ap) return walk_aggregate(VideoCodec::h265, payload, 2, s) ? s : PayloadSummary{};
-    add_unit(VideoCodec::h265, type, s);
+    add_unit(VideoCodec::h265, type, 0, s);
     return s;
 }
 

@@ -29,6 +29,9 @@ struct PayloadSummary {
     // Nothing but non-VCL units (parameter sets, SEI, access unit delimiters): such a packet may open the
     // access unit of a key frame that follows it with the same timestamp.
     bool non_vcl_only = false;
+    // Carries a VCL unit, or a fragment of one, of a picture no other picture refers to (H.264: nal_ref_idc
+    // 0; H.265: a sub-layer non-reference type, 0-14 even): a loss there spoils that picture alone.
+    bool non_reference = false;
 };
 
 // Every length is checked against the payload; a malformed payload is summarised as nothing at all.

@@ -73,6 +73,24 @@ TEST(MssrRtpAdu, VideoPacketsOfOneAccessUnitMakeOneAduCutAtTheMarker) {
     EXPECT_EQ(g.stats().key_adus, 1u);
 }
 
+// A frame whose packets carry a picture no other refers to is `disposable`, unless it also starts a key
+// frame; one with neither is `reference`.
+TEST(MssrRtpAdu, AFrameNoOtherRefersToIsDisposable) {
+    RtpAduGrouper grouper(k_rtp_video_stream, true);
+    grouper.feed(rtp(1, 3000, false, 10), false, true);
+    grouper.feed(rtp(2, 3000, true, 10), false, true);
+    grouper.feed(rtp(3, 6000, true, 10), false, false);
+    grouper.feed(rtp(4, 9000, false, 10), false, true);
+    grouper.feed(rtp(5, 9000, true, 10), true, false);
+    const auto adus = grouper.take();
+    ASSERT_EQ(adus.size(), 3u);
+    EXPECT_EQ(adus[0].priority, Priority::disposable);
+    EXPECT_EQ(adus[1].priority, Priority::reference);
+    EXPECT_EQ(adus[2].priority, Priority::key);
+    EXPECT_EQ(grouper.stats().disposable_adus, 1u);
+    EXPECT_EQ(grouper.stats().key_adus, 1u);
+}
+
 TEST(MssrRtpAdu, ATimestampChangeEndsAnAccessUnitWithoutMarker) {
     RtpAduGrouper g(k_rtp_video_stream, true);
     g.feed(rtp(1, 100, false, 10), false);

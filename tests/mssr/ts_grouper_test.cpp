@@ -56,6 +56,84 @@ std::vector<std::uint8_t> datagram(const std::vector<TsPacket>& packets) {
     return out;
 }
 
+// The TS packets of one video PES (PES header with a PTS, then `es`), the first with the random access flag
+// when `key`; the last packet's tail is padded with 0xff.
+std::vector<std::uint8_t> video_pes(const std::vector<std::uint8_t>& es, bool key = false) {
+    std::vector<std::uint8_t> bytes = {0, 0, 1, 0xe0, 0, 0, 0x80, 0x80, 5, 0x21, 0, 1, 0, 1};
+    bytes.insert(bytes.end(), es.begin(), es.end());
+    std::vector<std::uint8_t> out;
+    for (std::size_t at = 0; at < bytes.size();) {
+        std::vector<std::uint8_t> packet = ts({k_video, at == 0, key && at == 0, 0, 0});
+        const std::size_t payload = key && at == 0 ? 6 : 4;
+        const std::size_t n = std::min(bytes.size() - at, k_ts_packet_size - payload);
+        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(at), n,
+                    packet.begin() + static_cast<std::ptrdiff_t>(payload));
+        std::fill(packet.begin() + static_cast<std::ptrdiff_t>(payload + n), packet.end(), 0xff);
+        out.insert(out.end(), packet.begin(), packet.end());
+        at += n;
+    }
+    return out;
+}
+
+// Annex B units: a 4-octet start code, the header octets, then `body` octets of 0x55.
+std::vector<std::uint8_t> unit(const std::vector<std::uint8_t>& header, std::size_t body = 4) {
+    std::vector<std::uint8_t> out(4 + header.size() + body, 0x55);
+    out[0] = out[1] = out[2] = 0;
+    out[3] = 1;
+    std::copy(header.begin(), header.end(), out.begin() + 4);
+    return out;
+}
+
+std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
+    std::vector<std::uint8_t> out;
+    for (const auto& p : parts)
+        out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+Priority priority_of(const std::vector<std::vector<std::uint8_t>>& pes_list) {
+    TsGrouper grouper;
+    for (const auto& pes : pes_list)
+        grouper.feed(pes);
+    grouper.flush();
+    const auto adus = grouper.take();
+    EXPECT_EQ(adus.size(), pes_list.size());
+    return adus.empty() ? Priority::key : adus.back().priority;
+}
+
+// A video PES whose first picture no other picture refers to is `disposable`: H.264 nal_ref_idc 0, H.265
+// a sub-layer non-reference type. The codec comes from the PID's delimiters or parameter sets; without them
+// nothing is assumed.
+TEST(TsGrouper, AVideoPesWhoseFirstPictureNoOtherRefersToIsDisposable) {
+    const auto h264_aud = unit({0x09, 0xf0}, 0);
+    EXPECT_EQ(priority_of({video_pes(concat({h264_aud, unit({0x01, 0x9a})}))}), Priority::disposable);
+    EXPECT_EQ(priority_of({video_pes(concat({h264_aud, unit({0x41, 0x9a})}))}), Priority::reference);
+    EXPECT_EQ(priority_of({video_pes(concat({h264_aud, unit({0x65, 0x88})}), true)}), Priority::key);
+    // After an SEI, with the slice's start code split across two TS packets (170 octets of the elementary
+    // stream fit the first: 6 of the delimiter, 162 of the SEI unit, then 00 00 | 00 01 01 9a).
+    EXPECT_EQ(priority_of({video_pes(concat({h264_aud, unit({0x06, 0x05}, 156), unit({0x01, 0x9a})}))}),
+              Priority::disposable);
+    // The codec is learned once per PID: a later PES without a delimiter is still read.
+    EXPECT_EQ(priority_of({video_pes(concat({h264_aud, unit({0x41, 0x9a})})), video_pes(unit({0x01, 0x9a}))}),
+              Priority::disposable);
+    // No delimiter or parameter set yet: the codec is unknown, and the PES stays `reference`.
+    EXPECT_EQ(priority_of({video_pes(unit({0x01, 0x9a}))}), Priority::reference);
+    // A first picture past the searched head (1,024 octets) stays `reference`.
+    EXPECT_EQ(priority_of({video_pes(concat({h264_aud, unit({0x06, 0x05}, 1100), unit({0x01, 0x9a})}))}),
+              Priority::reference);
+    const auto h265_aud = unit({0x46, 0x01, 0x50}, 0);
+    EXPECT_EQ(priority_of({video_pes(concat({h265_aud, unit({0x00, 0x01})}))}), Priority::disposable);
+    EXPECT_EQ(priority_of({video_pes(concat({h265_aud, unit({0x02, 0x01})}))}), Priority::reference);
+    EXPECT_EQ(priority_of({video_pes(concat({unit({0x40, 0x01}), unit({0x10, 0x01})}))}),
+              Priority::disposable);
+
+    TsGrouper grouper;
+    grouper.feed(video_pes(concat({h264_aud, unit({0x01, 0x9a})})));
+    grouper.feed(video_pes(concat({h264_aud, unit({0x01, 0x9a})})));
+    grouper.flush();
+    EXPECT_EQ(grouper.stats().disposable_adus, 2u);
+}
+
 TEST(TsGrouper, OneAduPerVideoAccessUnitCutAtTheNextUnitStart) {
     TsGrouper grouper;
     grouper.feed(datagram(

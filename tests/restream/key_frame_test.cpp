@@ -127,6 +127,31 @@ INSTANTIATE_TEST_SUITE_P(
         return name;
     });
 
+// Pictures no other picture refers to: H.264's nal_ref_idc 0 (in the unit header, or for FU-A in the FU
+// indicator, start and continuation alike), H.265's sub-layer non-reference types (0-14, even).
+TEST(KeyFrame, NonReferencePicturesAreToldApart) {
+    const auto non_reference = [](VideoCodec codec, std::vector<std::uint8_t> payload) {
+        return summarize_payload(codec, payload).non_reference;
+    };
+    EXPECT_TRUE(non_reference(VideoCodec::h264, {0x01, 0x9a}));      // non-IDR slice, nal_ref_idc 0
+    EXPECT_FALSE(non_reference(VideoCodec::h264, {0x41, 0x9a}));     // nal_ref_idc 2
+    EXPECT_FALSE(non_reference(VideoCodec::h264, {0x65, 0x88}));     // IDR
+    EXPECT_FALSE(non_reference(VideoCodec::h264, {0x06, 0x05}));     // SEI: no picture at all
+    EXPECT_TRUE(non_reference(VideoCodec::h264, {0x1c, 0x81, 0}));   // FU-A start, indicator's nri 0
+    EXPECT_TRUE(non_reference(VideoCodec::h264, {0x1c, 0x01, 0}));   // its continuation
+    EXPECT_FALSE(non_reference(VideoCodec::h264, {0x7c, 0x01, 0}));  // a reference slice's continuation
+    EXPECT_TRUE(non_reference(VideoCodec::h264, {0x18, 0, 2, 0x06, 0x05, 0, 2, 0x01, 0x9a}));  // STAP-A
+    EXPECT_FALSE(non_reference(VideoCodec::h264, {0x18, 0, 9, 0x01}));                         // overrun
+    EXPECT_TRUE(non_reference(VideoCodec::h265, {0x00, 0x01, 0xaf}));                          // TRAIL_N
+    EXPECT_FALSE(non_reference(VideoCodec::h265, {0x02, 0x01, 0xaf}));                         // TRAIL_R
+    EXPECT_TRUE(non_reference(VideoCodec::h265, {0x10, 0x01, 0xaf}));                          // RASL_N
+    EXPECT_FALSE(non_reference(VideoCodec::h265, {0x26, 0x01, 0xaf}));                         // IDR_W_RADL
+    EXPECT_FALSE(non_reference(VideoCodec::h265, {0x40, 0x01, 0x0c}));                         // VPS
+    EXPECT_TRUE(non_reference(VideoCodec::h265, {0x62, 0x01, 0x80, 0xaf}));   // FU start of a TRAIL_N
+    EXPECT_TRUE(non_reference(VideoCodec::h265, {0x62, 0x01, 0x00, 0xaf}));   // its continuation
+    EXPECT_FALSE(non_reference(VideoCodec::h265, {0x62, 0x01, 0x01, 0xaf}));  // a TRAIL_R's
+}
+
 TEST(KeyFrame, CodecsByEncodingName) {
     EXPECT_EQ(key_frame_codec("H264"), VideoCodec::h264);
     EXPECT_EQ(key_frame_codec("h265"), VideoCodec::h265);
