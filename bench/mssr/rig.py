@@ -6,7 +6,9 @@ Every protocol's datagrams go snd -> rtr -> rcv and back through a user-space fo
 one-way delay (this kernel has no netem); rtr's nftables input chain counts every UDP packet that reaches it
 (the impaired wire, both directions, IP bytes) and then drops N per mille of them. A 25 fps H.264 clip is made
 once with ffmpeg and played in real time (-re) as MPEG-TS in 1,316-octet UDP datagrams into each sender; a UDP
-sink on rcv writes what arrives to a file that ffprobe and ffmpeg decode afterwards.
+sink on rcv writes what arrives to a file that ffprobe and ffmpeg decode afterwards: frames decoded, key frames,
+decoder error lines, and frames intact (decoded to exactly the source's pixels, by ffmpeg's framemd5 per
+presentation time: a damaged frame and every frame that refers to it until the next key frame are not).
 
     /usr/bin/python3 bench/mssr/rig.py [--seconds 10] [--bitrate 3M] [--gop 50] [--delay-ms 20] \
         [--jitter-ms 0] [--latency-ms 120] [--loss 0,1,5,10] [--json out.json]
@@ -19,6 +21,7 @@ and what reaches the sink, and reports every TS packet's end-to-end delay (e2e_d
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import subprocess
@@ -82,6 +85,27 @@ def analyse(path: Path) -> dict:
                           "-"], capture_output=True, text=True, timeout=120)
     return {"frames": len(keys), "key_frames": sum(1 for k in keys if k.startswith("1")),
             "decode_errors": sum(1 for line in dec.stderr.splitlines() if line.strip())}
+
+
+@functools.lru_cache(maxsize=None)
+def frame_hashes(path: str) -> dict:
+    """The MD5 of every decoded video frame, by presentation timestamp (ffmpeg's framemd5)."""
+    cp = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "quiet", "-i", path, "-map", "0:v:0",
+                         "-f", "framemd5", "-"], capture_output=True, text=True, timeout=300)
+    hashes = {}
+    for line in cp.stdout.splitlines():
+        fields = [f.strip() for f in line.split(",")]
+        if line.startswith("#") or len(fields) != 6:
+            continue
+        hashes[fields[2]] = fields[5]  # stream, dts, pts, duration, size, hash
+    return hashes
+
+
+def intact_frames(out: Path, clip: Path) -> int:
+    """Frames decoded exactly as from the source: a frame whose data was lost differs, and so does every frame
+    that refers to it, until the next key frame, which the counts of frames and error lines do not show."""
+    source = frame_hashes(str(clip))
+    return sum(1 for pts, digest in frame_hashes(str(out)).items() if source.get(pts) == digest)
 
 
 def pacing_suffix(proto: str) -> tuple[str, list[str]]:
@@ -211,7 +235,8 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         video = next((st for st in received.get("streams", []) if st.get("stream") == 0), {})
         stats["adus_partial"] = video.get("adus_partial")
         stats["key_adus_incomplete"] = video.get("key_adus_incomplete")
-    result = {"proto": proto, "loss_percent": loss, **analyse(out), "wire_bytes": wire}
+    result = {"proto": proto, "loss_percent": loss, **analyse(out), "intact": intact_frames(out, clip),
+              "wire_bytes": wire}
     result.update(stats)
     if e2e is not None:
         result["e2e"] = e2e
@@ -247,11 +272,11 @@ def main() -> int:
                 r["overhead"] = round(r["wire_bytes"] / payload, 3)
                 results.append(r)
                 print(json.dumps(r), flush=True)
-    print(f"\n| loss | protocol | frames | decode errors | key frames | wire/payload |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print(f"\n| loss | protocol | frames | intact | decode errors | key frames | wire/payload |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['loss_percent']} % | {r['proto']} | {r['frames']}/{source['frames']} | {r['decode_errors']} | "
-              f"{r['key_frames']}/{source['key_frames']} | {r['overhead']} |")
+        print(f"| {r['loss_percent']} % | {r['proto']} | {r['frames']}/{source['frames']} | {r['intact']} | "
+              f"{r['decode_errors']} | {r['key_frames']}/{source['key_frames']} | {r['overhead']} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"source": source, "payload_bytes": payload, "runs": results},
                                               indent=2))

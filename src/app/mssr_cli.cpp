@@ -38,7 +38,7 @@ struct MssrFlags {
     unsigned key_parity_group = 8;       // send: SocketOptions::key_parity_group
     std::string parity_code = "cauchy";  // send: SocketOptions::cauchy_parity
     std::string parity_count = "auto";   // send: SocketOptions::adaptive_parity
-    double parity_residual = 0.1;        // send: SocketOptions::parity_residual
+    double parity_residual = 0.02;       // send: SocketOptions::parity_residual
     // send: SocketOptions::pacing; "auto" paces the TCP-friendly modes and not the live mode
     std::string pacing = "auto";
     std::string stats_json;
@@ -179,9 +179,11 @@ Subcommand add_mssr_command(CLI::App& app) {
             "the sender measures calls for, see --parity-residual) or groups (one per frame, one per "
             "--key-parity-group fragments of a key frame). A receiver built before auto gets groups")
         ->check(CLI::IsMember({"auto", "groups"}));
-    send->add_option("--parity-residual", flags->parity_residual,
-                     "With --parity-count auto: the chance a protected frame may still arrive broken at the "
-                     "measured loss; a key frame gets a tenth of it (default 0.1)")
+    send->add_option(
+            "--parity-residual", flags->parity_residual,
+            "With --parity-count auto: the chance a protected reference frame may still arrive broken "
+            "at the measured loss; a key frame gets a tenth of it, a disposable frame 0.5 (default "
+            "0.02)")
         ->check(CLI::Range(0.0001, 0.5));
     send->add_option(
             "--pacing", flags->pacing,

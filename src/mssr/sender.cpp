@@ -380,7 +380,9 @@ std::size_t Sender::parity_count(std::size_t count, Priority priority) const noe
     if (config_.header_version != k_version_parity_count) return fixed;
     const auto loss = loss_.fraction();
     if (!loss) return fixed;  // too few fates known yet
-    const double residual = priority == Priority::key ? config_.parity_residual_key : config_.parity_residual;
+    const double residual = priority == Priority::key          ? config_.parity_residual_key
+                            : priority == Priority::disposable ? config_.parity_residual_disposable
+                                                               : config_.parity_residual;
     return parity_count_for(count, *loss, residual).value_or(fixed);
 }
 

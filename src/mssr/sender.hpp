@@ -85,13 +85,16 @@ struct SenderConfig {
     bool cauchy_parity = false;
     // The data header's version. With k_version_parity_count each protected ADU's header carries how many
     // parity fragments it has, and the sender chooses that count per ADU from the loss it measures
-    // (parity_plan.hpp): as few as leave a key ADU broken with probability parity_residual_key at most, any
-    // other ADU parity_residual, instead of the fixed groups above (which stay the rule until enough fates
-    // are known, and for ADUs too long for the Cauchy code). Only for a receiver that announced
-    // k_feature_parity_count, so version 2 here.
+    // (parity_plan.hpp): as few as leave a key ADU broken with probability parity_residual_key at most, a
+    // disposable one parity_residual_disposable, any other parity_residual, instead of the fixed groups above
+    // (which stay the rule until enough fates are known, and for ADUs too long for the Cauchy code). Only for
+    // a receiver that announced k_feature_parity_count, so version 2 here.
     std::uint8_t header_version = k_version;
-    double parity_residual = 0.1;
-    double parity_residual_key = 0.01;
+    double parity_residual = 0.02;
+    double parity_residual_key = 0.002;
+    // A disposable ADU's: its loss spoils that frame alone, where a reference frame's spoils every frame
+    // until the next key frame, so it is worth less parity.
+    double parity_residual_disposable = 0.5;
     // That protection (parity or the copy) costs a datagram per ADU whether or not anything is lost, so a
     // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
     // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.

@@ -57,10 +57,10 @@ struct SocketOptions {
     bool cauchy_parity = true;
     // Sender: choose each protected ADU's parity count from the measured loss and send it in the data
     // header (SenderConfig::header_version), announced in the hello, for a receiver that reads it; the fixed
-    // groups otherwise. The count leaves a non-key ADU broken with at most `parity_residual` probability at
-    // that loss, a key ADU with a tenth of it.
+    // groups otherwise. The count leaves a reference ADU broken with at most `parity_residual` probability at
+    // that loss, a key ADU with a tenth of it, a disposable one with SenderConfig's 0.5.
     bool adaptive_parity = true;
-    double parity_residual = 0.1;
+    double parity_residual = 0.02;
     // Sender: pace datagrams at a share of the window per SRTT (SenderConfig::pacing). `mssr send` leaves it
     // off in the live mode, where it costs delay at tight budgets (docs/mssr.md, "Pacing").
     bool pacing = true;

@@ -115,6 +115,7 @@ struct Scenario {
     std::size_t key_parity_group = 0;   // SenderConfig and ReassemblerConfig::key_parity_group
     bool cauchy_parity = false;         // SenderConfig and ReassemblerConfig::cauchy_parity
     bool adaptive_parity = false;       // header version 3 on both ends: the parity count per ADU
+    double parity_residual = 0.1;       // SenderConfig::parity_residual (its key ADUs: a tenth)
     bool pacing = false;                // SenderConfig::pacing
 };
 
@@ -148,6 +149,8 @@ Outcome run(const Scenario& sc) {
     sc_config.cauchy_parity = sc.cauchy_parity;
     const std::uint8_t version = sc.adaptive_parity ? k_version_parity_count : k_version;
     sc_config.header_version = version;
+    sc_config.parity_residual = sc.parity_residual;
+    sc_config.parity_residual_key = sc.parity_residual / 10;
     sc_config.pacing = sc.pacing;
     Sender sender(sc_config);
     ReassemblerConfig rc;
