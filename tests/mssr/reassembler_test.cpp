@@ -74,6 +74,14 @@ TEST(MssrReassembler, CaseAMiddleFragmentIsRequestedAndRepaired) {
 }
 
 // The R bit of a data packet (octet 10 of the MSSR header, after the 12-octet RTP header).
+// Feeds every packet of `packets` at time 0 but those whose index is in `lost`.
+void feed_except(Reassembler& r, const std::vector<std::vector<std::uint8_t>>& packets,
+                 const std::set<std::size_t>& lost) {
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        if (lost.count(i) == 0) r.on_packet(at_ms(0), packets[i]);
+    }
+}
+
 std::vector<std::uint8_t> as_retransmission(const std::vector<std::uint8_t>& packet) {
     std::vector<std::uint8_t> copy = packet;
     if (copy.size() > 12 + 10) copy.at(12 + 10) = static_cast<std::uint8_t>(copy.at(12 + 10) | 0x80);
@@ -89,9 +97,7 @@ TEST(MssrReassembler, AParityFragmentRebuildsAnyOneLostFragment) {
         Reassembler r(config());
         const auto p = fragments(adu(0, 0, 200, 1000, Priority::key, true), 10, data);
         ASSERT_EQ(p.size(), 5u);
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            if (i != lost) r.on_packet(at_ms(0), p[i]);
-        }
+        feed_except(r, p, {lost});
         const auto out = r.take_deliveries();
         ASSERT_EQ(out.size(), 1u) << lost;
         EXPECT_EQ(out[0].outcome, Outcome::complete) << lost;
@@ -156,9 +162,7 @@ TEST(MssrReassembler, ParityGroupsRebuildOneLostFragmentEach) {
     ASSERT_EQ(p.size(), 13u);
     {
         Reassembler r(c);
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            if (i < 4 || i > 6) r.on_packet(at_ms(0), p[i]);  // 4, 5, 6 lost: groups 1, 2, 0
-        }
+        feed_except(r, p, {4, 5, 6});  // groups 1, 2, 0
         const auto out = r.take_deliveries();
         ASSERT_EQ(out.size(), 1u);
         EXPECT_EQ(out[0].outcome, Outcome::complete);
@@ -171,9 +175,7 @@ TEST(MssrReassembler, ParityGroupsRebuildOneLostFragmentEach) {
     }
     {
         Reassembler r(c);
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            if (i != 0 && i != 3 && i != 12) r.on_packet(at_ms(0), p[i]);  // two of group 0; group 2's parity
-        }
+        feed_except(r, p, {0, 3, 12});  // two of group 0; group 2's parity
         EXPECT_TRUE(r.take_deliveries().empty());
         EXPECT_EQ(r.stats().parity_recovered, 0u);
         EXPECT_EQ(requested(r.make_feedback(at_ms(1))), (std::set<std::uint16_t>{10, 13}));
@@ -207,9 +209,7 @@ TEST(MssrReassembler, CauchyParityRebuildsAsManyLostFragmentsAsParityFragmentsCa
     ASSERT_EQ(p.size(), 13u);
     const auto run = [&](const std::set<std::size_t>& lost) {
         auto r = std::make_unique<Reassembler>(c);
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            if (lost.count(i) == 0) r->on_packet(at_ms(0), p[i]);
-        }
+        feed_except(*r, p, lost);
         return r;
     };
     for (const std::set<std::size_t>& lost :
@@ -267,9 +267,7 @@ TEST(MssrReassembler, VersionThreeTakesTheParityCountFromTheHeader) {
     ASSERT_EQ(p.size(), 13u);
     {
         Reassembler r(c);
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            if (i != 0 && i != 4 && i != 9) r.on_packet(at_ms(0), p[i]);
-        }
+        feed_except(r, p, {0, 4, 9});
         const auto out = r.take_deliveries();
         ASSERT_EQ(out.size(), 1u);
         EXPECT_EQ(out[0].outcome, Outcome::complete);
