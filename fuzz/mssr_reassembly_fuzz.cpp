@@ -62,11 +62,7 @@ std::vector<std::uint8_t> build_fragment(const std::uint8_t* f, std::uint8_t ver
     const std::size_t data_fragments = fragment_count(info.length, size);
     if (version == k_version_parity_count && info.parity)
         info.parity_count = 1 + ((f[1] >> 2) & 7) % data_fragments;
-    const std::size_t count =
-        data_fragments + (!info.parity ? 0
-                          : info.parity_count != 0
-                              ? info.parity_count
-                              : parity_groups(data_fragments, info.priority, k_key_parity_group));
+    const std::size_t count = data_fragments + parity_count_of(info, data_fragments, k_key_parity_group);
     const std::size_t index = f[8] % count;
     const auto sequence = static_cast<std::uint16_t>(f[2] << 8 | f[3]);
     const auto plans =

@@ -14,9 +14,7 @@ Result<std::vector<FragmentPlan>> plan_fragments(const AduInfo& adu, std::uint16
     const std::size_t count = fragment_count(adu.length, size);
     if (adu.version != k_version && adu.version != k_version_parity_count)
         return fail("unknown MSSR version");
-    const std::size_t parities = !adu.parity             ? 0
-                                 : adu.parity_count != 0 ? adu.parity_count
-                                                         : parity_groups(count, adu.priority, key_group);
+    const std::size_t parities = parity_count_of(adu, count, key_group);
     if (count + parities > std::size_t{k_max_fragment_index} + 1)
         return fail("ADU of more fragments than the 13-bit index numbers");
     if (parities > count) return fail("more parity fragments than data fragments");

@@ -126,6 +126,13 @@ struct AduInfo {
     std::size_t parity_count = 0;
 };
 
+// How many parity fragments plan_fragments gives `adu`, whose data fragments number `count`: the rule of
+// parity_count_of above, for an ADU not yet cut.
+constexpr std::size_t parity_count_of(const AduInfo& adu, std::size_t count, std::size_t key_group) noexcept {
+    if (!adu.parity) return 0;
+    return adu.parity_count != 0 ? adu.parity_count : parity_groups(count, adu.priority, key_group);
+}
+
 // Where fragment `index` of an ADU lies, and the header it carries (sequence = first_sequence + index).
 struct FragmentPlan {
     FragmentHeader header;
