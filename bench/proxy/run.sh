@@ -18,6 +18,7 @@
 #                           [--paths "direct mount gst socks publish"] [--transports "udp tcp"]
 #                           [--publish-transport udp|tcp]
 # SG_BENCH_RTSP_EXTRA: lines added to the gateway's [rtsp] table (e.g. "fanout_threads = 0").
+# SG_BENCH_GATEWAY_EXTRA: lines added to its [gateway] table (e.g. "udp_segmentation = false").
 # tools: ffmpeg ffprobe python3 timeout awk
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -64,6 +65,7 @@ cat >"$work/gateway.toml" <<EOF
 [gateway]
 socks = ["127.0.0.1:$socks_port"]
 admin = ""
+${SG_BENCH_GATEWAY_EXTRA:-}
 
 [log]
 level = "warn"

@@ -27,7 +27,11 @@ std::uint16_t channel_port(rtsp::PortRange ports, int channel) {
 }  // namespace
 
 RelayLoop::RelayLoop(asio::io_context& loop)
-    : io(loop), reactor(loop, net::Unhandled::media_relay), in(k_batch, k_slot_size) {}
+    : io(loop), reactor(loop, net::Unhandled::media_relay), in(k_batch, k_slot_size) {
+    // A batch goes to one peer (the relay's client or its origin), and a video frame's packets arrive
+    // together: they leave as one segmented message.
+    out.set_segmentation(true);
+}
 
 MediaRelay::MediaRelay(PortPair origin_facing, PortPair client_facing, const asio::ip::address& client_ip,
                        rtsp::PortRange client_ports, std::shared_ptr<AlgStats> stats,

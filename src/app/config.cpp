@@ -198,7 +198,8 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
                                                   "max_sessions",
                                                   "max_sessions_per_client",
                                                   "max_udp_associations",
-                                                  "threads"};
+                                                  "threads",
+                                                  "udp_segmentation"};
     reject_unknown_keys(gw, known, "[gateway]", problems);
     read_list(gw.get("socks"), "[gateway] socks", net::parse_host_port, config.socks_listeners, problems);
     if (const auto* admin = gw.get("admin")) {
@@ -252,6 +253,14 @@ void read_gateway(const toml::table& gw, GatewayConfig& config, Problems& proble
     if (config.threads > k_max_threads) {
         problems.add(gw, "threads", fmt::format("threads: must be a number from 0 to {}", k_max_threads));
         config.threads = 0;
+    }
+    if (const auto* segmentation = gw.get("udp_segmentation")) {
+        // as_boolean(), not value<bool>(): toml++ would convert an integer.
+        if (const auto* value = segmentation->as_boolean(); value != nullptr) {
+            config.udp_segmentation = value->get();
+        } else {
+            problems.add(segmentation, "[gateway] udp_segmentation: must be true or false");
+        }
     }
 }
 

@@ -67,6 +67,8 @@ struct GatewayConfig {
     std::chrono::seconds drain_timeout{5};
     // Event loops (one thread each) SOCKS sessions are spread over; 0: one per core. Fixed at start-up.
     std::uint32_t threads = 0;
+    // Runs of equal-sized datagrams to one receiver leave as one UDP GSO message (net::UdpSendBatch).
+    bool udp_segmentation = true;
     std::uint32_t max_sessions = 65536;
     std::uint32_t max_sessions_per_client = 0;
     std::uint32_t max_udp_associations = 4096;

@@ -88,6 +88,7 @@ std::vector<std::string> describe_changes(const GatewayConfig& before, const Gat
     note(before.log_level != after.log_level, "log_level");
     note(before.threads != after.threads || before.rtsp_fanout_threads != after.rtsp_fanout_threads,
          "threads (needs a restart)");
+    note(before.udp_segmentation != after.udp_segmentation, "udp_segmentation (needs a restart)");
     note(before.alg_enabled != after.alg_enabled, "alg enabled");
     note(before.alg_port_first != after.alg_port_first || before.alg_port_last != after.alg_port_last ||
              before.alg_session_timeout != after.alg_session_timeout,

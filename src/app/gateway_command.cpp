@@ -29,6 +29,7 @@
 #include "net/descriptor_limit.hpp"
 #include "net/fork_join_pool.hpp"
 #include "net/poll_until.hpp"
+#include "net/udp_batch.hpp"
 #include "proxy/rtsp_proxy.hpp"
 #include "rtsp/url.hpp"
 #include "socks/server.hpp"
@@ -302,6 +303,7 @@ int run_gateway(const GatewayConfig& config, const ConfigLoader& reload, const s
         return 1;
     }
     if (multicast.v4 || multicast.v6) spdlog::info("rtsp mounts offer multicast: {}", multicast.to_string());
+    net::set_segmentation_enabled(config.udp_segmentation);
     // The mounts run on loop 0; a large UDP fan-out borrows helper threads, by default one per other loop.
     net::ForkJoinPool fanout_pool(config.rtsp_fanout_threads.value_or(loops.size() - 1));
     auto proxy_options = rtsp_proxy_options(config);

@@ -1,11 +1,13 @@
 #include "net/udp_batch.hpp"
 
+#include <netinet/udp.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 
 #include "net/fork_join_pool.hpp"
 #include "net/use_tuple.hpp"
@@ -19,6 +21,15 @@ constexpr std::size_t k_max_parallel_runs = 64;
 
 // Process-wide: a kernel that lacks the calls lacks them for every socket.
 std::atomic<bool> g_batch_syscalls{true};
+std::atomic<bool> g_segmentation{true};
+
+// A segmented run: the kernel takes up to 64 segments (UDP_MAX_SEGMENTS on older kernels), one IP packet's
+// payload in all, each segment within the route's MTU (else EINVAL). Segments are kept within an Ethernet
+// MTU: a larger datagram would leave as IP fragments, which segmentation does not make.
+constexpr std::size_t k_max_segments = 64;
+constexpr std::size_t k_max_segmented_payload = 65507;
+constexpr std::size_t k_max_segment_v4 = 1500 - 20 - 8;
+constexpr std::size_t k_max_segment_v6 = 1500 - 40 - 8;
 
 // Errors that say the socket itself is unusable; anything else concerns one datagram (receiving: an ICMP
 // error queued by an earlier send; sending: this destination or this size).
@@ -38,6 +49,14 @@ bool batch_syscalls_enabled() noexcept {
 
 void set_batch_syscalls_enabled(bool enabled) noexcept {
     g_batch_syscalls.store(enabled, std::memory_order_relaxed);
+}
+
+bool segmentation_enabled() noexcept {
+    return g_segmentation.load(std::memory_order_relaxed);
+}
+
+void set_segmentation_enabled(bool enabled) noexcept {
+    g_segmentation.store(enabled, std::memory_order_relaxed);
 }
 
 // --- receive ----------------------------------------------------------------------------------------------
@@ -144,22 +163,65 @@ void UdpSendBatch::add(const udp::endpoint& destination, Bytes head, Bytes body)
     entries_.push_back(Entry{destination, head, body});
 }
 
+std::size_t UdpSendBatch::run_length(std::size_t first) const noexcept {
+    const Entry& lead = entries_[first];
+    const std::size_t size = lead.head.size() + lead.body.size();
+    const std::size_t largest =
+        lead.destination.protocol() == udp::v6() ? k_max_segment_v6 : k_max_segment_v4;
+    if (size == 0 || size > largest) return 1;
+    std::size_t count = 1;
+    std::size_t total = size;
+    while (first + count < entries_.size() && count < k_max_segments) {
+        const Entry& next = entries_[first + count];
+        const std::size_t next_size = next.head.size() + next.body.size();
+        if (next_size == 0 || next_size > size || total + next_size > k_max_segmented_payload ||
+            next.destination != lead.destination)
+            break;
+        total += next_size;
+        ++count;
+        if (next_size < size) break;  // only the last segment may be shorter
+    }
+    return count;
+}
+
 void UdpSendBatch::prepare() {
     failed_.assign(entries_.size(), 0);
     iovecs_.resize(entries_.size() * 2);
-    headers_.resize(entries_.size());
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         Entry& e = entries_[i];
         // The kernel only reads through these pointers; iovec and msghdr simply have no const versions.
         iovecs_[2 * i] = ::iovec{const_cast<std::uint8_t*>(e.head.data()), e.head.size()};
         iovecs_[2 * i + 1] = ::iovec{const_cast<std::uint8_t*>(e.body.data()), e.body.size()};
-        ::msghdr& h = headers_[i].msg_hdr;
+    }
+    messages_.clear();
+    const bool segment = segmentation_ && segmentation_enabled();
+    for (std::size_t i = 0; i < entries_.size();) {
+        const std::size_t count = segment ? run_length(i) : 1;
+        const auto size = static_cast<std::uint16_t>(entries_[i].head.size() + entries_[i].body.size());
+        messages_.push_back(Message{i, count, count > 1 ? size : std::uint16_t{0}});
+        i += count;
+    }
+    headers_.resize(messages_.size());
+    controls_.resize(messages_.size());
+    for (std::size_t m = 0; m < messages_.size(); ++m) {
+        const Message& message = messages_[m];
+        Entry& e = entries_[message.first];
+        ::msghdr& h = headers_[m].msg_hdr;
         h = ::msghdr{};
         h.msg_name = e.destination.data();
         h.msg_namelen = static_cast<::socklen_t>(e.destination.size());
-        h.msg_iov = &iovecs_[2 * i];
-        h.msg_iovlen = 2;
-        headers_[i].msg_len = 0;
+        h.msg_iov = &iovecs_[2 * message.first];
+        h.msg_iovlen = 2 * message.count;
+        headers_[m].msg_len = 0;
+        if (message.count == 1) continue;
+        auto& control = controls_[m].bytes;
+        h.msg_control = control.data();
+        h.msg_controllen = control.size();
+        ::cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        std::memcpy(CMSG_DATA(c), &message.segment, sizeof(message.segment));
     }
 }
 
@@ -174,7 +236,59 @@ int UdpSendBatch::try_send(int fd, std::size_t first, std::size_t last, bool bat
     return r < 0 ? -errno : 1;
 }
 
-// Sends entries [first, last) of a prepared batch. Runs of one batch may be sent from several threads at
+void UdpSendBatch::note_sent(std::size_t first, std::size_t count, UdpSendResult& result) const noexcept {
+    for (std::size_t m = first; m < first + count; ++m) {
+        const Message& message = messages_[m];
+        for (std::size_t i = message.first; i < message.first + message.count; ++i)
+            result.body_bytes += entries_[i].body.size();
+        result.sent += message.count;
+    }
+}
+
+void UdpSendBatch::note_failed(std::size_t first, std::size_t last, int err, UdpSendResult& result) noexcept {
+    for (std::size_t m = first; m < last; ++m) {
+        const Message& message = messages_[m];
+        std::fill_n(failed_.begin() + static_cast<std::ptrdiff_t>(message.first), message.count, 1);
+        result.failed += message.count;
+    }
+    result.last_failure = to_error(err);
+}
+
+void UdpSendBatch::refused(int fd, std::size_t m, int err, UdpSendResult& result) {
+    if (messages_[m].count > 1) {
+        send_unsegmented(fd, m, err, result);
+    } else {
+        note_failed(m, m + 1, err, result);
+    }
+}
+
+void UdpSendBatch::send_unsegmented(int fd, std::size_t m, int err, UdpSendResult& result) {
+    // EIO: the route's device cannot checksum a segmented run, so no run will go; turn them off rather than
+    // pay a refused call per run. EINVAL or EMSGSIZE concern this run (a path MTU below its size).
+    if (err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP) set_segmentation_enabled(false);
+    const Message& message = messages_[m];
+    for (std::size_t i = message.first; i < message.first + message.count; ++i) {
+        ::msghdr h = headers_[m].msg_hdr;
+        h.msg_iov = &iovecs_[2 * i];
+        h.msg_iovlen = 2;
+        h.msg_control = nullptr;
+        h.msg_controllen = 0;
+        ::ssize_t r = 0;
+        do {
+            r = ::sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (r < 0 && errno == EINTR);
+        if (r >= 0) {
+            ++result.sent;
+            result.body_bytes += entries_[i].body.size();
+        } else {
+            failed_[i] = 1;
+            ++result.failed;
+            result.last_failure = to_error(errno);
+        }
+    }
+}
+
+// Sends messages [first, last) of a prepared batch. Runs of one batch may be sent from several threads at
 // once: each writes only its own entries' failure flags.
 UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std::size_t last) {
     UdpSendResult result;
@@ -183,9 +297,7 @@ UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std
         const bool batched = batch_syscalls_enabled();
         const int sent = batch.try_send(fd, next, last, batched);
         if (sent > 0) {
-            for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i)
-                result.body_bytes += batch.entries_[i].body.size();
-            result.sent += static_cast<std::size_t>(sent);
+            batch.note_sent(next, static_cast<std::size_t>(sent), result);
             next += static_cast<std::size_t>(sent);
             continue;
         }
@@ -198,16 +310,11 @@ UdpSendResult send_range_now(int fd, UdpSendBatch& batch, std::size_t first, std
         if (err == EAGAIN || err == EWOULDBLOCK || socket_unusable(err)) {
             // No room now (or no socket): the rest are dropped, not queued.
             if (socket_unusable(err)) result.error = to_error(err);
-            std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(next),
-                      batch.failed_.begin() + static_cast<std::ptrdiff_t>(last), 1);
-            result.failed += last - next;
-            result.last_failure = to_error(err);
+            batch.note_failed(next, last, err, result);
             break;
         }
-        // This datagram only (too big, no route, not permitted, ...): the following ones may still go.
-        batch.failed_[next] = 1;
-        ++result.failed;
-        result.last_failure = to_error(err);
+        // This message only (too big, no route, not permitted, ...): the following ones may still go.
+        batch.refused(fd, next, err, result);
         ++next;
     }
     return result;
@@ -226,13 +333,14 @@ std::optional<std::size_t> receive_queued(udp::socket& socket, std::span<std::ui
 
 UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool) {
     batch.prepare();
-    const std::size_t total = batch.entries_.size();
+    const std::size_t total = batch.messages_.size();
     // A few runs per thread rather than one: a helper that wakes late still finds runs left to take, so
-    // the threads share the work as they become free.
-    const std::size_t runs =
-        pool == nullptr ? 1
-                        : std::clamp<std::size_t>(total / k_parallel_send_min, 1, 4 * (pool->helpers() + 1));
-    if (runs == 1) return send_range_now(fd, batch, 0, total);
+    // the threads share the work as they become free. Runs are cut by messages, sized by datagrams.
+    const std::size_t runs = pool == nullptr
+                                 ? 1
+                                 : std::clamp<std::size_t>(batch.entries_.size() / k_parallel_send_min, 1,
+                                                           std::min(total, 4 * (pool->helpers() + 1)));
+    if (runs <= 1) return send_range_now(fd, batch, 0, total);
     std::array<UdpSendResult, k_max_parallel_runs> results;
     const std::size_t used = std::min(runs, results.size());
     pool->run(used, [&](std::size_t run) {
@@ -253,18 +361,17 @@ UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool) {
 asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& batch) {
     UdpSendResult result;
     batch.prepare();
+    const std::size_t total = batch.messages_.size();
     std::size_t next = 0;
-    while (next < batch.entries_.size()) {
+    while (next < total) {
         if (!socket.is_open()) {
             result.error = asio::error::bad_descriptor;
             break;
         }
         const bool batched = batch_syscalls_enabled();
-        const int sent = batch.try_send(socket.native_handle(), next, batch.entries_.size(), batched);
+        const int sent = batch.try_send(socket.native_handle(), next, total, batched);
         if (sent > 0) {
-            for (std::size_t i = next; i < next + static_cast<std::size_t>(sent); ++i)
-                result.body_bytes += batch.entries_[i].body.size();
-            result.sent += static_cast<std::size_t>(sent);
+            batch.note_sent(next, static_cast<std::size_t>(sent), result);
             next += static_cast<std::size_t>(sent);
             continue;
         }
@@ -283,15 +390,15 @@ asio::awaitable<UdpSendResult> send_batch(udp::socket& socket, UdpSendBatch& bat
             result.error = to_error(err);
             break;
         } else {
-            // This datagram only (too big, no route, not permitted, ...): the following ones may still go.
-            batch.failed_[next] = 1;
-            ++result.failed;
-            result.last_failure = to_error(err);
+            // This message only (too big, no route, not permitted, ...): the following ones may still go.
+            batch.refused(socket.native_handle(), next, err, result);
             ++next;
         }
     }
-    if (result.error)
-        std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(next), batch.failed_.end(), 1);
+    // Never tried: flagged for their receivers, but `error` is what the caller counts.
+    if (result.error && next < total)
+        std::fill(batch.failed_.begin() + static_cast<std::ptrdiff_t>(batch.messages_[next].first),
+                  batch.failed_.end(), 1);
     co_return result;
 }
 

@@ -7,6 +7,8 @@
 
 #include <sys/socket.h>
 
+#include <array>
+
 #include <asio/awaitable.hpp>
 #include <asio/ip/udp.hpp>
 #include <cstddef>
@@ -84,6 +86,13 @@ struct UdpSendResult {
 // Datagrams to send, each made of a head and a body sent as one datagram without copying them together
 // (e.g. a SOCKS UDP header in front of a payload still sitting in a receive slot). The bytes are views: they
 // must stay valid until send_batch() returns.
+//
+// With segmentation on, consecutive datagrams to one destination leave as one message that the kernel cuts
+// into datagrams (UDP generic segmentation offload, UDP_SEGMENT): a run of equal sizes, the last one may be
+// shorter, as a video frame's RTP packets are. The kernel then routes, filters and queues the run once
+// instead of once per datagram (or hands it to a NIC that cuts it in hardware); the receiver sees the same
+// datagrams either way. A run the kernel refuses (a path MTU below the size, a device that cannot) goes out
+// datagram by datagram instead.
 class UdpSendBatch {
 public:
     void clear() noexcept { entries_.clear(); }
@@ -94,6 +103,11 @@ public:
     // caller sending for many receivers charges each loss to its own receiver.
     bool failed(std::size_t i) const noexcept { return i < failed_.size() && failed_[i] != 0; }
 
+    // Off by default: only a caller that queues a receiver's datagrams next to each other gains from it.
+    void set_segmentation(bool on) noexcept { segmentation_ = on; }
+    // After a send: the messages it was made of (a segmented run counts once).
+    std::size_t messages() const noexcept { return messages_.size(); }
+
 private:
     friend asio::awaitable<UdpSendResult> send_batch(asio::ip::udp::socket& socket, UdpSendBatch& batch);
     friend UdpSendResult send_batch_now(int fd, UdpSendBatch& batch, ForkJoinPool* pool);
@@ -103,15 +117,38 @@ private:
         Bytes head;
         Bytes body;
     };
-    // Points the kernel's message headers at the entries (once they no longer move).
+    // Entries [first, first + count) as one message; `segment` is the UDP_SEGMENT size when count > 1.
+    struct Message {
+        std::size_t first = 0;
+        std::size_t count = 1;
+        std::uint16_t segment = 0;
+    };
+    struct alignas(::cmsghdr) Control {
+        std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t))> bytes;
+    };
+    // Cuts the entries into messages and points the kernel's message headers at them (once they no longer
+    // move).
     void prepare();
-    // One non-blocking attempt at entries [first, last): datagrams sent, or -errno.
+    // How many entries from `first` can leave as one segmented message (1: none can join it).
+    std::size_t run_length(std::size_t first) const noexcept;
+    // One non-blocking attempt at messages [first, last): messages sent, or -errno.
     int try_send(int fd, std::size_t first, std::size_t last, bool batched);
+    // The kernel refused message `m` alone (`err`): a segmented run goes again one datagram at a time, a
+    // single datagram counts as failed.
+    void refused(int fd, std::size_t m, int err, UdpSendResult& result);
+    // Message `m` one datagram at a time, after the kernel refused it whole (`err`); never waits.
+    void send_unsegmented(int fd, std::size_t m, int err, UdpSendResult& result);
+    // Counts `count` messages from `first` as sent, or as failed with `err`.
+    void note_sent(std::size_t first, std::size_t count, UdpSendResult& result) const noexcept;
+    void note_failed(std::size_t first, std::size_t last, int err, UdpSendResult& result) noexcept;
 
+    bool segmentation_ = false;
     std::vector<Entry> entries_;
     std::vector<std::uint8_t> failed_;  // one flag per entry, set by the last send
-    std::vector<::iovec> iovecs_;
-    std::vector<::mmsghdr> headers_;
+    std::vector<Message> messages_;
+    std::vector<Control> controls_;   // one per message
+    std::vector<::iovec> iovecs_;     // two per entry, in entry order
+    std::vector<::mmsghdr> headers_;  // one per message
 };
 
 // Sends every datagram of `batch`, waiting for room in the socket buffer when it is full (so a fast sender
@@ -138,18 +175,30 @@ std::optional<std::size_t> receive_queued(asio::ip::udp::socket& socket, std::sp
                                           asio::ip::udp::endpoint& from);
 inline constexpr std::size_t k_receive_burst = 32;
 
-// For a loop just woken by one datagram (`first` octets in `buffer`, from `from`): hands it to
+// The largest UDP datagram (the IPv6 maximum payload is 65527 octets), and the size of a take_burst buffer:
+// room for a burst's datagrams side by side, and always for one more of the largest size.
+inline constexpr std::size_t k_max_udp_datagram = 65536;
+inline constexpr std::size_t k_burst_buffer_size = 2 * k_max_udp_datagram;
+
+// For a loop just woken by one datagram (`first` octets at the start of `buffer`, from `from`): hands it to
 // on_datagram(data, from), then the datagrams already queued behind it (a video frame's packets), so that the
 // caller acts on the burst together; up to k_receive_burst in all, so that one busy socket does not hold
-// the loop. on_datagram returns false to stop early (the session ended).
+// the loop. Each datagram is read behind the one before, so all of a burst stay readable until take_burst
+// returns: the caller may queue views of them and send once at the end. The burst ends early when `buffer`
+// has no room left for a datagram of the largest size (a k_burst_buffer_size buffer holds 64 KiB of them).
+// on_datagram returns false to stop early (the session ended).
 template <typename OnDatagram>
 void take_burst(asio::ip::udp::socket& socket, std::span<std::uint8_t> buffer, std::size_t first,
                 asio::ip::udp::endpoint& from, OnDatagram&& on_datagram) {
+    std::size_t offset = 0;
     std::size_t n = first;
     for (std::size_t read = 1;; ++read) {
-        if (!on_datagram(std::span<const std::uint8_t>(buffer.data(), n), from) || read == k_receive_burst)
+        if (!on_datagram(std::span<const std::uint8_t>(buffer.data() + offset, n), from) ||
+            read == k_receive_burst)
             return;
-        const auto more = receive_queued(socket, buffer, from);
+        offset += n;
+        if (buffer.size() - offset < k_max_udp_datagram) return;
+        const auto more = receive_queued(socket, buffer.subspan(offset, k_max_udp_datagram), from);
         if (!more) return;  // nothing more queued: the caller waits again
         n = *more;
     }
@@ -159,5 +208,8 @@ void take_burst(asio::ip::udp::socket& socket, std::span<std::uint8_t> buffer, s
 // one-datagram-per-call fallback.
 bool batch_syscalls_enabled() noexcept;
 void set_batch_syscalls_enabled(bool enabled) noexcept;
+// Whether a batch with segmentation on may use UDP_SEGMENT (true until the kernel says it cannot at all).
+bool segmentation_enabled() noexcept;
+void set_segmentation_enabled(bool enabled) noexcept;
 
 }  // namespace sg::net

@@ -27,6 +27,7 @@ std::shared_ptr<FanoutPort> FanoutPort::open(const asio::any_io_executor& execut
     pair->rtcp.non_blocking(true, ignored);
     pair->rtp.set_option(asio::socket_base::send_buffer_size(k_send_buffer), ignored);
     auto port = std::make_shared<FanoutPort>(std::move(*pair));
+    port->batch_.set_segmentation(true);
     asio::co_spawn(executor, receive_rtcp(port), net::log_unhandled(net::Unhandled::player_rtcp));
     return port;
 }
@@ -45,43 +46,73 @@ void FanoutPort::close() {
     pair_.rtcp.close(ignored);
 }
 
-void FanoutPort::attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player) {
+FanoutPort::Lane FanoutPort::attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player) {
     players_.emplace(client_rtcp, player);
+    if (!free_lanes_.empty()) {
+        const Lane lane = free_lanes_.back();
+        free_lanes_.pop_back();
+        return lane;
+    }
+    lanes_.emplace_back();
+    return static_cast<Lane>(lanes_.size() - 1);
 }
 
-void FanoutPort::detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player) {
+void FanoutPort::detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player, Lane lane) {
     auto [first, last] = players_.equal_range(client_rtcp);
     for (auto it = first; it != last; ++it) {
         if (it->second != player) continue;
         players_.erase(it);
         break;
     }
-    // A datagram still queued for this player must not report back to it.
+    // A datagram still queued for this player must not report back to it (nor go out). The lane may be
+    // handed to a new player before the flush: its datagrams then follow these skipped ones.
     for (auto& queued : queued_)
         if (queued.player == player) queued.player = nullptr;
+    if (lane < lanes_.size()) free_lanes_.push_back(lane);
     if (players_.empty()) close();
 }
 
-void FanoutPort::queue(PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head,
+void FanoutPort::queue(Lane lane, PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head,
                        Bytes body) {
+    if (lane >= lanes_.size()) return;
+    const auto index = static_cast<std::uint32_t>(queued_.size());
     queued_.push_back(Queued{player, to, head, body});
+    auto& chain = lanes_[lane];
+    if (chain.first == k_end) {
+        chain.first = index;
+        busy_lanes_.push_back(lane);
+    } else {
+        queued_[chain.last].next = index;
+    }
+    chain.last = index;
 }
 
 void FanoutPort::flush() {
     if (queued_.empty()) return;
-    // The heads live in queued_, which no longer grows: the batch may point into it.
+    // The heads live in queued_, which no longer grows: the batch may point into it. Each lane's datagrams
+    // go in one after the other, so the batch can send them as one segmented message.
     batch_.clear();
-    for (const auto& queued : queued_)
-        batch_.add(queued.to, Bytes(queued.head.data(), queued.head.size()), queued.body);
+    sent_.clear();
+    for (const Lane lane : busy_lanes_) {
+        for (auto i = lanes_[lane].first; i != k_end; i = queued_[i].next) {
+            const auto& queued = queued_[i];
+            if (queued.player == nullptr) continue;
+            batch_.add(queued.to, Bytes(queued.head.data(), queued.head.size()), queued.body);
+            sent_.push_back(i);
+        }
+        lanes_[lane] = LaneQueue{};
+    }
+    busy_lanes_.clear();
     (void)net::send_batch_now(closed_ ? -1 : pair_.rtp.native_handle(), batch_, pool_);
     // Reporting may end a player (and detach it, which clears its entries): walk by index.
-    for (std::size_t i = 0; i < queued_.size(); ++i) {
-        auto* player = queued_[i].player;
+    for (std::size_t k = 0; k < sent_.size(); ++k) {
+        const auto& queued = queued_[sent_[k]];
+        auto* player = queued.player;
         if (player == nullptr) continue;
-        if (batch_.failed(i)) {
+        if (batch_.failed(k)) {
             player->on_media_dropped();
         } else {
-            player->on_media_sent(queued_[i].head.size() + queued_[i].body.size());
+            player->on_media_sent(queued.head.size() + queued.body.size());
         }
     }
     queued_.clear();

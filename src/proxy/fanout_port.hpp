@@ -48,15 +48,21 @@ public:
     std::uint16_t rtp_port() const noexcept { return pair_.rtp_port; }
     bool closed() const noexcept { return closed_; }
 
-    // RTCP from `client_rtcp` keeps `player` alive. The last detach closes the port.
-    void attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player);
-    void detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player);
+    // A player's place in the port's queue: its datagrams queued between two flushes are kept together.
+    using Lane = std::uint32_t;
+
+    // RTCP from `client_rtcp` keeps `player` alive; the player queues on the lane returned. The last detach
+    // closes the port.
+    Lane attach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player);
+    void detach(const asio::ip::udp::endpoint& client_rtcp, PlayerSession* player, Lane lane);
 
     // Queues one RTP datagram: `head` then `body`. `body` must stay valid until flush(), which the caller
-    // runs once it has queued the packet for every player.
-    void queue(PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head, Bytes body);
+    // runs once it has queued the packet, or a receive burst's packets, for every player.
+    void queue(Lane lane, PlayerSession* player, const asio::ip::udp::endpoint& to, const Head& head,
+               Bytes body);
     // Sends what is queued in as few system calls as the kernel allows, without waiting, and tells each
-    // player what became of its datagrams.
+    // player what became of its datagrams. A player's datagrams leave together, in the order queued, so
+    // several packets of one frame to one player are one segmented message (net::UdpSendBatch).
     void flush();
     // Lets flush() share a large fan-out with `pool`'s helpers: consecutive runs of players are sent at
     // once from several cores (net::send_batch_now). Every player's outcome is still reported by flush(),
@@ -73,17 +79,28 @@ private:
     static asio::awaitable<void> receive_rtcp(std::shared_ptr<FanoutPort> self);
     void close();
 
+    static constexpr std::uint32_t k_end = UINT32_MAX;
     struct Queued {
-        PlayerSession* player;
+        PlayerSession* player;  // null once the player left
         asio::ip::udp::endpoint to;
         Head head;
         Bytes body;
+        std::uint32_t next = k_end;  // the lane's next datagram in queued_
+    };
+    // A lane's datagrams in queued_, chained from `first` to `last`.
+    struct LaneQueue {
+        std::uint32_t first = k_end;
+        std::uint32_t last = k_end;
     };
 
     client::UdpPortPair pair_;
     bool closed_ = false;
     std::multimap<asio::ip::udp::endpoint, PlayerSession*> players_;
     std::vector<Queued> queued_;
+    std::vector<LaneQueue> lanes_;
+    std::vector<Lane> free_lanes_;
+    std::vector<Lane> busy_lanes_;     // lanes with datagrams queued, in the order they got their first
+    std::vector<std::uint32_t> sent_;  // the queued_ index of each datagram in batch_
     net::UdpSendBatch batch_;
     net::ForkJoinPool* pool_ = nullptr;
 };

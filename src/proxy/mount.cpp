@@ -122,6 +122,10 @@ void Mount::flush_fanout() {
 
 void Mount::end_batch() {
     batching_ = false;
+    if (holding_fanout_) {
+        holding_fanout_ = false;
+        flush_fanout();
+    }
     if (tcp_deferred_.empty()) return;
     const auto sinks = std::move(tcp_deferred_);
     tcp_deferred_.clear();
@@ -288,7 +292,7 @@ void Mount::on_rtp(std::size_t track, std::span<const std::uint8_t> packet, Cloc
     delivering_.assign(players_.begin(), players_.end());
     for (auto* player : delivering_)
         player->deliver(track, packet, now, cached);
-    flush_fanout();
+    if (!holding_fanout_) flush_fanout();
 }
 
 void Mount::on_rtcp(std::size_t track, std::span<const std::uint8_t> packet) {

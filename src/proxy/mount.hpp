@@ -144,14 +144,19 @@ public:
     // the first of them; nothing when no pair can be bound (`error` says why).
     std::shared_ptr<FanoutPort> fanout_port(std::size_t track, asio::ip::udp family, std::string& error);
     // A player queued a datagram on `port`: it goes out with everything else queued for the same upstream
-    // packet at the next flush_fanout().
+    // packet (or the same held receive burst, begin_batch) at the next flush_fanout().
     void fanout_queued(const std::shared_ptr<FanoutPort>& port);
     void flush_fanout();
     // A receive batch (several upstream packets read at once, mount_upstream.cpp): the interleaved TCP
     // players' media queued during it is written at its end, one send per player, shared with the fan-out
     // helpers when there are many players, instead of waking each connection's writer (tcp_deferred lists
-    // a player's connection once per batch).
-    void begin_batch() noexcept { batching_ = true; }
+    // a player's connection once per batch). When the batch's packets stay readable until its end
+    // (`payloads_held`, net::take_burst), the UDP players' datagrams wait for it too: one flush per batch,
+    // so a frame's packets to one player leave as one segmented message (FanoutPort::flush).
+    void begin_batch(bool payloads_held = false) noexcept {
+        batching_ = true;
+        holding_fanout_ = payloads_held;
+    }
     void end_batch();
     bool batching() const noexcept { return batching_; }
     void tcp_deferred(std::shared_ptr<PlayerSink> sink) { tcp_deferred_.push_back(std::move(sink)); }
@@ -303,6 +308,7 @@ private:
     std::map<std::pair<std::size_t, bool>, std::weak_ptr<FanoutPort>> fanout_ports_;  // (track, IPv6)
     std::vector<std::shared_ptr<FanoutPort>> fanout_pending_;
     bool batching_ = false;
+    bool holding_fanout_ = false;  // the UDP fan-out is flushed at the batch's end
     std::vector<std::shared_ptr<PlayerSink>> tcp_deferred_;
     std::uint64_t batched_tcp_writes_ = 0;
     net::ForkJoinPool* fanout_pool_ = nullptr;

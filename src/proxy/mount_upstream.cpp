@@ -9,6 +9,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
+#include <memory>
 
 #include "client/exchange.hpp"
 #include "client/rtsp_client.hpp"
@@ -30,7 +31,6 @@ namespace {
 using asio::ip::udp;
 constexpr std::string_view k_cname = "streamgate-proxy";
 constexpr int k_receive_buffer = 1 << 20;  // key frames arrive as bursts
-constexpr std::size_t k_max_datagram = 65536;
 // A playing upstream silent this long is lost whatever its packet rate; a fast stream much sooner
 // (upstream_silence.hpp).
 constexpr auto k_media_timeout = std::chrono::seconds(10);
@@ -398,21 +398,24 @@ void Mount::on_upstream_bye() {
 
 asio::awaitable<void> Mount::receive_udp(std::shared_ptr<Mount> self, std::shared_ptr<Attempt> attempt,
                                          std::size_t track, bool rtcp) {
-    std::vector<std::uint8_t> buffer(k_max_datagram);
+    // A burst's datagrams side by side: the players' datagrams point into them until the burst's end.
+    const auto storage = std::make_unique_for_overwrite<std::uint8_t[]>(net::k_burst_buffer_size);
+    const std::span<std::uint8_t> buffer(storage.get(), net::k_burst_buffer_size);
     const auto server = net::unmap(attempt->client.remote_endpoint().address());
     for (;;) {
         if (attempt->closed) co_return;
         auto& pair = *attempt->tracks[track].udp;
         auto& socket = rtcp ? pair.rtcp : pair.rtp;
         udp::endpoint from;
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
+        auto [ec, n] = co_await socket.async_receive_from(
+            asio::buffer(buffer.data(), net::k_max_udp_datagram), from, net::k_use_tuple);
         if (attempt->closed || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable for an RR we sent
         // What else is queued is read now, before the players' writers run: the packets of a video frame
         // arrive together, and a TCP player then gets them in one write instead of one write each, made by
         // end_batch().
-        self->begin_batch();
+        self->begin_batch(true);
         net::take_burst(socket, buffer, n, from,
                         [&](std::span<const std::uint8_t> data, const udp::endpoint& sender) {
                             // Media only from the upstream host: nobody else can inject packets into every

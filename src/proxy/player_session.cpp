@@ -58,7 +58,7 @@ void PlayerSession::set_up(std::size_t track, PlayerTrack transport, std::uint32
     slot = std::move(transport);
     slot.set_up = true;
     slot.waiting_for_key_frame = wait_key_frame;
-    if (slot.fanout) slot.fanout->attach(slot.client_rtcp, this);
+    if (slot.fanout) slot.fanout_lane = slot.fanout->attach(slot.client_rtcp, this);
     static thread_local std::mt19937 random{std::random_device{}()};
     PlayerStart start;
     start.ssrc = static_cast<std::uint32_t>(random());
@@ -272,7 +272,7 @@ void PlayerSession::send_media(std::size_t track_index, std::span<const std::uin
         std::copy_n(packet.begin(), head.size(), head.begin());
         const Bytes whole(packet.data(), packet.size());
         if (!track.rewriter->rewrite_head(whole, head, now)) return;
-        track.fanout->queue(this, track.client_rtp, head, whole.subspan(head.size()));
+        track.fanout->queue(track.fanout_lane, this, track.client_rtp, head, whole.subspan(head.size()));
         mount_->fanout_queued(track.fanout);
         return;
     }
@@ -320,7 +320,7 @@ void PlayerSession::stop(std::string_view reason) {
     }
     for (auto& track : tracks_) {
         if (!track.fanout) continue;
-        track.fanout->detach(track.client_rtcp, this);  // the last player closes the port
+        track.fanout->detach(track.client_rtcp, this, track.fanout_lane);  // the last player closes the port
         track.fanout.reset();
     }
     mount_->metrics().players_active->dec();

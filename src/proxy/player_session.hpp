@@ -45,6 +45,7 @@ struct PlayerTrack {
     std::uint8_t rtp_channel = 0;
     std::uint8_t rtcp_channel = 1;
     std::shared_ptr<FanoutPort> fanout;  // UDP: the track's server port pair, shared with its other players
+    FanoutPort::Lane fanout_lane = 0;    // this player's lane on it
     asio::ip::udp::endpoint client_rtp;
     asio::ip::udp::endpoint client_rtcp;
     std::optional<RtpRewriter> rewriter;

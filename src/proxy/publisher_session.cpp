@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
+#include <memory>
 
 #include "net/asio_endpoint.hpp"
 #include "net/udp_batch.hpp"
@@ -11,8 +12,6 @@
 
 namespace sg::proxy {
 namespace {
-
-constexpr std::size_t k_max_datagram = 65536;
 
 std::string_view without_trailing_slashes(std::string_view uri) {
     while (!uri.empty() && uri.back() == '/')
@@ -105,19 +104,22 @@ void PublisherSession::on_interleaved_done() {
 
 asio::awaitable<void> PublisherSession::receive_udp(std::shared_ptr<PublisherSession> self, std::size_t track,
                                                     bool rtcp) {
-    std::vector<std::uint8_t> buffer(k_max_datagram);
+    // A burst's datagrams side by side: the players' datagrams point into them until the burst's end.
+    const auto storage = std::make_unique_for_overwrite<std::uint8_t[]>(net::k_burst_buffer_size);
+    const std::span<std::uint8_t> buffer(storage.get(), net::k_burst_buffer_size);
     for (;;) {
         auto& slot = self->tracks_[track];
         if (self->stopped_ || !slot.udp) co_return;
         auto& socket = rtcp ? slot.udp->rtcp : slot.udp->rtp;
         asio::ip::udp::endpoint from;
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer), from, net::k_use_tuple);
+        auto [ec, n] = co_await socket.async_receive_from(
+            asio::buffer(buffer.data(), net::k_max_udp_datagram), from, net::k_use_tuple);
         if (self->stopped_ || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
             co_return;
         if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
         // What else is queued is taken now, as a mount's upstream reader does: the players' writes then
         // come once per burst (a video frame's packets) instead of once per packet.
-        self->mount_->begin_batch();
+        self->mount_->begin_batch(true);
         net::take_burst(socket, buffer, n, from,
                         [&](std::span<const std::uint8_t> data, const asio::ip::udp::endpoint& sender) {
                             // Media only from the publisher's host: nobody else can inject packets into

@@ -42,6 +42,7 @@ allow = ["10.0.0.0/16"]
 users = ["alice:secret2"]
 idle_timeout_s = 60
 threads = 2
+udp_segmentation = false
 [rtsp]
 listen = ["127.0.0.1:8554"]
 [[rtsp.mount]]
@@ -57,6 +58,7 @@ url = "rtsp://198.18.3.2/new"
                                                "users",
                                                "timeouts",
                                                "threads (needs a restart)",
+                                               "udp_segmentation (needs a restart)",
                                                "rtsp mount cam changed",
                                                "rtsp mount new added",
                                                "rtsp mount old removed"};

@@ -34,6 +34,7 @@ max_sessions = 100
 max_sessions_per_client = 7
 max_udp_associations = 9
 threads = 3
+udp_segmentation = false
 admin = "[::1]:9131"
 family_policy = "prefer-ipv4"
 users = ["alice:wonder land", "bob:x:y"]
@@ -68,6 +69,7 @@ action = "deny"
     EXPECT_EQ(config->max_sessions_per_client, 7u);
     EXPECT_EQ(config->max_udp_associations, 9u);
     EXPECT_EQ(config->threads, 3u);
+    EXPECT_FALSE(config->udp_segmentation);
     EXPECT_EQ(config->log_level, "debug");
     EXPECT_EQ(config->family_policy, socks::FamilyPolicy::prefer_ipv4);
     ASSERT_TRUE(config->admin.has_value());

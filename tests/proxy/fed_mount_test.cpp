@@ -273,45 +273,54 @@ std::uint32_t ssrc_of(const std::string& frame) {
     return out;
 }
 
+struct UdpPlayer {
+    std::unique_ptr<RawRtspClient> rtsp;
+    std::unique_ptr<asio::ip::udp::socket> rtp;
+    std::string session;
+    std::string server_port;
+};
+
+// DESCRIBE, SETUP over UDP, PLAY for a new player; its RTSP connection and RTP socket.
+void play_udp(asio::io_context& io, const tcp::endpoint& server, const std::string& url, UdpPlayer& player) {
+    player.rtsp = std::make_unique<RawRtspClient>(io, server);
+    player.rtp = std::make_unique<asio::ip::udp::socket>(
+        io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = player.rtp->local_endpoint().port();
+    ASSERT_EQ(player.rtsp->request("DESCRIBE " + url, 1).rfind("RTSP/1.0 200", 0), 0u);
+    const auto setup = player.rtsp->request("SETUP " + url + "/track0", 2,
+                                            "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) +
+                                                "-" + std::to_string(port + 1) + "\r\n");
+    ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
+    const auto at = setup.find("server_port=");
+    ASSERT_NE(at, std::string::npos) << setup;
+    player.server_port = setup.substr(at + 12, setup.find_first_of(";\r", at) - at - 12);
+    player.session = RawRtspClient::header(setup, "Session");
+    const auto play = player.rtsp->request("PLAY " + url, 3, "Session: " + player.session + "\r\n");
+    ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
+}
+
+// The next datagram on `socket` (blocking) and the port it came from.
+std::pair<std::string, std::uint16_t> receive_datagram(asio::ip::udp::socket& socket) {
+    std::array<char, 2048> buffer{};
+    socket.non_blocking(false);
+    asio::ip::udp::endpoint from;
+    const auto n = socket.receive_from(asio::buffer(buffer), from);
+    return {std::string(buffer.data(), n), from.port()};
+}
+
 // UDP players of one track share the mount's server port pair (one sendmmsg per upstream packet), yet each
 // gets its own SSRC and sequence numbers in front of the same payload, and one leaving does not stop the
 // other.
 TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
     feed_description();
-    struct UdpPlayer {
-        std::unique_ptr<RawRtspClient> rtsp;
-        std::unique_ptr<asio::ip::udp::socket> rtp;
-        std::string session;
-        std::string server_port;
-    };
     std::vector<UdpPlayer> players(2);
     for (auto& player : players) {
-        player.rtsp = std::make_unique<RawRtspClient>(client_io_, endpoint_);
-        player.rtp = std::make_unique<asio::ip::udp::socket>(
-            client_io_, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        const auto port = player.rtp->local_endpoint().port();
-        ASSERT_EQ(player.rtsp->request("DESCRIBE " + url(), 1).rfind("RTSP/1.0 200", 0), 0u);
-        const auto setup =
-            player.rtsp->request("SETUP " + url() + "/track0", 2,
-                                 "Transport: RTP/AVP;unicast;client_port=" + std::to_string(port) + "-" +
-                                     std::to_string(port + 1) + "\r\n");
-        ASSERT_EQ(setup.rfind("RTSP/1.0 200", 0), 0u) << setup;
-        const auto at = setup.find("server_port=");
-        ASSERT_NE(at, std::string::npos) << setup;
-        player.server_port = setup.substr(at + 12, setup.find_first_of(";\r", at) - at - 12);
-        player.session = RawRtspClient::header(setup, "Session");
-        const auto play = player.rtsp->request("PLAY " + url(), 3, "Session: " + player.session + "\r\n");
-        ASSERT_EQ(play.rfind("RTSP/1.0 200", 0), 0u) << play;
+        play_udp(client_io_, endpoint_, url(), player);
+        if (HasFatalFailure()) return;
     }
     EXPECT_EQ(players[0].server_port, players[1].server_port);
 
-    const auto receive = [](asio::ip::udp::socket& socket) {
-        std::array<char, 2048> buffer{};
-        socket.non_blocking(false);
-        asio::ip::udp::endpoint from;
-        const auto n = socket.receive_from(asio::buffer(buffer), from);
-        return std::pair{std::string(buffer.data(), n), from.port()};
-    };
+    const auto receive = receive_datagram;
     const auto first = h264_rtp_packet(200, 9000, 0x65, true);
     const auto second = h264_rtp_packet(201, 12600, 0x41, true);
     on_io([&] {
@@ -344,6 +353,47 @@ TEST_F(FedMount, UdpPlayersShareOneServerPortAndKeepTheirOwnNumbers) {
     const auto [datagram, from_port] = receive(*players[1].rtp);
     EXPECT_EQ(seq_of(datagram), static_cast<std::uint16_t>(seq_of(got[1][1]) + 1));
     EXPECT_EQ(datagram.substr(12), std::string(third.begin() + 12, third.end()));
+}
+
+// A receive burst whose packets stay readable until its end (Mount::begin_batch(true), as net::take_burst
+// reads them) sends the UDP players' datagrams once, at the end: nothing leaves before, then each player gets
+// every packet whole and in order with its own numbers. A frame's equal-sized packets to one player leave
+// as one segmented message; the player cannot tell.
+TEST_F(FedMount, AHeldBurstsUdpDatagramsLeaveAtItsEndWholeAndInOrder) {
+    feed_description();
+    std::vector<UdpPlayer> players(3);
+    for (auto& player : players) {
+        play_udp(client_io_, endpoint_, url(), player);
+        if (HasFatalFailure()) return;
+    }
+    // A key frame in three packets of 1,000 octets and a shorter last one, then a P frame.
+    const std::vector<std::vector<std::uint8_t>> burst{
+        big_packet(300, 9000, 0x67, false, 1000), big_packet(301, 9000, 0x65, false, 1000),
+        big_packet(302, 9000, 0x65, false, 1000), big_packet(303, 9000, 0x65, true, 400),
+        big_packet(304, 12600, 0x41, true, 700)};
+    const bool held = on_io([&] {
+        mount_->begin_batch(true);
+        for (const auto& packet : burst)
+            mount_->feed_rtp(0, packet);
+        bool none_yet = true;
+        for (auto& player : players)
+            none_yet = none_yet && player.rtp->available() == 0;
+        mount_->end_batch();
+        return none_yet;
+    });
+    EXPECT_TRUE(held);
+    for (std::size_t p = 0; p < players.size(); ++p) {
+        std::vector<std::string> got;
+        for (std::size_t i = 0; i < burst.size(); ++i)
+            got.push_back(receive_datagram(*players[p].rtp).first);
+        for (std::size_t i = 0; i < burst.size(); ++i) {
+            ASSERT_EQ(got[i].size(), burst[i].size()) << p << " " << i;
+            EXPECT_EQ(got[i].substr(12), std::string(burst[i].begin() + 12, burst[i].end())) << p << " " << i;
+            EXPECT_EQ(seq_of(got[i]), static_cast<std::uint16_t>(seq_of(got[0]) + i)) << p << " " << i;
+            EXPECT_EQ(ssrc_of(got[i]), ssrc_of(got[0])) << p << " " << i;
+        }
+        EXPECT_EQ(timestamp_of(got[4]) - timestamp_of(got[0]), 3600u) << p;
+    }
 }
 
 }  // namespace
