@@ -138,7 +138,7 @@ private:
     void refused(int fd, std::size_t m, int err, UdpSendResult& result);
     // Message `m` one datagram at a time, after the kernel refused it whole (`err`); never waits.
     void send_unsegmented(int fd, std::size_t m, int err, UdpSendResult& result);
-    // Counts `count` messages from `first` as sent, or as failed with `err`.
+    // Counts messages [first, first + count) as sent; note_failed: messages [first, last) as failed (`err`).
     void note_sent(std::size_t first, std::size_t count, UdpSendResult& result) const noexcept;
     void note_failed(std::size_t first, std::size_t last, int err, UdpSendResult& result) noexcept;
 
