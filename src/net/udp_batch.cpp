@@ -30,6 +30,10 @@ constexpr std::size_t k_max_segments = 64;
 constexpr std::size_t k_max_segmented_payload = 65507;
 constexpr std::size_t k_max_segment_v4 = 1500 - 20 - 8;
 constexpr std::size_t k_max_segment_v6 = 1500 - 40 - 8;
+// A control block holding one UDP_SEGMENT size, in whole words of UdpSendBatch::controls_.
+constexpr std::size_t k_control_size = CMSG_SPACE(sizeof(std::uint16_t));
+constexpr std::size_t k_control_words = (k_control_size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+static_assert(alignof(std::uint64_t) >= alignof(::cmsghdr));
 
 // Errors that say the socket itself is unusable; anything else concerns one datagram (receiving: an ICMP
 // error queued by an earlier send; sending: this destination or this size).
@@ -202,7 +206,7 @@ void UdpSendBatch::prepare() {
         i += count;
     }
     headers_.resize(messages_.size());
-    controls_.resize(messages_.size());
+    controls_.resize(messages_.size() * k_control_words);
     for (std::size_t m = 0; m < messages_.size(); ++m) {
         const Message& message = messages_[m];
         Entry& e = entries_[message.first];
@@ -214,9 +218,8 @@ void UdpSendBatch::prepare() {
         h.msg_iovlen = 2 * message.count;
         headers_[m].msg_len = 0;
         if (message.count == 1) continue;
-        auto& control = controls_[m].bytes;
-        h.msg_control = control.data();
-        h.msg_controllen = control.size();
+        h.msg_control = &controls_[m * k_control_words];
+        h.msg_controllen = k_control_size;
         ::cmsghdr* c = CMSG_FIRSTHDR(&h);
         c->cmsg_level = SOL_UDP;
         c->cmsg_type = UDP_SEGMENT;

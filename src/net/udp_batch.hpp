@@ -7,8 +7,6 @@
 
 #include <sys/socket.h>
 
-#include <array>
-
 #include <asio/awaitable.hpp>
 #include <asio/ip/udp.hpp>
 #include <cstddef>
@@ -123,9 +121,6 @@ private:
         std::size_t count = 1;
         std::uint16_t segment = 0;
     };
-    struct alignas(::cmsghdr) Control {
-        std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t))> bytes;
-    };
     // Cuts the entries into messages and points the kernel's message headers at them (once they no longer
     // move).
     void prepare();
@@ -146,7 +141,9 @@ private:
     std::vector<Entry> entries_;
     std::vector<std::uint8_t> failed_;  // one flag per entry, set by the last send
     std::vector<Message> messages_;
-    std::vector<Control> controls_;   // one per message
+    // Each message's control block (its UDP_SEGMENT size), k_control_words words apiece: words, so that every
+    // block is aligned for cmsghdr.
+    std::vector<std::uint64_t> controls_;
     std::vector<::iovec> iovecs_;     // two per entry, in entry order
     std::vector<::mmsghdr> headers_;  // one per message
 };
