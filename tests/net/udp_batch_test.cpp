@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net/fork_join_pool.hpp"
@@ -326,6 +327,19 @@ TEST_P(UdpBatchTest, SendBatchNowCountsEverythingAsFailedOnAnUnusableSocket) {
     EXPECT_TRUE(out.failed(1));
 }
 
+// Everything queued on `receiver` now, in order.
+std::vector<std::string> drain(udp::socket& receiver) {
+    std::vector<std::string> got;
+    std::array<char, 4096> buf;
+    receiver.non_blocking(true);
+    asio::error_code ec;
+    for (;;) {
+        const auto n = receiver.receive(asio::buffer(buf), 0, ec);
+        if (ec) return got;
+        got.emplace_back(buf.data(), n);
+    }
+}
+
 TEST_P(UdpBatchTest, SendBatchNowWithAPoolSendsEveryDatagramOnceAndChargesEachLossToItsOwn) {
     ForkJoinPool pool(3);
     auto sender = open_socket();
@@ -351,33 +365,13 @@ TEST_P(UdpBatchTest, SendBatchNowWithAPoolSendsEveryDatagramOnceAndChargesEachLo
     for (std::size_t i = 0; i < k_total; ++i)
         ASSERT_EQ(out.failed(i), refused.contains(i)) << i;
     std::multiset<std::string> got;
-    std::array<char, 64> buf;
-    for (auto& receiver : receivers) {
-        receiver.non_blocking(true);
-        asio::error_code ec;
-        for (;;) {
-            const auto n = receiver.receive(asio::buffer(buf), 0, ec);
-            if (ec) break;
-            got.insert(std::string(buf.data(), n));
-        }
-    }
+    for (auto& receiver : receivers)
+        for (auto& datagram : drain(receiver))
+            got.insert(std::move(datagram));
     std::multiset<std::string> expected;
     for (std::size_t i = 0; i < k_total; ++i)
         if (!refused.contains(i)) expected.insert(bodies[i]);
     EXPECT_EQ(got, expected);
-}
-
-// Everything queued on `receiver` now, in order.
-std::vector<std::string> drain(udp::socket& receiver) {
-    std::vector<std::string> got;
-    std::array<char, 4096> buf;
-    receiver.non_blocking(true);
-    asio::error_code ec;
-    for (;;) {
-        const auto n = receiver.receive(asio::buffer(buf), 0, ec);
-        if (ec) return got;
-        got.emplace_back(buf.data(), n);
-    }
 }
 
 // A body of `size` octets that names its datagram, so a receiver can tell every one apart.
