@@ -158,7 +158,10 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
         # mssr-live-onepar: one parity fragment per key frame too, not one per 8 of its fragments;
         # mssr-live-xor: a key frame's parity fragments in XOR groups, not the Cauchy code;
         # mssr-live-groups: the fixed parity counts (one per frame, one per 8 fragments of a key frame) instead
-        # of counts chosen from the measured loss; mssr-live-lean: those chosen for a residual of 0.25;
+        # of counts chosen from the measured loss; mssr-live-residual: those counts chosen for a fixed chance
+        # per kind of frame that it stays broken instead of by the frames a broken one spoils; mssr-live-lean:
+        # that rule with a residual of 0.25; mssr-live-worthF (say mssr-live-worth0.4): counts by value with each
+        # parity fragment worth F frames instead of 0.15 (more: less overhead, fewer intact frames);
         # a "-pace" or "-nopace" suffix on any MSSR protocol turns the sender's pacing on or off.
         base, pacing = pacing_suffix(proto)
         extra = {"mssr-lt": ["--loss-tolerance", "0.2"],
@@ -167,8 +170,12 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                  "mssr-live-onepar": ["--stream-kbps", str(args.stream_kbps), "--key-parity-group", "0"],
                  "mssr-live-xor": ["--stream-kbps", str(args.stream_kbps), "--parity-code", "xor"],
                  "mssr-live-groups": ["--stream-kbps", str(args.stream_kbps), "--parity-count", "groups"],
-                 "mssr-live-lean": ["--stream-kbps", str(args.stream_kbps), "--parity-residual", "0.25"]}.get(
+                 "mssr-live-lean": ["--stream-kbps", str(args.stream_kbps), "--parity-count", "residual",
+                                    "--parity-residual", "0.25"],
+                 "mssr-live-residual": ["--stream-kbps", str(args.stream_kbps), "--parity-count", "residual"]}.get(
                      base, [])
+        if base.startswith("mssr-live-worth"):
+            extra = ["--stream-kbps", str(args.stream_kbps), "--parity-worth", base[len("mssr-live-worth"):]]
         extra += pacing
         peers.append(net.start_peer(RCV, [streamgate_bin(), "mssr", "recv", "--listen", f"{RCV_ADDR}:{PATH_PORT}",
                                           "--ts-out", f"udp://127.0.0.1:{SINK_PORT}", "--quiet", "--stats-json",
@@ -214,8 +221,10 @@ def one_run(net: TestNetwork, args, clip: Path, proto: str, loss: int) -> dict:
                  "first_fragment_copies": sent.get("first_fragment_copies", 0),
                  "repair_copies": sent.get("repair_copies", 0),
                  "parity_fragments": sent.get("parity_fragments", 0),
-                 # How the parity counts were chosen ("adaptive" or "groups") and the loss the sender measured.
-                 "parity_count": sent.get("parity_count"), "loss_estimate": sent.get("loss_estimate"),
+                 # How the parity counts were chosen ("adaptive" or "groups"; by "value" or "residual") and the
+                 # loss the sender measured.
+                 "parity_count": sent.get("parity_count"), "parity_rule": sent.get("parity_rule"),
+                 "parity_declined": sent.get("parity_declined"), "loss_estimate": sent.get("loss_estimate"),
                  # The HELLO / HELLO-ACK round trip that seeded the sender's RTT (null: a HELLO was repeated).
                  "handshake_rtt_ms": send_json.get("socket", {}).get("handshake_rtt_ms")}
         received = json.loads((tmp / f"{name}-recv.json").read_text())

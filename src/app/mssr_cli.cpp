@@ -37,7 +37,8 @@ struct MssrFlags {
     bool no_parity = false;  // send: the first fragment's copy instead of parity (SocketOptions::parity)
     unsigned key_parity_group = 8;       // send: SocketOptions::key_parity_group
     std::string parity_code = "cauchy";  // send: SocketOptions::cauchy_parity
-    std::string parity_count = "auto";   // send: SocketOptions::adaptive_parity
+    std::string parity_count = "auto";   // send: SocketOptions::adaptive_parity and parity_rule
+    double parity_worth = 0.15;          // send: SocketOptions::parity_frames_per_datagram
     double parity_residual = 0.02;       // send: SocketOptions::parity_residual
     // send: SocketOptions::pacing; "auto" paces the TCP-friendly modes and not the live mode
     std::string pacing = "auto";
@@ -116,7 +117,10 @@ mssr::SocketOptions socket_options(const MssrFlags& flags) {
     options.parity = !flags.no_parity;
     options.key_parity_group = static_cast<std::uint8_t>(flags.key_parity_group);
     options.cauchy_parity = flags.parity_code == "cauchy";
-    options.adaptive_parity = flags.parity_count == "auto";
+    options.adaptive_parity = flags.parity_count != "groups";
+    options.parity_rule =
+        flags.parity_count == "residual" ? mssr::ParityRule::residual : mssr::ParityRule::value;
+    options.parity_frames_per_datagram = flags.parity_worth;
     options.parity_residual = flags.parity_residual;
     // The live mode exists to carry the stream at its own rate within its budget; pacing there spreads a key
     // frame over much of a tight budget (docs/mssr.md, "Pacing"), so it is the operator's choice.
@@ -175,15 +179,20 @@ Subcommand add_mssr_command(CLI::App& app) {
         ->check(CLI::IsMember({"cauchy", "xor"}));
     send->add_option(
             "--parity-count", flags->parity_count,
-            "How many parity fragments a protected frame gets: auto (default; as many as the loss "
-            "the sender measures calls for, see --parity-residual) or groups (one per frame, one per "
-            "--key-parity-group fragments of a key frame). A receiver built before auto gets groups")
-        ->check(CLI::IsMember({"auto", "groups"}));
-    send->add_option(
-            "--parity-residual", flags->parity_residual,
-            "With --parity-count auto: the chance a protected reference frame may still arrive broken "
-            "at the measured loss; a key frame gets a tenth of it, a disposable frame 0.5 (default "
-            "0.02)")
+            "How many parity fragments a protected frame gets, from the loss the sender measures: "
+            "value (or auto, the default: as many as are worth their datagram, by how many frames a "
+            "broken frame spoils; see --parity-worth), residual (as leave a frame broken with a fixed "
+            "chance; see --parity-residual) or groups (one per frame, one per --key-parity-group "
+            "fragments of a key frame). A receiver built before version 3 headers gets groups")
+        ->check(CLI::IsMember({"auto", "value", "residual", "groups"}));
+    send->add_option("--parity-worth", flags->parity_worth,
+                     "With --parity-count value: how many spoiled frames a parity fragment must save, on "
+                     "average, to be sent; lower buys cleaner video with more overhead (default 0.15)")
+        ->check(CLI::Range(0.001, 100.0));
+    send->add_option("--parity-residual", flags->parity_residual,
+                     "With --parity-count residual: the chance a protected reference frame may still arrive "
+                     "broken at the measured loss; a key frame gets a tenth of it, a disposable frame 0.5 "
+                     "(default 0.02)")
         ->check(CLI::Range(0.0001, 0.5));
     send->add_option(
             "--pacing", flags->pacing,

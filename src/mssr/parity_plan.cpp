@@ -33,6 +33,28 @@ std::optional<std::size_t> parity_count_for(std::size_t count, double loss, doub
     return m;
 }
 
+std::optional<std::size_t> parity_count_for_value(std::size_t count, double loss, double span,
+                                                  double frames_per_datagram) noexcept {
+    if (count == 0 || count + 1 > k_cauchy_max_span) return std::nullopt;
+    const double p = std::clamp(loss, 0.0, 0.5);
+    const std::size_t most = std::min(count, k_cauchy_max_span - count);
+    // The least total of both costs, each datagram at frames_per_datagram: a search over every m, since at
+    // high loss the first parity fragments of a long ADU save less than the ones after them (one cannot
+    // rebuild a frame that usually loses three), so stopping at the first small saving would stop short.
+    // At most 128 tails of at most 256 terms each, once per ADU.
+    std::size_t best = 0;
+    double best_cost = span * binomial_tail_above(count, 0, p);
+    for (std::size_t m = 1; m <= most; ++m) {
+        const double cost =
+            static_cast<double>(m) * frames_per_datagram + span * binomial_tail_above(count + m, m, p);
+        if (cost < best_cost) {
+            best = m;
+            best_cost = cost;
+        }
+    }
+    return best;
+}
+
 std::optional<double> LossEstimate::fraction() const noexcept {
     if (fates_ < k_min_fates || total_ <= 0) return std::nullopt;
     return lost_ / total_;

@@ -23,6 +23,16 @@ double binomial_tail_above(std::size_t n, std::size_t m, double p) noexcept;
 // keeps the fixed groups, as XOR groups need no field. `loss` is clamped to [0, 0.5].
 std::optional<std::size_t> parity_count_for(std::size_t count, double loss, double residual) noexcept;
 
+// The count by what a broken ADU costs the viewer, instead of one chance per kind of frame: a broken ADU
+// spoils `span` frames (a disposable frame itself, a reference frame every frame up to the next key frame, a
+// key frame its GOP; gop_span.hpp), each parity fragment is worth `frames_per_datagram` frames, and the
+// count is the m that makes m x frames_per_datagram + span x P(B(count + m, loss) > m) least (the smallest
+// such m on a tie). So a reference frame early in its GOP gets more than one near its end, and a small
+// disposable frame on a path that loses little gets none (0: the ADU goes unprotected): the datagrams go
+// where they save the most frames. The same bounds and nullopt as parity_count_for.
+std::optional<std::size_t> parity_count_for_value(std::size_t count, double loss, double span,
+                                                  double frames_per_datagram) noexcept;
+
 // The share of datagrams the path loses, as the sender sees it: every datagram's fate once (lost when a
 // feedback shows it missing below later ones, delivered when acked otherwise), with exponentially
 // decaying weights over the last ~k_horizon fates (about 3 s of a 3 Mbit/s stream), so it follows a path

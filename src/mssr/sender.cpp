@@ -37,6 +37,7 @@ Sender::Sender(SenderConfig config)
       base_(k_extended_base + config_.initial_sequence),
       next_new_(base_),
       stream_sequence_(config_.streams.size(), 0),
+      gop_spans_(config_.streams.size(), GopSpan(config_.parity_assumed_gop)),
       rtp_sequence_(config_.streams.size(), 0),
       rwnd_(config_.initial_receive_window) {}
 
@@ -46,9 +47,12 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     if (size == 0) return fail("MSS below the minimum");
     if (adu.data.empty() || adu.data.size() > k_max_adu_size) return fail("ADU empty or too long");
     const TimePoint deadline = now + config_.streams[adu.stream].policy.latency;
-    const bool parity = config_.parity_when_unrepairable && unrepairable(now, deadline, adu.priority);
+    // Every ADU the stream offers counts towards its GOP, sent or refused.
+    const std::size_t span = gop_spans_[adu.stream].next(adu.priority);
     const std::size_t count = fragment_count(adu.data.size(), size);
-    const std::size_t parities = parity ? parity_count(count, adu.priority) : 0;
+    const bool no_repair_fits = config_.parity_when_unrepairable && unrepairable(now, deadline, adu.priority);
+    const std::size_t parities = no_repair_fits ? parity_count(count, adu.priority, span) : 0;
+    const bool parity = parities != 0;
     const std::size_t parity_size = parities * parity_fragment_size(adu.data.size(), size);
     if (buffered_ + adu.data.size() + parity_size > config_.max_buffer_bytes ||
         buffer_.size() + count + parities > k_max_outstanding) {
@@ -77,6 +81,8 @@ Result<std::uint16_t> Sender::submit(TimePoint now, Adu adu) {
     if (parity) {
         ++stats_.parity_adus;
         stats_.parity_planned += parities;
+    } else if (no_repair_fits) {
+        ++stats_.parity_declined;
     }
     for (std::size_t i = 0; i < plans->size(); ++i) {
         Fragment f;
@@ -165,8 +171,12 @@ std::size_t Sender::transmit(Fragment& f, std::int64_t seq, TimePoint now, std::
         // in between does not take both. Parity replaces it, but for a key ADU: parity rebuilds one lost
         // fragment, and a key frame is long (30 fragments at 3 Mbit/s), so it often loses two, and without
         // its head the whole GOP is lost; one more datagram per key frame is cheap.
-        if (f.header.fragment_index == 0 && (!f.header.parity || f.header.priority == Priority::key) &&
-            config_.copy_unrepairable_first_fragment && unrepairable(now, f.deadline, f.header.priority)) {
+        // Where parity is on, an ADU without it was found not worth the datagram (ParityRule::value), and
+        // the copy would cost the same.
+        const bool copy_wanted_by_kind =
+            f.header.priority == Priority::key || (!f.header.parity && !config_.parity_when_unrepairable);
+        if (f.header.fragment_index == 0 && copy_wanted_by_kind && config_.copy_unrepairable_first_fragment &&
+            unrepairable(now, f.deadline, f.header.priority)) {
             f.copy_wanted = true;
         }
         if (f.last) {
@@ -375,11 +385,16 @@ void Sender::note_fate(Fragment& f, bool lost) noexcept {
     }
 }
 
-std::size_t Sender::parity_count(std::size_t count, Priority priority) const noexcept {
+std::size_t Sender::parity_count(std::size_t count, Priority priority, std::size_t span) const noexcept {
     const std::size_t fixed = parity_groups(count, priority, config_.key_parity_group);
     if (config_.header_version != k_version_parity_count) return fixed;
     const auto loss = loss_.fraction();
     if (!loss) return fixed;  // too few fates known yet
+    if (config_.parity_rule == ParityRule::value) {
+        return parity_count_for_value(count, *loss, static_cast<double>(span),
+                                      config_.parity_frames_per_datagram)
+            .value_or(fixed);
+    }
     const double residual = priority == Priority::key          ? config_.parity_residual_key
                             : priority == Priority::disposable ? config_.parity_residual_disposable
                                                                : config_.parity_residual;

@@ -31,6 +31,7 @@
 
 #include "common/result.hpp"
 #include "mssr/congestion.hpp"
+#include "mssr/gop_span.hpp"
 #include "mssr/parity_plan.hpp"
 #include "mssr/rtt_estimator.hpp"
 #include "mssr/sequence.hpp"
@@ -42,6 +43,12 @@ namespace sg::mssr {
 struct SenderStreamConfig {
     std::uint32_t ssrc = 0;
     StreamPolicy policy;
+};
+
+// How a protected ADU's parity count is chosen in header version 3 (SenderConfig::parity_rule).
+enum class ParityRule : std::uint8_t {
+    residual,  // at most a fixed chance per kind of frame that it stays broken (parity_count_for)
+    value,     // by the frames a broken ADU spoils (parity_count_for_value)
 };
 
 struct SenderConfig {
@@ -95,6 +102,14 @@ struct SenderConfig {
     // A disposable ADU's: its loss spoils that frame alone, where a reference frame's spoils every frame
     // until the next key frame, so it is worth less parity.
     double parity_residual_disposable = 0.5;
+    // Or, with ParityRule::value, by what a broken ADU costs (parity_count_for_value): each parity fragment
+    // is worth parity_frames_per_datagram frames, and a broken ADU spoils the frames GopSpan counts, the
+    // GOP's length assumed to be parity_assumed_gop frames until the stream's key ADUs show it. An ADU
+    // whose count comes out 0 goes unprotected, and gets no first fragment's copy either, unless it is a key
+    // ADU.
+    ParityRule parity_rule = ParityRule::residual;
+    double parity_frames_per_datagram = 0.15;
+    std::size_t parity_assumed_gop = 50;
     // That protection (parity or the copy) costs a datagram per ADU whether or not anything is lost, so a
     // non-key ADU gets it only while the path has shown a loss within this long (a hole below 3 acked
     // fragments, or a request); key ADUs always do. Zero: every unrepairable ADU, always.
@@ -145,6 +160,7 @@ struct SenderStats {
     std::uint64_t parity_adus = 0;            // ADUs given a parity fragment
     std::uint64_t parity_fragments = 0;       // parity fragments sent (not in fragments_sent)
     std::uint64_t parity_planned = 0;         // parity fragments of the ADUs given parity
+    std::uint64_t parity_declined = 0;        // unrepairable ADUs given none by the value rule
     std::uint64_t paced_waits = 0;            // times a datagram ready to go waited for the pacer
 };
 
@@ -206,8 +222,8 @@ private:
     void mark_acked(Fragment& f, TimePoint now, std::size_t& acked,
                     std::optional<TimePoint>& newest_single_send);
     // How many parity fragments a protected ADU of `count` data fragments gets
-    // (SenderConfig::header_version).
-    std::size_t parity_count(std::size_t count, Priority priority) const noexcept;
+    // (SenderConfig::header_version, parity_rule); `span`: the frames its loss would spoil (GopSpan).
+    std::size_t parity_count(std::size_t count, Priority priority, std::size_t span) const noexcept;
     // The loss estimate's share of one fragment's fate, once per fragment.
     void note_fate(Fragment& f, bool lost) noexcept;
     // Whether an ADU of `priority` whose budget no repair fits gets parity or the first fragment's copy.
@@ -279,6 +295,7 @@ private:
     };
     std::deque<Copy> copies_;
     std::vector<std::uint16_t> stream_sequence_;
+    std::vector<GopSpan> gop_spans_;  // per stream
     std::vector<std::uint16_t> rtp_sequence_;
     std::size_t in_flight_ = 0;
     std::size_t buffered_ = 0;

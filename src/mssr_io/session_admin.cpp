@@ -91,6 +91,10 @@ void SessionAdmin::register_series(const std::vector<std::string>& stream_names)
                        "Parity fragments sent (frames whose budget leaves no time for a repair)",
                        sender([](const Sender& s) { return s.stats().parity_fragments; }));
     r.counter_callback(
+        "streamgate_mssr_sender_parity_declined_total",
+        "Frames without time for a repair that the value rule found not worth a parity fragment",
+        sender([](const Sender& s) { return s.stats().parity_declined; }));
+    r.counter_callback(
         "streamgate_mssr_sender_paced_waits_total",
         "Times a datagram ready to go waited for the pacer (a window's worth spread over the RTT)",
         sender([](const Sender& s) { return s.stats().paced_waits; }));

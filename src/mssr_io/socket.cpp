@@ -84,6 +84,8 @@ void Socket::start_session(const Hello& peer_hello) {
         config.cauchy_parity = options_.cauchy_parity && (peer_hello.features & k_feature_cauchy_parity) != 0;
         if (options_.adaptive_parity && (peer_hello.features & k_feature_parity_count) != 0)
             config.header_version = k_version_parity_count;
+        config.parity_rule = options_.parity_rule;
+        config.parity_frames_per_datagram = options_.parity_frames_per_datagram;
         config.parity_residual = options_.parity_residual;
         config.parity_residual_key = options_.parity_residual / 10;
         config.pacing = options_.pacing;

@@ -57,9 +57,13 @@ struct SocketOptions {
     bool cauchy_parity = true;
     // Sender: choose each protected ADU's parity count from the measured loss and send it in the data
     // header (SenderConfig::header_version), announced in the hello, for a receiver that reads it; the fixed
-    // groups otherwise. The count leaves a reference ADU broken with at most `parity_residual` probability at
-    // that loss, a key ADU with a tenth of it, a disposable one with SenderConfig's 0.5.
+    // groups otherwise. By `parity_rule`: with ParityRule::value (the default) as many as are worth
+    // `parity_frames_per_datagram` frames each, by the frames a broken ADU spoils (parity_plan.hpp); with
+    // ParityRule::residual as leave a reference ADU broken with at most `parity_residual` probability at that
+    // loss, a key ADU with a tenth of it, a disposable one with SenderConfig's 0.5.
     bool adaptive_parity = true;
+    ParityRule parity_rule = ParityRule::value;
+    double parity_frames_per_datagram = 0.15;
     double parity_residual = 0.02;
     // Sender: pace datagrams at a share of the window per SRTT (SenderConfig::pacing). `mssr send` leaves it
     // off in the live mode, where it costs delay at tight budgets (docs/mssr.md, "Pacing").

@@ -31,6 +31,8 @@ nlohmann::ordered_json sender_stats_json(const Sender& sender) {
         {"parity_code", sender.config().cauchy_parity ? "cauchy" : "xor"},  // as the handshake settled it
         {"parity_count", parity_count_name(sender.config().header_version)},
         {"parity_planned", st.parity_planned},
+        {"parity_rule", sender.config().parity_rule == ParityRule::value ? "value" : "residual"},
+        {"parity_declined", st.parity_declined},
         {"loss_estimate", sender.loss_estimate() ? nlohmann::ordered_json(*sender.loss_estimate()) : nullptr},
         {"paced_waits", st.paced_waits},
         {"acked_late", st.acked_late},

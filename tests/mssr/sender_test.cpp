@@ -729,6 +729,68 @@ TEST(MssrSender, InVersionThreeTheParityCountFollowsTheMeasuredLoss) {
     }
 }
 
+// ParityRule::value: a reference frame's parity count follows the frames its loss would spoil, so the
+// first one after a key frame gets more than the last one before the next; a one-fragment disposable frame
+// at this loss (about 8 % of datagrams, each ADU's first fragment) is not worth a datagram, parity or copy.
+// ParityRule::residual gives every reference frame about the same count and every protected ADU at least one.
+TEST(MssrSender, ByValueAFrameEarlyInItsGopGetsMoreParityThanOneAtItsEnd) {
+    for (const ParityRule rule : {ParityRule::value, ParityRule::residual}) {
+        SCOPED_TRACE(rule == ParityRule::value ? "value" : "residual");
+        SenderConfig c = config(RetransmitMode::by_value, 40ms);
+        c.parity_when_unrepairable = true;
+        c.protect_after_loss = 0ms;
+        c.copy_last_chance_repairs = false;
+        c.header_version = k_version_parity_count;
+        c.parity_rule = rule;
+        c.congestion.initial_window_packets = 60;
+        Sender s(c);
+        s.seed_rtt(42ms);
+        const std::size_t size = fragment_size(k_default_mss, k_version_parity_count);
+        std::uint16_t first = 0;
+        std::int64_t t = 0;
+        // Sends one ADU; the receiver loses its first fragment when `lose`. Returns what went out.
+        const auto round = [&](Priority priority, std::size_t fragments, bool lose) {
+            EXPECT_TRUE(s.submit(at_ms(t), frame(size * fragments, priority)).ok());
+            const auto sent = drain(s, at_ms(t));
+            std::uint16_t end = first;
+            for (const FragmentHeader& h : sent)
+                end = std::max<std::uint16_t>(end, static_cast<std::uint16_t>(h.sequence + 1));
+            const auto acked = static_cast<std::uint16_t>(end - first - 1);
+            s.on_feedback(at_ms(t + 42),
+                          (lose ? feedback(first, {AckRange{static_cast<std::uint16_t>(first + 1), acked}})
+                                : feedback(end))
+                              .view());
+            first = end;
+            t += 50;
+            return sent;
+        };
+        // A first GOP of 12 frames; by its end the sender knows over 100 fates.
+        round(Priority::key, 10, true);
+        for (int i = 0; i < 11; ++i)
+            round(Priority::reference, 10, true);
+        ASSERT_TRUE(s.loss_estimate());
+        round(Priority::key, 10, true);  // the GOP is 12 frames from here on
+        const std::size_t early = round(Priority::reference, 10, true).front().parity_count;
+        for (int i = 0; i < 9; ++i)
+            round(Priority::reference, 10, true);
+        const std::size_t late = round(Priority::reference, 10, true).front().parity_count;  // its GOP's last
+        const auto small = round(Priority::disposable, 1, false);
+        if (rule == ParityRule::value) {
+            EXPECT_GT(early, late);
+            EXPECT_GE(late, 1u);
+            ASSERT_EQ(small.size(), 1u);
+            EXPECT_FALSE(small.front().parity);
+            EXPECT_EQ(s.stats().parity_declined, 1u);
+        } else {
+            // (Its counts follow the estimate alone, which drifts a little as the frames go by.)
+            EXPECT_GE(late + 1, early);
+            EXPECT_EQ(small.size(), 2u);  // the fragment and its parity
+            EXPECT_EQ(s.stats().parity_declined, 0u);
+        }
+        EXPECT_EQ(s.stats().first_fragment_copies, 2u);  // the key frames' only
+    }
+}
+
 // A repair after which no other could arrive in time (the next request would come one SRTT later, past the
 // deadline) goes out twice, back to back; one with time for another round goes out once.
 TEST(MssrSender, ALastChanceRepairIsSentTwice) {
