@@ -83,9 +83,9 @@ void MediaRelay::end(std::string_view why) {
     if (end_reason_.empty()) end_reason_ = why;
 }
 
-void MediaRelay::drop() {
-    ++counters_.dropped;
-    stats_->packets_dropped.fetch_add(1, std::memory_order_relaxed);
+void MediaRelay::drop(std::size_t datagrams) {
+    counters_.dropped += datagrams;
+    stats_->packets_dropped.fetch_add(datagrams, std::memory_order_relaxed);
 }
 
 asio::awaitable<void> MediaRelay::run() {
@@ -109,6 +109,9 @@ bool MediaRelay::watch() {
         in.channel = static_cast<int>(i % 2);
         in.to_client = i < 2;
         in.fd = (in.to_client ? origin_facing_ : client_facing_).socket(in.channel).native_handle();
+        // The origin's media: a video frame's packets, sent back to back, may be received as one run and
+        // relayed as one (net::enable_receive_coalescing); the client's side carries RTCP and punches only.
+        if (in.to_client) (void)net::enable_receive_coalescing(in.fd);
         if (!loop_->reactor.add(in.fd, in)) return false;
         in.watched = true;
     }
@@ -182,13 +185,16 @@ void MediaRelay::forward_to_client(int channel) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (batch.bad_source(i) || batch.truncated(i) ||
             net::unmap(batch.source(i).address()) != origin_ip_) {
-            drop();
+            drop(batch.datagrams(i));
             continue;
         }
         // An origin that named no server_port: its own source port is where the client's packets go.
         if (!origin_endpoint_[channel])
             origin_endpoint_[channel] = udp::endpoint(origin_ip_, batch.source(i).port());
-        send.add(destination, {}, batch.data(i));
+        // A run the kernel coalesced (the origin-facing sockets ask for it, watch()) goes on as its
+        // datagrams, which the send batch joins into one segmented message again.
+        for (std::size_t k = 0, n = batch.datagrams(i); k < n; ++k)
+            send.add(destination, {}, batch.datagram(i, k));
     }
     if (send.empty()) return;
     sent(net::send_batch_now(client_facing_.socket(channel).native_handle(), send), true, channel);

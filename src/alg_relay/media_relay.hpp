@@ -118,7 +118,7 @@ private:
     void sent(const net::UdpSendResult& result, bool to_client, int channel);
     asio::awaitable<void> watchdog();
     void end(std::string_view why);
-    void drop();
+    void drop(std::size_t datagrams = 1);
     void log_end() const;
 
     PortPair origin_facing_;

@@ -34,6 +34,10 @@ constexpr std::size_t k_max_segment_v6 = 1500 - 40 - 8;
 constexpr std::size_t k_control_size = CMSG_SPACE(sizeof(std::uint16_t));
 constexpr std::size_t k_control_words = (k_control_size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
 static_assert(alignof(std::uint64_t) >= alignof(::cmsghdr));
+// A receive slot's control block: the UDP_GRO segment size the kernel reports (an int).
+constexpr std::size_t k_receive_control_size = CMSG_SPACE(sizeof(int));
+constexpr std::size_t k_receive_control_words =
+    (k_receive_control_size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
 
 // Errors that say the socket itself is unusable; anything else concerns one datagram (receiving: an ICMP
 // error queued by an earlier send; sending: this destination or this size).
@@ -70,7 +74,8 @@ UdpReceiveBatch::UdpReceiveBatch(std::size_t capacity, std::size_t slot_size)
       buffer_(new std::uint8_t[std::max<std::size_t>(capacity, 1) * slot_size_]),
       slots_(std::max<std::size_t>(capacity, 1)),
       iovecs_(slots_.size()),
-      headers_(slots_.size()) {
+      headers_(slots_.size()),
+      controls_(slots_.size() * k_receive_control_words) {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         iovecs_[i].iov_base = buffer_.get() + i * slot_size_;
         iovecs_[i].iov_len = slot_size_;
@@ -86,11 +91,31 @@ Bytes UdpReceiveBatch::data(std::size_t i) const noexcept {
     return {buffer_.get() + i * slot_size_, slots_[i].length};
 }
 
+std::size_t UdpReceiveBatch::datagrams(std::size_t i) const noexcept {
+    const Slot& slot = slots_[i];
+    if (slot.segment_size == 0 || slot.length <= slot.segment_size) return 1;
+    return (slot.length + slot.segment_size - 1) / slot.segment_size;
+}
+
+Bytes UdpReceiveBatch::datagram(std::size_t i, std::size_t k) const noexcept {
+    const Bytes all = data(i);
+    const std::size_t size = slots_[i].segment_size == 0 ? all.size() : slots_[i].segment_size;
+    const std::size_t offset = std::min(all.size(), k * size);
+    return all.subspan(offset, std::min(size, all.size() - offset));
+}
+
+bool enable_receive_coalescing(int fd) noexcept {
+    const int on = 1;
+    return ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+}
+
 int UdpReceiveBatch::try_receive(int fd, bool batched) {
     const std::size_t n = batched ? slots_.size() : 1;
     for (std::size_t i = 0; i < n; ++i) {
         headers_[i].msg_hdr.msg_namelen = static_cast<::socklen_t>(slots_[i].source.capacity());
         headers_[i].msg_hdr.msg_flags = 0;
+        headers_[i].msg_hdr.msg_control = &controls_[i * k_receive_control_words];
+        headers_[i].msg_hdr.msg_controllen = k_receive_control_words * sizeof(std::uint64_t);
         headers_[i].msg_len = 0;
     }
     int got = 0;
@@ -104,9 +129,18 @@ int UdpReceiveBatch::try_receive(int fd, bool batched) {
     if (got < 0) return -errno;
     for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
         Slot& slot = slots_[i];
-        const ::msghdr& h = headers_[i].msg_hdr;
+        ::msghdr& h = headers_[i].msg_hdr;
         slot.length = std::min<std::size_t>(headers_[i].msg_len, slot_size_);
         slot.truncated = (h.msg_flags & MSG_TRUNC) != 0;
+        // A coalesced run (enable_receive_coalescing) says its segment size; anything else says nothing.
+        slot.segment_size = 0;
+        for (::cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+            if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(int)))
+                continue;
+            int size = 0;
+            std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+            if (size > 0) slot.segment_size = static_cast<std::size_t>(size);
+        }
         const auto family = slot.source.data()->sa_family;
         slot.bad_source = h.msg_namelen < sizeof(::sockaddr_in) || h.msg_namelen > slot.source.capacity() ||
                           (family != AF_INET && family != AF_INET6);

@@ -41,6 +41,13 @@ public:
     bool truncated(std::size_t i) const noexcept { return slots_[i].truncated; }
     // The kernel gave a source address we cannot represent (not IPv4/IPv6): ignore the datagram.
     bool bad_source(std::size_t i) const noexcept { return slots_[i].bad_source; }
+    // On a socket with receive coalescing (enable_receive_coalescing), the kernel may hand over a run of
+    // datagrams of one sender as one: data(i) is then their bytes back to back, each segment_size(i) long
+    // but the last, which may be shorter (datagram(i, k) cuts them apart). 0: data(i) is one datagram.
+    std::size_t segment_size(std::size_t i) const noexcept { return slots_[i].segment_size; }
+    // How many datagrams data(i) holds, and the k-th of them.
+    std::size_t datagrams(std::size_t i) const noexcept;
+    Bytes datagram(std::size_t i, std::size_t k) const noexcept;
 
     // One non-blocking receive of up to capacity() datagrams from `fd`, without waiting (for a caller that
     // waits for readiness itself): the number received (size() after it), or -errno (EAGAIN: nothing there).
@@ -54,6 +61,7 @@ private:
     struct Slot {
         asio::ip::udp::endpoint source;
         std::size_t length = 0;
+        std::size_t segment_size = 0;
         bool truncated = false;
         bool bad_source = false;
     };
@@ -65,8 +73,15 @@ private:
     std::vector<Slot> slots_;
     std::vector<::iovec> iovecs_;
     std::vector<::mmsghdr> headers_;
+    std::vector<std::uint64_t> controls_;  // a UDP_GRO control block per slot, in words (see the .cpp)
     std::size_t count_ = 0;
 };
+
+// Asks the kernel to coalesce a run of datagrams from one sender into one receive (UDP_GRO): a sender's
+// segmented message (UdpSendBatch with segmentation) arrives whole instead of cut apart, and a NIC's
+// receive offload may join datagrams that arrive together. A UdpReceiveBatch reading the socket reports the
+// runs (segment_size). False where the kernel has no such option: datagrams then come one by one.
+bool enable_receive_coalescing(int fd) noexcept;
 
 // Waits until at least one datagram is there and receives up to batch.capacity() of them. Returns an error
 // only when the socket is unusable (closed, cancelled): transient errors such as an ICMP error queued on the

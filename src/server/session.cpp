@@ -41,6 +41,7 @@ Session::Session(asio::any_io_executor executor, std::string id, std::string pat
       file_(std::move(file)),
       loop_(loop),
       pace_timer_(executor_) {
+    frame_batch_.set_segmentation(true);
     for (auto& packetizer : packetizers) {
         Track track(std::move(packetizer));
         // Random SSRC, first sequence number and timestamp (RFC 3550 §5.1, §8).
@@ -312,6 +313,10 @@ void Session::send_media(const MediaPacket& packet) {
         return;
     }
     const auto timestamp = media_timestamp(track, packet);
+    // A multicast group's stream keeps one datagram per send: segmentation is for unicast viewers.
+    const bool udp = track.transport->udp != nullptr && !track.transport->multicast;
+    frame_.clear();
+    frame_ends_.clear();
     for (std::size_t i = 0; i < payloads_.size(); ++i) {
         const auto& chunk = payloads_.chunk(i);
         rtp::RtpHeader header;
@@ -320,12 +325,33 @@ void Session::send_media(const MediaPacket& packet) {
         header.sequence = track.next_seq++;
         header.timestamp = timestamp + chunk.timestamp_offset;
         header.ssrc = track.ssrc;
-        buffer_.clear();
-        if (!rtp::append_rtp(buffer_, header, payloads_.payload(i))) continue;
+        std::vector<std::uint8_t>& out = udp ? frame_ : buffer_;
+        if (!udp) buffer_.clear();
+        if (!rtp::append_rtp(out, header, payloads_.payload(i))) continue;
         ++track.packets;
         track.payload_octets += static_cast<std::uint32_t>(chunk.size);
-        deliver(track, false, buffer_);
+        if (udp) {
+            frame_ends_.push_back(frame_.size());
+        } else {
+            deliver(track, false, buffer_);
+        }
     }
+    if (udp) deliver_frame(track);
+}
+
+void Session::deliver_frame(Track& track) {
+    if (frame_ends_.empty()) return;
+    auto& transport = *track.transport;
+    frame_batch_.clear();
+    std::size_t begin = 0;
+    for (const std::size_t end : frame_ends_) {
+        frame_batch_.add(transport.client_rtp, {}, Bytes(frame_.data() + begin, end - begin));
+        begin = end;
+    }
+    const net::UdpSendResult result = net::send_batch_now(transport.udp->rtp.native_handle(), frame_batch_);
+    stats_.packets += result.sent;
+    stats_.octets += result.body_bytes;
+    stats_.dropped += frame_ends_.size() - result.sent;
 }
 
 void Session::send_reports(bool bye) {

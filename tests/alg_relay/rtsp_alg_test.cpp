@@ -26,6 +26,9 @@
 #include <thread>
 #include <tuple>
 #include <utility>
+#include <vector>
+
+#include "net/udp_batch.hpp"
 
 namespace sg::alg {
 namespace {
@@ -206,6 +209,29 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
                   "\x80\x60\x06" + std::string(1, static_cast<char>(i)) + "burst");
     }
 
+    // A video frame's packets sent as one segmented message (as serve sends them): the relay's origin-facing
+    // socket may take them in one read (it asks the kernel to coalesce), and the player gets each packet
+    // whole and in order, as sent.
+    std::vector<std::string> frame;
+    for (int i = 0; i < 7; ++i) {
+        std::string packet = "\x80\x60\x07" + std::string(1, static_cast<char>(i));
+        packet.resize(i < 6 ? 1200 : 300, static_cast<char>('a' + i));
+        frame.push_back(std::move(packet));
+    }
+    net::UdpSendBatch segmented;
+    segmented.set_segmentation(true);
+    for (const auto& packet : frame)
+        segmented.add(udp::endpoint(loopback, static_cast<std::uint16_t>(toward_gateway)), {},
+                      Bytes(reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()));
+    ASSERT_EQ(net::send_batch_now(origin_rtp.native_handle(), segmented).sent, frame.size());
+    for (const auto& packet : frame) {
+        ASSERT_TRUE(wait_readable(player_rtp));
+        n = player_rtp.receive_from(asio::buffer(buffer), from, 0, ec);
+        ASSERT_FALSE(ec) << ec.message();
+        ASSERT_EQ(std::string(buffer.data(), n), packet);
+    }
+    const std::size_t frame_bytes = 6 * 1200 + 300;
+
     // Player -> origin: to the origin's server_port.
     const std::string rtp_up = "\x80\x60\x05\x02media-up";
     player_rtp.send_to(asio::buffer(rtp_up),
@@ -223,8 +249,8 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
     EXPECT_EQ(listed[0].client, "127.0.0.1:" + std::to_string(player_port));
     EXPECT_EQ(listed[0].client_facing_port, gateway_server_port);
     EXPECT_EQ(listed[0].origin_facing_port, toward_gateway);
-    EXPECT_EQ(listed[0].counters.packets_to_client[0], 1U + k_burst);
-    EXPECT_EQ(listed[0].counters.bytes_to_client, rtp_down.size() + k_burst * 9U);
+    EXPECT_EQ(listed[0].counters.packets_to_client[0], 1U + k_burst + frame.size());
+    EXPECT_EQ(listed[0].counters.bytes_to_client, rtp_down.size() + k_burst * 9U + frame_bytes);
     EXPECT_EQ(listed[0].counters.bytes_to_origin, rtp_up.size());
     EXPECT_EQ(listed[0].counters.dropped, 1U);
 
@@ -241,9 +267,9 @@ TEST_F(RtspAlgTest, UdpSetupIsRewrittenRelayedAndFreedAtTeardown) {
     const auto result = result_.get();
     EXPECT_EQ(result.media_relays, 1u);
     EXPECT_EQ(result.end_reason, "closed");
-    EXPECT_EQ(alg_->stats()->packets_to_client.load(), 1U + k_burst);
+    EXPECT_EQ(alg_->stats()->packets_to_client.load(), 1U + k_burst + frame.size());
     EXPECT_EQ(alg_->stats()->packets_to_origin.load(), 1u);
-    EXPECT_EQ(alg_->stats()->bytes_to_client.load(), rtp_down.size() + k_burst * 9U);
+    EXPECT_EQ(alg_->stats()->bytes_to_client.load(), rtp_down.size() + k_burst * 9U + frame_bytes);
 }
 
 TEST_F(RtspAlgTest, ClosingTheControlConnectionFreesThePorts) {

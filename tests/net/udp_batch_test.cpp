@@ -512,6 +512,45 @@ TEST_P(UdpSegmentationTest, RunsSplitAmongAPoolsThreadsArriveWholeAndInOrder) {
         EXPECT_EQ(drain(receivers[r]), bodies[r]) << r;
 }
 
+// A receiver that coalesces (UDP_GRO) takes a sender's segmented run in one read and cuts it apart with
+// datagram(); the same run to a receiver that does not arrives datagram by datagram, as before.
+TEST_P(UdpSegmentationTest, ACoalescingReceiverTakesARunInOneReadAndCutsItIntoItsDatagrams) {
+    auto sender = open_socket();
+    auto coalescing = open_socket();
+    auto plain = open_socket();
+    ASSERT_TRUE(enable_receive_coalescing(coalescing.native_handle()));
+    std::vector<std::string> bodies;
+    for (std::size_t i = 0; i < 6; ++i)
+        bodies.push_back(numbered(i, 1200));
+    bodies.push_back(numbered(6, 300));
+    UdpSendBatch out;
+    out.set_segmentation(true);
+    for (udp::socket* to : {&coalescing, &plain})
+        for (const auto& body : bodies)
+            out.add(to->local_endpoint(), {}, as_bytes(body));
+    const auto result = send_batch_now(sender.native_handle(), out);
+    ASSERT_EQ(result.sent, 14u);
+    EXPECT_EQ(out.messages(), 2u);
+
+    UdpReceiveBatch in(8, 65536);
+    ASSERT_EQ(in.receive_now(coalescing.native_handle()), 1);
+    EXPECT_EQ(in.segment_size(0), 1200u);
+    EXPECT_EQ(in.data(0).size(), 6 * 1200u + 300);
+    ASSERT_EQ(in.datagrams(0), bodies.size());
+    for (std::size_t k = 0; k < bodies.size(); ++k)
+        EXPECT_EQ(as_string(in.datagram(0, k)), bodies[k]) << k;
+
+    std::vector<std::string> plain_got;
+    while (in.receive_now(plain.native_handle()) > 0) {
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            EXPECT_EQ(in.segment_size(i), 0u);
+            ASSERT_EQ(in.datagrams(i), 1u);
+            plain_got.push_back(as_string(in.datagram(i, 0)));
+        }
+    }
+    EXPECT_EQ(plain_got, bodies);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, UdpSegmentationTest, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& param_info) {
                              return param_info.param ? std::string("mmsg") : std::string("fallback");
