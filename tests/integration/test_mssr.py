@@ -67,6 +67,11 @@ def build_lossy_path(net: TestNetwork, loss_permille: int) -> None:
     net.ip_batch(SND, [f"address add {SND_ADDR}/24 dev eth0", "route add default via 198.18.60.1"])
     net.ip_batch(RCV, [f"address add {RCV_ADDR}/24 dev eth0", "route add default via 198.18.61.1"])
     net.ip_batch(RTR, ["address add 198.18.60.1/24 dev to-snd", "address add 198.18.61.1/24 dev to-rcv"])
+    # A wire loses datagrams, not the segmented runs serve sends (UDP GSO, one frame's packets as one
+    # message), which a veth carries into rtr whole: each host's link cuts them before they leave, so the
+    # router's drop rule sees and drops datagrams one by one, as on a real link.
+    for host in (SND, RCV):
+        net.ip_batch(host, ["link set dev eth0 gso_max_segs 1"])
     if loss_permille > 0:
         net.nft(RTR, "table ip loss { chain forward { type filter hook forward priority 0; policy accept; "
                      f"numgen random mod 1000 < {loss_permille} drop; }}; }}")
