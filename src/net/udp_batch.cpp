@@ -30,14 +30,16 @@ constexpr std::size_t k_max_segments = 64;
 constexpr std::size_t k_max_segmented_payload = 65507;
 constexpr std::size_t k_max_segment_v4 = 1500 - 20 - 8;
 constexpr std::size_t k_max_segment_v6 = 1500 - 40 - 8;
-// A control block holding one UDP_SEGMENT size, in whole words of UdpSendBatch::controls_.
-constexpr std::size_t k_control_size = CMSG_SPACE(sizeof(std::uint16_t));
-constexpr std::size_t k_control_words = (k_control_size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+// Control blocks live in whole words (std::uint64_t), which align a cmsghdr.
+constexpr std::size_t words_for(std::size_t octets) {
+    return (octets + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+}
 static_assert(alignof(std::uint64_t) >= alignof(::cmsghdr));
+// A control block holding one UDP_SEGMENT size, in UdpSendBatch::controls_.
+constexpr std::size_t k_control_size = CMSG_SPACE(sizeof(std::uint16_t));
+constexpr std::size_t k_control_words = words_for(k_control_size);
 // A receive slot's control block: the UDP_GRO segment size the kernel reports (an int).
-constexpr std::size_t k_receive_control_size = CMSG_SPACE(sizeof(int));
-constexpr std::size_t k_receive_control_words =
-    (k_receive_control_size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+constexpr std::size_t k_receive_control_words = words_for(CMSG_SPACE(sizeof(int)));
 
 // Errors that say the socket itself is unusable; anything else concerns one datagram (receiving: an ICMP
 // error queued by an earlier send; sending: this destination or this size).

@@ -325,18 +325,20 @@ void Session::send_media(const MediaPacket& packet) {
         header.sequence = track.next_seq++;
         header.timestamp = timestamp + chunk.timestamp_offset;
         header.ssrc = track.ssrc;
-        std::vector<std::uint8_t>& out = udp ? frame_ : buffer_;
-        if (!udp) buffer_.clear();
-        if (!rtp::append_rtp(out, header, payloads_.payload(i))) continue;
+        if (!rtp::append_rtp(frame_, header, payloads_.payload(i))) continue;
         ++track.packets;
         track.payload_octets += static_cast<std::uint32_t>(chunk.size);
-        if (udp) {
-            frame_ends_.push_back(frame_.size());
-        } else {
-            deliver(track, false, buffer_);
-        }
+        frame_ends_.push_back(frame_.size());
     }
-    if (udp) deliver_frame(track);
+    if (udp) {
+        deliver_frame(track);
+        return;
+    }
+    std::size_t begin = 0;
+    for (const std::size_t end : frame_ends_) {
+        deliver(track, false, Bytes(frame_.data() + begin, end - begin));
+        begin = end;
+    }
 }
 
 void Session::deliver_frame(Track& track) {

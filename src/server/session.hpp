@@ -182,7 +182,7 @@ private:
 
     rtp::PayloadList payloads_;
     std::vector<std::uint8_t> buffer_;
-    std::vector<std::uint8_t> frame_;      // deliver_frame(): the frame's RTP packets back to back
+    std::vector<std::uint8_t> frame_;      // send_media(): the frame's RTP packets back to back
     std::vector<std::size_t> frame_ends_;  // where each of them ends in frame_
     net::UdpSendBatch frame_batch_;
     SessionStats stats_;
